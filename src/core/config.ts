@@ -1,0 +1,128 @@
+/**
+ * The engine's settings: one typed object, sanitised once at the boundary (CLI flags, config file,
+ * env vars, or the extension's settings) and read nowhere else raw.
+ */
+import type { UpstreamTarget } from './request';
+
+export interface ExactCacheConfig {
+  enabled: boolean;
+  /** LRU bound on stored answers. */
+  maxEntries: number;
+  /** Entries older than this are misses and get evicted. 0 = never expire. */
+  ttlSeconds: number;
+}
+
+export interface SemanticCacheConfig {
+  enabled: boolean;
+  embedder: 'lexical' | 'transformers';
+  /** Cosine similarity a neighbour needs; undefined = the embedder's calibrated default. */
+  threshold?: number;
+  /** transformers.js: a local model folder, or a model id to download into the data dir on request. */
+  model?: string;
+  maxEntries: number;
+  ttlSeconds: number;
+}
+
+export interface LocalModelConfig {
+  enabled: boolean;
+  /** Path to a .gguf file for the embedded node-llama-cpp engine. */
+  modelPath?: string;
+  /** Base URL of a local OpenAI-compatible server (Ollama, LM Studio, llama.cpp server) instead. */
+  backendUrl?: string;
+  backendModel?: string;
+  threads: number;
+  contextSize: number;
+  gpu: boolean;
+  /** Minimum probability of SIMPLE from the triage step to answer locally. */
+  confidence: number;
+  triageBudgetMs: number;
+  maxPromptTokens: number;
+  maxAnswerTokens: number;
+  idleUnloadSeconds: number;
+}
+
+export interface OptimiserConfig {
+  enabled: boolean;
+  /** Add Anthropic cache_control breakpoints to requests that carry none. */
+  cacheHints: boolean;
+  /** Trailing spaces and blank-line runs in Markdown instruction payloads. */
+  whitespace: boolean;
+  /** HTML comments in Markdown instruction payloads. */
+  htmlComments: boolean;
+  /** Identical instruction blocks repeated inside one request. */
+  dedupeBlocks: boolean;
+}
+
+export interface UpstreamConfig {
+  /** Default route's ordered fallback chain. */
+  providers: UpstreamTarget[];
+  timeoutMs: number;
+  /** Retries per provider on 429/5xx/connection errors before falling back to the next. */
+  retries: number;
+  /** Upper bound on one backoff wait, Retry-After included. */
+  maxBackoffMs: number;
+}
+
+/** Model id → USD per million tokens. */
+export interface ModelPrice {
+  input: number;
+  output: number;
+  cachedInput?: number;
+  cacheWrite?: number;
+}
+
+export interface EngineConfig {
+  /** Folder holding caches, indexes and the ledger. */
+  dataDir: string;
+  host: string;
+  port: number;
+  /** Largest request body accepted, in bytes (413 above). */
+  maxBodyBytes: number;
+  exact: ExactCacheConfig;
+  semantic: SemanticCacheConfig;
+  local: LocalModelConfig;
+  optimiser: OptimiserConfig;
+  upstream: UpstreamConfig;
+  /** Overrides and additions to the built-in price table. */
+  prices: Record<string, ModelPrice>;
+  /** Models listed by GET /v1/models when the upstream has no such route. */
+  models: string[];
+}
+
+export const DEFAULT_OPENAI_BASE = 'https://api.openai.com/v1';
+export const DEFAULT_ANTHROPIC_BASE = 'https://api.anthropic.com';
+
+/** Embedded defaults: everything local on, cloud fallback to the public APIs. */
+export function defaultConfig(dataDir: string): EngineConfig {
+  return {
+    dataDir,
+    host: '127.0.0.1',
+    port: 8787,
+    maxBodyBytes: 32 * 1024 * 1024,
+    exact: { enabled: true, maxEntries: 100_000, ttlSeconds: 7 * 24 * 3600 },
+    semantic: { enabled: true, embedder: 'lexical', maxEntries: 100_000, ttlSeconds: 7 * 24 * 3600 },
+    local: {
+      enabled: true,
+      threads: 0,
+      contextSize: 2048,
+      gpu: false,
+      confidence: 0.9,
+      triageBudgetMs: 400,
+      maxPromptTokens: 512,
+      maxAnswerTokens: 512,
+      idleUnloadSeconds: 300,
+    },
+    optimiser: { enabled: true, cacheHints: true, whitespace: true, htmlComments: true, dedupeBlocks: true },
+    upstream: {
+      providers: [
+        { name: 'openai', kind: 'openai', baseUrl: DEFAULT_OPENAI_BASE },
+        { name: 'anthropic', kind: 'anthropic', baseUrl: DEFAULT_ANTHROPIC_BASE },
+      ],
+      timeoutMs: 600_000,
+      retries: 2,
+      maxBackoffMs: 20_000,
+    },
+    prices: {},
+    models: [],
+  };
+}

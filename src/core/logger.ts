@@ -1,0 +1,39 @@
+/**
+ * A minimal logger port: the CLI writes to stderr, the extension to its output channel. Every
+ * message passes through `redactSecrets` first, so a key pasted into an error never reaches a log.
+ */
+
+export interface Logger {
+  debug(message: string): void;
+  info(message: string): void;
+  warn(message: string): void;
+  error(message: string): void;
+}
+
+const SECRET_PATTERNS: RegExp[] = [
+  /\b(sk-(?:ant-|proj-)?[A-Za-z0-9_-]{8})[A-Za-z0-9_-]{8,}/g,
+  /\b(Bearer\s+[A-Za-z0-9._-]{4})[A-Za-z0-9._-]{8,}/gi,
+  /("?(?:x-api-key|api-key|authorization)"?\s*[:=]\s*"?[A-Za-z0-9._-]{0,4})[A-Za-z0-9._ -]{8,}/gi,
+];
+
+/** Keeps a short prefix of anything that looks like a key and replaces the rest. */
+export function redactSecrets(text: string): string {
+  return SECRET_PATTERNS.reduce((out, pattern) => out.replace(pattern, '$1…[redacted]'), text);
+}
+
+/** A logger that writes redacted lines to a sink (stderr, an output channel, a test array). */
+export function createLogger(write: (line: string) => void, level: 'debug' | 'info' | 'warn' | 'error' = 'info'): Logger {
+  const order = { debug: 0, info: 1, warn: 2, error: 3 } as const;
+  const emit = (at: keyof typeof order, message: string): void => {
+    if (order[at] >= order[level]) write(`[${new Date().toISOString()}] ${at.toUpperCase()} ${redactSecrets(message)}`);
+  };
+  return {
+    debug: (m) => emit('debug', m),
+    info: (m) => emit('info', m),
+    warn: (m) => emit('warn', m),
+    error: (m) => emit('error', m),
+  };
+}
+
+/** Discards everything; for tests and benchmarks that do not look at logs. */
+export const silentLogger: Logger = { debug() {}, info() {}, warn() {}, error() {} };

@@ -1,0 +1,87 @@
+/**
+ * What a layer of the Deflection Stack hands back: a stored answer to replay, a locally generated
+ * answer to stream, or a live upstream response to pipe through.
+ */
+import type { Readable } from 'node:stream';
+import type { ApiStyle, JsonObject } from './request';
+
+/** The layers, in the order a request meets them. */
+export type LayerName = 'l1a' | 'l1b' | 'l2' | 'l3';
+
+/** Token counts, normalised across providers. */
+export interface TokenUsage {
+  inputTokens: number;
+  outputTokens: number;
+  /** Input tokens the provider served from its prompt cache (OpenAI cached_tokens, Anthropic cache_read). */
+  cachedInputTokens: number;
+  /** Anthropic cache_creation_input_tokens. */
+  cacheWriteTokens: number;
+}
+
+export const ZERO_USAGE: TokenUsage = { inputTokens: 0, outputTokens: 0, cachedInputTokens: 0, cacheWriteTokens: 0 };
+
+/**
+ * A complete, successful answer in the non-streamed body shape of its API style: an OpenAI
+ * `chat.completion` / `text_completion` object or an Anthropic `message` object. This is what the
+ * caches store; the proxy re-renders it as JSON or as an SSE sequence for either streaming mode.
+ */
+export interface StoredAnswer {
+  api: ApiStyle;
+  body: JsonObject;
+  usage: TokenUsage;
+  /** Epoch ms when the upstream produced it. */
+  createdAt: number;
+}
+
+/** A replay of an answer stored by an earlier request. */
+export interface StoredOutcome {
+  kind: 'stored';
+  layer: 'l1a' | 'l1b';
+  answer: StoredAnswer;
+}
+
+/** An answer produced locally (L2), streamed as it is generated. */
+export interface GeneratedOutcome {
+  kind: 'generated';
+  layer: 'l2';
+  /** Name of the local model, sent as `x-isartor-local-model`. */
+  localModel: string;
+  /** Text as the model produces it. */
+  deltas: AsyncIterable<string>;
+  /** Resolves after the last delta with the full answer and real local token counts. */
+  done: Promise<StoredAnswer>;
+}
+
+/** A live upstream response (L3), success or error, piped to the client byte for byte. */
+export interface UpstreamOutcome {
+  kind: 'upstream';
+  layer: 'l3';
+  /** The provider of the chain that answered. */
+  provider: string;
+  status: number;
+  /** Response headers to pass on (hop-by-hop headers already removed). */
+  headers: Record<string, string>;
+  /** The body stream. Whoever consumes it must consume it fully or destroy it. */
+  body: Readable;
+  /**
+   * Resolves once the body has been fully read: with the complete answer when the response was a
+   * complete success, or undefined for an error status, an abort or a broken stream (never cached).
+   */
+  completion: Promise<StoredAnswer | undefined>;
+  /** Milliseconds from sending the request to the upstream's response headers. */
+  upstreamLatencyMs: number;
+}
+
+export type Outcome = StoredOutcome | GeneratedOutcome | UpstreamOutcome;
+
+/** Layer-specific facts the pipeline adds to the request's ledger record. */
+export interface OutcomeNotes {
+  /** L1b: why a near neighbour was rejected by a safety gate, if one was. */
+  semanticRejected?: string;
+  /** L2: why the local model did not answer (ineligible, complex, low confidence, ...). */
+  localSkipped?: string;
+  /** L2.5: input tokens removed by lossless shrinking. */
+  optimisedTokens?: number;
+  /** L2.5: Anthropic cache_control breakpoints the optimiser added. */
+  cacheHints?: number;
+}

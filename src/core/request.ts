@@ -1,0 +1,143 @@
+/**
+ * The normalised request every layer sees, plus the two hashes that decide what may answer it:
+ * the partition key (who is asking whom) and the canonical hash (what exactly is asked).
+ */
+import { createHash } from 'node:crypto';
+
+export type JsonValue = null | boolean | number | string | JsonValue[] | { [key: string]: JsonValue };
+export type JsonObject = { [key: string]: JsonValue };
+
+/** The wire format a request arrived in; a stored answer is only ever replayed in the same one. */
+export type ApiStyle = 'openai.chat' | 'openai.completions' | 'anthropic.messages';
+
+/** The kind of provider behind a base URL; decides auth headers and URL shape. */
+export type ProviderKind = 'openai' | 'anthropic' | 'azure';
+
+/** One cloud endpoint a request may be forwarded to. */
+export interface UpstreamTarget {
+  /** Human name for logs and the panel, e.g. "openai" or "azure-eu". */
+  name: string;
+  kind: ProviderKind;
+  /** OpenAI style: ".../v1"; Anthropic: "https://api.anthropic.com"; Azure: "https://X.openai.azure.com". */
+  baseUrl: string;
+  /** Key used only when the client sent no credential of its own. Never logged, never stored. */
+  apiKey?: string;
+  /** Azure only: `api-version` query value and, optionally, a fixed deployment name. */
+  azure?: { apiVersion: string; deployment?: string };
+}
+
+/**
+ * A route maps a proxy path to the upstreams it forwards to. The default route is served at the root;
+ * tool routes live under `/r/<id>/` where `id` is 128 random bits and doubles as a capability.
+ */
+export interface Route {
+  id: string;
+  /** Ordered fallback chain; the first entry is the primary. */
+  providers: UpstreamTarget[];
+  /** The integration that created the route (e.g. "continue"), for the ledger. */
+  tool?: string;
+}
+
+/** What the client asked the proxy to do with caching for this request (headers). */
+export interface CacheDirectives {
+  /** `Cache-Control: no-cache`: skip cache lookups. */
+  noCache: boolean;
+  /** `Cache-Control: no-store`: do not store the answer. */
+  noStore: boolean;
+  /** `x-isartor-semantic: off`. */
+  semanticOff: boolean;
+  /** `x-isartor-local: off`. */
+  localOff: boolean;
+}
+
+/** One request after parsing and validation, as every layer of the Deflection Stack sees it. */
+export interface ProxyRequest {
+  api: ApiStyle;
+  route: Route;
+  /** Parsed JSON body exactly as the client sent it. Layers must not mutate it. */
+  body: JsonObject;
+  /** The client's bytes; forwarded unchanged unless the optimiser produced `forwardBody`. */
+  rawBody: Buffer;
+  /** Incoming headers, lower-cased names. */
+  headers: Record<string, string>;
+  model: string;
+  stream: boolean;
+  /** sha256 of the client's credential (or of the configured key when the client sent none). */
+  credentialHash: string;
+  /** Client tool guessed from the User-Agent, e.g. "continue", "claude-code", "openai-sdk". */
+  clientTool: string;
+  cache: CacheDirectives;
+  /** Aborted when the client disconnects; layers pass it to anything slow. */
+  signal: AbortSignal;
+  /** Time the proxy received the request (performance.now()). */
+  receivedAt: number;
+}
+
+/** Body fields that cannot change the answer and so are left out of the canonical hash. */
+const ANSWER_NEUTRAL_FIELDS: Record<ApiStyle, readonly string[]> = {
+  'openai.chat': ['stream', 'stream_options', 'user', 'metadata', 'store', 'service_tier', 'safety_identifier', 'prompt_cache_key'],
+  'openai.completions': ['stream', 'stream_options', 'user'],
+  'anthropic.messages': ['stream', 'metadata', 'service_tier'],
+};
+
+/** Anthropic request headers that change the answer (beta features, API version). */
+const ANSWER_CHANGING_HEADERS = ['anthropic-version', 'anthropic-beta'];
+
+export function sha256(text: string | Buffer): string {
+  return createHash('sha256').update(text).digest('hex');
+}
+
+/**
+ * JSON with object keys sorted at every depth, so that two bodies that differ only in key order
+ * hash the same. Array order is kept: in messages, content parts and tools, order is meaning.
+ */
+export function canonicalJson(value: unknown): string {
+  if (value === null || typeof value !== 'object') return JSON.stringify(value) ?? 'null';
+  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(',')}]`;
+  const entries = Object.keys(value as object)
+    .filter((key) => (value as Record<string, unknown>)[key] !== undefined)
+    .sort()
+    .map((key) => `${JSON.stringify(key)}:${canonicalJson((value as Record<string, unknown>)[key])}`);
+  return `{${entries.join(',')}}`;
+}
+
+/** The body with answer-neutral fields removed (top level only: nested fields all count). */
+export function answerRelevantBody(api: ApiStyle, body: JsonObject): JsonObject {
+  const neutral = new Set(ANSWER_NEUTRAL_FIELDS[api]);
+  const kept: JsonObject = {};
+  for (const [key, value] of Object.entries(body)) if (!neutral.has(key)) kept[key] = value;
+  return kept;
+}
+
+/**
+ * Who is asking whom: upstream base URL, hashed credential, API style and model. Two requests in
+ * different partitions can never share a cache entry.
+ *
+ * @example partitionKey(req) // "3f1c…" (64 hex chars)
+ */
+export function partitionKey(req: Pick<ProxyRequest, 'api' | 'route' | 'credentialHash' | 'model'>): string {
+  const upstream = req.route.providers[0]?.baseUrl ?? '';
+  return sha256(['v1', upstream, req.credentialHash, req.api, req.model].join('\n'));
+}
+
+/** Answer-changing headers, as a stable string (only Anthropic's matter today). */
+export function answerChangingHeaders(headers: Record<string, string>): string {
+  return ANSWER_CHANGING_HEADERS.map((name) => `${name}:${headers[name] ?? ''}`).join('\n');
+}
+
+/**
+ * Exact identity of a request: partition plus every field that can change the answer (messages with
+ * all content parts, system, tools, tool_choice, sampling parameters, max tokens, stop,
+ * response_format, n, seed, ...). `stream`, `stream_options`, `user` and metadata are left out so a
+ * streamed request hits an entry stored from a non-streamed one and the reverse.
+ */
+export function canonicalHash(req: Pick<ProxyRequest, 'api' | 'route' | 'credentialHash' | 'model' | 'body' | 'headers'>): string {
+  return sha256(
+    [partitionKey(req), answerChangingHeaders(req.headers), canonicalJson(answerRelevantBody(req.api, req.body))].join('\n'),
+  );
+}
+
+/** sha256 of a credential, or "anonymous" when there is none. The raw secret never leaves here. */
+export function credentialHash(secret: string | undefined): string {
+  return secret ? sha256(`isartor-credential\n${secret}`) : 'anonymous';
+}

@@ -1,0 +1,27 @@
+/**
+ * A persistent key → bytes map with LRU and TTL bounds. The embedded store is the default; a Redis
+ * store implements the same interface for teams that share one cache.
+ */
+
+export interface StoreLimits {
+  /** Least recently used entries are evicted beyond this count. */
+  maxEntries: number;
+  /** Entries older than this are treated as absent and evicted. 0 = never expire. */
+  ttlSeconds: number;
+}
+
+export interface KeyValueStore {
+  /** The value, or undefined when absent or expired. A hit counts as a use for LRU. */
+  get(key: string): Promise<Buffer | undefined>;
+  /** Stores durably: once the promise resolves the entry survives a crash or `kill -9`. */
+  set(key: string, value: Buffer): Promise<void>;
+  delete(key: string): Promise<void>;
+  /** Every live key, oldest use first (used to rebuild derived indexes). */
+  keys(): AsyncIterable<string>;
+  clear(): Promise<void>;
+  /** Number of live entries. */
+  size(): number;
+  /** Bytes on disk (or in Redis) used by the store, for the panel and the benchmark. */
+  byteSize(): number;
+  close(): Promise<void>;
+}
