@@ -55,6 +55,11 @@ export interface LedgerSummary {
   byModel: Record<string, LedgerTotals>;
   /** Keyed by UTC day, "2026-11-24". */
   byDay: Record<string, LedgerTotals>;
+  /**
+   * Optional: per UTC day, totals per layer (`byDayLayer["2026-11-24"]["l1a"]`). The savings panel
+   * charts deflections per layer over time from it; without it the panel falls back to `recent`.
+   */
+  byDayLayer?: Record<string, Record<string, LedgerTotals>>;
   /** l1b_rejected counts by gate reason. */
   semanticRejected: Record<string, number>;
   /** The newest records, newest first (at most 100). */
