@@ -1,0 +1,129 @@
+/**
+ * Rebuilds a complete Anthropic `message` object from its stream of events (message_start …
+ * message_stop), so a streamed answer can be cached and replayed in either streaming mode.
+ */
+import type { JsonObject, JsonValue } from '../request';
+import type { StreamAccumulator } from './openai-accumulator';
+
+function isObject(value: JsonValue | undefined): value is JsonObject {
+  return value !== null && typeof value === 'object' && !Array.isArray(value);
+}
+
+/** Blocks whose `input` arrives as `input_json_delta` fragments. */
+const JSON_INPUT_BLOCKS = new Set(['tool_use', 'server_tool_use', 'mcp_tool_use']);
+
+/**
+ * Accumulates Messages API stream events. Complete means `message_start` and `message_stop` both
+ * arrived, every JSON input parsed, and no `error` event came.
+ */
+export function createAnthropicAccumulator(): StreamAccumulator {
+  let message: JsonObject | undefined;
+  const content: JsonObject[] = [];
+  const partialJson = new Map<number, string>();
+  let stopped = false;
+  let failed = false;
+
+  const applyDelta = (block: JsonObject, index: number, delta: JsonObject): void => {
+    switch (delta.type) {
+      case 'text_delta':
+        block.text = String(block.text ?? '') + String(delta.text ?? '');
+        break;
+      case 'thinking_delta':
+        block.thinking = String(block.thinking ?? '') + String(delta.thinking ?? '');
+        break;
+      case 'signature_delta':
+        block.signature = delta.signature ?? '';
+        break;
+      case 'input_json_delta':
+        partialJson.set(index, (partialJson.get(index) ?? '') + String(delta.partial_json ?? ''));
+        break;
+      case 'citations_delta':
+        block.citations = [...(Array.isArray(block.citations) ? block.citations : []), delta.citation ?? null];
+        break;
+      default:
+        // A delta type this version does not know: the rebuilt message could be wrong, so never cache it.
+        failed = true;
+    }
+  };
+
+  const finishBlock = (index: number): void => {
+    const block = content[index];
+    const json = partialJson.get(index);
+    if (!block || json === undefined) return;
+    partialJson.delete(index);
+    if (json.trim() === '') return;
+    try {
+      block.input = JSON.parse(json) as JsonValue;
+    } catch {
+      failed = true;
+    }
+  };
+
+  const handle = (type: string | undefined, data: JsonObject): void => {
+    switch (type) {
+      case 'message_start':
+        if (isObject(data.message)) message = { ...data.message };
+        break;
+      case 'content_block_start': {
+        const index = typeof data.index === 'number' ? data.index : content.length;
+        if (isObject(data.content_block)) {
+          const block: JsonObject = { ...data.content_block };
+          content[index] = block;
+          if (typeof block.type === 'string' && JSON_INPUT_BLOCKS.has(block.type)) partialJson.set(index, '');
+        }
+        break;
+      }
+      case 'content_block_delta': {
+        const index = typeof data.index === 'number' ? data.index : -1;
+        const block = content[index];
+        if (block && isObject(data.delta)) applyDelta(block, index, data.delta);
+        else failed = true;
+        break;
+      }
+      case 'content_block_stop':
+        if (typeof data.index === 'number') finishBlock(data.index);
+        break;
+      case 'message_delta':
+        if (!message) break;
+        if (isObject(data.delta)) Object.assign(message, data.delta);
+        if (isObject(data.usage)) {
+          const usage: JsonObject = isObject(message.usage) ? { ...message.usage } : {};
+          for (const [key, value] of Object.entries(data.usage)) if (value !== null) usage[key] = value;
+          message.usage = usage;
+        }
+        break;
+      case 'message_stop':
+        stopped = true;
+        break;
+      case 'error':
+        failed = true;
+        break;
+      default:
+        break; // ping and future informational events
+    }
+  };
+
+  return {
+    push(event) {
+      if (stopped || failed) return;
+      if (event.event === 'error') {
+        failed = true;
+        return;
+      }
+      let data: JsonValue;
+      try {
+        data = JSON.parse(event.data) as JsonValue;
+      } catch {
+        failed = true;
+        return;
+      }
+      if (!isObject(data)) return;
+      handle(event.event ?? (typeof data.type === 'string' ? data.type : undefined), data);
+    },
+    result() {
+      if (!message || !stopped || failed || partialJson.size > 0) return undefined;
+      return { ...message, content: content.filter((block) => block !== undefined) };
+    },
+    usage: () => message?.usage,
+  };
+}

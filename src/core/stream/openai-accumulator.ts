@@ -1,0 +1,137 @@
+/**
+ * Rebuilds a complete OpenAI `chat.completion` or `text_completion` body from its stream of chunks,
+ * so a streamed answer can be cached and later replayed in either streaming mode.
+ */
+import type { JsonObject, JsonValue } from '../request';
+import { mergeDelta } from './merge-delta';
+import type { SseEvent } from './sse-parser';
+
+/** Feeds parsed SSE events of one response; `result()` is defined only for a complete stream. */
+export interface StreamAccumulator {
+  push(event: SseEvent): void;
+  /** The finished non-streamed body, or undefined when the stream failed or was cut short. */
+  result(): JsonObject | undefined;
+  /** The provider's usage object, if the stream carried one. */
+  usage(): JsonValue | undefined;
+}
+
+interface ChoiceState {
+  index: number;
+  /** chat: the message snapshot; completions: { text, logprobs } */
+  snapshot: JsonObject;
+  logprobs: JsonObject | null;
+  finishReason: JsonValue;
+  toolCalls: JsonObject[];
+}
+
+/** Top-level chunk fields copied to the final body when present. */
+const CARRIED_FIELDS = ['system_fingerprint', 'service_tier'];
+
+function isObject(value: JsonValue | undefined): value is JsonObject {
+  return value !== null && typeof value === 'object' && !Array.isArray(value);
+}
+
+/**
+ * Accumulates `chat.completion.chunk` (kind "chat") or streamed `text_completion` (kind
+ * "completions") events. Complete means `[DONE]` arrived, no error chunk came, and every choice
+ * has a finish_reason.
+ */
+export function createOpenAIAccumulator(kind: 'chat' | 'completions'): StreamAccumulator {
+  const choices = new Map<number, ChoiceState>();
+  const head: JsonObject = {};
+  let usage: JsonValue | undefined;
+  let done = false;
+  let failed = false;
+
+  const choiceAt = (index: number): ChoiceState => {
+    let state = choices.get(index);
+    if (!state) {
+      state = { index, snapshot: {}, logprobs: null, finishReason: null, toolCalls: [] };
+      choices.set(index, state);
+    }
+    return state;
+  };
+
+  const mergeToolCalls = (state: ChoiceState, deltas: JsonValue[]): void => {
+    for (const delta of deltas) {
+      if (!isObject(delta)) continue;
+      const position = typeof delta.index === 'number' ? delta.index : state.toolCalls.length;
+      const call = (state.toolCalls[position] ??= {});
+      const { index: _index, ...rest } = delta;
+      mergeDelta(call, rest);
+    }
+  };
+
+  const pushChunk = (chunk: JsonObject): void => {
+    if (chunk.error !== undefined && chunk.error !== null) {
+      failed = true;
+      return;
+    }
+    for (const key of ['id', 'created', 'model', ...CARRIED_FIELDS]) {
+      const value = chunk[key];
+      if (value !== undefined && value !== null && value !== '' && head[key] === undefined) head[key] = value;
+    }
+    if (isObject(chunk.usage)) usage = chunk.usage;
+    if (!Array.isArray(chunk.choices)) return;
+    for (const choice of chunk.choices) {
+      if (!isObject(choice)) continue;
+      const state = choiceAt(typeof choice.index === 'number' ? choice.index : 0);
+      if (kind === 'chat' && isObject(choice.delta)) {
+        const { tool_calls: toolCalls, ...delta } = choice.delta;
+        mergeDelta(state.snapshot, delta);
+        if (Array.isArray(toolCalls)) mergeToolCalls(state, toolCalls);
+      } else if (kind === 'completions' && typeof choice.text === 'string') {
+        mergeDelta(state.snapshot, { text: choice.text });
+      }
+      if (isObject(choice.logprobs)) mergeDelta((state.logprobs ??= {}), choice.logprobs);
+      if (choice.finish_reason !== undefined && choice.finish_reason !== null) state.finishReason = choice.finish_reason;
+    }
+  };
+
+  const buildChoice = (state: ChoiceState): JsonObject => {
+    if (kind === 'completions') {
+      return { text: state.snapshot.text ?? '', index: state.index, logprobs: state.logprobs, finish_reason: state.finishReason };
+    }
+    const message: JsonObject = { role: 'assistant', content: null, refusal: null, ...state.snapshot };
+    if (state.toolCalls.length > 0) message.tool_calls = state.toolCalls.filter((call) => call !== undefined);
+    return { index: state.index, message, logprobs: state.logprobs, finish_reason: state.finishReason };
+  };
+
+  return {
+    push(event) {
+      if (done || failed) return;
+      if (event.data.startsWith('[DONE]')) {
+        done = true;
+        return;
+      }
+      if (event.event === 'error') {
+        failed = true;
+        return;
+      }
+      let chunk: JsonValue;
+      try {
+        chunk = JSON.parse(event.data) as JsonValue;
+      } catch {
+        failed = true;
+        return;
+      }
+      if (isObject(chunk)) pushChunk(chunk);
+    },
+    result() {
+      if (!done || failed || choices.size === 0) return undefined;
+      const ordered = [...choices.values()].sort((a, b) => a.index - b.index);
+      if (ordered.some((state) => state.finishReason === null)) return undefined;
+      const body: JsonObject = {
+        id: head.id ?? '',
+        object: kind === 'chat' ? 'chat.completion' : 'text_completion',
+        created: head.created ?? 0,
+        model: head.model ?? '',
+        choices: ordered.map(buildChoice),
+      };
+      for (const key of CARRIED_FIELDS) if (head[key] !== undefined) body[key] = head[key];
+      if (usage !== undefined) body.usage = usage;
+      return body;
+    },
+    usage: () => usage,
+  };
+}
