@@ -1,0 +1,438 @@
+/**
+ * The default persistent store: one append-only, checksummed log file per store with an in-memory
+ * LRU index of where each value lives. Values stay on disk, so memory grows with keys, not bytes.
+ */
+import { readSync } from 'node:fs';
+import { mkdir, open, rename, unlink, type FileHandle } from 'node:fs/promises';
+import { join } from 'node:path';
+import { silentLogger, type Logger } from '../logger';
+import { acquireLock, type HeldLock } from './lockFile';
+import { decodeRecord, encodeRecord, LOG_MAGIC, MAX_KEY_BYTES, MAX_VALUE_BYTES, RecordOp, scanLog } from './recordLog';
+import type { KeyValueStore, StoreLimits } from './store';
+
+export interface EmbeddedStoreOptions {
+  /** File stem inside `dir`, so several stores can share one folder. Default "store". */
+  name?: string;
+  /** Clock for TTL decisions, epoch ms. Tests inject one instead of sleeping. */
+  now?: () => number;
+  /** Compaction never runs while the log is smaller than this. Default 1 MiB. */
+  compactMinBytes?: number;
+  logger?: Logger;
+}
+
+/** The embedded store, plus a few handles the panel, benchmarks and tests use. */
+export interface EmbeddedStore extends KeyValueStore {
+  /** The log file. */
+  readonly path: string;
+  /** Rewrites the log with only live entries (runs by itself when the log passes ~2x the live data). */
+  compact(): Promise<void>;
+}
+
+/** Where one live value's record sits in the log. */
+interface IndexEntry {
+  offset: number;
+  frameBytes: number;
+  createdAt: number;
+}
+
+type PendingOp = {
+  key: string;
+  /** undefined for a delete. */
+  value: Buffer | undefined;
+  resolve: () => void;
+  reject: (error: unknown) => void;
+};
+
+/**
+ * Opens (or creates) the store `name` under `dir`. A torn tail left by a crash is dropped; every
+ * entry whose `set` had resolved is there.
+ *
+ * @example
+ * const store = await openEmbeddedStore(join(dataDir, 'exact'), { maxEntries: 100_000, ttlSeconds: 0 });
+ * await store.set(key, Buffer.from(json));
+ */
+export async function openEmbeddedStore(dir: string, limits: StoreLimits, options: EmbeddedStoreOptions = {}): Promise<EmbeddedStore> {
+  const name = options.name ?? 'store';
+  if (!/^[A-Za-z0-9._-]+$/.test(name)) throw new RangeError(`store name "${name}" may only use letters, digits, ".", "_" and "-"`);
+  if (!Number.isInteger(limits.maxEntries) || limits.maxEntries < 1) throw new RangeError('store maxEntries must be a positive integer');
+  if (!Number.isFinite(limits.ttlSeconds) || limits.ttlSeconds < 0) throw new RangeError('store ttlSeconds must be 0 (never) or more');
+  await mkdir(dir, { recursive: true });
+  const path = join(dir, `${name}.log`);
+  const lock = await acquireLock(`${path}.lock`);
+  try {
+    const store = new LogStore(dir, path, limits, options, lock);
+    await store.load();
+    return store;
+  } catch (error) {
+    await lock.release();
+    throw error;
+  }
+}
+
+class LogStore implements EmbeddedStore {
+  private file: FileHandle | undefined;
+  /** Key → location, in LRU order: the first key is the least recently used. */
+  private index = new Map<string, IndexEntry>();
+  /** Bytes of the frames the index points at. */
+  private liveBytes = 0;
+  /** End of the log: where the next frame goes, and the file size. */
+  private writeOffset = 0;
+  /** Writes, compaction, clear and close run one at a time, in call order. */
+  private chain: Promise<void> = Promise.resolve();
+  /** The batch whose flush is queued but not started; new writes join it (group commit). */
+  private openBatch: PendingOp[] | undefined;
+  private closed = false;
+  private readonly now: () => number;
+  private readonly compactMinBytes: number;
+  private readonly logger: Logger;
+
+  constructor(
+    private readonly dir: string,
+    readonly path: string,
+    private readonly limits: StoreLimits,
+    options: EmbeddedStoreOptions,
+    private readonly lock: HeldLock,
+  ) {
+    this.now = options.now ?? Date.now;
+    this.compactMinBytes = options.compactMinBytes ?? 1024 * 1024;
+    this.logger = options.logger ?? silentLogger;
+  }
+
+  /** Opens the log, rebuilds the index from it and drops a torn tail. */
+  async load(): Promise<void> {
+    await unlink(`${this.path}.compact`).catch(() => undefined); // a compaction that died before its rename
+    const file = await this.openLog();
+    const { size } = await file.stat();
+    const { goodEnd } = await scanLog(file, size, (record) => {
+      const previous = this.index.get(record.key);
+      if (previous) {
+        this.index.delete(record.key);
+        this.liveBytes -= previous.frameBytes;
+      }
+      if (record.op === RecordOp.Set) {
+        this.index.set(record.key, { offset: record.offset, frameBytes: record.frameBytes, createdAt: record.createdAt });
+        this.liveBytes += record.frameBytes;
+      }
+    });
+    if (goodEnd < size) {
+      this.logger.warn(`store ${this.path}: dropped ${size - goodEnd} bytes of an incomplete or corrupt tail (after a crash?)`);
+      await file.truncate(goodEnd);
+      await file.datasync();
+    }
+    this.file = file;
+    this.writeOffset = goodEnd;
+    this.dropExpired();
+    // The log keeps insertion order, so after a restart the oldest writes are evicted first.
+    while (this.index.size > this.limits.maxEntries) this.forget(this.index.keys().next().value as string);
+    if (this.shouldCompact()) void this.exclusive(() => this.compactNow()).catch(() => undefined);
+  }
+
+  async get(key: string): Promise<Buffer | undefined> {
+    this.assertOpen();
+    const entry = this.index.get(key);
+    if (!entry || !this.file) return undefined;
+    if (this.isExpired(entry)) {
+      this.forget(key);
+      return undefined;
+    }
+    const frame = Buffer.allocUnsafe(entry.frameBytes);
+    // Sync positional read: a hit must cost microseconds, and the page cache usually has the bytes.
+    const bytesRead = readSync(this.file.fd, frame, 0, entry.frameBytes, entry.offset);
+    const record = bytesRead === entry.frameBytes ? decodeRecord(frame, entry.offset) : undefined;
+    if (!record || record.key !== key || record.op !== RecordOp.Set) {
+      // Never hand back bytes that do not check out: a miss costs money, a wrong value costs trust.
+      this.logger.warn(`store ${this.path}: entry failed its checksum and was dropped`);
+      this.forget(key);
+      return undefined;
+    }
+    this.index.delete(key);
+    this.index.set(key, entry);
+    const valueStart = record.valueOffset - entry.offset;
+    return frame.subarray(valueStart, valueStart + record.valueLength);
+  }
+
+  set(key: string, value: Buffer): Promise<void> {
+    if (typeof key !== 'string' || key.length === 0 || Buffer.byteLength(key) > MAX_KEY_BYTES) {
+      return Promise.reject(new RangeError(`store key must be a non-empty string of at most ${MAX_KEY_BYTES} bytes`));
+    }
+    if (!Buffer.isBuffer(value)) return Promise.reject(new TypeError('store value must be a Buffer'));
+    if (value.length > MAX_VALUE_BYTES) return Promise.reject(new RangeError(`store value too large (${value.length} bytes)`));
+    return this.enqueue(key, value);
+  }
+
+  delete(key: string): Promise<void> {
+    return this.enqueue(key, undefined);
+  }
+
+  async *keys(): AsyncIterable<string> {
+    for (const [key, entry] of [...this.index]) {
+      if (this.index.get(key) === entry && !this.isExpired(entry)) yield key;
+    }
+  }
+
+  clear(): Promise<void> {
+    return this.exclusive(async () => {
+      const file = this.requireFile();
+      await file.truncate(LOG_MAGIC.length);
+      await file.datasync();
+      this.index.clear();
+      this.liveBytes = 0;
+      this.writeOffset = LOG_MAGIC.length;
+    });
+  }
+
+  size(): number {
+    return this.index.size;
+  }
+
+  byteSize(): number {
+    return this.writeOffset;
+  }
+
+  compact(): Promise<void> {
+    return this.exclusive(() => this.compactNow());
+  }
+
+  close(): Promise<void> {
+    if (this.closed) return this.chain;
+    const done = this.exclusive(async () => {
+      await this.file?.close();
+      this.file = undefined;
+      this.index.clear();
+      await this.lock.release();
+    });
+    this.closed = true;
+    return done;
+  }
+
+  // ---- writing ---------------------------------------------------------------------------------
+
+  private enqueue(key: string, value: Buffer | undefined): Promise<void> {
+    if (this.closed) return Promise.reject(new Error(`store ${this.path} is closed`));
+    return new Promise<void>((resolve, reject) => {
+      let batch = this.openBatch;
+      if (!batch) {
+        const fresh: PendingOp[] = [];
+        void this.schedule(() => {
+          if (this.openBatch === fresh) this.openBatch = undefined;
+          return this.writeBatch(fresh);
+        }).catch(() => undefined); // each op's own promise carries the error
+        batch = this.openBatch = fresh;
+      }
+      batch.push({ key, value, resolve, reject });
+    });
+  }
+
+  /** Runs `task` after everything queued before it; writes issued later start a new batch behind it. */
+  private exclusive<T>(task: () => Promise<T>): Promise<T> {
+    if (this.closed) return Promise.reject(new Error(`store ${this.path} is closed`));
+    this.openBatch = undefined;
+    return this.schedule(task);
+  }
+
+  private schedule<T>(task: () => Promise<T>): Promise<T> {
+    const result = this.chain.then(task);
+    this.chain = result.then(
+      () => undefined,
+      () => undefined,
+    );
+    return result;
+  }
+
+  /** Appends a batch in one write and one fdatasync, then applies it to the index (group commit). */
+  private async writeBatch(batch: PendingOp[]): Promise<void> {
+    const createdAt = this.now();
+    const placed: Array<{ key: string; frameBytes: number; isSet: boolean }> = [];
+    const file = this.file;
+    try {
+      if (!file) throw new Error(`store ${this.path} is not open`);
+      const frames: Buffer[] = [];
+      const add = (key: string, value: Buffer | undefined): void => {
+        const frame = encodeRecord(value ? RecordOp.Set : RecordOp.Delete, key, createdAt, value);
+        frames.push(frame);
+        placed.push({ key, frameBytes: frame.length, isSet: value !== undefined });
+      };
+      for (const op of batch) add(op.key, op.value);
+      for (const key of this.evictionsFor(batch)) add(key, undefined);
+      await writeFully(file, Buffer.concat(frames), this.writeOffset);
+      await file.datasync();
+    } catch (error) {
+      // Cut off whatever part of the batch reached the file, so a later scan never sees half of it.
+      await file?.truncate(this.writeOffset).catch(() => undefined);
+      for (const op of batch) op.reject(error);
+      return;
+    }
+    let offset = this.writeOffset;
+    for (const { key, frameBytes, isSet } of placed) {
+      this.forget(key);
+      if (isSet) {
+        this.index.set(key, { offset, frameBytes, createdAt });
+        this.liveBytes += frameBytes;
+      }
+      offset += frameBytes;
+    }
+    this.writeOffset = offset;
+    for (const op of batch) op.resolve();
+    if (this.shouldCompact()) await this.compactNow().catch(() => undefined);
+  }
+
+  /** Least recently used keys that must go so that the index stays within maxEntries after `batch`. */
+  private evictionsFor(batch: PendingOp[]): string[] {
+    const finalState = new Map<string, boolean>();
+    for (const op of batch) finalState.set(op.key, op.value !== undefined);
+    let count = this.index.size;
+    for (const [key, isSet] of finalState) {
+      if (isSet && !this.index.has(key)) count++;
+      if (!isSet && this.index.has(key)) count--;
+    }
+    const evicted: string[] = [];
+    for (const key of this.index.keys()) {
+      if (count <= this.limits.maxEntries) break;
+      if (finalState.has(key)) continue;
+      evicted.push(key);
+      count--;
+    }
+    return evicted;
+  }
+
+  // ---- compaction ------------------------------------------------------------------------------
+
+  private shouldCompact(): boolean {
+    return this.writeOffset > this.compactMinBytes && this.writeOffset > 2 * (this.liveBytes + LOG_MAGIC.length);
+  }
+
+  /**
+   * Copies the live frames, oldest use first, into a new file, fsyncs it and renames it over the
+   * log. A crash at any point leaves either the old log or the new one, both complete.
+   */
+  private async compactNow(): Promise<void> {
+    const old = this.requireFile();
+    const draftPath = `${this.path}.compact`;
+    const draft = await open(draftPath, 'w');
+    const moved = new Map<string, IndexEntry>();
+    let position = 0;
+    try {
+      const chunks: Buffer[] = [LOG_MAGIC];
+      let chunkBytes = LOG_MAGIC.length;
+      for (const [key, entry] of [...this.index]) {
+        if (this.isExpired(entry)) continue;
+        const frame = Buffer.allocUnsafe(entry.frameBytes);
+        const read = readSync(old.fd, frame, 0, entry.frameBytes, entry.offset);
+        if (read !== entry.frameBytes || decodeRecord(frame, entry.offset)?.key !== key) continue;
+        moved.set(key, { offset: position + chunkBytes, frameBytes: entry.frameBytes, createdAt: entry.createdAt });
+        chunks.push(frame);
+        chunkBytes += frame.length;
+        if (chunkBytes >= 4 * 1024 * 1024) {
+          await writeFully(draft, Buffer.concat(chunks), position);
+          position += chunkBytes;
+          chunks.length = 0;
+          chunkBytes = 0;
+        }
+      }
+      await writeFully(draft, Buffer.concat(chunks), position);
+      position += chunkBytes;
+      await draft.datasync();
+      await draft.close();
+    } catch (error) {
+      await draft.close().catch(() => undefined);
+      await unlink(draftPath).catch(() => undefined);
+      this.logger.warn(`store ${this.path}: compaction failed, keeping the current log: ${String(error)}`);
+      throw error;
+    }
+    // Close before renaming: Windows refuses to replace a file that is open. Gets miss meanwhile.
+    this.file = undefined;
+    await old.close();
+    try {
+      await rename(draftPath, this.path);
+      await syncDirectory(this.dir);
+    } catch (error) {
+      this.file = await open(this.path, 'r+');
+      this.logger.warn(`store ${this.path}: compaction rename failed, keeping the current log: ${String(error)}`);
+      throw error;
+    }
+    this.file = await open(this.path, 'r+');
+    const index = new Map<string, IndexEntry>();
+    let liveBytes = 0;
+    for (const key of this.index.keys()) {
+      const entry = moved.get(key);
+      if (!entry) continue;
+      index.set(key, entry);
+      liveBytes += entry.frameBytes;
+    }
+    this.index = index;
+    this.liveBytes = liveBytes;
+    this.writeOffset = position;
+  }
+
+  // ---- helpers ---------------------------------------------------------------------------------
+
+  /** Opens the log for read and write, creating it (or setting aside a file that is not ours). */
+  private async openLog(): Promise<FileHandle> {
+    const existing = await open(this.path, 'r+').catch((error: NodeJS.ErrnoException) => {
+      if (error.code === 'ENOENT') return undefined;
+      throw error;
+    });
+    if (existing) {
+      const head = Buffer.alloc(LOG_MAGIC.length);
+      const { bytesRead } = await existing.read(head, 0, head.length, 0);
+      if (bytesRead === LOG_MAGIC.length && head.equals(LOG_MAGIC)) return existing;
+      const { size } = await existing.stat();
+      await existing.close();
+      if (size > 0) {
+        const aside = `${this.path}.unreadable-${Date.now()}`;
+        await rename(this.path, aside);
+        this.logger.warn(`store ${this.path}: not an Isartor store log; moved it to ${aside} and started empty`);
+      }
+    }
+    const created = await open(this.path, 'w+');
+    await writeFully(created, LOG_MAGIC, 0);
+    await created.datasync();
+    await syncDirectory(this.dir);
+    return created;
+  }
+
+  private requireFile(): FileHandle {
+    if (!this.file) throw new Error(`store ${this.path} is not open`);
+    return this.file;
+  }
+
+  private assertOpen(): void {
+    if (this.closed && !this.file) throw new Error(`store ${this.path} is closed`);
+  }
+
+  private isExpired(entry: IndexEntry): boolean {
+    return this.limits.ttlSeconds > 0 && this.now() - entry.createdAt >= this.limits.ttlSeconds * 1000;
+  }
+
+  private dropExpired(): void {
+    if (this.limits.ttlSeconds <= 0) return;
+    for (const [key, entry] of [...this.index]) if (this.isExpired(entry)) this.forget(key);
+  }
+
+  /** Removes a key from the index only; its bytes stay in the log until the next compaction. */
+  private forget(key: string): void {
+    const entry = this.index.get(key);
+    if (!entry) return;
+    this.index.delete(key);
+    this.liveBytes -= entry.frameBytes;
+  }
+}
+
+async function writeFully(file: FileHandle, bytes: Buffer, position: number): Promise<void> {
+  let written = 0;
+  while (written < bytes.length) {
+    const { bytesWritten } = await file.write(bytes, written, bytes.length - written, position + written);
+    written += bytesWritten;
+  }
+}
+
+/** Makes a create or rename durable. Windows cannot open a directory; there the rename is enough. */
+async function syncDirectory(dir: string): Promise<void> {
+  if (process.platform === 'win32') return;
+  const handle = await open(dir, 'r');
+  try {
+    await handle.sync();
+  } finally {
+    await handle.close();
+  }
+}
