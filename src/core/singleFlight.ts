@@ -1,0 +1,77 @@
+/**
+ * Single flight: concurrent identical requests share one piece of work. The first caller leads;
+ * later callers with the same key wait for the leader's result instead of repeating the work.
+ */
+
+/** The leader's handle on its flight. */
+export interface FlightLead<T> {
+  /** Hands the result to every follower, present and future, until `land()` is called. */
+  resolve(result: T): void;
+  /** Ends the flight: callers from now on start their own. Resolves with `fallback` if not yet resolved. */
+  land(fallback: T): void;
+}
+
+/**
+ * A table of flights in progress, keyed by request identity.
+ *
+ * @example
+ * const joined = flights.follow(key);
+ * if (joined) return await joined;
+ * const lead = flights.lead(key);
+ * try { lead.resolve(await work()); } finally { lead.land(undefined); }
+ */
+export class SingleFlight<T> {
+  private readonly flights = new Map<string, Promise<T>>();
+
+  /** The result of the flight in progress for `key`, or undefined when there is none. */
+  follow(key: string): Promise<T> | undefined {
+    return this.flights.get(key);
+  }
+
+  /** Starts a flight for `key`. The caller must eventually call `land()`. */
+  lead(key: string): FlightLead<T> {
+    let settle!: (result: T) => void;
+    let settled = false;
+    const promise = new Promise<T>((resolve) => (settle = resolve));
+    this.flights.set(key, promise);
+    const resolve = (result: T): void => {
+      if (settled) return;
+      settled = true;
+      settle(result);
+    };
+    return {
+      resolve,
+      land: (fallback) => {
+        resolve(fallback);
+        if (this.flights.get(key) === promise) this.flights.delete(key);
+      },
+    };
+  }
+
+  /** Flights in progress. */
+  get size(): number {
+    return this.flights.size;
+  }
+}
+
+/**
+ * Waits for `promise`, but gives up as soon as `signal` aborts (the client went away), rejecting
+ * with the signal's reason.
+ */
+export function waitUnlessAborted<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> {
+  if (signal.aborted) return Promise.reject(signal.reason);
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = (): void => reject(signal.reason);
+    signal.addEventListener('abort', onAbort, { once: true });
+    promise.then(
+      (value) => {
+        signal.removeEventListener('abort', onAbort);
+        resolve(value);
+      },
+      (error: unknown) => {
+        signal.removeEventListener('abort', onAbort);
+        reject(error);
+      },
+    );
+  });
+}
