@@ -37,6 +37,8 @@ export interface LocalModelConfig {
   confidence: number;
   triageBudgetMs: number;
   maxPromptTokens: number;
+  /** Earlier turns allowed before the last user turn, in tokens; 0 = single-turn requests only. Default 256. */
+  maxHistoryTokens?: number;
   maxAnswerTokens: number;
   idleUnloadSeconds: number;
 }
@@ -109,6 +111,7 @@ export function defaultConfig(dataDir: string): EngineConfig {
       confidence: 0.9,
       triageBudgetMs: 400,
       maxPromptTokens: 512,
+      maxHistoryTokens: 256,
       maxAnswerTokens: 512,
       idleUnloadSeconds: 300,
     },
