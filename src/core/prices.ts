@@ -1,0 +1,144 @@
+/**
+ * The per-model price table (USD per million tokens) behind every "money saved" figure, with the
+ * user's overrides from EngineConfig.prices on top.
+ */
+import type { ModelPrice } from './config';
+import type { TokenUsage } from './outcome';
+
+/**
+ * When the built-in prices were taken from the providers' public pricing pages (OpenAI, Anthropic,
+ * DeepSeek). Prices change; users correct them with `prices` overrides in the settings.
+ */
+export const PRICES_AS_OF = '2025-12-01';
+
+/**
+ * Built-in prices, standard (non-batch) tier. `cachedInput` is the prompt-cache read rate (OpenAI
+ * cached input, Anthropic cache hits, DeepSeek cache hits); `cacheWrite` is Anthropic's 5-minute
+ * cache write rate (1.25x input). Dated snapshots (e.g. claude-sonnet-4-20250514) resolve to their
+ * family by prefix, so only families whose price differs need their own entry.
+ */
+export const BUILT_IN_PRICES: Readonly<Record<string, ModelPrice>> = {
+  // OpenAI
+  'gpt-4o': { input: 2.5, output: 10, cachedInput: 1.25 },
+  'gpt-4o-mini': { input: 0.15, output: 0.6, cachedInput: 0.075 },
+  'gpt-4.1': { input: 2, output: 8, cachedInput: 0.5 },
+  'gpt-4.1-mini': { input: 0.4, output: 1.6, cachedInput: 0.1 },
+  'gpt-4.1-nano': { input: 0.1, output: 0.4, cachedInput: 0.025 },
+  o1: { input: 15, output: 60, cachedInput: 7.5 },
+  'o1-pro': { input: 150, output: 600 },
+  o3: { input: 2, output: 8, cachedInput: 0.5 },
+  'o3-mini': { input: 1.1, output: 4.4, cachedInput: 0.55 },
+  'o3-pro': { input: 20, output: 80 },
+  'o3-deep-research': { input: 10, output: 40, cachedInput: 2.5 },
+  'o4-mini': { input: 1.1, output: 4.4, cachedInput: 0.275 },
+  'o4-mini-deep-research': { input: 2, output: 8, cachedInput: 0.5 },
+  'gpt-5': { input: 1.25, output: 10, cachedInput: 0.125 },
+  'gpt-5-mini': { input: 0.25, output: 2, cachedInput: 0.025 },
+  'gpt-5-nano': { input: 0.05, output: 0.4, cachedInput: 0.005 },
+  'gpt-5-pro': { input: 15, output: 120 },
+  'gpt-5.1': { input: 1.25, output: 10, cachedInput: 0.125 },
+  'gpt-5.1-codex-mini': { input: 0.25, output: 2, cachedInput: 0.025 },
+  'gpt-5.2': { input: 1.75, output: 14, cachedInput: 0.175 },
+  'gpt-5.2-pro': { input: 21, output: 168 },
+  // Anthropic
+  'claude-opus-4': { input: 15, output: 75, cachedInput: 1.5, cacheWrite: 18.75 },
+  'claude-opus-4-0': { input: 15, output: 75, cachedInput: 1.5, cacheWrite: 18.75 },
+  'claude-opus-4-1': { input: 15, output: 75, cachedInput: 1.5, cacheWrite: 18.75 },
+  'claude-opus-4-5': { input: 5, output: 25, cachedInput: 0.5, cacheWrite: 6.25 },
+  'claude-sonnet-4': { input: 3, output: 15, cachedInput: 0.3, cacheWrite: 3.75 },
+  'claude-sonnet-4-0': { input: 3, output: 15, cachedInput: 0.3, cacheWrite: 3.75 },
+  'claude-sonnet-4-5': { input: 3, output: 15, cachedInput: 0.3, cacheWrite: 3.75 },
+  'claude-haiku-4-5': { input: 1, output: 5, cachedInput: 0.1, cacheWrite: 1.25 },
+  'claude-3-7-sonnet': { input: 3, output: 15, cachedInput: 0.3, cacheWrite: 3.75 },
+  'claude-3-5-sonnet': { input: 3, output: 15, cachedInput: 0.3, cacheWrite: 3.75 },
+  'claude-3-5-haiku': { input: 0.8, output: 4, cachedInput: 0.08, cacheWrite: 1 },
+  // DeepSeek (V3.2 prices; deepseek-reasoner is billed the same)
+  'deepseek-chat': { input: 0.28, output: 0.42, cachedInput: 0.028 },
+  'deepseek-reasoner': { input: 0.28, output: 0.42, cachedInput: 0.028 },
+};
+
+/**
+ * What may follow a family name in a longer id of the same model: "-" (dated snapshots, variants
+ * such as "-codex"), "@" (Vertex AI "claude-sonnet-4@20250514") and ":" (Bedrock versions). A "."
+ * may not ("gpt-4.1" is not a snapshot of "gpt-4"), nor "-" plus a one- or two-digit number: that is
+ * a newer minor version ("claude-opus-4-5" is not priced like "claude-opus-4"), which is better
+ * unknown (saving marked estimated) than priced wrong.
+ */
+const SAME_MODEL_SUFFIX = /^(?:[@:]|-(?!\d{1,2}(?!\d)))/;
+
+/**
+ * The price of `model`: from the built-in table with `overrides` (EngineConfig.prices) on top; an
+ * exact id first, then the longest family name the id starts with (so "claude-sonnet-4-20250514"
+ * costs what "claude-sonnet-4" costs). Case-insensitive; a provider prefix ("openai/gpt-4o",
+ * "us.anthropic.claude-…") is tried without it too. Unknown model: undefined.
+ *
+ * @example priceFor('gpt-4o-mini-2024-07-18') // { input: 0.15, output: 0.6, cachedInput: 0.075 }
+ */
+export function priceFor(model: string, overrides: Readonly<Record<string, ModelPrice>> = {}): ModelPrice | undefined {
+  const id = model.trim().toLowerCase();
+  if (!id) return undefined;
+  const table = tableWith(overrides);
+  const unprefixed = id.replace(/^.*\//, '').replace(/^(?:(?:us|eu|apac|global)\.)?(?:anthropic|openai)\./, '');
+  return lookup(table, id) ?? (unprefixed !== id && unprefixed ? lookup(table, unprefixed) : undefined);
+}
+
+/**
+ * USD for `usage` at `price`. `usage.inputTokens` counts every input token, cached and cache-write
+ * ones included (see normaliseUsage), so those are billed at their own rates and the rest at the
+ * input rate. Missing cache rates fall back to the input rate.
+ *
+ * @example costUsd({ input: 3, output: 15 }, { inputTokens: 1_000_000, outputTokens: 0, cachedInputTokens: 0, cacheWriteTokens: 0 }) // 3
+ */
+export function costUsd(price: ModelPrice, usage: TokenUsage): number {
+  const cached = Math.max(0, usage.cachedInputTokens);
+  const cacheWrite = Math.max(0, usage.cacheWriteTokens);
+  const uncached = Math.max(0, usage.inputTokens - cached - cacheWrite);
+  const micro =
+    uncached * price.input +
+    cached * (price.cachedInput ?? price.input) +
+    cacheWrite * (price.cacheWrite ?? price.input) +
+    Math.max(0, usage.outputTokens) * price.output;
+  return micro / 1_000_000;
+}
+
+const BUILT_IN_TABLE: ReadonlyMap<string, ModelPrice> = new Map(Object.entries(BUILT_IN_PRICES));
+const mergedTables = new WeakMap<object, ReadonlyMap<string, ModelPrice>>();
+
+/** Built-in prices with the overrides on top (lower-cased ids), built once per overrides object. */
+function tableWith(overrides: Readonly<Record<string, ModelPrice>>): ReadonlyMap<string, ModelPrice> {
+  if (Object.keys(overrides).length === 0) return BUILT_IN_TABLE;
+  let table = mergedTables.get(overrides);
+  if (!table) {
+    const merged = new Map(BUILT_IN_TABLE);
+    for (const [key, price] of Object.entries(overrides)) if (isPrice(price) && key.trim()) merged.set(key.trim().toLowerCase(), price);
+    table = merged;
+    mergedTables.set(overrides, table);
+  }
+  return table;
+}
+
+function lookup(table: ReadonlyMap<string, ModelPrice>, id: string): ModelPrice | undefined {
+  const exact = table.get(id);
+  if (exact) return exact;
+  let best: { length: number; price: ModelPrice } | undefined;
+  for (const [family, price] of table) {
+    if (id.length > family.length && id.startsWith(family) && SAME_MODEL_SUFFIX.test(id.slice(family.length))) {
+      if (!best || family.length > best.length) best = { length: family.length, price };
+    }
+  }
+  return best?.price;
+}
+
+/** Overrides come from user settings: ignore entries that are not usable prices rather than bill NaN. */
+function isPrice(value: unknown): value is ModelPrice {
+  const price = value as ModelPrice | null;
+  const rate = (n: unknown): boolean => typeof n === 'number' && Number.isFinite(n) && n >= 0;
+  return (
+    !!price &&
+    typeof price === 'object' &&
+    rate(price.input) &&
+    rate(price.output) &&
+    (price.cachedInput === undefined || rate(price.cachedInput)) &&
+    (price.cacheWrite === undefined || rate(price.cacheWrite))
+  );
+}
