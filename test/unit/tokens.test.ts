@@ -2,6 +2,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { encode } from 'gpt-tokenizer/encoding/o200k_base';
+import type { JsonObject } from '../../src/core/request';
 import { countTokens, estimateInputTokens } from '../../src/core/tokens';
 
 const plain = (text: string): number => encode(text, { disallowedSpecial: new Set() }).length;
@@ -27,7 +28,8 @@ describe('countTokens', () => {
 
 describe('estimateInputTokens', () => {
   it('OpenAI chat: text of string and part content, names, tool calls, tools, plus message overhead', () => {
-    const body = {
+    const tool = { type: 'function', function: { name: 'look', description: 'Looks closer', parameters: { type: 'object' } } };
+    const body: JsonObject = {
       model: 'gpt-4o',
       messages: [
         { role: 'system', content: 'You are terse.' },
@@ -35,18 +37,18 @@ describe('estimateInputTokens', () => {
         { role: 'assistant', content: null, tool_calls: [{ id: 'c1', type: 'function', function: { name: 'look', arguments: '{"zoom":2}' } }] },
         { role: 'tool', tool_call_id: 'c1', content: 'a cat on a mat' },
       ],
-      tools: [{ type: 'function', function: { name: 'look', description: 'Looks closer', parameters: { type: 'object' } } }],
+      tools: [tool],
     };
     const expected =
       4 * 3 + 3 +
       plain('You are terse.') + plain('What is in this picture?') + plain('look') + plain('{"zoom":2}') + plain('a cat on a mat') +
-      plain(JSON.stringify(body.tools[0]));
+      plain(JSON.stringify(tool));
     assert.equal(estimateInputTokens('openai.chat', body), expected);
   });
 
   it('Anthropic messages: system blocks, text, tool_use input, tool_result content, thinking, tools', () => {
     const tool = { name: 'grep', description: 'Search files', input_schema: { type: 'object' } };
-    const body = {
+    const body: JsonObject = {
       model: 'claude-sonnet-4-5',
       system: [{ type: 'text', text: 'You are a coding agent.', cache_control: { type: 'ephemeral' } }],
       messages: [
