@@ -28,8 +28,9 @@ export interface RunningCodeServer {
 function codeServerEnv(dirs: CodeServerDirs): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = {};
   for (const [key, value] of Object.entries(process.env)) {
-    // A VS Code terminal running the tests leaks its IPC hooks; real API keys must never reach a test upstream.
-    if (/^(VSCODE_|ELECTRON_)/.test(key) || /_API_KEY$/.test(key) || key.startsWith('npm_')) continue;
+    // A VS Code terminal running the tests leaks its IPC hooks; the user's real API keys and base
+    // URLs must neither reach a test upstream nor change where the tools under test point.
+    if (/^(VSCODE_|ELECTRON_|OPENAI_|ANTHROPIC_|AZURE_OPENAI_|npm_)/.test(key) || /_API_KEY$/.test(key)) continue;
     env[key] = value;
   }
   return {

@@ -34,14 +34,14 @@ after(async () => {
   rmSync(packDir, { recursive: true, force: true });
 });
 
-test('the workbench loads with the workspace folder open, and a screenshot is saved', async () => {
+void test('the workbench loads with the workspace folder open, and a screenshot is saved', async () => {
   assert.ok(session);
   await session.page.locator('.explorer-folders-view, .monaco-workbench .part.sidebar').first().waitFor({ state: 'attached' });
   const path = await session.screenshot('harness-workbench');
   assert.ok(statSync(path).size > 10_000, 'a blank screenshot would be tiny');
 });
 
-test('an installed extension command runs from the palette and reaches the vscode.lm API', async () => {
+void test('an installed extension command runs from the palette and reaches the vscode.lm API', async () => {
   assert.ok(session);
   await session.runCommand('Isartor E2E: Query Isartor Models');
   await waitForFile(resultFile);

@@ -9,9 +9,11 @@ import { chromium, type Browser, type FrameLocator, type Locator, type Page } fr
 import { installExtensions, startCodeServer, type CodeServerDirs, type RunningCodeServer } from './codeServer';
 import { ARTIFACTS_DIR, CHROMIUM_BIN, FIXTURES_DIR, assertEditorInstalled } from './paths';
 import {
+  pickQuickPickItem,
   readStatusBar,
   runCommand,
   saveScreenshot,
+  submitInputBox,
   waitForNotification,
   waitForStatusBar,
   waitForWorkbench,
@@ -64,6 +66,8 @@ export interface E2eSession {
   userDataDir: string;
   page: Page;
   runCommand(title: string): Promise<void>;
+  pickQuickPickItem(label: string): Promise<void>;
+  submitInputBox(title: string | RegExp, text: string): Promise<void>;
   readStatusBar(itemId: string): Promise<StatusBarReading>;
   waitForStatusBar(itemId: string, condition: StatusBarCondition, timeoutMs?: number): Promise<StatusBarReading>;
   waitForNotification(text: string | RegExp, timeoutMs?: number): Promise<string>;
@@ -128,6 +132,8 @@ export async function startSession(options: SessionOptions): Promise<E2eSession>
       userDataDir: dirs.userDataDir,
       page,
       runCommand: (title) => runCommand(page, title),
+      pickQuickPickItem: (label) => pickQuickPickItem(page, label),
+      submitInputBox: (title, text) => submitInputBox(page, title, text),
       readStatusBar: (itemId) => readStatusBar(page, itemId),
       waitForStatusBar: (itemId, condition, timeoutMs) => waitForStatusBar(page, itemId, condition, timeoutMs),
       waitForNotification: (text, timeoutMs) => waitForNotification(page, text, timeoutMs),

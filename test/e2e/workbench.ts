@@ -21,12 +21,13 @@ function escapeRegExp(text: string): string {
 }
 
 /**
- * Runs a command from the palette by its exact title, e.g. "Isartor: Enable": opens the palette
- * with F1, types the title and clicks the row whose label is exactly that title.
+ * Runs a command from the palette by its title, e.g. "Isartor: Enable": opens the palette with F1,
+ * types the title and clicks the row whose label is exactly that title (a trailing "…" or "..."
+ * may follow, as in "Isartor: Set Provider API Key…").
  */
 export async function runCommand(page: Page, title: string, timeoutMs = UI_TIMEOUT_MS): Promise<void> {
   const input = page.locator('.quick-input-widget .quick-input-box input');
-  const label = new RegExp(`^${escapeRegExp(title)}$`);
+  const label = new RegExp(`^${escapeRegExp(title)}(…|\\.\\.\\.)?$`);
   const row = page.locator('.quick-input-list .monaco-list-row').filter({ has: page.locator('.label-name', { hasText: label }) }).first();
   const deadline = Date.now() + timeoutMs;
   // An open palette does not pick up commands registered after it opened (extensions still being
@@ -126,4 +127,24 @@ export async function saveScreenshot(page: Page, name: string, target?: Locator)
   if (target) await target.screenshot({ path });
   else await page.screenshot({ path });
   return path;
+}
+
+/** Picks the row of an open quick pick whose label is exactly `label` (codicons left out). */
+export async function pickQuickPickItem(page: Page, label: string): Promise<void> {
+  const row = page
+    .locator('.quick-input-widget .quick-input-list .monaco-list-row')
+    .filter({ has: page.locator('.label-name', { hasText: new RegExp(`^\\s*${escapeRegExp(label)}\\s*$`) }) })
+    .first();
+  await row.waitFor({ state: 'visible', timeout: UI_TIMEOUT_MS });
+  await row.click();
+}
+
+/** Types into the input box titled `title` (e.g. an API key prompt) and presses Enter. */
+export async function submitInputBox(page: Page, title: string | RegExp, text: string): Promise<void> {
+  const widget = page.locator('.quick-input-widget').filter({ has: page.locator('.quick-input-title', { hasText: title }) });
+  await widget.waitFor({ state: 'visible', timeout: UI_TIMEOUT_MS });
+  const input = widget.locator('.quick-input-box input');
+  await input.fill(text);
+  await input.press('Enter');
+  await page.locator('.quick-input-widget').waitFor({ state: 'hidden', timeout: UI_TIMEOUT_MS });
 }
