@@ -4,6 +4,7 @@
  */
 import { basename } from 'node:path';
 import type { ChatHistoryItem, Llama, LlamaContext, LlamaContextSequence, LlamaModel, Token } from 'node-llama-cpp';
+import type * as NodeLlamaCppModule from 'node-llama-cpp';
 import type { Logger } from '../logger';
 import type { GenerateOptions, GenerationResult, LocalEngine, LocalGeneration, LocalPrompt, LocalStopReason } from './engine';
 import { Mutex } from './mutex';
@@ -18,7 +19,7 @@ export interface LlamaEngineOptions {
   logger: Logger;
 }
 
-type NodeLlamaCpp = typeof import('node-llama-cpp');
+type NodeLlamaCpp = typeof NodeLlamaCppModule;
 
 let moduleLoad: Promise<NodeLlamaCpp> | undefined;
 const llamaLoads = new Map<boolean, Promise<Llama>>();

@@ -4,7 +4,7 @@ import { test } from 'node:test';
 import { judgeAnswer, looksLikeRefusal } from '../../../src/core/local/answerCheck';
 import { buildLocalAnswer } from '../../../src/core/local/answerShape';
 
-test('refusals are recognised by how the answer opens', () => {
+void test('refusals are recognised by how the answer opens', () => {
   for (const text of ["I'm sorry, but I can't help with that.", 'I cannot help with this request.', "  **Sorry**, I don't know.", 'As an AI, I have no access', 'I apologize for the confusion', "I don't know the answer"]) {
     assert.equal(looksLikeRefusal(text), true, text);
   }
@@ -13,7 +13,7 @@ test('refusals are recognised by how the answer opens', () => {
   }
 });
 
-test('an answer is judged empty, refused or capped, and an unfinished head only for refusals', () => {
+void test('an answer is judged empty, refused or capped, and an unfinished head only for refusals', () => {
   assert.deepEqual(judgeAnswer(' \n ', true, false), { ok: false, reason: 'empty answer' });
   assert.deepEqual(judgeAnswer("I'm sorry, I can't", false, false), { ok: false, reason: 'refusal' });
   assert.deepEqual(judgeAnswer('ls -la and then', true, true), { ok: false, reason: 'hit the local token cap' });
@@ -21,7 +21,7 @@ test('an answer is judged empty, refused or capped, and an unfinished head only 
   assert.deepEqual(judgeAnswer('ls -la', true, false), { ok: true });
 });
 
-test('OpenAI answers are chat.completion bodies with real usage and the finish reason', () => {
+void test('OpenAI answers are chat.completion bodies with real usage and the finish reason', () => {
   const answer = buildLocalAnswer({ api: 'openai.chat', model: 'qwen-local', text: 'ls -la', stopReason: 'max_tokens', inputTokens: 21, outputTokens: 3, createdAt: 1_700_000_000_123 }, 'chatcmpl-x');
   assert.deepEqual(answer, {
     api: 'openai.chat',
@@ -38,7 +38,7 @@ test('OpenAI answers are chat.completion bodies with real usage and the finish r
   });
 });
 
-test('Anthropic answers are message bodies with stop_reason and stop_sequence', () => {
+void test('Anthropic answers are message bodies with stop_reason and stop_sequence', () => {
   const answer = buildLocalAnswer({ api: 'anthropic.messages', model: 'qwen-local', text: '3.11 miles', stopReason: 'stop_sequence', stopSequence: 'END', inputTokens: 9, outputTokens: 4 }, 'msg_x');
   assert.deepEqual(answer.body, {
     id: 'msg_x',

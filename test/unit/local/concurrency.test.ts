@@ -5,7 +5,7 @@ import { untilAborted } from '../../../src/core/local/abortable';
 import { Mutex } from '../../../src/core/local/mutex';
 import { TextChannel } from '../../../src/core/local/textChannel';
 
-test('a text channel delivers chunks pushed before and after the reader waits, then ends', async () => {
+void test('a text channel delivers chunks pushed before and after the reader waits, then ends', async () => {
   const channel = new TextChannel();
   channel.push('a');
   const reading = (async () => {
@@ -22,7 +22,7 @@ test('a text channel delivers chunks pushed before and after the reader waits, t
   assert.deepEqual(await reading, ['a', 'b', 'c']);
 });
 
-test('a failed text channel raises after the buffered chunks', async () => {
+void test('a failed text channel raises after the buffered chunks', async () => {
   const channel = new TextChannel();
   channel.push('a');
   channel.fail(new Error('engine crashed'));
@@ -31,7 +31,7 @@ test('a failed text channel raises after the buffered chunks', async () => {
   await assert.rejects(iterator.next(), /engine crashed/);
 });
 
-test('the mutex serves waiters in order and a waiter that gives up never takes the lock', async () => {
+void test('the mutex serves waiters in order and a waiter that gives up never takes the lock', async () => {
   const mutex = new Mutex();
   const order: string[] = [];
   const releaseFirst = await mutex.acquire();
@@ -49,7 +49,7 @@ test('the mutex serves waiters in order and a waiter that gives up never takes t
   assert.equal(mutex.locked, false);
 });
 
-test('untilAborted stops waiting on abort and swallows a late rejection', async () => {
+void test('untilAborted stops waiting on abort and swallows a late rejection', async () => {
   let rejectLate!: (error: Error) => void;
   const work = new Promise<string>((_resolve, reject) => (rejectLate = reject));
   const controller = new AbortController();

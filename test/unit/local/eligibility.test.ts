@@ -13,7 +13,7 @@ function reason(api: 'openai.chat' | 'anthropic.messages' | 'openai.completions'
   return result.eligible ? '' : result.reason;
 }
 
-test('a single OpenAI user turn is eligible, with its settings read from the body', () => {
+void test('a single OpenAI user turn is eligible, with its settings read from the body', () => {
   const result = checkEligibility(
     'openai.chat',
     {
@@ -35,7 +35,7 @@ test('a single OpenAI user turn is eligible, with its settings read from the bod
   });
 });
 
-test('an Anthropic request with text blocks and a system block array is eligible', () => {
+void test('an Anthropic request with text blocks and a system block array is eligible', () => {
   const result = checkEligibility(
     'anthropic.messages',
     {
@@ -55,7 +55,7 @@ test('an Anthropic request with text blocks and a system block array is eligible
   });
 });
 
-test('tools, functions and tool history make a request ineligible', () => {
+void test('tools, functions and tool history make a request ineligible', () => {
   assert.match(reason('openai.chat', { model: 'm', messages: [user('hi')], tools: [{ type: 'function', function: { name: 'f' } }] }), /tools/);
   assert.match(reason('openai.chat', { model: 'm', messages: [user('hi')], functions: [{ name: 'f' }] }), /functions/);
   assert.match(reason('openai.chat', { model: 'm', messages: [user('hi')], tool_choice: 'required' }), /tool_choice/);
@@ -73,7 +73,7 @@ test('tools, functions and tool history make a request ineligible', () => {
   );
 });
 
-test('images and other non-text parts make a request ineligible', () => {
+void test('images and other non-text parts make a request ineligible', () => {
   assert.match(
     reason('openai.chat', { model: 'm', messages: [user([{ type: 'text', text: 'what is this' }, { type: 'image_url', image_url: { url: 'data:image/png;base64,AA' } }])] }),
     /non-text part \(image_url\)/,
@@ -84,7 +84,7 @@ test('images and other non-text parts make a request ineligible', () => {
   );
 });
 
-test('a response_format schema, n > 1, logprobs and unknown fields make a request ineligible', () => {
+void test('a response_format schema, n > 1, logprobs and unknown fields make a request ineligible', () => {
   const schema = { type: 'json_schema', json_schema: { name: 'x', schema: { type: 'object' } } };
   assert.match(reason('openai.chat', { model: 'm', messages: [user('hi')], response_format: schema }), /response_format/);
   assert.match(reason('openai.chat', { model: 'm', messages: [user('hi')], response_format: { type: 'json_object' } }), /response_format/);
@@ -96,13 +96,13 @@ test('a response_format schema, n > 1, logprobs and unknown fields make a reques
   assert.equal(checkEligibility('openai.chat', { model: 'm', messages: [user('hi')], response_format: { type: 'text' } }, limits).eligible, true);
 });
 
-test('the last turn must be a non-empty user turn; legacy completions are not handled', () => {
+void test('the last turn must be a non-empty user turn; legacy completions are not handled', () => {
   assert.match(reason('anthropic.messages', { model: 'm', max_tokens: 10, messages: [user('hi'), { role: 'assistant', content: 'Sure, ' }] }), /last message/);
   assert.match(reason('openai.chat', { model: 'm', messages: [user('   ')] }), /empty user message/);
   assert.match(reason('openai.completions', { model: 'm', prompt: 'hi' }), /legacy completions/);
 });
 
-test('a short history is allowed, a long one is not, and 0 means single-turn only', () => {
+void test('a short history is allowed, a long one is not, and 0 means single-turn only', () => {
   const short = { model: 'm', messages: [user('What is 2+2?'), { role: 'assistant', content: '4' }, user('And 3+3?')] };
   assert.equal(checkEligibility('openai.chat', short, limits).eligible, true);
   assert.match(reason('openai.chat', { ...short, messages: [user('word '.repeat(80)), { role: 'assistant', content: 'ok' }, user('next')] }), /history over 50 tokens/);
@@ -110,7 +110,7 @@ test('a short history is allowed, a long one is not, and 0 means single-turn onl
   assert.deepEqual(singleOnly, { eligible: false, reason: 'more than one turn' });
 });
 
-test('a prompt over the size limit is ineligible, the system text included', () => {
+void test('a prompt over the size limit is ineligible, the system text included', () => {
   assert.match(reason('openai.chat', { model: 'm', messages: [user('word '.repeat(250))] }), /prompt over 200 tokens/);
   assert.match(reason('openai.chat', { model: 'm', messages: [{ role: 'system', content: 'rule '.repeat(250) }, user('hi')] }), /prompt over 200 tokens/);
 });

@@ -32,12 +32,12 @@ async function collect(chunks: AsyncIterable<string>): Promise<string[]> {
   return out;
 }
 
-test('the generated GGUF loads through node-llama-cpp and reports its name', async () => {
+void test('the generated GGUF loads through node-llama-cpp and reports its name', async () => {
   const engine = await tinyEngine();
   assert.equal(engine.modelName, 'isartor-tiny-test');
 });
 
-test('label probabilities come from the next-token distribution', async () => {
+void test('label probabilities come from the next-token distribution', async () => {
   const random = await tinyEngine();
   const [simple, complex] = await random.labelProbabilities(prompt, TRIAGE_LABELS, never);
   assert.ok(simple >= 0 && complex >= 0 && simple + complex <= 1 + 1e-6, `${simple} ${complex}`);
@@ -58,7 +58,7 @@ test('label probabilities come from the next-token distribution', async () => {
   assert.ok(qC > 0.99 && qS < 0.01, `${qS} ${qC}`);
 });
 
-test('generation streams chunks that add up to the result, with real token counts', async () => {
+void test('generation streams chunks that add up to the result, with real token counts', async () => {
   const engine = await tinyEngine({ favour: [{ token: 'S', logit: 20 }] });
   const generation = engine.generate(prompt, { maxTokens: 12, stop: [], signal: never });
   const chunks = await collect(generation.chunks);
@@ -70,7 +70,7 @@ test('generation streams chunks that add up to the result, with real token count
   assert.ok(result.inputTokens > 'How do I list hidden files?'.length, 'a byte vocabulary spends at least one token per character');
 });
 
-test('end of text, stop sequences and aborts each end a generation with their own reason', async () => {
+void test('end of text, stop sequences and aborts each end a generation with their own reason', async () => {
   const silent = await tinyEngine({ favour: [{ token: 'eos', logit: 30 }] });
   const ended = silent.generate(prompt, { maxTokens: 50, stop: [], signal: never });
   assert.deepEqual(await collect(ended.chunks), []);
@@ -93,7 +93,7 @@ test('end of text, stop sequences and aborts each end a generation with their ow
   assert.ok(aborted.outputTokens < 800);
 });
 
-test('the event loop keeps serving HTTP while the model generates', async () => {
+void test('the event loop keeps serving HTTP while the model generates', async () => {
   const engine = await tinyEngine({ favour: [{ token: 'S', logit: 20 }] });
   const server = createServer((_req, res) => res.end('ok'));
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));

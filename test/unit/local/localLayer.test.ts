@@ -51,7 +51,7 @@ function generated(outcome: Outcome): GeneratedOutcome {
   return outcome as GeneratedOutcome;
 }
 
-test('a simple, confident request is answered locally in the OpenAI shape, marked as L2', async () => {
+void test('a simple, confident request is answered locally in the OpenAI shape, marked as L2', async () => {
   const { run, upstream, engines } = setup({ labels: [0.97, 0.02], chunks: ['Use ', '`ls -a`', '.'] });
   const { ctx, outcome } = await run(makeRequest('openai.chat', simpleQuestion));
   const answer = generated(outcome);
@@ -68,7 +68,7 @@ test('a simple, confident request is answered locally in the OpenAI shape, marke
   assert.equal(engines[0]!.generations[0]!.options.maxTokens, 512, 'no client limit: the local cap applies');
 });
 
-test('an Anthropic request gets an Anthropic message body, with the client settings passed to the model', async () => {
+void test('an Anthropic request gets an Anthropic message body, with the client settings passed to the model', async () => {
   const { run, engines } = setup({ labels: [0.95, 0.03], chunks: ['3.11 miles'] });
   const body = { model: 'claude-haiku-4-5', max_tokens: 64, temperature: 0.3, top_k: 4, stop_sequences: ['END'], messages: [{ role: 'user', content: 'Convert 5 km to miles' }] };
   const { outcome } = await run(makeRequest('anthropic.messages', body));
@@ -80,7 +80,7 @@ test('an Anthropic request gets an Anthropic message body, with the client setti
   assert.deepEqual({ maxTokens: options.maxTokens, temperature: options.temperature, topK: options.topK, stop: options.stop }, { maxTokens: 64, temperature: 0.3, topK: 4, stop: ['END'] });
 });
 
-test('COMPLEX and low-confidence requests reach the upstream untouched, without any generation', async () => {
+void test('COMPLEX and low-confidence requests reach the upstream untouched, without any generation', async () => {
   for (const [labels, expected] of [
     [[0.1, 0.85], /^complex \(p\(simple\)=0\.100/],
     [[0.7, 0.2], /^low confidence \(p\(simple\)=0\.700.* < 0\.9\)$/],
@@ -99,7 +99,7 @@ test('COMPLEX and low-confidence requests reach the upstream untouched, without 
   }
 });
 
-test('triage over its time budget goes upstream, whether the model is busy or still loading', async () => {
+void test('triage over its time budget goes upstream, whether the model is busy or still loading', async () => {
   const stuckTriage = setup({ labels: new Promise<[number, number]>(() => {}) }, { triageBudgetMs: 250 });
   const pending = stuckTriage.run(makeRequest('openai.chat', simpleQuestion));
   assert.equal(stuckTriage.timers.fire(250), 1);
@@ -114,7 +114,7 @@ test('triage over its time budget goes upstream, whether the model is busy or st
   assert.match(stuckLoad.layer.describe?.() ?? '', /^loading scripted\.gguf/);
 });
 
-test('refusing, empty and locally capped answers fall through to the upstream', async () => {
+void test('refusing, empty and locally capped answers fall through to the upstream', async () => {
   const cases: Array<[ScriptedEngineScript, JsonObject, string]> = [
     [{ chunks: ["I'm sorry, ", "but I can't help with that."] }, simpleQuestion, 'local answer rejected: refusal'],
     [{ chunks: ['  ', '\n'] }, simpleQuestion, 'local answer rejected: empty answer'],
@@ -131,14 +131,14 @@ test('refusing, empty and locally capped answers fall through to the upstream', 
   }
 });
 
-test("hitting the client's own max_tokens is a normal answer ending in length, not a fall-through", async () => {
+void test("hitting the client's own max_tokens is a normal answer ending in length, not a fall-through", async () => {
   const { run } = setup({ labels: [0.99, 0.01], chunks: ['ls', ' -la'], stopReason: 'max_tokens' });
   const { outcome } = await run(makeRequest('openai.chat', { ...simpleQuestion, max_tokens: 2 }));
   const done = await generated(outcome).done;
   assert.equal((done.body.choices as JsonObject[])[0]!.finish_reason, 'length');
 });
 
-test('a streamed answer is committed after its head and delivers the rest as generated', async () => {
+void test('a streamed answer is committed after its head and delivers the rest as generated', async () => {
   const parts = ['The ', 'answer ', 'is ', ...Array.from({ length: 30 }, (_, i) => `word${i} `)];
   const { run } = setup({ labels: [0.99, 0.01], chunks: parts });
   const { outcome } = await run(makeRequest('openai.chat', { ...simpleQuestion, stream: true }));
@@ -146,7 +146,7 @@ test('a streamed answer is committed after its head and delivers the rest as gen
   assert.deepEqual(deltas, parts);
 });
 
-test('x-isartor-local: off, ineligible requests and a missing model cost nothing: no load, no triage', async () => {
+void test('x-isartor-local: off, ineligible requests and a missing model cost nothing: no load, no triage', async () => {
   const { run, loads, upstream } = setup({ labels: [0.99, 0.01] });
   const off = await run(makeRequest('openai.chat', simpleQuestion, { localOff: true }));
   assert.equal(off.ctx.notes.localSkipped, 'x-isartor-local: off');
@@ -167,7 +167,7 @@ test('x-isartor-local: off, ineligible requests and a missing model cost nothing
   await idle.close?.();
 });
 
-test('an engine failure during triage passes the request on and says why', async () => {
+void test('an engine failure during triage passes the request on and says why', async () => {
   const { run } = setup(async () => {
     const engine = new ScriptedEngine({});
     engine.labelProbabilities = async () => {
@@ -180,7 +180,7 @@ test('an engine failure during triage passes the request on and says why', async
   assert.equal(ctx.notes.localSkipped, 'local model error: the local server returned no token probabilities');
 });
 
-test('describe() reports the state and the tally, and the model unloads after the idle period', async () => {
+void test('describe() reports the state and the tally, and the model unloads after the idle period', async () => {
   const { run, layer, timers, engines } = setup({ labels: [0.99, 0.01] }, { idleUnloadSeconds: 60 });
   assert.match(layer.describe?.() ?? '', /^idle: scripted\.gguf loads on the first eligible request/);
   const { outcome } = await run(makeRequest('openai.chat', simpleQuestion));

@@ -54,7 +54,7 @@ async function run(layer: LocalLayer, body: JsonObject, api: 'openai.chat' | 'an
   return { ctx, outcome, upstream };
 }
 
-test('a model sure of SIMPLE streams its tokens as an L2 answer with real local token counts', async () => {
+void test('a model sure of SIMPLE streams its tokens as an L2 answer with real local token counts', async () => {
   const layer = tinyLayer([{ token: 'S', logit: 20 }]);
   try {
     const { ctx, outcome, upstream } = await run(layer, { ...question, stream: true });
@@ -77,7 +77,7 @@ test('a model sure of SIMPLE streams its tokens as an L2 answer with real local 
   }
 });
 
-test('the same model, not streamed, runs into the local cap and hands the request to the upstream', async () => {
+void test('the same model, not streamed, runs into the local cap and hands the request to the upstream', async () => {
   const layer = tinyLayer([{ token: 'S', logit: 20 }]);
   try {
     const { ctx, outcome, upstream } = await run(layer, question);
@@ -90,7 +90,7 @@ test('the same model, not streamed, runs into the local cap and hands the reques
   }
 });
 
-test('an empty local answer falls through (Anthropic request, model that ends at once)', async () => {
+void test('an empty local answer falls through (Anthropic request, model that ends at once)', async () => {
   // End of text dominates, yet "S" is far likelier than "C": triage says SIMPLE with p ≈ 0.02.
   const layer = tinyLayer([{ token: 'eos', logit: 30 }, { token: 'S', logit: 26 }], { confidence: 0.001 });
   try {
@@ -102,7 +102,7 @@ test('an empty local answer falls through (Anthropic request, model that ends at
   }
 });
 
-test('a model that says COMPLEX sends the request upstream after triage only', async () => {
+void test('a model that says COMPLEX sends the request upstream after triage only', async () => {
   const layer = tinyLayer([{ token: 'C', logit: 20 }]);
   try {
     const { ctx, outcome } = await run(layer, question);
@@ -113,7 +113,7 @@ test('a model that says COMPLEX sends the request upstream after triage only', a
   }
 });
 
-test('the real model unloads after the idle period and loads again for the next request', async () => {
+void test('the real model unloads after the idle period and loads again for the next request', async () => {
   const timers = new ManualTimers();
   const layer = tinyLayer([{ token: 'S', logit: 20 }], { idleUnloadSeconds: 30 }, timers);
   disposals.length = 0;

@@ -40,7 +40,7 @@ after(() => {
 
 const freshDir = (): string => mkdtempSync(join(tmpdir(), 'isartor-download-'));
 
-test('a download reports progress, verifies the checksum and keeps the file under its final name', async () => {
+void test('a download reports progress, verifies the checksum and keeps the file under its final name', async () => {
   const dir = freshDir();
   const progress: Array<[number, number | undefined]> = [];
   const destination = join(dir, 'models', 'm.gguf');
@@ -53,7 +53,7 @@ test('a download reports progress, verifies the checksum and keeps the file unde
   assert.deepEqual(readdirSync(join(dir, 'models')), ['m.gguf']);
 });
 
-test('a checksum mismatch throws and leaves no file, partial or final', async () => {
+void test('a checksum mismatch throws and leaves no file, partial or final', async () => {
   const dir = freshDir();
   const destination = join(dir, 'm.gguf');
   await assert.rejects(downloadFile({ url: `${base}/model.gguf`, sha256: '0'.repeat(64), destination }), (error: unknown) => {
@@ -64,7 +64,7 @@ test('a checksum mismatch throws and leaves no file, partial or final', async ()
   assert.deepEqual(readdirSync(dir), []);
 });
 
-test('an HTTP error and a cancelled download leave nothing behind', async () => {
+void test('an HTTP error and a cancelled download leave nothing behind', async () => {
   const dir = freshDir();
   await assert.rejects(downloadFile({ url: `${base}/missing`, sha256: payloadSha, destination: join(dir, 'a.gguf') }), /answered 404/);
   const cancel = new AbortController();
@@ -79,7 +79,7 @@ test('an HTTP error and a cancelled download leave nothing behind', async () => 
   assert.deepEqual(readdirSync(dir), []);
 });
 
-test('the recommended model is pinned to a revision with its checksum, and lands in <dataDir>/models', async () => {
+void test('the recommended model is pinned to a revision with its checksum, and lands in <dataDir>/models', async () => {
   assert.match(RECOMMENDED_MODEL.url, /^https:\/\/huggingface\.co\/.+\/resolve\/[0-9a-f]{40}\/.+\.gguf$/);
   assert.match(RECOMMENDED_MODEL.sha256, /^[0-9a-f]{64}$/);
   const dir = freshDir();

@@ -14,7 +14,7 @@ import { ManualTimers, ScriptedEngine } from './helpers';
 
 const dataDir = (): string => mkdtempSync(join(tmpdir(), 'isartor-models-'));
 
-test('sources: server URL first, then a .gguf path (or the first .gguf in a folder), then the downloaded default', () => {
+void test('sources: server URL first, then a .gguf path (or the first .gguf in a folder), then the downloaded default', () => {
   const dir = dataDir();
   const local = defaultConfig(dir).local;
   assert.deepEqual(resolveEngineSource(local, dir), { kind: 'none', reason: 'no model configured' });
@@ -51,7 +51,7 @@ function manager(options: { source?: EngineSource; idleUnloadMs?: number; load?:
   return { models, timers, loaded };
 }
 
-test('nothing loads until the first acquire; concurrent acquires share one load', async () => {
+void test('nothing loads until the first acquire; concurrent acquires share one load', async () => {
   const { models, loaded } = manager();
   assert.deepEqual(models.status(), { state: 'unloaded', source: 'tiny.gguf' });
   const [a, b] = await Promise.all([models.acquire(), models.acquire()]);
@@ -62,7 +62,7 @@ test('nothing loads until the first acquire; concurrent acquires share one load'
   b.release();
 });
 
-test('the model unloads after the idle period and loads again on the next request', async () => {
+void test('the model unloads after the idle period and loads again on the next request', async () => {
   const { models, timers, loaded } = manager();
   const lease = await models.acquire();
   assert.equal(timers.has(5000), false, 'no idle timer while the model is in use');
@@ -84,13 +84,13 @@ test('the model unloads after the idle period and loads again on the next reques
   assert.equal(loaded[1]!.disposed, true);
 });
 
-test('idleUnloadSeconds 0 keeps the model loaded', async () => {
+void test('idleUnloadSeconds 0 keeps the model loaded', async () => {
   const { models, timers } = manager({ idleUnloadMs: 0 });
   (await models.acquire()).release();
   assert.equal(timers.pending.size, 0);
 });
 
-test('a caller that gives up while the model loads is not charged a lease, and the load completes', async () => {
+void test('a caller that gives up while the model loads is not charged a lease, and the load completes', async () => {
   let finishLoad!: (engine: LocalEngine) => void;
   const { models, timers } = manager({ load: () => new Promise((resolve) => (finishLoad = resolve)) });
   const budget = new AbortController();
@@ -104,7 +104,7 @@ test('a caller that gives up while the model loads is not charged a lease, and t
   assert.equal(timers.has(5000), true, 'with nobody using it, the idle period starts at once');
 });
 
-test('no source and failed loads are reported, and a failed source is not retried', async () => {
+void test('no source and failed loads are reported, and a failed source is not retried', async () => {
   const none = manager({ source: { kind: 'none', reason: 'no model configured' } });
   await assert.rejects(none.models.acquire(), NoLocalModelError);
   assert.deepEqual(none.models.status(), { state: 'none', reason: 'no model configured' });

@@ -5,7 +5,7 @@ import { labelProbabilitiesFromTopLogprobs } from '../../../src/core/local/opena
 import { buildTriagePrompt, decideTriage, describeDecision, TRIAGE_LABELS, triage } from '../../../src/core/local/triage';
 import { ScriptedEngine } from './helpers';
 
-test('answers locally only when SIMPLE wins and its own probability reaches the setting', () => {
+void test('answers locally only when SIMPLE wins and its own probability reaches the setting', () => {
   assert.equal(decideTriage(0.95, 0.04, 0.9).answerLocally, true);
   assert.equal(decideTriage(0.85, 0.1, 0.9).answerLocally, false, 'below the confidence setting');
   assert.equal(decideTriage(0.3, 0.6, 0.2).answerLocally, false, 'COMPLEX is likelier even though p(simple) passes a low setting');
@@ -14,12 +14,12 @@ test('answers locally only when SIMPLE wins and its own probability reaches the 
   assert.equal(decideTriage(0.4, 0.01, 0.9).label, 'SIMPLE');
 });
 
-test('the decision is described with its figures for the ledger', () => {
+void test('the decision is described with its figures for the ledger', () => {
   assert.equal(describeDecision(decideTriage(0.1, 0.8, 0.9), 0.9), 'complex (p(simple)=0.100, p(complex)=0.800)');
   assert.equal(describeDecision(decideTriage(0.6, 0.3, 0.9), 0.9), 'low confidence (p(simple)=0.600, p(complex)=0.300 < 0.9)');
 });
 
-test('the triage prompt carries the instruction and the whole conversation, bounded in size', () => {
+void test('the triage prompt carries the instruction and the whole conversation, bounded in size', () => {
   const prompt = buildTriagePrompt({ system: 'Be terse.', turns: [{ role: 'user', text: 'What is 2+2?' }, { role: 'assistant', text: '4' }, { role: 'user', text: 'And 3+3?' }] });
   assert.match(prompt.system ?? '', /Reply with exactly one word: SIMPLE or COMPLEX/);
   assert.equal(prompt.turns.length, 1);
@@ -28,7 +28,7 @@ test('the triage prompt carries the instruction and the whole conversation, boun
   assert.ok(long.turns[0]!.text.length < 5_000);
 });
 
-test('triage asks the engine for the two labels and decides on its answer', async () => {
+void test('triage asks the engine for the two labels and decides on its answer', async () => {
   const engine = new ScriptedEngine({ labels: [0.97, 0.02] });
   const decision = await triage(engine, { turns: [{ role: 'user', text: 'pwd?' }] }, 0.9, new AbortController().signal);
   assert.deepEqual(decision, { label: 'SIMPLE', pSimple: 0.97, pComplex: 0.02, answerLocally: true });
@@ -36,7 +36,7 @@ test('triage asks the engine for the two labels and decides on its answer', asyn
   assert.deepEqual([...TRIAGE_LABELS], ['SIMPLE', 'COMPLEX']);
 });
 
-test('top_logprobs tokens count for the label they uniquely start, whatever their case or spacing', () => {
+void test('top_logprobs tokens count for the label they uniquely start, whatever their case or spacing', () => {
   const [simple, complex] = labelProbabilitiesFromTopLogprobs(
     [
       { token: 'SIMPLE', logprob: Math.log(0.5) },
