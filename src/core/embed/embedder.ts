@@ -1,0 +1,39 @@
+/**
+ * The Embedder port: turns the last user turn into a unit-length vector. The lexical embedder is
+ * built in; the transformers.js embedder runs a local sentence-embedding model.
+ */
+
+/** One way of turning text into vectors whose dot product is their cosine similarity. */
+export interface Embedder {
+  /** Stable id stored with every entry ("lexical-v1", "transformers:Xenova/all-MiniLM-L6-v2"). */
+  readonly id: string;
+  readonly dimensions: number;
+  /** Calibrated cosine threshold (precision ≥ 0.99 on the first half of qqp-dev.jsonl). */
+  readonly defaultThreshold: number;
+  /**
+   * True when the vector ignores function words (the lexical embedder): the safety gates then also
+   * require the same wording, so "who is" never answers "who was".
+   */
+  readonly strictWording?: boolean;
+  /** A unit-length vector (all zeros only for text with no content words). */
+  embed(text: string): Promise<Float32Array>;
+  close?(): Promise<void>;
+}
+
+/** Scales `vector` in place to unit length; a zero vector stays zero. */
+export function normalizeInPlace(vector: Float32Array): Float32Array {
+  let norm = 0;
+  for (let i = 0; i < vector.length; i++) norm += vector[i]! * vector[i]!;
+  if (norm > 0) {
+    const scale = 1 / Math.sqrt(norm);
+    for (let i = 0; i < vector.length; i++) vector[i]! *= scale;
+  }
+  return vector;
+}
+
+/** Dot product: the cosine similarity of two unit vectors. */
+export function dot(a: Float32Array, b: Float32Array, bOffset = 0): number {
+  let sum = 0;
+  for (let i = 0; i < a.length; i++) sum += a[i]! * b[bOffset + i]!;
+  return sum;
+}

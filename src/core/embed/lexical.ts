@@ -1,0 +1,127 @@
+/**
+ * The built-in lexical embedder: content words folded through WordNet synonyms and a Porter
+ * stemmer, plus word bigrams, hashed into a fixed-size vector. No download, microseconds per text.
+ */
+import { stemmer } from 'stemmer';
+import { normalizeInPlace, type Embedder } from './embedder';
+import { wordWeight } from './rarity';
+import { STOP_WORDS } from './stopwords';
+import { foldSynonym } from './synonyms';
+import { TECH_SPELLINGS, TECH_TERMS } from './tech-terms';
+
+/** Tuning knobs, exposed so the benchmark can compare variants on the same data. */
+export interface LexicalOptions {
+  dimensions: number;
+  /** Weight of a word bigram relative to a word; bigrams make word order count a little. */
+  bigramWeight: number;
+  /** Fold WordNet synonyms ("price" → "cost") before stemming. */
+  synonyms: boolean;
+  /** Weigh words by rarity (rare words decide more than common ones). */
+  rarity: boolean;
+}
+
+export const DEFAULT_LEXICAL_OPTIONS: LexicalOptions = { dimensions: 256, bigramWeight: 0.5, synonyms: true, rarity: true };
+
+/** Calibrated on the first half of qqp-dev.jsonl for precision ≥ 0.99 (docs/measurements/semantic-threshold.md). */
+export const LEXICAL_DEFAULT_THRESHOLD = 0.95;
+
+const CONTRACTIONS: ReadonlyArray<readonly [RegExp, string]> = [
+  [/\bcan['’]t\b/g, 'can not'],
+  [/\bwon['’]t\b/g, 'will not'],
+  [/\bshan['’]t\b/g, 'shall not'],
+  [/n['’]t\b/g, ' not'],
+  [/['’](s|re|ve|ll|d|m)\b/g, ''],
+];
+
+/** Lower-cases, rewrites contractions and punctuated tech names, and splits into word tokens. */
+export function lexicalTokens(text: string): string[] {
+  let normalized = text.normalize('NFKC');
+  for (const [pattern, replacement] of TECH_SPELLINGS) normalized = normalized.replace(pattern, replacement);
+  normalized = normalized.toLowerCase();
+  for (const [pattern, replacement] of CONTRACTIONS) normalized = normalized.replace(pattern, replacement);
+  return normalized.match(/[\p{L}\p{N}]+(?:[.\-][\p{L}\p{N}]+)*/gu) ?? [];
+}
+
+/**
+ * The content terms of a text in order: stop words dropped, synonyms folded, words stemmed.
+ * Numbers and tech names are kept verbatim.
+ */
+export function contentTerms(text: string, useSynonyms = true): string[] {
+  return weightedTerms(text, useSynonyms, false).map((term) => term.term);
+}
+
+export interface WeightedTerm {
+  term: string;
+  weight: number;
+}
+
+/** Content terms with their rarity weight (1 for everything when `rarity` is false). */
+export function weightedTerms(text: string, useSynonyms: boolean, rarity: boolean): WeightedTerm[] {
+  const terms: WeightedTerm[] = [];
+  for (const token of lexicalTokens(text)) {
+    if (STOP_WORDS.has(token)) continue;
+    if (/\d/.test(token) || TECH_TERMS.has(token)) {
+      terms.push({ term: token, weight: 1 });
+      continue;
+    }
+    const word = useSynonyms ? foldSynonym(token) : token;
+    terms.push({ term: stemmer(word), weight: rarity ? wordWeight(word) : 1 });
+  }
+  return terms;
+}
+
+/** 32-bit FNV-1a: cheap, stable across runs and platforms (the index persists these vectors). */
+function fnv1a(text: string): number {
+  let hash = 0x811c9dc5;
+  for (let i = 0; i < text.length; i++) {
+    hash ^= text.charCodeAt(i);
+    hash = Math.imul(hash, 0x01000193);
+  }
+  return hash >>> 0;
+}
+
+/** Adds one feature to the vector; the sign bit halves the bias hash collisions would add. */
+function addFeature(vector: Float32Array, feature: string, weight: number): void {
+  const hash = fnv1a(feature);
+  vector[hash % vector.length] += hash & 0x80000000 ? -weight : weight;
+}
+
+/** Sparse feature weights of a text, before hashing (used by tests and the benchmark). */
+export function lexicalFeatures(text: string, options: LexicalOptions = DEFAULT_LEXICAL_OPTIONS): Map<string, number> {
+  const terms = weightedTerms(text, options.synonyms, options.rarity);
+  const features = new Map<string, number>();
+  const add = (feature: string, weight: number): void => {
+    features.set(feature, (features.get(feature) ?? 0) + weight);
+  };
+  terms.forEach(({ term, weight }, i) => {
+    add(term, weight);
+    const previous = terms[i - 1];
+    if (previous && options.bigramWeight > 0) add(`${previous.term} ${term}`, options.bigramWeight * Math.min(weight, previous.weight));
+  });
+  return features;
+}
+
+/** Embeds synchronously; the Embedder wrapper below only adds the promise. */
+export function lexicalVector(text: string, options: LexicalOptions = DEFAULT_LEXICAL_OPTIONS): Float32Array {
+  const vector = new Float32Array(options.dimensions);
+  for (const [feature, weight] of lexicalFeatures(text, options)) addFeature(vector, feature, weight);
+  return normalizeInPlace(vector);
+}
+
+/**
+ * Creates the built-in embedder.
+ *
+ * @example const vector = await createLexicalEmbedder().embed('Price?');
+ */
+export function createLexicalEmbedder(options: Partial<LexicalOptions> = {}): Embedder & { embedSync(text: string): Float32Array } {
+  const resolved = { ...DEFAULT_LEXICAL_OPTIONS, ...options };
+  const embedSync = (text: string): Float32Array => lexicalVector(text, resolved);
+  return {
+    id: `lexical-v1-d${resolved.dimensions}${resolved.synonyms ? '' : '-nosyn'}${resolved.rarity ? '' : '-norarity'}-b${resolved.bigramWeight}`,
+    dimensions: resolved.dimensions,
+    defaultThreshold: LEXICAL_DEFAULT_THRESHOLD,
+    strictWording: true,
+    embed: async (text) => embedSync(text),
+    embedSync,
+  };
+}

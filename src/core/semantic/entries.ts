@@ -1,0 +1,60 @@
+/**
+ * One L1b cache entry as it lives in the key-value store: the last user turn, its vector, the
+ * partition it belongs to and the stored answer. Keys carry the partition so a rebuild can group
+ * entries without reading them.
+ */
+import type { StoredAnswer } from '../outcome';
+import { sha256 } from '../request';
+import type { KeyValueStore } from '../store/store';
+
+export const ENTRY_KEY_PREFIX = 'l1b:';
+
+export interface SemanticEntry {
+  partition: string;
+  /** The last user turn the answer was given for. */
+  text: string;
+  /** Id of the embedder that produced `vector`; another embedder re-embeds `text`. */
+  embedder: string;
+  vector: Float32Array;
+  answer: StoredAnswer;
+}
+
+/** Store key of an entry: partition plus a hash of the exact last turn. */
+export function entryKey(partition: string, text: string): string {
+  return `${ENTRY_KEY_PREFIX}${partition}:${sha256(text).slice(0, 32)}`;
+}
+
+/** The partition encoded in an entry key, or undefined for keys that are not L1b entries. */
+export function partitionOfKey(key: string): string | undefined {
+  if (!key.startsWith(ENTRY_KEY_PREFIX)) return undefined;
+  const end = key.indexOf(':', ENTRY_KEY_PREFIX.length);
+  return end > 0 ? key.slice(ENTRY_KEY_PREFIX.length, end) : undefined;
+}
+
+export function encodeEntry(entry: SemanticEntry): Buffer {
+  const vector = Buffer.from(entry.vector.buffer, entry.vector.byteOffset, entry.vector.byteLength).toString('base64');
+  return Buffer.from(JSON.stringify({ v: 1, ...entry, vector }));
+}
+
+/** Parses a stored entry; undefined for anything malformed (a damaged entry is a miss, never a crash). */
+export function decodeEntry(bytes: Buffer): SemanticEntry | undefined {
+  try {
+    const raw = JSON.parse(bytes.toString('utf8')) as Partial<Omit<SemanticEntry, 'vector'>> & { v?: number; vector?: string };
+    if (raw.v !== 1 || typeof raw.partition !== 'string' || typeof raw.text !== 'string' || typeof raw.embedder !== 'string') return undefined;
+    if (typeof raw.vector !== 'string' || !raw.answer || typeof raw.answer !== 'object') return undefined;
+    const bytesOfVector = Buffer.from(raw.vector, 'base64');
+    if (bytesOfVector.byteLength % 4 !== 0) return undefined;
+    // Copy into a fresh, aligned buffer: Buffer.from may hand out an unaligned slice of a pool.
+    const vector = new Float32Array(bytesOfVector.byteLength / 4);
+    new Uint8Array(vector.buffer).set(bytesOfVector);
+    return { partition: raw.partition, text: raw.text, embedder: raw.embedder, vector, answer: raw.answer as StoredAnswer };
+  } catch {
+    return undefined;
+  }
+}
+
+/** Reads an entry; a missing, expired or damaged one is undefined. */
+export async function readEntry(store: KeyValueStore, key: string): Promise<SemanticEntry | undefined> {
+  const bytes = await store.get(key);
+  return bytes ? decodeEntry(bytes) : undefined;
+}

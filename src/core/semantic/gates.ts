@@ -1,0 +1,196 @@
+/**
+ * Safety gates run on the nearest neighbour after the embedder has spoken: two last turns that
+ * differ in numbers, identifiers, code, negation, named technology, contrast words or the order of
+ * a relation want different answers, however close their vectors are.
+ */
+import { stemmer } from 'stemmer';
+import { lexicalTokens, weightedTerms } from '../embed/lexical';
+import { foldSynonym } from '../embed/synonyms';
+import { TECH_TERMS } from '../embed/tech-terms';
+
+/** Why a candidate was rejected; the ledger counts `l1b_rejected` by these. */
+export type GateReason = 'numbers' | 'identifiers' | 'code' | 'negation' | 'tech' | 'names' | 'question' | 'contrast' | 'detail' | 'wording' | 'order';
+
+/** What the gates compare, extracted once per text. */
+export interface GateSignature {
+  numbers: string;
+  identifiers: string;
+  code: string;
+  negations: number;
+  tech: string;
+  contrast: string;
+  /** Content terms in order, for the order gate. */
+  terms: string[];
+  /** Content terms specific enough that a question with one and without it asks something else. */
+  specificTerms: Set<string>;
+  /** Lower-cased proper names (capitalised words inside a sentence). */
+  names: Set<string>;
+  /** Every lower-cased word, to look names up in. */
+  words: Set<string>;
+  /** Question words (why, how, when, ...): "why X" and "how X" want different answers. */
+  question: string;
+  /** Every word but fillers, synonyms folded and stemmed: who asks, tense, modality all count. */
+  wording: string;
+  /** The same words in their order, for the order gate. */
+  wordOrder: string[];
+}
+
+const NUMBER_WORDS: Record<string, string> = {
+  zero: '0', one: '1', two: '2', three: '3', four: '4', five: '5', six: '6', seven: '7', eight: '8', nine: '9',
+  ten: '10', eleven: '11', twelve: '12', twenty: '20', hundred: '100', thousand: '1000', million: '1000000',
+  billion: '1000000000', first: '1', second: '2', third: '3', half: '0.5', twice: '2', double: '2', single: '1',
+};
+
+const NEGATIONS = new Set(['not', 'no', 'never', 'without', 'none', 'nobody', 'nothing', 'neither', 'nor', 'cannot', 'nowhere', 'except', 'excluding', 'unless']);
+
+/**
+ * Words with an opposite or a sibling in the list: a question with one must not be answered with
+ * the other's answer. Compared after stemming, as a set.
+ */
+const CONTRAST_WORDS = new Set(
+  `increase decrease raise lower add remove delete insert enable disable install uninstall
+  min max minimum maximum first last before after up down upper lower uppercase lowercase left right top bottom
+  start stop begin end open close show hide import export encrypt decrypt encode decode compress decompress
+  serialize deserialize push pull upload download sync async synchronous asynchronous client server
+  input output read write public private protected true false ascending descending horizontal vertical
+  inner outer join split merge rebase local remote global static dynamic mutable immutable sort reverse
+  better worse best worst more less most least faster slower bigger smaller larger higher old new latest oldest
+  previous next early late earlier later forward backward backwards inside outside above below over under
+  male female men women boy girl husband wife buy sell win lose pass fail succeed accept reject allow deny
+  love hate like dislike positive negative plus minus debug release dev prod development production test
+  encrypted decrypted online offline light dark day night summer winter morning evening
+  north south east west past future present cheap expensive rich poor young old long short`
+    .split(/\s+/)
+    .filter(Boolean)
+    .map((word) => stemmer(word)),
+);
+
+/**
+ * Harman's S-stemmer: folds plurals only. The Porter stemmer is too eager for the wording gate
+ * ("animals" and "anime", "bored" and "boring" share a stem).
+ */
+export function pluralStem(word: string): string {
+  if (word.length < 4 || !word.endsWith('s')) return word;
+  if (word.endsWith('ies') && !word.endsWith('eies') && !word.endsWith('aies')) return `${word.slice(0, -3)}y`;
+  if (word.endsWith('es') && !/(aes|ees|oes)$/.test(word)) return word.slice(0, -1);
+  if (/(us|ss)$/.test(word)) return word;
+  return word.slice(0, -1);
+}
+
+/** Words whose presence never changes what is asked. */
+const FILLER_WORDS = new Set(['a', 'an', 'the', 'please', 'kindly', 'thanks', 'thank', 'hi', 'hello', 'hey', 'just', 'really']);
+
+const QUESTION_WORDS = new Set(['what', 'why', 'how', 'when', 'where', 'who', 'whom', 'whose', 'which', 'whether']);
+
+/** Rarity weight from which a term missing on one side makes the questions different. */
+export const SPECIFIC_TERM_WEIGHT = 0.45;
+
+/** Options of one comparison. */
+export interface GateOptions {
+  /**
+   * Require the same words (fillers aside; case, plurals and synonyms folded). The lexical
+   * embedder needs this: it cannot see function words, so "who is" and "who was" look the same to it.
+   */
+  strictWording?: boolean;
+}
+
+/** Capitalised words that do not start a sentence: names of people, places, products. */
+function properNames(prose: string): Set<string> {
+  const names = new Set<string>();
+  for (const match of prose.matchAll(/(?<![.!?:;]\s*|^\s*|["“(]\s*)\b([A-Z][a-z]+)\b/g)) {
+    if (match[1] !== 'I') names.add(match[1]!.toLowerCase());
+  }
+  return names;
+}
+
+const FENCED_CODE = /```[^\n]*\n?([\s\S]*?)```/g;
+const INLINE_CODE = /`([^`\n]+)`/g;
+const QUOTED = /"([^"\n]{1,300})"|“([^”\n]{1,300})”|(?:^|[\s(])'([^'\n]{1,300})'(?=$|[\s.,;:?!)])/g;
+const IDENTIFIER_PATTERNS: RegExp[] = [
+  /\b[a-z]+[A-Z][A-Za-z0-9]*\b/g, // camelCase
+  /\b[A-Z][a-z0-9]+[A-Z][A-Za-z0-9]*\b/g, // PascalCase with an inner capital
+  /\b\w+_\w+\b/g, // snake_case, CONSTANT_CASE
+  /(?:[~.]?\/|\b[A-Za-z]:\\)[\w.\-/\\]+|\b[\w.-]+\/[\w.\-/]+/g, // paths
+  /\b[\w-]+\.[A-Za-z][\w]{0,9}\b/g, // file names, dotted names (foo.ts, os.path)
+  /\b(?=[A-Za-z]*\d)(?=\d*[A-Za-z])[A-Za-z0-9]+\b/g, // words with digits (utf8, h264, v2)
+  /(?:^|\s)(--?[A-Za-z][\w-]*)/g, // command-line flags
+  /\b[A-Z]{2,}[A-Z0-9]*\b/g, // acronyms and constants (GET, POST, HTTP)
+];
+
+function sortedJoin(values: Iterable<string>): string {
+  return [...values].sort().join('\u0000');
+}
+
+function collect(text: string, pattern: RegExp): string[] {
+  return [...text.matchAll(pattern)].map((match) => (match.slice(1).find((group) => group !== undefined) ?? match[0]).trim());
+}
+
+/** Extracts everything the gates compare from one last user turn. */
+export function gateSignature(text: string): GateSignature {
+  const fenced = collect(text, FENCED_CODE).map((code) => code.replace(/\s+$/gm, ''));
+  const withoutFences = text.replace(FENCED_CODE, ' ');
+  const inline = collect(withoutFences, INLINE_CODE);
+  const prose = withoutFences.replace(INLINE_CODE, ' ');
+  const quoted = collect(prose, QUOTED);
+  const identifiers = new Set<string>(quoted.map((q) => `"${q}"`));
+  for (const pattern of IDENTIFIER_PATTERNS) for (const id of collect(prose, pattern)) identifiers.add(id);
+
+  const tokens = lexicalTokens(prose);
+  const numbers: string[] = [];
+  for (const match of prose.matchAll(/\d[\d,]*(?:\.\d+)?/g)) numbers.push(match[0].replace(/,(?=\d{3}\b)/g, ''));
+  for (const token of tokens) if (NUMBER_WORDS[token] !== undefined) numbers.push(NUMBER_WORDS[token]);
+
+  const weighted = weightedTerms(prose, true, true);
+  const wordOrder = tokens.filter((token) => !FILLER_WORDS.has(token)).map((token) => foldSynonym(pluralStem(token)));
+  const terms = weighted.map((term) => term.term);
+  return {
+    numbers: sortedJoin(numbers),
+    identifiers: sortedJoin(identifiers),
+    code: [...fenced, '\u0001', ...inline].join('\u0000'),
+    negations: tokens.filter((token) => NEGATIONS.has(token)).length,
+    tech: sortedJoin(new Set(tokens.filter((token) => TECH_TERMS.has(token)))),
+    contrast: sortedJoin(new Set(tokens.map((token) => stemmer(token)).filter((stem) => CONTRAST_WORDS.has(stem)))),
+    terms,
+    specificTerms: new Set(weighted.filter((term) => term.weight >= SPECIFIC_TERM_WEIGHT).map((term) => term.term)),
+    names: properNames(prose),
+    words: new Set(tokens),
+    wording: sortedJoin(wordOrder),
+    wordOrder,
+    question: sortedJoin(new Set(tokens.filter((token) => QUESTION_WORDS.has(token)))),
+  };
+}
+
+/**
+ * True when the terms both texts share appear in a different order in each: "convert string to
+ * int" is not "convert int to string", and "diesel in a petrol engine" is not the reverse.
+ */
+function sharedOrderDiffers(a: string[], b: string[]): boolean {
+  const inB = new Set(b);
+  const inA = new Set(a);
+  const firstSeen = (terms: string[], keep: Set<string>): string[] => [...new Set(terms.filter((t) => keep.has(t)))];
+  const orderA = firstSeen(a, inB);
+  const orderB = firstSeen(b, inA);
+  return orderA.join(' ') !== orderB.join(' ');
+}
+
+/**
+ * The first gate the pair fails, or undefined when the candidate may be served.
+ *
+ * @example checkGates(gateSignature('sort 10 items'), gateSignature('sort 12 items')) // "numbers"
+ */
+export function checkGates(query: GateSignature, candidate: GateSignature, options: GateOptions = {}): GateReason | undefined {
+  if (query.code !== candidate.code) return 'code';
+  if (query.numbers !== candidate.numbers) return 'numbers';
+  if (query.identifiers !== candidate.identifiers) return 'identifiers';
+  if (query.negations !== candidate.negations) return 'negation';
+  if (query.tech !== candidate.tech) return 'tech';
+  const namesOnBothSides = (a: GateSignature, b: GateSignature): boolean => [...a.names].every((name) => b.words.has(name));
+  if (!namesOnBothSides(query, candidate) || !namesOnBothSides(candidate, query)) return 'names';
+  if (query.question !== candidate.question) return 'question';
+  if (query.contrast !== candidate.contrast) return 'contrast';
+  const allTerms = (a: GateSignature, b: GateSignature): boolean => [...a.specificTerms].every((term) => b.terms.includes(term));
+  if (!allTerms(query, candidate) || !allTerms(candidate, query)) return 'detail';
+  if (options.strictWording && query.wording !== candidate.wording) return 'wording';
+  if (sharedOrderDiffers(query.wordOrder, candidate.wordOrder)) return 'order';
+  return undefined;
+}

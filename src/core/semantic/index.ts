@@ -1,0 +1,168 @@
+/**
+ * Nearest-neighbour search per semantic partition: exact scan for small partitions (most agent
+ * histories hold a handful of entries), a usearch HNSW graph once a partition grows past
+ * `annMinEntries`. Candidates from the graph are re-scored with the exact cosine.
+ */
+import { Index, MetricKind, ScalarKind } from 'usearch';
+import { dot } from '../embed/embedder';
+
+export interface Neighbour {
+  /** Store key of the entry. */
+  key: string;
+  similarity: number;
+}
+
+export interface VectorIndexOptions {
+  dimensions: number;
+  /** A partition switches from exact scan to HNSW at this size (below it a scan is faster). */
+  annMinEntries?: number;
+}
+
+interface Slot {
+  key: string;
+  partition: string;
+  vector: Float32Array;
+  /** usearch key (only meaningful inside an ANN partition). */
+  label: bigint;
+}
+
+interface Partition {
+  slots: Set<Slot>;
+  ann?: Index;
+  byLabel?: Map<bigint, Slot>;
+}
+
+const DEFAULT_ANN_MIN_ENTRIES = 2048;
+/** Over-fetch from the approximate graph, then keep the best by exact cosine. */
+const ANN_OVERFETCH = 4;
+
+/** Creates an HNSW graph with half-precision storage: exact scores come from the re-scoring step. */
+function newAnnIndex(dimensions: number): Index {
+  return new Index({ dimensions, metric: MetricKind.Cos, quantization: ScalarKind.F16, connectivity: 16, expansion_add: 128, expansion_search: 64, multi: false });
+}
+
+/**
+ * In-memory vector index over every semantic partition.
+ *
+ * @example
+ * const index = new VectorIndex({ dimensions: 256 });
+ * index.add(partition, storeKey, vector);
+ * index.nearest(partition, query, 4); // [{ key, similarity }, ...]
+ */
+export class VectorIndex {
+  readonly dimensions: number;
+  private readonly annMinEntries: number;
+  private readonly partitions = new Map<string, Partition>();
+  private readonly byKey = new Map<string, Slot>();
+  private nextLabel = 1n;
+
+  constructor(options: VectorIndexOptions) {
+    this.dimensions = options.dimensions;
+    this.annMinEntries = options.annMinEntries ?? DEFAULT_ANN_MIN_ENTRIES;
+  }
+
+  get size(): number {
+    return this.byKey.size;
+  }
+
+  has(key: string): boolean {
+    return this.byKey.has(key);
+  }
+
+  /** Every entry, for persistence. */
+  *entries(): IterableIterator<{ key: string; partition: string; vector: Float32Array }> {
+    for (const slot of this.byKey.values()) yield slot;
+  }
+
+  /** Adds or replaces the entry stored under `key`. */
+  add(partition: string, key: string, vector: Float32Array): void {
+    if (vector.length !== this.dimensions) throw new Error(`vector has ${vector.length} dimensions, index expects ${this.dimensions}`);
+    this.remove(key);
+    const slot: Slot = { key, partition, vector, label: this.nextLabel++ };
+    const bucket = this.partitions.get(partition) ?? { slots: new Set<Slot>() };
+    this.partitions.set(partition, bucket);
+    bucket.slots.add(slot);
+    this.byKey.set(key, slot);
+    if (bucket.ann && bucket.byLabel) {
+      bucket.ann.add(slot.label, vector);
+      bucket.byLabel.set(slot.label, slot);
+    } else if (bucket.slots.size >= this.annMinEntries) {
+      this.buildAnn(bucket);
+    }
+  }
+
+  remove(key: string): void {
+    const slot = this.byKey.get(key);
+    if (!slot) return;
+    this.byKey.delete(key);
+    const bucket = this.partitions.get(slot.partition);
+    if (!bucket) return;
+    bucket.slots.delete(slot);
+    if (bucket.ann && bucket.byLabel) {
+      bucket.ann.remove(slot.label);
+      bucket.byLabel.delete(slot.label);
+    }
+    if (bucket.slots.size === 0) this.partitions.delete(slot.partition);
+  }
+
+  clear(): void {
+    this.partitions.clear();
+    this.byKey.clear();
+  }
+
+  /** Up to `k` entries of `partition`, most similar first, with exact cosine similarity. */
+  nearest(partition: string, query: Float32Array, k: number): Neighbour[] {
+    const bucket = this.partitions.get(partition);
+    if (!bucket) return [];
+    let candidates: Iterable<Slot> = bucket.slots;
+    if (bucket.ann && bucket.byLabel) {
+      const found = bucket.ann.search(query, Math.min(k * ANN_OVERFETCH, bucket.slots.size), 1);
+      const slots: Slot[] = [];
+      for (const label of found.keys) {
+        const slot = bucket.byLabel.get(label);
+        if (slot) slots.push(slot);
+      }
+      candidates = slots;
+    }
+    const best: Neighbour[] = [];
+    for (const slot of candidates) {
+      const similarity = dot(query, slot.vector);
+      if (best.length < k || similarity > best[best.length - 1]!.similarity) {
+        best.push({ key: slot.key, similarity });
+        best.sort((a, b) => b.similarity - a.similarity);
+        if (best.length > k) best.pop();
+      }
+    }
+    return best;
+  }
+
+  /** Number of partitions that use an HNSW graph (for `describe()` and tests). */
+  annPartitions(): number {
+    let count = 0;
+    for (const bucket of this.partitions.values()) if (bucket.ann) count++;
+    return count;
+  }
+
+  /** Bytes held by vectors and graphs, roughly, for the memory figure in the benchmark. */
+  approximateBytes(): number {
+    let bytes = this.byKey.size * (this.dimensions * 4 + 200);
+    for (const bucket of this.partitions.values()) if (bucket.ann) bytes += bucket.ann.size() * (this.dimensions * 2 + 16 * 2 * 8);
+    return bytes;
+  }
+
+  private buildAnn(bucket: Partition): void {
+    const ann = newAnnIndex(this.dimensions);
+    const byLabel = new Map<bigint, Slot>();
+    const slots = [...bucket.slots];
+    const labels = new BigUint64Array(slots.length);
+    const matrix = new Float32Array(slots.length * this.dimensions);
+    slots.forEach((slot, i) => {
+      labels[i] = slot.label;
+      matrix.set(slot.vector, i * this.dimensions);
+      byLabel.set(slot.label, slot);
+    });
+    ann.add(labels, matrix, 0);
+    bucket.ann = ann;
+    bucket.byLabel = byLabel;
+  }
+}

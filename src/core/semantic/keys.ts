@@ -1,0 +1,65 @@
+/**
+ * Where a semantic lookup may look: the exact partition plus every answer-changing field except
+ * the messages, plus a hash of the whole history before the last user turn. Only the last user
+ * turn's text is compared by meaning, and only when it is plain text.
+ */
+import { answerChangingHeaders, answerRelevantBody, canonicalJson, partitionKey, sha256 } from '../request';
+import type { JsonObject, JsonValue, ProxyRequest } from '../request';
+
+/** Why a request is not looked up or stored semantically. */
+export type SemanticSkipReason = 'not_chat' | 'no_user_turn' | 'tool_result' | 'non_text' | 'empty';
+
+export type SemanticKey =
+  | { eligible: true; partition: string; historyHash: string; lastTurn: string }
+  | { eligible: false; reason: SemanticSkipReason };
+
+type TurnText = { text: string } | { skip: SemanticSkipReason };
+
+function isObject(value: JsonValue | undefined): value is JsonObject {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+/** The plain text of a message's content, or why it has none that may be compared. */
+function contentText(content: JsonValue | undefined, toolResultTypes: readonly string[]): TurnText {
+  if (typeof content === 'string') return { text: content };
+  if (!Array.isArray(content)) return { skip: 'non_text' };
+  const texts: string[] = [];
+  for (const part of content) {
+    if (!isObject(part)) return { skip: 'non_text' };
+    if (typeof part.type === 'string' && toolResultTypes.includes(part.type)) return { skip: 'tool_result' };
+    // Images, documents, audio, files: meaning we cannot compare, so never a semantic hit.
+    if (part.type !== 'text' || typeof part.text !== 'string') return { skip: 'non_text' };
+    texts.push(part.text);
+  }
+  return { text: texts.join('\n') };
+}
+
+/** The last turn's text for chat-style APIs; legacy completions (code completion prompts) are excluded. */
+function lastUserTurn(req: Pick<ProxyRequest, 'api' | 'body'>): TurnText {
+  if (req.api === 'openai.completions') return { skip: 'not_chat' };
+  const messages = req.body.messages;
+  if (!Array.isArray(messages) || messages.length === 0) return { skip: 'no_user_turn' };
+  const last = messages[messages.length - 1];
+  if (!isObject(last)) return { skip: 'no_user_turn' };
+  if (last.role === 'tool' || last.role === 'function') return { skip: 'tool_result' };
+  if (last.role !== 'user') return { skip: 'no_user_turn' };
+  return contentText(last.content, ['tool_result', 'function_call_output']);
+}
+
+/**
+ * The semantic partition of a request and its last user turn, or why it is not semantically cached.
+ *
+ * @example
+ * const key = semanticKey(req);
+ * if (key.eligible) index.nearest(key.partition, await embedder.embed(key.lastTurn), 4);
+ */
+export function semanticKey(req: Pick<ProxyRequest, 'api' | 'route' | 'credentialHash' | 'model' | 'body' | 'headers'>): SemanticKey {
+  const turn = lastUserTurn(req);
+  if ('skip' in turn) return { eligible: false, reason: turn.skip };
+  if (turn.text.trim() === '') return { eligible: false, reason: 'empty' };
+  const messages = req.body.messages as JsonValue[];
+  const historyHash = sha256(canonicalJson(messages.slice(0, -1)));
+  const { messages: _messages, ...params } = answerRelevantBody(req.api, req.body);
+  const partition = sha256(['l1b-v1', partitionKey(req), answerChangingHeaders(req.headers), canonicalJson(params), historyHash].join('\n'));
+  return { eligible: true, partition, historyHash, lastTurn: turn.text };
+}
