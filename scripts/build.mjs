@@ -10,8 +10,14 @@ const common = { bundle: true, platform: 'node', target: 'node20', format: 'cjs'
 const entries = [
   { entryPoints: ['src/cli.ts'], outfile: 'dist/cli.js' },
   { entryPoints: ['src/extension/extension.ts'], outfile: 'dist/extension.js' },
+  // The `vscode:uninstall` hook: plain Node after VS Code removed the extension (restores tool settings).
+  { entryPoints: ['src/extension/uninstall.ts'], outfile: 'dist/uninstall.js' },
 ];
 for (const entry of entries) if (existsSync(entry.entryPoints[0])) await build({ ...common, ...entry });
 if (existsSync('webview/main.ts')) {
   await build({ entryPoints: ['webview/main.ts'], outfile: 'dist/webview.js', bundle: true, platform: 'browser', format: 'iife', target: 'es2022', minify: production, sourcemap: false, logLevel: 'warning' });
+}
+// The panel's stylesheet, loaded through a <link> so the webview's CSP needs no inline styles.
+if (existsSync('webview/styles.css')) {
+  await build({ entryPoints: ['webview/styles.css'], outfile: 'dist/webview.css', bundle: true, minify: production, logLevel: 'warning' });
 }

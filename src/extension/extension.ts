@@ -1,0 +1,173 @@
+/**
+ * Activation and deactivation: wires the embedded proxy, the tool integrations, the language-model
+ * provider, the status bar, the savings panel and the commands together.
+ */
+import { homedir } from 'node:os';
+import { join } from 'node:path';
+import * as vscode from 'vscode';
+import { startProxy } from '../proxy/server';
+import type { IsartorSettings, LayerSwitch } from './config';
+import { affects, LAYER_SWITCHES, readSettings, RESTART_KEYS } from './config';
+import { registerCommands } from './commands';
+import { IsartorChatProvider, LM_VENDOR, setActiveChatProvider } from './copilot';
+import { DisposableOwner } from './disposables';
+import { Emitter } from './events';
+import type { IntegrationContext } from './integrations/integration';
+import { allIntegrations } from './integrations/registry';
+import { reconcileJournal } from './integrations/restore';
+import { IsartorController } from './lifecycle/controller';
+import { ProxyHost } from './lifecycle/proxyHost';
+import { buildPanelSnapshot } from './lifecycle/snapshot';
+import { channelLogger, describeError } from './log';
+import { SavingsPanel } from './panel';
+import { PersistentRouteRegistry } from './routes';
+import { ProviderKeys } from './secrets';
+import { IsartorStatusBar } from './statusBar';
+
+let shutdown: (() => Promise<void>) | undefined;
+
+/** Reads `isartor.*`; the one place raw configuration is touched. */
+function currentSettings(): IsartorSettings {
+  return readSettings(vscode.workspace.getConfiguration('isartor'));
+}
+
+/** Workspace storage by default; global storage when the setting says so or no folder is open. */
+function dataDirFor(context: vscode.ExtensionContext, settings: IsartorSettings): string {
+  const root = settings.storage === 'global' || !context.storageUri ? context.globalStorageUri : context.storageUri;
+  return join(root.fsPath, 'data');
+}
+
+export function activate(context: vscode.ExtensionContext): void {
+  const owner = new DisposableOwner();
+  const channel = owner.add(vscode.window.createOutputChannel('Isartor', { log: true }));
+  const logger = channelLogger(channel);
+  const version = String((context.extension.packageJSON as { version?: unknown }).version ?? '0');
+  logger.info(`Isartor ${version} activating (VS Code ${vscode.version})`);
+
+  const changed = owner.add(new Emitter<void>((error) => logger.error(`listener failed: ${describeError(error)}`)));
+  const host = new ProxyHost(startProxy, logger);
+  const routes = new PersistentRouteRegistry(context.globalState);
+  const keys = new ProviderKeys(context.secrets);
+  const integrationContext = (proxyUrl: string): IntegrationContext => ({ proxyUrl, routes, homeDir: homedir(), journalDir: context.globalStorageUri.fsPath, logger });
+  let provider: IsartorChatProvider | undefined;
+  let statusBar: IsartorStatusBar | undefined;
+
+  const controller = new IsartorController({
+    state: context.globalState,
+    settings: currentSettings,
+    dataDir: (settings) => dataDirFor(context, settings),
+    keys,
+    host,
+    routes,
+    integrations: allIntegrations,
+    integrationContext,
+    reconcileJournal,
+    logger,
+    ui: {
+      startFailed: async (message) => {
+        const choice = await vscode.window.showErrorMessage(`Isartor could not start its local proxy: ${message}`, 'Show Log', 'Retry');
+        return choice === 'Retry' ? 'retry' : choice === 'Show Log' ? 'log' : undefined;
+      },
+      showLog: () => channel.show(true),
+      info: (message) => void vscode.window.showInformationMessage(message),
+      warn: (message) => void vscode.window.showWarningMessage(message),
+    },
+    onDidChange: () => notifyChanged(),
+  });
+  /** Models, connections, state or numbers may have changed: tell every view. */
+  function notifyChanged(): void {
+    provider?.refresh();
+    statusBar?.refresh();
+    changed.fire();
+  }
+
+  statusBar = owner.add(
+    new IsartorStatusBar(() => {
+      const snapshot = host.snapshot;
+      return { state: snapshot.state, proxyUrl: snapshot.url, error: snapshot.error, summary: controller.stats()?.ledger };
+    }),
+  );
+  owner.add(host.onDidChangeState(() => notifyChanged()));
+  owner.add(
+    host.onRecord(() => {
+      statusBar?.refresh();
+      changed.fire();
+    }),
+  );
+
+  if (typeof vscode.lm?.registerLanguageModelChatProvider === 'function') {
+    provider = new IsartorChatProvider({
+      api: vscode,
+      models: () => controller.chatModels(),
+      routeUrl: (model) => controller.chatRouteUrl(model),
+      state: context.globalState,
+      logger,
+      version,
+    });
+    owner.add(vscode.lm.registerLanguageModelChatProvider(LM_VENDOR, provider));
+    setActiveChatProvider(provider);
+    owner.addCallback(() => setActiveChatProvider(undefined));
+  } else {
+    logger.warn('this VS Code has no language-model provider API (needs 1.104+); Copilot Chat models are not offered');
+  }
+
+  const savings = owner.add(
+    new SavingsPanel(
+      context.extensionUri,
+      {
+        snapshot: () => buildPanelSnapshot({ host: host.snapshot, enabled: controller.enabled, stats: controller.stats(), settings: currentSettings() }),
+        onDidChange: (listener) => changed.event(listener),
+        clearCache: async () => void (await controller.clearCache()),
+        setLayer: async (layer, enabled) => {
+          await vscode.workspace.getConfiguration('isartor').update(`layers.${layer}`, enabled, vscode.ConfigurationTarget.Global);
+        },
+        setEnabled: async (enabled) => {
+          await vscode.commands.executeCommand(enabled ? 'isartor.enable' : 'isartor.disable');
+        },
+        showLog: () => channel.show(true),
+      },
+      logger,
+    ),
+  );
+
+  owner.add(
+    registerCommands({
+      controller,
+      integrations: allIntegrations,
+      keys,
+      providers: () => currentSettings().providers,
+      providersCustomised: () => currentSettings().providersCustomised,
+      showSavings: () => savings.show(),
+      showLog: () => channel.show(true),
+      logger,
+    }),
+  );
+
+  owner.add(
+    vscode.workspace.onDidChangeConfiguration((event) => {
+      if (!affects(event)) return;
+      const layers = LAYER_SWITCHES.filter((layer: LayerSwitch) => affects(event, `layers.${layer}`));
+      const restart = RESTART_KEYS.some((key) => affects(event, key));
+      void controller.settingsChanged(layers, restart).catch((error: unknown) => logger.error(`applying settings failed: ${describeError(error)}`));
+    }),
+  );
+  owner.add(
+    context.secrets.onDidChange((event) => {
+      if (!event.key.startsWith('isartor.apiKey.')) return;
+      void controller.keysChanged().catch((error: unknown) => logger.error(`applying new keys failed: ${describeError(error)}`));
+    }),
+  );
+
+  shutdown = async () => {
+    shutdown = undefined;
+    await host.stop();
+    owner.dispose((error) => logger.error(`dispose failed: ${describeError(error)}`));
+  };
+
+  void controller.activate().catch((error: unknown) => logger.error(`activation failed: ${describeError(error)}`));
+}
+
+/** VS Code waits for the returned promise, so the proxy closes its port and stores before exit. */
+export function deactivate(): Promise<void> | undefined {
+  return shutdown?.();
+}

@@ -1,0 +1,283 @@
+/**
+ * What Enable, Disable and Connect Tools do: start the proxy, point tools at it, re-point them when
+ * the proxy moves, restore them exactly when turned off. Free of `vscode`; the shell injects the UI.
+ */
+import type { EngineConfig } from '../../core/config';
+import type { StatsReport } from '../../core/engine';
+import type { Logger } from '../../core/logger';
+import type { ChatModelEntry } from '../chatModels';
+import { resolveChatModels } from '../chatModels';
+import type { IsartorSettings, LayerSwitch } from '../config';
+import { LAYER_SWITCHES, toEngineConfig, toUpstreamTarget } from '../config';
+import type { Integration, IntegrationContext } from '../integrations/integration';
+import { describeError } from '../log';
+import type { PersistentRouteRegistry, RouteMemento } from '../routes';
+import type { ProviderKeys } from '../secrets';
+import type { EmbeddedProxy, ProxyHost } from './proxyHost';
+
+export const ENABLED_KEY = 'isartor.enabled';
+export const CONNECTED_TOOLS_KEY = 'isartor.connectedTools';
+export const LAST_URL_KEY = 'isartor.lastProxyUrl';
+
+/** The few things the controller asks of the editor's UI. */
+export interface ControllerUi {
+  /** One notification for a failed start; resolves with the button the user chose. */
+  startFailed(message: string): Thenable<'retry' | 'log' | undefined>;
+  showLog(): void;
+  info(message: string): void;
+  warn(message: string): void;
+}
+
+export interface ControllerDeps<P extends EmbeddedProxy> {
+  state: RouteMemento;
+  settings(): IsartorSettings;
+  /** The data folder for these settings (workspace storage or global storage). */
+  dataDir(settings: IsartorSettings): string;
+  keys: ProviderKeys;
+  host: ProxyHost<P>;
+  routes: PersistentRouteRegistry;
+  integrations(): Integration[];
+  /** The integration context for a proxy URL (home folder, journal folder, routes, logger). */
+  integrationContext(proxyUrl: string): IntegrationContext;
+  reconcileJournal(ctx: IntegrationContext): Promise<unknown>;
+  ui: ControllerUi;
+  logger: Logger;
+  /** Called when anything the UI shows may have changed (models, connections). */
+  onDidChange(): void;
+}
+
+/**
+ * The extension's state machine. `enabled` persists in globalState: on activation an enabled
+ * Isartor starts its proxy again and, if the proxy had to move to another port, re-points the
+ * tools it connected.
+ */
+export class IsartorController<P extends EmbeddedProxy> {
+  private keys = new Map<string, string>();
+  /** Per-proxy routes for the chat models' providers (carry the provider's key; never persisted). */
+  private chatRoutes = new Map<string, string>();
+
+  constructor(private readonly deps: ControllerDeps<P>) {}
+
+  get enabled(): boolean {
+    return this.deps.state.get<boolean>(ENABLED_KEY) === true;
+  }
+
+  /** Activation: finish any restore a crash interrupted, then start again if the user had Isartor on. */
+  async activate(): Promise<void> {
+    await this.refreshKeys();
+    try {
+      await this.deps.reconcileJournal(this.context());
+    } catch (error) {
+      this.deps.logger.error(`restore journal could not be reconciled: ${describeError(error)}`);
+    }
+    if (this.enabled) await this.start();
+  }
+
+  /** Starts the proxy and connects every detected tool. False when the proxy could not start. */
+  async enable(): Promise<boolean> {
+    await this.deps.state.update(ENABLED_KEY, true);
+    if (!(await this.start())) return false;
+    const connected: string[] = [];
+    for (const integration of this.deps.integrations()) {
+      const ctx = this.context();
+      try {
+        const detection = await integration.detect(ctx);
+        if (detection.state !== 'available' && detection.state !== 'connected') continue;
+        await integration.connect(ctx);
+        await this.markConnected(integration.id, true);
+        connected.push(integration.label);
+      } catch (error) {
+        this.deps.logger.error(`could not connect ${integration.label}: ${describeError(error)}`);
+        this.deps.ui.warn(`Isartor could not connect ${integration.label}: ${describeError(error)}`);
+      }
+    }
+    this.deps.ui.info(connected.length ? `Isartor is on. Connected: ${connected.join(', ')}.` : 'Isartor is on. No tools were found to connect; see "Isartor: Connect Tools…".');
+    this.deps.onDidChange();
+    return true;
+  }
+
+  /** Restores every connected tool exactly, then stops the proxy. */
+  async disable(): Promise<void> {
+    await this.deps.state.update(ENABLED_KEY, false);
+    const failures: string[] = [];
+    for (const integration of [...this.deps.integrations()].reverse()) {
+      if (!(await this.isConnected(integration))) continue;
+      try {
+        await this.disconnect(integration);
+      } catch (error) {
+        failures.push(integration.label);
+        this.deps.logger.error(`could not restore ${integration.label}: ${describeError(error)}`);
+      }
+    }
+    await this.stop();
+    if (failures.length) this.deps.ui.warn(`Isartor is off, but could not restore ${failures.join(', ')}. See the log.`);
+    else this.deps.ui.info('Isartor is off. Every tool is back as it was.');
+    this.deps.onDidChange();
+  }
+
+  /** Connects or disconnects one tool (Connect Tools… pick). Returns its new state. */
+  async toggle(integration: Integration): Promise<'connected' | 'disconnected'> {
+    if (await this.isConnected(integration)) {
+      await this.disconnect(integration);
+      this.deps.onDidChange();
+      return 'disconnected';
+    }
+    if (!this.deps.host.proxy && !(await this.enableProxyOnly())) throw new Error('the proxy is not running');
+    await integration.connect(this.context());
+    await this.markConnected(integration.id, true);
+    this.deps.onDidChange();
+    return 'connected';
+  }
+
+  /** Settings changed: layer switches apply live; anything else restarts a running proxy. */
+  async settingsChanged(changedLayers: readonly LayerSwitch[], needsRestart: boolean): Promise<void> {
+    const proxy = this.deps.host.proxy;
+    const settings = this.deps.settings();
+    if (proxy) for (const layer of changedLayers) proxy.setLayerEnabled(layer, settings.layers[layer]);
+    if (needsRestart) await this.restart();
+    this.deps.onDidChange();
+  }
+
+  /** Keys changed in the secret store: reload them and restart so the engine uses them. */
+  async keysChanged(): Promise<void> {
+    await this.refreshKeys();
+    await this.restart();
+    this.deps.onDidChange();
+  }
+
+  async restart(): Promise<void> {
+    if (!this.deps.host.proxy) return;
+    await this.stop();
+    await this.start();
+  }
+
+  /** Starts the proxy again after a failure (the notification's Retry). */
+  async retry(): Promise<boolean> {
+    return this.enabled ? this.start() : this.enable();
+  }
+
+  async clearCache(): Promise<boolean> {
+    const proxy = this.deps.host.proxy;
+    if (!proxy) return false;
+    await proxy.clearCaches();
+    return true;
+  }
+
+  async setLayer(layer: LayerSwitch, on: boolean): Promise<void> {
+    this.deps.host.proxy?.setLayerEnabled(layer, on);
+  }
+
+  stats(): StatsReport | undefined {
+    return this.deps.host.proxy?.stats();
+  }
+
+  /** Models for the language-model provider: configured ones whose provider has a key. */
+  chatModels(): ChatModelEntry[] {
+    const settings = this.deps.settings();
+    return resolveChatModels(settings.providers, settings.models, (provider) => this.keys.has(provider.name));
+  }
+
+  /** `http://127.0.0.1:PORT/r/<id>` forwarding to the model's provider with its key; undefined while stopped. */
+  chatRouteUrl(model: ChatModelEntry): string | undefined {
+    const proxy = this.deps.host.proxy;
+    const key = this.keys.get(model.provider.name);
+    if (!proxy || !key) return undefined;
+    let id = this.chatRoutes.get(model.provider.name);
+    if (!id) {
+      id = proxy.addRoute({ providers: [toUpstreamTarget(model.provider, key)], tool: 'copilot' }).id;
+      this.chatRoutes.set(model.provider.name, id);
+    }
+    return `${proxy.url}/r/${id}`;
+  }
+
+  /** The integration context for the running proxy (or the last URL it had). */
+  context(): IntegrationContext {
+    const url = this.deps.host.proxy?.url ?? this.deps.state.get<string>(LAST_URL_KEY) ?? `http://127.0.0.1:${this.deps.settings().port}`;
+    return this.deps.integrationContext(url);
+  }
+
+  async isConnected(integration: Integration): Promise<boolean> {
+    if (this.connectedIds().includes(integration.id)) return true;
+    try {
+      return (await integration.detect(this.context())).state === 'connected';
+    } catch {
+      return false;
+    }
+  }
+
+  /** Builds the engine configuration the proxy would start with now. */
+  engineConfig(): EngineConfig {
+    const settings = this.deps.settings();
+    return toEngineConfig(settings, this.deps.dataDir(settings), this.keys);
+  }
+
+  private async enableProxyOnly(): Promise<boolean> {
+    await this.deps.state.update(ENABLED_KEY, true);
+    return this.start();
+  }
+
+  private async start(): Promise<boolean> {
+    const settings = this.deps.settings();
+    for (const problem of settings.problems) this.deps.logger.warn(`settings: ${problem}`);
+    let proxy: P;
+    try {
+      proxy = (await this.deps.host.start(this.engineConfig())).proxy;
+    } catch (error) {
+      void this.deps.ui.startFailed(describeError(error)).then((choice) => {
+        if (choice === 'retry') void this.retry();
+        if (choice === 'log') this.deps.ui.showLog();
+      });
+      this.deps.onDidChange();
+      return false;
+    }
+    this.chatRoutes.clear();
+    this.deps.routes.attach(proxy);
+    for (const layer of LAYER_SWITCHES) proxy.setLayerEnabled(layer, settings.layers[layer]);
+    const lastUrl = this.deps.state.get<string>(LAST_URL_KEY);
+    await this.deps.state.update(LAST_URL_KEY, proxy.url);
+    if (lastUrl && lastUrl !== proxy.url) await this.repoint(lastUrl, proxy.url);
+    this.deps.onDidChange();
+    return true;
+  }
+
+  private async stop(): Promise<void> {
+    this.deps.routes.detach();
+    this.chatRoutes.clear();
+    await this.deps.host.stop();
+  }
+
+  /** The proxy moved (port taken or changed): connect every connected tool again with the new URL. */
+  private async repoint(from: string, to: string): Promise<void> {
+    this.deps.logger.info(`proxy moved from ${from} to ${to}; re-pointing connected tools`);
+    for (const integration of this.deps.integrations()) {
+      if (!this.connectedIds().includes(integration.id)) continue;
+      try {
+        await integration.connect(this.context());
+      } catch (error) {
+        this.deps.logger.error(`could not re-point ${integration.label}: ${describeError(error)}`);
+        this.deps.ui.warn(`Isartor moved to ${to} but could not re-point ${integration.label}. See the log.`);
+      }
+    }
+  }
+
+  private async disconnect(integration: Integration): Promise<void> {
+    const ctx = this.context();
+    await integration.disconnect(ctx);
+    await ctx.routes.releaseRoutes(integration.id);
+    await this.markConnected(integration.id, false);
+  }
+
+  private connectedIds(): string[] {
+    const ids = this.deps.state.get<unknown>(CONNECTED_TOOLS_KEY);
+    return Array.isArray(ids) ? ids.filter((id): id is string => typeof id === 'string') : [];
+  }
+
+  private async markConnected(id: string, on: boolean): Promise<void> {
+    const ids = this.connectedIds().filter((existing) => existing !== id);
+    await this.deps.state.update(CONNECTED_TOOLS_KEY, on ? [...ids, id] : ids);
+  }
+
+  private async refreshKeys(): Promise<void> {
+    this.keys = await this.deps.keys.all(this.deps.settings().providers);
+  }
+}

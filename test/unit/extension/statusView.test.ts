@@ -1,0 +1,66 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import type { LedgerSummary, LedgerTotals } from '../../../src/core/ledger-types';
+import { deflectionRate, formatCount, formatStatus, formatUsd } from '../../../src/extension/statusView';
+
+function totals(requests: number, deflected: number, savedTokens: number, savedUsd: number): LedgerTotals {
+  return { requests, deflected, inputTokens: 0, outputTokens: 0, savedTokens, savedUsd };
+}
+
+function summary(byLayer: Record<string, LedgerTotals>): LedgerSummary {
+  const sum = Object.values(byLayer).reduce(
+    (acc, t) => totals(acc.requests + t.requests, acc.deflected + t.deflected, acc.savedTokens + t.savedTokens, acc.savedUsd + t.savedUsd),
+    totals(0, 0, 0, 0),
+  );
+  return { totals: sum, byLayer, byTool: {}, byModel: {}, byDay: {}, semanticRejected: {}, recent: [] };
+}
+
+describe('status formatting', () => {
+  it('formats money for every order of magnitude', () => {
+    assert.equal(formatUsd(0), '$0.00');
+    assert.equal(formatUsd(-1), '$0.00');
+    assert.equal(formatUsd(Number.NaN), '$0.00');
+    assert.equal(formatUsd(0.0042), '$0.004');
+    assert.equal(formatUsd(4.123), '$4.12');
+    assert.equal(formatUsd(1234), '$1.2k');
+    assert.equal(formatUsd(2_500_000), '$2.5M');
+  });
+
+  it('formats counts and the deflection rate', () => {
+    assert.equal(formatCount(950), '950');
+    assert.equal(formatCount(12_345), '12.3k');
+    assert.equal(formatCount(4_500_000), '4.5M');
+    assert.equal(deflectionRate({ requests: 0, deflected: 0 }), '0%');
+    assert.equal(deflectionRate({ requests: 27, deflected: 10 }), '37%');
+  });
+
+  it('shows rate and money when on, with a per-layer tooltip', () => {
+    const view = formatStatus({
+      state: 'on',
+      proxyUrl: 'http://127.0.0.1:8787',
+      summary: summary({ l1a: totals(8, 8, 12_000, 3.5), l1b: totals(2, 2, 3000, 0.62), l3: totals(17, 0, 0, 0) }),
+    });
+    assert.equal(view.text, '$(shield) 37% · $4.12');
+    assert.equal(view.look, 'on');
+    assert.match(view.tooltip, /\| L1a exact cache \| 8 \| 12\.0k \| \$3\.50 \|/);
+    assert.match(view.tooltip, /\| L1b semantic cache \| 2 \| 3\.0k \| \$0\.62 \|/);
+    assert.match(view.tooltip, /\| L3 cloud \| 17 \| 0 \| \$0\.00 \|/);
+    assert.doesNotMatch(view.tooltip, /L2 local model/);
+    assert.match(view.tooltip, /Saved \*\*15\.0k tokens\*\*/);
+    assert.match(view.tooltip, /127\.0\.0\.1:8787/);
+  });
+
+  it('shows zeros before the first request', () => {
+    const view = formatStatus({ state: 'on' });
+    assert.equal(view.text, '$(shield) 0% · $0.00');
+    assert.match(view.tooltip, /No requests yet/);
+  });
+
+  it('gives off, starting and error distinct looks, all starting with the shield', () => {
+    const views = (['off', 'starting', 'error'] as const).map((state) => formatStatus({ state, error: 'listen EACCES: permission denied 127.0.0.1:80' }));
+    assert.deepEqual(views.map((view) => view.look), ['off', 'starting', 'error']);
+    for (const view of views) assert.ok(view.text.startsWith('$(shield)'));
+    assert.equal(new Set(views.map((view) => view.text)).size, 3);
+    assert.match(views[2]!.tooltip, /listen EACCES: permission denied 127\\\.0\\\.0\\\.1:80/);
+  });
+});
