@@ -189,7 +189,7 @@ export function createLocalLayer(deps: LocalLayerDeps, options: LocalLayerOption
         if (result.stopReason === 'aborted') throw new Error('local generation aborted: the client disconnected');
         return buildLocalAnswer({
           api,
-          model: engine.modelName,
+          model: req.model,
           text: result.text,
           stopReason: result.stopReason,
           ...(result.stopSequence !== undefined ? { stopSequence: result.stopSequence } : {}),

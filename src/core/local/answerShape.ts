@@ -9,7 +9,11 @@ import type { LocalStopReason } from './engine';
 
 export interface LocalAnswer {
   api: Extract<ApiStyle, 'openai.chat' | 'anthropic.messages'>;
-  /** The local model's name, reported in the body's `model` field. */
+  /**
+   * The body's `model` field: the model the client asked for, as the proxy's streamed rendering
+   * also reports it, so clients that check it see no difference. The local model's own name goes
+   * in the `x-isartor-local-model` header.
+   */
   model: string;
   text: string;
   stopReason: Exclude<LocalStopReason, 'aborted'>;

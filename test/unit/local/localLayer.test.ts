@@ -60,6 +60,7 @@ void test('a simple, confident request is answered locally in the OpenAI shape, 
   assert.deepEqual(await readDeltas(answer.deltas), ['Use ', '`ls -a`', '.']);
   const done = await answer.done;
   assert.equal(done.api, 'openai.chat');
+  assert.equal(done.body.model, 'gpt-4o-mini', 'the body reports the requested model; the header names the local one');
   assert.deepEqual((done.body.choices as JsonObject[])[0]!.message, { role: 'assistant', content: 'Use `ls -a`.', refusal: null });
   assert.deepEqual(done.usage, { inputTokens: 11, outputTokens: 3, cachedInputTokens: 0, cacheWriteTokens: 0 });
   assert.equal(ctx.responseHeaders['x-isartor-local-model'], 'scripted-model');
