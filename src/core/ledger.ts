@@ -1,0 +1,332 @@
+/**
+ * The savings ledger: one JSON line per request in `ledger.jsonl`, aggregates kept in memory and
+ * rebuilt on open, and a rolled-up snapshot that lets the file rotate without losing a count.
+ */
+import { randomBytes } from 'node:crypto';
+import { mkdir, open, readdir, readFile, rename, stat, truncate, unlink, type FileHandle } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { ModelPrice } from './config';
+import type { LedgerLayer, LedgerRecord, LedgerSummary } from './ledger-types';
+import { addRecord, cloneSummary, emptySummary, sanitiseRecord } from './ledgerSummary';
+import { silentLogger, type Logger } from './logger';
+import type { TokenUsage } from './outcome';
+import { costUsd, priceFor } from './prices';
+
+export interface Ledger {
+  /** Counts the record at once and appends it to the file soon after; never blocks or throws. */
+  record(rec: LedgerRecord): void;
+  /** Aggregates over every record ever kept (a copy). */
+  summary(): LedgerSummary;
+  /** Called after each record is counted (status bar, panel, metrics). */
+  onRecord(listener: (rec: LedgerRecord) => void): { dispose(): void };
+  /** Resolves once every record so far is on disk. */
+  flush(): Promise<void>;
+  /** Forgets every record, on disk too. */
+  clear(): Promise<void>;
+  close(): Promise<void>;
+}
+
+export interface LedgerOptions {
+  /** Records in `ledger.jsonl` before it is rolled into the snapshot. Default 20,000 (~8 MB). */
+  maxRecords?: number;
+  logger?: Logger;
+}
+
+const LEDGER_FILE = 'ledger.jsonl';
+const ROLLUP_FILE = 'ledger-rollup.json';
+const ROLLING_PREFIX = 'ledger.rolling-';
+
+/** The snapshot written at each rotation: aggregates of every record in the files rolled so far. */
+interface Rollup {
+  version: 1;
+  /** Ids of the rolled files already counted in `summary`, so a crash mid-rotation never counts one twice. */
+  absorbed: string[];
+  summary: LedgerSummary;
+}
+
+/**
+ * Opens the ledger in `dataDir`, rebuilding the aggregates from the snapshot and the file. A torn
+ * last line (a crash mid-append) is cut off.
+ *
+ * @example
+ * const ledger = await openLedger(config.dataDir);
+ * ledger.record({ time: Date.now(), layer: 'l1a', ... });
+ */
+export async function openLedger(dataDir: string, options: LedgerOptions = {}): Promise<Ledger> {
+  const maxRecords = options.maxRecords ?? 20_000;
+  if (!Number.isInteger(maxRecords) || maxRecords < 1) throw new RangeError('ledger maxRecords must be a positive integer');
+  await mkdir(dataDir, { recursive: true });
+  const files = new LedgerFiles(dataDir, options.logger ?? silentLogger);
+  const rollup = await files.recoverRollup();
+  const persisted = rollup.summary;
+  const records = await files.readRecords();
+  for (const rec of records) addRecord(persisted, rec);
+  const handle = await open(files.ledgerPath, 'a');
+  const { size } = await stat(files.ledgerPath);
+  return new FileLedger(files, handle, persisted, rollup.absorbed, records.length, size, maxRecords);
+}
+
+/**
+ * What a request saved. A cache hit (l1a, l1b) saves the stored answer's input and output tokens
+ * and what they would have cost; l2 the same, marked as an estimate; l3 and errors save nothing here
+ * (the optimiser's savings are added by the engine). `prices` are the overrides (EngineConfig.prices);
+ * a model missing from the table saves $0, marked as an estimate.
+ *
+ * @example savingsFor('l1a', 'gpt-4o', answer.usage, config.prices) // { savedTokens: 1500, savedUsd: 0.0045, estimated: false }
+ */
+export function savingsFor(
+  layer: LedgerLayer,
+  model: string,
+  usage: TokenUsage,
+  prices: Readonly<Record<string, ModelPrice>> = {},
+): { savedTokens: number; savedUsd: number; estimated: boolean } {
+  if (layer !== 'l1a' && layer !== 'l1b' && layer !== 'l2') return { savedTokens: 0, savedUsd: 0, estimated: false };
+  const savedTokens = Math.max(0, usage.inputTokens) + Math.max(0, usage.outputTokens);
+  const price = priceFor(model, prices);
+  return { savedTokens, savedUsd: price ? costUsd(price, usage) : 0, estimated: layer === 'l2' || !price };
+}
+
+class FileLedger implements Ledger {
+  /** Everything counted, flushed or not: what summary() shows. */
+  private live: LedgerSummary;
+  private readonly listeners = new Set<(rec: LedgerRecord) => void>();
+  /** Lines counted but not yet handed to the file. */
+  private pending: string[] = [];
+  private pendingRecords: LedgerRecord[] = [];
+  private flushScheduled = false;
+  /** File work runs one step at a time. */
+  private chain: Promise<void> = Promise.resolve();
+  private closed = false;
+
+  constructor(
+    private readonly files: LedgerFiles,
+    private handle: FileHandle | undefined,
+    /** What is on disk: the snapshot plus the records written to the file. Rotation snapshots this. */
+    private persisted: LedgerSummary,
+    private absorbed: string[],
+    private recordsInFile: number,
+    /** Size of `ledger.jsonl`, to cut off a half-done append after a write error. */
+    private fileBytes: number,
+    private readonly maxRecords: number,
+  ) {
+    this.live = cloneSummary(persisted);
+  }
+
+  record(rec: LedgerRecord): void {
+    const clean = this.closed ? undefined : sanitiseRecord(rec);
+    if (!clean) return;
+    addRecord(this.live, clean);
+    this.pending.push(`${JSON.stringify(clean)}\n`);
+    this.pendingRecords.push(clean);
+    if (!this.flushScheduled) {
+      this.flushScheduled = true;
+      // Batch whatever else is recorded in this turn of the event loop into one append.
+      setImmediate(() => void this.flush());
+    }
+    for (const listener of this.listeners) {
+      try {
+        listener(clean);
+      } catch (error) {
+        this.files.logger.warn(`ledger listener failed: ${String(error)}`);
+      }
+    }
+  }
+
+  summary(): LedgerSummary {
+    return cloneSummary(this.live);
+  }
+
+  onRecord(listener: (rec: LedgerRecord) => void): { dispose(): void } {
+    this.listeners.add(listener);
+    return { dispose: () => void this.listeners.delete(listener) };
+  }
+
+  flush(): Promise<void> {
+    this.flushScheduled = false;
+    return this.serial(() => this.writePending());
+  }
+
+  clear(): Promise<void> {
+    return this.serial(async () => {
+      this.pending = [];
+      this.pendingRecords = [];
+      await this.handle?.close();
+      await this.files.removeAll();
+      this.handle = await open(this.files.ledgerPath, 'a');
+      this.persisted = emptySummary();
+      this.live = emptySummary();
+      this.absorbed = [];
+      this.recordsInFile = 0;
+      this.fileBytes = 0;
+    });
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return this.chain;
+    await this.flush();
+    this.closed = true;
+    this.listeners.clear();
+    await this.serial(async () => {
+      await this.handle?.sync().catch(() => undefined);
+      await this.handle?.close();
+      this.handle = undefined;
+    });
+  }
+
+  private serial(task: () => Promise<void>): Promise<void> {
+    const run = this.chain.then(task);
+    this.chain = run.catch((error: unknown) => this.files.logger.warn(`ledger: ${String(error)}`));
+    return this.chain;
+  }
+
+  private async writePending(): Promise<void> {
+    if (this.pending.length === 0 || !this.handle) return;
+    const lines = this.pending;
+    const records = this.pendingRecords;
+    this.pending = [];
+    this.pendingRecords = [];
+    const bytes = Buffer.from(lines.join(''), 'utf8');
+    try {
+      for (let written = 0; written < bytes.length; ) {
+        written += (await this.handle.write(bytes, written, bytes.length - written)).bytesWritten;
+      }
+    } catch (error) {
+      // Disk full or gone: the counts stay in memory for this session; the file is cut back to whole lines.
+      await truncate(this.files.ledgerPath, this.fileBytes).catch(() => undefined);
+      this.files.logger.warn(`ledger: could not append ${lines.length} records: ${String(error)}`);
+      return;
+    }
+    this.fileBytes += bytes.length;
+    for (const rec of records) addRecord(this.persisted, rec);
+    this.recordsInFile += records.length;
+    if (this.recordsInFile >= this.maxRecords) await this.rotate();
+  }
+
+  /**
+   * Rolls the file into the snapshot: rename the file aside, write the snapshot (which names the
+   * rolled file as absorbed), then delete the rolled file. Reopening after a crash at any step
+   * counts every record exactly once.
+   */
+  private async rotate(): Promise<void> {
+    const id = `${Date.now().toString(36)}-${randomBytes(4).toString('hex')}`;
+    await this.handle?.close();
+    this.handle = undefined;
+    const rolled = this.files.rollingPath(id);
+    await rename(this.files.ledgerPath, rolled);
+    this.absorbed = [...this.absorbed, id].slice(-10);
+    await this.files.writeRollup({ version: 1, absorbed: this.absorbed, summary: this.persisted });
+    this.handle = await open(this.files.ledgerPath, 'a');
+    this.recordsInFile = 0;
+    this.fileBytes = 0;
+    await unlink(rolled).catch(() => undefined);
+  }
+}
+
+/** The ledger's files in the data dir and the recovery steps on open. */
+class LedgerFiles {
+  readonly ledgerPath: string;
+  private readonly rollupPath: string;
+
+  constructor(
+    private readonly dataDir: string,
+    readonly logger: Logger,
+  ) {
+    this.ledgerPath = join(dataDir, LEDGER_FILE);
+    this.rollupPath = join(dataDir, ROLLUP_FILE);
+  }
+
+  rollingPath(id: string): string {
+    return join(this.dataDir, `${ROLLING_PREFIX}${id}.jsonl`);
+  }
+
+  /** The snapshot, with any rolled file a crash left behind counted into it (once). */
+  async recoverRollup(): Promise<Rollup> {
+    const rollup = await this.readRollup();
+    const leftovers = (await readdir(this.dataDir)).filter((name) => name.startsWith(ROLLING_PREFIX) && name.endsWith('.jsonl')).sort();
+    for (const name of leftovers) {
+      const id = name.slice(ROLLING_PREFIX.length, -'.jsonl'.length);
+      const path = join(this.dataDir, name);
+      if (!rollup.absorbed.includes(id)) {
+        for (const rec of await this.readLines(path)) addRecord(rollup.summary, rec);
+        rollup.absorbed = [...rollup.absorbed, id].slice(-10);
+        await this.writeRollup(rollup);
+      }
+      await unlink(path);
+    }
+    return rollup;
+  }
+
+  /** Records of `ledger.jsonl`; a torn last line is cut off the file so the next append starts clean. */
+  async readRecords(): Promise<LedgerRecord[]> {
+    return this.readLines(this.ledgerPath, true);
+  }
+
+  async writeRollup(rollup: Rollup): Promise<void> {
+    const draft = `${this.rollupPath}.tmp`;
+    const handle = await open(draft, 'w');
+    try {
+      await handle.writeFile(JSON.stringify(rollup));
+      await handle.sync();
+    } finally {
+      await handle.close();
+    }
+    await rename(draft, this.rollupPath);
+  }
+
+  /** Deletes the ledger file, the snapshot and any rolled file. */
+  async removeAll(): Promise<void> {
+    const names = (await readdir(this.dataDir)).filter((name) => name === LEDGER_FILE || name === ROLLUP_FILE || name.startsWith(ROLLING_PREFIX));
+    await Promise.all(names.map((name) => unlink(join(this.dataDir, name)).catch(() => undefined)));
+  }
+
+  private async readRollup(): Promise<Rollup> {
+    let text: string;
+    try {
+      text = await readFile(this.rollupPath, 'utf8');
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return { version: 1, absorbed: [], summary: emptySummary() };
+      throw error;
+    }
+    try {
+      const parsed = JSON.parse(text) as Rollup;
+      if (parsed.version !== 1 || !Array.isArray(parsed.absorbed) || !parsed.summary?.totals) throw new Error('unexpected shape');
+      return { version: 1, absorbed: parsed.absorbed, summary: { ...emptySummary(), ...parsed.summary } };
+    } catch (error) {
+      // Keep the unreadable file for inspection rather than overwrite it at the next rotation.
+      const aside = `${this.rollupPath}.unreadable-${Date.now()}`;
+      await rename(this.rollupPath, aside);
+      this.logger.warn(`ledger: ${this.rollupPath} could not be read (${String(error)}); moved to ${aside}, older totals are not counted`);
+      return { version: 1, absorbed: [], summary: emptySummary() };
+    }
+  }
+
+  private async readLines(path: string, cutTornTail = false): Promise<LedgerRecord[]> {
+    let bytes: Buffer;
+    try {
+      bytes = await readFile(path);
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return [];
+      throw error;
+    }
+    const complete = bytes.lastIndexOf(0x0a) + 1; // everything after the last newline is a torn write
+    if (cutTornTail && complete < bytes.length) {
+      this.logger.warn(`ledger: dropped an incomplete last line of ${path} (after a crash?)`);
+      await truncate(path, complete);
+    }
+    const records: LedgerRecord[] = [];
+    let skipped = 0;
+    for (const line of bytes.subarray(0, complete).toString('utf8').split('\n')) {
+      if (!line.trim()) continue;
+      let rec: LedgerRecord | undefined;
+      try {
+        rec = sanitiseRecord(JSON.parse(line));
+      } catch {
+        rec = undefined;
+      }
+      if (rec) records.push(rec);
+      else skipped++;
+    }
+    if (skipped > 0) this.logger.warn(`ledger: skipped ${skipped} unreadable lines of ${path}`);
+    return records;
+  }
+}

@@ -1,0 +1,94 @@
+/**
+ * Folding ledger records into the aggregates shown by `/isartor/stats`, `isartor stats` and the
+ * panel: totals by layer, tool, model and UTC day, rejection counts, and the newest records.
+ */
+import type { LedgerLayer, LedgerRecord, LedgerSummary, LedgerTotals } from './ledger-types';
+
+/** Layers that answered without the cloud. */
+export const DEFLECTING_LAYERS: ReadonlySet<LedgerLayer> = new Set(['l1a', 'l1b', 'l2']);
+/** How many of the newest records a summary keeps. */
+export const RECENT_RECORDS = 100;
+
+const LAYERS: readonly LedgerLayer[] = ['l1a', 'l1b', 'l2', 'l3', 'error'];
+
+export function emptyTotals(): LedgerTotals {
+  return { requests: 0, deflected: 0, inputTokens: 0, outputTokens: 0, savedTokens: 0, savedUsd: 0 };
+}
+
+export function emptySummary(): LedgerSummary {
+  return { totals: emptyTotals(), byLayer: {}, byTool: {}, byModel: {}, byDay: {}, byDayLayer: {}, semanticRejected: {}, recent: [] };
+}
+
+/** UTC day of an epoch-ms time, "2026-11-24". */
+export function utcDay(time: number): string {
+  const date = new Date(time);
+  return Number.isNaN(date.getTime()) ? 'unknown' : date.toISOString().slice(0, 10);
+}
+
+/** Adds one record to `summary` in place. */
+export function addRecord(summary: LedgerSummary, record: LedgerRecord): void {
+  const day = utcDay(record.time);
+  const slices = [
+    summary.totals,
+    slice(summary.byLayer, record.layer),
+    slice(summary.byTool, record.tool),
+    slice(summary.byModel, record.model),
+    slice(summary.byDay, day),
+    slice((summary.byDayLayer ??= {})[day] ??= {}, record.layer),
+  ];
+  const deflected = DEFLECTING_LAYERS.has(record.layer) ? 1 : 0;
+  for (const totals of slices) {
+    totals.requests += 1;
+    totals.deflected += deflected;
+    totals.inputTokens += record.inputTokens;
+    totals.outputTokens += record.outputTokens;
+    totals.savedTokens += record.savedTokens;
+    totals.savedUsd += record.savedUsd;
+  }
+  if (record.semanticRejected) summary.semanticRejected[record.semanticRejected] = (summary.semanticRejected[record.semanticRejected] ?? 0) + 1;
+  summary.recent.unshift(record);
+  if (summary.recent.length > RECENT_RECORDS) summary.recent.length = RECENT_RECORDS;
+}
+
+/** A deep copy, so a caller can keep or change it without touching the ledger's state. */
+export function cloneSummary(summary: LedgerSummary): LedgerSummary {
+  return structuredClone(summary);
+}
+
+/**
+ * A record as it arrived from code or from the file, with every number finite and non-negative
+ * and every label a string; undefined when it is not a ledger record at all.
+ */
+export function sanitiseRecord(value: unknown): LedgerRecord | undefined {
+  if (!value || typeof value !== 'object') return undefined;
+  const raw = value as Record<string, unknown>;
+  const layer = raw.layer as LedgerLayer;
+  if (!LAYERS.includes(layer) || typeof raw.time !== 'number' || !Number.isFinite(raw.time)) return undefined;
+  const count = (n: unknown): number => (typeof n === 'number' && Number.isFinite(n) && n > 0 ? n : 0);
+  const label = (s: unknown, fallback: string): string => (typeof s === 'string' && s ? s : fallback);
+  const record: LedgerRecord = {
+    time: raw.time,
+    tool: label(raw.tool, 'unknown'),
+    routeId: label(raw.routeId, 'default'),
+    api: label(raw.api, 'openai.chat') as LedgerRecord['api'],
+    model: label(raw.model, 'unknown'),
+    layer,
+    status: count(raw.status),
+    inputTokens: count(raw.inputTokens),
+    outputTokens: count(raw.outputTokens),
+    cachedInputTokens: count(raw.cachedInputTokens),
+    latencyMs: count(raw.latencyMs),
+    savedTokens: count(raw.savedTokens),
+    savedUsd: count(raw.savedUsd),
+    estimated: raw.estimated === true,
+  };
+  if (raw.optimisedTokens !== undefined) record.optimisedTokens = count(raw.optimisedTokens);
+  if (raw.cacheHints !== undefined) record.cacheHints = count(raw.cacheHints);
+  if (typeof raw.semanticRejected === 'string' && raw.semanticRejected) record.semanticRejected = raw.semanticRejected;
+  if (typeof raw.error === 'string' && raw.error) record.error = raw.error;
+  return record;
+}
+
+function slice(table: Record<string, LedgerTotals>, key: string): LedgerTotals {
+  return (table[key] ??= emptyTotals());
+}
