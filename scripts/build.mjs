@@ -5,7 +5,10 @@ import { existsSync } from 'node:fs';
 // Native or ESM-only packages stay outside the bundle and are loaded from node_modules at run time.
 const external = ['vscode', 'node-llama-cpp', '@huggingface/transformers', 'onnxruntime-node', 'usearch', 'sharp'];
 const production = process.argv.includes('--production');
-const common = { bundle: true, platform: 'node', target: 'node20', format: 'cjs', sourcemap: !production, minify: production, external, logLevel: 'warning' };
+// jsonc-parser's default (UMD) build loads its parts with dynamic requires esbuild cannot follow,
+// so the bundle would throw "Cannot find module './impl/format'"; its ESM build bundles cleanly.
+const alias = { 'jsonc-parser': 'jsonc-parser/lib/esm/main.js' };
+const common = { bundle: true, platform: 'node', target: 'node20', format: 'cjs', sourcemap: !production, minify: production, external, alias, logLevel: 'warning' };
 
 const entries = [
   { entryPoints: ['src/cli.ts'], outfile: 'dist/cli.js' },
