@@ -115,11 +115,12 @@ export function createLocalLayer(deps: LocalLayerDeps, options: LocalLayerOption
   }
 
   /**
-   * Generates the answer. A non-streamed answer is generated in full and checked before anything
-   * is sent. A streamed one is committed after its first STREAM_HEAD_CHARS characters (or its end)
-   * passed the empty and refusal checks: that keeps streaming real, at the price that a streamed
-   * answer running into the local token cap after the head is delivered ending in "length" instead
-   * of going upstream (the cap is checked before commit when the answer ends inside the head).
+   * Generates the answer. A non-streamed answer is generated in full and checked (empty, refusal,
+   * local cap) before anything is sent. A streamed one is committed once its first
+   * STREAM_HEAD_CHARS characters, or the whole answer if shorter, pass the checks: streaming stays
+   * real, and a refusal or an empty answer still goes upstream. The price: a streamed answer that
+   * runs into the local cap after its head has been sent ends with "length" instead of going
+   * upstream, since the client already has part of it.
    */
   async function answer(ctx: LayerContext, next: Next, request: EligibleRequest, lease: EngineLease, confidence: number): Promise<Outcome> {
     const { req } = ctx;
