@@ -2,7 +2,6 @@
  * The "Isartor Savings" webview panel on the host side: strict-CSP HTML with a nonce, the bundled
  * script and stylesheet from dist/, and the typed message protocol of webview/protocol.ts.
  */
-import { randomBytes } from 'node:crypto';
 import * as vscode from 'vscode';
 import type { Logger } from '../core/logger';
 import type { LayerSwitchName, PanelSnapshot, ResponseParams } from '../../webview/protocol';
@@ -21,6 +20,7 @@ import {
 import { DisposableOwner } from './disposables';
 import { throttle } from './events';
 import { describeError } from './log';
+import { panelHtml } from './panelHtml';
 
 /** What the panel reads and what its buttons do. */
 export interface PanelSource {
@@ -65,7 +65,12 @@ export class SavingsPanel implements vscode.Disposable {
     panel.iconPath = vscode.Uri.joinPath(this.extensionUri, 'media', 'icon.png');
     const owner = new DisposableOwner();
     this.panel = panel;
-    panel.webview.html = panelHtml(panel.webview, dist);
+    panel.webview.html = panelHtml({
+      cspSource: panel.webview.cspSource,
+      scriptUri: panel.webview.asWebviewUri(vscode.Uri.joinPath(dist, 'webview.js')).toString(),
+      styleUri: panel.webview.asWebviewUri(vscode.Uri.joinPath(dist, 'webview.css')).toString(),
+      title: SAVINGS_TITLE,
+    });
 
     const push = throttle(() => void this.post(createMessage(SnapshotNotification, nextId(), this.source.snapshot())), UPDATE_INTERVAL_MS);
     owner.add(push);
@@ -121,35 +126,4 @@ export class SavingsPanel implements vscode.Disposable {
 let messageCounter = 0;
 function nextId(): string {
   return `host-${++messageCounter}`;
-}
-
-/**
- * The panel's HTML. Scripts run only with the per-load nonce; styles and images come only from the
- * extension's own files (chart.js sizes its canvas through the CSSOM, which `style-src` allows).
- */
-export function panelHtml(webview: Pick<vscode.Webview, 'cspSource' | 'asWebviewUri'>, dist: vscode.Uri): string {
-  const nonce = randomBytes(16).toString('base64');
-  const script = webview.asWebviewUri(vscode.Uri.joinPath(dist, 'webview.js'));
-  const style = webview.asWebviewUri(vscode.Uri.joinPath(dist, 'webview.css'));
-  const csp = [
-    "default-src 'none'",
-    `script-src 'nonce-${nonce}'`,
-    `style-src ${webview.cspSource}`,
-    `img-src ${webview.cspSource} data:`,
-    `font-src ${webview.cspSource}`,
-  ].join('; ');
-  return `<!DOCTYPE html>
-<html lang="en">
-<head>
-<meta charset="UTF-8">
-<meta http-equiv="Content-Security-Policy" content="${csp}">
-<meta name="viewport" content="width=device-width, initial-scale=1.0">
-<link rel="stylesheet" href="${style.toString()}">
-<title>${SAVINGS_TITLE}</title>
-</head>
-<body>
-<main id="app"><p>Loading savings…</p></main>
-<script nonce="${nonce}" src="${script.toString()}"></script>
-</body>
-</html>`;
 }
