@@ -29,17 +29,30 @@ export interface RestoreReport {
   outcome: RestoreOutcome;
 }
 
+/** Some files could not be restored; their entries stay so a later attempt can succeed. */
+export class RestoreError extends Error {
+  constructor(
+    readonly failures: { file: string; message: string }[],
+    /** The files that were restored all the same. */
+    readonly restored: RestoreReport[],
+  ) {
+    super(`could not restore ${failures.map((failure) => `${failure.file} (${failure.message})`).join('; ')}`);
+    this.name = 'RestoreError';
+  }
+}
+
 const editors: Record<FileJournalEntry['format'], DocumentEditor> = { yaml: yamlEditor, jsonc: jsoncEditor };
 
 /**
  * Restores every journaled file of `tool` (every file when `tool` is undefined) and removes
  * their entries. A file that cannot be restored (unparseable after a user edit) keeps its entries
- * so a later attempt can still succeed; the error is logged and the other files carry on.
+ * so a later attempt can still succeed; the other files carry on, then RestoreError names it.
  */
 export async function restoreFiles(
   ctx: Pick<IntegrationContext, 'journalDir' | 'homeDir' | 'logger'>,
   tool?: string,
 ): Promise<RestoreReport[]> {
+  const failures: { file: string; message: string }[] = [];
   const reports = await updateJournal(ctx.journalDir, async (entries) => {
     const files = [...new Set(entries.filter((e): e is FileJournalEntry => e.kind === 'file' && (!tool || e.tool === tool)).map((e) => e.file))];
     const done: RestoreReport[] = [];
@@ -48,7 +61,7 @@ export async function restoreFiles(
         done.push({ file, outcome: await restoreFile(ctx.journalDir, entriesForFile(entries, file)) });
         await deleteBackup(ctx.journalDir, entriesForFile(entries, file)[0]?.backup);
       } catch (error) {
-        ctx.logger.error(`could not restore ${file}: ${(error as Error).message}`);
+        failures.push({ file, message: (error as Error).message });
       }
     }
     const restored = new Set(done.map((report) => report.file));
@@ -56,6 +69,7 @@ export async function restoreFiles(
   });
   for (const report of reports) ctx.logger.info(`restored ${report.file} (${report.outcome})`);
   await forgetEmptyJournal(ctx);
+  if (failures.length > 0) throw new RestoreError(failures, reports);
   return reports;
 }
 
@@ -220,7 +234,13 @@ export async function restoreAllJournals(homeDir: string, logger: Logger): Promi
     const ctx = { journalDir, homeDir, logger };
     try {
       await reconcileJournal(ctx);
-      restored.push(...(await restoreFiles(ctx)));
+      restored.push(
+        ...(await restoreFiles(ctx).catch((error: unknown) => {
+          if (!(error instanceof RestoreError)) throw error;
+          logger.error(error.message);
+          return error.restored;
+        })),
+      );
       const left = await loadJournal(journalDir);
       for (const entry of left) if (entry.kind === 'setting') unreachable.push(`${entry.tool}: ${entry.keyPath.join('.')}`);
       if (left.length === 0) await unregisterJournalDir(homeDir, journalDir);

@@ -139,6 +139,19 @@ describe('continue config.yaml', () => {
     assert.equal(await readFile(file, 'utf8'), expected);
   });
 
+  it('a disconnect that cannot restore fails loudly, keeps the journal and routes, and works once the file is fixed', async () => {
+    await continueIntegration.connect(home.ctx());
+    const connected = await readFile(file, 'utf8');
+    await writeFile(file, `${connected}broken: [\n`); // the user is mid-edit
+    await assert.rejects(continueIntegration.disconnect(home.ctx()), (error: Error) => error.name === 'RestoreError' && error.message.includes('config.yaml'));
+    assert.equal(await readFile(file, 'utf8'), `${connected}broken: [\n`);
+    assert.equal((await loadJournal(home.journalDir)).length, 3);
+    assert.equal(home.routes.routes.size, 3, 'the file still points at its routes');
+    await writeFile(file, `${connected}fixed: []\n`);
+    await continueIntegration.disconnect(home.ctx());
+    assert.equal(await readFile(file, 'utf8'), `${original.toString('utf8')}fixed: []\n`);
+  });
+
   it('leaves a file that does not parse alone and says why', async () => {
     await writeFile(file, 'models:\n  - name: [unclosed\n');
     const detection = await continueIntegration.detect(home.ctx());
