@@ -3,7 +3,7 @@
  * rebuilt on open, and a rolled-up snapshot that lets the file rotate without losing a count.
  */
 import { randomBytes } from 'node:crypto';
-import { mkdir, open, readdir, readFile, rename, stat, truncate, unlink, type FileHandle } from 'node:fs/promises';
+import { mkdir, open, readdir, readFile, rename, truncate, unlink, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { ModelPrice } from './config';
 import type { LedgerLayer, LedgerRecord, LedgerSummary } from './ledger-types';
@@ -29,6 +29,11 @@ export interface Ledger {
 export interface LedgerOptions {
   /** Records in `ledger.jsonl` before it is rolled into the snapshot. Default 20,000 (~8 MB). */
   maxRecords?: number;
+  /**
+   * Only read (for `isartor stats` while a proxy may be writing): no file is created, cut, rolled
+   * or deleted, `record()` is ignored and `clear()` rejects.
+   */
+  readOnly?: boolean;
   logger?: Logger;
 }
 
@@ -55,14 +60,15 @@ interface Rollup {
 export async function openLedger(dataDir: string, options: LedgerOptions = {}): Promise<Ledger> {
   const maxRecords = options.maxRecords ?? 20_000;
   if (!Number.isInteger(maxRecords) || maxRecords < 1) throw new RangeError('ledger maxRecords must be a positive integer');
-  await mkdir(dataDir, { recursive: true });
-  const files = new LedgerFiles(dataDir, options.logger ?? silentLogger);
+  const readOnly = options.readOnly === true;
+  if (!readOnly) await mkdir(dataDir, { recursive: true });
+  const files = new LedgerFiles(dataDir, options.logger ?? silentLogger, readOnly);
   const rollup = await files.recoverRollup();
   const persisted = rollup.summary;
   const records = await files.readRecords();
   for (const rec of records) addRecord(persisted, rec);
-  const handle = await open(files.ledgerPath, 'a');
-  const { size } = await stat(files.ledgerPath);
+  const handle = readOnly ? undefined : await open(files.ledgerPath, 'a');
+  const size = handle ? (await handle.stat()).size : 0;
   return new FileLedger(files, handle, persisted, rollup.absorbed, records.length, size, maxRecords);
 }
 
@@ -113,7 +119,7 @@ class FileLedger implements Ledger {
   }
 
   record(rec: LedgerRecord): void {
-    const clean = this.closed ? undefined : sanitiseRecord(rec);
+    const clean = this.closed || this.files.readOnly ? undefined : sanitiseRecord(rec);
     if (!clean) return;
     addRecord(this.live, clean);
     this.pending.push(`${JSON.stringify(clean)}\n`);
@@ -147,6 +153,7 @@ class FileLedger implements Ledger {
   }
 
   clear(): Promise<void> {
+    if (this.files.readOnly) return Promise.reject(new Error('this ledger was opened read-only'));
     return this.serial(async () => {
       this.pending = [];
       this.pendingRecords = [];
@@ -230,6 +237,7 @@ class LedgerFiles {
   constructor(
     private readonly dataDir: string,
     readonly logger: Logger,
+    readonly readOnly: boolean,
   ) {
     this.ledgerPath = join(dataDir, LEDGER_FILE);
     this.rollupPath = join(dataDir, ROLLUP_FILE);
@@ -242,16 +250,20 @@ class LedgerFiles {
   /** The snapshot, with any rolled file a crash left behind counted into it (once). */
   async recoverRollup(): Promise<Rollup> {
     const rollup = await this.readRollup();
-    const leftovers = (await readdir(this.dataDir)).filter((name) => name.startsWith(ROLLING_PREFIX) && name.endsWith('.jsonl')).sort();
+    const names = await readdir(this.dataDir).catch((error: NodeJS.ErrnoException) => {
+      if (error.code === 'ENOENT' && this.readOnly) return [];
+      throw error;
+    });
+    const leftovers = names.filter((name) => name.startsWith(ROLLING_PREFIX) && name.endsWith('.jsonl')).sort();
     for (const name of leftovers) {
       const id = name.slice(ROLLING_PREFIX.length, -'.jsonl'.length);
       const path = join(this.dataDir, name);
       if (!rollup.absorbed.includes(id)) {
         for (const rec of await this.readLines(path)) addRecord(rollup.summary, rec);
         rollup.absorbed = [...rollup.absorbed, id].slice(-10);
-        await this.writeRollup(rollup);
+        if (!this.readOnly) await this.writeRollup(rollup);
       }
-      await unlink(path);
+      if (!this.readOnly) await unlink(path);
     }
     return rollup;
   }
@@ -292,6 +304,10 @@ class LedgerFiles {
       if (parsed.version !== 1 || !Array.isArray(parsed.absorbed) || !parsed.summary?.totals) throw new Error('unexpected shape');
       return { version: 1, absorbed: parsed.absorbed, summary: { ...emptySummary(), ...parsed.summary } };
     } catch (error) {
+      if (this.readOnly) {
+        this.logger.warn(`ledger: ${this.rollupPath} could not be read (${String(error)}); older totals are not counted`);
+        return { version: 1, absorbed: [], summary: emptySummary() };
+      }
       // Keep the unreadable file for inspection rather than overwrite it at the next rotation.
       const aside = `${this.rollupPath}.unreadable-${Date.now()}`;
       await rename(this.rollupPath, aside);
@@ -309,7 +325,7 @@ class LedgerFiles {
       throw error;
     }
     const complete = bytes.lastIndexOf(0x0a) + 1; // everything after the last newline is a torn write
-    if (cutTornTail && complete < bytes.length) {
+    if (cutTornTail && complete < bytes.length && !this.readOnly) {
       this.logger.warn(`ledger: dropped an incomplete last line of ${path} (after a crash?)`);
       await truncate(path, complete);
     }

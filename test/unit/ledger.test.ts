@@ -188,6 +188,27 @@ describe('ledger', () => {
     await ledger.close();
   });
 
+  it('read-only: sees what a writer flushed without changing any file', async () => {
+    const dir = freshDir();
+    const writer = await openLedger(dir);
+    writer.record(rec({ layer: 'l1a' }));
+    writer.record(rec());
+    await writer.flush();
+    await appendFile(join(dir, 'ledger.jsonl'), '{"time":1,"to'); // a writer mid-append
+    const before = await readFile(join(dir, 'ledger.jsonl'));
+    const reader = await openLedger(dir, { readOnly: true });
+    assert.equal(reader.summary().totals.requests, 2);
+    reader.record(rec());
+    await assert.rejects(reader.clear(), /read-only/);
+    await reader.close();
+    assert.deepEqual(await readFile(join(dir, 'ledger.jsonl')), before, 'the reader must not cut the half-written line');
+    await writer.close();
+    const missing = await openLedger(join(dir, 'does-not-exist'), { readOnly: true });
+    assert.equal(missing.summary().totals.requests, 0);
+    await missing.close();
+    assert.ok(!(await readdir(dir)).includes('does-not-exist'));
+  });
+
   it('sanitises bad numbers rather than poisoning the totals', async () => {
     const ledger = await openLedger(freshDir());
     ledger.record(rec({ inputTokens: Number.NaN, savedUsd: Number.POSITIVE_INFINITY, outputTokens: -4 }));
