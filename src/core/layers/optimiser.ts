@@ -1,0 +1,57 @@
+/**
+ * L2.5, the optimiser: rewrites what the upstream layer will send (lossless shrinking of instruction
+ * payloads, Anthropic cache hints) and never answers a request itself.
+ */
+import type { EngineConfig } from '../config';
+import type { Logger } from '../logger';
+import { createRequestOptimiser } from '../optimiser/optimise';
+import type { TokenCounter } from '../optimiser/tokenCounter';
+import type { Layer, LayerContext, Next } from '../pipeline';
+import { countTokens } from '../tokens';
+
+export interface OptimiserLayerDeps {
+  config: EngineConfig;
+  logger: Logger;
+  /** A real tokenizer; defaults to the engine's (gpt-tokenizer). */
+  countTokens?: TokenCounter;
+}
+
+/** The response header that tells the client what the optimiser did. */
+export const OPTIMISED_HEADER = 'x-isartor-optimised';
+
+/**
+ * The optimiser layer. It sets `ctx.forwardBody` when it changed anything, records the tokens it
+ * removed and the hints it added in `ctx.notes`, and always calls `next()`. A failure inside it is
+ * logged and the request goes out verbatim: an optimisation must never cost the user an answer.
+ *
+ * @example const layer = createOptimiserLayer({ config, logger });
+ */
+export function createOptimiserLayer(deps: OptimiserLayerDeps): Layer {
+  const settings = deps.config.optimiser;
+  const optimiser = createRequestOptimiser(settings, deps.countTokens ?? countTokens);
+  return {
+    name: 'optimiser',
+    async handle(ctx: LayerContext, next: Next) {
+      const { req } = ctx;
+      if (req.api !== 'anthropic.messages' && req.api !== 'openai.chat') return next();
+      try {
+        const result = optimiser.optimise({ api: req.api, model: req.model, body: req.body, rawBody: req.rawBody });
+        if (result.forwardBody) ctx.forwardBody = result.forwardBody;
+        ctx.notes.optimisedTokens = result.tokensSaved;
+        ctx.notes.cacheHints = result.cacheHints;
+        ctx.responseHeaders[OPTIMISED_HEADER] = `tokens_saved=${result.tokensSaved},cache_hints=${result.cacheHints}`;
+      } catch (error) {
+        deps.logger.warn(`optimiser skipped a request: ${error instanceof Error ? error.message : String(error)}`);
+      }
+      return next();
+    },
+    describe() {
+      const on = (['cacheHints', 'whitespace', 'htmlComments', 'dedupeBlocks'] as const).filter((key) => settings[key]);
+      return on.length > 0 ? `on: ${on.join(', ')}` : 'every transformation switched off';
+    },
+  };
+}
+
+/** Engine wiring: the layer factory listed in `LAYER_FACTORIES` between local and upstream. */
+export const optimiserLayerFactory = (deps: { config: EngineConfig; logger: Logger }): Layer =>
+  createOptimiserLayer({ config: deps.config, logger: deps.logger });

@@ -1,0 +1,144 @@
+/**
+ * The L2.5 transformation of one request body: lossless shrinking and de-duplication of instruction
+ * payloads, then Anthropic cache hints, spliced into the client's bytes. Each step is a pure
+ * function of the turn it edits (and of the turns before it), so a turn forwarded once is forwarded
+ * with the same bytes on every later request of the conversation; only breakpoint markers move.
+ */
+import { createHash } from 'node:crypto';
+import type { OptimiserConfig } from '../config';
+import type { ApiStyle, JsonObject } from '../request';
+import { planCacheHints } from './cacheHints';
+import { planDedupe } from './dedupe';
+import { findInstructionPayloads } from './instructions';
+import type { InstructionPayload } from './instructions';
+import { applyJsonEdits } from './jsonEdits';
+import type { JsonEdit } from './jsonEdits';
+import { shrinkMarkdown } from './markdown';
+import { memoiseTokenCounter } from './tokenCounter';
+import type { TokenCounter } from './tokenCounter';
+
+export interface OptimiseInput {
+  api: ApiStyle;
+  model: string;
+  /** The parsed client body (not mutated). */
+  body: JsonObject;
+  /** The client's bytes. */
+  rawBody: Buffer;
+}
+
+export interface OptimiseResult {
+  /** The body to forward, or undefined when nothing changed (forward the client's bytes). */
+  forwardBody?: Buffer;
+  /** Input tokens removed by shrinking and de-duplication. */
+  tokensSaved: number;
+  /** `cache_control` breakpoints added. */
+  cacheHints: number;
+}
+
+export interface RequestOptimiser {
+  optimise(input: OptimiseInput): OptimiseResult;
+}
+
+/** A shrunk payload and the tokens it saved, remembered by content. */
+interface ShrinkMemo {
+  text: string;
+  saved: number;
+}
+
+const MEMO_ENTRIES = 2_000;
+const TOKEN_MEMO_ENTRIES = 50_000;
+
+function pathKey(path: ReadonlyArray<string | number>): string {
+  return JSON.stringify(path);
+}
+
+function valueAt(body: JsonObject, path: ReadonlyArray<string | number>): unknown {
+  return path.reduce<unknown>((node, part) => (node as Record<string | number, unknown> | undefined)?.[part], body);
+}
+
+function isInside(path: ReadonlyArray<string | number>, removed: ReadonlyArray<ReadonlyArray<string | number>>): boolean {
+  return removed.some((prefix) => prefix.length <= path.length && prefix.every((part, index) => part === path[index]));
+}
+
+/**
+ * Builds the optimiser for one engine configuration. It keeps bounded memo tables (shrunk payloads
+ * and token counts by content hash), so a system prompt repeated on every request is parsed and
+ * tokenised once.
+ *
+ * @example
+ * const optimiser = createRequestOptimiser(config.optimiser, countTokens);
+ * const { forwardBody, tokensSaved, cacheHints } = optimiser.optimise({ api, model, body, rawBody });
+ */
+export function createRequestOptimiser(config: OptimiserConfig, countTokens: TokenCounter): RequestOptimiser {
+  const count = memoiseTokenCounter(countTokens, TOKEN_MEMO_ENTRIES);
+  const shrinkMemo = new Map<string, ShrinkMemo>();
+  const shrinkPayload = (text: string): ShrinkMemo => {
+    const key = createHash('sha1').update(text).digest('base64');
+    const hit = shrinkMemo.get(key);
+    if (hit) return hit;
+    const shrunk = shrinkMarkdown(text, { whitespace: config.whitespace, htmlComments: config.htmlComments });
+    const memo = { text: shrunk, saved: shrunk === text ? 0 : Math.max(0, count(text) - count(shrunk)) };
+    shrinkMemo.set(key, memo);
+    if (shrinkMemo.size > MEMO_ENTRIES) shrinkMemo.delete(shrinkMemo.keys().next().value as string);
+    return memo;
+  };
+
+  /** Phase 1: instruction payloads. Returns the edits and the tokens they remove. */
+  const instructionEdits = (api: ApiStyle, body: JsonObject): { edits: JsonEdit[]; saved: number } => {
+    const shrinking = config.whitespace || config.htmlComments;
+    if (!shrinking && !config.dedupeBlocks) return { edits: [], saved: 0 };
+    const payloads = findInstructionPayloads(api, body);
+    if (payloads.length === 0) return { edits: [], saved: 0 };
+    const dedupe = config.dedupeBlocks ? planDedupe(api, body, payloads) : { removeElements: [], removeSections: [] };
+    const edits: JsonEdit[] = dedupe.removeElements.map((path) => ({ kind: 'removeElement' as const, path }));
+    let saved = 0;
+    for (const path of dedupe.removeElements) saved += count(JSON.stringify(valueAt(body, path)));
+    const removedSections = new Set(dedupe.removeSections);
+    const byContainer = new Map<string, InstructionPayload[]>();
+    for (const payload of payloads) {
+      if (isInside(payload.path, dedupe.removeElements)) continue;
+      const list = byContainer.get(pathKey(payload.path)) ?? [];
+      list.push(payload);
+      byContainer.set(pathKey(payload.path), list);
+    }
+    for (const list of byContainer.values()) {
+      const container = list[0]!.container;
+      let next = container;
+      // Right to left, so earlier offsets stay valid.
+      for (const payload of [...list].sort((a, b) => b.start - a.start)) {
+        if (removedSections.has(payload)) {
+          saved += count(container.slice(payload.sectionStart, payload.sectionEnd));
+          next = next.slice(0, payload.sectionStart) + next.slice(payload.sectionEnd);
+        } else if (shrinking) {
+          const memo = shrinkPayload(container.slice(payload.start, payload.end));
+          saved += memo.saved;
+          next = next.slice(0, payload.start) + memo.text + next.slice(payload.end);
+        }
+      }
+      if (next !== container) edits.push({ kind: 'replaceString', path: list[0]!.path, value: next });
+    }
+    return { edits, saved };
+  };
+
+  return {
+    optimise({ api, model, body, rawBody }) {
+      if (!config.enabled || (api !== 'anthropic.messages' && api !== 'openai.chat')) return { tokensSaved: 0, cacheHints: 0 };
+      let text = rawBody.toString('utf8');
+      let current = body;
+      const phase1 = instructionEdits(api, body);
+      if (phase1.edits.length > 0) {
+        text = applyJsonEdits(text, phase1.edits);
+        current = JSON.parse(text) as JsonObject;
+      }
+      let cacheHints = 0;
+      let edited = phase1.edits.length > 0;
+      if (api === 'anthropic.messages' && config.cacheHints) {
+        const plan = planCacheHints(current, model, count);
+        text = applyJsonEdits(text, plan.edits);
+        cacheHints = plan.breakpoints;
+        edited ||= plan.edits.length > 0;
+      }
+      return { forwardBody: edited ? Buffer.from(text, 'utf8') : undefined, tokensSaved: phase1.saved, cacheHints };
+    },
+  };
+}

@@ -1,0 +1,118 @@
+/**
+ * The whole L2.5 transformation on real agent trajectories: byte-stable prefixes over a replay,
+ * tool outputs and assistant turns untouched, determinism and idempotence, and each switch.
+ */
+import assert from 'node:assert/strict';
+import { join } from 'node:path';
+import { before, test } from 'node:test';
+import { startsWithTurns, turnBytes } from '../../../src/bench/prefixStability';
+import { toAnthropicRequest } from '../../../src/bench/toAnthropic';
+import { listTrajectoryFiles, loadTrajectory } from '../../../src/bench/trajectories';
+import type { Trajectory } from '../../../src/bench/trajectories';
+import { defaultConfig } from '../../../src/core/config';
+import type { OptimiserConfig } from '../../../src/core/config';
+import { createRequestOptimiser } from '../../../src/core/optimiser/optimise';
+import type { ApiStyle, JsonObject } from '../../../src/core/request';
+import { countTokens } from '../../../src/core/tokens';
+
+const TRACES = join(__dirname, '../../../../shared/eval/agent-traces');
+const ALL_ON: OptimiserConfig = defaultConfig('/unused').optimiser;
+let trajectories: Trajectory[] = [];
+
+before(async () => {
+  const files = await listTrajectoryFiles(TRACES);
+  // The first, a middle and the last trajectory: different lengths and tasks.
+  trajectories = await Promise.all([files[0]!, files[Math.floor(files.length / 2)]!, files[files.length - 1]!].map((file) => loadTrajectory(file, TRACES)));
+});
+
+function forward(optimiser: ReturnType<typeof createRequestOptimiser>, api: ApiStyle, body: JsonObject): { text: string; tokensSaved: number; cacheHints: number } {
+  const rawBody = Buffer.from(JSON.stringify(body));
+  const result = optimiser.optimise({ api, model: String(body.model), body, rawBody });
+  return { text: (result.forwardBody ?? rawBody).toString('utf8'), tokensSaved: result.tokensSaved, cacheHints: result.cacheHints };
+}
+
+for (const api of ['anthropic.messages', 'openai.chat'] as const) {
+  test(`${api}: over whole trajectories each forwarded request begins with the previous one's turns, byte for byte`, () => {
+    for (const trajectory of trajectories) {
+      const optimiser = createRequestOptimiser(ALL_ON, countTokens);
+      let previous: { original: ReturnType<typeof turnBytes>; forwarded: ReturnType<typeof turnBytes> } | undefined;
+      let stable = 0;
+      for (const call of trajectory.calls) {
+        const body = api === 'anthropic.messages' ? toAnthropicRequest(call.request) : call.request;
+        const original = turnBytes(JSON.stringify(body));
+        const forwarded = turnBytes(forward(optimiser, api, body).text);
+        if (previous) {
+          assert.ok(startsWithTurns(original, previous.original), 'the recorded requests themselves are prefix-stable');
+          assert.ok(startsWithTurns(forwarded, previous.forwarded), `${trajectory.id}: forwarded request ${stable + 2} rewrote an earlier turn`);
+          stable++;
+        }
+        // Assistant turns and tool outputs reach the upstream exactly as the client sent them.
+        original.messages.forEach((message, index) => {
+          if (index > 0 || api === 'openai.chat') assert.equal(forwarded.messages[index], message, `${trajectory.id}: turn ${index} changed`);
+        });
+        previous = { original, forwarded };
+      }
+      assert.ok(stable > 10, `${trajectory.id} is long enough to mean something`);
+    }
+  });
+}
+
+test('Anthropic replay: hints on every request long enough, never more than four', () => {
+  const optimiser = createRequestOptimiser(ALL_ON, countTokens);
+  for (const call of trajectories[0]!.calls) {
+    const { text, cacheHints } = forward(optimiser, 'anthropic.messages', toAnthropicRequest(call.request));
+    const markers = text.split('"cache_control"').length - 1;
+    assert.equal(markers, cacheHints);
+    assert.ok(cacheHints >= 1 && cacheHints <= 4, `got ${cacheHints}`);
+  }
+});
+
+test('deterministic across optimiser instances, and idempotent', () => {
+  const body = toAnthropicRequest(trajectories[1]!.calls[5]!.request);
+  const first = forward(createRequestOptimiser(ALL_ON, countTokens), 'anthropic.messages', body).text;
+  const second = forward(createRequestOptimiser(ALL_ON, countTokens), 'anthropic.messages', body).text;
+  assert.equal(first, second);
+  const again = JSON.parse(first) as JsonObject;
+  const result = createRequestOptimiser(ALL_ON, countTokens).optimise({ api: 'anthropic.messages', model: String(body.model), body: again, rawBody: Buffer.from(first) });
+  assert.equal(result.forwardBody, undefined, 'an optimised request has nothing left to change (its markers are now the client\'s)');
+});
+
+test('instruction payloads shrink and the tokens removed are counted; tool outputs keep their whitespace', () => {
+  const system = '# Rules   \n\n\n\n<!-- internal: keep this file short -->\n- Use tabs.  \n\n\n\n```sh\nmake   \n\n\n\n```\n';
+  const toolOutput = 'line with spaces   \n\n\n\n    indented\n';
+  const body: JsonObject = {
+    model: 'gpt-4o',
+    messages: [
+      { role: 'system', content: system },
+      { role: 'user', content: 'Go.\n<instructions>\nBe   \n\n\n\nterse.\n</instructions>' },
+      { role: 'tool', tool_call_id: 'a', content: toolOutput },
+    ],
+  };
+  const { text, tokensSaved, cacheHints } = forward(createRequestOptimiser(ALL_ON, countTokens), 'openai.chat', body);
+  const out = JSON.parse(text) as { messages: Array<{ content: string }> };
+  assert.equal(out.messages[0]!.content, '# Rules\n\n- Use tabs.\n\n```sh\nmake   \n\n\n\n```\n');
+  assert.equal(out.messages[1]!.content, 'Go.\n<instructions>\nBe\n\nterse.\n</instructions>');
+  assert.equal(out.messages[2]!.content, toolOutput);
+  assert.equal(tokensSaved, countTokens(system) + countTokens('\nBe   \n\n\n\nterse.\n') - countTokens(out.messages[0]!.content) - countTokens('\nBe\n\nterse.\n'));
+  assert.ok(tokensSaved > 0);
+  assert.equal(cacheHints, 0, 'OpenAI caches prefixes by itself: no hints');
+});
+
+test('each transformation has its own switch', () => {
+  const body: JsonObject = {
+    model: 'claude-sonnet-4-5',
+    max_tokens: 10,
+    system: [{ type: 'text', text: `<!-- c -->\nRules  \n\n\n\n${'word '.repeat(1500)}` }, { type: 'text', text: 'Same' }, { type: 'text', text: 'Same' }],
+    messages: [{ role: 'user', content: 'Hi' }],
+  };
+  const run = (overrides: Partial<OptimiserConfig>): JsonObject => JSON.parse(forward(createRequestOptimiser({ ...ALL_ON, ...overrides }, countTokens), 'anthropic.messages', body).text) as JsonObject;
+  const systemText = (out: JsonObject): string => (out.system as Array<{ text: string }>)[0]!.text;
+  const off = run({ cacheHints: false, whitespace: false, htmlComments: false, dedupeBlocks: false });
+  assert.deepEqual(off, body);
+  assert.ok(systemText(run({ cacheHints: false, whitespace: false, dedupeBlocks: false })).startsWith('Rules  \n\n\n\n'));
+  assert.ok(systemText(run({ cacheHints: false, htmlComments: false, dedupeBlocks: false })).startsWith('<!-- c -->\nRules\n\nword'));
+  assert.equal((run({ cacheHints: false, whitespace: false, htmlComments: false }).system as unknown[]).length, 2);
+  const hintsOnly = run({ whitespace: false, htmlComments: false, dedupeBlocks: false });
+  assert.ok(JSON.stringify(hintsOnly).includes('cache_control'));
+  assert.equal(createRequestOptimiser({ ...ALL_ON, enabled: false }, countTokens).optimise({ api: 'anthropic.messages', model: 'm', body, rawBody: Buffer.from(JSON.stringify(body)) }).forwardBody, undefined);
+});
