@@ -113,11 +113,11 @@ function lastMarkable(slots: BlockSlot[], from: number, to: number): number | un
 }
 
 /**
- * Decides the breakpoints for one request, from that request alone. Every string `content` and a
- * string `system` become one-block arrays (a pure function of each turn, the same on every request,
- * marked or not), and markers go on: the last tool, the last system block and the last block of each
+ * Decides the breakpoints for one request, from that request alone. When any breakpoint is placed,
+ * every string `content` and a string `system` become one-block arrays (a pure function of each
+ * turn, the same on every hinted request, marked or not), and markers go on: the last tool, the last system block and the last block of each
  * of the two newest user turns, each only if the prefix up to it reaches the model's minimum.
- * Returns no edits for requests with markers of their own.
+ * Returns no edits for requests with markers of their own or too short to cache.
  *
  * @example planCacheHints(body, 'claude-sonnet-4-5', countTokens).breakpoints // 0..4
  */
@@ -155,6 +155,9 @@ export function planCacheHints(body: JsonObject, model: string, countTokens: Tok
     return cumulative >= minimum;
   };
   const chosen = [...new Set(candidates)].filter(qualifies).slice(-MAX_BREAKPOINTS);
+  // Nothing worth caching: forward the client's bytes. Wrapping starts with the first hinted request
+  // of a conversation; the provider had cached nothing for the requests before it, so nothing is lost.
+  if (chosen.length === 0) return { edits: [], breakpoints: 0 };
 
   const markerBySlot = new Map(chosen.map((slot) => [slot, slots[slot]!.markerEdit]));
   const edits: JsonEdit[] = wraps.filter((wrap) => ![...markerBySlot.values()].some((edit) => edit.kind === 'wrapAsTextBlock' && samePath(edit.path, wrap.path)));

@@ -75,8 +75,7 @@ test('large tools get their own marker, and there are never more than four', () 
 
 test('no marker below the minimum: a short request gets none, a Haiku request needs twice as much', () => {
   const short = { model: 'claude-sonnet-4-5', max_tokens: 10, system: 'Be brief.', messages: [{ role: 'user', content: 'Hi' }] };
-  assert.equal(hinted(short).breakpoints, 0);
-  assert.deepEqual(markerPaths(hinted(short).out), []);
+  assert.deepEqual(planCacheHints(short, 'claude-sonnet-4-5', countTokens), { edits: [], breakpoints: 0 }, 'too short: forwarded verbatim, not even wrapped');
   const medium: JsonObject = { model: 'x', max_tokens: 10, system: words(700, 's'), messages: [{ role: 'user', content: 'Hi' }] };
   const tokens = countTokens(medium.system as string);
   assert.ok(tokens >= 1024 && tokens < 2048, `the fixture must sit between the two minimums (${tokens} tokens)`);
