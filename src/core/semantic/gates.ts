@@ -133,7 +133,10 @@ export function gateSignature(text: string): GateSignature {
   const prose = withoutFences.replace(INLINE_CODE, ' ');
   const quoted = collect(prose, QUOTED);
   const identifiers = new Set<string>(quoted.map((q) => `"${q}"`));
-  for (const pattern of IDENTIFIER_PATTERNS) for (const id of collect(prose, pattern)) identifiers.add(id);
+  for (const pattern of IDENTIFIER_PATTERNS) {
+    // Product spellings (JavaScript, GitHub, macOS) are compared by the tech gate, case-insensitively.
+    for (const id of collect(prose, pattern)) if (!TECH_TERMS.has(id.toLowerCase())) identifiers.add(id);
+  }
 
   const tokens = lexicalTokens(prose);
   const numbers: string[] = [];
@@ -149,7 +152,7 @@ export function gateSignature(text: string): GateSignature {
     code: [...fenced, '\u0001', ...inline].join('\u0000'),
     negations: tokens.filter((token) => NEGATIONS.has(token)).length,
     tech: sortedJoin(new Set(tokens.filter((token) => TECH_TERMS.has(token)))),
-    contrast: sortedJoin(new Set(tokens.map((token) => stemmer(token)).filter((stem) => CONTRAST_WORDS.has(stem)))),
+    contrast: sortedJoin(new Set(tokens.map((token) => stemmer(foldSynonym(token))).filter((stem) => CONTRAST_WORDS.has(stem)))),
     terms,
     specificTerms: new Set(weighted.filter((term) => term.weight >= SPECIFIC_TERM_WEIGHT).map((term) => term.term)),
     names: properNames(prose),

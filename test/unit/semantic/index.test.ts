@@ -1,0 +1,137 @@
+// The vector index (exact scan and HNSW partitions) and its snapshot beside the store: saved on
+// close, loaded on open, rebuilt from the store when missing, damaged or made by another embedder.
+import assert from 'node:assert/strict';
+import { readFile, rm, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { describe, it } from 'node:test';
+import { normalizeInPlace } from '../../../src/core/embed/embedder';
+import { createLexicalEmbedder } from '../../../src/core/embed/lexical';
+import { silentLogger } from '../../../src/core/logger';
+import { ZERO_USAGE } from '../../../src/core/outcome';
+import { SemanticCache } from '../../../src/core/semantic/cache';
+import { entryKey } from '../../../src/core/semantic/entries';
+import { VectorIndex } from '../../../src/core/semantic/index';
+import { openEmbeddedStore } from '../../../src/core/store/embedded';
+import { tempDir } from './helpers';
+
+function seededVectors(count: number, dimensions: number, seed = 1): Float32Array[] {
+  let state = seed;
+  const next = (): number => {
+    state = (Math.imul(state, 1664525) + 1013904223) >>> 0;
+    return state / 2 ** 32 - 0.5;
+  };
+  return Array.from({ length: count }, () => normalizeInPlace(Float32Array.from({ length: dimensions }, next)));
+}
+
+describe('VectorIndex', () => {
+  it('finds each stored vector as its own nearest neighbour, with and without the HNSW graph', () => {
+    const vectors = seededVectors(580, 32);
+    const index = new VectorIndex({ dimensions: 32, annMinEntries: 100 });
+    vectors.forEach((vector, i) => index.add(i < 500 ? 'big' : 'small', `k${i}`, vector));
+    assert.equal(index.annPartitions(), 1, 'the 500-entry partition switched to HNSW, the 80-entry one did not');
+    for (const i of [0, 123, 499, 500, 579]) {
+      const [best] = index.nearest(i < 500 ? 'big' : 'small', vectors[i]!, 3);
+      assert.equal(best?.key, `k${i}`);
+      assert.ok(Math.abs(best!.similarity - 1) < 1e-5);
+    }
+  });
+
+  it('never returns an entry of another partition, and forgets removed entries', () => {
+    const [a, b] = seededVectors(2, 16);
+    const index = new VectorIndex({ dimensions: 16 });
+    index.add('p1', 'a', a!);
+    index.add('p2', 'b', b!);
+    assert.deepEqual(index.nearest('p1', b!, 5).map((n) => n.key), ['a']);
+    index.remove('a');
+    assert.deepEqual(index.nearest('p1', a!, 5), []);
+    assert.throws(() => index.add('p1', 'c', new Float32Array(3)), /dimensions/);
+  });
+});
+
+describe('SemanticCache persistence', () => {
+  const answer = { api: 'openai.chat' as const, body: { id: 'stored' }, usage: ZERO_USAGE, createdAt: 1 };
+  const texts = ['How do I rename a branch in git?', 'What is the price of the pro plan?', 'Explain closures in JavaScript'];
+
+  async function withCache<T>(dir: string, run: (cache: SemanticCache) => Promise<T>, embedder = createLexicalEmbedder()): Promise<T> {
+    const store = await openEmbeddedStore(join(dir, 'store'), { maxEntries: 100, ttlSeconds: 0 }, { name: 'semantic' });
+    const cache = await SemanticCache.open({ store, embedder, threshold: embedder.defaultThreshold, logger: silentLogger, indexDir: join(dir, 'index') });
+    try {
+      return await run(cache);
+    } finally {
+      await cache.close();
+      await store.close();
+    }
+  }
+  const hits = async (cache: SemanticCache): Promise<boolean[]> =>
+    Promise.all(['how do i rename a branch in git', 'What is the cost of the pro plan?'].map(async (q) => (await cache.lookup('p', q)).hit));
+
+  it('saves the index on close and loads it on open', async () => {
+    const { dir, cleanup } = await tempDir('l1b-snapshot');
+    try {
+      await withCache(dir, async (cache) => {
+        for (const text of texts) await cache.insert('p', text, answer);
+        assert.equal(cache.origin, 'rebuilt');
+      });
+      assert.ok((await readFile(join(dir, 'index', 'index.json'), 'utf8')).includes('"keys"'));
+      await withCache(dir, async (cache) => {
+        assert.equal(cache.origin, 'snapshot');
+        assert.equal(cache.index.size, 3);
+        assert.deepEqual(await hits(cache), [true, true]);
+      });
+    } finally {
+      await cleanup();
+    }
+  });
+
+  it('rebuilds from the store when the snapshot is damaged, missing or stale', async () => {
+    const { dir, cleanup } = await tempDir('l1b-rebuild');
+    try {
+      await withCache(dir, async (cache) => {
+        for (const text of texts) await cache.insert('p', text, answer);
+      });
+      // Damage: flip bytes in the vectors file; its hash no longer matches the manifest.
+      const vectorsPath = join(dir, 'index', 'vectors.f32');
+      const bytes = await readFile(vectorsPath);
+      bytes.fill(0x7f, 0, 64);
+      await writeFile(vectorsPath, bytes);
+      await withCache(dir, async (cache) => {
+        assert.equal(cache.origin, 'rebuilt');
+        assert.equal(cache.index.size, 3);
+        assert.deepEqual(await hits(cache), [true, true]);
+      });
+      // Garbage manifest.
+      await writeFile(join(dir, 'index', 'index.json'), '{"version":1,"keys":[');
+      await withCache(dir, async (cache) => {
+        assert.equal(cache.origin, 'rebuilt');
+        assert.deepEqual(await hits(cache), [true, true]);
+      });
+      // Missing folder.
+      await rm(join(dir, 'index'), { recursive: true });
+      await withCache(dir, async (cache) => {
+        assert.equal(cache.origin, 'rebuilt');
+        assert.equal(cache.index.size, 3);
+      });
+      // Stale: the store lost an entry the snapshot still lists.
+      const store = await openEmbeddedStore(join(dir, 'store'), { maxEntries: 100, ttlSeconds: 0 }, { name: 'semantic' });
+      await store.delete(entryKey('p', texts[0]!));
+      await store.close();
+      await withCache(dir, async (cache) => {
+        assert.equal(cache.origin, 'snapshot');
+        assert.equal(cache.index.size, 2);
+        assert.deepEqual(await hits(cache), [false, true]);
+      });
+      // Another embedder: the snapshot does not apply; entries are re-embedded from their text.
+      await withCache(
+        dir,
+        async (cache) => {
+          assert.equal(cache.origin, 'rebuilt');
+          assert.equal(cache.index.dimensions, 64);
+          assert.deepEqual(await hits(cache), [false, true]);
+        },
+        createLexicalEmbedder({ dimensions: 64 }),
+      );
+    } finally {
+      await cleanup();
+    }
+  });
+});
