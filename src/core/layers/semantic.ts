@@ -33,6 +33,8 @@ export interface SemanticLayer extends Layer {
   bytes(): number;
   /** Resolves when every answer handed to the cache so far has been stored (tests, shutdown). */
   settled(): Promise<void>;
+  /** Waits for pending stores and saves the index snapshot. */
+  close(): Promise<void>;
 }
 
 /**
