@@ -29,6 +29,8 @@ export interface StoredAnswer {
   api: ApiStyle;
   body: JsonObject;
   usage: TokenUsage;
+  /** True when the provider reported no usage and `usage` was estimated from the text. */
+  usageEstimated?: boolean;
   /** Epoch ms when the upstream produced it. */
   createdAt: number;
 }

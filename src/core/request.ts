@@ -60,6 +60,8 @@ export interface ProxyRequest {
   rawBody: Buffer;
   /** Incoming headers, lower-cased names. */
   headers: Record<string, string>;
+  /** The client's query string without "?" (Claude Code sends `beta=true`); forwarded as is. */
+  query?: string;
   model: string;
   stream: boolean;
   /** sha256 of the client's credential (or of the configured key when the client sent none). */

@@ -1,0 +1,55 @@
+/**
+ * L3, the last layer: forwards the request (the client's bytes, or the optimiser's edit of them)
+ * to the route's providers and streams the live response back while teeing it into the caches.
+ */
+import type { Layer, LayerContext } from '../pipeline';
+import type { UpstreamOutcome } from '../outcome';
+import type { UpstreamClient } from '../upstream/client';
+import { NoProviderError } from '../upstream/errors';
+import { withEstimatedUsage } from '../stream/estimate-usage';
+import { teeUpstreamBody } from '../upstream/tee';
+import { clientResponseHeaders, endpointForApi, providersFor } from '../upstream/target';
+
+/**
+ * The upstream layer. It never calls `next()`: it is always last and always answers (or throws
+ * UpstreamUnreachableError / UpstreamTimeoutError / NoProviderError).
+ *
+ * @example const upstream = createUpstreamLayer({ client: createUpstreamClient(config.upstream, logger) });
+ */
+export function createUpstreamLayer(deps: { client: UpstreamClient }): Layer {
+  return {
+    name: 'upstream',
+    async handle(ctx: LayerContext): Promise<UpstreamOutcome> {
+      const req = ctx.req;
+      const endpoint = endpointForApi(req.api);
+      const providers = providersFor(req.route.providers, endpoint);
+      if (providers.length === 0) throw new NoProviderError(req.api);
+      const response = await deps.client.send({
+        providers,
+        endpoint,
+        model: req.model,
+        method: 'POST',
+        headers: req.headers,
+        body: ctx.forwardBody ?? req.rawBody,
+        query: req.query,
+        signal: req.signal,
+      });
+      const headers = clientResponseHeaders(response.headers);
+      const ok = response.status >= 200 && response.status < 300;
+      const tee = teeUpstreamBody(response.body, { api: req.api, contentType: headers['content-type'], collect: ok });
+      const { body } = tee;
+      const completion = tee.completion.then((answer) => answer && withEstimatedUsage(answer, req.body));
+      return {
+        kind: 'upstream',
+        layer: 'l3',
+        provider: response.provider.name,
+        status: response.status,
+        headers,
+        body,
+        completion,
+        upstreamLatencyMs: response.latencyMs,
+      };
+    },
+    describe: () => 'forwards to the configured providers',
+  };
+}

@@ -1,0 +1,62 @@
+/**
+ * Fills in token usage for an answer whose stream carried none (an OpenAI stream without
+ * `stream_options.include_usage`), so the ledger and later cache hits still count its tokens.
+ */
+import type { StoredAnswer, TokenUsage } from '../outcome';
+import type { JsonObject, JsonValue } from '../request';
+import { countTokens, estimateInputTokens } from '../tokens';
+
+function isObject(value: JsonValue | undefined): value is JsonObject {
+  return value !== null && typeof value === 'object' && !Array.isArray(value);
+}
+
+/** Every piece of generated text in an answer body: content, refusals, tool arguments, thinking. */
+function answerTexts(answer: StoredAnswer): string[] {
+  const texts: string[] = [];
+  const push = (value: JsonValue | undefined): void => {
+    if (typeof value === 'string') texts.push(value);
+  };
+  if (answer.api === 'anthropic.messages') {
+    for (const block of Array.isArray(answer.body.content) ? answer.body.content : []) {
+      if (!isObject(block)) continue;
+      push(block.text);
+      push(block.thinking);
+      if (block.input !== undefined) texts.push(JSON.stringify(block.input));
+    }
+    return texts;
+  }
+  for (const choice of Array.isArray(answer.body.choices) ? answer.body.choices : []) {
+    if (!isObject(choice)) continue;
+    push(choice.text);
+    const message = isObject(choice.message) ? choice.message : {};
+    push(message.content);
+    push(message.refusal);
+    for (const call of Array.isArray(message.tool_calls) ? message.tool_calls : []) {
+      if (isObject(call) && isObject(call.function)) {
+        push(call.function.name);
+        push(call.function.arguments);
+      }
+    }
+  }
+  return texts;
+}
+
+/** True when the provider reported no usage at all. */
+export function hasNoUsage(usage: TokenUsage): boolean {
+  return usage.inputTokens === 0 && usage.outputTokens === 0;
+}
+
+/**
+ * The answer with estimated usage when the provider reported none; otherwise the answer unchanged.
+ *
+ * @example withEstimatedUsage(answer, req.body) // { ...answer, usage: { inputTokens: 12, … }, usageEstimated: true }
+ */
+export function withEstimatedUsage(answer: StoredAnswer, requestBody: JsonObject): StoredAnswer {
+  if (!hasNoUsage(answer.usage)) return answer;
+  const outputTokens = answerTexts(answer).reduce((sum, text) => sum + countTokens(text), 0);
+  return {
+    ...answer,
+    usage: { inputTokens: estimateInputTokens(answer.api, requestBody), outputTokens, cachedInputTokens: 0, cacheWriteTokens: 0 },
+    usageEstimated: true,
+  };
+}

@@ -1,0 +1,126 @@
+/**
+ * Where and how to send a request to one provider: its URL for an endpoint, and the headers to
+ * send (the client's own, minus hop-by-hop ones, plus the configured key only if the client sent none).
+ */
+import type { ApiStyle, ProviderKind, UpstreamTarget } from '../request';
+
+/** The upstream operations the proxy knows how to address. */
+export type UpstreamEndpoint = 'chat' | 'completions' | 'embeddings' | 'openai.models' | 'messages' | 'count_tokens' | 'anthropic.models';
+
+/** The endpoint an engine request goes to. */
+export function endpointForApi(api: ApiStyle): UpstreamEndpoint {
+  if (api === 'openai.chat') return 'chat';
+  if (api === 'openai.completions') return 'completions';
+  return 'messages';
+}
+
+/** Whether a provider kind speaks the wire format of an endpoint. */
+export function kindServes(kind: ProviderKind, endpoint: UpstreamEndpoint): boolean {
+  const anthropic = endpoint === 'messages' || endpoint === 'count_tokens' || endpoint === 'anthropic.models';
+  return anthropic ? kind === 'anthropic' : kind === 'openai' || kind === 'azure';
+}
+
+/** The providers of a chain that can serve `endpoint`, in chain order. */
+export function providersFor(chain: readonly UpstreamTarget[], endpoint: UpstreamEndpoint): UpstreamTarget[] {
+  return chain.filter((target) => kindServes(target.kind, endpoint));
+}
+
+const OPENAI_PATHS: Record<string, string> = {
+  chat: '/chat/completions',
+  completions: '/completions',
+  embeddings: '/embeddings',
+  'openai.models': '/models',
+};
+
+const ANTHROPIC_PATHS: Record<string, string> = {
+  messages: '/messages',
+  count_tokens: '/messages/count_tokens',
+  'anthropic.models': '/models',
+};
+
+function trimSlash(url: string): string {
+  return url.endsWith('/') ? url.replace(/\/+$/, '') : url;
+}
+
+/**
+ * The full upstream URL. `query` is the client's query string without "?" (Claude Code sends
+ * `?beta=true`); Azure's `api-version` comes from the configuration.
+ *
+ * @example upstreamUrl({ kind: 'anthropic', baseUrl: 'https://api.anthropic.com', name: 'a' }, 'messages', 'm')
+ * // "https://api.anthropic.com/v1/messages"
+ */
+export function upstreamUrl(target: UpstreamTarget, endpoint: UpstreamEndpoint, model: string, query = ''): string {
+  const base = trimSlash(target.baseUrl);
+  if (target.kind === 'azure') {
+    const params = new URLSearchParams(query);
+    params.set('api-version', target.azure?.apiVersion ?? '2024-10-21');
+    if (endpoint === 'openai.models') return `${base}/openai/models?${params}`;
+    const deployment = encodeURIComponent(target.azure?.deployment || model);
+    return `${base}/openai/deployments/${deployment}${OPENAI_PATHS[endpoint] ?? ''}?${params}`;
+  }
+  const suffix = query ? `?${query}` : '';
+  if (target.kind === 'anthropic') {
+    const prefix = base.endsWith('/v1') ? base : `${base}/v1`;
+    return `${prefix}${ANTHROPIC_PATHS[endpoint] ?? ''}${suffix}`;
+  }
+  return `${base}${OPENAI_PATHS[endpoint] ?? ''}${suffix}`;
+}
+
+/** Request headers that describe one hop, not the request, plus ones this proxy sets itself. */
+const NOT_FORWARDED = new Set([
+  'connection', 'keep-alive', 'proxy-authenticate', 'proxy-authorization', 'proxy-connection', 'te', 'trailer',
+  'transfer-encoding', 'upgrade', 'host', 'content-length', 'expect',
+  // The proxy reads bodies decoded (express inflates them) and must parse answers to cache them.
+  'accept-encoding', 'content-encoding',
+]);
+
+/** The credential headers a client may authenticate with. */
+export const CREDENTIAL_HEADERS = ['authorization', 'x-api-key', 'api-key'] as const;
+
+/** The client's credential, whichever header carries it. */
+export function clientCredential(headers: Record<string, string>): string | undefined {
+  for (const name of CREDENTIAL_HEADERS) {
+    const value = headers[name];
+    if (value) return value;
+  }
+  return undefined;
+}
+
+/** The header a provider kind expects its key in, with the value to send. */
+export function keyHeader(kind: ProviderKind, apiKey: string): [string, string] {
+  if (kind === 'anthropic') return ['x-api-key', apiKey];
+  if (kind === 'azure') return ['api-key', apiKey];
+  return ['authorization', `Bearer ${apiKey}`];
+}
+
+/**
+ * Headers for the upstream request: every client header except hop-by-hop ones and `x-isartor-*`
+ * directives; the client's own credential untouched, or the provider's key when it sent none.
+ */
+export function upstreamHeaders(clientHeaders: Record<string, string>, target: UpstreamTarget): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [name, value] of Object.entries(clientHeaders)) {
+    if (!NOT_FORWARDED.has(name) && !name.startsWith('x-isartor-')) out[name] = value;
+  }
+  out['accept-encoding'] = 'identity';
+  if (!clientCredential(clientHeaders) && target.apiKey) {
+    const [name, value] = keyHeader(target.kind, target.apiKey);
+    out[name] = value;
+  }
+  // The Messages API rejects requests without a version; SDKs always send one, hand-rolled clients may not.
+  if (target.kind === 'anthropic' && !out['anthropic-version']) out['anthropic-version'] = '2023-06-01';
+  return out;
+}
+
+/** Response headers that must not be copied onto the proxy's own response. */
+const HOP_BY_HOP_RESPONSE = new Set(['connection', 'keep-alive', 'transfer-encoding', 'trailer', 'upgrade', 'proxy-authenticate', 'set-cookie']);
+
+/** Flattens upstream response headers for the client, dropping hop-by-hop ones and cookies. */
+export function clientResponseHeaders(headers: Record<string, string | string[] | undefined>): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [name, value] of Object.entries(headers)) {
+    if (value === undefined || HOP_BY_HOP_RESPONSE.has(name)) continue;
+    out[name] = Array.isArray(value) ? value.join(', ') : value;
+  }
+  return out;
+}

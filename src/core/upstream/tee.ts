@@ -1,0 +1,71 @@
+/**
+ * Passes an upstream body to the client chunk by chunk while a collector rebuilds the answer for
+ * the caches. A stream that breaks mid-way ends with an API-shaped error event instead of a silent cut.
+ */
+import { Transform, type Readable } from 'node:stream';
+import type { StoredAnswer } from '../outcome';
+import type { ApiStyle } from '../request';
+import { createAnswerCollector } from '../stream/answer-collector';
+import { dataFrame, namedFrame } from '../stream/sse-format';
+
+export interface TeeOptions {
+  api: ApiStyle;
+  contentType: string | undefined;
+  /** Only 2xx responses can be answers; error bodies pass through uncollected. */
+  collect: boolean;
+}
+
+/** The SSE frame that tells an SDK the stream failed (OpenAI: an error chunk; Anthropic: an error event). */
+export function streamErrorFrame(api: ApiStyle, message: string): string {
+  if (api === 'anthropic.messages') {
+    return namedFrame('error', { type: 'error', error: { type: 'api_error', message } });
+  }
+  return dataFrame({ error: { message, type: 'server_error', code: 'upstream_stream_broken', param: null } });
+}
+
+/**
+ * Tees `source`. `completion` resolves once the source ended: with the answer when it is complete
+ * and `collect` is set, otherwise (error status, broken stream, client gone) with undefined.
+ *
+ * @example const { body, completion } = teeUpstreamBody(res.body, { api, contentType, collect: true });
+ */
+export function teeUpstreamBody(source: Readable, options: TeeOptions): { body: Readable; completion: Promise<StoredAnswer | undefined> } {
+  const collector = options.collect ? createAnswerCollector(options.api, options.contentType) : undefined;
+  const isStream = options.contentType?.includes('text/event-stream') === true;
+  let settle!: (answer: StoredAnswer | undefined) => void;
+  let settled = false;
+  const completion = new Promise<StoredAnswer | undefined>((resolve) => {
+    settle = (answer) => {
+      if (settled) return;
+      settled = true;
+      resolve(answer);
+    };
+  });
+
+  const body = new Transform({
+    transform(chunk: Buffer, _encoding, callback) {
+      collector?.push(chunk);
+      callback(null, chunk);
+    },
+    flush(callback) {
+      settle(collector?.finish());
+      callback();
+    },
+  });
+
+  source.on('error', (error: Error) => {
+    settle(undefined);
+    source.unpipe(body);
+    if (isStream && !body.destroyed && !body.writableEnded) {
+      body.end(streamErrorFrame(options.api, `the upstream stream broke off before the answer was complete (${error.message}); retry the request`));
+    } else {
+      body.destroy(error);
+    }
+  });
+  body.on('close', () => {
+    settle(undefined);
+    if (!source.readableEnded) source.destroy();
+  });
+  source.pipe(body);
+  return { body, completion };
+}

@@ -1,0 +1,57 @@
+/**
+ * Upstream addressing and headers: URLs for OpenAI, Anthropic and Azure, which headers pass, and
+ * when the configured key is added.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import type { UpstreamTarget } from '../../src/core/request';
+import { clientResponseHeaders, providersFor, upstreamHeaders, upstreamUrl } from '../../src/core/upstream/target';
+
+const openai: UpstreamTarget = { name: 'openai', kind: 'openai', baseUrl: 'https://api.openai.com/v1/', apiKey: 'sk-configured' };
+const anthropic: UpstreamTarget = { name: 'anthropic', kind: 'anthropic', baseUrl: 'https://api.anthropic.com', apiKey: 'sk-ant-configured' };
+const azure: UpstreamTarget = { name: 'azure', kind: 'azure', baseUrl: 'https://res.openai.azure.com/', apiKey: 'az-key', azure: { apiVersion: '2024-10-21' } };
+
+test('URLs per provider kind, with the client query string kept', () => {
+  assert.equal(upstreamUrl(openai, 'chat', 'gpt-4o'), 'https://api.openai.com/v1/chat/completions');
+  assert.equal(upstreamUrl(openai, 'embeddings', 'e'), 'https://api.openai.com/v1/embeddings');
+  assert.equal(upstreamUrl(anthropic, 'messages', 'claude', 'beta=true'), 'https://api.anthropic.com/v1/messages?beta=true');
+  assert.equal(upstreamUrl({ ...anthropic, baseUrl: 'http://127.0.0.1:9/v1' }, 'count_tokens', 'c'), 'http://127.0.0.1:9/v1/messages/count_tokens');
+  assert.equal(upstreamUrl(azure, 'chat', 'gpt-4o'), 'https://res.openai.azure.com/openai/deployments/gpt-4o/chat/completions?api-version=2024-10-21');
+  const fixed: UpstreamTarget = { ...azure, azure: { apiVersion: '2025-01-01', deployment: 'my deploy' } };
+  assert.equal(upstreamUrl(fixed, 'chat', 'gpt-4o', 'api-version=old&x=1'), 'https://res.openai.azure.com/openai/deployments/my%20deploy/chat/completions?api-version=2025-01-01&x=1');
+});
+
+test('providers are filtered by the API they speak, in chain order', () => {
+  const chain = [anthropic, openai, azure];
+  assert.deepEqual(providersFor(chain, 'chat').map((p) => p.name), ['openai', 'azure']);
+  assert.deepEqual(providersFor(chain, 'messages').map((p) => p.name), ['anthropic']);
+});
+
+test('client headers pass except hop-by-hop ones and x-isartor directives; the client key is untouched', () => {
+  const headers = upstreamHeaders(
+    {
+      host: 'localhost:8787', connection: 'keep-alive', 'content-length': '12', 'transfer-encoding': 'chunked', 'accept-encoding': 'gzip',
+      authorization: 'Bearer sk-client', 'anthropic-beta': 'tools-2024', 'openai-organization': 'org', 'x-isartor-semantic': 'off',
+    },
+    openai,
+  );
+  assert.deepEqual(headers, { authorization: 'Bearer sk-client', 'anthropic-beta': 'tools-2024', 'openai-organization': 'org', 'accept-encoding': 'identity' });
+});
+
+test('the configured key goes in the provider header only when the client sent none', () => {
+  assert.equal(upstreamHeaders({}, openai)['authorization'], 'Bearer sk-configured');
+  assert.equal(upstreamHeaders({}, anthropic)['x-api-key'], 'sk-ant-configured');
+  assert.equal(upstreamHeaders({}, anthropic)['anthropic-version'], '2023-06-01');
+  assert.equal(upstreamHeaders({}, azure)['api-key'], 'az-key');
+  const own = upstreamHeaders({ 'x-api-key': 'sk-ant-own', 'anthropic-version': '2024-01-01' }, anthropic);
+  assert.equal(own['x-api-key'], 'sk-ant-own');
+  assert.equal(own['anthropic-version'], '2024-01-01');
+  assert.equal(own['authorization'], undefined);
+});
+
+test('response headers drop hop-by-hop ones and cookies and flatten repeats', () => {
+  assert.deepEqual(
+    clientResponseHeaders({ 'content-type': 'application/json', connection: 'close', 'set-cookie': ['a=1'], 'x-request-id': 'r1', vary: ['a', 'b'] }),
+    { 'content-type': 'application/json', 'x-request-id': 'r1', vary: 'a, b' },
+  );
+});
