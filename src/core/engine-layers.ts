@@ -1,0 +1,40 @@
+/**
+ * Factories that build each layer of the Deflection Stack with what it needs (its store, the
+ * upstream client). The engine lists them in order; each layer module stays free of wiring.
+ */
+import { join } from 'node:path';
+import type { EngineConfig } from './config';
+import { createExactLayer } from './layers/exact';
+import { createUpstreamLayer } from './layers/upstream';
+import type { Logger } from './logger';
+import type { Layer } from './pipeline';
+import { openEmbeddedStore } from './store/embedded';
+import type { UpstreamClient } from './upstream/client';
+
+/** What every layer factory receives. */
+export interface LayerFactoryDeps {
+  config: EngineConfig;
+  logger: Logger;
+  /** Folder for the layer's own files (stores, indexes, models). */
+  dataDir: string;
+  /** The engine's pooled upstream client, for layers that call out. */
+  upstream: UpstreamClient;
+}
+
+export type LayerFactory = (deps: LayerFactoryDeps) => Promise<Layer> | Layer;
+
+/** L1a: the exact cache on its own embedded store under `<dataDir>/exact`. */
+export const exactLayerFactory: LayerFactory = async ({ config, logger, dataDir }) => {
+  const store = await openEmbeddedStore(join(dataDir, 'exact'), { maxEntries: config.exact.maxEntries, ttlSeconds: config.exact.ttlSeconds }, { name: 'exact', logger });
+  const layer = createExactLayer({ store, config: config.exact, logger });
+  const closeLayer = layer.close?.bind(layer);
+  // The factory opened the store, so closing the layer closes it too.
+  layer.close = async () => {
+    await closeLayer?.();
+    await store.close();
+  };
+  return layer;
+};
+
+/** L3: the upstream, always last. */
+export const upstreamLayerFactory: LayerFactory = ({ upstream }) => createUpstreamLayer({ client: upstream });

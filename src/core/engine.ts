@@ -1,0 +1,200 @@
+/**
+ * Assembles the Deflection Stack from the configuration: opens the stores and the ledger, builds
+ * the layers in order, runs requests through them and writes one ledger record per request.
+ */
+import { mkdir } from 'node:fs/promises';
+import type { EngineConfig } from './config';
+import { savingsFor, openLedger, type Ledger } from './ledger';
+import type { LedgerRecord, LedgerSummary } from './ledger-types';
+import type { Logger } from './logger';
+import { ZERO_USAGE, type Outcome, type StoredAnswer } from './outcome';
+import { runLayers, type Layer, type LayerContext } from './pipeline';
+import type { ProxyRequest } from './request';
+import { createUpstreamClient, type UpstreamClient } from './upstream/client';
+import { exactLayerFactory, upstreamLayerFactory, type LayerFactory } from './engine-layers';
+import { optimiserLayerFactory } from './layers/optimiser';
+
+/**
+ * The Deflection Stack, first to last. Each later layer (semantic L1b, local L2, optimiser L2.5) is
+ * one line here, between the exact cache and the upstream, which always stays last.
+ */
+export const LAYER_FACTORIES: readonly LayerFactory[] = [
+  exactLayerFactory,
+  optimiserLayerFactory,
+  upstreamLayerFactory,
+];
+
+/** Layer name → the config section whose `enabled` is its initial switch. */
+const SWITCH_SECTIONS: Record<string, 'exact' | 'semantic' | 'local' | 'optimiser'> = {
+  exact: 'exact',
+  semantic: 'semantic',
+  local: 'local',
+  optimiser: 'optimiser',
+};
+
+export interface LayerState {
+  enabled: boolean;
+  detail: string;
+}
+
+export interface CacheInfo {
+  entries: number;
+  bytes: number;
+}
+
+/** What `/isartor/stats`, `isartor stats` and the panel show. */
+export interface StatsReport {
+  ledger: LedgerSummary;
+  layers: Record<string, LayerState>;
+  caches: Record<string, CacheInfo>;
+}
+
+/** How a request ended, as the proxy reports it once the response is finished. */
+export interface RequestResult {
+  req: ProxyRequest;
+  /** Undefined when the request failed before a layer answered. */
+  ctx?: LayerContext;
+  outcome?: Outcome;
+  /** HTTP status sent to the client. */
+  status: number;
+  /** From receipt to the end of the response. */
+  latencyMs: number;
+  /** Short error code when the request failed. */
+  error?: string;
+}
+
+export interface Engine {
+  readonly config: EngineConfig;
+  readonly ledger: Ledger;
+  /** The pooled upstream client; the proxy forwards count_tokens, embeddings and models with it. */
+  readonly upstream: UpstreamClient;
+  /** Runs a request through the enabled layers. Throws upstream errors (see upstream/errors.ts). */
+  handle(req: ProxyRequest): Promise<{ outcome: Outcome; ctx: LayerContext }>;
+  /** Writes the request's ledger record once its answer is complete (waits for a live body to end). */
+  recordOutcome(result: RequestResult): Promise<LedgerRecord>;
+  /** Turns a layer on or off at run time. The upstream layer cannot be turned off. */
+  setLayerEnabled(name: string, on: boolean): void;
+  layerStates(): Record<string, LayerState>;
+  clearCaches(): Promise<void>;
+  cacheInfo(): Record<string, CacheInfo>;
+  stats(): StatsReport;
+  close(): Promise<void>;
+}
+
+/** Optional cache handles a layer may expose (the exact and semantic caches do). */
+interface CacheHandles {
+  clear?(): Promise<void>;
+  entries?(): number;
+  bytes?(): number;
+}
+
+/** The answer behind an outcome, once its body has been delivered. */
+async function finishedAnswer(outcome: Outcome | undefined): Promise<StoredAnswer | undefined> {
+  if (!outcome) return undefined;
+  if (outcome.kind === 'stored') return outcome.answer;
+  if (outcome.kind === 'upstream') return outcome.completion;
+  return outcome.done.catch(() => undefined);
+}
+
+/**
+ * Opens everything the configuration asks for. Close it with `close()`.
+ *
+ * @example
+ * const engine = await createEngine(defaultConfig(dir), { logger });
+ * const { outcome, ctx } = await engine.handle(req);
+ */
+export async function createEngine(config: EngineConfig, deps: { logger: Logger }): Promise<Engine> {
+  const { logger } = deps;
+  await mkdir(config.dataDir, { recursive: true });
+  const ledger = await openLedger(config.dataDir);
+  const upstream = createUpstreamClient(config.upstream, logger);
+  const layers: Layer[] = [];
+  try {
+    for (const factory of LAYER_FACTORIES) layers.push(await factory({ config, logger, dataDir: config.dataDir, upstream }));
+  } catch (error) {
+    await Promise.allSettled(layers.map((layer) => layer.close?.()));
+    await Promise.allSettled([ledger.close(), upstream.close()]);
+    throw error;
+  }
+  const switches = new Map<string, boolean>();
+  for (const layer of layers) {
+    const section = SWITCH_SECTIONS[layer.name];
+    switches.set(layer.name, section ? config[section].enabled : true);
+  }
+  const isEnabled = (name: string): boolean => switches.get(name) !== false;
+  const cacheLayers = (): Array<Layer & CacheHandles> => layers.filter((layer) => typeof (layer as CacheHandles).entries === 'function');
+
+  const engine: Engine = {
+    config,
+    ledger,
+    upstream,
+    async handle(req) {
+      const ctx: LayerContext = { req, notes: {}, responseHeaders: {} };
+      const outcome = await runLayers(layers, ctx, isEnabled);
+      return { outcome, ctx };
+    },
+    async recordOutcome(result) {
+      const { req, ctx, outcome } = result;
+      const answer = await finishedAnswer(outcome);
+      const usage = answer?.usage ?? ZERO_USAGE;
+      const layer = outcome && result.status < 400 ? outcome.layer : 'error';
+      const saving = layer === 'error' ? { savedTokens: 0, savedUsd: 0, estimated: false } : savingsFor(layer, req.model, usage, config.prices);
+      const record: LedgerRecord = {
+        time: Date.now(),
+        tool: req.clientTool,
+        routeId: req.route.id,
+        api: req.api,
+        model: req.model,
+        layer,
+        status: result.status,
+        inputTokens: usage.inputTokens,
+        outputTokens: usage.outputTokens,
+        cachedInputTokens: usage.cachedInputTokens,
+        latencyMs: result.latencyMs,
+        savedTokens: saving.savedTokens,
+        savedUsd: saving.savedUsd,
+        estimated: saving.estimated || answer?.usageEstimated === true,
+      };
+      if (ctx?.notes.optimisedTokens !== undefined) record.optimisedTokens = ctx.notes.optimisedTokens;
+      if (ctx?.notes.cacheHints !== undefined) record.cacheHints = ctx.notes.cacheHints;
+      if (ctx?.notes.semanticRejected !== undefined) record.semanticRejected = ctx.notes.semanticRejected;
+      if (result.error !== undefined) record.error = result.error;
+      ledger.record(record);
+      return record;
+    },
+    setLayerEnabled(name, on) {
+      if (!switches.has(name)) throw new RangeError(`no layer named "${name}" (layers: ${[...switches.keys()].join(', ')})`);
+      if (name === 'upstream' && !on) throw new RangeError('the upstream layer cannot be turned off: it answers everything the caches do not');
+      switches.set(name, on);
+    },
+    layerStates() {
+      const states: Record<string, LayerState> = {};
+      for (const layer of layers) states[layer.name] = { enabled: isEnabled(layer.name), detail: layer.describe?.() ?? '' };
+      return states;
+    },
+    async clearCaches() {
+      await Promise.all(cacheLayers().map((layer) => layer.clear?.()));
+    },
+    cacheInfo() {
+      const info: Record<string, CacheInfo> = {};
+      for (const layer of cacheLayers()) info[layer.name] = { entries: layer.entries?.() ?? 0, bytes: layer.bytes?.() ?? 0 };
+      return info;
+    },
+    stats() {
+      return { ledger: ledger.summary(), layers: engine.layerStates(), caches: engine.cacheInfo() };
+    },
+    async close() {
+      // Reverse order: later layers may hold on to earlier ones' stores.
+      for (const layer of [...layers].reverse()) {
+        try {
+          await layer.close?.();
+        } catch (error) {
+          logger.warn(`closing layer ${layer.name} failed: ${error instanceof Error ? error.message : String(error)}`);
+        }
+      }
+      await upstream.close();
+      await ledger.close();
+    },
+  };
+  return engine;
+}
