@@ -1,0 +1,18 @@
+/**
+ * What every proxy handler shares: the engine, the routing table, the metrics and the logger.
+ */
+import type { EngineConfig } from '../core/config';
+import type { Engine } from '../core/engine';
+import type { Logger } from '../core/logger';
+import type { ProxyMetrics } from './metrics';
+import type { RouteTable } from './routes';
+
+export interface ProxyContext {
+  config: EngineConfig;
+  engine: Engine;
+  routes: RouteTable;
+  metrics: ProxyMetrics;
+  logger: Logger;
+  /** Handlers still running (answering or writing their ledger record); close() waits for them. */
+  pending: Set<Promise<unknown>>;
+}

@@ -1,0 +1,105 @@
+/**
+ * Serves the three endpoints that run through the Deflection Stack (chat completions, legacy
+ * completions, messages): validate, resolve the credential, run the engine, answer, record.
+ */
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { performance } from 'node:perf_hooks';
+import type { RequestResult } from '../core/engine';
+import type { Outcome } from '../core/outcome';
+import type { LayerContext } from '../core/pipeline';
+import type { ApiStyle, ProxyRequest, Route } from '../core/request';
+import { NoProviderError } from '../core/upstream/errors';
+import { endpointForApi, providersFor } from '../core/upstream/target';
+import { requestCredentialHash } from './auth';
+import { clientToolFrom } from './client-tool';
+import type { ProxyContext } from './context';
+import { sendError, toProxyError, type ErrorShape } from './errors';
+import { cacheDirectives, flatHeaders, parseJsonBody, queryString } from './incoming';
+import { writeOutcome } from './sse';
+import { validateBody } from './validate';
+
+/** Status recorded for a request whose client went away before the answer (nginx's convention). */
+const CLIENT_CLOSED = 499;
+
+/** The error shape of an API style. */
+export function shapeOf(api: ApiStyle): ErrorShape {
+  return api === 'anthropic.messages' ? 'anthropic' : 'openai';
+}
+
+/**
+ * Answers one engine request. Errors before an answer are sent in the API's shape; the ledger
+ * record is written once the response is over.
+ */
+export async function serveEngineRequest(
+  px: ProxyContext,
+  http: { req: IncomingMessage; res: ServerResponse },
+  api: ApiStyle,
+  route: Route,
+  rawBody: Buffer,
+  receivedAt: number,
+): Promise<void> {
+  const { res } = http;
+  const headers = flatHeaders(http.req);
+  const { body, model, stream } = validateBody(api, parseJsonBody(rawBody));
+  const providers = providersFor(route.providers, endpointForApi(api));
+  if (providers.length === 0) throw new NoProviderError(api);
+  const credentialHash = requestCredentialHash(headers, providers, shapeOf(api));
+
+  const controller = new AbortController();
+  res.once('close', () => {
+    if (!res.writableFinished) controller.abort();
+  });
+  const req: ProxyRequest = {
+    api,
+    route,
+    body,
+    rawBody,
+    headers,
+    query: queryString(http.req.url),
+    model,
+    stream,
+    credentialHash,
+    clientTool: route.tool ?? clientToolFrom(headers),
+    cache: cacheDirectives(headers),
+    signal: controller.signal,
+    receivedAt,
+  };
+
+  let outcome: Outcome | undefined;
+  let ctx: LayerContext | undefined;
+  let status = 200;
+  let error: string | undefined;
+  try {
+    ({ outcome, ctx } = await px.engine.handle(req));
+    if (outcome.kind === 'upstream') {
+      status = outcome.status;
+      px.metrics.observeUpstreamLatency(outcome.provider, outcome.upstreamLatencyMs / 1000);
+      if (status >= 400) error = `upstream_${status}`;
+    }
+    await writeOutcome(res, req, outcome, ctx.responseHeaders);
+  } catch (failure) {
+    if (controller.signal.aborted) {
+      status = CLIENT_CLOSED;
+      error = 'client_closed';
+    } else {
+      const proxyError = toProxyError(failure);
+      if (proxyError.status >= 500) px.logger.warn(`${api} ${model}: ${proxyError.message}`);
+      status = proxyError.status;
+      error = proxyError.code;
+      sendError(res, shapeOf(api), proxyError);
+    }
+    outcome = undefined;
+  }
+  if (controller.signal.aborted && !error) {
+    status = CLIENT_CLOSED;
+    error = 'client_closed';
+  }
+  const result: RequestResult = { req, outcome, status, latencyMs: performance.now() - receivedAt };
+  if (ctx) result.ctx = ctx;
+  if (error) result.error = error;
+  try {
+    px.metrics.observeRecord(await px.engine.recordOutcome(result));
+  } catch (recordError) {
+    px.logger.warn(`could not write the ledger record: ${recordError instanceof Error ? recordError.message : String(recordError)}`);
+  }
+}

@@ -1,0 +1,107 @@
+/**
+ * Endpoints forwarded without the Deflection Stack: Anthropic `count_tokens`, OpenAI `embeddings`
+ * and `models` (which falls back to the configured list when the upstream has none).
+ */
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { pipeline } from 'node:stream/promises';
+import type { Route } from '../core/request';
+import type { UpstreamResponse } from '../core/upstream/client';
+import { providersFor, clientCredential, clientResponseHeaders, type UpstreamEndpoint } from '../core/upstream/target';
+import { requestCredentialHash } from './auth';
+import type { ProxyContext } from './context';
+import { ProxyError, type ErrorShape } from './errors';
+import { flatHeaders, parseJsonBody, queryString } from './incoming';
+
+const PASSTHROUGH_HEADERS = { 'x-isartor-layer': 'l3', 'x-isartor-deflected': 'false' };
+
+function signalFor(res: ServerResponse): AbortSignal {
+  const controller = new AbortController();
+  res.once('close', () => {
+    if (!res.writableFinished) controller.abort();
+  });
+  return controller.signal;
+}
+
+async function pipeResponse(res: ServerResponse, response: UpstreamResponse): Promise<void> {
+  res.writeHead(response.status, { ...clientResponseHeaders(response.headers), ...PASSTHROUGH_HEADERS });
+  try {
+    await pipeline(response.body, res);
+  } catch {
+    // Client gone or upstream cut: both sides are already destroyed.
+  }
+}
+
+/**
+ * Forwards a POST (`count_tokens` or `embeddings`) verbatim to the route's first fitting provider chain.
+ */
+export async function servePassthroughPost(
+  px: ProxyContext,
+  http: { req: IncomingMessage; res: ServerResponse },
+  endpoint: 'count_tokens' | 'embeddings',
+  route: Route,
+  rawBody: Buffer,
+): Promise<void> {
+  const shape: ErrorShape = endpoint === 'count_tokens' ? 'anthropic' : 'openai';
+  const body = parseJsonBody(rawBody);
+  const model = body !== null && typeof body === 'object' && !Array.isArray(body) ? body.model : undefined;
+  if (typeof model !== 'string' || model === '') {
+    throw new ProxyError(400, 'invalid_request', '`model` is required and must be a non-empty string.', 'model');
+  }
+  const headers = flatHeaders(http.req);
+  const providers = providersFor(route.providers, endpoint);
+  if (providers.length === 0) {
+    throw new ProxyError(400, 'no_provider', `This route has no ${shape === 'anthropic' ? 'Anthropic' : 'OpenAI-style'} upstream for ${endpoint}.`);
+  }
+  requestCredentialHash(headers, providers, shape);
+  const response = await px.engine.upstream.send({
+    providers, endpoint, model, method: 'POST', headers, body: rawBody, query: queryString(http.req.url), signal: signalFor(http.res),
+  });
+  await pipeResponse(http.res, response);
+}
+
+/** The configured model list in the API's own list shape. */
+function configuredModels(models: string[], shape: ErrorShape): object {
+  if (shape === 'anthropic') {
+    const data = models.map((id) => ({ type: 'model', id, display_name: id, created_at: '1970-01-01T00:00:00Z' }));
+    return { data, has_more: false, first_id: models[0] ?? null, last_id: models[models.length - 1] ?? null };
+  }
+  return { object: 'list', data: models.map((id) => ({ id, object: 'model', created: 0, owned_by: 'isartor' })) };
+}
+
+/** Statuses that mean "the upstream has no model list for us", as opposed to "your key is wrong". */
+function upstreamHasNoList(status: number): boolean {
+  return status === 404 || status === 405 || status === 501 || status >= 500;
+}
+
+/**
+ * `GET /models`: the upstream's list when it has one; the configured models when the route has no
+ * fitting provider, no credential is available, or the upstream has no such route or fails.
+ * Anthropic clients are recognised by their `anthropic-version` header.
+ */
+export async function serveModels(px: ProxyContext, http: { req: IncomingMessage; res: ServerResponse }, route: Route): Promise<void> {
+  const headers = flatHeaders(http.req);
+  const shape: ErrorShape = headers['anthropic-version'] ? 'anthropic' : 'openai';
+  const endpoint: UpstreamEndpoint = shape === 'anthropic' ? 'anthropic.models' : 'openai.models';
+  const providers = providersFor(route.providers, endpoint);
+  const sendConfigured = (): void => {
+    const text = JSON.stringify(configuredModels(px.config.models, shape));
+    http.res.writeHead(200, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text), ...PASSTHROUGH_HEADERS, 'x-isartor-models': 'configured' });
+    http.res.end(text);
+  };
+  const hasKey = clientCredential(headers) !== undefined || providers.some((provider) => provider.apiKey);
+  if (providers.length === 0 || !hasKey) return sendConfigured();
+  let response: UpstreamResponse;
+  try {
+    response = await px.engine.upstream.send({
+      providers, endpoint, model: '', method: 'GET', headers, query: queryString(http.req.url), signal: signalFor(http.res),
+    });
+  } catch (error) {
+    px.logger.info(`model list from the upstream failed (${error instanceof Error ? error.message : String(error)}); serving the configured models`);
+    return sendConfigured();
+  }
+  if (upstreamHasNoList(response.status)) {
+    await response.body.dump().catch(() => undefined);
+    return sendConfigured();
+  }
+  await pipeResponse(http.res, response);
+}

@@ -1,0 +1,83 @@
+/**
+ * The proxy's routes: the default route at the root and tool routes under `/r/<id>/`, whose
+ * 128-bit random ids double as capabilities; plus the one path pattern every API endpoint matches.
+ */
+import { createHash, randomBytes } from 'node:crypto';
+import type { Route, UpstreamTarget } from '../core/request';
+
+/** The endpoints the proxy serves, under every prefix. */
+export type ApiEndpoint = 'chat' | 'completions' | 'messages' | 'count_tokens' | 'embeddings' | 'models';
+
+const ENDPOINT_BY_PATH: Record<string, ApiEndpoint> = {
+  'chat/completions': 'chat',
+  completions: 'completions',
+  messages: 'messages',
+  'messages/count_tokens': 'count_tokens',
+  embeddings: 'embeddings',
+  models: 'models',
+};
+
+/** `[/r/<id>][/v1]/<endpoint>[/]`: the `/v1` is optional because clients differ on whether the base URL carries it. */
+const API_PATH = /^(?:\/r\/([^/]+))?(?:\/v1)?\/(chat\/completions|completions|messages\/count_tokens|messages|embeddings|models)\/?$/;
+
+/** The id the default route is recorded under in the ledger. */
+export const DEFAULT_ROUTE_ID = 'default';
+
+/**
+ * Splits a request path into route id (undefined for the default route) and endpoint.
+ *
+ * @example matchApiPath('/r/ab12…/v1/chat/completions') // { routeId: 'ab12…', endpoint: 'chat' }
+ */
+export function matchApiPath(path: string): { routeId: string | undefined; endpoint: ApiEndpoint } | undefined {
+  const match = API_PATH.exec(path);
+  if (!match) return undefined;
+  return { routeId: match[1], endpoint: ENDPOINT_BY_PATH[match[2]!]! };
+}
+
+/** A fresh route id: 128 random bits, hex. */
+export function newRouteId(): string {
+  return randomBytes(16).toString('hex');
+}
+
+function digest(id: string): string {
+  return createHash('sha256').update(id).digest('hex');
+}
+
+/** The routing table. */
+export interface RouteTable {
+  readonly defaultRoute: Route;
+  /** The route for an id from a path; undefined when no such route exists. */
+  find(routeId: string | undefined): Route | undefined;
+  add(route: { id?: string; providers: UpstreamTarget[]; tool?: string }): Route;
+  remove(id: string): void;
+  list(): Route[];
+}
+
+/**
+ * Routes are looked up by the sha256 of the id, so how long a lookup takes says nothing about how
+ * much of a guessed id was right.
+ */
+export function createRouteTable(defaultProviders: UpstreamTarget[]): RouteTable {
+  const byDigest = new Map<string, Route>();
+  const defaultRoute: Route = { id: DEFAULT_ROUTE_ID, providers: defaultProviders };
+  return {
+    defaultRoute,
+    find(routeId) {
+      if (routeId === undefined) return defaultRoute;
+      return byDigest.get(digest(routeId));
+    },
+    add(input) {
+      const id = input.id ?? newRouteId();
+      if (!/^[A-Za-z0-9_-]{16,128}$/.test(id)) throw new RangeError('a route id needs 16 to 128 letters, digits, "_" or "-" (use the random default)');
+      if (input.providers.length === 0) throw new RangeError('a route needs at least one provider');
+      const route: Route = { id, providers: [...input.providers] };
+      if (input.tool !== undefined) route.tool = input.tool;
+      byDigest.set(digest(id), route);
+      return route;
+    },
+    remove(id) {
+      byDigest.delete(digest(id));
+    },
+    list: () => [...byDigest.values()],
+  };
+}

@@ -1,0 +1,97 @@
+/**
+ * Writes an outcome to the client in the request's API shape and streaming mode: stored answers
+ * re-rendered as JSON or SSE, local answers streamed as they are generated, upstream bodies piped.
+ */
+import type { ServerResponse } from 'node:http';
+import { pipeline } from 'node:stream/promises';
+import type { GeneratedOutcome, Outcome, StoredAnswer, StoredOutcome, UpstreamOutcome } from '../core/outcome';
+import type { JsonValue, ProxyRequest } from '../core/request';
+import { createAnthropicLiveRenderer, renderAnthropicStream } from '../core/stream/anthropic-render';
+import { createOpenAILiveRenderer, renderOpenAIStream, type LiveRenderer } from '../core/stream/openai-render';
+import { streamErrorFrame } from '../core/upstream/tee';
+import { errorBody, toProxyError } from './errors';
+
+const SSE_HEADERS = { 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-cache' };
+const JSON_HEADERS = { 'content-type': 'application/json' };
+
+/** The headers every proxied response carries: which layer answered, and whether the cloud was spared. */
+export function layerHeaders(outcome: Outcome, extra: Record<string, string>): Record<string, string> {
+  return { ...extra, 'x-isartor-layer': outcome.layer, 'x-isartor-deflected': outcome.layer === 'l3' ? 'false' : 'true' };
+}
+
+/** The request's `stream_options.include_usage`. */
+function includeUsage(req: ProxyRequest): boolean {
+  const options = req.body.stream_options as JsonValue | undefined;
+  return options !== null && typeof options === 'object' && !Array.isArray(options) && options.include_usage === true;
+}
+
+/** Renders a whole stored answer as the SSE text of its API style. */
+export function renderStoredStream(answer: StoredAnswer, req: ProxyRequest): string {
+  return answer.api === 'anthropic.messages' ? renderAnthropicStream(answer) : renderOpenAIStream(answer, { includeUsage: includeUsage(req) });
+}
+
+function writeStored(res: ServerResponse, req: ProxyRequest, outcome: StoredOutcome, headers: Record<string, string>): void {
+  const text = req.stream ? renderStoredStream(outcome.answer, req) : JSON.stringify(outcome.answer.body);
+  res.writeHead(200, { ...(req.stream ? SSE_HEADERS : JSON_HEADERS), 'content-length': Buffer.byteLength(text), ...headers });
+  res.end(text);
+}
+
+function liveRenderer(req: ProxyRequest, localModel: string): LiveRenderer {
+  const meta = { id: `isartor-${Date.now().toString(36)}`, model: req.model, created: Math.floor(Date.now() / 1000) };
+  if (req.api === 'anthropic.messages') return createAnthropicLiveRenderer({ id: `msg_${meta.id}`, model: meta.model || localModel });
+  return createOpenAILiveRenderer(req.api === 'openai.chat' ? 'chat' : 'completions', meta, { includeUsage: includeUsage(req) });
+}
+
+async function writeGenerated(res: ServerResponse, req: ProxyRequest, outcome: GeneratedOutcome, headers: Record<string, string>): Promise<void> {
+  const allHeaders = { ...headers, 'x-isartor-local-model': outcome.localModel };
+  if (!req.stream) {
+    try {
+      const answer = await outcome.done;
+      const text = JSON.stringify(answer.body);
+      res.writeHead(200, { ...JSON_HEADERS, 'content-length': Buffer.byteLength(text), ...allHeaders });
+      res.end(text);
+    } catch (error) {
+      const failure = toProxyError(error);
+      const text = JSON.stringify(errorBody(req.api === 'anthropic.messages' ? 'anthropic' : 'openai', failure));
+      res.writeHead(failure.status, { ...JSON_HEADERS, ...allHeaders });
+      res.end(text);
+    }
+    return;
+  }
+  const renderer = liveRenderer(req, outcome.localModel);
+  res.writeHead(200, { ...SSE_HEADERS, ...allHeaders });
+  res.write(renderer.start());
+  try {
+    for await (const delta of outcome.deltas) {
+      if (res.destroyed) return;
+      res.write(renderer.text(delta));
+    }
+    res.end(renderer.end(await outcome.done));
+  } catch (error) {
+    res.end(streamErrorFrame(req.api, `the local model failed mid-answer (${error instanceof Error ? error.message : String(error)}); retry the request`));
+  }
+}
+
+async function writeUpstream(res: ServerResponse, outcome: UpstreamOutcome, headers: Record<string, string>): Promise<void> {
+  res.writeHead(outcome.status, { ...outcome.headers, ...headers });
+  // flushHeaders lets a slow first token still show the client a live response at once.
+  res.flushHeaders();
+  try {
+    await pipeline(outcome.body, res);
+  } catch {
+    // The client went away or the upstream body failed in a non-stream response: pipeline already
+    // destroyed both sides, and the tee resolved `completion` as undefined so nothing is cached.
+  }
+}
+
+/**
+ * Sends `outcome` to the client; resolves when the response has been written or abandoned.
+ *
+ * @example await writeOutcome(res, req, outcome, ctx.responseHeaders);
+ */
+export async function writeOutcome(res: ServerResponse, req: ProxyRequest, outcome: Outcome, extraHeaders: Record<string, string>): Promise<void> {
+  const headers = layerHeaders(outcome, extraHeaders);
+  if (outcome.kind === 'stored') writeStored(res, req, outcome, headers);
+  else if (outcome.kind === 'generated') await writeGenerated(res, req, outcome, headers);
+  else await writeUpstream(res, outcome, headers);
+}

@@ -1,0 +1,76 @@
+/**
+ * The proxy's pure helpers: path matching, the route table, client tool detection, body
+ * validation and the two error shapes.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { clientToolFrom } from '../../src/proxy/client-tool';
+import { ProxyError, errorBody } from '../../src/proxy/errors';
+import { cacheDirectives } from '../../src/proxy/incoming';
+import { createRouteTable, matchApiPath } from '../../src/proxy/routes';
+import { validateBody } from '../../src/proxy/validate';
+
+test('API paths match with or without /v1 and a route prefix', () => {
+  assert.deepEqual(matchApiPath('/v1/chat/completions'), { routeId: undefined, endpoint: 'chat' });
+  assert.deepEqual(matchApiPath('/chat/completions'), { routeId: undefined, endpoint: 'chat' });
+  assert.deepEqual(matchApiPath('/r/abc123/v1/messages'), { routeId: 'abc123', endpoint: 'messages' });
+  assert.deepEqual(matchApiPath('/r/abc123/chat/completions'), { routeId: 'abc123', endpoint: 'chat' });
+  assert.deepEqual(matchApiPath('/v1/messages/count_tokens'), { routeId: undefined, endpoint: 'count_tokens' });
+  assert.deepEqual(matchApiPath('/v1/completions'), { routeId: undefined, endpoint: 'completions' });
+  assert.equal(matchApiPath('/v1/chat/completions/extra'), undefined);
+  assert.equal(matchApiPath('/healthz'), undefined);
+});
+
+test('the route table finds added routes by id only, and forgets removed ones', () => {
+  const table = createRouteTable([{ name: 'openai', kind: 'openai', baseUrl: 'https://api.openai.com/v1' }]);
+  assert.equal(table.find(undefined), table.defaultRoute);
+  const route = table.add({ providers: [{ name: 'x', kind: 'openai', baseUrl: 'http://127.0.0.1:1/v1' }], tool: 'cline' });
+  assert.match(route.id, /^[0-9a-f]{32}$/);
+  assert.notEqual(table.add({ providers: route.providers }).id, route.id, 'ids are random');
+  assert.equal(table.find(route.id), route);
+  assert.equal(table.find(route.id.slice(0, 31)), undefined);
+  assert.equal(table.find('default'), undefined, 'the default route is reachable only at the root');
+  table.remove(route.id);
+  assert.equal(table.find(route.id), undefined);
+  assert.throws(() => table.add({ id: 'short', providers: route.providers }), /16 to 128/);
+});
+
+test('client tools are recognised from the User-Agent and title headers', () => {
+  assert.equal(clientToolFrom({ 'user-agent': 'claude-cli/1.0.83 (external, cli)' }), 'claude-code');
+  assert.equal(clientToolFrom({ 'user-agent': 'OpenAI/JS 6.49.0', 'x-title': 'Roo Code' }), 'roo-code');
+  assert.equal(clientToolFrom({ 'user-agent': 'OpenAI/JS 6.49.0', 'http-referer': 'https://cline.bot' }), 'cline');
+  assert.equal(clientToolFrom({ 'user-agent': 'OpenAI/JS 6.49.0' }), 'openai-sdk');
+  assert.equal(clientToolFrom({ 'user-agent': 'Anthropic/JS 1.13.0' }), 'anthropic-sdk');
+  assert.equal(clientToolFrom({ 'user-agent': 'GitHubCopilotChat/0.30.0' }), 'copilot');
+  assert.equal(clientToolFrom({}), 'unknown');
+});
+
+test('cache directives come from Cache-Control and the x-isartor switches', () => {
+  assert.deepEqual(cacheDirectives({ 'cache-control': 'No-Cache, max-age=0', 'x-isartor-local': 'OFF' }), { noCache: true, noStore: false, semanticOff: false, localOff: true });
+  assert.deepEqual(cacheDirectives({ 'cache-control': 'no-store', 'x-isartor-semantic': 'off' }), { noCache: false, noStore: true, semanticOff: true, localOff: false });
+});
+
+test('validation names the field and what it should be', () => {
+  assert.deepEqual(validateBody('openai.chat', { model: 'm', messages: [], stream: true }).stream, true);
+  const cases: Array<[Parameters<typeof validateBody>[0], unknown, RegExp]> = [
+    ['openai.chat', { messages: [] }, /`model` is required/],
+    ['openai.chat', { model: '', messages: [] }, /`model` is required/],
+    ['openai.chat', { model: 'm' }, /`messages` is required/],
+    ['openai.chat', { model: 'm', messages: ['hi'] }, /`messages\[0\]` must be an object/],
+    ['openai.chat', { model: 'm', messages: [], stream: 'yes' }, /`stream` must be a boolean/],
+    ['openai.completions', { model: 'm' }, /`prompt` is required/],
+    ['anthropic.messages', { model: 'm', messages: [], system: 5 }, /`system` must be a string or an array/],
+    ['anthropic.messages', { model: 'm', messages: [], max_tokens: '5' }, /`max_tokens` must be a number/],
+    ['openai.chat', [], /must be a JSON object/],
+  ];
+  for (const [api, body, message] of cases) {
+    assert.throws(() => validateBody(api, body as never), (error: unknown) => error instanceof ProxyError && error.status === 400 && message.test(error.message));
+  }
+});
+
+test('errors render in the OpenAI and the Anthropic shape', () => {
+  const error = new ProxyError(404, 'unknown_route', 'No route.');
+  assert.deepEqual(errorBody('openai', error), { error: { message: 'No route.', type: 'invalid_request_error', code: 'unknown_route', param: null } });
+  assert.deepEqual(errorBody('anthropic', error), { type: 'error', error: { type: 'not_found_error', message: 'No route.' } });
+  assert.deepEqual(errorBody('anthropic', new ProxyError(502, 'upstream_unreachable', 'down')), { type: 'error', error: { type: 'api_error', message: 'down' } });
+});
