@@ -1,0 +1,12 @@
+/**
+ * Entry point of the `isartor` command, bundled to dist/cli.js and run by bin/isartor.js.
+ */
+import { main } from './cli/main';
+
+main(process.argv.slice(2)).then(
+  (status) => process.exit(status),
+  (error: unknown) => {
+    process.stderr.write(`isartor: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
+    process.exit(1);
+  },
+);

@@ -1,0 +1,48 @@
+/**
+ * Dispatches an `isartor` command line to `serve`, `stats` or `bench`; importable by tests.
+ */
+import { benchCommand } from './bench';
+import { serveCommand } from './serve';
+import { UsageError } from './serve-config';
+import { statsCommand } from './stats';
+
+const USAGE = `usage: isartor <command> [options]
+
+  serve   [--port N] [--host H] [--data-dir DIR] [--upstream URL] [--anthropic-upstream URL] [--config FILE]
+          Run the proxy in the foreground (keys from OPENAI_API_KEY, ANTHROPIC_API_KEY,
+          AZURE_OPENAI_API_KEY + AZURE_OPENAI_ENDPOINT; ISARTOR_PORT, ISARTOR_DATA_DIR, ISARTOR_CONFIG).
+  stats   [--data-dir DIR] [--json]
+          Show what the proxy saved, by layer, tool, model and day.
+  bench   pairs | traces | overhead ...
+          Measure the caches and the proxy (see DESIGN.md).`;
+
+/** Runs one command line; resolves with the exit status. */
+export async function main(argv: string[]): Promise<number> {
+  const [command, ...rest] = argv;
+  try {
+    switch (command) {
+      case 'serve':
+        return await serveCommand(rest);
+      case 'stats':
+        return await statsCommand(rest);
+      case 'bench':
+        return await benchCommand(rest);
+      case 'help':
+      case '--help':
+      case '-h':
+        process.stdout.write(`${USAGE}\n`);
+        return 0;
+      default:
+        process.stderr.write(`${command === undefined ? 'isartor: no command given' : `isartor: unknown command "${command}"`}\n${USAGE}\n`);
+        return 2;
+    }
+  } catch (error) {
+    if (error instanceof UsageError) {
+      process.stderr.write(`isartor ${command}: ${error.message}\n${USAGE}\n`);
+      return 2;
+    }
+    process.stderr.write(`isartor ${command}: ${error instanceof Error ? error.message : String(error)}\n`);
+    return 1;
+  }
+}
+

@@ -1,0 +1,210 @@
+/**
+ * Builds the EngineConfig for `isartor serve` from, in rising precedence: the embedded defaults, a
+ * JSON config file, environment variables and command-line flags. Bad input is a UsageError.
+ */
+import { readFile } from 'node:fs/promises';
+import { homedir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { parseArgs } from 'node:util';
+import { parse as parseJsonc, printParseErrorCode, type ParseError } from 'jsonc-parser';
+import { defaultConfig, type EngineConfig } from '../core/config';
+import type { ProviderKind, UpstreamTarget } from '../core/request';
+
+/** Wrong flags, values or config: the CLI prints the message and exits with status 2. */
+export class UsageError extends Error {}
+
+export interface ServeArgs {
+  port?: number;
+  host?: string;
+  dataDir?: string;
+  upstream?: string;
+  anthropicUpstream?: string;
+  configFile?: string;
+}
+
+function parsePort(value: string, source: string): number {
+  const port = Number(value);
+  if (!Number.isInteger(port) || port < 0 || port > 65535) throw new UsageError(`${source} must be a port number from 0 to 65535 (got "${value}")`);
+  return port;
+}
+
+function parseUrl(value: string, source: string): string {
+  try {
+    const url = new URL(value);
+    if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new Error('not http');
+    return value;
+  } catch {
+    throw new UsageError(`${source} must be an http(s) URL (got "${value}")`);
+  }
+}
+
+/** Parses the flags after `serve`. */
+export function parseServeArgs(argv: string[]): ServeArgs {
+  let values: Record<string, string | boolean | undefined>;
+  try {
+    ({ values } = parseArgs({
+      args: argv,
+      strict: true,
+      allowPositionals: false,
+      options: {
+        port: { type: 'string' },
+        host: { type: 'string' },
+        'data-dir': { type: 'string' },
+        upstream: { type: 'string' },
+        'anthropic-upstream': { type: 'string' },
+        config: { type: 'string' },
+      },
+    }));
+  } catch (error) {
+    throw new UsageError(error instanceof Error ? error.message : String(error));
+  }
+  const args: ServeArgs = {};
+  if (typeof values.port === 'string') args.port = parsePort(values.port, '--port');
+  if (typeof values.host === 'string') args.host = values.host;
+  if (typeof values['data-dir'] === 'string') args.dataDir = resolve(values['data-dir']);
+  if (typeof values.upstream === 'string') args.upstream = parseUrl(values.upstream, '--upstream');
+  if (typeof values['anthropic-upstream'] === 'string') args.anthropicUpstream = parseUrl(values['anthropic-upstream'], '--anthropic-upstream');
+  if (typeof values.config === 'string') args.configFile = resolve(values.config);
+  return args;
+}
+
+/** `$XDG_DATA_HOME/isartor`, else `~/.local/share/isartor`. */
+export function defaultDataDir(env: NodeJS.ProcessEnv, home = homedir()): string {
+  return env.XDG_DATA_HOME ? join(env.XDG_DATA_HOME, 'isartor') : join(home, '.local', 'share', 'isartor');
+}
+
+/** Leaves that may be absent from the defaults but set in a config file, with their JSON type. */
+const OPTIONAL_LEAVES: Record<string, string> = {
+  'semantic.threshold': 'number',
+  'semantic.model': 'string',
+  'local.modelPath': 'string',
+  'local.backendUrl': 'string',
+  'local.backendModel': 'string',
+};
+
+function kindOf(value: unknown): string {
+  if (value === null) return 'null';
+  return Array.isArray(value) ? 'array' : typeof value;
+}
+
+function checkProviders(value: unknown, path: string): UpstreamTarget[] {
+  if (!Array.isArray(value)) throw new UsageError(`${path} must be an array of providers`);
+  return value.map((entry, index) => {
+    const at = `${path}[${index}]`;
+    const p = entry as Partial<UpstreamTarget> | null;
+    if (!p || typeof p !== 'object') throw new UsageError(`${at} must be an object`);
+    if (typeof p.name !== 'string' || !p.name) throw new UsageError(`${at}.name must be a non-empty string`);
+    if (p.kind !== 'openai' && p.kind !== 'anthropic' && p.kind !== 'azure') throw new UsageError(`${at}.kind must be "openai", "anthropic" or "azure"`);
+    if (typeof p.baseUrl !== 'string') throw new UsageError(`${at}.baseUrl must be a URL`);
+    parseUrl(p.baseUrl, `${at}.baseUrl`);
+    if (p.apiKey !== undefined && typeof p.apiKey !== 'string') throw new UsageError(`${at}.apiKey must be a string`);
+    if (p.kind === 'azure' && (typeof p.azure?.apiVersion !== 'string')) throw new UsageError(`${at}.azure.apiVersion is required for Azure`);
+    return { ...p } as UpstreamTarget;
+  });
+}
+
+/** Copies `source` over `target`, checking every key against the shape of the defaults. */
+function mergeChecked(target: Record<string, unknown>, source: unknown, path: string): void {
+  if (kindOf(source) !== 'object') throw new UsageError(`${path || 'the config file'} must be a JSON object`);
+  for (const [key, value] of Object.entries(source as Record<string, unknown>)) {
+    const at = path ? `${path}.${key}` : key;
+    if (at === 'upstream.providers') {
+      target[key] = checkProviders(value, at);
+    } else if (at === 'prices') {
+      if (kindOf(value) !== 'object') throw new UsageError('prices must map model ids to {input, output} USD per million tokens');
+      for (const [model, price] of Object.entries(value as Record<string, unknown>)) {
+        const p = price as Record<string, unknown> | null;
+        if (!p || typeof p.input !== 'number' || typeof p.output !== 'number') throw new UsageError(`prices.${model} needs numeric "input" and "output" (USD per million tokens)`);
+      }
+      target[key] = value;
+    } else if (at === 'models') {
+      if (!Array.isArray(value) || value.some((m) => typeof m !== 'string')) throw new UsageError('models must be an array of model ids');
+      target[key] = value;
+    } else if (key in target) {
+      const expected = kindOf(target[key]);
+      if (kindOf(value) !== expected) throw new UsageError(`${at} must be ${expected === 'object' ? 'an object' : `a ${expected}`} (got ${kindOf(value)})`);
+      if (expected === 'object') mergeChecked(target[key] as Record<string, unknown>, value, at);
+      else target[key] = value;
+    } else if (OPTIONAL_LEAVES[at]) {
+      if (kindOf(value) !== OPTIONAL_LEAVES[at]) throw new UsageError(`${at} must be a ${OPTIONAL_LEAVES[at]}`);
+      target[key] = value;
+    } else {
+      throw new UsageError(`unknown setting "${at}" in the config file`);
+    }
+  }
+}
+
+/** Reads a JSON (comments allowed) config file. */
+async function readConfigFile(path: string): Promise<unknown> {
+  let text: string;
+  try {
+    text = await readFile(path, 'utf8');
+  } catch (error) {
+    throw new UsageError(`cannot read config file ${path}: ${(error as NodeJS.ErrnoException).code ?? String(error)}`);
+  }
+  const errors: ParseError[] = [];
+  const value: unknown = parseJsonc(text, errors, { allowTrailingComma: true });
+  if (errors.length > 0) throw new UsageError(`config file ${path} is not valid JSON: ${printParseErrorCode(errors[0]!.error)} at offset ${errors[0]!.offset}`);
+  return value;
+}
+
+function firstOfKind(providers: UpstreamTarget[], kind: ProviderKind): UpstreamTarget | undefined {
+  return providers.find((provider) => provider.kind === kind);
+}
+
+/**
+ * Applies URLs and keys: `--upstream` / `--anthropic-upstream` set the base URLs, OPENAI_API_KEY and
+ * ANTHROPIC_API_KEY fill in keys, AZURE_OPENAI_API_KEY + AZURE_OPENAI_ENDPOINT add an Azure provider
+ * (first in the chain when there is no OpenAI key, else the fallback).
+ */
+function applyUpstreams(config: EngineConfig, args: ServeArgs, env: NodeJS.ProcessEnv): void {
+  const providers = config.upstream.providers.map((provider) => ({ ...provider }));
+  const ensure = (kind: 'openai' | 'anthropic', baseUrl: string): UpstreamTarget => {
+    const existing = firstOfKind(providers, kind);
+    if (existing) return existing;
+    const created: UpstreamTarget = { name: kind, kind, baseUrl };
+    providers.push(created);
+    return created;
+  };
+  if (args.upstream) ensure('openai', args.upstream).baseUrl = args.upstream;
+  if (args.anthropicUpstream) ensure('anthropic', args.anthropicUpstream).baseUrl = args.anthropicUpstream;
+  for (const provider of providers) {
+    if (provider.apiKey) continue;
+    if (provider.kind === 'openai' && env.OPENAI_API_KEY) provider.apiKey = env.OPENAI_API_KEY;
+    if (provider.kind === 'anthropic' && env.ANTHROPIC_API_KEY) provider.apiKey = env.ANTHROPIC_API_KEY;
+    if (provider.kind === 'azure' && env.AZURE_OPENAI_API_KEY) provider.apiKey = env.AZURE_OPENAI_API_KEY;
+  }
+  if (env.AZURE_OPENAI_API_KEY && env.AZURE_OPENAI_ENDPOINT && !firstOfKind(providers, 'azure')) {
+    const azure: UpstreamTarget = {
+      name: 'azure',
+      kind: 'azure',
+      baseUrl: parseUrl(env.AZURE_OPENAI_ENDPOINT, 'AZURE_OPENAI_ENDPOINT'),
+      apiKey: env.AZURE_OPENAI_API_KEY,
+      azure: { apiVersion: env.AZURE_OPENAI_API_VERSION || '2024-10-21', ...(env.AZURE_OPENAI_DEPLOYMENT ? { deployment: env.AZURE_OPENAI_DEPLOYMENT } : {}) },
+    };
+    const openaiIndex = providers.findIndex((provider) => provider.kind === 'openai');
+    if (openaiIndex !== -1 && !providers[openaiIndex]!.apiKey) providers.splice(openaiIndex, 0, azure);
+    else providers.push(azure);
+  }
+  config.upstream.providers = providers;
+}
+
+/**
+ * The full configuration for `isartor serve`.
+ *
+ * @example const config = await loadServeConfig(parseServeArgs(['--port', '0']), process.env);
+ */
+export async function loadServeConfig(args: ServeArgs, env: NodeJS.ProcessEnv): Promise<EngineConfig> {
+  const dataDir = args.dataDir ?? (env.ISARTOR_DATA_DIR ? resolve(env.ISARTOR_DATA_DIR) : defaultDataDir(env));
+  const config = defaultConfig(dataDir);
+  const configFile = args.configFile ?? (env.ISARTOR_CONFIG ? resolve(env.ISARTOR_CONFIG) : undefined);
+  if (configFile) mergeChecked(config as unknown as Record<string, unknown>, await readConfigFile(configFile), '');
+  // The data dir named on the command line or in the environment wins over the file's.
+  if (args.dataDir || env.ISARTOR_DATA_DIR) config.dataDir = dataDir;
+  if (env.ISARTOR_PORT !== undefined && env.ISARTOR_PORT !== '') config.port = parsePort(env.ISARTOR_PORT, 'ISARTOR_PORT');
+  if (env.ISARTOR_HOST) config.host = env.ISARTOR_HOST;
+  if (args.port !== undefined) config.port = args.port;
+  if (args.host !== undefined) config.host = args.host;
+  applyUpstreams(config, args, env);
+  return config;
+}

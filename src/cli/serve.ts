@@ -1,0 +1,51 @@
+/**
+ * `isartor serve`: the proxy in the foreground on embedded defaults. Prints one ready line on
+ * stdout; logs go to stderr; Ctrl-C or SIGTERM close it cleanly with exit status 0.
+ */
+import { createLogger } from '../core/logger';
+import { startProxy } from '../proxy/server';
+import { loadServeConfig, parseServeArgs } from './serve-config';
+
+const LOOPBACK = new Set(['127.0.0.1', '::1', 'localhost']);
+
+/** Runs the server until a signal arrives; resolves with the exit status. */
+export async function serveCommand(argv: string[], env: NodeJS.ProcessEnv = process.env): Promise<number> {
+  const config = await loadServeConfig(parseServeArgs(argv), env);
+  const level = env.ISARTOR_LOG_LEVEL === 'debug' || env.ISARTOR_LOG_LEVEL === 'warn' || env.ISARTOR_LOG_LEVEL === 'error' ? env.ISARTOR_LOG_LEVEL : 'info';
+  const logger = createLogger((line) => process.stderr.write(`${line}\n`), level);
+  if (!LOOPBACK.has(config.host)) {
+    logger.warn(`listening on ${config.host}, not loopback: anyone who can reach this address can spend the keys configured here`);
+  }
+  let proxy;
+  try {
+    proxy = await startProxy(config, { logger });
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === 'EADDRINUSE') {
+      process.stderr.write(`isartor: port ${config.port} on ${config.host} is already in use; pick another with --port N (or --port 0 for any free port)\n`);
+      return 1;
+    }
+    throw error;
+  }
+  process.stdout.write(`isartor listening on ${proxy.url} (data: ${proxy.dataDir})\n`);
+  const providers = config.upstream.providers.map((p) => `${p.name} ${p.baseUrl}${p.apiKey ? ' (key set)' : ''}`).join(', ');
+  logger.info(`default route forwards to: ${providers}`);
+
+  return new Promise<number>((resolve) => {
+    let stopping = false;
+    const stop = (signal: NodeJS.Signals): void => {
+      if (stopping) return;
+      stopping = true;
+      logger.info(`${signal}: shutting down`);
+      proxy.close().then(
+        () => resolve(0),
+        (error: unknown) => {
+          logger.error(`shutdown failed: ${error instanceof Error ? error.message : String(error)}`);
+          resolve(1);
+        },
+      );
+    };
+    process.once('SIGINT', stop);
+    process.once('SIGTERM', stop);
+  });
+}

@@ -1,0 +1,66 @@
+/**
+ * `isartor serve` configuration: precedence of defaults, config file, environment and flags; keys
+ * from the environment; Azure; and clear usage errors.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtemp, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { UsageError, defaultDataDir, loadServeConfig, parseServeArgs } from '../../src/cli/serve-config';
+
+test('flags parse and bad ones are usage errors', () => {
+  assert.deepEqual(parseServeArgs(['--port', '0', '--upstream', 'http://127.0.0.1:9/v1']), { port: 0, upstream: 'http://127.0.0.1:9/v1' });
+  assert.throws(() => parseServeArgs(['--port', '70000']), UsageError);
+  assert.throws(() => parseServeArgs(['--bogus']), UsageError);
+  assert.throws(() => parseServeArgs(['--anthropic-upstream', 'not a url']), UsageError);
+  assert.throws(() => parseServeArgs(['positional']), UsageError);
+});
+
+test('the default data dir follows XDG_DATA_HOME', () => {
+  assert.equal(defaultDataDir({ XDG_DATA_HOME: '/x/data' }, '/home/u'), '/x/data/isartor');
+  assert.equal(defaultDataDir({}, '/home/u'), '/home/u/.local/share/isartor');
+});
+
+test('config file < environment < flags, and env keys land on their providers', async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'isartor-cfg-'));
+  const file = join(dir, 'config.json');
+  await writeFile(file, '// comments are fine\n{ "port": 9000, "exact": { "maxEntries": 5 }, "models": ["m1"], "semantic": { "threshold": 0.9 }, }');
+  const env = { ISARTOR_PORT: '9100', OPENAI_API_KEY: 'sk-env', ANTHROPIC_API_KEY: 'sk-ant-env', ISARTOR_DATA_DIR: join(dir, 'data') };
+  const fromEnv = await loadServeConfig(parseServeArgs(['--config', file]), env);
+  assert.equal(fromEnv.port, 9100);
+  assert.equal(fromEnv.exact.maxEntries, 5);
+  assert.equal(fromEnv.exact.ttlSeconds, 7 * 24 * 3600, 'unset keys keep their defaults');
+  assert.deepEqual(fromEnv.models, ['m1']);
+  assert.equal(fromEnv.semantic.threshold, 0.9);
+  assert.equal(fromEnv.dataDir, join(dir, 'data'));
+  assert.deepEqual(fromEnv.upstream.providers.map((p) => [p.kind, p.apiKey]), [['openai', 'sk-env'], ['anthropic', 'sk-ant-env']]);
+  const fromFlags = await loadServeConfig(parseServeArgs(['--config', file, '--port', '0', '--upstream', 'http://127.0.0.1:5/v1', '--data-dir', dir]), env);
+  assert.equal(fromFlags.port, 0);
+  assert.equal(fromFlags.dataDir, dir);
+  assert.equal(fromFlags.upstream.providers[0]!.baseUrl, 'http://127.0.0.1:5/v1');
+});
+
+test('Azure from the environment goes first when there is no OpenAI key, else after OpenAI', async () => {
+  const azureEnv = { AZURE_OPENAI_API_KEY: 'az', AZURE_OPENAI_ENDPOINT: 'https://r.openai.azure.com', AZURE_OPENAI_API_VERSION: '2025-01-01' };
+  const alone = await loadServeConfig({ dataDir: '/tmp/x' }, azureEnv);
+  assert.deepEqual(alone.upstream.providers.map((p) => p.kind), ['azure', 'openai', 'anthropic']);
+  assert.deepEqual(alone.upstream.providers[0]!.azure, { apiVersion: '2025-01-01' });
+  const both = await loadServeConfig({ dataDir: '/tmp/x' }, { ...azureEnv, OPENAI_API_KEY: 'sk' });
+  assert.deepEqual(both.upstream.providers.map((p) => p.kind), ['openai', 'anthropic', 'azure']);
+});
+
+test('unknown, mistyped or unreadable config is a usage error naming the setting', async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'isartor-cfg-'));
+  const check = async (text: string, message: RegExp): Promise<void> => {
+    const file = join(dir, `c${Math.random()}.json`);
+    await writeFile(file, text);
+    await assert.rejects(loadServeConfig({ configFile: file, dataDir: dir }, {}), (error: unknown) => error instanceof UsageError && message.test(error.message));
+  };
+  await check('{ "exact": { "maxEntries": "many" } }', /exact\.maxEntries must be a number/);
+  await check('{ "exact": { "maxEntires": 5 } }', /unknown setting "exact\.maxEntires"/);
+  await check('{ "upstream": { "providers": [{ "name": "x", "kind": "gemini", "baseUrl": "http://a" }] } }', /kind must be/);
+  await check('{ "prices": { "m": { "input": "cheap" } } }', /prices\.m needs numeric/);
+  await check('{ "port": ', /not valid JSON/);
+  await assert.rejects(loadServeConfig({ configFile: join(dir, 'missing.json'), dataDir: dir }, {}), /cannot read config file/);
+});
