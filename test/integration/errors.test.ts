@@ -1,0 +1,121 @@
+/**
+ * Every error the proxy answers itself: right status, the called API's error shape, a message that
+ * says what to do, nothing forwarded that should not be, and the proxy still serving afterwards.
+ */
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import OpenAI from 'openai';
+import Anthropic from '@anthropic-ai/sdk';
+import { ANTHROPIC_KEY, OPENAI_KEY, chatBody, postRaw, startStack, type Stack } from './helpers';
+
+let stack: Stack;
+before(async () => {
+  stack = await startStack((config) => {
+    config.maxBodyBytes = 64 * 1024;
+  });
+});
+after(() => stack.close());
+
+const openaiAuth = { authorization: `Bearer ${OPENAI_KEY}` };
+const anthropicAuth = { 'x-api-key': ANTHROPIC_KEY, 'anthropic-version': '2023-06-01' };
+
+async function stillServes(): Promise<void> {
+  const { response } = await stack.openai().chat.completions.create({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: `alive ${Math.random()}` }] }).withResponse();
+  assert.equal(response.status, 200);
+}
+
+test('malformed JSON: 400 in the OpenAI shape on OpenAI endpoints and in the Anthropic shape on Messages', async () => {
+  const calls = stack.fake.requests.length;
+  const openai = await postRaw(`${stack.proxy.url}/v1/chat/completions`, '{"model": "gpt-4o-mini", "messages": [', openaiAuth);
+  assert.equal(openai.status, 400);
+  assert.equal(openai.json.error.type, 'invalid_request_error');
+  assert.equal(openai.json.error.code, 'invalid_json');
+  assert.match(openai.json.error.message, /not valid JSON.*Send one JSON object/);
+  assert.ok('param' in openai.json.error);
+  const anthropic = await postRaw(`${stack.proxy.url}/v1/messages`, 'not json', anthropicAuth);
+  assert.equal(anthropic.status, 400);
+  assert.equal(anthropic.json.type, 'error');
+  assert.equal(anthropic.json.error.type, 'invalid_request_error');
+  assert.match(anthropic.json.error.message, /not valid JSON/);
+  assert.equal(stack.fake.requests.length, calls, 'nothing was forwarded');
+  await stillServes();
+});
+
+test('missing model or messages and wrong types: 400 naming the field; the SDK throws BadRequestError', async () => {
+  const noModel = await postRaw(`${stack.proxy.url}/v1/chat/completions`, JSON.stringify({ messages: [] }), openaiAuth);
+  assert.equal(noModel.status, 400);
+  assert.equal(noModel.json.error.param, 'model');
+  const noMessages = await postRaw(`${stack.proxy.url}/v1/messages`, JSON.stringify({ model: 'claude-sonnet-5-5', max_tokens: 5 }), anthropicAuth);
+  assert.equal(noMessages.status, 400);
+  assert.match(noMessages.json.error.message, /`messages` is required/);
+  const wrongType = await postRaw(`${stack.proxy.url}/v1/chat/completions`, JSON.stringify(chatBody('x', { temperature: 'hot' })), openaiAuth);
+  assert.equal(wrongType.status, 400);
+  assert.equal(wrongType.json.error.param, 'temperature');
+  const arrayBody = await postRaw(`${stack.proxy.url}/v1/chat/completions`, '[1,2]', openaiAuth);
+  assert.equal(arrayBody.status, 400);
+  await assert.rejects(
+    stack.openai().chat.completions.create({ model: 'gpt-4o-mini', messages: 'hello' as never }),
+    (error: unknown) => error instanceof OpenAI.BadRequestError && /messages/.test(error.message),
+  );
+  await assert.rejects(
+    stack.anthropic().messages.create({ model: 'claude-sonnet-5-5', max_tokens: 'ten' as never, messages: [{ role: 'user', content: 'x' }] }),
+    (error: unknown) => error instanceof Anthropic.BadRequestError && /max_tokens/.test(error.message),
+  );
+  await stillServes();
+});
+
+test('unknown route: 404 in the API shape, nothing forwarded', async () => {
+  const calls = stack.fake.requests.length;
+  const unknown = 'f'.repeat(32);
+  await assert.rejects(
+    stack.openai({ baseURL: `${stack.proxy.url}/r/${unknown}/v1` }).chat.completions.create({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'x' }] }),
+    (error: unknown) => error instanceof OpenAI.NotFoundError && /No route/.test(error.message),
+  );
+  await assert.rejects(
+    stack.anthropic({ baseURL: `${stack.proxy.url}/r/${unknown}` }).messages.create({ model: 'claude-sonnet-5-5', max_tokens: 5, messages: [{ role: 'user', content: 'x' }] }),
+    (error: unknown) => error instanceof Anthropic.NotFoundError && (error.error as any)?.error?.type === 'not_found_error',
+  );
+  assert.equal(stack.fake.requests.length, calls);
+  await stillServes();
+});
+
+test('a body over maxBodyBytes: 413, the proxy keeps serving', async () => {
+  const huge = JSON.stringify(chatBody('x'.repeat(100 * 1024)));
+  const openai = await postRaw(`${stack.proxy.url}/v1/chat/completions`, huge, openaiAuth);
+  assert.equal(openai.status, 413);
+  assert.match(openai.json.error.message, /limit of 65536 bytes.*maxBodyBytes/);
+  const anthropic = await postRaw(`${stack.proxy.url}/v1/messages`, huge, anthropicAuth);
+  assert.equal(anthropic.status, 413);
+  assert.equal(anthropic.json.error.type, 'request_too_large');
+  await stillServes();
+});
+
+test('no key sent and none configured: 401 naming the environment variable', async () => {
+  const openai = await postRaw(`${stack.proxy.url}/v1/chat/completions`, JSON.stringify(chatBody('no key')));
+  assert.equal(openai.status, 401);
+  assert.match(openai.json.error.message, /OPENAI_API_KEY/);
+  const anthropic = await postRaw(`${stack.proxy.url}/v1/messages`, JSON.stringify({ model: 'claude-sonnet-5-5', max_tokens: 5, messages: [{ role: 'user', content: 'x' }] }), { 'anthropic-version': '2023-06-01' });
+  assert.equal(anthropic.status, 401);
+  assert.equal(anthropic.json.error.type, 'authentication_error');
+  assert.match(anthropic.json.error.message, /ANTHROPIC_API_KEY/);
+  await stillServes();
+});
+
+test('upstream unreachable after retries: 502 naming the provider', async () => {
+  const dead = stack.proxy.addRoute({ providers: [{ name: 'dead', kind: 'openai', baseUrl: 'http://127.0.0.1:1/v1' }] });
+  await assert.rejects(
+    stack.openai({ baseURL: `${stack.proxy.url}/r/${dead.id}/v1` }).chat.completions.create({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'x' }] }),
+    (error: unknown) => error instanceof OpenAI.APIError && error.status === 502 && /could not reach dead/.test(error.message),
+  );
+  await stillServes();
+});
+
+test('a default key configured for the provider is used only when the client sends none', async () => {
+  const route = stack.proxy.addRoute({ providers: [{ name: 'keyed', kind: 'openai', baseUrl: stack.fake.openaiBase, apiKey: 'sk-configured-key-123456' }] });
+  const withOwn = await postRaw(`${stack.proxy.url}/r/${route.id}/v1/chat/completions`, JSON.stringify(chatBody('own key')), openaiAuth);
+  assert.equal(withOwn.status, 200);
+  assert.equal(stack.fake.requests.at(-1)!.headers['authorization'], `Bearer ${OPENAI_KEY}`);
+  const without = await postRaw(`${stack.proxy.url}/r/${route.id}/v1/chat/completions`, JSON.stringify(chatBody('configured key')));
+  assert.equal(without.status, 200);
+  assert.equal(stack.fake.requests.at(-1)!.headers['authorization'], 'Bearer sk-configured-key-123456');
+});

@@ -1,0 +1,103 @@
+/**
+ * The upstream layer under failure: fallback to the next provider, Retry-After, streams that break
+ * mid-way (an error the SDK throws, never cached) and clients that hang up (the upstream call ends).
+ */
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { performance } from 'node:perf_hooks';
+import OpenAI from 'openai';
+import Anthropic from '@anthropic-ai/sdk';
+import { startFakeUpstream, type FakeUpstream } from '../../src/bench/fakeUpstream';
+import { startStack, type Stack } from './helpers';
+
+let stack: Stack;
+let backup: FakeUpstream;
+before(async () => {
+  backup = await startFakeUpstream();
+  stack = await startStack((config) => {
+    config.upstream.retries = 1;
+    config.upstream.maxBackoffMs = 5_000;
+  });
+});
+after(async () => {
+  await stack.close();
+  await backup.close();
+});
+
+test('a 503 from the first provider (after its retry) falls back to the second', async () => {
+  const route = stack.proxy.addRoute({
+    providers: [
+      { name: 'primary', kind: 'openai', baseUrl: stack.fake.openaiBase },
+      { name: 'secondary', kind: 'openai', baseUrl: backup.openaiBase },
+    ],
+  });
+  const primaryCalls = stack.fake.requests.length;
+  stack.fake.enqueue({ status: 503, headers: { 'retry-after-ms': '0' } }, { status: 503, headers: { 'retry-after-ms': '0' } });
+  const { data, response } = await stack
+    .openai({ baseURL: `${stack.proxy.url}/r/${route.id}/v1` })
+    .chat.completions.create({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'fall back' }] })
+    .withResponse();
+  assert.equal(response.status, 200);
+  assert.equal(stack.fake.requests.length, primaryCalls + 2, 'the primary was tried twice (retries: 1)');
+  assert.equal(backup.requests.length, 1);
+  assert.match(data.choices[0]!.message.content ?? '', /^Answer 1 to: fall back$/, 'the answer came from the secondary');
+});
+
+test('Retry-After on a 429 is honoured before retrying the same provider', async () => {
+  const calls = stack.fake.requests.length;
+  stack.fake.enqueue({ status: 429, headers: { 'retry-after': '1' }, body: { error: { message: 'slow down', type: 'rate_limit_error' } } });
+  const started = performance.now();
+  const answer = await stack.openai().chat.completions.create({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'rate limited' }] });
+  assert.match(answer.choices[0]!.message.content ?? '', /rate limited/);
+  assert.equal(stack.fake.requests.length, calls + 2);
+  // Without Retry-After the first backoff step is at most 500 ms; the proxy waited the full second.
+  assert.ok(performance.now() - started >= 1000, 'waited at least the Retry-After second');
+});
+
+test('a 429 on the last attempt reaches the client with the upstream status and body', async () => {
+  stack.fake.enqueue(
+    { status: 429, headers: { 'retry-after-ms': '0' }, body: { error: { message: 'quota exceeded', type: 'insufficient_quota' } } },
+    { status: 429, headers: { 'retry-after-ms': '0' }, body: { error: { message: 'quota exceeded', type: 'insufficient_quota' } } },
+  );
+  await assert.rejects(
+    stack.openai().chat.completions.create({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'over quota' }] }),
+    (error: unknown) => error instanceof OpenAI.RateLimitError && /quota exceeded/.test(error.message),
+  );
+});
+
+test('an OpenAI stream that breaks mid-way ends in an error the SDK throws, and is not cached', async () => {
+  const request = { model: 'gpt-4o-mini', messages: [{ role: 'user' as const, content: 'break the stream please' }], stream: true as const };
+  stack.fake.enqueue({ breakAfterEvents: 3 });
+  const calls = stack.fake.requests.length;
+  let received = '';
+  await assert.rejects(async () => {
+    for await (const chunk of await stack.openai().chat.completions.create(request)) received += chunk.choices[0]?.delta.content ?? '';
+  }, (error: unknown) => error instanceof OpenAI.APIError && /broke off/.test(error.message));
+  assert.ok(received.length > 0, 'the first chunks reached the client before the failure');
+  const retry = await stack.openai().chat.completions.create({ ...request, stream: false }).withResponse();
+  assert.equal(retry.response.headers.get('x-isartor-layer'), 'l3', 'the broken answer was not cached');
+  assert.equal(stack.fake.requests.length, calls + 2);
+});
+
+test('an Anthropic stream that breaks mid-way ends in an error event the SDK throws, and is not cached', async () => {
+  const request = { model: 'claude-sonnet-5-5', max_tokens: 64, messages: [{ role: 'user' as const, content: 'break this stream too' }] };
+  stack.fake.enqueue({ breakAfterEvents: 4 });
+  await assert.rejects(stack.anthropic().messages.stream(request).finalMessage(), (error: unknown) => error instanceof Anthropic.APIError && /broke off/.test(error.message));
+  const retry = await stack.anthropic().messages.create(request).withResponse();
+  assert.equal(retry.response.headers.get('x-isartor-layer'), 'l3');
+});
+
+test('a client that hangs up mid-stream aborts the upstream request, and nothing is cached', async () => {
+  const request = { model: 'gpt-4o-mini', messages: [{ role: 'user' as const, content: 'I will hang up' }], stream: true as const };
+  stack.fake.enqueue({ stallAfterEvents: 2 });
+  const aborts = stack.fake.aborted.length;
+  const stream = await stack.openai().chat.completions.create(request);
+  for await (const _chunk of stream) {
+    stream.controller.abort();
+    break;
+  }
+  await stack.fake.waitForAborts(aborts + 1);
+  assert.equal(stack.fake.aborted.at(-1)!.json.messages[0].content, 'I will hang up');
+  const retry = await stack.openai().chat.completions.create({ ...request, stream: false }).withResponse();
+  assert.equal(retry.response.headers.get('x-isartor-layer'), 'l3');
+});

@@ -1,0 +1,88 @@
+/**
+ * Tool routes under /r/<id>/ (with and without /v1), the default route at the root, health,
+ * Prometheus metrics and the stats endpoint.
+ */
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { OPENAI_KEY, chatBody, postRaw, startStack, type Stack } from './helpers';
+
+let stack: Stack;
+before(async () => {
+  stack = await startStack((config) => {
+    config.models = ['configured-a', 'configured-b'];
+  });
+});
+after(() => stack.close());
+
+test('a tool route forwards to its own upstream, with or without /v1 in the path', async () => {
+  const route = stack.proxy.addRoute({ providers: [{ name: 'tool', kind: 'openai', baseUrl: stack.fake.openaiBase }], tool: 'continue' });
+  assert.match(route.id, /^[0-9a-f]{32}$/, '128 random bits, hex');
+  assert.ok(stack.proxy.routes().some((r) => r.id === route.id));
+  const auth = { authorization: `Bearer ${OPENAI_KEY}` };
+  const withV1 = await postRaw(`${stack.proxy.url}/r/${route.id}/v1/chat/completions`, JSON.stringify(chatBody('route with v1')), auth);
+  assert.equal(withV1.status, 200);
+  const withoutV1 = await postRaw(`${stack.proxy.url}/r/${route.id}/chat/completions`, JSON.stringify(chatBody('route without v1')), auth);
+  assert.equal(withoutV1.status, 200);
+  assert.equal(stack.fake.requests.at(-1)!.path, '/v1/chat/completions');
+  const root = await postRaw(`${stack.proxy.url}/chat/completions`, JSON.stringify(chatBody('root without v1')), auth);
+  assert.equal(root.status, 200);
+
+  stack.proxy.removeRoute(route.id);
+  const gone = await postRaw(`${stack.proxy.url}/r/${route.id}/v1/chat/completions`, JSON.stringify(chatBody('removed')), auth);
+  assert.equal(gone.status, 404);
+});
+
+test('the ledger records each request with its tool, layer and tokens', async () => {
+  const records: Array<{ layer: string; tool: string; inputTokens: number }> = [];
+  const subscription = stack.proxy.onRecord((record) => records.push(record));
+  const client = stack.openai();
+  await client.chat.completions.create({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'ledger me' }] });
+  await client.chat.completions.create({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'ledger me' }] });
+  subscription.dispose();
+  assert.deepEqual(records.map((r) => r.layer), ['l3', 'l1a']);
+  assert.equal(records[0]!.tool, 'openai-sdk');
+  assert.ok(records[0]!.inputTokens > 0, 'tokens come from the upstream usage');
+  const stats = stack.proxy.stats();
+  assert.ok(stats.ledger.totals.requests >= 2);
+  assert.ok(stats.ledger.totals.deflected >= 1);
+  assert.equal(stats.layers.exact?.enabled, true);
+  assert.ok((stats.caches.exact?.entries ?? 0) >= 1);
+  const http = await (await fetch(`${stack.proxy.url}/isartor/stats`)).json();
+  assert.equal(http.ledger.totals.requests, stats.ledger.totals.requests);
+});
+
+test('turning the exact layer off sends repeats upstream; clearing caches forgets answers', async () => {
+  const request = { model: 'gpt-4o-mini', messages: [{ role: 'user' as const, content: 'switch me' }] };
+  const client = stack.openai();
+  await client.chat.completions.create(request);
+  stack.proxy.setLayerEnabled('exact', false);
+  assert.equal((await client.chat.completions.create(request).withResponse()).response.headers.get('x-isartor-layer'), 'l3');
+  stack.proxy.setLayerEnabled('exact', true);
+  assert.equal((await client.chat.completions.create(request).withResponse()).response.headers.get('x-isartor-layer'), 'l1a');
+  await stack.proxy.clearCaches();
+  assert.equal((await client.chat.completions.create(request).withResponse()).response.headers.get('x-isartor-layer'), 'l3');
+  assert.throws(() => stack.proxy.setLayerEnabled('upstream', false), /cannot be turned off/);
+});
+
+test('GET /models falls back to the configured list when the upstream has none', async () => {
+  stack.fake.enqueue({ status: 404 });
+  const models = [];
+  for await (const model of stack.openai().models.list()) models.push(model.id);
+  assert.deepEqual(models, ['configured-a', 'configured-b']);
+});
+
+test('/healthz answers and /metrics is valid Prometheus text with the request counters', async () => {
+  assert.deepEqual(await (await fetch(`${stack.proxy.url}/healthz`)).json(), { status: 'ok' });
+  const response = await fetch(`${stack.proxy.url}/metrics`);
+  assert.match(response.headers.get('content-type') ?? '', /^text\/plain; version=0\.0\.4/);
+  const text = await response.text();
+  const sample = /^[a-zA-Z_:][a-zA-Z0-9_:]*(\{([a-zA-Z_][a-zA-Z0-9_]*="(?:[^"\\]|\\.)*",?)*\})? -?(\d+(\.\d+)?(e[+-]?\d+)?|\+Inf|NaN)$/;
+  for (const line of text.split('\n')) {
+    if (line === '' || line.startsWith('# HELP ') || line.startsWith('# TYPE ')) continue;
+    assert.match(line, sample, `not a Prometheus sample line: ${line}`);
+  }
+  assert.match(text, /^isartor_requests_total\{layer="l1a",api="openai\.chat",status="200"\} [1-9]/m);
+  assert.match(text, /^isartor_deflections_total\{layer="l1a"\} [1-9]/m);
+  assert.match(text, /^isartor_upstream_latency_seconds_count\{provider="fake-openai"\} [1-9]/m);
+  assert.match(text, /^isartor_errors_total\{endpoint="chat",status="404",code="unknown_route"\} 1/m);
+});
