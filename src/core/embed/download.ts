@@ -25,6 +25,16 @@ export class ModelDownloadError extends Error {
   }
 }
 
+/**
+ * The transformers.js module, loaded once. Everything (embedder, downloads, tests that adjust
+ * `env`) must go through this one instance: its CommonJS and ESM builds keep separate settings.
+ */
+export function loadTransformers(): Promise<typeof import('@huggingface/transformers')> {
+  transformersModule ??= import('@huggingface/transformers');
+  return transformersModule;
+}
+let transformersModule: Promise<typeof import('@huggingface/transformers')> | undefined;
+
 /** Folder under the data dir where downloaded models are cached. */
 export function modelCacheDir(dataDir: string): string {
   return join(dataDir, 'models');
@@ -54,7 +64,7 @@ export function progressAdapter(onProgress: ((progress: DownloadProgress) => voi
  * @example await downloadModel('Xenova/all-MiniLM-L6-v2', dataDir, (p) => bar.update(p.percent));
  */
 export async function downloadModel(model: string, dataDir: string, onProgress?: (progress: DownloadProgress) => void): Promise<void> {
-  const transformers = await import('@huggingface/transformers');
+  const transformers = await loadTransformers();
   const previous = transformers.env.allowRemoteModels;
   transformers.env.allowRemoteModels = true;
   try {

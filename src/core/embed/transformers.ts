@@ -6,7 +6,7 @@
 import { stat } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import type { Embedder } from './embedder';
-import { modelCacheDir } from './download';
+import { loadTransformers, modelCacheDir } from './download';
 
 /**
  * Default cosine threshold for sentence-transformer models. It could not be calibrated on this
@@ -39,7 +39,7 @@ async function isDirectory(path: string): Promise<boolean> {
  * @example const embedder = await createTransformersEmbedder({ model: '/models/minilm', dataDir });
  */
 export async function createTransformersEmbedder(options: TransformersEmbedderOptions): Promise<Embedder> {
-  const transformers = await import('@huggingface/transformers');
+  const transformers = await loadTransformers();
   transformers.env.allowRemoteModels = false;
   const local = await isDirectory(options.model);
   const modelRef = local ? resolve(options.model) : options.model;

@@ -94,12 +94,17 @@ export interface GateOptions {
   strictWording?: boolean;
 }
 
-/** Capitalised words that do not start a sentence: names of people, places, products. */
+/**
+ * Capitalised words that do not start a sentence (names of people, places, products) and words in
+ * capitals (GET, POST, HTTP). Each must appear on the other side, in any case: "HOW do I" is still
+ * "how do I", but GET is not POST.
+ */
 function properNames(prose: string): Set<string> {
   const names = new Set<string>();
   for (const match of prose.matchAll(/(?<![.!?:;]\s*|^\s*|["“(]\s*)\b([A-Z][a-z]+)\b/g)) {
     if (match[1] !== 'I') names.add(match[1]!.toLowerCase());
   }
+  for (const match of prose.matchAll(/\b[A-Z]{2,}[A-Z0-9]*\b/g)) names.add(match[0].toLowerCase());
   return names;
 }
 
@@ -114,7 +119,6 @@ const IDENTIFIER_PATTERNS: RegExp[] = [
   /\b[\w-]+\.[A-Za-z][\w]{0,9}\b/g, // file names, dotted names (foo.ts, os.path)
   /\b(?=[A-Za-z]*\d)(?=\d*[A-Za-z])[A-Za-z0-9]+\b/g, // words with digits (utf8, h264, v2)
   /(?:^|\s)(--?[A-Za-z][\w-]*)/g, // command-line flags
-  /\b[A-Z]{2,}[A-Z0-9]*\b/g, // acronyms and constants (GET, POST, HTTP)
 ];
 
 function sortedJoin(values: Iterable<string>): string {
