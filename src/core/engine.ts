@@ -12,6 +12,7 @@ import { runLayers, type Layer, type LayerContext } from './pipeline';
 import type { ProxyRequest } from './request';
 import { createUpstreamClient, type UpstreamClient } from './upstream/client';
 import { exactLayerFactory, upstreamLayerFactory, type LayerFactory } from './engine-layers';
+import { localLayerFactory } from './layers/local';
 import { optimiserLayerFactory } from './layers/optimiser';
 
 /**
@@ -20,6 +21,7 @@ import { optimiserLayerFactory } from './layers/optimiser';
  */
 export const LAYER_FACTORIES: readonly LayerFactory[] = [
   exactLayerFactory,
+  localLayerFactory,
   optimiserLayerFactory,
   upstreamLayerFactory,
 ];

@@ -248,3 +248,6 @@ export function createLocalLayer(deps: LocalLayerDeps, options: LocalLayerOption
     close: () => models.close(),
   };
 }
+
+/** Engine wiring: the layer factory listed in `LAYER_FACTORIES` between semantic and optimiser. */
+export const localLayerFactory = (deps: LocalLayerDeps): LocalLayer => createLocalLayer(deps);
