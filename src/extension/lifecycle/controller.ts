@@ -8,7 +8,7 @@ import type { Logger } from '../../core/logger';
 import type { ChatModelEntry } from '../chatModels';
 import { resolveChatModels } from '../chatModels';
 import type { IsartorSettings, LayerSwitch } from '../config';
-import { LAYER_SWITCHES, toEngineConfig, toUpstreamTarget } from '../config';
+import { toEngineConfig, toUpstreamTarget } from '../config';
 import type { Integration, IntegrationContext } from '../integrations/integration';
 import { describeError } from '../log';
 import type { PersistentRouteRegistry, RouteMemento } from '../routes';
@@ -133,7 +133,7 @@ export class IsartorController<P extends EmbeddedProxy> {
   async settingsChanged(changedLayers: readonly LayerSwitch[], needsRestart: boolean): Promise<void> {
     const proxy = this.deps.host.proxy;
     const settings = this.deps.settings();
-    if (proxy) for (const layer of changedLayers) proxy.setLayerEnabled(layer, settings.layers[layer]);
+    if (proxy) for (const layer of changedLayers) this.applyLayer(proxy, layer, settings.layers[layer]);
     if (needsRestart) await this.restart();
     this.deps.onDidChange();
   }
@@ -164,7 +164,14 @@ export class IsartorController<P extends EmbeddedProxy> {
   }
 
   async setLayer(layer: LayerSwitch, on: boolean): Promise<void> {
-    this.deps.host.proxy?.setLayerEnabled(layer, on);
+    const proxy = this.deps.host.proxy;
+    if (proxy) this.applyLayer(proxy, layer, on);
+  }
+
+  /** Flips a layer the running engine has; a layer this engine build lacks keeps only the setting. */
+  private applyLayer(proxy: P, layer: LayerSwitch, on: boolean): void {
+    if (layer in proxy.stats().layers) proxy.setLayerEnabled(layer, on);
+    else this.deps.logger.info(`layer "${layer}" is not part of this engine; the setting applies when it is`);
   }
 
   stats(): StatsReport | undefined {
@@ -231,8 +238,8 @@ export class IsartorController<P extends EmbeddedProxy> {
       return false;
     }
     this.chatRoutes.clear();
+    // The layer switches came in with the engine configuration; routes are re-added with their old ids.
     this.deps.routes.attach(proxy);
-    for (const layer of LAYER_SWITCHES) proxy.setLayerEnabled(layer, settings.layers[layer]);
     const lastUrl = this.deps.state.get<string>(LAST_URL_KEY);
     await this.deps.state.update(LAST_URL_KEY, proxy.url);
     if (lastUrl && lastUrl !== proxy.url) await this.repoint(lastUrl, proxy.url);
