@@ -67,7 +67,7 @@ export class SemanticCache {
   /** Makes the index agree with the store's live keys. */
   async reconcile(): Promise<{ added: number; removed: number }> {
     const live = new Set<string>();
-    let added = 0;
+    const missing: Array<{ key: string; partition: string; vector: Float32Array }> = [];
     for await (const key of this.options.store.keys()) {
       if (!key.startsWith(ENTRY_KEY_PREFIX)) continue;
       live.add(key);
@@ -75,9 +75,12 @@ export class SemanticCache {
       const entry = await readEntry(this.options.store, key);
       if (!entry || partitionOfKey(key) !== entry.partition) continue;
       const vector = entry.embedder === this.options.embedder.id ? entry.vector : await this.options.embedder.embed(entry.text);
-      this.index.add(entry.partition, key, vector);
-      added++;
+      if (vector.length === this.index.dimensions) missing.push({ key, partition: entry.partition, vector });
     }
+    this.index.bulkLoad((index) => {
+      for (const entry of missing) index.add(entry.partition, entry.key, entry.vector);
+    });
+    const added = missing.length;
     const stale = [...this.index.entries()].filter((entry) => !live.has(entry.key)).map((entry) => entry.key);
     for (const key of stale) this.index.remove(key);
     return { added, removed: stale.length };

@@ -38,7 +38,7 @@ const ANN_OVERFETCH = 4;
 
 /** Creates an HNSW graph with half-precision storage: exact scores come from the re-scoring step. */
 function newAnnIndex(dimensions: number): Index {
-  return new Index({ dimensions, metric: MetricKind.Cos, quantization: ScalarKind.F16, connectivity: 16, expansion_add: 128, expansion_search: 64, multi: false });
+  return new Index({ dimensions, metric: MetricKind.Cos, quantization: ScalarKind.F16, connectivity: 16, expansion_add: 64, expansion_search: 64, multi: false });
 }
 
 /**
@@ -55,6 +55,8 @@ export class VectorIndex {
   private readonly partitions = new Map<string, Partition>();
   private readonly byKey = new Map<string, Slot>();
   private nextLabel = 1n;
+  /** While true, partitions do not switch to HNSW one insert at a time (see `bulkLoad`). */
+  private deferAnn = false;
 
   constructor(options: VectorIndexOptions) {
     this.dimensions = options.dimensions;
@@ -86,9 +88,23 @@ export class VectorIndex {
     if (bucket.ann && bucket.byLabel) {
       bucket.ann.add(slot.label, vector);
       bucket.byLabel.set(slot.label, slot);
-    } else if (bucket.slots.size >= this.annMinEntries) {
+    } else if (!this.deferAnn && bucket.slots.size >= this.annMinEntries) {
       this.buildAnn(bucket);
     }
+  }
+
+  /**
+   * Adds many entries, then builds each large partition's graph in one multi-threaded batch, which
+   * is far faster than growing it one insert at a time (used when loading a snapshot).
+   */
+  bulkLoad(add: (index: VectorIndex) => void): void {
+    this.deferAnn = true;
+    try {
+      add(this);
+    } finally {
+      this.deferAnn = false;
+    }
+    for (const bucket of this.partitions.values()) if (!bucket.ann && bucket.slots.size >= this.annMinEntries) this.buildAnn(bucket);
   }
 
   remove(key: string): void {

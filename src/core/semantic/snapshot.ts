@@ -81,10 +81,12 @@ export async function loadSnapshot(dir: string, embedder: string, index: VectorI
   if (!valid) return false;
   const all = new Float32Array(bytes.byteLength / 4);
   new Uint8Array(all.buffer).set(bytes);
-  manifest.keys.forEach((key, row) => {
-    const partition = manifest.partitions[manifest.partitionOf[row]!];
-    if (partition === undefined) return;
-    index.add(partition, key, all.subarray(row * index.dimensions, (row + 1) * index.dimensions));
+  index.bulkLoad((target) => {
+    manifest.keys.forEach((key, row) => {
+      const partition = manifest.partitions[manifest.partitionOf[row]!];
+      if (partition === undefined) return;
+      target.add(partition, key, all.subarray(row * index.dimensions, (row + 1) * index.dimensions));
+    });
   });
   return true;
 }
