@@ -13,6 +13,7 @@ import type { ProxyRequest } from './request';
 import { createUpstreamClient, type UpstreamClient } from './upstream/client';
 import { exactLayerFactory, upstreamLayerFactory, type LayerFactory } from './engine-layers';
 import { localLayerFactory } from './layers/local';
+import { semanticLayerFactory } from './layers/semantic';
 import { optimiserLayerFactory } from './layers/optimiser';
 
 /**
@@ -21,6 +22,7 @@ import { optimiserLayerFactory } from './layers/optimiser';
  */
 export const LAYER_FACTORIES: readonly LayerFactory[] = [
   exactLayerFactory,
+  semanticLayerFactory,
   localLayerFactory,
   optimiserLayerFactory,
   upstreamLayerFactory,
