@@ -1,0 +1,124 @@
+/**
+ * The optimiser through the real proxy with the official SDKs: cache hints on an agent loop sent
+ * without markers, byte-stable forwarded prefixes, the response header and ledger notes, requests
+ * with their own markers left alone, and the run-time switch.
+ */
+import assert from 'node:assert/strict';
+import { after, before, test } from 'node:test';
+import type Anthropic from '@anthropic-ai/sdk';
+import { startsWithTurns, turnBytes } from '../../src/bench/prefixStability';
+import type { LedgerRecord } from '../../src/core/ledger-types';
+import { startStack, type Stack } from './helpers';
+
+let stack: Stack;
+before(async () => {
+  stack = await startStack();
+});
+after(() => stack.close());
+
+const MODEL = 'claude-sonnet-4-5';
+/** A system prompt well past the 1,024-token minimum, with whitespace the optimiser may remove. */
+const SYSTEM = `# Agent rules   \n\n\n\n<!-- for maintainers only -->\n${Array.from({ length: 900 }, (_, i) => `rule${i}`).join(' ')}\n\n\`\`\`sh\nmake test   \n\n\n\n\`\`\`\n`;
+const TOOLS: Anthropic.Tool[] = [{ name: 'bash', description: 'Run a command', input_schema: { type: 'object', properties: { command: { type: 'string' } }, required: ['command'] } }];
+
+function markers(json: unknown): number {
+  return JSON.stringify(json).split('"cache_control"').length - 1;
+}
+
+test('an agent loop without markers gets breakpoints, keeps its forwarded prefix byte-stable and says so in a header', async () => {
+  const client = stack.anthropic();
+  const records: LedgerRecord[] = [];
+  let allRecorded: () => void = () => {};
+  const recorded = new Promise<void>((resolve) => (allRecorded = resolve));
+  const subscription = stack.proxy.onRecord((record) => {
+    records.push(record);
+    if (records.length === 4) allRecorded();
+  });
+  const messages: Anthropic.MessageParam[] = [{ role: 'user', content: 'Fix the failing test in   src/app.ts' }];
+  const forwarded: ReturnType<typeof turnBytes>[] = [];
+  for (let turn = 0; turn < 4; turn++) {
+    stack.fake.enqueue({ toolCalls: [{ name: 'bash', arguments: { command: `ls ${turn}` } }] });
+    const { data, response } = await client.messages.create({ model: MODEL, max_tokens: 256, system: SYSTEM, tools: TOOLS, messages }).withResponse();
+    assert.equal(response.headers.get('x-isartor-layer'), 'l3');
+    const header = response.headers.get('x-isartor-optimised') ?? '';
+    assert.match(header, /^tokens_saved=\d+,cache_hints=\d$/);
+    const received = stack.fake.requests.at(-1)!;
+    const hints = Number(/cache_hints=(\d)/.exec(header)![1]);
+    assert.equal(markers(received.json), hints, 'the header counts the markers the upstream received');
+    assert.ok(hints >= 2 && hints <= 4, `turn ${turn}: ${hints} hints`);
+    assert.ok(Number(/tokens_saved=(\d+)/.exec(header)![1]) > 0, 'the system prompt lost its blank-line runs and comment');
+    // Code in the system prompt and the user's own words reach the upstream unchanged.
+    assert.ok(JSON.stringify(received.json.system).includes('make test   \\n\\n\\n\\n'));
+    assert.equal(received.json.messages[0].content[0].text, 'Fix the failing test in   src/app.ts');
+    forwarded.push(turnBytes(received.rawBody.toString('utf8')));
+    if (turn > 0) assert.ok(startsWithTurns(forwarded[turn]!, forwarded[turn - 1]!), `turn ${turn} rewrote bytes of an earlier turn`);
+    const toolUse = data.content.find((block) => block.type === 'tool_use');
+    assert.ok(toolUse && toolUse.type === 'tool_use');
+    messages.push({ role: 'assistant', content: data.content });
+    messages.push({ role: 'user', content: [{ type: 'tool_result', tool_use_id: toolUse.id, content: `file${turn}.ts   \n\n\n\n  indented output` }] });
+  }
+  // Tool outputs keep every byte, whitespace included.
+  const last = stack.fake.requests.at(-1)!.json;
+  assert.equal(last.messages[2].content[0].content, 'file0.ts   \n\n\n\n  indented output');
+  await recorded;
+  subscription.dispose();
+  assert.equal(records.length, 4);
+  for (const record of records) {
+    assert.ok((record.cacheHints ?? 0) >= 2);
+    assert.ok((record.optimisedTokens ?? 0) > 0);
+  }
+});
+
+test('a request that carries its own cache_control gets no hints and, with nothing to shrink, keeps its bytes', async () => {
+  const request = {
+    model: MODEL,
+    max_tokens: 64,
+    system: [{ type: 'text' as const, text: `Own markers.\n${'word '.repeat(1500).trim()}`, cache_control: { type: 'ephemeral' as const } }],
+    messages: [{ role: 'user' as const, content: 'hello there' }],
+  };
+  const { response } = await stack.anthropic().messages.create(request).withResponse();
+  assert.equal(response.headers.get('x-isartor-optimised'), 'tokens_saved=0,cache_hints=0');
+  assert.equal(stack.fake.requests.at(-1)!.rawBody.toString('utf8'), JSON.stringify(request));
+});
+
+test('streamed requests get the same hints and stream through', async () => {
+  const stream = stack.anthropic().messages.stream({ model: MODEL, max_tokens: 64, system: SYSTEM, messages: [{ role: 'user', content: 'stream please' }] });
+  const final = await stream.finalMessage();
+  assert.equal(final.stop_reason, 'end_turn');
+  const received = stack.fake.requests.at(-1)!.json;
+  assert.equal(received.stream, true);
+  assert.equal(markers(received), 2, 'end of system and the one user turn');
+});
+
+test('turned off at run time, the optimiser forwards the client bytes untouched', async () => {
+  stack.proxy.setLayerEnabled('optimiser', false);
+  try {
+    const request = { model: MODEL, max_tokens: 64, system: SYSTEM, messages: [{ role: 'user' as const, content: 'switch test' }] };
+    const { response } = await stack.anthropic().messages.create(request).withResponse();
+    assert.equal(response.headers.get('x-isartor-optimised'), null);
+    assert.equal(stack.fake.requests.at(-1)!.rawBody.toString('utf8'), JSON.stringify(request));
+  } finally {
+    stack.proxy.setLayerEnabled('optimiser', true);
+  }
+});
+
+test('OpenAI chat: the system prompt shrinks losslessly, no hints, tool outputs untouched', async () => {
+  const toolOutput = 'out   \n\n\n\n    code';
+  const { response } = await stack
+    .openai()
+    .chat.completions.create({
+      model: 'gpt-4o',
+      messages: [
+        { role: 'system', content: SYSTEM },
+        { role: 'user', content: 'go' },
+        { role: 'assistant', content: null, tool_calls: [{ id: 'c1', type: 'function', function: { name: 'bash', arguments: '{"command":"ls"}' } }] },
+        { role: 'tool', tool_call_id: 'c1', content: toolOutput },
+      ],
+    })
+    .withResponse();
+  assert.match(response.headers.get('x-isartor-optimised') ?? '', /^tokens_saved=[1-9]\d*,cache_hints=0$/);
+  const received = stack.fake.requests.at(-1)!.json;
+  assert.ok(received.messages[0].content.startsWith('# Agent rules\n\nrule0'));
+  assert.ok(received.messages[0].content.includes('```sh\nmake test   \n\n\n\n```'));
+  assert.equal(received.messages[3].content, toolOutput);
+});
