@@ -25,6 +25,10 @@ before(async () => {
   trajectories = await Promise.all([files[0]!, files[Math.floor(files.length / 2)]!, files[files.length - 1]!].map((file) => loadTrajectory(file, TRACES)));
 });
 
+function systemPrompt(request: JsonObject): string {
+  return String((request.messages as JsonObject[]).find((message) => message.role === 'system')?.content ?? '');
+}
+
 function forward(optimiser: ReturnType<typeof createRequestOptimiser>, api: ApiStyle, body: JsonObject): { text: string; tokensSaved: number; cacheHints: number } {
   const rawBody = Buffer.from(JSON.stringify(body));
   const result = optimiser.optimise({ api, model: String(body.model), body, rawBody });
@@ -46,6 +50,8 @@ for (const api of ['anthropic.messages', 'openai.chat'] as const) {
           assert.ok(startsWithTurns(forwarded, previous.forwarded), `${trajectory.id}: forwarded request ${stable + 2} rewrote an earlier turn`);
           stable++;
         }
+        // Every request carries the instructions in full (never an "instructions unchanged" stand-in).
+        assert.ok([forwarded.head, forwarded.messages[0]].join('\n').includes(JSON.stringify(systemPrompt(call.request)).slice(1, -1)), 'the system prompt is forwarded in full');
         // Assistant turns and tool outputs reach the upstream exactly as the client sent them.
         original.messages.forEach((message, index) => {
           if (index > 0 || api === 'openai.chat') assert.equal(forwarded.messages[index], message, `${trajectory.id}: turn ${index} changed`);
