@@ -133,6 +133,7 @@ export class IsartorController<P extends EmbeddedProxy> {
   async settingsChanged(changedLayers: readonly LayerSwitch[], needsRestart: boolean): Promise<void> {
     const proxy = this.deps.host.proxy;
     const settings = this.deps.settings();
+    if (needsRestart) await this.refreshKeys();
     if (proxy) for (const layer of changedLayers) this.applyLayer(proxy, layer, settings.layers[layer]);
     if (needsRestart) await this.restart();
     this.deps.onDidChange();
@@ -226,6 +227,7 @@ export class IsartorController<P extends EmbeddedProxy> {
   private async start(): Promise<boolean> {
     const settings = this.deps.settings();
     for (const problem of settings.problems) this.deps.logger.warn(`settings: ${problem}`);
+    const running = this.deps.host.proxy;
     let proxy: P;
     try {
       proxy = (await this.deps.host.start(this.engineConfig())).proxy;
@@ -237,6 +239,7 @@ export class IsartorController<P extends EmbeddedProxy> {
       this.deps.onDidChange();
       return false;
     }
+    if (proxy === running) return true;
     this.chatRoutes.clear();
     // The layer switches came in with the engine configuration; routes are re-added with their old ids.
     this.deps.routes.attach(proxy);
