@@ -1,0 +1,107 @@
+// L1b through the real proxy with the official SDKs against the fake upstream: a paraphrased repeat
+// is answered from the semantic cache (x-isartor-layer: l1b), with the lexical embedder and with a
+// generated tiny BERT model on the real transformers.js path.
+import assert from 'node:assert/strict';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { writeTinyBert } from '../fixtures/tinyBert';
+import { startStack, type Stack } from './helpers';
+
+/** Waits (by polling the proxy's own stats, no timers) until L1b holds `count` entries. */
+async function semanticEntries(stack: Stack, count: number): Promise<void> {
+  for (;;) {
+    const stats = (await (await fetch(`${stack.proxy.url}/isartor/stats`)).json()) as { caches: Record<string, { entries: number }> };
+    if ((stats.caches.semantic?.entries ?? 0) >= count) return;
+    await new Promise((resolve) => setImmediate(resolve));
+  }
+}
+
+const ask = (stack: Stack, content: string, headers: Record<string, string> = {}) =>
+  stack
+    .openai()
+    .chat.completions.create({ model: 'gpt-4o-mini', messages: [{ role: 'system', content: 'Be brief.' }, { role: 'user', content }] }, { headers })
+    .withResponse();
+
+describe('L1b through the proxy (lexical embedder)', () => {
+  let stack: Stack;
+  before(async () => {
+    stack = await startStack((config) => {
+      config.semantic.enabled = true;
+    });
+  });
+  after(async () => {
+    await stack.close();
+  });
+
+  it('answers a paraphrased repeat from L1b, without calling the upstream', async () => {
+    const first = await ask(stack, 'What is the price of the pro plan?');
+    assert.equal(first.response.headers.get('x-isartor-layer'), 'l3');
+    await semanticEntries(stack, 1);
+    const upstreamCalls = stack.fake.requests.length;
+    const second = await ask(stack, 'what is the COST of the pro plan');
+    assert.equal(second.response.headers.get('x-isartor-layer'), 'l1b');
+    assert.equal(second.data.choices[0]?.message.content, first.data.choices[0]?.message.content);
+    assert.equal(stack.fake.requests.length, upstreamCalls);
+
+    const streamed = await stack
+      .openai()
+      .chat.completions.create({ model: 'gpt-4o-mini', stream: true, messages: [{ role: 'system', content: 'Be brief.' }, { role: 'user', content: 'What is the cost of the pro plan?' }] })
+      .withResponse();
+    assert.equal(streamed.response.headers.get('x-isartor-layer'), 'l1b');
+    let text = '';
+    for await (const chunk of streamed.data) text += chunk.choices[0]?.delta.content ?? '';
+    assert.equal(text, first.data.choices[0]?.message.content);
+  });
+
+  it('misses near misses and honours x-isartor-semantic: off', async () => {
+    await ask(stack, 'How do I sort a list in Python?');
+    await semanticEntries(stack, 2);
+    assert.equal((await ask(stack, 'How do I sort a list in Rust?')).response.headers.get('x-isartor-layer'), 'l3');
+    assert.equal((await ask(stack, 'how do i sort a list in python', { 'x-isartor-semantic': 'off' })).response.headers.get('x-isartor-layer'), 'l3');
+    assert.equal((await ask(stack, 'How do I sort a list in python ?')).response.headers.get('x-isartor-layer'), 'l1b');
+  });
+
+  it('hits in the Anthropic Messages style too, and keeps entries across a restart', async () => {
+    const client = stack.anthropic();
+    const body = (text: string) => ({ model: 'claude-x', max_tokens: 64, messages: [{ role: 'user' as const, content: text }] });
+    const first = await client.messages.create(body('How can I buy a license?')).withResponse();
+    assert.equal(first.response.headers.get('x-isartor-layer'), 'l3');
+    await semanticEntries(stack, 4);
+    await stack.restart();
+    const second = await stack.anthropic().messages.create(body('How can I purchase a license?')).withResponse();
+    assert.equal(second.response.headers.get('x-isartor-layer'), 'l1b');
+    assert.deepEqual(second.data.content, first.data.content);
+  });
+});
+
+describe('L1b through the proxy (transformers.js, tiny BERT)', () => {
+  let stack: Stack;
+  let modelRoot: string;
+  before(async () => {
+    modelRoot = await mkdtemp(join(tmpdir(), 'isartor-tiny-bert-'));
+    const modelDir = await writeTinyBert(join(modelRoot, 'tiny-bert'), { words: ['i', 'need', 'want', 'an', 'example', 'of', 'closures'], sameMeaning: [['need', 'want']] });
+    stack = await startStack((config) => {
+      config.semantic.enabled = true;
+      config.semantic.embedder = 'transformers';
+      config.semantic.model = modelDir;
+    });
+  });
+  after(async () => {
+    await stack.close();
+    await rm(modelRoot, { recursive: true, force: true });
+  });
+
+  it('loads the model folder and answers by the model\'s notion of meaning', async () => {
+    const stats = (await (await fetch(`${stack.proxy.url}/isartor/stats`)).json()) as { layers: Record<string, { detail: string }> };
+    assert.match(stats.layers.semantic?.detail ?? '', /^transformers:dir:/);
+    const first = await ask(stack, 'I need an example of closures');
+    assert.equal(first.response.headers.get('x-isartor-layer'), 'l3');
+    await semanticEntries(stack, 1);
+    // The lexical embedder scores this pair 0.94 (a miss); the tiny model maps need and want to one vector.
+    const second = await ask(stack, 'I want an example of closures');
+    assert.equal(second.response.headers.get('x-isartor-layer'), 'l1b');
+    assert.equal(second.data.choices[0]?.message.content, first.data.choices[0]?.message.content);
+  });
+});
