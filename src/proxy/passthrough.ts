@@ -3,7 +3,6 @@
  * and `models` (which falls back to the configured list when the upstream has none).
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { pipeline } from 'node:stream/promises';
 import type { Route } from '../core/request';
 import type { UpstreamResponse } from '../core/upstream/client';
 import { providersFor, clientCredential, clientResponseHeaders, type UpstreamEndpoint } from '../core/upstream/target';
@@ -11,6 +10,7 @@ import { requestCredentialHash } from './auth';
 import type { ProxyContext } from './context';
 import { ProxyError, type ErrorShape } from './errors';
 import { flatHeaders, parseJsonBody, queryString } from './incoming';
+import { pipeToClient } from './sse';
 
 const PASSTHROUGH_HEADERS = { 'x-isartor-layer': 'l3', 'x-isartor-deflected': 'false' };
 
@@ -22,13 +22,9 @@ function signalFor(res: ServerResponse): AbortSignal {
   return controller.signal;
 }
 
-async function pipeResponse(res: ServerResponse, response: UpstreamResponse): Promise<void> {
+function pipeResponse(res: ServerResponse, response: UpstreamResponse): Promise<void> {
   res.writeHead(response.status, { ...clientResponseHeaders(response.headers), ...PASSTHROUGH_HEADERS });
-  try {
-    await pipeline(response.body, res);
-  } catch {
-    // Client gone or upstream cut: both sides are already destroyed.
-  }
+  return pipeToClient(res, response.body);
 }
 
 /**

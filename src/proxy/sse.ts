@@ -3,7 +3,7 @@
  * re-rendered as JSON or SSE, local answers streamed as they are generated, upstream bodies piped.
  */
 import type { ServerResponse } from 'node:http';
-import { pipeline } from 'node:stream/promises';
+import type { Readable } from 'node:stream';
 import type { GeneratedOutcome, Outcome, StoredAnswer, StoredOutcome, UpstreamOutcome } from '../core/outcome';
 import type { JsonValue, ProxyRequest } from '../core/request';
 import { createAnthropicLiveRenderer, renderAnthropicStream } from '../core/stream/anthropic-render';
@@ -72,16 +72,29 @@ async function writeGenerated(res: ServerResponse, req: ProxyRequest, outcome: G
   }
 }
 
-async function writeUpstream(res: ServerResponse, outcome: UpstreamOutcome, headers: Record<string, string>): Promise<void> {
+/**
+ * Pipes a live body to the client; resolves once the response is over (finished or abandoned).
+ * Plain `pipe` rather than `stream.pipeline`: pipeline allocates an AbortController per call and
+ * aborts it when done, a measurable cost on the proxy's hottest path.
+ */
+export function pipeToClient(res: ServerResponse, body: Readable): Promise<void> {
+  return new Promise((resolve) => {
+    // A non-stream body that fails half-way cannot be mended: end the connection so the client sees it.
+    body.once('error', () => res.destroy());
+    res.once('close', () => {
+      if (!body.readableEnded) body.destroy();
+      resolve();
+    });
+    body.pipe(res);
+  });
+}
+
+function writeUpstream(res: ServerResponse, outcome: UpstreamOutcome, headers: Record<string, string>): Promise<void> {
   res.writeHead(outcome.status, { ...outcome.headers, ...headers });
-  // flushHeaders lets a slow first token still show the client a live response at once.
-  res.flushHeaders();
-  try {
-    await pipeline(outcome.body, res);
-  } catch {
-    // The client went away or the upstream body failed in a non-stream response: pipeline already
-    // destroyed both sides, and the tee resolved `completion` as undefined so nothing is cached.
-  }
+  // A stream's headers go out at once so the client sees a live response before the first token;
+  // a JSON body goes out with its headers in one write.
+  if (outcome.headers['content-type']?.includes('text/event-stream')) res.flushHeaders();
+  return pipeToClient(res, outcome.body);
 }
 
 /**
