@@ -70,7 +70,7 @@ export interface E2eSession {
   submitInputBox(title: string | RegExp, text: string): Promise<void>;
   readStatusBar(itemId: string): Promise<StatusBarReading>;
   waitForStatusBar(itemId: string, condition: StatusBarCondition, timeoutMs?: number): Promise<StatusBarReading>;
-  waitForNotification(text: string | RegExp, timeoutMs?: number): Promise<string>;
+  waitForNotification(text: string | RegExp, options?: { timeoutMs?: number; failOn?: RegExp }): Promise<string>;
   webviewFrame(title: string): Promise<FrameLocator>;
   screenshot(name: string, target?: Locator): Promise<string>;
   /** Closes the browser, stops code-server, keeps its logs under artifacts/ and deletes the temp folder. */
@@ -136,7 +136,7 @@ export async function startSession(options: SessionOptions): Promise<E2eSession>
       submitInputBox: (title, text) => submitInputBox(page, title, text),
       readStatusBar: (itemId) => readStatusBar(page, itemId),
       waitForStatusBar: (itemId, condition, timeoutMs) => waitForStatusBar(page, itemId, condition, timeoutMs),
-      waitForNotification: (text, timeoutMs) => waitForNotification(page, text, timeoutMs),
+      waitForNotification: (text, options) => waitForNotification(page, text, options?.timeoutMs, options?.failOn),
       webviewFrame: (title) => webviewFrame(page, title),
       screenshot: (name, target) => saveScreenshot(page, name, target),
       close,

@@ -28,9 +28,16 @@ export function findIsartorVsix(): string | undefined {
 
 /**
  * The path of an up-to-date Isartor .vsix: runs `npm run package` when none exists or when any
- * source is newer than it, so the e2e tier always tests what the sources say.
+ * source is newer than it, so the e2e tier always tests what the sources say. The environment
+ * variable ISARTOR_E2E_VSIX names a .vsix to test instead.
  */
 export function ensureIsartorVsix(): string {
+  // Lets a release candidate (or a .vsix built elsewhere) be tested as it is.
+  const given = process.env.ISARTOR_E2E_VSIX;
+  if (given) {
+    if (!existsSync(given)) throw new Error(`ISARTOR_E2E_VSIX points at ${given}, which does not exist`);
+    return given;
+  }
   const existing = findIsartorVsix();
   const sourcesMtime = Math.max(...PACKAGE_SOURCES.map((path) => newestMtime(join(REPO_ROOT, path))));
   if (existing && statSync(existing).mtimeMs >= sourcesMtime) return existing;

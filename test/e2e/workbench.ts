@@ -46,7 +46,17 @@ export async function runCommand(page: Page, title: string, timeoutMs = UI_TIMEO
     }
   }
   await row.click();
-  await page.locator('.quick-input-widget').waitFor({ state: 'hidden', timeout: UI_TIMEOUT_MS });
+  // The palette is done once it closes, or once the command reuses the widget for its own quick
+  // pick or input box (the typed command text is gone then).
+  await page.waitForFunction(
+    (typed) => {
+      const widget = document.querySelector<HTMLElement>('.quick-input-widget');
+      const input = widget?.querySelector<HTMLInputElement>('.quick-input-box input');
+      return !widget || widget.style.display === 'none' || widget.offsetParent === null || input?.value !== typed;
+    },
+    `>${title}`,
+    { timeout: UI_TIMEOUT_MS, polling: 100 },
+  );
 }
 
 /** What the status bar shows for one item. */
@@ -100,11 +110,21 @@ export async function waitForStatusBar(page: Page, itemId: string, condition: St
   return readStatusBar(page, itemId);
 }
 
-/** Waits for a notification toast containing `text` and returns its whole message. */
-export async function waitForNotification(page: Page, text: string | RegExp, timeoutMs = UI_TIMEOUT_MS): Promise<string> {
-  const toast = page.locator('.notifications-toasts .notification-toast').filter({ hasText: text }).first();
-  await toast.waitFor({ state: 'visible', timeout: timeoutMs });
-  return ((await toast.locator('.notification-list-item-message').first().textContent()) ?? '').trim();
+/**
+ * Waits for a notification toast containing `text` and returns its message. With `failOn`, an
+ * error toast matching it ends the wait at once with that message (no minute-long timeout when
+ * the command under test reported a failure).
+ */
+export async function waitForNotification(page: Page, text: string | RegExp, timeoutMs = UI_TIMEOUT_MS, failOn?: RegExp): Promise<string> {
+  const toasts = page.locator('.notifications-toasts .notification-toast');
+  const wanted = toasts.filter({ hasText: text }).first();
+  const failure = failOn ? toasts.filter({ has: page.locator('.codicon-error') }).filter({ hasText: failOn }).first() : undefined;
+  await (failure ? wanted.or(failure) : wanted).first().waitFor({ state: 'visible', timeout: timeoutMs });
+  if (failure && (await failure.isVisible())) {
+    const message = (await failure.locator('.notification-list-item-message').first().textContent()) ?? '';
+    throw new Error(`an error notification appeared instead of "${String(text)}": ${message.trim()}`);
+  }
+  return ((await wanted.locator('.notification-list-item-message').first().textContent()) ?? '').trim();
 }
 
 /**
