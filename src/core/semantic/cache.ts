@@ -40,6 +40,7 @@ export class SemanticCache {
   private saveTimer: NodeJS.Timeout | undefined;
   private saving: Promise<void> = Promise.resolve();
   private dirty = false;
+  private reconciling: Promise<void> | undefined;
 
   private constructor(private readonly options: SemanticCacheOptions) {
     this.index = new VectorIndex({ dimensions: options.embedder.dimensions, annMinEntries: options.annMinEntries });
@@ -118,6 +119,14 @@ export class SemanticCache {
     await this.options.store.set(key, encodeEntry({ partition, text, embedder: this.options.embedder.id, vector: embedded, answer }));
     this.index.add(partition, key, embedded);
     this.scheduleSave();
+    // The store evicts (LRU, TTL) without telling us; drop its evictions from memory now and then.
+    if (!this.reconciling && this.index.size > this.options.store.size() * 1.1 + 100) {
+      this.reconciling = this.reconcile()
+        .catch((error: unknown) => this.options.logger.warn(`l1b: could not reconcile the index: ${String(error)}`))
+        .then(() => {
+          this.reconciling = undefined;
+        });
+    }
   }
 
   /** Writes the index snapshot now if it changed. */
@@ -134,6 +143,7 @@ export class SemanticCache {
   }
 
   async close(): Promise<void> {
+    await this.reconciling;
     await this.flush();
   }
 

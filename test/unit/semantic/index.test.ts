@@ -135,3 +135,24 @@ describe('SemanticCache persistence', () => {
     }
   });
 });
+
+describe('SemanticCache bounds', () => {
+  it('drops entries the store evicted (LRU bound) from the in-memory index', async () => {
+    const { dir, cleanup } = await tempDir('l1b-bounds');
+    const store = await openEmbeddedStore(dir, { maxEntries: 50, ttlSeconds: 0 }, { name: 'semantic' });
+    const embedder = createLexicalEmbedder();
+    const cache = await SemanticCache.open({ store, embedder, threshold: embedder.defaultThreshold, logger: silentLogger });
+    try {
+      const answer = { api: 'openai.chat' as const, body: {}, usage: ZERO_USAGE, createdAt: 1 };
+      for (let i = 0; i < 400; i++) await cache.insert(`p${i % 7}`, `question number ${i} about topic ${i * 13}`, answer);
+      await cache.close();
+      assert.ok(store.size() <= 50);
+      assert.ok(cache.index.size <= store.size() * 1.1 + 101, `index holds ${cache.index.size} entries for a store of ${store.size()}`);
+      const oldest = await cache.lookup('p0', 'question number 0 about topic 0');
+      assert.equal(oldest.hit, false, 'an evicted entry is never served');
+    } finally {
+      await store.close();
+      await cleanup();
+    }
+  });
+});
