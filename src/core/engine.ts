@@ -15,6 +15,7 @@ import { exactLayerFactory, upstreamLayerFactory, type LayerFactory } from './en
 import { localLayerFactory } from './layers/local';
 import { semanticLayerFactory } from './layers/semantic';
 import { optimiserLayerFactory } from './layers/optimiser';
+import { withOptimiserSavings } from './optimiser/savings';
 
 /**
  * The Deflection Stack, first to last. Each later layer (semantic L1b, local L2, optimiser L2.5) is
@@ -142,7 +143,8 @@ export async function createEngine(config: EngineConfig, deps: { logger: Logger 
       const answer = await finishedAnswer(outcome);
       const usage = answer?.usage ?? ZERO_USAGE;
       const layer = outcome && result.status < 400 ? outcome.layer : 'error';
-      const saving = layer === 'error' ? { savedTokens: 0, savedUsd: 0, estimated: false } : savingsFor(layer, req.model, usage, config.prices);
+      const layerSaving = layer === 'error' ? { savedTokens: 0, savedUsd: 0, estimated: false } : savingsFor(layer, req.model, usage, config.prices);
+      const saving = layer === 'l3' && ctx ? withOptimiserSavings(layerSaving, req.model, usage, ctx.notes, config.prices) : layerSaving;
       const record: LedgerRecord = {
         time: Date.now(),
         tool: req.clientTool,

@@ -66,6 +66,8 @@ test('an agent loop without markers gets breakpoints, keeps its forwarded prefix
   for (const record of records) {
     assert.ok((record.cacheHints ?? 0) >= 2);
     assert.ok((record.optimisedTokens ?? 0) > 0);
+    assert.ok(record.savedUsd > 0, 'the removed tokens are priced under the table');
+    assert.ok(record.savedTokens >= (record.optimisedTokens ?? 0));
   }
 });
 
