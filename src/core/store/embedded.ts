@@ -7,6 +7,7 @@ import { mkdir, open, rename, unlink, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
 import { silentLogger, type Logger } from '../logger';
 import { acquireLock, type HeldLock } from './lockFile';
+import { openOrCreateLog, syncDirectory, writeCompactedLog, writeFully, type IndexEntry } from './logFile';
 import { decodeRecord, encodeRecord, LOG_MAGIC, MAX_KEY_BYTES, MAX_VALUE_BYTES, RecordOp, scanLog } from './recordLog';
 import type { KeyValueStore, StoreLimits } from './store';
 
@@ -26,13 +27,6 @@ export interface EmbeddedStore extends KeyValueStore {
   readonly path: string;
   /** Rewrites the log with only live entries (runs by itself when the log passes ~2x the live data). */
   compact(): Promise<void>;
-}
-
-/** Where one live value's record sits in the log. */
-interface IndexEntry {
-  offset: number;
-  frameBytes: number;
-  createdAt: number;
 }
 
 type PendingOp = {
@@ -101,7 +95,7 @@ class LogStore implements EmbeddedStore {
   /** Opens the log, rebuilds the index from it and drops a torn tail. */
   async load(): Promise<void> {
     await unlink(`${this.path}.compact`).catch(() => undefined); // a compaction that died before its rename
-    const file = await this.openLog();
+    const file = await openOrCreateLog(this.path, this.dir, this.logger);
     const { size } = await file.stat();
     const { goodEnd } = await scanLog(file, size, (record) => {
       const previous = this.index.get(record.key);
@@ -308,34 +302,10 @@ class LogStore implements EmbeddedStore {
   private async compactNow(): Promise<void> {
     const old = this.requireFile();
     const draftPath = `${this.path}.compact`;
-    const draft = await open(draftPath, 'w');
-    const moved = new Map<string, IndexEntry>();
-    let position = 0;
+    let compacted: { moved: Map<string, IndexEntry>; size: number };
     try {
-      const chunks: Buffer[] = [LOG_MAGIC];
-      let chunkBytes = LOG_MAGIC.length;
-      for (const [key, entry] of [...this.index]) {
-        if (this.isExpired(entry)) continue;
-        const frame = Buffer.allocUnsafe(entry.frameBytes);
-        const read = readSync(old.fd, frame, 0, entry.frameBytes, entry.offset);
-        if (read !== entry.frameBytes || decodeRecord(frame, entry.offset)?.key !== key) continue;
-        moved.set(key, { offset: position + chunkBytes, frameBytes: entry.frameBytes, createdAt: entry.createdAt });
-        chunks.push(frame);
-        chunkBytes += frame.length;
-        if (chunkBytes >= 4 * 1024 * 1024) {
-          await writeFully(draft, Buffer.concat(chunks), position);
-          position += chunkBytes;
-          chunks.length = 0;
-          chunkBytes = 0;
-        }
-      }
-      await writeFully(draft, Buffer.concat(chunks), position);
-      position += chunkBytes;
-      await draft.datasync();
-      await draft.close();
+      compacted = await writeCompactedLog(old, [...this.index], draftPath, (entry) => this.isExpired(entry));
     } catch (error) {
-      await draft.close().catch(() => undefined);
-      await unlink(draftPath).catch(() => undefined);
       this.logger.warn(`store ${this.path}: compaction failed, keeping the current log: ${String(error)}`);
       throw error;
     }
@@ -344,52 +314,29 @@ class LogStore implements EmbeddedStore {
     await old.close();
     try {
       await rename(draftPath, this.path);
-      await syncDirectory(this.dir);
     } catch (error) {
       this.file = await open(this.path, 'r+');
+      await unlink(draftPath).catch(() => undefined);
       this.logger.warn(`store ${this.path}: compaction rename failed, keeping the current log: ${String(error)}`);
       throw error;
     }
+    // The rename happened: from here on the new file and the new index are the truth.
+    await syncDirectory(this.dir).catch((error: unknown) => this.logger.debug(`store ${this.path}: directory sync failed: ${String(error)}`));
     this.file = await open(this.path, 'r+');
     const index = new Map<string, IndexEntry>();
     let liveBytes = 0;
     for (const key of this.index.keys()) {
-      const entry = moved.get(key);
+      const entry = compacted.moved.get(key);
       if (!entry) continue;
       index.set(key, entry);
       liveBytes += entry.frameBytes;
     }
     this.index = index;
     this.liveBytes = liveBytes;
-    this.writeOffset = position;
+    this.writeOffset = compacted.size;
   }
 
   // ---- helpers ---------------------------------------------------------------------------------
-
-  /** Opens the log for read and write, creating it (or setting aside a file that is not ours). */
-  private async openLog(): Promise<FileHandle> {
-    const existing = await open(this.path, 'r+').catch((error: NodeJS.ErrnoException) => {
-      if (error.code === 'ENOENT') return undefined;
-      throw error;
-    });
-    if (existing) {
-      const head = Buffer.alloc(LOG_MAGIC.length);
-      const { bytesRead } = await existing.read(head, 0, head.length, 0);
-      if (bytesRead === LOG_MAGIC.length && head.equals(LOG_MAGIC)) return existing;
-      const { size } = await existing.stat();
-      await existing.close();
-      if (size > 0) {
-        const aside = `${this.path}.unreadable-${Date.now()}`;
-        await rename(this.path, aside);
-        this.logger.warn(`store ${this.path}: not an Isartor store log; moved it to ${aside} and started empty`);
-      }
-    }
-    const created = await open(this.path, 'w+');
-    await writeFully(created, LOG_MAGIC, 0);
-    await created.datasync();
-    await syncDirectory(this.dir);
-    return created;
-  }
 
   private requireFile(): FileHandle {
     if (!this.file) throw new Error(`store ${this.path} is not open`);
@@ -415,24 +362,5 @@ class LogStore implements EmbeddedStore {
     if (!entry) return;
     this.index.delete(key);
     this.liveBytes -= entry.frameBytes;
-  }
-}
-
-async function writeFully(file: FileHandle, bytes: Buffer, position: number): Promise<void> {
-  let written = 0;
-  while (written < bytes.length) {
-    const { bytesWritten } = await file.write(bytes, written, bytes.length - written, position + written);
-    written += bytesWritten;
-  }
-}
-
-/** Makes a create or rename durable. Windows cannot open a directory; there the rename is enough. */
-async function syncDirectory(dir: string): Promise<void> {
-  if (process.platform === 'win32') return;
-  const handle = await open(dir, 'r');
-  try {
-    await handle.sync();
-  } finally {
-    await handle.close();
   }
 }

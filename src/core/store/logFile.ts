@@ -1,0 +1,105 @@
+/**
+ * File-level steps of the embedded store's log: opening or creating it, writing a compacted copy,
+ * and the durable-write helpers both need.
+ */
+import { readSync } from 'node:fs';
+import { open, rename, unlink, type FileHandle } from 'node:fs/promises';
+import type { Logger } from '../logger';
+import { decodeRecord, LOG_MAGIC } from './recordLog';
+
+/** Where one live value's record sits in the log. */
+export interface IndexEntry {
+  offset: number;
+  frameBytes: number;
+  createdAt: number;
+}
+
+/** Opens the log at `path` for read and write, creating it, or setting aside a file that is not a store log. */
+export async function openOrCreateLog(path: string, dir: string, logger: Logger): Promise<FileHandle> {
+  const existing = await open(path, 'r+').catch((error: NodeJS.ErrnoException) => {
+    if (error.code === 'ENOENT') return undefined;
+    throw error;
+  });
+  if (existing) {
+    const head = Buffer.alloc(LOG_MAGIC.length);
+    const { bytesRead } = await existing.read(head, 0, head.length, 0);
+    if (bytesRead === LOG_MAGIC.length && head.equals(LOG_MAGIC)) return existing;
+    const { size } = await existing.stat();
+    await existing.close();
+    if (size > 0) {
+      // Never overwrite what we cannot read: it may be someone's file, or worth a look.
+      const aside = `${path}.unreadable-${Date.now()}`;
+      await rename(path, aside);
+      logger.warn(`store ${path}: not an Isartor store log; moved it to ${aside} and started empty`);
+    }
+  }
+  const created = await open(path, 'w+');
+  await writeFully(created, LOG_MAGIC, 0);
+  await created.datasync();
+  await syncDirectory(dir);
+  return created;
+}
+
+/**
+ * Copies the frames of `entries` (in the given order, skipping those `skip` rejects and any that
+ * no longer check out) from `source` into a new, fsynced log at `draftPath`. Returns where each
+ * landed and the new log's size. On failure the draft is removed.
+ */
+export async function writeCompactedLog(
+  source: FileHandle,
+  entries: ReadonlyArray<readonly [string, IndexEntry]>,
+  draftPath: string,
+  skip: (entry: IndexEntry) => boolean,
+): Promise<{ moved: Map<string, IndexEntry>; size: number }> {
+  const draft = await open(draftPath, 'w');
+  const moved = new Map<string, IndexEntry>();
+  let position = 0;
+  try {
+    const chunks: Buffer[] = [LOG_MAGIC];
+    let chunkBytes = LOG_MAGIC.length;
+    for (const [key, entry] of entries) {
+      if (skip(entry)) continue;
+      const frame = Buffer.allocUnsafe(entry.frameBytes);
+      const read = readSync(source.fd, frame, 0, entry.frameBytes, entry.offset);
+      if (read !== entry.frameBytes || decodeRecord(frame, entry.offset)?.key !== key) continue;
+      moved.set(key, { offset: position + chunkBytes, frameBytes: entry.frameBytes, createdAt: entry.createdAt });
+      chunks.push(frame);
+      chunkBytes += frame.length;
+      if (chunkBytes >= 4 * 1024 * 1024) {
+        await writeFully(draft, Buffer.concat(chunks), position);
+        position += chunkBytes;
+        chunks.length = 0;
+        chunkBytes = 0;
+      }
+    }
+    await writeFully(draft, Buffer.concat(chunks), position);
+    position += chunkBytes;
+    await draft.datasync();
+    await draft.close();
+  } catch (error) {
+    await draft.close().catch(() => undefined);
+    await unlink(draftPath).catch(() => undefined);
+    throw error;
+  }
+  return { moved, size: position };
+}
+
+/** Writes all of `bytes` at `position` (a positional write may write less than asked). */
+export async function writeFully(file: FileHandle, bytes: Buffer, position: number): Promise<void> {
+  let written = 0;
+  while (written < bytes.length) {
+    const { bytesWritten } = await file.write(bytes, written, bytes.length - written, position + written);
+    written += bytesWritten;
+  }
+}
+
+/** Makes a create or rename durable. Windows cannot open a directory; there the rename is enough. */
+export async function syncDirectory(dir: string): Promise<void> {
+  if (process.platform === 'win32') return;
+  const handle = await open(dir, 'r');
+  try {
+    await handle.sync();
+  } finally {
+    await handle.close();
+  }
+}
