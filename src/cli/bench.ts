@@ -11,13 +11,19 @@ export type BenchMode = (argv: string[]) => Promise<number>;
  * `pairs: async (argv) => (await import('../bench/pairs')).benchPairsCommand(argv),`
  */
 export const BENCH_MODES: Record<string, BenchMode> = {
+  pairs: async (argv) => (await import('../bench/pairs')).benchPairsCommand(argv),
+  overhead: async (argv) => (await import('../bench/overheadCommand')).benchOverheadCommand(argv),
+  scale: async (argv) => (await import('../bench/scaleCommand')).benchScaleCommand(argv),
+  all: async (argv) => (await import('../bench/all')).benchAllCommand(argv),
   traces: async (argv) => (await import('../bench/tracesCommand')).benchTracesCommand(argv),
 };
 
 const USAGE = `usage:
   isartor bench pairs --file F.jsonl [--threshold T] [--embedder lexical|transformers] --json
   isartor bench traces --dir DIR [--limit N] [--api openai|anthropic] --json
-  isartor bench overhead [--requests N] --json`;
+  isartor bench overhead [--requests N] --json
+  isartor bench scale [--entries 10000,100000] --json
+  isartor bench all [--eval-dir DIR] [--out DIR]   (what \`npm run bench\` runs)`;
 
 /** Runs `bench <mode> …`; prints usage and returns 2 for a missing or unknown mode. */
 export async function benchCommand(argv: string[]): Promise<number> {

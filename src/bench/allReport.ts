@@ -1,0 +1,168 @@
+/**
+ * The results of `isartor bench all`: the JSON written to bench/results/latest.json, issue 8's
+ * targets judged against the measured figures, and the Markdown table written beside it.
+ */
+import { cpus, loadavg, totalmem } from 'node:os';
+import type { PairsReport } from './pairs';
+import type { OverheadReport } from './overhead';
+import type { ScaleReport, ScaleRun } from './scale';
+import type { TracesReport } from './traces';
+
+export interface MachineInfo {
+  cpu: string;
+  cores: number;
+  node: string;
+  platform: string;
+  memoryGb: number;
+  /** 1-minute load average when the run started: a busy machine slows every figure. */
+  loadAtStart: number;
+}
+
+/** One step of the run: the exact command line and how long it took. */
+export interface StepRecord {
+  name: string;
+  command: string;
+  seconds: number;
+}
+
+export interface BenchResults {
+  generatedAt: string;
+  machine: MachineInfo;
+  steps: StepRecord[];
+  totalSeconds: number;
+  pairs: PairsReport;
+  traces: { openai: TracesReport; anthropic: TracesReport };
+  overhead: OverheadReport;
+  scale: ScaleReport;
+  targets: TargetResult[];
+}
+
+export interface TargetResult {
+  /** What is measured, e.g. "L1a hit p99 at 100k entries". */
+  figure: string;
+  /** The measured value, with its unit. */
+  measured: string;
+  /** Issue 8's target. */
+  target: string;
+  status: 'met' | 'open';
+}
+
+/** The machine the run is on. */
+export function machineInfo(): MachineInfo {
+  const cpuList = cpus();
+  return {
+    cpu: cpuList[0]?.model.trim() ?? 'unknown',
+    cores: cpuList.length,
+    node: process.version,
+    platform: `${process.platform} ${process.arch}`,
+    memoryGb: Math.round((totalmem() / 1024 ** 3) * 10) / 10,
+    loadAtStart: Math.round(loadavg()[0]! * 100) / 100,
+  };
+}
+
+/** The run at the largest size of at least 100k entries (issue 8 states its targets there). */
+function at100k(scale: ScaleReport): ScaleRun | undefined {
+  return [...scale.sizes].filter((run) => run.entries >= 100_000).sort((a, b) => b.entries - a.entries)[0];
+}
+
+/**
+ * Judges each of issue 8's targets; a target whose figure was not measured is open.
+ *
+ * @example judgeTargets(results).filter((t) => t.status === 'open')
+ */
+export function judgeTargets(results: Omit<BenchResults, 'targets'>): TargetResult[] {
+  const { overhead, pairs, traces } = results;
+  const big = at100k(results.scale);
+  const ms = (value: number): string => `${value.toFixed(3)} ms`;
+  const check = (figure: string, measured: string, target: string, met: boolean): TargetResult => ({ figure, measured, target, status: met ? 'met' : 'open' });
+  const notMeasured = (figure: string, target: string): TargetResult => ({ figure, measured: 'not measured (no size ≥ 100k in this run)', target, status: 'open' });
+  const out: TargetResult[] = [
+    check('Miss path: p50 added latency over direct', ms(overhead.missP50AddedMs), '≤ 1 ms', overhead.missP50AddedMs <= 1),
+    check('Miss path: throughput vs bare pass-through (c=32)', `${overhead.throughputRatio.toFixed(3)}×`, '≥ 0.8×', overhead.throughputRatio >= 0.8),
+    check('Streamed time to first byte, added over direct', ms(overhead.ttfbAddedMs), '≤ 1 ms', overhead.ttfbAddedMs <= 1),
+  ];
+  if (big) {
+    const l1b = Math.max(big.semantic.hit.p99Ms, big.semantic.miss.p99Ms);
+    const rss = Math.max(big.rssMb, big.startup.serveRssMb ?? 0);
+    out.push(
+      check(`L1a hit p99 at ${big.entries.toLocaleString('en-US')} entries (lookup)`, ms(big.exact.hit.p99Ms), '≤ 1 ms', big.exact.hit.p99Ms <= 1),
+      check(`L1b lookup p99 at ${big.entries.toLocaleString('en-US')} entries (lexical; worse of hit and miss)`, ms(l1b), '≤ 2 ms', l1b <= 2),
+      check(`RSS with ${big.entries.toLocaleString('en-US')} entries in each cache, no neural model (worse of cache process and serve)`, `${rss} MB`, '≤ 250 MB', rss <= 250),
+      check(`Start-up to first served L1a hit, ${big.entries.toLocaleString('en-US')} entries`, `${big.startup.firstHitMs} ms (ready line ${big.startup.readyMs} ms)`, '≤ 300 ms', big.startup.firstHitMs <= 300 && big.startup.firstHitLayer === 'l1a'),
+    );
+  } else {
+    out.push(notMeasured('L1a hit p99 at 100k entries', '≤ 1 ms'), notMeasured('L1b lookup p99 at 100k entries', '≤ 2 ms'));
+    out.push(notMeasured('RSS with 100k cached entries', '≤ 250 MB'), notMeasured('Start-up to first served request', '≤ 300 ms'));
+  }
+  const falseHits = [
+    ['qqp-dev pairs', pairs.falseHits, pairs.unjudgedHits],
+    ['agent traces (OpenAI)', traces.openai.falseHits, 0],
+    ['agent traces (Anthropic)', traces.anthropic.falseHits, 0],
+  ] as const;
+  for (const [name, count, unjudged] of falseHits) {
+    out.push(check(`False hits: ${name}`, `${count}${unjudged > 0 ? ` (+ ${unjudged} unjudged)` : ''}`, '0', count === 0));
+  }
+  return out;
+}
+
+const pct = (value: number): string => `${(value * 100).toFixed(2)}%`;
+
+/** The Markdown page: targets, the other figures, the machine and the exact commands. */
+export function renderMarkdown(results: BenchResults): string {
+  const { machine, pairs, traces, overhead } = results;
+  const lines: string[] = [
+    '# Isartor benchmark results',
+    '',
+    `Generated ${results.generatedAt} by \`npm run bench\` in ${Math.round(results.totalSeconds)} s on ${machine.cpu}, ${machine.cores} cores, ` +
+      `${machine.memoryGb} GB, Node ${machine.node} (${machine.platform}); 1-minute load average at start ${machine.loadAtStart}.`,
+    '',
+    '## Targets (issue 8)',
+    '',
+    '| figure | measured | target | status |',
+    '|---|---|---|---|',
+    ...results.targets.map((t) => `| ${t.figure} | ${t.measured} | ${t.target} | ${t.status} |`),
+    '',
+    '## Deflection on real data',
+    '',
+    '| data set | requests | deflected (L1a / L1b / L2) | false hits | other |',
+    '|---|---|---|---|---|',
+    `| qqp-dev.jsonl, L1b lexical (threshold ${pairs.threshold}) | ${pairs.pairs} pairs | ${pairs.hits} hits | ${pairs.falseHits} (+ ${pairs.unjudgedHits} unjudged) | precision ${pct(pairs.precision)}, recall ${pct(pairs.recall)}, lookup p50/p99 ${pairs.lookupP50Ms}/${pairs.lookupP99Ms} ms |`,
+  ];
+  for (const api of ['openai', 'anthropic'] as const) {
+    const t = traces[api];
+    const saved = t.billedInputTokens.original > 0 ? 1 - t.billedInputTokens.forwarded / t.billedInputTokens.original : 0;
+    lines.push(
+      `| agent traces, ${api} API (${t.trajectories} trajectories) | ${t.requests} | ${t.deflected.l1a} / ${t.deflected.l1b} / ${t.deflected.l2} | ${t.falseHits} | ` +
+        `input tokens forwarded ${t.forwardedInputTokens.toLocaleString('en-US')} of ${t.inputTokens.toLocaleString('en-US')}; billed input ${pct(saved)} less; ` +
+        `prefix-stable ${t.prefixStableRatio === null ? 'n/a' : t.prefixStableRatio.toFixed(4)}; p50/p99 ${t.p50Ms}/${t.p99Ms} ms |`,
+    );
+  }
+  lines.push(
+    '',
+    `## Proxy overhead (${overhead.requests} measured requests per target and scenario, keep-alive)`,
+    '',
+    '| target | concurrency | mode | p50 ms | p99 ms | TTFB p50 ms | req/s |',
+    '|---|---|---|---|---|---|---|',
+    ...overhead.scenarios.map((s) => `| ${s.target} | ${s.concurrency} | ${s.stream ? 'streamed' : 'plain'} | ${s.p50Ms} | ${s.p99Ms} | ${s.ttfbP50Ms} | ${s.throughputRps} |`),
+    '',
+    `L1a hit through the proxy (HTTP round trip, ${overhead.hitRequests} requests): p50 ${overhead.hitP50Ms} ms, p99 ${overhead.hitP99Ms} ms. ` +
+      `Proxy miss answers by layer: ${Object.entries(overhead.proxyLayers).map(([layer, n]) => `${layer} ${n}`).join(', ')}.`,
+    '',
+    '## Cache scale',
+    '',
+    `| entries | L1a hit p50/p99 ms | L1a miss p50/p99 ms | L1a inserts/s | L1a disk MB | L1b hit p50/p99 ms | L1b miss p50/p99 ms | L1b hits found | L1b inserts/s | L1b disk MB | RSS MB (before caches) | serve ready / healthz / first hit ms | serve RSS MB |`,
+    '|---|---|---|---|---|---|---|---|---|---|---|---|---|',
+    ...results.scale.sizes.map((r) =>
+      `| ${r.entries.toLocaleString('en-US')} | ${r.exact.hit.p50Ms}/${r.exact.hit.p99Ms} | ${r.exact.miss.p50Ms}/${r.exact.miss.p99Ms} | ${r.exact.insertsPerSecond} | ${r.exact.diskMb} | ` +
+        `${r.semantic.hit.p50Ms}/${r.semantic.hit.p99Ms} | ${r.semantic.miss.p50Ms}/${r.semantic.miss.p99Ms} | ${r.semantic.hit.found}/${r.semantic.hit.count} | ${r.semantic.insertsPerSecond} | ${r.semantic.diskMb} | ` +
+        `${r.rssMb} (${r.baselineRssMb}) | ${r.startup.readyMs} / ${r.startup.healthzMs} / ${r.startup.firstHitMs} (${r.startup.firstHitLayer}) | ${r.startup.serveRssMb ?? 'n/a'} |`),
+    '',
+    '## Commands',
+    '',
+    '| step | command | seconds |',
+    '|---|---|---|',
+    ...results.steps.map((step) => `| ${step.name} | \`${step.command}\` | ${Math.round(step.seconds)} |`),
+    '',
+  );
+  return lines.join('\n');
+}

@@ -1,0 +1,224 @@
+/**
+ * `isartor bench overhead`: what the proxy costs on a miss. The same miss-every-time load
+ * (concurrency 1 and 32, plain and streamed) goes (a) through the proxy with every layer on, (b)
+ * through a bare Node `http` pass-through and (c) straight to the fake upstream, in one run,
+ * interleaved in rounds so a change in machine load hits all three alike. Then the L1a hit path.
+ */
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { Agent } from 'undici';
+import { benchChildEnv, spawnCli, type CliChild } from './children';
+import { createLoadAgent, runLoad, type LoadResult } from './load';
+import { questionText } from './questions';
+import { percentile, round, startProgress, summarize, type LatencySummary } from './stats';
+
+export type OverheadTarget = 'proxy' | 'passThrough' | 'direct';
+
+/** One cell of the load matrix: a target at one concurrency, plain or streamed. */
+export interface OverheadScenario {
+  target: OverheadTarget;
+  concurrency: number;
+  stream: boolean;
+  requests: number;
+  p50Ms: number;
+  p99Ms: number;
+  /** Time to first body byte (for plain answers: the whole body usually arrives at once). */
+  ttfbP50Ms: number;
+  ttfbP99Ms: number;
+  throughputRps: number;
+}
+
+export interface OverheadReport {
+  /** p50 / p99 of proxy minus direct, concurrency 1, plain. */
+  missP50AddedMs: number;
+  missP99AddedMs: number;
+  /** Proxy requests per second over pass-through requests per second, concurrency 32, plain and streamed together. */
+  throughputRatio: number;
+  /** p50 time to first byte of a streamed answer, proxy minus direct, concurrency 1. */
+  ttfbAddedMs: number;
+  /** Round trip of an L1a hit through the proxy, concurrency 1, plain. */
+  hitP50Ms: number;
+  hitP99Ms: number;
+  /** Measured requests per target and scenario (warm-up excluded). */
+  requests: number;
+  /** Same figures as the headline, but against the bare pass-through instead of direct. */
+  missP50AddedOverPassThroughMs: number;
+  ttfbAddedOverPassThroughMs: number;
+  /** Layers that answered the proxy's measured miss requests (all "l3" when every request missed). */
+  proxyLayers: Record<string, number>;
+  hitRequests: number;
+  scenarios: OverheadScenario[];
+}
+
+export interface OverheadOptions {
+  /** Measured requests per target per scenario. */
+  requests: number;
+  /** Unmeasured requests per target per scenario first (JIT, connections). Default: min(200, requests). */
+  warmup?: number;
+  /** Rounds the measured requests are split into, the targets taking turns in each. Default 4. */
+  rounds?: number;
+  progress?: boolean;
+}
+
+const SYSTEM_PROMPT = [
+  'You are a coding assistant inside an editor. Answer with working code and a short explanation.',
+  'Prefer the standard library. Say which version of a tool an answer assumes. Keep answers short.',
+  'When a question is ambiguous, state the assumption you make and answer it under that assumption.',
+].join('\n');
+
+const CONCURRENCIES = [1, 32] as const;
+/** The line a helper process prints once it listens (see runOverheadChild). */
+const CHILD_READY = /^bench (?:fake-upstream|pass-through) on (http:\S+)$/;
+/** `isartor serve`'s ready line. */
+const SERVE_READY = /^isartor listening on (http:\S+) /;
+const HEADERS = { 'content-type': 'application/json', authorization: 'Bearer isartor-bench-overhead' };
+
+/** A chat request no cache has seen: a distinct question plus a ticket number (the numbers gate keeps L1b out). */
+function missBody(index: number, stream: boolean): string {
+  const messages = [
+    { role: 'system', content: SYSTEM_PROMPT },
+    { role: 'user', content: `${questionText(index)} (ticket #${index})` },
+  ];
+  return JSON.stringify({ model: 'gpt-4o-mini', messages, max_tokens: 256, ...(stream ? { stream: true } : {}) });
+}
+
+interface Accumulated {
+  totalMs: number[];
+  firstByteMs: number[];
+  wallMs: number;
+}
+
+/**
+ * Runs the whole measurement and closes everything it started.
+ *
+ * @example const report = await runOverheadBench({ requests: 2000 });
+ */
+export async function runOverheadBench(options: OverheadOptions): Promise<OverheadReport> {
+  const requests = options.requests;
+  const warmup = options.warmup ?? Math.min(200, requests);
+  const rounds = Math.max(1, Math.min(options.rounds ?? 4, requests));
+  const dataDir = await mkdtemp(join(tmpdir(), 'isartor-bench-overhead-'));
+  const children: CliChild[] = [];
+  const agent = createLoadAgent();
+  try {
+    return await measure(options, requests, warmup, rounds, agent, children, dataDir);
+  } finally {
+    await agent.close();
+    await Promise.all(children.map((child) => child.stop()));
+    await rm(dataDir, { recursive: true, force: true });
+  }
+}
+
+/** Starts the three servers, each in its own process, and runs the load matrix and the hit path. */
+async function measure(options: OverheadOptions, requests: number, warmup: number, rounds: number, agent: Agent, children: CliChild[], dataDir: string): Promise<OverheadReport> {
+  const fake = await spawnCli(['bench', 'overhead', '--child', 'fake-upstream'], CHILD_READY, { env: benchChildEnv() });
+  children.push(fake);
+  const fakeUrl = fake.ready[1]!;
+  const pass = await spawnCli(['bench', 'overhead', '--child', 'pass-through', '--upstream', fakeUrl], CHILD_READY, { env: benchChildEnv() });
+  children.push(pass);
+  // The proxy exactly as a user starts it: `isartor serve` with its defaults, every layer on.
+  const proxy = await spawnCli(['serve', '--port', '0', '--data-dir', dataDir, '--upstream', `${fakeUrl}/v1`, '--anthropic-upstream', fakeUrl], SERVE_READY, { env: benchChildEnv() });
+  children.push(proxy);
+  const bases: Record<OverheadTarget, string> = { proxy: proxy.ready[1]!, passThrough: pass.ready[1]!, direct: fakeUrl };
+  const targets = Object.keys(bases) as OverheadTarget[];
+  // Every request of the run asks a question nobody asked before.
+  let counter = 0;
+  const send = (target: OverheadTarget, concurrency: number, stream: boolean, count: number, onProgress?: (done: number) => void): Promise<LoadResult> => {
+    const first = counter;
+    counter += count;
+    return runLoad({ url: `${bases[target]}/v1/chat/completions`, headers: HEADERS, body: (i) => missBody(first + i, stream), count, concurrency, agent, onProgress });
+  };
+
+  const cells = new Map<string, Accumulated>();
+  const proxyLayers: Record<string, number> = {};
+  const bar = options.progress ? startProgress('bench overhead: misses', CONCURRENCIES.length * 2 * targets.length * requests) : undefined;
+  let doneBefore = 0;
+  for (const concurrency of CONCURRENCIES) {
+    for (const stream of [false, true]) {
+      for (const target of targets) await send(target, concurrency, stream, warmup);
+      for (let round = 0; round < rounds; round++) {
+        const count = Math.floor(requests / rounds) + (round < requests % rounds ? 1 : 0);
+        // Rotate who goes first, so no target always runs on the warmest (or coldest) machine.
+        for (const turn of targets.keys()) {
+          const target = targets[(turn + round) % targets.length]!;
+          const result = await send(target, concurrency, stream, count, (done) => bar?.update(doneBefore + done));
+          doneBefore += count;
+          const key = cellKey(target, concurrency, stream);
+          const cell = cells.get(key) ?? { totalMs: [], firstByteMs: [], wallMs: 0 };
+          cell.totalMs.push(...result.totalMs);
+          cell.firstByteMs.push(...result.firstByteMs);
+          cell.wallMs += result.wallMs;
+          cells.set(key, cell);
+          if (target === 'proxy') for (const [layer, n] of Object.entries(result.layers)) proxyLayers[layer] = (proxyLayers[layer] ?? 0) + n;
+        }
+      }
+    }
+  }
+  bar?.stop();
+  const hits = await measureHits(`${bases.proxy}/v1/chat/completions`, agent, requests, warmup, options.progress ?? false);
+  return summarizeOverhead(cells, proxyLayers, hits, requests);
+}
+
+function cellKey(target: OverheadTarget, concurrency: number, stream: boolean): string {
+  return `${target}/${concurrency}/${stream}`;
+}
+
+/** Turns the raw timings into the report: headline differences, ratio, and one row per cell. */
+function summarizeOverhead(cells: Map<string, Accumulated>, proxyLayers: Record<string, number>, hits: LatencySummary, requests: number): OverheadReport {
+  const scenarios: OverheadScenario[] = [];
+  for (const [key, cell] of cells) {
+    const [target, concurrency, stream] = key.split('/') as [OverheadTarget, string, string];
+    const totals = summarize(cell.totalMs);
+    const firstBytes = summarize(cell.firstByteMs);
+    scenarios.push({
+      target, concurrency: Number(concurrency), stream: stream === 'true', requests: totals.count,
+      p50Ms: totals.p50Ms, p99Ms: totals.p99Ms, ttfbP50Ms: firstBytes.p50Ms, ttfbP99Ms: firstBytes.p99Ms,
+      throughputRps: round((totals.count / cell.wallMs) * 1000, 1),
+    });
+  }
+  const cellOf = (target: OverheadTarget, concurrency: number, stream: boolean): Accumulated => cells.get(cellKey(target, concurrency, stream))!;
+  const throughputAt32 = (target: OverheadTarget): number => {
+    const plain = cellOf(target, 32, false);
+    const streamed = cellOf(target, 32, true);
+    return (plain.totalMs.length + streamed.totalMs.length) / (plain.wallMs + streamed.wallMs);
+  };
+  /** Percentile `q` at concurrency 1 of `target` minus the same of `baseline`. */
+  const added = (target: OverheadTarget, baseline: OverheadTarget, q: number, stream: boolean, field: 'totalMs' | 'firstByteMs'): number =>
+    round(percentile(cellOf(target, 1, stream)[field], q) - percentile(cellOf(baseline, 1, stream)[field], q));
+  return {
+    missP50AddedMs: added('proxy', 'direct', 50, false, 'totalMs'),
+    missP99AddedMs: added('proxy', 'direct', 99, false, 'totalMs'),
+    throughputRatio: round(throughputAt32('proxy') / throughputAt32('passThrough')),
+    ttfbAddedMs: added('proxy', 'direct', 50, true, 'firstByteMs'),
+    hitP50Ms: hits.p50Ms,
+    hitP99Ms: hits.p99Ms,
+    requests,
+    missP50AddedOverPassThroughMs: added('proxy', 'passThrough', 50, false, 'totalMs'),
+    ttfbAddedOverPassThroughMs: added('proxy', 'passThrough', 50, true, 'firstByteMs'),
+    proxyLayers,
+    hitRequests: hits.count,
+    scenarios,
+  };
+}
+
+/**
+ * Times the L1a path: one question asked until the proxy answers it from the exact cache (the
+ * answer is stored just after the first response ends), then the same request `count` times.
+ */
+async function measureHits(url: string, agent: Agent, count: number, warmup: number, progress: boolean): Promise<LatencySummary> {
+  const body = JSON.stringify({ model: 'gpt-4o-mini', messages: [{ role: 'system', content: SYSTEM_PROMPT }, { role: 'user', content: 'How do I reverse a list in Python?' }] });
+  const same = { url, headers: HEADERS, body: () => body, concurrency: 1, agent };
+  // The store write lands moments after the first answer; asking again until it hits waits on that event.
+  for (let attempt = 0; ; attempt++) {
+    const probe = await runLoad({ ...same, count: 1 });
+    if (probe.layers.l1a === 1) break;
+    if (attempt >= 1000) throw new Error('the proxy never answered a repeated request from the exact cache (is L1a on?)');
+  }
+  await runLoad({ ...same, count: warmup });
+  const bar = progress ? startProgress('bench overhead: L1a hits', count) : undefined;
+  const result = await runLoad({ ...same, count, onProgress: (done) => bar?.update(done) });
+  bar?.stop();
+  if ((result.layers.l1a ?? 0) !== count) throw new Error(`expected ${count} L1a hits, got ${JSON.stringify(result.layers)}`);
+  return summarize(result.totalMs);
+}

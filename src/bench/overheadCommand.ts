@@ -1,0 +1,106 @@
+/**
+ * The command line of `isartor bench overhead [--requests N] [--json]`: arguments, the tables for
+ * people, and the helper processes the benchmark starts (`--child fake-upstream | pass-through`).
+ */
+import { BenchArgsError, parseFlags, positiveInteger } from './args';
+import { startFakeUpstream } from './fakeUpstream';
+import { runOverheadBench, type OverheadReport } from './overhead';
+import { startPassThrough } from './passthrough';
+import { formatTable } from './stats';
+
+/** Measured requests per target and scenario when --requests is absent (sized for the 15-minute `npm run bench`). */
+export const DEFAULT_OVERHEAD_REQUESTS = 2000;
+
+export const OVERHEAD_USAGE = 'usage: isartor bench overhead [--requests N] [--json]';
+
+export interface OverheadArgs {
+  requests: number;
+  json: boolean;
+  /** Internal: run one helper server of the benchmark in this process instead. */
+  child?: 'fake-upstream' | 'pass-through';
+  upstream?: string;
+}
+
+/**
+ * Parses the flags after `bench overhead`.
+ *
+ * @example parseOverheadArgs(['--requests', '500', '--json']) // { requests: 500, json: true }
+ */
+export function parseOverheadArgs(argv: readonly string[]): OverheadArgs {
+  const values = parseFlags(argv, { requests: { type: 'string' }, json: { type: 'boolean' }, child: { type: 'string' }, upstream: { type: 'string' } });
+  const args: OverheadArgs = {
+    requests: typeof values.requests === 'string' ? positiveInteger(values.requests, '--requests') : DEFAULT_OVERHEAD_REQUESTS,
+    json: values.json === true,
+  };
+  if (values.child !== undefined) {
+    if (values.child !== 'fake-upstream' && values.child !== 'pass-through') throw new BenchArgsError(`--child must be fake-upstream or pass-through`);
+    args.child = values.child;
+    if (args.child === 'pass-through' && typeof values.upstream !== 'string') throw new BenchArgsError('--child pass-through needs --upstream URL');
+    if (typeof values.upstream === 'string') args.upstream = values.upstream;
+  }
+  return args;
+}
+
+/** The report as tables for people. */
+export function formatOverhead(report: OverheadReport): string {
+  const ms = (value: number): string => `${value.toFixed(3)} ms`;
+  const headline = formatTable(['figure', 'value'], [
+    ['miss p50 added (vs direct)', ms(report.missP50AddedMs)],
+    ['miss p99 added (vs direct)', ms(report.missP99AddedMs)],
+    ['miss p50 added (vs pass-through)', ms(report.missP50AddedOverPassThroughMs)],
+    ['stream TTFB p50 added (vs direct)', ms(report.ttfbAddedMs)],
+    ['throughput, proxy / pass-through (c=32)', `${report.throughputRatio.toFixed(3)}x`],
+    ['L1a hit p50 / p99', `${ms(report.hitP50Ms)} / ${ms(report.hitP99Ms)}`],
+    ['proxy miss answers by layer', Object.entries(report.proxyLayers).map(([layer, n]) => `${layer} ${n}`).join(', ')],
+  ]);
+  const detail = formatTable(
+    ['target', 'conc', 'mode', 'requests', 'p50 ms', 'p99 ms', 'ttfb p50', 'ttfb p99', 'req/s'],
+    report.scenarios.map((s) => [s.target, s.concurrency, s.stream ? 'stream' : 'plain', s.requests, s.p50Ms, s.p99Ms, s.ttfbP50Ms, s.ttfbP99Ms, s.throughputRps]),
+  );
+  return `${headline}\n\n${detail}`;
+}
+
+/** Runs a helper server until SIGTERM; prints "bench <kind> on <url>" once it listens. */
+async function runChild(kind: 'fake-upstream' | 'pass-through', upstream: string | undefined): Promise<number> {
+  let close: () => Promise<void>;
+  let url: string;
+  if (kind === 'fake-upstream') {
+    const fake = await startFakeUpstream();
+    // The fake keeps every request for tests to inspect; a benchmark sends tens of thousands.
+    const trim = setInterval(() => fake.reset(), 2000);
+    ({ url } = fake);
+    close = async () => {
+      clearInterval(trim);
+      await fake.close();
+    };
+  } else {
+    const pass = await startPassThrough(upstream!);
+    ({ url, close } = pass);
+  }
+  process.stdout.write(`bench ${kind} on ${url}\n`);
+  await new Promise<void>((resolve) => {
+    process.once('SIGTERM', () => resolve());
+    process.once('SIGINT', () => resolve());
+  });
+  await close();
+  return 0;
+}
+
+/**
+ * `isartor bench overhead …`: resolves with the exit status (0 once the run completed, 2 for bad
+ * arguments). Prints the contract's JSON object with --json, tables otherwise.
+ */
+export async function benchOverheadCommand(argv: readonly string[]): Promise<number> {
+  let args: OverheadArgs;
+  try {
+    args = parseOverheadArgs(argv);
+  } catch (error) {
+    if (!(error instanceof BenchArgsError)) throw error;
+    process.stderr.write(`isartor bench overhead: ${error.message}\n${OVERHEAD_USAGE}\n`);
+    return 2;
+  }
+  if (args.child) return runChild(args.child, args.upstream);
+  const report = await runOverheadBench({ requests: args.requests, progress: true });
+  process.stdout.write(args.json ? `${JSON.stringify(report)}\n` : `${formatOverhead(report)}\n`);
+  return 0;
+}

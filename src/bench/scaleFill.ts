@@ -1,0 +1,196 @@
+/**
+ * The measuring half of `isartor bench scale`, run in a fresh child process: fills the exact and
+ * the semantic cache of a data dir to N entries exactly as `isartor serve` lays them out, times
+ * inserts and lookups (hits and misses) through the real layers, and reads the process's memory
+ * with both caches open, with no neural model loaded (the lexical embedder).
+ */
+import { readdir, stat } from 'node:fs/promises';
+import { join } from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { defaultConfig } from '../core/config';
+import { createLexicalEmbedder } from '../core/embed/lexical';
+import { createExactLayer } from '../core/layers/exact';
+import { createSemanticLayer } from '../core/layers/semantic';
+import { silentLogger } from '../core/logger';
+import type { Outcome, StoredAnswer } from '../core/outcome';
+import type { Layer, LayerContext } from '../core/pipeline';
+import { canonicalHash, credentialHash, type JsonObject, type ProxyRequest, type UpstreamTarget } from '../core/request';
+import { semanticKey } from '../core/semantic/keys';
+import { openEmbeddedStore } from '../core/store/embedded';
+import { clientCredential } from '../core/upstream/target';
+import { answerText, questionText, retypedQuestion } from './questions';
+import { round, startProgress, summarize, type LatencySummary } from './stats';
+
+/** What the child reports for one cache size. */
+export interface ScaleFillReport {
+  entries: number;
+  exact: CacheFigures;
+  semantic: CacheFigures & { embedder: string };
+  /** Resident memory of the child with both caches open and filled, after a full GC. */
+  rssMb: number;
+  /** The same process before it opened any cache, so the caches' own share is rssMb − baselineRssMb. */
+  baselineRssMb: number;
+  heapUsedMb: number;
+}
+
+export interface CacheFigures {
+  insertsPerSecond: number;
+  /** Bytes of everything under the cache's folder once closed (log, index snapshot). */
+  diskMb: number;
+  hit: LatencySummary & { found: number };
+  miss: LatencySummary & { found: number };
+}
+
+/** How the fill lays out requests, shared with the parent so its `serve` finds the same entries. */
+export interface ScaleLayout {
+  /** Base URL of the default route's first provider (part of every partition key). */
+  upstream: string;
+  anthropicUpstream: string;
+}
+
+export const SCALE_MODEL = 'gpt-4o-mini';
+export const SCALE_AUTH = 'Bearer isartor-bench-scale';
+const SYSTEM_PROMPT = 'You are a coding assistant. Answer with working code and a short explanation.';
+/** Writes in flight while filling: a busy proxy stores many answers at once (and the store commits them in groups). */
+const INSERT_WINDOW = 32;
+/** Lookups timed per kind (hit / miss) and cache. */
+const LOOKUPS = 2000;
+
+/** The chat body a client sends for question `index` (optionally retyped for a semantic hit). */
+export function scaleRequestBody(text: string): JsonObject {
+  return { model: SCALE_MODEL, messages: [{ role: 'system', content: SYSTEM_PROMPT }, { role: 'user', content: text }], max_tokens: 512 };
+}
+
+/** The request exactly as the proxy's default route builds it for `body`. */
+function proxyRequest(body: JsonObject, layout: ScaleLayout): ProxyRequest {
+  const providers: UpstreamTarget[] = [
+    { name: 'openai', kind: 'openai', baseUrl: layout.upstream },
+    { name: 'anthropic', kind: 'anthropic', baseUrl: layout.anthropicUpstream },
+  ];
+  const headers = { 'content-type': 'application/json', authorization: SCALE_AUTH };
+  const rawBody = Buffer.from(JSON.stringify(body));
+  return {
+    api: 'openai.chat', route: { id: 'default', providers }, body, rawBody, headers, model: SCALE_MODEL, stream: false,
+    credentialHash: credentialHash(clientCredential(headers)), clientTool: 'isartor-bench', signal: new AbortController().signal,
+    cache: { noCache: false, noStore: false, semanticOff: false, localOff: false }, receivedAt: performance.now(),
+  };
+}
+
+/** A ~2 KB OpenAI chat completion, as the exact and semantic caches store it. */
+function storedAnswer(index: number): StoredAnswer {
+  const content = answerText(index, 2048);
+  return {
+    api: 'openai.chat',
+    body: {
+      id: `chatcmpl-bench-${index}`, object: 'chat.completion', created: 1_760_000_000, model: SCALE_MODEL,
+      choices: [{ index: 0, message: { role: 'assistant', content }, finish_reason: 'stop', logprobs: null }],
+      usage: { prompt_tokens: 40, completion_tokens: Math.ceil(content.length / 4), total_tokens: 40 + Math.ceil(content.length / 4) },
+    },
+    usage: { inputTokens: 40, outputTokens: Math.ceil(content.length / 4), cachedInputTokens: 0, cacheWriteTokens: 0 },
+    createdAt: Date.now(),
+  };
+}
+
+async function folderBytes(dir: string): Promise<number> {
+  let total = 0;
+  for (const entry of await readdir(dir, { withFileTypes: true }).catch(() => [])) {
+    const path = join(dir, entry.name);
+    total += entry.isDirectory() ? await folderBytes(path) : (await stat(path)).size;
+  }
+  return total;
+}
+
+function memoryNow(): NodeJS.MemoryUsage {
+  (globalThis as { gc?: () => void }).gc?.(); // present when the child runs with --expose-gc
+  return process.memoryUsage();
+}
+
+const mb = (bytes: number): number => round(bytes / (1024 * 1024), 1);
+
+/** Runs `insert(i)` for every i < count with INSERT_WINDOW in flight; resolves with inserts per second. */
+async function fill(label: string, count: number, insert: (index: number) => Promise<void>): Promise<number> {
+  const bar = startProgress(label, count);
+  let next = 0;
+  const started = performance.now();
+  await Promise.all(Array.from({ length: Math.min(INSERT_WINDOW, count) }, async () => {
+    while (next < count) {
+      await insert(next++);
+      if (next % 500 === 0) bar.update(next);
+    }
+  }));
+  bar.stop();
+  return round((count / (performance.now() - started)) * 1000, 1);
+}
+
+/** Times `layer.handle` on each request; `found` counts answers from `layer` rather than from next(). */
+async function timeLookups(layer: Layer, answeredBy: string, requests: ProxyRequest[]): Promise<LatencySummary & { found: number }> {
+  const missed: Outcome = { kind: 'stored', layer: 'l1b', answer: storedAnswer(0) };
+  const timings: number[] = [];
+  let found = 0;
+  for (const req of requests) {
+    const ctx: LayerContext = { req, notes: {}, responseHeaders: {} };
+    let passedOn = false;
+    const started = performance.now();
+    const outcome = await layer.handle(ctx, async () => {
+      passedOn = true;
+      return missed;
+    });
+    timings.push(performance.now() - started);
+    if (!passedOn && outcome.layer === answeredBy) found++;
+  }
+  return { ...summarize(timings), found };
+}
+
+/** Indexes spread over [0, entries) for hits, and indexes never stored for misses. */
+function samples(entries: number): { hits: number[]; misses: number[] } {
+  const count = Math.min(LOOKUPS, entries);
+  const step = entries / count;
+  return {
+    hits: Array.from({ length: count }, (_, i) => Math.floor(i * step)),
+    misses: Array.from({ length: count }, (_, i) => entries + i),
+  };
+}
+
+/**
+ * Fills `<dataDir>/exact` and `<dataDir>/semantic` to `entries` each and measures them.
+ *
+ * @example const report = await runScaleFill(10_000, dir, { upstream: 'http://127.0.0.1:9/v1', anthropicUpstream: 'http://127.0.0.1:9' });
+ */
+export async function runScaleFill(entries: number, dataDir: string, layout: ScaleLayout): Promise<ScaleFillReport> {
+  const baseline = memoryNow();
+  const config = defaultConfig(dataDir);
+  const limits = { maxEntries: Math.max(entries, config.exact.maxEntries), ttlSeconds: config.exact.ttlSeconds };
+  const exactStore = await openEmbeddedStore(join(dataDir, 'exact'), limits, { name: 'exact' });
+  const semanticStore = await openEmbeddedStore(join(dataDir, 'semantic'), { ...limits, ttlSeconds: config.semantic.ttlSeconds }, { name: 'semantic' });
+  const embedder = createLexicalEmbedder();
+  const exact = createExactLayer({ store: exactStore, config: { ...config.exact, maxEntries: limits.maxEntries }, logger: silentLogger });
+  const semantic = await createSemanticLayer({ store: semanticStore, embedder, config: config.semantic, logger: silentLogger, indexDir: join(dataDir, 'semantic', 'index') });
+  const request = (text: string): ProxyRequest => proxyRequest(scaleRequestBody(text), layout);
+  try {
+    const exactRate = await fill(`bench scale: exact cache, ${entries} entries`, entries, (i) =>
+      exactStore.set(canonicalHash(request(questionText(i))), Buffer.from(JSON.stringify(storedAnswer(i)))));
+    const semanticRate = await fill(`bench scale: semantic cache, ${entries} entries`, entries, async (i) => {
+      const key = semanticKey(request(questionText(i)));
+      if (!key.eligible) throw new Error(`bench scale: question ${i} is not semantically cacheable (${key.reason})`);
+      await semantic.cache.insert(key.partition, key.lastTurn, storedAnswer(i));
+    });
+    const memory = memoryNow();
+    const { hits, misses } = samples(entries);
+    const exactHit = await timeLookups(exact, 'l1a', hits.map((i) => request(questionText(i))));
+    const exactMiss = await timeLookups(exact, 'l1a', misses.map((i) => request(questionText(i))));
+    const semanticHit = await timeLookups(semantic, 'l1b', hits.map((i) => request(retypedQuestion(i))));
+    const semanticMiss = await timeLookups(semantic, 'l1b', misses.map((i) => request(questionText(i))));
+    await semantic.close(); // writes the index snapshot `serve` starts from
+    await Promise.all([exact.close?.(), exactStore.close(), semanticStore.close()]);
+    return {
+      entries,
+      exact: { insertsPerSecond: exactRate, diskMb: mb(await folderBytes(join(dataDir, 'exact'))), hit: exactHit, miss: exactMiss },
+      semantic: { embedder: embedder.id, insertsPerSecond: semanticRate, diskMb: mb(await folderBytes(join(dataDir, 'semantic'))), hit: semanticHit, miss: semanticMiss },
+      rssMb: mb(memory.rss),
+      baselineRssMb: mb(baseline.rss),
+      heapUsedMb: mb(memory.heapUsed),
+    };
+  } finally {
+    await Promise.allSettled([semantic.close(), exactStore.close(), semanticStore.close()]);
+  }
+}

@@ -1,0 +1,96 @@
+/**
+ * `isartor bench overhead` and `isartor bench scale` as a user runs them, on small sizes: the
+ * JSON fields exist with sane types and agree with each other, and bad arguments exit 2. Nothing
+ * here judges a timing.
+ */
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import type { OverheadReport } from '../../src/bench/overhead';
+import type { ScaleReport } from '../../src/bench/scale';
+import { runCli } from './bench-helpers';
+
+const isMs = (value: unknown): boolean => typeof value === 'number' && Number.isFinite(value) && value >= 0;
+
+describe('bench overhead', () => {
+  it('reports every contract field, with each scenario measured and every proxy request a miss', async () => {
+    const requests = 12;
+    const { status, stdout, stderr } = await runCli(['bench', 'overhead', '--requests', String(requests), '--json']);
+    assert.equal(status, 0, stderr);
+    const report = JSON.parse(stdout) as OverheadReport;
+    const contract = ['missP50AddedMs', 'missP99AddedMs', 'throughputRatio', 'ttfbAddedMs', 'hitP50Ms', 'hitP99Ms'];
+    assert.deepEqual(Object.keys(report).slice(0, contract.length), contract, 'the contract fields come first, in order');
+    for (const field of ['missP50AddedMs', 'missP99AddedMs', 'ttfbAddedMs', 'missP50AddedOverPassThroughMs']) {
+      assert.ok(Number.isFinite(report[field as keyof OverheadReport]), `${field} is a number (it may be negative)`);
+    }
+    assert.ok(report.throughputRatio > 0 && Number.isFinite(report.throughputRatio));
+    assert.ok(isMs(report.hitP50Ms) && report.hitP50Ms <= report.hitP99Ms);
+    assert.equal(report.requests, requests);
+    assert.equal(report.hitRequests, requests);
+    // 2 concurrencies × plain/streamed, every one of them a miss answered upstream.
+    assert.deepEqual(report.proxyLayers, { l3: 4 * requests });
+    assert.equal(report.scenarios.length, 12);
+    for (const target of ['proxy', 'passThrough', 'direct']) {
+      for (const concurrency of [1, 32]) {
+        for (const stream of [false, true]) {
+          const cell = report.scenarios.filter((s) => s.target === target && s.concurrency === concurrency && s.stream === stream);
+          assert.equal(cell.length, 1, `${target} c=${concurrency} stream=${stream}`);
+          const s = cell[0]!;
+          assert.equal(s.requests, requests);
+          assert.ok(isMs(s.p50Ms) && s.p50Ms <= s.p99Ms && s.ttfbP50Ms <= s.p50Ms && s.ttfbP50Ms <= s.ttfbP99Ms, JSON.stringify(s));
+          assert.ok(s.throughputRps > 0);
+        }
+      }
+    }
+  });
+
+  it('prints tables without --json', async () => {
+    const { status, stdout } = await runCli(['bench', 'overhead', '--requests', '3']);
+    assert.equal(status, 0);
+    assert.match(stdout, /miss p50 added \(vs direct\)/);
+    assert.match(stdout, /passThrough\s+32\s+stream\s+3\b/);
+  });
+
+  it('exits 2 on bad arguments, before starting anything', async () => {
+    for (const args of [['--requests', '0'], ['--requests'], ['--bogus']]) {
+      const { status, stderr, stdout } = await runCli(['bench', 'overhead', ...args]);
+      assert.equal(status, 2, args.join(' '));
+      assert.match(stderr, /usage: isartor bench overhead/);
+      assert.equal(stdout, '');
+    }
+  });
+});
+
+describe('bench scale', () => {
+  it('fills both caches, finds what it stored, never finds what it did not, and serves the first hit from L1a', async () => {
+    const { status, stdout, stderr } = await runCli(['bench', 'scale', '--entries', '150,300', '--json']);
+    assert.equal(status, 0, stderr);
+    const report = JSON.parse(stdout) as ScaleReport;
+    assert.deepEqual(report.sizes.map((run) => run.entries), [150, 300]);
+    for (const run of report.sizes) {
+      const { exact, semantic, startup } = run;
+      assert.equal(exact.hit.count, run.entries);
+      assert.equal(exact.hit.found, exact.hit.count, 'every stored request is an L1a hit');
+      assert.equal(exact.miss.found, 0, 'no unseen request is an L1a hit');
+      assert.ok(semantic.hit.found <= semantic.hit.count && semantic.hit.found > 0);
+      assert.ok(semantic.miss.found <= semantic.miss.count);
+      for (const cache of [exact, semantic]) {
+        assert.ok(cache.insertsPerSecond > 0 && cache.diskMb > 0);
+        for (const lookups of [cache.hit, cache.miss]) assert.ok(isMs(lookups.p50Ms) && lookups.p50Ms <= lookups.p99Ms, JSON.stringify(lookups));
+      }
+      assert.ok(semantic.diskMb > exact.diskMb, 'semantic entries carry a vector and an index snapshot besides the answer');
+      assert.ok(run.rssMb > 0 && run.baselineRssMb > 0 && run.heapUsedMb > 0);
+      assert.equal(startup.firstHitLayer, 'l1a');
+      assert.ok(startup.readyMs <= startup.healthzMs && startup.healthzMs <= startup.firstHitMs, JSON.stringify(startup));
+      assert.ok(startup.serveRssMb === null || startup.serveRssMb > 0);
+    }
+    assert.ok(report.sizes[1]!.exact.diskMb > report.sizes[0]!.exact.diskMb, 'twice the entries take more room');
+  });
+
+  it('exits 2 on bad arguments', async () => {
+    for (const args of [['--entries', '10,,20'], ['--entries', 'many'], ['--child', 'fill']]) {
+      const { status, stderr } = await runCli(['bench', 'scale', ...args]);
+      assert.equal(status, 2, args.join(' '));
+      assert.match(stderr, /usage: isartor bench scale/);
+    }
+  });
+});

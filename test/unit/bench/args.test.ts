@@ -1,0 +1,68 @@
+// Flags of `bench overhead`, `bench scale` and `bench all`: defaults, values, and the errors that exit 2.
+import assert from 'node:assert/strict';
+import { join, resolve } from 'node:path';
+import { describe, it } from 'node:test';
+import { parseAllArgs } from '../../../src/bench/all';
+import { BenchArgsError, integerList, positiveInteger } from '../../../src/bench/args';
+import { DEFAULT_OVERHEAD_REQUESTS, parseOverheadArgs } from '../../../src/bench/overheadCommand';
+import { DEFAULT_SCALE_ENTRIES, parseScaleArgs } from '../../../src/bench/scaleCommand';
+
+describe('number flags', () => {
+  it('reads whole numbers and lists of them', () => {
+    assert.equal(positiveInteger('2000', '--requests'), 2000);
+    assert.deepEqual(integerList('10000, 100000', '--entries'), [10_000, 100_000]);
+  });
+
+  it('refuses fractions, signs, words, zero and empty list items, naming the flag', () => {
+    for (const raw of ['1.5', '-3', 'ten', '0', '', '1e3']) {
+      assert.throws(() => positiveInteger(raw, '--requests'), (error: unknown) => error instanceof BenchArgsError && error.message.includes('--requests'), raw);
+    }
+    assert.throws(() => integerList('10,,20', '--entries'), BenchArgsError);
+  });
+});
+
+describe('bench overhead flags', () => {
+  it('defaults to the sized request count and table output', () => {
+    assert.deepEqual(parseOverheadArgs([]), { requests: DEFAULT_OVERHEAD_REQUESTS, json: false });
+    assert.deepEqual(parseOverheadArgs(['--requests', '50', '--json']), { requests: 50, json: true });
+  });
+
+  it('refuses unknown flags, positionals, and a pass-through child without an upstream', () => {
+    assert.throws(() => parseOverheadArgs(['--request', '5']), BenchArgsError);
+    assert.throws(() => parseOverheadArgs(['extra']), BenchArgsError);
+    assert.throws(() => parseOverheadArgs(['--child', 'pass-through']), BenchArgsError);
+    assert.throws(() => parseOverheadArgs(['--child', 'other']), BenchArgsError);
+  });
+});
+
+describe('bench scale flags', () => {
+  it('defaults to 10k and 100k entries', () => {
+    assert.deepEqual(parseScaleArgs([]), { entries: DEFAULT_SCALE_ENTRIES, json: false });
+    assert.deepEqual(DEFAULT_SCALE_ENTRIES, [10_000, 100_000]);
+    assert.deepEqual(parseScaleArgs(['--entries', '500', '--json']).entries, [500]);
+  });
+
+  it('parses the fill child and refuses it without its folder', () => {
+    const args = parseScaleArgs(['--child', 'fill', '--entries', '300', '--data-dir', 'some/dir']);
+    assert.deepEqual(args.child, { entries: 300, dataDir: resolve('some/dir') });
+    assert.throws(() => parseScaleArgs(['--child', 'fill', '--entries', '300']), BenchArgsError);
+  });
+});
+
+describe('bench all flags', () => {
+  it('looks for ../shared/eval beside the repository and writes to bench/results by default', () => {
+    const args = parseAllArgs([], '/repo/main');
+    assert.equal(args.evalDir, resolve('/repo/shared/eval'));
+    assert.equal(args.outDir, join('/repo/main', 'bench', 'results'));
+    assert.equal(args.tracesLimit, undefined);
+  });
+
+  it('takes another eval folder, output folder, sizes and a trace limit', () => {
+    const args = parseAllArgs(['--eval-dir', '/data/eval', '--out', '/tmp/out', '--requests', '30', '--entries', '100,200', '--traces-limit', '2', '--json'], '/repo/main');
+    assert.deepEqual(args, { evalDir: '/data/eval', outDir: '/tmp/out', requests: 30, entries: [100, 200], tracesLimit: 2, json: true });
+  });
+
+  it('refuses unknown flags', () => {
+    assert.throws(() => parseAllArgs(['--evaldir', 'x'], '/repo/main'), BenchArgsError);
+  });
+});
