@@ -3,6 +3,7 @@
  * user's request, reporting progress (the extension shows a notification, the CLI a bar).
  */
 import { join } from 'node:path';
+import type * as Transformers from '@huggingface/transformers';
 
 /** One progress report during a download. */
 export interface DownloadProgress {
@@ -29,11 +30,11 @@ export class ModelDownloadError extends Error {
  * The transformers.js module, loaded once. Everything (embedder, downloads, tests that adjust
  * `env`) must go through this one instance: its CommonJS and ESM builds keep separate settings.
  */
-export function loadTransformers(): Promise<typeof import('@huggingface/transformers')> {
+export function loadTransformers(): Promise<typeof Transformers> {
   transformersModule ??= import('@huggingface/transformers');
   return transformersModule;
 }
-let transformersModule: Promise<typeof import('@huggingface/transformers')> | undefined;
+let transformersModule: Promise<typeof Transformers> | undefined;
 
 /** Folder under the data dir where downloaded models are cached. */
 export function modelCacheDir(dataDir: string): string {

@@ -6,7 +6,7 @@
 import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { sha256 } from '../request';
-import { VectorIndex } from './index';
+import type { VectorIndex } from './index';
 
 const MANIFEST = 'index.json';
 const VECTORS = 'vectors.f32';
