@@ -37,7 +37,7 @@ export interface ExactLayer extends Layer {
 export function createExactLayer(deps: ExactLayerDeps): ExactLayer {
   const { store, logger } = deps;
   const flights = new SingleFlight<StoredAnswer | undefined>();
-  /** Store writes still running, so close() can wait for them. */
+  /** Store writes under way (answers already complete), so close() can wait for them. */
   const writes = new Set<Promise<void>>();
 
   const hit = (answer: StoredAnswer): StoredOutcome => ({ kind: 'stored', layer: 'l1a', answer });
@@ -68,21 +68,27 @@ export function createExactLayer(deps: ExactLayerDeps): ExactLayer {
       lead?.land(undefined);
       return outcome;
     }
-    const write = outcome.completion
-      .then(async (answer) => {
+    outcome.completion.then(
+      (answer) => {
         // undefined = an error status, an abort or a broken stream: never stored, never shared.
-        if (!answer || answer.api !== req.api) return;
+        if (!answer || answer.api !== req.api) return lead?.land(undefined);
         lead?.resolve(answer);
-        if (req.cache.noStore) return;
-        await store.set(key, Buffer.from(JSON.stringify(answer), 'utf8'));
-      })
-      .catch((error: unknown) => logger.warn(`exact cache: could not store an answer: ${String(error)}`))
-      .finally(() => {
-        // Land only after the write, so a request arriving in between joins the flight instead of missing.
+        if (req.cache.noStore) return lead?.land(undefined);
+        const write: Promise<void> = store
+          .set(key, Buffer.from(JSON.stringify(answer), 'utf8'))
+          .catch((error: unknown) => logger.warn(`exact cache: could not store an answer: ${String(error)}`))
+          .finally(() => {
+            // Land only after the write, so a request arriving in between joins the flight instead of missing.
+            lead?.land(undefined);
+            writes.delete(write);
+          });
+        writes.add(write);
+      },
+      (error: unknown) => {
         lead?.land(undefined);
-        writes.delete(write);
-      });
-    writes.add(write);
+        logger.warn(`exact cache: upstream completion failed: ${String(error)}`);
+      },
+    );
     return outcome;
   }
 
@@ -120,6 +126,7 @@ export function createExactLayer(deps: ExactLayerDeps): ExactLayer {
       return `${store.size()} answers, ${formatBytes(store.byteSize())} on disk`;
     },
 
+    /** Waits for answers being written; not for bodies still streaming (their clients own them). */
     async close(): Promise<void> {
       await Promise.allSettled([...writes]);
     },
