@@ -156,3 +156,24 @@ describe('SemanticCache bounds', () => {
     }
   });
 });
+
+describe('SemanticCache expiry', () => {
+  it('never serves an entry older than the TTL', async () => {
+    const { dir, cleanup } = await tempDir('l1b-ttl');
+    let now = 1_000_000;
+    const store = await openEmbeddedStore(dir, { maxEntries: 100, ttlSeconds: 60 }, { name: 'semantic', now: () => now });
+    const embedder = createLexicalEmbedder();
+    const cache = await SemanticCache.open({ store, embedder, threshold: embedder.defaultThreshold, logger: silentLogger });
+    try {
+      await cache.insert('p', 'What is the price of the pro plan?', { api: 'openai.chat', body: {}, usage: ZERO_USAGE, createdAt: now });
+      assert.equal((await cache.lookup('p', 'What is the cost of the pro plan?')).hit, true);
+      now += 61_000;
+      assert.equal((await cache.lookup('p', 'What is the cost of the pro plan?')).hit, false);
+      assert.equal(cache.index.size, 0, 'the expired entry left the index too');
+    } finally {
+      await cache.close();
+      await store.close();
+      await cleanup();
+    }
+  });
+});
