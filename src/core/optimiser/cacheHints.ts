@@ -95,6 +95,8 @@ export interface CacheHintPlan {
 /** Blocks of a `system` or message `content` value, wrapping a string into one text block. */
 function contentSlots(value: JsonValue | undefined, path: JsonPath, wraps: JsonEdit[]): BlockSlot[] {
   if (typeof value === 'string') {
+    // An empty string stays a string: the API refuses empty text blocks, and there is nothing to mark.
+    if (value === '') return [];
     wraps.push({ kind: 'wrapAsTextBlock', path, marker: false });
     return [{ text: value, markable: value !== '', markerEdit: { kind: 'wrapAsTextBlock', path, marker: true } }];
   }

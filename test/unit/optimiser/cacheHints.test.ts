@@ -110,3 +110,16 @@ test('an empty text block is never marked; the block before it is', () => {
   const { out } = hinted(body);
   assert.deepEqual(markerPaths(out), ['system.0', 'messages.0.0']);
 });
+
+test('an assistant prefill is not marked (its bytes will not recur), and empty strings are never wrapped', () => {
+  const body: JsonObject = {
+    model: 'm',
+    max_tokens: 1,
+    system: '',
+    messages: [{ role: 'user', content: words(800, 'q') }, { role: 'assistant', content: 'Sure, here' }],
+  };
+  const { out } = hinted(body);
+  assert.deepEqual(markerPaths(out), ['messages.0.0']);
+  assert.equal(out.system, '', 'an empty system prompt stays an empty string');
+  assert.deepEqual((out.messages as JsonObject[])[1], { role: 'assistant', content: [{ type: 'text', text: 'Sure, here' }] });
+});
