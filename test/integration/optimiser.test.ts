@@ -90,6 +90,11 @@ test('streamed requests get the same hints and stream through', async () => {
   const received = stack.fake.requests.at(-1)!.json;
   assert.equal(received.stream, true);
   assert.equal(markers(received), 2, 'end of system and the one user turn');
+  const { data: events, response } = await stack.anthropic().messages.create({ model: MODEL, max_tokens: 64, system: SYSTEM, stream: true, messages: [{ role: 'user', content: 'stream again' }] }).withResponse();
+  assert.match(response.headers.get('x-isartor-optimised') ?? '', /cache_hints=2$/);
+  const types: string[] = [];
+  for await (const event of events) types.push(event.type);
+  assert.equal(types.at(-1), 'message_stop');
 });
 
 test('turned off at run time, the optimiser forwards the client bytes untouched', async () => {
