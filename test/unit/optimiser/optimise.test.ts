@@ -122,3 +122,11 @@ test('each transformation has its own switch', () => {
   assert.ok(JSON.stringify(hintsOnly).includes('cache_control'));
   assert.equal(createRequestOptimiser({ ...ALL_ON, enabled: false }, countTokens).optimise({ api: 'anthropic.messages', model: 'm', body, rawBody: Buffer.from(JSON.stringify(body)) }).forwardBody, undefined);
 });
+
+test('a payload past the size bound is forwarded as it is, without parsing', () => {
+  const huge = `Rules  \n\n\n\n${'x'.repeat(120_000)}`;
+  const body: JsonObject = { model: 'gpt-4o', messages: [{ role: 'system', content: huge }, { role: 'user', content: 'hi' }] };
+  const { text, tokensSaved } = forward(createRequestOptimiser(ALL_ON, countTokens), 'openai.chat', body);
+  assert.equal(text, JSON.stringify(body));
+  assert.equal(tokensSaved, 0);
+});
