@@ -8,6 +8,7 @@ import type { ApiStyle } from '../core/request';
 import type { ProxyContext } from './context';
 import { serveEngineRequest } from './engine-route';
 import { ProxyError, bodyTooLarge, sendError, toProxyError, unknownRoute, type ErrorShape } from './errors';
+import { refusalReason } from './guard';
 import { serveModels, servePassthroughPost } from './passthrough';
 import { matchApiPath, type ApiEndpoint } from './routes';
 
@@ -50,6 +51,13 @@ export function createProxyApp(px: ProxyContext): express.Express {
     px.pending.add(handler);
     void handler.finally(() => px.pending.delete(handler));
   };
+
+  app.use((req: Request, res: Response, next: NextFunction) => {
+    const refusal = refusalReason(req.headers, px.config.host);
+    if (!refusal) return next();
+    px.metrics.observeError('guard', 403, 'forbidden_origin');
+    sendError(res, 'openai', new ProxyError(403, 'forbidden_origin', refusal));
+  });
 
   app.get('/healthz', (_req, res) => {
     res.json({ status: 'ok' });

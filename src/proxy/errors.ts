@@ -20,8 +20,8 @@ export class ProxyError extends Error {
   }
 }
 
-const OPENAI_TYPES: Record<number, string> = { 400: 'invalid_request_error', 401: 'authentication_error', 404: 'invalid_request_error', 413: 'invalid_request_error', 415: 'invalid_request_error' };
-const ANTHROPIC_TYPES: Record<number, string> = { 400: 'invalid_request_error', 401: 'authentication_error', 404: 'not_found_error', 413: 'request_too_large', 415: 'invalid_request_error', 504: 'timeout_error' };
+const OPENAI_TYPES: Record<number, string> = { 400: 'invalid_request_error', 401: 'authentication_error', 403: 'permission_error', 404: 'invalid_request_error', 413: 'invalid_request_error', 415: 'invalid_request_error' };
+const ANTHROPIC_TYPES: Record<number, string> = { 400: 'invalid_request_error', 401: 'authentication_error', 403: 'permission_error', 404: 'not_found_error', 413: 'request_too_large', 415: 'invalid_request_error', 504: 'timeout_error' };
 
 /** The JSON error body for `error` in `shape`. */
 export function errorBody(shape: ErrorShape, error: ProxyError): object {

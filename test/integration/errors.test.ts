@@ -119,3 +119,22 @@ test('a default key configured for the provider is used only when the client sen
   assert.equal(without.status, 200);
   assert.equal(stack.fake.requests.at(-1)!.headers['authorization'], 'Bearer sk-configured-key-123456');
 });
+
+test('a request addressed to another host name (DNS rebinding) or from a web page is refused with 403', async () => {
+  const calls = stack.fake.requests.length;
+  const { request } = await import('node:http');
+  const status = await new Promise<number>((resolve, reject) => {
+    const req = request(`${stack.proxy.url}/v1/chat/completions`, { method: 'POST', headers: { host: 'rebound.example:80', 'content-type': 'application/json', authorization: `Bearer ${OPENAI_KEY}` } }, (res) => {
+      res.resume();
+      resolve(res.statusCode ?? 0);
+    });
+    req.on('error', reject);
+    req.end(JSON.stringify(chatBody('rebinding')));
+  });
+  assert.equal(status, 403);
+  const fromPage = await postRaw(`${stack.proxy.url}/v1/chat/completions`, JSON.stringify(chatBody('cross-site')), { ...openaiAuth, origin: 'https://attacker.example' });
+  assert.equal(fromPage.status, 403);
+  assert.equal(fromPage.json.error.type, 'permission_error');
+  assert.equal(stack.fake.requests.length, calls, 'nothing was forwarded');
+  await stillServes();
+});

@@ -6,6 +6,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { clientToolFrom } from '../../src/proxy/client-tool';
 import { ProxyError, errorBody } from '../../src/proxy/errors';
+import { refusalReason } from '../../src/proxy/guard';
 import { cacheDirectives } from '../../src/proxy/incoming';
 import { createRouteTable, matchApiPath } from '../../src/proxy/routes';
 import { validateBody } from '../../src/proxy/validate';
@@ -73,4 +74,15 @@ test('errors render in the OpenAI and the Anthropic shape', () => {
   assert.deepEqual(errorBody('openai', error), { error: { message: 'No route.', type: 'invalid_request_error', code: 'unknown_route', param: null } });
   assert.deepEqual(errorBody('anthropic', error), { type: 'error', error: { type: 'not_found_error', message: 'No route.' } });
   assert.deepEqual(errorBody('anthropic', new ProxyError(502, 'upstream_unreachable', 'down')), { type: 'error', error: { type: 'api_error', message: 'down' } });
+});
+
+test('the loopback guard refuses rebinding hosts and web origins, and nothing else', () => {
+  assert.equal(refusalReason({ host: '127.0.0.1:8787' }, '127.0.0.1'), undefined);
+  assert.equal(refusalReason({ host: 'localhost:9' }, '127.0.0.1'), undefined);
+  assert.equal(refusalReason({ host: '[::1]:8787' }, '::1'), undefined);
+  assert.equal(refusalReason({ host: '127.0.0.1:8787', origin: 'vscode-webview://abc' }, '127.0.0.1'), undefined);
+  assert.equal(refusalReason({ host: '127.0.0.1:8787', origin: 'http://localhost:3000' }, '127.0.0.1'), undefined);
+  assert.match(refusalReason({ host: 'attacker.example:8787' }, '127.0.0.1') ?? '', /addressed to 127\.0\.0\.1/);
+  assert.match(refusalReason({ host: '127.0.0.1:8787', origin: 'https://attacker.example' }, '127.0.0.1') ?? '', /web pages/);
+  assert.equal(refusalReason({ host: 'lan-name:8787' }, '0.0.0.0'), undefined, 'a proxy bound beyond loopback was chosen to be reachable');
 });
