@@ -98,7 +98,9 @@ export async function serveEngineRequest(
   if (ctx) result.ctx = ctx;
   if (error) result.error = error;
   try {
-    px.metrics.observeRecord(await px.engine.recordOutcome(result));
+    const record = await px.engine.recordOutcome(result);
+    px.metrics.observeRecord(record);
+    px.logger.debug(`${api} ${model} → ${record.layer} ${status} in ${Math.round(record.latencyMs)} ms (${record.tool})`);
   } catch (recordError) {
     px.logger.warn(`could not write the ledger record: ${recordError instanceof Error ? recordError.message : String(recordError)}`);
   }
