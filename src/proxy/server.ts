@@ -9,7 +9,7 @@ import { createEngine, type StatsReport } from '../core/engine';
 import type { LedgerRecord } from '../core/ledger-types';
 import type { Logger } from '../core/logger';
 import type { Route, UpstreamTarget } from '../core/request';
-import { createProxyApp } from './app';
+import { createProxyListener } from './app';
 import { createProxyMetrics } from './metrics';
 import { createRouteTable } from './routes';
 
@@ -60,8 +60,8 @@ export async function startProxy(config: EngineConfig, deps: { logger: Logger })
   const routes = createRouteTable(config.upstream.providers);
   const metrics = createProxyMetrics();
   const pending = new Set<Promise<unknown>>();
-  const app = createProxyApp({ config, engine, routes, metrics, logger: deps.logger, pending });
-  const server = createServer({ keepAliveTimeout: 65_000 }, app);
+  const listener = createProxyListener({ config, engine, routes, metrics, logger: deps.logger, pending });
+  const server = createServer({ keepAliveTimeout: 65_000 }, listener);
   try {
     await listen(server, config.port, config.host);
   } catch (error) {

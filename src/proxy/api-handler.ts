@@ -1,0 +1,83 @@
+/**
+ * The hot path: every OpenAI/Anthropic endpoint under the root, `/v1` and `/r/<routeId>/`,
+ * handled on plain Node request objects so a request does not pay for a router it does not need.
+ */
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { performance } from 'node:perf_hooks';
+import type { ApiStyle } from '../core/request';
+import { BodyAbortedError, readRequestBody } from './body';
+import type { ProxyContext } from './context';
+import { serveEngineRequest } from './engine-route';
+import { ProxyError, sendError, toProxyError, unknownRoute, type ErrorShape } from './errors';
+import { serveModels, servePassthroughPost } from './passthrough';
+import { matchApiPath, type ApiEndpoint } from './routes';
+
+const ENGINE_APIS: Partial<Record<ApiEndpoint, ApiStyle>> = {
+  chat: 'openai.chat',
+  completions: 'openai.completions',
+  messages: 'anthropic.messages',
+};
+
+/** Anthropic endpoints answer errors in Anthropic's shape; `models` follows the client's headers. */
+function errorShapeFor(endpoint: ApiEndpoint, req: IncomingMessage): ErrorShape {
+  if (endpoint === 'messages' || endpoint === 'count_tokens') return 'anthropic';
+  if (endpoint === 'models' && req.headers['anthropic-version']) return 'anthropic';
+  return 'openai';
+}
+
+/**
+ * A request handler that answers API paths and returns false for anything else.
+ *
+ * @example const api = createApiHandler(px); server.on('request', (req, res) => api(req, res) || app(req, res));
+ */
+export function createApiHandler(px: ProxyContext): (req: IncomingMessage, res: ServerResponse) => boolean {
+  /** Keeps a handler's promise until it settles, so close() can wait for its ledger record. */
+  const track = (handler: Promise<unknown>): void => {
+    px.pending.add(handler);
+    void handler.finally(() => px.pending.delete(handler));
+  };
+
+  return (req, res) => {
+    const url = req.url ?? '/';
+    const queryAt = url.indexOf('?');
+    const path = queryAt === -1 ? url : url.slice(0, queryAt);
+    const match = matchApiPath(path);
+    if (!match) return false;
+    const receivedAt = performance.now();
+    const shape = errorShapeFor(match.endpoint, req);
+    px.metrics.inFlight.inc();
+    res.once('close', () => px.metrics.inFlight.dec());
+    const fail = (error: unknown): void => {
+      if (error instanceof BodyAbortedError) return;
+      const proxyError = toProxyError(error);
+      px.metrics.observeError(match.endpoint, proxyError.status, proxyError.code);
+      if (proxyError.status >= 500) px.logger.error(proxyError.message);
+      sendError(res, shape, proxyError);
+    };
+    const route = px.routes.find(match.routeId);
+    if (!route) {
+      req.resume();
+      fail(unknownRoute(match.routeId ?? ''));
+      return true;
+    }
+    const http = { req, res };
+    if (match.endpoint === 'models') {
+      if (req.method !== 'GET') fail(new ProxyError(405, 'method_not_allowed', 'Use GET for /models.'));
+      else track(serveModels(px, http, route).catch(fail));
+      return true;
+    }
+    if (req.method !== 'POST') {
+      req.resume();
+      fail(new ProxyError(405, 'method_not_allowed', `Use POST for ${path}.`));
+      return true;
+    }
+    const api = ENGINE_APIS[match.endpoint];
+    const served = readRequestBody(req, px.config.maxBodyBytes).then((raw) =>
+      api
+        ? serveEngineRequest(px, http, api, route, raw, receivedAt)
+        : servePassthroughPost(px, http, match.endpoint as 'count_tokens' | 'embeddings', route, raw),
+    );
+    track(served.catch(fail));
+    return true;
+  };
+}
