@@ -138,3 +138,21 @@ test('a request addressed to another host name (DNS rebinding) or from a web pag
   assert.equal(stack.fake.requests.length, calls, 'nothing was forwarded');
   await stillServes();
 });
+
+test('a gzip-encoded body is decoded and forwarded plain; an unknown encoding gets 415', async () => {
+  const { gzipSync } = await import('node:zlib');
+  const json = JSON.stringify(chatBody('compressed request'));
+  const response = await fetch(`${stack.proxy.url}/v1/chat/completions`, {
+    method: 'POST',
+    body: gzipSync(json),
+    headers: { 'content-type': 'application/json', 'content-encoding': 'gzip', ...openaiAuth },
+  });
+  assert.equal(response.status, 200);
+  const received = stack.fake.requests.at(-1)!;
+  assert.equal(received.rawBody.toString('utf8'), json);
+  assert.equal(received.headers['content-encoding'], undefined);
+  const unknown = await postRaw(`${stack.proxy.url}/v1/chat/completions`, json, { ...openaiAuth, 'content-encoding': 'zstd-ish' });
+  assert.equal(unknown.status, 415);
+  assert.match(unknown.json.error.message, /Content-Encoding "zstd-ish"/);
+  await stillServes();
+});
