@@ -79,6 +79,12 @@ async function writeGenerated(res: ServerResponse, req: ProxyRequest, outcome: G
  */
 export function pipeToClient(res: ServerResponse, body: Readable): Promise<void> {
   return new Promise((resolve) => {
+    if (res.destroyed) {
+      // The client left while the layers were working: 'close' has already fired and will not again.
+      body.destroy();
+      resolve();
+      return;
+    }
     // A non-stream body that fails half-way cannot be mended: end the connection so the client sees it.
     body.once('error', () => res.destroy());
     res.once('close', () => {

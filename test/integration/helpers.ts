@@ -92,13 +92,13 @@ export function chatBody(content: string, extra: Record<string, unknown> = {}): 
   return { model: 'gpt-4o-mini', messages: [{ role: 'user', content }], ...extra };
 }
 
-/** Waits until the proxy reports `count` requests in flight, by reading its own metrics. */
-export async function waitForInFlight(proxy: ProxyServer, count: number): Promise<void> {
+/** Waits until the proxy's in-flight gauge satisfies `test`, by reading its own metrics. */
+export async function waitForInFlight(proxy: ProxyServer, count: number, test: (inFlight: number, count: number) => boolean = (n, c) => n >= c): Promise<void> {
   for (;;) {
     const text = await (await fetch(`${proxy.url}/metrics`)).text();
     const match = /^isartor_requests_in_flight (\d+)/m.exec(text);
     // The metrics request itself is not an API request, so it does not count.
-    if (match && Number(match[1]) >= count) return;
+    if (match && test(Number(match[1]), count)) return;
     await new Promise((resolve) => setImmediate(resolve));
   }
 }

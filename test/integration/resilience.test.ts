@@ -8,7 +8,7 @@ import { performance } from 'node:perf_hooks';
 import OpenAI from 'openai';
 import Anthropic from '@anthropic-ai/sdk';
 import { startFakeUpstream, type FakeUpstream } from '../../src/bench/fakeUpstream';
-import { startStack, type Stack } from './helpers';
+import { startStack, waitForInFlight, type Stack } from './helpers';
 
 let stack: Stack;
 let backup: FakeUpstream;
@@ -100,4 +100,27 @@ test('a client that hangs up mid-stream aborts the upstream request, and nothing
   assert.equal(stack.fake.aborted.at(-1)!.json.messages[0].content, 'I will hang up');
   const retry = await stack.openai().chat.completions.create({ ...request, stream: false }).withResponse();
   assert.equal(retry.response.headers.get('x-isartor-layer'), 'l3');
+});
+
+test('a client that hangs up before the upstream answered aborts the upstream request and is recorded as closed', async () => {
+  let release!: () => void;
+  stack.fake.enqueue({ hold: new Promise<void>((resolve) => (release = resolve)) });
+  const closedRecord = new Promise<{ status: number }>((resolve) => {
+    const subscription = stack.proxy.onRecord((record) => {
+      if (record.error !== 'client_closed') return;
+      subscription.dispose();
+      resolve(record);
+    });
+  });
+  const aborts = stack.fake.aborted.length;
+  const calls = stack.fake.requests.length;
+  const controller = new AbortController();
+  const pending = stack.openai().chat.completions.create({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'gone before the answer' }] }, { signal: controller.signal });
+  await stack.fake.waitForRequests(calls + 1);
+  controller.abort();
+  await assert.rejects(pending);
+  await stack.fake.waitForAborts(aborts + 1);
+  release();
+  assert.equal((await closedRecord).status, 499);
+  await waitForInFlight(stack.proxy, 0, (inFlight) => inFlight === 0);
 });
