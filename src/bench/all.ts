@@ -58,16 +58,18 @@ async function checkEvalDir(evalDir: string): Promise<void> {
   if (!traces?.isDirectory()) throw new BenchArgsError(`cannot read the folder ${join(evalDir, 'agent-traces')}`);
 }
 
-/** Runs `isartor <args>` in the repository root and parses the JSON line it prints. */
-async function runStep<T>(name: string, args: string[], root: string, steps: StepRecord[]): Promise<T> {
+/**
+ * Runs `isartor <args>` in the repository root and parses the JSON line it prints. With `quiet`
+ * its stderr is kept and shown only if it fails (for steps that run side by side).
+ */
+async function runStep<T>(name: string, args: string[], root: string, quiet = false): Promise<[T, StepRecord]> {
   const command = `node bin/isartor.js ${args.join(' ')}`;
-  process.stderr.write(`\n== ${name}: ${command}\n`);
+  process.stderr.write(`== ${name}: ${command}\n`);
   const started = performance.now();
-  const child = await spawnCli(args, /^(\{.*\})$/, { cwd: root, env: benchChildEnv() });
+  const child = await spawnCli(args, /^(\{.*\})$/, { cwd: root, env: benchChildEnv(), stderr: quiet ? 'collect' : 'inherit' });
   const status = await child.exited;
-  if (status !== 0) throw new Error(`${command} exited with status ${status}`);
-  steps.push({ name, command, seconds: (performance.now() - started) / 1000 });
-  return JSON.parse(child.ready[1]!) as T;
+  if (status !== 0) throw new Error(`${command} exited with status ${status}${quiet ? `:\n${child.stderrText().slice(-2000)}` : ''}`);
+  return [JSON.parse(child.ready[1]!) as T, { name, command, seconds: (performance.now() - started) / 1000 }];
 }
 
 /**
@@ -80,16 +82,20 @@ export async function runAllBench(args: AllArgs): Promise<BenchResults> {
   await checkEvalDir(args.evalDir);
   const machine = machineInfo();
   const started = performance.now();
-  const steps: StepRecord[] = [];
   // Relative to the repository when inside its parent, so the recorded commands work on any checkout.
   const evalDir = relative(root, args.evalDir).startsWith('../..') ? args.evalDir : relative(root, args.evalDir);
   const limit = args.tracesLimit === undefined ? [] : ['--limit', String(args.tracesLimit)];
-  const pairs = await runStep<PairsReport>('pairs', ['bench', 'pairs', '--file', join(evalDir, 'qqp-dev.jsonl'), '--embedder', 'lexical', '--json'], root, steps);
+  const [pairs, pairsStep] = await runStep<PairsReport>('pairs', ['bench', 'pairs', '--file', join(evalDir, 'qqp-dev.jsonl'), '--embedder', 'lexical', '--json'], root);
   const traceArgs = (api: string): string[] => ['bench', 'traces', '--dir', join(evalDir, 'agent-traces'), '--api', api, ...limit, '--json'];
-  const openai = await runStep<TracesReport>('traces (OpenAI)', traceArgs('openai'), root, steps);
-  const anthropic = await runStep<TracesReport>('traces (Anthropic)', traceArgs('anthropic'), root, steps);
-  const overhead = await runStep<OverheadReport>('overhead', ['bench', 'overhead', '--requests', String(args.requests), '--json'], root, steps);
-  const scale = await runStep<ScaleReport>('scale', ['bench', 'scale', '--entries', args.entries.join(','), '--json'], root, steps);
+  // The two replays are single-threaded and their main figures are counts, not timings: they share
+  // the machine's cores. Overhead and scale, which time things, run alone afterwards.
+  const [[openai, openaiStep], [anthropic, anthropicStep]] = await Promise.all([
+    runStep<TracesReport>('traces (OpenAI)', traceArgs('openai'), root, true),
+    runStep<TracesReport>('traces (Anthropic)', traceArgs('anthropic'), root, true),
+  ]);
+  const [overhead, overheadStep] = await runStep<OverheadReport>('overhead', ['bench', 'overhead', '--requests', String(args.requests), '--json'], root);
+  const [scale, scaleStep] = await runStep<ScaleReport>('scale', ['bench', 'scale', '--entries', args.entries.join(','), '--json'], root);
+  const steps: StepRecord[] = [pairsStep, openaiStep, anthropicStep, overheadStep, scaleStep];
   const partial = {
     generatedAt: new Date().toISOString(), machine, steps, totalSeconds: (performance.now() - started) / 1000,
     pairs, traces: { openai, anthropic }, overhead, scale,

@@ -124,6 +124,8 @@ export function renderMarkdown(results: BenchResults): string {
     '',
     '## Deflection on real data',
     '',
+    'The two trace replays run side by side (their figures are counts); their latency column is not an overhead figure.',
+    '',
     '| data set | requests | deflected (L1a / L1b / L2) | false hits | other |',
     '|---|---|---|---|---|',
     `| qqp-dev.jsonl, L1b lexical (threshold ${pairs.threshold}) | ${pairs.pairs} pairs | ${pairs.hits} hits | ${pairs.falseHits} (+ ${pairs.unjudgedHits} unjudged) | precision ${pct(pairs.precision)}, recall ${pct(pairs.recall)}, lookup p50/p99 ${pairs.lookupP50Ms}/${pairs.lookupP99Ms} ms |`,

@@ -32,6 +32,8 @@ export interface CliChild {
   readonly ready: RegExpExecArray;
   /** Further stdout lines, in order. */
   readonly lines: AsyncIterator<string>;
+  /** What the child wrote to stderr so far, when spawned with `stderr: "collect"`. */
+  stderrText(): string;
   /** Resolves with the exit code (null after a signal) once the child has exited by itself. */
   exited: Promise<number | null>;
   /** SIGTERM, then waits for the exit; resolves with the exit code (null after a signal). */
@@ -44,8 +46,11 @@ export interface SpawnOptions {
   env?: NodeJS.ProcessEnv;
   /** Working folder of the child (default: this process's). */
   cwd?: string;
-  /** Where the child's stderr goes: "inherit" shows its progress bar; "ignore" keeps logs quiet. */
-  stderr?: 'inherit' | 'ignore';
+  /**
+   * Where the child's stderr goes: "inherit" shows its progress bar; "collect" keeps it for
+   * `stderrText()` (children running side by side would garble each other's bars).
+   */
+  stderr?: 'inherit' | 'collect';
 }
 
 /**
@@ -56,10 +61,12 @@ export interface SpawnOptions {
  */
 export async function spawnCli(args: readonly string[], readyLine: RegExp, options: SpawnOptions = {}): Promise<CliChild> {
   const child = spawn(process.execPath, [...(options.nodeFlags ?? []), cliEntry(), ...args], {
-    stdio: ['ignore', 'pipe', options.stderr ?? 'inherit'],
+    stdio: ['ignore', 'pipe', options.stderr === 'collect' ? 'pipe' : 'inherit'],
     env: options.env ?? process.env,
     cwd: options.cwd,
   });
+  let stderrText = '';
+  child.stderr?.on('data', (chunk: Buffer) => (stderrText += chunk.toString()));
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
   const lines = createInterface({ input: child.stdout! })[Symbol.asyncIterator]();
   const ready = await (async () => {
@@ -67,7 +74,8 @@ export async function spawnCli(args: readonly string[], readyLine: RegExp, optio
       const next = await Promise.race([lines.next(), exited.then(() => undefined)]);
       if (next === undefined || next.done) {
         child.kill('SIGKILL');
-        throw new Error(`isartor ${args.join(' ')} exited (status ${await exited}) before it was ready`);
+        const status = await exited;
+        throw new Error(`isartor ${args.join(' ')} exited (status ${status}) before it was ready${stderrText ? `:\n${stderrText.slice(-2000)}` : ''}`);
       }
       const match = readyLine.exec(next.value);
       if (match) return match;
@@ -80,6 +88,7 @@ export async function spawnCli(args: readonly string[], readyLine: RegExp, optio
     ready,
     lines,
     exited,
+    stderrText: () => stderrText,
     stop() {
       stopping ??= (async () => {
         if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');

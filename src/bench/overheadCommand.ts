@@ -9,7 +9,7 @@ import { startPassThrough } from './passthrough';
 import { formatTable } from './stats';
 
 /** Measured requests per target and scenario when --requests is absent (sized for the 15-minute `npm run bench`). */
-export const DEFAULT_OVERHEAD_REQUESTS = 2000;
+export const DEFAULT_OVERHEAD_REQUESTS = 1000;
 
 export const OVERHEAD_USAGE = 'usage: isartor bench overhead [--requests N] [--json]';
 
