@@ -16,7 +16,7 @@ import type { IntegrationContext } from './integrations/integration';
 import { allIntegrations } from './integrations/registry';
 import { reconcileJournal } from './integrations/restore';
 import { IsartorController } from './lifecycle/controller';
-import { ProxyHost } from './lifecycle/proxyHost';
+import { isIsartorAt, ProxyHost } from './lifecycle/proxyHost';
 import { buildPanelSnapshot } from './lifecycle/snapshot';
 import { channelLogger, describeError } from './log';
 import { SavingsPanel } from './panel';
@@ -62,6 +62,7 @@ export function activate(context: vscode.ExtensionContext): void {
     integrations: allIntegrations,
     integrationContext,
     reconcileJournal,
+    isIsartorAt,
     logger,
     ui: {
       startFailed: async (message) => {

@@ -22,7 +22,7 @@ import type { Integration } from '../../src/extension/integrations/integration';
 import { reconcileJournal } from '../../src/extension/integrations/restore';
 import { IsartorController } from '../../src/extension/lifecycle/controller';
 import type { ControllerUi } from '../../src/extension/lifecycle/controller';
-import { ProxyHost } from '../../src/extension/lifecycle/proxyHost';
+import { isIsartorAt, ProxyHost } from '../../src/extension/lifecycle/proxyHost';
 import { PersistentRouteRegistry } from '../../src/extension/routes';
 import type { RouteMemento } from '../../src/extension/routes';
 import { ProviderKeys } from '../../src/extension/secrets';
@@ -113,7 +113,7 @@ interface Harness {
 }
 
 /** The controller wired as extension.ts wires it, minus VS Code: in-memory state and secrets, a temp home. */
-async function harness(fake: FakeUpstream, home: string, integrations: Integration[], options: { state?: MapMemento; port?: number; logger?: Logger } = {}): Promise<Harness> {
+async function harness(fake: FakeUpstream, home: string, integrations: Integration[], options: { state?: MapMemento; port?: number; logger?: Logger; dataDir?: string } = {}): Promise<Harness> {
   const state = options.state ?? new MapMemento();
   const settings: Record<string, unknown> = {
     port: options.port ?? 0,
@@ -144,13 +144,14 @@ async function harness(fake: FakeUpstream, home: string, integrations: Integrati
   const controller: IsartorController<ProxyServer> = new IsartorController<ProxyServer>({
     state,
     settings: (): IsartorSettings => readSettings(source),
-    dataDir: () => join(home, 'storage', 'data'),
+    dataDir: () => options.dataDir ?? join(home, 'storage', 'data'),
     keys: new ProviderKeys(secrets, {}),
     host,
     routes,
     integrations: () => integrations,
     integrationContext: (proxyUrl) => ({ proxyUrl, routes, homeDir: home, journalDir: join(home, 'storage', 'global'), logger }),
     reconcileJournal,
+    isIsartorAt,
     ui,
     logger,
     onDidChange: () => provider?.refresh(),
@@ -306,7 +307,8 @@ describe('Enable, port moves and Disable with the real Claude Code integration',
   });
 
   async function occupy(port = 0): Promise<number> {
-    blocker = createServer();
+    // Something that is not Isartor: it accepts connections and hangs up.
+    blocker = createServer((socket) => socket.destroy());
     await new Promise<void>((resolve) => blocker!.listen(port, '127.0.0.1', resolve));
     return (blocker.address() as AddressInfo).port;
   }
@@ -358,6 +360,37 @@ describe('Enable, port moves and Disable with the real Claude Code integration',
     } finally {
       await second.close();
       await release();
+      await rm(home, { recursive: true, force: true });
+    }
+  });
+
+  it('a second window leaves the tools with the first window’s proxy instead of re-pointing them', async () => {
+    const settingsFile = join(home, '.claude', 'settings.json');
+    await mkdir(join(home, '.claude'));
+    const original = '{ "model": "opus" }\n';
+    await writeFile(settingsFile, original);
+    const state = new MapMemento();
+    const windowA = await harness(fake, home, [claudeIntegration], { state });
+    const windowB = { current: undefined as Harness | undefined };
+    try {
+      assert.equal(await windowA.controller.enable(), true);
+      const urlA = windowA.host.proxy!.url;
+      const connected = await readFile(settingsFile, 'utf8');
+      // Window B is configured for window A's port, which is taken, by an Isartor.
+      // (Another workspace, so another data folder: one store has one writer.)
+      windowB.current = await harness(fake, home, [claudeIntegration], { state, port: Number(new URL(urlA).port), dataDir: join(home, 'storage', 'data-b') });
+      const urlB = windowB.current.host.proxy!.url;
+      assert.notEqual(urlB, urlA);
+      assert.equal(await readFile(settingsFile, 'utf8'), connected, 'Claude Code still goes to window A');
+      assert.equal(state.get('isartor.lastProxyUrl'), urlA);
+      assert.equal(await isIsartorAt(urlA), true);
+      assert.equal(await isIsartorAt(fake.url), false);
+
+      await windowB.current.controller.disable();
+      assert.equal(await readFile(settingsFile, 'utf8'), original);
+    } finally {
+      await windowB.current?.close();
+      await windowA.close();
       await rm(home, { recursive: true, force: true });
     }
   });

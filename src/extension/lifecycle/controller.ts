@@ -40,6 +40,8 @@ export interface ControllerDeps<P extends EmbeddedProxy> {
   /** The integration context for a proxy URL (home folder, journal folder, routes, logger). */
   integrationContext(proxyUrl: string): IntegrationContext;
   reconcileJournal(ctx: IntegrationContext): Promise<unknown>;
+  /** Whether an Isartor proxy answers at a URL (see `isIsartorAt`). */
+  isIsartorAt(url: string): Promise<boolean>;
   ui: ControllerUi;
   logger: Logger;
   /** Called when anything the UI shows may have changed (models, connections). */
@@ -244,8 +246,14 @@ export class IsartorController<P extends EmbeddedProxy> {
     // The layer switches came in with the engine configuration; routes are re-added with their old ids.
     this.deps.routes.attach(proxy);
     const lastUrl = this.deps.state.get<string>(LAST_URL_KEY);
-    await this.deps.state.update(LAST_URL_KEY, proxy.url);
-    if (lastUrl && lastUrl !== proxy.url) await this.repoint(lastUrl, proxy.url);
+    if (lastUrl && lastUrl !== proxy.url && (await this.deps.isIsartorAt(lastUrl))) {
+      // Another window's Isartor serves the tools' URL (globalState is shared by all windows);
+      // re-pointing them here would strand them when this window closes first.
+      this.deps.logger.info(`another Isartor serves ${lastUrl}; connected tools stay pointed there, this window uses ${proxy.url}`);
+    } else {
+      await this.deps.state.update(LAST_URL_KEY, proxy.url);
+      if (lastUrl && lastUrl !== proxy.url) await this.repoint(lastUrl, proxy.url);
+    }
     this.deps.onDidChange();
     return true;
   }

@@ -2,6 +2,7 @@
  * Runs the engine's proxy inside the extension host: start on the configured port (or a free one
  * when it is taken), stop, restart, and report its state and ledger records to the UI.
  */
+import { request } from 'undici';
 import type { EngineConfig } from '../../core/config';
 import type { StatsReport } from '../../core/engine';
 import type { LedgerRecord } from '../../core/ledger-types';
@@ -32,6 +33,25 @@ export interface HostSnapshot {
   state: HostState;
   url?: string;
   error?: string;
+}
+
+/**
+ * True when an Isartor proxy (another VS Code window's, or `isartor serve`) answers at `url`: its
+ * `/isartor/stats` returns the ledger and layer states. Anything else, or no answer within a
+ * second, is not Isartor.
+ */
+export async function isIsartorAt(url: string): Promise<boolean> {
+  try {
+    const response = await request(`${url}/isartor/stats`, { signal: AbortSignal.timeout(1000) });
+    if (response.statusCode !== 200) {
+      await response.body.dump();
+      return false;
+    }
+    const body = (await response.body.json()) as Record<string, unknown> | null;
+    return typeof body === 'object' && body !== null && 'ledger' in body && 'layers' in body;
+  } catch {
+    return false;
+  }
 }
 
 /** True for "address already in use", however the server reports it. */
