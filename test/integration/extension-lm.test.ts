@@ -113,7 +113,18 @@ interface Harness {
 }
 
 /** The controller wired as extension.ts wires it, minus VS Code: in-memory state and secrets, a temp home. */
-async function harness(fake: FakeUpstream, home: string, integrations: Integration[], options: { state?: MapMemento; port?: number; logger?: Logger; dataDir?: string } = {}): Promise<Harness> {
+interface HarnessOptions {
+  state?: MapMemento;
+  port?: number;
+  logger?: Logger;
+  dataDir?: string;
+  /** The button the user presses on the start-failure notification (default: none). */
+  onStartFailed?: (message: string) => Promise<'retry' | 'log' | undefined>;
+  /** Called with every information message. */
+  onInfo?: (message: string) => void;
+}
+
+async function harness(fake: FakeUpstream, home: string, integrations: Integration[], options: HarnessOptions = {}): Promise<Harness> {
   const state = options.state ?? new MapMemento();
   const settings: Record<string, unknown> = {
     port: options.port ?? 0,
@@ -135,9 +146,15 @@ async function harness(fake: FakeUpstream, home: string, integrations: Integrati
   const notices: string[] = [];
   const warnings: string[] = [];
   const ui: ControllerUi = {
-    startFailed: async (message) => (warnings.push(`start failed: ${message}`), undefined),
+    startFailed: async (message) => {
+      warnings.push(`start failed: ${message}`);
+      return options.onStartFailed?.(message);
+    },
     showLog: () => {},
-    info: (message) => notices.push(message),
+    info: (message) => {
+      notices.push(message);
+      options.onInfo?.(message);
+    },
     warn: (message) => warnings.push(message),
   };
   let provider: IsartorChatProvider | undefined;
@@ -395,17 +412,30 @@ describe('Enable, port moves and Disable with the real Claude Code integration',
     }
   });
 
-  it('shows one start failure and touches no tool when the proxy cannot start', async () => {
+  it('shows one start failure, touches no tool, and Retry enables fully once the cause is gone', async () => {
     const settingsFile = join(home, '.claude', 'settings.json');
     await mkdir(join(home, '.claude'));
     await writeFile(settingsFile, '{ "model": "opus" }\n');
     // A data dir that cannot be created: its parent is a file.
-    await writeFile(join(home, 'storage'), 'not a folder');
-    const h = await harness(fake, home, [claudeIntegration]);
+    const blocker = join(home, 'storage');
+    await writeFile(blocker, 'not a folder');
+    let pressRetry: (choice: 'retry') => void = () => {};
+    const retryPressed = new Promise<'retry'>((resolve) => (pressRetry = resolve));
+    let enabledAgain: (message: string) => void = () => {};
+    const onAgain = new Promise<string>((resolve) => (enabledAgain = resolve));
+    const h = await harness(fake, home, [claudeIntegration], { onStartFailed: () => retryPressed, onInfo: (message) => enabledAgain(message) });
     try {
       assert.equal(await h.controller.enable(), false);
       assert.equal(h.host.snapshot.state, 'error');
       assert.equal(h.warnings.filter((w) => w.startsWith('start failed:')).length, 1);
+      assert.equal(await readFile(settingsFile, 'utf8'), '{ "model": "opus" }\n');
+
+      await rm(blocker);
+      pressRetry('retry');
+      assert.match(await onAgain, /Isartor is on\. Connected: Claude Code/);
+      assert.equal(h.host.snapshot.state, 'on');
+      assert.match(await readFile(settingsFile, 'utf8'), /ANTHROPIC_BASE_URL/);
+      await h.controller.disable();
       assert.equal(await readFile(settingsFile, 'utf8'), '{ "model": "opus" }\n');
     } finally {
       await h.close();

@@ -78,7 +78,8 @@ export class IsartorController<P extends EmbeddedProxy> {
   /** Starts the proxy and connects every detected tool. False when the proxy could not start. */
   async enable(): Promise<boolean> {
     await this.deps.state.update(ENABLED_KEY, true);
-    if (!(await this.start())) return false;
+    // Retry after a failed start means "Enable again", so the tools get connected too.
+    if (!(await this.start(() => this.enable()))) return false;
     const connected: string[] = [];
     for (const integration of this.deps.integrations()) {
       const ctx = this.context();
@@ -154,11 +155,6 @@ export class IsartorController<P extends EmbeddedProxy> {
     await this.start();
   }
 
-  /** Starts the proxy again after a failure (the notification's Retry). */
-  async retry(): Promise<boolean> {
-    return this.enabled ? this.start() : this.enable();
-  }
-
   async clearCache(): Promise<boolean> {
     const proxy = this.deps.host.proxy;
     if (!proxy) return false;
@@ -226,7 +222,8 @@ export class IsartorController<P extends EmbeddedProxy> {
     return this.start();
   }
 
-  private async start(): Promise<boolean> {
+  /** Starts the proxy; on failure shows one notification whose Retry runs `retry`. */
+  private async start(retry: () => Promise<unknown> = () => this.start()): Promise<boolean> {
     const settings = this.deps.settings();
     for (const problem of settings.problems) this.deps.logger.warn(`settings: ${problem}`);
     const running = this.deps.host.proxy;
@@ -235,7 +232,7 @@ export class IsartorController<P extends EmbeddedProxy> {
       proxy = (await this.deps.host.start(this.engineConfig())).proxy;
     } catch (error) {
       void this.deps.ui.startFailed(describeError(error)).then((choice) => {
-        if (choice === 'retry') void this.retry();
+        if (choice === 'retry') void retry();
         if (choice === 'log') this.deps.ui.showLog();
       });
       this.deps.onDidChange();
