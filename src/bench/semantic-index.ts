@@ -15,12 +15,16 @@ import { ZERO_USAGE } from '../core/outcome';
 import { SemanticCache } from '../core/semantic/cache';
 import { openEmbeddedStore } from '../core/store/embedded';
 
-const VERBS = 'configure debug deploy test refactor install upgrade profile document migrate secure cache log parse format bundle lint monitor'.split(' ');
-const OBJECTS = 'server client router database schema query index queue worker cache token session cookie build pipeline container cluster logger parser'.split(' ');
-const TECH = 'python rust typescript go java kotlin react vue django flask express postgres redis docker kubernetes nginx webpack vite'.split(' ');
-const WHERE = 'in production|on windows|behind a proxy|with tls|for tests|in ci|on arm64|with 2 replicas|under load|after an upgrade'.split('|');
+import synonyms from '../core/embed/synonyms.json';
+import { TECH_TERMS } from '../core/embed/tech-terms';
 
-/** Deterministic coding-style questions, plus the QQP questions, as last turns to index. */
+const OPENERS = ['How do I', 'Why does my', 'What is the best way to', 'Explain how to', 'Can you fix the', 'Write a test for the'];
+
+/**
+ * The QQP questions plus deterministic synthetic questions of 4–13 words drawn from ~3,000 words
+ * (WordNet map words and tech names), as last turns to index. Random word mixes are the hard case
+ * for an HNSW graph over hashed lexical vectors (no low-dimensional structure to exploit).
+ */
 async function corpus(size: number): Promise<string[]> {
   const texts = new Set<string>();
   try {
@@ -37,7 +41,12 @@ async function corpus(size: number): Promise<string[]> {
     state = (Math.imul(state, 1664525) + 1013904223) >>> 0;
     return list[state % list.length]!;
   };
-  for (let n = 0; texts.size < size; n++) texts.add(`How do I ${pick(VERBS)} the ${pick(OBJECTS)} of my ${pick(TECH)} ${pick(OBJECTS)} ${pick(WHERE)} (ticket ${n})?`);
+  const vocabulary = [...new Set([...Object.keys(synonyms), ...TECH_TERMS])];
+  const lengths = [4, 5, 6, 7, 8, 9, 10, 11, 12, 13];
+  while (texts.size < size) {
+    const words = Array.from({ length: pick(lengths) }, () => pick(vocabulary));
+    texts.add(`${pick(OPENERS)} ${words.join(' ')}?`);
+  }
   return [...texts].slice(0, size);
 }
 

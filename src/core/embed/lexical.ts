@@ -20,7 +20,7 @@ export interface LexicalOptions {
   rarity: boolean;
 }
 
-export const DEFAULT_LEXICAL_OPTIONS: LexicalOptions = { dimensions: 256, bigramWeight: 0.5, synonyms: true, rarity: true };
+export const DEFAULT_LEXICAL_OPTIONS: LexicalOptions = { dimensions: 128, bigramWeight: 0.5, synonyms: true, rarity: true };
 
 /** Calibrated on the first half of qqp-dev.jsonl for precision ≥ 0.99 (docs/measurements/semantic-threshold.md). */
 export const LEXICAL_DEFAULT_THRESHOLD = 0.95;

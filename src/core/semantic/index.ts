@@ -34,10 +34,10 @@ interface Partition {
 
 const DEFAULT_ANN_MIN_ENTRIES = 2048;
 /** Over-fetch from the approximate graph, then keep the best by exact cosine. */
-const ANN_OVERFETCH = 4;
+const ANN_OVERFETCH = 8;
 
 /** Creates an HNSW graph with half-precision storage: exact scores come from the re-scoring step. */
-function newAnnIndex(dimensions: number): Index {
+export function newAnnIndex(dimensions: number): Index {
   return new Index({ dimensions, metric: MetricKind.Cos, quantization: ScalarKind.F16, connectivity: 16, expansion_add: 64, expansion_search: 64, multi: false });
 }
 
@@ -55,6 +55,8 @@ export class VectorIndex {
   private readonly partitions = new Map<string, Partition>();
   private readonly byKey = new Map<string, Slot>();
   private nextLabel = 1n;
+  /** Graphs built from vectors (rather than adopted from a snapshot) since this index was created. */
+  graphsBuilt = 0;
   /** While true, partitions do not switch to HNSW one insert at a time (see `bulkLoad`). */
   private deferAnn = false;
 
@@ -72,15 +74,25 @@ export class VectorIndex {
   }
 
   /** Every entry, for persistence. */
-  *entries(): IterableIterator<{ key: string; partition: string; vector: Float32Array }> {
+  *entries(): IterableIterator<{ key: string; partition: string; vector: Float32Array; label: bigint }> {
     for (const slot of this.byKey.values()) yield slot;
   }
 
-  /** Adds or replaces the entry stored under `key`. */
-  add(partition: string, key: string, vector: Float32Array): void {
+  /** The HNSW graphs of the large partitions, for persistence. */
+  *graphs(): IterableIterator<{ partition: string; graph: Index }> {
+    for (const [partition, bucket] of this.partitions) if (bucket.ann) yield { partition, graph: bucket.ann };
+  }
+
+  /**
+   * Adds or replaces the entry stored under `key`. `label` restores the graph key an entry had when
+   * a snapshot was saved, so a saved graph can be adopted as it is.
+   */
+  add(partition: string, key: string, vector: Float32Array, label?: bigint): void {
     if (vector.length !== this.dimensions) throw new Error(`vector has ${vector.length} dimensions, index expects ${this.dimensions}`);
     this.remove(key);
-    const slot: Slot = { key, partition, vector, label: this.nextLabel++ };
+    const slotLabel = label ?? this.nextLabel;
+    if (slotLabel >= this.nextLabel) this.nextLabel = slotLabel + 1n;
+    const slot: Slot = { key, partition, vector, label: slotLabel };
     const bucket = this.partitions.get(partition) ?? { slots: new Set<Slot>() };
     this.partitions.set(partition, bucket);
     bucket.slots.add(slot);
@@ -94,17 +106,34 @@ export class VectorIndex {
   }
 
   /**
-   * Adds many entries, then builds each large partition's graph in one multi-threaded batch, which
-   * is far faster than growing it one insert at a time (used when loading a snapshot).
+   * Adds many entries, then gives each large partition its graph: a saved one from `savedGraphs`
+   * when it holds exactly that partition's labels, otherwise one built in a single multi-threaded
+   * batch (far faster than growing it one insert at a time).
    */
-  bulkLoad(add: (index: VectorIndex) => void): void {
+  bulkLoad(add: (index: VectorIndex) => void, savedGraphs: ReadonlyMap<string, Index> = new Map()): void {
     this.deferAnn = true;
     try {
       add(this);
     } finally {
       this.deferAnn = false;
     }
-    for (const bucket of this.partitions.values()) if (!bucket.ann && bucket.slots.size >= this.annMinEntries) this.buildAnn(bucket);
+    for (const [partition, bucket] of this.partitions) {
+      if (bucket.ann || bucket.slots.size < this.annMinEntries) continue;
+      const saved = savedGraphs.get(partition);
+      if (saved && this.adoptGraph(bucket, saved)) continue;
+      this.buildAnn(bucket);
+    }
+  }
+
+  /** Uses `graph` for `bucket` if it holds exactly the bucket's labels. */
+  private adoptGraph(bucket: Partition, graph: Index): boolean {
+    if (graph.size() !== bucket.slots.size || graph.dimensions() !== this.dimensions) return false;
+    const slots = [...bucket.slots];
+    const present = graph.contains(BigUint64Array.from(slots, (slot) => slot.label)) as boolean[];
+    if (!present.every(Boolean)) return false;
+    bucket.ann = graph;
+    bucket.byLabel = new Map(slots.map((slot) => [slot.label, slot]));
+    return true;
   }
 
   remove(key: string): void {
@@ -167,6 +196,7 @@ export class VectorIndex {
   }
 
   private buildAnn(bucket: Partition): void {
+    this.graphsBuilt++;
     const ann = newAnnIndex(this.dimensions);
     const byLabel = new Map<bigint, Slot>();
     const slots = [...bucket.slots];

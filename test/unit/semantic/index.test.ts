@@ -177,3 +177,43 @@ describe('SemanticCache expiry', () => {
     }
   });
 });
+
+describe('SemanticCache persistence of HNSW graphs', () => {
+  it('saves large partitions\' graphs, reuses them on open, and rebuilds a damaged one', async () => {
+    const { dir, cleanup } = await tempDir('l1b-graphs');
+    const open = async (): Promise<{ cache: SemanticCache; close: () => Promise<void> }> => {
+      const store = await openEmbeddedStore(join(dir, 'store'), { maxEntries: 1000, ttlSeconds: 0 }, { name: 'semantic' });
+      const embedder = createLexicalEmbedder();
+      const cache = await SemanticCache.open({ store, embedder, threshold: embedder.defaultThreshold, logger: silentLogger, indexDir: join(dir, 'index'), annMinEntries: 20 });
+      return { cache, close: async () => (await cache.close(), await store.close()) };
+    };
+    try {
+      const first = await open();
+      const answer = { api: 'openai.chat' as const, body: {}, usage: ZERO_USAGE, createdAt: 1 };
+      for (let i = 0; i < 60; i++) await first.cache.insert('big', `How do I configure service number ${i} for tenant ${i * 7}?`, answer);
+      assert.equal(first.cache.index.annPartitions(), 1);
+      await first.close();
+      const manifest = JSON.parse(await readFile(join(dir, 'index', 'index.json'), 'utf8')) as { graphs: Array<{ file: string }> };
+      assert.equal(manifest.graphs.length, 1);
+      const graphPath = join(dir, 'index', manifest.graphs[0]!.file);
+
+      const second = await open();
+      assert.equal(second.cache.origin, 'snapshot');
+      assert.equal(second.cache.index.annPartitions(), 1);
+      assert.equal(second.cache.index.graphsBuilt, 0, 'the saved graph was adopted, not rebuilt');
+      assert.equal((await second.cache.lookup('big', 'how do i configure service number 42 for tenant 294')).hit, true);
+      await second.close();
+
+      const graphBytes = await readFile(graphPath);
+      graphBytes.fill(0xff, 0, 128);
+      await writeFile(graphPath, graphBytes);
+      const third = await open();
+      assert.equal(third.cache.index.annPartitions(), 1);
+      assert.equal(third.cache.index.graphsBuilt, 1, 'the damaged graph was rebuilt from the vectors');
+      assert.equal((await third.cache.lookup('big', 'How do I configure service number 7 for tenant 49 ?')).hit, true);
+      await third.close();
+    } finally {
+      await cleanup();
+    }
+  });
+});
