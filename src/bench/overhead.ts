@@ -68,7 +68,7 @@ const SYSTEM_PROMPT = [
 ].join('\n');
 
 const CONCURRENCIES = [1, 32] as const;
-/** The line a helper process prints once it listens (see runOverheadChild). */
+/** The line a helper process prints once it listens (runChild in overheadCommand.ts). */
 const CHILD_READY = /^bench (?:fake-upstream|pass-through) on (http:\S+)$/;
 /** `isartor serve`'s ready line. */
 const SERVE_READY = /^isartor listening on (http:\S+) /;
@@ -92,7 +92,7 @@ interface Accumulated {
 /**
  * Runs the whole measurement and closes everything it started.
  *
- * @example const report = await runOverheadBench({ requests: 2000 });
+ * @example const report = await runOverheadBench({ requests: 1000 });
  */
 export async function runOverheadBench(options: OverheadOptions): Promise<OverheadReport> {
   const requests = options.requests;
