@@ -38,11 +38,21 @@ logged() {
   fi
 }
 
-# --- Debian packages (installed by .ci/run, or by hand with apt-get) ---------------------------------
+# --- Debian packages (installed here when running as root, else by hand with apt-get) ---------------
 missing=()
 [ -x /usr/bin/chromium ] || missing+=("chromium (for Playwright: /usr/bin/chromium)")
 command -v rg >/dev/null 2>&1 || missing+=("ripgrep (code-server's search uses /usr/bin/rg)")
 dpkg -s libkrb5-dev >/dev/null 2>&1 || [ -f /usr/include/krb5.h ] || missing+=("libkrb5-dev (code-server's kerberos module builds against it)")
+# As root on Debian (CI, a fresh machine) install them, so `npm ci && npm test` is the whole set-up.
+if [ ${#missing[@]} -gt 0 ] && [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+  echo "[e2e setup] installing Debian packages: chromium libkrb5-dev ripgrep"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq && apt-get install -y -qq --no-install-recommends chromium libkrb5-dev ripgrep
+  missing=()
+  [ -x /usr/bin/chromium ] || missing+=("chromium (for Playwright: /usr/bin/chromium)")
+  command -v rg >/dev/null 2>&1 || missing+=("ripgrep (code-server's search uses /usr/bin/rg)")
+  dpkg -s libkrb5-dev >/dev/null 2>&1 || [ -f /usr/include/krb5.h ] || missing+=("libkrb5-dev (code-server's kerberos module builds against it)")
+fi
 if [ ${#missing[@]} -gt 0 ]; then
   echo "[e2e setup] missing Debian packages:" >&2
   for item in "${missing[@]}"; do echo "  - $item" >&2; done
