@@ -38,7 +38,7 @@ const ANN_OVERFETCH = 8;
 
 /** Creates an HNSW graph with half-precision storage: exact scores come from the re-scoring step. */
 export function newAnnIndex(dimensions: number): Index {
-  return new Index({ dimensions, metric: MetricKind.Cos, quantization: ScalarKind.F16, connectivity: 16, expansion_add: 64, expansion_search: 64, multi: false });
+  return new Index({ dimensions, metric: MetricKind.Cos, quantization: ScalarKind.F16, connectivity: 16, expansion_add: 64, expansion_search: 32, multi: false });
 }
 
 /**
