@@ -30,14 +30,7 @@ const CONTRACTIONS: ReadonlyArray<readonly [RegExp, string]> = [
   [/\bwon['’]t\b/g, 'will not'],
   [/\bshan['’]t\b/g, 'shall not'],
   [/n['’]t\b/g, ' not'],
-  // "what's" is "what is"; after other words 's is a possessive and is dropped.
-  [/\b(what|who|where|when|why|how|it|that|there|here|this|he|she)['’]s\b/g, '$1 is'],
-  [/['’]re\b/g, ' are'],
-  [/['’]ve\b/g, ' have'],
-  [/['’]ll\b/g, ' will'],
-  [/['’]m\b/g, ' am'],
-  [/['’]d\b/g, ' would'],
-  [/['’]s\b/g, ''],
+  [/['’](s|re|ve|ll|d|m)\b/g, ''],
 ];
 
 /** Lower-cases, rewrites contractions and punctuated tech names, and splits into word tokens. */
