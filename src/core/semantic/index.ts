@@ -38,7 +38,7 @@ const ANN_OVERFETCH = 8;
 
 /** Creates an HNSW graph with half-precision storage: exact scores come from the re-scoring step. */
 export function newAnnIndex(dimensions: number): Index {
-  return new Index({ dimensions, metric: MetricKind.Cos, quantization: ScalarKind.F16, connectivity: 16, expansion_add: 64, expansion_search: 32, multi: false });
+  return new Index({ dimensions, metric: MetricKind.Cos, quantization: ScalarKind.F16, connectivity: 16, expansion_add: 64, expansion_search: 64, multi: false });
 }
 
 /**
@@ -207,7 +207,8 @@ export class VectorIndex {
       matrix.set(slot.vector, i * this.dimensions);
       byLabel.set(slot.label, slot);
     });
-    ann.add(labels, matrix, 0);
+    // One thread: a graph built in parallel depends on scheduling, and so would benchmark figures.
+    ann.add(labels, matrix, 1);
     bucket.ann = ann;
     bucket.byLabel = byLabel;
   }
