@@ -161,14 +161,18 @@ export function activate(context: vscode.ExtensionContext): void {
 
   shutdown = async () => {
     shutdown = undefined;
-    await host.stop();
+    // Restores Continue and Claude Code files first: used outside VS Code, they must not point at a closed port.
+    await controller.deactivate();
     owner.dispose((error) => logger.error(`dispose failed: ${describeError(error)}`));
   };
 
   void controller.activate().catch((error: unknown) => logger.error(`activation failed: ${describeError(error)}`));
 }
 
-/** VS Code waits for the returned promise, so the proxy closes its port and stores before exit. */
+/**
+ * VS Code waits for the returned promise (a few seconds), so file-based tools are restored and the
+ * proxy closes its port and stores before exit; the next activation connects the tools again.
+ */
 export function deactivate(): Promise<void> | undefined {
   return shutdown?.();
 }

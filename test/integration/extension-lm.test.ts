@@ -1,8 +1,9 @@
 // The extension's language-model provider and lifecycle controller on the real embedded proxy:
 // chat requests through the Deflection Stack to a fake upstream on loopback, tool calls both ways,
-// cancellation, and Enable / port moves / Disable with the real Claude Code integration on disk.
+// cancellation, and Enable / port moves / Disable / deactivate with the real Claude Code and Continue
+// integrations on disk.
 import assert from 'node:assert/strict';
-import { mkdtemp, readFile, rm, writeFile, mkdir } from 'node:fs/promises';
+import { copyFile, mkdtemp, readFile, rm, writeFile, mkdir } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import type { AddressInfo, Server } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -18,9 +19,11 @@ import { readSettings } from '../../src/extension/config';
 import { copilotIntegration, IsartorChatProvider, setActiveChatProvider } from '../../src/extension/copilot';
 import type { LmApi } from '../../src/extension/copilot';
 import { claudeIntegration } from '../../src/extension/integrations/claude';
+import { continueIntegration } from '../../src/extension/integrations/continue';
+import { loadJournal } from '../../src/extension/integrations/journal';
 import type { Integration } from '../../src/extension/integrations/integration';
 import { reconcileJournal } from '../../src/extension/integrations/restore';
-import { IsartorController } from '../../src/extension/lifecycle/controller';
+import { ENABLED_KEY, IsartorController, SUSPENDED_TOOLS_KEY } from '../../src/extension/lifecycle/controller';
 import type { ControllerUi } from '../../src/extension/lifecycle/controller';
 import { isIsartorAt, ProxyHost } from '../../src/extension/lifecycle/proxyHost';
 import { PersistentRouteRegistry } from '../../src/extension/routes';
@@ -439,6 +442,146 @@ describe('Enable, port moves and Disable with the real Claude Code integration',
       assert.equal(await readFile(settingsFile, 'utf8'), '{ "model": "opus" }\n');
     } finally {
       await h.close();
+      await rm(home, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('VS Code closing: file-based tools never point at a dead proxy', () => {
+  let fake: FakeUpstream;
+  let home: string;
+  let claudeFile: string;
+  let continueFile: string;
+  let originals: { claude: string; continue: string };
+  const tools = [continueIntegration, claudeIntegration];
+
+  before(async () => {
+    fake = await startFakeUpstream();
+  });
+  after(async () => {
+    await fake?.close();
+  });
+  beforeEach(async () => {
+    home = await mkdtemp(join(tmpdir(), 'isartor-close-'));
+    claudeFile = join(home, '.claude', 'settings.json');
+    continueFile = join(home, '.continue', 'config.yaml');
+    await mkdir(join(home, '.claude'));
+    await mkdir(join(home, '.continue'));
+    await writeFile(claudeFile, '{\n  // mine\n  "model": "opus"\n}\n');
+    await copyFile(join(__dirname, '..', 'fixtures', 'integrations', 'continue-config.yaml'), continueFile);
+    originals = { claude: await readFile(claudeFile, 'utf8'), continue: await readFile(continueFile, 'utf8') };
+  });
+
+  async function assertRestored(why: string): Promise<void> {
+    assert.equal(await readFile(claudeFile, 'utf8'), originals.claude, `settings.json byte-identical ${why}`);
+    assert.equal(await readFile(continueFile, 'utf8'), originals.continue, `config.yaml byte-identical ${why}`);
+  }
+  const routeIds = (text: string): string[] => [...text.matchAll(/\/r\/([0-9a-f]{32})/g)].map((m) => m[1]!).sort();
+
+  it('deactivate restores the files exactly; the next activation connects them again with the same routes', async () => {
+    const state = new MapMemento();
+    const first = await harness(fake, home, tools, { state });
+    let connected: { claude: string; continue: string };
+    try {
+      assert.equal(await first.controller.enable(), true);
+      connected = { claude: await readFile(claudeFile, 'utf8'), continue: await readFile(continueFile, 'utf8') };
+      assert.ok(connected.claude.includes(`${first.host.proxy!.url}/r/`));
+      assert.ok(connected.continue.includes(`${first.host.proxy!.url}/r/`));
+
+      await first.controller.deactivate();
+      await assertRestored('after deactivate');
+      assert.equal(first.host.proxy, undefined, 'the proxy is stopped');
+      assert.deepEqual(await loadJournal(join(home, 'storage', 'global')), [], 'nothing left to restore');
+      assert.deepEqual([...(state.get<string[]>(SUSPENDED_TOOLS_KEY) ?? [])].sort(), ['claude', 'continue']);
+      assert.equal(state.get(ENABLED_KEY), true, 'Isartor stays enabled');
+    } finally {
+      await first.close();
+    }
+
+    const second = await harness(fake, home, tools, { state });
+    try {
+      const url = second.host.proxy!.url;
+      const claudeNow = await readFile(claudeFile, 'utf8');
+      const continueNow = await readFile(continueFile, 'utf8');
+      assert.ok(claudeNow.includes(`"ANTHROPIC_BASE_URL": "${url}/r/`), claudeNow);
+      assert.ok(continueNow.includes(`${url}/r/`), continueNow);
+      assert.deepEqual(routeIds(claudeNow), routeIds(connected.claude), 'Claude Code keeps its route id');
+      assert.deepEqual(routeIds(continueNow), routeIds(connected.continue), 'Continue keeps its route ids');
+      for (const id of [...routeIds(claudeNow), ...routeIds(continueNow)]) assert.ok(second.host.proxy!.routes().some((route) => route.id === id));
+      assert.deepEqual(state.get(SUSPENDED_TOOLS_KEY), []);
+      assert.deepEqual(second.warnings, []);
+
+      await second.controller.disable();
+      await assertRestored('after Disable');
+    } finally {
+      await second.close();
+      await rm(home, { recursive: true, force: true });
+    }
+  });
+
+  it('after a crash, an activation whose proxy cannot start restores the tools; Enable connects them again', async () => {
+    const state = new MapMemento();
+    const crashed = await harness(fake, home, tools, { state });
+    assert.equal(await crashed.controller.enable(), true);
+    await crashed.close(); // no deactivate: the files still point at the closed port
+    assert.notEqual(await readFile(claudeFile, 'utf8'), originals.claude);
+
+    // The data dir cannot be created now: its parent is a file.
+    const blocker = join(home, 'blocked');
+    await writeFile(blocker, 'not a folder');
+    const h = await harness(fake, home, tools, { state, dataDir: join(blocker, 'data') });
+    try {
+      assert.equal(h.host.snapshot.state, 'error');
+      await assertRestored('after a failed start');
+      assert.deepEqual([...(state.get<string[]>(SUSPENDED_TOOLS_KEY) ?? [])].sort(), ['claude', 'continue']);
+
+      await rm(blocker);
+      assert.equal(await h.controller.enable(), true);
+      assert.ok((await readFile(claudeFile, 'utf8')).includes(`${h.host.proxy!.url}/r/`), 'Claude Code connected again');
+      assert.ok((await readFile(continueFile, 'utf8')).includes(`${h.host.proxy!.url}/r/`), 'Continue connected again');
+      await h.controller.disable();
+      await assertRestored('after Disable');
+      assert.deepEqual(state.get(SUSPENDED_TOOLS_KEY), []);
+    } finally {
+      await h.close();
+      await rm(home, { recursive: true, force: true });
+    }
+  });
+
+  it('a crash in the middle of Disable is finished on the next activation', async () => {
+    const state = new MapMemento();
+    const crashed = await harness(fake, home, tools, { state });
+    assert.equal(await crashed.controller.enable(), true);
+    await state.update(ENABLED_KEY, false); // Disable's first step, then the crash
+    await crashed.close();
+    const h = await harness(fake, home, tools, { state });
+    try {
+      assert.equal(h.host.proxy, undefined);
+      await assertRestored('after the activation');
+      assert.deepEqual(state.get('isartor.connectedTools'), []);
+    } finally {
+      await h.close();
+      await rm(home, { recursive: true, force: true });
+    }
+  });
+
+  it('a second window closing leaves the tools with the first window’s proxy', async () => {
+    const state = new MapMemento();
+    const windowA = await harness(fake, home, tools, { state });
+    let windowB: Harness | undefined;
+    try {
+      assert.equal(await windowA.controller.enable(), true);
+      const connected = await readFile(claudeFile, 'utf8');
+      windowB = await harness(fake, home, tools, { state, port: windowA.host.proxy!.port, dataDir: join(home, 'storage', 'data-b') });
+      assert.notEqual(windowB.host.proxy!.url, windowA.host.proxy!.url);
+      await windowB.controller.deactivate();
+      assert.equal(await readFile(claudeFile, 'utf8'), connected, 'still through window A');
+
+      await windowA.controller.deactivate();
+      await assertRestored('after the last window closed');
+    } finally {
+      await windowB?.close();
+      await windowA.close();
       await rm(home, { recursive: true, force: true });
     }
   });

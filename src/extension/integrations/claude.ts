@@ -104,6 +104,11 @@ export function createClaudeIntegration(options: ClaudeOptions = {}): Integratio
     await ctx.routes.releaseRoutes(TOOL);
   }
 
+  /** VS Code is closing: restore the file but keep the routes for the next connect. */
+  async function suspend(ctx: IntegrationContext): Promise<void> {
+    await restoreFiles(ctx, TOOL);
+  }
+
   async function detect(ctx: IntegrationContext): Promise<Detection> {
     const file = claudeSettingsPath(ctx.homeDir);
     const where = displayPath(file, ctx.homeDir);
@@ -121,7 +126,7 @@ export function createClaudeIntegration(options: ClaudeOptions = {}): Integratio
     return { state: 'available', detail: `${where}: will add env.ANTHROPIC_BASE_URL` };
   }
 
-  return { id: 'claude', label: 'Claude Code', detect, connect, disconnect };
+  return { id: 'claude', label: 'Claude Code', detect, connect, disconnect, suspend };
 }
 
 function isFolder(path: string): Promise<boolean> {

@@ -110,6 +110,11 @@ async function disconnect(ctx: IntegrationContext): Promise<void> {
   await ctx.routes.releaseRoutes(TOOL);
 }
 
+/** VS Code is closing: restore the file but keep the routes for the next connect. */
+async function suspend(ctx: IntegrationContext): Promise<void> {
+  await restoreFiles(ctx, TOOL);
+}
+
 async function detect(ctx: IntegrationContext): Promise<Detection> {
   const config = await findContinueConfig(ctx.homeDir);
   if (!config) return { state: 'not-installed', detail: 'no ~/.continue/config.yaml or config.json' };
@@ -145,4 +150,5 @@ export const continueIntegration: Integration = {
   detect,
   connect,
   disconnect,
+  suspend,
 };

@@ -49,4 +49,12 @@ export interface Integration {
   connect(ctx: IntegrationContext): Promise<void>;
   /** Restores the tool exactly as it was (or removes only Isartor's keys if the user edited since). */
   disconnect(ctx: IntegrationContext): Promise<void>;
+  /**
+   * Only for tools configured by files that outlive VS Code (Continue, Claude Code): puts the files
+   * back exactly, like `disconnect`, but keeps the tool's routes, so `connect` after the next start
+   * writes the same URLs again. Called when VS Code closes, so a tool used outside it never points
+   * at a proxy that is gone. Tools living inside VS Code (Copilot, Roo Code) stop with it and
+   * leave this out.
+   */
+  suspend?(ctx: IntegrationContext): Promise<void>;
 }

@@ -1,6 +1,7 @@
 /**
  * What Enable, Disable and Connect Tools do: start the proxy, point tools at it, re-point them when
- * the proxy moves, restore them exactly when turned off. Free of `vscode`; the shell injects the UI.
+ * the proxy moves, restore them exactly when turned off or when VS Code closes. Free of `vscode`;
+ * the shell injects the UI.
  */
 import type { EngineConfig } from '../../core/config';
 import type { StatsReport } from '../../core/engine';
@@ -13,10 +14,11 @@ import type { Integration, IntegrationContext } from '../integrations/integratio
 import { describeError } from '../log';
 import type { PersistentRouteRegistry, RouteMemento } from '../routes';
 import type { ProviderKeys } from '../secrets';
+import { ConnectedTools } from './connectedTools';
 import type { EmbeddedProxy, ProxyHost } from './proxyHost';
 
+export { CONNECTED_TOOLS_KEY, SUSPENDED_TOOLS_KEY } from './connectedTools';
 export const ENABLED_KEY = 'isartor.enabled';
-export const CONNECTED_TOOLS_KEY = 'isartor.connectedTools';
 export const LAST_URL_KEY = 'isartor.lastProxyUrl';
 
 /** The few things the controller asks of the editor's UI. */
@@ -50,21 +52,28 @@ export interface ControllerDeps<P extends EmbeddedProxy> {
 
 /**
  * The extension's state machine. `enabled` persists in globalState: on activation an enabled
- * Isartor starts its proxy again and, if the proxy had to move to another port, re-points the
- * tools it connected.
+ * Isartor starts its proxy again, connects the file-based tools its last deactivation restored,
+ * and, if the proxy had to move to another port, re-points the tools it connected.
  */
 export class IsartorController<P extends EmbeddedProxy> {
   private keys = new Map<string, string>();
   /** Per-proxy routes for the chat models' providers (carry the provider's key; never persisted). */
   private chatRoutes = new Map<string, string>();
+  private readonly tools: ConnectedTools;
 
-  constructor(private readonly deps: ControllerDeps<P>) {}
+  constructor(private readonly deps: ControllerDeps<P>) {
+    this.tools = new ConnectedTools(deps.state);
+  }
 
   get enabled(): boolean {
     return this.deps.state.get<boolean>(ENABLED_KEY) === true;
   }
 
-  /** Activation: finish any restore a crash interrupted, then start again if the user had Isartor on. */
+  /**
+   * Activation: finish any restore a crash interrupted, then start again if the user had Isartor
+   * on and connect the tools the last deactivation restored. A proxy that cannot start leaves no
+   * tool pointing at it (after a crash the files still point at the old port: they are restored).
+   */
   async activate(): Promise<void> {
     await this.refreshKeys();
     try {
@@ -72,7 +81,24 @@ export class IsartorController<P extends EmbeddedProxy> {
     } catch (error) {
       this.deps.logger.error(`restore journal could not be reconciled: ${describeError(error)}`);
     }
-    if (this.enabled) await this.start();
+    if (this.enabled) await this.startAndResume();
+    else await this.finishInterruptedDisable();
+  }
+
+  /**
+   * VS Code is closing this window: put the file-based tools back exactly (Claude Code in a
+   * terminal must not point at a dead port while VS Code is closed), then stop the proxy. They
+   * stay marked for the next activation. Never throws: deactivate has only a few seconds.
+   */
+  async deactivate(): Promise<void> {
+    try {
+      const proxy = this.deps.host.proxy;
+      // Only the window whose proxy the tools point at restores them; another window's tools are its own.
+      if (proxy && this.deps.state.get<string>(LAST_URL_KEY) === proxy.url) await this.suspendTools();
+    } catch (error) {
+      this.deps.logger.error(`could not restore tools on shutdown: ${describeError(error)}`);
+    }
+    await this.stop();
   }
 
   /** Starts the proxy and connects every detected tool. False when the proxy could not start. */
@@ -87,7 +113,7 @@ export class IsartorController<P extends EmbeddedProxy> {
         const detection = await integration.detect(ctx);
         if (detection.state !== 'available' && detection.state !== 'connected') continue;
         await integration.connect(ctx);
-        await this.markConnected(integration.id, true);
+        await this.tools.mark(integration.id, true);
         connected.push(integration.label);
       } catch (error) {
         this.deps.logger.error(`could not connect ${integration.label}: ${describeError(error)}`);
@@ -104,7 +130,7 @@ export class IsartorController<P extends EmbeddedProxy> {
     await this.deps.state.update(ENABLED_KEY, false);
     const failures: string[] = [];
     for (const integration of [...this.deps.integrations()].reverse()) {
-      if (!(await this.isConnected(integration))) continue;
+      if (!(await this.isConnected(integration)) && !this.tools.suspended().includes(integration.id)) continue;
       try {
         await this.disconnect(integration);
       } catch (error) {
@@ -127,7 +153,7 @@ export class IsartorController<P extends EmbeddedProxy> {
     }
     if (!this.deps.host.proxy && !(await this.enableProxyOnly())) throw new Error('the proxy is not running');
     await integration.connect(this.context());
-    await this.markConnected(integration.id, true);
+    await this.tools.mark(integration.id, true);
     this.deps.onDidChange();
     return 'connected';
   }
@@ -203,7 +229,7 @@ export class IsartorController<P extends EmbeddedProxy> {
   }
 
   async isConnected(integration: Integration): Promise<boolean> {
-    if (this.connectedIds().includes(integration.id)) return true;
+    if (this.tools.connected().includes(integration.id)) return true;
     try {
       return (await integration.detect(this.context())).state === 'connected';
     } catch {
@@ -215,6 +241,62 @@ export class IsartorController<P extends EmbeddedProxy> {
   engineConfig(): EngineConfig {
     const settings = this.deps.settings();
     return toEngineConfig(settings, this.deps.dataDir(settings), this.keys);
+  }
+
+  /** Starts the proxy and connects the suspended tools; restores the connected ones if it cannot start. */
+  private async startAndResume(): Promise<boolean> {
+    if (await this.start(() => this.startAndResume())) {
+      await this.resumeTools();
+      return true;
+    }
+    // Tools may still point at the port of a proxy that crashed; unless another window's Isartor serves them, restore them.
+    const lastUrl = this.deps.state.get<string>(LAST_URL_KEY);
+    if (!lastUrl || !(await this.deps.isIsartorAt(lastUrl))) await this.suspendTools();
+    return false;
+  }
+
+  /** Restores every connected file-based tool, keeping it marked for the next start. */
+  private async suspendTools(): Promise<void> {
+    const ctx = this.context();
+    for (const integration of [...this.deps.integrations()].reverse()) {
+      if (!integration.suspend || !this.tools.connected().includes(integration.id)) continue;
+      try {
+        await integration.suspend(ctx);
+        await this.tools.suspend(integration.id);
+      } catch (error) {
+        this.deps.logger.error(`could not restore ${integration.label} while Isartor is stopped: ${describeError(error)}`);
+      }
+    }
+  }
+
+  /** Connects again the tools a shutdown restored, when this window's proxy is the one they use. */
+  private async resumeTools(): Promise<void> {
+    const suspended = this.tools.suspended();
+    if (suspended.length === 0 || this.deps.state.get<string>(LAST_URL_KEY) !== this.deps.host.proxy?.url) return;
+    for (const integration of this.deps.integrations()) {
+      if (!suspended.includes(integration.id)) continue;
+      try {
+        await integration.connect(this.context());
+        await this.tools.mark(integration.id, true);
+      } catch (error) {
+        this.deps.logger.error(`could not connect ${integration.label} again: ${describeError(error)}`);
+        this.deps.ui.warn(`Isartor could not connect ${integration.label} again: ${describeError(error)}`);
+      }
+    }
+    this.deps.onDidChange();
+  }
+
+  /** Isartor is off but tools are still marked (a crash during Disable): restore the file-based ones. */
+  private async finishInterruptedDisable(): Promise<void> {
+    const marked = new Set([...this.tools.connected(), ...this.tools.suspended()]);
+    for (const integration of this.deps.integrations()) {
+      if (!integration.suspend || !marked.has(integration.id)) continue;
+      try {
+        await this.disconnect(integration);
+      } catch (error) {
+        this.deps.logger.error(`could not restore ${integration.label}: ${describeError(error)}`);
+      }
+    }
   }
 
   private async enableProxyOnly(): Promise<boolean> {
@@ -265,7 +347,7 @@ export class IsartorController<P extends EmbeddedProxy> {
   private async repoint(from: string, to: string): Promise<void> {
     this.deps.logger.info(`proxy moved from ${from} to ${to}; re-pointing connected tools`);
     for (const integration of this.deps.integrations()) {
-      if (!this.connectedIds().includes(integration.id)) continue;
+      if (!this.tools.connected().includes(integration.id)) continue;
       try {
         await integration.connect(this.context());
       } catch (error) {
@@ -279,17 +361,7 @@ export class IsartorController<P extends EmbeddedProxy> {
     const ctx = this.context();
     await integration.disconnect(ctx);
     await ctx.routes.releaseRoutes(integration.id);
-    await this.markConnected(integration.id, false);
-  }
-
-  private connectedIds(): string[] {
-    const ids = this.deps.state.get<unknown>(CONNECTED_TOOLS_KEY);
-    return Array.isArray(ids) ? ids.filter((id): id is string => typeof id === 'string') : [];
-  }
-
-  private async markConnected(id: string, on: boolean): Promise<void> {
-    const ids = this.connectedIds().filter((existing) => existing !== id);
-    await this.deps.state.update(CONNECTED_TOOLS_KEY, on ? [...ids, id] : ids);
+    await this.tools.mark(integration.id, false);
   }
 
   private async refreshKeys(): Promise<void> {

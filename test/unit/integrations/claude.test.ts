@@ -45,6 +45,26 @@ describe('claude settings.json', () => {
     assert.equal((await claude.detect(home.ctx())).state, 'available');
   });
 
+  it('suspend restores the bytes and keeps the route; a user edit made while VS Code was closed survives the next connect', async () => {
+    const original = await placeFixture('claude-settings.json', file);
+    await claude.connect(home.ctx());
+    const url = baseUrlIn(await readFile(file, 'utf8'));
+    await claude.suspend!(home.ctx());
+    assert.deepEqual(await readFile(file), original);
+    assert.deepEqual(await loadJournal(home.journalDir), []);
+    assert.ok(home.routes.byId(routeIdOf(url)), 'the route stays for the next start');
+
+    const edited = original.toString('utf8').replace('"model":   "opus"', '"model":   "sonnet"');
+    assert.notEqual(edited, original.toString('utf8'));
+    await writeFile(file, edited);
+    await claude.connect(home.ctx());
+    const reconnected = await readFile(file, 'utf8');
+    assert.equal(baseUrlIn(reconnected), url, 'same route URL');
+    assert.match(reconnected, /"model": {3}"sonnet"/);
+    await claude.disconnect(home.ctx());
+    assert.equal(await readFile(file, 'utf8'), edited);
+  });
+
   it('adds an env block when there is none, and takes it away again', async () => {
     const original = await placeFixture('claude-settings-no-env.json', file);
     await claude.connect(home.ctx());

@@ -72,6 +72,23 @@ describe('continue config.yaml', () => {
     assert.equal((await continueIntegration.detect(home.ctx())).state, 'available');
   });
 
+  it('suspend (VS Code closing) restores the bytes but keeps the routes, so the next connect writes the same URLs', async () => {
+    await continueIntegration.connect(home.ctx(8787));
+    const connected = await readFile(file, 'utf8');
+    const routes = [...home.routes.routes.values()].map((route) => route.id).sort();
+    await continueIntegration.suspend!(home.ctx(8787));
+    assert.deepEqual(await readFile(file), original);
+    assert.deepEqual(await loadJournal(home.journalDir), []);
+    await assert.rejects(readFile(journalPointerPath(home.homeDir)), { code: 'ENOENT' });
+    assert.deepEqual([...home.routes.routes.values()].map((route) => route.id).sort(), routes, 'routes kept');
+    assert.equal((await continueIntegration.detect(home.ctx(8787))).state, 'available');
+
+    await continueIntegration.connect(home.ctx(8787));
+    assert.equal(await readFile(file, 'utf8'), connected, 'the same route URLs as before the shutdown');
+    await continueIntegration.disconnect(home.ctx(8787));
+    assert.deepEqual(await readFile(file), original);
+  });
+
   it('keeps edits the user made while connected and removes only Isartor values', async () => {
     await continueIntegration.connect(home.ctx());
     const userEdits = (text: string): string =>
