@@ -152,6 +152,12 @@ export function renderMarkdown(results: BenchResults): string {
     '',
     '## Cache scale',
     '',
+    'Lookups time each layer\'s own `handle()` (key hashing, store read, parsing; for L1b the embedding, the vector search and the safety gates) ' +
+      'on 2,000 stored questions (L1b: retyped in other case and spacing) and 2,000 never stored. Every L1b entry is a single-turn question under ' +
+      'one system prompt, so all of them share one partition: the largest index a lookup can meet. Inserts/s is the rate of the last 2,000 inserts ' +
+      'into a cache already that full. RSS is the filling process with both caches open after a full GC, with no neural model loaded; serve RSS is ' +
+      '`isartor serve` started on the filled data dir, after its first answer.',
+    '',
     `| entries | L1a hit p50/p99 ms | L1a miss p50/p99 ms | L1a inserts/s | L1a disk MB | L1b hit p50/p99 ms | L1b miss p50/p99 ms | L1b hits found | L1b inserts/s | L1b disk MB | RSS MB (before caches) | serve ready / healthz / first hit ms | serve RSS MB |`,
     '|---|---|---|---|---|---|---|---|---|---|---|---|---|',
     ...results.scale.sizes.map((r) =>
