@@ -24,11 +24,12 @@ after(async () => {
   await backup.close();
 });
 
-test('a 503 from the first provider (after its retry) falls back to the second', async () => {
+test('a 503 from the first provider (after its retry) falls back to the second, with its own key only', async () => {
   const route = stack.proxy.addRoute({
     providers: [
       { name: 'primary', kind: 'openai', baseUrl: stack.fake.openaiBase },
-      { name: 'secondary', kind: 'openai', baseUrl: backup.openaiBase },
+      { name: 'no-key-elsewhere', kind: 'openai', baseUrl: 'http://127.0.0.1:9/v1' },
+      { name: 'secondary', kind: 'openai', baseUrl: backup.openaiBase, apiKey: 'sk-secondary-own-key' },
     ],
   });
   const primaryCalls = stack.fake.requests.length;
@@ -41,6 +42,10 @@ test('a 503 from the first provider (after its retry) falls back to the second',
   assert.equal(stack.fake.requests.length, primaryCalls + 2, 'the primary was tried twice (retries: 1)');
   assert.equal(backup.requests.length, 1);
   assert.match(data.choices[0]!.message.content ?? '', /^Answer 1 to: fall back$/, 'the answer came from the secondary');
+  // The client's key was meant for the primary: a provider on another origin never sees it, and one
+  // without a key of its own (port 9 here) is not tried at all.
+  assert.equal(backup.requests[0]!.headers['authorization'], 'Bearer sk-secondary-own-key');
+  assert.notEqual(stack.fake.requests.at(-1)!.headers['authorization'], 'Bearer sk-secondary-own-key');
 });
 
 test('Retry-After on a 429 is honoured before retrying the same provider', async () => {

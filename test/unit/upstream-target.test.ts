@@ -5,7 +5,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { UpstreamTarget } from '../../src/core/request';
-import { clientResponseHeaders, providersFor, upstreamHeaders, upstreamUrl } from '../../src/core/upstream/target';
+import { clientResponseHeaders, mayReceiveClientCredential, providersFor, upstreamHeaders, upstreamUrl } from '../../src/core/upstream/target';
 
 const openai: UpstreamTarget = { name: 'openai', kind: 'openai', baseUrl: 'https://api.openai.com/v1/', apiKey: 'sk-configured' };
 const anthropic: UpstreamTarget = { name: 'anthropic', kind: 'anthropic', baseUrl: 'https://api.anthropic.com', apiKey: 'sk-ant-configured' };
@@ -54,4 +54,18 @@ test('response headers drop hop-by-hop ones and cookies and flatten repeats', ()
     clientResponseHeaders({ 'content-type': 'application/json', connection: 'close', 'set-cookie': ['a=1'], 'x-request-id': 'r1', vary: ['a', 'b'] }),
     { 'content-type': 'application/json', 'x-request-id': 'r1', vary: 'a, b' },
   );
+});
+
+test('the client key goes only to the primary origin; elsewhere it is replaced by the provider key or dropped', () => {
+  const primary: UpstreamTarget = { name: 'p', kind: 'openai', baseUrl: 'https://api.openai.com/v1' };
+  const elsewhere: UpstreamTarget = { name: 'e', kind: 'openai', baseUrl: 'https://other.example.com/v1', apiKey: 'sk-other' };
+  const elsewhereNoKey: UpstreamTarget = { name: 'n', kind: 'openai', baseUrl: 'https://third.example.com/v1' };
+  assert.equal(mayReceiveClientCredential({ ...primary, name: 'same' }, primary), true);
+  assert.equal(mayReceiveClientCredential(elsewhere, primary), false);
+  const client = { authorization: 'Bearer sk-client', 'content-type': 'application/json' };
+  assert.equal(upstreamHeaders(client, primary, true)['authorization'], 'Bearer sk-client');
+  assert.equal(upstreamHeaders(client, elsewhere, false)['authorization'], 'Bearer sk-other');
+  const dropped = upstreamHeaders(client, elsewhereNoKey, false);
+  assert.equal(dropped['authorization'], undefined);
+  assert.equal(dropped['content-type'], 'application/json');
 });

@@ -10,7 +10,7 @@ import type { Logger } from '../logger';
 import type { UpstreamTarget } from '../request';
 import { backoffDelay, retryAfterMs } from './backoff';
 import { UpstreamTimeoutError, UpstreamUnreachableError } from './errors';
-import { clientCredential, type UpstreamEndpoint, upstreamHeaders, upstreamUrl } from './target';
+import { clientCredential, mayReceiveClientCredential, type UpstreamEndpoint, upstreamHeaders, upstreamUrl } from './target';
 
 /** One call to make against a chain of providers that all serve `endpoint`. */
 export interface UpstreamCall {
@@ -74,7 +74,7 @@ export function createUpstreamClient(config: UpstreamConfig, logger: Logger): Up
     const response = await request(upstreamUrl(target, call.endpoint, call.model, call.query), {
       dispatcher: agent,
       method: call.method,
-      headers: upstreamHeaders(call.headers, target),
+      headers: upstreamHeaders(call.headers, target, clientCredential(call.headers) !== undefined && mayReceiveClientCredential(target, call.providers[0])),
       body: call.body,
       signal: call.signal,
       headersTimeout: config.timeoutMs,
@@ -86,8 +86,11 @@ export function createUpstreamClient(config: UpstreamConfig, logger: Logger): Up
   return {
     async send(call) {
       let lastError: unknown;
-      // Without a client credential only providers holding a key of their own can answer.
-      const chain = clientCredential(call.headers) ? call.providers : call.providers.filter((provider) => provider.apiKey);
+      // A provider answers with the client's key (same origin as the primary only) or with its own key.
+      const clientSentKey = clientCredential(call.headers) !== undefined;
+      const chain = call.providers.filter(
+        (provider) => provider.apiKey || (clientSentKey && mayReceiveClientCredential(provider, call.providers[0])),
+      );
       const names = chain.map((p) => p.name);
       if (chain.length === 0) throw new UpstreamUnreachableError(call.providers.map((p) => p.name), 'no provider of the chain has a key and the client sent none');
       for (const [providerIndex, target] of chain.entries()) {

@@ -94,16 +94,33 @@ export function keyHeader(kind: ProviderKind, apiKey: string): [string, string] 
 }
 
 /**
- * Headers for the upstream request: every client header except hop-by-hop ones and `x-isartor-*`
- * directives; the client's own credential untouched, or the provider's key when it sent none.
+ * Whether the client's own credential may go to `target`: only to a provider on the same origin as
+ * the route's primary, the one the client meant its key for. A fallback provider elsewhere (another
+ * vendor, another host) must never see that key; it is used only with a key of its own.
  */
-export function upstreamHeaders(clientHeaders: Record<string, string>, target: UpstreamTarget): Record<string, string> {
+export function mayReceiveClientCredential(target: UpstreamTarget, primary: UpstreamTarget | undefined): boolean {
+  if (!primary) return false;
+  try {
+    return new URL(target.baseUrl).origin === new URL(primary.baseUrl).origin;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Headers for the upstream request: every client header except hop-by-hop ones and `x-isartor-*`
+ * directives; the client's own credential untouched where it may go (see
+ * mayReceiveClientCredential), else the provider's own key in its header.
+ */
+export function upstreamHeaders(clientHeaders: Record<string, string>, target: UpstreamTarget, useClientCredential = true): Record<string, string> {
   const out: Record<string, string> = {};
   for (const [name, value] of Object.entries(clientHeaders)) {
     if (!NOT_FORWARDED.has(name) && !name.startsWith('x-isartor-')) out[name] = value;
   }
   out['accept-encoding'] = 'identity';
-  if (!clientCredential(clientHeaders) && target.apiKey) {
+  const clientSentKey = clientCredential(clientHeaders) !== undefined;
+  if (clientSentKey && !useClientCredential) for (const name of CREDENTIAL_HEADERS) delete out[name];
+  if ((!clientSentKey || !useClientCredential) && target.apiKey) {
     const [name, value] = keyHeader(target.kind, target.apiKey);
     out[name] = value;
   }
