@@ -3,7 +3,7 @@
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['dist/**', 'node_modules/**', '.cache/**', 'test/e2e/lm-client-extension/**', 'bench/**', '**/*.mjs', 'bin/**'] },
+  { ignores: ['.*/**', 'dist/**', 'node_modules/**', '.cache/**', 'test/e2e/lm-client-extension/**', 'bench/**', '**/*.mjs', 'bin/**'] },
   {
     files: ['**/*.ts'],
     extends: [tseslint.configs.base],

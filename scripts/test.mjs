@@ -23,6 +23,13 @@ function run(cmd, args, env = {}) {
 }
 
 let failed = false;
+// The whole suite starts with the static checks: types, and the lint rules that keep `vscode` out
+// of the engine and promises from being dropped.
+if (process.argv.slice(2).length === 0) {
+  console.log('\n=== static checks: tsc, eslint ===');
+  if (run('npx', ['tsc', '-p', '.', '--noEmit']) !== 0) failed = true;
+  if (run('npx', ['eslint', '.']) !== 0) failed = true;
+}
 for (const tier of tiers) {
   if (!ALL_TIERS.includes(tier)) {
     console.error(`unknown test tier "${tier}" (expected ${ALL_TIERS.join(', ')})`);
