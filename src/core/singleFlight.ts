@@ -53,25 +53,3 @@ export class SingleFlight<T> {
     return this.flights.size;
   }
 }
-
-/**
- * Waits for `promise`, but gives up as soon as `signal` aborts (the client went away), rejecting
- * with the signal's reason.
- */
-export function waitUnlessAborted<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> {
-  if (signal.aborted) return Promise.reject(signal.reason);
-  return new Promise<T>((resolve, reject) => {
-    const onAbort = (): void => reject(signal.reason);
-    signal.addEventListener('abort', onAbort, { once: true });
-    promise.then(
-      (value) => {
-        signal.removeEventListener('abort', onAbort);
-        resolve(value);
-      },
-      (error: unknown) => {
-        signal.removeEventListener('abort', onAbort);
-        reject(error);
-      },
-    );
-  });
-}

@@ -7,7 +7,8 @@ import type { Logger } from '../logger';
 import type { Outcome, StoredAnswer, StoredOutcome } from '../outcome';
 import type { Layer, LayerContext, Next } from '../pipeline';
 import { canonicalHash, type ProxyRequest } from '../request';
-import { SingleFlight, waitUnlessAborted, type FlightLead } from '../singleFlight';
+import { untilAborted } from '../abortable';
+import { SingleFlight, type FlightLead } from '../singleFlight';
 import type { KeyValueStore } from '../store/store';
 
 export interface ExactLayerDeps {
@@ -105,7 +106,7 @@ export function createExactLayer(deps: ExactLayerDeps): ExactLayer {
 
       const flight = flights.follow(key);
       if (flight) {
-        const shared = await waitUnlessAborted(flight, req.signal);
+        const shared = await untilAborted(flight, req.signal);
         if (shared) return hit(shared);
         // The leader got no complete answer (error, abort): this request tries on its own.
         return storeWhenComplete(key, req, await next(), undefined);

@@ -8,7 +8,7 @@ import type { GeneratedOutcome, Outcome } from '../outcome';
 import type { Layer, LayerContext, Next } from '../pipeline';
 import { judgeAnswer, STREAM_HEAD_CHARS } from '../local/answerCheck';
 import { buildLocalAnswer } from '../local/answerShape';
-import { untilAborted } from '../local/abortable';
+import { untilAborted } from '../abortable';
 import { checkEligibility } from '../local/eligibility';
 import type { Eligibility } from '../local/eligibility';
 import { realTimers } from '../local/engine';

@@ -8,7 +8,7 @@ import { basename, join } from 'node:path';
 import type { LocalModelConfig } from '../config';
 import type { Logger } from '../logger';
 import type { LocalEngine, Timers } from './engine';
-import { untilAborted } from './abortable';
+import { untilAborted } from '../abortable';
 import { downloadedModelPath } from './modelDownload';
 
 export type EngineSource =

@@ -1,7 +1,7 @@
 // The text channel (callback producer → for-await consumer), the abortable mutex, and untilAborted.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { untilAborted } from '../../../src/core/local/abortable';
+import { untilAborted } from '../../../src/core/abortable';
 import { Mutex } from '../../../src/core/local/mutex';
 import { TextChannel } from '../../../src/core/local/textChannel';
 
