@@ -1,7 +1,8 @@
 /**
- * Dispatches an `isartor` command line to `serve`, `stats` or `bench`; importable by tests.
+ * Dispatches an `isartor` command line to `serve`, `stats`, `model` or `bench`; importable by tests.
  */
 import { benchCommand } from './bench';
+import { modelCommand } from './model';
 import { serveCommand } from './serve';
 import { UsageError } from './serve-config';
 import { statsCommand } from './stats';
@@ -13,6 +14,11 @@ const USAGE = `usage: isartor <command> [options]
           AZURE_OPENAI_API_KEY + AZURE_OPENAI_ENDPOINT; ISARTOR_PORT, ISARTOR_DATA_DIR, ISARTOR_CONFIG).
   stats   [--data-dir DIR] [--json]
           Show what the proxy saved, by layer, tool, model and day.
+  model   download [--data-dir DIR] [--config FILE]
+          Download the recommended local (L2) model into the data dir, with progress; Ctrl-C cancels.
+          ISARTOR_MODEL_URL + ISARTOR_MODEL_SHA256 fetch the same file from a mirror instead.
+  model   status [--data-dir DIR] [--config FILE] [--json]
+          Show which local model the L2 layer would use.
   bench   pairs | traces | overhead ...
           Measure the caches and the proxy (see DESIGN.md).`;
 
@@ -25,6 +31,8 @@ export async function main(argv: string[]): Promise<number> {
         return await serveCommand(rest);
       case 'stats':
         return await statsCommand(rest);
+      case 'model':
+        return await modelCommand(rest);
       case 'bench':
         return await benchCommand(rest);
       case 'help':
