@@ -16,6 +16,7 @@ import type { IntegrationContext } from './integrations/integration';
 import { allIntegrations } from './integrations/registry';
 import { reconcileJournal } from './integrations/restore';
 import { IsartorController } from './lifecycle/controller';
+import { registerDownloadLocalModel } from './localModelCommand';
 import { isIsartorAt, ProxyHost } from './lifecycle/proxyHost';
 import { buildPanelSnapshot } from './lifecycle/snapshot';
 import { channelLogger, describeError } from './log';
@@ -144,6 +145,7 @@ export function activate(context: vscode.ExtensionContext): void {
     }),
   );
 
+  owner.add(registerDownloadLocalModel({ storageDir: context.globalStorageUri.fsPath, restart: () => controller.restart(), logger }));
   owner.add(
     vscode.workspace.onDidChangeConfiguration((event) => {
       if (!affects(event)) return;
