@@ -1,15 +1,21 @@
 /**
  * The default persistent store: one append-only, checksummed log file per store with an in-memory
  * LRU index of where each value lives. Values stay on disk, so memory grows with keys, not bytes.
+ * An index snapshot beside the log lets it reopen without reading the whole log.
  */
 import { readSync } from 'node:fs';
 import { mkdir, open, rename, unlink, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
 import { silentLogger, type Logger } from '../logger';
+import { removeIndexSnapshot, saveIndexSnapshot } from './indexSnapshot';
+import { loadIndex, type OpenReport } from './loadIndex';
 import { acquireLock, type HeldLock } from './lockFile';
+import { lruEvictions } from './lruEvictions';
 import { openOrCreateLog, syncDirectory, writeCompactedLog, writeFully, type IndexEntry } from './logFile';
-import { decodeRecord, encodeRecord, LOG_MAGIC, MAX_KEY_BYTES, MAX_VALUE_BYTES, RecordOp, scanLog } from './recordLog';
+import { decodeRecord, encodeRecord, LOG_MAGIC, MAX_KEY_BYTES, MAX_VALUE_BYTES, RecordOp } from './recordLog';
 import type { KeyValueStore, StoreLimits } from './store';
+
+export type { OpenReport } from './loadIndex';
 
 export interface EmbeddedStoreOptions {
   /** File stem inside `dir`, so several stores can share one folder. Default "store". */
@@ -18,6 +24,12 @@ export interface EmbeddedStoreOptions {
   now?: () => number;
   /** Compaction never runs while the log is smaller than this. Default 1 MiB. */
   compactMinBytes?: number;
+  /**
+   * A new index snapshot is written once this many log bytes are not covered by one, so that a
+   * start after a crash replays at most about this much. Default 32 MiB. (Clean closes and
+   * compactions always write one.)
+   */
+  snapshotEveryBytes?: number;
   logger?: Logger;
 }
 
@@ -27,6 +39,8 @@ export interface EmbeddedStore extends KeyValueStore {
   readonly path: string;
   /** Rewrites the log with only live entries (runs by itself when the log passes ~2x the live data). */
   compact(): Promise<void>;
+  /** How the index was rebuilt when the store opened (from the snapshot, or by scanning the log). */
+  readonly opened: OpenReport;
 }
 
 type PendingOp = {
@@ -71,6 +85,9 @@ class LogStore implements EmbeddedStore {
   private liveBytes = 0;
   /** End of the log: where the next frame goes, and the file size. */
   private writeOffset = 0;
+  /** Log length the snapshot on disk covers (LOG_MAGIC.length: none does). */
+  private snapshotLogBytes = LOG_MAGIC.length;
+  opened: OpenReport = { from: 'scan', replayedBytes: 0 };
   /** Writes, compaction, clear and close run one at a time, in call order. */
   private chain: Promise<void> = Promise.resolve();
   /** The batch whose flush is queued but not started; new writes join it (group commit). */
@@ -78,6 +95,8 @@ class LogStore implements EmbeddedStore {
   private closed = false;
   private readonly now: () => number;
   private readonly compactMinBytes: number;
+  private readonly snapshotEveryBytes: number;
+  private readonly snapshotPath: string;
   private readonly logger: Logger;
 
   constructor(
@@ -89,25 +108,25 @@ class LogStore implements EmbeddedStore {
   ) {
     this.now = options.now ?? Date.now;
     this.compactMinBytes = options.compactMinBytes ?? 1024 * 1024;
+    this.snapshotEveryBytes = options.snapshotEveryBytes ?? 32 * 1024 * 1024;
+    this.snapshotPath = path.replace(/\.log$/, '.index');
     this.logger = options.logger ?? silentLogger;
   }
 
-  /** Opens the log, rebuilds the index from it and drops a torn tail. */
+  /** Opens the log, rebuilds the index (from the snapshot and the log's tail, or the whole log) and drops a torn tail. */
   async load(): Promise<void> {
     await unlink(`${this.path}.compact`).catch(() => undefined); // a compaction that died before its rename
     const file = await openOrCreateLog(this.path, this.dir, this.logger);
     const { size } = await file.stat();
-    const { goodEnd } = await scanLog(file, size, (record) => {
-      const previous = this.index.get(record.key);
-      if (previous) {
-        this.index.delete(record.key);
-        this.liveBytes -= previous.frameBytes;
-      }
-      if (record.op === RecordOp.Set) {
-        this.index.set(record.key, { offset: record.offset, frameBytes: record.frameBytes, createdAt: record.createdAt });
-        this.liveBytes += record.frameBytes;
-      }
-    });
+    const loaded = await loadIndex(file, size, this.snapshotPath);
+    this.index = loaded.index;
+    this.liveBytes = loaded.liveBytes;
+    this.snapshotLogBytes = loaded.snapshotLogBytes;
+    this.opened = loaded.report;
+    const { goodEnd } = loaded;
+    const { from, snapshotRejected, replayedBytes } = loaded.report;
+    const rejectedNote = snapshotRejected && snapshotRejected !== 'missing' ? ` (snapshot not used: ${snapshotRejected})` : '';
+    this.logger.debug(`store ${this.path}: ${this.index.size} entries from the ${from === 'snapshot' ? 'index snapshot' : 'log'}, ${replayedBytes} log bytes read${rejectedNote}`);
     if (goodEnd < size) {
       this.logger.warn(`store ${this.path}: dropped ${size - goodEnd} bytes of an incomplete or corrupt tail (after a crash?)`);
       await file.truncate(goodEnd);
@@ -116,9 +135,10 @@ class LogStore implements EmbeddedStore {
     this.file = file;
     this.writeOffset = goodEnd;
     this.dropExpired();
-    // The log keeps insertion order, so after a restart the oldest writes are evicted first.
+    // Snapshot order is LRU order at the last snapshot; a log scan only knows write order.
     while (this.index.size > this.limits.maxEntries) this.forget(this.index.keys().next().value as string);
     if (this.shouldCompact()) void this.exclusive(() => this.compactNow()).catch(() => undefined);
+    else if (this.shouldSnapshot()) void this.exclusive(() => this.snapshotNow()).catch(() => undefined);
   }
 
   async get(key: string): Promise<Buffer | undefined> {
@@ -167,6 +187,8 @@ class LogStore implements EmbeddedStore {
   clear(): Promise<void> {
     return this.exclusive(async () => {
       const file = this.requireFile();
+      await removeIndexSnapshot(this.snapshotPath);
+      this.snapshotLogBytes = LOG_MAGIC.length;
       await file.truncate(LOG_MAGIC.length);
       await file.datasync();
       this.index.clear();
@@ -190,6 +212,8 @@ class LogStore implements EmbeddedStore {
   close(): Promise<void> {
     if (this.closed) return this.chain;
     const done = this.exclusive(async () => {
+      // The snapshot makes the next open fast and keeps this session's LRU order.
+      if (this.file) await this.snapshotNow().catch(() => undefined);
       await this.file?.close();
       this.file = undefined;
       this.index.clear();
@@ -247,7 +271,7 @@ class LogStore implements EmbeddedStore {
         placed.push({ key, frameBytes: frame.length, isSet: value !== undefined });
       };
       for (const op of batch) add(op.key, op.value);
-      for (const key of this.evictionsFor(batch)) add(key, undefined);
+      for (const key of lruEvictions(this.index, batch, this.limits.maxEntries)) add(key, undefined);
       await writeFully(file, Buffer.concat(frames), this.writeOffset);
       await file.datasync();
     } catch (error) {
@@ -268,25 +292,7 @@ class LogStore implements EmbeddedStore {
     this.writeOffset = offset;
     for (const op of batch) op.resolve();
     if (this.shouldCompact()) await this.compactNow().catch(() => undefined);
-  }
-
-  /** Least recently used keys that must go so that the index stays within maxEntries after `batch`. */
-  private evictionsFor(batch: PendingOp[]): string[] {
-    const finalState = new Map<string, boolean>();
-    for (const op of batch) finalState.set(op.key, op.value !== undefined);
-    let count = this.index.size;
-    for (const [key, isSet] of finalState) {
-      if (isSet && !this.index.has(key)) count++;
-      if (!isSet && this.index.has(key)) count--;
-    }
-    const evicted: string[] = [];
-    for (const key of this.index.keys()) {
-      if (count <= this.limits.maxEntries) break;
-      if (finalState.has(key)) continue;
-      evicted.push(key);
-      count--;
-    }
-    return evicted;
+    else if (this.shouldSnapshot()) await this.snapshotNow().catch(() => undefined);
   }
 
   // ---- compaction ------------------------------------------------------------------------------
@@ -309,6 +315,10 @@ class LogStore implements EmbeddedStore {
       this.logger.warn(`store ${this.path}: compaction failed, keeping the current log: ${String(error)}`);
       throw error;
     }
+    // The old snapshot describes the old log: remove it first so that no crash pairs it with the
+    // new one (were that to fail, its checks of the log's content reject it on open).
+    await removeIndexSnapshot(this.snapshotPath).catch((error: unknown) => this.logger.warn(`store ${this.path}: could not remove the index snapshot: ${String(error)}`));
+    this.snapshotLogBytes = LOG_MAGIC.length;
     // Close before renaming: Windows refuses to replace a file that is open. Gets miss meanwhile.
     this.file = undefined;
     await old.close();
@@ -334,6 +344,29 @@ class LogStore implements EmbeddedStore {
     this.index = index;
     this.liveBytes = liveBytes;
     this.writeOffset = compacted.size;
+    await this.snapshotNow().catch(() => undefined);
+  }
+
+  // ---- index snapshot --------------------------------------------------------------------------
+
+  private shouldSnapshot(): boolean {
+    return this.writeOffset - this.snapshotLogBytes >= this.snapshotEveryBytes;
+  }
+
+  /**
+   * Writes the index snapshot for the log as it is now. Runs inside the write chain, so no frame
+   * is being appended meanwhile; gets may still reorder the index, so it is copied first.
+   */
+  private async snapshotNow(): Promise<void> {
+    const file = this.requireFile();
+    const logBytes = this.writeOffset;
+    try {
+      await saveIndexSnapshot(this.snapshotPath, this.dir, file, logBytes, [...this.index]);
+      this.snapshotLogBytes = logBytes;
+    } catch (error) {
+      this.logger.warn(`store ${this.path}: could not write the index snapshot (the next start reads the whole log): ${String(error)}`);
+      throw error;
+    }
   }
 
   // ---- helpers ---------------------------------------------------------------------------------
@@ -353,7 +386,8 @@ class LogStore implements EmbeddedStore {
 
   private dropExpired(): void {
     if (this.limits.ttlSeconds <= 0) return;
-    for (const [key, entry] of [...this.index]) if (this.isExpired(entry)) this.forget(key);
+    // Deleting the entry being visited is safe while iterating a Map, and spares a copy of 100k pairs.
+    for (const [key, entry] of this.index) if (this.isExpired(entry)) this.forget(key);
   }
 
   /** Removes a key from the index only; its bytes stay in the log until the next compaction. */

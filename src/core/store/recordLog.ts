@@ -91,15 +91,16 @@ export interface ScanResult {
 }
 
 /**
- * Reads the log from just after the magic in large chunks, calling `onRecord` for every record
- * that checks out, and stops at the first one that does not (or that would run past the end).
+ * Reads the log from `from` (a record boundary; by default just after the magic) in large chunks,
+ * calling `onRecord` for every record that checks out, and stops at the first one that does not
+ * (or that would run past the end).
  */
-export async function scanLog(file: FileHandle, fileSize: number, onRecord: (record: LogRecord) => void): Promise<ScanResult> {
+export async function scanLog(file: FileHandle, fileSize: number, onRecord: (record: LogRecord) => void, from = LOG_MAGIC.length): Promise<ScanResult> {
   const chunkBytes = 4 * 1024 * 1024;
-  let buffer = Buffer.allocUnsafe(chunkBytes);
-  let bufferStart = LOG_MAGIC.length; // file offset of buffer[0]
+  let buffer = Buffer.allocUnsafe(Math.min(chunkBytes, Math.max(FRAME_HEADER_BYTES, fileSize - from)));
+  let bufferStart = from; // file offset of buffer[0]
   let bufferLength = 0;
-  let position = LOG_MAGIC.length; // file offset of the next record to decode
+  let position = from; // file offset of the next record to decode
   while (position < fileSize) {
     const at = position - bufferStart;
     const available = bufferLength - at;

@@ -1,0 +1,190 @@
+/**
+ * The embedded store's index snapshot: every live key with where its record sits in the log, in LRU
+ * order, plus the log's length when it was taken. Opening from it replaces a scan of the whole log
+ * with a read of one small file and a replay of the log's tail.
+ */
+import { readSync } from 'node:fs';
+import { open, readFile, rename, unlink, type FileHandle } from 'node:fs/promises';
+import { crc32 } from 'node:zlib';
+import { syncDirectory, writeFully, type IndexEntry } from './logFile';
+import { decodeRecord, FRAME_HEADER_BYTES, LOG_MAGIC, RecordOp } from './recordLog';
+
+/** First bytes of a snapshot file; the version is part of it, so a future format is simply not ours. */
+const SNAPSHOT_MAGIC = Buffer.from('ISARIX01', 'latin1');
+/** magic, crc32 of the rest, log length, crc32 of the log's first and of its last bytes, entry count. */
+const HEADER_BYTES = 8 + 4 + 8 + 4 + 4 + 4;
+/** Per entry after the key bytes: offset (f64), frame length (u32), createdAt (f64). */
+const ENTRY_FIXED_BYTES = 2 + 8 + 4 + 8;
+/** How much of the log's start and end the snapshot fingerprints: enough to tell a rewritten log from ours. */
+const FINGERPRINT_BYTES = 4096;
+/** Entries whose records are read back on open to check the snapshot still describes the log. */
+const SAMPLED_ENTRIES = 16;
+/** Sampled records larger than this are skipped rather than read whole. */
+const MAX_SAMPLED_FRAME_BYTES = 256 * 1024;
+
+/** What a snapshot says about the log it was taken of. */
+interface SnapshotHeader {
+  /** Length of the log when the snapshot was taken; records after it are replayed on open. */
+  logBytes: number;
+  /** crc32 of the log's first bytes after the magic (a compaction rewrites them). */
+  headCrc: number;
+  /** crc32 of the log's bytes just before `logBytes`. */
+  tailCrc: number;
+}
+
+/** A snapshot to write. `entries` are in LRU order: the first is the least recently used. */
+export interface IndexSnapshot extends SnapshotHeader {
+  entries: ReadonlyArray<readonly [string, IndexEntry]>;
+}
+
+/** A decoded snapshot, straight into the map the store uses (insertion order = LRU order). */
+export interface DecodedSnapshot extends SnapshotHeader {
+  index: Map<string, IndexEntry>;
+  /** Sum of the entries' frame sizes. */
+  liveBytes: number;
+  /** A spread of entries (at most SAMPLED_ENTRIES + 1) to read back from the log. */
+  samples: Array<[string, IndexEntry]>;
+}
+
+/** crc32 of the log's bytes [start, end), or -1 when they cannot all be read. */
+function fingerprint(log: FileHandle, start: number, end: number): number {
+  const bytes = Buffer.alloc(Math.max(0, end - start));
+  const read = bytes.length === 0 ? 0 : readSync(log.fd, bytes, 0, bytes.length, start);
+  return read === bytes.length ? crc32(bytes) : -1;
+}
+
+/** Fingerprints of the first and the last FINGERPRINT_BYTES (or fewer) of the log's first `logBytes`, after the magic. */
+function logFingerprints(log: FileHandle, logBytes: number): { headCrc: number; tailCrc: number } {
+  return {
+    headCrc: fingerprint(log, LOG_MAGIC.length, Math.min(logBytes, LOG_MAGIC.length + FINGERPRINT_BYTES)),
+    tailCrc: fingerprint(log, Math.max(LOG_MAGIC.length, logBytes - FINGERPRINT_BYTES), logBytes),
+  };
+}
+
+/** Encodes a snapshot of `entries` (LRU order) describing the first `logBytes` bytes of `log`. */
+export function encodeIndexSnapshot(snapshot: IndexSnapshot): Buffer {
+  const keyBytes = snapshot.entries.map(([key]) => Buffer.byteLength(key, 'utf8'));
+  const size = HEADER_BYTES + keyBytes.reduce((sum, length) => sum + ENTRY_FIXED_BYTES + length, 0);
+  const out = Buffer.allocUnsafe(size);
+  SNAPSHOT_MAGIC.copy(out, 0);
+  out.writeDoubleLE(snapshot.logBytes, 12);
+  out.writeUInt32LE(snapshot.headCrc >>> 0, 20);
+  out.writeUInt32LE(snapshot.tailCrc >>> 0, 24);
+  out.writeUInt32LE(snapshot.entries.length, 28);
+  let at = HEADER_BYTES;
+  snapshot.entries.forEach(([key, entry], i) => {
+    const length = keyBytes[i]!;
+    out.writeUInt16LE(length, at);
+    out.write(key, at + 2, length, 'utf8');
+    at += 2 + length;
+    out.writeDoubleLE(entry.offset, at);
+    out.writeUInt32LE(entry.frameBytes, at + 8);
+    out.writeDoubleLE(entry.createdAt, at + 12);
+    at += 20;
+  });
+  out.writeUInt32LE(crc32(out.subarray(12)), 8);
+  return out;
+}
+
+/**
+ * Decodes a snapshot file; undefined when it is not one, is cut short, fails its checksum, or has
+ * an entry that is not a whole record inside the part of the log it covers.
+ */
+export function decodeIndexSnapshot(bytes: Buffer): DecodedSnapshot | undefined {
+  if (bytes.length < HEADER_BYTES || !bytes.subarray(0, SNAPSHOT_MAGIC.length).equals(SNAPSHOT_MAGIC)) return undefined;
+  if (crc32(bytes.subarray(12)) !== bytes.readUInt32LE(8)) return undefined;
+  const logBytes = bytes.readDoubleLE(12);
+  if (!Number.isSafeInteger(logBytes) || logBytes < LOG_MAGIC.length) return undefined;
+  const count = bytes.readUInt32LE(28);
+  const sampleEvery = Math.max(1, Math.floor(count / SAMPLED_ENTRIES));
+  const index = new Map<string, IndexEntry>();
+  const samples: Array<[string, IndexEntry]> = [];
+  let liveBytes = 0;
+  let at = HEADER_BYTES;
+  for (let i = 0; i < count; i++) {
+    if (at + 2 > bytes.length) return undefined;
+    const keyLength = bytes.readUInt16LE(at);
+    const end = at + 2 + keyLength + 20;
+    if (keyLength === 0 || end > bytes.length) return undefined;
+    const key = bytes.toString('utf8', at + 2, at + 2 + keyLength);
+    at += 2 + keyLength;
+    const entry: IndexEntry = { offset: bytes.readDoubleLE(at), frameBytes: bytes.readUInt32LE(at + 8), createdAt: bytes.readDoubleLE(at + 12) };
+    at = end;
+    if (entry.offset < LOG_MAGIC.length || entry.frameBytes <= FRAME_HEADER_BYTES || entry.offset + entry.frameBytes > logBytes) return undefined;
+    // A key twice means damage the checksum missed (or a writer bug): do not trust the rest.
+    if (index.has(key)) return undefined;
+    index.set(key, entry);
+    liveBytes += entry.frameBytes;
+    if (i % sampleEvery === 0 || i === count - 1) samples.push([key, entry]);
+  }
+  if (at !== bytes.length) return undefined;
+  return { logBytes, headCrc: bytes.readUInt32LE(20), tailCrc: bytes.readUInt32LE(24), index, liveBytes, samples };
+}
+
+/**
+ * Writes a snapshot of `entries` (LRU order) for the first `logBytes` bytes of `log` to `path`
+ * through a temporary file, fsynced and renamed into place: a crash leaves the old snapshot or
+ * the new one, never half of one.
+ */
+export async function saveIndexSnapshot(path: string, dir: string, log: FileHandle, logBytes: number, entries: ReadonlyArray<readonly [string, IndexEntry]>): Promise<void> {
+  const bytes = encodeIndexSnapshot({ logBytes, ...logFingerprints(log, logBytes), entries });
+  const draftPath = `${path}.${process.pid}.tmp`;
+  const draft = await open(draftPath, 'w');
+  try {
+    await writeFully(draft, bytes, 0);
+    await draft.datasync();
+  } catch (error) {
+    await draft.close().catch(() => undefined);
+    await unlink(draftPath).catch(() => undefined);
+    throw error;
+  }
+  await draft.close();
+  await rename(draftPath, path);
+  await syncDirectory(dir);
+}
+
+/** Removes the snapshot (before the log is rewritten or emptied, so a crash cannot pair them wrongly). */
+export async function removeIndexSnapshot(path: string): Promise<void> {
+  await unlink(path).catch((error: NodeJS.ErrnoException) => {
+    if (error.code !== 'ENOENT') throw error;
+  });
+}
+
+/** Why a snapshot was not used, for the log and for tests. */
+export type SnapshotRejection = 'missing' | 'damaged' | 'log shorter than snapshot' | 'log start differs' | 'log end differs' | 'entry mismatch';
+
+/**
+ * Reads the snapshot at `path` and checks that it still describes `log`: at least `logBytes`
+ * long, the same bytes at its start and just before `logBytes`, and a spread of entries whose
+ * records decode to their keys. Anything else is a rejection and the caller scans the log. (A
+ * copied data dir passes: the checks look at content, not at which file holds it.)
+ */
+export async function loadIndexSnapshot(path: string, log: FileHandle, logSize: number): Promise<{ snapshot: DecodedSnapshot } | { rejected: SnapshotRejection }> {
+  let bytes: Buffer;
+  try {
+    bytes = await readFile(path);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return { rejected: 'missing' };
+    throw error;
+  }
+  const snapshot = decodeIndexSnapshot(bytes);
+  if (!snapshot) return { rejected: 'damaged' };
+  if (snapshot.logBytes > logSize) return { rejected: 'log shorter than snapshot' };
+  const { headCrc, tailCrc } = logFingerprints(log, snapshot.logBytes);
+  if (headCrc !== snapshot.headCrc) return { rejected: 'log start differs' };
+  if (tailCrc !== snapshot.tailCrc) return { rejected: 'log end differs' };
+  if (!sampledEntriesMatch(log, snapshot.samples)) return { rejected: 'entry mismatch' };
+  return { snapshot };
+}
+
+/** Reads the sampled entries' records back from the log and checks each is the entry it claims to be. */
+function sampledEntriesMatch(log: FileHandle, samples: ReadonlyArray<readonly [string, IndexEntry]>): boolean {
+  for (const [key, entry] of samples) {
+    if (entry.frameBytes > MAX_SAMPLED_FRAME_BYTES) continue;
+    const frame = Buffer.allocUnsafe(entry.frameBytes);
+    if (readSync(log.fd, frame, 0, frame.length, entry.offset) !== frame.length) return false;
+    const record = decodeRecord(frame, entry.offset);
+    if (!record || record.key !== key || record.op !== RecordOp.Set || record.frameBytes !== entry.frameBytes || record.createdAt !== entry.createdAt) return false;
+  }
+  return true;
+}
