@@ -2,8 +2,18 @@
  * Token counts for estimates (L2 savings, the optimiser, benchmarks) where no provider `usage` is
  * at hand. Real billing figures always come from the upstream's own `usage`.
  */
-import { countTokens as countO200k } from 'gpt-tokenizer/encoding/o200k_base';
+import type * as O200k from 'gpt-tokenizer/encoding/o200k_base';
 import type { ApiStyle, JsonObject, JsonValue } from './request';
+
+let o200k: typeof O200k | undefined;
+
+/**
+ * The encoding, loaded on first use: building its 200k-entry table takes ~0.2-0.6 s, which
+ * `isartor serve` would otherwise spend before it could listen (issue 8: ready in 300 ms).
+ */
+function encoding(): typeof O200k {
+  return (o200k ??= require('gpt-tokenizer/encoding/o200k_base') as typeof O200k);
+}
 
 /**
  * o200k_base is the encoding of every current OpenAI chat model (gpt-4o, gpt-4.1, o-series,
@@ -27,7 +37,25 @@ const TOKENS_PER_REPLY = 3;
  */
 export function countTokens(text: string): number {
   if (text === '') return 0;
-  return countO200k(text, ENCODE_OPTIONS);
+  return encoding().countTokens(text, ENCODE_OPTIONS);
+}
+
+/**
+ * Token ids of `text` under o200k_base (special-token text counts as ordinary text).
+ *
+ * @example encodeTokens(' weekend').length // 1
+ */
+export function encodeTokens(text: string): number[] {
+  return encoding().encode(text, ENCODE_OPTIONS);
+}
+
+/**
+ * Tokens in `text` when at most `limit`, else false; stops encoding once past the limit.
+ *
+ * @example tokensWithinLimit('hello world', 1) // false
+ */
+export function tokensWithinLimit(text: string, limit: number): number | false {
+  return encoding().isWithinTokenLimit(text, limit, ENCODE_OPTIONS);
 }
 
 /**

@@ -3,7 +3,7 @@
  * o200k) assigns low ranks to frequent words and splits rare ones into pieces, so the rank of a
  * word's single token is a usable stand-in for inverse document frequency.
  */
-import { encode } from 'gpt-tokenizer';
+import { encodeTokens } from '../tokens';
 
 const COMMON_RANK = Math.log(500);
 const RARE_RANK = Math.log(50_000);
@@ -21,7 +21,7 @@ const cache = new Map<string, number>();
 export function wordWeight(word: string): number {
   const cached = cache.get(word);
   if (cached !== undefined) return cached;
-  const tokens = encode(` ${word}`);
+  const tokens = encodeTokens(` ${word}`);
   let weight = 1;
   if (tokens.length === 1) {
     const scaled = (Math.log(tokens[0]! + 1) - COMMON_RANK) / (RARE_RANK - COMMON_RANK);

@@ -3,7 +3,7 @@
  * no tools, no output schema, one user turn or a short history, a small prompt. Everything else
  * goes to the next layer at no cost.
  */
-import { isWithinTokenLimit } from 'gpt-tokenizer';
+import { tokensWithinLimit } from '../tokens';
 import type { ApiStyle, JsonObject, JsonValue } from '../request';
 import type { ChatTurn, LocalPrompt } from './engine';
 
@@ -130,7 +130,7 @@ function clientSettings(api: 'openai.chat' | 'anthropic.messages', body: JsonObj
 /** Tokens of `text` when at most `limit`, else undefined; stops counting early on long texts. */
 function tokensWithin(text: string, limit: number): number | undefined {
   if (text === '') return 0;
-  const count = isWithinTokenLimit(text, limit);
+  const count = tokensWithinLimit(text, limit);
   return count === false ? undefined : count;
 }
 

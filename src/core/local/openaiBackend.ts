@@ -3,9 +3,9 @@
  * llama.cpp server), reached by URL. Triage reads `top_logprobs`; answers stream over SSE.
  */
 import { createParser } from 'eventsource-parser';
-import { countTokens } from 'gpt-tokenizer';
 import type { GenerateOptions, GenerationResult, LocalEngine, LocalGeneration, LocalPrompt, LocalStopReason } from './engine';
 import { TextChannel } from './textChannel';
+import { countTokens } from '../tokens';
 
 export interface OpenAiBackendOptions {
   /** Base URL including the version path, e.g. "http://127.0.0.1:11434/v1". */
