@@ -14,6 +14,7 @@ import { createUpstreamClient, type UpstreamClient } from './upstream/client';
 import { exactLayerFactory, upstreamLayerFactory, type LayerFactory } from './engine-layers';
 import { localLayerFactory } from './layers/local';
 import { semanticLayerFactory } from './layers/semantic';
+import { deferredLayerFactory, isDeferredLayer } from './layers/deferred';
 import { optimiserLayerFactory } from './layers/optimiser';
 import { withOptimiserSavings } from './optimiser/savings';
 
@@ -23,7 +24,8 @@ import { withOptimiserSavings } from './optimiser/savings';
  */
 export const LAYER_FACTORIES: readonly LayerFactory[] = [
   exactLayerFactory,
-  semanticLayerFactory,
+  // A large semantic index (or a neural embedder) opens after the proxy listens; see deferred.ts.
+  deferredLayerFactory('semantic', semanticLayerFactory),
   localLayerFactory,
   optimiserLayerFactory,
   upstreamLayerFactory,
@@ -121,6 +123,8 @@ export async function createEngine(config: EngineConfig, deps: { logger: Logger 
     await Promise.allSettled([ledger.close(), upstream.close()]);
     throw error;
   }
+  // Started last, so their loading follows everything start-up needs (the listen comes first).
+  for (const layer of layers) if (isDeferredLayer(layer)) layer.start();
   const switches = new Map<string, boolean>();
   for (const layer of layers) {
     const section = SWITCH_SECTIONS[layer.name];
