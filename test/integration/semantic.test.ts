@@ -105,10 +105,11 @@ describe('L1b through the proxy (transformers.js, tiny BERT)', () => {
   });
 
   it('loads the model folder and answers by the model\'s notion of meaning', async () => {
-    const stats = (await (await fetch(`${stack.proxy.url}/isartor/stats`)).json()) as { layers: Record<string, { detail: string }> };
-    assert.match(stats.layers.semantic?.detail ?? '', /^transformers:dir:/);
     const first = await ask(stack, 'I need an example of closures');
     assert.equal(first.response.headers.get('x-isartor-layer'), 'l3');
+    // The layer opens in the background; a request waits for it, so after one it is open.
+    const stats = (await (await fetch(`${stack.proxy.url}/isartor/stats`)).json()) as { layers: Record<string, { detail: string }> };
+    assert.match(stats.layers.semantic?.detail ?? '', /^transformers:dir:/);
     await semanticEntries(stack, 1);
     // The lexical embedder scores this pair 0.94 (a miss); the tiny model maps need and want to one vector.
     const second = await ask(stack, 'I want an example of closures');
