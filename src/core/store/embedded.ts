@@ -386,8 +386,10 @@ class LogStore implements EmbeddedStore {
 
   private dropExpired(): void {
     if (this.limits.ttlSeconds <= 0) return;
-    // Deleting the entry being visited is safe while iterating a Map, and spares a copy of 100k pairs.
-    for (const [key, entry] of this.index) if (this.isExpired(entry)) this.forget(key);
+    // One clock read for the whole pass (it runs over every entry at open); deleting the entry
+    // being visited is safe while iterating a Map, and spares a copy of 100k pairs.
+    const bornBefore = this.now() - this.limits.ttlSeconds * 1000;
+    for (const [key, entry] of this.index) if (entry.createdAt <= bornBefore) this.forget(key);
   }
 
   /** Removes a key from the index only; its bytes stay in the log until the next compaction. */
