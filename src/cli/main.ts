@@ -17,8 +17,11 @@ const USAGE = `usage: isartor <command> [options]
   model   download [--data-dir DIR] [--config FILE]
           Download the recommended local (L2) model into the data dir, with progress; Ctrl-C cancels.
           ISARTOR_MODEL_URL + ISARTOR_MODEL_SHA256 fetch the same file from a mirror instead.
+  model   download --embedder [--model ID] [--data-dir DIR] [--config FILE]
+          Download a sentence-embedding model for the L1b semantic cache (default
+          Xenova/all-MiniLM-L6-v2); HF_ENDPOINT names a Hugging Face mirror.
   model   status [--data-dir DIR] [--config FILE] [--json]
-          Show which local model the L2 layer would use.
+          Show which local model the L2 layer and which embedder the L1b layer would use.
   bench   pairs | traces | overhead ...
           Measure the caches and the proxy (see DESIGN.md).`;
 

@@ -1,15 +1,18 @@
 /**
- * `isartor model download | status`: fetch the local (L2) model on request, with a progress bar
- * and Ctrl-C, and say which model the L2 layer would use.
+ * `isartor model download | status`: fetch the local (L2) model or, with --embedder, the L1b
+ * embedding model on request, with a progress bar and Ctrl-C, and say which models would be used.
  */
 import { existsSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { Presets, SingleBar } from 'cli-progress';
 import type { EngineConfig } from '../core/config';
+import { DEFAULT_EMBEDDING_MODEL } from '../core/embed/download';
+import { plannedEmbedder } from '../core/embed/plannedEmbedder';
 import type { DownloadableModel } from '../core/local/modelDownload';
 import { downloadModel, downloadedModelPath } from '../core/local/modelDownload';
 import { resolveEngineSource } from '../core/local/modelManager';
 import { ModelOverrideError, modelToDownload } from '../core/local/modelOverride';
+import { downloadEmbedderCommand } from './model-embedder';
 import { loadServeConfig, parseServeArgs, UsageError } from './serve-config';
 
 /** Exit status of a download the user cancelled (128 + SIGINT, as shells report it). */
@@ -33,7 +36,7 @@ export async function modelCommand(argv: string[], env: NodeJS.ProcessEnv = proc
 }
 
 /** The engine configuration `isartor serve` would use with these flags (data dir, local.* keys). */
-async function configFor(argv: string[], env: NodeJS.ProcessEnv, extra: Record<string, { type: 'boolean' }> = {}) {
+async function configFor(argv: string[], env: NodeJS.ProcessEnv, extra: Record<string, { type: 'boolean' | 'string' }> = {}) {
   let values: Record<string, string | boolean | undefined>;
   try {
     ({ values } = parseArgs({ args: argv, strict: true, allowPositionals: false, options: { 'data-dir': { type: 'string' }, config: { type: 'string' }, ...extra } }));
@@ -48,7 +51,13 @@ async function configFor(argv: string[], env: NodeJS.ProcessEnv, extra: Record<s
 }
 
 async function downloadCommand(argv: string[], env: NodeJS.ProcessEnv, io: ModelIo): Promise<number> {
-  const { config } = await configFor(argv, env);
+  const { config, values } = await configFor(argv, env, { embedder: { type: 'boolean' }, model: { type: 'string' } });
+  if (values.embedder) {
+    const embeddingModel = typeof values.model === 'string' ? values.model.trim() : DEFAULT_EMBEDDING_MODEL;
+    if (!embeddingModel) throw new UsageError('--model needs a hub id such as Xenova/all-MiniLM-L6-v2');
+    return downloadEmbedderCommand(config, embeddingModel, env, io, CANCELLED_STATUS);
+  }
+  if (values.model !== undefined) throw new UsageError('--model goes with --embedder (the L2 model comes from ISARTOR_MODEL_URL)');
   let model: DownloadableModel;
   try {
     model = modelToDownload(env);
@@ -114,11 +123,13 @@ async function statusCommand(argv: string[], env: NodeJS.ProcessEnv, io: ModelIo
   const { config, values } = await configFor(argv, env, { json: { type: 'boolean' } });
   const source = resolveEngineSource(config.local, config.dataDir);
   const recommended = downloadedModelPath(config.dataDir);
+  const embedder = plannedEmbedder(config.semantic, config.dataDir);
   const report = {
     enabled: config.local.enabled,
     source,
     dataDir: config.dataDir,
     downloaded: existsSync(recommended) ? recommended : null,
+    embedder,
   };
   if (values.json) {
     io.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
@@ -127,6 +138,8 @@ async function statusCommand(argv: string[], env: NodeJS.ProcessEnv, io: ModelIo
   const what = source.kind === 'llama' ? `llama.cpp model ${source.modelPath}`
     : source.kind === 'openai' ? `local OpenAI-compatible server ${source.baseUrl} (model ${source.model})`
       : `none (${source.reason}); run \`isartor model download\` or set local.modelPath / local.backendUrl`;
-  io.stdout.write(`L2 local model layer: ${config.local.enabled ? 'on' : 'off (local.enabled is false)'}\nmodel: ${what}\ndata dir: ${config.dataDir}\n`);
+  const embedderLine = embedder.kind === 'transformers' ? `transformers.js model ${embedder.modelDir}`
+    : `built-in lexical${embedder.fallbackReason ? ` (${embedder.fallbackReason})` : '; `isartor model download --embedder` fetches a neural one'}`;
+  io.stdout.write(`L2 local model layer: ${config.local.enabled ? 'on' : 'off (local.enabled is false)'}\nmodel: ${what}\nL1b embedder: ${embedderLine}\ndata dir: ${config.dataDir}\n`);
   return 0;
 }

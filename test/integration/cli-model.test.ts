@@ -98,7 +98,7 @@ test('model download fetches, verifies and keeps the model where L2 finds it; st
   assert.ok(run.stdout.includes(`{ "local": { "modelPath": ${JSON.stringify(path)} } }`), run.stdout);
 
   const status = await isartor(['model', 'status', '--data-dir', dataDir, '--json']);
-  assert.deepEqual(JSON.parse(status.stdout), { enabled: true, source: { kind: 'llama', modelPath: path }, dataDir, downloaded: path });
+  assert.deepEqual(JSON.parse(status.stdout), { enabled: true, source: { kind: 'llama', modelPath: path }, dataDir, downloaded: path, embedder: { kind: 'lexical' } });
   const text = await isartor(['model', 'status', '--data-dir', dataDir]);
   assert.ok(text.stdout.includes(`model: llama.cpp model ${path}`), text.stdout);
 

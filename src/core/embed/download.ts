@@ -2,8 +2,13 @@
  * Fetches a sentence-embedding model from the Hugging Face hub into the data dir, once, on the
  * user's request, reporting progress (the extension shows a notification, the CLI a bar).
  */
+import { existsSync } from 'node:fs';
+import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type * as Transformers from '@huggingface/transformers';
+
+/** The sentence-embedding model `isartor model download --embedder` and the extension fetch by default. */
+export const DEFAULT_EMBEDDING_MODEL = 'Xenova/all-MiniLM-L6-v2';
 
 /** One progress report during a download. */
 export interface DownloadProgress {
@@ -41,6 +46,19 @@ export function modelCacheDir(dataDir: string): string {
   return join(dataDir, 'models');
 }
 
+/** Where a downloaded hub model's files live: `<data dir>/models/<org>/<name>`, a folder semantic.model can name. */
+export function embeddingModelDir(dataDir: string, model: string): string {
+  return join(modelCacheDir(dataDir), ...model.split('/'));
+}
+
+/** Optional controls of a download. */
+export interface DownloadOptions {
+  /** Aborting stops the transfer; files of this model fetched so far are removed. */
+  signal?: AbortSignal;
+  /** A Hugging Face mirror (the `HF_ENDPOINT` convention) instead of https://huggingface.co/. */
+  hubUrl?: string;
+}
+
 /** transformers.js's progress event, reduced to what we read. */
 interface HubProgressEvent {
   status: string;
@@ -59,15 +77,43 @@ export function progressAdapter(onProgress: ((progress: DownloadProgress) => voi
 }
 
 /**
+ * Sums per-file reports into one running byte count, for a single bar or notification.
+ *
+ * @example const total = totalProgress(); onProgress = (p) => bar.update(total(p).receivedBytes);
+ */
+export function totalProgress(): (progress: DownloadProgress) => { receivedBytes: number; totalBytes: number } {
+  const files = new Map<string, DownloadProgress>();
+  return (progress) => {
+    files.set(progress.file, progress);
+    let receivedBytes = 0;
+    let totalBytes = 0;
+    for (const file of files.values()) {
+      receivedBytes += file.loadedBytes;
+      totalBytes += file.totalBytes;
+    }
+    return { receivedBytes, totalBytes };
+  };
+}
+
+/**
  * Downloads `model` (a hub id such as "Xenova/all-MiniLM-L6-v2") into `modelCacheDir(dataDir)`.
- * Afterwards the model loads offline. Throws ModelDownloadError when it cannot be fetched.
+ * Afterwards the model loads offline. Throws ModelDownloadError when it cannot be fetched, and the
+ * signal's reason when `options.signal` aborted it.
  *
  * @example await downloadModel('Xenova/all-MiniLM-L6-v2', dataDir, (p) => bar.update(p.percent));
  */
-export async function downloadModel(model: string, dataDir: string, onProgress?: (progress: DownloadProgress) => void): Promise<void> {
+export async function downloadModel(model: string, dataDir: string, onProgress?: (progress: DownloadProgress) => void, options: DownloadOptions = {}): Promise<void> {
+  const { signal, hubUrl } = options;
+  signal?.throwIfAborted();
   const transformers = await loadTransformers();
-  const previous = transformers.env.allowRemoteModels;
-  transformers.env.allowRemoteModels = true;
+  const { env } = transformers;
+  const previous = { allowRemoteModels: env.allowRemoteModels, remoteHost: env.remoteHost, fetch: env.fetch };
+  const folder = embeddingModelDir(dataDir, model);
+  const folderExisted = existsSync(folder);
+  env.allowRemoteModels = true;
+  if (hubUrl) env.remoteHost = hubUrl.endsWith('/') ? hubUrl : `${hubUrl}/`;
+  // transformers.js takes no AbortSignal; its fetch hook is the one place a transfer can be stopped.
+  if (signal) env.fetch = (input, init?: RequestInit) => previous.fetch(input, { ...init, signal });
   try {
     const extractor = await transformers.pipeline('feature-extraction', model, {
       cache_dir: modelCacheDir(dataDir),
@@ -76,9 +122,15 @@ export async function downloadModel(model: string, dataDir: string, onProgress?:
       progress_callback: progressAdapter(onProgress),
     });
     await extractor.dispose();
+    signal?.throwIfAborted();
   } catch (error) {
+    if (signal?.aborted) {
+      // Cancelled: a half-present model would look downloaded to nobody and waste disk, so drop it.
+      if (!folderExisted) await rm(folder, { recursive: true, force: true });
+      throw signal.reason;
+    }
     throw new ModelDownloadError(model, error);
   } finally {
-    transformers.env.allowRemoteModels = previous;
+    Object.assign(env, previous);
   }
 }
