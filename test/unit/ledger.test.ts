@@ -209,6 +209,19 @@ describe('ledger', () => {
     assert.ok(!(await readdir(dir)).includes('does-not-exist'));
   });
 
+  it('batches the appends of a window into one write, and close() writes what is still waiting', async () => {
+    const dir = freshDir();
+    const ledger = await openLedger(dir, { flushDelayMs: 60_000 });
+    for (let i = 0; i < 3; i++) ledger.record(rec({ latencyMs: i }));
+    // Several turns of the event loop later, the window is still open: nothing on disk yet, all counted.
+    for (let turn = 0; turn < 5; turn++) await new Promise((resolve) => setImmediate(resolve));
+    assert.equal((await readFile(join(dir, 'ledger.jsonl'), 'utf8')).length, 0);
+    assert.equal(ledger.summary().totals.requests, 3);
+    await ledger.close(); // must not wait the 60 s either: close() cancels the timer and writes now
+    assert.deepEqual((await lines(join(dir, 'ledger.jsonl'))).map((line) => (JSON.parse(line) as LedgerRecord).latencyMs), [0, 1, 2]);
+    await assert.rejects(openLedger(dir, { flushDelayMs: -1 }), RangeError);
+  });
+
   it('sanitises bad numbers rather than poisoning the totals', async () => {
     const ledger = await openLedger(freshDir());
     ledger.record(rec({ inputTokens: Number.NaN, savedUsd: Number.POSITIVE_INFINITY, outputTokens: -4 }));
