@@ -41,7 +41,8 @@ export interface IsartorSettings {
   storage: StorageScope;
   layers: Record<LayerSwitch, boolean>;
   exact: { maxEntries: number; ttlHours: number };
-  semantic: { threshold?: number };
+  /** embedder: which L1b embedder; model: a transformers.js model folder (or hub id downloaded into the data dir). */
+  semantic: { threshold?: number; embedder: 'lexical' | 'transformers'; model?: string };
   local: { modelPath?: string; backendUrl?: string };
   /** Ordered fallback chain of the default route; the built-in OpenAI + Anthropic pair when unset. */
   providers: ProviderSetting[];
@@ -90,7 +91,11 @@ export function readSettings(source: SettingsSource): IsartorSettings {
       maxEntries: readInteger(source, 'exact.maxEntries', engineDefaults.exact.maxEntries, 1, 10_000_000, problems),
       ttlHours: readNumber(source, 'exact.ttlHours', engineDefaults.exact.ttlSeconds / 3600, 0, 24 * 365 * 10, problems),
     },
-    semantic: { threshold: readOptionalNumber(source, 'semantic.threshold', 0, 1, problems) },
+    semantic: {
+      threshold: readOptionalNumber(source, 'semantic.threshold', 0, 1, problems),
+      embedder: readEnum(source, 'semantic.embedder', ['lexical', 'transformers'] as const, engineDefaults.semantic.embedder, problems),
+      model: readOptionalString(source, 'semantic.model'),
+    },
     local: {
       modelPath: readOptionalString(source, 'local.modelPath'),
       backendUrl: readOptionalUrl(source, 'local.backendUrl', problems),
@@ -112,7 +117,7 @@ export function toEngineConfig(settings: IsartorSettings, dataDir: string, keys:
   config.host = '127.0.0.1';
   config.port = settings.port;
   config.exact = { ...config.exact, enabled: settings.layers.exact, maxEntries: settings.exact.maxEntries, ttlSeconds: Math.round(settings.exact.ttlHours * 3600) };
-  config.semantic = { ...config.semantic, enabled: settings.layers.semantic, threshold: settings.semantic.threshold };
+  config.semantic = { ...config.semantic, enabled: settings.layers.semantic, threshold: settings.semantic.threshold, embedder: settings.semantic.embedder, model: settings.semantic.model };
   config.local = { ...config.local, enabled: settings.layers.local, modelPath: settings.local.modelPath, backendUrl: settings.local.backendUrl };
   config.optimiser = { ...config.optimiser, enabled: settings.layers.optimiser };
   config.upstream = { ...config.upstream, providers: settings.providers.map((provider) => toUpstreamTarget(provider, keys.get(provider.name))) };

@@ -16,6 +16,7 @@ import type { IntegrationContext } from './integrations/integration';
 import { allIntegrations } from './integrations/registry';
 import { reconcileJournal } from './integrations/restore';
 import { IsartorController } from './lifecycle/controller';
+import { registerDownloadEmbeddingModel } from './embeddingModelCommand';
 import { registerDownloadLocalModel } from './localModelCommand';
 import { isIsartorAt, ProxyHost } from './lifecycle/proxyHost';
 import { buildPanelSnapshot } from './lifecycle/snapshot';
@@ -146,6 +147,7 @@ export function activate(context: vscode.ExtensionContext): void {
   );
 
   owner.add(registerDownloadLocalModel({ storageDir: context.globalStorageUri.fsPath, restart: () => controller.restart(), logger }));
+  owner.add(registerDownloadEmbeddingModel({ storageDir: context.globalStorageUri.fsPath, restart: () => controller.restart(), logger }));
   owner.add(
     vscode.workspace.onDidChangeConfiguration((event) => {
       if (!affects(event)) return;

@@ -22,16 +22,8 @@ export interface DownloadCommandDeps {
   logger: Logger;
 }
 
-const ui: ModelDownloadUi = {
-  confirm: async (model, target) => {
-    const size = model.bytes ? `${mib(model.bytes)} MiB` : 'size unknown';
-    const choice = await vscode.window.showInformationMessage(
-      `Download ${model.name} for Isartor's local model?`,
-      { modal: true, detail: `${size}, from ${model.url}\n\nSaved to ${target} and kept only if its sha256 checksum matches; "isartor.local.modelPath" then points at it, and it answers simple single-turn prompts on this machine.` },
-      'Download',
-    );
-    return choice === 'Download';
-  },
+/** The notification and messages every model download shows (the embedding model's command reuses them). */
+export const downloadProgressUi: Omit<ModelDownloadUi, 'confirm'> = {
   withProgress: (title, task) =>
     Promise.resolve(
       vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title, cancellable: true }, (progress, token) => {
@@ -44,7 +36,8 @@ const ui: ModelDownloadUi = {
           // One report per MiB: a notification redraw per 64 KiB chunk would be thousands.
           if (received === shownMib) return;
           shownMib = received;
-          const percent = totalBytes ? Math.min(100, (receivedBytes / totalBytes) * 100) : shownPercent;
+          // A multi-file download learns its total as files start, so the share can dip; the bar never goes back.
+          const percent = totalBytes ? Math.max(shownPercent, Math.min(100, (receivedBytes / totalBytes) * 100)) : shownPercent;
           progress.report({ increment: percent - shownPercent, message: totalBytes ? `${mib(receivedBytes)} of ${mib(totalBytes)} MiB` : `${mib(receivedBytes)} MiB` });
           shownPercent = percent;
         };
@@ -53,6 +46,19 @@ const ui: ModelDownloadUi = {
     ),
   info: (message) => void vscode.window.showInformationMessage(message),
   error: (message) => void vscode.window.showErrorMessage(message),
+};
+
+const ui: ModelDownloadUi = {
+  ...downloadProgressUi,
+  confirm: async (model, target) => {
+    const size = model.bytes ? `${mib(model.bytes)} MiB` : 'size unknown';
+    const choice = await vscode.window.showInformationMessage(
+      `Download ${model.name} for Isartor's local model?`,
+      { modal: true, detail: `${size}, from ${model.url}\n\nSaved to ${target} and kept only if its sha256 checksum matches; "isartor.local.modelPath" then points at it, and it answers simple single-turn prompts on this machine.` },
+      'Download',
+    );
+    return choice === 'Download';
+  },
 };
 
 /** Registers the command; dispose the result to unregister it. */
