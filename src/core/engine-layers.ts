@@ -23,10 +23,15 @@ export interface LayerFactoryDeps {
 
 export type LayerFactory = (deps: LayerFactoryDeps) => Promise<Layer> | Layer;
 
-/** L1a: the exact cache on its own embedded store under `<dataDir>/exact`. */
+/**
+ * L1a: the exact cache on its own embedded store under `<dataDir>/exact`. The store's index loads
+ * while the proxy starts listening (lookups wait for it), so start-up does not wait for it.
+ */
 export const exactLayerFactory: LayerFactory = async ({ config, logger, dataDir }) => {
-  const store = await openEmbeddedStore(join(dataDir, 'exact'), { maxEntries: config.exact.maxEntries, ttlSeconds: config.exact.ttlSeconds }, { name: 'exact', logger });
+  const limits = { maxEntries: config.exact.maxEntries, ttlSeconds: config.exact.ttlSeconds };
+  const store = await openEmbeddedStore(join(dataDir, 'exact'), limits, { name: 'exact', logger, loadInBackground: true });
   const layer = createExactLayer({ store, config: config.exact, logger });
+  layer.loaded = store.loaded.catch(() => undefined); // a failed load is logged by the store
   const closeLayer = layer.close?.bind(layer);
   // The factory opened the store, so closing the layer closes it too.
   layer.close = async () => {

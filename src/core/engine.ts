@@ -123,8 +123,12 @@ export async function createEngine(config: EngineConfig, deps: { logger: Logger 
     await Promise.allSettled([ledger.close(), upstream.close()]);
     throw error;
   }
-  // Started last, so their loading follows everything start-up needs (the listen comes first).
-  for (const layer of layers) if (isDeferredLayer(layer)) layer.start();
+  // Deferred layers start once the others' background loads are done (the exact cache's index
+  // first, so the first hits after a start are not held up) and after the listen in any case.
+  const earlierLoads = layers.filter((layer) => !isDeferredLayer(layer)).map((layer) => layer.loaded);
+  void Promise.allSettled(earlierLoads).then(() => {
+    for (const layer of layers) if (isDeferredLayer(layer)) layer.start();
+  });
   const switches = new Map<string, boolean>();
   for (const layer of layers) {
     const section = SWITCH_SECTIONS[layer.name];

@@ -25,6 +25,11 @@ export interface Layer {
   handle(ctx: LayerContext, next: Next): Promise<Outcome>;
   /** A one-line state for `/isartor/stats` (e.g. "idle: no model configured"). */
   describe?(): string;
+  /**
+   * Resolves once what the layer loads in the background (a cache index) is ready; requests that
+   * come earlier wait inside `handle`. The engine starts deferred layers after these (engine.ts).
+   */
+  loaded?: Promise<void>;
   close?(): Promise<void>;
 }
 

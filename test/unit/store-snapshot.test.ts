@@ -313,4 +313,51 @@ describe('embedded store index snapshot', () => {
     assert.deepEqual(await store.get('late'), value('l'));
     await store.close();
   });
+
+  it('with loadInBackground, returns before the index is built; gets wait for it and writes queue behind it', async () => {
+    const dir = freshDir();
+    const first = await openEmbeddedStore(dir, limits);
+    await fill(first, 40);
+    await first.close();
+    const store = await openEmbeddedStore(dir, limits, { loadInBackground: true });
+    assert.equal(store.size(), 0, 'the index is still being read');
+    const early = store.get('k5');
+    const written = store.set('k6', value('written while loading'));
+    await assert.rejects(openEmbeddedStore(dir, limits), /already open/, 'the lock is held from the start');
+    assert.deepEqual(await early, Buffer.alloc(200, 5));
+    await written;
+    await store.loaded;
+    assert.equal(store.size(), 40);
+    assert.deepEqual(await store.get('k6'), value('written while loading'), 'the load must not overwrite a later write');
+    await store.close();
+    const reopened = await openEmbeddedStore(dir, limits);
+    assert.deepEqual(await reopened.get('k6'), value('written while loading'));
+    await reopened.close();
+  });
+
+  it('with loadInBackground, a failed load makes gets and writes fail with its reason and still closes', async () => {
+    const dir = freshDir();
+    await mkdir(join(dir, 'store.log'), { recursive: true }); // a folder where the log should be
+    const store = await openEmbeddedStore(dir, limits, { loadInBackground: true });
+    await assert.rejects(store.loaded);
+    await assert.rejects(store.get('a'));
+    await assert.rejects(store.set('a', value('x')), /could not be opened/);
+    await store.close();
+    // The lock is released: a second open fails on the same folder again, not on the lock.
+    await assert.rejects(openEmbeddedStore(dir, limits), (error: Error) => !/already open/.test(error.message));
+  });
+
+  it('with loadInBackground, close() during the load waits for it and writes a snapshot', async () => {
+    const dir = freshDir();
+    const first = await openEmbeddedStore(dir, limits);
+    await fill(first, 30);
+    await first.close();
+    await rm(join(dir, 'store.index')); // make the load a full scan
+    const store = await openEmbeddedStore(dir, limits, { loadInBackground: true });
+    await store.close();
+    const reopened = await openEmbeddedStore(dir, limits);
+    assert.equal(reopened.opened.from, 'snapshot');
+    assert.equal(reopened.size(), 30);
+    await reopened.close();
+  });
 });

@@ -3,16 +3,15 @@
  * LRU index of where each value lives. Values stay on disk, so memory grows with keys, not bytes.
  * An index snapshot beside the log lets it reopen without reading the whole log.
  */
-import { readSync } from 'node:fs';
 import { mkdir, open, rename, unlink, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
 import { silentLogger, type Logger } from '../logger';
 import { removeIndexSnapshot, saveIndexSnapshot } from './indexSnapshot';
-import { loadIndex, type OpenReport } from './loadIndex';
+import { openLogWithIndex, type OpenReport } from './loadIndex';
 import { acquireLock, type HeldLock } from './lockFile';
 import { lruEvictions } from './lruEvictions';
-import { openOrCreateLog, syncDirectory, writeCompactedLog, writeFully, type IndexEntry } from './logFile';
-import { decodeRecord, encodeRecord, LOG_MAGIC, MAX_KEY_BYTES, MAX_VALUE_BYTES, RecordOp } from './recordLog';
+import { readValue, syncDirectory, writeCompactedLog, writeFully, type IndexEntry } from './logFile';
+import { encodeRecord, entryError, LOG_MAGIC, RecordOp } from './recordLog';
 import type { KeyValueStore, StoreLimits } from './store';
 
 export type { OpenReport } from './loadIndex';
@@ -22,6 +21,12 @@ export interface EmbeddedStoreOptions {
   name?: string;
   /** Clock for TTL decisions, epoch ms. Tests inject one instead of sleeping. */
   now?: () => number;
+  /**
+   * Return once the lock is held and build the index in the background (a 100k-entry index takes
+   * ~0.1 s from its snapshot): gets and keys() wait for it, writes queue behind it, size() and
+   * byteSize() read 0 until then. `loaded` tells when it is done. Lets the proxy listen sooner.
+   */
+  loadInBackground?: boolean;
   /** Compaction never runs while the log is smaller than this. Default 1 MiB. */
   compactMinBytes?: number;
   /**
@@ -41,6 +46,8 @@ export interface EmbeddedStore extends KeyValueStore {
   compact(): Promise<void>;
   /** How the index was rebuilt when the store opened (from the snapshot, or by scanning the log). */
   readonly opened: OpenReport;
+  /** Resolves once the index is built (at once unless opened with `loadInBackground`); rejects if that failed. */
+  readonly loaded: Promise<void>;
 }
 
 type PendingOp = {
@@ -67,14 +74,17 @@ export async function openEmbeddedStore(dir: string, limits: StoreLimits, option
   await mkdir(dir, { recursive: true });
   const path = join(dir, `${name}.log`);
   const lock = await acquireLock(`${path}.lock`);
-  try {
-    const store = new LogStore(dir, path, limits, options, lock);
-    await store.load();
-    return store;
-  } catch (error) {
+  const store = new LogStore(dir, path, limits, options, lock);
+  const loaded = store.load().catch(async (error: unknown) => {
     await lock.release();
     throw error;
+  });
+  if (!options.loadInBackground) {
+    await loaded;
+    return store;
   }
+  loaded.catch((error: unknown) => (options.logger ?? silentLogger).error(`store ${path} could not be opened; lookups miss and writes fail: ${String(error)}`));
+  return store;
 }
 
 class LogStore implements EmbeddedStore {
@@ -88,11 +98,15 @@ class LogStore implements EmbeddedStore {
   /** Log length the snapshot on disk covers (LOG_MAGIC.length: none does). */
   private snapshotLogBytes = LOG_MAGIC.length;
   opened: OpenReport = { from: 'scan', replayedBytes: 0 };
+  loaded: Promise<void> = Promise.resolve();
   /** Writes, compaction, clear and close run one at a time, in call order. */
   private chain: Promise<void> = Promise.resolve();
   /** The batch whose flush is queued but not started; new writes join it (group commit). */
   private openBatch: PendingOp[] | undefined;
   private closed = false;
+  /** Set while the index is being built; see load(). */
+  private loading: Promise<void> | undefined;
+  private loadFailure: unknown;
   private readonly now: () => number;
   private readonly compactMinBytes: number;
   private readonly snapshotEveryBytes: number;
@@ -113,27 +127,28 @@ class LogStore implements EmbeddedStore {
     this.logger = options.logger ?? silentLogger;
   }
 
-  /** Opens the log, rebuilds the index (from the snapshot and the log's tail, or the whole log) and drops a torn tail. */
-  async load(): Promise<void> {
-    await unlink(`${this.path}.compact`).catch(() => undefined); // a compaction that died before its rename
-    const file = await openOrCreateLog(this.path, this.dir, this.logger);
-    const { size } = await file.stat();
-    const loaded = await loadIndex(file, size, this.snapshotPath);
+  /**
+   * Builds the index (from the snapshot and the log's tail, or the whole log). Operations issued
+   * meanwhile wait for it: gets await it, writes queue behind it; if it fails, they fail with its error.
+   */
+  load(): Promise<void> {
+    const loaded = this.loadNow();
+    this.loading = this.loaded = loaded;
+    this.chain = loaded.then(
+      () => void (this.loading = undefined),
+      (error: unknown) => void (this.loadFailure = error),
+    );
+    return loaded;
+  }
+
+  private async loadNow(): Promise<void> {
+    const loaded = await openLogWithIndex(this.path, this.dir, this.snapshotPath, this.logger);
     this.index = loaded.index;
     this.liveBytes = loaded.liveBytes;
     this.snapshotLogBytes = loaded.snapshotLogBytes;
     this.opened = loaded.report;
-    const { goodEnd } = loaded;
-    const { from, snapshotRejected, replayedBytes } = loaded.report;
-    const rejectedNote = snapshotRejected && snapshotRejected !== 'missing' ? ` (snapshot not used: ${snapshotRejected})` : '';
-    this.logger.debug(`store ${this.path}: ${this.index.size} entries from the ${from === 'snapshot' ? 'index snapshot' : 'log'}, ${replayedBytes} log bytes read${rejectedNote}`);
-    if (goodEnd < size) {
-      this.logger.warn(`store ${this.path}: dropped ${size - goodEnd} bytes of an incomplete or corrupt tail (after a crash?)`);
-      await file.truncate(goodEnd);
-      await file.datasync();
-    }
-    this.file = file;
-    this.writeOffset = goodEnd;
+    this.file = loaded.file;
+    this.writeOffset = loaded.goodEnd;
     this.dropExpired();
     // Snapshot order is LRU order at the last snapshot; a log scan only knows write order.
     while (this.index.size > this.limits.maxEntries) this.forget(this.index.keys().next().value as string);
@@ -142,6 +157,7 @@ class LogStore implements EmbeddedStore {
   }
 
   async get(key: string): Promise<Buffer | undefined> {
+    if (this.loading) await this.loading;
     this.assertOpen();
     const entry = this.index.get(key);
     if (!entry || !this.file) return undefined;
@@ -149,11 +165,8 @@ class LogStore implements EmbeddedStore {
       this.forget(key);
       return undefined;
     }
-    const frame = Buffer.allocUnsafe(entry.frameBytes);
-    // Sync positional read: a hit must cost microseconds, and the page cache usually has the bytes.
-    const bytesRead = readSync(this.file.fd, frame, 0, entry.frameBytes, entry.offset);
-    const record = bytesRead === entry.frameBytes ? decodeRecord(frame, entry.offset) : undefined;
-    if (!record || record.key !== key || record.op !== RecordOp.Set) {
+    const value = readValue(this.file, key, entry);
+    if (!value) {
       // Never hand back bytes that do not check out: a miss costs money, a wrong value costs trust.
       this.logger.warn(`store ${this.path}: entry failed its checksum and was dropped`);
       this.forget(key);
@@ -161,17 +174,12 @@ class LogStore implements EmbeddedStore {
     }
     this.index.delete(key);
     this.index.set(key, entry);
-    const valueStart = record.valueOffset - entry.offset;
-    return frame.subarray(valueStart, valueStart + record.valueLength);
+    return value;
   }
 
   set(key: string, value: Buffer): Promise<void> {
-    if (typeof key !== 'string' || key.length === 0 || Buffer.byteLength(key) > MAX_KEY_BYTES) {
-      return Promise.reject(new RangeError(`store key must be a non-empty string of at most ${MAX_KEY_BYTES} bytes`));
-    }
-    if (!Buffer.isBuffer(value)) return Promise.reject(new TypeError('store value must be a Buffer'));
-    if (value.length > MAX_VALUE_BYTES) return Promise.reject(new RangeError(`store value too large (${value.length} bytes)`));
-    return this.enqueue(key, value);
+    const invalid = entryError(key, value);
+    return invalid ? Promise.reject(invalid) : this.enqueue(key, value);
   }
 
   delete(key: string): Promise<void> {
@@ -179,6 +187,7 @@ class LogStore implements EmbeddedStore {
   }
 
   async *keys(): AsyncIterable<string> {
+    if (this.loading) await this.loading;
     for (const [key, entry] of [...this.index]) {
       if (this.index.get(key) === entry && !this.isExpired(entry)) yield key;
     }
@@ -263,7 +272,7 @@ class LogStore implements EmbeddedStore {
     const placed: Array<{ key: string; frameBytes: number; isSet: boolean }> = [];
     const file = this.file;
     try {
-      if (!file) throw new Error(`store ${this.path} is not open`);
+      const target = this.requireFile(); // the same handle as `file`; throws why there is none
       const frames: Buffer[] = [];
       const add = (key: string, value: Buffer | undefined): void => {
         const frame = encodeRecord(value ? RecordOp.Set : RecordOp.Delete, key, createdAt, value);
@@ -272,8 +281,8 @@ class LogStore implements EmbeddedStore {
       };
       for (const op of batch) add(op.key, op.value);
       for (const key of lruEvictions(this.index, batch, this.limits.maxEntries)) add(key, undefined);
-      await writeFully(file, Buffer.concat(frames), this.writeOffset);
-      await file.datasync();
+      await writeFully(target, Buffer.concat(frames), this.writeOffset);
+      await target.datasync();
     } catch (error) {
       // Cut off whatever part of the batch reached the file, so a later scan never sees half of it.
       await file?.truncate(this.writeOffset).catch(() => undefined);
@@ -372,6 +381,7 @@ class LogStore implements EmbeddedStore {
   // ---- helpers ---------------------------------------------------------------------------------
 
   private requireFile(): FileHandle {
+    if (this.loadFailure !== undefined) throw new Error(`store ${this.path} could not be opened: ${String(this.loadFailure)}`);
     if (!this.file) throw new Error(`store ${this.path} is not open`);
     return this.file;
   }

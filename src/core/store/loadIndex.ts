@@ -3,9 +3,10 @@
  * replay of the log written after it when the snapshot checks out, from a scan of the whole log
  * otherwise. Either way the result is what a full scan would give.
  */
-import type { FileHandle } from 'node:fs/promises';
+import { unlink, type FileHandle } from 'node:fs/promises';
+import type { Logger } from '../logger';
 import { loadIndexSnapshot, type SnapshotRejection } from './indexSnapshot';
-import type { IndexEntry } from './logFile';
+import { openOrCreateLog, type IndexEntry } from './logFile';
 import { LOG_MAGIC, RecordOp, scanLog, type LogRecord } from './recordLog';
 
 /** How the index was rebuilt, for the log, the benchmark and tests. */
@@ -60,4 +61,29 @@ export async function loadIndex(file: FileHandle, size: number, snapshotPath: st
   const { goodEnd } = await scanLog(file, size, apply, start);
   const report: OpenReport = rejected === undefined ? { from: 'snapshot', replayedBytes: goodEnd - start } : { from: 'scan', snapshotRejected: rejected, replayedBytes: goodEnd - start };
   return { index, liveBytes, goodEnd, snapshotLogBytes: start, report };
+}
+
+/**
+ * Opens (or creates) the log at `path`, removes what a compaction that died before its rename left,
+ * reads the index and cuts off a torn tail. `goodEnd` is then the log's size.
+ */
+export async function openLogWithIndex(path: string, dir: string, snapshotPath: string, logger: Logger): Promise<LoadedIndex & { file: FileHandle }> {
+  await unlink(`${path}.compact`).catch(() => undefined);
+  const file = await openOrCreateLog(path, dir, logger);
+  try {
+    const { size } = await file.stat();
+    const loaded = await loadIndex(file, size, snapshotPath);
+    const { from, snapshotRejected, replayedBytes } = loaded.report;
+    const rejectedNote = snapshotRejected && snapshotRejected !== 'missing' ? ` (snapshot not used: ${snapshotRejected})` : '';
+    logger.debug(`store ${path}: ${loaded.index.size} entries from the ${from === 'snapshot' ? 'index snapshot' : 'log'}, ${replayedBytes} log bytes read${rejectedNote}`);
+    if (loaded.goodEnd < size) {
+      logger.warn(`store ${path}: dropped ${size - loaded.goodEnd} bytes of an incomplete or corrupt tail (after a crash?)`);
+      await file.truncate(loaded.goodEnd);
+      await file.datasync();
+    }
+    return { ...loaded, file };
+  } catch (error) {
+    await file.close().catch(() => undefined);
+    throw error;
+  }
 }

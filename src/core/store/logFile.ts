@@ -5,13 +5,27 @@
 import { readSync } from 'node:fs';
 import { open, rename, unlink, type FileHandle } from 'node:fs/promises';
 import type { Logger } from '../logger';
-import { decodeRecord, LOG_MAGIC } from './recordLog';
+import { decodeRecord, LOG_MAGIC, RecordOp } from './recordLog';
 
 /** Where one live value's record sits in the log. */
 export interface IndexEntry {
   offset: number;
   frameBytes: number;
   createdAt: number;
+}
+
+/**
+ * The value stored for `key` by the record at `entry`, or undefined when that record does not
+ * check out (torn, damaged, or another key's).
+ */
+export function readValue(file: FileHandle, key: string, entry: IndexEntry): Buffer | undefined {
+  const frame = Buffer.allocUnsafe(entry.frameBytes);
+  // Sync positional read: a hit must cost microseconds, and the page cache usually has the bytes.
+  const bytesRead = readSync(file.fd, frame, 0, entry.frameBytes, entry.offset);
+  const record = bytesRead === entry.frameBytes ? decodeRecord(frame, entry.offset) : undefined;
+  if (!record || record.key !== key || record.op !== RecordOp.Set) return undefined;
+  const valueStart = record.valueOffset - entry.offset;
+  return frame.subarray(valueStart, valueStart + record.valueLength);
 }
 
 /** Opens the log at `path` for read and write, creating it, or setting aside a file that is not a store log. */

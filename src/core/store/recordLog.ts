@@ -22,6 +22,16 @@ export const MAX_KEY_BYTES = 0xffff;
 /** Largest value any key can carry. */
 export const MAX_VALUE_BYTES = MAX_PAYLOAD_BYTES - PAYLOAD_FIXED_BYTES - MAX_KEY_BYTES;
 
+/** Why `key` and `value` cannot be stored, or undefined when they can. */
+export function entryError(key: unknown, value: unknown): Error | undefined {
+  if (typeof key !== 'string' || key.length === 0 || Buffer.byteLength(key) > MAX_KEY_BYTES) {
+    return new RangeError(`store key must be a non-empty string of at most ${MAX_KEY_BYTES} bytes`);
+  }
+  if (!Buffer.isBuffer(value)) return new TypeError('store value must be a Buffer');
+  if (value.length > MAX_VALUE_BYTES) return new RangeError(`store value too large (${value.length} bytes)`);
+  return undefined;
+}
+
 /** One decoded record; the value is located in the file rather than copied. */
 export interface LogRecord {
   op: RecordOp;
