@@ -4,7 +4,6 @@
  * `annMinEntries`. Candidates from the graph are re-scored with the exact cosine.
  */
 import { Index, MetricKind, ScalarKind } from 'usearch';
-import { dot } from '../embed/embedder';
 
 export interface Neighbour {
   /** Store key of the entry. */
@@ -169,16 +168,7 @@ export class VectorIndex {
       }
       candidates = slots;
     }
-    const best: Neighbour[] = [];
-    for (const slot of candidates) {
-      const similarity = dot(query, slot.vector);
-      if (best.length < k || similarity > best[best.length - 1]!.similarity) {
-        best.push({ key: slot.key, similarity });
-        best.sort((a, b) => b.similarity - a.similarity);
-        if (best.length > k) best.pop();
-      }
-    }
-    return best;
+    return topK(query, candidates, k);
   }
 
   /** Number of partitions that use an HNSW graph (for `describe()` and tests). */
@@ -212,4 +202,31 @@ export class VectorIndex {
     bucket.ann = ann;
     bucket.byLabel = byLabel;
   }
+}
+
+/** Dot product of two equal-length vectors (embeddings are unit length, so this is the cosine). */
+function dotProduct(a: Float32Array, b: Float32Array): number {
+  let sum = 0;
+  const length = a.length;
+  // Same order of additions as `dot` in the embedder, so similarities (and hits) are bit-identical.
+  for (let i = 0; i < length; i++) sum += a[i]! * b[i]!;
+  return sum;
+}
+
+/**
+ * The `k` most similar candidates, best first. Keeps a list sorted by a fixed-size insertion rather
+ * than re-sorting it on every improvement; equal scores keep their scan order, as a stable sort would.
+ */
+function topK(query: Float32Array, candidates: Iterable<Slot>, k: number): Neighbour[] {
+  const best: Neighbour[] = [];
+  if (k <= 0) return best;
+  for (const slot of candidates) {
+    const similarity = dotProduct(query, slot.vector);
+    if (best.length === k && similarity <= best[k - 1]!.similarity) continue;
+    let position = best.length;
+    while (position > 0 && best[position - 1]!.similarity < similarity) position--;
+    if (best.length === k) best.pop();
+    best.splice(position, 0, { key: slot.key, similarity });
+  }
+  return best;
 }

@@ -24,6 +24,22 @@ function seededVectors(count: number, dimensions: number, seed = 1): Float32Arra
 }
 
 describe('VectorIndex', () => {
+  it('returns the exact top k, best first, with ties in insertion order, as a full sort would', () => {
+    const vectors = seededVectors(300, 16, 7);
+    const index = new VectorIndex({ dimensions: 16 });
+    // Duplicates give equal similarities, so the order among ties is checked too.
+    const stored = [...vectors, vectors[3]!, vectors[3]!, vectors[10]!];
+    stored.forEach((vector, i) => index.add('p', `k${i}`, vector));
+    for (const queryIndex of [0, 3, 10, 150]) {
+      const query = vectors[queryIndex]!;
+      const expected = stored
+        .map((vector, i) => ({ key: `k${i}`, similarity: vector.reduce((sum, value, d) => sum + value * query[d]!, 0) }))
+        .sort((a, b) => b.similarity - a.similarity);
+      for (const k of [1, 2, 3, 5, 40]) assert.deepEqual(index.nearest('p', query, k), expected.slice(0, k), `query ${queryIndex}, k ${k}`);
+    }
+    assert.deepEqual(index.nearest('p', vectors[0]!, 0), []);
+  });
+
   it('finds each stored vector as its own nearest neighbour, with and without the HNSW graph', () => {
     const vectors = seededVectors(580, 32);
     const index = new VectorIndex({ dimensions: 32, annMinEntries: 100 });
