@@ -10,6 +10,7 @@ import type { KeyValueStore } from '../store/store';
 import { ENTRY_KEY_PREFIX, encodeEntry, entryKey, partitionOfKey, readEntry, type SemanticEntry } from './entries';
 import { checkGates, gateSignature, type GateReason } from './gates';
 import { VectorIndex } from './index';
+import { SignatureCache } from './signatures';
 import { loadSnapshot, saveSnapshot } from './snapshot';
 
 export interface SemanticCacheOptions {
@@ -41,6 +42,8 @@ export class SemanticCache {
   private saving: Promise<void> = Promise.resolve();
   private dirty = false;
   private reconciling: Promise<void> | undefined;
+  /** Stored entries' gate signatures: the same neighbours come up again and again. */
+  private readonly signatures = new SignatureCache();
 
   private constructor(private readonly options: SemanticCacheOptions) {
     this.index = new VectorIndex({ dimensions: options.embedder.dimensions, annMinEntries: options.annMinEntries });
@@ -105,7 +108,7 @@ export class SemanticCache {
         continue;
       }
       querySignature ??= gateSignature(text);
-      const reason = entry.text === text ? undefined : checkGates(querySignature, gateSignature(entry.text), { strictWording: this.options.embedder.strictWording });
+      const reason = entry.text === text ? undefined : checkGates(querySignature, this.signatures.of(entry.text), { strictWording: this.options.embedder.strictWording });
       if (reason === undefined) return { hit: true, key: neighbour.key, entry, similarity: neighbour.similarity };
       rejected ??= reason;
     }
