@@ -102,6 +102,23 @@ describe('embedded store', () => {
     await store.close();
   });
 
+  it('keys() walks every key live when it began, across writes and a compaction midway', async () => {
+    const store = await openEmbeddedStore(freshDir(), limits);
+    for (let i = 0; i < 20; i++) await store.set(`k${i}`, value(`v${i}`));
+    const walked: string[] = [];
+    for await (const key of store.keys()) {
+      walked.push(key);
+      if (key === 'k4') {
+        await store.delete('k10'); // not walked yet: skipped
+        await store.set('k12', value('rewritten')); // still live: walked
+        await store.set('late', value('after the walk began')); // not in the walk
+        await store.compact(); // every record moves
+      }
+    }
+    assert.deepEqual(walked, Array.from({ length: 20 }, (_, i) => `k${i}`).filter((key) => key !== 'k10'));
+    await store.close();
+  });
+
   it('deletes durably', async () => {
     const dir = freshDir();
     let store = await openEmbeddedStore(dir, limits);

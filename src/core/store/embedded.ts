@@ -10,6 +10,7 @@ import { removeIndexSnapshot, saveIndexSnapshot } from './indexSnapshot';
 import { openLogWithIndex, type OpenReport } from './loadIndex';
 import { acquireLock, type HeldLock } from './lockFile';
 import { lruEvictions } from './lruEvictions';
+import { walkKeys } from './walkKeys';
 import { readValue, syncDirectory, writeCompactedLog, writeFully, type IndexEntry } from './logFile';
 import { encodeRecord, entryError, LOG_MAGIC, RecordOp } from './recordLog';
 import type { KeyValueStore, StoreLimits } from './store';
@@ -186,11 +187,8 @@ class LogStore implements EmbeddedStore {
     return this.enqueue(key, undefined);
   }
 
-  async *keys(): AsyncIterable<string> {
-    if (this.loading) await this.loading;
-    for (const [key, entry] of [...this.index]) {
-      if (this.index.get(key) === entry && !this.isExpired(entry)) yield key;
-    }
+  keys(): AsyncIterable<string> {
+    return walkKeys(() => this.index, () => this.loading, (entry) => !this.isExpired(entry));
   }
 
   clear(): Promise<void> {
