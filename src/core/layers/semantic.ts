@@ -67,9 +67,14 @@ export async function createSemanticLayer(deps: SemanticLayerDeps): Promise<Sema
     }
     const outcome = await next();
     if (outcome.kind === 'upstream' && !req.cache.noStore) {
+      // The body has been read when `completion` resolves, but the proxy may still be writing its
+      // end to the client: wait one event-loop turn so storing (encode, store write, graph add)
+      // never delays the response it came from.
       const write = outcome.completion
         .then(async (answer) => {
-          if (answer && answer.api === req.api) await cache.insert(key.partition, key.lastTurn, answer, vector);
+          if (!answer || answer.api !== req.api) return;
+          await new Promise<void>((resolve) => setImmediate(resolve));
+          await cache.insert(key.partition, key.lastTurn, answer, vector);
         })
         .catch((error: unknown) => logger.warn(`l1b: could not store an answer: ${String(error)}`))
         .finally(() => writes.delete(write));
