@@ -3,7 +3,8 @@
  * histories hold a handful of entries), a usearch HNSW graph once a partition grows past
  * `annMinEntries`. Candidates from the graph are re-scored with the exact cosine.
  */
-import { Index, MetricKind, ScalarKind } from 'usearch';
+import type * as Usearch from 'usearch';
+import type { Index } from 'usearch';
 
 export interface Neighbour {
   /** Store key of the entry. */
@@ -37,7 +38,15 @@ const ANN_OVERFETCH = 8;
 
 /** Creates an HNSW graph with half-precision storage: exact scores come from the re-scoring step. */
 export function newAnnIndex(dimensions: number): Index {
-  return new Index({ dimensions, metric: MetricKind.Cos, quantization: ScalarKind.F16, connectivity: 16, expansion_add: 64, expansion_search: 64, multi: false });
+  const { Index: AnnIndex, MetricKind, ScalarKind } = usearch();
+  return new AnnIndex({ dimensions, metric: MetricKind.Cos, quantization: ScalarKind.F16, connectivity: 16, expansion_add: 64, expansion_search: 64, multi: false });
+}
+
+let usearchModule: typeof Usearch | undefined;
+
+/** usearch, loaded with the first graph: its native addon takes ~50 ms to load, which `isartor serve` need not pay before it listens. */
+function usearch(): typeof Usearch {
+  return (usearchModule ??= require('usearch') as typeof Usearch);
 }
 
 /**
