@@ -1,0 +1,87 @@
+// Times `isartor serve` on a filled data dir: spawn → ready line, → /healthz, → first L1a hit,
+// → a paraphrase of another stored question (an L1b hit once the semantic cache has opened).
+// Usage: node --import tsx scripts/startup-time.mts --data-dir D [--runs 5] [--cli dist/cli.js] [--cpu-prof DIR]
+// Fill D first with `node bin/isartor.js bench scale --child fill --entries 100000 --data-dir D`
+// (what `isartor bench scale` itself does); the requests and config here match that benchmark's.
+import { spawn } from 'node:child_process';
+import { readFile, writeFile } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { createInterface } from 'node:readline';
+import { parseArgs } from 'node:util';
+import { request } from 'undici';
+import { questionText, retypedQuestion } from '../src/bench/questions';
+import { SCALE_AUTH, scaleRequestBody } from '../src/bench/scaleFill';
+import { SCALE_LAYOUT } from '../src/bench/scale';
+
+const { values } = parseArgs({
+  options: { 'data-dir': { type: 'string' }, runs: { type: 'string', default: '5' }, cli: { type: 'string', default: 'dist/cli.js' }, 'cpu-prof': { type: 'string' } },
+});
+if (!values['data-dir']) {
+  process.stderr.write('usage: node --import tsx scripts/startup-time.mts --data-dir D [--runs N] [--cli dist/cli.js] [--cpu-prof DIR]\n');
+  process.exit(2);
+}
+const dataDir = resolve(values['data-dir']);
+const configFile = join(dataDir, 'bench-config.json');
+await writeFile(configFile, JSON.stringify({ exact: { maxEntries: 100_000 }, semantic: { maxEntries: 100_000 } }));
+
+/** One start: spawn serve, wait for its ready line, ask /healthz, send the first (cached) request, stop it. */
+async function once(): Promise<{ readyMs: number; readyCpuMs: number; healthzMs: number; firstHitMs: number; firstSemanticMs: number; semanticLayer: string; layer: string; stderr: string }> {
+  const flags = values['cpu-prof'] ? ['--cpu-prof', '--cpu-prof-dir', resolve(values['cpu-prof'])] : [];
+  const args = ['serve', '--port', '0', '--data-dir', dataDir, '--config', configFile, '--upstream', SCALE_LAYOUT.upstream, '--anthropic-upstream', SCALE_LAYOUT.anthropicUpstream];
+  const started = performance.now();
+  const child = spawn(process.execPath, [...flags, resolve(values.cli!), ...args], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ISARTOR_LOG_LEVEL: 'info' } });
+  let stderr = '';
+  child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+  const exited = new Promise<number | null>((done) => child.once('exit', done));
+  let url: string | undefined;
+  for await (const line of createInterface({ input: child.stdout })) {
+    url = /^isartor listening on (http:\S+) /.exec(line)?.[1];
+    if (url) break;
+  }
+  if (!url) throw new Error(`serve exited before it was ready:\n${stderr}`);
+  const readyMs = performance.now() - started;
+  const readyCpuMs = await cpuMs(child.pid!);
+  await (await request(`${url}/healthz`)).body.text();
+  const healthzMs = performance.now() - started;
+  const hit = await request(`${url}/v1/chat/completions`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', authorization: SCALE_AUTH },
+    body: JSON.stringify(scaleRequestBody(questionText(0))),
+  });
+  await hit.body.text();
+  const firstHitMs = performance.now() - started;
+  // Then the same question in other words: answered by L1b once the semantic cache has opened.
+  const paraphrase = await request(`${url}/v1/chat/completions`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', authorization: SCALE_AUTH },
+    body: JSON.stringify(scaleRequestBody(retypedQuestion(1))),
+  });
+  await paraphrase.body.text();
+  const firstSemanticMs = performance.now() - started;
+  const semanticLayer = String(paraphrase.headers['x-isartor-layer']);
+  child.kill('SIGTERM');
+  await exited;
+  return { readyMs, readyCpuMs, healthzMs, firstHitMs, firstSemanticMs, semanticLayer, layer: String(hit.headers['x-isartor-layer']), stderr };
+}
+
+/** CPU time (user + system) the process has used so far, from /proc (10 ms ticks); NaN elsewhere. */
+async function cpuMs(pid: number): Promise<number> {
+  const stat = await readFile(`/proc/${pid}/stat`, 'utf8').catch(() => '');
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return (Number(fields[11]) + Number(fields[12])) * 10;
+}
+
+const median = (values: number[]): number => [...values].sort((a, b) => a - b)[Math.floor((values.length - 1) / 2)]!;
+
+const runs = Number(values.runs);
+const f = (ms: number): string => ms.toFixed(0).padStart(6);
+const all: Array<Awaited<ReturnType<typeof once>>> = [];
+for (let run = 1; run <= runs; run++) {
+  const r = await once();
+  all.push(r);
+  process.stdout.write(`run ${run}: ready ${f(r.readyMs)} ms (cpu ${f(r.readyCpuMs)} ms)  healthz ${f(r.healthzMs)} ms  first hit ${f(r.firstHitMs)} ms (${r.layer})  then paraphrase ${f(r.firstSemanticMs)} ms (${r.semanticLayer})\n`);
+  if (run === 1 && r.stderr.trim()) process.stdout.write(`${r.stderr.trimEnd().replace(/^/gm, '    | ')}\n`);
+}
+const column = (pick: (r: (typeof all)[number]) => number): string => `median ${f(median(all.map(pick)))}  min ${f(Math.min(...all.map(pick)))}`;
+process.stdout.write(`ready ms: ${column((r) => r.readyMs)}\nready cpu ms: ${column((r) => r.readyCpuMs)}\nfirst hit ms: ${column((r) => r.firstHitMs)}\nparaphrase answered ms: ${column((r) => r.firstSemanticMs)}\n`);
