@@ -26,7 +26,7 @@ const configFile = join(dataDir, 'bench-config.json');
 await writeFile(configFile, JSON.stringify({ exact: { maxEntries: 100_000 }, semantic: { maxEntries: 100_000 } }));
 
 /** One start: spawn serve, wait for its ready line, ask /healthz, send the first (cached) request, stop it. */
-async function once(): Promise<{ readyMs: number; readyCpuMs: number; healthzMs: number; firstHitMs: number; firstSemanticMs: number; semanticLayer: string; layer: string; stderr: string }> {
+async function once(): Promise<{ readyMs: number; readyCpuMs: number; healthzMs: number; firstHitMs: number; firstSemanticMs: number; semanticLayer: string; rssMb: number; layer: string; stderr: string }> {
   const flags = values['cpu-prof'] ? ['--cpu-prof', '--cpu-prof-dir', resolve(values['cpu-prof'])] : [];
   const args = ['serve', '--port', '0', '--data-dir', dataDir, '--config', configFile, '--upstream', SCALE_LAYOUT.upstream, '--anthropic-upstream', SCALE_LAYOUT.anthropicUpstream];
   const started = performance.now();
@@ -60,9 +60,16 @@ async function once(): Promise<{ readyMs: number; readyCpuMs: number; healthzMs:
   await paraphrase.body.text();
   const firstSemanticMs = performance.now() - started;
   const semanticLayer = String(paraphrase.headers['x-isartor-layer']);
+  const rssMb = await residentMb(child.pid!);
   child.kill('SIGTERM');
   await exited;
-  return { readyMs, readyCpuMs, healthzMs, firstHitMs, firstSemanticMs, semanticLayer, layer: String(hit.headers['x-isartor-layer']), stderr };
+  return { readyMs, readyCpuMs, healthzMs, firstHitMs, firstSemanticMs, semanticLayer, rssMb, layer: String(hit.headers['x-isartor-layer']), stderr };
+}
+
+/** Resident memory of the process in MB, from /proc; NaN elsewhere. */
+async function residentMb(pid: number): Promise<number> {
+  const status = await readFile(`/proc/${pid}/status`, 'utf8').catch(() => '');
+  return Number(/^VmRSS:\s+(\d+) kB/m.exec(status)?.[1]) / 1024;
 }
 
 /** CPU time (user + system) the process has used so far, from /proc (10 ms ticks); NaN elsewhere. */
@@ -80,7 +87,7 @@ const all: Array<Awaited<ReturnType<typeof once>>> = [];
 for (let run = 1; run <= runs; run++) {
   const r = await once();
   all.push(r);
-  process.stdout.write(`run ${run}: ready ${f(r.readyMs)} ms (cpu ${f(r.readyCpuMs)} ms)  healthz ${f(r.healthzMs)} ms  first hit ${f(r.firstHitMs)} ms (${r.layer})  then paraphrase ${f(r.firstSemanticMs)} ms (${r.semanticLayer})\n`);
+  process.stdout.write(`run ${run}: ready ${f(r.readyMs)} ms (cpu ${f(r.readyCpuMs)} ms)  healthz ${f(r.healthzMs)} ms  first hit ${f(r.firstHitMs)} ms (${r.layer})  then paraphrase ${f(r.firstSemanticMs)} ms (${r.semanticLayer})  RSS then ${f(r.rssMb)} MB\n`);
   if (run === 1 && r.stderr.trim()) process.stdout.write(`${r.stderr.trimEnd().replace(/^/gm, '    | ')}\n`);
 }
 const column = (pick: (r: (typeof all)[number]) => number): string => `median ${f(median(all.map(pick)))}  min ${f(Math.min(...all.map(pick)))}`;
