@@ -4,6 +4,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { link, readFile, unlink, writeFile } from 'node:fs/promises';
+import { isProcessRunning } from '../processAlive';
 
 /** Paths locked by this process; a second open in the same process is as dangerous as another process. */
 const heldInThisProcess = new Set<string>();
@@ -52,7 +53,7 @@ export async function acquireLock(lockPath: string): Promise<HeldLock> {
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
       const ownerPid = Number.parseInt(await readFile(lockPath, 'utf8').catch(() => ''), 10);
-      if (Number.isInteger(ownerPid) && ownerPid > 0 && ownerPid !== process.pid && isRunning(ownerPid)) {
+      if (Number.isInteger(ownerPid) && ownerPid > 0 && ownerPid !== process.pid && isProcessRunning(ownerPid)) {
         throw new StoreLockedError(lockPath, ownerPid);
       }
       // Stale (dead owner, or our own pid left by an earlier life of a reused pid): remove and retry.
@@ -62,14 +63,4 @@ export async function acquireLock(lockPath: string): Promise<HeldLock> {
     }
   }
   throw new Error(`could not take the lock ${lockPath}`);
-}
-
-function isRunning(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    // EPERM: the process exists but belongs to someone else.
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
-  }
 }

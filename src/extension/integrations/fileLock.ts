@@ -7,6 +7,7 @@ import { randomBytes } from 'node:crypto';
 import { link, mkdir, readFile, unlink, writeFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
+import { isProcessRunning } from '../../core/processAlive';
 
 const RETRY_MS = 20;
 const GIVE_UP_MS = 10_000;
@@ -57,20 +58,11 @@ async function acquire(lockPath: string): Promise<void> {
     if (content === undefined) continue; // released meanwhile: try again at once
     const owner = Number.parseInt(content, 10);
     // Our own pid here can only be a leftover of a crashed earlier life: this process queues above.
-    if (!Number.isInteger(owner) || owner <= 0 || owner === process.pid || !isRunning(owner)) {
+    if (!Number.isInteger(owner) || owner <= 0 || owner === process.pid || !isProcessRunning(owner)) {
       await unlink(lockPath).catch(() => undefined);
       continue;
     }
     if (Date.now() - started > GIVE_UP_MS) throw new Error(`${lockPath} is held by process ${owner}; try again when it finishes`);
     await delay(RETRY_MS);
-  }
-}
-
-function isRunning(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
   }
 }
