@@ -13,7 +13,7 @@ import { DocumentSyntaxError, valueAt, type KeyPath } from './documentEdit';
 import { jsoncEditor } from './jsoncEdit';
 import { journaledWrite, loadJournal, originalValue } from './journal';
 import { displayPath, isLoopbackUrl, routeUrl, trimSlashes } from './proxyUrls';
-import { restoreFiles } from './restore';
+import { fileToolRestore } from './restore';
 
 const TOOL = 'claude';
 const BASE_URL_KEY: KeyPath = ['env', 'ANTHROPIC_BASE_URL'];
@@ -99,16 +99,6 @@ export function createClaudeIntegration(options: ClaudeOptions = {}): Integratio
     ctx.logger.info(`claude: ${displayPath(file, ctx.homeDir)} now sends Claude Code through Isartor`);
   }
 
-  async function disconnect(ctx: IntegrationContext): Promise<void> {
-    await restoreFiles(ctx, TOOL);
-    await ctx.routes.releaseRoutes(TOOL);
-  }
-
-  /** VS Code is closing: restore the file but keep the routes for the next connect. */
-  async function suspend(ctx: IntegrationContext): Promise<void> {
-    await restoreFiles(ctx, TOOL);
-  }
-
   async function detect(ctx: IntegrationContext): Promise<Detection> {
     const file = claudeSettingsPath(ctx.homeDir);
     const where = displayPath(file, ctx.homeDir);
@@ -126,7 +116,7 @@ export function createClaudeIntegration(options: ClaudeOptions = {}): Integratio
     return { state: 'available', detail: `${where}: will add env.ANTHROPIC_BASE_URL` };
   }
 
-  return { id: 'claude', label: 'Claude Code', detect, connect, disconnect, suspend };
+  return { id: 'claude', label: 'Claude Code', detect, connect, ...fileToolRestore(TOOL) };
 }
 
 function isFolder(path: string): Promise<boolean> {

@@ -13,7 +13,7 @@ import { jsoncEditor } from './jsoncEdit';
 import { entriesForFile, journaledWrite, loadJournal, originalValue, type FileEdit, type JournalEntry } from './journal';
 import { modelIdentity, planModel } from './continueModels';
 import { displayPath, looksLikeRouteUrl, routeUrl } from './proxyUrls';
-import { restoreFiles } from './restore';
+import { fileToolRestore } from './restore';
 import { yamlEditor } from './yamlEdit';
 
 const TOOL = 'continue';
@@ -105,16 +105,6 @@ async function connect(ctx: IntegrationContext): Promise<void> {
   ctx.logger.info(`continue: ${edits.length} model(s) in ${displayPath(config.path, ctx.homeDir)} now go through Isartor`);
 }
 
-async function disconnect(ctx: IntegrationContext): Promise<void> {
-  await restoreFiles(ctx, TOOL);
-  await ctx.routes.releaseRoutes(TOOL);
-}
-
-/** VS Code is closing: restore the file but keep the routes for the next connect. */
-async function suspend(ctx: IntegrationContext): Promise<void> {
-  await restoreFiles(ctx, TOOL);
-}
-
 async function detect(ctx: IntegrationContext): Promise<Detection> {
   const config = await findContinueConfig(ctx.homeDir);
   if (!config) return { state: 'not-installed', detail: 'no ~/.continue/config.yaml or config.json' };
@@ -149,6 +139,5 @@ export const continueIntegration: Integration = {
   label: 'Continue',
   detect,
   connect,
-  disconnect,
-  suspend,
+  ...fileToolRestore(TOOL),
 };

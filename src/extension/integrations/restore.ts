@@ -5,7 +5,7 @@
  */
 import { rmdir, unlink } from 'node:fs/promises';
 import type { Logger } from '../../core/logger';
-import type { IntegrationContext } from './integration';
+import type { Integration, IntegrationContext } from './integration';
 import { readFileIfExists, removeStaleTempFiles, writeFileAtomic } from './atomicFile';
 import { sameJson, valueAt, type DocumentEditor, type KeyPath } from './documentEdit';
 import { jsoncEditor } from './jsoncEdit';
@@ -42,6 +42,23 @@ export class RestoreError extends Error {
 }
 
 const editors: Record<FileJournalEntry['format'], DocumentEditor> = { yaml: yamlEditor, jsonc: jsoncEditor };
+
+/**
+ * `disconnect` and `suspend` of a tool whose only state is journaled file edits (Continue, Claude
+ * Code): both restore the files; only disconnect forgets the routes, so a tool suspended when VS
+ * Code closes gets the same route URLs back at the next connect.
+ */
+export function fileToolRestore(tool: string): Pick<Integration, 'disconnect'> & Required<Pick<Integration, 'suspend'>> {
+  return {
+    async disconnect(ctx) {
+      await restoreFiles(ctx, tool);
+      await ctx.routes.releaseRoutes(tool);
+    },
+    async suspend(ctx) {
+      await restoreFiles(ctx, tool);
+    },
+  };
+}
 
 /**
  * Restores every journaled file of `tool` (every file when `tool` is undefined) and removes
