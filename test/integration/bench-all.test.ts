@@ -6,7 +6,7 @@
 import assert from 'node:assert/strict';
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { gzipSync } from 'node:zlib';
 import type { BenchResults } from '../../src/bench/allReport';
@@ -66,7 +66,9 @@ describe('bench all', () => {
       assert.match(step.command, /^node bin\/isartor\.js bench \w+ .*--json$/);
       assert.ok(step.seconds > 0);
     }
-    assert.ok(written.steps[0]!.command.includes(join(evalDir, 'qqp-dev.jsonl')));
+    // The recorded command runs from the repository root; its file may be written relative to it.
+    const pairsFile = /--file (\S+)/.exec(written.steps[0]!.command)?.[1];
+    assert.equal(pairsFile && resolve(join(__dirname, '..', '..'), pairsFile), join(evalDir, 'qqp-dev.jsonl'));
     // The two trace replays run side by side; every other step runs alone, one after the other.
     const [pairsStep, openaiStep, anthropicStep, ...rest] = written.steps;
     const sequential = pairsStep!.seconds + Math.max(openaiStep!.seconds, anthropicStep!.seconds) + rest.reduce((sum, step) => sum + step.seconds, 0);
