@@ -20,6 +20,8 @@ export interface ServeArgs {
   upstream?: string;
   anthropicUpstream?: string;
   configFile?: string;
+  /** `--allow-origin`, repeatable: browser origins added to security.allowedOrigins. */
+  allowOrigins?: string[];
 }
 
 function parsePort(value: string, source: string): number {
@@ -38,9 +40,21 @@ function parseUrl(value: string, source: string): string {
   }
 }
 
+/** A browser origin ("scheme://host[:port]", or the opaque "null" when a user really means it). */
+function parseOrigin(value: string, source: string): string {
+  if (value === 'null') return value;
+  try {
+    const url = new URL(value);
+    if (url.origin !== 'null' && url.origin === value.replace(/\/+$/, '')) return url.origin;
+  } catch {
+    // reported below
+  }
+  throw new UsageError(`${source} must be an origin such as http://localhost:5173, without a path (got "${value}")`);
+}
+
 /** Parses the flags after `serve`. */
 export function parseServeArgs(argv: string[]): ServeArgs {
-  let values: Record<string, string | boolean | undefined>;
+  let values: Record<string, string | boolean | string[] | undefined>;
   try {
     ({ values } = parseArgs({
       args: argv,
@@ -53,6 +67,7 @@ export function parseServeArgs(argv: string[]): ServeArgs {
         upstream: { type: 'string' },
         'anthropic-upstream': { type: 'string' },
         config: { type: 'string' },
+        'allow-origin': { type: 'string', multiple: true },
       },
     }));
   } catch (error) {
@@ -65,6 +80,7 @@ export function parseServeArgs(argv: string[]): ServeArgs {
   if (typeof values.upstream === 'string') args.upstream = parseUrl(values.upstream, '--upstream');
   if (typeof values['anthropic-upstream'] === 'string') args.anthropicUpstream = parseUrl(values['anthropic-upstream'], '--anthropic-upstream');
   if (typeof values.config === 'string') args.configFile = resolve(values.config);
+  if (Array.isArray(values['allow-origin'])) args.allowOrigins = values['allow-origin'].map((origin) => parseOrigin(origin, '--allow-origin'));
   return args;
 }
 
@@ -117,6 +133,9 @@ function mergeChecked(target: Record<string, unknown>, source: unknown, path: st
         if (!p || typeof p.input !== 'number' || typeof p.output !== 'number') throw new UsageError(`prices.${model} needs numeric "input" and "output" (USD per million tokens)`);
       }
       target[key] = value;
+    } else if (at === 'security.allowedOrigins') {
+      if (!Array.isArray(value) || value.some((origin) => typeof origin !== 'string')) throw new UsageError('security.allowedOrigins must be an array of origins such as "http://localhost:5173"');
+      target[key] = value.map((origin: string) => parseOrigin(origin, 'security.allowedOrigins'));
     } else if (at === 'models') {
       if (!Array.isArray(value) || value.some((m) => typeof m !== 'string')) throw new UsageError('models must be an array of model ids');
       target[key] = value;
@@ -205,6 +224,7 @@ export async function loadServeConfig(args: ServeArgs, env: NodeJS.ProcessEnv): 
   if (env.ISARTOR_HOST) config.host = env.ISARTOR_HOST;
   if (args.port !== undefined) config.port = args.port;
   if (args.host !== undefined) config.host = args.host;
+  if (args.allowOrigins) config.security.allowedOrigins = [...config.security.allowedOrigins, ...args.allowOrigins];
   applyUpstreams(config, args, env);
   return config;
 }

@@ -3,17 +3,16 @@
  * stdout; logs go to stderr; Ctrl-C or SIGTERM close it cleanly with exit status 0.
  */
 import { createLogger } from '../core/logger';
+import { isLoopbackHost } from '../proxy/guard';
 import { startProxy } from '../proxy/server';
 import { loadServeConfig, parseServeArgs } from './serve-config';
-
-const LOOPBACK = new Set(['127.0.0.1', '::1', 'localhost']);
 
 /** Runs the server until a signal arrives; resolves with the exit status. */
 export async function serveCommand(argv: string[], env: NodeJS.ProcessEnv = process.env): Promise<number> {
   const config = await loadServeConfig(parseServeArgs(argv), env);
   const level = env.ISARTOR_LOG_LEVEL === 'debug' || env.ISARTOR_LOG_LEVEL === 'warn' || env.ISARTOR_LOG_LEVEL === 'error' ? env.ISARTOR_LOG_LEVEL : 'info';
   const logger = createLogger((line) => process.stderr.write(`${line}\n`), level);
-  if (!LOOPBACK.has(config.host)) {
+  if (!isLoopbackHost(config.host)) {
     logger.warn(`listening on ${config.host}, not loopback: anyone who can reach this address can spend the keys configured here`);
   }
   let proxy;
@@ -29,6 +28,7 @@ export async function serveCommand(argv: string[], env: NodeJS.ProcessEnv = proc
   }
   process.stdout.write(`isartor listening on ${proxy.url} (data: ${proxy.dataDir})\n`);
   const providers = config.upstream.providers.map((p) => `${p.name} ${p.baseUrl}${p.apiKey ? ' (key set)' : ''}`).join(', ');
+  // The logger redacts a password in a base URL ("user:***@") along with any key.
   logger.info(`default route forwards to: ${providers}`);
 
   return new Promise<number>((resolve) => {

@@ -65,6 +65,15 @@ export interface UpstreamConfig {
   maxBackoffMs: number;
 }
 
+export interface SecurityConfig {
+  /**
+   * Browser origins allowed to call the proxy (e.g. "http://localhost:5173"). Empty by default:
+   * any request carrying an Origin header (web pages, sandboxed iframes' "null", file://,
+   * browser extensions) is refused with 403.
+   */
+  allowedOrigins: string[];
+}
+
 /** Model id → USD per million tokens. */
 export interface ModelPrice {
   input: number;
@@ -89,6 +98,7 @@ export interface EngineConfig {
   prices: Record<string, ModelPrice>;
   /** Models listed by GET /v1/models when the upstream has no such route. */
   models: string[];
+  security: SecurityConfig;
 }
 
 export const DEFAULT_OPENAI_BASE = 'https://api.openai.com/v1';
@@ -127,5 +137,6 @@ export function defaultConfig(dataDir: string): EngineConfig {
     },
     prices: {},
     models: [],
+    security: { allowedOrigins: [] },
   };
 }

@@ -16,9 +16,18 @@ const SECRET_PATTERNS: RegExp[] = [
   /("?(?:x-api-key|api-key|authorization)"?\s*[:=]\s*"?[A-Za-z0-9._-]{0,4})[A-Za-z0-9._ -]{8,}/gi,
 ];
 
-/** Keeps a short prefix of anything that looks like a key and replaces the rest. */
+/** The password of a URL's user info ("https://user:pass@host"). */
+const URL_PASSWORD = /(\b[a-z][a-z0-9+.-]*:\/\/[^\s/?#@:]*:)[^\s/?#@]*@/gi;
+
+/**
+ * Keeps a short prefix of anything that looks like a key and replaces the rest; a password in a
+ * URL becomes `user:***@`.
+ *
+ * @example redactSecrets('https://me:hunter2@proxy.example/v1') // "https://me:***@proxy.example/v1"
+ */
 export function redactSecrets(text: string): string {
-  return SECRET_PATTERNS.reduce((out, pattern) => out.replace(pattern, '$1…[redacted]'), text);
+  const keysRedacted = SECRET_PATTERNS.reduce((out, pattern) => out.replace(pattern, '$1…[redacted]'), text);
+  return keysRedacted.replace(URL_PASSWORD, '$1***@');
 }
 
 /** A logger that writes redacted lines to a sink (stderr, an output channel, a test array). */

@@ -5,7 +5,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { performance } from 'node:perf_hooks';
 import type { ApiStyle } from '../core/request';
-import { BodyAbortedError, readRequestBody } from './body';
+import { BodyAbortedError, discardBody, jsonContentTypeError, readRequestBody } from './body';
 import type { ProxyContext } from './context';
 import { serveEngineRequest } from './engine-route';
 import { ProxyError, sendError, toProxyError, unknownRoute, type ErrorShape } from './errors';
@@ -19,7 +19,7 @@ const ENGINE_APIS: Partial<Record<ApiEndpoint, ApiStyle>> = {
 };
 
 /** Anthropic endpoints answer errors in Anthropic's shape; `models` follows the client's headers. */
-function errorShapeFor(endpoint: ApiEndpoint, req: IncomingMessage): ErrorShape {
+export function errorShapeFor(endpoint: ApiEndpoint, req: IncomingMessage): ErrorShape {
   if (endpoint === 'messages' || endpoint === 'count_tokens') return 'anthropic';
   if (endpoint === 'models' && req.headers['anthropic-version']) return 'anthropic';
   return 'openai';
@@ -54,10 +54,13 @@ export function createApiHandler(px: ProxyContext): (req: IncomingMessage, res: 
       if (proxyError.status >= 500) px.logger.error(proxyError.message);
       sendError(res, shape, proxyError);
     };
+    /** Answers `error` once the upload is over, so the client is still listening for it. */
+    const refuse = (error: ProxyError): void => {
+      track(discardBody(req).then(() => fail(error)));
+    };
     const route = px.routes.find(match.routeId);
     if (!route) {
-      req.resume();
-      fail(unknownRoute(match.routeId ?? ''));
+      refuse(unknownRoute(match.routeId ?? ''));
       return true;
     }
     const http = { req, res };
@@ -67,8 +70,12 @@ export function createApiHandler(px: ProxyContext): (req: IncomingMessage, res: 
       return true;
     }
     if (req.method !== 'POST') {
-      req.resume();
-      fail(new ProxyError(405, 'method_not_allowed', `Use POST for ${path}.`));
+      refuse(new ProxyError(405, 'method_not_allowed', `Use POST for ${path}.`));
+      return true;
+    }
+    const notJson = jsonContentTypeError(req.headers['content-type']);
+    if (notJson) {
+      refuse(notJson);
       return true;
     }
     const api = ENGINE_APIS[match.endpoint];

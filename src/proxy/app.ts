@@ -4,10 +4,12 @@
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import express, { type NextFunction, type Request, type Response } from 'express';
-import { createApiHandler } from './api-handler';
+import { createApiHandler, errorShapeFor } from './api-handler';
+import { discardBody } from './body';
 import type { ProxyContext } from './context';
 import { ProxyError, sendError, toProxyError } from './errors';
 import { refusalReason } from './guard';
+import { matchApiPath } from './routes';
 
 /** The express app for everything that is not an API call. */
 function createSideApp(px: ProxyContext): express.Express {
@@ -43,11 +45,12 @@ export function createProxyListener(px: ProxyContext): (req: IncomingMessage, re
   const api = createApiHandler(px);
   const app = createSideApp(px);
   return (req, res) => {
-    const refusal = refusalReason(req.headers, px.config.host);
+    const refusal = refusalReason(req.headers, px.config.host, px.config.security.allowedOrigins);
     if (refusal) {
-      req.resume();
       px.metrics.observeError('guard', 403, 'forbidden_origin');
-      sendError(res, 'openai', new ProxyError(403, 'forbidden_origin', refusal));
+      const match = matchApiPath((req.url ?? '/').split('?')[0]!);
+      const shape = match ? errorShapeFor(match.endpoint, req) : 'openai';
+      void discardBody(req).then(() => sendError(res, shape, new ProxyError(403, 'forbidden_origin', refusal)));
       return;
     }
     if (!api(req, res)) void app(req, res);

@@ -1,11 +1,11 @@
 /**
  * Keeps web pages out of a loopback proxy: a page could otherwise reach 127.0.0.1 through DNS
- * rebinding (a Host that is not loopback) or a cross-site request (an Origin that is not), and
- * spend the keys configured for the default route.
+ * rebinding (a Host that is not loopback) or a cross-site request (any Origin at all: sandboxed
+ * iframes send `null`, local files `file://`, browser extensions their own scheme), and spend the
+ * keys configured for the default route.
  */
 import type { IncomingHttpHeaders } from 'node:http';
-
-const LOOPBACK_HOSTNAMES = new Set(['127.0.0.1', 'localhost', '[::1]', '::1']);
+import { isIPv4 } from 'node:net';
 
 /** The hostname of a Host header or of an origin URL, lower-cased, without the port. */
 function hostnameOf(value: string): string {
@@ -16,21 +16,45 @@ function hostnameOf(value: string): string {
 }
 
 /**
- * Why a request must be refused, or undefined when it may pass. Only applies when the proxy is
- * bound to loopback (someone who binds elsewhere has chosen to be reachable).
+ * Whether `host` (an address or host name, IPv6 with or without brackets) names this machine's
+ * loopback interface: `localhost`, any of 127.0.0.0/8, or ::1 (also IPv4-mapped).
  *
- * @example refusalReason({ host: 'evil.example:8787' }, '127.0.0.1') // "…Host…"
+ * @example isLoopbackHost('127.0.0.2') // true
  */
-export function refusalReason(headers: IncomingHttpHeaders, boundHost: string): string | undefined {
-  if (!LOOPBACK_HOSTNAMES.has(boundHost)) return undefined;
+export function isLoopbackHost(host: string): boolean {
+  const bare = host.toLowerCase().replace(/^\[(.*)\]$/, '$1');
+  if (bare === 'localhost') return true;
+  if (isIPv4(bare)) return bare.startsWith('127.');
+  const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/.exec(bare);
+  if (mapped) return isIPv4(mapped[1]!) && mapped[1]!.startsWith('127.');
+  return bare === '::1' || bare === '0:0:0:0:0:0:0:1';
+}
+
+/** An origin as browsers send it and users write it: lower case, no trailing slash. */
+function normaliseOrigin(origin: string): string {
+  return origin.trim().toLowerCase().replace(/\/+$/, '');
+}
+
+/**
+ * Why a request must be refused, or undefined when it may pass.
+ * - Host: when the proxy is bound to a loopback address, the request must be addressed to a
+ *   loopback name (someone who binds elsewhere has chosen to be reachable).
+ * - Origin: only browsers send it, and no browser page is a client of this proxy, so any Origin
+ *   is refused unless it is on `allowedOrigins` or is the proxy's own origin (its own pages).
+ *
+ * @example refusalReason({ host: '127.0.0.1:8787', origin: 'null' }, '127.0.0.1', []) // "…web pages…"
+ */
+export function refusalReason(headers: IncomingHttpHeaders, boundHost: string, allowedOrigins: readonly string[] = []): string | undefined {
   const host = headers.host;
-  if (host && !LOOPBACK_HOSTNAMES.has(hostnameOf(host))) {
-    return `Isartor only answers requests addressed to 127.0.0.1 or localhost (this one was for "${hostnameOf(host)}").`;
+  const loopbackBound = isLoopbackHost(boundHost);
+  if (loopbackBound && host && !isLoopbackHost(hostnameOf(host))) {
+    return `Isartor only answers requests addressed to a loopback address or localhost (this one was for "${hostnameOf(host)}").`;
   }
   const origin = headers.origin;
-  // VS Code webviews and editors send their own schemes; only web origins on other hosts are refused.
-  if (origin && /^https?:\/\//i.test(origin) && !LOOPBACK_HOSTNAMES.has(hostnameOf(origin))) {
-    return `Isartor does not answer requests from web pages (origin ${origin}).`;
-  }
-  return undefined;
+  if (origin === undefined) return undefined;
+  const normalised = normaliseOrigin(origin);
+  if (allowedOrigins.some((allowed) => normaliseOrigin(allowed) === normalised)) return undefined;
+  // Its own pages (same scheme, host and port as the request) are the proxy's, not a foreign site's.
+  if (loopbackBound && host && normalised === `http://${host.toLowerCase()}`) return undefined;
+  return `Isartor does not answer requests from web pages or browser contexts (Origin "${origin.slice(0, 100)}"). If you trust that origin, add it to security.allowedOrigins (or pass --allow-origin to isartor serve).`;
 }

@@ -90,6 +90,44 @@ test('a body over maxBodyBytes: 413, the proxy keeps serving', async () => {
   await stillServes();
 });
 
+/**
+ * POSTs `body` over a raw socket the way many HTTP clients do (Python's http.client, for one):
+ * the whole upload first, failing on any write error, and only then the response.
+ */
+async function uploadThenRead(path: string, body: Buffer, headers: Record<string, string>): Promise<{ status: number; text: string }> {
+  const { connect } = await import('node:net');
+  const { port } = new URL(stack.proxy.url);
+  const socket = connect(Number(port), '127.0.0.1');
+  const received: Buffer[] = [];
+  socket.on('data', (chunk: Buffer) => received.push(chunk));
+  const closed = new Promise<void>((resolve) => socket.once('close', () => resolve()));
+  const head = [`POST ${path} HTTP/1.1`, `Host: 127.0.0.1:${port}`, 'Connection: close', `Content-Length: ${body.length}`, ...Object.entries(headers).map(([name, value]) => `${name}: ${value}`)];
+  await new Promise<void>((resolve, reject) => {
+    socket.once('error', reject);
+    socket.write(`${head.join('\r\n')}\r\n\r\n`);
+    socket.write(body, (error) => (error ? reject(error) : resolve()));
+  });
+  await closed;
+  const text = Buffer.concat(received).toString('utf8');
+  const status = Number(/^HTTP\/1\.1 (\d{3})/.exec(text)?.[1] ?? 0);
+  return { status, text: text.slice(text.indexOf('\r\n\r\n') + 4) };
+}
+
+test('an oversized upload on a closing connection still gets its 413 body, not a broken pipe', async () => {
+  const huge = Buffer.from(JSON.stringify(chatBody('y'.repeat(8 * 1024 * 1024))));
+  for (let i = 0; i < 3; i++) {
+    const openai = await uploadThenRead('/v1/chat/completions', huge, { 'content-type': 'application/json', ...openaiAuth });
+    assert.equal(openai.status, 413);
+    assert.match(JSON.parse(openai.text).error.message, /limit of 65536 bytes/);
+    const anthropic = await uploadThenRead('/v1/messages', huge, { 'content-type': 'application/json', ...anthropicAuth });
+    assert.equal(anthropic.status, 413);
+    assert.equal(JSON.parse(anthropic.text).error.type, 'request_too_large');
+  }
+  const refused = await uploadThenRead('/v1/chat/completions', huge, { 'content-type': 'text/plain', ...openaiAuth });
+  assert.equal(refused.status, 415, 'a refusal before reading the body is answered the same way');
+  await stillServes();
+});
+
 test('no key sent and none configured: 401 naming the environment variable', async () => {
   const openai = await postRaw(`${stack.proxy.url}/v1/chat/completions`, JSON.stringify(chatBody('no key')));
   assert.equal(openai.status, 401);

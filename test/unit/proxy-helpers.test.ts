@@ -6,7 +6,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { clientToolFrom } from '../../src/proxy/client-tool';
 import { ProxyError, errorBody } from '../../src/proxy/errors';
-import { refusalReason } from '../../src/proxy/guard';
+import { jsonContentTypeError } from '../../src/proxy/body';
+import { isLoopbackHost, refusalReason } from '../../src/proxy/guard';
 import { cacheDirectives } from '../../src/proxy/incoming';
 import { createRouteTable, matchApiPath } from '../../src/proxy/routes';
 import { validateBody } from '../../src/proxy/validate';
@@ -76,13 +77,30 @@ test('errors render in the OpenAI and the Anthropic shape', () => {
   assert.deepEqual(errorBody('anthropic', new ProxyError(502, 'upstream_unreachable', 'down')), { type: 'error', error: { type: 'api_error', message: 'down' } });
 });
 
-test('the loopback guard refuses rebinding hosts and web origins, and nothing else', () => {
+test('the loopback guard refuses rebinding hosts and every origin not allowed', () => {
   assert.equal(refusalReason({ host: '127.0.0.1:8787' }, '127.0.0.1'), undefined);
   assert.equal(refusalReason({ host: 'localhost:9' }, '127.0.0.1'), undefined);
   assert.equal(refusalReason({ host: '[::1]:8787' }, '::1'), undefined);
-  assert.equal(refusalReason({ host: '127.0.0.1:8787', origin: 'vscode-webview://abc' }, '127.0.0.1'), undefined);
-  assert.equal(refusalReason({ host: '127.0.0.1:8787', origin: 'http://localhost:3000' }, '127.0.0.1'), undefined);
-  assert.match(refusalReason({ host: 'attacker.example:8787' }, '127.0.0.1') ?? '', /addressed to 127\.0\.0\.1/);
-  assert.match(refusalReason({ host: '127.0.0.1:8787', origin: 'https://attacker.example' }, '127.0.0.1') ?? '', /web pages/);
+  assert.equal(refusalReason({ host: '127.0.0.2:8787' }, '127.0.0.2'), undefined);
+  assert.match(refusalReason({ host: 'attacker.example:8787' }, '127.0.0.1') ?? '', /addressed to a loopback address/);
+  assert.match(refusalReason({ host: 'attacker.example:8787' }, '127.0.0.2') ?? '', /addressed to a loopback address/, 'every loopback bind keeps the Host check');
+  for (const origin of ['null', 'file://', 'chrome-extension://abc', 'vscode-webview://abc', 'http://localhost:3000', 'https://attacker.example', 'http://127.0.0.2:8787']) {
+    assert.match(refusalReason({ host: '127.0.0.1:8787', origin }, '127.0.0.1') ?? '', /web pages.*security\.allowedOrigins/, origin);
+  }
+  assert.equal(refusalReason({ host: '127.0.0.1:8787', origin: 'http://localhost:3000' }, '127.0.0.1', ['http://LOCALHOST:3000/']), undefined);
+  assert.equal(refusalReason({ host: '127.0.0.1:8787', origin: 'http://127.0.0.1:8787' }, '127.0.0.1'), undefined, 'the proxy\'s own pages');
   assert.equal(refusalReason({ host: 'lan-name:8787' }, '0.0.0.0'), undefined, 'a proxy bound beyond loopback was chosen to be reachable');
+  assert.ok(refusalReason({ host: 'lan-name:8787', origin: 'null' }, '0.0.0.0'), 'but browsers are refused there too');
+});
+
+test('loopback is all of 127.0.0.0/8, ::1 and localhost', () => {
+  for (const host of ['127.0.0.1', '127.0.0.2', '127.255.255.254', 'localhost', 'LOCALHOST', '::1', '[::1]', '0:0:0:0:0:0:0:1', '::ffff:127.0.0.1']) assert.equal(isLoopbackHost(host), true, host);
+  for (const host of ['0.0.0.0', '128.0.0.1', '10.0.0.1', '::', '127.0.0.1.nip.io', 'localhost.example', '::ffff:10.0.0.1']) assert.equal(isLoopbackHost(host), false, host);
+});
+
+test('only JSON content types are accepted for API bodies', () => {
+  for (const type of ['application/json', 'application/json; charset=utf-8', 'Application/JSON', 'application/vnd.api+json']) assert.equal(jsonContentTypeError(type), undefined, type);
+  for (const type of [undefined, '', 'text/plain', 'text/plain; charset=utf-8', 'application/x-www-form-urlencoded', 'multipart/form-data; boundary=x', 'application/jsonp', 'text/json']) {
+    assert.equal(jsonContentTypeError(type)?.status, 415, String(type));
+  }
 });

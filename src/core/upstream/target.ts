@@ -132,11 +132,15 @@ export function upstreamHeaders(clientHeaders: Record<string, string>, target: U
 /** Response headers that must not be copied onto the proxy's own response. */
 const HOP_BY_HOP_RESPONSE = new Set(['connection', 'keep-alive', 'transfer-encoding', 'trailer', 'upgrade', 'proxy-authenticate', 'set-cookie']);
 
-/** Flattens upstream response headers for the client, dropping hop-by-hop ones and cookies. */
+/**
+ * Flattens upstream response headers for the client, dropping hop-by-hop ones, cookies and CORS
+ * headers: a provider's `access-control-allow-origin: *` would let any web page read the answers
+ * this proxy paid for with the configured key.
+ */
 export function clientResponseHeaders(headers: Record<string, string | string[] | undefined>): Record<string, string> {
   const out: Record<string, string> = {};
   for (const [name, value] of Object.entries(headers)) {
-    if (value === undefined || HOP_BY_HOP_RESPONSE.has(name)) continue;
+    if (value === undefined || HOP_BY_HOP_RESPONSE.has(name) || name.startsWith('access-control-')) continue;
     out[name] = Array.isArray(value) ? value.join(', ') : value;
   }
   return out;

@@ -1,0 +1,18 @@
+/**
+ * The one redaction path every log line, start-up line and error shown to a caller goes through.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { redactSecrets } from '../../src/core/logger';
+
+test('a password in a URL becomes user:***@, wherever the URL sits in the text', () => {
+  assert.equal(redactSecrets('openai https://me:hunter2@proxy.example:8443/v1 (key set)'), 'openai https://me:***@proxy.example:8443/v1 (key set)');
+  assert.equal(redactSecrets('redis://:p%40ss@127.0.0.1:6379/0'), 'redis://:***@127.0.0.1:6379/0');
+  assert.equal(redactSecrets('http://user@host/v1 and http://host:8080/v1'), 'http://user@host/v1 and http://host:8080/v1', 'no password, nothing to hide');
+});
+
+test('API keys keep a short prefix and lose the rest', () => {
+  const out = redactSecrets('Incorrect API key provided: sk-proj-abcdefgh12345678901234567890');
+  assert.doesNotMatch(out, /12345678901234567890/);
+  assert.match(out, /sk-proj-abcdefgh…\[redacted\]/);
+});
