@@ -44,6 +44,8 @@ export interface FakeReply {
   breakAfterEvents?: number;
   /** Streams only: send this many events, then send nothing more until the client goes away. */
   stallAfterEvents?: number;
+  /** Streams only: send this many events, then end the response cleanly (no end marker). */
+  endAfterEvents?: number;
 }
 
 export type FakeResponder = (req: RecordedRequest) => FakeReply | Promise<FakeReply>;
@@ -150,6 +152,7 @@ export async function startFakeUpstream(): Promise<FakeUpstream> {
         return;
       }
       if (reply.stallAfterEvents !== undefined && index >= reply.stallAfterEvents) return; // the 'close' handler records the abort
+      if (reply.endAfterEvents !== undefined && index >= reply.endAfterEvents) break;
       // Split each frame across two writes so the proxy's parser meets events cut mid-line.
       const middle = Math.floor(frame.length / 2);
       res.write(frame.slice(0, middle));

@@ -92,6 +92,24 @@ test('an Anthropic stream that breaks mid-way ends in an error event the SDK thr
   assert.equal(retry.response.headers.get('x-isartor-layer'), 'l3');
 });
 
+test('a stream that ends cleanly before [DONE] or message_stop reaches the SDK as an error, and is not cached', async () => {
+  const openaiRequest = { model: 'gpt-4o-mini', messages: [{ role: 'user' as const, content: 'end my stream early' }], stream: true as const };
+  stack.fake.enqueue({ endAfterEvents: 3 });
+  let received = '';
+  await assert.rejects(async () => {
+    for await (const chunk of await stack.openai().chat.completions.create(openaiRequest)) received += chunk.choices[0]?.delta.content ?? '';
+  }, (error: unknown) => error instanceof OpenAI.APIError && /ended before the answer was complete/.test(error.message));
+  assert.ok(received.length > 0, 'the chunks before the cut reached the client');
+  const openaiRetry = await stack.openai().chat.completions.create({ ...openaiRequest, stream: false }).withResponse();
+  assert.equal(openaiRetry.response.headers.get('x-isartor-layer'), 'l3', 'the truncated answer was not cached');
+
+  const anthropicRequest = { model: 'claude-sonnet-5-5', max_tokens: 64, messages: [{ role: 'user' as const, content: 'end this one early too' }] };
+  stack.fake.enqueue({ endAfterEvents: 4 });
+  await assert.rejects(stack.anthropic().messages.stream(anthropicRequest).finalMessage(), (error: unknown) => error instanceof Anthropic.APIError && /ended before the answer was complete/.test(error.message));
+  const anthropicRetry = await stack.anthropic().messages.create(anthropicRequest).withResponse();
+  assert.equal(anthropicRetry.response.headers.get('x-isartor-layer'), 'l3');
+});
+
 test('a client that hangs up mid-stream aborts the upstream request, and nothing is cached', async () => {
   const request = { model: 'gpt-4o-mini', messages: [{ role: 'user' as const, content: 'I will hang up' }], stream: true as const };
   stack.fake.enqueue({ stallAfterEvents: 2 });

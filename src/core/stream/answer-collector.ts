@@ -15,6 +15,8 @@ export interface AnswerCollector {
   push(chunk: Uint8Array): void;
   /** Call once the body ended cleanly; undefined when it is not a complete answer. */
   finish(): StoredAnswer | undefined;
+  /** After finish(): false for a stream that stopped before its end marker or an error event. */
+  ended(): boolean;
 }
 
 /** The stream accumulator for an API style. */
@@ -59,6 +61,7 @@ export function createAnswerCollector(api: ApiStyle, contentType: string | undef
         const body = accumulator.result();
         return body ? toStoredAnswer(api, body) : undefined;
       },
+      ended: () => accumulator.ended?.() ?? true,
     };
   }
   const chunks: Uint8Array[] = [];
@@ -75,5 +78,6 @@ export function createAnswerCollector(api: ApiStyle, contentType: string | undef
       }
       return isCompleteAnswerBody(api, body) ? toStoredAnswer(api, body) : undefined;
     },
+    ended: () => true,
   };
 }

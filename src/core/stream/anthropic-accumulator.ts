@@ -120,6 +120,7 @@ export function createAnthropicAccumulator(): StreamAccumulator {
       if (!isObject(data)) return;
       handle(event.event ?? (typeof data.type === 'string' ? data.type : undefined), data);
     },
+    ended: () => stopped || failed,
     result() {
       if (!message || !stopped || failed || partialJson.size > 0) return undefined;
       return { ...message, content: content.filter((block) => block !== undefined) };

@@ -13,6 +13,11 @@ export interface StreamAccumulator {
   result(): JsonObject | undefined;
   /** The provider's usage object, if the stream carried one. */
   usage(): JsonValue | undefined;
+  /**
+   * Whether the stream said it was over: its end marker (`[DONE]`, `message_stop`) or an error
+   * event. A stream that stops without either was cut short, however cleanly its connection closed.
+   */
+  ended?(): boolean;
 }
 
 interface ChoiceState {
@@ -117,6 +122,7 @@ export function createOpenAIAccumulator(kind: 'chat' | 'completions'): StreamAcc
       }
       if (isObject(chunk)) pushChunk(chunk);
     },
+    ended: () => done || failed,
     result() {
       if (!done || failed || choices.size === 0) return undefined;
       const ordered = [...choices.values()].sort((a, b) => a.index - b.index);

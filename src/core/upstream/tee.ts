@@ -1,6 +1,7 @@
 /**
  * Passes an upstream body to the client chunk by chunk while a collector rebuilds the answer for
- * the caches. A stream that breaks mid-way ends with an API-shaped error event instead of a silent cut.
+ * the caches. A stream that breaks mid-way, or stops before its end marker, ends with an API-shaped
+ * error event instead of a silent cut.
  */
 import { Transform, type Readable } from 'node:stream';
 import type { StoredAnswer } from '../outcome';
@@ -49,6 +50,12 @@ export function teeUpstreamBody(source: Readable, options: TeeOptions): { body: 
     },
     flush(callback) {
       settle(collector?.finish());
+      // A stream closed cleanly before its end marker is as broken as a reset one: say so, or the
+      // client takes a truncated answer for a whole one.
+      if (isStream && collector && !collector.ended()) {
+        callback(null, streamErrorFrame(options.api, 'the upstream stream ended before the answer was complete (no end-of-stream marker); retry the request'));
+        return;
+      }
       callback();
     },
   });
