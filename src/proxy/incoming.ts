@@ -4,7 +4,7 @@
  */
 import type { IncomingMessage } from 'node:http';
 import type { CacheDirectives, JsonValue } from '../core/request';
-import { malformedJson } from './errors';
+import { ProxyError, malformedJson } from './errors';
 
 /** Node's headers with repeated values joined, as the upstream client and the layers expect them. */
 export function flatHeaders(req: IncomingMessage): Record<string, string> {
@@ -32,12 +32,56 @@ export function cacheDirectives(headers: Record<string, string>): CacheDirective
   };
 }
 
+/**
+ * Deepest nesting of arrays and objects a request body may have. Real requests stay far below it
+ * (tool schemas nest a few dozen levels); the layers that canonicalise and hash a body recurse, and
+ * a body nested thousands deep would overflow their stack.
+ */
+export const MAX_JSON_DEPTH = 256;
+
+/**
+ * Whether `value` nests arrays and objects deeper than `max`. Iterative (an explicit stack), so a
+ * body nested a million deep is measured, not recursed into; JSON.parse itself does not recurse.
+ */
+export function nestsDeeperThan(value: JsonValue, max: number): boolean {
+  const nodes: JsonValue[] = [value];
+  const depths: number[] = [1];
+  while (nodes.length > 0) {
+    const node = nodes.pop()!;
+    const depth = depths.pop()!;
+    if (node === null || typeof node !== 'object') continue;
+    if (depth > max) return true;
+    if (Array.isArray(node)) {
+      for (const child of node) {
+        if (child !== null && typeof child === 'object') {
+          nodes.push(child);
+          depths.push(depth + 1);
+        }
+      }
+    } else {
+      for (const key in node) {
+        const child = node[key]!;
+        if (child !== null && typeof child === 'object') {
+          nodes.push(child);
+          depths.push(depth + 1);
+        }
+      }
+    }
+  }
+  return false;
+}
+
 /** Parses a request body; throws a 400 ProxyError that quotes the parser's complaint. */
 export function parseJsonBody(raw: Buffer): JsonValue {
   if (raw.length === 0) throw malformedJson('the body is empty');
+  let value: JsonValue;
   try {
-    return JSON.parse(raw.toString('utf8')) as JsonValue;
+    value = JSON.parse(raw.toString('utf8')) as JsonValue;
   } catch (error) {
     throw malformedJson(error instanceof Error ? error.message : String(error));
   }
+  if (nestsDeeperThan(value, MAX_JSON_DEPTH)) {
+    throw new ProxyError(400, 'json_too_deep', `The request body nests arrays and objects more than ${MAX_JSON_DEPTH} levels deep; no API request needs that. Flatten it and retry.`);
+  }
+  return value;
 }

@@ -41,6 +41,28 @@ test('malformed JSON: 400 in the OpenAI shape on OpenAI endpoints and in the Ant
   await stillServes();
 });
 
+test('JSON nested 10,000 deep: 400 in the API\'s shape, not a 500 from a blown stack', async () => {
+  const deep = (field: string): string => `{"model":"gpt-4o-mini","messages":[{"role":"user","content":"x"}],"${field}":${'['.repeat(10_000)}${']'.repeat(10_000)}}`;
+  const calls = stack.fake.requests.length;
+  const openai = await postRaw(`${stack.proxy.url}/v1/chat/completions`, deep('metadata'), openaiAuth);
+  assert.equal(openai.status, 400);
+  assert.equal(openai.json.error.code, 'json_too_deep');
+  assert.equal(openai.json.error.type, 'invalid_request_error');
+  const anthropic = await postRaw(`${stack.proxy.url}/v1/messages`, deep('metadata'), anthropicAuth);
+  assert.equal(anthropic.status, 400);
+  assert.equal(anthropic.json.type, 'error');
+  assert.match(anthropic.json.error.message, /more than 256 levels deep/);
+  const inMessages = `{"model":"gpt-4o-mini","messages":[{"role":"user","content":${'['.repeat(10_000)}${']'.repeat(10_000)}}]}`;
+  assert.equal((await postRaw(`${stack.proxy.url}/v1/chat/completions`, inMessages, openaiAuth)).status, 400);
+  assert.equal((await postRaw(`${stack.proxy.url}/v1/messages/count_tokens`, deep('metadata'), anthropicAuth)).status, 400);
+  assert.equal(stack.fake.requests.length, calls, 'nothing was forwarded');
+  const nested = JSON.parse(`{"type":"object","properties":{"a":${'{"type":"object","properties":{"a":'.repeat(40)}{"type":"string"}${'}}'.repeat(40)}}}`);
+  const tools = [{ type: 'function', function: { name: 'deep_schema', parameters: nested } }];
+  const ok = await postRaw(`${stack.proxy.url}/v1/chat/completions`, JSON.stringify(chatBody('a deep but real tool schema', { tools })), openaiAuth);
+  assert.equal(ok.status, 200, 'a tool schema nested 80 levels deep is still served');
+  await stillServes();
+});
+
 test('missing model or messages and wrong types: 400 naming the field; the SDK throws BadRequestError', async () => {
   const noModel = await postRaw(`${stack.proxy.url}/v1/chat/completions`, JSON.stringify({ messages: [] }), openaiAuth);
   assert.equal(noModel.status, 400);
