@@ -17,6 +17,7 @@ import { semanticLayerFactory } from './layers/semantic';
 import { deferredLayerFactory, isDeferredLayer } from './layers/deferred';
 import { optimiserLayerFactory } from './layers/optimiser';
 import { withOptimiserSavings } from './optimiser/savings';
+import { routeLabel } from './routeLabel';
 
 /**
  * The Deflection Stack, first to last. Each later layer (semantic L1b, local L2, optimiser L2.5) is
@@ -156,7 +157,7 @@ export async function createEngine(config: EngineConfig, deps: { logger: Logger 
       const record: LedgerRecord = {
         time: Date.now(),
         tool: req.clientTool,
-        routeId: req.route.id,
+        routeId: routeLabel(req.route.id),
         api: req.api,
         model: req.model,
         layer,

@@ -3,6 +3,7 @@
  * panel: totals by layer, tool, model and UTC day, rejection counts, and the newest records.
  */
 import type { LedgerLayer, LedgerRecord, LedgerSummary, LedgerTotals } from './ledger-types';
+import { relabelStoredRouteId } from './routeLabel';
 
 /** Layers that answered without the cloud. */
 export const DEFLECTING_LAYERS: ReadonlySet<LedgerLayer> = new Set(['l1a', 'l1b', 'l2']);
@@ -69,7 +70,7 @@ export function sanitiseRecord(value: unknown): LedgerRecord | undefined {
   const record: LedgerRecord = {
     time: raw.time,
     tool: label(raw.tool, 'unknown'),
-    routeId: label(raw.routeId, 'default'),
+    routeId: relabelStoredRouteId(label(raw.routeId, 'default')),
     api: label(raw.api, 'openai.chat') as LedgerRecord['api'],
     model: label(raw.model, 'unknown'),
     layer,

@@ -86,3 +86,30 @@ test('/healthz answers and /metrics is valid Prometheus text with the request co
   assert.match(text, /^isartor_upstream_latency_seconds_count\{provider="fake-openai"\} [1-9]/m);
   assert.match(text, /^isartor_errors_total\{endpoint="chat",status="404",code="unknown_route"\} 1/m);
 });
+
+test('route ids, which are capabilities, appear neither in /isartor/stats nor in any file of the data dir', async () => {
+  const { readdir, readFile } = await import('node:fs/promises');
+  const { join } = await import('node:path');
+  const route = stack.proxy.addRoute({ providers: [{ name: 'tool', kind: 'openai', baseUrl: stack.fake.openaiBase }], tool: 'cline' });
+  const recorded = new Promise<void>((resolve) => {
+    const subscription = stack.proxy.onRecord(() => {
+      subscription.dispose();
+      resolve();
+    });
+  });
+  const res = await postRaw(`${stack.proxy.url}/r/${route.id}/v1/chat/completions`, JSON.stringify(chatBody('a capability stays secret')), { authorization: `Bearer ${OPENAI_KEY}` });
+  assert.equal(res.status, 200);
+  await recorded;
+  const stats = await (await fetch(`${stack.proxy.url}/isartor/stats`)).text();
+  assert.ok(!stats.includes(route.id), 'the stats page does not carry the route id');
+  const recent = (JSON.parse(stats) as { ledger?: { recent?: Array<{ routeId: string }> }; recent?: Array<{ routeId: string }> });
+  const records = recent.ledger?.recent ?? recent.recent ?? [];
+  assert.ok(records.some((record) => /^r-[0-9a-f]{8}$/.test(record.routeId)), `a short label stands in for it: ${JSON.stringify(records.map((r) => r.routeId))}`);
+  await stack.restart();
+  const files = (await readdir(stack.dataDir, { recursive: true, withFileTypes: true })).filter((entry) => entry.isFile());
+  assert.ok(files.some((entry) => entry.name.startsWith('ledger')), 'the ledger was written');
+  for (const entry of files) {
+    const text = await readFile(join(entry.parentPath ?? entry.path, entry.name), 'latin1');
+    assert.ok(!text.includes(route.id), `${entry.name} does not carry the route id`);
+  }
+});
