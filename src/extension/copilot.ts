@@ -13,7 +13,7 @@ import type { WireMessage, WirePart } from './copilotRequest';
 import { decodeAnthropicStream, decodeOpenAiStream, sseEvents } from './copilotStream';
 import type { Detection, Integration } from './integrations/integration';
 import type { Logger } from '../core/logger';
-import { describeError } from './log';
+import { describeError, redactedError } from './log';
 
 export const LM_VENDOR = 'isartor';
 const CONNECTED_KEY = 'isartor.copilot.connected';
@@ -128,7 +128,8 @@ export class IsartorChatProvider implements vscode.LanguageModelChatProvider<Mod
     } catch (error) {
       if (token.isCancellationRequested) return;
       this.deps.logger.warn(`chat request for ${entry.id} failed: ${describeError(error)}`);
-      throw error;
+      // The caller is another extension; it gets the same redaction the log does.
+      throw redactedError(error);
     } finally {
       cancellation.dispose();
     }

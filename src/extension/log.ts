@@ -24,3 +24,19 @@ export function describeError(error: unknown): string {
   }
   return redactSecrets(String(error));
 }
+
+/**
+ * `error` with secrets redacted from its message, for errors handed to other extensions (Copilot
+ * Chat, any `vscode.lm` caller): an upstream that echoes the key in its error must not pass it on.
+ * The same error when there is nothing to redact, so its class and fields survive.
+ *
+ * @example throw redactedError(error);
+ */
+export function redactedError(error: unknown): unknown {
+  if (!(error instanceof Error)) return typeof error === 'string' ? redactSecrets(error) : error;
+  const message = redactSecrets(error.message);
+  if (message === error.message) return error;
+  const redacted = new Error(message);
+  redacted.name = error.name;
+  return redacted;
+}

@@ -292,6 +292,23 @@ describe('Isartor language models through the embedded proxy', () => {
     assert.equal(textOf(await respond(h.provider, 'GPT-4o via Isartor', [user(new TextPart('and now?'))])), 'Answer 2 to: and now?');
   });
 
+  it('an upstream error that echoes the stored key reaches the caller redacted, before or mid-stream', async () => {
+    const echo = `Incorrect API key provided: ${OPENAI_KEY}. You can find your API key at https://platform.openai.com`;
+    fake.enqueue({ status: 401, body: { error: { message: echo, type: 'invalid_request_error' } } });
+    const secret = OPENAI_KEY.slice(12);
+    await assert.rejects(respond(h.provider, 'GPT-4o via Isartor', [user(new TextPart('echo my key'))]), (error: Error) => {
+      assert.match(error.message, /answered 401: Incorrect API key provided: sk-test-isa…\[redacted\]/);
+      assert.ok(!error.message.includes(secret), error.message);
+      return true;
+    });
+    fake.enqueue({ headers: { 'content-type': 'text/event-stream' }, body: `data: ${JSON.stringify({ error: { message: echo, type: 'server_error' } })}\n\n` });
+    await assert.rejects(respond(h.provider, 'GPT-4o via Isartor', [user(new TextPart('echo it mid-stream'))]), (error: Error) => {
+      assert.match(error.message, /Incorrect API key provided/);
+      assert.ok(!error.message.includes(secret), error.message);
+      return true;
+    });
+  });
+
   it('stops streaming when VS Code cancels, without an error', async () => {
     fake.enqueue({ text: 'a long answer that stalls', stallAfterEvents: 2 });
     const { token, cancel } = cancellation();

@@ -16,3 +16,13 @@ test('API keys keep a short prefix and lose the rest', () => {
   assert.doesNotMatch(out, /12345678901234567890/);
   assert.match(out, /sk-proj-abcdefgh…\[redacted\]/);
 });
+
+test('an error handed to another extension loses the key its message echoed, and keeps its class when clean', async () => {
+  const { redactedError } = await import('../../src/extension/log');
+  const echoed = redactedError(new TypeError('upstream said: invalid key sk-abcdefgh1234567890abcdef')) as Error;
+  assert.equal(echoed.name, 'TypeError');
+  assert.doesNotMatch(echoed.message, /1234567890abcdef/);
+  const clean = new RangeError('nothing secret');
+  assert.equal(redactedError(clean), clean);
+  assert.equal(redactedError('Bearer abcdefghijklmnopqrstuvwxyz'), 'Bearer abcd…[redacted]');
+});
