@@ -58,8 +58,22 @@ export interface OptimiserConfig {
 export interface UpstreamConfig {
   /** Default route's ordered fallback chain. */
   providers: UpstreamTarget[];
+  /**
+   * Longest wait for a non-streamed answer (its response starts only once the model has finished)
+   * and for the other endpoints.
+   */
   timeoutMs: number;
-  /** Retries per provider on 429/5xx/connection errors before falling back to the next. */
+  /**
+   * Longest wait for a streamed answer to start (response headers). Providers start a stream
+   * within seconds, so a stream that has not started by then is hanging. Default 45 s.
+   */
+  firstByteTimeoutMs?: number;
+  /** Longest silence between two chunks of a response body once it started. Default 300 s. */
+  idleTimeoutMs?: number;
+  /**
+   * Retries per provider on 429/5xx/connection errors before falling back to the next; 0 when the
+   * client announces retries of its own (x-stainless-retry-count, sent by the official SDKs).
+   */
   retries: number;
   /** Upper bound on one backoff wait, Retry-After included. */
   maxBackoffMs: number;
@@ -132,6 +146,8 @@ export function defaultConfig(dataDir: string): EngineConfig {
         { name: 'anthropic', kind: 'anthropic', baseUrl: DEFAULT_ANTHROPIC_BASE },
       ],
       timeoutMs: 600_000,
+      firstByteTimeoutMs: 45_000,
+      idleTimeoutMs: 300_000,
       retries: 2,
       maxBackoffMs: 20_000,
     },

@@ -50,7 +50,7 @@ export function toProxyError(error: unknown): ProxyError {
     return new ProxyError(502, error.code, `Isartor ${error.message}. Check the upstream URL and your network connection, then retry.`);
   }
   if (error instanceof UpstreamTimeoutError) {
-    return new ProxyError(504, error.code, `${error.message}. Retry, or raise upstream.timeoutMs in the Isartor configuration.`);
+    return new ProxyError(504, error.code, `${error.message}. Retry, or raise ${error.setting} in the Isartor configuration.`);
   }
   if (error instanceof NoProviderError) {
     return new ProxyError(

@@ -12,6 +12,8 @@ import { startStack, waitForInFlight, type Stack } from './helpers';
 
 let stack: Stack;
 let backup: FakeUpstream;
+/** SDK clients announce their own retries; removing the header lets the proxy's retry policy show. */
+const noClientRetries = { 'x-stainless-retry-count': null as unknown as string };
 before(async () => {
   backup = await startFakeUpstream();
   stack = await startStack((config) => {
@@ -35,7 +37,7 @@ test('a 503 from the first provider (after its retry) falls back to the second, 
   const primaryCalls = stack.fake.requests.length;
   stack.fake.enqueue({ status: 503, headers: { 'retry-after-ms': '0' } }, { status: 503, headers: { 'retry-after-ms': '0' } });
   const { data, response } = await stack
-    .openai({ baseURL: `${stack.proxy.url}/r/${route.id}/v1` })
+    .openai({ baseURL: `${stack.proxy.url}/r/${route.id}/v1`, defaultHeaders: noClientRetries })
     .chat.completions.create({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'fall back' }] })
     .withResponse();
   assert.equal(response.status, 200);
@@ -52,7 +54,7 @@ test('Retry-After on a 429 is honoured before retrying the same provider', async
   const calls = stack.fake.requests.length;
   stack.fake.enqueue({ status: 429, headers: { 'retry-after': '1' }, body: { error: { message: 'slow down', type: 'rate_limit_error' } } });
   const started = performance.now();
-  const answer = await stack.openai().chat.completions.create({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'rate limited' }] });
+  const answer = await stack.openai({ defaultHeaders: noClientRetries }).chat.completions.create({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'rate limited' }] });
   assert.match(answer.choices[0]!.message.content ?? '', /rate limited/);
   assert.equal(stack.fake.requests.length, calls + 2);
   // Without Retry-After the first backoff step is at most 500 ms; the proxy waited the full second.
@@ -65,9 +67,43 @@ test('a 429 on the last attempt reaches the client with the upstream status and 
     { status: 429, headers: { 'retry-after-ms': '0' }, body: { error: { message: 'quota exceeded', type: 'insufficient_quota' } } },
   );
   await assert.rejects(
-    stack.openai().chat.completions.create({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'over quota' }] }),
+    stack.openai({ defaultHeaders: noClientRetries }).chat.completions.create({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'over quota' }] }),
     (error: unknown) => error instanceof OpenAI.RateLimitError && /quota exceeded/.test(error.message),
   );
+});
+
+test('a client that retries itself (x-stainless-retry-count) gets one attempt per provider, fallback still allowed', async () => {
+  const route = stack.proxy.addRoute({
+    providers: [
+      { name: 'primary', kind: 'openai', baseUrl: stack.fake.openaiBase },
+      { name: 'secondary', kind: 'openai', baseUrl: backup.openaiBase, apiKey: 'sk-secondary-own-key' },
+    ],
+  });
+  const primaryCalls = stack.fake.requests.length;
+  const backupCalls = backup.requests.length;
+  stack.fake.enqueue({ status: 503, headers: { 'retry-after-ms': '0' } }, { status: 503, headers: { 'retry-after-ms': '0' } });
+  const { response } = await stack
+    .openai({ baseURL: `${stack.proxy.url}/r/${route.id}/v1` })
+    .chat.completions.create({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'the sdk retries' }] })
+    .withResponse();
+  assert.equal(response.status, 200);
+  assert.equal(stack.fake.requests.length, primaryCalls + 1, 'the primary saw the attempt once, not once per proxy retry');
+  assert.equal(stack.fake.requests.at(-1)!.headers['x-stainless-retry-count'], '0');
+  assert.equal(backup.requests.length, backupCalls + 1, 'and the next provider took it');
+  stack.fake.reset();
+});
+
+test('the official SDK retrying a 503 three times causes three upstream calls, not nine', async () => {
+  const calls = stack.fake.requests.length;
+  stack.fake.respondWith(() => ({ status: 503, headers: { 'retry-after-ms': '0' } }));
+  try {
+    const client = new OpenAI({ apiKey: 'sk-test-openai-key-0001', baseURL: `${stack.proxy.url}/v1`, maxRetries: 2 });
+    await assert.rejects(client.chat.completions.create({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'always 503' }] }), (error: unknown) => error instanceof OpenAI.APIError && error.status === 503);
+    assert.equal(stack.fake.requests.length - calls, 3);
+    assert.deepEqual(stack.fake.requests.slice(calls).map((request) => request.headers['x-stainless-retry-count']), ['0', '1', '2']);
+  } finally {
+    stack.fake.reset();
+  }
 });
 
 test('an OpenAI stream that breaks mid-way ends in an error the SDK throws, and is not cached', async () => {

@@ -33,6 +33,7 @@ export function createUpstreamLayer(deps: { client: UpstreamClient }): Layer {
         body: ctx.forwardBody ?? req.rawBody,
         query: req.query,
         signal: req.signal,
+        stream: req.stream,
       });
       const headers = clientResponseHeaders(response.headers);
       const ok = response.status >= 200 && response.status < 300;

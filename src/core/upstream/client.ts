@@ -25,6 +25,8 @@ export interface UpstreamCall {
   query?: string;
   /** Aborted when the client goes away; aborts the upstream request and any backoff wait. */
   signal: AbortSignal;
+  /** A streamed answer: its start is bounded by firstByteTimeoutMs instead of timeoutMs. */
+  stream?: boolean;
 }
 
 /** The provider's response, body not yet read. */
@@ -51,6 +53,20 @@ function isTimeout(error: unknown): boolean {
   return error instanceof undiciErrors.HeadersTimeoutError || error instanceof undiciErrors.ConnectTimeoutError;
 }
 
+/** Default wait for a stream to start; see UpstreamConfig.firstByteTimeoutMs. */
+const FIRST_BYTE_TIMEOUT_MS = 45_000;
+/** Default silence allowed between body chunks; see UpstreamConfig.idleTimeoutMs. */
+const IDLE_TIMEOUT_MS = 300_000;
+
+/**
+ * Whether the client retries failed requests itself. The official OpenAI and Anthropic SDKs send
+ * `x-stainless-retry-count` on every attempt; retrying under them too would multiply the calls a
+ * struggling provider sees (3 SDK attempts × 3 proxy attempts).
+ */
+export function clientRetries(headers: Record<string, string>): boolean {
+  return headers['x-stainless-retry-count'] !== undefined;
+}
+
 function describe(error: unknown): string {
   if (error instanceof Error) {
     const cause = (error as { cause?: unknown }).cause;
@@ -67,7 +83,12 @@ function describe(error: unknown): string {
  * const res = await client.send({ providers, endpoint: 'chat', model, method: 'POST', headers, body, signal });
  */
 export function createUpstreamClient(config: UpstreamConfig, logger: Logger): UpstreamClient {
-  const agent = new Agent({ keepAliveTimeout: 30_000, keepAliveMaxTimeout: 600_000, connect: { timeout: Math.min(config.timeoutMs, 30_000) } });
+  const firstByteTimeoutMs = config.firstByteTimeoutMs ?? Math.min(config.timeoutMs, FIRST_BYTE_TIMEOUT_MS);
+  const idleTimeoutMs = config.idleTimeoutMs ?? IDLE_TIMEOUT_MS;
+  const agent = new Agent({ keepAliveTimeout: 30_000, keepAliveMaxTimeout: 600_000, connect: { timeout: Math.min(config.timeoutMs, firstByteTimeoutMs, 30_000) } });
+  /** The limit on a response's start, and the setting that names it. */
+  const startLimit = (call: UpstreamCall): [number, string] =>
+    call.stream ? [firstByteTimeoutMs, 'upstream.firstByteTimeoutMs'] : [config.timeoutMs, 'upstream.timeoutMs'];
 
   const attempt = async (call: UpstreamCall, target: UpstreamTarget): Promise<UpstreamResponse> => {
     const started = performance.now();
@@ -77,8 +98,8 @@ export function createUpstreamClient(config: UpstreamConfig, logger: Logger): Up
       headers: upstreamHeaders(call.headers, target, clientCredential(call.headers) !== undefined && mayReceiveClientCredential(target, call.providers[0])),
       body: call.body,
       signal: call.signal,
-      headersTimeout: config.timeoutMs,
-      bodyTimeout: config.timeoutMs,
+      headersTimeout: startLimit(call)[0],
+      bodyTimeout: idleTimeoutMs,
     });
     return { provider: target, status: response.statusCode, headers: response.headers, body: response.body, latencyMs: performance.now() - started };
   };
@@ -93,16 +114,18 @@ export function createUpstreamClient(config: UpstreamConfig, logger: Logger): Up
       );
       const names = chain.map((p) => p.name);
       if (chain.length === 0) throw new UpstreamUnreachableError(call.providers.map((p) => p.name), 'no provider of the chain has a key and the client sent none');
+      // The client's own retries come on top of ours: then each provider gets its attempt once.
+      const retries = clientRetries(call.headers) ? 0 : config.retries;
       for (const [providerIndex, target] of chain.entries()) {
         const lastProvider = providerIndex === chain.length - 1;
-        for (let retry = 0; retry <= config.retries; retry++) {
-          const final = lastProvider && retry === config.retries;
+        for (let retry = 0; retry <= retries; retry++) {
+          const final = lastProvider && retry === retries;
           let delay: number;
           try {
             const response = await attempt(call, target);
             if (!retryableStatus(response.status) || final) return response;
             delay = backoffDelay(retry, retryAfterMs(response.headers), config.maxBackoffMs);
-            logger.warn(`upstream ${target.name} answered ${response.status}; ${retry < config.retries ? `retrying in ${Math.round(delay)} ms` : 'trying the next provider'}`);
+            logger.warn(`upstream ${target.name} answered ${response.status}; ${retry < retries ? `retrying in ${Math.round(delay)} ms` : 'trying the next provider'}`);
             await response.body.dump().catch(() => undefined);
             lastError = undefined;
           } catch (error) {
@@ -110,12 +133,18 @@ export function createUpstreamClient(config: UpstreamConfig, logger: Logger): Up
             lastError = error;
             delay = backoffDelay(retry, undefined, config.maxBackoffMs);
             logger.warn(`upstream ${target.name} failed: ${describe(error)}`);
+            // A provider that let the whole limit pass will not answer a retry sooner: the client
+            // has waited long enough for this one, so the next provider gets the request.
+            if (isTimeout(error)) break;
           }
-          if (retry < config.retries) await wait(delay, undefined, { signal: call.signal });
+          if (retry < retries) await wait(delay, undefined, { signal: call.signal });
         }
       }
       // Only reached when the last attempt threw: a final HTTP failure is returned above.
-      if (isTimeout(lastError)) throw new UpstreamTimeoutError(names, config.timeoutMs);
+      if (isTimeout(lastError)) {
+        const [limit, setting] = startLimit(call);
+        throw new UpstreamTimeoutError(names, limit, setting);
+      }
       throw new UpstreamUnreachableError(names, describe(lastError));
     },
     close: () => agent.close(),

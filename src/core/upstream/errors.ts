@@ -13,7 +13,12 @@ export class UpstreamUnreachableError extends Error {
 /** Every provider of the chain timed out before sending response headers. */
 export class UpstreamTimeoutError extends Error {
   readonly code = 'upstream_timeout';
-  constructor(readonly providers: string[], readonly timeoutMs: number) {
+  constructor(
+    readonly providers: string[],
+    readonly timeoutMs: number,
+    /** The configuration key that set the limit, for the hint in the client's error. */
+    readonly setting = 'upstream.timeoutMs',
+  ) {
     super(`${providers.join(', ')} did not answer within ${timeoutMs} ms`);
   }
 }
