@@ -64,3 +64,18 @@ test('unknown, mistyped or unreadable config is a usage error naming the setting
   await check('{ "port": ', /not valid JSON/);
   await assert.rejects(loadServeConfig({ configFile: join(dir, 'missing.json'), dataDir: dir }, {}), /cannot read config file/);
 });
+
+test('allowed browser origins come from the config file and --allow-origin; anything else is a usage error', async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'isartor-cfg-'));
+  const file = join(dir, 'config.json');
+  await writeFile(file, '{ "security": { "allowedOrigins": ["http://localhost:5173"] }, "upstream": { "firstByteTimeoutMs": 20000, "idleTimeoutMs": 60000 } }');
+  const config = await loadServeConfig(parseServeArgs(['--config', file, '--allow-origin', 'https://tool.example', '--allow-origin', 'http://127.0.0.1:3000/']), {});
+  assert.deepEqual(config.security.allowedOrigins, ['http://localhost:5173', 'https://tool.example', 'http://127.0.0.1:3000']);
+  assert.equal(config.upstream.firstByteTimeoutMs, 20_000);
+  assert.equal(config.upstream.idleTimeoutMs, 60_000);
+  assert.deepEqual((await loadServeConfig(parseServeArgs([]), {})).security.allowedOrigins, [], 'empty by default');
+  assert.throws(() => parseServeArgs(['--allow-origin', 'http://localhost:5173/path']), /must be an origin/);
+  assert.throws(() => parseServeArgs(['--allow-origin', '*']), /must be an origin/);
+  await writeFile(file, '{ "security": { "allowedOrigins": "http://localhost:5173" } }');
+  await assert.rejects(loadServeConfig(parseServeArgs(['--config', file]), {}), /security\.allowedOrigins must be an array/);
+});
