@@ -12,6 +12,7 @@ const USAGE = `usage: isartor <command> [options]
   serve   [--port N] [--host H] [--data-dir DIR] [--upstream URL] [--anthropic-upstream URL] [--config FILE]
           Run the proxy in the foreground (keys from OPENAI_API_KEY, ANTHROPIC_API_KEY,
           AZURE_OPENAI_API_KEY + AZURE_OPENAI_ENDPOINT; ISARTOR_PORT, ISARTOR_DATA_DIR, ISARTOR_CONFIG).
+          --allow-origin ORIGIN (repeatable) lets browser pages from ORIGIN call it; all others get 403.
   stats   [--data-dir DIR] [--json]
           Show what the proxy saved, by layer, tool, model and day.
   model   download [--data-dir DIR] [--config FILE]
