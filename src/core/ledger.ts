@@ -7,7 +7,7 @@ import { mkdir, open, readdir, readFile, rename, truncate, unlink, type FileHand
 import { join } from 'node:path';
 import type { ModelPrice } from './config';
 import type { LedgerLayer, LedgerRecord, LedgerSummary } from './ledger-types';
-import { addRecord, cloneSummary, emptySummary, sanitiseRecord } from './ledgerSummary';
+import { addRecord, boundSummary, cloneSummary, emptySummary, sanitiseRecord } from './ledgerSummary';
 import { silentLogger, type Logger } from './logger';
 import type { TokenUsage } from './outcome';
 import { costUsd, priceFor } from './prices';
@@ -318,7 +318,7 @@ class LedgerFiles {
     try {
       const parsed = JSON.parse(text) as Rollup;
       if (parsed.version !== 1 || !Array.isArray(parsed.absorbed) || !parsed.summary?.totals) throw new Error('unexpected shape');
-      return { version: 1, absorbed: parsed.absorbed, summary: { ...emptySummary(), ...parsed.summary } };
+      return { version: 1, absorbed: parsed.absorbed, summary: boundSummary({ ...emptySummary(), ...parsed.summary }) };
     } catch (error) {
       if (this.readOnly) {
         this.logger.warn(`ledger: ${this.rollupPath} could not be read (${String(error)}); older totals are not counted`);
