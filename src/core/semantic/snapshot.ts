@@ -9,6 +9,7 @@ import type { Index } from 'usearch';
 import { sha256 } from '../request';
 import { newAnnIndex, type VectorIndex } from './index';
 import { makePrivateDir, PRIVATE_FILE_MODE } from '../store/privateFiles';
+import { removeStaleTemporaries } from '../store/staleTemporaries';
 
 const MANIFEST = 'index.json';
 const VECTORS = 'vectors.f32';
@@ -104,6 +105,7 @@ async function loadGraphs(dir: string, manifest: Manifest, dimensions: number): 
 
 /** Loads a snapshot into `index`; false when there is none usable (the index is left empty). */
 export async function loadSnapshot(dir: string, embedder: string, index: VectorIndex): Promise<boolean> {
+  await removeStaleTemporaries(dir); // a kill -9 mid-save leaves vectors.f32.<pid>.tmp
   let manifest: Manifest;
   let bytes: Buffer;
   try {

@@ -15,6 +15,7 @@ import { readValue, syncDirectory, writeCompactedLog, writeFully, type IndexEntr
 import { encodeRecord, entryError, LOG_MAGIC, RecordOp } from './recordLog';
 import type { KeyValueStore, StoreLimits } from './store';
 import { makePrivateDir } from './privateFiles';
+import { removeStaleTemporaries } from './staleTemporaries';
 
 export type { OpenReport } from './loadIndex';
 
@@ -76,6 +77,9 @@ export async function openEmbeddedStore(dir: string, limits: StoreLimits, option
   await makePrivateDir(dir);
   const path = join(dir, `${name}.log`);
   const lock = await acquireLock(`${path}.lock`);
+  // Holding the lock, anything half-written next to this log is a dead writer's: clear it.
+  await removeStaleTemporaries(dir);
+  await unlink(`${path}.compact`).catch(() => undefined);
   const store = new LogStore(dir, path, limits, options, lock);
   const loaded = store.load().catch(async (error: unknown) => {
     await lock.release();
