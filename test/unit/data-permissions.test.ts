@@ -27,7 +27,9 @@ async function modes(dir: string): Promise<Array<[string, number, boolean]>> {
   const out: Array<[string, number, boolean]> = [];
   for (const entry of await readdir(dir, { withFileTypes: true, recursive: true })) {
     const path = join(entry.parentPath, entry.name);
-    out.push([path, (await stat(path)).mode & 0o777, entry.isDirectory()]);
+    // A draft may be renamed between the listing and the stat (background saves): skip it.
+    const info = await stat(path).catch(() => undefined);
+    if (info) out.push([path, info.mode & 0o777, entry.isDirectory()]);
   }
   return out;
 }
