@@ -165,6 +165,19 @@ export function countTokensOf(texts: readonly string[]): number {
 }
 
 /**
+ * Tokens in `text`, exact whatever its length (in pieces, so linear, but unbounded): for offline
+ * measurements such as `isartor bench`, never on a request's path.
+ *
+ * @example countTokensExactly('hello world') // 2
+ */
+export function countTokensExactly(text: string): number {
+  const encoder = encoding();
+  let tokens = 0;
+  for (const piece of boundedPieces(text)) tokens += encoder.countTokens(piece, ENCODE_OPTIONS);
+  return tokens;
+}
+
+/**
  * Tokens in `text` under o200k_base: exact for texts up to EXACT_COUNT_CHARS of ordinary words,
  * an estimate beyond (see countTokensOf).
  *

@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { encode } from 'gpt-tokenizer/encoding/o200k_base';
 import type { JsonObject } from '../../src/core/request';
-import { boundedPieces, countTokens, countTokensOf, estimateInputTokens, EXACT_COUNT_CHARS, tokensWithinLimit } from '../../src/core/tokens';
+import { boundedPieces, countTokens, countTokensExactly, countTokensOf, estimateInputTokens, EXACT_COUNT_CHARS, tokensWithinLimit } from '../../src/core/tokens';
 
 const plain = (text: string): number => encode(text, { disallowedSpecial: new Set() }).length;
 
@@ -155,6 +155,12 @@ describe('bounded work on any text (issue 11: one prompt must not freeze the pro
     const texts = Array.from({ length: 64 }, (_, i) => randomLetters(32 * 1024) + i);
     const ms = blockedMs(() => countTokensOf(texts));
     assert.ok(ms < STALL_MS, `blocked ${ms} ms`);
+  });
+
+  it('countTokensExactly (for benchmarks) stays exact past the budget on ordinary text', () => {
+    const prose = 'Refactor `parseConfig()` so that it returns a Result — and add tests for the 3 edge cases.\n\tThen:  '.repeat(400);
+    assert.ok(prose.length > 4 * EXACT_COUNT_CHARS);
+    assert.equal(countTokensExactly(prose), plain(prose));
   });
 
   it('counts the same text the same way every time', () => {
