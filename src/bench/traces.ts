@@ -17,7 +17,7 @@ import { minimumCacheableTokens } from '../core/optimiser/cacheHints';
 import { memoiseTokenCounter } from '../core/optimiser/tokenCounter';
 import { priceFor } from '../core/prices';
 import type { JsonObject, JsonValue } from '../core/request';
-import { countTokens } from '../core/tokens';
+import { countTokensExactly } from '../core/tokens';
 import { startProxy } from '../proxy/server';
 import { AnthropicCacheSimulator, OpenAiCacheSimulator, anthropicPromptBlocks, openAiPromptBlocks } from './billing';
 import { startFakeUpstream } from './fakeUpstream';
@@ -166,7 +166,8 @@ function benchConfig(dataDir: string, fake: FakeUpstream): EngineConfig {
 export async function runTracesBench(options: TracesOptions): Promise<TracesReport> {
   const files = await listTrajectoryFiles(options.dir);
   const selected = options.limit === undefined ? files : files.slice(0, options.limit);
-  const count = memoiseTokenCounter(countTokens, 200_000);
+  // The report's token figures are measurements: exact, not the proxy's bounded estimate.
+  const count = memoiseTokenCounter(countTokensExactly, 200_000);
   const dataDir = await mkdtemp(join(tmpdir(), 'isartor-bench-traces-'));
   const fake = await startFakeUpstream();
   const proxy = await startProxy(benchConfig(dataDir, fake), { logger: options.logger ?? silentLogger }).catch(async (error: unknown) => {

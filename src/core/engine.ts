@@ -2,7 +2,6 @@
  * Assembles the Deflection Stack from the configuration: opens the stores and the ledger, builds
  * the layers in order, runs requests through them and writes one ledger record per request.
  */
-import { mkdir } from 'node:fs/promises';
 import type { EngineConfig } from './config';
 import { savingsFor, openLedger, type Ledger } from './ledger';
 import type { LedgerRecord, LedgerSummary } from './ledger-types';
@@ -18,19 +17,28 @@ import { deferredLayerFactory, isDeferredLayer } from './layers/deferred';
 import { optimiserLayerFactory } from './layers/optimiser';
 import { withOptimiserSavings } from './optimiser/savings';
 import { routeLabel } from './routeLabel';
+import { makePrivateDir } from './store/privateFiles';
 
 /**
  * The Deflection Stack, first to last. Each later layer (semantic L1b, local L2, optimiser L2.5) is
  * one line here, between the exact cache and the upstream, which always stays last.
  */
+// A large semantic index (or a neural embedder) opens after the proxy listens; see deferred.ts.
+const semanticFactory = deferredLayerFactory('semantic', semanticLayerFactory);
+
 export const LAYER_FACTORIES: readonly LayerFactory[] = [
   exactLayerFactory,
-  // A large semantic index (or a neural embedder) opens after the proxy listens; see deferred.ts.
-  deferredLayerFactory('semantic', semanticLayerFactory),
+  semanticFactory,
   localLayerFactory,
   optimiserLayerFactory,
   upstreamLayerFactory,
 ];
+
+/** Layers that write to the data dir: left out when the disk is full (see createEngine). */
+const STORING_FACTORIES: ReadonlySet<LayerFactory> = new Set([exactLayerFactory, semanticFactory]);
+
+/** Errors that mean the data dir cannot take more bytes. */
+const DISK_FULL_CODES = new Set(['ENOSPC', 'EDQUOT']);
 
 /** Layer name → the config section whose `enabled` is its initial switch. */
 const SWITCH_SECTIONS: Record<string, 'exact' | 'semantic' | 'local' | 'optimiser'> = {
@@ -112,13 +120,29 @@ async function finishedAnswer(outcome: Outcome | undefined): Promise<StoredAnswe
  * const { outcome, ctx } = await engine.handle(req);
  */
 export async function createEngine(config: EngineConfig, deps: { logger: Logger }): Promise<Engine> {
-  const { logger } = deps;
-  await mkdir(config.dataDir, { recursive: true });
-  const ledger = await openLedger(config.dataDir);
+  try {
+    return await openEngine(config, deps.logger, false);
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === undefined || !DISK_FULL_CODES.has(code)) throw error;
+    // Better to keep answering than to fail every tool pointed at the proxy: forward everything,
+    // store nothing, and say so.
+    deps.logger.warn(
+      `the data dir ${config.dataDir} has no space left (${code}): serving read-only. Requests are forwarded, ` +
+        'but nothing is cached or recorded in the savings ledger until space is freed and Isartor is restarted.',
+    );
+    return openEngine(config, deps.logger, true);
+  }
+}
+
+async function openEngine(config: EngineConfig, logger: Logger, readOnly: boolean): Promise<Engine> {
+  if (!readOnly) await makePrivateDir(config.dataDir);
+  const ledger = await openLedger(config.dataDir, { readOnly });
   const upstream = createUpstreamClient(config.upstream, logger);
   const layers: Layer[] = [];
+  const factories = readOnly ? LAYER_FACTORIES.filter((factory) => !STORING_FACTORIES.has(factory)) : LAYER_FACTORIES;
   try {
-    for (const factory of LAYER_FACTORIES) layers.push(await factory({ config, logger, dataDir: config.dataDir, upstream }));
+    for (const factory of factories) layers.push(await factory({ config, logger, dataDir: config.dataDir, upstream }));
   } catch (error) {
     await Promise.allSettled(layers.map((layer) => layer.close?.()));
     await Promise.allSettled([ledger.close(), upstream.close()]);

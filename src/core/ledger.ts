@@ -3,14 +3,15 @@
  * rebuilt on open, and a rolled-up snapshot that lets the file rotate without losing a count.
  */
 import { randomBytes } from 'node:crypto';
-import { mkdir, open, readdir, readFile, rename, truncate, unlink, type FileHandle } from 'node:fs/promises';
+import { open, readdir, readFile, rename, truncate, unlink, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { ModelPrice } from './config';
 import type { LedgerLayer, LedgerRecord, LedgerSummary } from './ledger-types';
-import { addRecord, cloneSummary, emptySummary, sanitiseRecord } from './ledgerSummary';
+import { addRecord, boundSummary, cloneSummary, emptySummary, sanitiseRecord } from './ledgerSummary';
 import { silentLogger, type Logger } from './logger';
 import type { TokenUsage } from './outcome';
 import { costUsd, priceFor } from './prices';
+import { makePrivateDir, PRIVATE_FILE_MODE } from './store/privateFiles';
 
 export interface Ledger {
   /** Counts the record at once and appends it to the file soon after; never blocks or throws. */
@@ -75,13 +76,13 @@ export async function openLedger(dataDir: string, options: LedgerOptions = {}): 
   const flushDelayMs = options.flushDelayMs ?? 50;
   if (!(flushDelayMs >= 0)) throw new RangeError('ledger flushDelayMs must be zero or more');
   const readOnly = options.readOnly === true;
-  if (!readOnly) await mkdir(dataDir, { recursive: true });
+  if (!readOnly) await makePrivateDir(dataDir);
   const files = new LedgerFiles(dataDir, options.logger ?? silentLogger, readOnly);
   const rollup = await files.recoverRollup();
   const persisted = rollup.summary;
   const records = await files.readRecords();
   for (const rec of records) addRecord(persisted, rec);
-  const handle = readOnly ? undefined : await open(files.ledgerPath, 'a');
+  const handle = readOnly ? undefined : await open(files.ledgerPath, 'a', PRIVATE_FILE_MODE);
   const size = handle ? (await handle.stat()).size : 0;
   return new FileLedger(files, handle, persisted, rollup.absorbed, records.length, size, maxRecords, flushDelayMs);
 }
@@ -175,7 +176,7 @@ class FileLedger implements Ledger {
       this.pendingRecords = [];
       await this.handle?.close();
       await this.files.removeAll();
-      this.handle = await open(this.files.ledgerPath, 'a');
+      this.handle = await open(this.files.ledgerPath, 'a', PRIVATE_FILE_MODE);
       this.persisted = emptySummary();
       this.live = emptySummary();
       this.absorbed = [];
@@ -238,7 +239,7 @@ class FileLedger implements Ledger {
     await rename(this.files.ledgerPath, rolled);
     this.absorbed = [...this.absorbed, id].slice(-10);
     await this.files.writeRollup({ version: 1, absorbed: this.absorbed, summary: this.persisted });
-    this.handle = await open(this.files.ledgerPath, 'a');
+    this.handle = await open(this.files.ledgerPath, 'a', PRIVATE_FILE_MODE);
     this.recordsInFile = 0;
     this.fileBytes = 0;
     await unlink(rolled).catch(() => undefined);
@@ -291,7 +292,7 @@ class LedgerFiles {
 
   async writeRollup(rollup: Rollup): Promise<void> {
     const draft = `${this.rollupPath}.tmp`;
-    const handle = await open(draft, 'w');
+    const handle = await open(draft, 'w', PRIVATE_FILE_MODE);
     try {
       await handle.writeFile(JSON.stringify(rollup));
       await handle.sync();
@@ -318,7 +319,7 @@ class LedgerFiles {
     try {
       const parsed = JSON.parse(text) as Rollup;
       if (parsed.version !== 1 || !Array.isArray(parsed.absorbed) || !parsed.summary?.totals) throw new Error('unexpected shape');
-      return { version: 1, absorbed: parsed.absorbed, summary: { ...emptySummary(), ...parsed.summary } };
+      return { version: 1, absorbed: parsed.absorbed, summary: boundSummary({ ...emptySummary(), ...parsed.summary }) };
     } catch (error) {
       if (this.readOnly) {
         this.logger.warn(`ledger: ${this.rollupPath} could not be read (${String(error)}); older totals are not counted`);

@@ -4,9 +4,9 @@
  * local proxy, so it meets the Deflection Stack and the ledger. Also the `copilot` integration.
  */
 import type * as vscode from 'vscode';
-import { countTokens } from 'gpt-tokenizer';
 import { request } from 'undici';
 import type { JsonObject } from '../core/request';
+import { countTokens, countTokensOf } from '../core/tokens';
 import type { ChatModelEntry } from './chatModels';
 import { buildAnthropicBody, buildOpenAiBody } from './copilotRequest';
 import type { WireMessage, WirePart } from './copilotRequest';
@@ -138,7 +138,8 @@ export class IsartorChatProvider implements vscode.LanguageModelChatProvider<Mod
   async provideTokenCount(_model: ModelInfo, text: string | vscode.LanguageModelChatRequestMessage): Promise<number> {
     if (typeof text === 'string') return countTokens(text);
     const message = toWireMessage(text, this.deps.api);
-    return message.parts.reduce((sum, part) => sum + countTokens(part.type === 'text' ? part.text : part.type === 'tool_result' ? part.text : `${part.name} ${JSON.stringify(part.input)}`), 0);
+    // The engine's counter: bounded work whatever the text (VS Code asks for every message of a chat).
+    return countTokensOf(message.parts.map((part) => (part.type === 'text' ? part.text : part.type === 'tool_result' ? part.text : `${part.name} ${JSON.stringify(part.input)}`)));
   }
 }
 

@@ -325,6 +325,12 @@ describe('Isartor language models through the embedded proxy', () => {
     const message = await h.provider.provideTokenCount(model, user(new TextPart('hello world'), new ToolResultPart('c', [new TextPart('more text here')])));
     assert.equal(plain, 2);
     assert.ok(message > plain);
+    // Bounded work in the extension host (issue 11): gpt-tokenizer alone took seconds on a 64 KiB run of one letter.
+    const started = process.cpuUsage();
+    const long = await h.provider.provideTokenCount(model, user(new TextPart('x'.repeat(64 * 1024))));
+    const used = process.cpuUsage(started);
+    assert.ok(long > 0);
+    assert.ok((used.user + used.system) / 1000 < 100, `${(used.user + used.system) / 1000} ms of CPU`);
   });
 });
 

@@ -10,6 +10,12 @@ const RARE_RANK = Math.log(50_000);
 /** Floor so that common content words still count a little. */
 const MIN_WEIGHT = 0.15;
 const CACHE_LIMIT = 50_000;
+/**
+ * Longer words are never one token of the vocabulary (its longest token of letters and digits is
+ * 26 characters, the alphabet), so they weigh 1 without encoding: the encoder is quadratic in a
+ * word's length, and a prompt may hold one "word" of a million letters.
+ */
+const MAX_ENCODED_WORD = 32;
 const cache = new Map<string, number>();
 
 /**
@@ -19,6 +25,7 @@ const cache = new Map<string, number>();
  * @example wordWeight('weekend') > wordWeight('way') // true
  */
 export function wordWeight(word: string): number {
+  if (word.length > MAX_ENCODED_WORD) return 1;
   const cached = cache.get(word);
   if (cached !== undefined) return cached;
   const tokens = encodeTokens(` ${word}`);

@@ -14,6 +14,14 @@ import { semanticKey } from '../semantic/keys';
 import { openEmbeddedStore } from '../store/embedded';
 import type { KeyValueStore } from '../store/store';
 
+/**
+ * Longest last user turn (in UTF-16 units) L1b embeds and compares; longer ones pass on. A
+ * question said again in other words is short: 16 Ki characters is ~4,000 tokens, pages of text,
+ * and a pasted document or log differs from its neighbour in details a similarity score cannot
+ * weigh. It also bounds the embedder's work per request (16 KiB of prose: ~12 ms lexical).
+ */
+export const SEMANTIC_MAX_TURN_CHARS = 16 * 1024;
+
 export interface SemanticLayerDeps {
   /** Opened by the caller; the layer reads and writes it and closes nothing but its index. */
   store: KeyValueStore;
@@ -53,7 +61,7 @@ export async function createSemanticLayer(deps: SemanticLayerDeps): Promise<Sema
     const { req } = ctx;
     if (req.cache.semanticOff) return next();
     const key = semanticKey(req);
-    if (!key.eligible) return next();
+    if (!key.eligible || key.lastTurn.length > SEMANTIC_MAX_TURN_CHARS) return next();
     let vector: Float32Array | undefined;
     if (!req.cache.noCache) {
       try {

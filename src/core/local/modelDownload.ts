@@ -9,6 +9,7 @@ import { dirname, join } from 'node:path';
 import { Readable, Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { ReadableStream as WebReadableStream } from 'node:stream/web';
+import { PRIVATE_DIR_MODE, PRIVATE_FILE_MODE } from '../store/privateFiles';
 
 /** A model Isartor can fetch for the user: pinned to one revision so the checksum stays valid. */
 export interface DownloadableModel {
@@ -78,7 +79,7 @@ export class ChecksumMismatchError extends Error {
  */
 export async function downloadFile(options: DownloadOptions): Promise<string> {
   const partial = `${options.destination}.part`;
-  await mkdir(dirname(options.destination), { recursive: true });
+  await mkdir(dirname(options.destination), { recursive: true, mode: PRIVATE_DIR_MODE });
   const response = await fetch(options.url, options.signal ? { signal: options.signal, redirect: 'follow' } : { redirect: 'follow' });
   if (!response.ok || !response.body) {
     await response.body?.cancel().catch(() => undefined);
@@ -98,7 +99,7 @@ export async function downloadFile(options: DownloadOptions): Promise<string> {
   });
   try {
     const source = Readable.fromWeb(response.body as unknown as WebReadableStream<Uint8Array>);
-    await pipeline(source, meter, createWriteStream(partial), options.signal ? { signal: options.signal } : {});
+    await pipeline(source, meter, createWriteStream(partial, { mode: PRIVATE_FILE_MODE }), options.signal ? { signal: options.signal } : {});
     const actual = hash.digest('hex');
     if (actual !== options.sha256.toLowerCase()) throw new ChecksumMismatchError(options.sha256.toLowerCase(), actual);
     await rename(partial, options.destination);

@@ -3,11 +3,13 @@
  * A snapshot that is missing, damaged or made by another embedder loads as undefined and the
  * caller rebuilds the index from the store.
  */
-import { mkdir, readdir, readFile, rename, unlink, writeFile } from 'node:fs/promises';
+import { readdir, readFile, rename, unlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Index } from 'usearch';
 import { sha256 } from '../request';
 import { newAnnIndex, type VectorIndex } from './index';
+import { makePrivateDir, PRIVATE_FILE_MODE } from '../store/privateFiles';
+import { removeStaleTemporaries } from '../store/staleTemporaries';
 
 const MANIFEST = 'index.json';
 const VECTORS = 'vectors.f32';
@@ -31,13 +33,13 @@ interface Manifest {
 /** Writes the file through a temporary name so a crash mid-write leaves the old file intact. */
 async function writeAtomic(path: string, data: Buffer | string): Promise<void> {
   const temporary = `${path}.${process.pid}.tmp`;
-  await writeFile(temporary, data);
+  await writeFile(temporary, data, { mode: PRIVATE_FILE_MODE });
   await rename(temporary, path);
 }
 
 /** Saves every vector of `index` under `dir` (vectors first; the manifest names their hash). */
 export async function saveSnapshot(dir: string, embedder: string, index: VectorIndex): Promise<void> {
-  await mkdir(dir, { recursive: true });
+  await makePrivateDir(dir);
   const keys: string[] = [];
   const partitionIds = new Map<string, number>();
   const partitionOf: number[] = [];
@@ -103,6 +105,7 @@ async function loadGraphs(dir: string, manifest: Manifest, dimensions: number): 
 
 /** Loads a snapshot into `index`; false when there is none usable (the index is left empty). */
 export async function loadSnapshot(dir: string, embedder: string, index: VectorIndex): Promise<boolean> {
+  await removeStaleTemporaries(dir); // a kill -9 mid-save leaves vectors.f32.<pid>.tmp
   let manifest: Manifest;
   let bytes: Buffer;
   try {

@@ -3,7 +3,7 @@
  * LRU index of where each value lives. Values stay on disk, so memory grows with keys, not bytes.
  * An index snapshot beside the log lets it reopen without reading the whole log.
  */
-import { mkdir, open, rename, unlink, type FileHandle } from 'node:fs/promises';
+import { open, rename, unlink, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
 import { silentLogger, type Logger } from '../logger';
 import { removeIndexSnapshot, saveIndexSnapshot } from './indexSnapshot';
@@ -14,6 +14,8 @@ import { walkKeys } from './walkKeys';
 import { readValue, syncDirectory, writeCompactedLog, writeFully, type IndexEntry } from './logFile';
 import { encodeRecord, entryError, LOG_MAGIC, RecordOp } from './recordLog';
 import type { KeyValueStore, StoreLimits } from './store';
+import { makePrivateDir } from './privateFiles';
+import { removeStaleTemporaries } from './staleTemporaries';
 
 export type { OpenReport } from './loadIndex';
 
@@ -72,9 +74,12 @@ export async function openEmbeddedStore(dir: string, limits: StoreLimits, option
   if (!/^[A-Za-z0-9._-]+$/.test(name)) throw new RangeError(`store name "${name}" may only use letters, digits, ".", "_" and "-"`);
   if (!Number.isInteger(limits.maxEntries) || limits.maxEntries < 1) throw new RangeError('store maxEntries must be a positive integer');
   if (!Number.isFinite(limits.ttlSeconds) || limits.ttlSeconds < 0) throw new RangeError('store ttlSeconds must be 0 (never) or more');
-  await mkdir(dir, { recursive: true });
+  await makePrivateDir(dir);
   const path = join(dir, `${name}.log`);
   const lock = await acquireLock(`${path}.lock`);
+  // Holding the lock, anything half-written next to this log is a dead writer's: clear it.
+  await removeStaleTemporaries(dir);
+  await unlink(`${path}.compact`).catch(() => undefined);
   const store = new LogStore(dir, path, limits, options, lock);
   const loaded = store.load().catch(async (error: unknown) => {
     await lock.release();

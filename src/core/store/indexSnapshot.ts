@@ -8,6 +8,7 @@ import { open, readFile, rename, unlink, type FileHandle } from 'node:fs/promise
 import { crc32 } from 'node:zlib';
 import { syncDirectory, writeFully, type IndexEntry } from './logFile';
 import { decodeRecord, FRAME_HEADER_BYTES, LOG_MAGIC, RecordOp } from './recordLog';
+import { PRIVATE_FILE_MODE } from './privateFiles';
 
 /** First bytes of a snapshot file; the version is part of it, so a future format is simply not ours. */
 const SNAPSHOT_MAGIC = Buffer.from('ISARIX02', 'latin1');
@@ -145,7 +146,7 @@ export function decodeIndexSnapshot(bytes: Buffer): DecodedSnapshot | undefined 
 export async function saveIndexSnapshot(path: string, dir: string, log: FileHandle, logBytes: number, entries: ReadonlyArray<readonly [string, IndexEntry]>): Promise<void> {
   const bytes = encodeIndexSnapshot({ logBytes, ...logFingerprints(log, logBytes), entries });
   const draftPath = `${path}.${process.pid}.tmp`;
-  const draft = await open(draftPath, 'w');
+  const draft = await open(draftPath, 'w', PRIVATE_FILE_MODE);
   try {
     await writeFully(draft, bytes, 0);
     await draft.datasync();

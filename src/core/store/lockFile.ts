@@ -5,6 +5,7 @@
 import { randomBytes } from 'node:crypto';
 import { link, readFile, unlink, writeFile } from 'node:fs/promises';
 import { isProcessRunning } from '../processAlive';
+import { PRIVATE_FILE_MODE } from './privateFiles';
 
 /** Paths locked by this process; a second open in the same process is as dangerous as another process. */
 const heldInThisProcess = new Set<string>();
@@ -37,7 +38,13 @@ export async function acquireLock(lockPath: string): Promise<HeldLock> {
     // Write the pid to a private file and hard-link it into place: the lock appears atomically with
     // its content, so a rival never reads a half-written (empty) lock and mistakes it for a stale one.
     const draft = `${lockPath}.${process.pid}.${randomBytes(4).toString('hex')}`;
-    await writeFile(draft, String(process.pid));
+    try {
+      await writeFile(draft, String(process.pid), { mode: PRIVATE_FILE_MODE });
+    } catch (error) {
+      // A full disk creates the file and then fails to write the pid: never leave it behind.
+      await unlink(draft).catch(() => undefined);
+      throw error;
+    }
     try {
       await link(draft, lockPath);
       heldInThisProcess.add(lockPath);

@@ -6,6 +6,7 @@ import { readSync } from 'node:fs';
 import { open, rename, unlink, type FileHandle } from 'node:fs/promises';
 import type { Logger } from '../logger';
 import { decodeRecord, LOG_MAGIC, RecordOp } from './recordLog';
+import { PRIVATE_FILE_MODE } from './privateFiles';
 
 /** Where one live value's record sits in the log. */
 export interface IndexEntry {
@@ -47,7 +48,7 @@ export async function openOrCreateLog(path: string, dir: string, logger: Logger)
       logger.warn(`store ${path}: not an Isartor store log; moved it to ${aside} and started empty`);
     }
   }
-  const created = await open(path, 'w+');
+  const created = await open(path, 'w+', PRIVATE_FILE_MODE);
   await writeFully(created, LOG_MAGIC, 0);
   await created.datasync();
   await syncDirectory(dir);
@@ -65,7 +66,7 @@ export async function writeCompactedLog(
   draftPath: string,
   skip: (entry: IndexEntry) => boolean,
 ): Promise<{ moved: Map<string, IndexEntry>; size: number }> {
-  const draft = await open(draftPath, 'w');
+  const draft = await open(draftPath, 'w', PRIVATE_FILE_MODE);
   const moved = new Map<string, IndexEntry>();
   let position = 0;
   try {

@@ -4,7 +4,7 @@
  */
 import type { StoredAnswer, TokenUsage } from '../outcome';
 import type { JsonObject, JsonValue } from '../request';
-import { countTokens, estimateInputTokens } from '../tokens';
+import { countTokensOf, estimateInputTokens } from '../tokens';
 
 function isObject(value: JsonValue | undefined): value is JsonObject {
   return value !== null && typeof value === 'object' && !Array.isArray(value);
@@ -53,7 +53,8 @@ export function hasNoUsage(usage: TokenUsage): boolean {
  */
 export function withEstimatedUsage(answer: StoredAnswer, requestBody: JsonObject): StoredAnswer {
   if (!hasNoUsage(answer.usage)) return answer;
-  const outputTokens = answerTexts(answer).reduce((sum, text) => sum + countTokens(text), 0);
+  // Bounded work whatever the answer's size: exact up to a budget, extrapolated beyond it.
+  const outputTokens = countTokensOf(answerTexts(answer));
   return {
     ...answer,
     usage: { inputTokens: estimateInputTokens(answer.api, requestBody), outputTokens, cachedInputTokens: 0, cacheWriteTokens: 0 },
