@@ -1,6 +1,7 @@
 /**
- * The L2.5 transformation of one request body: lossless shrinking and de-duplication of instruction
- * payloads, then Anthropic cache hints, spliced into the client's bytes. Each step is a pure
+ * The L2.5 transformation of one request body: Anthropic cache hints (by default, the only change:
+ * they alter billing, not what the model reads), and, only when the user switches them on,
+ * shrinking and de-duplication of recognised instruction files, spliced into the client's bytes. Each step is a pure
  * function of the turn it edits (and of the turns before it), so a turn forwarded once is forwarded
  * with the same bytes on every later request of the conversation; only breakpoint markers move.
  */
@@ -96,7 +97,7 @@ export function createRequestOptimiser(config: OptimiserConfig, countTokens: Tok
     if (!shrinking && !config.dedupeBlocks) return { edits: [], saved: 0 };
     const payloads = findInstructionPayloads(api, body);
     if (payloads.length === 0) return { edits: [], saved: 0 };
-    const dedupe = config.dedupeBlocks ? planDedupe(api, body, payloads) : { removeElements: [], removeSections: [] };
+    const dedupe = config.dedupeBlocks ? planDedupe(payloads) : { removeElements: [], removeSections: [] };
     const edits: JsonEdit[] = dedupe.removeElements.map((path) => ({ kind: 'removeElement' as const, path }));
     let saved = 0;
     for (const path of dedupe.removeElements) saved += count(JSON.stringify(valueAt(body, path)));
