@@ -37,3 +37,34 @@ export function dot(a: Float32Array, b: Float32Array, bOffset = 0): number {
   for (let i = 0; i < a.length; i++) sum += a[i]! * b[bOffset + i]!;
   return sum;
 }
+
+/**
+ * True when every component is a finite number. A NaN or infinite vector compares as "not less
+ * than" anything, so it would skip thresholds and poison nearest-neighbour order: it is never
+ * looked up, stored or indexed.
+ */
+export function isFiniteVector(vector: Float32Array): boolean {
+  for (let i = 0; i < vector.length; i++) if (!Number.isFinite(vector[i]!)) return false;
+  return true;
+}
+
+/** Thrown when an embedder produces a non-finite vector; the layer treats it as a miss. */
+export class NonFiniteVectorError extends Error {
+  constructor(embedderId: string) {
+    super(`embedder ${embedderId} produced a non-finite vector`);
+  }
+}
+
+/**
+ * Wraps an embedder so that a non-finite output is an error rather than a vector.
+ *
+ * @example const safe = guardFinite(embedder); await safe.embed(text); // throws NonFiniteVectorError on NaN
+ */
+export function guardFinite<T extends Embedder>(embedder: T): T {
+  const embed = async (text: string): Promise<Float32Array> => {
+    const vector = await embedder.embed(text);
+    if (!isFiniteVector(vector)) throw new NonFiniteVectorError(embedder.id);
+    return vector;
+  };
+  return { ...embedder, embed };
+}

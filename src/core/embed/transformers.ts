@@ -5,7 +5,7 @@
  */
 import { stat } from 'node:fs/promises';
 import { resolve } from 'node:path';
-import type { Embedder } from './embedder';
+import { guardFinite, type Embedder } from './embedder';
 import { loadTransformers, modelCacheDir } from './download';
 
 /**
@@ -62,7 +62,7 @@ export async function createTransformersEmbedder(options: TransformersEmbedderOp
     return Float32Array.from(output.data as Float32Array);
   };
   const probe = await embedRaw('isartor');
-  return {
+  return guardFinite({
     id: `transformers:${local ? `dir:${modelRef}` : options.model}`,
     dimensions: probe.length,
     defaultThreshold: options.threshold ?? TRANSFORMERS_DEFAULT_THRESHOLD,
@@ -70,5 +70,5 @@ export async function createTransformersEmbedder(options: TransformersEmbedderOp
     close: async () => {
       await extractor.dispose();
     },
-  };
+  });
 }
