@@ -2,19 +2,17 @@
  * The Embedder port: turns the last user turn into a unit-length vector. The lexical embedder is
  * built in; the transformers.js embedder runs a local sentence-embedding model.
  */
+import type { GateReason } from '../semantic/gates';
 
 /** One way of turning text into vectors whose dot product is their cosine similarity. */
 export interface Embedder {
   /** Stable id stored with every entry ("lexical-v1", "transformers:Xenova/all-MiniLM-L6-v2"). */
   readonly id: string;
   readonly dimensions: number;
-  /** Calibrated cosine threshold (precision ≥ 0.99 on the first half of qqp-dev.jsonl). */
+  /** The threshold of the embedder's profile (see profiles.ts). */
   readonly defaultThreshold: number;
-  /**
-   * True when the vector ignores function words (the lexical embedder): the safety gates then also
-   * require the same wording, so "who is" never answers "who was".
-   */
-  readonly strictWording?: boolean;
+  /** The safety gates of the embedder's profile (see profiles.ts); every gate when absent. */
+  readonly gates?: ReadonlySet<GateReason>;
   /** A unit-length vector (all zeros only for text with no content words). */
   embed(text: string): Promise<Float32Array>;
   close?(): Promise<void>;

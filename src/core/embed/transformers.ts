@@ -7,13 +7,14 @@ import { stat } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { guardFinite, type Embedder } from './embedder';
 import { loadTransformers, modelCacheDir } from './download';
+import { TRANSFORMERS_PROFILE } from './profiles';
 
 /**
  * Default cosine threshold for sentence-transformer models. It could not be calibrated on this
  * project's machines (no weights can be fetched there); 0.95 is deliberately strict. Calibrate with
  * `isartor bench pairs --embedder transformers --model DIR` and set semantic.threshold.
  */
-export const TRANSFORMERS_DEFAULT_THRESHOLD = 0.95;
+export const TRANSFORMERS_DEFAULT_THRESHOLD = TRANSFORMERS_PROFILE.threshold;
 
 export interface TransformersEmbedderOptions {
   /** A local model folder, or a hub id previously downloaded into the data dir. */
@@ -66,6 +67,7 @@ export async function createTransformersEmbedder(options: TransformersEmbedderOp
     id: `transformers:${local ? `dir:${modelRef}` : options.model}`,
     dimensions: probe.length,
     defaultThreshold: options.threshold ?? TRANSFORMERS_DEFAULT_THRESHOLD,
+    gates: TRANSFORMERS_PROFILE.gates,
     embed: embedRaw,
     close: async () => {
       await extractor.dispose();

@@ -110,7 +110,7 @@ export class SemanticCache {
         continue;
       }
       querySignature ??= gateSignature(text);
-      const reason = entry.text === text ? undefined : checkGates(querySignature, this.signatures.of(entry.text), { strictWording: this.options.embedder.strictWording });
+      const reason = entry.text === text ? undefined : checkGates(querySignature, this.signatures.of(entry.text), { gates: this.options.embedder.gates });
       if (reason === undefined) return { hit: true, key: neighbour.key, entry, similarity: neighbour.similarity };
       rejected ??= reason;
     }

@@ -108,10 +108,11 @@ export const SPECIFIC_TERM_WEIGHT = 0.45;
 /** Options of one comparison. */
 export interface GateOptions {
   /**
-   * Require the same words (fillers aside; case, plurals and synonyms folded). The lexical
-   * embedder needs this: it cannot see function words, so "who is" and "who was" look the same to it.
+   * The gates to run (the embedder's profile, see gateSets.ts); all of them when absent. The
+   * wording gate requires the same words (fillers aside; case, plurals and synonyms folded): the
+   * lexical embedder needs it, since "who is" and "who was" look the same to it.
    */
-  strictWording?: boolean;
+  gates?: ReadonlySet<GateReason>;
 }
 
 /**
@@ -224,20 +225,21 @@ function sharedOrderDiffers(a: string[], b: string[]): boolean {
  * @example checkGates(gateSignature('sort 10 items'), gateSignature('sort 12 items')) // "numbers"
  */
 export function checkGates(query: GateSignature, candidate: GateSignature, options: GateOptions = {}): GateReason | undefined {
-  if (query.code !== candidate.code) return 'code';
-  if (query.numbers !== candidate.numbers) return 'numbers';
-  if (query.identifiers !== candidate.identifiers) return 'identifiers';
-  if (query.symbols !== candidate.symbols) return 'symbols';
-  if (casingDiffers(query.casing, candidate.casing)) return 'case';
-  if (query.negations !== candidate.negations) return 'negation';
-  if (query.tech !== candidate.tech) return 'tech';
+  const on = (gate: GateReason): boolean => options.gates === undefined || options.gates.has(gate);
+  if (on('code') && query.code !== candidate.code) return 'code';
+  if (on('numbers') && query.numbers !== candidate.numbers) return 'numbers';
+  if (on('identifiers') && query.identifiers !== candidate.identifiers) return 'identifiers';
+  if (on('symbols') && query.symbols !== candidate.symbols) return 'symbols';
+  if (on('case') && casingDiffers(query.casing, candidate.casing)) return 'case';
+  if (on('negation') && query.negations !== candidate.negations) return 'negation';
+  if (on('tech') && query.tech !== candidate.tech) return 'tech';
   const namesOnBothSides = (a: GateSignature, b: GateSignature): boolean => [...a.names].every((name) => b.words.has(name));
-  if (!namesOnBothSides(query, candidate) || !namesOnBothSides(candidate, query)) return 'names';
-  if (query.question !== candidate.question) return 'question';
-  if (query.contrast !== candidate.contrast) return 'contrast';
+  if (on('names') && (!namesOnBothSides(query, candidate) || !namesOnBothSides(candidate, query))) return 'names';
+  if (on('question') && query.question !== candidate.question) return 'question';
+  if (on('contrast') && query.contrast !== candidate.contrast) return 'contrast';
   const allTerms = (a: GateSignature, b: GateSignature): boolean => [...a.specificTerms].every((term) => b.termSet.has(term));
-  if (!allTerms(query, candidate) || !allTerms(candidate, query)) return 'detail';
-  if (options.strictWording && query.wording !== candidate.wording) return 'wording';
-  if (sharedOrderDiffers(query.wordOrder, candidate.wordOrder)) return 'order';
+  if (on('detail') && (!allTerms(query, candidate) || !allTerms(candidate, query))) return 'detail';
+  if (on('wording') && query.wording !== candidate.wording) return 'wording';
+  if (on('order') && sharedOrderDiffers(query.wordOrder, candidate.wordOrder)) return 'order';
   return undefined;
 }

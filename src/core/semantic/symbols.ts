@@ -11,7 +11,6 @@ const PROSE_TRAILING = /^[.,;:!?…"'”’]+$/u;
 const PROSE_LEADING = /^["'“‘]+$/u;
 const TRAILING_PROSE = /[.,;:!?…"'”’]+$/u;
 const WORD_CHAR = /[\p{L}\p{N}_]/u;
-const LETTER = /\p{L}/u;
 const SYMBOL_RUN = /[^\p{L}\p{N}_\s]+/gu;
 const WORD = /[\p{L}\p{N}_]+/gu;
 
@@ -21,8 +20,6 @@ function isProse(run: string, before: string, after: string, lastChunk: boolean)
   const wordAfter = WORD_CHAR.test(after);
   // "don't", "it’s": contractions are the wording gate's business.
   if ((run === "'" || run === '’') && wordBefore && wordAfter) return true;
-  // "built-in", "e-mail": a hyphen joining two words, not a minus.
-  if (run === '-' && LETTER.test(before) && LETTER.test(after)) return true;
   if (wordBefore && after === '' && PROSE_TRAILING.test(run)) return true;
   if (before === '' && wordAfter && PROSE_LEADING.test(run)) return true;
   // "in python ?" at the very end: a spaced question mark, not an operator.
@@ -31,7 +28,8 @@ function isProse(run: string, before: string, after: string, lastChunk: boolean)
 
 /**
  * The operator and code-ish tokens of prose, in order: every whitespace-delimited chunk that holds
- * a symbol other than sentence punctuation, exactly as written ("x>y", "C++", "(,)", "%", "->").
+ * a symbol other than sentence punctuation, exactly as written ("x>y", "C++", "(,)", "%", "->",
+ * and hyphenated names such as "data-testid", which may be identifiers).
  * Linear in the text's length.
  *
  * @example symbolTokens('Return true if x >= y.') // [">="]

@@ -6,8 +6,10 @@ import { contentTerms, createLexicalEmbedder } from '../../../src/core/embed/lex
 import { wordWeight } from '../../../src/core/embed/rarity';
 import { foldSynonym } from '../../../src/core/embed/synonyms';
 import { checkGates, gateSignature, pluralStem } from '../../../src/core/semantic/gates';
+import { ALL_GATES, LEXICAL_GATES } from '../../../src/core/semantic/gateSets';
 
-const gate = (a: string, b: string, strictWording = true): string | undefined => checkGates(gateSignature(a), gateSignature(b), { strictWording });
+const gate = (a: string, b: string, strictWording = true): string | undefined =>
+  checkGates(gateSignature(a), gateSignature(b), { gates: strictWording ? LEXICAL_GATES : new Set([...ALL_GATES].filter((g) => g !== 'wording')) });
 
 describe('safety gates', () => {
   const cases: Array<[string, string, string, string]> = [
