@@ -3,12 +3,9 @@
  * first copy is kept verbatim and later copies are dropped whole; nothing is replaced by a placeholder.
  */
 import type { InstructionPayload } from './instructions';
-import type { JsonPath } from './jsonEdits';
 
 export interface DedupePlan {
-  /** Whole array elements to drop: Anthropic system blocks or OpenAI system/developer messages. */
-  removeElements: JsonPath[];
-  /** Embedded sections (wrapper included) to cut out of their string. */
+  /** Recognised instruction files (header included) to cut out of their string. */
   removeSections: InstructionPayload[];
 }
 
@@ -23,10 +20,10 @@ function key(text: string): string {
  * own repeated system messages stay. Only earlier content decides whether a file is a copy, so a
  * turn that was forwarded once is forwarded the same way on every later request.
  *
- * @example planDedupe(payloads) // { removeElements: [], removeSections: [secondCopy] }
+ * @example planDedupe(payloads) // { removeSections: [secondCopy] }
  */
 export function planDedupe(payloads: readonly InstructionPayload[]): DedupePlan {
-  const plan: DedupePlan = { removeElements: [], removeSections: [] };
+  const plan: DedupePlan = { removeSections: [] };
   const seen = new Set<string>();
   for (const payload of payloads) {
     const text = key(payload.container.slice(payload.start, payload.end));
