@@ -10,6 +10,7 @@ import type { Embedder } from '../core/embed/embedder';
 import { createEmbedder, type EmbedderChoice } from '../core/embed/select';
 import { silentLogger, type Logger } from '../core/logger';
 import { ZERO_USAGE } from '../core/outcome';
+import { canonicalJson } from '../core/request';
 import { SemanticCache } from '../core/semantic/cache';
 import { openEmbeddedStore } from '../core/store/embedded';
 
@@ -27,7 +28,13 @@ export interface PairsReport {
   falseHits: number;
   unjudgedHits: number;
   precision: number;
+  /** Wilson score interval (95%) of `precision`. */
+  precisionCi95: [number, number];
   recall: number;
+  /** True hits whose asked text differs from the stored one as the exact cache (L1a) sees it: what L1b adds. */
+  nontrivialHits: number;
+  /** Non-trivial true hits on label-1 pairs / `positives`. */
+  nontrivialRecall: number;
   threshold: number;
   embedder: string;
   lookupP50Ms: number;
@@ -70,6 +77,26 @@ function percentile(sorted: number[], p: number): number {
 const round = (value: number, digits = 4): number => Number(value.toFixed(digits));
 
 /**
+ * Wilson score interval for `successes` of `trials` at 95% (z = 1.96); [0, 1] without trials.
+ *
+ * @example wilsonInterval(99, 100) // [0.9455, 0.9982]
+ */
+export function wilsonInterval(successes: number, trials: number, z = 1.96): [number, number] {
+  if (trials === 0) return [0, 1];
+  const p = successes / trials;
+  const z2 = z * z;
+  const centre = (p + z2 / (2 * trials)) / (1 + z2 / trials);
+  const half = (z * Math.sqrt((p * (1 - p)) / trials + z2 / (4 * trials * trials))) / (1 + z2 / trials);
+  return [round(Math.max(0, centre - half)), round(Math.min(1, centre + half))];
+}
+
+/**
+ * The last turn as the exact cache keys it: L1a hashes the canonical JSON of the request, which
+ * keeps a string's every byte, so two turns are the same to it only when they are identical.
+ */
+const exactCacheForm = (text: string): string => canonicalJson(text);
+
+/**
  * Loads every distinct `text_a` into one fresh partition, looks up every `text_b`, and judges each hit.
  *
  * @example const report = await runPairsBench(pairs, createLexicalEmbedder(), 0.9);
@@ -92,6 +119,8 @@ export async function runPairsBench(pairs: readonly LabelledPair[], embedder: Em
     let trueHits = 0;
     let falseHits = 0;
     let truePositives = 0;
+    let nontrivialHits = 0;
+    let nontrivialPositives = 0;
     const timings: number[] = [];
     for (const pair of pairs) {
       const started = performance.now();
@@ -103,6 +132,10 @@ export async function runPairsBench(pairs: readonly LabelledPair[], embedder: Em
       if (returned === foldText(pair.text_b) || (returned === foldText(pair.text_a) && pair.label === 1)) {
         trueHits++;
         if (pair.label === 1) truePositives++;
+        if (exactCacheForm(result.entry.text) !== exactCacheForm(pair.text_b)) {
+          nontrivialHits++;
+          if (pair.label === 1) nontrivialPositives++;
+        }
       } else if (returned === foldText(pair.text_a)) {
         falseHits++;
       }
@@ -117,7 +150,10 @@ export async function runPairsBench(pairs: readonly LabelledPair[], embedder: Em
       falseHits,
       unjudgedHits: hits - trueHits - falseHits,
       precision: round(hits === 0 ? 1 : trueHits / hits),
+      precisionCi95: wilsonInterval(trueHits, hits),
       recall: round(positives === 0 ? 0 : truePositives / positives),
+      nontrivialHits,
+      nontrivialRecall: round(positives === 0 ? 0 : nontrivialPositives / positives),
       threshold,
       embedder: embedder.id,
       lookupP50Ms: round(percentile(timings, 50), 3),
@@ -172,8 +208,8 @@ function formatHuman(report: PairsReport): string {
     `embedder   ${report.embedder} (threshold ${report.threshold})`,
     `pairs      ${report.pairs} (${report.positives} labelled duplicates)`,
     `hits       ${report.hits}: ${report.trueHits} true, ${report.falseHits} false, ${report.unjudgedHits} unjudged (counted as false)`,
-    `precision  ${pct(report.precision)}`,
-    `recall     ${pct(report.recall)}`,
+    `precision  ${pct(report.precision)} (95% interval ${pct(report.precisionCi95[0])}–${pct(report.precisionCi95[1])})`,
+    `recall     ${pct(report.recall)} (non-trivial, beyond the exact cache: ${pct(report.nontrivialRecall)}, ${report.nontrivialHits} hits)`,
     `lookup     p50 ${report.lookupP50Ms} ms, p99 ${report.lookupP99Ms} ms`,
   ].join('\n');
 }

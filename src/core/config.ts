@@ -47,11 +47,15 @@ export interface OptimiserConfig {
   enabled: boolean;
   /** Add Anthropic cache_control breakpoints to requests that carry none. */
   cacheHints: boolean;
-  /** Trailing spaces and blank-line runs in Markdown instruction payloads. */
+  /**
+   * Opt-in, changes what the model reads: removes trailing spaces and collapses blank-line runs in
+   * recognised instruction files (CLAUDE.md, AGENTS.md, … inside system prompts; never user turns,
+   * never `cache_control` blocks).
+   */
   whitespace: boolean;
-  /** HTML comments in Markdown instruction payloads. */
+  /** Opt-in, changes what the model reads: deletes `<!-- … -->` comments in the same recognised files. */
   htmlComments: boolean;
-  /** Identical instruction blocks repeated inside one request. */
+  /** Opt-in, changes what the model reads: drops a recognised instruction file repeated verbatim in the same request. */
   dedupeBlocks: boolean;
 }
 
@@ -139,7 +143,8 @@ export function defaultConfig(dataDir: string): EngineConfig {
       maxAnswerTokens: 512,
       idleUnloadSeconds: 300,
     },
-    optimiser: { enabled: true, cacheHints: true, whitespace: true, htmlComments: true, dedupeBlocks: true },
+    // Only cache hints by default: the other switches change what the model reads (opt-in).
+    optimiser: { enabled: true, cacheHints: true, whitespace: false, htmlComments: false, dedupeBlocks: false },
     upstream: {
       providers: [
         { name: 'openai', kind: 'openai', baseUrl: DEFAULT_OPENAI_BASE },

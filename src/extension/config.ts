@@ -44,6 +44,8 @@ export interface IsartorSettings {
   /** embedder: which L1b embedder; model: a transformers.js model folder (or hub id downloaded into the data dir). */
   semantic: { threshold?: number; embedder: 'lexical' | 'transformers'; model?: string };
   local: { modelPath?: string; backendUrl?: string };
+  /** Opt-in L2.5 edits of recognised instruction files (off by default: they change what the model reads). */
+  optimiser: { whitespace: boolean; htmlComments: boolean; dedupeBlocks: boolean };
   /** Ordered fallback chain of the default route; the built-in OpenAI + Anthropic pair when unset. */
   providers: ProviderSetting[];
   /** False when `providers` holds the built-in defaults because the setting is empty. */
@@ -100,6 +102,11 @@ export function readSettings(source: SettingsSource): IsartorSettings {
       modelPath: readOptionalString(source, 'local.modelPath'),
       backendUrl: readOptionalUrl(source, 'local.backendUrl', problems),
     },
+    optimiser: {
+      whitespace: readBoolean(source, 'optimiser.whitespace', false, problems),
+      htmlComments: readBoolean(source, 'optimiser.htmlComments', false, problems),
+      dedupeBlocks: readBoolean(source, 'optimiser.dedupeBlocks', false, problems),
+    },
     providers: providers.length > 0 ? providers : DEFAULT_PROVIDERS.map((provider) => ({ ...provider })),
     providersCustomised: providers.length > 0,
     models: readModels(source.get('models'), providers.length > 0 ? providers : DEFAULT_PROVIDERS, problems),
@@ -119,7 +126,7 @@ export function toEngineConfig(settings: IsartorSettings, dataDir: string, keys:
   config.exact = { ...config.exact, enabled: settings.layers.exact, maxEntries: settings.exact.maxEntries, ttlSeconds: Math.round(settings.exact.ttlHours * 3600) };
   config.semantic = { ...config.semantic, enabled: settings.layers.semantic, threshold: settings.semantic.threshold, embedder: settings.semantic.embedder, model: settings.semantic.model };
   config.local = { ...config.local, enabled: settings.layers.local, modelPath: settings.local.modelPath, backendUrl: settings.local.backendUrl };
-  config.optimiser = { ...config.optimiser, enabled: settings.layers.optimiser };
+  config.optimiser = { ...config.optimiser, ...settings.optimiser, enabled: settings.layers.optimiser };
   config.upstream = { ...config.upstream, providers: settings.providers.map((provider) => toUpstreamTarget(provider, keys.get(provider.name))) };
   config.prices = { ...settings.prices };
   config.models = [...new Set(settings.models.map((model) => model.id))];
@@ -138,7 +145,7 @@ export function toUpstreamTarget(provider: ProviderSetting, apiKey?: string): Up
 }
 
 /** Settings whose change needs the proxy restarted (everything but the live layer switches). */
-export const RESTART_KEYS = ['port', 'storage', 'exact', 'semantic', 'local', 'providers', 'prices', 'models'] as const;
+export const RESTART_KEYS = ['port', 'storage', 'exact', 'semantic', 'local', 'optimiser', 'providers', 'prices', 'models'] as const;
 
 /** True when a configuration change touches `isartor.<key>` (or any `isartor.*` without a key). */
 export function affects(event: { affectsConfiguration(section: string): boolean }, key?: string): boolean {

@@ -4,7 +4,7 @@
  * with their own markers left alone, and the run-time switch.
  */
 import assert from 'node:assert/strict';
-import { after, before, test } from 'node:test';
+import { after, before, describe, test } from 'node:test';
 import type Anthropic from '@anthropic-ai/sdk';
 import { startsWithTurns, turnBytes } from '../../src/bench/prefixStability';
 import type { LedgerRecord } from '../../src/core/ledger-types';
@@ -46,9 +46,9 @@ test('an agent loop without markers gets breakpoints, keeps its forwarded prefix
     const hints = Number(/cache_hints=(\d)/.exec(header)![1]);
     assert.equal(markers(received.json), hints, 'the header counts the markers the upstream received');
     assert.ok(hints >= 2 && hints <= 4, `turn ${turn}: ${hints} hints`);
-    assert.ok(Number(/tokens_saved=(\d+)/.exec(header)![1]) > 0, 'the system prompt lost its blank-line runs and comment');
-    // Code in the system prompt and the user's own words reach the upstream unchanged.
-    assert.ok(JSON.stringify(received.json.system).includes('make test   \\n\\n\\n\\n'));
+    assert.equal(Number(/tokens_saved=(\d+)/.exec(header)![1]), 0, 'by default nothing is shrunk');
+    // The system prompt and the user's own words reach the upstream unchanged.
+    assert.equal(received.json.system[0].text, SYSTEM);
     assert.equal(received.json.messages[0].content[0].text, 'Fix the failing test in   src/app.ts');
     forwarded.push(turnBytes(received.rawBody.toString('utf8')));
     if (turn > 0) assert.ok(startsWithTurns(forwarded[turn]!, forwarded[turn - 1]!), `turn ${turn} rewrote bytes of an earlier turn`);
@@ -65,9 +65,7 @@ test('an agent loop without markers gets breakpoints, keeps its forwarded prefix
   assert.equal(records.length, 4);
   for (const record of records) {
     assert.ok((record.cacheHints ?? 0) >= 2);
-    assert.ok((record.optimisedTokens ?? 0) > 0);
-    assert.ok(record.savedUsd > 0, 'the removed tokens are priced under the table');
-    assert.ok(record.savedTokens >= (record.optimisedTokens ?? 0));
+    assert.equal(record.optimisedTokens ?? 0, 0);
   }
 });
 
@@ -109,7 +107,7 @@ test('turned off at run time, the optimiser forwards the client bytes untouched'
   }
 });
 
-test('OpenAI chat: the system prompt shrinks losslessly, no hints, tool outputs untouched', async () => {
+test('OpenAI chat: by default no hints and every byte of the request as sent', async () => {
   const toolOutput = 'out   \n\n\n\n    code';
   const { response } = await stack
     .openai()
@@ -123,9 +121,72 @@ test('OpenAI chat: the system prompt shrinks losslessly, no hints, tool outputs 
       ],
     })
     .withResponse();
-  assert.match(response.headers.get('x-isartor-optimised') ?? '', /^tokens_saved=[1-9]\d*,cache_hints=0$/);
+  assert.equal(response.headers.get('x-isartor-optimised'), 'tokens_saved=0,cache_hints=0');
   const received = stack.fake.requests.at(-1)!.json;
-  assert.ok(received.messages[0].content.startsWith('# Agent rules\n\nrule0'));
-  assert.ok(received.messages[0].content.includes('```sh\nmake test   \n\n\n\n```'));
+  assert.equal(received.messages[0].content, SYSTEM);
   assert.equal(received.messages[3].content, toolOutput);
+});
+
+/** Every text a request carries, by JSON path, so two bodies can be compared string for string. */
+function texts(value: unknown, path = '$', into = new Map<string, string>()): Map<string, string> {
+  if (typeof value === 'string') into.set(path, value);
+  else if (Array.isArray(value)) value.forEach((item, index) => texts(item, `${path}[${index}]`, into));
+  else if (value && typeof value === 'object') for (const [key, item] of Object.entries(value)) texts(item, `${path}.${key}`, into);
+  return into;
+}
+
+/** Drops `cache_control` keys (the only thing the default optimiser may add) and normalises string content to parts. */
+function withoutCacheHints(value: unknown): unknown {
+  if (Array.isArray(value)) return value.map(withoutCacheHints);
+  if (value && typeof value === 'object') return Object.fromEntries(Object.entries(value).filter(([key]) => key !== 'cache_control').map(([key, item]) => [key, withoutCacheHints(item)]));
+  return value;
+}
+
+describe('by default the client\'s text reaches the upstream byte for byte (only cache_control may be added)', () => {
+  const INSTRUCTION_FILE = 'Contents of /repo/CLAUDE.md (project instructions, checked into the codebase):\n\n# Project   \n\n\n\n<!-- TODO(ops): staging DB password rotates Fridays; do not paste it in answers -->\nUse pnpm.  \n';
+  const REPEATED = '<instructions>Always answer in British English.</instructions>';
+  const LONG_SYSTEM = `# Rules   \n\n\n\n<!-- internal: escalate security issues to #sec-team -->\n${REPEATED}\n${'rule '.repeat(1200)}\n${REPEATED}\n`;
+  const REMINDER = `<system-reminder>\n${INSTRUCTION_FILE}\n${INSTRUCTION_FILE}</system-reminder>`;
+  const USER = `${REPEATED}  \n\n\n<!-- my note -->\nFix the failing test.   \n${REPEATED}`;
+
+  test('Anthropic SDK: system blocks (one with cache_control), instruction file and user turn', async () => {
+    const request = {
+      model: MODEL,
+      max_tokens: 64,
+      system: [
+        { type: 'text' as const, text: LONG_SYSTEM },
+        { type: 'text' as const, text: `${INSTRUCTION_FILE}<!-- internal: escalate security issues to #sec-team -->`, cache_control: { type: 'ephemeral' as const } },
+        { type: 'text' as const, text: LONG_SYSTEM },
+        { type: 'text' as const, text: INSTRUCTION_FILE },
+      ],
+      messages: [
+        { role: 'user' as const, content: [{ type: 'text' as const, text: REMINDER }, { type: 'text' as const, text: USER }] },
+        { role: 'assistant' as const, content: 'Done.   \n\n\n' },
+        { role: 'user' as const, content: USER },
+      ],
+    };
+    await stack.anthropic().messages.create(request);
+    const received = stack.fake.requests.at(-1)!.json;
+    assert.deepEqual(texts(withoutCacheHints(received)), texts(withoutCacheHints(request)));
+    assert.deepEqual(withoutCacheHints(received), withoutCacheHints(request));
+    assert.deepEqual(received.system[1].cache_control, { type: 'ephemeral' }, 'the client\'s own marker stays');
+  });
+
+  test('OpenAI SDK: system messages (one repeated mid-conversation), instruction file and user turn', async () => {
+    const request = {
+      model: 'gpt-4o',
+      messages: [
+        { role: 'system' as const, content: LONG_SYSTEM },
+        { role: 'system' as const, content: `Notes\n${INSTRUCTION_FILE}\n${INSTRUCTION_FILE}` },
+        { role: 'user' as const, content: `${REMINDER}\n${USER}` },
+        { role: 'assistant' as const, content: 'Done.   \n\n\n' },
+        { role: 'system' as const, content: LONG_SYSTEM },
+        { role: 'user' as const, content: USER },
+      ],
+    };
+    await stack.openai().chat.completions.create(request);
+    const received = stack.fake.requests.at(-1)!;
+    assert.deepEqual(received.json, request);
+    assert.equal(received.rawBody.toString('utf8'), JSON.stringify(request), 'no hints for OpenAI: the very bytes the SDK sent');
+  });
 });

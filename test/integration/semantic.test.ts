@@ -6,6 +6,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { readFileSync } from 'node:fs';
 import { writeTinyBert } from '../fixtures/tinyBert';
 import { startStack, type Stack } from './helpers';
 
@@ -85,6 +86,71 @@ describe('L1b through the proxy (lexical embedder)', () => {
     assert.equal(second.response.headers.get('x-isartor-layer'), 'l1b');
     assert.deepEqual(second.data.content, first.data.content);
   });
+});
+
+interface TextPair {
+  category: string;
+  a: string;
+  b: string;
+}
+
+/** Plain-text pairs that differ only by an operator, a symbol or the case of a word. */
+const symbolPairs = readFileSync(join(__dirname, '../fixtures/semantic/adversarial-text.jsonl'), 'utf8')
+  .trim()
+  .split('\n')
+  .map((line) => JSON.parse(line) as TextPair)
+  .filter((pair) => ['operators', 'symbols', 'case'].includes(pair.category));
+
+describe('L1b never serves an operator, symbol or case twin (both SDKs, both directions)', () => {
+  let stack: Stack;
+  let stored = 0;
+  before(async () => {
+    stack = await startStack((config) => {
+      config.semantic.enabled = true;
+    });
+  });
+  after(async () => {
+    await stack.close();
+  });
+
+  /** Asks through the named SDK with a history of its own, so each case has its own partition. */
+  async function layerOf(api: 'openai' | 'anthropic', system: string, text: string): Promise<string | null> {
+    if (api === 'openai') {
+      const { response } = await stack
+        .openai()
+        .chat.completions.create({ model: 'gpt-4o-mini', messages: [{ role: 'system', content: system }, { role: 'user', content: text }] })
+        .withResponse();
+      return response.headers.get('x-isartor-layer');
+    }
+    const { response } = await stack.anthropic().messages.create({ model: 'claude-x', max_tokens: 64, system, messages: [{ role: 'user', content: text }] }).withResponse();
+    return response.headers.get('x-isartor-layer');
+  }
+
+  it('holds operator, symbol and case pairs in plain text', () => {
+    assert.ok(symbolPairs.length >= 30, `only ${symbolPairs.length} pairs`);
+    assert.ok(symbolPairs.every((pair) => !pair.a.includes('`') && !pair.b.includes('`')));
+  });
+
+  for (const api of ['openai', 'anthropic'] as const) {
+    it(`misses every pair through the ${api} SDK`, async () => {
+      const served: string[] = [];
+      for (const [i, pair] of symbolPairs.entries()) {
+        for (const [first, second, direction] of [
+          [pair.a, pair.b, 'ab'],
+          [pair.b, pair.a, 'ba'],
+        ] as const) {
+          const system = `symbol pair ${i} ${direction} ${api}`;
+          assert.equal(await layerOf(api, system, first), 'l3');
+          await semanticEntries(stack, ++stored);
+          const layer = await layerOf(api, system, second);
+          if (layer !== 'l3') served.push(`${pair.category}: ${JSON.stringify(second)} got the answer to ${JSON.stringify(first)} (${layer})`);
+          // A miss is stored too; wait for it so the next wait counts the next pair's first turn.
+          else await semanticEntries(stack, ++stored);
+        }
+      }
+      assert.deepEqual(served, []);
+    });
+  }
 });
 
 describe('L1b through the proxy (transformers.js, tiny BERT)', () => {

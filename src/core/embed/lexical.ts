@@ -4,6 +4,7 @@
  */
 import { stemmer } from 'stemmer';
 import { normalizeInPlace, type Embedder } from './embedder';
+import { LEXICAL_PROFILE } from './profiles';
 import { wordWeight } from './rarity';
 import { STOP_WORDS } from './stopwords';
 import { foldSynonym } from './synonyms';
@@ -22,8 +23,8 @@ export interface LexicalOptions {
 
 export const DEFAULT_LEXICAL_OPTIONS: LexicalOptions = { dimensions: 128, bigramWeight: 0.5, synonyms: true, rarity: true };
 
-/** Calibrated on the first half of qqp-dev.jsonl for precision ≥ 0.99 (docs/measurements/semantic-threshold.md). */
-export const LEXICAL_DEFAULT_THRESHOLD = 0.95;
+/** Calibrated on the first half of qqp-dev.jsonl (docs/measurements/semantic-threshold.md). */
+export const LEXICAL_DEFAULT_THRESHOLD = LEXICAL_PROFILE.threshold;
 
 const CONTRACTIONS: ReadonlyArray<readonly [RegExp, string]> = [
   [/\bcan['’]t\b/g, 'can not'],
@@ -120,7 +121,7 @@ export function createLexicalEmbedder(options: Partial<LexicalOptions> = {}): Em
     id: `lexical-v1-d${resolved.dimensions}${resolved.synonyms ? '' : '-nosyn'}${resolved.rarity ? '' : '-norarity'}-b${resolved.bigramWeight}`,
     dimensions: resolved.dimensions,
     defaultThreshold: LEXICAL_DEFAULT_THRESHOLD,
-    strictWording: true,
+    gates: LEXICAL_PROFILE.gates,
     embed: async (text) => embedSync(text),
     embedSync,
   };

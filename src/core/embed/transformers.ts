@@ -5,15 +5,16 @@
  */
 import { stat } from 'node:fs/promises';
 import { resolve } from 'node:path';
-import type { Embedder } from './embedder';
+import { guardFinite, type Embedder } from './embedder';
 import { loadTransformers, modelCacheDir } from './download';
+import { TRANSFORMERS_PROFILE } from './profiles';
 
 /**
  * Default cosine threshold for sentence-transformer models. It could not be calibrated on this
  * project's machines (no weights can be fetched there); 0.95 is deliberately strict. Calibrate with
  * `isartor bench pairs --embedder transformers --model DIR` and set semantic.threshold.
  */
-export const TRANSFORMERS_DEFAULT_THRESHOLD = 0.95;
+export const TRANSFORMERS_DEFAULT_THRESHOLD = TRANSFORMERS_PROFILE.threshold;
 
 export interface TransformersEmbedderOptions {
   /** A local model folder, or a hub id previously downloaded into the data dir. */
@@ -62,13 +63,14 @@ export async function createTransformersEmbedder(options: TransformersEmbedderOp
     return Float32Array.from(output.data as Float32Array);
   };
   const probe = await embedRaw('isartor');
-  return {
+  return guardFinite({
     id: `transformers:${local ? `dir:${modelRef}` : options.model}`,
     dimensions: probe.length,
     defaultThreshold: options.threshold ?? TRANSFORMERS_DEFAULT_THRESHOLD,
+    gates: TRANSFORMERS_PROFILE.gates,
     embed: embedRaw,
     close: async () => {
       await extractor.dispose();
     },
-  };
+  });
 }

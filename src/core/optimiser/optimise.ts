@@ -1,6 +1,7 @@
 /**
- * The L2.5 transformation of one request body: lossless shrinking and de-duplication of instruction
- * payloads, then Anthropic cache hints, spliced into the client's bytes. Each step is a pure
+ * The L2.5 transformation of one request body: Anthropic cache hints (by default, the only change:
+ * they alter billing, not what the model reads), and, only when the user switches them on,
+ * shrinking and de-duplication of recognised instruction files, spliced into the client's bytes. Each step is a pure
  * function of the turn it edits (and of the turns before it), so a turn forwarded once is forwarded
  * with the same bytes on every later request of the conversation; only breakpoint markers move.
  */
@@ -58,14 +59,6 @@ function pathKey(path: ReadonlyArray<string | number>): string {
   return JSON.stringify(path);
 }
 
-function valueAt(body: JsonObject, path: ReadonlyArray<string | number>): unknown {
-  return path.reduce<unknown>((node, part) => (node as Record<string | number, unknown> | undefined)?.[part], body);
-}
-
-function isInside(path: ReadonlyArray<string | number>, removed: ReadonlyArray<ReadonlyArray<string | number>>): boolean {
-  return removed.some((prefix) => prefix.length <= path.length && prefix.every((part, index) => part === path[index]));
-}
-
 /**
  * Builds the optimiser for one engine configuration. It keeps bounded memo tables (shrunk payloads
  * and token counts by content hash), so a system prompt repeated on every request is parsed and
@@ -96,14 +89,12 @@ export function createRequestOptimiser(config: OptimiserConfig, countTokens: Tok
     if (!shrinking && !config.dedupeBlocks) return { edits: [], saved: 0 };
     const payloads = findInstructionPayloads(api, body);
     if (payloads.length === 0) return { edits: [], saved: 0 };
-    const dedupe = config.dedupeBlocks ? planDedupe(api, body, payloads) : { removeElements: [], removeSections: [] };
-    const edits: JsonEdit[] = dedupe.removeElements.map((path) => ({ kind: 'removeElement' as const, path }));
+    const dedupe = config.dedupeBlocks ? planDedupe(payloads) : { removeSections: [] };
+    const edits: JsonEdit[] = [];
     let saved = 0;
-    for (const path of dedupe.removeElements) saved += count(JSON.stringify(valueAt(body, path)));
     const removedSections = new Set(dedupe.removeSections);
     const byContainer = new Map<string, InstructionPayload[]>();
     for (const payload of payloads) {
-      if (isInside(payload.path, dedupe.removeElements)) continue;
       const list = byContainer.get(pathKey(payload.path)) ?? [];
       list.push(payload);
       byContainer.set(pathKey(payload.path), list);

@@ -3,7 +3,7 @@
  * an in-memory index persisted beside the store, and the safety gates between a near neighbour
  * and a hit. The layer and `isartor bench pairs` both drive this class.
  */
-import type { Embedder } from '../embed/embedder';
+import { isFiniteVector, type Embedder } from '../embed/embedder';
 import type { Logger } from '../logger';
 import type { StoredAnswer } from '../outcome';
 import type { KeyValueStore } from '../store/store';
@@ -79,7 +79,7 @@ export class SemanticCache {
       const entry = await readEntry(this.options.store, key);
       if (!entry || partitionOfKey(key) !== entry.partition) continue;
       const vector = entry.embedder === this.options.embedder.id ? entry.vector : await this.options.embedder.embed(entry.text);
-      if (vector.length === this.index.dimensions) missing.push({ key, partition: entry.partition, vector });
+      if (vector.length === this.index.dimensions && isFiniteVector(vector)) missing.push({ key, partition: entry.partition, vector });
     }
     this.index.bulkLoad((index) => {
       for (const entry of missing) index.add(entry.partition, entry.key, entry.vector);
@@ -96,11 +96,13 @@ export class SemanticCache {
    */
   async lookup(partition: string, text: string, vector?: Float32Array): Promise<LookupResult> {
     const query = vector ?? (await this.options.embedder.embed(text));
+    if (!isFiniteVector(query)) return { hit: false };
     const neighbours = this.index.nearest(partition, query, this.options.candidates ?? 3);
     let rejected: GateReason | undefined;
     let querySignature: ReturnType<typeof gateSignature> | undefined;
     for (const neighbour of neighbours) {
-      if (neighbour.similarity < this.options.threshold) break;
+      // Negated so that a NaN similarity (or threshold) fails the test.
+      if (!(neighbour.similarity >= this.options.threshold)) break;
       const entry = await readEntry(this.options.store, neighbour.key);
       if (!entry || entry.partition !== partition) {
         this.index.remove(neighbour.key);
@@ -108,7 +110,7 @@ export class SemanticCache {
         continue;
       }
       querySignature ??= gateSignature(text);
-      const reason = entry.text === text ? undefined : checkGates(querySignature, this.signatures.of(entry.text), { strictWording: this.options.embedder.strictWording });
+      const reason = entry.text === text ? undefined : checkGates(querySignature, this.signatures.of(entry.text), { gates: this.options.embedder.gates });
       if (reason === undefined) return { hit: true, key: neighbour.key, entry, similarity: neighbour.similarity };
       rejected ??= reason;
     }
@@ -118,6 +120,7 @@ export class SemanticCache {
   /** Stores an answer for `text` in `partition`; a later lookup with a close enough turn finds it. */
   async insert(partition: string, text: string, answer: StoredAnswer, vector?: Float32Array): Promise<void> {
     const embedded = vector ?? (await this.options.embedder.embed(text));
+    if (!isFiniteVector(embedded)) return;
     const key = entryKey(partition, text);
     await this.options.store.set(key, encodeEntry({ partition, text, embedder: this.options.embedder.id, vector: embedded, answer }));
     this.index.add(partition, key, embedded);

@@ -7,15 +7,33 @@ import { stemmer } from 'stemmer';
 import { lexicalTokens, weightedTerms } from '../embed/lexical';
 import { foldSynonym } from '../embed/synonyms';
 import { TECH_TERMS } from '../embed/tech-terms';
+import { casingDiffers, symbolTokens, wordCasing } from './symbols';
 
 /** Why a candidate was rejected; the ledger counts `l1b_rejected` by these. */
-export type GateReason = 'numbers' | 'identifiers' | 'code' | 'negation' | 'tech' | 'names' | 'question' | 'contrast' | 'detail' | 'wording' | 'order';
+export type GateReason =
+  | 'numbers'
+  | 'identifiers'
+  | 'code'
+  | 'symbols'
+  | 'case'
+  | 'negation'
+  | 'tech'
+  | 'names'
+  | 'question'
+  | 'contrast'
+  | 'detail'
+  | 'wording'
+  | 'order';
 
 /** What the gates compare, extracted once per text. */
 export interface GateSignature {
   numbers: string;
   identifiers: string;
   code: string;
+  /** Operators and punctuation-bearing tokens outside code, in order, as written. */
+  symbols: string;
+  /** Lower-cased word → how it is capitalised (see `wordCasing`). */
+  casing: Map<string, string>;
   negations: number;
   tech: string;
   contrast: string;
@@ -23,6 +41,8 @@ export interface GateSignature {
   terms: string[];
   /** Content terms specific enough that a question with one and without it asks something else. */
   specificTerms: Set<string>;
+  /** The same terms as a set, for lookups. */
+  termSet: Set<string>;
   /** Lower-cased proper names (capitalised words inside a sentence). */
   names: Set<string>;
   /** Every lower-cased word, to look names up in. */
@@ -88,10 +108,11 @@ export const SPECIFIC_TERM_WEIGHT = 0.45;
 /** Options of one comparison. */
 export interface GateOptions {
   /**
-   * Require the same words (fillers aside; case, plurals and synonyms folded). The lexical
-   * embedder needs this: it cannot see function words, so "who is" and "who was" look the same to it.
+   * The gates to run (the embedder's profile, see gateSets.ts); all of them when absent. The
+   * wording gate requires the same words (fillers aside; case, plurals and synonyms folded): the
+   * lexical embedder needs it, since "who is" and "who was" look the same to it.
    */
-  strictWording?: boolean;
+  gates?: ReadonlySet<GateReason>;
 }
 
 /**
@@ -129,8 +150,23 @@ function collect(text: string, pattern: RegExp): string[] {
   return [...text.matchAll(pattern)].map((match) => (match.slice(1).find((group) => group !== undefined) ?? match[0]).trim());
 }
 
+/**
+ * Turns longer than this are served only for the very same text: the gates' work stays bounded
+ * per request, and a pasted file that differs anywhere is a different question.
+ */
+export const MAX_GATED_CHARS = 16_384;
+
+/** A signature that only the same text matches. */
+function exactOnlySignature(text: string): GateSignature {
+  return {
+    numbers: '', identifiers: '', code: text, symbols: '', casing: new Map(), negations: 0, tech: '', contrast: '',
+    terms: [], specificTerms: new Set(), termSet: new Set(), names: new Set(), words: new Set(), question: '', wording: '', wordOrder: [],
+  };
+}
+
 /** Extracts everything the gates compare from one last user turn. */
 export function gateSignature(text: string): GateSignature {
+  if (text.length > MAX_GATED_CHARS) return exactOnlySignature(text);
   const fenced = collect(text, FENCED_CODE).map((code) => code.replace(/\s+$/gm, ''));
   const withoutFences = text.replace(FENCED_CODE, ' ');
   const inline = collect(withoutFences, INLINE_CODE);
@@ -154,11 +190,14 @@ export function gateSignature(text: string): GateSignature {
     numbers: sortedJoin(numbers),
     identifiers: sortedJoin(identifiers),
     code: [...fenced, '\u0001', ...inline].join('\u0000'),
+    symbols: symbolTokens(prose).join('\u0000'),
+    casing: wordCasing(prose),
     negations: tokens.filter((token) => NEGATIONS.has(token)).length,
     tech: sortedJoin(new Set(tokens.filter((token) => TECH_TERMS.has(token)))),
     contrast: sortedJoin(new Set(tokens.map((token) => stemmer(foldSynonym(token))).filter((stem) => CONTRAST_WORDS.has(stem)))),
     terms,
     specificTerms: new Set(weighted.filter((term) => term.weight >= SPECIFIC_TERM_WEIGHT).map((term) => term.term)),
+    termSet: new Set(terms),
     names: new Set([...properNames(prose)].map((name) => foldSynonym(name))),
     words: new Set(tokens.map((token) => foldSynonym(token))),
     wording: sortedJoin(wordOrder),
@@ -186,18 +225,21 @@ function sharedOrderDiffers(a: string[], b: string[]): boolean {
  * @example checkGates(gateSignature('sort 10 items'), gateSignature('sort 12 items')) // "numbers"
  */
 export function checkGates(query: GateSignature, candidate: GateSignature, options: GateOptions = {}): GateReason | undefined {
-  if (query.code !== candidate.code) return 'code';
-  if (query.numbers !== candidate.numbers) return 'numbers';
-  if (query.identifiers !== candidate.identifiers) return 'identifiers';
-  if (query.negations !== candidate.negations) return 'negation';
-  if (query.tech !== candidate.tech) return 'tech';
+  const on = (gate: GateReason): boolean => options.gates === undefined || options.gates.has(gate);
+  if (on('code') && query.code !== candidate.code) return 'code';
+  if (on('numbers') && query.numbers !== candidate.numbers) return 'numbers';
+  if (on('identifiers') && query.identifiers !== candidate.identifiers) return 'identifiers';
+  if (on('symbols') && query.symbols !== candidate.symbols) return 'symbols';
+  if (on('case') && casingDiffers(query.casing, candidate.casing)) return 'case';
+  if (on('negation') && query.negations !== candidate.negations) return 'negation';
+  if (on('tech') && query.tech !== candidate.tech) return 'tech';
   const namesOnBothSides = (a: GateSignature, b: GateSignature): boolean => [...a.names].every((name) => b.words.has(name));
-  if (!namesOnBothSides(query, candidate) || !namesOnBothSides(candidate, query)) return 'names';
-  if (query.question !== candidate.question) return 'question';
-  if (query.contrast !== candidate.contrast) return 'contrast';
-  const allTerms = (a: GateSignature, b: GateSignature): boolean => [...a.specificTerms].every((term) => b.terms.includes(term));
-  if (!allTerms(query, candidate) || !allTerms(candidate, query)) return 'detail';
-  if (options.strictWording && query.wording !== candidate.wording) return 'wording';
-  if (sharedOrderDiffers(query.wordOrder, candidate.wordOrder)) return 'order';
+  if (on('names') && (!namesOnBothSides(query, candidate) || !namesOnBothSides(candidate, query))) return 'names';
+  if (on('question') && query.question !== candidate.question) return 'question';
+  if (on('contrast') && query.contrast !== candidate.contrast) return 'contrast';
+  const allTerms = (a: GateSignature, b: GateSignature): boolean => [...a.specificTerms].every((term) => b.termSet.has(term));
+  if (on('detail') && (!allTerms(query, candidate) || !allTerms(candidate, query))) return 'detail';
+  if (on('wording') && query.wording !== candidate.wording) return 'wording';
+  if (on('order') && sharedOrderDiffers(query.wordOrder, candidate.wordOrder)) return 'order';
   return undefined;
 }

@@ -5,6 +5,7 @@
  */
 import type * as Usearch from 'usearch';
 import type { Index } from 'usearch';
+import { isFiniteVector } from '../embed/embedder';
 
 export interface Neighbour {
   /** Store key of the entry. */
@@ -93,11 +94,13 @@ export class VectorIndex {
 
   /**
    * Adds or replaces the entry stored under `key`. `label` restores the graph key an entry had when
-   * a snapshot was saved, so a saved graph can be adopted as it is.
+   * a snapshot was saved, so a saved graph can be adopted as it is. A non-finite vector is refused
+   * (returns false): one NaN would poison the order of every later search in its partition.
    */
-  add(partition: string, key: string, vector: Float32Array, label?: bigint): void {
+  add(partition: string, key: string, vector: Float32Array, label?: bigint): boolean {
     if (vector.length !== this.dimensions) throw new Error(`vector has ${vector.length} dimensions, index expects ${this.dimensions}`);
     this.remove(key);
+    if (!isFiniteVector(vector)) return false;
     const slotLabel = label ?? this.nextLabel;
     if (slotLabel >= this.nextLabel) this.nextLabel = slotLabel + 1n;
     const slot: Slot = { key, partition, vector, label: slotLabel };
@@ -111,6 +114,7 @@ export class VectorIndex {
     } else if (!this.deferAnn && bucket.slots.size >= this.annMinEntries) {
       this.buildAnn(bucket);
     }
+    return true;
   }
 
   /**
@@ -166,7 +170,7 @@ export class VectorIndex {
   /** Up to `k` entries of `partition`, most similar first, with exact cosine similarity. */
   nearest(partition: string, query: Float32Array, k: number): Neighbour[] {
     const bucket = this.partitions.get(partition);
-    if (!bucket) return [];
+    if (!bucket || query.length !== this.dimensions || !isFiniteVector(query)) return [];
     let candidates: Iterable<Slot> = bucket.slots;
     if (bucket.ann && bucket.byLabel) {
       const found = bucket.ann.search(query, Math.min(k * ANN_OVERFETCH, bucket.slots.size), 1);
@@ -231,7 +235,8 @@ function topK(query: Float32Array, candidates: Iterable<Slot>, k: number): Neigh
   if (k <= 0) return best;
   for (const slot of candidates) {
     const similarity = dotProduct(query, slot.vector);
-    if (best.length === k && similarity <= best[k - 1]!.similarity) continue;
+    // Written so that NaN fails it: a score that is not a number is never a neighbour.
+    if (!(similarity > -Infinity) || (best.length === k && !(similarity > best[k - 1]!.similarity))) continue;
     let position = best.length;
     while (position > 0 && best[position - 1]!.similarity < similarity) position--;
     if (best.length === k) best.pop();

@@ -31,7 +31,7 @@ function tracesReport(falseHits: number): TracesReport {
 function results(over: { overhead?: Partial<OverheadReport>; sizes?: ScaleRun[]; pairsFalse?: number; tracesFalse?: number } = {}): Omit<BenchResults, 'targets'> {
   const pairs: PairsReport = {
     pairs: 100, positives: 40, hits: 10, trueHits: 9, falseHits: over.pairsFalse ?? 0, unjudgedHits: 1,
-    precision: 0.9, recall: 0.2, threshold: 0.95, embedder: 'lexical', lookupP50Ms: 0.3, lookupP99Ms: 1,
+    precision: 0.9, precisionCi95: [0.5958, 0.9821], recall: 0.2, nontrivialHits: 4, nontrivialRecall: 0.1, threshold: 0.95, embedder: 'lexical', lookupP50Ms: 0.3, lookupP99Ms: 1,
   };
   const overhead: OverheadReport = {
     missP50AddedMs: 0.5, missP99AddedMs: 2, throughputRatio: 0.9, ttfbAddedMs: 0.4, hitP50Ms: 0.3, hitP99Ms: 0.9, requests: 100,

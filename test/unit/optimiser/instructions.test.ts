@@ -1,4 +1,4 @@
-/** Where instruction payloads are found, and which repeated ones are dropped. */
+/** Where the opt-in edits may look (recognised instruction files in system prompts only), and which copies dedupe drops. */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { planDedupe } from '../../../src/core/optimiser/dedupe';
@@ -6,58 +6,54 @@ import { findEmbeddedSections, findInstructionPayloads } from '../../../src/core
 import type { JsonObject } from '../../../src/core/request';
 
 const slice = (payload: { container: string; start: number; end: number }): string => payload.container.slice(payload.start, payload.end);
+const FILE = 'Contents of /repo/CLAUDE.md (project instructions, checked into the codebase):\n\n# Project\nUse pnpm.';
 
-test('OpenAI: system and developer messages, string or parts', () => {
+test('only recognised instruction files count, never a whole system prompt or a user\'s <instructions>', () => {
+  const text = [
+    'You are an agent.',
+    '<instructions>\n# Rules\n- a\n</instructions>',
+    '<system-reminder>\nContents of /repo/CLAUDE.md (project instructions, checked into the codebase):\n\n# Project\nUse pnpm.\n\nContents of /home/u/.claude/CLAUDE.md (user instructions):\n\nBe terse.\n</system-reminder>',
+    'Contents of /repo/notes.txt (project notes):\n\nnot an instruction file',
+  ].join('\n');
+  const sections = findEmbeddedSections(text, ['system']);
+  assert.deepEqual(sections.map(slice), ['# Project\nUse pnpm.', 'Be terse.']);
+});
+
+test('OpenAI: system and developer messages only; user turns never', () => {
   const body: JsonObject = {
     messages: [
-      { role: 'system', content: 'S1' },
-      { role: 'developer', content: [{ type: 'text', text: 'D1' }] },
-      { role: 'user', content: 'question' },
-      { role: 'tool', content: 'tool output  \n\n\n' },
+      { role: 'system', content: `Intro\n${FILE}` },
+      { role: 'developer', content: [{ type: 'text', text: FILE }] },
+      { role: 'user', content: FILE },
+      { role: 'tool', content: FILE },
     ],
   };
-  const payloads = findInstructionPayloads('openai.chat', body);
-  assert.deepEqual(payloads.map((p) => [p.kind, p.path, slice(p)]), [
-    ['system', ['messages', 0, 'content'], 'S1'],
-    ['system', ['messages', 1, 'content', 0, 'text'], 'D1'],
+  assert.deepEqual(findInstructionPayloads('openai.chat', body).map((p) => p.path), [
+    ['messages', 0, 'content'],
+    ['messages', 1, 'content', 0, 'text'],
   ]);
 });
 
-test('Anthropic: system string or blocks; tool results and later turns are never payloads', () => {
+test('Anthropic: system blocks without cache_control only', () => {
   const body: JsonObject = {
-    system: [{ type: 'text', text: 'A' }, { type: 'text', text: 'B' }],
-    messages: [
-      { role: 'user', content: [{ type: 'tool_result', tool_use_id: 'x', content: '<instructions>no</instructions>' }, { type: 'text', text: 'hi' }] },
-      { role: 'user', content: '<instructions>later turn</instructions>' },
-    ],
+    system: [{ type: 'text', text: FILE }, { type: 'text', text: FILE, cache_control: { type: 'ephemeral' } }],
+    messages: [{ role: 'user', content: [{ type: 'text', text: `<system-reminder>\n${FILE}\n</system-reminder>` }] }],
   };
-  assert.deepEqual(findInstructionPayloads('anthropic.messages', body).map((p) => p.path), [['system', 0, 'text'], ['system', 1, 'text']]);
-  assert.equal(findInstructionPayloads('openai.completions', { prompt: 'x' }).length, 0);
+  assert.deepEqual(findInstructionPayloads('anthropic.messages', body).map((p) => p.path), [['system', 0, 'text']]);
+  assert.equal(findInstructionPayloads('openai.completions', { prompt: FILE }).length, 0);
 });
 
-test('embedded instruction files in the first user turn: tagged sections and Claude Code memory files', () => {
-  const text = [
-    'Fix the bug.',
-    '<instructions>\n# Rules\n- a\n</instructions>',
-    '<system-reminder>\nContents of /repo/CLAUDE.md (project instructions, checked into the codebase):\n\n# Project\nUse pnpm.\n\nContents of /home/u/.claude/CLAUDE.md (user instructions):\n\nBe terse.\n</system-reminder>',
-  ].join('\n');
-  const sections = findEmbeddedSections(text, ['messages', 0, 'content']);
-  assert.deepEqual(sections.map(slice), ['\n# Rules\n- a\n', '# Project\nUse pnpm.', 'Be terse.']);
-  assert.equal(text.slice(sections[0]!.sectionStart, sections[0]!.sectionEnd), '<instructions>\n# Rules\n- a\n</instructions>');
-});
-
-test('dedupe keeps the first copy and drops later identical blocks only', () => {
-  const anthropic: JsonObject = { system: [{ type: 'text', text: 'Rules' }, { type: 'text', text: 'Other' }, { type: 'text', text: 'Rules\n' }, { type: 'text', text: 'Rules', cache_control: { type: 'ephemeral' } }], messages: [] };
-  assert.deepEqual(planDedupe('anthropic.messages', anthropic, findInstructionPayloads('anthropic.messages', anthropic)).removeElements, [['system', 2]]);
-
+test('dedupe drops later verbatim copies of a recognised file, never whole messages or a block it would empty', () => {
   const openai: JsonObject = {
     messages: [
-      { role: 'system', content: '# Rules\nUse tabs.' },
-      { role: 'user', content: 'Do it.\n<rules>\n# Rules\nUse tabs.\n</rules>\n<rules>other</rules>' },
-      { role: 'system', content: '# Rules\nUse tabs.' },
+      { role: 'system', content: FILE },
+      { role: 'user', content: 'Do it.' },
+      { role: 'system', content: `Again:\n${FILE}\n` },
+      { role: 'system', content: FILE },
+      { role: 'system', content: 'Be brief.' },
+      { role: 'system', content: 'Be brief.' },
     ],
   };
-  const plan = planDedupe('openai.chat', openai, findInstructionPayloads('openai.chat', openai));
-  assert.deepEqual(plan.removeElements, [['messages', 2]]);
-  assert.deepEqual(plan.removeSections.map(slice), ['\n# Rules\nUse tabs.\n']);
+  const plan = planDedupe(findInstructionPayloads('openai.chat', openai));
+  assert.deepEqual(plan.removeSections.map((p) => p.path), [['messages', 2, 'content']]);
 });

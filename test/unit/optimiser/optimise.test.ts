@@ -16,7 +16,10 @@ import type { ApiStyle, JsonObject } from '../../../src/core/request';
 import { countTokens } from '../../../src/core/tokens';
 
 const TRACES = join(__dirname, '../../../../shared/eval/agent-traces');
-const ALL_ON: OptimiserConfig = defaultConfig('/unused').optimiser;
+const DEFAULTS: OptimiserConfig = defaultConfig('/unused').optimiser;
+/** Every opt-in edit switched on: what the strictest tests below exercise. */
+const ALL_ON: OptimiserConfig = { ...DEFAULTS, whitespace: true, htmlComments: true, dedupeBlocks: true };
+const FILE_HEADER = 'Contents of /repo/CLAUDE.md (project instructions, checked into the codebase):\n\n';
 let trajectories: Trajectory[] = [];
 
 before(async () => {
@@ -83,48 +86,64 @@ test('deterministic across optimiser instances, and idempotent', () => {
   assert.equal(result.forwardBody, undefined, 'an optimised request has nothing left to change (its markers are now the client\'s)');
 });
 
-test('instruction payloads shrink and the tokens removed are counted; tool outputs keep their whitespace', () => {
-  const system = '# Rules   \n\n\n\n<!-- internal: keep this file short -->\n- Use tabs.  \n\n\n\n```sh\nmake   \n\n\n\n```\n';
+test('by default nothing the model reads changes: only cache_control markers are added', () => {
+  const system = `# Rules   \n\n\n\n<!-- internal: escalate to #sec-team -->\n${FILE_HEADER}Use tabs.  \n\n\n\n<!-- c -->\n${'word '.repeat(1500)}`;
+  const body: JsonObject = { model: 'claude-sonnet-4-5', max_tokens: 10, system, messages: [{ role: 'user', content: '<instructions>Always answer in British English.</instructions>  \n\n\n' }] };
+  const { text, tokensSaved } = forward(createRequestOptimiser(DEFAULTS, countTokens), 'anthropic.messages', body);
+  const out = JSON.parse(text) as { system: Array<{ text: string; cache_control?: unknown }>; messages: Array<{ content: Array<{ text: string }> | string }> };
+  assert.equal(out.system[0]!.text, system);
+  assert.ok(out.system[0]!.cache_control);
+  const userText = typeof out.messages[0]!.content === 'string' ? out.messages[0]!.content : out.messages[0]!.content[0]!.text;
+  assert.equal(userText, '<instructions>Always answer in British English.</instructions>  \n\n\n');
+  assert.equal(tokensSaved, 0);
+});
+
+test('opted in, only recognised instruction files in system prompts shrink; user turns and tool outputs keep every byte', () => {
+  const system = `You are terse.   \n\n\n\n<!-- keep: not an instruction file -->\n${FILE_HEADER}# Rules   \n\n\n\n<!-- internal -->\n- Use tabs.  \n\n\n\n\`\`\`sh\nmake   \n\n\n\n\`\`\`\n`;
   const toolOutput = 'line with spaces   \n\n\n\n    indented\n';
+  const user = `Go.\n<instructions>\nBe   \n\n\n\nterse.\n</instructions>\n${FILE_HEADER}<!-- x -->\nsame`;
   const body: JsonObject = {
     model: 'gpt-4o',
     messages: [
       { role: 'system', content: system },
-      { role: 'user', content: 'Go.\n<instructions>\nBe   \n\n\n\nterse.\n</instructions>' },
+      { role: 'user', content: user },
       { role: 'tool', tool_call_id: 'a', content: toolOutput },
     ],
   };
   const { text, tokensSaved, cacheHints } = forward(createRequestOptimiser(ALL_ON, countTokens), 'openai.chat', body);
   const out = JSON.parse(text) as { messages: Array<{ content: string }> };
-  assert.equal(out.messages[0]!.content, '# Rules\n\n- Use tabs.\n\n```sh\nmake   \n\n\n\n```\n');
-  assert.equal(out.messages[1]!.content, 'Go.\n<instructions>\nBe\n\nterse.\n</instructions>');
+  assert.equal(out.messages[0]!.content, `You are terse.   \n\n\n\n<!-- keep: not an instruction file -->\n${FILE_HEADER}# Rules\n\n- Use tabs.\n\n\`\`\`sh\nmake   \n\n\n\n\`\`\`\n`);
+  assert.equal(out.messages[1]!.content, user);
   assert.equal(out.messages[2]!.content, toolOutput);
-  assert.equal(tokensSaved, countTokens(system) + countTokens('\nBe   \n\n\n\nterse.\n') - countTokens(out.messages[0]!.content) - countTokens('\nBe\n\nterse.\n'));
   assert.ok(tokensSaved > 0);
   assert.equal(cacheHints, 0, 'OpenAI caches prefixes by itself: no hints');
 });
 
-test('each transformation has its own switch', () => {
+test('each opt-in transformation has its own switch and never touches a cache_control block', () => {
+  const file = `${FILE_HEADER}<!-- c -->\nRules  \n\n\n\n${'word '.repeat(1500)}`;
   const body: JsonObject = {
     model: 'claude-sonnet-4-5',
     max_tokens: 10,
-    system: [{ type: 'text', text: `<!-- c -->\nRules  \n\n\n\n${'word '.repeat(1500)}` }, { type: 'text', text: 'Same' }, { type: 'text', text: 'Same' }],
+    system: [{ type: 'text', text: file }, { type: 'text', text: `${FILE_HEADER}Same` }, { type: 'text', text: `Intro\n${FILE_HEADER}Same` }, { type: 'text', text: file, cache_control: { type: 'ephemeral' } }],
     messages: [{ role: 'user', content: 'Hi' }],
   };
   const run = (overrides: Partial<OptimiserConfig>): JsonObject => JSON.parse(forward(createRequestOptimiser({ ...ALL_ON, ...overrides }, countTokens), 'anthropic.messages', body).text) as JsonObject;
-  const systemText = (out: JsonObject): string => (out.system as Array<{ text: string }>)[0]!.text;
+  const systemText = (out: JsonObject, index = 0): string => (out.system as Array<{ text: string }>)[index]!.text;
   const off = run({ cacheHints: false, whitespace: false, htmlComments: false, dedupeBlocks: false });
   assert.deepEqual(off, body);
-  assert.ok(systemText(run({ cacheHints: false, whitespace: false, dedupeBlocks: false })).startsWith('Rules  \n\n\n\n'));
-  assert.ok(systemText(run({ cacheHints: false, htmlComments: false, dedupeBlocks: false })).startsWith('<!-- c -->\nRules\n\nword'));
-  assert.equal((run({ cacheHints: false, whitespace: false, htmlComments: false }).system as unknown[]).length, 2);
+  assert.ok(systemText(run({ cacheHints: false, whitespace: false, dedupeBlocks: false })).startsWith(`${FILE_HEADER}Rules  \n\n\n\n`));
+  assert.ok(systemText(run({ cacheHints: false, htmlComments: false, dedupeBlocks: false })).startsWith(`${FILE_HEADER}<!-- c -->\nRules\n\nword`));
+  const deduped = run({ cacheHints: false, whitespace: false, htmlComments: false });
+  assert.equal(systemText(deduped, 2), 'Intro\n', 'the repeated file is cut out of its block, the block itself stays');
+  assert.equal((deduped.system as unknown[]).length, 4);
+  assert.equal(systemText(run({ cacheHints: false }), 3), file, 'the cache_control block keeps every byte');
   const hintsOnly = run({ whitespace: false, htmlComments: false, dedupeBlocks: false });
   assert.ok(JSON.stringify(hintsOnly).includes('cache_control'));
   assert.equal(createRequestOptimiser({ ...ALL_ON, enabled: false }, countTokens).optimise({ api: 'anthropic.messages', model: 'm', body, rawBody: Buffer.from(JSON.stringify(body)) }).forwardBody, undefined);
 });
 
 test('a payload past the size bound is forwarded as it is, without parsing', () => {
-  const huge = `Rules  \n\n\n\n${'x'.repeat(120_000)}`;
+  const huge = `${FILE_HEADER}Rules  \n\n\n\n${'x'.repeat(120_000)}`;
   const body: JsonObject = { model: 'gpt-4o', messages: [{ role: 'system', content: huge }, { role: 'user', content: 'hi' }] };
   const { text, tokensSaved } = forward(createRequestOptimiser(ALL_ON, countTokens), 'openai.chat', body);
   assert.equal(text, JSON.stringify(body));

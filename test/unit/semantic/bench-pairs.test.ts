@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { benchPairsCommand } from '../../../src/bench/pairs';
+import { benchPairsCommand, wilsonInterval } from '../../../src/bench/pairs';
 import { tempDir } from './helpers';
 
 let dir: string;
@@ -32,6 +32,8 @@ const rows = [
   { text_a: 'How do I rename a branch in git?', text_b: 'Which shell should I use?', label: 1 },
   // Unjudged: the hit returns some other pair's text_a that is neither text_b nor this pair's text_a.
   { text_a: 'Where do penguins live?', text_b: 'How do I rename a branch in git ?', label: 1 },
+  // True but trivial: the very same bytes, which the exact cache answers anyway.
+  { text_a: 'Is Rust memory safe?', text_b: 'Is Rust memory safe?', label: 1 },
   // A duplicate text_a (after folding) is loaded once.
   { text_a: 'price?', text_b: 'What is a monad?', label: 0 },
 ];
@@ -43,15 +45,22 @@ describe('isartor bench pairs', () => {
     const { status, out } = await run(['--file', file, '--json']);
     assert.equal(status, 0);
     const report = JSON.parse(out) as Record<string, unknown>;
-    assert.deepEqual(Object.keys(report).sort(), ['embedder', 'falseHits', 'hits', 'lookupP50Ms', 'lookupP99Ms', 'pairs', 'positives', 'precision', 'recall', 'threshold', 'trueHits', 'unjudgedHits'].sort());
-    assert.equal(report.pairs, 6);
-    assert.equal(report.positives, 3);
-    assert.equal(report.hits, 4);
-    assert.equal(report.trueHits, 2);
+    assert.deepEqual(
+      Object.keys(report).sort(),
+      ['embedder', 'falseHits', 'hits', 'lookupP50Ms', 'lookupP99Ms', 'nontrivialHits', 'nontrivialRecall', 'pairs', 'positives', 'precision', 'precisionCi95', 'recall', 'threshold', 'trueHits', 'unjudgedHits'].sort(),
+    );
+    assert.equal(report.pairs, 7);
+    assert.equal(report.positives, 4);
+    assert.equal(report.hits, 5);
+    assert.equal(report.trueHits, 3);
     assert.equal(report.falseHits, 1);
     assert.equal(report.unjudgedHits, 1);
-    assert.equal(report.precision, 0.5);
-    assert.equal(report.recall, Number((1 / 3).toFixed(4)));
+    assert.equal(report.precision, 0.6);
+    assert.equal(report.recall, 0.5);
+    // Price?→Cost? and the "HOW do I rename…" repeat add over L1a; the identical repeat does not.
+    assert.equal(report.nontrivialHits, 2);
+    assert.equal(report.nontrivialRecall, 0.25);
+    assert.deepEqual(report.precisionCi95, wilsonInterval(3, 5));
     assert.match(String(report.embedder), /^lexical/);
     assert.equal(typeof report.threshold, 'number');
   });
@@ -62,8 +71,17 @@ describe('isartor bench pairs', () => {
     assert.equal(strict.status, 2, 'a threshold above 1 is a bad argument');
     const human = await run(['--file', file, '--threshold', '0.99']);
     assert.equal(human.status, 0);
-    assert.match(human.out, /precision\s+50\.00%/);
+    assert.match(human.out, /precision\s+60\.00% \(95% interval/);
+    assert.match(human.out, /non-trivial/);
     assert.match(human.out, /threshold 0\.99/);
+  });
+
+  it('computes the Wilson score interval', () => {
+    // Reference values: Wilson (1927) / Newcombe (1998), z = 1.96.
+    assert.deepEqual(wilsonInterval(99, 100), [0.9455, 0.9982]);
+    assert.deepEqual(wilsonInterval(0, 10), [0, 0.2775]);
+    assert.deepEqual(wilsonInterval(10, 10), [0.7225, 1]);
+    assert.deepEqual(wilsonInterval(0, 0), [0, 1]);
   });
 
   it('exits 2 for bad arguments and unreadable files', async () => {

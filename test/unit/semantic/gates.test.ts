@@ -6,8 +6,10 @@ import { contentTerms, createLexicalEmbedder } from '../../../src/core/embed/lex
 import { wordWeight } from '../../../src/core/embed/rarity';
 import { foldSynonym } from '../../../src/core/embed/synonyms';
 import { checkGates, gateSignature, pluralStem } from '../../../src/core/semantic/gates';
+import { ALL_GATES, LEXICAL_GATES } from '../../../src/core/semantic/gateSets';
 
-const gate = (a: string, b: string, strictWording = true): string | undefined => checkGates(gateSignature(a), gateSignature(b), { strictWording });
+const gate = (a: string, b: string, strictWording = true): string | undefined =>
+  checkGates(gateSignature(a), gateSignature(b), { gates: strictWording ? LEXICAL_GATES : new Set([...ALL_GATES].filter((g) => g !== 'wording')) });
 
 describe('safety gates', () => {
   const cases: Array<[string, string, string, string]> = [
@@ -25,14 +27,24 @@ describe('safety gates', () => {
     ['without', 'Deploy with downtime', 'Deploy without downtime', 'negation'],
     ['languages', 'Sort a list in Python', 'Sort a list in Rust', 'tech'],
     ['make vs cmake', 'Define a target with make', 'Define a target with cmake', 'tech'],
-    ['C++ vs C#', 'Hello world in C++', 'Hello world in C#', 'tech'],
+    ['C++ vs C#', 'Hello world in C++', 'Hello world in C#', 'symbols'],
+    ['operators in plain text', 'Return true if x > y', 'Return true if x < y', 'symbols'],
+    ['symbol-only question', 'What does % mean in C++?', 'What does ~ mean in C++?', 'symbols'],
+    ['operator pairs', 'What is the difference between = and == in Python?', 'What is the difference between () and [] in Python?', 'symbols'],
+    ['operator position', 'Is i++ faster than ++i?', 'Is ++i faster than i++?', 'symbols'],
+    ['type name case', 'Convert a String to an int', 'Convert a string to an int', 'case'],
+    ['swapped case', 'Compare List and list', 'Compare list and List', 'case'],
+    ['shouted word', 'How do I sort a list?', 'How do I SORT a list?', 'case'],
     ['proper names', 'Who maintains Jinja?', 'Who maintains Mako?', 'names'],
     ['acronyms', 'What does the GET endpoint return?', 'What does the POST endpoint return?', 'names'],
     ['question words', 'Why does the build fail?', 'When does the build fail?', 'question'],
     ['antonyms', 'Enable logging', 'Disable logging', 'contrast'],
     ['order', 'Convert a string to an int', 'Convert an int to a string', 'order'],
     ['tense (wording)', 'Who is the author?', 'Who was the author?', 'wording'],
-    ['case, punctuation, whitespace', 'How do I sort a list?', '  how do i SORT a list ?! ', ''],
+    ['sentence case, punctuation, whitespace', 'How do I sort a list?', '  how do i sort a list ?! ', ''],
+    ['trailing punctuation after an operator', 'Is x++ atomic?', 'Is x++ atomic', ''],
+    ['hyphens and apostrophes in words', "Why doesn't a built-in type work?", "why doesn't a built-in type work", ''],
+    ['product names in any case', 'Sort a list in Python', 'sort a list in python', ''],
     ['synonyms', 'What is the price?', 'What is the cost?', ''],
     ['plurals', 'List the files', 'List the file', ''],
     ['fillers', 'Please explain closures', 'Explain closures, thanks', ''],

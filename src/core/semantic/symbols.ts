@@ -1,0 +1,98 @@
+/**
+ * What the embedders cannot see: operators, punctuation-bearing tokens and the case of words.
+ * "x > y" and "x < y", "% in C++" and "~ in C++", "String" and "string" embed to the same vector,
+ * so the gates compare these two signatures exactly, in plain text as much as inside backticks.
+ */
+import { TECH_TERMS } from '../embed/tech-terms';
+
+/** Punctuation that ends a word in prose: "why?" and "why" ask the same. */
+const PROSE_TRAILING = /^[.,;:!?…"'”’]+$/u;
+/** Quotes that open a word in prose. */
+const PROSE_LEADING = /^["'“‘]+$/u;
+const TRAILING_PROSE = /[.,;:!?…"'”’]+$/u;
+const WORD_CHAR = /[\p{L}\p{N}_]/u;
+const SYMBOL_RUN = /[^\p{L}\p{N}_\s]+/gu;
+const WORD = /[\p{L}\p{N}_]+/gu;
+
+/** True when `run`, found between `before` and `after` inside a whitespace-delimited chunk, only punctuates prose. */
+function isProse(run: string, before: string, after: string, lastChunk: boolean): boolean {
+  const wordBefore = WORD_CHAR.test(before);
+  const wordAfter = WORD_CHAR.test(after);
+  // "don't", "it’s": contractions are the wording gate's business.
+  if ((run === "'" || run === '’') && wordBefore && wordAfter) return true;
+  if (wordBefore && after === '' && PROSE_TRAILING.test(run)) return true;
+  if (before === '' && wordAfter && PROSE_LEADING.test(run)) return true;
+  // "in python ?" at the very end: a spaced question mark, not an operator.
+  return lastChunk && before === '' && after === '' && /^[.!?…]+$/u.test(run);
+}
+
+/**
+ * The operator and code-ish tokens of prose, in order: every whitespace-delimited chunk that holds
+ * a symbol other than sentence punctuation, exactly as written ("x>y", "C++", "(,)", "%", "->",
+ * and hyphenated names such as "data-testid", which may be identifiers).
+ * Linear in the text's length.
+ *
+ * @example symbolTokens('Return true if x >= y.') // [">="]
+ */
+export function symbolTokens(prose: string): string[] {
+  const tokens: string[] = [];
+  const chunks = prose.normalize('NFKC').split(/\s+/).filter(Boolean);
+  chunks.forEach((chunk, index) => {
+    const lastChunk = index === chunks.length - 1;
+    let kept = '';
+    let hasSymbol = false;
+    let cursor = 0;
+    for (const match of chunk.matchAll(SYMBOL_RUN)) {
+      const start = match.index;
+      const end = start + match[0].length;
+      kept += chunk.slice(cursor, start);
+      cursor = end;
+      if (isProse(match[0], chunk[start - 1] ?? '', chunk[end] ?? '', lastChunk)) continue;
+      let run = match[0];
+      // "x++." keeps "++": sentence punctuation after an operator still ends the sentence.
+      if (end === chunk.length && start > 0) run = run.replace(TRAILING_PROSE, '') || run;
+      kept += run;
+      hasSymbol = true;
+    }
+    if (hasSymbol) tokens.push(kept + chunk.slice(cursor));
+  });
+  return tokens;
+}
+
+/**
+ * How each word is capitalised where capitals carry meaning: lower-cased word → its spellings in
+ * order, leaving out the first word of a sentence, the pronoun "I" and product names (the tech gate
+ * compares those case-insensitively). "String" and "string" are different types.
+ *
+ * @example wordCasing('Convert a String to int').get('string') // "String"
+ */
+export function wordCasing(prose: string): Map<string, string> {
+  const casing = new Map<string, string>();
+  const text = prose.normalize('NFKC');
+  let sentenceStart = true;
+  let cursor = 0;
+  for (const match of text.matchAll(WORD)) {
+    const between = text.slice(cursor, match.index);
+    cursor = match.index + match[0].length;
+    if (/[.!?\n]/.test(between)) sentenceStart = true;
+    const word = match[0];
+    const lower = word.toLowerCase();
+    const initial = sentenceStart;
+    sentenceStart = false;
+    if (initial || lower === 'i' || TECH_TERMS.has(lower)) continue;
+    // Spellings in order, repeats folded: "List … list" is not "list … List", but "map … map" is "map".
+    const spellings = casing.get(lower);
+    if (spellings === undefined) casing.set(lower, word);
+    else if (!spellings.endsWith(` ${word}`) && spellings !== word) casing.set(lower, `${spellings} ${word}`);
+  }
+  return casing;
+}
+
+/** True when a word both texts use is capitalised differently in one of them. */
+export function casingDiffers(a: ReadonlyMap<string, string>, b: ReadonlyMap<string, string>): boolean {
+  for (const [word, spellings] of a) {
+    const other = b.get(word);
+    if (other !== undefined && other !== spellings) return true;
+  }
+  return false;
+}
