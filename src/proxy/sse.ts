@@ -8,6 +8,7 @@ import type { GeneratedOutcome, Outcome, StoredAnswer, StoredOutcome, UpstreamOu
 import type { JsonValue, ProxyRequest } from '../core/request';
 import { createAnthropicLiveRenderer, renderAnthropicStream } from '../core/stream/anthropic-render';
 import { createOpenAILiveRenderer, renderOpenAIStream, type LiveRenderer } from '../core/stream/openai-render';
+import { renderResponsesStream, responsesReplayBody } from '../core/stream/responses-render';
 import { streamErrorFrame } from '../core/upstream/tee';
 import { errorBody, toProxyError } from './errors';
 
@@ -27,11 +28,18 @@ function includeUsage(req: ProxyRequest): boolean {
 
 /** Renders a whole stored answer as the SSE text of its API style. */
 export function renderStoredStream(answer: StoredAnswer, req: ProxyRequest): string {
-  return answer.api === 'anthropic.messages' ? renderAnthropicStream(answer) : renderOpenAIStream(answer, { includeUsage: includeUsage(req) });
+  if (answer.api === 'anthropic.messages') return renderAnthropicStream(answer);
+  if (answer.api === 'openai.responses') return renderResponsesStream(answer, req.body);
+  return renderOpenAIStream(answer, { includeUsage: includeUsage(req) });
+}
+
+/** A whole stored answer as the JSON body of its API style. */
+export function renderStoredJson(answer: StoredAnswer, req: ProxyRequest): string {
+  return JSON.stringify(answer.api === 'openai.responses' ? responsesReplayBody(answer.body, req.body) : answer.body);
 }
 
 function writeStored(res: ServerResponse, req: ProxyRequest, outcome: StoredOutcome, headers: Record<string, string>): void {
-  const text = req.stream ? renderStoredStream(outcome.answer, req) : JSON.stringify(outcome.answer.body);
+  const text = req.stream ? renderStoredStream(outcome.answer, req) : renderStoredJson(outcome.answer, req);
   res.writeHead(200, { ...(req.stream ? SSE_HEADERS : JSON_HEADERS), 'content-length': Buffer.byteLength(text), ...headers });
   res.end(text);
 }
