@@ -31,6 +31,11 @@ export interface StoredAnswer {
   usage: TokenUsage;
   /** True when the provider reported no usage and `usage` was estimated from the text. */
   usageEstimated?: boolean;
+  /**
+   * Anthropic answers stored from a stream: the usage of `message_start` and of the last
+   * `message_delta` as the provider streamed them, so a streamed replay says what the live one said.
+   */
+  streamUsage?: { start: JsonObject; end: JsonObject };
   /** Epoch ms when the upstream produced it. */
   createdAt: number;
 }

@@ -62,7 +62,11 @@ export function createAnswerCollector(api: ApiStyle, contentType: string | undef
       finish() {
         for (const event of parser.end()) accumulator.push(event);
         const body = accumulator.result();
-        return body ? toStoredAnswer(api, body) : undefined;
+        if (!body) return undefined;
+        const answer = toStoredAnswer(api, body);
+        const streamUsage = accumulator.streamUsage?.();
+        if (streamUsage) answer.streamUsage = streamUsage;
+        return answer;
       },
     };
   }

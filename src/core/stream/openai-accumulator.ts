@@ -13,6 +13,14 @@ export interface StreamAccumulator {
   result(): JsonObject | undefined;
   /** The provider's usage object, if the stream carried one. */
   usage(): JsonValue | undefined;
+  /** Anthropic: the usage of `message_start` and of the last `message_delta` as streamed (they differ from the final usage). */
+  streamUsage?(): StreamUsage | undefined;
+}
+
+/** The usage objects a Messages stream carried at its start and end, replayed as they were. */
+export interface StreamUsage {
+  start: JsonObject;
+  end: JsonObject;
 }
 
 interface ChoiceState {
