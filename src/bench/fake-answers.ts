@@ -145,3 +145,79 @@ export function anthropicEvents(answer: FakeAnswer): Array<[string, object]> {
   out.push(['message_stop', { type: 'message_stop' }]);
   return out;
 }
+
+/** The Responses API's output items for an answer: a message with the text, then one function_call per tool call. */
+function responsesOutput(answer: FakeAnswer): Array<Record<string, unknown>> {
+  const output: Array<Record<string, unknown>> = [];
+  if (answer.text || answer.toolCalls.length === 0) {
+    output.push({
+      id: `msg_fake_${answer.serial}`, type: 'message', status: 'completed', role: 'assistant',
+      content: [{ type: 'output_text', text: answer.text, annotations: [], logprobs: [] }],
+    });
+  }
+  answer.toolCalls.forEach((call, index) => {
+    output.push({ id: `fc_fake_${answer.serial}_${index}`, type: 'function_call', status: 'completed', arguments: JSON.stringify(call.arguments), call_id: callId(answer, call, index, 'call'), name: call.name });
+  });
+  return output;
+}
+
+/** OpenAI Responses API `response` object, echoing the request's parameters as the real API does. */
+export function openAIResponsesBody(answer: FakeAnswer, request: any): Record<string, unknown> {
+  return {
+    id: `resp_fake_${answer.serial}`,
+    object: 'response',
+    created_at: 1_760_000_000 + answer.serial,
+    status: 'completed',
+    background: request?.background ?? false,
+    error: null,
+    incomplete_details: null,
+    instructions: request?.instructions ?? null,
+    max_output_tokens: request?.max_output_tokens ?? null,
+    model: answer.model,
+    output: responsesOutput(answer),
+    parallel_tool_calls: request?.parallel_tool_calls ?? true,
+    previous_response_id: request?.previous_response_id ?? null,
+    reasoning: { effort: request?.reasoning?.effort ?? null, summary: null },
+    service_tier: request?.service_tier ?? 'default',
+    store: request?.store ?? true,
+    temperature: request?.temperature ?? 1,
+    text: request?.text ?? { format: { type: 'text' } },
+    tool_choice: request?.tool_choice ?? 'auto',
+    tools: request?.tools ?? [],
+    top_p: request?.top_p ?? 1,
+    truncation: 'disabled',
+    usage: {
+      input_tokens: answer.inputTokens, input_tokens_details: { cached_tokens: 0 },
+      output_tokens: answer.outputTokens, output_tokens_details: { reasoning_tokens: 0 },
+      total_tokens: answer.inputTokens + answer.outputTokens,
+    },
+    user: request?.user ?? null,
+    metadata: request?.metadata ?? {},
+  };
+}
+
+/** OpenAI Responses stream: [event type, payload] pairs in order, with sequence numbers, as the API sends them. */
+export function openAIResponsesEvents(answer: FakeAnswer, request: any): Array<[string, object]> {
+  const final = openAIResponsesBody(answer, request);
+  const events: Array<Record<string, unknown>> = [];
+  const started = { ...final, status: 'in_progress', output: [], usage: null };
+  events.push({ type: 'response.created', response: started }, { type: 'response.in_progress', response: started });
+  (final.output as Array<Record<string, any>>).forEach((item, outputIndex) => {
+    if (item.type === 'message') {
+      const text: string = item.content[0].text;
+      events.push({ type: 'response.output_item.added', output_index: outputIndex, item: { id: item.id, type: 'message', status: 'in_progress', content: [], role: 'assistant' } });
+      const at = { item_id: item.id, output_index: outputIndex, content_index: 0 };
+      events.push({ type: 'response.content_part.added', ...at, part: { type: 'output_text', annotations: [], logprobs: [], text: '' } });
+      for (const delta of pieces(text)) events.push({ type: 'response.output_text.delta', ...at, delta, logprobs: [] });
+      events.push({ type: 'response.output_text.done', ...at, text, logprobs: [] });
+      events.push({ type: 'response.content_part.done', ...at, part: { type: 'output_text', annotations: [], logprobs: [], text } });
+    } else {
+      events.push({ type: 'response.output_item.added', output_index: outputIndex, item: { ...item, status: 'in_progress', arguments: '' } });
+      for (const delta of halves(item.arguments)) events.push({ type: 'response.function_call_arguments.delta', item_id: item.id, output_index: outputIndex, delta });
+      events.push({ type: 'response.function_call_arguments.done', item_id: item.id, output_index: outputIndex, arguments: item.arguments });
+    }
+    events.push({ type: 'response.output_item.done', output_index: outputIndex, item });
+  });
+  events.push({ type: 'response.completed', response: final });
+  return events.map((event, sequence) => [String(event.type), { ...event, sequence_number: sequence }]);
+}

@@ -6,7 +6,7 @@
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import {
-  anthropicBody, anthropicEvents, openAIChatBody, openAIChatChunks, openAICompletionBody, openAICompletionChunks,
+  anthropicBody, anthropicEvents, openAIChatBody, openAIChatChunks, openAICompletionBody, openAICompletionChunks, openAIResponsesBody, openAIResponsesEvents,
   type FakeAnswer, type FakeToolCall,
 } from './fake-answers';
 
@@ -46,6 +46,8 @@ export interface FakeReply {
   stallAfterEvents?: number;
   /** Streams only: send this many events, then end the response cleanly (no end marker). */
   endAfterEvents?: number;
+  /** Streams only: send `events` events, then wait for `until` before sending the rest. */
+  pause?: { events: number; until: Promise<unknown> };
 }
 
 export type FakeResponder = (req: RecordedRequest) => FakeReply | Promise<FakeReply>;
@@ -74,6 +76,13 @@ export interface FakeUpstream {
 }
 
 function lastUserText(json: any): string {
+  if (typeof json?.input === 'string') return json.input;
+  if (Array.isArray(json?.input)) {
+    const last = [...json.input].reverse().find((item: any) => item?.role === 'user' || item?.type === 'function_call_output');
+    if (last?.type === 'function_call_output') return 'tool result';
+    if (typeof last?.content === 'string') return last.content;
+    if (Array.isArray(last?.content)) return String(last.content.find((part: any) => part?.type === 'input_text')?.text ?? '');
+  }
   const messages: any[] = Array.isArray(json?.messages) ? json.messages : [];
   for (let i = messages.length - 1; i >= 0; i--) {
     const message = messages[i];
@@ -94,10 +103,12 @@ function flat(req: IncomingMessage): Record<string, string> {
   return out;
 }
 
-type Endpoint = 'chat' | 'completions' | 'messages' | 'count_tokens' | 'embeddings' | 'models' | 'unknown';
+type Endpoint = 'chat' | 'completions' | 'responses' | 'response' | 'messages' | 'count_tokens' | 'embeddings' | 'models' | 'unknown';
 
 function endpointOf(path: string): Endpoint {
   if (/\/chat\/completions$/.test(path)) return 'chat';
+  if (/\/responses$/.test(path)) return 'responses';
+  if (/\/responses\/[^/]+(\/cancel|\/input_items)?$/.test(path)) return 'response';
   if (/\/messages\/count_tokens$/.test(path)) return 'count_tokens';
   if (/\/messages$/.test(path)) return 'messages';
   if (/\/completions$/.test(path)) return 'completions';
@@ -153,6 +164,7 @@ export async function startFakeUpstream(): Promise<FakeUpstream> {
       }
       if (reply.stallAfterEvents !== undefined && index >= reply.stallAfterEvents) return; // the 'close' handler records the abort
       if (reply.endAfterEvents !== undefined && index >= reply.endAfterEvents) break;
+      if (reply.pause && index === reply.pause.events) await reply.pause.until;
       // Split each frame across two writes so the proxy's parser meets events cut mid-line.
       const middle = Math.floor(frame.length / 2);
       res.write(frame.slice(0, middle));
@@ -182,6 +194,16 @@ export async function startFakeUpstream(): Promise<FakeUpstream> {
       case 'completions':
         if (json?.stream) return sendStream(res, [...openAICompletionChunks(fake, includeUsage).map((c) => `data: ${JSON.stringify(c)}\n\n`), 'data: [DONE]\n\n'], reply);
         return sendJson(res, status, openAICompletionBody(fake), reply.headers);
+      case 'responses':
+        if (json?.stream) return sendStream(res, openAIResponsesEvents(fake, json).map(([event, data]) => `event: ${event}\ndata: ${JSON.stringify(data)}\n\n`), reply);
+        return sendJson(res, status, openAIResponsesBody(fake, json), reply.headers);
+      case 'response': {
+        // The provider's stored state: echo which operation was asked, so tests can check it arrived untouched.
+        const id = recorded.path.split('/responses/')[1]!.split('/')[0]!;
+        if (recorded.path.endsWith('/input_items')) return sendJson(res, status, { object: 'list', data: [], first_id: null, last_id: null, has_more: false }, reply.headers);
+        if (recorded.method === 'DELETE') return sendJson(res, status, { id, object: 'response', deleted: true }, reply.headers);
+        return sendJson(res, status, { ...openAIResponsesBody(fake, {}), id, status: recorded.path.endsWith('/cancel') ? 'cancelled' : 'completed' }, reply.headers);
+      }
       case 'messages':
         if (json?.stream) return sendStream(res, anthropicEvents(fake).map(([event, data]) => `event: ${event}\ndata: ${JSON.stringify(data)}\n\n`), reply);
         return sendJson(res, status, anthropicBody(fake), reply.headers);

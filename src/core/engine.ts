@@ -108,7 +108,7 @@ interface CacheHandles {
 async function finishedAnswer(outcome: Outcome | undefined): Promise<StoredAnswer | undefined> {
   if (!outcome) return undefined;
   if (outcome.kind === 'stored') return outcome.answer;
-  if (outcome.kind === 'upstream') return outcome.completion;
+  if (outcome.kind === 'upstream' || outcome.kind === 'shared') return outcome.completion;
   return outcome.done.catch(() => undefined);
 }
 

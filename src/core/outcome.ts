@@ -1,6 +1,6 @@
 /**
  * What a layer of the Deflection Stack hands back: a stored answer to replay, a locally generated
- * answer to stream, or a live upstream response to pipe through.
+ * answer to stream, a live upstream response to pipe through, or a share of one another request is receiving.
  */
 import type { Readable } from 'node:stream';
 import type { ApiStyle, JsonObject } from './request';
@@ -31,6 +31,11 @@ export interface StoredAnswer {
   usage: TokenUsage;
   /** True when the provider reported no usage and `usage` was estimated from the text. */
   usageEstimated?: boolean;
+  /**
+   * Anthropic answers stored from a stream: the usage of `message_start` and of the last
+   * `message_delta` as the provider streamed them, so a streamed replay says what the live one said.
+   */
+  streamUsage?: { start: JsonObject; end: JsonObject };
   /** Epoch ms when the upstream produced it. */
   createdAt: number;
 }
@@ -74,7 +79,21 @@ export interface UpstreamOutcome {
   upstreamLatencyMs: number;
 }
 
-export type Outcome = StoredOutcome | GeneratedOutcome | UpstreamOutcome;
+/**
+ * An answer another identical request is receiving live from the upstream right now (single
+ * flight): this request gets its own copy of that stream from the first chunk, framed for itself.
+ */
+export interface SharedOutcome {
+  kind: 'shared';
+  layer: 'l1a';
+  /** The leader's response headers (content type and the provider's own). */
+  headers: Record<string, string>;
+  body: Readable;
+  /** The leader's finished answer, or undefined when its stream broke off. */
+  completion: Promise<StoredAnswer | undefined>;
+}
+
+export type Outcome = StoredOutcome | GeneratedOutcome | UpstreamOutcome | SharedOutcome;
 
 /** Layer-specific facts the pipeline adds to the request's ledger record. */
 export interface OutcomeNotes {

@@ -8,7 +8,7 @@ export type JsonValue = null | boolean | number | string | JsonValue[] | { [key:
 export type JsonObject = { [key: string]: JsonValue };
 
 /** The wire format a request arrived in; a stored answer is only ever replayed in the same one. */
-export type ApiStyle = 'openai.chat' | 'openai.completions' | 'anthropic.messages';
+export type ApiStyle = 'openai.chat' | 'openai.completions' | 'anthropic.messages' | 'openai.responses';
 
 /** The kind of provider behind a base URL; decides auth headers and URL shape. */
 export type ProviderKind = 'openai' | 'anthropic' | 'azure';
@@ -75,12 +75,29 @@ export interface ProxyRequest {
   receivedAt: number;
 }
 
-/** Body fields that cannot change the answer and so are left out of the canonical hash. */
+/**
+ * Body fields that cannot change the answer and so are left out of the canonical hash.
+ * `service_tier` is not among them: the answer echoes the tier that served it, so a "default"
+ * request must never be told "flex" by a replay.
+ */
 const ANSWER_NEUTRAL_FIELDS: Record<ApiStyle, readonly string[]> = {
-  'openai.chat': ['stream', 'stream_options', 'user', 'metadata', 'store', 'service_tier', 'safety_identifier', 'prompt_cache_key'],
+  'openai.chat': ['stream', 'stream_options', 'user', 'metadata', 'store', 'safety_identifier', 'prompt_cache_key'],
   'openai.completions': ['stream', 'stream_options', 'user'],
-  'anthropic.messages': ['stream', 'metadata', 'service_tier'],
+  'anthropic.messages': ['stream', 'metadata'],
+  // `store` only decides whether the provider keeps the response for later reads, not what it says.
+  'openai.responses': ['stream', 'stream_options', 'user', 'metadata', 'store', 'safety_identifier', 'prompt_cache_key', 'prompt_cache_retention'],
 };
+
+/**
+ * Whether a request depends on state the provider keeps (Responses API `previous_response_id`,
+ * `conversation`) or asks for work the provider runs detached (`background`). Such a request is never
+ * answered from a cache, never stored and never shared with an identical one in flight.
+ */
+export function dependsOnProviderState(api: ApiStyle, body: JsonObject): boolean {
+  if (api !== 'openai.responses') return false;
+  const present = (value: JsonValue | undefined): boolean => value !== undefined && value !== null && value !== false && value !== '';
+  return present(body.previous_response_id) || present(body.conversation) || body.background === true;
+}
 
 /** Anthropic request headers that change the answer (beta features, API version). */
 const ANSWER_CHANGING_HEADERS = ['anthropic-version', 'anthropic-beta'];

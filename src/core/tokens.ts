@@ -231,6 +231,14 @@ export function estimateInputTokens(api: ApiStyle, body: JsonObject): number {
       else if (typeof part === 'number') preTokenised += 1;
       else if (Array.isArray(part)) preTokenised += part.length;
     }
+  } else if (api === 'openai.responses') {
+    // Responses input items mix text with call ids and arguments; counting each item's JSON is a fair upper estimate.
+    if (typeof body.instructions === 'string') texts.push(body.instructions);
+    if (typeof body.input === 'string') texts.push(body.input);
+    for (const item of asArray(body.input)) texts.push(typeof item === 'string' ? item : JSON.stringify(item));
+    overhead += TOKENS_PER_MESSAGE * (asArray(body.input).length + 1) + TOKENS_PER_REPLY;
+    for (const tool of asArray(body.tools)) texts.push(JSON.stringify(tool));
+    if (isObject(body.text)) texts.push(JSON.stringify(body.text));
   } else {
     const messages = Array.isArray(body.messages) ? body.messages : [];
     if (api === 'anthropic.messages') collectAnthropicContent(body.system, texts);

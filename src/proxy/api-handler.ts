@@ -10,11 +10,13 @@ import type { ProxyContext } from './context';
 import { serveEngineRequest } from './engine-route';
 import { ProxyError, sendError, toProxyError, unknownRoute, type ErrorShape } from './errors';
 import { serveModels, servePassthroughPost } from './passthrough';
+import { serveResponseOperation } from './responses';
 import { matchApiPath, type ApiEndpoint } from './routes';
 
 const ENGINE_APIS: Partial<Record<ApiEndpoint, ApiStyle>> = {
   chat: 'openai.chat',
   completions: 'openai.completions',
+  responses: 'openai.responses',
   messages: 'anthropic.messages',
 };
 
@@ -67,6 +69,12 @@ export function createApiHandler(px: ProxyContext): (req: IncomingMessage, res: 
     if (match.endpoint === 'models') {
       if (req.method !== 'GET') fail(new ProxyError(405, 'method_not_allowed', 'Use GET for /models.'));
       else track(serveModels(px, http, route).catch(fail));
+      return true;
+    }
+    if (match.endpoint === 'response') {
+      const subpath = match.subpath ?? '';
+      const body = req.method === 'POST' ? readRequestBody(req, px.config.maxBodyBytes) : (req.resume(), Promise.resolve(undefined));
+      track(body.then((raw) => serveResponseOperation(px, http, route, subpath, raw)).catch(fail));
       return true;
     }
     if (req.method !== 'POST') {

@@ -26,7 +26,7 @@ function createSideApp(px: ProxyContext): express.Express {
     res.json(px.engine.stats());
   });
   app.use((req: Request, res: Response) => {
-    sendError(res, 'openai', new ProxyError(404, 'not_found', `Isartor has no endpoint ${req.method} ${req.path}. It serves /v1/chat/completions, /v1/messages, /v1/completions, /v1/embeddings, /v1/models and /v1/messages/count_tokens.`));
+    sendError(res, 'openai', new ProxyError(404, 'not_found', `Isartor has no endpoint ${req.method} ${req.path}. It serves /v1/chat/completions, /v1/responses, /v1/messages, /v1/completions, /v1/embeddings, /v1/models and /v1/messages/count_tokens.`));
   });
   // Express's default error page is HTML; clients of this proxy expect JSON.
   app.use((error: unknown, _req: Request, res: Response, _next: NextFunction) => {

@@ -1,6 +1,6 @@
 /**
- * Serves the three endpoints that run through the Deflection Stack (chat completions, legacy
- * completions, messages): validate, resolve the credential, run the engine, answer, record.
+ * Serves the endpoints that run through the Deflection Stack (chat completions, legacy
+ * completions, responses, messages): validate, resolve the credential, run the engine, answer, record.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { performance } from 'node:perf_hooks';
@@ -15,6 +15,7 @@ import { clientToolFrom } from './client-tool';
 import type { ProxyContext } from './context';
 import { sendError, toProxyError, type ErrorShape } from './errors';
 import { cacheDirectives, flatHeaders, parseJsonBody, queryString } from './incoming';
+import { directivesForApi } from './responses';
 import { writeOutcome } from './sse';
 import { validateBody } from './validate';
 
@@ -60,7 +61,7 @@ export async function serveEngineRequest(
     stream,
     credentialHash,
     clientTool: route.tool ?? clientToolFrom(headers),
-    cache: cacheDirectives(headers),
+    cache: directivesForApi(api, body, cacheDirectives(headers)),
     signal: controller.signal,
     receivedAt,
   };

@@ -14,7 +14,8 @@ import { pipeToClient } from './sse';
 
 const PASSTHROUGH_HEADERS = { 'x-isartor-layer': 'l3', 'x-isartor-deflected': 'false' };
 
-function signalFor(res: ServerResponse): AbortSignal {
+/** An AbortSignal that fires when the client goes away before the response is complete. */
+export function signalFor(res: ServerResponse): AbortSignal {
   const controller = new AbortController();
   res.once('close', () => {
     if (!res.writableFinished) controller.abort();
@@ -22,7 +23,8 @@ function signalFor(res: ServerResponse): AbortSignal {
   return controller.signal;
 }
 
-function pipeResponse(res: ServerResponse, response: UpstreamResponse): Promise<void> {
+/** Sends an upstream response to the client as it is, marked as not deflected. */
+export function pipeResponse(res: ServerResponse, response: UpstreamResponse): Promise<void> {
   res.writeHead(response.status, { ...clientResponseHeaders(response.headers), ...PASSTHROUGH_HEADERS });
   return pipeToClient(res, response.body);
 }

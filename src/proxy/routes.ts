@@ -6,11 +6,12 @@ import { createHash, randomBytes } from 'node:crypto';
 import type { Route, UpstreamTarget } from '../core/request';
 
 /** The endpoints the proxy serves, under every prefix. */
-export type ApiEndpoint = 'chat' | 'completions' | 'messages' | 'count_tokens' | 'embeddings' | 'models';
+export type ApiEndpoint = 'chat' | 'completions' | 'responses' | 'response' | 'messages' | 'count_tokens' | 'embeddings' | 'models';
 
 const ENDPOINT_BY_PATH: Record<string, ApiEndpoint> = {
   'chat/completions': 'chat',
   completions: 'completions',
+  responses: 'responses',
   messages: 'messages',
   'messages/count_tokens': 'count_tokens',
   embeddings: 'embeddings',
@@ -18,7 +19,10 @@ const ENDPOINT_BY_PATH: Record<string, ApiEndpoint> = {
 };
 
 /** `[/r/<id>][/v1]/<endpoint>[/]`: the `/v1` is optional because clients differ on whether the base URL carries it. */
-const API_PATH = /^(?:\/r\/([^/]+))?(?:\/v1)?\/(chat\/completions|completions|messages\/count_tokens|messages|embeddings|models)\/?$/;
+const API_PATH = /^(?:\/r\/([^/]+))?(?:\/v1)?\/(chat\/completions|completions|responses|messages\/count_tokens|messages|embeddings|models)\/?$/;
+
+/** One stored response of the Responses API: `responses/<id>`, `.../cancel`, `.../input_items`. */
+const RESPONSE_PATH = /^(?:\/r\/([^/]+))?(?:\/v1)?\/responses(\/[A-Za-z0-9_-]+(?:\/cancel|\/input_items)?)\/?$/;
 
 /** The id the default route is recorded under in the ledger. */
 export const DEFAULT_ROUTE_ID = 'default';
@@ -28,10 +32,12 @@ export const DEFAULT_ROUTE_ID = 'default';
  *
  * @example matchApiPath('/r/ab12…/v1/chat/completions') // { routeId: 'ab12…', endpoint: 'chat' }
  */
-export function matchApiPath(path: string): { routeId: string | undefined; endpoint: ApiEndpoint } | undefined {
+export function matchApiPath(path: string): { routeId: string | undefined; endpoint: ApiEndpoint; subpath?: string } | undefined {
   const match = API_PATH.exec(path);
-  if (!match) return undefined;
-  return { routeId: match[1], endpoint: ENDPOINT_BY_PATH[match[2]!]! };
+  if (match) return { routeId: match[1], endpoint: ENDPOINT_BY_PATH[match[2]!]! };
+  const response = RESPONSE_PATH.exec(path);
+  if (response) return { routeId: response[1], endpoint: 'response', subpath: response[2]! };
+  return undefined;
 }
 
 /** A fresh route id: 128 random bits, hex. */

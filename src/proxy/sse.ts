@@ -4,10 +4,11 @@
  */
 import type { ServerResponse } from 'node:http';
 import type { Readable } from 'node:stream';
-import type { GeneratedOutcome, Outcome, StoredAnswer, StoredOutcome, UpstreamOutcome } from '../core/outcome';
+import type { GeneratedOutcome, Outcome, SharedOutcome, StoredAnswer, StoredOutcome, UpstreamOutcome } from '../core/outcome';
 import type { JsonValue, ProxyRequest } from '../core/request';
 import { createAnthropicLiveRenderer, renderAnthropicStream } from '../core/stream/anthropic-render';
-import { createOpenAILiveRenderer, renderOpenAIStream, type LiveRenderer } from '../core/stream/openai-render';
+import { createOpenAILiveRenderer, openAIUsageObject, renderOpenAIStream, type LiveRenderer } from '../core/stream/openai-render';
+import { renderResponsesStream, responsesReplayBody } from '../core/stream/responses-render';
 import { streamErrorFrame } from '../core/upstream/tee';
 import { errorBody, toProxyError } from './errors';
 
@@ -20,18 +21,28 @@ export function layerHeaders(outcome: Outcome, extra: Record<string, string>): R
 }
 
 /** The request's `stream_options.include_usage`. */
-function includeUsage(req: ProxyRequest): boolean {
+export function includeUsage(req: Pick<ProxyRequest, 'body'>): boolean {
   const options = req.body.stream_options as JsonValue | undefined;
   return options !== null && typeof options === 'object' && !Array.isArray(options) && options.include_usage === true;
 }
 
 /** Renders a whole stored answer as the SSE text of its API style. */
 export function renderStoredStream(answer: StoredAnswer, req: ProxyRequest): string {
-  return answer.api === 'anthropic.messages' ? renderAnthropicStream(answer) : renderOpenAIStream(answer, { includeUsage: includeUsage(req) });
+  if (answer.api === 'anthropic.messages') return renderAnthropicStream(answer);
+  if (answer.api === 'openai.responses') return renderResponsesStream(answer, req.body);
+  return renderOpenAIStream(answer, { includeUsage: includeUsage(req) });
+}
+
+/** A whole stored answer as the JSON body of its API style. */
+export function renderStoredJson(answer: StoredAnswer, req: ProxyRequest): string {
+  if (answer.api === 'openai.responses') return JSON.stringify(responsesReplayBody(answer.body, req.body));
+  // An answer stored from a stream without usage still answers a plain request with usage, as the API would.
+  if (answer.api !== 'anthropic.messages' && answer.body.usage === undefined) return JSON.stringify({ ...answer.body, usage: openAIUsageObject(answer) });
+  return JSON.stringify(answer.body);
 }
 
 function writeStored(res: ServerResponse, req: ProxyRequest, outcome: StoredOutcome, headers: Record<string, string>): void {
-  const text = req.stream ? renderStoredStream(outcome.answer, req) : JSON.stringify(outcome.answer.body);
+  const text = req.stream ? renderStoredStream(outcome.answer, req) : renderStoredJson(outcome.answer, req);
   res.writeHead(200, { ...(req.stream ? SSE_HEADERS : JSON_HEADERS), 'content-length': Buffer.byteLength(text), ...headers });
   res.end(text);
 }
@@ -103,6 +114,13 @@ function writeUpstream(res: ServerResponse, outcome: UpstreamOutcome, headers: R
   return pipeToClient(res, outcome.body);
 }
 
+function writeShared(res: ServerResponse, outcome: SharedOutcome, headers: Record<string, string>): Promise<void> {
+  const { 'content-length': _length, ...leaderHeaders } = outcome.headers;
+  res.writeHead(200, { ...leaderHeaders, ...headers });
+  res.flushHeaders();
+  return pipeToClient(res, outcome.body);
+}
+
 /**
  * Sends `outcome` to the client; resolves when the response has been written or abandoned.
  *
@@ -112,5 +130,6 @@ export async function writeOutcome(res: ServerResponse, req: ProxyRequest, outco
   const headers = layerHeaders(outcome, extraHeaders);
   if (outcome.kind === 'stored') writeStored(res, req, outcome, headers);
   else if (outcome.kind === 'generated') await writeGenerated(res, req, outcome, headers);
+  else if (outcome.kind === 'shared') await writeShared(res, outcome, headers);
   else await writeUpstream(res, outcome, headers);
 }

@@ -22,6 +22,11 @@ const TYPED_FIELDS: Record<ApiStyle, Array<[string, 'number' | 'boolean' | 'arra
     ['max_completion_tokens', 'number'], ['tools', 'array'], ['functions', 'array'], ['stream_options', 'object'], ['seed', 'number'],
   ],
   'openai.completions': [['stream', 'boolean'], ['temperature', 'number'], ['top_p', 'number'], ['n', 'number'], ['max_tokens', 'number'], ['stream_options', 'object']],
+  'openai.responses': [
+    ['stream', 'boolean'], ['temperature', 'number'], ['top_p', 'number'], ['max_output_tokens', 'number'], ['tools', 'array'],
+    ['instructions', 'string'], ['reasoning', 'object'], ['text', 'object'], ['include', 'array'], ['store', 'boolean'],
+    ['background', 'boolean'], ['previous_response_id', 'string'], ['metadata', 'object'], ['stream_options', 'object'],
+  ],
   'anthropic.messages': [
     ['stream', 'boolean'], ['temperature', 'number'], ['top_p', 'number'], ['top_k', 'number'], ['max_tokens', 'number'],
     ['tools', 'array'], ['stop_sequences', 'array'], ['tool_choice', 'object'], ['thinking', 'object'],
@@ -47,7 +52,12 @@ export function validateBody(api: ApiStyle, body: JsonValue): { body: JsonObject
   if (typeof body.model !== 'string' || body.model.trim() === '') {
     throw invalid('model', `\`model\` is required and must be a non-empty string (got ${typeName(body.model)}), e.g. "gpt-4o-mini" or "claude-sonnet-4-5".`);
   }
-  if (api === 'openai.completions') {
+  if (api === 'openai.responses') {
+    // `input` may be absent (a stored prompt or a conversation supplies it); when present it is text or items.
+    if (body.input !== undefined && typeof body.input !== 'string' && !Array.isArray(body.input)) {
+      throw invalid('input', `\`input\` must be a string or an array of input items (got ${typeName(body.input)}).`);
+    }
+  } else if (api === 'openai.completions') {
     if (typeof body.prompt !== 'string' && !Array.isArray(body.prompt)) {
       throw invalid('prompt', `\`prompt\` is required and must be a string or an array (got ${typeName(body.prompt)}).`);
     }

@@ -66,7 +66,8 @@ describe('L1b through the proxy (lexical embedder)', () => {
 
   it('counts a neighbour rejected by a safety gate in the ledger as l1b_rejected with its reason', async () => {
     await ask(stack, 'What does useState return?');
-    await semanticEntries(stack, 3);
+    // Three entries come from the tests above: wait for this one, the fourth, before asking its near twin.
+    await semanticEntries(stack, 4);
     assert.equal((await ask(stack, 'What does usestate return?')).response.headers.get('x-isartor-layer'), 'l3');
     for (;;) {
       const stats = (await (await fetch(`${stack.proxy.url}/isartor/stats`)).json()) as { ledger: { semanticRejected: Record<string, number> } };
@@ -80,7 +81,7 @@ describe('L1b through the proxy (lexical embedder)', () => {
     const body = (text: string) => ({ model: 'claude-x', max_tokens: 64, messages: [{ role: 'user' as const, content: text }] });
     const first = await client.messages.create(body('How can I buy a license?')).withResponse();
     assert.equal(first.response.headers.get('x-isartor-layer'), 'l3');
-    await semanticEntries(stack, 5);
+    await semanticEntries(stack, 6);
     await stack.restart();
     const second = await stack.anthropic().messages.create(body('How can I purchase a license?')).withResponse();
     assert.equal(second.response.headers.get('x-isartor-layer'), 'l1b');

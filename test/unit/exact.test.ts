@@ -77,7 +77,7 @@ function fakeUpstream(options: { gate?: Promise<void>; fail?: (call: number) => 
         body.on('end', () => resolve(failed ? undefined : answer));
         body.on('close', () => resolve(undefined));
       });
-      return { kind: 'upstream', layer: 'l3', provider: 'fake', status: failed ? 500 : 200, headers: {}, body, completion, upstreamLatencyMs: 1 };
+      return { kind: 'upstream', layer: 'l3', provider: 'fake', status: failed ? 500 : 200, headers: failed ? { 'retry-after': '3' } : {}, body, completion, upstreamLatencyMs: 1 };
     },
   };
   return layer;
@@ -257,17 +257,64 @@ describe('exact layer (L1a)', () => {
     await h.store.close();
   });
 
-  it('single flight: when the leader fails, each follower calls the upstream itself', async () => {
+  it('single flight: an error response is shared: every waiting request gets its status, headers and body from one call', async () => {
     let open!: () => void;
-    const h = await harness(fakeUpstream({ gate: new Promise<void>((resolve) => (open = resolve)), fail: (call) => call === 1 }));
+    const upstream = fakeUpstream({ gate: new Promise<void>((resolve) => (open = resolve)), fail: () => true });
+    const h = await harness(upstream);
     const pending = Array.from({ length: 4 }, () => h.run(request(chat('unlucky'))));
     open();
-    // Each client reads its own answer as it arrives (the leader's completion needs its body read).
-    const outcomes = await Promise.all(pending.map(async (p) => { const o = await p; await readAnswer(o); return o; }));
+    const outcomes = await Promise.all(pending);
+    assert.equal(h.upstream.calls, 1, 'one upstream call for four identical requests');
+    for (const outcome of outcomes) {
+      assert.ok(outcome.kind === 'upstream');
+      assert.equal(outcome.status, 500);
+      assert.equal(outcome.headers['retry-after'], '3');
+      assert.deepEqual(await readAnswer(outcome), { error: { message: 'boom', type: 'server_error' } });
+    }
+    assert.equal(h.exact.entries(), 0);
+    // The flight is over: the next attempt calls the upstream again.
+    const retry = await h.run(request(chat('unlucky')));
+    await readAnswer(retry);
+    assert.equal(h.upstream.calls, 2);
+    await h.store.close();
+  });
+
+  it('single flight: an error thrown by the later layers is shared with the waiting requests', async () => {
+    let open!: () => void;
+    const gate = new Promise<void>((resolve) => (open = resolve));
+    let calls = 0;
+    const unreachable: Layer = {
+      name: 'upstream',
+      async handle() {
+        calls++;
+        await gate;
+        throw new Error('could not reach fake');
+      },
+    };
+    const h = await harness(unreachable as ReturnType<typeof fakeUpstream>);
+    const pending = Array.from({ length: 3 }, () => h.run(request(chat('nobody home'))));
+    open();
+    const results = await Promise.allSettled(pending);
+    assert.equal(calls, 1);
+    assert.deepEqual(results.map((r) => r.status === 'rejected' && String(r.reason)), Array(3).fill('Error: could not reach fake'));
+    await h.store.close();
+  });
+
+  it('single flight: when the leader\'s own client leaves, one of the waiting requests leads the next call', async () => {
+    let open!: () => void;
+    const h = await harness(fakeUpstream({ gate: new Promise<void>((resolve) => (open = resolve)) }));
+    const gone = new AbortController();
+    const leader = h.run(request(chat('left'), { signal: gone.signal }));
+    const followers = [h.run(request(chat('left'))), h.run(request(chat('left')))];
+    open();
+    const lead = await leader;
+    assert.ok(lead.kind === 'upstream');
+    gone.abort(new Error('client disconnected'));
+    lead.body.destroy();
+    const outcomes = await Promise.all(followers.map(async (p) => readAnswer(await p)));
+    assert.equal(h.upstream.calls, 2, 'the followers share one new call instead of one each');
+    assert.deepEqual(outcomes[0], outcomes[1]);
     await h.exact.close!();
-    assert.equal(h.upstream.calls, 4);
-    assert.deepEqual(outcomes.map((o) => o.kind === 'upstream' && o.status), [500, 200, 200, 200]);
-    assert.equal(h.exact.entries(), 1);
     await h.store.close();
   });
 

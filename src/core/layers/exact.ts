@@ -2,14 +2,32 @@
  * L1a, the exact cache: answers a request that is identical (same partition, same answer-changing
  * fields) to one already answered upstream, and lets concurrent identical misses share one call.
  */
+import { Readable } from 'node:stream';
 import type { ExactCacheConfig } from '../config';
 import type { Logger } from '../logger';
-import type { Outcome, StoredAnswer, StoredOutcome } from '../outcome';
+import type { Outcome, StoredAnswer, StoredOutcome, UpstreamOutcome } from '../outcome';
 import type { Layer, LayerContext, Next } from '../pipeline';
 import { canonicalHash, type ProxyRequest } from '../request';
 import { untilAborted } from '../abortable';
 import { SingleFlight, type FlightLead } from '../singleFlight';
+import { broadcastBody, type Broadcast } from '../stream/broadcast';
+import { followerStream, requestIncludesUsage } from '../stream/follower-stream';
 import type { KeyValueStore } from '../store/store';
+
+/**
+ * What a flight hands the identical requests waiting on it: the finished answer, the live stream
+ * while it is still arriving, the upstream's error response, or the error the upstream layer threw.
+ * `undefined` means the leader got nothing to share (its client left, another layer answered).
+ */
+type FlightResult =
+  | { kind: 'answer'; answer: StoredAnswer }
+  | { kind: 'live'; broadcast: Broadcast; headers: Record<string, string>; completion: Promise<StoredAnswer | undefined>; leaderIncludesUsage: boolean }
+  | { kind: 'failure'; response: Omit<UpstreamOutcome, 'body' | 'completion'>; bytes: Buffer }
+  | { kind: 'thrown'; error: unknown }
+  | undefined;
+
+/** How often a request waits on a flight whose leader got nothing to share before it goes on its own. */
+const FOLLOW_ROUNDS = 3;
 
 export interface ExactLayerDeps {
   /** Opened and closed by the engine; the layer only reads and writes it. */
@@ -37,7 +55,7 @@ export interface ExactLayer extends Layer {
  */
 export function createExactLayer(deps: ExactLayerDeps): ExactLayer {
   const { store, logger } = deps;
-  const flights = new SingleFlight<StoredAnswer | undefined>();
+  const flights = new SingleFlight<FlightResult>();
   /** Store writes under way (answers already complete), so close() can wait for them. */
   const writes = new Set<Promise<void>>();
 
@@ -64,7 +82,7 @@ export function createExactLayer(deps: ExactLayerDeps): ExactLayer {
    * Passes the outcome on at once and, off the response path, stores the upstream answer once it
    * is complete. The flight (if this request leads one) hands the answer to its followers first.
    */
-  function storeWhenComplete(key: string, req: ProxyRequest, outcome: Outcome, lead: FlightLead<StoredAnswer | undefined> | undefined): Outcome {
+  function storeWhenComplete(key: string, req: ProxyRequest, outcome: Outcome, lead: FlightLead<FlightResult> | undefined): Outcome {
     if (outcome.kind !== 'upstream') {
       lead?.land(undefined);
       return outcome;
@@ -73,7 +91,7 @@ export function createExactLayer(deps: ExactLayerDeps): ExactLayer {
       (answer) => {
         // undefined = an error status, an abort or a broken stream: never stored, never shared.
         if (!answer || answer.api !== req.api) return lead?.land(undefined);
-        lead?.resolve(answer);
+        lead?.resolve({ kind: 'answer', answer });
         if (req.cache.noStore) return lead?.land(undefined);
         const write: Promise<void> = store
           .set(key, Buffer.from(JSON.stringify(answer), 'utf8'))
@@ -93,6 +111,67 @@ export function createExactLayer(deps: ExactLayerDeps): ExactLayer {
     return outcome;
   }
 
+  /**
+   * Runs the later layers for a flight's leader and shares what comes back: a live stream at once,
+   * an error response or a thrown error as soon as it is known, an answer once it is complete.
+   */
+  async function leadFlight(key: string, req: ProxyRequest, next: Next): Promise<Outcome> {
+    const lead = flights.lead(key);
+    let outcome: Outcome;
+    try {
+      outcome = await next();
+    } catch (error) {
+      // The leader's own client leaving is not the followers' failure: they try again instead.
+      if (!req.signal.aborted) lead.resolve({ kind: 'thrown', error });
+      lead.land(undefined);
+      throw error;
+    }
+    if (outcome.kind !== 'upstream') return storeWhenComplete(key, req, outcome, lead);
+    if (outcome.status >= 400) return shareFailure(outcome, lead);
+    if (outcome.headers['content-type']?.includes('text/event-stream')) {
+      const { body, broadcast } = broadcastBody(outcome.body);
+      outcome = { ...outcome, body };
+      lead.resolve({ kind: 'live', broadcast, headers: outcome.headers, completion: outcome.completion, leaderIncludesUsage: requestIncludesUsage(req.body) });
+    }
+    return storeWhenComplete(key, req, outcome, lead);
+  }
+
+  /**
+   * Reads an upstream error response (small by nature) and hands the same status, headers
+   * (`Retry-After` included) and body to the leader and every waiting request, then ends the
+   * flight: a struggling provider sees one call per attempt, not one per waiting request.
+   */
+  async function shareFailure(outcome: UpstreamOutcome, lead: FlightLead<FlightResult>): Promise<Outcome> {
+    const { body, completion: _completion, ...response } = outcome;
+    const chunks: Buffer[] = [];
+    try {
+      for await (const chunk of body) chunks.push(Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk as Uint8Array));
+    } catch (error) {
+      lead.land(undefined);
+      return { ...outcome, body: new Readable({ read() { this.destroy(error as Error); } }) };
+    }
+    const bytes = Buffer.concat(chunks);
+    lead.resolve({ kind: 'failure', response, bytes });
+    lead.land(undefined);
+    return failureOutcome(response, bytes);
+  }
+
+  /** This request's outcome from what its flight shared, or undefined when it must try again. */
+  async function followerOutcome(shared: FlightResult, req: ProxyRequest): Promise<Outcome | undefined> {
+    if (!shared) return undefined;
+    if (shared.kind === 'answer') return shared.answer.api === req.api ? hit(shared.answer) : undefined;
+    if (shared.kind === 'thrown') throw shared.error;
+    if (shared.kind === 'failure') return failureOutcome(shared.response, shared.bytes);
+    if (!req.stream) {
+      const answer = await untilAborted(shared.completion, req.signal);
+      return answer && answer.api === req.api ? hit(answer) : undefined;
+    }
+    const body = followerStream(shared.broadcast, shared.completion, {
+      api: req.api, includeUsage: requestIncludesUsage(req.body), leaderIncludesUsage: shared.leaderIncludesUsage,
+    });
+    return { kind: 'shared', layer: 'l1a', headers: shared.headers, body, completion: shared.completion };
+  }
+
   return {
     name: 'exact',
 
@@ -101,26 +180,16 @@ export function createExactLayer(deps: ExactLayerDeps): ExactLayer {
       const key = canonicalHash(req);
       if (req.cache.noCache) return storeWhenComplete(key, req, await next(), undefined);
 
-      const stored = await lookup(key, req);
-      if (stored) return hit(stored);
-
-      const flight = flights.follow(key);
-      if (flight) {
-        const shared = await untilAborted(flight, req.signal);
-        if (shared) return hit(shared);
-        // The leader got no complete answer (error, abort): this request tries on its own.
-        return storeWhenComplete(key, req, await next(), undefined);
+      for (let round = 0; round < FOLLOW_ROUNDS; round++) {
+        const stored = await lookup(key, req);
+        if (stored) return hit(stored);
+        const flight = flights.follow(key);
+        if (!flight) return leadFlight(key, req, next);
+        const outcome = await followerOutcome(await untilAborted(flight, req.signal), req);
+        if (outcome) return outcome;
+        // The leader got nothing to share: look again, and one of the waiting requests leads the next flight.
       }
-
-      const lead = flights.lead(key);
-      let outcome: Outcome;
-      try {
-        outcome = await next();
-      } catch (error) {
-        lead.land(undefined);
-        throw error;
-      }
-      return storeWhenComplete(key, req, outcome, lead);
+      return storeWhenComplete(key, req, await next(), undefined);
     },
 
     describe(): string {
@@ -149,6 +218,11 @@ function parseStoredAnswer(bytes: Buffer): StoredAnswer | undefined {
   } catch {
     return undefined;
   }
+}
+
+/** An upstream error response rebuilt from its bytes, for one of the requests that share it. */
+function failureOutcome(response: Omit<UpstreamOutcome, 'body' | 'completion'>, bytes: Buffer): UpstreamOutcome {
+  return { ...response, body: Readable.from([bytes], { objectMode: false }), completion: Promise.resolve(undefined) };
 }
 
 function formatBytes(bytes: number): string {

@@ -143,6 +143,7 @@ function tokensWithin(text: string, limit: number): number | undefined {
  */
 export function checkEligibility(api: ApiStyle, body: JsonObject, limits: EligibilityLimits): Eligibility {
   if (api === 'openai.completions') return { eligible: false, reason: 'legacy completions API' };
+  if (api === 'openai.responses') return { eligible: false, reason: 'Responses API' };
   try {
     const unknown = Object.keys(body).find((field) => !KNOWN_FIELDS[api].has(field));
     if (unknown !== undefined) throw new Ineligible(`unsupported field "${unknown}"`);

@@ -6,6 +6,7 @@ import type { StoredAnswer } from '../outcome';
 import type { ApiStyle, JsonObject, JsonValue } from '../request';
 import { createAnthropicAccumulator } from './anthropic-accumulator';
 import { createOpenAIAccumulator, type StreamAccumulator } from './openai-accumulator';
+import { createResponsesAccumulator, isCompleteResponse } from './responses-accumulator';
 import { SseParser } from './sse-parser';
 import { normaliseUsage } from './usage';
 import { ZERO_USAGE } from '../outcome';
@@ -22,6 +23,7 @@ export interface AnswerCollector {
 /** The stream accumulator for an API style. */
 export function createAccumulator(api: ApiStyle): StreamAccumulator {
   if (api === 'anthropic.messages') return createAnthropicAccumulator();
+  if (api === 'openai.responses') return createResponsesAccumulator();
   return createOpenAIAccumulator(api === 'openai.chat' ? 'chat' : 'completions');
 }
 
@@ -31,7 +33,10 @@ function isObject(value: JsonValue | undefined): value is JsonObject {
 
 /** Whether a parsed non-streamed body is a finished answer of its API style (not an error object). */
 export function isCompleteAnswerBody(api: ApiStyle, body: JsonValue): body is JsonObject {
-  if (!isObject(body) || body.error !== undefined) return false;
+  if (!isObject(body)) return false;
+  // A Responses body always carries `error` (null on success); the others carry it only on failure.
+  if (api === 'openai.responses') return isCompleteResponse(body);
+  if (body.error !== undefined) return false;
   if (api === 'anthropic.messages') return body.type === 'message' && Array.isArray(body.content);
   return Array.isArray(body.choices) && body.choices.length > 0;
 }
@@ -59,7 +64,11 @@ export function createAnswerCollector(api: ApiStyle, contentType: string | undef
       finish() {
         for (const event of parser.end()) accumulator.push(event);
         const body = accumulator.result();
-        return body ? toStoredAnswer(api, body) : undefined;
+        if (!body) return undefined;
+        const answer = toStoredAnswer(api, body);
+        const streamUsage = accumulator.streamUsage?.();
+        if (streamUsage) answer.streamUsage = streamUsage;
+        return answer;
       },
       ended: () => accumulator.ended?.() ?? true,
     };

@@ -21,6 +21,9 @@ export function createAnthropicAccumulator(): StreamAccumulator {
   const content: JsonObject[] = [];
   const partialJson = new Map<number, string>();
   let stopped = false;
+  /** The usage objects exactly as message_start and the last message_delta carried them, for a faithful replay. */
+  let startUsage: JsonObject | undefined;
+  let endUsage: JsonObject | undefined;
   let failed = false;
 
   const applyDelta = (block: JsonObject, index: number, delta: JsonObject): void => {
@@ -63,6 +66,7 @@ export function createAnthropicAccumulator(): StreamAccumulator {
     switch (type) {
       case 'message_start':
         if (isObject(data.message)) message = { ...data.message };
+        if (isObject(data.message) && isObject(data.message.usage)) startUsage = { ...data.message.usage };
         break;
       case 'content_block_start': {
         const index = typeof data.index === 'number' ? data.index : content.length;
@@ -87,6 +91,7 @@ export function createAnthropicAccumulator(): StreamAccumulator {
         if (!message) break;
         if (isObject(data.delta)) Object.assign(message, data.delta);
         if (isObject(data.usage)) {
+          endUsage = { ...data.usage };
           const usage: JsonObject = isObject(message.usage) ? { ...message.usage } : {};
           for (const [key, value] of Object.entries(data.usage)) if (value !== null) usage[key] = value;
           message.usage = usage;
@@ -126,5 +131,6 @@ export function createAnthropicAccumulator(): StreamAccumulator {
       return { ...message, content: content.filter((block) => block !== undefined) };
     },
     usage: () => message?.usage,
+    streamUsage: () => (startUsage && endUsage ? { start: startUsage, end: endUsage } : undefined),
   };
 }

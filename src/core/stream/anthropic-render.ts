@@ -52,9 +52,14 @@ function blockEvents(block: JsonObject): { start: JsonObject; deltas: JsonObject
 export function renderAnthropicStream(answer: StoredAnswer): string {
   const { content, stop_reason: stopReason, stop_sequence: stopSequence, usage, ...message } = answer.body;
   const fullUsage: JsonObject = isObject(usage) ? usage : {};
+  // The usage a live stream sent at its start and end; for an answer stored from JSON, what the
+  // API sends: the input counts and the first output token at the start, everything at the end.
+  const outputTokens = typeof fullUsage.output_tokens === 'number' ? fullUsage.output_tokens : 0;
+  const startUsage = answer.streamUsage?.start ?? { ...fullUsage, output_tokens: Math.min(1, outputTokens) };
+  const endUsage = answer.streamUsage?.end ?? fullUsage;
   let out = namedFrame('message_start', {
     type: 'message_start',
-    message: { ...message, content: [], stop_reason: null, stop_sequence: null, usage: { ...fullUsage, output_tokens: 0 } },
+    message: { ...message, content: [], stop_reason: null, stop_sequence: null, usage: startUsage },
   });
   const blocks = Array.isArray(content) ? content.filter(isObject) : [];
   blocks.forEach((block, index) => {
@@ -66,7 +71,7 @@ export function renderAnthropicStream(answer: StoredAnswer): string {
   out += namedFrame('message_delta', {
     type: 'message_delta',
     delta: { stop_reason: stopReason ?? 'end_turn', stop_sequence: stopSequence ?? null },
-    usage: fullUsage,
+    usage: endUsage,
   });
   return out + namedFrame('message_stop', { type: 'message_stop' });
 }

@@ -25,6 +25,15 @@ function answerTexts(answer: StoredAnswer): string[] {
     }
     return texts;
   }
+  if (answer.api === 'openai.responses') {
+    for (const item of Array.isArray(answer.body.output) ? answer.body.output : []) {
+      if (!isObject(item)) continue;
+      push(item.arguments);
+      for (const part of Array.isArray(item.content) ? item.content : []) if (isObject(part)) push(part.text ?? part.refusal);
+      for (const part of Array.isArray(item.summary) ? item.summary : []) if (isObject(part)) push(part.text);
+    }
+    return texts;
+  }
   for (const choice of Array.isArray(answer.body.choices) ? answer.body.choices : []) {
     if (!isObject(choice)) continue;
     push(choice.text);

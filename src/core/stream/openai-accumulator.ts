@@ -18,6 +18,14 @@ export interface StreamAccumulator {
    * event. A stream that stops without either was cut short, however cleanly its connection closed.
    */
   ended?(): boolean;
+  /** Anthropic: the usage of `message_start` and of the last `message_delta` as streamed (they differ from the final usage). */
+  streamUsage?(): StreamUsage | undefined;
+}
+
+/** The usage objects a Messages stream carried at its start and end, replayed as they were. */
+export interface StreamUsage {
+  start: JsonObject;
+  end: JsonObject;
 }
 
 interface ChoiceState {

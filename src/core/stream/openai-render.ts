@@ -71,6 +71,20 @@ function completionChoiceDeltas(choice: JsonObject): JsonObject[] {
 }
 
 /**
+ * The answer's usage in OpenAI's shape: what the provider reported, or else the stored (estimated)
+ * counts, so a stream that asks for usage always gets a usage chunk, whatever stream stored the answer.
+ *
+ * @example openAIUsageObject(answer) // { prompt_tokens: 12, completion_tokens: 5, total_tokens: 17 }
+ */
+export function openAIUsageObject(answer: StoredAnswer): JsonValue {
+  if (isObject(answer.body.usage)) return answer.body.usage;
+  const { inputTokens, outputTokens, cachedInputTokens } = answer.usage;
+  const usage: JsonObject = { prompt_tokens: inputTokens, completion_tokens: outputTokens, total_tokens: inputTokens + outputTokens };
+  if (cachedInputTokens > 0) usage.prompt_tokens_details = { cached_tokens: cachedInputTokens };
+  return usage;
+}
+
+/**
  * The full SSE text for a stored OpenAI answer, as one string ready to write.
  *
  * @example res.end(renderOpenAIStream(answer, { includeUsage: true }))
@@ -86,7 +100,7 @@ export function renderOpenAIStream(answer: StoredAnswer, options: OpenAIRenderOp
       out += dataFrame({ ...head, choices: [part] });
     }
   }
-  if (options.includeUsage && body.usage !== undefined) out += dataFrame({ ...head, choices: [], usage: body.usage });
+  if (options.includeUsage) out += dataFrame({ ...head, choices: [], usage: openAIUsageObject(answer) });
   return out + DONE_FRAME;
 }
 

@@ -31,6 +31,14 @@ export function normaliseUsage(api: ApiStyle, usage: JsonValue | undefined): Tok
       cacheWriteTokens,
     };
   }
+  if (api === 'openai.responses') {
+    return {
+      inputTokens: num(usage.input_tokens),
+      outputTokens: num(usage.output_tokens),
+      cachedInputTokens: num(field(usage.input_tokens_details, 'cached_tokens')),
+      cacheWriteTokens: 0,
+    };
+  }
   return {
     inputTokens: num(usage.prompt_tokens),
     outputTokens: num(usage.completion_tokens),

@@ -17,12 +17,14 @@ export interface UpstreamCall {
   providers: readonly UpstreamTarget[];
   endpoint: UpstreamEndpoint;
   model: string;
-  method: 'GET' | 'POST';
+  method: 'GET' | 'POST' | 'DELETE';
   /** The client's headers, lower-cased. */
   headers: Record<string, string>;
   body?: Buffer;
   /** The client's query string without "?". */
   query?: string;
+  /** Path after the endpoint's own, e.g. "/resp_123/cancel" (Responses API per-response operations). */
+  subpath?: string;
   /** Aborted when the client goes away; aborts the upstream request and any backoff wait. */
   signal: AbortSignal;
   /** A streamed answer: its start is bounded by firstByteTimeoutMs instead of timeoutMs. */
@@ -92,7 +94,7 @@ export function createUpstreamClient(config: UpstreamConfig, logger: Logger): Up
 
   const attempt = async (call: UpstreamCall, target: UpstreamTarget): Promise<UpstreamResponse> => {
     const started = performance.now();
-    const response = await request(upstreamUrl(target, call.endpoint, call.model, call.query), {
+    const response = await request(upstreamUrl(target, call.endpoint, call.model, call.query, call.subpath), {
       dispatcher: agent,
       method: call.method,
       headers: upstreamHeaders(call.headers, target, clientCredential(call.headers) !== undefined && mayReceiveClientCredential(target, call.providers[0])),

@@ -5,12 +5,13 @@
 import type { ApiStyle, ProviderKind, UpstreamTarget } from '../request';
 
 /** The upstream operations the proxy knows how to address. */
-export type UpstreamEndpoint = 'chat' | 'completions' | 'embeddings' | 'openai.models' | 'messages' | 'count_tokens' | 'anthropic.models';
+export type UpstreamEndpoint = 'chat' | 'completions' | 'responses' | 'embeddings' | 'openai.models' | 'messages' | 'count_tokens' | 'anthropic.models';
 
 /** The endpoint an engine request goes to. */
 export function endpointForApi(api: ApiStyle): UpstreamEndpoint {
   if (api === 'openai.chat') return 'chat';
   if (api === 'openai.completions') return 'completions';
+  if (api === 'openai.responses') return 'responses';
   return 'messages';
 }
 
@@ -28,6 +29,7 @@ export function providersFor(chain: readonly UpstreamTarget[], endpoint: Upstrea
 const OPENAI_PATHS: Record<string, string> = {
   chat: '/chat/completions',
   completions: '/completions',
+  responses: '/responses',
   embeddings: '/embeddings',
   'openai.models': '/models',
 };
@@ -44,13 +46,18 @@ function trimSlash(url: string): string {
 
 /**
  * The full upstream URL. `query` is the client's query string without "?" (Claude Code sends
- * `?beta=true`); Azure's `api-version` comes from the configuration.
+ * `?beta=true`); Azure's `api-version` comes from the configuration. `subpath` follows the
+ * endpoint's path (`/resp_123/cancel` for the Responses API's per-response operations).
+ *
+ * Azure serves the Responses API only on its OpenAI-compatible v1 surface, `/openai/v1/responses`,
+ * which takes the deployment in the body's `model` and needs no `api-version`.
  *
  * @example upstreamUrl({ kind: 'anthropic', baseUrl: 'https://api.anthropic.com', name: 'a' }, 'messages', 'm')
  * // "https://api.anthropic.com/v1/messages"
  */
-export function upstreamUrl(target: UpstreamTarget, endpoint: UpstreamEndpoint, model: string, query = ''): string {
+export function upstreamUrl(target: UpstreamTarget, endpoint: UpstreamEndpoint, model: string, query = '', subpath = ''): string {
   const base = trimSlash(target.baseUrl);
+  if (target.kind === 'azure' && endpoint === 'responses') return `${base}/openai/v1/responses${subpath}${query ? `?${query}` : ''}`;
   if (target.kind === 'azure') {
     const params = new URLSearchParams(query);
     params.set('api-version', target.azure?.apiVersion ?? '2024-10-21');
@@ -63,7 +70,7 @@ export function upstreamUrl(target: UpstreamTarget, endpoint: UpstreamEndpoint, 
     const prefix = base.endsWith('/v1') ? base : `${base}/v1`;
     return `${prefix}${ANTHROPIC_PATHS[endpoint] ?? ''}${suffix}`;
   }
-  return `${base}${OPENAI_PATHS[endpoint] ?? ''}${suffix}`;
+  return `${base}${OPENAI_PATHS[endpoint] ?? ''}${subpath}${suffix}`;
 }
 
 /** Request headers that describe one hop, not the request, plus ones this proxy sets itself. */

@@ -21,6 +21,9 @@ export function streamErrorFrame(api: ApiStyle, message: string): string {
   if (api === 'anthropic.messages') {
     return namedFrame('error', { type: 'error', error: { type: 'api_error', message } });
   }
+  if (api === 'openai.responses') {
+    return namedFrame('error', { type: 'error', code: 'upstream_stream_broken', message, param: null });
+  }
   return dataFrame({ error: { message, type: 'server_error', code: 'upstream_stream_broken', param: null } });
 }
 

@@ -1,5 +1,5 @@
 /**
- * The shared shape of the two config editors (YAML and JSON with comments): read a document as
+ * The shared shape of the config editors (YAML, JSON with comments, TOML): read a document as
  * plain data, set or remove one key, and change no other byte of the text.
  */
 import type { JsonValue } from '../../core/request';
@@ -8,7 +8,7 @@ import { canonicalJson } from '../../core/request';
 /** A path into a document: object keys and list indexes, e.g. ["models", 2, "apiBase"]. */
 export type KeyPath = (string | number)[];
 
-export type DocumentFormat = 'yaml' | 'jsonc';
+export type DocumentFormat = 'yaml' | 'jsonc' | 'toml';
 
 export interface DocumentEditor {
   /** The document as plain data; throws DocumentSyntaxError when the text does not parse. */

@@ -42,7 +42,7 @@ export interface Detection {
 }
 
 export interface Integration {
-  readonly id: 'copilot' | 'continue' | 'cline' | 'roo' | 'claude';
+  readonly id: 'copilot' | 'continue' | 'cline' | 'roo' | 'claude' | 'codex';
   readonly label: string;
   detect(ctx: IntegrationContext): Promise<Detection>;
   /** Points the tool at the proxy. Idempotent. Writes a journal entry before touching any file. */

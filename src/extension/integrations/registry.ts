@@ -6,10 +6,11 @@ import { copilotIntegration } from '../copilot';
 import type { Integration } from './integration';
 import { claudeIntegration } from './claude';
 import { clineIntegration } from './cline';
+import { codexIntegration } from './codex';
 import { continueIntegration } from './continue';
 import { rooIntegration } from './roo';
 
 /** The integrations the shell detects, connects and disconnects. */
 export function allIntegrations(): Integration[] {
-  return [copilotIntegration, continueIntegration, claudeIntegration, rooIntegration, clineIntegration];
+  return [copilotIntegration, continueIntegration, claudeIntegration, codexIntegration, rooIntegration, clineIntegration];
 }

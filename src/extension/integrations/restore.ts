@@ -20,6 +20,7 @@ import {
   type JournalEntry,
 } from './journal';
 import { listJournalDirs, unregisterJournalDir } from './journalPointer';
+import { tomlEditor } from './tomlEdit';
 import { yamlEditor } from './yamlEdit';
 
 export type RestoreOutcome = 'original-bytes' | 'keys-removed' | 'nothing-to-do' | 'file-deleted';
@@ -41,7 +42,7 @@ export class RestoreError extends Error {
   }
 }
 
-const editors: Record<FileJournalEntry['format'], DocumentEditor> = { yaml: yamlEditor, jsonc: jsoncEditor };
+const editors: Record<FileJournalEntry['format'], DocumentEditor> = { yaml: yamlEditor, jsonc: jsoncEditor, toml: tomlEditor };
 
 /**
  * `disconnect` and `suspend` of a tool whose only state is journaled file edits (Continue, Claude

@@ -1,0 +1,101 @@
+/**
+ * Renders a stored Responses API `response` as the JSON or the typed event stream the API sends:
+ * `response.created`, `response.in_progress`, per output item `response.output_item.added`, its
+ * content parts and text / argument deltas and their `.done` events, `response.output_item.done`,
+ * then `response.completed`. The official `openai` SDK rebuilds the same response from it.
+ */
+import type { StoredAnswer } from '../outcome';
+import type { JsonObject, JsonValue } from '../request';
+import { namedFrame } from './sse-format';
+
+function isObject(value: JsonValue | undefined): value is JsonObject {
+  return value !== null && typeof value === 'object' && !Array.isArray(value);
+}
+
+/**
+ * Request fields that do not change the answer (they are left out of the cache key) but that the
+ * response echoes back: a replay reports what this request asked, not what the stored one did.
+ */
+const ECHOED_FIELDS = ['store', 'metadata', 'user', 'safety_identifier', 'prompt_cache_key'];
+
+/**
+ * The stored response as this request's answer: the echoed fields set from the request. The ids
+ * stay those the provider gave: with `store: true` the provider keeps that response, so a later
+ * `previous_response_id` naming it continues the very conversation the client was shown.
+ *
+ * @example res.end(JSON.stringify(responsesReplayBody(answer.body, req.body)))
+ */
+export function responsesReplayBody(stored: JsonObject, request: JsonObject): JsonObject {
+  const body: JsonObject = { ...stored };
+  for (const field of ECHOED_FIELDS) {
+    if (request[field] !== undefined) body[field] = request[field];
+    else if (field === 'store') body.store = true; // the API's default
+    else if (field === 'metadata') body.metadata = {};
+  }
+  return body;
+}
+
+/** The events that stream one output item, from `output_item.added` to `output_item.done`. */
+function itemEvents(item: JsonObject, outputIndex: number): JsonObject[] {
+  const itemId = typeof item.id === 'string' ? item.id : '';
+  const events: JsonObject[] = [];
+  const at = { item_id: itemId, output_index: outputIndex };
+  if (item.type === 'message' && Array.isArray(item.content)) {
+    events.push({ type: 'response.output_item.added', output_index: outputIndex, item: { ...item, status: 'in_progress', content: [] } });
+    item.content.forEach((part, contentIndex) => {
+      if (!isObject(part)) return;
+      const where = { ...at, content_index: contentIndex };
+      if (part.type === 'output_text') {
+        const text = typeof part.text === 'string' ? part.text : '';
+        const logprobs = Array.isArray(part.logprobs) ? part.logprobs : [];
+        events.push({ type: 'response.content_part.added', ...where, part: { ...part, text: '', annotations: [], ...(part.logprobs !== undefined ? { logprobs: [] } : {}) } });
+        if (text !== '') events.push({ type: 'response.output_text.delta', ...where, delta: text, logprobs });
+        const annotations = Array.isArray(part.annotations) ? part.annotations : [];
+        annotations.forEach((annotation, annotationIndex) => {
+          events.push({ type: 'response.output_text.annotation.added', ...where, annotation_index: annotationIndex, annotation });
+        });
+        events.push({ type: 'response.output_text.done', ...where, text, logprobs });
+      } else if (part.type === 'refusal') {
+        const refusal = typeof part.refusal === 'string' ? part.refusal : '';
+        events.push({ type: 'response.content_part.added', ...where, part: { ...part, refusal: '' } });
+        if (refusal !== '') events.push({ type: 'response.refusal.delta', ...where, delta: refusal });
+        events.push({ type: 'response.refusal.done', ...where, refusal });
+      } else {
+        events.push({ type: 'response.content_part.added', ...where, part });
+      }
+      events.push({ type: 'response.content_part.done', ...where, part });
+    });
+  } else if (item.type === 'function_call') {
+    const args = typeof item.arguments === 'string' ? item.arguments : '';
+    events.push({ type: 'response.output_item.added', output_index: outputIndex, item: { ...item, status: 'in_progress', arguments: '' } });
+    if (args !== '') events.push({ type: 'response.function_call_arguments.delta', ...at, delta: args });
+    events.push({ type: 'response.function_call_arguments.done', ...at, arguments: args });
+  } else {
+    // Reasoning, web search, file search and other items: announced whole, then finished.
+    events.push({ type: 'response.output_item.added', output_index: outputIndex, item });
+  }
+  events.push({ type: 'response.output_item.done', output_index: outputIndex, item });
+  return events;
+}
+
+/**
+ * The full event stream for a stored response, as one string ready to write.
+ *
+ * @example res.end(renderResponsesStream(answer, req.body))
+ */
+export function renderResponsesStream(answer: StoredAnswer, request: JsonObject): string {
+  const final = responsesReplayBody(answer.body, request);
+  const output = Array.isArray(final.output) ? final.output.filter(isObject) : [];
+  const pending: JsonObject = { ...final, status: 'in_progress', output: [], usage: null };
+  const events: JsonObject[] = [
+    { type: 'response.created', response: pending },
+    { type: 'response.in_progress', response: pending },
+    ...output.flatMap((item, index) => itemEvents(item, index)),
+    { type: 'response.completed', response: final },
+  ];
+  let out = '';
+  events.forEach((event, sequence) => {
+    out += namedFrame(String(event.type), { ...event, sequence_number: sequence });
+  });
+  return out;
+}

@@ -1,0 +1,114 @@
+/**
+ * Single flight through the real proxy with the official SDKs: identical requests in flight share
+ * one upstream call, a streamed answer reaches every follower from its first chunk (framed for each
+ * follower's own request), and an upstream failure reaches every waiting request as it was.
+ */
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { APIError } from 'openai';
+import { startStack, waitForInFlight, type Stack } from './helpers';
+
+let stack: Stack;
+before(async () => {
+  stack = await startStack();
+});
+after(() => stack.close());
+
+/** A promise with its resolver, to hold the fake upstream mid-stream. */
+function latch(): { promise: Promise<void>; open: () => void } {
+  let open!: () => void;
+  const promise = new Promise<void>((resolve) => (open = resolve));
+  return { promise, open };
+}
+
+test('a follower of a streamed chat answer gets its first chunk while the leader\'s stream is still paused, with its own usage framing', async () => {
+  const pause = latch();
+  stack.fake.enqueue({ text: 'one two three four five six seven', pause: { events: 3, until: pause.promise } });
+  const before = stack.fake.requests.length;
+  const request = { model: 'gpt-4o-mini', messages: [{ role: 'user' as const, content: 'share this stream' }], stream: true as const };
+  const leaderStream = await stack.openai().chat.completions.create(request);
+  const leaderChunks: string[] = [];
+  let leaderEnded = false;
+  const leaderDone = (async () => {
+    for await (const chunk of leaderStream) leaderChunks.push(chunk.choices[0]?.delta.content ?? '');
+    leaderEnded = true;
+  })();
+  await stack.fake.waitForRequests(before + 1);
+
+  // The follower asks for usage, the leader did not.
+  const { data: followerStream, response } = await stack.openai().chat.completions
+    .create({ ...request, stream_options: { include_usage: true } })
+    .withResponse();
+  assert.equal(response.headers.get('x-isartor-layer'), 'l1a');
+  const iterator = followerStream[Symbol.asyncIterator]();
+  const first = await iterator.next();
+  assert.equal(first.done, false);
+  assert.equal(leaderEnded, false, 'the follower\'s first chunk came before the leader\'s stream ended');
+  assert.equal(first.value.usage, null, 'chunks carry usage: null when the follower asked for usage');
+
+  pause.open();
+  let followerText = first.value.choices[0]?.delta.content ?? '';
+  let usage: unknown;
+  for (let step = await iterator.next(); !step.done; step = await iterator.next()) {
+    followerText += step.value.choices[0]?.delta.content ?? '';
+    if (step.value.usage) usage = step.value.usage;
+  }
+  await leaderDone;
+  assert.equal(followerText, leaderChunks.join(''));
+  assert.equal(followerText, 'one two three four five six seven');
+  assert.ok(usage && typeof usage === 'object' && (usage as { completion_tokens: number }).completion_tokens > 0, 'the follower gets a usage chunk');
+  assert.equal(stack.fake.requests.length, before + 1, 'one upstream call');
+});
+
+test('followers of streamed Messages and Responses answers stream too, byte for byte what the leader gets', async () => {
+  const pause = latch();
+  stack.fake.enqueue({ text: 'alpha beta gamma delta', pause: { events: 4, until: pause.promise } });
+  const before = stack.fake.requests.length;
+  const params = { model: 'claude-sonnet-4-5', max_tokens: 64, messages: [{ role: 'user' as const, content: 'shared messages' }] };
+  const leader = stack.anthropic().messages.stream(params);
+  await stack.fake.waitForRequests(before + 1);
+  const follower = stack.anthropic().messages.stream(params);
+  const firstText = new Promise<string>((resolve) => follower.once('text', resolve));
+  assert.equal(await firstText, 'alpha', 'the follower reads text while the upstream is paused');
+  pause.open();
+  const [leaderMessage, followerMessage] = await Promise.all([leader.finalMessage(), follower.finalMessage()]);
+  assert.deepEqual(followerMessage, leaderMessage);
+  assert.equal(stack.fake.requests.length, before + 1);
+
+  const pauseResponses = latch();
+  stack.fake.enqueue({ text: 'red green blue', pause: { events: 4, until: pauseResponses.promise } });
+  const input = { model: 'gpt-5-mini', input: 'shared responses' };
+  const leaderResponse = stack.openai().responses.stream(input);
+  await stack.fake.waitForRequests(before + 2);
+  const followerResponse = stack.openai().responses.stream(input);
+  const firstEvent = new Promise<string>((resolve) => followerResponse.once('response.created', (event) => resolve(event.type)));
+  assert.equal(await firstEvent, 'response.created');
+  pauseResponses.open();
+  const [a, b] = await Promise.all([leaderResponse.finalResponse(), followerResponse.finalResponse()]);
+  assert.deepEqual(b, a);
+  assert.equal(stack.fake.requests.length, before + 2);
+});
+
+test('many identical requests against an upstream answering 503 cause one upstream call; each gets the 503 and its Retry-After', async () => {
+  const count = 200;
+  const held = latch();
+  stack.fake.respondWith(async () => {
+    await held.promise;
+    return { status: 503, headers: { 'retry-after': '7' }, body: { error: { message: 'overloaded', type: 'server_error' } } };
+  });
+  const before = stack.fake.requests.length;
+  const client = stack.openai();
+  const request = { model: 'gpt-4o-mini', messages: [{ role: 'user' as const, content: 'everyone at once' }] };
+  const pending = Array.from({ length: count }, () => client.chat.completions.create(request).then(() => undefined, (error: unknown) => error));
+  await waitForInFlight(stack.proxy, count);
+  held.open();
+  const errors = await Promise.all(pending);
+  stack.fake.respondWith(() => ({}));
+  assert.equal(stack.fake.requests.length, before + 1, 'one upstream call for all of them');
+  for (const error of errors) {
+    assert.ok(error instanceof APIError, String(error));
+    assert.equal(error.status, 503);
+    assert.equal(error.headers?.get('retry-after'), '7');
+    assert.equal(error.message, '503 overloaded');
+  }
+});
