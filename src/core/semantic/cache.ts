@@ -132,6 +132,14 @@ export class SemanticCache {
     }
   }
 
+  /** Empties the index (the caller clears the store) and saves the empty snapshot. */
+  async clear(): Promise<void> {
+    await this.reconciling;
+    this.index.clear();
+    this.dirty = true;
+    await this.flush();
+  }
+
   /** Writes the index snapshot now if it changed. */
   async flush(): Promise<void> {
     if (this.saveTimer) clearTimeout(this.saveTimer);
