@@ -93,9 +93,9 @@ export class VectorIndex {
 
   /**
    * Adds or replaces the entry stored under `key`. `label` restores the graph key an entry had when
-   * a snapshot was saved, so a saved graph can be adopted as it is.
+   * a snapshot was saved, so a saved graph can be adopted as it is. Returns the entry's label.
    */
-  add(partition: string, key: string, vector: Float32Array, label?: bigint): void {
+  add(partition: string, key: string, vector: Float32Array, label?: bigint): bigint {
     if (vector.length !== this.dimensions) throw new Error(`vector has ${vector.length} dimensions, index expects ${this.dimensions}`);
     this.remove(key);
     const slotLabel = label ?? this.nextLabel;
@@ -111,6 +111,7 @@ export class VectorIndex {
     } else if (!this.deferAnn && bucket.slots.size >= this.annMinEntries) {
       this.buildAnn(bucket);
     }
+    return slotLabel;
   }
 
   /**
