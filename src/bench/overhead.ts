@@ -8,7 +8,7 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Agent } from 'undici';
-import { benchChildEnv, spawnCli, type CliChild } from './children';
+import { benchChildEnv, residentBytes, spawnCli, type CliChild } from './children';
 import { runLoad, type LoadResult } from './load';
 import { questionText } from './questions';
 import { percentile, round, startProgress, summarize, type LatencySummary } from './stats';
@@ -56,6 +56,8 @@ export interface OverheadReport {
   cpuRatios: Record<string, number>;
   /** Entries put in each of the proxy's caches before the run (0: the proxy starts empty). */
   prefilled: number;
+  /** The proxy's resident memory after the miss load, MB (0 where /proc is missing). */
+  proxyRssMb: number;
   scenarios: OverheadScenario[];
 }
 
@@ -194,8 +196,9 @@ async function measure(options: OverheadOptions, requests: number, warmup: numbe
     }
   }
   bar?.stop();
+  const proxyRssMb = round(((await residentBytes(proxy.pid)) ?? 0) / (1024 * 1024), 1);
   const hits = await measureHits(`${bases.proxy}/v1/chat/completions`, agent, requests, warmup, options.progress ?? false);
-  return summarizeOverhead(cells, proxyLayers, hits, requests, concurrencies, prefill);
+  return { ...summarizeOverhead(cells, proxyLayers, hits, requests, concurrencies, prefill), proxyRssMb };
 }
 
 /**
@@ -219,7 +222,7 @@ function summarizeOverhead(
   requests: number,
   concurrencies: readonly number[],
   prefilled: number,
-): OverheadReport {
+): Omit<OverheadReport, 'proxyRssMb'> {
   const scenarios: OverheadScenario[] = [];
   for (const [key, cell] of cells) {
     const [target, concurrency, stream] = key.split('/') as [OverheadTarget, string, string];

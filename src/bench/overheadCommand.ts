@@ -66,6 +66,7 @@ export function formatOverhead(report: OverheadReport): string {
     ['throughput, proxy / pass-through', Object.entries(report.throughputRatios).map(([c, r]) => `${c} ${r.toFixed(3)}x`).join(', ')],
     ['CPU per miss, proxy / pass-through (plain)', Object.entries(report.cpuRatios).map(([c, r]) => `${c} ${r.toFixed(2)}x`).join(', ')],
     ['entries in each cache before the run', String(report.prefilled)],
+    ['proxy RSS after the misses (MB)', String(report.proxyRssMb)],
     ['L1a hit p50 / p99', `${ms(report.hitP50Ms)} / ${ms(report.hitP99Ms)}`],
     ['proxy miss answers by layer', Object.entries(report.proxyLayers).map(([layer, n]) => `${layer} ${n}`).join(', ')],
   ]);
