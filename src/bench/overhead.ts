@@ -8,12 +8,24 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Agent } from 'undici';
-import { benchChildEnv, residentBytes, spawnCli, type CliChild } from './children';
+import { benchChildEnv, residentBytes, spawnCli } from './children';
 import { runLoad, type LoadResult } from './load';
+import { startPeer, type Peer } from './overheadPeers';
 import { questionText } from './questions';
 import { percentile, round, startProgress, summarize, type LatencySummary } from './stats';
 
-export type OverheadTarget = 'proxy' | 'passThrough' | 'direct';
+export type OverheadTarget = 'proxy' | 'passThrough' | 'direct' | `peer:${string}`;
+
+/** Another gateway measured beside the proxy (`--peers`). */
+export interface PeerReport {
+  name: string;
+  command: string;
+  /** Peer over pass-through throughput at each concurrency. */
+  throughputRatios: Record<string, number>;
+  /** p50 at concurrency 1, plain, minus direct. */
+  missP50AddedMs: number;
+  cpuRatios: Record<string, number>;
+}
 
 /** One cell of the load matrix: a target at one concurrency, plain or streamed. */
 export interface OverheadScenario {
@@ -58,6 +70,8 @@ export interface OverheadReport {
   prefilled: number;
   /** The proxy's resident memory after the miss load, MB (0 where /proc is missing). */
   proxyRssMb: number;
+  /** Gateways given with --peers that started (the others are skipped with a line on stderr). */
+  peers: PeerReport[];
   scenarios: OverheadScenario[];
 }
 
@@ -72,6 +86,8 @@ export interface OverheadOptions {
   concurrencies?: number[];
   /** Fill the proxy's exact and semantic caches with this many entries first (full-cache misses). */
   prefill?: number;
+  /** Shell commands of other OpenAI-compatible gateways to measure the same way (see overheadPeers.ts). */
+  peers?: string[];
   progress?: boolean;
 }
 
@@ -131,7 +147,7 @@ export async function runOverheadBench(options: OverheadOptions): Promise<Overhe
   const warmup = options.warmup ?? Math.min(200, requests);
   const rounds = Math.max(1, Math.min(options.rounds ?? 4, requests));
   const dataDir = await mkdtemp(join(tmpdir(), 'isartor-bench-overhead-'));
-  const children: CliChild[] = [];
+  const children: Array<{ stop(): Promise<unknown> }> = [];
   // One connection per in-flight request, also at concurrencies above the shared agent's 64.
   const agent = new Agent({ connections: Math.max(64, ...(options.concurrencies ?? DEFAULT_CONCURRENCIES)), pipelining: 1, keepAliveTimeout: 60_000 });
   try {
@@ -144,7 +160,7 @@ export async function runOverheadBench(options: OverheadOptions): Promise<Overhe
 }
 
 /** Starts the three servers, each in its own process, and runs the load matrix and the hit path. */
-async function measure(options: OverheadOptions, requests: number, warmup: number, rounds: number, agent: Agent, children: CliChild[], dataDir: string): Promise<OverheadReport> {
+async function measure(options: OverheadOptions, requests: number, warmup: number, rounds: number, agent: Agent, children: Array<{ stop(): Promise<unknown> }>, dataDir: string): Promise<OverheadReport> {
   const fake = await spawnCli(['bench', 'overhead', '--child', 'fake-upstream'], CHILD_READY, { env: benchChildEnv() });
   children.push(fake);
   const fakeUrl = fake.ready[1]!;
@@ -155,8 +171,18 @@ async function measure(options: OverheadOptions, requests: number, warmup: numbe
   // The proxy exactly as a user starts it: `isartor serve` with its defaults, every layer on.
   const proxy = await spawnCli(['serve', '--port', '0', '--data-dir', dataDir, '--upstream', `${fakeUrl}/v1`, '--anthropic-upstream', fakeUrl], SERVE_READY, { env: benchChildEnv() });
   children.push(proxy);
-  const bases: Record<OverheadTarget, string> = { proxy: proxy.ready[1]!, passThrough: pass.ready[1]!, direct: fakeUrl };
-  const pids: Record<OverheadTarget, number> = { proxy: proxy.pid, passThrough: pass.pid, direct: fake.pid };
+  const bases: Record<string, string> = { proxy: proxy.ready[1]!, passThrough: pass.ready[1]!, direct: fakeUrl };
+  const pids: Record<string, number> = { proxy: proxy.pid, passThrough: pass.pid, direct: fake.pid };
+  const peers: Peer[] = [];
+  const names = new Set<string>();
+  for (const command of options.peers ?? []) {
+    const peer = await startPeer(command, fakeUrl, names);
+    if (!peer) continue;
+    children.push(peer);
+    peers.push(peer);
+    bases[peer.name] = peer.baseUrl;
+    pids[peer.name] = peer.pid;
+  }
   const concurrencies = options.concurrencies ?? DEFAULT_CONCURRENCIES;
   const targets = Object.keys(bases) as OverheadTarget[];
   // Every request of the run asks a question nobody asked before.
@@ -179,9 +205,9 @@ async function measure(options: OverheadOptions, requests: number, warmup: numbe
         // Rotate who goes first, so no target always runs on the warmest (or coldest) machine.
         for (const turn of targets.keys()) {
           const target = targets[(turn + round) % targets.length]!;
-          const cpuBefore = await cpuMsOf(pids[target]);
+          const cpuBefore = await cpuMsOf(pids[target]!);
           const result = await send(target, concurrency, stream, count, (done) => bar?.update(doneBefore + done));
-          const cpuMs = (await cpuMsOf(pids[target])) - cpuBefore;
+          const cpuMs = (await cpuMsOf(pids[target]!)) - cpuBefore;
           doneBefore += count;
           const key = cellKey(target, concurrency, stream);
           const cell = cells.get(key) ?? { totalMs: [], firstByteMs: [], wallMs: 0, cpuMs: 0 };
@@ -198,7 +224,8 @@ async function measure(options: OverheadOptions, requests: number, warmup: numbe
   bar?.stop();
   const proxyRssMb = round(((await residentBytes(proxy.pid)) ?? 0) / (1024 * 1024), 1);
   const hits = await measureHits(`${bases.proxy}/v1/chat/completions`, agent, requests, warmup, options.progress ?? false);
-  return { ...summarizeOverhead(cells, proxyLayers, hits, requests, concurrencies, prefill), proxyRssMb };
+  const report = summarizeOverhead(cells, proxyLayers, hits, requests, concurrencies, prefill);
+  return { ...report, proxyRssMb, peers: peers.map((peer) => peerReport(peer, cells, concurrencies)) };
 }
 
 /**
@@ -210,11 +237,17 @@ async function prefillCaches(entries: number, dataDir: string): Promise<void> {
   await fill.exited;
 }
 
+/** A peer's figures, computed like the proxy's. */
+function peerReport(peer: Peer, cells: Map<string, Accumulated>, concurrencies: readonly number[]): PeerReport {
+  const { throughputRatios, cpuRatios, missP50AddedMs } = summarizeOverhead(cells, {}, { count: 0, p50Ms: 0, p99Ms: 0 }, 0, concurrencies, 0, peer.name as OverheadTarget);
+  return { name: peer.name, command: peer.command, throughputRatios, cpuRatios, missP50AddedMs };
+}
+
 function cellKey(target: OverheadTarget, concurrency: number, stream: boolean): string {
   return `${target}/${concurrency}/${stream}`;
 }
 
-/** Turns the raw timings into the report: headline differences, ratio, and one row per cell. */
+/** Turns the raw timings into the report (of `subject`, the proxy unless a peer): headline differences, ratios, one row per cell. */
 function summarizeOverhead(
   cells: Map<string, Accumulated>,
   proxyLayers: Record<string, number>,
@@ -222,7 +255,8 @@ function summarizeOverhead(
   requests: number,
   concurrencies: readonly number[],
   prefilled: number,
-): Omit<OverheadReport, 'proxyRssMb'> {
+  subject: OverheadTarget = 'proxy',
+): Omit<OverheadReport, 'proxyRssMb' | 'peers'> {
   const scenarios: OverheadScenario[] = [];
   for (const [key, cell] of cells) {
     const [target, concurrency, stream] = key.split('/') as [OverheadTarget, string, string];
@@ -248,15 +282,15 @@ function summarizeOverhead(
   const throughputRatios: Record<string, number> = {};
   const cpuRatios: Record<string, number> = {};
   for (const concurrency of concurrencies) {
-    throughputRatios[`c${concurrency}`] = round(throughputAt('proxy', concurrency) / throughputAt('passThrough', concurrency));
+    throughputRatios[`c${concurrency}`] = round(throughputAt(subject, concurrency) / throughputAt('passThrough', concurrency));
     const baseline = cpuPerRequest('passThrough', concurrency);
-    cpuRatios[`c${concurrency}`] = baseline > 0 ? round(cpuPerRequest('proxy', concurrency) / baseline) : 0;
+    cpuRatios[`c${concurrency}`] = baseline > 0 ? round(cpuPerRequest(subject, concurrency) / baseline) : 0;
   }
   /** Percentile `q` at concurrency 1 of `target` minus the same of `baseline`. */
   const added = (target: OverheadTarget, baseline: OverheadTarget, q: number, stream: boolean, field: 'totalMs' | 'firstByteMs'): number =>
     round(percentile(cellOf(target, 1, stream)[field], q) - percentile(cellOf(baseline, 1, stream)[field], q));
   return {
-    missP50AddedMs: added('proxy', 'direct', 50, false, 'totalMs'),
+    missP50AddedMs: added(subject, 'direct', 50, false, 'totalMs'),
     missP99AddedMs: added('proxy', 'direct', 99, false, 'totalMs'),
     throughputRatio: round(throughputAt('proxy', 32) / throughputAt('passThrough', 32)),
     ttfbAddedMs: added('proxy', 'direct', 50, true, 'firstByteMs'),

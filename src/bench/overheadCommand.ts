@@ -11,7 +11,7 @@ import { formatTable } from './stats';
 /** Measured requests per target and scenario when --requests is absent (sized for the 15-minute `npm run bench`). */
 export const DEFAULT_OVERHEAD_REQUESTS = 1000;
 
-export const OVERHEAD_USAGE = 'usage: isartor bench overhead [--requests N] [--concurrency 1,32,128] [--prefill N] [--json]';
+export const OVERHEAD_USAGE = 'usage: isartor bench overhead [--requests N] [--concurrency 1,32,128] [--prefill N] [--peers "<command with {port} {upstream}>"]... [--json]';
 
 export interface OverheadArgs {
   requests: number;
@@ -20,6 +20,8 @@ export interface OverheadArgs {
   concurrencies: number[];
   /** Entries to put in each cache before the run. */
   prefill: number;
+  /** Commands of other gateways to measure beside the proxy. */
+  peers: string[];
   /** Internal: run one helper server of the benchmark in this process instead. */
   child?: 'fake-upstream' | 'pass-through';
   upstream?: string;
@@ -36,6 +38,7 @@ export function parseOverheadArgs(argv: readonly string[]): OverheadArgs {
     json: { type: 'boolean' },
     concurrency: { type: 'string' },
     prefill: { type: 'string' },
+    peers: { type: 'string', multiple: true },
     child: { type: 'string' },
     upstream: { type: 'string' },
   });
@@ -45,6 +48,7 @@ export function parseOverheadArgs(argv: readonly string[]): OverheadArgs {
     json: values.json === true,
     concurrencies: [...new Set([1, 32, ...extra])].sort((a, b) => a - b),
     prefill: typeof values.prefill === 'string' ? positiveInteger(values.prefill, '--prefill', 0) : 0,
+    peers: Array.isArray(values.peers) ? (values.peers as string[]).filter((command) => command.trim() !== '') : [],
   };
   if (values.child !== undefined) {
     if (values.child !== 'fake-upstream' && values.child !== 'pass-through') throw new BenchArgsError(`--child must be fake-upstream or pass-through`);
@@ -74,7 +78,13 @@ export function formatOverhead(report: OverheadReport): string {
     ['target', 'conc', 'mode', 'requests', 'p50 ms', 'p99 ms', 'ttfb p50', 'ttfb p99', 'req/s', 'cpu ms/req'],
     report.scenarios.map((s) => [s.target, s.concurrency, s.stream ? 'stream' : 'plain', s.requests, s.p50Ms, s.p99Ms, s.ttfbP50Ms, s.ttfbP99Ms, s.throughputRps, s.cpuMsPerRequest]),
   );
-  return `${headline}\n\n${detail}`;
+  const peers = report.peers.length === 0 ? '' : `\n\n${formatTable(['peer', 'command', 'throughput / pass-through', 'CPU / pass-through', 'miss p50 added'], report.peers.map((peer) => [
+    peer.name, peer.command,
+    Object.entries(peer.throughputRatios).map(([c, r]) => `${c} ${r.toFixed(3)}x`).join(', '),
+    Object.entries(peer.cpuRatios).map(([c, r]) => `${c} ${r.toFixed(2)}x`).join(', '),
+    ms(peer.missP50AddedMs),
+  ]))}`;
+  return `${headline}\n\n${detail}${peers}`;
 }
 
 /** Runs a helper server until SIGTERM; prints "bench <kind> on <url>" once it listens. */
@@ -117,7 +127,8 @@ export async function benchOverheadCommand(argv: readonly string[]): Promise<num
     return 2;
   }
   if (args.child) return runChild(args.child, args.upstream);
-  const report = await runOverheadBench({ requests: args.requests, concurrencies: args.concurrencies, prefill: args.prefill, progress: true });
+  if (args.peers.length === 0) process.stderr.write('bench overhead: no --peers given; measuring the proxy, the pass-through and direct only\n');
+  const report = await runOverheadBench({ requests: args.requests, concurrencies: args.concurrencies, prefill: args.prefill, peers: args.peers, progress: true });
   process.stdout.write(args.json ? `${JSON.stringify(report)}\n` : `${formatOverhead(report)}\n`);
   return 0;
 }
