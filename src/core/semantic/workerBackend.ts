@@ -114,6 +114,8 @@ export async function startWorkerBackend(spec: SemanticOpenSpec, options: Worker
 
   return {
     lookup(partition: string, text: string): Promise<BackendLookup> {
+      // A failed worker was logged once when it failed; every request after it is a plain miss.
+      if (dead) return Promise.resolve({ hit: false });
       const answered = call({ op: 'lookup', partition, text }).then((reply): BackendLookup => {
         expectOk(reply);
         return reply.lookup ?? { hit: false };
@@ -129,6 +131,7 @@ export async function startWorkerBackend(spec: SemanticOpenSpec, options: Worker
       return Promise.race([answered, timedOut]).finally(() => clearTimeout(timer));
     },
     async insert(partition: string, text: string, answer: StoredAnswer): Promise<void> {
+      if (dead) return;
       if (pendingInserts >= MAX_PENDING_INSERTS) {
         logger.debug('l1b: the semantic worker is behind; an answer was not stored');
         return;

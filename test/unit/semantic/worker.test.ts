@@ -5,7 +5,7 @@ import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { defaultConfig } from '../../../src/core/config';
-import { semanticLayerFactory } from '../../../src/core/layers/semantic';
+import { semanticLayerFactory, semanticLayerOver } from '../../../src/core/layers/semantic';
 import { silentLogger } from '../../../src/core/logger';
 import { runLayers, type Layer } from '../../../src/core/pipeline';
 import { startWorkerBackend } from '../../../src/core/semantic/workerBackend';
@@ -33,6 +33,31 @@ describe('L1b in a worker thread', () => {
       layer = await open();
       const afterRestart = await runLayers([layer, fakeUpstream()], context(proxyRequest({ body: chatBody('How do I reverse a linked list in place?') })), () => true);
       assert.equal(afterRestart.kind, 'stored', 'the entry and its vector survived the restart');
+    } finally {
+      await layer.close();
+      await temp.cleanup();
+    }
+  });
+
+  it('passes every request on as a miss once the worker has died, logging the failure once', async () => {
+    const temp = await tempDir('l1b-worker-dies');
+    const script = join(temp.dir, 'dying-worker.js');
+    await writeFile(script, `const { parentPort } = require('node:worker_threads');
+parentPort.postMessage({ kind: 'ready', stats: { entries: 0, bytes: 0 }, describe: 'dying' });
+parentPort.on('message', () => { throw new Error('native crash stand-in'); });`);
+    const lines: string[] = [];
+    const keep = (line: string): void => void lines.push(line);
+    const backend = await startWorkerBackend({ config: defaultConfig(temp.dir).semantic, dataDir: temp.dir }, { logger: { debug: keep, info: keep, warn: keep, error: keep }, script, closeTimeoutMs: 50 });
+    const layer = semanticLayerOver(backend, { debug: keep, info: keep, warn: keep, error: keep });
+    try {
+      for (let i = 0; i < 5; i++) {
+        const outcome = await runLayers([layer, fakeUpstream()], context(proxyRequest({ body: chatBody(`How do I reverse list number ${i}?`) })), () => true);
+        assert.equal(outcome.kind, 'upstream');
+        await drain(outcome);
+      }
+      assert.match(backend.describe(), /failed/);
+      assert.equal(lines.filter((line) => /requests pass L1b by/.test(line)).length, 1, lines.join('\n'));
+      assert.equal(lines.filter((line) => /lookup failed/.test(line)).length, 1, 'only the request that met the failure logs it');
     } finally {
       await layer.close();
       await temp.cleanup();
