@@ -16,6 +16,8 @@ const entries = [
   // `isartor serve` start ~40 ms to read and parse. The extension keeps it bundled (.vscodeignore).
   { entryPoints: ['src/cli.ts'], outfile: 'dist/cli.js', external: [...external, 'gpt-tokenizer'] },
   { entryPoints: ['src/extension/extension.ts'], outfile: 'dist/extension.js' },
+  // The L1b cache's worker thread; the CLI and the extension start it from beside their own bundle.
+  { entryPoints: ['src/core/semantic/worker.ts'], outfile: 'dist/semanticWorker.js' },
   // The `vscode:uninstall` hook: plain Node after VS Code removed the extension (restores tool settings).
   { entryPoints: ['src/extension/uninstall.ts'], outfile: 'dist/uninstall.js' },
 ];

@@ -225,7 +225,9 @@ export async function startFakeUpstream(): Promise<FakeUpstream> {
     }
   };
 
-  const server = createServer((req, res) => {
+  // Idle keep-alive connections outlive the pauses between benchmark phases: with Node's 5 s
+  // default the bare pass-through's agent reuses a socket the fake is closing ("socket hang up").
+  const server = createServer({ keepAliveTimeout: 65_000 }, (req, res) => {
     const chunks: Buffer[] = [];
     req.on('data', (chunk: Buffer) => chunks.push(chunk));
     req.on('end', () => {

@@ -4,16 +4,28 @@
  * through a bare Node `http` pass-through and (c) straight to the fake upstream, in one run,
  * interleaved in rounds so a change in machine load hits all three alike. Then the L1a hit path.
  */
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { Agent } from 'undici';
-import { benchChildEnv, spawnCli, type CliChild } from './children';
-import { createLoadAgent, runLoad, type LoadResult } from './load';
+import { Agent } from 'undici';
+import { benchChildEnv, residentBytes, spawnCli } from './children';
+import { runLoad, type LoadResult } from './load';
+import { startPeer, type Peer } from './overheadPeers';
 import { questionText } from './questions';
 import { percentile, round, startProgress, summarize, type LatencySummary } from './stats';
 
-export type OverheadTarget = 'proxy' | 'passThrough' | 'direct';
+export type OverheadTarget = 'proxy' | 'passThrough' | 'direct' | `peer:${string}`;
+
+/** Another gateway measured beside the proxy (`--peers`). */
+export interface PeerReport {
+  name: string;
+  command: string;
+  /** Peer over pass-through throughput at each concurrency. */
+  throughputRatios: Record<string, number>;
+  /** p50 at concurrency 1, plain, minus direct. */
+  missP50AddedMs: number;
+  cpuRatios: Record<string, number>;
+}
 
 /** One cell of the load matrix: a target at one concurrency, plain or streamed. */
 export interface OverheadScenario {
@@ -27,6 +39,8 @@ export interface OverheadScenario {
   ttfbP50Ms: number;
   ttfbP99Ms: number;
   throughputRps: number;
+  /** CPU time (user + system) the target's own process spent per request, from /proc; 0 elsewhere. */
+  cpuMsPerRequest: number;
 }
 
 export interface OverheadReport {
@@ -48,6 +62,16 @@ export interface OverheadReport {
   /** Layers that answered the proxy's measured miss requests (all "l3" when every request missed). */
   proxyLayers: Record<string, number>;
   hitRequests: number;
+  /** Proxy over pass-through throughput at each measured concurrency (the headline ratio is c=32). */
+  throughputRatios: Record<string, number>;
+  /** Proxy CPU per miss over pass-through CPU per request, plain, at each measured concurrency. */
+  cpuRatios: Record<string, number>;
+  /** Entries put in each of the proxy's caches before the run (0: the proxy starts empty). */
+  prefilled: number;
+  /** The proxy's resident memory after the miss load, MB (0 where /proc is missing). */
+  proxyRssMb: number;
+  /** Gateways given with --peers that started (the others are skipped with a line on stderr). */
+  peers: PeerReport[];
   scenarios: OverheadScenario[];
 }
 
@@ -58,6 +82,12 @@ export interface OverheadOptions {
   warmup?: number;
   /** Rounds the measured requests are split into, the targets taking turns in each. Default 4. */
   rounds?: number;
+  /** Concurrencies measured; 1 and 32 must be among them (the headline figures). Default [1, 32]. */
+  concurrencies?: number[];
+  /** Fill the proxy's exact and semantic caches with this many entries first (full-cache misses). */
+  prefill?: number;
+  /** Shell commands of other OpenAI-compatible gateways to measure the same way (see overheadPeers.ts). */
+  peers?: string[];
   progress?: boolean;
 }
 
@@ -67,7 +97,7 @@ const SYSTEM_PROMPT = [
   'When a question is ambiguous, state the assumption you make and answer it under that assumption.',
 ].join('\n');
 
-const CONCURRENCIES = [1, 32] as const;
+const DEFAULT_CONCURRENCIES = [1, 32];
 /** The line a helper process prints once it listens (runChild in overheadCommand.ts). */
 const CHILD_READY = /^bench (?:fake-upstream|pass-through) on (http:\S+)$/;
 /** `isartor serve`'s ready line. */
@@ -87,7 +117,25 @@ interface Accumulated {
   totalMs: number[];
   firstByteMs: number[];
   wallMs: number;
+  cpuMs: number;
 }
+
+/**
+ * CPU time (user + system, ms) a live process has used so far, from /proc/<pid>/stat (Linux);
+ * 0 elsewhere, so CPU figures read 0 rather than failing the run.
+ */
+async function cpuMsOf(pid: number): Promise<number> {
+  try {
+    const stat = await readFile(`/proc/${pid}/stat`, 'utf8');
+    // Fields after the command name (which may hold spaces) start after the last ')'.
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return ((Number(fields[11]) + Number(fields[12])) * 1000) / CLOCK_TICKS_PER_SECOND;
+  } catch {
+    return 0;
+  }
+}
+/** USER_HZ: 100 on every Linux Node supports. */
+const CLOCK_TICKS_PER_SECOND = 100;
 
 /**
  * Runs the whole measurement and closes everything it started.
@@ -99,8 +147,9 @@ export async function runOverheadBench(options: OverheadOptions): Promise<Overhe
   const warmup = options.warmup ?? Math.min(200, requests);
   const rounds = Math.max(1, Math.min(options.rounds ?? 4, requests));
   const dataDir = await mkdtemp(join(tmpdir(), 'isartor-bench-overhead-'));
-  const children: CliChild[] = [];
-  const agent = createLoadAgent();
+  const children: Array<{ stop(): Promise<unknown> }> = [];
+  // One connection per in-flight request, also at concurrencies above the shared agent's 64.
+  const agent = new Agent({ connections: Math.max(64, ...(options.concurrencies ?? DEFAULT_CONCURRENCIES)), pipelining: 1, keepAliveTimeout: 60_000 });
   try {
     return await measure(options, requests, warmup, rounds, agent, children, dataDir);
   } finally {
@@ -111,16 +160,30 @@ export async function runOverheadBench(options: OverheadOptions): Promise<Overhe
 }
 
 /** Starts the three servers, each in its own process, and runs the load matrix and the hit path. */
-async function measure(options: OverheadOptions, requests: number, warmup: number, rounds: number, agent: Agent, children: CliChild[], dataDir: string): Promise<OverheadReport> {
+async function measure(options: OverheadOptions, requests: number, warmup: number, rounds: number, agent: Agent, children: Array<{ stop(): Promise<unknown> }>, dataDir: string): Promise<OverheadReport> {
   const fake = await spawnCli(['bench', 'overhead', '--child', 'fake-upstream'], CHILD_READY, { env: benchChildEnv() });
   children.push(fake);
   const fakeUrl = fake.ready[1]!;
+  const prefill = options.prefill ?? 0;
+  if (prefill > 0) await prefillCaches(prefill, dataDir);
   const pass = await spawnCli(['bench', 'overhead', '--child', 'pass-through', '--upstream', fakeUrl], CHILD_READY, { env: benchChildEnv() });
   children.push(pass);
   // The proxy exactly as a user starts it: `isartor serve` with its defaults, every layer on.
   const proxy = await spawnCli(['serve', '--port', '0', '--data-dir', dataDir, '--upstream', `${fakeUrl}/v1`, '--anthropic-upstream', fakeUrl], SERVE_READY, { env: benchChildEnv() });
   children.push(proxy);
-  const bases: Record<OverheadTarget, string> = { proxy: proxy.ready[1]!, passThrough: pass.ready[1]!, direct: fakeUrl };
+  const bases: Record<string, string> = { proxy: proxy.ready[1]!, passThrough: pass.ready[1]!, direct: fakeUrl };
+  const pids: Record<string, number> = { proxy: proxy.pid, passThrough: pass.pid, direct: fake.pid };
+  const peers: Peer[] = [];
+  const names = new Set<string>();
+  for (const command of options.peers ?? []) {
+    const peer = await startPeer(command, fakeUrl, names);
+    if (!peer) continue;
+    children.push(peer);
+    peers.push(peer);
+    bases[peer.name] = peer.baseUrl;
+    pids[peer.name] = peer.pid;
+  }
+  const concurrencies = options.concurrencies ?? DEFAULT_CONCURRENCIES;
   const targets = Object.keys(bases) as OverheadTarget[];
   // Every request of the run asks a question nobody asked before.
   let counter = 0;
@@ -132,9 +195,9 @@ async function measure(options: OverheadOptions, requests: number, warmup: numbe
 
   const cells = new Map<string, Accumulated>();
   const proxyLayers: Record<string, number> = {};
-  const bar = options.progress ? startProgress('bench overhead: misses', CONCURRENCIES.length * 2 * targets.length * requests) : undefined;
+  const bar = options.progress ? startProgress('bench overhead: misses', concurrencies.length * 2 * targets.length * requests) : undefined;
   let doneBefore = 0;
-  for (const concurrency of CONCURRENCIES) {
+  for (const concurrency of concurrencies) {
     for (const stream of [false, true]) {
       for (const target of targets) await send(target, concurrency, stream, warmup);
       for (let round = 0; round < rounds; round++) {
@@ -142,13 +205,16 @@ async function measure(options: OverheadOptions, requests: number, warmup: numbe
         // Rotate who goes first, so no target always runs on the warmest (or coldest) machine.
         for (const turn of targets.keys()) {
           const target = targets[(turn + round) % targets.length]!;
+          const cpuBefore = await cpuMsOf(pids[target]!);
           const result = await send(target, concurrency, stream, count, (done) => bar?.update(doneBefore + done));
+          const cpuMs = (await cpuMsOf(pids[target]!)) - cpuBefore;
           doneBefore += count;
           const key = cellKey(target, concurrency, stream);
-          const cell = cells.get(key) ?? { totalMs: [], firstByteMs: [], wallMs: 0 };
+          const cell = cells.get(key) ?? { totalMs: [], firstByteMs: [], wallMs: 0, cpuMs: 0 };
           cell.totalMs.push(...result.totalMs);
           cell.firstByteMs.push(...result.firstByteMs);
           cell.wallMs += result.wallMs;
+          cell.cpuMs += cpuMs;
           cells.set(key, cell);
           if (target === 'proxy') for (const [layer, n] of Object.entries(result.layers)) proxyLayers[layer] = (proxyLayers[layer] ?? 0) + n;
         }
@@ -156,16 +222,41 @@ async function measure(options: OverheadOptions, requests: number, warmup: numbe
     }
   }
   bar?.stop();
+  const proxyRssMb = round(((await residentBytes(proxy.pid)) ?? 0) / (1024 * 1024), 1);
   const hits = await measureHits(`${bases.proxy}/v1/chat/completions`, agent, requests, warmup, options.progress ?? false);
-  return summarizeOverhead(cells, proxyLayers, hits, requests);
+  const report = summarizeOverhead(cells, proxyLayers, hits, requests, concurrencies, prefill);
+  return { ...report, proxyRssMb, peers: peers.map((peer) => peerReport(peer, cells, concurrencies)) };
+}
+
+/**
+ * Fills `<dataDir>/exact` and `<dataDir>/semantic` to `entries` each, in the child `bench scale`
+ * uses, so the proxy then starts on full caches and every miss evicts (issue 15's 100k figures).
+ */
+async function prefillCaches(entries: number, dataDir: string): Promise<void> {
+  const fill = await spawnCli(['bench', 'scale', '--child', 'fill', '--entries', String(entries), '--data-dir', dataDir], /^bench scale fill /, { env: benchChildEnv(), stderr: 'collect' });
+  await fill.exited;
+}
+
+/** A peer's figures, computed like the proxy's. */
+function peerReport(peer: Peer, cells: Map<string, Accumulated>, concurrencies: readonly number[]): PeerReport {
+  const { throughputRatios, cpuRatios, missP50AddedMs } = summarizeOverhead(cells, {}, { count: 0, p50Ms: 0, p99Ms: 0 }, 0, concurrencies, 0, peer.name as OverheadTarget);
+  return { name: peer.name, command: peer.command, throughputRatios, cpuRatios, missP50AddedMs };
 }
 
 function cellKey(target: OverheadTarget, concurrency: number, stream: boolean): string {
   return `${target}/${concurrency}/${stream}`;
 }
 
-/** Turns the raw timings into the report: headline differences, ratio, and one row per cell. */
-function summarizeOverhead(cells: Map<string, Accumulated>, proxyLayers: Record<string, number>, hits: LatencySummary, requests: number): OverheadReport {
+/** Turns the raw timings into the report (of `subject`, the proxy unless a peer): headline differences, ratios, one row per cell. */
+function summarizeOverhead(
+  cells: Map<string, Accumulated>,
+  proxyLayers: Record<string, number>,
+  hits: LatencySummary,
+  requests: number,
+  concurrencies: readonly number[],
+  prefilled: number,
+  subject: OverheadTarget = 'proxy',
+): Omit<OverheadReport, 'proxyRssMb' | 'peers'> {
   const scenarios: OverheadScenario[] = [];
   for (const [key, cell] of cells) {
     const [target, concurrency, stream] = key.split('/') as [OverheadTarget, string, string];
@@ -175,21 +266,33 @@ function summarizeOverhead(cells: Map<string, Accumulated>, proxyLayers: Record<
       target, concurrency: Number(concurrency), stream: stream === 'true', requests: totals.count,
       p50Ms: totals.p50Ms, p99Ms: totals.p99Ms, ttfbP50Ms: firstBytes.p50Ms, ttfbP99Ms: firstBytes.p99Ms,
       throughputRps: round((totals.count / cell.wallMs) * 1000, 1),
+      cpuMsPerRequest: round(cell.cpuMs / Math.max(1, totals.count), 3),
     });
   }
   const cellOf = (target: OverheadTarget, concurrency: number, stream: boolean): Accumulated => cells.get(cellKey(target, concurrency, stream))!;
-  const throughputAt32 = (target: OverheadTarget): number => {
-    const plain = cellOf(target, 32, false);
-    const streamed = cellOf(target, 32, true);
+  const throughputAt = (target: OverheadTarget, concurrency: number): number => {
+    const plain = cellOf(target, concurrency, false);
+    const streamed = cellOf(target, concurrency, true);
     return (plain.totalMs.length + streamed.totalMs.length) / (plain.wallMs + streamed.wallMs);
   };
+  const cpuPerRequest = (target: OverheadTarget, concurrency: number): number => {
+    const plain = cellOf(target, concurrency, false);
+    return plain.cpuMs / Math.max(1, plain.totalMs.length);
+  };
+  const throughputRatios: Record<string, number> = {};
+  const cpuRatios: Record<string, number> = {};
+  for (const concurrency of concurrencies) {
+    throughputRatios[`c${concurrency}`] = round(throughputAt(subject, concurrency) / throughputAt('passThrough', concurrency));
+    const baseline = cpuPerRequest('passThrough', concurrency);
+    cpuRatios[`c${concurrency}`] = baseline > 0 ? round(cpuPerRequest(subject, concurrency) / baseline) : 0;
+  }
   /** Percentile `q` at concurrency 1 of `target` minus the same of `baseline`. */
   const added = (target: OverheadTarget, baseline: OverheadTarget, q: number, stream: boolean, field: 'totalMs' | 'firstByteMs'): number =>
     round(percentile(cellOf(target, 1, stream)[field], q) - percentile(cellOf(baseline, 1, stream)[field], q));
   return {
-    missP50AddedMs: added('proxy', 'direct', 50, false, 'totalMs'),
+    missP50AddedMs: added(subject, 'direct', 50, false, 'totalMs'),
     missP99AddedMs: added('proxy', 'direct', 99, false, 'totalMs'),
-    throughputRatio: round(throughputAt32('proxy') / throughputAt32('passThrough')),
+    throughputRatio: round(throughputAt('proxy', 32) / throughputAt('passThrough', 32)),
     ttfbAddedMs: added('proxy', 'direct', 50, true, 'firstByteMs'),
     hitP50Ms: hits.p50Ms,
     hitP99Ms: hits.p99Ms,
@@ -198,6 +301,9 @@ function summarizeOverhead(cells: Map<string, Accumulated>, proxyLayers: Record<
     ttfbAddedOverPassThroughMs: added('proxy', 'passThrough', 50, true, 'firstByteMs'),
     proxyLayers,
     hitRequests: hits.count,
+    throughputRatios,
+    cpuRatios,
+    prefilled,
     scenarios,
   };
 }

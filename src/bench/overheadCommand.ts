@@ -2,7 +2,7 @@
  * The command line of `isartor bench overhead [--requests N] [--json]`: arguments, the tables for
  * people, and the helper processes the benchmark starts (`--child fake-upstream | pass-through`).
  */
-import { BenchArgsError, parseFlags, positiveInteger } from './args';
+import { BenchArgsError, integerList, parseFlags, positiveInteger } from './args';
 import { startFakeUpstream } from './fakeUpstream';
 import { runOverheadBench, type OverheadReport } from './overhead';
 import { startPassThrough } from './passthrough';
@@ -11,11 +11,17 @@ import { formatTable } from './stats';
 /** Measured requests per target and scenario when --requests is absent (sized for the 15-minute `npm run bench`). */
 export const DEFAULT_OVERHEAD_REQUESTS = 1000;
 
-export const OVERHEAD_USAGE = 'usage: isartor bench overhead [--requests N] [--json]';
+export const OVERHEAD_USAGE = 'usage: isartor bench overhead [--requests N] [--concurrency 1,32,128] [--prefill N] [--peers "<command with {port} {upstream}>"]... [--json]';
 
 export interface OverheadArgs {
   requests: number;
   json: boolean;
+  /** Concurrencies to measure; always includes 1 and 32 (the headline figures). */
+  concurrencies: number[];
+  /** Entries to put in each cache before the run. */
+  prefill: number;
+  /** Commands of other gateways to measure beside the proxy. */
+  peers: string[];
   /** Internal: run one helper server of the benchmark in this process instead. */
   child?: 'fake-upstream' | 'pass-through';
   upstream?: string;
@@ -27,10 +33,22 @@ export interface OverheadArgs {
  * @example parseOverheadArgs(['--requests', '500', '--json']) // { requests: 500, json: true }
  */
 export function parseOverheadArgs(argv: readonly string[]): OverheadArgs {
-  const values = parseFlags(argv, { requests: { type: 'string' }, json: { type: 'boolean' }, child: { type: 'string' }, upstream: { type: 'string' } });
+  const values = parseFlags(argv, {
+    requests: { type: 'string' },
+    json: { type: 'boolean' },
+    concurrency: { type: 'string' },
+    prefill: { type: 'string' },
+    peers: { type: 'string', multiple: true },
+    child: { type: 'string' },
+    upstream: { type: 'string' },
+  });
+  const extra = typeof values.concurrency === 'string' ? integerList(values.concurrency, '--concurrency') : [];
   const args: OverheadArgs = {
     requests: typeof values.requests === 'string' ? positiveInteger(values.requests, '--requests') : DEFAULT_OVERHEAD_REQUESTS,
     json: values.json === true,
+    concurrencies: [...new Set([1, 32, ...extra])].sort((a, b) => a - b),
+    prefill: typeof values.prefill === 'string' ? positiveInteger(values.prefill, '--prefill', 0) : 0,
+    peers: Array.isArray(values.peers) ? (values.peers as string[]).filter((command) => command.trim() !== '') : [],
   };
   if (values.child !== undefined) {
     if (values.child !== 'fake-upstream' && values.child !== 'pass-through') throw new BenchArgsError(`--child must be fake-upstream or pass-through`);
@@ -49,15 +67,24 @@ export function formatOverhead(report: OverheadReport): string {
     ['miss p99 added (vs direct)', ms(report.missP99AddedMs)],
     ['miss p50 added (vs pass-through)', ms(report.missP50AddedOverPassThroughMs)],
     ['stream TTFB p50 added (vs direct)', ms(report.ttfbAddedMs)],
-    ['throughput, proxy / pass-through (c=32)', `${report.throughputRatio.toFixed(3)}x`],
+    ['throughput, proxy / pass-through', Object.entries(report.throughputRatios).map(([c, r]) => `${c} ${r.toFixed(3)}x`).join(', ')],
+    ['CPU per miss, proxy / pass-through (plain)', Object.entries(report.cpuRatios).map(([c, r]) => `${c} ${r.toFixed(2)}x`).join(', ')],
+    ['entries in each cache before the run', String(report.prefilled)],
+    ['proxy RSS after the misses (MB)', String(report.proxyRssMb)],
     ['L1a hit p50 / p99', `${ms(report.hitP50Ms)} / ${ms(report.hitP99Ms)}`],
     ['proxy miss answers by layer', Object.entries(report.proxyLayers).map(([layer, n]) => `${layer} ${n}`).join(', ')],
   ]);
   const detail = formatTable(
-    ['target', 'conc', 'mode', 'requests', 'p50 ms', 'p99 ms', 'ttfb p50', 'ttfb p99', 'req/s'],
-    report.scenarios.map((s) => [s.target, s.concurrency, s.stream ? 'stream' : 'plain', s.requests, s.p50Ms, s.p99Ms, s.ttfbP50Ms, s.ttfbP99Ms, s.throughputRps]),
+    ['target', 'conc', 'mode', 'requests', 'p50 ms', 'p99 ms', 'ttfb p50', 'ttfb p99', 'req/s', 'cpu ms/req'],
+    report.scenarios.map((s) => [s.target, s.concurrency, s.stream ? 'stream' : 'plain', s.requests, s.p50Ms, s.p99Ms, s.ttfbP50Ms, s.ttfbP99Ms, s.throughputRps, s.cpuMsPerRequest]),
   );
-  return `${headline}\n\n${detail}`;
+  const peers = report.peers.length === 0 ? '' : `\n\n${formatTable(['peer', 'command', 'throughput / pass-through', 'CPU / pass-through', 'miss p50 added'], report.peers.map((peer) => [
+    peer.name, peer.command,
+    Object.entries(peer.throughputRatios).map(([c, r]) => `${c} ${r.toFixed(3)}x`).join(', '),
+    Object.entries(peer.cpuRatios).map(([c, r]) => `${c} ${r.toFixed(2)}x`).join(', '),
+    ms(peer.missP50AddedMs),
+  ]))}`;
+  return `${headline}\n\n${detail}${peers}`;
 }
 
 /** Runs a helper server until SIGTERM; prints "bench <kind> on <url>" once it listens. */
@@ -100,7 +127,8 @@ export async function benchOverheadCommand(argv: readonly string[]): Promise<num
     return 2;
   }
   if (args.child) return runChild(args.child, args.upstream);
-  const report = await runOverheadBench({ requests: args.requests, progress: true });
+  if (args.peers.length === 0) process.stderr.write('bench overhead: no --peers given; measuring the proxy, the pass-through and direct only\n');
+  const report = await runOverheadBench({ requests: args.requests, concurrencies: args.concurrencies, prefill: args.prefill, peers: args.peers, progress: true });
   process.stdout.write(args.json ? `${JSON.stringify(report)}\n` : `${formatOverhead(report)}\n`);
   return 0;
 }

@@ -183,9 +183,7 @@ async function fillSemantic(entries: number, semantic: SemanticLayer, store: Key
     await store.set(key, encodeEntry({ partition, text: lastTurn, embedder: embedder.id, vector, answer: storedAnswer(i) }));
     loaded.push({ partition, key, vector });
   });
-  semantic.cache.index.bulkLoad((index) => {
-    for (const entry of loaded) index.add(entry.partition, entry.key, entry.vector);
-  });
+  semantic.cache.bulkAdd(loaded);
   const rate = await fill(bar, bulk, entries, async (i) => {
     const { partition, lastTurn } = keyOf(i);
     await semantic.cache.insert(partition, lastTurn, storedAnswer(i));

@@ -4,6 +4,9 @@
  * here judges a timing.
  */
 import assert from 'node:assert/strict';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import type { OverheadReport } from '../../src/bench/overhead';
 import type { ScaleReport } from '../../src/bench/scale';
@@ -40,6 +43,34 @@ describe('bench overhead', () => {
           assert.ok(s.throughputRps > 0);
         }
       }
+    }
+  });
+
+  it('measures a peer gateway given with --peers and skips one that is not installed, with a line saying so', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'isartor-peer-'));
+    try {
+      // The smallest OpenAI-compatible gateway: forwards every request to the upstream it is given.
+      const gateway = join(dir, 'tiny-gateway.js');
+      await writeFile(gateway, `const http = require('node:http');
+const upstream = new URL(process.env.UPSTREAM);
+const agent = new http.Agent({ keepAlive: true });
+http.createServer((req, res) => {
+  const out = http.request({ host: upstream.hostname, port: upstream.port, method: req.method, path: req.url, headers: req.headers, agent }, (answer) => {
+    res.writeHead(answer.statusCode, answer.headers);
+    answer.pipe(res);
+  });
+  req.pipe(out);
+}).listen(Number(process.argv[2]), '127.0.0.1');`);
+      const { status, stdout, stderr } = await runCli(['bench', 'overhead', '--requests', '3', '--json', '--peers', `"${process.execPath}" "${gateway}" {port}`, '--peers', 'isartor-no-such-gateway --port {port}']);
+      assert.equal(status, 0, stderr);
+      assert.match(stderr, /peer "isartor-no-such-gateway --port \{port\}" skipped: it exited \(not installed\)/);
+      const report = JSON.parse(stdout) as OverheadReport;
+      assert.equal(report.peers.length, 1);
+      const [peer] = report.peers;
+      assert.ok(peer!.throughputRatios.c32! > 0 && Number.isFinite(peer!.missP50AddedMs));
+      assert.equal(report.scenarios.filter((s) => s.target === peer!.name).length, 4, 'the peer ran every scenario');
+    } finally {
+      await rm(dir, { recursive: true, force: true });
     }
   });
 

@@ -8,7 +8,7 @@ import { after, before, it } from 'node:test';
 import { defaultConfig } from '../../src/core/config';
 import { createEngine } from '../../src/core/engine';
 import { silentLogger } from '../../src/core/logger';
-import { saveSnapshot } from '../../src/core/semantic/snapshot';
+import { saveGraphs } from '../../src/core/semantic/snapshot';
 import { VectorIndex } from '../../src/core/semantic/index';
 
 let root: string;
@@ -41,7 +41,7 @@ it('engine data dir, stores, locks, ledger and snapshots: folders 700, files 600
   const engine = await createEngine(config, { logger: silentLogger });
   const index = new VectorIndex({ dimensions: 4 });
   index.add('partition', 'key', new Float32Array([1, 0, 0, 0]));
-  await saveSnapshot(join(dataDir, 'snapshot-test'), 'test-embedder', index);
+  await saveGraphs(join(dataDir, 'snapshot-test'), 'test-embedder', index);
   const open = await modes(dataDir);
   await engine.close();
   const closed = await modes(dataDir);

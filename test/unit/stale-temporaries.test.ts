@@ -6,8 +6,7 @@ import { mkdir, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, it } from 'node:test';
-import { VectorIndex } from '../../src/core/semantic/index';
-import { loadSnapshot } from '../../src/core/semantic/snapshot';
+import { VectorJournal } from '../../src/core/semantic/journal';
 import { openEmbeddedStore } from '../../src/core/store/embedded';
 
 let root: string;
@@ -42,6 +41,6 @@ it('loading a snapshot removes vectors.f32.<pid>.tmp of a process killed mid-sav
   await mkdir(dir);
   await writeFile(join(dir, `vectors.f32.${deadPid}.tmp`), Buffer.alloc(1024));
   await writeFile(join(dir, `vectors.f32.${livePid}.tmp`), Buffer.alloc(16));
-  await loadSnapshot(dir, 'lexical', new VectorIndex({ dimensions: 4 }));
+  await VectorJournal.open(dir, 'lexical', 4);
   assert.deepEqual(await readdir(dir), [`vectors.f32.${livePid}.tmp`]);
 });

@@ -2,6 +2,7 @@
  * L2: answers simple, tool-free prompts with a small local model, and steps aside (calls `next()`)
  * whenever it is ineligible, unsure, over its time budget, or produced an answer not worth serving.
  */
+import { performance } from 'node:perf_hooks';
 import type { EngineConfig } from '../config';
 import type { Logger } from '../logger';
 import type { GeneratedOutcome, Outcome } from '../outcome';
@@ -30,6 +31,8 @@ export interface LocalLayerOptions {
   loadEngine?: (source: LoadableSource) => Promise<LocalEngine>;
   resolveSource?: () => EngineSource;
   timers?: Timers;
+  /** Clock (ms) for how long a resolved source is reused; tests pass a manual one. */
+  now?: () => number;
 }
 
 export interface LocalLayer extends Layer {
@@ -39,6 +42,24 @@ export interface LocalLayer extends Layer {
 
 /** Chat needs room for the template, the prompt and the answer; smaller contexts break it. */
 const MIN_CONTEXT_SIZE = 1024;
+
+/**
+ * How long a resolved model source is reused. Resolving looks at the file system (is the model
+ * file there?), and doing that on every request cost 1.5% of the miss path's CPU (issue 15) while
+ * the answer changes only when a user downloads or points at a model: a few seconds' delay before
+ * the layer notices is invisible.
+ */
+const SOURCE_REFRESH_MS = 5000;
+
+/** `resolve`, called again only once its last answer is older than `maxAgeMs`. */
+function reuseFor(resolve: () => EngineSource, maxAgeMs: number, now: () => number): () => EngineSource {
+  let cached: { source: EngineSource; at: number } | undefined;
+  return () => {
+    const time = now();
+    if (!cached || time - cached.at >= maxAgeMs) cached = { source: resolve(), at: time };
+    return cached.source;
+  };
+}
 
 /** Thrown into the budget signal when triage took too long. */
 class BudgetExceeded extends Error {}
@@ -69,7 +90,7 @@ export function createLocalLayer(deps: LocalLayerDeps, options: LocalLayerOption
   const local = deps.config.local;
   const timers = options.timers ?? realTimers;
   const models = new ModelManager({
-    resolveSource: options.resolveSource ?? (() => resolveEngineSource(local, deps.dataDir)),
+    resolveSource: reuseFor(options.resolveSource ?? (() => resolveEngineSource(local, deps.dataDir)), SOURCE_REFRESH_MS, options.now ?? (() => performance.now())),
     loadEngine: options.loadEngine ?? defaultLoader(deps),
     idleUnloadMs: local.idleUnloadSeconds * 1000,
     timers,

@@ -2,16 +2,15 @@
  * L1b, the semantic cache: answers a request whose history is identical to an earlier one and
  * whose last user turn says the same thing in other words, when every safety gate agrees.
  */
-import { join } from 'node:path';
 import type { EngineConfig, SemanticCacheConfig } from '../config';
 import type { Embedder } from '../embed/embedder';
-import { createEmbedder } from '../embed/select';
 import type { Logger } from '../logger';
 import type { Outcome } from '../outcome';
 import type { Layer, LayerContext, Next } from '../pipeline';
+import { cacheBackend, openSemanticBackend, type SemanticBackend } from '../semantic/backend';
 import { SemanticCache } from '../semantic/cache';
 import { semanticKey } from '../semantic/keys';
-import { openEmbeddedStore } from '../store/embedded';
+import { semanticWorkerScript, startWorkerBackend } from '../semantic/workerBackend';
 import type { KeyValueStore } from '../store/store';
 
 /**
@@ -34,8 +33,8 @@ export interface SemanticLayerDeps {
   fellBack?: string;
 }
 
-export interface SemanticLayer extends Layer {
-  readonly cache: SemanticCache;
+/** The L1b layer, wherever its cache runs. */
+export interface SemanticCacheLayer extends Layer {
   clear(): Promise<void>;
   entries(): number;
   bytes(): number;
@@ -45,9 +44,15 @@ export interface SemanticLayer extends Layer {
   close(): Promise<void>;
 }
 
+/** The L1b layer over a cache in this thread, which tests and benchmarks reach into. */
+export interface SemanticLayer extends SemanticCacheLayer {
+  readonly cache: SemanticCache;
+}
+
 /**
- * Creates the L1b layer (name "semantic"). Lookups happen only inside the request's semantic
- * partition; on a miss, a complete successful upstream answer is stored with the last turn's vector.
+ * Creates the L1b layer (name "semantic") over a cache in this thread. Lookups happen only inside
+ * the request's semantic partition; on a miss, a complete successful upstream answer is stored
+ * with the last turn's vector.
  *
  * @example const layer = await createSemanticLayer({ store, embedder, config: config.semantic, logger });
  */
@@ -55,6 +60,15 @@ export async function createSemanticLayer(deps: SemanticLayerDeps): Promise<Sema
   const { store, embedder, config, logger } = deps;
   const threshold = config.threshold ?? embedder.defaultThreshold;
   const cache = await SemanticCache.open({ store, embedder, threshold, logger, indexDir: deps.indexDir });
+  const backend = cacheBackend({ cache, embedder, store, threshold, fellBack: deps.fellBack });
+  return { ...semanticLayerOver(backend, logger), cache };
+}
+
+/**
+ * The layer's request handling over any backend: look up, and on a miss store the upstream's
+ * complete answer once the response is out.
+ */
+export function semanticLayerOver(backend: SemanticBackend, logger: Logger): SemanticCacheLayer {
   const writes = new Set<Promise<void>>();
 
   async function handle(ctx: LayerContext, next: Next): Promise<Outcome> {
@@ -62,12 +76,10 @@ export async function createSemanticLayer(deps: SemanticLayerDeps): Promise<Sema
     if (req.cache.semanticOff) return next();
     const key = semanticKey(req);
     if (!key.eligible || key.lastTurn.length > SEMANTIC_MAX_TURN_CHARS) return next();
-    let vector: Float32Array | undefined;
     if (!req.cache.noCache) {
       try {
-        vector = await embedder.embed(key.lastTurn);
-        const result = await cache.lookup(key.partition, key.lastTurn, vector);
-        if (result.hit && result.entry.answer.api === req.api) return { kind: 'stored', layer: 'l1b', answer: result.entry.answer };
+        const result = await backend.lookup(key.partition, key.lastTurn);
+        if (result.hit && result.answer.api === req.api) return { kind: 'stored', layer: 'l1b', answer: result.answer };
         if (!result.hit && result.rejected) ctx.notes.semanticRejected = result.rejected;
       } catch (error) {
         logger.warn(`l1b: lookup failed, treating as a miss: ${String(error)}`);
@@ -82,7 +94,7 @@ export async function createSemanticLayer(deps: SemanticLayerDeps): Promise<Sema
         .then(async (answer) => {
           if (!answer || answer.api !== req.api) return;
           await new Promise<void>((resolve) => setImmediate(resolve));
-          await cache.insert(key.partition, key.lastTurn, answer, vector);
+          await backend.insert(key.partition, key.lastTurn, answer);
         })
         .catch((error: unknown) => logger.warn(`l1b: could not store an answer: ${String(error)}`))
         .finally(() => writes.delete(write));
@@ -93,43 +105,33 @@ export async function createSemanticLayer(deps: SemanticLayerDeps): Promise<Sema
 
   return {
     name: 'semantic',
-    cache,
     handle,
-    describe: () =>
-      `${embedder.id}, threshold ${threshold}, ${cache.index.size} entries${deps.fellBack ? ` (fallback: ${deps.fellBack})` : ''}`,
+    describe: () => backend.describe(),
     async clear() {
       await Promise.all([...writes]);
-      await store.clear();
-      cache.index.clear();
-      await cache.flush();
+      await backend.clear();
     },
-    entries: () => cache.index.size,
-    bytes: () => store.byteSize(),
+    entries: () => backend.stats().entries,
+    bytes: () => backend.stats().bytes,
     settled: async () => {
       await Promise.all([...writes]);
     },
     async close() {
       await Promise.all([...writes]);
-      await cache.close();
+      await backend.close();
     },
   };
 }
 
 /**
- * Engine factory: opens the L1b store under `<dataDir>/semantic`, picks the embedder (lexical, or
- * transformers with a lexical fallback) and builds the layer; closing the layer closes its store.
+ * Engine factory: the L1b cache (store under `<dataDir>/semantic`, embedder, vector index) opens
+ * in a worker thread, so embedding and index upkeep never run on the thread that serves requests
+ * (in VS Code, the extension host's). Without the worker's script it opens in this thread.
  */
 export async function semanticLayerFactory(deps: { config: EngineConfig; logger: Logger; dataDir: string }): Promise<Layer> {
   const { config, logger, dataDir } = deps;
-  const dir = join(dataDir, 'semantic');
-  const store = await openEmbeddedStore(dir, { maxEntries: config.semantic.maxEntries, ttlSeconds: config.semantic.ttlSeconds }, { name: 'semantic', logger });
-  const { embedder, fellBack } = await createEmbedder({ choice: config.semantic.embedder, model: config.semantic.model, dataDir, logger });
-  const layer = await createSemanticLayer({ store, embedder, config: config.semantic, logger, indexDir: join(dir, 'index'), fellBack });
-  const closeLayer = layer.close.bind(layer);
-  layer.close = async () => {
-    await closeLayer();
-    await embedder.close?.();
-    await store.close();
-  };
-  return layer;
+  const spec = { config: config.semantic, dataDir };
+  const inWorker = semanticWorkerScript() !== undefined && process.env.ISARTOR_SEMANTIC_WORKER !== '0';
+  const backend = inWorker ? await startWorkerBackend(spec, { logger }) : await openSemanticBackend(spec, logger);
+  return semanticLayerOver(backend, logger);
 }

@@ -94,13 +94,14 @@ export class VectorIndex {
 
   /**
    * Adds or replaces the entry stored under `key`. `label` restores the graph key an entry had when
-   * a snapshot was saved, so a saved graph can be adopted as it is. A non-finite vector is refused
-   * (returns false): one NaN would poison the order of every later search in its partition.
+   * a snapshot was saved, so a saved graph can be adopted as it is. Returns the entry's label, or
+   * undefined when the vector is refused: one NaN would poison the order of every later search in
+   * its partition.
    */
-  add(partition: string, key: string, vector: Float32Array, label?: bigint): boolean {
+  add(partition: string, key: string, vector: Float32Array, label?: bigint): bigint | undefined {
     if (vector.length !== this.dimensions) throw new Error(`vector has ${vector.length} dimensions, index expects ${this.dimensions}`);
     this.remove(key);
-    if (!isFiniteVector(vector)) return false;
+    if (!isFiniteVector(vector)) return undefined;
     const slotLabel = label ?? this.nextLabel;
     if (slotLabel >= this.nextLabel) this.nextLabel = slotLabel + 1n;
     const slot: Slot = { key, partition, vector, label: slotLabel };
@@ -114,7 +115,7 @@ export class VectorIndex {
     } else if (!this.deferAnn && bucket.slots.size >= this.annMinEntries) {
       this.buildAnn(bucket);
     }
-    return true;
+    return slotLabel;
   }
 
   /**

@@ -23,8 +23,15 @@ describe('number flags', () => {
 
 describe('bench overhead flags', () => {
   it('defaults to the sized request count and table output', () => {
-    assert.deepEqual(parseOverheadArgs([]), { requests: DEFAULT_OVERHEAD_REQUESTS, json: false });
-    assert.deepEqual(parseOverheadArgs(['--requests', '50', '--json']), { requests: 50, json: true });
+    assert.deepEqual(parseOverheadArgs([]), { requests: DEFAULT_OVERHEAD_REQUESTS, json: false, concurrencies: [1, 32], prefill: 0, peers: [] });
+    assert.deepEqual(parseOverheadArgs(['--requests', '50', '--json']), { requests: 50, json: true, concurrencies: [1, 32], prefill: 0, peers: [] });
+  });
+
+  it('adds concurrencies to the headline 1 and 32, and takes a prefill count', () => {
+    assert.deepEqual(parseOverheadArgs(['--concurrency', '128,32', '--prefill', '1000']), { requests: DEFAULT_OVERHEAD_REQUESTS, json: false, concurrencies: [1, 32, 128], prefill: 1000, peers: [] });
+    assert.deepEqual(parseOverheadArgs(['--peers', 'gw-a --port {port}', '--peers', 'gw-b']).peers, ['gw-a --port {port}', 'gw-b']);
+    assert.throws(() => parseOverheadArgs(['--concurrency', '0']), BenchArgsError);
+    assert.throws(() => parseOverheadArgs(['--prefill', 'many']), BenchArgsError);
   });
 
   it('refuses unknown flags, positionals, and a pass-through child without an upstream', () => {

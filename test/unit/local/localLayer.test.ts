@@ -193,3 +193,27 @@ void test('describe() reports the state and the tally, and the model unloads aft
   assert.match(layer.describe?.() ?? '', /^idle: scripted\.gguf loads on the first eligible request \(answered 1, passed on 0\)/);
   await layer.close?.();
 });
+
+void test('the model source is looked up once per refresh period, not on every request (issue 15)', async () => {
+  const dataDir = mkdtempSync(join(tmpdir(), 'isartor-l2-'));
+  let lookups = 0;
+  let clock = 0;
+  const layer = createLocalLayer(
+    { config: localConfig(dataDir, {}), logger: silentLogger, dataDir },
+    {
+      resolveSource: () => {
+        lookups++;
+        return { kind: 'none', reason: 'no model configured' };
+      },
+      loadEngine: () => Promise.reject(new Error('never loaded')),
+      timers: new ManualTimers(),
+      now: () => clock,
+    },
+  );
+  const upstream = recordingUpstream();
+  for (let i = 0; i < 50; i++) await runLayers([layer, upstream], newContext(makeRequest('openai.chat', simpleQuestion)), () => true);
+  assert.equal(lookups, 1, 'fifty requests within the refresh period share one lookup');
+  clock += 60_000;
+  await runLayers([layer, upstream], newContext(makeRequest('openai.chat', simpleQuestion)), () => true);
+  assert.equal(lookups, 2, 'a request after the period looks again, so a newly downloaded model is found');
+});

@@ -88,7 +88,7 @@ describe('SemanticCache persistence', () => {
         for (const text of texts) await cache.insert('p', text, answer);
         assert.equal(cache.origin, 'rebuilt');
       });
-      assert.ok((await readFile(join(dir, 'index', 'index.json'), 'utf8')).includes('"keys"'));
+      assert.ok((await readFile(join(dir, 'index', 'vectors.journal'))).length > 3 * 128 * 4, 'the journal holds the three vectors');
       await withCache(dir, async (cache) => {
         assert.equal(cache.origin, 'snapshot');
         assert.equal(cache.index.size, 3);
@@ -105,8 +105,8 @@ describe('SemanticCache persistence', () => {
       await withCache(dir, async (cache) => {
         for (const text of texts) await cache.insert('p', text, answer);
       });
-      // Damage: flip bytes in the vectors file; its hash no longer matches the manifest.
-      const vectorsPath = join(dir, 'index', 'vectors.f32');
+      // Damage: overwrite the journal's header; it no longer says which embedder made it.
+      const vectorsPath = join(dir, 'index', 'vectors.journal');
       const bytes = await readFile(vectorsPath);
       bytes.fill(0x7f, 0, 64);
       await writeFile(vectorsPath, bytes);
@@ -115,10 +115,19 @@ describe('SemanticCache persistence', () => {
         assert.equal(cache.index.size, 3);
         assert.deepEqual(await hits(cache), [true, true]);
       });
-      // Garbage manifest.
-      await writeFile(join(dir, 'index', 'index.json'), '{"version":1,"keys":[');
+      // A damaged record: replay stops there and the entries after it are read back from the store.
+      const journal = await readFile(vectorsPath);
+      journal.fill(0x7f, journal.length - 100, journal.length - 90);
+      await writeFile(vectorsPath, journal);
       await withCache(dir, async (cache) => {
-        assert.equal(cache.origin, 'rebuilt');
+        assert.equal(cache.origin, 'snapshot');
+        assert.equal(cache.index.size, 3);
+        assert.deepEqual(await hits(cache), [true, true]);
+      });
+      // A torn tail (a crash mid-append) is cut off the same way.
+      await writeFile(vectorsPath, (await readFile(vectorsPath)).subarray(0, -7));
+      await withCache(dir, async (cache) => {
+        assert.equal(cache.index.size, 3);
         assert.deepEqual(await hits(cache), [true, true]);
       });
       // Missing folder.

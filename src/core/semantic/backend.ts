@@ -1,0 +1,109 @@
+/**
+ * What the L1b layer asks of a semantic cache, wherever the cache runs: in this thread (tests,
+ * `bench`) or in a worker thread (the proxy; see worker.ts). The layer only posts questions and
+ * answers; embedding, the vector index and its maintenance happen behind this interface.
+ */
+import { join } from 'node:path';
+import type { SemanticCacheConfig } from '../config';
+import type { Embedder } from '../embed/embedder';
+import { createEmbedder } from '../embed/select';
+import type { Logger } from '../logger';
+import type { StoredAnswer } from '../outcome';
+import { openEmbeddedStore } from '../store/embedded';
+import type { KeyValueStore } from '../store/store';
+import { SemanticCache } from './cache';
+import type { GateReason } from './gates';
+
+/** A lookup's answer as the layer needs it: the stored answer, or why the nearest was refused. */
+export type BackendLookup = { hit: true; answer: StoredAnswer } | { hit: false; rejected?: GateReason };
+
+/** Figures the layer reports without asking the cache (they may lag a write by one reply). */
+export interface BackendStats {
+  entries: number;
+  bytes: number;
+}
+
+export interface SemanticBackend {
+  lookup(partition: string, text: string): Promise<BackendLookup>;
+  /** Stores `answer` for `text`; resolves once it is durable and in the index. */
+  insert(partition: string, text: string, answer: StoredAnswer): Promise<void>;
+  clear(): Promise<void>;
+  stats(): BackendStats;
+  /** "<embedder>, threshold <t>, <n> entries", for `describe()`. */
+  describe(): string;
+  close(): Promise<void>;
+}
+
+/** Vectors of recent lookups, so the insert after a miss does not embed the same text again. */
+const REMEMBERED_VECTORS = 512;
+
+/**
+ * Drives `cache` in this thread. `closeAll` closes what the backend owns besides the cache.
+ *
+ * @example const backend = cacheBackend({ cache, embedder, store, threshold, logger });
+ */
+export function cacheBackend(parts: { cache: SemanticCache; embedder: Embedder; store: KeyValueStore; threshold: number; fellBack?: string; closeAll?: () => Promise<void> }): SemanticBackend {
+  const { cache, embedder, store } = parts;
+  const vectors = new Map<string, Float32Array>();
+  const memoKey = (partition: string, text: string): string => `${partition}\n${text}`;
+  return {
+    async lookup(partition, text) {
+      const vector = await embedder.embed(text);
+      vectors.set(memoKey(partition, text), vector);
+      if (vectors.size > REMEMBERED_VECTORS) vectors.delete(vectors.keys().next().value!);
+      const result = await cache.lookup(partition, text, vector);
+      if (result.hit) return { hit: true, answer: result.entry.answer };
+      return result.rejected ? { hit: false, rejected: result.rejected } : { hit: false };
+    },
+    async insert(partition, text, answer) {
+      const key = memoKey(partition, text);
+      const vector = vectors.get(key);
+      vectors.delete(key);
+      await cache.insert(partition, text, answer, vector);
+    },
+    async clear() {
+      vectors.clear();
+      await store.clear();
+      await cache.clear();
+    },
+    stats: () => ({ entries: cache.index.size, bytes: store.byteSize() }),
+    describe: () => `${embedder.id}, threshold ${parts.threshold}, ${cache.index.size} entries${parts.fellBack ? ` (fallback: ${parts.fellBack})` : ''}`,
+    async close() {
+      await cache.close();
+      await parts.closeAll?.();
+    },
+  };
+}
+
+/** Where and how to open the L1b cache (plain data: it crosses into a worker thread). */
+export interface SemanticOpenSpec {
+  config: SemanticCacheConfig;
+  dataDir: string;
+}
+
+/**
+ * Opens the L1b store under `<dataDir>/semantic`, picks the embedder (lexical, or transformers
+ * with a lexical fallback) and the cache; closing the backend closes all three.
+ *
+ * @example const backend = await openSemanticBackend({ config: config.semantic, dataDir }, logger);
+ */
+export async function openSemanticBackend(spec: SemanticOpenSpec, logger: Logger): Promise<SemanticBackend> {
+  const { config, dataDir } = spec;
+  const dir = join(dataDir, 'semantic');
+  const store = await openEmbeddedStore(dir, { maxEntries: config.maxEntries, ttlSeconds: config.ttlSeconds }, { name: 'semantic', logger });
+  try {
+    const { embedder, fellBack } = await createEmbedder({ choice: config.embedder, model: config.model, dataDir, logger });
+    const threshold = config.threshold ?? embedder.defaultThreshold;
+    const cache = await SemanticCache.open({ store, embedder, threshold, logger, indexDir: join(dir, 'index') });
+    return cacheBackend({
+      cache, embedder, store, threshold, fellBack,
+      closeAll: async () => {
+        await embedder.close?.();
+        await store.close();
+      },
+    });
+  } catch (error) {
+    await store.close();
+    throw error;
+  }
+}

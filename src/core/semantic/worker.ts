@@ -1,0 +1,56 @@
+/**
+ * Entry of the semantic cache's worker thread (bundled as dist/semanticWorker.js): opens the L1b
+ * store, embedder and vector index here, off the thread that serves HTTP (and, in VS Code, off the
+ * extension host's thread every extension shares), and answers the layer's messages.
+ */
+import { parentPort, workerData } from 'node:worker_threads';
+import type { Logger } from '../logger';
+import { openSemanticBackend, type SemanticBackend } from './backend';
+import { gateSignature } from './gates';
+import type { SemanticWorkerInit, WorkerMessage, WorkerRequest } from './workerProtocol';
+
+const port = parentPort;
+if (!port) throw new Error('the semantic worker must run in a worker thread');
+
+const post = (message: WorkerMessage): void => port.postMessage(message);
+const logger: Logger = {
+  debug: (message) => post({ kind: 'log', level: 'debug', message }),
+  info: (message) => post({ kind: 'log', level: 'info', message }),
+  warn: (message) => post({ kind: 'log', level: 'warn', message }),
+  error: (message) => post({ kind: 'log', level: 'error', message }),
+};
+
+/** Runs one request and replies; a failure becomes the reply's error, never a crash. */
+async function serve(backend: SemanticBackend, request: WorkerRequest): Promise<void> {
+  let lookup;
+  let error: string | undefined;
+  try {
+    if (request.op === 'lookup') lookup = await backend.lookup(request.partition, request.text);
+    else if (request.op === 'insert') await backend.insert(request.partition, request.text, request.answer);
+    else if (request.op === 'clear') await backend.clear();
+    else await backend.close();
+  } catch (failure) {
+    error = failure instanceof Error ? failure.message : String(failure);
+  }
+  post({ kind: 'reply', id: request.id, ...(lookup ? { lookup } : {}), ...(error !== undefined ? { error } : {}), stats: backend.stats(), describe: backend.describe() });
+  if (request.op === 'close') port!.close();
+}
+
+async function main(): Promise<void> {
+  let backend: SemanticBackend;
+  try {
+    backend = await openSemanticBackend(workerData as SemanticWorkerInit, logger);
+  } catch (error) {
+    post({ kind: 'failed', error: error instanceof Error ? error.message : String(error) });
+    port!.close();
+    return;
+  }
+  // The first embedding and gate check load tables and compile code (hundreds of ms): pay that
+  // now, so the first real lookup fits in the layer's time budget.
+  await backend.lookup('', 'warm up the embedder').catch(() => undefined);
+  gateSignature('Warm up the gates: parseInt("42", 10) in v2?');
+  port!.on('message', (request: WorkerRequest) => void serve(backend, request));
+  post({ kind: 'ready', stats: backend.stats(), describe: backend.describe() });
+}
+
+void main();

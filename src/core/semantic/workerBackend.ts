@@ -1,0 +1,167 @@
+/**
+ * The main thread's side of the semantic cache's worker: a SemanticBackend whose every call is one
+ * message. Lookups have a time budget: a worker busy with a graph build or a save must not hold a
+ * request, so past the budget the request goes on as a miss.
+ */
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { Worker } from 'node:worker_threads';
+import type { Logger } from '../logger';
+import type { StoredAnswer } from '../outcome';
+import type { BackendLookup, BackendStats, SemanticBackend, SemanticOpenSpec } from './backend';
+import type { WorkerMessage, WorkerRequest } from './workerProtocol';
+
+/** Default lookup budget: far above a lookup's usual 0.1–1 ms, far below an upstream call. */
+export const DEFAULT_LOOKUP_BUDGET_MS = 250;
+
+/** Writes waiting for the worker beyond this are dropped (a miss later, never a stalled proxy). */
+const MAX_PENDING_INSERTS = 2048;
+
+/**
+ * The worker's script: dist/semanticWorker.js next to the bundle that runs this code (CLI and
+ * extension), or worker.ts beside this file when running from source (tests under tsx).
+ */
+export function semanticWorkerScript(): string | undefined {
+  return [join(__dirname, 'semanticWorker.js'), join(__dirname, 'worker.ts')].find((path) => existsSync(path));
+}
+
+type Pending = { resolve: (message: Extract<WorkerMessage, { kind: 'reply' }>) => void; reject: (error: Error) => void };
+
+export interface WorkerBackendOptions {
+  logger: Logger;
+  lookupBudgetMs?: number;
+  /** Script to run (default: `semanticWorkerScript()`). */
+  script?: string;
+  /** How long `close()` waits for the worker to save before stopping it anyway. Default 10 s. */
+  closeTimeoutMs?: number;
+}
+
+/**
+ * Starts the worker and resolves once its cache has opened; rejects when it could not open.
+ *
+ * @example const backend = await startWorkerBackend({ config: config.semantic, dataDir }, { logger });
+ */
+export async function startWorkerBackend(spec: SemanticOpenSpec, options: WorkerBackendOptions): Promise<SemanticBackend> {
+  const script = options.script ?? semanticWorkerScript();
+  if (!script) throw new Error('the semantic worker script is missing (dist/semanticWorker.js)');
+  const { logger } = options;
+  const budgetMs = options.lookupBudgetMs ?? DEFAULT_LOOKUP_BUDGET_MS;
+  const worker = script.endsWith('.ts')
+    ? // From source (tests): the worker thread does not inherit tsx's loader, so register it first.
+      new Worker(`require('tsx/cjs'); require(${JSON.stringify(script)});`, { eval: true, workerData: spec, name: 'isartor-semantic' })
+    : new Worker(script, { workerData: spec, name: 'isartor-semantic' });
+  const pending = new Map<number, Pending>();
+  let nextId = 1;
+  let stats: BackendStats = { entries: 0, bytes: 0 };
+  let description = 'opening…';
+  let dead: string | undefined;
+  let overBudget = 0;
+  let pendingInserts = 0;
+
+  // An idle worker must not keep a process alive that is otherwise done; a busy one must.
+  const refresh = (): void => void (pending.size > 0 ? worker.ref() : worker.unref());
+
+  const ready = new Promise<void>((resolve, reject) => {
+    worker.on('message', (message: WorkerMessage) => {
+      if (message.kind === 'log') logger[message.level](message.message);
+      else if (message.kind === 'ready') {
+        stats = message.stats;
+        description = message.describe;
+        resolve();
+      } else if (message.kind === 'failed') reject(new Error(message.error));
+      else {
+        stats = message.stats;
+        description = message.describe;
+        const waiter = pending.get(message.id);
+        pending.delete(message.id);
+        refresh();
+        waiter?.resolve(message);
+      }
+    });
+    const fail = (reason: string): void => {
+      dead ??= reason;
+      reject(new Error(reason));
+      for (const waiter of pending.values()) waiter.reject(new Error(reason));
+      pending.clear();
+    };
+    worker.on('error', (error) => {
+      logger.error(`l1b: the semantic worker failed, so requests pass L1b by: ${error.message}`);
+      fail(`the semantic worker failed: ${error.message}`);
+    });
+    worker.on('exit', (code) => fail(`the semantic worker exited (code ${code})`));
+  });
+  try {
+    await ready;
+  } catch (error) {
+    await worker.terminate();
+    throw error;
+  }
+  worker.unref();
+
+  type Request = WorkerRequest extends infer R ? (R extends unknown ? Omit<R, 'id'> : never) : never;
+  const call = (request: Request): Promise<Extract<WorkerMessage, { kind: 'reply' }>> => {
+    if (dead) return Promise.reject(new Error(dead));
+    const id = nextId++;
+    return new Promise((resolve, reject) => {
+      pending.set(id, { resolve, reject });
+      if (pending.size === 1) worker.ref();
+      worker.postMessage({ ...request, id } as WorkerRequest);
+    });
+  };
+  const expectOk = (reply: Extract<WorkerMessage, { kind: 'reply' }>): void => {
+    if (reply.error !== undefined) throw new Error(reply.error);
+  };
+
+  return {
+    lookup(partition: string, text: string): Promise<BackendLookup> {
+      // A failed worker was logged once when it failed; every request after it is a plain miss.
+      if (dead) return Promise.resolve({ hit: false });
+      const answered = call({ op: 'lookup', partition, text }).then((reply): BackendLookup => {
+        expectOk(reply);
+        return reply.lookup ?? { hit: false };
+      });
+      let timer: NodeJS.Timeout | undefined;
+      const timedOut = new Promise<BackendLookup>((resolve) => {
+        timer = setTimeout(() => {
+          overBudget++;
+          logger.debug(`l1b: the semantic worker did not answer within ${budgetMs} ms; treating the request as a miss`);
+          resolve({ hit: false });
+        }, budgetMs);
+      });
+      return Promise.race([answered, timedOut]).finally(() => clearTimeout(timer));
+    },
+    async insert(partition: string, text: string, answer: StoredAnswer): Promise<void> {
+      if (dead) return;
+      if (pendingInserts >= MAX_PENDING_INSERTS) {
+        logger.debug('l1b: the semantic worker is behind; an answer was not stored');
+        return;
+      }
+      pendingInserts++;
+      try {
+        expectOk(await call({ op: 'insert', partition, text, answer }));
+      } finally {
+        pendingInserts--;
+      }
+    },
+    async clear() {
+      expectOk(await call({ op: 'clear' }));
+    },
+    stats: () => stats,
+    describe: () => (dead ? `failed: ${dead}` : `${description}${overBudget > 0 ? `, ${overBudget} lookups over the ${budgetMs} ms budget` : ''}`),
+    async close() {
+      if (!dead) {
+        let timer: NodeJS.Timeout | undefined;
+        const gaveUp = new Promise<void>((resolve) => (timer = setTimeout(resolve, options.closeTimeoutMs ?? 10_000)));
+        try {
+          await Promise.race([call({ op: 'close' }).then(expectOk), gaveUp]);
+        } finally {
+          clearTimeout(timer);
+          dead = 'the semantic cache is closed';
+        }
+      }
+      for (const waiter of pending.values()) waiter.reject(new Error(dead));
+      pending.clear();
+      await worker.terminate();
+    },
+  };
+}

@@ -1,0 +1,87 @@
+// The L1b cache in its worker thread: the engine's layer embeds, searches and stores off the main
+// thread, finds what it stored across a restart, and never holds a request past its lookup budget.
+import assert from 'node:assert/strict';
+import { writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { describe, it } from 'node:test';
+import { defaultConfig } from '../../../src/core/config';
+import { semanticLayerFactory, semanticLayerOver } from '../../../src/core/layers/semantic';
+import { silentLogger } from '../../../src/core/logger';
+import { runLayers, type Layer } from '../../../src/core/pipeline';
+import { startWorkerBackend } from '../../../src/core/semantic/workerBackend';
+import { chatBody, context, drain, fakeUpstream, proxyRequest, tempDir } from './helpers';
+
+type CacheLayer = Layer & { settled(): Promise<void>; entries(): number; close(): Promise<void> };
+
+describe('L1b in a worker thread', () => {
+  it('stores a miss, answers the reworded question from the worker, and still does after a restart', async () => {
+    const temp = await tempDir('l1b-worker');
+    const config = defaultConfig(temp.dir);
+    const open = async (): Promise<CacheLayer> => (await semanticLayerFactory({ config, logger: silentLogger, dataDir: temp.dir })) as CacheLayer;
+    let layer = await open();
+    try {
+      assert.match(layer.describe?.() ?? '', /lexical/);
+      const first = await runLayers([layer, fakeUpstream()], context(proxyRequest({ body: chatBody('How do I reverse a linked list in place?') })), () => true);
+      assert.equal(first.kind, 'upstream');
+      await drain(first);
+      await layer.settled();
+      assert.equal(layer.entries(), 1, 'the worker reports what it holds');
+      const again = await runLayers([layer, fakeUpstream()], context(proxyRequest({ body: chatBody('how do I reverse a linked list in place') })), () => true);
+      assert.equal(again.kind, 'stored');
+      assert.equal(again.layer, 'l1b');
+      await layer.close();
+      layer = await open();
+      const afterRestart = await runLayers([layer, fakeUpstream()], context(proxyRequest({ body: chatBody('How do I reverse a linked list in place?') })), () => true);
+      assert.equal(afterRestart.kind, 'stored', 'the entry and its vector survived the restart');
+    } finally {
+      await layer.close();
+      await temp.cleanup();
+    }
+  });
+
+  it('passes every request on as a miss once the worker has died, logging the failure once', async () => {
+    const temp = await tempDir('l1b-worker-dies');
+    const script = join(temp.dir, 'dying-worker.js');
+    await writeFile(script, `const { parentPort } = require('node:worker_threads');
+parentPort.postMessage({ kind: 'ready', stats: { entries: 0, bytes: 0 }, describe: 'dying' });
+parentPort.on('message', () => { throw new Error('native crash stand-in'); });`);
+    const lines: string[] = [];
+    const keep = (line: string): void => void lines.push(line);
+    const backend = await startWorkerBackend({ config: defaultConfig(temp.dir).semantic, dataDir: temp.dir }, { logger: { debug: keep, info: keep, warn: keep, error: keep }, script, closeTimeoutMs: 50 });
+    const layer = semanticLayerOver(backend, { debug: keep, info: keep, warn: keep, error: keep });
+    try {
+      for (let i = 0; i < 5; i++) {
+        const outcome = await runLayers([layer, fakeUpstream()], context(proxyRequest({ body: chatBody(`How do I reverse list number ${i}?`) })), () => true);
+        assert.equal(outcome.kind, 'upstream');
+        await drain(outcome);
+      }
+      assert.match(backend.describe(), /failed/);
+      assert.equal(lines.filter((line) => /requests pass L1b by/.test(line)).length, 1, lines.join('\n'));
+      assert.equal(lines.filter((line) => /lookup failed/.test(line)).length, 1, 'only the request that met the failure logs it');
+    } finally {
+      await layer.close();
+      await temp.cleanup();
+    }
+  });
+
+  it('treats a lookup the worker does not answer within the budget as a miss', async () => {
+    const temp = await tempDir('l1b-worker-stuck');
+    // A worker that opens and then never answers: a graph build or a save that takes too long.
+    const script = join(temp.dir, 'stuck-worker.js');
+    await writeFile(script, `const { parentPort } = require('node:worker_threads');
+parentPort.postMessage({ kind: 'ready', stats: { entries: 0, bytes: 0 }, describe: 'stuck' });
+parentPort.on('message', () => undefined);`);
+    const backend = await startWorkerBackend({ config: defaultConfig(temp.dir).semantic, dataDir: temp.dir }, { logger: silentLogger, lookupBudgetMs: 40, script, closeTimeoutMs: 50 });
+    try {
+      const started = performance.now();
+      const result = await backend.lookup('partition', 'How do I reverse a linked list in place?');
+      const waited = performance.now() - started;
+      assert.deepEqual(result, { hit: false });
+      assert.ok(waited >= 35 && waited < 2000, `waited ${waited} ms`);
+      assert.match(backend.describe(), /1 lookups over the 40 ms budget/);
+    } finally {
+      await backend.close();
+      await temp.cleanup();
+    }
+  });
+});
