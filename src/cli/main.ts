@@ -9,7 +9,7 @@ import { statsCommand } from './stats';
 
 const USAGE = `usage: isartor <command> [options]
 
-  serve   [--port N] [--host H] [--data-dir DIR] [--upstream URL] [--anthropic-upstream URL] [--config FILE]
+  serve   [--port N] [--host H] [--data-dir DIR] [--upstream URL] [--anthropic-upstream URL] [--config FILE] [--store redis://HOST:PORT]
           Run the proxy in the foreground (keys from OPENAI_API_KEY, ANTHROPIC_API_KEY,
           AZURE_OPENAI_API_KEY + AZURE_OPENAI_ENDPOINT; ISARTOR_PORT, ISARTOR_DATA_DIR, ISARTOR_CONFIG).
   stats   [--data-dir DIR] [--json]

@@ -9,6 +9,7 @@ import { parseArgs } from 'node:util';
 import { parse as parseJsonc, printParseErrorCode, type ParseError } from 'jsonc-parser';
 import { defaultConfig, type EngineConfig } from '../core/config';
 import type { ProviderKind, UpstreamTarget } from '../core/request';
+import { storeUrlProblem } from '../core/store/redisConnection';
 
 /** Wrong flags, values or config: the CLI prints the message and exits with status 2. */
 export class UsageError extends Error {}
@@ -20,6 +21,8 @@ export interface ServeArgs {
   upstream?: string;
   anthropicUpstream?: string;
   configFile?: string;
+  /** `redis://…` or `rediss://…`: the caches on a Redis shared by every replica. */
+  store?: string;
 }
 
 function parsePort(value: string, source: string): number {
@@ -38,6 +41,12 @@ function parseUrl(value: string, source: string): string {
   }
 }
 
+function parseStoreUrl(value: string, source: string): string {
+  const problem = storeUrlProblem(value);
+  if (problem) throw new UsageError(`${source} ${problem}`);
+  return value;
+}
+
 /** Parses the flags after `serve`. */
 export function parseServeArgs(argv: string[]): ServeArgs {
   let values: Record<string, string | boolean | undefined>;
@@ -53,6 +62,7 @@ export function parseServeArgs(argv: string[]): ServeArgs {
         upstream: { type: 'string' },
         'anthropic-upstream': { type: 'string' },
         config: { type: 'string' },
+        store: { type: 'string' },
       },
     }));
   } catch (error) {
@@ -65,6 +75,7 @@ export function parseServeArgs(argv: string[]): ServeArgs {
   if (typeof values.upstream === 'string') args.upstream = parseUrl(values.upstream, '--upstream');
   if (typeof values['anthropic-upstream'] === 'string') args.anthropicUpstream = parseUrl(values['anthropic-upstream'], '--anthropic-upstream');
   if (typeof values.config === 'string') args.configFile = resolve(values.config);
+  if (typeof values.store === 'string') args.store = parseStoreUrl(values.store, '--store');
   return args;
 }
 
@@ -80,6 +91,7 @@ const OPTIONAL_LEAVES: Record<string, string> = {
   'local.modelPath': 'string',
   'local.backendUrl': 'string',
   'local.backendModel': 'string',
+  'store.url': 'string',
 };
 
 function kindOf(value: unknown): string {
@@ -189,6 +201,17 @@ function applyUpstreams(config: EngineConfig, args: ServeArgs, env: NodeJS.Proce
   config.upstream.providers = providers;
 }
 
+/** `--store` over `ISARTOR_STORE_URL` over the file's `store.url`; each checked the same way. */
+function applyStore(config: EngineConfig, args: ServeArgs, env: NodeJS.ProcessEnv): void {
+  const store = config.store;
+  if (!store) return;
+  if (store.url !== undefined) parseStoreUrl(store.url, 'store.url');
+  if (env.ISARTOR_STORE_URL) store.url = parseStoreUrl(env.ISARTOR_STORE_URL, 'ISARTOR_STORE_URL');
+  if (args.store) store.url = args.store;
+  if (!/^[A-Za-z0-9_.-]+$/.test(store.namespace)) throw new UsageError('store.namespace may hold letters, digits, ".", "_" and "-" only');
+  if (!(store.timeoutMs > 0)) throw new UsageError('store.timeoutMs must be a positive number of milliseconds');
+}
+
 /**
  * The full configuration for `isartor serve`.
  *
@@ -206,5 +229,6 @@ export async function loadServeConfig(args: ServeArgs, env: NodeJS.ProcessEnv): 
   if (args.port !== undefined) config.port = args.port;
   if (args.host !== undefined) config.host = args.host;
   applyUpstreams(config, args, env);
+  applyStore(config, args, env);
   return config;
 }

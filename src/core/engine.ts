@@ -17,6 +17,7 @@ import { semanticLayerFactory } from './layers/semantic';
 import { deferredLayerFactory, isDeferredLayer } from './layers/deferred';
 import { optimiserLayerFactory } from './layers/optimiser';
 import { withOptimiserSavings } from './optimiser/savings';
+import { openSharedRedis, type SharedRedis, type SharedStoreStatus } from './store/redisConnection';
 
 /**
  * The Deflection Stack, first to last. Each later layer (semantic L1b, local L2, optimiser L2.5) is
@@ -30,6 +31,9 @@ export const LAYER_FACTORIES: readonly LayerFactory[] = [
   optimiserLayerFactory,
   upstreamLayerFactory,
 ];
+
+/** The partition's credential part when `store.shareAcrossKeys` is on. */
+const SHARED_ACROSS_KEYS = 'shared-across-keys';
 
 /** Layer name → the config section whose `enabled` is its initial switch. */
 const SWITCH_SECTIONS: Record<string, 'exact' | 'semantic' | 'local' | 'optimiser'> = {
@@ -54,6 +58,8 @@ export interface StatsReport {
   ledger: LedgerSummary;
   layers: Record<string, LayerState>;
   caches: Record<string, CacheInfo>;
+  /** Present when the caches live on a shared Redis: whether it is reachable right now. */
+  store?: SharedStoreStatus;
 }
 
 /** How a request ended, as the proxy reports it once the response is finished. */
@@ -115,12 +121,14 @@ export async function createEngine(config: EngineConfig, deps: { logger: Logger 
   await mkdir(config.dataDir, { recursive: true });
   const ledger = await openLedger(config.dataDir);
   const upstream = createUpstreamClient(config.upstream, logger);
+  const storeUrl = config.store?.url;
+  const shared: SharedRedis | undefined = config.store && storeUrl ? await openSharedRedis({ ...config.store, url: storeUrl }, logger) : undefined;
   const layers: Layer[] = [];
   try {
-    for (const factory of LAYER_FACTORIES) layers.push(await factory({ config, logger, dataDir: config.dataDir, upstream }));
+    for (const factory of LAYER_FACTORIES) layers.push(await factory({ config, logger, dataDir: config.dataDir, upstream, shared }));
   } catch (error) {
     await Promise.allSettled(layers.map((layer) => layer.close?.()));
-    await Promise.allSettled([ledger.close(), upstream.close()]);
+    await Promise.allSettled([ledger.close(), upstream.close(), shared?.close()]);
     throw error;
   }
   // Deferred layers start once the others' background loads are done (the exact cache's index
@@ -141,7 +149,9 @@ export async function createEngine(config: EngineConfig, deps: { logger: Logger 
     config,
     ledger,
     upstream,
-    async handle(req) {
+    async handle(incoming) {
+      // Opt-in team sharing: the credential leaves the partition, so any key reads every answer.
+      const req = config.store?.shareAcrossKeys ? { ...incoming, credentialHash: SHARED_ACROSS_KEYS } : incoming;
       const ctx: LayerContext = { req, notes: {}, responseHeaders: {} };
       const outcome = await runLayers(layers, ctx, isEnabled);
       return { outcome, ctx };
@@ -195,7 +205,9 @@ export async function createEngine(config: EngineConfig, deps: { logger: Logger 
       return info;
     },
     stats() {
-      return { ledger: ledger.summary(), layers: engine.layerStates(), caches: engine.cacheInfo() };
+      const report: StatsReport = { ledger: ledger.summary(), layers: engine.layerStates(), caches: engine.cacheInfo() };
+      if (shared) report.store = shared.status();
+      return report;
     },
     async close() {
       // Reverse order: later layers may hold on to earlier ones' stores.
@@ -208,6 +220,7 @@ export async function createEngine(config: EngineConfig, deps: { logger: Logger 
       }
       await upstream.close();
       await ledger.close();
+      await shared?.close();
     },
   };
   return engine;

@@ -10,12 +10,15 @@ import { canonicalHash, type ProxyRequest } from '../request';
 import { untilAborted } from '../abortable';
 import { SingleFlight, type FlightLead } from '../singleFlight';
 import type { KeyValueStore } from '../store/store';
+import { releasingLead, type ReplicaFlight } from '../store/redisFlight';
 
 export interface ExactLayerDeps {
   /** Opened and closed by the engine; the layer only reads and writes it. */
   store: KeyValueStore;
   config: ExactCacheConfig;
   logger: Logger;
+  /** With a shared store: one replica asks the upstream, the others wait for its answer. */
+  replicas?: ReplicaFlight;
 }
 
 export interface ExactLayer extends Layer {
@@ -112,7 +115,17 @@ export function createExactLayer(deps: ExactLayerDeps): ExactLayer {
         return storeWhenComplete(key, req, await next(), undefined);
       }
 
-      const lead = flights.lead(key);
+      const local = flights.lead(key);
+      const replica = await deps.replicas?.take(key, req.signal);
+      if (replica?.kind === 'stored') {
+        const shared = await lookup(key, req);
+        if (shared) {
+          local.resolve(shared);
+          local.land(undefined);
+          return hit(shared);
+        }
+      }
+      const lead = replica?.kind === 'lead' ? releasingLead(local, replica.release) : local;
       let outcome: Outcome;
       try {
         outcome = await next();
