@@ -14,7 +14,8 @@ import { createClient, RESP_TYPES } from 'redis';
 import { startFakeUpstream, type FakeUpstream } from '../../src/bench/fakeUpstream';
 import { startRedis, startReplica, type Replica, type TestRedis } from './redis-helpers';
 
-const TTL_SECONDS = 3;
+/** Only replica C's answers expire this soon; A and B keep the default, so slow restarts do not expire them. */
+const TTL_SECONDS = 2;
 let fake: FakeUpstream;
 let redis: TestRedis;
 let configDir: string;
@@ -38,12 +39,13 @@ async function stats(replica: Replica): Promise<any> {
   return response.json();
 }
 
-/** The Redis keys of stored answers, by a direct client (as an operator would look). */
-async function answerKeys(): Promise<string[]> {
+/** The Redis key of the stored answer whose record mentions `text`, by a direct client (as an operator would look). */
+async function answerKeyMentioning(text: string): Promise<string | undefined> {
   const direct = createClient({ url: redis.url });
   await direct.connect();
   try {
-    return (await direct.keys('isartor:exact:*')).map(String);
+    for (const key of await direct.keys('isartor:exact:*')) if ((await direct.get(key))?.includes(text)) return key;
+    return undefined;
   } finally {
     await direct.close();
   }
@@ -64,7 +66,8 @@ before(async () => {
   configDir = await mkdtemp(join(tmpdir(), 'isartor-team-'));
   const config = join(configDir, 'isartor.json');
   // The semantic layer stays out of the way: these tests are about the exact cache across replicas.
-  await writeFile(config, JSON.stringify({ exact: { ttlSeconds: TTL_SECONDS }, semantic: { enabled: false }, local: { enabled: false } }));
+  await writeFile(config, JSON.stringify({ semantic: { enabled: false }, local: { enabled: false } }));
+  await writeFile(join(configDir, 'short-ttl.json'), JSON.stringify({ exact: { ttlSeconds: TTL_SECONDS }, semantic: { enabled: false }, local: { enabled: false } }));
   args = ['--upstream', fake.openaiBase, '--store', redis.url, '--config', config];
   [a, b] = await Promise.all([startReplica(args), startReplica(args)]);
 });
@@ -110,25 +113,36 @@ test('a replica restarted later finds the answers stored while it was down', asy
   await b.stop();
   await ask(a, 'stored while B was down');
   b = await startReplica(args);
-  assert.equal((await ask(b, 'stored while B was down')).layer, 'l1a');
+  const again = await ask(b, 'stored while B was down');
+  assert.equal(again.layer, 'l1a');
   assert.equal(fake.requests.length, 1);
 });
 
 test('an answer expires by Redis TTL', async () => {
   fake.reset();
-  await ask(a, 'short-lived answer');
-  assert.equal((await ask(b, 'short-lived answer')).layer, 'l1a');
-  await new Promise((resolve) => setTimeout(resolve, TTL_SECONDS * 1000 + 500));
-  assert.equal((await ask(b, 'short-lived answer')).layer, 'l3');
-  assert.equal(fake.requests.length, 2);
+  const c = await startReplica(['--upstream', fake.openaiBase, '--store', redis.url, '--config', join(configDir, 'short-ttl.json')]);
+  try {
+    await ask(c, 'short-lived answer');
+    assert.equal((await ask(c, 'short-lived answer')).layer, 'l1a');
+    const key = await answerKeyMentioning('short-lived answer');
+    const direct = createClient({ url: redis.url });
+    await direct.connect();
+    const ttlMs = await direct.pTTL(key!).finally(() => direct.close());
+    assert.ok(ttlMs > 0 && ttlMs <= TTL_SECONDS * 1000, `Redis holds the entry with its TTL (${ttlMs} ms)`);
+    await new Promise((resolve) => setTimeout(resolve, TTL_SECONDS * 1000 + 300));
+    assert.equal((await ask(c, 'short-lived answer')).layer, 'l3');
+    assert.equal(fake.requests.length, 2);
+  } finally {
+    await c.stop();
+  }
 });
 
 test('a torn or foreign value in Redis is never replayed', async () => {
-  const before = new Set(await answerKeys());
   fake.reset();
   const original = await ask(a, 'question whose entry gets damaged');
-  const [key] = (await answerKeys()).filter((k) => !before.has(k));
-  assert.ok(key, 'the answer was stored in Redis');
+  let key: string | undefined;
+  await until(async () => (key = await answerKeyMentioning('question whose entry gets damaged')) !== undefined, 'the answer stored in Redis');
+  assert.ok(key);
   const direct = createClient({ url: redis.url }).withTypeMapping({ [RESP_TYPES.BLOB_STRING]: Buffer });
   await direct.connect();
   try {

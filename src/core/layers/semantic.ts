@@ -13,6 +13,8 @@ import { SemanticCache } from '../semantic/cache';
 import { semanticKey } from '../semantic/keys';
 import { openEmbeddedStore } from '../store/embedded';
 import type { KeyValueStore } from '../store/store';
+import type { SharedRedis } from '../store/redisConnection';
+import { openSharedSemantic } from './semanticShared';
 
 export interface SemanticLayerDeps {
   /** Opened by the caller; the layer reads and writes it and closes nothing but its index. */
@@ -111,14 +113,18 @@ export async function createSemanticLayer(deps: SemanticLayerDeps): Promise<Sema
  * Engine factory: opens the L1b store under `<dataDir>/semantic`, picks the embedder (lexical, or
  * transformers with a lexical fallback) and builds the layer; closing the layer closes its store.
  */
-export async function semanticLayerFactory(deps: { config: EngineConfig; logger: Logger; dataDir: string }): Promise<Layer> {
+export async function semanticLayerFactory(deps: { config: EngineConfig; logger: Logger; dataDir: string; shared?: SharedRedis }): Promise<Layer> {
   const { config, logger, dataDir } = deps;
   const dir = join(dataDir, 'semantic');
-  const store = await openEmbeddedStore(dir, { maxEntries: config.semantic.maxEntries, ttlSeconds: config.semantic.ttlSeconds }, { name: 'semantic', logger });
+  // With a team Redis the entries live there and this replica follows the others' writes.
+  const team = deps.shared ? await openSharedSemantic(deps.shared, config.semantic, logger) : undefined;
+  const store = team?.store ?? (await openEmbeddedStore(dir, { maxEntries: config.semantic.maxEntries, ttlSeconds: config.semantic.ttlSeconds }, { name: 'semantic', logger }));
   const { embedder, fellBack } = await createEmbedder({ choice: config.semantic.embedder, model: config.semantic.model, dataDir, logger });
   const layer = await createSemanticLayer({ store, embedder, config: config.semantic, logger, indexDir: join(dir, 'index'), fellBack });
+  const follower = team?.follow(layer.cache);
   const closeLayer = layer.close.bind(layer);
   layer.close = async () => {
+    await follower?.close();
     await closeLayer();
     await embedder.close?.();
     await store.close();

@@ -18,7 +18,18 @@ export interface RedisStore extends KeyValueStore {
   /** The Redis key under which `key` lives (the cross-replica flight watches it). */
   redisKey(key: string): string;
   readonly shared: SharedRedis;
+  /** With `announce`: the stream each write appends its key to, for the other replicas to follow. */
+  readonly streamKey: string;
 }
+
+export interface RedisStoreOptions {
+  logger: Logger;
+  /** Append every written key to `streamKey` in the same transaction (the semantic cache's feed). */
+  announce?: boolean;
+}
+
+/** Entries kept in an announce stream; a replica further behind catches up by a rescan at start. */
+const STREAM_LENGTH = 100_000;
 
 /**
  * A store named `name` (e.g. "exact") on the shared connection.
@@ -27,8 +38,9 @@ export interface RedisStore extends KeyValueStore {
  * const store = openRedisStore(shared, 'exact', { maxEntries: 0, ttlSeconds: 3600 }, { logger });
  * await store.set(key, Buffer.from(answer));
  */
-export function openRedisStore(shared: SharedRedis, name: string, limits: StoreLimits, deps: { logger: Logger }): RedisStore {
+export function openRedisStore(shared: SharedRedis, name: string, limits: StoreLimits, deps: RedisStoreOptions): RedisStore {
   const prefix = `${shared.prefix}${name}:`;
+  const streamKey = `${shared.prefix}stream:${name}`;
   const redisKey = (key: string): string => prefix + key;
   let entries = 0;
   let bytes = 0;
@@ -64,9 +76,12 @@ export function openRedisStore(shared: SharedRedis, name: string, limits: StoreL
       .finally(() => (refreshing = undefined));
   };
 
+  // The first figures now: the semantic cache compares its index with size() on every insert.
+  figures();
   return {
     shared,
     redisKey,
+    streamKey,
     async get(key) {
       const record = await shared.run('GET', (client) => client.get(redisKey(key)), null);
       if (record === null || record === undefined) return undefined;
@@ -80,7 +95,13 @@ export function openRedisStore(shared: SharedRedis, name: string, limits: StoreL
     async set(key, value) {
       const record = frameRecord(redisKey(key), value);
       const options = limits.ttlSeconds > 0 ? { EX: Math.ceil(limits.ttlSeconds) } : undefined;
-      await shared.run('SET', (client) => client.set(redisKey(key), record, options), null);
+      if (!deps.announce) {
+        await shared.run('SET', (client) => client.set(redisKey(key), record, options), null);
+        return;
+      }
+      // One transaction: a follower never reads a key from the stream before its value exists.
+      const trim = { TRIM: { strategy: 'MAXLEN' as const, strategyModifier: '~' as const, threshold: STREAM_LENGTH } };
+      await shared.run('SET+XADD', (client) => client.multi().set(redisKey(key), record, options).xAdd(streamKey, '*', { key }, trim).exec(), null);
     },
     async delete(key) {
       await shared.run('DEL', (client) => client.del(redisKey(key)), 0);
