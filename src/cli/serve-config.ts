@@ -9,7 +9,7 @@ import { parseArgs } from 'node:util';
 import { parse as parseJsonc, printParseErrorCode, type ParseError } from 'jsonc-parser';
 import { defaultConfig, type EngineConfig } from '../core/config';
 import type { ProviderKind, UpstreamTarget } from '../core/request';
-import { storeUrlProblem } from '../core/store/redisConnection';
+import { storeUrlProblem } from '../core/store/redisUrl';
 
 /** Wrong flags, values or config: the CLI prints the message and exits with status 2. */
 export class UsageError extends Error {}

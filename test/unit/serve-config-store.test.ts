@@ -8,7 +8,7 @@ import { mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { UsageError, loadServeConfig, parseServeArgs } from '../../src/cli/serve-config';
-import { redactStoreUrl } from '../../src/core/store/redisConnection';
+import { redactStoreUrl } from '../../src/core/store/redisUrl';
 
 test('no store URL anywhere: the embedded store, team sharing off', async () => {
   const config = await loadServeConfig(parseServeArgs(['--data-dir', tmpdir()]), {});
