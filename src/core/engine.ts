@@ -18,6 +18,7 @@ import { deferredLayerFactory, isDeferredLayer } from './layers/deferred';
 import { optimiserLayerFactory } from './layers/optimiser';
 import { withOptimiserSavings } from './optimiser/savings';
 import { openSharedRedis, type SharedRedis, type SharedStoreStatus } from './store/redisConnection';
+import { openTeamLedger, type TeamTotals } from './store/redisLedger';
 
 /**
  * The Deflection Stack, first to last. Each later layer (semantic L1b, local L2, optimiser L2.5) is
@@ -60,6 +61,8 @@ export interface StatsReport {
   caches: Record<string, CacheInfo>;
   /** Present when the caches live on a shared Redis: whether it is reachable right now. */
   store?: SharedStoreStatus;
+  /** With a shared store: every replica's requests and savings together (refreshed every 2 s). */
+  team?: TeamTotals;
 }
 
 /** How a request ended, as the proxy reports it once the response is finished. */
@@ -123,6 +126,7 @@ export async function createEngine(config: EngineConfig, deps: { logger: Logger 
   const upstream = createUpstreamClient(config.upstream, logger);
   const storeUrl = config.store?.url;
   const shared: SharedRedis | undefined = config.store && storeUrl ? await openSharedRedis({ ...config.store, url: storeUrl }, logger) : undefined;
+  const team = shared ? openTeamLedger(shared) : undefined;
   const layers: Layer[] = [];
   try {
     for (const factory of LAYER_FACTORIES) layers.push(await factory({ config, logger, dataDir: config.dataDir, upstream, shared }));
@@ -184,6 +188,7 @@ export async function createEngine(config: EngineConfig, deps: { logger: Logger 
       if (ctx?.notes.semanticRejected !== undefined) record.semanticRejected = ctx.notes.semanticRejected;
       if (result.error !== undefined) record.error = result.error;
       ledger.record(record);
+      team?.append(record);
       return record;
     },
     setLayerEnabled(name, on) {
@@ -207,6 +212,8 @@ export async function createEngine(config: EngineConfig, deps: { logger: Logger 
     stats() {
       const report: StatsReport = { ledger: ledger.summary(), layers: engine.layerStates(), caches: engine.cacheInfo() };
       if (shared) report.store = shared.status();
+      const teamTotals = team?.cached();
+      if (teamTotals) report.team = teamTotals;
       return report;
     },
     async close() {
@@ -220,6 +227,7 @@ export async function createEngine(config: EngineConfig, deps: { logger: Logger 
       }
       await upstream.close();
       await ledger.close();
+      await team?.close();
       await shared?.close();
     },
   };
