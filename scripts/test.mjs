@@ -22,6 +22,26 @@ function run(cmd, args, env = {}) {
   return result.status ?? 1;
 }
 
+/** True when `command` is on PATH. */
+function has(command) {
+  return spawnSync('sh', ['-c', `command -v ${command}`], { stdio: 'ignore' }).status === 0;
+}
+
+// The shared-cache tests start their own Debian redis-server on a free loopback port. As root on
+// Debian (CI, a fresh machine) it is installed here, so `npm ci && npm test` stays the whole set-up
+// for a user as for CI; otherwise the message says what to install.
+function ensureRedisServer() {
+  if (has('redis-server')) return true;
+  if (process.getuid?.() === 0 && has('apt-get')) {
+    console.log('[integration setup] installing Debian redis-server');
+    const env = { DEBIAN_FRONTEND: 'noninteractive' };
+    if (run('apt-get', ['update', '-qq'], env) === 0) run('apt-get', ['install', '-y', '-qq', '--no-install-recommends', 'redis-server'], env);
+    if (has('redis-server')) return true;
+  }
+  console.error('[integration setup] redis-server is missing: apt-get update && apt-get install -y redis-server');
+  return false;
+}
+
 let failed = false;
 // The whole suite starts with the static checks: types, and the lint rules that keep `vscode` out
 // of the engine and promises from being dropped.
@@ -37,6 +57,7 @@ for (const tier of tiers) {
   }
   if (tier !== 'unit' && run('node', ['scripts/build.mjs']) !== 0) process.exit(1);
   if (tier === 'e2e' && run('bash', ['test/e2e/setup.sh']) !== 0) process.exit(1);
+  if (tier === 'integration' && !ensureRedisServer()) process.exit(1);
   const files = testFiles(join('test', tier));
   if (files.length === 0) continue;
   console.log(`\n=== ${tier} tests (${files.length} files) ===`);

@@ -9,11 +9,11 @@ import { statsCommand } from './stats';
 
 const USAGE = `usage: isartor <command> [options]
 
-  serve   [--port N] [--host H] [--data-dir DIR] [--upstream URL] [--anthropic-upstream URL] [--config FILE]
+  serve   [--port N] [--host H] [--data-dir DIR] [--upstream URL] [--anthropic-upstream URL] [--config FILE] [--store redis://HOST:PORT]
           Run the proxy in the foreground (keys from OPENAI_API_KEY, ANTHROPIC_API_KEY,
           AZURE_OPENAI_API_KEY + AZURE_OPENAI_ENDPOINT; ISARTOR_PORT, ISARTOR_DATA_DIR, ISARTOR_CONFIG).
           --allow-origin ORIGIN (repeatable) lets browser pages from ORIGIN call it; all others get 403.
-  stats   [--data-dir DIR] [--json]
+  stats   [--data-dir DIR] [--json] | --store redis://HOST:PORT [--namespace NS] [--json]
           Show what the proxy saved, by layer, tool, model and day.
   model   download [--data-dir DIR] [--config FILE]
           Download the recommended local (L2) model into the data dir, with progress; Ctrl-C cancels.

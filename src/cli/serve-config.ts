@@ -9,6 +9,7 @@ import { parseArgs } from 'node:util';
 import { parse as parseJsonc, printParseErrorCode, type ParseError } from 'jsonc-parser';
 import { defaultConfig, type EngineConfig } from '../core/config';
 import type { ProviderKind, UpstreamTarget } from '../core/request';
+import { storeUrlProblem } from '../core/store/redisUrl';
 
 /** Wrong flags, values or config: the CLI prints the message and exits with status 2. */
 export class UsageError extends Error {}
@@ -22,6 +23,8 @@ export interface ServeArgs {
   configFile?: string;
   /** `--allow-origin`, repeatable: browser origins added to security.allowedOrigins. */
   allowOrigins?: string[];
+  /** `redis://…` or `rediss://…`: the caches on a Redis shared by every replica. */
+  store?: string;
 }
 
 function parsePort(value: string, source: string): number {
@@ -52,6 +55,12 @@ function parseOrigin(value: string, source: string): string {
   throw new UsageError(`${source} must be an origin such as http://localhost:5173, without a path (got "${value}")`);
 }
 
+function parseStoreUrl(value: string, source: string): string {
+  const problem = storeUrlProblem(value);
+  if (problem) throw new UsageError(`${source} ${problem}`);
+  return value;
+}
+
 /** Parses the flags after `serve`. */
 export function parseServeArgs(argv: string[]): ServeArgs {
   let values: Record<string, string | boolean | string[] | undefined>;
@@ -68,6 +77,7 @@ export function parseServeArgs(argv: string[]): ServeArgs {
         'anthropic-upstream': { type: 'string' },
         config: { type: 'string' },
         'allow-origin': { type: 'string', multiple: true },
+        store: { type: 'string' },
       },
     }));
   } catch (error) {
@@ -81,6 +91,7 @@ export function parseServeArgs(argv: string[]): ServeArgs {
   if (typeof values['anthropic-upstream'] === 'string') args.anthropicUpstream = parseUrl(values['anthropic-upstream'], '--anthropic-upstream');
   if (typeof values.config === 'string') args.configFile = resolve(values.config);
   if (Array.isArray(values['allow-origin'])) args.allowOrigins = values['allow-origin'].map((origin) => parseOrigin(origin, '--allow-origin'));
+  if (typeof values.store === 'string') args.store = parseStoreUrl(values.store, '--store');
   return args;
 }
 
@@ -96,6 +107,7 @@ const OPTIONAL_LEAVES: Record<string, string> = {
   'local.modelPath': 'string',
   'local.backendUrl': 'string',
   'local.backendModel': 'string',
+  'store.url': 'string',
 };
 
 function kindOf(value: unknown): string {
@@ -208,6 +220,17 @@ function applyUpstreams(config: EngineConfig, args: ServeArgs, env: NodeJS.Proce
   config.upstream.providers = providers;
 }
 
+/** `--store` over `ISARTOR_STORE_URL` over the file's `store.url`; each checked the same way. */
+function applyStore(config: EngineConfig, args: ServeArgs, env: NodeJS.ProcessEnv): void {
+  const store = config.store;
+  if (!store) return;
+  if (store.url !== undefined) parseStoreUrl(store.url, 'store.url');
+  if (env.ISARTOR_STORE_URL) store.url = parseStoreUrl(env.ISARTOR_STORE_URL, 'ISARTOR_STORE_URL');
+  if (args.store) store.url = args.store;
+  if (!/^[A-Za-z0-9_.-]+$/.test(store.namespace)) throw new UsageError('store.namespace may hold letters, digits, ".", "_" and "-" only');
+  if (!(store.timeoutMs > 0)) throw new UsageError('store.timeoutMs must be a positive number of milliseconds');
+}
+
 /**
  * The full configuration for `isartor serve`.
  *
@@ -226,5 +249,6 @@ export async function loadServeConfig(args: ServeArgs, env: NodeJS.ProcessEnv): 
   if (args.host !== undefined) config.host = args.host;
   if (args.allowOrigins) config.security.allowedOrigins = [...config.security.allowedOrigins, ...args.allowOrigins];
   applyUpstreams(config, args, env);
+  applyStore(config, args, env);
   return config;
 }

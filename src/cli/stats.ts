@@ -1,20 +1,33 @@
 /**
  * `isartor stats [--data-dir DIR] [--json]`: the savings ledger's aggregates, as a table or JSON.
+ * `isartor stats --store redis://…`: the team's totals, summed over every replica on that Redis.
  */
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { openLedger } from '../core/ledger';
+import { defaultConfig } from '../core/config';
+import { createLogger } from '../core/logger';
+import { openSharedRedis } from '../core/store/redisConnection';
+import { openTeamLedger, type TeamTotals } from '../core/store/redisLedger';
+import { storeUrlProblem } from '../core/store/redisUrl';
 import { defaultDataDir, UsageError } from './serve-config';
 import { formatStatsTable } from './stats-table';
 
 /** Prints the aggregates; resolves with the exit status. */
 export async function statsCommand(argv: string[], env: NodeJS.ProcessEnv = process.env): Promise<number> {
-  let values: { 'data-dir'?: string; json?: boolean };
+  let values: { 'data-dir'?: string; json?: boolean; store?: string; namespace?: string };
   try {
-    ({ values } = parseArgs({ args: argv, strict: true, allowPositionals: false, options: { 'data-dir': { type: 'string' }, json: { type: 'boolean' } } }));
+    ({ values } = parseArgs({
+      args: argv,
+      strict: true,
+      allowPositionals: false,
+      options: { 'data-dir': { type: 'string' }, json: { type: 'boolean' }, store: { type: 'string' }, namespace: { type: 'string' } },
+    }));
   } catch (error) {
     throw new UsageError(error instanceof Error ? error.message : String(error));
   }
+  const storeUrl = values.store ?? env.ISARTOR_STORE_URL;
+  if (storeUrl) return teamStats(storeUrl, values.namespace ?? 'isartor', values.json === true);
   const dataDir = values['data-dir'] ? resolve(values['data-dir']) : env.ISARTOR_DATA_DIR ? resolve(env.ISARTOR_DATA_DIR) : defaultDataDir(env);
   // Read-only: a proxy may be writing the same ledger right now.
   const ledger = await openLedger(dataDir, { readOnly: true });
@@ -25,4 +38,31 @@ export async function statsCommand(argv: string[], env: NodeJS.ProcessEnv = proc
     await ledger.close();
   }
   return 0;
+}
+
+/** Prints the team totals kept on the shared Redis; exit 1 when it cannot be read. */
+async function teamStats(url: string, namespace: string, json: boolean): Promise<number> {
+  const problem = storeUrlProblem(url);
+  if (problem) throw new UsageError(`--store ${problem}`);
+  const logger = createLogger((line) => process.stderr.write(`${line}\n`), 'warn');
+  // A reader, not a proxy: a longer budget than a request gets.
+  const shared = await openSharedRedis({ ...defaultConfig('').store!, url, namespace, timeoutMs: 2000 }, logger);
+  try {
+    const team = await openTeamLedger(shared).read();
+    if (!team) {
+      process.stderr.write(`isartor: could not read the team ledger from ${shared.status().url}\n`);
+      return 1;
+    }
+    process.stdout.write(json ? `${JSON.stringify(team, null, 2)}\n` : `${formatTeam(team, shared.status().url)}\n`);
+    return 0;
+  } finally {
+    await shared.close();
+  }
+}
+
+function formatTeam(team: TeamTotals, url: string): string {
+  const { totals } = team;
+  const lines = [`Team totals on ${url}: ${totals.deflected} of ${totals.requests} requests answered without the cloud, $${totals.savedUsd.toFixed(4)} and ${totals.savedTokens} tokens saved`];
+  for (const [layer, row] of Object.entries(team.byLayer).sort()) lines.push(`  ${layer.padEnd(8)} ${String(row.requests).padStart(8)} requests  $${row.savedUsd.toFixed(4)} saved`);
+  return lines.join('\n');
 }

@@ -92,6 +92,21 @@ export interface SecurityConfig {
   allowedOrigins: string[];
 }
 
+/** Where the caches live: the embedded store (default) or a Redis shared by every replica. */
+export interface StoreConfig {
+  /** `redis://[user:pass@]host:port[/db]` or `rediss://…` (TLS); absent = the embedded store. */
+  url?: string;
+  /** Key prefix in Redis: replicas with the same URL and namespace share one cache. */
+  namespace: string;
+  /**
+   * Opt-in: answers are shared by everyone using this namespace whatever their API key (the
+   * credential leaves the partition). Anyone who can reach the proxy reads every cached answer.
+   */
+  shareAcrossKeys: boolean;
+  /** Longest wait for one Redis command before the request goes on without it. */
+  timeoutMs: number;
+}
+
 /** Model id → USD per million tokens. */
 export interface ModelPrice {
   input: number;
@@ -112,6 +127,8 @@ export interface EngineConfig {
   local: LocalModelConfig;
   optimiser: OptimiserConfig;
   upstream: UpstreamConfig;
+  /** Cache location; absent in hand-built configs = the embedded store. */
+  store?: StoreConfig;
   /** Overrides and additions to the built-in price table. */
   prices: Record<string, ModelPrice>;
   /** Models listed by GET /v1/models when the upstream has no such route. */
@@ -156,6 +173,7 @@ export function defaultConfig(dataDir: string): EngineConfig {
       retries: 2,
       maxBackoffMs: 20_000,
     },
+    store: { namespace: 'isartor', shareAcrossKeys: false, timeoutMs: 100 },
     prices: {},
     models: [],
     security: { allowedOrigins: [] },

@@ -9,6 +9,9 @@ import { createUpstreamLayer } from './layers/upstream';
 import type { Logger } from './logger';
 import type { Layer } from './pipeline';
 import { openEmbeddedStore } from './store/embedded';
+import { openRedisStore } from './store/redis';
+import type { SharedRedis } from './store/redisConnection';
+import { createRedisFlight } from './store/redisFlight';
 import type { UpstreamClient } from './upstream/client';
 
 /** What every layer factory receives. */
@@ -19,6 +22,8 @@ export interface LayerFactoryDeps {
   dataDir: string;
   /** The engine's pooled upstream client, for layers that call out. */
   upstream: UpstreamClient;
+  /** The team's Redis when `store.url` is set; the caches live there instead of in `dataDir`. */
+  shared?: SharedRedis;
 }
 
 export type LayerFactory = (deps: LayerFactoryDeps) => Promise<Layer> | Layer;
@@ -27,8 +32,9 @@ export type LayerFactory = (deps: LayerFactoryDeps) => Promise<Layer> | Layer;
  * L1a: the exact cache on its own embedded store under `<dataDir>/exact`. The store's index loads
  * while the proxy starts listening (lookups wait for it), so start-up does not wait for it.
  */
-export const exactLayerFactory: LayerFactory = async ({ config, logger, dataDir }) => {
+export const exactLayerFactory: LayerFactory = async ({ config, logger, dataDir, shared }) => {
   const limits = { maxEntries: config.exact.maxEntries, ttlSeconds: config.exact.ttlSeconds };
+  if (shared) return sharedExactLayer(shared, limits, config, logger);
   const store = await openEmbeddedStore(join(dataDir, 'exact'), limits, { name: 'exact', logger, loadInBackground: true });
   const layer = createExactLayer({ store, config: config.exact, logger });
   layer.loaded = store.loaded.catch(() => undefined); // a failed load is logged by the store
@@ -40,6 +46,20 @@ export const exactLayerFactory: LayerFactory = async ({ config, logger, dataDir 
   };
   return layer;
 };
+
+/** L1a on the team's Redis: same keys, TTL by Redis, one upstream call per new question across replicas. */
+function sharedExactLayer(shared: SharedRedis, limits: { maxEntries: number; ttlSeconds: number }, config: EngineConfig, logger: Logger): Layer {
+  const store = openRedisStore(shared, 'exact', limits, { logger });
+  const layer = createExactLayer({ store, config: config.exact, logger, replicas: createRedisFlight(store) });
+  const describe = layer.describe?.bind(layer);
+  layer.describe = () => (shared.available() ? `${describe?.() ?? ''} (shared)` : `${shared.status().detail}; serving from the upstream`);
+  const closeLayer = layer.close?.bind(layer);
+  layer.close = async () => {
+    await closeLayer?.();
+    await store.close();
+  };
+  return layer;
+}
 
 /** L3: the upstream, always last. */
 export const upstreamLayerFactory: LayerFactory = ({ upstream }) => createUpstreamLayer({ client: upstream });

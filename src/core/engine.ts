@@ -18,6 +18,8 @@ import { optimiserLayerFactory } from './layers/optimiser';
 import { withOptimiserSavings } from './optimiser/savings';
 import { routeLabel } from './routeLabel';
 import { makePrivateDir } from './store/privateFiles';
+import { openSharedRedis, type SharedRedis, type SharedStoreStatus } from './store/redisConnection';
+import { openTeamLedger, type TeamTotals } from './store/redisLedger';
 
 /**
  * The Deflection Stack, first to last. Each later layer (semantic L1b, local L2, optimiser L2.5) is
@@ -39,6 +41,9 @@ const STORING_FACTORIES: ReadonlySet<LayerFactory> = new Set([exactLayerFactory,
 
 /** Errors that mean the data dir cannot take more bytes. */
 const DISK_FULL_CODES = new Set(['ENOSPC', 'EDQUOT']);
+
+/** The partition's credential part when `store.shareAcrossKeys` is on. */
+const SHARED_ACROSS_KEYS = 'shared-across-keys';
 
 /** Layer name → the config section whose `enabled` is its initial switch. */
 const SWITCH_SECTIONS: Record<string, 'exact' | 'semantic' | 'local' | 'optimiser'> = {
@@ -63,6 +68,10 @@ export interface StatsReport {
   ledger: LedgerSummary;
   layers: Record<string, LayerState>;
   caches: Record<string, CacheInfo>;
+  /** Present when the caches live on a shared Redis: whether it is reachable right now. */
+  store?: SharedStoreStatus;
+  /** With a shared store: every replica's requests and savings together (refreshed every 2 s). */
+  team?: TeamTotals;
 }
 
 /** How a request ended, as the proxy reports it once the response is finished. */
@@ -139,13 +148,16 @@ async function openEngine(config: EngineConfig, logger: Logger, readOnly: boolea
   if (!readOnly) await makePrivateDir(config.dataDir);
   const ledger = await openLedger(config.dataDir, { readOnly });
   const upstream = createUpstreamClient(config.upstream, logger);
+  const storeUrl = config.store?.url;
+  const shared: SharedRedis | undefined = config.store && storeUrl ? await openSharedRedis({ ...config.store, url: storeUrl }, logger) : undefined;
+  const team = shared ? openTeamLedger(shared) : undefined;
   const layers: Layer[] = [];
   const factories = readOnly ? LAYER_FACTORIES.filter((factory) => !STORING_FACTORIES.has(factory)) : LAYER_FACTORIES;
   try {
-    for (const factory of factories) layers.push(await factory({ config, logger, dataDir: config.dataDir, upstream }));
+    for (const factory of factories) layers.push(await factory({ config, logger, dataDir: config.dataDir, upstream, shared }));
   } catch (error) {
     await Promise.allSettled(layers.map((layer) => layer.close?.()));
-    await Promise.allSettled([ledger.close(), upstream.close()]);
+    await Promise.allSettled([ledger.close(), upstream.close(), shared?.close()]);
     throw error;
   }
   // Deferred layers start once the others' background loads are done (the exact cache's index
@@ -166,7 +178,9 @@ async function openEngine(config: EngineConfig, logger: Logger, readOnly: boolea
     config,
     ledger,
     upstream,
-    async handle(req) {
+    async handle(incoming) {
+      // Opt-in team sharing: the credential leaves the partition, so any key reads every answer.
+      const req = config.store?.shareAcrossKeys ? { ...incoming, credentialHash: SHARED_ACROSS_KEYS } : incoming;
       const ctx: LayerContext = { req, notes: {}, responseHeaders: {} };
       const outcome = await runLayers(layers, ctx, isEnabled);
       return { outcome, ctx };
@@ -199,6 +213,7 @@ async function openEngine(config: EngineConfig, logger: Logger, readOnly: boolea
       if (ctx?.notes.semanticRejected !== undefined) record.semanticRejected = ctx.notes.semanticRejected;
       if (result.error !== undefined) record.error = result.error;
       ledger.record(record);
+      team?.append(record);
       return record;
     },
     setLayerEnabled(name, on) {
@@ -220,7 +235,11 @@ async function openEngine(config: EngineConfig, logger: Logger, readOnly: boolea
       return info;
     },
     stats() {
-      return { ledger: ledger.summary(), layers: engine.layerStates(), caches: engine.cacheInfo() };
+      const report: StatsReport = { ledger: ledger.summary(), layers: engine.layerStates(), caches: engine.cacheInfo() };
+      if (shared) report.store = shared.status();
+      const teamTotals = team?.cached();
+      if (teamTotals) report.team = teamTotals;
+      return report;
     },
     async close() {
       // Reverse order: later layers may hold on to earlier ones' stores.
@@ -233,6 +252,8 @@ async function openEngine(config: EngineConfig, logger: Logger, readOnly: boolea
       }
       await upstream.close();
       await ledger.close();
+      await team?.close();
+      await shared?.close();
     },
   };
   return engine;

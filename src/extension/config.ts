@@ -5,6 +5,8 @@
 import type { EngineConfig, ModelPrice } from '../core/config';
 import { DEFAULT_ANTHROPIC_BASE, DEFAULT_OPENAI_BASE, defaultConfig } from '../core/config';
 import type { ProviderKind, UpstreamTarget } from '../core/request';
+import { storeUrlProblem } from '../core/store/redisUrl';
+import { STORE_PASSWORD_SECRET } from './secrets';
 
 export type StorageScope = 'workspace' | 'global';
 
@@ -53,6 +55,8 @@ export interface IsartorSettings {
   /** Models from `isartor.models`; empty means "the built-in list for each provider". */
   models: ChatModelSetting[];
   prices: Record<string, ModelPrice>;
+  /** `isartor.store.url`: a team's Redis (without its password, which lives in the secret store). */
+  store: { url?: string };
   /** What was ignored and why, one line each, for the log. */
   problems: string[];
 }
@@ -111,6 +115,7 @@ export function readSettings(source: SettingsSource): IsartorSettings {
     providersCustomised: providers.length > 0,
     models: readModels(source.get('models'), providers.length > 0 ? providers : DEFAULT_PROVIDERS, problems),
     prices: readPrices(source.get('prices'), problems),
+    store: { url: readStoreUrl(source, problems) },
     problems,
   };
 }
@@ -130,7 +135,34 @@ export function toEngineConfig(settings: IsartorSettings, dataDir: string, keys:
   config.upstream = { ...config.upstream, providers: settings.providers.map((provider) => toUpstreamTarget(provider, keys.get(provider.name))) };
   config.prices = { ...settings.prices };
   config.models = [...new Set(settings.models.map((model) => model.id))];
+  if (settings.store.url && config.store) config.store = { ...config.store, url: withPassword(settings.store.url, keys.get(STORE_PASSWORD_SECRET)) };
   return config;
+}
+
+/** `isartor.store.url`, checked; a password written into it is refused (it belongs in the secret store). */
+function readStoreUrl(source: SettingsSource, problems: string[]): string | undefined {
+  const url = readOptionalString(source, 'store.url');
+  if (!url) return undefined;
+  const problem = storeUrlProblem(url);
+  if (problem) {
+    problems.push(`store.url ${problem}; using this machine's own cache`);
+    return undefined;
+  }
+  if (new URL(url).password) {
+    problems.push('store.url: the password was ignored, it belongs in the secret store (run "Isartor: Set Shared Cache Password…")');
+    const bare = new URL(url);
+    bare.password = '';
+    return bare.toString();
+  }
+  return url;
+}
+
+/** The store URL with the password from the secret store, if there is one. */
+function withPassword(url: string, password: string | undefined): string {
+  if (!password) return url;
+  const full = new URL(url);
+  full.password = password;
+  return full.toString();
 }
 
 /** A provider setting as the engine's upstream target, with its key when there is one. */
@@ -145,7 +177,7 @@ export function toUpstreamTarget(provider: ProviderSetting, apiKey?: string): Up
 }
 
 /** Settings whose change needs the proxy restarted (everything but the live layer switches). */
-export const RESTART_KEYS = ['port', 'storage', 'exact', 'semantic', 'local', 'optimiser', 'providers', 'prices', 'models'] as const;
+export const RESTART_KEYS = ['port', 'storage', 'store', 'exact', 'semantic', 'local', 'optimiser', 'providers', 'prices', 'models'] as const;
 
 /** True when a configuration change touches `isartor.<key>` (or any `isartor.*` without a key). */
 export function affects(event: { affectsConfiguration(section: string): boolean }, key?: string): boolean {

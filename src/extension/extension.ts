@@ -9,6 +9,7 @@ import { startProxy } from '../proxy/server';
 import type { IsartorSettings, LayerSwitch } from './config';
 import { affects, LAYER_SWITCHES, readSettings, RESTART_KEYS } from './config';
 import { registerCommands } from './commands';
+import { registerStorePasswordCommand } from './storePassword';
 import { IsartorChatProvider, LM_VENDOR, setActiveChatProvider } from './copilot';
 import { DisposableOwner } from './disposables';
 import { Emitter } from './events';
@@ -146,6 +147,7 @@ export function activate(context: vscode.ExtensionContext): void {
     }),
   );
 
+  owner.add(registerStorePasswordCommand(context.secrets, () => controller.keysChanged()));
   owner.add(registerDownloadLocalModel({ storageDir: context.globalStorageUri.fsPath, restart: () => controller.restart(), logger }));
   owner.add(registerDownloadEmbeddingModel({ storageDir: context.globalStorageUri.fsPath, restart: () => controller.restart(), logger }));
   owner.add(

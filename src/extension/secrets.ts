@@ -23,6 +23,13 @@ export function secretKeyFor(providerName: string): string {
   return `isartor.apiKey.${providerName}`;
 }
 
+/**
+ * The secret-store key of the shared cache's Redis password (`isartor.store.url` holds no password).
+ * `ProviderKeys.all()` hands it on under this same name, which no provider setting can carry
+ * (provider names are plain names; this one has the reserved `isartor.` prefix and dots).
+ */
+export const STORE_PASSWORD_SECRET = 'isartor.store.password';
+
 /** `ISARTOR_API_KEY_<NAME>`: an explicit per-provider variable, e.g. ISARTOR_API_KEY_AZURE_EU. */
 export function envVariableFor(providerName: string): string {
   return `ISARTOR_API_KEY_${providerName.toUpperCase().replace(/[^A-Z0-9]+/g, '_')}`;
@@ -57,6 +64,8 @@ export class ProviderKeys {
       const key = await this.get(provider);
       if (key) keys.set(provider.name, key);
     }
+    const storePassword = (await this.secrets.get(STORE_PASSWORD_SECRET)) || this.env.ISARTOR_STORE_PASSWORD;
+    if (storePassword) keys.set(STORE_PASSWORD_SECRET, storePassword);
     return keys;
   }
 

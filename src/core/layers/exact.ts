@@ -13,6 +13,7 @@ import { SingleFlight, type FlightLead } from '../singleFlight';
 import { broadcastBody, type Broadcast } from '../stream/broadcast';
 import { followerStream, requestIncludesUsage } from '../stream/follower-stream';
 import type { KeyValueStore } from '../store/store';
+import { releasingLead, type ReplicaFlight } from '../store/redisFlight';
 
 /**
  * What a flight hands the identical requests waiting on it: the finished answer, the live stream
@@ -34,6 +35,8 @@ export interface ExactLayerDeps {
   store: KeyValueStore;
   config: ExactCacheConfig;
   logger: Logger;
+  /** With a shared store: one replica asks the upstream, the others wait for its answer. */
+  replicas?: ReplicaFlight;
 }
 
 export interface ExactLayer extends Layer {
@@ -116,7 +119,18 @@ export function createExactLayer(deps: ExactLayerDeps): ExactLayer {
    * an error response or a thrown error as soon as it is known, an answer once it is complete.
    */
   async function leadFlight(key: string, req: ProxyRequest, next: Next): Promise<Outcome> {
-    const lead = flights.lead(key);
+    const local = flights.lead(key);
+    // On a team Redis, replicas take turns too: one asks the upstream, the others read its answer.
+    const replica = await deps.replicas?.take(key, req.signal);
+    if (replica?.kind === 'stored') {
+      const stored = await lookup(key, req);
+      if (stored) {
+        local.resolve({ kind: 'answer', answer: stored });
+        local.land(undefined);
+        return hit(stored);
+      }
+    }
+    const lead = replica?.kind === 'lead' ? releasingLead(local, replica.release) : local;
     let outcome: Outcome;
     try {
       outcome = await next();

@@ -2,16 +2,20 @@
  * L1b, the semantic cache: answers a request whose history is identical to an earlier one and
  * whose last user turn says the same thing in other words, when every safety gate agrees.
  */
+import { join } from 'node:path';
 import type { EngineConfig, SemanticCacheConfig } from '../config';
 import type { Embedder } from '../embed/embedder';
+import { createEmbedder } from '../embed/select';
 import type { Logger } from '../logger';
 import type { Outcome } from '../outcome';
 import type { Layer, LayerContext, Next } from '../pipeline';
-import { cacheBackend, openSemanticBackend, type SemanticBackend } from '../semantic/backend';
+import { cacheBackend, openSemanticBackend, type SemanticBackend, type SemanticOpenSpec } from '../semantic/backend';
 import { SemanticCache } from '../semantic/cache';
 import { semanticKey } from '../semantic/keys';
 import { semanticWorkerScript, startWorkerBackend } from '../semantic/workerBackend';
 import type { KeyValueStore } from '../store/store';
+import type { SharedRedis } from '../store/redisConnection';
+import { openSharedSemantic } from './semanticShared';
 
 /**
  * Longest last user turn (in UTF-16 units) L1b embeds and compares; longer ones pass on. A
@@ -128,10 +132,31 @@ export function semanticLayerOver(backend: SemanticBackend, logger: Logger): Sem
  * in a worker thread, so embedding and index upkeep never run on the thread that serves requests
  * (in VS Code, the extension host's). Without the worker's script it opens in this thread.
  */
-export async function semanticLayerFactory(deps: { config: EngineConfig; logger: Logger; dataDir: string }): Promise<Layer> {
+export async function semanticLayerFactory(deps: { config: EngineConfig; logger: Logger; dataDir: string; shared?: SharedRedis }): Promise<Layer> {
   const { config, logger, dataDir } = deps;
   const spec = { config: config.semantic, dataDir };
+  // With a team Redis the entries live there (on this thread's Redis connection) and this replica
+  // follows the others' writes; otherwise the cache runs in a worker thread when its script exists.
+  if (deps.shared) return semanticLayerOver(await openTeamSemanticBackend(deps.shared, spec, logger), logger);
   const inWorker = semanticWorkerScript() !== undefined && process.env.ISARTOR_SEMANTIC_WORKER !== '0';
   const backend = inWorker ? await startWorkerBackend(spec, { logger }) : await openSemanticBackend(spec, logger);
   return semanticLayerOver(backend, logger);
+}
+
+/** L1b on a team's Redis, in this thread: entries in Redis, a local index that follows the others' writes. */
+async function openTeamSemanticBackend(shared: SharedRedis, spec: SemanticOpenSpec, logger: Logger): Promise<SemanticBackend> {
+  const { config, dataDir } = spec;
+  const team = await openSharedSemantic(shared, config, logger);
+  const { embedder, fellBack } = await createEmbedder({ choice: config.embedder, model: config.model, dataDir, logger });
+  const threshold = config.threshold ?? embedder.defaultThreshold;
+  const cache = await SemanticCache.open({ store: team.store, embedder, threshold, logger, indexDir: join(dataDir, 'semantic', 'index') });
+  const follower = team.follow(cache);
+  return cacheBackend({
+    cache, embedder, store: team.store, threshold, fellBack,
+    closeAll: async () => {
+      await follower.close();
+      await embedder.close?.();
+      await team.store.close();
+    },
+  });
 }

@@ -1,0 +1,129 @@
+/**
+ * A KeyValueStore on a shared Redis: the same keys as the embedded store under
+ * `<namespace>:<name>:`, each value one framed record (see redisRecord.ts) written with one SET.
+ * TTL is Redis's `EX`; memory is bounded by Redis itself (`maxmemory` with `allkeys-lru`), so
+ * `maxEntries` does not apply here. Every call stays within the connection's budget: when Redis is
+ * down a read is a miss and a write is skipped, never an error on the request path.
+ */
+import type { Logger } from '../logger';
+import type { SharedRedis } from './redisConnection';
+import { frameRecord, unframeRecord } from './redisRecord';
+import type { KeyValueStore, StoreLimits } from './store';
+
+/** How often the entry count and memory figure shown in stats are refreshed, at most. */
+const FIGURES_EVERY_MS = 10_000;
+const SCAN_BATCH = 1000;
+
+export interface RedisStore extends KeyValueStore {
+  /** The Redis key under which `key` lives (the cross-replica flight watches it). */
+  redisKey(key: string): string;
+  readonly shared: SharedRedis;
+  /** With `announce`: the stream each write appends its key to, for the other replicas to follow. */
+  readonly streamKey: string;
+}
+
+export interface RedisStoreOptions {
+  logger: Logger;
+  /** Append every written key to `streamKey` in the same transaction (the semantic cache's feed). */
+  announce?: boolean;
+}
+
+/** Entries kept in an announce stream; a replica further behind catches up by a rescan at start. */
+const STREAM_LENGTH = 100_000;
+
+/**
+ * A store named `name` (e.g. "exact") on the shared connection.
+ *
+ * @example
+ * const store = openRedisStore(shared, 'exact', { maxEntries: 0, ttlSeconds: 3600 }, { logger });
+ * await store.set(key, Buffer.from(answer));
+ */
+export function openRedisStore(shared: SharedRedis, name: string, limits: StoreLimits, deps: RedisStoreOptions): RedisStore {
+  const prefix = `${shared.prefix}${name}:`;
+  const streamKey = `${shared.prefix}stream:${name}`;
+  const redisKey = (key: string): string => prefix + key;
+  let entries = 0;
+  let bytes = 0;
+  let figuresAt = 0;
+  let refreshing: Promise<void> | undefined;
+  let warnedForeign = false;
+
+  /** Counts this store's keys with SCAN, off the request path (for stats only). */
+  async function refreshFigures(): Promise<void> {
+    let count = 0;
+    for await (const batch of scanKeys()) count += batch.length;
+    entries = count;
+    const info = await shared.run('INFO memory', (client) => client.info('memory'), '');
+    const used = /used_memory:(\d+)/.exec(String(info));
+    if (used) bytes = Number(used[1]);
+  }
+
+  async function* scanKeys(): AsyncGenerator<string[]> {
+    let cursor = '0';
+    do {
+      const reply = await shared.run('SCAN', (client) => client.scan(cursor, { MATCH: `${prefix}*`, COUNT: SCAN_BATCH }), undefined);
+      if (!reply) return;
+      cursor = String(reply.cursor);
+      yield reply.keys.map((key) => String(key));
+    } while (cursor !== '0');
+  }
+
+  const figures = (): void => {
+    if (refreshing || Date.now() - figuresAt < FIGURES_EVERY_MS) return;
+    figuresAt = Date.now();
+    refreshing = refreshFigures()
+      .catch(() => undefined)
+      .finally(() => (refreshing = undefined));
+  };
+
+  // The first figures now: the semantic cache compares its index with size() on every insert.
+  figures();
+  return {
+    shared,
+    redisKey,
+    streamKey,
+    async get(key) {
+      const record = await shared.run('GET', (client) => client.get(redisKey(key)), null);
+      if (record === null || record === undefined) return undefined;
+      const value = unframeRecord(redisKey(key), Buffer.isBuffer(record) ? record : Buffer.from(String(record), 'utf8'));
+      if (value) return value;
+      if (!warnedForeign) deps.logger.warn(`shared cache: ignored a value under ${prefix}… that is torn or not written by Isartor (logged once)`);
+      warnedForeign = true;
+      void shared.run('DEL', (client) => client.del(redisKey(key)), 0);
+      return undefined;
+    },
+    async set(key, value) {
+      const record = frameRecord(redisKey(key), value);
+      const options = limits.ttlSeconds > 0 ? { EX: Math.ceil(limits.ttlSeconds) } : undefined;
+      if (!deps.announce) {
+        await shared.run('SET', (client) => client.set(redisKey(key), record, options), null);
+        return;
+      }
+      // One transaction: a follower never reads a key from the stream before its value exists.
+      const trim = { TRIM: { strategy: 'MAXLEN' as const, strategyModifier: '~' as const, threshold: STREAM_LENGTH } };
+      await shared.run('SET+XADD', (client) => client.multi().set(redisKey(key), record, options).xAdd(streamKey, '*', { key }, trim).exec(), null);
+    },
+    async delete(key) {
+      await shared.run('DEL', (client) => client.del(redisKey(key)), 0);
+    },
+    async *keys() {
+      for await (const batch of scanKeys()) for (const key of batch) yield key.slice(prefix.length);
+    },
+    async clear() {
+      for await (const batch of scanKeys()) if (batch.length > 0) await shared.run('UNLINK', (client) => client.unlink(batch), 0);
+      entries = 0;
+      figuresAt = 0;
+    },
+    size() {
+      figures();
+      return entries;
+    },
+    byteSize() {
+      figures();
+      return bytes;
+    },
+    async close() {
+      await refreshing;
+    },
+  };
+}

@@ -1,0 +1,110 @@
+/**
+ * The team's ledger on the shared Redis: every replica appends each ledger record to one stream
+ * and adds it to running totals (a hash, updated in the same MULTI), so `/isartor/stats` and
+ * `isartor stats --store` show what the whole team saved without reading the stream back.
+ * Each replica's own ledger file stays as it is; this is a copy, written off the request path.
+ */
+import type { LedgerRecord, LedgerTotals } from '../ledger-types';
+import { DEFLECTING_LAYERS } from '../ledgerSummary';
+import type { SharedRedis } from './redisConnection';
+
+/** Records kept in the stream (about the last million requests); the totals count every one. */
+const STREAM_LENGTH = 1_000_000;
+const REFRESH_EVERY_MS = 2000;
+const FIELDS: ReadonlyArray<keyof LedgerTotals> = ['requests', 'deflected', 'inputTokens', 'outputTokens', 'savedTokens', 'savedUsd'];
+
+/** What the team saved: the sum over every replica's records, by layer too. */
+export interface TeamTotals {
+  totals: LedgerTotals;
+  byLayer: Record<string, LedgerTotals>;
+}
+
+export interface TeamLedger {
+  /** Appends a record (fire and forget: Redis down = this record is not in the team figures). */
+  append(record: LedgerRecord): void;
+  /** The team totals last read (refreshed in the background at most every 2 s), or undefined. */
+  cached(): TeamTotals | undefined;
+  read(): Promise<TeamTotals | undefined>;
+  close(): Promise<void>;
+}
+
+const zero = (): LedgerTotals => ({ requests: 0, deflected: 0, inputTokens: 0, outputTokens: 0, savedTokens: 0, savedUsd: 0 });
+
+/** `total:requests`, `layer:l1a:savedUsd`, … → nested totals. */
+export function totalsFromHash(hash: Record<string, string>): TeamTotals {
+  const team: TeamTotals = { totals: zero(), byLayer: {} };
+  for (const [field, raw] of Object.entries(hash)) {
+    const parts = field.split(':');
+    const name = parts[parts.length - 1] as keyof LedgerTotals;
+    if (!FIELDS.includes(name)) continue;
+    const value = Number(raw);
+    if (!Number.isFinite(value)) continue;
+    if (parts[0] === 'total' && parts.length === 2) team.totals[name] = value;
+    else if (parts[0] === 'layer' && parts.length === 3) (team.byLayer[parts[1]!] ??= zero())[name] = value;
+  }
+  return team;
+}
+
+/**
+ * The team ledger of the namespace on `shared`.
+ *
+ * @example const team = openTeamLedger(shared); team.append(record); (await team.read())?.totals.savedUsd
+ */
+export function openTeamLedger(shared: SharedRedis): TeamLedger {
+  const streamKey = `${shared.prefix}ledger`;
+  const totalsKey = `${shared.prefix}ledger:totals`;
+  let last: TeamTotals | undefined;
+  let readAt = 0;
+  const pending = new Set<Promise<unknown>>();
+
+  const read = async (): Promise<TeamTotals | undefined> => {
+    const hash = await shared.run('HGETALL ledger', (client) => client.hGetAll(totalsKey), undefined);
+    if (!hash) return undefined;
+    const strings: Record<string, string> = {};
+    for (const [field, value] of Object.entries(hash)) strings[String(field)] = String(value);
+    last = totalsFromHash(strings);
+    return last;
+  };
+
+  return {
+    append(record) {
+      const values: Partial<LedgerTotals> = {
+        requests: 1,
+        deflected: DEFLECTING_LAYERS.has(record.layer) ? 1 : 0,
+        inputTokens: record.inputTokens,
+        outputTokens: record.outputTokens,
+        savedTokens: record.savedTokens,
+        savedUsd: record.savedUsd,
+      };
+      const write = shared.run(
+        'ledger append',
+        (client) => {
+          const multi = client.multi().xAdd(streamKey, '*', { record: JSON.stringify(record) }, { TRIM: { strategy: 'MAXLEN', strategyModifier: '~', threshold: STREAM_LENGTH } });
+          for (const [name, value] of Object.entries(values)) {
+            if (!value) continue;
+            const integral = Number.isInteger(value);
+            for (const field of [`total:${name}`, `layer:${record.layer}:${name}`]) {
+              if (integral) multi.hIncrBy(totalsKey, field, value);
+              else multi.hIncrByFloat(totalsKey, field, value);
+            }
+          }
+          return multi.exec();
+        },
+        undefined,
+      );
+      pending.add(write);
+      void write.finally(() => pending.delete(write));
+    },
+    cached() {
+      if (Date.now() - readAt >= REFRESH_EVERY_MS) {
+        readAt = Date.now();
+        void read();
+      }
+      return last;
+    },
+    read,
+    async close() {
+      await Promise.allSettled([...pending]);
+    },
+  };
+}
