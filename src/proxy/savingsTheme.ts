@@ -75,10 +75,14 @@ const declarations = (variables: Record<string, string>): string =>
     .map(([name, value]) => `  ${name}: ${value};`)
     .join('\n');
 
-/** Served as /isartor/theme.css before the panel's own stylesheet. */
+/** Served as /isartor/theme.css before the panel's own stylesheet; only the browser page loads it. */
 export const BROWSER_THEME_CSS = `:root {
   color-scheme: light dark;
 ${declarations({ ...FONTS, ...LIGHT })}
+}
+/* Enable/Disable and Show Log belong to the VS Code extension; a terminal's proxy has neither. */
+#header .actions {
+  display: none;
 }
 @media (prefers-color-scheme: dark) {
   :root {

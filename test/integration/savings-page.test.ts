@@ -8,7 +8,8 @@
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
-import { mkdir, mkdtemp, rm } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -122,6 +123,8 @@ describe('savings page of isartor serve in Chromium', () => {
     await page.goto(pageUrl);
     await page.waitForSelector('body[data-requests="0"]');
     assert.equal(await page.textContent('h1'), 'Isartor Savings');
+    // The editor-only buttons (Enable/Disable, Show Log) are not offered in a browser.
+    assert.equal(await page.isVisible('#toggle-enabled'), false);
     // Dark system setting → the dark theme variables reach the panel's stylesheet.
     assert.equal(await page.evaluate(() => getComputedStyle(document.body).backgroundColor), 'rgb(31, 31, 31)');
 
@@ -152,6 +155,9 @@ describe('savings page of isartor serve in Chromium', () => {
     const afterClear = await client.chat.completions.create(request).withResponse();
     assert.equal(afterClear.response.headers.get('x-isartor-layer'), 'l3');
     assert.deepEqual(problems, [], 'no script errors and no CSP violations');
+    // Same origin but without the token: refused.
+    const tokenless = await page.evaluate(async () => (await fetch('/isartor/command', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ id: 'x', method: 'isartor/clearCache', params: {} }) })).status);
+    assert.equal(tokenless, 403);
     await context.close();
 
     const light = await browser.newContext({ colorScheme: 'light', viewport: { width: 1100, height: 900 } });
@@ -161,6 +167,25 @@ describe('savings page of isartor serve in Chromium', () => {
     assert.equal(await lightPage.evaluate(() => getComputedStyle(document.body).backgroundColor), 'rgb(255, 255, 255)');
     await lightPage.screenshot({ path: join(ARTIFACTS, 'savings-page-light.png'), fullPage: true });
     await light.close();
+  });
+
+  it('serve --open hands the page URL to the system opener', async () => {
+    // A stand-in xdg-open first on PATH records what it was asked to open.
+    const fakeBin = join(dataDir, 'fake-bin');
+    const opened = join(dataDir, 'opened.txt');
+    await mkdir(fakeBin, { recursive: true });
+    await writeFile(join(fakeBin, 'xdg-open'), `#!/bin/sh\nprintf '%s' "$1" > '${opened}'\n`, { mode: 0o755 });
+    const env = { ...cleanEnv(), PATH: `${fakeBin}:${process.env.PATH ?? ''}` };
+    const serve = spawn(process.execPath, [BIN, 'serve', '--open', '--port', '0', '--data-dir', join(dataDir, 'open'), '--upstream', fake.openaiBase], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+    try {
+      const [, line] = await startLines(serve, 2);
+      const url = /^isartor savings page: (\S+)$/.exec(line!)![1]!;
+      for (let waited = 0; !existsSync(opened) && waited < 5000; waited += 50) await new Promise((resolve) => setTimeout(resolve, 50));
+      assert.equal(await readFile(opened, 'utf8'), url);
+    } finally {
+      serve.kill('SIGTERM');
+      if (serve.exitCode === null) await once(serve, 'exit');
+    }
   });
 
   it('a page on another origin can neither read it nor switch a layer or clear the cache', async () => {
