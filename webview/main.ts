@@ -3,25 +3,19 @@
  * re-renders on every snapshot notification. Talks to the host only through protocol.ts.
  */
 import { SavingsCharts } from './charts';
+import { pickTransport } from './transport';
 import { h } from './dom';
 import type { IpcMessage, PanelSnapshot, ResponseParams } from './protocol';
 import { ClearCacheCommand, createMessage, GetSnapshotRequest, isMessageOf, ResponseMethod, SetEnabledCommand, SetLayerCommand, ShowLogCommand, SnapshotNotification } from './protocol';
 import type { PanelActions, PanelSections } from './views';
 import { renderCache, renderHeader, renderLayers, renderRecent, renderSlices, renderTotals } from './views';
 
-interface VsCodeApi {
-  postMessage(message: unknown): void;
-  setState(state: unknown): void;
-  getState(): unknown;
-}
-declare function acquireVsCodeApi(): VsCodeApi;
-
-const vscode = acquireVsCodeApi();
+const transport = pickTransport();
 let nextId = 0;
 const pending = new Map<string, (params: ResponseParams<unknown>) => void>();
 
 function send<P>(message: IpcMessage<P>): void {
-  vscode.postMessage(message);
+  transport.send(message);
 }
 
 function request<R>(message: IpcMessage<unknown>): Promise<R> {
@@ -91,9 +85,7 @@ function main(): void {
   const root = document.getElementById('app');
   if (!root) return;
   const page = buildPage(root);
-  window.addEventListener('message', (event: MessageEvent<IpcMessage>) => {
-    const message = event.data;
-    if (!message || typeof message.method !== 'string') return;
+  transport.onMessage((message) => {
     if (message.method === ResponseMethod && message.completionId) {
       pending.get(message.completionId)?.(message.params as ResponseParams<unknown>);
       pending.delete(message.completionId);

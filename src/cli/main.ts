@@ -2,59 +2,52 @@
  * Dispatches an `isartor` command line to `serve`, `stats`, `model` or `bench`; importable by tests.
  */
 import { benchCommand } from './bench';
+import { COMMAND_HELP, packageVersion, USAGE, wantsHelp } from './help';
 import { modelCommand } from './model';
 import { serveCommand } from './serve';
 import { UsageError } from './serve-config';
 import { statsCommand } from './stats';
 
-const USAGE = `usage: isartor <command> [options]
-
-  serve   [--port N] [--host H] [--data-dir DIR] [--upstream URL] [--anthropic-upstream URL] [--config FILE] [--store redis://HOST:PORT]
-          Run the proxy in the foreground (keys from OPENAI_API_KEY, ANTHROPIC_API_KEY,
-          AZURE_OPENAI_API_KEY + AZURE_OPENAI_ENDPOINT; ISARTOR_PORT, ISARTOR_DATA_DIR, ISARTOR_CONFIG).
-          --allow-origin ORIGIN (repeatable) lets browser pages from ORIGIN call it; all others get 403.
-  stats   [--data-dir DIR] [--json] | --store redis://HOST:PORT [--namespace NS] [--json]
-          Show what the proxy saved, by layer, tool, model and day.
-  model   download [--data-dir DIR] [--config FILE]
-          Download the recommended local (L2) model into the data dir, with progress; Ctrl-C cancels.
-          ISARTOR_MODEL_URL + ISARTOR_MODEL_SHA256 fetch the same file from a mirror instead.
-  model   download --embedder [--model ID] [--data-dir DIR] [--config FILE]
-          Download a sentence-embedding model for the L1b semantic cache (default
-          Xenova/all-MiniLM-L6-v2); HF_ENDPOINT names a Hugging Face mirror.
-  model   status [--data-dir DIR] [--config FILE] [--json]
-          Show which local model the L2 layer and which embedder the L1b layer would use.
-  bench   pairs | traces | overhead ...
-          Measure the caches and the proxy (see DESIGN.md).`;
+const COMMANDS: Record<string, (argv: string[]) => Promise<number>> = {
+  serve: (argv) => serveCommand(argv),
+  stats: (argv) => statsCommand(argv),
+  model: (argv) => modelCommand(argv),
+  bench: (argv) => benchCommand(argv),
+};
 
 /** Runs one command line; resolves with the exit status. */
 export async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;
+  if (command === '--version' || command === '-v' || command === 'version') {
+    process.stdout.write(`${packageVersion()}\n`);
+    return 0;
+  }
+  if (command === undefined) {
+    process.stderr.write(`isartor: no command given\n${USAGE}\n`);
+    return 2;
+  }
+  if (command === 'help' || command === '--help' || command === '-h') {
+    const topic = command === 'help' && rest[0] !== undefined ? COMMAND_HELP[rest[0]] : undefined;
+    process.stdout.write(`${topic ?? USAGE}\n`);
+    return 0;
+  }
+  const run = COMMANDS[command];
+  if (!run) {
+    process.stderr.write(`isartor: unknown command "${command}"\n${USAGE}\n`);
+    return 2;
+  }
+  if (wantsHelp(rest)) {
+    process.stdout.write(`${COMMAND_HELP[command]}\n`);
+    return 0;
+  }
   try {
-    switch (command) {
-      case 'serve':
-        return await serveCommand(rest);
-      case 'stats':
-        return await statsCommand(rest);
-      case 'model':
-        return await modelCommand(rest);
-      case 'bench':
-        return await benchCommand(rest);
-      case 'help':
-      case '--help':
-      case '-h':
-        process.stdout.write(`${USAGE}\n`);
-        return 0;
-      default:
-        process.stderr.write(`${command === undefined ? 'isartor: no command given' : `isartor: unknown command "${command}"`}\n${USAGE}\n`);
-        return 2;
-    }
+    return await run(rest);
   } catch (error) {
     if (error instanceof UsageError) {
-      process.stderr.write(`isartor ${command}: ${error.message}\n${USAGE}\n`);
+      process.stderr.write(`isartor ${command}: ${error.message}\n${COMMAND_HELP[command]}\n`);
       return 2;
     }
     process.stderr.write(`isartor ${command}: ${error instanceof Error ? error.message : String(error)}\n`);
     return 1;
   }
 }
-

@@ -5,11 +5,15 @@
 import { createLogger } from '../core/logger';
 import { isLoopbackHost } from '../proxy/guard';
 import { startProxy } from '../proxy/server';
+import { SAVINGS_PAGE_PATH } from '../../webview/transportHttpRoutes';
+import { openBrowser } from './openBrowser';
 import { loadServeConfig, parseServeArgs } from './serve-config';
 
 /** Runs the server until a signal arrives; resolves with the exit status. */
 export async function serveCommand(argv: string[], env: NodeJS.ProcessEnv = process.env): Promise<number> {
-  const config = await loadServeConfig(parseServeArgs(argv), env);
+  // --open only concerns this command, not the engine settings parseServeArgs builds.
+  const open = argv.includes('--open');
+  const config = await loadServeConfig(parseServeArgs(argv.filter((arg) => arg !== '--open')), env);
   const level = env.ISARTOR_LOG_LEVEL === 'debug' || env.ISARTOR_LOG_LEVEL === 'warn' || env.ISARTOR_LOG_LEVEL === 'error' ? env.ISARTOR_LOG_LEVEL : 'info';
   const logger = createLogger((line) => process.stderr.write(`${line}\n`), level);
   if (!isLoopbackHost(config.host)) {
@@ -26,7 +30,10 @@ export async function serveCommand(argv: string[], env: NodeJS.ProcessEnv = proc
     }
     throw error;
   }
-  process.stdout.write(`isartor listening on ${proxy.url} (data: ${proxy.dataDir})\n`);
+  const pageUrl = `${proxy.url}${SAVINGS_PAGE_PATH}`;
+  // The first line is the contract scripts parse (DESIGN.md); the page gets a line of its own.
+  process.stdout.write(`isartor listening on ${proxy.url} (data: ${proxy.dataDir})\nisartor savings page: ${pageUrl}\n`);
+  if (open) openBrowser(pageUrl, (message) => logger.warn(message));
   const providers = config.upstream.providers.map((p) => `${p.name} ${p.baseUrl}${p.apiKey ? ' (key set)' : ''}`).join(', ');
   // The logger redacts a password in a base URL ("user:***@") along with any key.
   logger.info(`default route forwards to: ${providers}`);

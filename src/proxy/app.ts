@@ -10,6 +10,7 @@ import type { ProxyContext } from './context';
 import { ProxyError, sendError, toProxyError } from './errors';
 import { refusalReason } from './guard';
 import { matchApiPath } from './routes';
+import { createSavingsPage } from './savingsPage';
 
 /** The express app for everything that is not an API call. */
 function createSideApp(px: ProxyContext): express.Express {
@@ -25,6 +26,7 @@ function createSideApp(px: ProxyContext): express.Express {
   app.get('/isartor/stats', (_req, res) => {
     res.json(px.engine.stats());
   });
+  app.use(createSavingsPage(px));
   app.use((req: Request, res: Response) => {
     sendError(res, 'openai', new ProxyError(404, 'not_found', `Isartor has no endpoint ${req.method} ${req.path}. It serves /v1/chat/completions, /v1/responses, /v1/messages, /v1/completions, /v1/embeddings, /v1/models and /v1/messages/count_tokens.`));
   });

@@ -1,0 +1,117 @@
+/**
+ * `isartor` as people install it: `npm pack`, then `npm install -g` of the tarball into a fresh
+ * prefix (no source checkout, no dev dependencies), then the installed command answers --version,
+ * serves the official OpenAI SDK through a fake upstream on loopback, serves the savings page and
+ * reads its ledger back with `stats`; `model status` and `bench pairs` run too. Needs `node scripts/build.mjs` first (the integration tier
+ * runs it); packing skips the prepack rebuild so other tests never see dist/ half rewritten.
+ *
+ * The install resolves versions from the npm registry and takes tarballs from the cache `npm ci`
+ * warmed (--prefer-offline). It takes a while: node-llama-cpp's prebuilt binaries for this platform
+ * are large.
+ */
+import assert from 'node:assert/strict';
+import { execFile as execFileCallback, spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { existsSync, readFileSync } from 'node:fs';
+import { mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createInterface } from 'node:readline';
+import { after, before, describe, it } from 'node:test';
+import { promisify } from 'node:util';
+import OpenAI from 'openai';
+import { startFakeUpstream, type FakeUpstream } from '../../src/bench/fakeUpstream';
+
+const execFile = promisify(execFileCallback);
+const ROOT = join(__dirname, '..', '..');
+const manifest = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { version: string; devDependencies: Record<string, string> };
+
+/**
+ * A fresh machine's environment: none of the npm_* settings of an `npm test` run around this test
+ * (the project's .npmrc would otherwise reach the install), no provider keys, no Isartor settings.
+ */
+function freshEnv(): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = {};
+  for (const [name, value] of Object.entries(process.env)) {
+    if (/^npm_/i.test(name) || /_API_KEY$/.test(name) || name.startsWith('ISARTOR_') || name === 'AZURE_OPENAI_ENDPOINT') continue;
+    env[name] = value;
+  }
+  return env;
+}
+
+describe('the npm package, installed globally into a fresh prefix', { timeout: 10 * 60_000 }, () => {
+  let work: string;
+  let prefix: string;
+  let bin: string;
+  let fake: FakeUpstream;
+
+  before(async () => {
+    assert.ok(existsSync(join(ROOT, 'dist', 'cli.js')), 'build first: node scripts/build.mjs');
+    work = await mkdtemp(join(tmpdir(), 'isartor-npm-'));
+    prefix = join(work, 'prefix');
+    fake = await startFakeUpstream();
+    const packed = await execFile('npm', ['pack', '--ignore-scripts', '--json', '--pack-destination', work], { cwd: ROOT, env: freshEnv() });
+    const [tarball] = JSON.parse(packed.stdout) as { filename: string; files: { path: string }[] }[];
+    assert.deepEqual(tarball!.files.map((file) => file.path).sort(), ['README.md', 'bin/isartor.js', 'dist/cli.js', 'dist/webview.css', 'dist/webview.js', 'package.json']);
+    // Run from the temp folder, so nothing of the checkout (its .npmrc, its node_modules) takes part.
+    await execFile('npm', ['install', '-g', '--prefix', prefix, '--prefer-offline', '--no-audit', '--no-fund', `./${tarball!.filename}`], { cwd: work, env: freshEnv(), maxBuffer: 16 * 1024 * 1024 });
+    bin = join(prefix, 'bin', process.platform === 'win32' ? 'isartor.cmd' : 'isartor');
+  });
+
+  after(async () => {
+    await fake?.close();
+    if (work) await rm(work, { recursive: true, force: true });
+  });
+
+  it('installs the command without any dev dependency', async () => {
+    const installed = new Set(await readdir(join(prefix, 'lib', 'node_modules', 'isartor', 'node_modules')));
+    const scoped = async (scope: string): Promise<string[]> => (installed.has(scope) ? (await readdir(join(prefix, 'lib', 'node_modules', 'isartor', 'node_modules', scope))).map((name) => `${scope}/${name}`) : []);
+    for (const name of [...installed].filter((entry) => entry.startsWith('@'))) for (const full of await scoped(name)) installed.add(full);
+    const devOnly = Object.keys(manifest.devDependencies).filter((name) => installed.has(name));
+    assert.deepEqual(devOnly, [], 'dev dependencies installed with the package');
+    const { stdout } = await execFile(bin, ['--version'], { env: freshEnv() });
+    assert.equal(stdout, `${manifest.version}\n`);
+    const help = await execFile(bin, ['serve', '--help'], { env: freshEnv() });
+    assert.match(help.stdout, /usage: isartor serve/);
+  });
+
+  it('serves the OpenAI SDK and the savings page, and stats reads the ledger back', async () => {
+    const dataDir = join(work, 'data');
+    const child = spawn(bin, ['serve', '--port', '0', '--data-dir', dataDir, '--upstream', fake.openaiBase], { env: freshEnv(), stdio: ['ignore', 'pipe', 'pipe'] });
+    let stderr = '';
+    child.stderr!.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+    try {
+      const lines = createInterface({ input: child.stdout! });
+      const exited = once(child, 'exit').then(([code]) => {
+        throw new Error(`isartor exited with ${code}: ${stderr}`);
+      });
+      const [line] = (await Promise.race([once(lines, 'line'), exited])) as [string];
+      const url = /^isartor listening on (http:\/\/127\.0\.0\.1:\d+) /.exec(line)?.[1];
+      assert.ok(url, `unexpected ready line: ${line}`);
+      const client = new OpenAI({ apiKey: 'sk-npm-package-test-0001', baseURL: `${url}/v1`, maxRetries: 0 });
+      const request = { model: 'gpt-4o-mini', messages: [{ role: 'user' as const, content: 'hello from the installed package' }] };
+      const first = await client.chat.completions.create(request).withResponse();
+      const second = await client.chat.completions.create(request).withResponse();
+      assert.equal(first.response.headers.get('x-isartor-layer'), 'l3');
+      assert.equal(second.response.headers.get('x-isartor-layer'), 'l1a');
+      assert.deepEqual(second.data, first.data);
+      assert.equal(fake.requests.length, 1);
+      for (const path of ['/isartor/', '/isartor/webview.js', '/isartor/webview.css']) {
+        const response: globalThis.Response = await fetch(`${url}${path}`);
+        assert.equal(response.status, 200, `${path}: ${await response.text()}`);
+      }
+    } finally {
+      child.kill('SIGTERM');
+    }
+    const [code] = await once(child, 'exit');
+    assert.equal(code, 0, stderr);
+    const stats = await execFile(bin, ['stats', '--data-dir', dataDir, '--json'], { env: freshEnv() });
+    assert.equal((JSON.parse(stats.stdout) as { totals: { requests: number } }).totals.requests, 2);
+    const status = await execFile(bin, ['model', 'status', '--data-dir', dataDir], { env: freshEnv() });
+    assert.match(status.stdout, /L1b embedder/);
+    const pairs = join(work, 'pairs.jsonl');
+    await writeFile(pairs, `${JSON.stringify({ text_a: 'how do I sort a list in python', text_b: 'How do I sort a list in Python?', label: 1 })}\n`);
+    const bench = await execFile(bin, ['bench', 'pairs', '--file', pairs, '--json'], { env: freshEnv() });
+    assert.equal((JSON.parse(bench.stdout) as { pairs: number }).pairs, 1);
+  });
+});
