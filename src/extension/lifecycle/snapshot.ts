@@ -72,9 +72,9 @@ export function plainDetail(detail: string): string {
     .replace(/\blexical-v\d+[a-z0-9.-]*/gi, 'built-in word matching')
     .replace(/\btransformers:(?:dir:)?([^\s,;]+)/gi, (_, model: string) => `model ${model.split(/[\\/]/).filter(Boolean).at(-1) ?? model}`)
     .replace(/\bthreshold (0?\.\d+|1)\b/g, (_, value: string) => `matches at ${Math.round(Number(value) * 100)}% similarity`)
-    .replace(/\bcacheHints\b/g, 'prompt-cache hints')
-    .replace(/\bhtmlComments\b/g, 'HTML comments')
-    .replace(/\bwhitespace\b/g, 'extra whitespace')
-    .replace(/\bdedupeBlocks\b/g, 'repeated blocks')
-    .replace(/^on: /, 'trims ');
+    .replace(/\bcacheHints\b/g, 'adds prompt-cache hints')
+    .replace(/\bhtmlComments\b/g, 'drops HTML comments')
+    .replace(/\bwhitespace\b/g, 'trims extra whitespace')
+    .replace(/\bdedupeBlocks\b/g, 'drops repeated blocks')
+    .replace(/^on: /, '');
 }

@@ -56,6 +56,6 @@ describe('buildPanelSnapshot', () => {
   it('puts engine ids and option names into words', () => {
     assert.equal(plainDetail('lexical-v1-d128-b0.5, threshold 0.82, 12 entries'), 'built-in word matching, matches at 82% similarity, 12 entries');
     assert.equal(plainDetail('transformers:dir:/home/u/models/Xenova/all-MiniLM-L6-v2, threshold 0.9, 0 entries'), 'model all-MiniLM-L6-v2, matches at 90% similarity, 0 entries');
-    assert.equal(plainDetail('on: cacheHints, whitespace, htmlComments'), 'trims prompt-cache hints, extra whitespace, HTML comments');
+    assert.equal(plainDetail('on: cacheHints, whitespace, htmlComments, dedupeBlocks'), 'adds prompt-cache hints, trims extra whitespace, drops HTML comments, drops repeated blocks');
   });
 });
