@@ -101,6 +101,7 @@ export function activate(context: vscode.ExtensionContext): void {
     if (checking) return;
     checking = true;
     try {
+      await controller.adoptSuspendedTools();
       const lost = await controller.disconnectedTools();
       if (lost.join('\n') === lostTools.join('\n')) return;
       lostTools = lost;
@@ -113,7 +114,7 @@ export function activate(context: vscode.ExtensionContext): void {
       checking = false;
     }
   }
-  const toolCheck = setInterval(() => void checkTools(), 10_000);
+  const toolCheck = setInterval(() => void checkTools(), 5_000);
   owner.addCallback(() => clearInterval(toolCheck));
 
   // While the proxy is off the panel shows the ledger as last written (read-only, never created).

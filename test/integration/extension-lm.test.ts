@@ -571,6 +571,33 @@ describe('VS Code closing: file-based tools never point at a dead proxy', () => 
     }
   });
 
+  it('a reload whose new window started while the old one held the port takes the tools over once the old one is gone', async () => {
+    const state = new MapMemento();
+    const oldWindow = await harness(fake, home, tools, { state });
+    let newWindow: Harness | undefined;
+    try {
+      assert.equal(await oldWindow.controller.enable(), true);
+      newWindow = await harness(fake, home, tools, { state, port: oldWindow.host.proxy!.port, dataDir: join(home, 'storage', 'data-b') });
+      await newWindow.controller.adoptSuspendedTools();
+      assert.ok((await readFile(claudeFile, 'utf8')).includes(`${oldWindow.host.proxy!.url}/r/`), 'still with the old window while it runs');
+      state.cancelUpdates = true; // VS Code, as the old window deactivates
+      await oldWindow.controller.deactivate();
+      state.cancelUpdates = false;
+      await assertRestored('after the old window closed');
+      await newWindow.controller.adoptSuspendedTools();
+      const url = newWindow.host.proxy!.url;
+      assert.ok((await readFile(claudeFile, 'utf8')).includes(`"ANTHROPIC_BASE_URL": "${url}/r/`), 'Claude Code with the new window');
+      assert.ok((await readFile(continueFile, 'utf8')).includes(`${url}/r/`), 'Continue with the new window');
+      assert.deepEqual(markedTools().suspended(), []);
+      await newWindow.controller.disable();
+      await assertRestored('after Disable');
+    } finally {
+      await newWindow?.close();
+      await oldWindow.close();
+      await rm(home, { recursive: true, force: true });
+    }
+  });
+
   it('after a crash, an activation whose proxy cannot start restores the tools; Enable connects them again', async () => {
     const state = new MapMemento();
     const crashed = await harness(fake, home, tools, { state });

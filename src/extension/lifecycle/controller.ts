@@ -236,6 +236,23 @@ export class IsartorController<P extends EmbeddedProxy> {
     return this.deps.integrationContext(url);
   }
 
+  /**
+   * Connects the suspended tools when nobody serves them: after a reload the new window's proxy may
+   * start while the old one still holds the port, so the tools stay with the old URL, and then the
+   * old window's shutdown restores them. Called periodically; cheap when there is nothing to do.
+   */
+  async adoptSuspendedTools(): Promise<void> {
+    const proxy = this.deps.host.proxy;
+    if (!proxy || !this.enabled || this.tools.suspended().length === 0) return;
+    const lastUrl = this.deps.state.get<string>(LAST_URL_KEY);
+    if (lastUrl !== proxy.url) {
+      if (lastUrl && (await this.deps.isIsartorAt(lastUrl))) return;
+      this.deps.logger.info(`the proxy at ${lastUrl ?? '(none)'} is gone; connecting its tools to ${proxy.url}`);
+      await this.deps.state.update(LAST_URL_KEY, proxy.url);
+    }
+    await this.resumeTools();
+  }
+
   /** Ids of the tools marked connected (for the walkthrough's "connect your tools" step). */
   connectedToolIds(): string[] {
     return this.tools.connected();
