@@ -4,45 +4,52 @@
  */
 import { ArcElement, BarController, BarElement, CategoryScale, Chart, DoughnutController, Legend, LinearScale, Tooltip } from 'chart.js';
 import type { LedgerSummary } from '../src/core/ledger-types';
-import { LAYER_LABELS } from '../src/extension/statusView';
+import { DEFLECTING_LAYERS, LAYER_LABELS, type LedgerLayerId } from '../src/shared/format';
+import { LAYER_COLOURS, themeKindOf } from '../src/shared/layerColours';
 import { buildTimeline, TIMELINE_LAYERS } from './timeline';
 
 Chart.register(BarController, BarElement, CategoryScale, LinearScale, DoughnutController, ArcElement, Legend, Tooltip);
-
-/** Theme variable per ledger layer (VS Code defines --vscode-charts-* in every theme). */
-const LAYER_COLOURS: Record<string, [variable: string, fallback: string]> = {
-  l1a: ['--vscode-charts-green', '#89d185'],
-  l1b: ['--vscode-charts-blue', '#3794ff'],
-  l2: ['--vscode-charts-purple', '#b180d7'],
-  l3: ['--vscode-charts-orange', '#d18616'],
-  error: ['--vscode-charts-red', '#f14c4c'],
-};
 
 function themeColour(variable: string, fallback: string): string {
   return getComputedStyle(document.body).getPropertyValue(variable).trim() || fallback;
 }
 
-function layerColour(layer: string): string {
-  const [variable, fallback] = LAYER_COLOURS[layer] ?? ['--vscode-foreground', '#cccccc'];
-  return themeColour(variable, fallback);
+/** The layer's colour for the theme the webview shows now (its body class follows theme switches). */
+function layerColour(layer: LedgerLayerId): string {
+  return LAYER_COLOURS[themeKindOf(document.body.className)][layer];
 }
 
 /** Owns the two chart instances and updates them in place (no re-creation, no flicker). */
 export class SavingsCharts {
   private timeline: Chart<'bar'> | undefined;
   private byLayer: Chart<'doughnut'> | undefined;
+  private last: LedgerSummary | undefined;
 
   constructor(
     private readonly timelineCanvas: HTMLCanvasElement,
     private readonly byLayerCanvas: HTMLCanvasElement,
   ) {}
 
+  /** Redraws with the current theme's colours (VS Code changes the body class and variables live). */
+  followTheme(): void {
+    const redraw = (): void => {
+      if (!this.last) return;
+      // Legend and axis colours are read when a chart is built, so the charts are built again.
+      this.timeline?.destroy();
+      this.byLayer?.destroy();
+      this.timeline = undefined;
+      this.byLayer = undefined;
+      this.update(this.last);
+    };
+    new MutationObserver(redraw).observe(document.body, { attributes: true, attributeFilter: ['class', 'data-vscode-theme-id'] });
+  }
+
   update(summary: LedgerSummary): { timelineUnit: 'day' | 'hour' } {
     Chart.defaults.color = themeColour('--vscode-foreground', '#cccccc');
     Chart.defaults.font.family = themeColour('--vscode-font-family', 'sans-serif');
     const timeline = buildTimeline(summary);
     const datasets = TIMELINE_LAYERS.map((layer) => ({
-      label: LAYER_LABELS[layer] ?? layer,
+      label: LAYER_LABELS[layer],
       data: timeline.series[layer],
       backgroundColor: layerColour(layer),
       stack: 'requests',
@@ -65,9 +72,10 @@ export class SavingsCharts {
       this.timeline.update();
     }
 
-    const layers = Object.keys(LAYER_LABELS).filter((layer) => (summary.byLayer[layer]?.requests ?? 0) > 0);
+    // Deflections only: the cloud's share is what is left, and would dwarf the layers that save.
+    const layers = DEFLECTING_LAYERS.filter((layer) => (summary.byLayer[layer]?.requests ?? 0) > 0);
     const data = {
-      labels: layers.map((layer) => LAYER_LABELS[layer] ?? layer),
+      labels: layers.map((layer) => LAYER_LABELS[layer]),
       datasets: [{ data: layers.map((layer) => summary.byLayer[layer]!.requests), backgroundColor: layers.map(layerColour), borderWidth: 0 }],
     };
     if (!this.byLayer) {
@@ -80,6 +88,7 @@ export class SavingsCharts {
       this.byLayer.data = data;
       this.byLayer.update();
     }
+    this.last = summary;
     return { timelineUnit: timeline.unit };
   }
 }

@@ -28,9 +28,11 @@ export function replaceChildren(parent: Element, ...children: Child[]): void {
 
 /** A table with a header row and one row per entry; numeric columns are right-aligned. */
 export function table(headers: readonly string[], rows: readonly (readonly Child[])[], numericFrom = 1, emptyText = 'Nothing yet'): HTMLElement {
-  const head = h('tr', {}, ...headers.map((text, index) => h('th', { class: index >= numericFrom ? 'num' : undefined, scope: 'col' }, text)));
+  // Each cell names its column (col-N), so narrow views can drop the least needed ones in CSS.
+  const cellClass = (index: number): string => `col-${index}${index >= numericFrom ? ' num' : ''}`;
+  const head = h('tr', {}, ...headers.map((text, index) => h('th', { class: cellClass(index), scope: 'col' }, text)));
   const body = rows.length
-    ? rows.map((cells) => h('tr', {}, ...cells.map((cell, index) => h('td', { class: index >= numericFrom ? 'num' : undefined }, cell))))
+    ? rows.map((cells) => h('tr', {}, ...cells.map((cell, index) => h('td', { class: cellClass(index) }, cell))))
     : [h('tr', {}, h('td', { class: 'empty', colspan: String(headers.length) }, emptyText))];
   return h('div', { class: 'table-wrap' }, h('table', {}, h('thead', {}, head), h('tbody', {}, ...body)));
 }

@@ -37,8 +37,8 @@ const actions: PanelActions = {
 function buildPage(root: HTMLElement): { sections: PanelSections; charts: SavingsCharts } {
   const section = (name: string, ...children: Node[]): HTMLElement => h('section', { class: name, id: name }, ...children);
   const timelineCanvas = h('canvas', { 'aria-label': 'Deflections per layer over time', role: 'img' });
-  const byLayerCanvas = h('canvas', { 'aria-label': 'Requests by layer', role: 'img' });
-  const timelineCaption = h('h2', {}, 'Deflections per layer');
+  const byLayerCanvas = h('canvas', { 'aria-label': 'Deflections by layer', role: 'img' });
+  const timelineCaption = h('h2', {}, 'Requests per layer');
   const sections: PanelSections = {
     header: section('header'),
     totals: section('totals'),
@@ -56,14 +56,16 @@ function buildPage(root: HTMLElement): { sections: PanelSections; charts: Saving
       'div',
       { class: 'charts' },
       section('timeline', timelineCaption, h('div', { class: 'chart-box' }, timelineCanvas)),
-      section('by-layer', h('h2', {}, 'Requests by layer'), h('div', { class: 'chart-box' }, byLayerCanvas)),
+      section('by-layer', h('h2', {}, 'Deflections by layer'), h('div', { class: 'chart-box' }, byLayerCanvas)),
     ),
     h('div', { class: 'columns' }, sections.layers, sections.cache),
     sections.tools,
     sections.models,
     sections.recent,
   );
-  return { sections, charts: new SavingsCharts(timelineCanvas, byLayerCanvas) };
+  const charts = new SavingsCharts(timelineCanvas, byLayerCanvas);
+  charts.followTheme();
+  return { sections, charts };
 }
 
 function render(page: { sections: PanelSections; charts: SavingsCharts }, snapshot: PanelSnapshot): void {
@@ -71,7 +73,7 @@ function render(page: { sections: PanelSections; charts: SavingsCharts }, snapsh
   renderHeader(sections.header, snapshot, actions);
   renderTotals(sections.totals, snapshot);
   const { timelineUnit } = page.charts.update(snapshot.summary);
-  sections.timelineCaption.textContent = timelineUnit === 'day' ? 'Deflections per layer, by day' : 'Deflections per layer, by hour (latest requests)';
+  sections.timelineCaption.textContent = timelineUnit === 'day' ? 'Requests per layer, by day' : 'Requests per layer, by hour (latest requests)';
   renderLayers(sections.layers, snapshot, actions);
   renderCache(sections.cache, snapshot, actions);
   renderSlices(sections.tools, 'By tool', snapshot.summary.byTool, 'Tool');

@@ -28,7 +28,12 @@ export interface PanelSnapshot {
   enabled: boolean;
   proxyUrl?: string;
   error?: string;
+  /** Every request counted so far; read from disk while the proxy is not running. */
   summary: LedgerSummary;
+  /** What the requests that reached the cloud cost (estimated from the price table). */
+  spentUsd: number;
+  /** Tools Isartor connected whose settings no longer go through it (labels). */
+  disconnected: string[];
   layers: LayerSwitchView[];
   /** Entries and bytes of the answer caches; null while the proxy is not running. */
   cache: { entries: number; bytes: number } | null;

@@ -3,7 +3,7 @@
  * per-tool and per-model tables and the latest requests. Charts live in charts.ts.
  */
 import type { LedgerTotals } from '../src/core/ledger-types';
-import { deflectionRate, formatCount, formatUsd, LAYER_LABELS } from '../src/extension/statusView';
+import { deflectionRate, formatCount, formatUsd, LAYER_LABELS, LAYER_TAGS, savedShare } from '../src/shared/format';
 import { h, replaceChildren, table } from './dom';
 import type { LayerSwitchName, PanelSnapshot } from './protocol';
 
@@ -40,6 +40,10 @@ export function renderHeader(section: HTMLElement, snapshot: PanelSnapshot, acti
     h('span', { class: `badge state-${snapshot.state}`, role: 'status' }, STATE_TEXT[snapshot.state]),
     snapshot.proxyUrl ? h('code', { class: 'url' }, snapshot.proxyUrl) : null,
     snapshot.error ? h('p', { class: 'error' }, snapshot.error) : null,
+    snapshot.disconnected.length
+      ? h('p', { class: 'warning', role: 'alert' }, `${snapshot.disconnected.join(', ')} ${snapshot.disconnected.length === 1 ? 'does' : 'do'} not go through Isartor: its settings were changed back. Use Connect Tools… to connect again.`)
+      : null,
+    snapshot.state !== 'on' && snapshot.summary.totals.requests > 0 ? h('p', { class: 'note' }, 'Isartor is off; these are the figures recorded so far.') : null,
     h('div', { class: 'actions' }, toggle, log),
   );
 }
@@ -52,8 +56,8 @@ export function renderTotals(section: HTMLElement, snapshot: PanelSnapshot): voi
     section,
     card('Requests', formatCount(totals.requests)),
     card('Deflected', formatCount(totals.deflected), `${deflectionRate(totals)} answered locally`),
-    card('Tokens saved', formatCount(totals.savedTokens)),
-    card('Money saved', formatUsd(totals.savedUsd)),
+    card('Money saved', formatUsd(totals.savedUsd), `${formatCount(totals.savedTokens)} tokens`),
+    card('Spent in the cloud', formatUsd(snapshot.spentUsd), `${savedShare(totals.savedUsd, snapshot.spentUsd)} of the bill saved`),
   );
 }
 
@@ -92,7 +96,8 @@ function sliceRows(slices: Record<string, LedgerTotals>): string[][] {
 }
 
 export function renderSlices(section: HTMLElement, title: string, slices: Record<string, LedgerTotals>, firstColumn: string): void {
-  replaceChildren(section, h('h2', {}, title), table([firstColumn, 'Requests', 'Deflected', 'Tokens saved', 'Saved'], sliceRows(slices)));
+  // Narrow views drop the "Deflected" column first (class col-2); Tokens and Saved always stay.
+  replaceChildren(section, h('h2', {}, title), table([firstColumn, 'Requests', 'Local', 'Tokens', 'Saved'], sliceRows(slices)));
 }
 
 export function renderRecent(section: HTMLElement, snapshot: PanelSnapshot): void {
@@ -100,11 +105,12 @@ export function renderRecent(section: HTMLElement, snapshot: PanelSnapshot): voi
     new Date(record.time).toLocaleTimeString(),
     record.tool,
     record.model,
-    h('span', { class: `layer layer-${record.layer}`, title: LAYER_LABELS[record.layer] ?? record.layer }, record.layer.toUpperCase()),
+    h('span', { class: `layer layer-${record.layer}`, title: LAYER_LABELS[record.layer] ?? record.layer }, LAYER_TAGS[record.layer] ?? record.layer),
     `${Math.round(record.latencyMs)} ms`,
     formatCount(record.savedTokens),
+    formatUsd(record.savedUsd),
   ]);
-  replaceChildren(section, h('h2', {}, 'Latest requests'), table(['Time', 'Tool', 'Model', 'Layer', 'Latency', 'Tokens saved'], rows, 4, 'No requests yet'));
+  replaceChildren(section, h('h2', {}, 'Latest requests'), table(['Time', 'Tool', 'Model', 'Layer', 'Latency', 'Tokens', 'Saved'], rows, 4, 'No requests yet'));
 }
 
 /** "1.2 MB". */

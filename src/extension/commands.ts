@@ -199,7 +199,10 @@ async function addProvider(deps: CommandDeps, kind: ProviderKind | 'compatible')
   }
   // While the built-in defaults are in use, writing the list must keep them alongside the new one.
   const base = deps.providersCustomised() ? existing : DEFAULT_PROVIDERS.map((p) => ({ ...p }));
-  await vscode.workspace.getConfiguration('isartor').update('providers', [...base, provider], vscode.ConfigurationTarget.Global);
+  // A provider the user names by URL is the one they mean to use: it goes first in the fallback
+  // order, so default-route requests do not try api.openai.com (without a key) before it.
+  const providers = kind === 'compatible' ? [provider, ...base] : [...base, provider];
+  await vscode.workspace.getConfiguration('isartor').update('providers', providers, vscode.ConfigurationTarget.Global);
   return provider;
 }
 

@@ -22,7 +22,11 @@ import { registerDownloadLocalModel } from './localModelCommand';
 import { isIsartorAt, ProxyHost } from './lifecycle/proxyHost';
 import { buildPanelSnapshot } from './lifecycle/snapshot';
 import { channelLogger, describeError } from './log';
-import { SavingsPanel } from './panel';
+import type { PanelSource } from './panel';
+import { SAVINGS_SIDEBAR_VIEW_ID, SavingsPanel, SavingsViewProvider } from './panel';
+import { openLedger } from '../core/ledger';
+import type { LedgerSummary } from '../core/ledger-types';
+import { estimateSpentUsd } from './lifecycle/spent';
 import { PersistentRouteRegistry } from './routes';
 import { ProviderKeys } from './secrets';
 import { IsartorStatusBar } from './statusBar';
@@ -63,6 +67,7 @@ export function activate(context: vscode.ExtensionContext): void {
     host,
     routes,
     integrations: allIntegrations,
+    journalDir: context.globalStorageUri.fsPath,
     integrationContext,
     reconcileJournal,
     isIsartorAt,
@@ -83,12 +88,57 @@ export function activate(context: vscode.ExtensionContext): void {
     provider?.refresh();
     statusBar?.refresh();
     changed.fire();
+    void checkTools();
+    // The walkthrough ticks its steps from these, however the step was done (palette, status bar, panel).
+    void vscode.commands.executeCommand('setContext', 'isartor.enabled', controller.enabled);
+    void vscode.commands.executeCommand('setContext', 'isartor.hasProviderKey', controller.chatModels().length > 0);
+    void vscode.commands.executeCommand('setContext', 'isartor.toolsConnected', controller.connectedToolIds().length > 0);
   }
+
+  // Connected tools whose settings no longer go through Isartor; the status bar and panel say so.
+  let lostTools: string[] = [];
+  let checking = false;
+  async function checkTools(): Promise<void> {
+    if (checking) return;
+    checking = true;
+    try {
+      await controller.adoptSuspendedTools();
+      const lost = await controller.disconnectedTools();
+      if (lost.join('\n') === lostTools.join('\n')) return;
+      lostTools = lost;
+      if (lost.length) logger.warn(`${lost.join(', ')} no longer go${lost.length === 1 ? 'es' : ''} through Isartor (settings changed back)`);
+      statusBar?.refresh();
+      changed.fire();
+    } catch (error) {
+      logger.error(`checking the connected tools failed: ${describeError(error)}`);
+    } finally {
+      checking = false;
+    }
+  }
+  const toolCheck = setInterval(() => void checkTools(), 5_000);
+  owner.addCallback(() => clearInterval(toolCheck));
+
+  // While the proxy is off the panel shows the ledger as last written (read-only, never created).
+  let storedSummary: LedgerSummary | undefined;
+  async function readStoredSummary(): Promise<void> {
+    if (host.proxy) return;
+    try {
+      const ledger = await openLedger(dataDirFor(context, currentSettings()), { readOnly: true, logger });
+      storedSummary = ledger.summary();
+      await ledger.close();
+      changed.fire();
+    } catch (error) {
+      logger.debug(`no savings history to show: ${describeError(error)}`);
+    }
+  }
+  owner.add(host.onDidChangeState(() => void readStoredSummary()));
+  void readStoredSummary();
 
   statusBar = owner.add(
     new IsartorStatusBar(() => {
       const snapshot = host.snapshot;
-      return { state: snapshot.state, proxyUrl: snapshot.url, error: snapshot.error, summary: controller.stats()?.ledger };
+      const summary = controller.stats()?.ledger;
+      return { state: snapshot.state, proxyUrl: snapshot.url, error: snapshot.error, summary, spentUsd: summary ? estimateSpentUsd(summary, currentSettings().prices) : 0, disconnected: lostTools };
     }),
   );
   owner.add(host.onDidChangeState(() => notifyChanged()));
@@ -115,24 +165,23 @@ export function activate(context: vscode.ExtensionContext): void {
     logger.warn('this VS Code has no language-model provider API (needs 1.104+); Copilot Chat models are not offered');
   }
 
-  const savings = owner.add(
-    new SavingsPanel(
-      context.extensionUri,
-      {
-        snapshot: () => buildPanelSnapshot({ host: host.snapshot, enabled: controller.enabled, stats: controller.stats(), settings: currentSettings() }),
-        onDidChange: (listener) => changed.event(listener),
-        clearCache: async () => void (await controller.clearCache()),
-        setLayer: async (layer, enabled) => {
-          await vscode.workspace.getConfiguration('isartor').update(`layers.${layer}`, enabled, vscode.ConfigurationTarget.Global);
-        },
-        setEnabled: async (enabled) => {
-          await vscode.commands.executeCommand(enabled ? 'isartor.enable' : 'isartor.disable');
-        },
-        showLog: () => channel.show(true),
-      },
-      logger,
-    ),
-  );
+  const pageSource: PanelSource = {
+    snapshot: () => buildPanelSnapshot({ host: host.snapshot, enabled: controller.enabled, stats: controller.stats(), storedSummary, disconnected: lostTools, settings: currentSettings() }),
+    onDidChange: (listener) => changed.event(listener),
+    clearCache: async () => void (await controller.clearCache()),
+    setLayer: async (layer, enabled) => {
+      const config = vscode.workspace.getConfiguration('isartor');
+      // Back at its default, the switch leaves the user's settings.json instead of pinning the default there.
+      const atDefault = config.inspect<boolean>(`layers.${layer}`)?.defaultValue === enabled;
+      await config.update(`layers.${layer}`, atDefault ? undefined : enabled, vscode.ConfigurationTarget.Global);
+    },
+    setEnabled: async (enabled) => {
+      await vscode.commands.executeCommand(enabled ? 'isartor.enable' : 'isartor.disable');
+    },
+    showLog: () => channel.show(true),
+  };
+  const savings = owner.add(new SavingsPanel(context.extensionUri, pageSource, logger));
+  owner.add(vscode.window.registerWebviewViewProvider(SAVINGS_SIDEBAR_VIEW_ID, new SavingsViewProvider(context.extensionUri, pageSource, logger)));
 
   owner.add(
     registerCommands({
@@ -172,7 +221,10 @@ export function activate(context: vscode.ExtensionContext): void {
     owner.dispose((error) => logger.error(`dispose failed: ${describeError(error)}`));
   };
 
-  void controller.activate().catch((error: unknown) => logger.error(`activation failed: ${describeError(error)}`));
+  void controller
+    .activate()
+    .catch((error: unknown) => logger.error(`activation failed: ${describeError(error)}`))
+    .finally(() => notifyChanged());
 }
 
 /**

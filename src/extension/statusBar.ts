@@ -7,7 +7,7 @@ import type { LedgerSummary } from '../core/ledger-types';
 import { DisposableOwner } from './disposables';
 import { throttle } from './events';
 import type { StatusInput, StatusView } from './statusView';
-import { formatStatus } from './statusView';
+import { formatStatus, TOOLTIP_COMMANDS } from './statusView';
 
 export const STATUS_ITEM_ID = 'isartor.status';
 /** Internal command behind a click on the item (hidden from the palette). */
@@ -19,6 +19,7 @@ const LOOKS: Record<StatusView['look'], { color?: string; background?: string }>
   off: { color: 'disabledForeground' },
   starting: { background: 'statusBarItem.warningBackground', color: 'statusBarItem.warningForeground' },
   on: {},
+  warning: { background: 'statusBarItem.warningBackground', color: 'statusBarItem.warningForeground' },
   error: { background: 'statusBarItem.errorBackground', color: 'statusBarItem.errorForeground' },
 };
 
@@ -47,6 +48,8 @@ export class IsartorStatusBar implements vscode.Disposable {
     this.item.text = view.text;
     const tooltip = new vscode.MarkdownString(view.tooltip);
     tooltip.supportThemeIcons = true;
+    // The hover's links run these commands and nothing else.
+    tooltip.isTrusted = { enabledCommands: [...TOOLTIP_COMMANDS] };
     this.item.tooltip = tooltip;
     this.item.color = look.color ? new vscode.ThemeColor(look.color) : undefined;
     this.item.backgroundColor = look.background ? new vscode.ThemeColor(look.background) : undefined;

@@ -14,6 +14,8 @@ export interface CodeServerDirs {
   configFile: string;
   /** Every line code-server prints goes here, for diagnosing a failed run. */
   logFile: string;
+  /** Extra environment for the editor (and so the extension host), e.g. HF_ENDPOINT of a fake hub. */
+  env?: Record<string, string>;
 }
 
 export interface RunningCodeServer {
@@ -22,6 +24,8 @@ export interface RunningCodeServer {
   process: ChildProcess;
   /** Ends the whole process group (server, extension host, pty host) and waits for the server to exit. */
   stop(): Promise<void>;
+  /** Kills the whole process group at once (kill -9): no extension gets to deactivate. */
+  kill(): Promise<void>;
 }
 
 /** The environment code-server sees: HOME moved, and nothing inherited that could steer it elsewhere. */
@@ -39,6 +43,7 @@ function codeServerEnv(dirs: CodeServerDirs): NodeJS.ProcessEnv {
     XDG_CONFIG_HOME: `${dirs.home}/.config`,
     XDG_DATA_HOME: `${dirs.home}/.local/share`,
     XDG_CACHE_HOME: `${dirs.home}/.cache`,
+    ...dirs.env,
   };
 }
 
@@ -61,12 +66,12 @@ export function installExtensions(dirs: CodeServerDirs, vsixFiles: string[]): vo
  * Starts code-server on a free loopback port and resolves once it is listening. Runs in its own
  * process group so `stop()` ends the extension host too, and a crashed test leaves nothing behind.
  */
-export async function startCodeServer(dirs: CodeServerDirs, workspace: string): Promise<RunningCodeServer> {
+export async function startCodeServer(dirs: CodeServerDirs, workspace: string, port = 0): Promise<RunningCodeServer> {
   const args = [
     CODE_SERVER_ENTRY,
     ...commonArgs(dirs),
     '--auth', 'none',
-    '--bind-addr', '127.0.0.1:0',
+    '--bind-addr', `127.0.0.1:${port}`,
     '--disable-telemetry',
     '--disable-update-check',
     '--disable-workspace-trust',
@@ -101,6 +106,13 @@ export async function startCodeServer(dirs: CodeServerDirs, workspace: string): 
   return {
     url,
     process: child,
+    async kill() {
+      if (child.exitCode !== null || child.signalCode !== null) return;
+      const exited = once(child, 'exit');
+      killGroup();
+      await exited;
+      process.removeListener('exit', killGroup);
+    },
     async stop() {
       if (child.exitCode !== null || child.signalCode !== null) return;
       const exited = once(child, 'exit');

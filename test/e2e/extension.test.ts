@@ -116,8 +116,8 @@ void test('1. "Isartor: Enable" points the sample Continue and Claude Code setti
   step('enable', async () => {
     await session.runCommand('Isartor: Enable');
     await session.waitForNotification(/Isartor is on/, { failOn: /Isartor/ });
-    const status = await session.waitForStatusBar(STATUS_ID, { icon: 'shield', matches: /^\d+% · \$/ });
-    assert.match(status.text, /^0% · \$0\.00$/, 'no requests yet');
+    const status = await session.waitForStatusBar(STATUS_ID, { icon: 'shield', matches: / saved · \d+% local$/ });
+    assert.match(status.text, /^\$0\.00 saved · 0% local$/, 'no requests yet');
 
     const routeUrl = new RegExp(`^${escapeRegExp(proxyUrl)}/r/[0-9a-f]{32}(/|$)`);
     const continueText = readFileSync(homeFile('.continue/config.yaml'), 'utf8');
@@ -160,8 +160,8 @@ void test('2. the same request sent twice with the official openai SDK is answer
     assert.equal(second.choices[0]?.message.content, first.choices[0]?.message.content, 'the repeat gets the same answer');
     assert.equal(fake.requests.length - upstreamBefore, 1, 'only the first request reached the upstream');
 
-    // One of two requests deflected, and some money saved: "50% · $<not zero>".
-    const after = await session.waitForStatusBar(STATUS_ID, { differsFrom: before.text, matches: /^50% · \$(?!0\.00$)[\d.]+[kM]?$/ });
+    // One of two requests deflected, and some money saved: "<not zero> saved · 50% local".
+    const after = await session.waitForStatusBar(STATUS_ID, { differsFrom: before.text, matches: /^(<\$0\.01|\$(?!0\.00 )[\d.]+[kM]?) saved · 50% local$/ });
     assert.ok(after.icons.includes('shield'));
   }),
 );

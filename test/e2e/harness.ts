@@ -4,7 +4,7 @@
  */
 import { cpSync, existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { chromium, type Browser, type FrameLocator, type Locator, type Page } from 'playwright-core';
 import { installExtensions, startCodeServer, type CodeServerDirs, type RunningCodeServer } from './codeServer';
 import { ARTIFACTS_DIR, CHROMIUM_BIN, FIXTURES_DIR, assertEditorInstalled } from './paths';
@@ -56,6 +56,10 @@ export interface SessionOptions {
   /** Copies test/e2e/fixtures/home into the temporary HOME (default true). */
   sampleHome?: boolean;
   viewport?: { width: number; height: number };
+  /** Files written into the temporary HOME before the editor starts (relative path → text). */
+  homeFiles?: Record<string, string>;
+  /** Extra environment for code-server and its extension host. */
+  env?: Record<string, string>;
 }
 
 export interface E2eSession {
@@ -73,6 +77,13 @@ export interface E2eSession {
   waitForNotification(text: string | RegExp, options?: { timeoutMs?: number; failOn?: RegExp }): Promise<string>;
   webviewFrame(title: string): Promise<FrameLocator>;
   screenshot(name: string, target?: Locator): Promise<string>;
+  /** Reloads the window ("Developer: Reload Window") and waits for the workbench. */
+  reloadWindow(): Promise<void>;
+  /**
+   * Ends code-server (gracefully with SIGTERM, or with SIGKILL: a crash) and starts it again on
+   * the same folders, then reopens the workbench. `url` changes.
+   */
+  restartEditor(how: 'graceful' | 'kill'): Promise<void>;
   /** Closes the browser, stops code-server, keeps its logs under artifacts/ and deletes the temp folder. */
   close(): Promise<void>;
 }
@@ -87,6 +98,10 @@ function prepareFolders(root: string, options: SessionOptions): CodeServerDirs &
   mkdirSync(extensionsDir, { recursive: true });
   mkdirSync(home, { recursive: true });
   if (options.sampleHome !== false) cpSync(join(FIXTURES_DIR, 'home'), home, { recursive: true });
+  for (const [relative, text] of Object.entries(options.homeFiles ?? {})) {
+    mkdirSync(dirname(join(home, relative)), { recursive: true });
+    writeFileSync(join(home, relative), text);
+  }
   cpSync(join(FIXTURES_DIR, 'workspace'), workspace, { recursive: true });
   const settings = { ...BASE_USER_SETTINGS, ...options.userSettings };
   writeFileSync(join(userDataDir, 'User', 'settings.json'), `${JSON.stringify(settings, null, 2)}\n`);
@@ -95,7 +110,7 @@ function prepareFolders(root: string, options: SessionOptions): CodeServerDirs &
   mkdirSync(join(ARTIFACTS_DIR, 'logs'), { recursive: true });
   const logFile = join(ARTIFACTS_DIR, 'logs', `${options.name}-code-server.log`);
   writeFileSync(logFile, '');
-  return { home, userDataDir, extensionsDir, configFile, logFile, workspace };
+  return { home, userDataDir, extensionsDir, configFile, logFile, workspace, env: options.env };
 }
 
 /**
@@ -125,7 +140,7 @@ export async function startSession(options: SessionOptions): Promise<E2eSession>
     const page = await context.newPage();
     await page.goto(`${server.url}/?folder=${encodeURIComponent(dirs.workspace)}`);
     await waitForWorkbench(page);
-    return {
+    const session: E2eSession = {
       url: server.url,
       home: dirs.home,
       workspace: dirs.workspace,
@@ -139,8 +154,30 @@ export async function startSession(options: SessionOptions): Promise<E2eSession>
       waitForNotification: (text, options) => waitForNotification(page, text, options?.timeoutMs, options?.failOn),
       webviewFrame: (title) => webviewFrame(page, title),
       screenshot: (name, target) => saveScreenshot(page, name, target),
+      reloadWindow: async () => {
+        // The palette command, as a user reloads; the page navigates, so runCommand's own wait does not apply.
+        const loaded = page.waitForEvent('load', { timeout: 120_000 });
+        await page.keyboard.press('F1');
+        const input = page.locator('.quick-input-widget .quick-input-box input');
+        await input.fill('>Developer: Reload Window');
+        await page.locator('.quick-input-list .monaco-list-row').filter({ hasText: 'Developer: Reload Window' }).first().waitFor({ state: 'visible' });
+        await input.press('Enter');
+        await loaded;
+        await waitForWorkbench(page);
+      },
+      restartEditor: async (how) => {
+        // The same port: the browser keeps VS Code's global state per origin, as a user's restarted server would.
+        const port = Number(new URL(session.url).port);
+        if (how === 'kill') await server?.kill();
+        else await server?.stop();
+        server = await startCodeServer(dirs, dirs.workspace, port);
+        session.url = server.url;
+        await page.goto(`${server.url}/?folder=${encodeURIComponent(dirs.workspace)}`);
+        await waitForWorkbench(page);
+      },
       close,
     };
+    return session;
   } catch (error) {
     await close();
     throw error;

@@ -23,7 +23,8 @@ import { continueIntegration } from '../../src/extension/integrations/continue';
 import { loadJournal } from '../../src/extension/integrations/journal';
 import type { Integration } from '../../src/extension/integrations/integration';
 import { reconcileJournal } from '../../src/extension/integrations/restore';
-import { ENABLED_KEY, IsartorController, SUSPENDED_TOOLS_KEY } from '../../src/extension/lifecycle/controller';
+import { ENABLED_KEY, IsartorController } from '../../src/extension/lifecycle/controller';
+import { ConnectedTools, toolStateFile } from '../../src/extension/lifecycle/connectedTools';
 import type { ControllerUi } from '../../src/extension/lifecycle/controller';
 import { isIsartorAt, ProxyHost } from '../../src/extension/lifecycle/proxyHost';
 import { PersistentRouteRegistry } from '../../src/extension/routes';
@@ -80,10 +81,13 @@ function cancellation(): { token: vscode.CancellationToken; cancel(): void } {
 
 class MapMemento implements RouteMemento {
   readonly values = new Map<string, unknown>();
+  /** Set to reject every update with "Canceled", as VS Code does while an extension deactivates (microsoft/vscode#144118). */
+  cancelUpdates = false;
   get<T>(key: string): T | undefined {
     return this.values.get(key) as T | undefined;
   }
   async update(key: string, value: unknown): Promise<void> {
+    if (this.cancelUpdates) throw new Error('Canceled');
     this.values.set(key, structuredClone(value));
   }
 }
@@ -169,6 +173,7 @@ async function harness(fake: FakeUpstream, home: string, integrations: Integrati
     host,
     routes,
     integrations: () => integrations,
+    journalDir: join(home, 'storage', 'global'),
     integrationContext: (proxyUrl) => ({ proxyUrl, routes, homeDir: home, journalDir: join(home, 'storage', 'global'), logger }),
     reconcileJournal,
     isIsartorAt,
@@ -499,6 +504,8 @@ describe('VS Code closing: file-based tools never point at a dead proxy', () => 
     assert.equal(await readFile(claudeFile, 'utf8'), originals.claude, `settings.json byte-identical ${why}`);
     assert.equal(await readFile(continueFile, 'utf8'), originals.continue, `config.yaml byte-identical ${why}`);
   }
+  /** The connected / suspended lists as the next activation will read them. */
+  const markedTools = (): ConnectedTools => new ConnectedTools(toolStateFile(join(home, 'storage', 'global')));
   const routeIds = (text: string): string[] => [...text.matchAll(/\/r\/([0-9a-f]{32})/g)].map((m) => m[1]!).sort();
 
   it('deactivate restores the files exactly; the next activation connects them again with the same routes', async () => {
@@ -515,7 +522,7 @@ describe('VS Code closing: file-based tools never point at a dead proxy', () => 
       await assertRestored('after deactivate');
       assert.equal(first.host.proxy, undefined, 'the proxy is stopped');
       assert.deepEqual(await loadJournal(join(home, 'storage', 'global')), [], 'nothing left to restore');
-      assert.deepEqual([...(state.get<string[]>(SUSPENDED_TOOLS_KEY) ?? [])].sort(), ['claude', 'continue']);
+      assert.deepEqual(markedTools().suspended().sort(), ['claude', 'continue']);
       assert.equal(state.get(ENABLED_KEY), true, 'Isartor stays enabled');
     } finally {
       await first.close();
@@ -531,13 +538,85 @@ describe('VS Code closing: file-based tools never point at a dead proxy', () => 
       assert.deepEqual(routeIds(claudeNow), routeIds(connected.claude), 'Claude Code keeps its route id');
       assert.deepEqual(routeIds(continueNow), routeIds(connected.continue), 'Continue keeps its route ids');
       for (const id of [...routeIds(claudeNow), ...routeIds(continueNow)]) assert.ok(second.host.proxy!.routes().some((route) => route.id === id));
-      assert.deepEqual(state.get(SUSPENDED_TOOLS_KEY), []);
+      assert.deepEqual(markedTools().suspended(), []);
       assert.deepEqual(second.warnings, []);
 
       await second.controller.disable();
       await assertRestored('after Disable');
     } finally {
       await second.close();
+      await rm(home, { recursive: true, force: true });
+    }
+  });
+
+  it('a reload whose deactivate cannot write globalState (VS Code cancels it) still connects the tools again', async () => {
+    const state = new MapMemento();
+    const first = await harness(fake, home, tools, { state });
+    try {
+      assert.equal(await first.controller.enable(), true);
+      state.cancelUpdates = true;
+      await first.controller.deactivate();
+      await assertRestored('after deactivate');
+      assert.deepEqual(first.warnings, []);
+    } finally {
+      state.cancelUpdates = false;
+      await first.close();
+    }
+    const second = await harness(fake, home, tools, { state });
+    try {
+      const url = second.host.proxy!.url;
+      assert.ok((await readFile(claudeFile, 'utf8')).includes(`"ANTHROPIC_BASE_URL": "${url}/r/`), 'Claude Code connected again');
+      assert.ok((await readFile(continueFile, 'utf8')).includes(`${url}/r/`), 'Continue connected again');
+      assert.deepEqual(await second.controller.disconnectedTools(), []);
+      await second.controller.disable();
+      await assertRestored('after Disable');
+    } finally {
+      await second.close();
+      await rm(home, { recursive: true, force: true });
+    }
+  });
+
+  it('a tool marked connected whose file was put back is reported disconnected, and one Connect Tools pick connects it', async () => {
+    const h = await harness(fake, home, tools, { state: new MapMemento() });
+    try {
+      assert.equal(await h.controller.enable(), true);
+      await writeFile(claudeFile, originals.claude); // restored behind Isartor's back
+      assert.deepEqual(await h.controller.disconnectedTools(), ['Claude Code']);
+      assert.equal(await h.controller.toggle(claudeIntegration), 'connected');
+      assert.ok((await readFile(claudeFile, 'utf8')).includes(`${h.host.proxy!.url}/r/`));
+      assert.deepEqual(await h.controller.disconnectedTools(), []);
+      assert.equal(await h.controller.toggle(claudeIntegration), 'disconnected');
+      assert.equal(await readFile(claudeFile, 'utf8'), originals.claude);
+      await h.controller.disable();
+    } finally {
+      await h.close();
+      await rm(home, { recursive: true, force: true });
+    }
+  });
+
+  it('a reload whose new window started while the old one held the port takes the tools over once the old one is gone', async () => {
+    const state = new MapMemento();
+    const oldWindow = await harness(fake, home, tools, { state });
+    let newWindow: Harness | undefined;
+    try {
+      assert.equal(await oldWindow.controller.enable(), true);
+      newWindow = await harness(fake, home, tools, { state, port: oldWindow.host.proxy!.port, dataDir: join(home, 'storage', 'data-b') });
+      await newWindow.controller.adoptSuspendedTools();
+      assert.ok((await readFile(claudeFile, 'utf8')).includes(`${oldWindow.host.proxy!.url}/r/`), 'still with the old window while it runs');
+      state.cancelUpdates = true; // VS Code, as the old window deactivates
+      await oldWindow.controller.deactivate();
+      state.cancelUpdates = false;
+      await assertRestored('after the old window closed');
+      await newWindow.controller.adoptSuspendedTools();
+      const url = newWindow.host.proxy!.url;
+      assert.ok((await readFile(claudeFile, 'utf8')).includes(`"ANTHROPIC_BASE_URL": "${url}/r/`), 'Claude Code with the new window');
+      assert.ok((await readFile(continueFile, 'utf8')).includes(`${url}/r/`), 'Continue with the new window');
+      assert.deepEqual(markedTools().suspended(), []);
+      await newWindow.controller.disable();
+      await assertRestored('after Disable');
+    } finally {
+      await newWindow?.close();
+      await oldWindow.close();
       await rm(home, { recursive: true, force: true });
     }
   });
@@ -556,7 +635,7 @@ describe('VS Code closing: file-based tools never point at a dead proxy', () => 
     try {
       assert.equal(h.host.snapshot.state, 'error');
       await assertRestored('after a failed start');
-      assert.deepEqual([...(state.get<string[]>(SUSPENDED_TOOLS_KEY) ?? [])].sort(), ['claude', 'continue']);
+      assert.deepEqual(markedTools().suspended().sort(), ['claude', 'continue']);
 
       await rm(blocker);
       assert.equal(await h.controller.enable(), true);
@@ -564,7 +643,7 @@ describe('VS Code closing: file-based tools never point at a dead proxy', () => 
       assert.ok((await readFile(continueFile, 'utf8')).includes(`${h.host.proxy!.url}/r/`), 'Continue connected again');
       await h.controller.disable();
       await assertRestored('after Disable');
-      assert.deepEqual(state.get(SUSPENDED_TOOLS_KEY), []);
+      assert.deepEqual(markedTools().suspended(), []);
     } finally {
       await h.close();
       await rm(home, { recursive: true, force: true });
@@ -581,7 +660,7 @@ describe('VS Code closing: file-based tools never point at a dead proxy', () => 
     try {
       assert.equal(h.host.proxy, undefined);
       await assertRestored('after the activation');
-      assert.deepEqual(state.get('isartor.connectedTools'), []);
+      assert.deepEqual(markedTools().connected(), []);
     } finally {
       await h.close();
       await rm(home, { recursive: true, force: true });

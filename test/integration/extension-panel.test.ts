@@ -36,6 +36,8 @@ function snapshot(): PanelSnapshot {
     enabled: true,
     proxyUrl: 'http://127.0.0.1:8787',
     summary,
+    spentUsd: 1.37,
+    disconnected: [],
     layers: [
       { name: 'exact', label: 'L1a exact cache', enabled: true, detail: '812 entries' },
       { name: 'semantic', label: 'L1b semantic cache', enabled: true },
@@ -121,7 +123,8 @@ describe('savings panel in Chromium', () => {
     const { page, violations } = await openPanel(1000);
     await answerSnapshot(page, snapshot());
     const cards = await page.locator('.card-value').allTextContents();
-    assert.deepEqual(cards, ['27', '10', '15.0k', '$4.12']);
+    assert.deepEqual(cards, ['27', '10', '$4.12', '$1.37']);
+    assert.deepEqual(await page.locator('.card-note').allTextContents(), ['37% answered locally', '15.0k tokens', '75% of the bill saved']);
     assert.match(await page.locator('#header').innerText(), /On/);
     assert.match(await page.locator('#cache-size').innerText(), /812 entries · 3\.2 MB/);
     assert.match(await page.locator('#tools').innerText(), /continue\s+20\s+45%\s+14\.0k\s+\$4\.00/);
@@ -177,7 +180,7 @@ describe('savings panel in Chromium', () => {
     next.cache = null;
     await deliver(page, { id: 'host-2', method: SnapshotNotification.method, params: next });
     await page.waitForFunction(() => document.body.dataset.requests === '28');
-    assert.deepEqual(await page.locator('.card-value').allTextContents(), ['28', '11', '16.0k', '$4.12']);
+    assert.deepEqual(await page.locator('.card-value').allTextContents(), ['28', '11', '$4.12', '$1.37']);
     assert.equal(await page.locator('#clear-cache').isDisabled(), true);
     assert.match(await page.locator('#header').innerText(), /Off/);
     await page.close();

@@ -1,58 +1,108 @@
 /**
- * Which tools Isartor connected, and which of those it put back for a shutdown, kept in
- * globalState so the next activation knows what to connect again.
+ * Which tools Isartor connected, and which of those it put back for a shutdown, kept in a small
+ * file beside the restore journal so the next activation knows what to connect again.
+ *
+ * Not in globalState: VS Code cancels `Memento.update` while an extension deactivates
+ * (microsoft/vscode#144118), so a reload used to restore the files, fail to record it ("Canceled")
+ * and never connect them again. A synchronous write to a file always lands, even in deactivate.
  */
+import { mkdirSync, readFileSync, renameSync, unlinkSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import type { RouteMemento } from '../routes';
 
+/** The globalState keys older versions kept the lists under (read once, to migrate). */
 export const CONNECTED_TOOLS_KEY = 'isartor.connectedTools';
-/** Tools restored because VS Code closed (or the proxy could not start); connected again on the next start. */
 export const SUSPENDED_TOOLS_KEY = 'isartor.suspendedTools';
 
+/** `<journal folder>/tools.json`: shared by every window, like the journal itself. */
+export function toolStateFile(journalDir: string): string {
+  return join(journalDir, 'tools.json');
+}
+
+interface ToolLists {
+  connected: string[];
+  suspended: string[];
+}
+
 /**
- * The two id lists, each a set in a memento. A tool is in at most one of them: connected (its
- * settings point at the proxy now) or suspended (restored while the proxy is down, to be connected
- * again when it is back).
+ * The two id lists. A tool is in at most one of them: connected (its settings point at the
+ * proxy now) or suspended (restored while the proxy is down, to be connected again when it is
+ * back). Every change is written synchronously (temp file, rename), so it survives a reload.
  *
  * @example
- * const tools = new ConnectedTools(context.globalState);
- * await tools.suspend('claude'); // deactivate restored ~/.claude/settings.json
+ * const tools = new ConnectedTools(toolStateFile(journalDir), context.globalState);
+ * tools.suspend('claude'); // deactivate restored ~/.claude/settings.json
  * tools.suspended(); // ['claude']
  */
 export class ConnectedTools {
-  constructor(private readonly state: RouteMemento) {}
+  constructor(
+    private readonly file: string,
+    /** Lists written by a version that kept them in globalState; read while the file does not exist. */
+    private readonly legacy?: Pick<RouteMemento, 'get'>,
+  ) {}
 
   /** Ids whose settings point at the proxy. */
   connected(): string[] {
-    return this.read(CONNECTED_TOOLS_KEY);
+    return this.read().connected;
   }
 
   /** Ids restored for a shutdown and waiting to be connected again. */
   suspended(): string[] {
-    return this.read(SUSPENDED_TOOLS_KEY);
+    return this.read().suspended;
   }
 
   /** Marks a tool connected (true) or forgets it entirely (false). */
-  async mark(id: string, connected: boolean): Promise<void> {
-    await this.write(SUSPENDED_TOOLS_KEY, this.suspended().filter((existing) => existing !== id));
-    const rest = this.connected().filter((existing) => existing !== id);
-    await this.write(CONNECTED_TOOLS_KEY, connected ? [...rest, id] : rest);
+  mark(id: string, connected: boolean): void {
+    const lists = this.read();
+    const rest = lists.connected.filter((existing) => existing !== id);
+    this.write({ connected: connected ? [...rest, id] : rest, suspended: lists.suspended.filter((existing) => existing !== id) });
   }
 
   /** Moves a connected tool to the suspended list (its files were just restored). */
-  async suspend(id: string): Promise<void> {
-    await this.write(CONNECTED_TOOLS_KEY, this.connected().filter((existing) => existing !== id));
-    const rest = this.suspended().filter((existing) => existing !== id);
-    await this.write(SUSPENDED_TOOLS_KEY, [...rest, id]);
+  suspend(id: string): void {
+    const lists = this.read();
+    this.write({ connected: lists.connected.filter((existing) => existing !== id), suspended: [...lists.suspended.filter((existing) => existing !== id), id] });
   }
 
-  private read(key: string): string[] {
-    const ids = this.state.get<unknown>(key);
-    return Array.isArray(ids) ? ids.filter((id): id is string => typeof id === 'string') : [];
+  private read(): ToolLists {
+    let text: string;
+    try {
+      text = readFileSync(this.file, 'utf8');
+    } catch {
+      return { connected: ids(this.legacy?.get(CONNECTED_TOOLS_KEY)), suspended: ids(this.legacy?.get(SUSPENDED_TOOLS_KEY)) };
+    }
+    try {
+      const parsed = JSON.parse(text) as Partial<Record<keyof ToolLists, unknown>>;
+      return { connected: ids(parsed.connected), suspended: ids(parsed.suspended) };
+    } catch {
+      // A torn or hand-edited file: nothing is marked; the journal still restores the files.
+      return { connected: [], suspended: [] };
+    }
   }
 
-  private async write(key: string, ids: string[]): Promise<void> {
-    const before = this.read(key);
-    if (before.length === ids.length && before.every((id, i) => id === ids[i])) return;
-    await this.state.update(key, ids);
+  private write(lists: ToolLists): void {
+    const before = this.read();
+    if (sameIds(before.connected, lists.connected) && sameIds(before.suspended, lists.suspended)) return;
+    mkdirSync(dirname(this.file), { recursive: true, mode: 0o700 });
+    const temp = `${this.file}.${process.pid}.tmp`;
+    try {
+      writeFileSync(temp, `${JSON.stringify({ version: 1, ...lists })}\n`, { mode: 0o600 });
+      renameSync(temp, this.file);
+    } catch (error) {
+      try {
+        unlinkSync(temp);
+      } catch {
+        // Never created.
+      }
+      throw error;
+    }
   }
+}
+
+function ids(value: unknown): string[] {
+  return Array.isArray(value) ? value.filter((id): id is string => typeof id === 'string') : [];
+}
+
+function sameIds(a: string[], b: string[]): boolean {
+  return a.length === b.length && a.every((id, i) => id === b[i]);
 }

@@ -14,7 +14,7 @@ import type { Integration, IntegrationContext } from '../integrations/integratio
 import { describeError } from '../log';
 import type { PersistentRouteRegistry, RouteMemento } from '../routes';
 import type { ProviderKeys } from '../secrets';
-import { ConnectedTools } from './connectedTools';
+import { ConnectedTools, toolStateFile } from './connectedTools';
 import type { EmbeddedProxy, ProxyHost } from './proxyHost';
 
 export { CONNECTED_TOOLS_KEY, SUSPENDED_TOOLS_KEY } from './connectedTools';
@@ -39,6 +39,8 @@ export interface ControllerDeps<P extends EmbeddedProxy> {
   host: ProxyHost<P>;
   routes: PersistentRouteRegistry;
   integrations(): Integration[];
+  /** The restore journal's folder (global storage); the connected-tools file lives there too. */
+  journalDir: string;
   /** The integration context for a proxy URL (home folder, journal folder, routes, logger). */
   integrationContext(proxyUrl: string): IntegrationContext;
   reconcileJournal(ctx: IntegrationContext): Promise<unknown>;
@@ -62,7 +64,7 @@ export class IsartorController<P extends EmbeddedProxy> {
   private readonly tools: ConnectedTools;
 
   constructor(private readonly deps: ControllerDeps<P>) {
-    this.tools = new ConnectedTools(deps.state);
+    this.tools = new ConnectedTools(toolStateFile(deps.journalDir), deps.state);
   }
 
   get enabled(): boolean {
@@ -107,20 +109,24 @@ export class IsartorController<P extends EmbeddedProxy> {
     // Retry after a failed start means "Enable again", so the tools get connected too.
     if (!(await this.start(() => this.enable()))) return false;
     const connected: string[] = [];
+    let copilotWaits = false;
     for (const integration of this.deps.integrations()) {
       const ctx = this.context();
       try {
         const detection = await integration.detect(ctx);
         if (detection.state !== 'available' && detection.state !== 'connected') continue;
         await integration.connect(ctx);
-        await this.tools.mark(integration.id, true);
-        connected.push(integration.label);
+        this.tools.mark(integration.id, true);
+        // Copilot only sees Isartor's models once a provider has a key; until then it is not "connected" in any useful sense.
+        if (integration.id === 'copilot' && this.chatModels().length === 0) copilotWaits = true;
+        else connected.push(integration.label);
       } catch (error) {
         this.deps.logger.error(`could not connect ${integration.label}: ${describeError(error)}`);
         this.deps.ui.warn(`Isartor could not connect ${integration.label}: ${describeError(error)}`);
       }
     }
-    this.deps.ui.info(connected.length ? `Isartor is on. Connected: ${connected.join(', ')}.` : 'Isartor is on. No tools were found to connect; see "Isartor: Connect Tools…".');
+    const waiting = copilotWaits ? ' Copilot Chat gets Isartor models once a provider key is set ("Isartor: Set Provider API Key…").' : '';
+    this.deps.ui.info(connected.length ? `Isartor is on. Connected: ${connected.join(', ')}.${waiting}` : `Isartor is on. No tools were found to connect; see "Isartor: Connect Tools…".${waiting}`);
     this.deps.onDidChange();
     return true;
   }
@@ -146,14 +152,16 @@ export class IsartorController<P extends EmbeddedProxy> {
 
   /** Connects or disconnects one tool (Connect Tools… pick). Returns its new state. */
   async toggle(integration: Integration): Promise<'connected' | 'disconnected'> {
-    if (await this.isConnected(integration)) {
+    // What the files say now, not what was marked: a tool whose files were put back (by hand, or
+    // by a shutdown whose bookkeeping was lost) is connected by this pick, as the pick promised.
+    if (await this.pointsAtIsartor(integration)) {
       await this.disconnect(integration);
       this.deps.onDidChange();
       return 'disconnected';
     }
     if (!this.deps.host.proxy && !(await this.enableProxyOnly())) throw new Error('the proxy is not running');
     await integration.connect(this.context());
-    await this.tools.mark(integration.id, true);
+    this.tools.mark(integration.id, true);
     this.deps.onDidChange();
     return 'connected';
   }
@@ -228,6 +236,53 @@ export class IsartorController<P extends EmbeddedProxy> {
     return this.deps.integrationContext(url);
   }
 
+  /**
+   * Connects the suspended tools when nobody serves them: after a reload the new window's proxy may
+   * start while the old one still holds the port, so the tools stay with the old URL, and then the
+   * old window's shutdown restores them. Called periodically; cheap when there is nothing to do.
+   */
+  async adoptSuspendedTools(): Promise<void> {
+    const proxy = this.deps.host.proxy;
+    if (!proxy || !this.enabled || this.tools.suspended().length === 0) return;
+    const lastUrl = this.deps.state.get<string>(LAST_URL_KEY);
+    if (lastUrl !== proxy.url) {
+      if (lastUrl && (await this.deps.isIsartorAt(lastUrl))) return;
+      this.deps.logger.info(`the proxy at ${lastUrl ?? '(none)'} is gone; connecting its tools to ${proxy.url}`);
+      await this.deps.state.update(LAST_URL_KEY, proxy.url);
+    }
+    await this.resumeTools();
+  }
+
+  /** Ids of the tools marked connected (for the walkthrough's "connect your tools" step). */
+  connectedToolIds(): string[] {
+    return this.tools.connected();
+  }
+
+  /**
+   * Labels of the tools this window connected whose settings no longer go through Isartor (the
+   * user edited them back, or a restore happened without a reconnect). Empty while the proxy is
+   * off or while another window's proxy serves the tools.
+   */
+  async disconnectedTools(): Promise<string[]> {
+    const proxy = this.deps.host.proxy;
+    if (!proxy || this.deps.state.get<string>(LAST_URL_KEY) !== proxy.url) return [];
+    const marked = this.tools.connected();
+    const lost: string[] = [];
+    for (const integration of this.deps.integrations()) {
+      if (marked.includes(integration.id) && !(await this.pointsAtIsartor(integration))) lost.push(integration.label);
+    }
+    return lost;
+  }
+
+  /** Whether the tool's settings point at Isartor now (the mark when they cannot be read). */
+  private async pointsAtIsartor(integration: Integration): Promise<boolean> {
+    try {
+      return (await integration.detect(this.context())).state === 'connected';
+    } catch {
+      return this.tools.connected().includes(integration.id);
+    }
+  }
+
   async isConnected(integration: Integration): Promise<boolean> {
     if (this.tools.connected().includes(integration.id)) return true;
     try {
@@ -262,22 +317,28 @@ export class IsartorController<P extends EmbeddedProxy> {
       if (!integration.suspend || !this.tools.connected().includes(integration.id)) continue;
       try {
         await integration.suspend(ctx);
-        await this.tools.suspend(integration.id);
+        this.tools.suspend(integration.id);
       } catch (error) {
         this.deps.logger.error(`could not restore ${integration.label} while Isartor is stopped: ${describeError(error)}`);
       }
     }
   }
 
-  /** Connects again the tools a shutdown restored, when this window's proxy is the one they use. */
+  /**
+   * Connects again the tools a shutdown restored, when this window's proxy is the one they use.
+   * A file-based tool still marked connected whose files were put back anyway (a shutdown of an
+   * older version lost its bookkeeping) is connected again too.
+   */
   private async resumeTools(): Promise<void> {
+    if (this.deps.state.get<string>(LAST_URL_KEY) !== this.deps.host.proxy?.url) return;
     const suspended = this.tools.suspended();
-    if (suspended.length === 0 || this.deps.state.get<string>(LAST_URL_KEY) !== this.deps.host.proxy?.url) return;
+    const connected = this.tools.connected();
     for (const integration of this.deps.integrations()) {
-      if (!suspended.includes(integration.id)) continue;
+      const wanted = suspended.includes(integration.id) || (integration.suspend !== undefined && connected.includes(integration.id) && !(await this.pointsAtIsartor(integration)));
+      if (!wanted) continue;
       try {
         await integration.connect(this.context());
-        await this.tools.mark(integration.id, true);
+        this.tools.mark(integration.id, true);
       } catch (error) {
         this.deps.logger.error(`could not connect ${integration.label} again: ${describeError(error)}`);
         this.deps.ui.warn(`Isartor could not connect ${integration.label} again: ${describeError(error)}`);
@@ -361,7 +422,7 @@ export class IsartorController<P extends EmbeddedProxy> {
     const ctx = this.context();
     await integration.disconnect(ctx);
     await ctx.routes.releaseRoutes(integration.id);
-    await this.tools.mark(integration.id, false);
+    this.tools.mark(integration.id, false);
   }
 
   private async refreshKeys(): Promise<void> {

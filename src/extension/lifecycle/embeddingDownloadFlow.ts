@@ -7,6 +7,7 @@ import { downloadModel, embeddingModelDir, totalProgress } from '../../core/embe
 import { holdsEmbeddingModel } from '../../core/embed/plannedEmbedder';
 import type { Logger } from '../../core/logger';
 import { describeError } from '../log';
+import { explainDownloadFailure, probeHost, removeEmptyFolders } from './downloadFailure';
 import type { ModelDownloadOutcome, ModelDownloadUi } from './modelDownloadFlow';
 
 /** The same UI as the local model's download, with a consent modal that names a hub model. */
@@ -64,7 +65,10 @@ export async function runEmbeddingDownload(deps: EmbeddingDownloadDeps): Promise
       return 'cancelled';
     }
     deps.logger.error(`embedding model download failed: ${describeError(error)}`);
-    ui.error(`Isartor: ${describeError(error)}. The built-in lexical embedder keeps serving.`);
+    const source = deps.hubUrl ?? 'https://huggingface.co/';
+    await removeEmptyFolders(target, deps.storageDir);
+    const why = explainDownloadFailure(error, { url: source, mirrorHint: 'set HF_ENDPOINT to a Hugging Face mirror' }, await probeHost(source));
+    ui.error(`Isartor could not download ${model}. ${why} The built-in lexical embedder keeps serving.`);
     return 'failed';
   }
   deps.logger.info(`embedding model downloaded to ${target}`);

@@ -6,7 +6,9 @@ import type { Logger } from '../../core/logger';
 import type { DownloadableModel, DownloadProgress } from '../../core/local/modelDownload';
 import { downloadModel, downloadedModelPath } from '../../core/local/modelDownload';
 import { existsSync } from 'node:fs';
+import { dirname } from 'node:path';
 import { describeError } from '../log';
+import { explainDownloadFailure, probeHost, removeEmptyFolders } from './downloadFailure';
 
 export type ModelDownloadOutcome = 'downloaded' | 'already-present' | 'declined' | 'cancelled' | 'failed';
 
@@ -61,7 +63,9 @@ export async function runModelDownload(deps: ModelDownloadDeps): Promise<ModelDo
       return 'cancelled';
     }
     deps.logger.error(`local model download failed: ${describeError(error)}`);
-    ui.error(`Isartor could not download ${model.name}: ${describeError(error)}`);
+    await removeEmptyFolders(dirname(target), deps.storageDir);
+    const why = explainDownloadFailure(error, { url: model.url, mirrorHint: 'set ISARTOR_MODEL_URL and ISARTOR_MODEL_SHA256 to a mirror' }, await probeHost(model.url));
+    ui.error(`Isartor could not download ${model.name}. ${why}`);
     return 'failed';
   }
   deps.logger.info(`local model downloaded to ${target} (sha256 verified)`);

@@ -1,58 +1,69 @@
-// The connected / suspended tool lists in globalState: a tool is in one list at most, and the
-// lists survive a new ConnectedTools on the same memento (a new activation).
+// The connected / suspended tool lists in their file beside the journal: a tool is in one list at
+// most, the lists survive a new ConnectedTools on the same file (a new activation), every change is
+// on disk when the call returns (deactivate cannot await a Memento), and the old globalState lists
+// are read until the file exists.
 import assert from 'node:assert/strict';
-import { describe, it } from 'node:test';
-import { CONNECTED_TOOLS_KEY, ConnectedTools, SUSPENDED_TOOLS_KEY } from '../../../src/extension/lifecycle/connectedTools';
-import type { RouteMemento } from '../../../src/extension/routes';
+import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, it } from 'node:test';
+import { CONNECTED_TOOLS_KEY, ConnectedTools, SUSPENDED_TOOLS_KEY, toolStateFile } from '../../../src/extension/lifecycle/connectedTools';
 
-class MapMemento implements RouteMemento {
-  readonly values = new Map<string, unknown>();
-  writes = 0;
-  get<T>(key: string): T | undefined {
-    return this.values.get(key) as T | undefined;
-  }
-  async update(key: string, value: unknown): Promise<void> {
-    this.writes++;
-    this.values.set(key, structuredClone(value));
-  }
-}
+let dir = '';
+let file = '';
+beforeEach(() => {
+  dir = mkdtempSync(join(tmpdir(), 'isartor-tools-'));
+  file = toolStateFile(join(dir, 'global-storage'));
+});
+afterEach(() => rmSync(dir, { recursive: true, force: true }));
+
+const onDisk = (): unknown => JSON.parse(readFileSync(file, 'utf8'));
 
 describe('ConnectedTools', () => {
-  it('moves a tool from connected to suspended and back, each id in one list only', async () => {
-    const state = new MapMemento();
-    const tools = new ConnectedTools(state);
-    await tools.mark('continue', true);
-    await tools.mark('claude', true);
-    await tools.suspend('claude');
+  it('moves a tool from connected to suspended and back, each id in one list only, synchronously on disk', () => {
+    const tools = new ConnectedTools(file);
+    tools.mark('continue', true);
+    tools.mark('claude', true);
+    tools.suspend('claude');
     assert.deepEqual(tools.connected(), ['continue']);
     assert.deepEqual(tools.suspended(), ['claude']);
+    assert.deepEqual(onDisk(), { version: 1, connected: ['continue'], suspended: ['claude'] }, 'written before suspend() returned');
+    assert.equal(statSync(file).mode & 0o777, 0o600);
 
-    const nextActivation = new ConnectedTools(state);
+    const nextActivation = new ConnectedTools(file);
     assert.deepEqual(nextActivation.suspended(), ['claude']);
-    await nextActivation.mark('claude', true);
-    assert.deepEqual(state.get(CONNECTED_TOOLS_KEY), ['continue', 'claude']);
-    assert.deepEqual(state.get(SUSPENDED_TOOLS_KEY), []);
+    nextActivation.mark('claude', true);
+    assert.deepEqual(onDisk(), { version: 1, connected: ['continue', 'claude'], suspended: [] });
   });
 
-  it('forgets a suspended tool when it is marked disconnected', async () => {
-    const tools = new ConnectedTools(new MapMemento());
-    await tools.mark('claude', true);
-    await tools.suspend('claude');
-    await tools.mark('claude', false);
+  it('forgets a suspended tool when it is marked disconnected', () => {
+    const tools = new ConnectedTools(file);
+    tools.mark('claude', true);
+    tools.suspend('claude');
+    tools.mark('claude', false);
     assert.deepEqual(tools.connected(), []);
     assert.deepEqual(tools.suspended(), []);
   });
 
-  it('ignores malformed stored values and skips writes that change nothing', async () => {
-    const state = new MapMemento();
-    state.values.set(CONNECTED_TOOLS_KEY, ['claude', 7, null]);
-    state.values.set(SUSPENDED_TOOLS_KEY, 'continue');
-    const tools = new ConnectedTools(state);
-    assert.deepEqual(tools.connected(), ['claude']);
+  it('reads the lists an older version kept in globalState until the file exists, then only the file', () => {
+    const legacy = new Map<string, unknown>([
+      [CONNECTED_TOOLS_KEY, ['claude', 7, null]],
+      [SUSPENDED_TOOLS_KEY, 'continue'],
+    ]);
+    const memento = { get: <T>(key: string) => legacy.get(key) as T | undefined };
+    const tools = new ConnectedTools(file, memento);
+    assert.deepEqual(tools.connected(), ['claude'], 'malformed ids skipped');
     assert.deepEqual(tools.suspended(), []);
-    await tools.mark('claude', true);
-    const writes = state.writes;
-    await tools.mark('claude', true);
-    assert.equal(state.writes, writes);
+    tools.mark('continue', true);
+    assert.deepEqual(new ConnectedTools(file, memento).connected(), ['claude', 'continue']);
+  });
+
+  it('treats an unreadable file as nothing marked, and rewrites it whole on the next change', () => {
+    const tools = new ConnectedTools(file);
+    tools.mark('claude', true);
+    writeFileSync(file, '{"connected": ["cla');
+    assert.deepEqual(tools.connected(), []);
+    tools.mark('continue', true);
+    assert.deepEqual(onDisk(), { version: 1, connected: ['continue'], suspended: [] });
   });
 });

@@ -140,8 +140,32 @@ describe('runEmbeddingDownload', () => {
   it('an unknown model is an error the user sees, saying the lexical embedder keeps serving', async () => {
     const { deps, seen } = harness(storage, { consent: true, model: 'test-org/missing' });
     assert.equal(await runEmbeddingDownload(deps), 'failed');
-    assert.match(seen.errors.join('\n'), /could not download the embedding model "test-org\/missing".*lexical embedder keeps serving/);
+    assert.match(seen.errors.join('\n'), /could not download test-org\/missing\. 127\.0\.0\.1:\d+ does not have this model \(not found\)\..*lexical embedder keeps serving/);
     assert.deepEqual(seen.writes, []);
+    assert.equal(existsSync(join(storage, 'models')), false, 'no empty model folder left behind');
+  });
+
+  it('a hub that cannot be reached says so in words, names HF_ENDPOINT, and leaves no folder', async () => {
+    const closed = createServer();
+    await new Promise<void>((resolve) => closed.listen(0, '127.0.0.1', resolve));
+    const port = (closed.address() as AddressInfo).port;
+    await new Promise((resolve) => closed.close(resolve));
+    const { deps, seen } = harness(storage, { consent: true });
+    deps.hubUrl = `http://127.0.0.1:${port}/`;
+    assert.equal(await runEmbeddingDownload(deps), 'failed');
+    const message = seen.errors.join('\n');
+    assert.match(message, new RegExp(`Could not reach 127\\.0\\.0\\.1:${port} \\(connection refused\\)\\. Check your network connection, or set HF_ENDPOINT to a Hugging Face mirror\\.`));
+    assert.doesNotMatch(message, /fetch failed/);
+    assert.deepEqual(seen.writes, []);
+    assert.equal(existsSync(join(storage, 'models')), false, 'no empty model folder left behind');
+  });
+
+  it('a hub name that does not resolve is reported as a failed DNS lookup', async () => {
+    const { deps, seen } = harness(storage, { consent: true });
+    deps.hubUrl = 'http://isartor-test-hub.invalid/';
+    assert.equal(await runEmbeddingDownload(deps), 'failed');
+    assert.match(seen.errors.join('\n'), /Could not reach isartor-test-hub\.invalid \(DNS lookup failed\)/);
+    assert.equal(existsSync(join(storage, 'models')), false);
   });
 });
 

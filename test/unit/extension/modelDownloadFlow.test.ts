@@ -122,8 +122,8 @@ describe('runModelDownload', () => {
     const { deps, seen } = harness(storage, { consent: true });
     deps.model = { ...deps.model, sha256: '0'.repeat(64) };
     assert.equal(await runModelDownload(deps), 'failed');
-    assert.match(seen.errors.join('\n'), /failed its checksum/);
-    assert.deepEqual(readdirSync(join(storage, 'models')), []);
+    assert.match(seen.errors.join('\n'), /was not the expected model \(its checksum did not match\), so it was not kept/);
+    assert.equal(existsSync(join(storage, 'models')), false, 'no empty folder left behind');
     assert.deepEqual(seen.settings, []);
   });
 });

@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { LedgerSummary, LedgerTotals } from '../../../src/core/ledger-types';
-import { deflectionRate, formatCount, formatStatus, formatUsd } from '../../../src/extension/statusView';
+import { formatStatus } from '../../../src/extension/statusView';
+import { deflectionRate, formatCount, formatUsd } from '../../../src/shared/format';
 
 function totals(requests: number, deflected: number, savedTokens: number, savedUsd: number): LedgerTotals {
   return { requests, deflected, inputTokens: 0, outputTokens: 0, savedTokens, savedUsd };
@@ -20,7 +21,9 @@ describe('status formatting', () => {
     assert.equal(formatUsd(0), '$0.00');
     assert.equal(formatUsd(-1), '$0.00');
     assert.equal(formatUsd(Number.NaN), '$0.00');
-    assert.equal(formatUsd(0.0042), '$0.004');
+    assert.equal(formatUsd(0.0042), '<$0.01');
+    assert.equal(formatUsd(0.000008), '<$0.01');
+    assert.equal(formatUsd(0.01), '$0.01');
     assert.equal(formatUsd(4.123), '$4.12');
     assert.equal(formatUsd(1234), '$1.2k');
     assert.equal(formatUsd(2_500_000), '$2.5M');
@@ -39,20 +42,23 @@ describe('status formatting', () => {
       state: 'on',
       proxyUrl: 'http://127.0.0.1:8787',
       summary: summary({ l1a: totals(8, 8, 12_000, 3.5), l1b: totals(2, 2, 3000, 0.62), l3: totals(17, 0, 0, 0) }),
+      spentUsd: 12.36,
     });
-    assert.equal(view.text, '$(shield) 37% · $4.12');
+    assert.equal(view.text, '$(shield) $4.12 saved · 37% local');
+    assert.match(view.tooltip, /spent \$12\.36 in the cloud · 25% of the bill saved/);
+    assert.match(view.tooltip, /\[\$\(graph\) Show Savings\]\(command:isartor\.showSavings\)/);
     assert.equal(view.look, 'on');
     assert.match(view.tooltip, /\| L1a exact cache \| 8 \| 12\.0k \| \$3\.50 \|/);
     assert.match(view.tooltip, /\| L1b semantic cache \| 2 \| 3\.0k \| \$0\.62 \|/);
     assert.match(view.tooltip, /\| L3 cloud \| 17 \| 0 \| \$0\.00 \|/);
     assert.doesNotMatch(view.tooltip, /L2 local model/);
-    assert.match(view.tooltip, /Saved \*\*15\.0k tokens\*\*/);
+    assert.match(view.tooltip, /Saved \*\*\$4\.12\*\* \(15\.0k tokens\)/);
     assert.match(view.tooltip, /127\.0\.0\.1:8787/);
   });
 
   it('shows zeros before the first request', () => {
     const view = formatStatus({ state: 'on' });
-    assert.equal(view.text, '$(shield) 0% · $0.00');
+    assert.equal(view.text, '$(shield) $0.00 saved · 0% local');
     assert.match(view.tooltip, /No requests yet/);
   });
 
@@ -62,5 +68,13 @@ describe('status formatting', () => {
     for (const view of views) assert.ok(view.text.startsWith('$(shield)'));
     assert.equal(new Set(views.map((view) => view.text)).size, 3);
     assert.match(views[2]!.tooltip, /listen EACCES: permission denied 127\\\.0\\\.0\\\.1:80/);
+  });
+
+  it('says which connected tool no longer goes through Isartor, with a link to connect it', () => {
+    const view = formatStatus({ state: 'on', disconnected: ['Claude Code'] });
+    assert.equal(view.text, '$(shield) $(warning) Claude Code not connected');
+    assert.equal(view.look, 'warning');
+    assert.match(view.tooltip, /Claude Code does not go through Isartor/);
+    assert.match(view.tooltip, /\(command:isartor\.connectTools\)/);
   });
 });
