@@ -119,7 +119,7 @@ export function createSavingsPage(px: ProxyContext, options: SavingsPageOptions 
       host: { state: 'on', url: `http://${req.headers.host ?? `${config.host}:${config.port}`}` },
       enabled: true,
       stats: px.engine.stats(),
-      settings: { layers: { exact: config.exact.enabled, semantic: config.semantic.enabled, local: config.local.enabled, optimiser: config.optimiser.enabled } },
+      settings: { layers: { exact: config.exact.enabled, semantic: config.semantic.enabled, local: config.local.enabled, optimiser: config.optimiser.enabled }, prices: config.prices },
     });
   };
   const refreshAll = (): void => streams.forEach((push) => push());
