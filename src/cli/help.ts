@@ -5,8 +5,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 
-const SERVE = `usage: isartor serve [--port N] [--host H] [--data-dir DIR] [--upstream URL] [--anthropic-upstream URL] [--config FILE]
-                     [--store redis://HOST:PORT] [--allow-origin ORIGIN]... [--open]
+const SERVE = `usage: isartor serve [--port N] [--host H] [--data-dir DIR] [--upstream URL] [--anthropic-upstream URL] [--config FILE] [--store URL] [--allow-origin ORIGIN]... [--open]
 
   Run the proxy in the foreground. Point OpenAI-style clients at http://127.0.0.1:<port>/v1 and
   Anthropic-style ones at http://127.0.0.1:<port>. The savings page is http://127.0.0.1:<port>/isartor/.

@@ -32,7 +32,8 @@ test('calls from another origin or site are refused before the token counts', as
   for (const headers of <Record<string, string>[]>[{ origin: 'http://127.0.0.1:1' }, { origin: 'http://localhost:9' }, { 'sec-fetch-site': 'same-site' }, { 'sec-fetch-site': 'cross-site' }]) {
     const response = await command(setLayer, headers);
     assert.equal(response.status, 403, JSON.stringify(headers));
-    assert.equal(((await response.json()) as { error: { code: string } }).error.code, 'forbidden');
+    // A foreign Origin is refused by the proxy's guard (forbidden_origin) before the page's own check (forbidden).
+    assert.match(((await response.json()) as { error: { code: string } }).error.code, /^forbidden(_origin)?$/);
   }
   assert.equal(stack.proxy.stats().layers.exact?.enabled, true);
 });

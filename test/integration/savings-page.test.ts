@@ -134,7 +134,7 @@ describe('savings page of isartor serve in Chromium', () => {
     const repeat = await client.chat.completions.create(request).withResponse();
     assert.equal(repeat.response.headers.get('x-isartor-layer'), 'l1a');
     await page.waitForSelector('body[data-requests="2"]');
-    await page.waitForFunction(() => document.querySelector('#recent')?.textContent?.includes('L1A'));
+    await page.waitForFunction(() => document.querySelector('#recent')?.textContent?.includes('L1a'));
     await mkdir(ARTIFACTS, { recursive: true });
     await page.screenshot({ path: join(ARTIFACTS, 'savings-page-dark.png'), fullPage: true });
 
