@@ -12,6 +12,7 @@ import type { StoredAnswer } from '../outcome';
 import { openEmbeddedStore } from '../store/embedded';
 import type { KeyValueStore } from '../store/store';
 import { SemanticCache } from './cache';
+import { annUnavailableReason } from './index';
 import type { GateReason } from './gates';
 
 /** A lookup's answer as the layer needs it: the stored answer, or why the nearest was refused. */
@@ -67,7 +68,11 @@ export function cacheBackend(parts: { cache: SemanticCache; embedder: Embedder; 
       await cache.clear();
     },
     stats: () => ({ entries: cache.index.size, bytes: store.byteSize() }),
-    describe: () => `${embedder.id}, threshold ${parts.threshold}, ${cache.index.size} entries${parts.fellBack ? ` (fallback: ${parts.fellBack})` : ''}`,
+    describe: () => {
+      const ann = annUnavailableReason();
+      const search = ann === undefined ? '' : `; approximate index unavailable on this platform (${ann}), exact search`;
+      return `${embedder.id}, threshold ${parts.threshold}, ${cache.index.size} entries${parts.fellBack ? ` (fallback: ${parts.fellBack})` : ''}${search}`;
+    },
     async close() {
       await cache.close();
       await parts.closeAll?.();

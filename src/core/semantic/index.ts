@@ -44,10 +44,41 @@ export function newAnnIndex(dimensions: number): Index {
 }
 
 let usearchModule: typeof Usearch | undefined;
+let usearchLoadError: string | undefined;
 
 /** usearch, loaded with the first graph: its native addon takes ~50 ms to load, which `isartor serve` need not pay before it listens. */
 function usearch(): typeof Usearch {
-  return (usearchModule ??= require('usearch') as typeof Usearch);
+  return (usearchModule ??= loadUsearch());
+}
+
+let loadUsearch = (): typeof Usearch => require('usearch') as typeof Usearch;
+
+/** Tests: load usearch through `loader` from now on (a platform without its binary throws here). */
+export function setUsearchLoaderForTests(loader: () => typeof Usearch): void {
+  loadUsearch = loader;
+  usearchModule = undefined;
+  usearchLoadError = undefined;
+}
+
+/**
+ * Whether usearch's native addon loads on this platform (it publishes no Windows build, for one).
+ * Without it every partition keeps the exact scan: slower past a few thousand entries, never wrong.
+ */
+function annAvailable(): boolean {
+  if (usearchModule) return true;
+  if (usearchLoadError !== undefined) return false;
+  try {
+    usearch();
+    return true;
+  } catch (error) {
+    usearchLoadError = error instanceof Error ? error.message.split('\n')[0]! : String(error);
+    return false;
+  }
+}
+
+/** Why the approximate index could not be loaded, once a partition needed it; undefined otherwise. */
+export function annUnavailableReason(): string | undefined {
+  return usearchLoadError;
 }
 
 /**
@@ -200,6 +231,7 @@ export class VectorIndex {
   }
 
   private buildAnn(bucket: Partition): void {
+    if (!annAvailable()) return;
     this.graphsBuilt++;
     const ann = newAnnIndex(this.dimensions);
     const byLabel = new Map<bigint, Slot>();
