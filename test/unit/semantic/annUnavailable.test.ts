@@ -4,9 +4,10 @@
  */
 import assert from 'node:assert/strict';
 import { after, it } from 'node:test';
+import type * as Usearch from 'usearch';
 import { annUnavailableReason, setUsearchLoaderForTests, VectorIndex } from '../../../src/core/semantic/index';
 
-after(() => setUsearchLoaderForTests(() => require('usearch') as typeof import('usearch')));
+after(() => setUsearchLoaderForTests(() => require('usearch') as typeof Usearch));
 
 function seededVectors(count: number, dimensions: number): Float32Array[] {
   let seed = 7;
