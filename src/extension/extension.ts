@@ -137,8 +137,10 @@ export function activate(context: vscode.ExtensionContext): void {
   statusBar = owner.add(
     new IsartorStatusBar(() => {
       const snapshot = host.snapshot;
-      const summary = controller.stats()?.ledger;
-      return { state: snapshot.state, proxyUrl: snapshot.url, error: snapshot.error, summary, spentUsd: summary ? estimateSpentUsd(summary, currentSettings().prices) : 0, disconnected: lostTools };
+      const stats = controller.stats();
+      const summary = stats?.ledger;
+      const sharedCacheProblem = stats?.store && !stats.store.available ? stats.store.detail : undefined;
+      return { state: snapshot.state, proxyUrl: snapshot.url, error: snapshot.error, summary, spentUsd: summary ? estimateSpentUsd(summary, currentSettings().prices) : 0, disconnected: lostTools, sharedCacheProblem };
     }),
   );
   owner.add(host.onDidChangeState(() => notifyChanged()));

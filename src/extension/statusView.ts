@@ -18,6 +18,8 @@ export interface StatusInput {
   spentUsd?: number;
   /** Tools Isartor connected whose settings no longer go through it (labels). */
   disconnected?: string[];
+  /** Set while the team's shared cache (Redis) cannot be reached: requests go to the cloud meanwhile. */
+  sharedCacheProblem?: string;
 }
 
 export interface StatusView {
@@ -79,10 +81,14 @@ function formatOn(input: StatusInput): StatusView {
     lines.push(`| ${LAYER_LABELS[layer]} | ${formatCount(slice.requests)} | ${formatCount(slice.savedTokens)} | ${formatUsd(slice.savedUsd)} |`);
   }
   if (Object.keys(byLayer).every((layer) => (byLayer[layer]?.requests ?? 0) === 0)) lines.push('| No requests yet | | | |');
+  if (input.sharedCacheProblem) lines.push('', `$(warning) **Shared cache unavailable**: ${escapeMarkdown(input.sharedCacheProblem)}. Requests go to the cloud until it is back.`);
   if (input.proxyUrl) lines.push('', `Proxy: \`${input.proxyUrl}\``);
   lines.push('', `${link('$(graph) Show Savings', 'isartor.showSavings')} · ${link('$(plug) Connect Tools…', 'isartor.connectTools')} · ${link('$(debug-stop) Disable', 'isartor.disable')} · ${link('$(output) Log', 'isartor.showLog')}`);
   if (disconnected.length > 0) {
     return { text: `$(shield) $(warning) ${disconnected.join(', ')} not connected`, look: 'warning', tooltip: lines.join('\n') };
+  }
+  if (input.sharedCacheProblem) {
+    return { text: `$(shield) $(warning) Shared cache unavailable · ${formatUsd(totals.savedUsd)} saved`, look: 'warning', tooltip: lines.join('\n') };
   }
   return { text: `$(shield) ${formatUsd(totals.savedUsd)} saved · ${deflectionRate(totals)} local`, look: 'on', tooltip: lines.join('\n') };
 }

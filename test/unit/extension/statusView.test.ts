@@ -77,4 +77,14 @@ describe('status formatting', () => {
     assert.match(view.tooltip, /Claude Code does not go through Isartor/);
     assert.match(view.tooltip, /\(command:isartor\.connectTools\)/);
   });
+
+  it('says when the team\'s shared cache cannot be reached, and goes back to normal once it can', () => {
+    const down = formatStatus({ state: 'on', sharedCacheProblem: 'shared cache unavailable: connect ECONNREFUSED 127.0.0.1:6379' });
+    assert.match(down.text, /Shared cache unavailable/);
+    assert.equal(down.look, 'warning');
+    assert.match(down.tooltip, /ECONNREFUSED/);
+    const up = formatStatus({ state: 'on' });
+    assert.doesNotMatch(up.text, /Shared cache/);
+    assert.equal(up.look, 'on');
+  });
 });
