@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import Anthropic from '@anthropic-ai/sdk';
 import OpenAI from 'openai';
+import { routeLabel } from '../../src/core/routeLabel';
 import { freePort } from './freePort';
 import { startSession, type E2eSession } from './harness';
 import { ensureIsartorVsix } from './vsix';
@@ -91,7 +92,8 @@ async function assertRequestsCounted(connection: Connection, label: string): Pro
   } while (Date.now() < deadline);
   assert.equal(after.ledger.totals.requests, before + 2, `${label}: both requests counted`);
   const routes = after.ledger.recent.slice(0, 2).map((record) => record.routeId).sort();
-  assert.deepEqual(routes, [connection.claudeRoute, connection.continueRoutes[0]!].sort(), `${label}: counted under the files' routes`);
+  // The ledger records a one-way label of each route id (ids are capabilities), not the id itself.
+  assert.deepEqual(routes, [routeLabel(connection.claudeRoute), routeLabel(connection.continueRoutes[0]!)].sort(), `${label}: counted under the files' routes`);
 }
 
 async function assertStatusOn(label: string): Promise<void> {
