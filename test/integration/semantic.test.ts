@@ -184,3 +184,41 @@ describe('L1b through the proxy (transformers.js, tiny BERT)', () => {
     assert.equal(second.data.choices[0]?.message.content, first.data.choices[0]?.message.content);
   });
 });
+
+describe('L1b through the proxy for the Responses API (lexical embedder)', () => {
+  let stack: Stack;
+  before(async () => {
+    stack = await startStack((config) => {
+      config.semantic.enabled = true;
+    });
+  });
+  after(async () => {
+    await stack.close();
+  });
+
+  const respond = (input: string | Array<{ role: 'user'; content: string }>, extra: Record<string, unknown> = {}) =>
+    stack
+      .openai()
+      .responses.create({ model: 'gpt-5-mini', instructions: 'Be brief.', input, ...extra })
+      .withResponse();
+
+  it('answers a rephrased input from L1b, and never across instructions, operators or provider state', async () => {
+    const first = await respond('What is the price of the pro plan?');
+    assert.equal(first.response.headers.get('x-isartor-layer'), 'l3');
+    await semanticEntries(stack, 1);
+    const upstreamCalls = stack.fake.requests.length;
+    const second = await respond([{ role: 'user', content: 'what is the COST of the pro plan' }]);
+    assert.equal(second.response.headers.get('x-isartor-layer'), 'l1b');
+    assert.equal(second.data.output_text, first.data.output_text);
+    assert.equal(stack.fake.requests.length, upstreamCalls);
+
+    // Other instructions are another partition; an operator makes another question.
+    const otherInstructions = await stack.openai().responses.create({ model: 'gpt-5-mini', instructions: 'Answer in French.', input: 'What is the cost of the pro plan?' }).withResponse();
+    assert.equal(otherInstructions.response.headers.get('x-isartor-layer'), 'l3');
+    await respond('Return true if x > y');
+    await semanticEntries(stack, 3);
+    assert.equal((await respond('Return true if x < y')).response.headers.get('x-isartor-layer'), 'l3');
+    // A request that continues a conversation the provider keeps is never answered from a cache.
+    assert.equal((await respond('What is the cost of the pro plan?', { previous_response_id: 'resp_123' })).response.headers.get('x-isartor-layer'), 'l3');
+  });
+});

@@ -1,6 +1,6 @@
 /**
  * Where a semantic lookup may look: the exact partition plus every answer-changing field except
- * the messages, plus a hash of the whole history before the last user turn. Only the last user
+ * the turns (chat `messages`, Responses `input`), plus a hash of the whole history before the last user turn. Only the last user
  * turn's text is compared by meaning, and only when it is plain text.
  */
 import { answerChangingHeaders, answerRelevantBody, canonicalJson, partitionKey, sha256 } from '../request';
@@ -28,22 +28,37 @@ function contentText(content: JsonValue | undefined, toolResultTypes: readonly s
     if (!isObject(part)) return { skip: 'non_text' };
     if (typeof part.type === 'string' && toolResultTypes.includes(part.type)) return { skip: 'tool_result' };
     // Images, documents, audio, files: meaning we cannot compare, so never a semantic hit.
-    if (part.type !== 'text' || typeof part.text !== 'string') return { skip: 'non_text' };
+    // 'input_text' is the Responses API's spelling of a text part.
+    if ((part.type !== 'text' && part.type !== 'input_text') || typeof part.text !== 'string') return { skip: 'non_text' };
     texts.push(part.text);
   }
   return { text: texts.join('\n') };
 }
 
-/** The last turn's text for chat-style APIs; legacy completions (code completion prompts) are excluded. */
-function lastUserTurn(req: Pick<ProxyRequest, 'api' | 'body'>): TurnText {
-  if (req.api === 'openai.completions') return { skip: 'not_chat' };
+/** The turns before the last, and the last one's text, for chat-style APIs; legacy completions (code completion prompts) are excluded. */
+function conversation(req: Pick<ProxyRequest, 'api' | 'body'>): { history: JsonValue[]; turn: TurnText } {
+  if (req.api === 'openai.completions') return { history: [], turn: { skip: 'not_chat' } };
+  if (req.api === 'openai.responses') return responsesConversation(req.body.input);
   const messages = req.body.messages;
-  if (!Array.isArray(messages) || messages.length === 0) return { skip: 'no_user_turn' };
+  if (!Array.isArray(messages) || messages.length === 0) return { history: [], turn: { skip: 'no_user_turn' } };
+  const history = messages.slice(0, -1);
   const last = messages[messages.length - 1];
-  if (!isObject(last)) return { skip: 'no_user_turn' };
-  if (last.role === 'tool' || last.role === 'function') return { skip: 'tool_result' };
-  if (last.role !== 'user') return { skip: 'no_user_turn' };
-  return contentText(last.content, ['tool_result', 'function_call_output']);
+  if (!isObject(last)) return { history, turn: { skip: 'no_user_turn' } };
+  if (last.role === 'tool' || last.role === 'function') return { history, turn: { skip: 'tool_result' } };
+  if (last.role !== 'user') return { history, turn: { skip: 'no_user_turn' } };
+  return { history, turn: contentText(last.content, ['tool_result', 'function_call_output']) };
+}
+
+/** The Responses API's `input`: a plain string is one user turn; a list ends with the user's message item. */
+function responsesConversation(input: JsonValue | undefined): { history: JsonValue[]; turn: TurnText } {
+  if (typeof input === 'string') return { history: [], turn: { text: input } };
+  if (!Array.isArray(input) || input.length === 0) return { history: [], turn: { skip: 'no_user_turn' } };
+  const history = input.slice(0, -1);
+  const last = input[input.length - 1];
+  if (!isObject(last)) return { history, turn: { skip: 'no_user_turn' } };
+  if (last.type === 'function_call_output' || last.type === 'custom_tool_call_output') return { history, turn: { skip: 'tool_result' } };
+  if ((last.type !== undefined && last.type !== 'message') || last.role !== 'user') return { history, turn: { skip: 'no_user_turn' } };
+  return { history, turn: contentText(last.content, ['function_call_output']) };
 }
 
 /**
@@ -54,12 +69,12 @@ function lastUserTurn(req: Pick<ProxyRequest, 'api' | 'body'>): TurnText {
  * if (key.eligible) index.nearest(key.partition, await embedder.embed(key.lastTurn), 4);
  */
 export function semanticKey(req: Pick<ProxyRequest, 'api' | 'route' | 'credentialHash' | 'model' | 'body' | 'headers'>): SemanticKey {
-  const turn = lastUserTurn(req);
+  const { history, turn } = conversation(req);
   if ('skip' in turn) return { eligible: false, reason: turn.skip };
   if (turn.text.trim() === '') return { eligible: false, reason: 'empty' };
-  const messages = req.body.messages as JsonValue[];
-  const historyHash = sha256(canonicalJson(messages.slice(0, -1)));
-  const { messages: _messages, ...params } = answerRelevantBody(req.api, req.body);
+  const historyHash = sha256(canonicalJson(history));
+  // Everything but the turns (chat `messages`, Responses `input`) partitions: model, tools, instructions…
+  const { messages: _messages, input: _input, ...params } = answerRelevantBody(req.api, req.body);
   const partition = sha256(['l1b-v1', partitionKey(req), answerChangingHeaders(req.headers), canonicalJson(params), historyHash].join('\n'));
   return { eligible: true, partition, historyHash, lastTurn: turn.text };
 }

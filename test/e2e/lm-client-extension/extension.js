@@ -59,8 +59,48 @@ async function queryModels() {
   writeResult(file, result);
 }
 
+/**
+ * The extension host's event-loop delay while it runs: every extension (Isartor's proxy included)
+ * shares this thread, so a stall here is a stall for all of them. Two views: Node's delay histogram,
+ * and the longest gap a 10 ms timer saw between two of its ticks.
+ */
+let loopMonitor = null;
+
+function startLoopMonitor() {
+  const { monitorEventLoopDelay } = require('node:perf_hooks');
+  const histogram = monitorEventLoopDelay({ resolution: 10 });
+  histogram.enable();
+  const state = { histogram, last: performance.now(), maxGapMs: 0, ticks: 0, timer: null };
+  state.timer = setInterval(() => {
+    const now = performance.now();
+    state.maxGapMs = Math.max(state.maxGapMs, now - state.last - 10);
+    state.last = now;
+    state.ticks++;
+  }, 10);
+  loopMonitor = state;
+}
+
+function stopLoopMonitor() {
+  const file = vscode.workspace.getConfiguration('isartorLmClient').get('loopDelayFile') || path.join(os.homedir(), 'isartor-loop-delay.json');
+  const state = loopMonitor;
+  loopMonitor = null;
+  if (!state) return writeResult(file, { error: 'the monitor was not started' });
+  clearInterval(state.timer);
+  state.histogram.disable();
+  const ms = (nanoseconds) => Math.round((nanoseconds / 1e6) * 100) / 100;
+  writeResult(file, {
+    p50Ms: ms(state.histogram.percentile(50)),
+    p99Ms: ms(state.histogram.percentile(99)),
+    maxMs: ms(state.histogram.max),
+    maxTimerGapMs: Math.round(state.maxGapMs * 100) / 100,
+    ticks: state.ticks,
+  });
+}
+
 function activate(context) {
   context.subscriptions.push(vscode.commands.registerCommand('isartorLmClient.queryModels', queryModels));
+  context.subscriptions.push(vscode.commands.registerCommand('isartorLmClient.startLoopMonitor', startLoopMonitor));
+  context.subscriptions.push(vscode.commands.registerCommand('isartorLmClient.stopLoopMonitor', stopLoopMonitor));
 }
 
 function deactivate() {}
