@@ -264,6 +264,15 @@ export function estimateInputTokens(api: ApiStyle, body: JsonObject, count: (tex
  * @example approximateTokensOf(['hello world!']) // 3
  */
 export function approximateTokensOf(texts: readonly string[]): number {
+  return approximateBytes(texts);
+}
+
+/** `approximateTokensOf` for one text. */
+export function approximateTokens(text: string): number {
+  return approximateBytes([text]);
+}
+
+function approximateBytes(texts: readonly string[]): number {
   let bytes = 0;
   for (const text of texts) bytes += Buffer.byteLength(text, 'utf8');
   return Math.ceil(bytes / 4);

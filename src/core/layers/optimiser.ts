@@ -7,12 +7,17 @@ import type { Logger } from '../logger';
 import { createRequestOptimiser } from '../optimiser/optimise';
 import type { TokenCounter } from '../optimiser/tokenCounter';
 import type { Layer, LayerContext, Next } from '../pipeline';
-import { countTokens } from '../tokens';
+import { approximateTokens } from '../tokens';
 
 export interface OptimiserLayerDeps {
   config: EngineConfig;
   logger: Logger;
-  /** A real tokenizer; defaults to the engine's (gpt-tokenizer). */
+  /**
+   * Counts tokens to decide whether a prefix reaches a model's cache minimum. Defaults to about four
+   * UTF-8 bytes a token: a hint just under the minimum is ignored by the provider at no cost, while
+   * loading the real tokenizer on this thread (~0.4 s) stalls every request (and, in VS Code, every
+   * extension) at the first Anthropic request.
+   */
   countTokens?: TokenCounter;
 }
 
@@ -28,7 +33,7 @@ export const OPTIMISED_HEADER = 'x-isartor-optimised';
  */
 export function createOptimiserLayer(deps: OptimiserLayerDeps): Layer {
   const settings = deps.config.optimiser;
-  const optimiser = createRequestOptimiser(settings, deps.countTokens ?? countTokens);
+  const optimiser = createRequestOptimiser(settings, deps.countTokens ?? approximateTokens);
   return {
     name: 'optimiser',
     async handle(ctx: LayerContext, next: Next) {
