@@ -33,7 +33,7 @@ export const OPTIMISED_HEADER = 'x-isartor-optimised';
  */
 export function createOptimiserLayer(deps: OptimiserLayerDeps): Layer {
   const settings = deps.config.optimiser;
-  const optimiser = createRequestOptimiser(settings, deps.countTokens ?? approximateTokens);
+  const optimiser = createRequestOptimiser(settings, deps.countTokens ?? approximateTokens, { memoiseCounts: deps.countTokens !== undefined });
   return {
     name: 'optimiser',
     async handle(ctx: LayerContext, next: Next) {

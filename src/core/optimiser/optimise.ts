@@ -68,8 +68,9 @@ function pathKey(path: ReadonlyArray<string | number>): string {
  * const optimiser = createRequestOptimiser(config.optimiser, countTokens);
  * const { forwardBody, tokensSaved, cacheHints } = optimiser.optimise({ api, model, body, rawBody });
  */
-export function createRequestOptimiser(config: OptimiserConfig, countTokens: TokenCounter): RequestOptimiser {
-  const count = memoiseTokenCounter(countTokens, TOKEN_MEMO_ENTRIES);
+export function createRequestOptimiser(config: OptimiserConfig, countTokens: TokenCounter, options: { memoiseCounts?: boolean } = {}): RequestOptimiser {
+  // A cheap counter is faster than the memo's own sha1 of a long text: memoise real tokenizers only.
+  const count = options.memoiseCounts === false ? countTokens : memoiseTokenCounter(countTokens, TOKEN_MEMO_ENTRIES);
   const shrinkMemo = new Map<string, ShrinkMemo>();
   const shrinkPayload = (text: string): ShrinkMemo => {
     if (text.length > MAX_SHRINK_CHARS) return { text, saved: 0 };
@@ -121,22 +122,21 @@ export function createRequestOptimiser(config: OptimiserConfig, countTokens: Tok
   return {
     optimise({ api, model, body, rawBody }) {
       if (!config.enabled || (api !== 'anthropic.messages' && api !== 'openai.chat')) return { tokensSaved: 0, cacheHints: 0 };
-      let text = rawBody.toString('utf8');
+      // Decoded only when something is edited: a large body that goes out as it came costs nothing here.
+      let text: string | undefined;
       let current = body;
       const phase1 = instructionEdits(api, body);
       if (phase1.edits.length > 0) {
-        text = applyJsonEdits(text, phase1.edits);
+        text = applyJsonEdits(rawBody.toString('utf8'), phase1.edits);
         current = JSON.parse(text) as JsonObject;
       }
       let cacheHints = 0;
-      let edited = phase1.edits.length > 0;
       if (api === 'anthropic.messages' && config.cacheHints) {
         const plan = planCacheHints(current, model, count);
-        text = applyJsonEdits(text, plan.edits);
+        if (plan.edits.length > 0) text = applyJsonEdits(text ?? rawBody.toString('utf8'), plan.edits);
         cacheHints = plan.breakpoints;
-        edited ||= plan.edits.length > 0;
       }
-      return { forwardBody: edited ? Buffer.from(text, 'utf8') : undefined, tokensSaved: phase1.saved, cacheHints };
+      return { forwardBody: text === undefined ? undefined : Buffer.from(text, 'utf8'), tokensSaved: phase1.saved, cacheHints };
     },
   };
 }
