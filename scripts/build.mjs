@@ -18,6 +18,8 @@ const entries = [
   { entryPoints: ['src/extension/extension.ts'], outfile: 'dist/extension.js' },
   // The L1b cache's worker thread; the CLI and the extension start it from beside their own bundle.
   { entryPoints: ['src/core/semantic/worker.ts'], outfile: 'dist/semanticWorker.js' },
+  // Parses and digests large request bodies off the thread that serves requests (src/proxy/bodyParser.ts).
+  { entryPoints: ['src/proxy/bodyWorker.ts'], outfile: 'dist/bodyWorker.js' },
   // The `vscode:uninstall` hook: plain Node after VS Code removed the extension (restores tool settings).
   { entryPoints: ['src/extension/uninstall.ts'], outfile: 'dist/uninstall.js' },
 ];

@@ -3,6 +3,7 @@
  * the partition key (who is asking whom) and the canonical hash (what exactly is asked).
  */
 import { createHash } from 'node:crypto';
+import { rememberedDigest } from './digestMemo';
 
 export type JsonValue = null | boolean | number | string | JsonValue[] | { [key: string]: JsonValue };
 export type JsonObject = { [key: string]: JsonValue };
@@ -151,9 +152,15 @@ export function answerChangingHeaders(headers: Record<string, string>): string {
  * streamed request hits an entry stored from a non-streamed one and the reverse.
  */
 export function canonicalHash(req: Pick<ProxyRequest, 'api' | 'route' | 'credentialHash' | 'model' | 'body' | 'headers'>): string {
-  return sha256(
-    [partitionKey(req), answerChangingHeaders(req.headers), canonicalJson(answerRelevantBody(req.api, req.body))].join('\n'),
-  );
+  return sha256(['exact-v2', partitionKey(req), answerChangingHeaders(req.headers), relevantBodyDigest(req.api, req.body)].join('\n'));
+}
+
+/**
+ * sha256 of the body's answer-relevant fields in canonical form; the part of the exact key that
+ * grows with the request, so it is computed once per body and, for a large body, off this thread.
+ */
+export function relevantBodyDigest(api: ApiStyle, body: JsonObject): string {
+  return rememberedDigest(body, `relevant:${api}`, () => sha256(canonicalJson(answerRelevantBody(api, body))));
 }
 
 /** sha256 of a credential, or "anonymous" when there is none. The raw secret never leaves here. */

@@ -4,6 +4,7 @@
 import type { EngineConfig } from '../core/config';
 import type { Engine } from '../core/engine';
 import type { Logger } from '../core/logger';
+import type { BodyParser } from './bodyParser';
 import type { ProxyMetrics } from './metrics';
 import type { RouteTable } from './routes';
 
@@ -13,6 +14,8 @@ export interface ProxyContext {
   routes: RouteTable;
   metrics: ProxyMetrics;
   logger: Logger;
+  /** Parses request bodies, the large ones off this thread. */
+  bodies: BodyParser;
   /** Handlers still running (answering or writing their ledger record); close() waits for them. */
   pending: Set<Promise<unknown>>;
 }

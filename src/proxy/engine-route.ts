@@ -14,7 +14,7 @@ import { requestCredentialHash } from './auth';
 import { clientToolFrom } from './client-tool';
 import type { ProxyContext } from './context';
 import { sendError, toProxyError, type ErrorShape } from './errors';
-import { cacheDirectives, flatHeaders, parseJsonBody, queryString } from './incoming';
+import { cacheDirectives, flatHeaders, queryString } from './incoming';
 import { directivesForApi } from './responses';
 import { writeOutcome } from './sse';
 import { validateBody } from './validate';
@@ -41,7 +41,7 @@ export async function serveEngineRequest(
 ): Promise<void> {
   const { res } = http;
   const headers = flatHeaders(http.req);
-  const { body, model, stream } = validateBody(api, parseJsonBody(rawBody));
+  const { body, model, stream } = validateBody(api, await px.bodies.parse(rawBody, api));
   const providers = providersFor(route.providers, endpointForApi(api));
   if (providers.length === 0) throw new NoProviderError(api);
   const credentialHash = requestCredentialHash(headers, providers, shapeOf(api));

@@ -9,7 +9,7 @@ import { providersFor, clientCredential, clientResponseHeaders, type UpstreamEnd
 import { requestCredentialHash } from './auth';
 import type { ProxyContext } from './context';
 import { ProxyError, type ErrorShape } from './errors';
-import { flatHeaders, parseJsonBody, queryString } from './incoming';
+import { flatHeaders, queryString } from './incoming';
 import { pipeToClient } from './sse';
 
 const PASSTHROUGH_HEADERS = { 'x-isartor-layer': 'l3', 'x-isartor-deflected': 'false' };
@@ -40,7 +40,7 @@ export async function servePassthroughPost(
   rawBody: Buffer,
 ): Promise<void> {
   const shape: ErrorShape = endpoint === 'count_tokens' ? 'anthropic' : 'openai';
-  const body = parseJsonBody(rawBody);
+  const body = await px.bodies.parse(rawBody);
   const model = body !== null && typeof body === 'object' && !Array.isArray(body) ? body.model : undefined;
   if (typeof model !== 'string' || model === '') {
     throw new ProxyError(400, 'invalid_request', '`model` is required and must be a non-empty string.', 'model');

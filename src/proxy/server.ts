@@ -10,6 +10,7 @@ import type { LedgerRecord } from '../core/ledger-types';
 import type { Logger } from '../core/logger';
 import type { Route, UpstreamTarget } from '../core/request';
 import { createProxyListener } from './app';
+import { createBodyParser } from './bodyParser';
 import { createProxyMetrics } from './metrics';
 import { createRouteTable } from './routes';
 
@@ -60,11 +61,13 @@ export async function startProxy(config: EngineConfig, deps: { logger: Logger })
   const routes = createRouteTable(config.upstream.providers);
   const metrics = createProxyMetrics();
   const pending = new Set<Promise<unknown>>();
-  const listener = createProxyListener({ config, engine, routes, metrics, logger: deps.logger, pending });
+  const bodies = createBodyParser({ logger: deps.logger });
+  const listener = createProxyListener({ config, engine, routes, metrics, logger: deps.logger, pending, bodies });
   const server = createServer({ keepAliveTimeout: 65_000 }, listener);
   try {
     await listen(server, config.port, config.host);
   } catch (error) {
+    await bodies.close();
     await engine.close();
     throw error;
   }
@@ -91,6 +94,7 @@ export async function startProxy(config: EngineConfig, deps: { logger: Logger })
         await closed;
         // Aborted handlers still write their ledger records; the ledger must outlive them.
         await Promise.allSettled([...pending]);
+        await bodies.close();
         await engine.close();
       })();
       return closing;

@@ -52,7 +52,7 @@ describe('the npm package, installed globally into a fresh prefix', { timeout: 1
     fake = await startFakeUpstream();
     const packed = await execFile('npm', ['pack', '--ignore-scripts', '--json', '--pack-destination', work], { cwd: ROOT, env: freshEnv() });
     const [tarball] = JSON.parse(packed.stdout) as { filename: string; files: { path: string }[] }[];
-    assert.deepEqual(tarball!.files.map((file) => file.path).sort(), ['README.md', 'bin/isartor.js', 'dist/cli.js', 'dist/webview.css', 'dist/webview.js', 'package.json']);
+    assert.deepEqual(tarball!.files.map((file) => file.path).sort(), ['README.md', 'bin/isartor.js', 'dist/bodyWorker.js', 'dist/cli.js', 'dist/semanticWorker.js', 'dist/webview.css', 'dist/webview.js', 'package.json']);
     // Run from the temp folder, so nothing of the checkout (its .npmrc, its node_modules) takes part.
     await execFile('npm', ['install', '-g', '--prefix', prefix, '--prefer-offline', '--no-audit', '--no-fund', `./${tarball!.filename}`], { cwd: work, env: freshEnv(), maxBuffer: 16 * 1024 * 1024 });
     bin = join(prefix, 'bin', process.platform === 'win32' ? 'isartor.cmd' : 'isartor');
@@ -105,6 +105,8 @@ describe('the npm package, installed globally into a fresh prefix', { timeout: 1
     }
     const [code] = await once(child, 'exit');
     assert.equal(code, 0, stderr);
+    // The worker threads' bundles shipped: nothing runs on the proxy's thread for want of them.
+    assert.doesNotMatch(stderr, /is missing from this install/);
     const stats = await execFile(bin, ['stats', '--data-dir', dataDir, '--json'], { env: freshEnv() });
     assert.equal((JSON.parse(stats.stdout) as { totals: { requests: number } }).totals.requests, 2);
     const status = await execFile(bin, ['model', 'status', '--data-dir', dataDir], { env: freshEnv() });

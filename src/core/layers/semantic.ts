@@ -138,7 +138,9 @@ export async function semanticLayerFactory(deps: { config: EngineConfig; logger:
   // With a team Redis the entries live there (on this thread's Redis connection) and this replica
   // follows the others' writes; otherwise the cache runs in a worker thread when its script exists.
   if (deps.shared) return semanticLayerOver(await openTeamSemanticBackend(deps.shared, spec, logger), logger);
-  const inWorker = semanticWorkerScript() !== undefined && process.env.ISARTOR_SEMANTIC_WORKER !== '0';
+  const script = semanticWorkerScript();
+  if (!script) logger.warn('l1b: the semantic worker (dist/semanticWorker.js) is missing from this install, so embedding runs on the proxy\'s thread and can delay other clients; reinstall Isartor');
+  const inWorker = script !== undefined && process.env.ISARTOR_SEMANTIC_WORKER !== '0';
   const backend = inWorker ? await startWorkerBackend(spec, { logger }) : await openSemanticBackend(spec, logger);
   return semanticLayerOver(backend, logger);
 }

@@ -4,7 +4,8 @@
  * turn's text is compared by meaning, and only when it is plain text.
  */
 import { answerChangingHeaders, answerRelevantBody, canonicalJson, partitionKey, sha256 } from '../request';
-import type { JsonObject, JsonValue, ProxyRequest } from '../request';
+import type { ApiStyle, JsonObject, JsonValue, ProxyRequest } from '../request';
+import { rememberedDigest } from '../digestMemo';
 
 /** Why a request is not looked up or stored semantically. */
 export type SemanticSkipReason = 'not_chat' | 'no_user_turn' | 'tool_result' | 'non_text' | 'empty';
@@ -72,9 +73,21 @@ export function semanticKey(req: Pick<ProxyRequest, 'api' | 'route' | 'credentia
   const { history, turn } = conversation(req);
   if ('skip' in turn) return { eligible: false, reason: turn.skip };
   if (turn.text.trim() === '') return { eligible: false, reason: 'empty' };
-  const historyHash = sha256(canonicalJson(history));
-  // Everything but the turns (chat `messages`, Responses `input`) partitions: model, tools, instructions…
-  const { messages: _messages, input: _input, ...params } = answerRelevantBody(req.api, req.body);
-  const partition = sha256(['l1b-v1', partitionKey(req), answerChangingHeaders(req.headers), canonicalJson(params), historyHash].join('\n'));
+  const { historyHash, paramsHash } = semanticBodyDigests(req.api, req.body, history);
+  const partition = sha256(['l1b-v2', partitionKey(req), answerChangingHeaders(req.headers), paramsHash, historyHash].join('\n'));
   return { eligible: true, partition, historyHash, lastTurn: turn.text };
+}
+
+/**
+ * The parts of the semantic partition that grow with the request: a hash of the turns before the
+ * last, and of everything else but the turns (model, tools, system, instructions…). Computed once
+ * per body, and for a large body on the thread that parsed it (src/proxy/bodyWorker.ts).
+ */
+export function semanticBodyDigests(api: ApiStyle, body: JsonObject, history = conversation({ api, body }).history): { historyHash: string; paramsHash: string } {
+  const historyHash = rememberedDigest(body, `history:${api}`, () => sha256(canonicalJson(history)));
+  const paramsHash = rememberedDigest(body, `params:${api}`, () => {
+    const { messages: _messages, input: _input, ...params } = answerRelevantBody(api, body);
+    return sha256(canonicalJson(params));
+  });
+  return { historyHash, paramsHash };
 }

@@ -1,0 +1,124 @@
+/**
+ * Parses request bodies without holding the proxy's thread: a small body inline (a worker hop
+ * would cost more than the parse), a large one on a worker thread that also computes the digests
+ * the caches key it by. A 4 MiB prompt costs ~100 ms of parsing, canonical serialising and hashing;
+ * on this thread that would stall every other client and, inside VS Code, the extension host.
+ */
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { Worker } from 'node:worker_threads';
+import { adoptDigests } from '../core/digestMemo';
+import type { Logger } from '../core/logger';
+import type { ApiStyle, JsonValue } from '../core/request';
+import type { BodyJob, BodyReply } from './bodyWorkerProtocol';
+import { ProxyError } from './errors';
+import { parseJsonBody } from './incoming';
+
+/** Bodies from this size on go to the worker: parsed inline they take a few milliseconds. */
+export const OFF_THREAD_BYTES = 256 * 1024;
+
+export interface BodyParser {
+  /**
+   * The body as JSON; with `api` (an engine request), its cache digests are ready too. Rejects
+   * with a 400 ProxyError saying what is wrong, as `parseJsonBody` does.
+   */
+  parse(raw: Buffer, api?: ApiStyle): Promise<JsonValue>;
+  /** Stops the worker; bodies being parsed fail. */
+  close(): Promise<void>;
+}
+
+/**
+ * The worker's script: dist/bodyWorker.js beside the bundle that runs this code (CLI and extension),
+ * or bodyWorker.ts beside this file when running from source (tests under tsx).
+ */
+export function bodyWorkerScript(): string | undefined {
+  return [join(__dirname, 'bodyWorker.js'), join(__dirname, 'bodyWorker.ts')].find((path) => existsSync(path));
+}
+
+/**
+ * The bytes in shared memory, which a message hands to the worker without copying. Posting the
+ * Buffer itself would structured-clone it: ~20 ms per 4 MiB on this thread, against well under
+ * 1 ms for this copy. The original stays here: the proxy forwards it upstream when unchanged.
+ */
+function sharedCopy(raw: Buffer): Uint8Array {
+  const shared = new Uint8Array(new SharedArrayBuffer(raw.length));
+  shared.set(raw);
+  return shared;
+}
+
+type Pending = { resolve: (value: JsonValue) => void; reject: (error: Error) => void };
+
+/**
+ * @example
+ * const bodies = createBodyParser({ logger });
+ * const body = await bodies.parse(rawBody, 'openai.chat');
+ */
+export function createBodyParser(options: { logger: Logger; offThreadBytes?: number; script?: string | undefined }): BodyParser {
+  const { logger } = options;
+  const offThreadBytes = options.offThreadBytes ?? OFF_THREAD_BYTES;
+  const script = 'script' in options ? options.script : bodyWorkerScript();
+  if (!script) logger.warn('the body worker (dist/bodyWorker.js) is missing from this install, so large requests are parsed on the proxy\'s thread and can delay other clients; reinstall Isartor');
+  let worker: Worker | undefined;
+  const pending = new Map<number, Pending>();
+  let nextId = 1;
+  let closed = false;
+
+  const start = (path: string): Worker => {
+    const started = path.endsWith('.ts')
+      ? // From source (tests): a worker thread does not inherit tsx's loader, so register it first.
+        new Worker(`require('tsx/cjs'); require(${JSON.stringify(path)});`, { eval: true, name: 'isartor-body' })
+      : new Worker(path, { name: 'isartor-body' });
+    started.on('message', (reply: BodyReply) => {
+      const waiter = pending.get(reply.id);
+      pending.delete(reply.id);
+      if (pending.size === 0) started.unref();
+      if (!waiter) return;
+      if ('error' in reply) waiter.reject(new ProxyError(reply.error.status, reply.error.code, reply.error.message, reply.error.param));
+      else {
+        if (reply.value !== null && typeof reply.value === 'object') adoptDigests(reply.value, reply.digests);
+        waiter.resolve(reply.value);
+      }
+    });
+    // A worker that dies (out of memory on a huge body, say) fails the bodies it held; the next
+    // large body starts a new one.
+    const fail = (reason: string): void => {
+      if (worker === started) worker = undefined;
+      for (const waiter of pending.values()) waiter.reject(new ProxyError(500, 'internal_error', `Isartor could not read the request body: ${reason}. The proxy is still running.`));
+      pending.clear();
+    };
+    started.on('error', (error) => {
+      logger.warn(`the body worker failed: ${error.message}`);
+      fail(error.message);
+    });
+    started.on('exit', (code) => fail(`the body worker exited (code ${code})`));
+    started.unref();
+    return started;
+  };
+
+  return {
+    parse(raw, api) {
+      if (!script || closed || raw.length < offThreadBytes) {
+        try {
+          return Promise.resolve(parseJsonBody(raw));
+        } catch (error) {
+          return Promise.reject(error as Error);
+        }
+      }
+      worker ??= start(script);
+      const id = nextId++;
+      const bytes = sharedCopy(raw);
+      const job: BodyJob = api === undefined ? { id, bytes } : { id, bytes, api };
+      return new Promise<JsonValue>((resolve, reject) => {
+        pending.set(id, { resolve, reject });
+        worker!.ref();
+        worker!.postMessage(job);
+      });
+    },
+    async close() {
+      closed = true;
+      const stopping = worker;
+      worker = undefined;
+      await stopping?.terminate();
+    },
+  };
+}

@@ -1,0 +1,114 @@
+/**
+ * The body parser (src/proxy/bodyParser.ts): large bodies are parsed on its worker thread and come
+ * back with the digests the caches key them by. Those digests must be exactly what this thread
+ * would compute from the same bytes, or a large request would miss (or, worse, hit) the wrong entry.
+ */
+import { after, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createBodyParser } from '../../../src/proxy/bodyParser';
+import { ProxyError } from '../../../src/proxy/errors';
+import { digestsOf } from '../../../src/core/digestMemo';
+import { canonicalHash, type ApiStyle, type JsonObject, type ProxyRequest } from '../../../src/core/request';
+import { semanticKey } from '../../../src/core/semantic/keys';
+import { createLogger, silentLogger } from '../../../src/core/logger';
+
+const SMALL_LIMIT = 1024; // bodies from 1 KiB on go to the worker in these tests
+
+function requestFor(api: ApiStyle, body: JsonObject): Pick<ProxyRequest, 'api' | 'route' | 'credentialHash' | 'model' | 'body' | 'headers'> {
+  return { api, body, model: String(body.model), credentialHash: 'anonymous', headers: {}, route: { id: 'default', providers: [{ kind: 'openai', baseUrl: 'http://127.0.0.1:9/v1' }] } as unknown as ProxyRequest['route'] };
+}
+
+const bodies: Array<[ApiStyle, JsonObject]> = [
+  ['openai.chat', {
+    model: 'gpt-4o-mini', temperature: 0.2, stream: true,
+    messages: [{ role: 'system', content: 'You review code.\n'.repeat(200) }, { role: 'user', content: 'first' }, { role: 'assistant', content: 'ok' }, { role: 'user', content: 'Is `a <= b` the same as `!(a > b)`?' }],
+    tools: [{ type: 'function', function: { name: 'read_file', parameters: { type: 'object', properties: { path: { type: 'string' } } } } }],
+  }],
+  ['anthropic.messages', { model: 'claude-sonnet-4-5', max_tokens: 64, system: 'é ☃ 𝄞 '.repeat(300), messages: [{ role: 'user', content: [{ type: 'text', text: 'What does x ^= y do?' }] }] }],
+  ['openai.responses', { model: 'gpt-4.1', instructions: 'Be brief. '.repeat(200), input: [{ role: 'user', content: 'a' }, { role: 'user', content: [{ type: 'input_text', text: 'Price?' }] }] }],
+];
+
+describe('the body parser', () => {
+  const parser = createBodyParser({ logger: silentLogger, offThreadBytes: SMALL_LIMIT });
+  after(() => parser.close());
+
+  for (const [api, body] of bodies) {
+    it(`${api}: a large body comes back equal, with the digests this thread would compute`, async () => {
+      // Key order and spacing differ from JSON.stringify's, so the digests cannot be of the text.
+      const raw = Buffer.from(JSON.stringify(body, null, 1));
+      assert.ok(raw.length >= SMALL_LIMIT);
+      const parsed = (await parser.parse(raw, api)) as JsonObject;
+      assert.deepEqual(parsed, body);
+      // Present before this thread asked for any key: computed on the worker.
+      const fromWorker = digestsOf(parsed);
+      assert.ok(Object.keys(fromWorker).length >= 3, `digests: ${JSON.stringify(fromWorker)}`);
+      const fresh = JSON.parse(raw.toString('utf8')) as JsonObject; // a new object: nothing remembered
+      assert.deepEqual(digestsOf(fresh), {});
+      assert.equal(canonicalHash(requestFor(api, parsed)), canonicalHash(requestFor(api, fresh)));
+      assert.deepEqual(semanticKey(requestFor(api, parsed)), semanticKey(requestFor(api, fresh)));
+    });
+  }
+
+  it('a changed copy of a parsed body gets its own key, not the remembered one', async () => {
+    const [api, body] = bodies[0]!;
+    const parsed = (await parser.parse(Buffer.from(JSON.stringify(body)), api)) as JsonObject;
+    const changed = { ...parsed, temperature: 0.3 };
+    assert.notEqual(canonicalHash(requestFor(api, changed)), canonicalHash(requestFor(api, parsed)));
+  });
+
+  it('a small body is parsed here and digested only when a key is asked for', async () => {
+    const parsed = (await parser.parse(Buffer.from('{"model":"m","messages":[]}'), 'openai.chat')) as JsonObject;
+    assert.deepEqual(parsed, { model: 'm', messages: [] });
+    assert.deepEqual(digestsOf(parsed), {});
+  });
+
+  it('a malformed or too deep large body is a 400 that says why, and the worker goes on', async () => {
+    const padding = ' '.repeat(SMALL_LIMIT);
+    await assert.rejects(parser.parse(Buffer.from(`{"model": "m",${padding} "messages": [}`), 'openai.chat'), (error: unknown) => {
+      assert.ok(error instanceof ProxyError);
+      assert.equal(error.status, 400);
+      assert.equal(error.code, 'invalid_json');
+      assert.match(error.message, /not valid JSON \(.+\)/);
+      return true;
+    });
+    await assert.rejects(parser.parse(Buffer.from(`${padding}${'['.repeat(300)}${']'.repeat(300)}`)), (error: unknown) => error instanceof ProxyError && error.code === 'json_too_deep');
+    assert.deepEqual(await parser.parse(Buffer.from(`${padding}{"ok":true}`)), { ok: true });
+  });
+});
+
+describe('the body parser when its worker is missing or dies', () => {
+  const dir = mkdtemp(join(tmpdir(), 'isartor-body-worker-'));
+  after(async () => rm(await dir, { recursive: true, force: true }));
+
+  it('without the worker script it parses here and says once that the install is broken', async () => {
+    const lines: string[] = [];
+    const parser = createBodyParser({ logger: createLogger((line) => lines.push(line)), offThreadBytes: 1, script: undefined });
+    assert.deepEqual(await parser.parse(Buffer.from('{"a":1}')), { a: 1 });
+    assert.deepEqual(await parser.parse(Buffer.from('{"b":2}')), { b: 2 });
+    await parser.close();
+    assert.equal(lines.filter((line) => /body worker .* is missing/.test(line)).length, 1, lines.join('\n'));
+  });
+
+  it('a worker that exits fails the body it held with a 500, and the next body gets a new worker', async () => {
+    // Exits on its first job, answers like the real worker afterwards (a marker file says which).
+    const script = join(await dir, 'flaky-worker.js');
+    const marker = join(await dir, 'crashed');
+    await writeFile(script, `
+      const { parentPort } = require('node:worker_threads');
+      const fs = require('node:fs');
+      parentPort.on('message', (job) => {
+        if (!fs.existsSync(${JSON.stringify(marker)})) { fs.writeFileSync(${JSON.stringify(marker)}, ''); process.exit(3); }
+        parentPort.postMessage({ id: job.id, value: JSON.parse(Buffer.from(job.bytes).toString()), digests: {} });
+      });`);
+    const parser = createBodyParser({ logger: silentLogger, offThreadBytes: 1, script });
+    try {
+      await assert.rejects(parser.parse(Buffer.from('{"first":1}')), (error: unknown) => error instanceof ProxyError && error.status === 500);
+      assert.deepEqual(await parser.parse(Buffer.from('{"second":2}')), { second: 2 });
+    } finally {
+      await parser.close();
+    }
+  });
+});
