@@ -13,6 +13,7 @@ import { openRedisStore } from './store/redis';
 import type { SharedRedis } from './store/redisConnection';
 import { createRedisFlight } from './store/redisFlight';
 import type { UpstreamClient } from './upstream/client';
+import type { OffThreadOptimise } from './optimiser/optimise';
 
 /** What every layer factory receives. */
 export interface LayerFactoryDeps {
@@ -24,6 +25,8 @@ export interface LayerFactoryDeps {
   upstream: UpstreamClient;
   /** The team's Redis when `store.url` is set; the caches live there instead of in `dataDir`. */
   shared?: SharedRedis;
+  /** Optimises large bodies on a worker thread (the proxy's body worker); absent, all run here. */
+  offThreadOptimise?: OffThreadOptimise;
 }
 
 export type LayerFactory = (deps: LayerFactoryDeps) => Promise<Layer> | Layer;

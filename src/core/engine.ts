@@ -15,6 +15,7 @@ import { localLayerFactory } from './layers/local';
 import { semanticLayerFactory } from './layers/semantic';
 import { deferredLayerFactory, isDeferredLayer } from './layers/deferred';
 import { optimiserLayerFactory } from './layers/optimiser';
+import type { OffThreadOptimise } from './optimiser/optimise';
 import { withOptimiserSavings } from './optimiser/savings';
 import { routeLabel } from './routeLabel';
 import { makePrivateDir } from './store/privateFiles';
@@ -128,9 +129,9 @@ async function finishedAnswer(outcome: Outcome | undefined): Promise<StoredAnswe
  * const engine = await createEngine(defaultConfig(dir), { logger });
  * const { outcome, ctx } = await engine.handle(req);
  */
-export async function createEngine(config: EngineConfig, deps: { logger: Logger }): Promise<Engine> {
+export async function createEngine(config: EngineConfig, deps: { logger: Logger; offThreadOptimise?: OffThreadOptimise }): Promise<Engine> {
   try {
-    return await openEngine(config, deps.logger, false);
+    return await openEngine(config, deps, false);
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
     if (code === undefined || !DISK_FULL_CODES.has(code)) throw error;
@@ -140,11 +141,12 @@ export async function createEngine(config: EngineConfig, deps: { logger: Logger 
       `the data dir ${config.dataDir} has no space left (${code}): serving read-only. Requests are forwarded, ` +
         'but nothing is cached or recorded in the savings ledger until space is freed and Isartor is restarted.',
     );
-    return openEngine(config, deps.logger, true);
+    return openEngine(config, deps, true);
   }
 }
 
-async function openEngine(config: EngineConfig, logger: Logger, readOnly: boolean): Promise<Engine> {
+async function openEngine(config: EngineConfig, deps: { logger: Logger; offThreadOptimise?: OffThreadOptimise }, readOnly: boolean): Promise<Engine> {
+  const { logger, offThreadOptimise } = deps;
   if (!readOnly) await makePrivateDir(config.dataDir);
   const ledger = await openLedger(config.dataDir, { readOnly });
   const upstream = createUpstreamClient(config.upstream, logger);
@@ -154,7 +156,7 @@ async function openEngine(config: EngineConfig, logger: Logger, readOnly: boolea
   const layers: Layer[] = [];
   const factories = readOnly ? LAYER_FACTORIES.filter((factory) => !STORING_FACTORIES.has(factory)) : LAYER_FACTORIES;
   try {
-    for (const factory of factories) layers.push(await factory({ config, logger, dataDir: config.dataDir, upstream, shared }));
+    for (const factory of factories) layers.push(await factory({ config, logger, dataDir: config.dataDir, upstream, shared, offThreadOptimise }));
   } catch (error) {
     await Promise.allSettled(layers.map((layer) => layer.close?.()));
     await Promise.allSettled([ledger.close(), upstream.close(), shared?.close()]);

@@ -1,7 +1,7 @@
 /**
  * Parses request bodies without holding the proxy's thread: a small body inline (a worker hop
  * would cost more than the parse), a large one on a worker thread that also computes the digests
- * the caches key it by. A 4 MiB prompt costs ~100 ms of parsing, canonical serialising and hashing;
+ * the caches key it by. The same worker runs the L2.5 optimiser on large bodies. A 4 MiB prompt costs ~100 ms of parsing, canonical serialising and hashing;
  * on this thread that would stall every other client and, inside VS Code, the extension host.
  */
 import { existsSync } from 'node:fs';
@@ -10,7 +10,8 @@ import { Worker } from 'node:worker_threads';
 import { adoptDigests } from '../core/digestMemo';
 import type { Logger } from '../core/logger';
 import type { ApiStyle, JsonValue } from '../core/request';
-import type { BodyJob, BodyReply } from './bodyWorkerProtocol';
+import type { OffThreadOptimise } from '../core/optimiser/optimise';
+import type { BodyJob, BodyReply, JobFailure } from './bodyWorkerProtocol';
 import { ProxyError } from './errors';
 import { parseJsonBody } from './incoming';
 
@@ -23,6 +24,8 @@ export interface BodyParser {
    * with a 400 ProxyError saying what is wrong, as `parseJsonBody` does.
    */
   parse(raw: Buffer, api?: ApiStyle): Promise<JsonValue>;
+  /** The L2.5 optimiser on a large body, in the worker (see OffThreadOptimise); undefined for a small one. */
+  optimise: OffThreadOptimise;
   /** Stops the worker; bodies being parsed fail. */
   close(): Promise<void>;
 }
@@ -46,7 +49,10 @@ function sharedCopy(raw: Buffer): Uint8Array {
   return shared;
 }
 
-type Pending = { resolve: (value: JsonValue) => void; reject: (error: Error) => void };
+type Pending = { resolve: (reply: BodyReply) => void; reject: (error: Error) => void };
+type Job = BodyJob extends infer J ? (J extends unknown ? Omit<J, 'id'> : never) : never;
+
+const failureOf = (failure: JobFailure): ProxyError => new ProxyError(failure.status, failure.code, failure.message, failure.param);
 
 /**
  * @example
@@ -72,12 +78,7 @@ export function createBodyParser(options: { logger: Logger; offThreadBytes?: num
       const waiter = pending.get(reply.id);
       pending.delete(reply.id);
       if (pending.size === 0) started.unref();
-      if (!waiter) return;
-      if ('error' in reply) waiter.reject(new ProxyError(reply.error.status, reply.error.code, reply.error.message, reply.error.param));
-      else {
-        if (reply.value !== null && typeof reply.value === 'object') adoptDigests(reply.value, reply.digests);
-        waiter.resolve(reply.value);
-      }
+      waiter?.resolve(reply);
     });
     // A worker that dies (out of memory on a huge body, say) fails the bodies it held; the next
     // large body starts a new one.
@@ -95,23 +96,36 @@ export function createBodyParser(options: { logger: Logger; offThreadBytes?: num
     return started;
   };
 
+  /** Whether a body of `bytes` goes to the worker. */
+  const offThread = (bytes: number): boolean => script !== undefined && !closed && bytes >= offThreadBytes;
+
+  const run = (job: Job): Promise<BodyReply> => {
+    worker ??= start(script!);
+    const id = nextId++;
+    return new Promise<BodyReply>((resolve, reject) => {
+      pending.set(id, { resolve, reject });
+      worker!.ref();
+      worker!.postMessage({ ...job, id });
+    });
+  };
+
   return {
-    parse(raw, api) {
-      if (!script || closed || raw.length < offThreadBytes) {
-        try {
-          return Promise.resolve(parseJsonBody(raw));
-        } catch (error) {
-          return Promise.reject(error as Error);
-        }
-      }
-      worker ??= start(script);
-      const id = nextId++;
-      const bytes = sharedCopy(raw);
-      const job: BodyJob = api === undefined ? { id, bytes } : { id, bytes, api };
-      return new Promise<JsonValue>((resolve, reject) => {
-        pending.set(id, { resolve, reject });
-        worker!.ref();
-        worker!.postMessage(job);
+    async parse(raw, api) {
+      if (!offThread(raw.length)) return parseJsonBody(raw);
+      const reply = await run(api === undefined ? { kind: 'parse', bytes: sharedCopy(raw) } : { kind: 'parse', bytes: sharedCopy(raw), api });
+      if ('error' in reply) throw failureOf(reply.error);
+      if (!('value' in reply)) throw new ProxyError(500, 'internal_error', 'the body worker answered a parse with something else');
+      if (reply.value !== null && typeof reply.value === 'object') adoptDigests(reply.value, reply.digests);
+      return reply.value;
+    },
+    optimise(settings, input) {
+      if (!offThread(input.rawBody.length)) return undefined;
+      return run({ kind: 'optimise', bytes: sharedCopy(input.rawBody), api: input.api, model: input.model, settings }).then((reply) => {
+        if ('error' in reply) throw failureOf(reply.error);
+        if (!('optimised' in reply)) throw new Error('the body worker answered an optimisation with something else');
+        const { forwardBody, tokensSaved, cacheHints } = reply.optimised;
+        // The worker handed its buffer over: a view, not a copy.
+        return forwardBody ? { forwardBody: Buffer.from(forwardBody.buffer, forwardBody.byteOffset, forwardBody.byteLength), tokensSaved, cacheHints } : { tokensSaved, cacheHints };
       });
     },
     async close() {

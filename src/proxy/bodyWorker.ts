@@ -1,27 +1,59 @@
 /**
  * The body worker: parses large request bodies and computes the digests the caches key them by,
- * so that neither (tens of milliseconds per MiB) runs on the thread that serves every client, in
- * VS Code the extension host's. See bodyParser.ts for the proxy's side.
+ * and runs the L2.5 optimiser on large bodies, so that none of it (tens of milliseconds per MiB)
+ * runs on the thread that serves every client, in VS Code the extension host's. See bodyParser.ts
+ * for the proxy's side.
  */
 import { parentPort } from 'node:worker_threads';
+import type { OptimiserConfig } from '../core/config';
 import { digestsOf } from '../core/digestMemo';
-import { relevantBodyDigest } from '../core/request';
+import { createRequestOptimiser, type RequestOptimiser } from '../core/optimiser/optimise';
+import { relevantBodyDigest, type JsonObject } from '../core/request';
 import { semanticBodyDigests } from '../core/semantic/keys';
-import type { BodyJob, BodyReply } from './bodyWorkerProtocol';
+import { approximateTokens } from '../core/tokens';
+import type { BodyJob, BodyReply, OptimiseJob, ParseJob } from './bodyWorkerProtocol';
 import { toProxyError } from './errors';
 import { parseJsonBody } from './incoming';
 
-function handle(job: BodyJob): BodyReply {
-  try {
-    const value = parseJsonBody(Buffer.from(job.bytes.buffer, job.bytes.byteOffset, job.bytes.byteLength));
-    if (value === null || typeof value !== 'object' || Array.isArray(value) || job.api === undefined) return { id: job.id, value, digests: {} };
-    relevantBodyDigest(job.api, value);
-    semanticBodyDigests(job.api, value);
-    return { id: job.id, value, digests: digestsOf(value) };
-  } catch (error) {
-    const failure = toProxyError(error);
-    return { id: job.id, error: { status: failure.status, code: failure.code, message: failure.message, param: failure.param } };
-  }
+const bytesOf = (job: BodyJob): Buffer => Buffer.from(job.bytes.buffer, job.bytes.byteOffset, job.bytes.byteLength);
+
+function parse(job: ParseJob): BodyReply {
+  const value = parseJsonBody(bytesOf(job));
+  if (value === null || typeof value !== 'object' || Array.isArray(value) || job.api === undefined) return { id: job.id, value, digests: {} };
+  relevantBodyDigest(job.api, value);
+  semanticBodyDigests(job.api, value);
+  return { id: job.id, value, digests: digestsOf(value) };
 }
 
-parentPort!.on('message', (job: BodyJob) => parentPort!.postMessage(handle(job)));
+/** One optimiser per settings seen (in practice one), as the layer keeps one: same counter, same memos. */
+const optimisers = new Map<string, RequestOptimiser>();
+
+function optimiserFor(settings: OptimiserConfig): RequestOptimiser {
+  const key = JSON.stringify(settings);
+  let optimiser = optimisers.get(key);
+  if (!optimiser) optimisers.set(key, (optimiser = createRequestOptimiser(settings, approximateTokens, { memoiseCounts: false })));
+  return optimiser;
+}
+
+function optimise(job: OptimiseJob): { reply: BodyReply; transfer: ArrayBuffer[] } {
+  const rawBody = bytesOf(job);
+  const body = JSON.parse(rawBody.toString('utf8')) as JsonObject;
+  const result = optimiserFor(job.settings).optimise({ api: job.api, model: job.model, body, rawBody });
+  if (!result.forwardBody) return { reply: { id: job.id, optimised: { tokensSaved: result.tokensSaved, cacheHints: result.cacheHints } }, transfer: [] };
+  // Copied into a buffer of its own, which is handed over rather than cloned.
+  const forwardBody = new Uint8Array(result.forwardBody);
+  return { reply: { id: job.id, optimised: { ...result, forwardBody } }, transfer: [forwardBody.buffer] };
+}
+
+parentPort!.on('message', (job: BodyJob) => {
+  try {
+    if (job.kind === 'parse') parentPort!.postMessage(parse(job));
+    else {
+      const { reply, transfer } = optimise(job);
+      parentPort!.postMessage(reply, transfer);
+    }
+  } catch (error) {
+    const failure = toProxyError(error);
+    parentPort!.postMessage({ id: job.id, error: { status: failure.status, code: failure.code, message: failure.message, param: failure.param } } satisfies BodyReply);
+  }
+});

@@ -1,14 +1,36 @@
 /** Messages between the proxy's thread and the body worker (src/proxy/bodyWorker.ts). */
+import type { OptimiserConfig } from '../core/config';
 import type { ApiStyle, JsonValue } from '../core/request';
 
 /** A body to parse; with `api`, an engine request whose cache digests the worker computes too. */
-export interface BodyJob {
+export interface ParseJob {
+  kind: 'parse';
   id: number;
   bytes: Uint8Array;
   api?: ApiStyle;
 }
 
+/** A body to run the L2.5 optimiser on, with the layer's settings. */
+export interface OptimiseJob {
+  kind: 'optimise';
+  id: number;
+  bytes: Uint8Array;
+  api: ApiStyle;
+  model: string;
+  settings: OptimiserConfig;
+}
+
+export type BodyJob = ParseJob | OptimiseJob;
+
+/** A failure, as plain fields: for a parse, the ProxyError it threw (a 400 that says what is wrong). */
+export interface JobFailure {
+  status: number;
+  code: string;
+  message: string;
+  param: string | null;
+}
+
 export type BodyReply =
   | { id: number; value: JsonValue; digests: Record<string, string> }
-  /** The ProxyError the parse threw (a 400 that says what is wrong), as plain fields. */
-  | { id: number; error: { status: number; code: string; message: string; param: string | null } };
+  | { id: number; optimised: { forwardBody?: Uint8Array; tokensSaved: number; cacheHints: number } }
+  | { id: number; error: JobFailure };

@@ -5,7 +5,7 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { EngineConfig } from '../core/config';
-import { createEngine, type StatsReport } from '../core/engine';
+import { createEngine, type Engine, type StatsReport } from '../core/engine';
 import type { LedgerRecord } from '../core/ledger-types';
 import type { Logger } from '../core/logger';
 import type { Route, UpstreamTarget } from '../core/request';
@@ -57,11 +57,17 @@ function listen(server: Server, port: number, host: string): Promise<void> {
  * console.log(proxy.url); await proxy.close();
  */
 export async function startProxy(config: EngineConfig, deps: { logger: Logger }): Promise<ProxyServer> {
-  const engine = await createEngine(config, deps);
+  const bodies = createBodyParser({ logger: deps.logger });
+  let engine: Engine;
+  try {
+    engine = await createEngine(config, { logger: deps.logger, offThreadOptimise: bodies.optimise });
+  } catch (error) {
+    await bodies.close();
+    throw error;
+  }
   const routes = createRouteTable(config.upstream.providers);
   const metrics = createProxyMetrics();
   const pending = new Set<Promise<unknown>>();
-  const bodies = createBodyParser({ logger: deps.logger });
   const listener = createProxyListener({ config, engine, routes, metrics, logger: deps.logger, pending, bodies });
   const server = createServer({ keepAliveTimeout: 65_000 }, listener);
   try {

@@ -4,7 +4,7 @@
  */
 import type { EngineConfig } from '../config';
 import type { Logger } from '../logger';
-import { createRequestOptimiser } from '../optimiser/optimise';
+import { createRequestOptimiser, type OffThreadOptimise } from '../optimiser/optimise';
 import type { TokenCounter } from '../optimiser/tokenCounter';
 import type { Layer, LayerContext, Next } from '../pipeline';
 import { approximateTokens } from '../tokens';
@@ -19,6 +19,8 @@ export interface OptimiserLayerDeps {
    * extension) at the first Anthropic request.
    */
   countTokens?: TokenCounter;
+  /** Optimises large bodies on a worker thread; used only with the default counter, which it shares. */
+  offThreadOptimise?: OffThreadOptimise;
 }
 
 /** The response header that tells the client what the optimiser did. */
@@ -34,13 +36,16 @@ export const OPTIMISED_HEADER = 'x-isartor-optimised';
 export function createOptimiserLayer(deps: OptimiserLayerDeps): Layer {
   const settings = deps.config.optimiser;
   const optimiser = createRequestOptimiser(settings, deps.countTokens ?? approximateTokens, { memoiseCounts: deps.countTokens !== undefined });
+  // The worker counts as the default counter does; a layer given its own counter stays on it.
+  const offThread = deps.countTokens === undefined ? deps.offThreadOptimise : undefined;
   return {
     name: 'optimiser',
     async handle(ctx: LayerContext, next: Next) {
       const { req } = ctx;
       if (req.api !== 'anthropic.messages' && req.api !== 'openai.chat') return next();
       try {
-        const result = optimiser.optimise({ api: req.api, model: req.model, body: req.body, rawBody: req.rawBody });
+        const input = { api: req.api, model: req.model, rawBody: req.rawBody };
+        const result = (await offThread?.(settings, input)) ?? optimiser.optimise({ ...input, body: req.body });
         if (result.forwardBody) ctx.forwardBody = result.forwardBody;
         ctx.notes.optimisedTokens = result.tokensSaved;
         ctx.notes.cacheHints = result.cacheHints;
@@ -58,5 +63,5 @@ export function createOptimiserLayer(deps: OptimiserLayerDeps): Layer {
 }
 
 /** Engine wiring: the layer factory listed in `LAYER_FACTORIES` between local and upstream. */
-export const optimiserLayerFactory = (deps: { config: EngineConfig; logger: Logger }): Layer =>
-  createOptimiserLayer({ config: deps.config, logger: deps.logger });
+export const optimiserLayerFactory = (deps: { config: EngineConfig; logger: Logger; offThreadOptimise?: OffThreadOptimise }): Layer =>
+  createOptimiserLayer({ config: deps.config, logger: deps.logger, ...(deps.offThreadOptimise ? { offThreadOptimise: deps.offThreadOptimise } : {}) });

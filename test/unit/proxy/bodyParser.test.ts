@@ -14,6 +14,12 @@ import { digestsOf } from '../../../src/core/digestMemo';
 import { canonicalHash, type ApiStyle, type JsonObject, type ProxyRequest } from '../../../src/core/request';
 import { semanticKey } from '../../../src/core/semantic/keys';
 import { createLogger, silentLogger } from '../../../src/core/logger';
+import { defaultConfig, type OptimiserConfig } from '../../../src/core/config';
+import { createOptimiserLayer } from '../../../src/core/layers/optimiser';
+import { createRequestOptimiser } from '../../../src/core/optimiser/optimise';
+import type { LayerContext } from '../../../src/core/pipeline';
+import type { Outcome } from '../../../src/core/outcome';
+import { approximateTokens } from '../../../src/core/tokens';
 
 const SMALL_LIMIT = 1024; // bodies from 1 KiB on go to the worker in these tests
 
@@ -76,6 +82,68 @@ describe('the body parser', () => {
     });
     await assert.rejects(parser.parse(Buffer.from(`${padding}${'['.repeat(300)}${']'.repeat(300)}`)), (error: unknown) => error instanceof ProxyError && error.code === 'json_too_deep');
     assert.deepEqual(await parser.parse(Buffer.from(`${padding}{"ok":true}`)), { ok: true });
+  });
+});
+
+describe('the optimiser on the body worker', () => {
+  const parser = createBodyParser({ logger: silentLogger, offThreadBytes: SMALL_LIMIT });
+  after(() => parser.close());
+  const DEFAULTS: OptimiserConfig = defaultConfig('/unused').optimiser;
+  const ALL_ON: OptimiserConfig = { ...DEFAULTS, whitespace: true, htmlComments: true, dedupeBlocks: true };
+  // Instructions with whitespace to shrink, a long history (cache hints), an odd number and non-ASCII text.
+  const body: JsonObject = {
+    model: 'claude-sonnet-4-5', max_tokens: 64, seed: 12345678901234567890,
+    system: `# Rules  \n\n\n\n<!-- internal -->${'Prefer small modules. é 𝄞 '.repeat(800)}`,
+    messages: [{ role: 'user', content: 'x'.repeat(20_000) }, { role: 'assistant', content: 'ok' }, { role: 'user', content: 'and now?' }],
+  };
+  // Not JSON.stringify's output: the worker must splice the client's own bytes.
+  const raw = Buffer.from(JSON.stringify(body, null, 2).replace('12345678901234567890', '12345678901234567890.0'));
+
+  for (const [name, settings] of [['defaults', DEFAULTS], ['every edit on', ALL_ON]] as const) {
+    it(`${name}: forwards exactly the bytes the optimiser makes on this thread`, async () => {
+      const here = createRequestOptimiser(settings, approximateTokens, { memoiseCounts: false }).optimise({ api: 'anthropic.messages', model: 'claude-sonnet-4-5', body, rawBody: raw });
+      assert.ok(here.forwardBody, 'the case must edit something');
+      const there = await parser.optimise(settings, { api: 'anthropic.messages', model: 'claude-sonnet-4-5', rawBody: raw });
+      assert.ok(there);
+      assert.equal(there.forwardBody?.toString('utf8'), here.forwardBody.toString('utf8'));
+      assert.equal(there.tokensSaved, here.tokensSaved);
+      assert.equal(there.cacheHints, here.cacheHints);
+    });
+  }
+
+  it('a small body is left to this thread', () => {
+    assert.equal(parser.optimise(DEFAULTS, { api: 'anthropic.messages', model: 'm', rawBody: Buffer.from('{}') }), undefined);
+  });
+
+  it('the layer forwards the worker\'s bytes for a large body, and the client\'s when the worker fails', async () => {
+    const config = defaultConfig('/unused');
+    let offThread = 0;
+    const layer = createOptimiserLayer({
+      config, logger: silentLogger,
+      offThreadOptimise: (settings, input) => {
+        const running = parser.optimise(settings, input);
+        if (running) offThread++;
+        return running;
+      },
+    });
+    const context = (rawBody: Buffer): LayerContext => ({
+      req: { api: 'anthropic.messages', route: { id: 'default', providers: [] }, body, rawBody, headers: {}, model: 'claude-sonnet-4-5', stream: false, credentialHash: 'anonymous', clientTool: 'test', cache: { noCache: false, noStore: false, semanticOff: false, localOff: false }, signal: new AbortController().signal, receivedAt: 0 },
+      notes: {}, responseHeaders: {},
+    });
+    const answered = { kind: 'stored' } as unknown as Outcome;
+    const ctx = context(raw);
+    await layer.handle(ctx, async () => answered);
+    const expected = createRequestOptimiser(config.optimiser, approximateTokens).optimise({ api: 'anthropic.messages', model: 'claude-sonnet-4-5', body, rawBody: raw });
+    assert.equal(ctx.forwardBody?.toString('utf8'), expected.forwardBody?.toString('utf8'));
+    assert.equal(ctx.notes.cacheHints, expected.cacheHints);
+    assert.equal(offThread, 1, 'the large body went to the worker');
+    // Bytes that are not JSON fail in the worker: the request still goes on, unedited.
+    const broken = context(Buffer.from(`{${' '.repeat(SMALL_LIMIT)}`));
+    let passedOn = false;
+    await layer.handle(broken, async () => ((passedOn = true), answered));
+    assert.ok(passedOn);
+    assert.equal(broken.forwardBody, undefined);
+    assert.equal(offThread, 2);
   });
 });
 
