@@ -2,9 +2,8 @@
  * Issue 13.4: walkthrough steps done from the command palette get ticked. The "Get started with
  * Isartor" walkthrough completes its steps on the context keys the extension sets
  * (isartor.hasProviderKey, isartor.enabled, isartor.toolsConnected) and on commands (the savings
- * step on isartor.showSavings); this opens
- * it, does each step from the palette as a user would, and reads the ticks in the walkthrough's
- * DOM. Screenshot: test/e2e/artifacts/walkthrough-ticked.png.
+ * step on isartor.showSavings); this opens it, does each step from the palette as a user would,
+ * and reads the ticks in the walkthrough's DOM. Screenshot: test/e2e/artifacts/walkthrough-ticked.png.
  */
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
