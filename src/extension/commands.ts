@@ -8,6 +8,7 @@ import type { ProviderKind } from '../core/request';
 import type { ProviderSetting } from './config';
 import { DEFAULT_AZURE_API_VERSION, DEFAULT_PROVIDERS } from './config';
 import { DisposableOwner } from './disposables';
+import { providersAfterAdd } from './settingWrites';
 import type { Integration, ToolState } from './integrations/integration';
 import type { IsartorController } from './lifecycle/controller';
 import type { EmbeddedProxy } from './lifecycle/proxyHost';
@@ -199,9 +200,7 @@ async function addProvider(deps: CommandDeps, kind: ProviderKind | 'compatible')
   }
   // While the built-in defaults are in use, writing the list must keep them alongside the new one.
   const base = deps.providersCustomised() ? existing : DEFAULT_PROVIDERS.map((p) => ({ ...p }));
-  // A provider the user names by URL is the one they mean to use: it goes first in the fallback
-  // order, so default-route requests do not try api.openai.com (without a key) before it.
-  const providers = kind === 'compatible' ? [provider, ...base] : [...base, provider];
+  const providers = providersAfterAdd(kind, provider, base);
   await vscode.workspace.getConfiguration('isartor').update('providers', providers, vscode.ConfigurationTarget.Global);
   return provider;
 }

@@ -29,6 +29,7 @@ import type { LedgerSummary } from '../core/ledger-types';
 import { estimateSpentUsd } from './lifecycle/spent';
 import { PersistentRouteRegistry } from './routes';
 import { ProviderKeys } from './secrets';
+import { layerSettingValue } from './settingWrites';
 import { IsartorStatusBar } from './statusBar';
 
 let shutdown: (() => Promise<void>) | undefined;
@@ -174,8 +175,7 @@ export function activate(context: vscode.ExtensionContext): void {
     setLayer: async (layer, enabled) => {
       const config = vscode.workspace.getConfiguration('isartor');
       // Back at its default, the switch leaves the user's settings.json instead of pinning the default there.
-      const atDefault = config.inspect<boolean>(`layers.${layer}`)?.defaultValue === enabled;
-      await config.update(`layers.${layer}`, atDefault ? undefined : enabled, vscode.ConfigurationTarget.Global);
+      await config.update(`layers.${layer}`, layerSettingValue(config.inspect<boolean>(`layers.${layer}`)?.defaultValue, enabled), vscode.ConfigurationTarget.Global);
     },
     setEnabled: async (enabled) => {
       await vscode.commands.executeCommand(enabled ? 'isartor.enable' : 'isartor.disable');

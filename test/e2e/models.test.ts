@@ -3,7 +3,8 @@
  * source tree. "Isartor: Download Embedding Model" fetches a tiny BERT from a fake Hugging Face
  * hub on loopback (HF_ENDPOINT in code-server's environment), selects it, and the proxy answers a
  * rephrased question from the semantic cache with it; "Isartor: Download Local Model" fetches a
- * tiny GGUF from ISARTOR_MODEL_URL (checksum checked), and node-llama-cpp loads it from the .vsix.
+ * tiny GGUF from ISARTOR_MODEL_URL (checksum checked), node-llama-cpp loads it from the .vsix, and
+ * the local model answers a streamed prompt through the proxy as L2.
  */
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
@@ -66,6 +67,16 @@ async function ask(content: string): Promise<{ layer: string | null; text: strin
   const client = new OpenAI({ baseURL: `${proxyUrl}/v1`, apiKey: 'sk-e2e-client-0123456789', maxRetries: 0, timeout: 120_000 });
   const { data, response } = await client.chat.completions.create({ model: 'gpt-4o-mini', messages: [{ role: 'user', content }] }).withResponse();
   return { layer: response.headers.get('x-isartor-layer'), text: data.choices[0]?.message.content ?? '' };
+}
+
+/** Asks for a stream and reads it whole: the local model serves streamed answers only (a
+ * non-streamed one runs into its answer cap with this fixture and goes to the cloud). */
+async function askStreamed(content: string): Promise<{ layer: string | null; localModel: string | null; text: string }> {
+  const client = new OpenAI({ baseURL: `${proxyUrl}/v1`, apiKey: 'sk-e2e-client-0123456789', maxRetries: 0, timeout: 120_000 });
+  const { data: stream, response } = await client.chat.completions.create({ model: 'gpt-4o-mini', messages: [{ role: 'user', content }], stream: true }).withResponse();
+  let text = '';
+  for await (const chunk of stream) text += chunk.choices[0]?.delta.content ?? '';
+  return { layer: response.headers.get('x-isartor-layer'), localModel: response.headers.get('x-isartor-local-model'), text };
 }
 
 before(
@@ -177,5 +188,30 @@ void test('2. "Download Local Model" fetches the GGUF from ISARTOR_MODEL_URL and
     assert.ok(detail.startsWith('ready: isartor-tiny-test') && tally, `the downloaded model stays loaded (${ready}; now ${detail})`);
     assert.ok(Number(tally[1]) + Number(tally[2]) >= 3, `the local layer took every request (${detail}; layers ${seen.join(', ')})`);
     assert.ok(seen.every((layer) => layer === 'l2' || layer === 'l3'), seen.join(', '));
+  }),
+);
+
+void test('3. the downloaded local model answers a streamed prompt through the proxy as L2', { timeout: STEP_TIMEOUT_MS }, (t) =>
+  step('local-answer', async () => {
+    // Test 2 left the model loaded. Triage has a 400 ms budget that a busy machine sometimes
+    // overruns (the request then goes to the cloud), so a few different prompts get their chance.
+    const seen: string[] = [];
+    let answer: Awaited<ReturnType<typeof askStreamed>> | undefined;
+    for (const command of ['ls -t', 'ls -R', 'ls -1', 'ls -h', 'pwd -P', 'ls -S', 'ls -d', 'ls -F']) {
+      const cloudRequests = fake.requests.length;
+      const started = Date.now();
+      const reply = await askStreamed(`What does \`${command}\` show?`);
+      seen.push(`${reply.layer ?? 'none'}:${reply.text.slice(0, 12)} in ${Date.now() - started} ms`);
+      if (reply.layer === 'l2') {
+        assert.equal(fake.requests.length, cloudRequests, 'the cloud was not asked for the local answer');
+        answer = reply;
+        break;
+      }
+    }
+    t.diagnostic(`attempts: ${seen.join(', ')}`);
+    assert.ok(answer, `no prompt was answered by the local model (${seen.join(', ')}; ${(await stats()).layers.local?.detail ?? ''})`);
+    assert.equal(answer.localModel, 'isartor-tiny-test');
+    // The fixture's weights favour "S" at every step, so its answer is a run of S: not the cloud's.
+    assert.match(answer.text, /^S+$/);
   }),
 );

@@ -1,16 +1,18 @@
 /**
  * Issue 13.4: the savings panel and the Savings side-bar view, with real numbers, in Dark Modern
  * and Light Modern switched live, the side bar at its default ~300 px width. Screenshots go to
- * test/e2e/artifacts/ (savings-panel-dark.png, savings-panel-light.png, savings-sidebar-dark.png,
- * savings-sidebar-light.png) and are looked at by a person; the test checks what can be measured:
- * no sideways scrolling, the Saved, Tokens and Layer columns visible, and the panel's body taking
- * the new theme's class when the theme changes.
+ * test/e2e/artifacts/ (savings-panel-dark.png, savings-panel-light.png, savings-panel-hc-dark.png,
+ * savings-panel-hc-light.png, savings-sidebar-dark.png, savings-sidebar-light.png) and are looked at
+ * by a person; the test checks what can be measured: no sideways scrolling, the Saved, Tokens and
+ * Layer columns visible, the panel's body taking the new theme's class when the theme changes, and
+ * WCAG AA contrast of the colours the webview actually paints in all four default themes.
  */
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import OpenAI from 'openai';
 import type { FrameLocator } from 'playwright-core';
 import { startFakeUpstream, type FakeUpstream } from '../../src/bench/fakeUpstream';
+import { contrastRatio } from '../../src/shared/layerColours';
 import { freePort } from './freePort';
 import { startSession, type E2eSession } from './harness';
 import { ensureIsartorVsix } from './vsix';
@@ -34,6 +36,57 @@ async function switchTheme(theme: string, bodyClass: string, frame: FrameLocator
   await frame.locator(`body.${bodyClass}`).waitFor({ state: 'attached', timeout: 60_000 });
   // chart.js rebuilds on the class change; give it a frame.
   await page.waitForTimeout(500);
+}
+
+/** What the webview paints, read from its DOM and canvas pixels: the colours as the theme applied them. */
+interface PaintedColours {
+  background: string;
+  /** Body text and each layer tag in the tables (#rrggbb). */
+  texts: { what: string; colour: string }[];
+  /** Opaque colours covering at least 80 pixels of a chart canvas (bars, arcs, legend boxes). */
+  graphics: { what: string; colour: string }[];
+}
+
+async function paintedColours(frame: FrameLocator): Promise<PaintedColours> {
+  // tsx compiles the named helpers below with esbuild's keepNames, which wraps them in __name();
+  // the page has no such helper, so give it a pass-through one first.
+  // (As a string: a function here would itself be wrapped.)
+  await frame.locator('body').evaluate('globalThis.__name = (fn) => fn');
+  return frame.locator('body').evaluate((body) => {
+    const hex = (r: number, g: number, b: number): string => `#${[r, g, b].map((c) => c.toString(16).padStart(2, '0')).join('')}`;
+    const parse = (css: string): string => {
+      const [r, g, b, a] = (/rgba?\(([^)]+)\)/.exec(css)?.[1] ?? '').split(/[\s,/]+/).filter(Boolean).map(Number);
+      if (r === undefined || g === undefined || b === undefined || (a !== undefined && a < 1)) throw new Error(`not an opaque colour: ${css}`);
+      return hex(r, g, b);
+    };
+    const texts = [{ what: 'body text', colour: parse(getComputedStyle(body).color) }];
+    for (const tag of Array.from(body.querySelectorAll('.layer'))) texts.push({ what: `layer tag ${tag.className}`, colour: parse(getComputedStyle(tag).color) });
+    const graphics: { what: string; colour: string }[] = [];
+    for (const canvas of Array.from(body.querySelectorAll('canvas'))) {
+      const pixels = canvas.getContext('2d')!.getImageData(0, 0, canvas.width, canvas.height).data;
+      const counts = new Map<string, number>();
+      for (let i = 0; i < pixels.length; i += 4) {
+        if (pixels[i + 3] !== 255) continue;
+        const colour = hex(pixels[i]!, pixels[i + 1]!, pixels[i + 2]!);
+        counts.set(colour, (counts.get(colour) ?? 0) + 1);
+      }
+      for (const [colour, count] of counts) if (count >= 80) graphics.push({ what: `${canvas.getAttribute('aria-label') ?? 'chart'} (${count} px)`, colour });
+    }
+    return { background: parse(getComputedStyle(body).backgroundColor), texts, graphics };
+  });
+}
+
+/** WCAG AA: 4.5:1 for text, 3:1 for graphics, against the background the webview paints. */
+function assertContrast(theme: string, painted: PaintedColours): string {
+  assert.ok(painted.texts.length > 1, `${theme}: layer tags are on screen`);
+  assert.ok(painted.graphics.length >= 2, `${theme}: the charts painted their layers (${JSON.stringify(painted.graphics)})`);
+  const failures = [
+    ...painted.texts.filter((text) => contrastRatio(text.colour, painted.background) < 4.5).map((text) => ({ ...text, need: 4.5 })),
+    ...painted.graphics.filter((graphic) => contrastRatio(graphic.colour, painted.background) < 3).map((graphic) => ({ ...graphic, need: 3 })),
+  ].map((failure) => `${failure.what} ${failure.colour} on ${painted.background}: ${contrastRatio(failure.colour, painted.background).toFixed(2)}:1 < ${failure.need}:1`);
+  assert.deepEqual(failures, [], `${theme}: colours below WCAG AA`);
+  const lowest = (colours: { colour: string }[]): string => Math.min(...colours.map((entry) => contrastRatio(entry.colour, painted.background))).toFixed(2);
+  return `${theme} on ${painted.background}: lowest text ${lowest(painted.texts)}:1 (${painted.texts.length}), lowest graphic ${lowest(painted.graphics)}:1 (${painted.graphics.length})`;
 }
 
 /** The visible webview's content frame (only one is visible at a time in these steps). */
@@ -94,6 +147,23 @@ void test('the editor panel in Dark Modern and Light Modern (live switch)', { ti
   await switchTheme('Light Modern', 'vscode-light', frame);
   await session.screenshot('savings-panel-light');
   await switchTheme('Dark Modern', 'vscode-dark', frame);
+  await session.runCommand('View: Close All Editors');
+});
+
+void test('the editor panel meets WCAG AA in Dark Modern, Light Modern and both High Contrast themes', { timeout: STEP_TIMEOUT_MS }, async (t) => {
+  await session.runCommand('Isartor: Show Savings');
+  const frame = await session.webviewFrame('Isartor Savings');
+  await frame.getByText('Spent in the cloud', { exact: true }).waitFor({ state: 'visible' });
+  for (const [theme, bodyClass, shot] of [
+    ['Dark High Contrast', 'vscode-high-contrast', 'savings-panel-hc-dark'],
+    ['Light High Contrast', 'vscode-high-contrast-light', 'savings-panel-hc-light'],
+    ['Light Modern', 'vscode-light', undefined],
+    ['Dark Modern', 'vscode-dark', undefined],
+  ] as const) {
+    await switchTheme(theme, bodyClass, frame);
+    if (shot) await session.screenshot(shot);
+    t.diagnostic(assertContrast(theme, await paintedColours(frame)));
+  }
   await session.runCommand('View: Close All Editors');
 });
 
