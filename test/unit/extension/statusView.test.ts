@@ -1,8 +1,12 @@
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import type { LedgerSummary, LedgerTotals } from '../../../src/core/ledger-types';
 import { formatStatus } from '../../../src/extension/statusView';
 import { deflectionRate, formatCount, formatUsd } from '../../../src/shared/format';
+
+const ROOT = join(__dirname, '..', '..', '..');
 
 function totals(requests: number, deflected: number, savedTokens: number, savedUsd: number): LedgerTotals {
   return { requests, deflected, inputTokens: 0, outputTokens: 0, savedTokens, savedUsd };
@@ -54,6 +58,12 @@ describe('status formatting', () => {
     assert.doesNotMatch(view.tooltip, /L2 local model/);
     assert.match(view.tooltip, /Saved \*\*\$4\.12\*\* \(15\.0k tokens\)/);
     assert.match(view.tooltip, /127\.0\.0\.1:8787/);
+
+    // The walkthrough and the README quote this text to users: they must show what the item shows.
+    const shown = view.text.replace('$(shield) ', '');
+    for (const doc of ['media/walkthrough/savings.md', 'README.md']) {
+      assert.ok(readFileSync(join(ROOT, doc), 'utf8').includes(`\`${shown}\``), `${doc} quotes the status bar as it looks today: \`${shown}\``);
+    }
   });
 
   it('shows zeros before the first request', () => {
