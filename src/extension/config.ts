@@ -45,7 +45,7 @@ export interface IsartorSettings {
   exact: { maxEntries: number; ttlHours: number };
   /** embedder: which L1b embedder; model: a transformers.js model folder (or hub id downloaded into the data dir). */
   semantic: { threshold?: number; embedder: 'lexical' | 'transformers'; model?: string };
-  local: { modelPath?: string; backendUrl?: string };
+  local: { modelPath?: string; backendUrl?: string; triageBudgetMs: number; maxAnswerTokens: number };
   /** Opt-in L2.5 edits of recognised instruction files (off by default: they change what the model reads). */
   optimiser: { whitespace: boolean; htmlComments: boolean; dedupeBlocks: boolean };
   /** Ordered fallback chain of the default route; the built-in OpenAI + Anthropic pair when unset. */
@@ -105,6 +105,8 @@ export function readSettings(source: SettingsSource): IsartorSettings {
     local: {
       modelPath: readOptionalString(source, 'local.modelPath'),
       backendUrl: readOptionalUrl(source, 'local.backendUrl', problems),
+      triageBudgetMs: readInteger(source, 'local.triageBudgetMs', engineDefaults.local.triageBudgetMs, 50, 120_000, problems),
+      maxAnswerTokens: readInteger(source, 'local.maxAnswerTokens', engineDefaults.local.maxAnswerTokens, 1, 8192, problems),
     },
     optimiser: {
       whitespace: readBoolean(source, 'optimiser.whitespace', false, problems),
@@ -130,7 +132,7 @@ export function toEngineConfig(settings: IsartorSettings, dataDir: string, keys:
   config.port = settings.port;
   config.exact = { ...config.exact, enabled: settings.layers.exact, maxEntries: settings.exact.maxEntries, ttlSeconds: Math.round(settings.exact.ttlHours * 3600) };
   config.semantic = { ...config.semantic, enabled: settings.layers.semantic, threshold: settings.semantic.threshold, embedder: settings.semantic.embedder, model: settings.semantic.model };
-  config.local = { ...config.local, enabled: settings.layers.local, modelPath: settings.local.modelPath, backendUrl: settings.local.backendUrl };
+  config.local = { ...config.local, enabled: settings.layers.local, ...settings.local };
   config.optimiser = { ...config.optimiser, ...settings.optimiser, enabled: settings.layers.optimiser };
   config.upstream = { ...config.upstream, providers: settings.providers.map((provider) => toUpstreamTarget(provider, keys.get(provider.name))) };
   config.prices = { ...settings.prices };

@@ -117,6 +117,11 @@ before(
         'isartor.providers': [{ name: PROVIDER, kind: 'openai', baseUrl: fake.openaiBase }],
         // The exact cache would answer a repeat before the layers under test.
         'isartor.layers.exact': false,
+        // This busy 2-core machine needs more than the default 400 ms to triage (every prompt went
+        // to the cloud with it); a user on a slow machine raises the same setting. The fixture
+        // model never stops by itself, so its answers are kept short.
+        'isartor.local.triageBudgetMs': 60_000,
+        'isartor.local.maxAnswerTokens': 8,
       },
     });
     await session.waitForStatusBar(STATUS_ID, { icon: 'shield' });
@@ -171,16 +176,15 @@ void test('2. "Download Local Model" fetches the GGUF from ISARTOR_MODEL_URL and
     await confirmModal('Download');
     await session.waitForNotification(/is downloaded and answers simple prompts locally/, { failOn: /Isartor/, timeoutMs: 180_000 });
     await waitFor('the local layer on the downloaded model', async () => (/tiny\.gguf|isartor-qwen|\.gguf/.test((await stats()).layers.local?.detail ?? '') ? true : undefined));
-    // The first eligible request starts loading node-llama-cpp and the model from the .vsix in the
-    // background and passes on to the cloud meanwhile; once loaded, the next one is answered locally.
+    // The first eligible request loads node-llama-cpp and the model from the .vsix (within the
+    // triage budget; past it the load carries on in the background for the next request).
     await ask('What does `ls -a` show?');
     const ready = await waitFor('the local model loaded', async () => {
       const detail = (await stats()).layers.local?.detail ?? '';
       if (/failed to load/.test(detail)) throw new Error(detail);
       return detail.startsWith('ready:') ? detail : undefined;
     }, 180_000);
-    // Then it takes requests: answered locally, or passed on when its triage overruns its 400 ms
-    // budget (as it does on this busy 2-core machine; the layer's own tests cover the answers).
+    // Then it takes requests: answered locally, or passed on when triage finds them not simple.
     const seen: (string | null)[] = [];
     for (const command of ['ls -l', 'pwd']) seen.push((await ask(`What does \`${command}\` show?`)).layer);
     const detail = (await stats()).layers.local?.detail ?? '';
@@ -193,8 +197,8 @@ void test('2. "Download Local Model" fetches the GGUF from ISARTOR_MODEL_URL and
 
 void test('3. the downloaded local model answers a streamed prompt through the proxy as L2', { timeout: STEP_TIMEOUT_MS }, (t) =>
   step('local-answer', async () => {
-    // Test 2 left the model loaded. Triage has a 400 ms budget that a busy machine sometimes
-    // overruns (the request then goes to the cloud), so a few different prompts get their chance.
+    // Test 2 left the model loaded. The fixture's triage is not sure of every prompt, so a few
+    // different prompts get their chance.
     const seen: string[] = [];
     let answer: Awaited<ReturnType<typeof askStreamed>> | undefined;
     for (const command of ['ls -t', 'ls -R', 'ls -1', 'ls -h', 'pwd -P', 'ls -S', 'ls -d', 'ls -F']) {

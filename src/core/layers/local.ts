@@ -97,6 +97,12 @@ export function createLocalLayer(deps: LocalLayerDeps, options: LocalLayerOption
     logger: deps.logger,
   });
   const counts = { answered: 0, passedOn: 0 };
+  /** Why the model last passed a request on: the stats line says it, so "passed on 11" can be acted on. */
+  let lastPassOnReason: string | undefined;
+  const countPassOn = (reason: string): void => {
+    counts.passedOn++;
+    lastPassOnReason = reason;
+  };
 
   const passOn = (ctx: LayerContext, next: Next, reason: string): Promise<Outcome> => {
     ctx.notes.localSkipped = reason;
@@ -194,7 +200,7 @@ export function createLocalLayer(deps: LocalLayerDeps, options: LocalLayerOption
     if (rejection !== undefined) {
       generationAbort.abort(new Error(rejection));
       finish();
-      counts.passedOn++;
+      countPassOn(rejection);
       return passOn(ctx, next, rejection);
     }
 
@@ -242,7 +248,7 @@ export function createLocalLayer(deps: LocalLayerDeps, options: LocalLayerOption
       if (!request.eligible) return passOn(ctx, next, `ineligible: ${request.reason}`);
       const triaged = await triageWithinBudget(ctx, request);
       if (typeof triaged === 'string') {
-        counts.passedOn++;
+        countPassOn(triaged);
         return passOn(ctx, next, triaged);
       }
       return answer(ctx, next, request, triaged.lease, triaged.confidence);
@@ -251,7 +257,7 @@ export function createLocalLayer(deps: LocalLayerDeps, options: LocalLayerOption
     describe(): string {
       if (!local.enabled) return 'off';
       const status = models.status();
-      const tally = `answered ${counts.answered}, passed on ${counts.passedOn}`;
+      const tally = `answered ${counts.answered}, passed on ${counts.passedOn}${lastPassOnReason ? `, last because ${lastPassOnReason}` : ''}`;
       switch (status.state) {
         case 'none':
           return `idle: ${status.reason}`;

@@ -1,7 +1,10 @@
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { DEFAULT_PORT, DEFAULT_PROVIDERS, readSettings, toEngineConfig } from '../../../src/extension/config';
 import type { SettingsSource } from '../../../src/extension/config';
+import { defaultConfig } from '../../../src/core/config';
 
 /** Settings as VS Code's `getConfiguration('isartor')` returns them: flat dotted keys. */
 function source(values: Record<string, unknown>): SettingsSource {
@@ -18,6 +21,13 @@ describe('readSettings', () => {
     assert.equal(settings.providersCustomised, false);
     assert.deepEqual(settings.models, []);
     assert.deepEqual(settings.problems, []);
+    // The settings UI shows package.json's defaults; they must be the engine's.
+    const contributed = (JSON.parse(readFileSync(join(__dirname, '../../../package.json'), 'utf8')) as {
+      contributes: { configuration: { properties: Record<string, { default?: unknown }> } };
+    }).contributes.configuration.properties;
+    assert.equal(contributed['isartor.local.triageBudgetMs']?.default, settings.local.triageBudgetMs);
+    assert.equal(contributed['isartor.local.maxAnswerTokens']?.default, settings.local.maxAnswerTokens);
+    assert.equal(settings.local.triageBudgetMs, defaultConfig('').local.triageBudgetMs);
   });
 
   it('replaces out-of-range and mistyped values with defaults and says why', () => {
@@ -100,6 +110,8 @@ describe('toEngineConfig', () => {
         'exact.ttlHours': 2,
         'semantic.threshold': 0.8,
         'local.backendUrl': 'http://127.0.0.1:11434/v1',
+        'local.triageBudgetMs': 30_000,
+        'local.maxAnswerTokens': 16,
         providers: [
           { name: 'openai', kind: 'openai', baseUrl: 'https://api.openai.com/v1' },
           { name: 'eu', kind: 'azure', baseUrl: 'https://eu.openai.azure.com', apiVersion: '2025-01-01' },
@@ -118,6 +130,8 @@ describe('toEngineConfig', () => {
     assert.equal(config.semantic.threshold, 0.8);
     assert.equal(config.local.enabled, false);
     assert.equal(config.local.backendUrl, 'http://127.0.0.1:11434/v1');
+    assert.equal(config.local.triageBudgetMs, 30_000);
+    assert.equal(config.local.maxAnswerTokens, 16);
     assert.deepEqual(config.upstream.providers, [
       { name: 'openai', kind: 'openai', baseUrl: 'https://api.openai.com/v1', apiKey: 'sk-test-key' },
       { name: 'eu', kind: 'azure', baseUrl: 'https://eu.openai.azure.com', azure: { apiVersion: '2025-01-01' } },

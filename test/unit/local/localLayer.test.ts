@@ -107,6 +107,8 @@ void test('triage over its time budget goes upstream, whether the model is busy 
   const { ctx, outcome } = await pending;
   assert.equal(outcome.kind, 'upstream');
   assert.equal(ctx.notes.localSkipped, 'triage over its 250 ms budget');
+  // The stats line says why, so a user can tell a slow machine (raise the budget) from a model that declines.
+  assert.equal(stuckTriage.layer.describe?.(), 'ready: scripted-model (answered 0, passed on 1, last because triage over its 250 ms budget)');
 
   const stuckLoad = setup(() => new Promise<LocalEngine>(() => {}), { triageBudgetMs: 250 });
   const loading = stuckLoad.run(makeRequest('openai.chat', simpleQuestion));
