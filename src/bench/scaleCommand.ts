@@ -1,21 +1,32 @@
 /**
- * The command line of `isartor bench scale [--entries 10000,100000] [--json]`: arguments, the
- * table for people, and the fill child the benchmark starts (`--child fill`).
+ * The command line of `isartor bench scale [--entries 10000,100000] [--store URL [--requests N]]
+ * [--json]`: arguments, the tables for people, and the fill child the benchmark starts (`--child fill`).
  */
 import { resolve } from 'node:path';
+import { redactStoreUrl, storeUrlProblem } from '../core/store/redisUrl';
 import { BenchArgsError, integerList, parseFlags, positiveInteger } from './args';
 import { runScaleBench, SCALE_LAYOUT, type ScaleReport } from './scale';
 import { runScaleFill } from './scaleFill';
 import { formatTable } from './stats';
+import { runStoreScaleBench, type StoreScaleReport } from './storeBench';
 
 /** Cache sizes measured when --entries is absent (issue 8's targets are stated at 100k). */
 export const DEFAULT_SCALE_ENTRIES = [10_000, 100_000];
+/**
+ * With --store every entry goes through `isartor serve` over HTTP, twice per store (store, then
+ * check it hits): 10k takes about a minute, 100k ten times that, so only 10k unless asked.
+ */
+export const DEFAULT_STORE_ENTRIES = [10_000];
+/** Hits timed per store and size with --store, one at a time and again 32 at a time. */
+export const DEFAULT_STORE_REQUESTS = 2000;
 
-export const SCALE_USAGE = 'usage: isartor bench scale [--entries 10000,100000] [--json]';
+export const SCALE_USAGE = 'usage: isartor bench scale [--entries 10000,100000] [--store redis://HOST:PORT [--requests 2000]] [--json]';
 
 export interface ScaleArgs {
   entries: number[];
   json: boolean;
+  /** Compare the L1a hit path on the embedded store with this Redis instead of the in-process fill. */
+  store?: { url: string; requests: number };
   /** Internal: fill one data dir in this process and print the measurements. */
   child?: { entries: number; dataDir: string };
 }
@@ -26,16 +37,50 @@ export interface ScaleArgs {
  * @example parseScaleArgs(['--entries', '500,2000', '--json']) // { entries: [500, 2000], json: true }
  */
 export function parseScaleArgs(argv: readonly string[]): ScaleArgs {
-  const values = parseFlags(argv, { entries: { type: 'string' }, json: { type: 'boolean' }, child: { type: 'string' }, 'data-dir': { type: 'string' } });
+  const values = parseFlags(argv, {
+    entries: { type: 'string' },
+    json: { type: 'boolean' },
+    store: { type: 'string' },
+    requests: { type: 'string' },
+    child: { type: 'string' },
+    'data-dir': { type: 'string' },
+  });
   if (values.child !== undefined) {
+    if (values.store !== undefined || values.requests !== undefined) throw new BenchArgsError('--child fill takes neither --store nor --requests');
     if (values.child !== 'fill') throw new BenchArgsError('--child must be fill');
     if (typeof values['data-dir'] !== 'string' || typeof values.entries !== 'string') throw new BenchArgsError('--child fill needs --entries N and --data-dir DIR');
     return { entries: [], json: true, child: { entries: positiveInteger(values.entries, '--entries'), dataDir: resolve(values['data-dir']) } };
   }
+  if (typeof values.store === 'string') {
+    const problem = storeUrlProblem(values.store);
+    if (problem) throw new BenchArgsError(`--store ${problem}`);
+    return {
+      entries: typeof values.entries === 'string' ? integerList(values.entries, '--entries') : DEFAULT_STORE_ENTRIES,
+      json: values.json === true,
+      store: { url: values.store, requests: typeof values.requests === 'string' ? positiveInteger(values.requests, '--requests') : DEFAULT_STORE_REQUESTS },
+    };
+  }
+  if (values.requests !== undefined) throw new BenchArgsError('--requests applies only with --store');
   return {
     entries: typeof values.entries === 'string' ? integerList(values.entries, '--entries') : DEFAULT_SCALE_ENTRIES,
     json: values.json === true,
   };
+}
+
+/** The --store report as a table for people: the two stores side by side, one row per size. */
+export function formatStoreScale(report: StoreScaleReport): string {
+  const rows = report.sizes.flatMap((run) =>
+    (['embedded', 'redis'] as const).map((side) => [
+      run.entries.toLocaleString('en-US'),
+      side === 'embedded' ? 'embedded' : 'Redis',
+      run[side].hitP50Ms,
+      run[side].hitP99Ms,
+      run[side].hitsPerSecond,
+      run[side].fellThrough,
+    ]),
+  );
+  const table = formatTable(['entries', 'store', 'hit p50 ms', 'hit p99 ms', 'hits/s (32 in flight)', 'not from L1a'], rows);
+  return `L1a hits through isartor serve, embedded store vs ${report.store} (${report.requests} hits timed per row)\n${table}`;
 }
 
 /** The report as a table for people: one column per cache size. */
@@ -76,6 +121,18 @@ export async function benchScaleCommand(argv: readonly string[]): Promise<number
   if (args.child) {
     const report = await runScaleFill(args.child.entries, args.child.dataDir, SCALE_LAYOUT);
     process.stdout.write(`bench scale fill ${JSON.stringify(report)}\n`);
+    return 0;
+  }
+  if (args.store) {
+    let report: StoreScaleReport;
+    try {
+      report = await runStoreScaleBench(args.store.url, args.entries, args.store.requests);
+    } catch (error) {
+      // A Redis that cannot be used is the user's to fix, not a crash: say which and why.
+      process.stderr.write(`isartor bench scale: ${redactStoreUrl(args.store.url)}: ${error instanceof Error ? error.message : String(error)}\n`);
+      return 1;
+    }
+    process.stdout.write(args.json ? `${JSON.stringify(report)}\n` : `${formatStoreScale(report)}\n`);
     return 0;
   }
   const report = await runScaleBench(args.entries);

@@ -16,7 +16,6 @@ export const BENCH_MODES: Record<string, BenchMode> = {
   scale: async (argv) => (await import('../bench/scaleCommand')).benchScaleCommand(argv),
   all: async (argv) => (await import('../bench/all')).benchAllCommand(argv),
   traces: async (argv) => (await import('../bench/tracesCommand')).benchTracesCommand(argv),
-  store: async (argv) => (await import('../bench/storeBench')).benchStoreCommand(argv),
 };
 
 const USAGE = `usage:
@@ -24,7 +23,7 @@ const USAGE = `usage:
   isartor bench traces --dir DIR [--limit N] [--api openai|anthropic] --json
   isartor bench overhead [--requests N] --json
   isartor bench scale [--entries 10000,100000] --json
-  isartor bench store --store redis://HOST:PORT [--entries N] [--requests N] --json
+  isartor bench scale --store redis://HOST:PORT [--entries 10000] [--requests 2000] --json
   isartor bench all [--eval-dir DIR] [--out DIR]   (what \`npm run bench\` runs)`;
 
 /** Runs `bench <mode> …`; prints usage and returns 2 for a missing or unknown mode. */

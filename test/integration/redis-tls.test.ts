@@ -1,8 +1,10 @@
 /**
  * The shared cache on a Redis that speaks only TLS and wants a password (`rediss://user:pass@…`), as
  * a team runs it on a network: replicas that trust the Redis's private CA (`NODE_EXTRA_CA_CERTS`)
- * share answers and the password shows up nowhere.
+ * share answers and the password shows up nowhere. A replica that does not trust the CA, or has
+ * the wrong password, starts at once, serves from the upstream, says why once, and stops on SIGTERM.
  */
+import { once } from 'node:events';
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
@@ -73,4 +75,82 @@ test('the password appears neither in the replicas\' logs nor in /isartor/stats'
     assert.match(stats, /rediss:\/\/default:\*\*\*@127\.0\.0\.1/);
     assert.ok(!replica.stderr().includes(PASSWORD), replica.stderr());
   }
+});
+
+/** SIGTERM, then the exit status, or a failure (after SIGKILL) when it takes longer than `ms`. */
+async function stopWithin(replica: Replica, ms: number): Promise<number | null> {
+  const exited = once(replica.child, 'exit');
+  const started = Date.now();
+  replica.child.kill('SIGTERM');
+  const timer = new Promise<'hung'>((resolve) => setTimeout(() => resolve('hung'), ms));
+  const outcome = await Promise.race([exited, timer]);
+  if (outcome === 'hung') {
+    replica.child.kill('SIGKILL');
+    await exited;
+    await replica.stop();
+    assert.fail(`no exit ${ms} ms after SIGTERM:\n${replica.stderr()}`);
+  }
+  await replica.stop();
+  assert.ok(Date.now() - started < ms);
+  return (outcome as [number | null])[0];
+}
+
+/** `startReplica`, failing instead of waiting forever when the ready line does not come within `ms`. */
+async function startWithin(replicaArgs: string[], env: NodeJS.ProcessEnv, ms: number): Promise<Replica> {
+  const started = Date.now();
+  let timer: NodeJS.Timeout | undefined;
+  const starting = startReplica(replicaArgs, env);
+  const late = new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(`no ready line within ${ms} ms`)), ms)));
+  try {
+    const replica = await Promise.race([starting, late]);
+    assert.ok(Date.now() - started < ms);
+    return replica;
+  } catch (error) {
+    // Do not leave a hung replica behind: SIGKILL it once it shows up.
+    void starting.then((replica) => replica.child.kill('SIGKILL'), () => undefined);
+    throw error;
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/**
+ * A replica whose shared cache cannot work (`storeUrl`, `env`): ready within a few seconds, the
+ * request answered by the upstream, the store unavailable in stats, the reason logged once (also
+ * across the background reconnects), no password anywhere, and a prompt exit on SIGTERM.
+ */
+async function checkUnusableStore(storeUrl: string, env: NodeJS.ProcessEnv, reason: RegExp, secrets: string[]): Promise<void> {
+  const replicaArgs = args.map((arg) => (arg === redis.url ? storeUrl : arg));
+  const replica = await startWithin(replicaArgs, env, 6000);
+  try {
+    const answer = await ask(replica, `Which CA signed this? ${storeUrl.length}`);
+    assert.equal(answer.layer, 'l3');
+    assert.match(answer.text, /\S/);
+    const stats = JSON.parse(await statsText(replica));
+    assert.equal(stats.store.available, false, JSON.stringify(stats.store));
+    assert.match(stats.store.detail, reason);
+    // Let the client retry a few times in the background: each failure must not log again.
+    await new Promise((resolve) => setTimeout(resolve, 2500));
+    const log = replica.stderr();
+    const outages = log.match(/shared cache unavailable/g) ?? [];
+    assert.equal(outages.length, 1, `the outage is logged exactly once:\n${log}`);
+    assert.match(log, reason);
+    for (const secret of secrets) {
+      assert.ok(!log.includes(secret), log);
+      assert.ok(!JSON.stringify(stats).includes(secret));
+    }
+  } finally {
+    assert.equal(await stopWithin(replica, 4000), 0);
+  }
+}
+
+test('a replica that does not trust the Redis CA serves from the upstream, says why once, and stops on SIGTERM', { timeout: 30_000 }, async () => {
+  await checkUnusableStore(redis.url, {}, /certificate .*not trusted/, [PASSWORD]);
+});
+
+test('a replica with the wrong password serves from the upstream, says why once, and stops on SIGTERM', { timeout: 30_000 }, async () => {
+  const wrong = 'not-the-team-passw0rd-1717';
+  const wrongUrl = redis.url.replace(encodeURIComponent(PASSWORD), wrong);
+  assert.notEqual(wrongUrl, redis.url);
+  await checkUnusableStore(wrongUrl, { NODE_EXTRA_CA_CERTS: certificates.caFile }, /refused the login/, [PASSWORD, wrong]);
 });

@@ -64,6 +64,7 @@ export interface SharedRedis {
 export async function openSharedRedis(config: StoreConfig & { url: string }, logger: Logger): Promise<SharedRedis> {
   const url = redactStoreUrl(config.url);
   const client = openClient(config.url, config.timeoutMs);
+  const explain = (error: unknown): string => describeRedisError(error, config.url);
   let down: string | undefined;
   let closing = false;
 
@@ -72,22 +73,30 @@ export async function openSharedRedis(config: StoreConfig & { url: string }, log
     down = reason;
     logger.warn(`shared cache unavailable (${url}): ${reason}; serving from the upstream until it is back`);
   };
-  client.on('error', (error: unknown) => markDown(error instanceof Error ? error.message || error.name : String(error)));
+  // Fires on every failed (re)connect attempt too; markDown logs only the first of an outage.
+  client.on('error', (error: unknown) => markDown(explain(error)));
   client.on('ready', () => {
     if (down !== undefined) logger.info(`shared cache back (${url})`);
     down = undefined;
   });
 
+  // connect() settles only once Redis is ready: a certificate or password Redis refuses keeps it
+  // pending while the client retries in the background. Nothing may wait for it unbounded.
   const firstConnect = client.connect().then(
     () => undefined,
-    (error: unknown) => markDown(error instanceof Error ? error.message : String(error)),
+    (error: unknown) => markDown(explain(error)),
   );
-  // Not forever: the first requests may go to the upstream, the proxy starts regardless.
-  await Promise.race([firstConnect, new Promise((resolve) => setTimeout(resolve, Math.max(1000, config.timeoutMs * 10)).unref())]);
+  // Not forever: the first requests may go to the upstream, the proxy starts regardless. A failed
+  // first attempt (refused, untrusted certificate, wrong password) ends the wait at once.
+  const firstError = new Promise<void>((resolve) => client.once('error', () => resolve()));
+  let waitTimer: NodeJS.Timeout | undefined;
+  await Promise.race([firstConnect, firstError, new Promise((resolve) => (waitTimer = setTimeout(resolve, Math.max(1000, config.timeoutMs * 10))))]);
+  clearTimeout(waitTimer);
   if (!client.isReady) markDown('not connected yet');
   // Warm the command path once outside the budget: a fresh process's first command pays for
   // compiling the client's code, which on a busy machine alone can take longer than the budget.
-  else await Promise.race([client.ping().catch(() => undefined), new Promise((resolve) => setTimeout(resolve, 1000).unref())]);
+  // Redis refusing it (NOAUTH without a password) is an outage like any other.
+  else await Promise.race([client.ping().catch((error: unknown) => markDown(explain(error))), new Promise((resolve) => setTimeout(resolve, 1000).unref())]);
   /** Commands in a row that ran out of budget; one slow reply is not an outage, a run of them is. */
   let slowInARow = 0;
 
@@ -129,9 +138,81 @@ export async function openSharedRedis(config: StoreConfig & { url: string }, log
     },
     async close() {
       closing = true;
-      await firstConnect;
-      if (client.isOpen) await client.close().catch(() => client.destroy());
-      else client.destroy();
+      // Not connected (Redis down, or refusing our certificate or password): nothing to drain, and
+      // the pending connect would wait for a Redis that may never accept; destroy ends it.
+      if (!client.isReady) {
+        client.destroy();
+        return;
+      }
+      // Connected: let queued commands finish, for at most a moment.
+      let timer: NodeJS.Timeout | undefined;
+      const drained = client.close().then(
+        () => true,
+        () => false,
+      );
+      const inTime = await Promise.race([drained, new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(false), Math.max(1000, config.timeoutMs * 10))))]);
+      clearTimeout(timer);
+      if (!inTime) client.destroy();
     },
   };
+}
+
+/** TLS verification failures Node reports by code: the server's certificate is not one we trust. */
+const UNTRUSTED_CERTIFICATE = new Set([
+  'SELF_SIGNED_CERT_IN_CHAIN',
+  'DEPTH_ZERO_SELF_SIGNED_CERT',
+  'UNABLE_TO_VERIFY_LEAF_SIGNATURE',
+  'UNABLE_TO_GET_ISSUER_CERT',
+  'UNABLE_TO_GET_ISSUER_CERT_LOCALLY',
+  'CERT_UNTRUSTED',
+  'CERT_SIGNATURE_FAILURE',
+]);
+const INVALID_CERTIFICATE = new Set(['CERT_HAS_EXPIRED', 'CERT_NOT_YET_VALID', 'CERT_REVOKED', 'ERR_TLS_CERT_ALTNAME_INVALID']);
+
+/**
+ * A Redis connection failure in words an operator can act on, never with the URL's password in it.
+ *
+ * @example
+ * describeRedisError(Object.assign(new Error('self-signed certificate in certificate chain'), { code: 'SELF_SIGNED_CERT_IN_CHAIN' }), 'rediss://h:6380')
+ * // → 'certificate of h:6380 not trusted (self-signed certificate in certificate chain): …NODE_EXTRA_CA_CERTS…'
+ */
+export function describeRedisError(error: unknown, storeUrl: string): string {
+  const message = error instanceof Error ? error.message || error.name : String(error);
+  const code = (error as { code?: unknown } | undefined)?.code;
+  let where = '';
+  try {
+    const parsed = new URL(storeUrl);
+    where = `${parsed.hostname}:${parsed.port || '6379'}`;
+  } catch {
+    // storeUrlProblem rejected invalid URLs at the boundary; leave the place out.
+  }
+  let text = message;
+  if (typeof code === 'string' && UNTRUSTED_CERTIFICATE.has(code)) {
+    text = `certificate of ${where} not trusted (${message}): point NODE_EXTRA_CA_CERTS at the PEM file of the CA that signed it and restart`;
+  } else if (typeof code === 'string' && INVALID_CERTIFICATE.has(code)) {
+    text = `certificate of ${where} rejected (${message})`;
+  } else if (/^(WRONGPASS|NOAUTH|NOPERM)\b/.test(message)) {
+    text = `Redis at ${where} refused the login (${message}): check the user and password in the store URL`;
+  } else if (code === 'ECONNREFUSED') {
+    text = `connection to ${where} refused`;
+  }
+  return withoutPassword(text, storeUrl);
+}
+
+/** `text` with the store URL's password (raw or percent-decoded) replaced by `***`. */
+function withoutPassword(text: string, storeUrl: string): string {
+  let password = '';
+  try {
+    password = new URL(storeUrl).password;
+  } catch {
+    return text;
+  }
+  if (!password) return text;
+  let decoded = password;
+  try {
+    decoded = decodeURIComponent(password);
+  } catch {
+    // Keep the raw form only.
+  }
+  return text.split(password).join('***').split(decoded).join('***');
 }

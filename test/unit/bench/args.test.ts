@@ -5,7 +5,7 @@ import { describe, it } from 'node:test';
 import { parseAllArgs } from '../../../src/bench/all';
 import { BenchArgsError, integerList, positiveInteger } from '../../../src/bench/args';
 import { DEFAULT_OVERHEAD_REQUESTS, parseOverheadArgs } from '../../../src/bench/overheadCommand';
-import { DEFAULT_SCALE_ENTRIES, parseScaleArgs } from '../../../src/bench/scaleCommand';
+import { DEFAULT_SCALE_ENTRIES, DEFAULT_STORE_ENTRIES, DEFAULT_STORE_REQUESTS, parseScaleArgs } from '../../../src/bench/scaleCommand';
 
 describe('number flags', () => {
   it('reads whole numbers and lists of them', () => {
@@ -47,6 +47,22 @@ describe('bench scale flags', () => {
     assert.deepEqual(parseScaleArgs([]), { entries: DEFAULT_SCALE_ENTRIES, json: false });
     assert.deepEqual(DEFAULT_SCALE_ENTRIES, [10_000, 100_000]);
     assert.deepEqual(parseScaleArgs(['--entries', '500', '--json']).entries, [500]);
+  });
+
+  it('compares against a Redis with --store, at 10k entries and 2000 timed hits unless told otherwise', () => {
+    assert.deepEqual(parseScaleArgs(['--store', 'redis://127.0.0.1:6379']), { entries: DEFAULT_STORE_ENTRIES, json: false, store: { url: 'redis://127.0.0.1:6379', requests: DEFAULT_STORE_REQUESTS } });
+    assert.deepEqual(DEFAULT_STORE_ENTRIES, [10_000]);
+    assert.deepEqual(parseScaleArgs(['--store', 'rediss://u:p@h:6380/1', '--entries', '500,1000', '--requests', '50', '--json']), {
+      entries: [500, 1000],
+      json: true,
+      store: { url: 'rediss://u:p@h:6380/1', requests: 50 },
+    });
+  });
+
+  it('refuses a --store that is not a Redis URL, --requests without --store, and --store on the fill child', () => {
+    for (const argv of [['--store', 'http://h:6379'], ['--store', 'not a url'], ['--store'], ['--requests', '10'], ['--store', 'redis://h', '--requests', '0'], ['--child', 'fill', '--entries', '3', '--data-dir', 'd', '--store', 'redis://h']]) {
+      assert.throws(() => parseScaleArgs(argv), BenchArgsError, argv.join(' '));
+    }
   });
 
   it('parses the fill child and refuses it without its folder', () => {
