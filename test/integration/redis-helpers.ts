@@ -8,6 +8,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
+import OpenAI from 'openai';
 import { freePort } from '../e2e/freePort';
 
 const BIN = join(__dirname, '..', '..', 'bin', 'isartor.js');
@@ -131,4 +132,20 @@ export async function startReplica(args: string[], env: NodeJS.ProcessEnv = {}):
       await rm(dataDir, { recursive: true, force: true });
     },
   };
+}
+
+export interface ReplicaAnswer {
+  layer: string | null;
+  text: string;
+}
+
+/**
+ * Asks `replica` one chat question through the official OpenAI client, as a team member's tool
+ * would; `system` adds a system message before it.
+ */
+export async function askReplica(replica: Replica, content: string, options: { apiKey?: string; system?: string } = {}): Promise<ReplicaAnswer> {
+  const client = new OpenAI({ apiKey: options.apiKey ?? 'sk-team-test-key-0001', baseURL: `${replica.url}/v1`, maxRetries: 0, timeout: 20_000 });
+  const messages: OpenAI.ChatCompletionMessageParam[] = options.system ? [{ role: 'system', content: options.system }, { role: 'user', content }] : [{ role: 'user', content }];
+  const { data, response } = await client.chat.completions.create({ model: 'gpt-4o-mini', messages }).withResponse();
+  return { layer: response.headers.get('x-isartor-layer'), text: data.choices[0]?.message.content ?? '' };
 }

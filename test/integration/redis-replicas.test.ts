@@ -10,10 +10,9 @@ import assert from 'node:assert/strict';
 import { writeFile, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import OpenAI from 'openai';
 import { createClient, RESP_TYPES } from 'redis';
 import { startFakeUpstream, type FakeUpstream } from '../../src/bench/fakeUpstream';
-import { startRedis, startReplica, type Replica, type TestRedis } from './redis-helpers';
+import { askReplica, startRedis, startReplica, type Replica, type ReplicaAnswer, type TestRedis } from './redis-helpers';
 
 /** Only replica C's answers expire this soon; A and B keep the default, so slow restarts do not expire them. */
 const TTL_SECONDS = 2;
@@ -24,16 +23,7 @@ let args: string[];
 let a: Replica;
 let b: Replica;
 
-function client(replica: Replica): OpenAI {
-  return new OpenAI({ apiKey: 'sk-team-test-key-0001', baseURL: `${replica.url}/v1`, maxRetries: 0, timeout: 20_000 });
-}
-
-async function ask(replica: Replica, content: string): Promise<{ layer: string | null; text: string }> {
-  const { data, response } = await client(replica)
-    .chat.completions.create({ model: 'gpt-4o-mini', messages: [{ role: 'user', content }] })
-    .withResponse();
-  return { layer: response.headers.get('x-isartor-layer'), text: data.choices[0]?.message.content ?? '' };
-}
+const ask = (replica: Replica, content: string): Promise<ReplicaAnswer> => askReplica(replica, content);
 
 async function stats(replica: Replica): Promise<any> {
   const response = await fetch(`${replica.url}/isartor/stats`);

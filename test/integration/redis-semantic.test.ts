@@ -8,9 +8,8 @@ import assert from 'node:assert/strict';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import OpenAI from 'openai';
 import { startFakeUpstream, type FakeUpstream } from '../../src/bench/fakeUpstream';
-import { startRedis, startReplica, type Replica, type TestRedis } from './redis-helpers';
+import { askReplica, startRedis, startReplica, type Replica, type ReplicaAnswer, type TestRedis } from './redis-helpers';
 
 let fake: FakeUpstream;
 let redis: TestRedis;
@@ -19,13 +18,7 @@ let args: string[];
 let a: Replica;
 let b: Replica;
 
-async function ask(replica: Replica, content: string): Promise<{ layer: string | null; text: string }> {
-  const client = new OpenAI({ apiKey: 'sk-team-test-key-0001', baseURL: `${replica.url}/v1`, maxRetries: 0 });
-  const { data, response } = await client.chat.completions
-    .create({ model: 'gpt-4o-mini', messages: [{ role: 'system', content: 'Be brief.' }, { role: 'user', content }] })
-    .withResponse();
-  return { layer: response.headers.get('x-isartor-layer'), text: data.choices[0]?.message.content ?? '' };
-}
+const ask = (replica: Replica, content: string): Promise<ReplicaAnswer> => askReplica(replica, content, { system: 'Be brief.' });
 
 async function semanticEntries(replica: Replica): Promise<number> {
   const report = (await (await fetch(`${replica.url}/isartor/stats`)).json()) as { caches: Record<string, { entries: number }> };

@@ -10,9 +10,8 @@ import assert from 'node:assert/strict';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import OpenAI from 'openai';
 import { startFakeUpstream, type FakeUpstream } from '../../src/bench/fakeUpstream';
-import { makeCertificates, startRedis, startReplica, type Replica, type TestCertificates, type TestRedis } from './redis-helpers';
+import { askReplica, makeCertificates, startRedis, startReplica, type Replica, type TestCertificates, type ReplicaAnswer, type TestRedis } from './redis-helpers';
 
 const PASSWORD = 'tls-team-s3cret-4242';
 let fake: FakeUpstream;
@@ -23,11 +22,7 @@ let args: string[];
 let a: Replica;
 let b: Replica;
 
-async function ask(replica: Replica, content: string): Promise<{ layer: string | null; text: string }> {
-  const client = new OpenAI({ apiKey: 'sk-team-tls-key-0001', baseURL: `${replica.url}/v1`, maxRetries: 0, timeout: 20_000 });
-  const { data, response } = await client.chat.completions.create({ model: 'gpt-4o-mini', messages: [{ role: 'user', content }] }).withResponse();
-  return { layer: response.headers.get('x-isartor-layer'), text: data.choices[0]?.message.content ?? '' };
-}
+const ask = (replica: Replica, content: string): Promise<ReplicaAnswer> => askReplica(replica, content, { apiKey: 'sk-team-tls-key-0001' });
 
 async function statsText(replica: Replica): Promise<string> {
   return (await fetch(`${replica.url}/isartor/stats`)).text();
