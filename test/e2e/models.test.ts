@@ -18,6 +18,7 @@ import OpenAI from 'openai';
 import { startFakeUpstream, type FakeUpstream } from '../../src/bench/fakeUpstream';
 import { writeTinyBert } from '../fixtures/tinyBert';
 import { writeTinyGguf } from '../fixtures/tinyGguf';
+import { STREAM_HEAD_CHARS } from '../../src/core/local/answerCheck';
 import { freePort } from './freePort';
 import { startSession, type E2eSession } from './harness';
 import { ensureIsartorVsix } from './vsix';
@@ -63,9 +64,11 @@ async function confirmModal(button: string): Promise<void> {
   await target.click();
 }
 
-async function ask(content: string): Promise<{ layer: string | null; text: string }> {
+async function ask(content: string, maxTokens?: number): Promise<{ layer: string | null; text: string }> {
   const client = new OpenAI({ baseURL: `${proxyUrl}/v1`, apiKey: 'sk-e2e-client-0123456789', maxRetries: 0, timeout: 120_000 });
-  const { data, response } = await client.chat.completions.create({ model: 'gpt-4o-mini', messages: [{ role: 'user', content }] }).withResponse();
+  const { data, response } = await client.chat.completions
+    .create({ model: 'gpt-4o-mini', messages: [{ role: 'user', content }], ...(maxTokens !== undefined ? { max_tokens: maxTokens } : {}) })
+    .withResponse();
   return { layer: response.headers.get('x-isartor-layer'), text: data.choices[0]?.message.content ?? '' };
 }
 
@@ -119,9 +122,10 @@ before(
         'isartor.layers.exact': false,
         // This busy 2-core machine needs more than the default 400 ms to triage (every prompt went
         // to the cloud with it); a user on a slow machine raises the same setting. The fixture
-        // model never stops by itself, so its answers are kept short.
+        // model never stops by itself, so its answers are kept short: past the 64-character head a
+        // streamed answer is committed (one "S" per token), below it the cap sends it to the cloud.
         'isartor.local.triageBudgetMs': 60_000,
-        'isartor.local.maxAnswerTokens': 8,
+        'isartor.local.maxAnswerTokens': STREAM_HEAD_CHARS + 8,
       },
     });
     await session.waitForStatusBar(STATUS_ID, { icon: 'shield' });
@@ -178,7 +182,8 @@ void test('2. "Download Local Model" fetches the GGUF from ISARTOR_MODEL_URL and
     await waitFor('the local layer on the downloaded model', async () => (/tiny\.gguf|isartor-qwen|\.gguf/.test((await stats()).layers.local?.detail ?? '') ? true : undefined));
     // The first eligible request loads node-llama-cpp and the model from the .vsix (within the
     // triage budget; past it the load carries on in the background for the next request).
-    await ask('What does `ls -a` show?');
+    // A few tokens each: the fixture writes slowly on this machine and never stops by itself.
+    await ask('What does `ls -a` show?', 4);
     const ready = await waitFor('the local model loaded', async () => {
       const detail = (await stats()).layers.local?.detail ?? '';
       if (/failed to load/.test(detail)) throw new Error(detail);
@@ -186,7 +191,7 @@ void test('2. "Download Local Model" fetches the GGUF from ISARTOR_MODEL_URL and
     }, 180_000);
     // Then it takes requests: answered locally, or passed on when triage finds them not simple.
     const seen: (string | null)[] = [];
-    for (const command of ['ls -l', 'pwd']) seen.push((await ask(`What does \`${command}\` show?`)).layer);
+    for (const command of ['ls -l', 'pwd']) seen.push((await ask(`What does \`${command}\` show?`, 4)).layer);
     const detail = (await stats()).layers.local?.detail ?? '';
     const tally = /answered (\d+), passed on (\d+)/.exec(detail);
     assert.ok(detail.startsWith('ready: isartor-tiny-test') && tally, `the downloaded model stays loaded (${ready}; now ${detail})`);
