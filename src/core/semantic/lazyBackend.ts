@@ -5,6 +5,11 @@
  * embedder's tokenizer table, ~85 MB — need not exist. An idle proxy with an empty cache stays
  * small (issue 15: ≤ 120 MB idle); the first lookup starts the worker while its request goes on
  * upstream, so it is usually ready before that request's answer comes back to be stored.
+ *
+ * The store's lock is taken when the worker starts, not at start-up. Two processes on one data
+ * dir are already refused by the exact cache's lock (with L1a on); if one went on and filled this
+ * store first, this process would miss until its first insert (and its worker would then fail
+ * on the lock and pass L1b by, logged): a missed hit, never a wrong one.
  */
 import { statSync } from 'node:fs';
 import { join } from 'node:path';
