@@ -5,6 +5,7 @@
 import { join } from 'node:path';
 import type { EngineConfig, SemanticCacheConfig } from '../config';
 import type { Embedder } from '../embed/embedder';
+import { createLexicalEmbedder } from '../embed/lexical';
 import { createEmbedder } from '../embed/select';
 import type { Logger } from '../logger';
 import type { Outcome } from '../outcome';
@@ -12,6 +13,7 @@ import type { Layer, LayerContext, Next } from '../pipeline';
 import { cacheBackend, openSemanticBackend, type SemanticBackend, type SemanticOpenSpec } from '../semantic/backend';
 import { SemanticCache } from '../semantic/cache';
 import { semanticKey } from '../semantic/keys';
+import { lazyBackend, semanticStoreIsEmpty } from '../semantic/lazyBackend';
 import { semanticWorkerScript, startWorkerBackend } from '../semantic/workerBackend';
 import type { KeyValueStore } from '../store/store';
 import type { SharedRedis } from '../store/redisConnection';
@@ -141,6 +143,13 @@ export async function semanticLayerFactory(deps: { config: EngineConfig; logger:
   const script = semanticWorkerScript();
   if (!script) logger.warn('l1b: the semantic worker (dist/semanticWorker.js) is missing from this install, so embedding runs on the proxy\'s thread and can delay other clients; reinstall Isartor');
   const inWorker = script !== undefined && process.env.ISARTOR_SEMANTIC_WORKER !== '0';
+  // An empty cache with the built-in embedder starts its worker with the first request instead
+  // (see lazyBackend.ts); until then it describes itself as the worker would.
+  if (inWorker && config.semantic.embedder === 'lexical' && semanticStoreIsEmpty(dataDir)) {
+    const embedder = createLexicalEmbedder();
+    const idleDescription = `${embedder.id}, threshold ${config.semantic.threshold ?? embedder.defaultThreshold}, 0 entries`;
+    return semanticLayerOver(lazyBackend({ start: () => startWorkerBackend(spec, { logger }), logger, idleDescription }), logger);
+  }
   const backend = inWorker ? await startWorkerBackend(spec, { logger }) : await openSemanticBackend(spec, logger);
   return semanticLayerOver(backend, logger);
 }

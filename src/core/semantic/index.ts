@@ -260,14 +260,44 @@ function dotProduct(a: Float32Array, b: Float32Array): number {
 }
 
 /**
+ * The positions where `query` is not zero, when they are under half of it (the lexical
+ * embedder's vectors hold 8–30 non-zero values of 128); undefined for a dense vector.
+ */
+function nonzeroIndices(query: Float32Array): Uint16Array | undefined {
+  let count = 0;
+  for (let i = 0; i < query.length; i++) if (query[i] !== 0) count++;
+  if (count * 2 > query.length || query.length > 0xffff) return undefined;
+  const indices = new Uint16Array(count);
+  let at = 0;
+  for (let i = 0; i < query.length; i++) if (query[i] !== 0) indices[at++] = i;
+  return indices;
+}
+
+/**
+ * `dotProduct(query, vector)` over the query's non-zero positions only, in the same order: each
+ * skipped term is a zero times a finite number (index vectors are checked finite), and adding a
+ * zero leaves a sum unchanged, so the result is bit-identical (but for the sign of a zero sum) and
+ * an exact scan of a partition costs a fraction of the full products (issue 15).
+ */
+function sparseDotProduct(query: Float32Array, nonzero: Uint16Array, vector: Float32Array): number {
+  let sum = 0;
+  for (let j = 0; j < nonzero.length; j++) {
+    const i = nonzero[j]!;
+    sum += query[i]! * vector[i]!;
+  }
+  return sum;
+}
+
+/**
  * The `k` most similar candidates, best first. Keeps a list sorted by a fixed-size insertion rather
  * than re-sorting it on every improvement; equal scores keep their scan order, as a stable sort would.
  */
 function topK(query: Float32Array, candidates: Iterable<Slot>, k: number): Neighbour[] {
   const best: Neighbour[] = [];
   if (k <= 0) return best;
+  const nonzero = nonzeroIndices(query);
   for (const slot of candidates) {
-    const similarity = dotProduct(query, slot.vector);
+    const similarity = nonzero ? sparseDotProduct(query, nonzero, slot.vector) : dotProduct(query, slot.vector);
     // Written so that NaN fails it: a score that is not a number is never a neighbour.
     if (!(similarity > -Infinity) || (best.length === k && !(similarity > best[k - 1]!.similarity))) continue;
     let position = best.length;

@@ -7,7 +7,7 @@ import { parentPort, workerData } from 'node:worker_threads';
 import type { Logger } from '../logger';
 import { openSemanticBackend, type SemanticBackend } from './backend';
 import { gateSignature } from './gates';
-import type { SemanticWorkerInit, WorkerMessage, WorkerRequest } from './workerProtocol';
+import type { SemanticWorkerInit, WorkerMessage, WorkerReply, WorkerRequest } from './workerProtocol';
 
 const port = parentPort;
 if (!port) throw new Error('the semantic worker must run in a worker thread');
@@ -20,7 +20,17 @@ const logger: Logger = {
   error: (message) => post({ kind: 'log', level: 'error', message }),
 };
 
-/** Runs one request and replies; a failure becomes the reply's error, never a crash. */
+/** Replies not yet posted: every reply finished in one turn of the event loop goes in one message. */
+let replies: WorkerReply[] = [];
+
+function postReplies(backend: SemanticBackend): void {
+  if (replies.length === 0) return;
+  const batch = replies;
+  replies = [];
+  post({ kind: 'replies', replies: batch, stats: backend.stats(), describe: backend.describe() });
+}
+
+/** Runs one request and queues its reply; a failure becomes the reply's error, never a crash. */
 async function serve(backend: SemanticBackend, request: WorkerRequest): Promise<void> {
   let lookup;
   let error: string | undefined;
@@ -32,8 +42,11 @@ async function serve(backend: SemanticBackend, request: WorkerRequest): Promise<
   } catch (failure) {
     error = failure instanceof Error ? failure.message : String(failure);
   }
-  post({ kind: 'reply', id: request.id, ...(lookup ? { lookup } : {}), ...(error !== undefined ? { error } : {}), stats: backend.stats(), describe: backend.describe() });
-  if (request.op === 'close') port!.close();
+  if (replies.push({ id: request.id, ...(lookup ? { lookup } : {}), ...(error !== undefined ? { error } : {}) }) === 1) setImmediate(() => postReplies(backend));
+  if (request.op === 'close') {
+    postReplies(backend);
+    port!.close();
+  }
 }
 
 async function main(): Promise<void> {
@@ -49,7 +62,9 @@ async function main(): Promise<void> {
   // now, so the first real lookup fits in the layer's time budget.
   await backend.lookup('', 'warm up the embedder').catch(() => undefined);
   gateSignature('Warm up the gates: parseInt("42", 10) in v2?');
-  port!.on('message', (request: WorkerRequest) => void serve(backend, request));
+  port!.on('message', (batch: WorkerRequest[]) => {
+    for (const request of batch) void serve(backend, request);
+  });
   post({ kind: 'ready', stats: backend.stats(), describe: backend.describe() });
 }
 

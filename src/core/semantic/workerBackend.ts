@@ -9,7 +9,7 @@ import { Worker } from 'node:worker_threads';
 import type { Logger } from '../logger';
 import type { StoredAnswer } from '../outcome';
 import type { BackendLookup, BackendStats, SemanticBackend, SemanticOpenSpec } from './backend';
-import type { WorkerMessage, WorkerRequest } from './workerProtocol';
+import type { WorkerMessage, WorkerReply, WorkerRequest } from './workerProtocol';
 
 /** Default lookup budget: far above a lookup's usual 0.1–1 ms, far below an upstream call. */
 export const DEFAULT_LOOKUP_BUDGET_MS = 250;
@@ -25,7 +25,7 @@ export function semanticWorkerScript(): string | undefined {
   return [join(__dirname, 'semanticWorker.js'), join(__dirname, 'worker.ts')].find((path) => existsSync(path));
 }
 
-type Pending = { resolve: (message: Extract<WorkerMessage, { kind: 'reply' }>) => void; reject: (error: Error) => void };
+type Pending = { resolve: (reply: WorkerReply) => void; reject: (error: Error) => void };
 
 export interface WorkerBackendOptions {
   logger: Logger;
@@ -72,10 +72,12 @@ export async function startWorkerBackend(spec: SemanticOpenSpec, options: Worker
       else {
         stats = message.stats;
         description = message.describe;
-        const waiter = pending.get(message.id);
-        pending.delete(message.id);
+        for (const reply of message.replies) {
+          const waiter = pending.get(reply.id);
+          pending.delete(reply.id);
+          waiter?.resolve(reply);
+        }
         refresh();
-        waiter?.resolve(message);
       }
     });
     const fail = (reason: string): void => {
@@ -98,17 +100,24 @@ export async function startWorkerBackend(spec: SemanticOpenSpec, options: Worker
   }
   worker.unref();
 
+  // Requests made in one turn of the event loop go to the worker in one message.
+  let queued: WorkerRequest[] = [];
+  const postQueued = (): void => {
+    const batch = queued;
+    queued = [];
+    if (!dead) worker.postMessage(batch);
+  };
   type Request = WorkerRequest extends infer R ? (R extends unknown ? Omit<R, 'id'> : never) : never;
-  const call = (request: Request): Promise<Extract<WorkerMessage, { kind: 'reply' }>> => {
+  const call = (request: Request): Promise<WorkerReply> => {
     if (dead) return Promise.reject(new Error(dead));
     const id = nextId++;
     return new Promise((resolve, reject) => {
       pending.set(id, { resolve, reject });
       if (pending.size === 1) worker.ref();
-      worker.postMessage({ ...request, id } as WorkerRequest);
+      if (queued.push({ ...request, id } as WorkerRequest) === 1) setImmediate(postQueued);
     });
   };
-  const expectOk = (reply: Extract<WorkerMessage, { kind: 'reply' }>): void => {
+  const expectOk = (reply: WorkerReply): void => {
     if (reply.error !== undefined) throw new Error(reply.error);
   };
 

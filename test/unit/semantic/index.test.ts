@@ -24,6 +24,29 @@ function seededVectors(count: number, dimensions: number, seed = 1): Float32Arra
 }
 
 describe('VectorIndex', () => {
+  it('scores a sparse query (the lexical embedder\'s kind) bit for bit as the full dot product does', () => {
+    const embedder = createLexicalEmbedder();
+    const texts = ['How do I reverse a linked list in place?', 'how do I reverse a list in python', 'What is the difference between a process and a thread?', 'Sort a dict by value (ticket #42)', 'reverse a linked list recursively in C'];
+    // Stored vectors: the embedder's (sparse) and dense ones with negative values, so a skipped
+    // position with a non-zero query value would change the sum.
+    const stored = [...texts.map((text) => embedder.embedSync(text)), ...seededVectors(50, embedder.dimensions, 3)];
+    const index = new VectorIndex({ dimensions: embedder.dimensions });
+    stored.forEach((vector, i) => index.add('p', `k${i}`, vector));
+    const queries = [...texts.map((text) => embedder.embedSync(`${text} please`)), ...seededVectors(3, embedder.dimensions, 11)];
+    for (const query of queries) {
+      const expected = stored
+        .map((vector, i) => {
+          let sum = 0;
+          for (let d = 0; d < query.length; d++) sum += query[d]! * vector[d]!;
+          return { key: `k${i}`, similarity: sum };
+        })
+        .sort((a, b) => b.similarity - a.similarity);
+      const found = index.nearest('p', query, 6);
+      assert.deepEqual(found.map((n) => n.key), expected.slice(0, 6).map((n) => n.key));
+      found.forEach((n, i) => assert.ok(Object.is(n.similarity, expected[i]!.similarity) || n.similarity === expected[i]!.similarity, `${n.similarity} vs ${expected[i]!.similarity}`));
+    }
+  });
+
   it('returns the exact top k, best first, with ties in insertion order, as a full sort would', () => {
     const vectors = seededVectors(300, 16, 7);
     const index = new VectorIndex({ dimensions: 16 });

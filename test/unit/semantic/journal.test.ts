@@ -7,6 +7,7 @@ import { createLexicalEmbedder } from '../../../src/core/embed/lexical';
 import { silentLogger } from '../../../src/core/logger';
 import { ZERO_USAGE } from '../../../src/core/outcome';
 import { SemanticCache } from '../../../src/core/semantic/cache';
+import { VectorJournal } from '../../../src/core/semantic/journal';
 import { openEmbeddedStore } from '../../../src/core/store/embedded';
 import { tempDir } from './helpers';
 
@@ -31,6 +32,30 @@ describe('L1b index persistence', () => {
     } finally {
       await cache.close();
       await store.close();
+      await cleanup();
+    }
+  });
+
+  it('after a restart, a flush appends to a large journal rather than rewriting it', async () => {
+    const { dir, cleanup } = await tempDir('l1b-journal-reopen');
+    const dimensions = 128;
+    const vector = new Float32Array(dimensions).fill(1 / Math.sqrt(dimensions));
+    // Past the 4 MiB below which the journal is never rewritten, all records live.
+    const count = 8000;
+    try {
+      const first = await VectorJournal.open(dir, 'test-embedder', dimensions);
+      await first.journal.rewrite(Array.from({ length: count }, (_, i) => ({ key: `l1b:p:${i}`, partition: 'p', label: BigInt(i + 1), vector })));
+      await first.journal.close();
+      const path = join(dir, 'vectors.journal');
+      const size = (await stat(path)).size;
+      assert.ok(size > 4 * 1024 * 1024, `journal of ${size} bytes`);
+      const reopened = await VectorJournal.open(dir, 'test-embedder', dimensions);
+      assert.equal(reopened.entries?.length, count);
+      assert.equal(reopened.journal.wantsRewrite(count - 1), false, 'a journal of live records needs no rewrite');
+      reopened.journal.recordRemove('l1b:p:0');
+      await reopened.journal.close();
+      assert.ok((await stat(path)).size > size, 'the remove was appended');
+    } finally {
       await cleanup();
     }
   });

@@ -9,7 +9,7 @@ import { semanticLayerFactory, semanticLayerOver } from '../../../src/core/layer
 import { silentLogger } from '../../../src/core/logger';
 import { runLayers, type Layer } from '../../../src/core/pipeline';
 import { startWorkerBackend } from '../../../src/core/semantic/workerBackend';
-import { chatBody, context, drain, fakeUpstream, proxyRequest, tempDir } from './helpers';
+import { answerFor, chatBody, context, drain, fakeUpstream, proxyRequest, tempDir } from './helpers';
 
 type CacheLayer = Layer & { settled(): Promise<void>; entries(): number; close(): Promise<void> };
 
@@ -35,6 +35,26 @@ describe('L1b in a worker thread', () => {
       assert.equal(afterRestart.kind, 'stored', 'the entry and its vector survived the restart');
     } finally {
       await layer.close();
+      await temp.cleanup();
+    }
+  });
+
+  it('answers many lookups and inserts made at once, each with its own reply (they travel in batches)', async () => {
+    const temp = await tempDir('l1b-worker-batch');
+    const backend = await startWorkerBackend({ config: defaultConfig(temp.dir).semantic, dataDir: temp.dir }, { logger: silentLogger, lookupBudgetMs: 10_000 });
+    try {
+      const topics = ['reverse a linked list in place', 'read a file line by line in Python', 'parse JSON in Go', 'center a div with CSS', 'undo the last git commit', 'sort a dict by value in Python'];
+      const answers = topics.map((topic, i) => answerFor(proxyRequest({ body: chatBody(`How do I ${topic}?`) }), i));
+      await Promise.all(topics.map((topic, i) => backend.insert('p', `How do I ${topic}?`, answers[i]!)));
+      assert.equal(backend.stats().entries, topics.length);
+      // All lookups in one turn: one message out, replies matched back by id.
+      const found = await Promise.all(topics.map((topic) => backend.lookup('p', `how do i ${topic}`)));
+      found.forEach((result, i) => {
+        assert.equal(result.hit, true, topics[i]);
+        assert.deepEqual(result.hit && result.answer.body, answers[i]!.body, topics[i]);
+      });
+    } finally {
+      await backend.close();
       await temp.cleanup();
     }
   });
