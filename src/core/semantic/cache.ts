@@ -113,7 +113,7 @@ export class SemanticCache {
     if (missing.length > 0) this.bulkAdd(missing);
     const added = missing.length;
     const stale: string[] = [];
-    for (const entry of this.index.entries()) if (!live.has(entry.key)) stale.push(entry.key);
+    for (const key of this.index.keys()) if (!live.has(key)) stale.push(key);
     for (let i = 0; i < stale.length; i++) {
       if (i > 0 && i % STEPS_PER_TURN === 0) await nextTurn();
       this.removeEntry(stale[i]!);

@@ -19,19 +19,25 @@ export interface VectorIndexOptions {
   annMinEntries?: number;
 }
 
-interface Slot {
-  key: string;
-  partition: string;
-  vector: Float32Array;
-  /** usearch key (only meaningful inside an ANN partition). */
-  label: bigint;
+/**
+ * One partition: the ids of its entries in insertion order (the exact scan's order, which decides
+ * ties), and its graph once it is large.
+ */
+interface Partition {
+  name: string;
+  ids: Set<number>;
+  ann?: Index;
+  /** usearch label → entry id (only inside an ANN partition). */
+  byLabel?: Map<number, number>;
 }
 
-interface Partition {
-  slots: Set<Slot>;
-  ann?: Index;
-  byLabel?: Map<bigint, Slot>;
-}
+/**
+ * Vectors live in fixed-size chunks of one `Float32Array` each, an entry's row found from its id:
+ * no object per vector, and no single array that must be copied whole to grow (issue 15: one
+ * `Float32Array` view and one slot object per entry cost ~480 B of heap each at 100k entries).
+ */
+const ROWS_PER_CHUNK = 4096;
+const CHUNK_SHIFT = 12;
 
 const DEFAULT_ANN_MIN_ENTRIES = 2048;
 /** Over-fetch from the approximate graph, then keep the best by exact cosine. */
@@ -93,8 +99,16 @@ export class VectorIndex {
   readonly dimensions: number;
   private readonly annMinEntries: number;
   private readonly partitions = new Map<string, Partition>();
-  private readonly byKey = new Map<string, Slot>();
-  private nextLabel = 1n;
+  /** Store key → entry id; in the order entries were (last) added. */
+  private readonly byKey = new Map<string, number>();
+  /** By entry id: store key, partition and usearch label; undefined/0 for a free id. */
+  private keyOf: Array<string | undefined> = [];
+  private ownerOf: Array<Partition | undefined> = [];
+  private labelOf: number[] = [];
+  /** Ids of removed entries, reused by the next adds. */
+  private free: number[] = [];
+  private chunks: Float32Array[] = [];
+  private nextLabel = 1;
   /** Graphs built from vectors (rather than adopted from a snapshot) since this index was created. */
   graphsBuilt = 0;
   /** While true, partitions do not switch to HNSW one insert at a time (see `bulkLoad`). */
@@ -113,9 +127,14 @@ export class VectorIndex {
     return this.byKey.has(key);
   }
 
-  /** Every entry, for persistence. */
+  /** Every entry's store key. */
+  keys(): IterableIterator<string> {
+    return this.byKey.keys();
+  }
+
+  /** Every entry, for persistence (`vector` is a view, valid until the index next changes). */
   *entries(): IterableIterator<{ key: string; partition: string; vector: Float32Array; label: bigint }> {
-    for (const slot of this.byKey.values()) yield slot;
+    for (const [key, id] of this.byKey) yield { key, partition: this.ownerOf[id]!.name, vector: this.row(id), label: BigInt(this.labelOf[id]!) };
   }
 
   /** The HNSW graphs of the large partitions, for persistence. */
@@ -124,29 +143,41 @@ export class VectorIndex {
   }
 
   /**
-   * Adds or replaces the entry stored under `key`. `label` restores the graph key an entry had when
-   * a snapshot was saved, so a saved graph can be adopted as it is. Returns the entry's label, or
-   * undefined when the vector is refused: one NaN would poison the order of every later search in
-   * its partition.
+   * Adds or replaces the entry stored under `key` (the vector is copied). `label` restores the
+   * graph key an entry had when a snapshot was saved, so a saved graph can be adopted as it is.
+   * Returns the entry's label, or undefined when the vector is refused: one NaN would poison the
+   * order of every later search in its partition.
    */
   add(partition: string, key: string, vector: Float32Array, label?: bigint): bigint | undefined {
     if (vector.length !== this.dimensions) throw new Error(`vector has ${vector.length} dimensions, index expects ${this.dimensions}`);
     this.remove(key);
     if (!isFiniteVector(vector)) return undefined;
-    const slotLabel = label ?? this.nextLabel;
-    if (slotLabel >= this.nextLabel) this.nextLabel = slotLabel + 1n;
-    const slot: Slot = { key, partition, vector, label: slotLabel };
-    const bucket = this.partitions.get(partition) ?? { slots: new Set<Slot>() };
-    this.partitions.set(partition, bucket);
-    bucket.slots.add(slot);
-    this.byKey.set(key, slot);
+    // Labels come from this counter, so they stay far below 2^53; anything else gets a fresh one
+    // (a saved graph holding it is then not adopted, but rebuilt).
+    const restored = label === undefined ? undefined : Number(label);
+    const slotLabel = restored !== undefined && Number.isSafeInteger(restored) && restored > 0 ? restored : this.nextLabel;
+    if (slotLabel >= this.nextLabel) this.nextLabel = slotLabel + 1;
+    const id = this.free.pop() ?? this.keyOf.length;
+    const chunk = id >>> CHUNK_SHIFT;
+    while (this.chunks.length <= chunk) this.chunks.push(new Float32Array(ROWS_PER_CHUNK * this.dimensions));
+    this.chunks[chunk]!.set(vector, (id & (ROWS_PER_CHUNK - 1)) * this.dimensions);
+    let bucket = this.partitions.get(partition);
+    if (!bucket) {
+      bucket = { name: partition, ids: new Set<number>() };
+      this.partitions.set(partition, bucket);
+    }
+    this.keyOf[id] = key;
+    this.ownerOf[id] = bucket;
+    this.labelOf[id] = slotLabel;
+    bucket.ids.add(id);
+    this.byKey.set(key, id);
     if (bucket.ann && bucket.byLabel) {
-      bucket.ann.add(slot.label, vector);
-      bucket.byLabel.set(slot.label, slot);
-    } else if (!this.deferAnn && bucket.slots.size >= this.annMinEntries) {
+      bucket.ann.add(BigInt(slotLabel), vector);
+      bucket.byLabel.set(slotLabel, id);
+    } else if (!this.deferAnn && bucket.ids.size >= this.annMinEntries) {
       this.buildAnn(bucket);
     }
-    return slotLabel;
+    return BigInt(slotLabel);
   }
 
   /**
@@ -162,7 +193,7 @@ export class VectorIndex {
       this.deferAnn = false;
     }
     for (const [partition, bucket] of this.partitions) {
-      if (bucket.ann || bucket.slots.size < this.annMinEntries) continue;
+      if (bucket.ann || bucket.ids.size < this.annMinEntries) continue;
       const saved = savedGraphs.get(partition);
       if (saved && this.adoptGraph(bucket, saved)) continue;
       this.buildAnn(bucket);
@@ -171,49 +202,58 @@ export class VectorIndex {
 
   /** Uses `graph` for `bucket` if it holds exactly the bucket's labels. */
   private adoptGraph(bucket: Partition, graph: Index): boolean {
-    if (graph.size() !== bucket.slots.size || graph.dimensions() !== this.dimensions) return false;
-    const slots = [...bucket.slots];
-    const present = graph.contains(BigUint64Array.from(slots, (slot) => slot.label)) as boolean[];
+    if (graph.size() !== bucket.ids.size || graph.dimensions() !== this.dimensions) return false;
+    const ids = [...bucket.ids];
+    const present = graph.contains(BigUint64Array.from(ids, (id) => BigInt(this.labelOf[id]!))) as boolean[];
     if (!present.every(Boolean)) return false;
     bucket.ann = graph;
-    bucket.byLabel = new Map(slots.map((slot) => [slot.label, slot]));
+    bucket.byLabel = new Map(ids.map((id) => [this.labelOf[id]!, id]));
     return true;
   }
 
   remove(key: string): void {
-    const slot = this.byKey.get(key);
-    if (!slot) return;
+    const id = this.byKey.get(key);
+    if (id === undefined) return;
     this.byKey.delete(key);
-    const bucket = this.partitions.get(slot.partition);
-    if (!bucket) return;
-    bucket.slots.delete(slot);
+    const bucket = this.ownerOf[id]!;
+    const label = this.labelOf[id]!;
+    this.keyOf[id] = undefined;
+    this.ownerOf[id] = undefined;
+    this.labelOf[id] = 0;
+    this.free.push(id);
+    bucket.ids.delete(id);
     if (bucket.ann && bucket.byLabel) {
-      bucket.ann.remove(slot.label);
-      bucket.byLabel.delete(slot.label);
+      bucket.ann.remove(BigInt(label));
+      bucket.byLabel.delete(label);
     }
-    if (bucket.slots.size === 0) this.partitions.delete(slot.partition);
+    if (bucket.ids.size === 0) this.partitions.delete(bucket.name);
   }
 
   clear(): void {
     this.partitions.clear();
     this.byKey.clear();
+    this.keyOf = [];
+    this.ownerOf = [];
+    this.labelOf = [];
+    this.free = [];
+    this.chunks = [];
   }
 
   /** Up to `k` entries of `partition`, most similar first, with exact cosine similarity. */
   nearest(partition: string, query: Float32Array, k: number): Neighbour[] {
     const bucket = this.partitions.get(partition);
     if (!bucket || query.length !== this.dimensions || !isFiniteVector(query)) return [];
-    let candidates: Iterable<Slot> = bucket.slots;
+    let candidates: Iterable<number> = bucket.ids;
     if (bucket.ann && bucket.byLabel) {
-      const found = bucket.ann.search(query, Math.min(k * ANN_OVERFETCH, bucket.slots.size), 1);
-      const slots: Slot[] = [];
+      const found = bucket.ann.search(query, Math.min(k * ANN_OVERFETCH, bucket.ids.size), 1);
+      const ids: number[] = [];
       for (const label of found.keys) {
-        const slot = bucket.byLabel.get(label);
-        if (slot) slots.push(slot);
+        const id = bucket.byLabel.get(Number(label));
+        if (id !== undefined) ids.push(id);
       }
-      candidates = slots;
+      candidates = ids;
     }
-    return topK(query, candidates, k);
+    return this.topK(query, candidates, k);
   }
 
   /** Number of partitions that use an HNSW graph (for `describe()` and tests). */
@@ -225,37 +265,69 @@ export class VectorIndex {
 
   /** Bytes held by vectors and graphs, roughly, for the memory figure in the benchmark. */
   approximateBytes(): number {
-    let bytes = this.byKey.size * (this.dimensions * 4 + 200);
+    let bytes = this.chunks.length * ROWS_PER_CHUNK * this.dimensions * 4 + this.byKey.size * 150;
     for (const bucket of this.partitions.values()) if (bucket.ann) bytes += bucket.ann.size() * (this.dimensions * 2 + 16 * 2 * 8);
     return bytes;
+  }
+
+  /** A view of entry `id`'s vector. */
+  private row(id: number): Float32Array {
+    const at = (id & (ROWS_PER_CHUNK - 1)) * this.dimensions;
+    return this.chunks[id >>> CHUNK_SHIFT]!.subarray(at, at + this.dimensions);
   }
 
   private buildAnn(bucket: Partition): void {
     if (!annAvailable()) return;
     this.graphsBuilt++;
     const ann = newAnnIndex(this.dimensions);
-    const byLabel = new Map<bigint, Slot>();
-    const slots = [...bucket.slots];
-    const labels = new BigUint64Array(slots.length);
-    const matrix = new Float32Array(slots.length * this.dimensions);
-    slots.forEach((slot, i) => {
-      labels[i] = slot.label;
-      matrix.set(slot.vector, i * this.dimensions);
-      byLabel.set(slot.label, slot);
+    const byLabel = new Map<number, number>();
+    const ids = [...bucket.ids];
+    const labels = new BigUint64Array(ids.length);
+    const matrix = new Float32Array(ids.length * this.dimensions);
+    ids.forEach((id, i) => {
+      labels[i] = BigInt(this.labelOf[id]!);
+      matrix.set(this.row(id), i * this.dimensions);
+      byLabel.set(this.labelOf[id]!, id);
     });
     // One thread: a graph built in parallel depends on scheduling, and so would benchmark figures.
     ann.add(labels, matrix, 1);
     bucket.ann = ann;
     bucket.byLabel = byLabel;
   }
+
+  /**
+   * The `k` most similar candidates, best first. Keeps a list sorted by a fixed-size insertion rather
+   * than re-sorting it on every improvement; equal scores keep their scan order, as a stable sort would.
+   */
+  private topK(query: Float32Array, candidates: Iterable<number>, k: number): Neighbour[] {
+    const best: Neighbour[] = [];
+    if (k <= 0) return best;
+    const nonzero = nonzeroIndices(query);
+    const dimensions = this.dimensions;
+    for (const id of candidates) {
+      const chunk = this.chunks[id >>> CHUNK_SHIFT]!;
+      const at = (id & (ROWS_PER_CHUNK - 1)) * dimensions;
+      const similarity = nonzero ? sparseDotProduct(query, nonzero, chunk, at) : dotProduct(query, chunk, at);
+      // Written so that NaN fails it: a score that is not a number is never a neighbour.
+      if (!(similarity > -Infinity) || (best.length === k && !(similarity > best[k - 1]!.similarity))) continue;
+      let position = best.length;
+      while (position > 0 && best[position - 1]!.similarity < similarity) position--;
+      if (best.length === k) best.pop();
+      best.splice(position, 0, { key: this.keyOf[id]!, similarity });
+    }
+    return best;
+  }
 }
 
-/** Dot product of two equal-length vectors (embeddings are unit length, so this is the cosine). */
-function dotProduct(a: Float32Array, b: Float32Array): number {
+/**
+ * Dot product of `a` and the row of `rows` starting at `at`, as long as `a` (embeddings are unit
+ * length, so this is the cosine).
+ */
+function dotProduct(a: Float32Array, rows: Float32Array, at: number): number {
   let sum = 0;
   const length = a.length;
   // Same order of additions as `dot` in the embedder, so similarities (and hits) are bit-identical.
-  for (let i = 0; i < length; i++) sum += a[i]! * b[i]!;
+  for (let i = 0; i < length; i++) sum += a[i]! * rows[at + i]!;
   return sum;
 }
 
@@ -279,31 +351,11 @@ function nonzeroIndices(query: Float32Array): Uint16Array | undefined {
  * zero leaves a sum unchanged, so the result is bit-identical (but for the sign of a zero sum) and
  * an exact scan of a partition costs a fraction of the full products (issue 15).
  */
-function sparseDotProduct(query: Float32Array, nonzero: Uint16Array, vector: Float32Array): number {
+function sparseDotProduct(query: Float32Array, nonzero: Uint16Array, rows: Float32Array, at: number): number {
   let sum = 0;
   for (let j = 0; j < nonzero.length; j++) {
     const i = nonzero[j]!;
-    sum += query[i]! * vector[i]!;
+    sum += query[i]! * rows[at + i]!;
   }
   return sum;
-}
-
-/**
- * The `k` most similar candidates, best first. Keeps a list sorted by a fixed-size insertion rather
- * than re-sorting it on every improvement; equal scores keep their scan order, as a stable sort would.
- */
-function topK(query: Float32Array, candidates: Iterable<Slot>, k: number): Neighbour[] {
-  const best: Neighbour[] = [];
-  if (k <= 0) return best;
-  const nonzero = nonzeroIndices(query);
-  for (const slot of candidates) {
-    const similarity = nonzero ? sparseDotProduct(query, nonzero, slot.vector) : dotProduct(query, slot.vector);
-    // Written so that NaN fails it: a score that is not a number is never a neighbour.
-    if (!(similarity > -Infinity) || (best.length === k && !(similarity > best[k - 1]!.similarity))) continue;
-    let position = best.length;
-    while (position > 0 && best[position - 1]!.similarity < similarity) position--;
-    if (best.length === k) best.pop();
-    best.splice(position, 0, { key: slot.key, similarity });
-  }
-  return best;
 }

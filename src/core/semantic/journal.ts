@@ -5,7 +5,8 @@
  * cache then re-reads the entries it lacks from the store. The journal is rewritten only when
  * removed records make up more than half of it.
  */
-import { open, readFile, rename, type FileHandle } from 'node:fs/promises';
+import { readSync } from 'node:fs';
+import { open, rename, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
 import { crc32 } from 'node:zlib';
 import { makePrivateDir, PRIVATE_FILE_MODE } from '../store/privateFiles';
@@ -67,20 +68,65 @@ function removeRecord(key: string): Buffer {
 }
 
 /**
- * Replays the journal's records: the live entries, each vector a view into one array holding
- * only live vectors (one copy each). Stops at the first record that does not check out.
+ * The live entries of a replayed journal, decoded one at a time: each vector is read into one
+ * scratch array that the next entry overwrites, so a consumer copies what it keeps (the index
+ * does), and reads them before the journal is next written. Replay reads the file through a small
+ * window, never whole: a 70 MB buffer and a full copy of every vector beside the index's own (51 MB
+ * at 100k entries) outlived the replay until the next full GC (issue 15).
  */
-function replay(bytes: Buffer, start: number, dimensions: number): { entries: JournalEntry[]; goodEnd: number; recordBytes: number } {
+export interface ReplayedEntries extends Iterable<JournalEntry> {
+  readonly length: number;
+}
+
+const WINDOW_BYTES = 1024 * 1024;
+
+/** Sequential positional reads of `fd` through one reused buffer. */
+class FileWindow {
+  private buffer = Buffer.allocUnsafe(WINDOW_BYTES);
+  private start = 0;
+  private end = 0;
+
+  constructor(
+    private readonly fd: number,
+    readonly size: number,
+  ) {}
+
+  /** The `length` bytes at `position` (a view valid until the next call), or undefined past the end of the file. */
+  bytes(position: number, length: number): Buffer | undefined {
+    if (position + length > this.size) return undefined;
+    if (position < this.start || position + length > this.end) {
+      if (length > this.buffer.length) this.buffer = Buffer.allocUnsafe(length);
+      const wanted = Math.min(this.buffer.length, this.size - position);
+      let filled = 0;
+      while (filled < wanted) {
+        const read = readSync(this.fd, this.buffer, filled, wanted - filled, position + filled);
+        if (read === 0) break;
+        filled += read;
+      }
+      this.start = position;
+      this.end = position + filled;
+      if (position + length > this.end) return undefined;
+    }
+    return this.buffer.subarray(position - this.start, position - this.start + length);
+  }
+}
+
+/** Replays the journal's records into its live entries. Stops at the first record that does not check out. */
+function replay(fd: number, size: number, start: number, dimensions: number): { entries: ReplayedEntries; goodEnd: number; recordBytes: number } {
   const live = new Map<string, { partition: string; label: bigint; at: number }>();
+  const window = new FileWindow(fd, size);
   let position = start;
   let recordBytes = 0;
   const vectorBytes = dimensions * 4;
-  while (position + FRAME_HEADER <= bytes.length) {
-    const length = bytes.readUInt32LE(position);
+  for (;;) {
+    const frameHeader = window.bytes(position, FRAME_HEADER);
+    if (!frameHeader) break;
+    const length = frameHeader.readUInt32LE(0);
+    const checksum = frameHeader.readUInt32LE(4);
     const end = position + FRAME_HEADER + length;
-    if (length < 3 || end > bytes.length) break;
-    const payload = bytes.subarray(position + FRAME_HEADER, end);
-    if (crc32(payload) !== bytes.readUInt32LE(position + 4)) break;
+    if (length < 3 || end > size) break;
+    const payload = window.bytes(position + FRAME_HEADER, length);
+    if (!payload || crc32(payload) !== checksum) break;
     const op = payload.readUInt8(0);
     const keyLength = payload.readUInt16LE(1);
     if (3 + keyLength > length) break;
@@ -103,15 +149,21 @@ function replay(bytes: Buffer, start: number, dimensions: number): { entries: Jo
     }
     position = end;
   }
-  const all = new Float32Array(live.size * dimensions);
-  const target = new Uint8Array(all.buffer);
-  const entries: JournalEntry[] = [];
-  let row = 0;
-  for (const [key, entry] of live) {
-    target.set(bytes.subarray(entry.at, entry.at + vectorBytes), row * vectorBytes);
-    entries.push({ key, partition: entry.partition, label: entry.label, vector: all.subarray(row * dimensions, (row + 1) * dimensions) });
-    row++;
-  }
+  const entries: ReplayedEntries = {
+    length: live.size,
+    *[Symbol.iterator]() {
+      // Live entries are in the order of their last add, so these reads move forward through the file.
+      const vectors = new FileWindow(fd, position);
+      const vector = new Float32Array(dimensions);
+      const target = new Uint8Array(vector.buffer);
+      for (const [key, entry] of live) {
+        const bytes = vectors.bytes(entry.at, vectorBytes);
+        if (!bytes) throw new Error('l1b: the vector journal changed while it was replayed');
+        target.set(bytes);
+        yield { key, partition: entry.partition, label: entry.label, vector };
+      }
+    },
+  };
   return { entries, goodEnd: position, recordBytes };
 }
 
@@ -141,26 +193,37 @@ export class VectorJournal {
    * Opens the journal of `dir`. `entries` is undefined when there is none usable (missing, made by
    * another embedder, damaged header): the caller rebuilds and then calls `rewrite`.
    */
-  static async open(dir: string, embedder: string, dimensions: number): Promise<{ journal: VectorJournal; entries: JournalEntry[] | undefined }> {
+  static async open(dir: string, embedder: string, dimensions: number): Promise<{ journal: VectorJournal; entries: ReplayedEntries | undefined }> {
     const journal = new VectorJournal(dir, embedder, dimensions);
     await removeStaleTemporaries(dir); // a kill -9 mid-rewrite or mid-save leaves <file>.<pid>.tmp
-    let bytes: Buffer;
+    let file: FileHandle;
     try {
-      bytes = await readFile(join(dir, FILE));
+      file = await open(join(dir, FILE), 'r+');
     } catch {
       return { journal, entries: undefined };
     }
-    const expected = header(embedder, dimensions);
-    if (bytes.length < expected.length || !bytes.subarray(0, expected.length).equals(expected)) return { journal, entries: undefined };
-    const { entries, goodEnd, recordBytes } = replay(bytes, expected.length, dimensions);
-    // The compaction estimate needs a record's size: left at 0, the first flush after every start
-    // took the journal for all dead records and rewrote it whole (66 MB at 100k entries).
-    journal.recordBytes = recordBytes;
-    journal.file = await open(join(dir, FILE), 'r+');
-    // Cut a torn or damaged tail, so appends follow the last good record.
-    if (goodEnd < bytes.length) await journal.file.truncate(goodEnd);
-    journal.fileBytes = goodEnd;
-    return { journal, entries };
+    try {
+      const { size } = await file.stat();
+      const expected = header(embedder, dimensions);
+      const window = new FileWindow(file.fd, size);
+      const found = window.bytes(0, expected.length);
+      if (!found || !found.equals(expected)) {
+        await file.close();
+        return { journal, entries: undefined };
+      }
+      const { entries, goodEnd, recordBytes } = replay(file.fd, size, expected.length, dimensions);
+      // The compaction estimate needs a record's size: left at 0, the first flush after every start
+      // took the journal for all dead records and rewrote it whole (66 MB at 100k entries).
+      journal.recordBytes = recordBytes;
+      journal.file = file;
+      // Cut a torn or damaged tail, so appends follow the last good record.
+      if (goodEnd < size) await file.truncate(goodEnd);
+      journal.fileBytes = goodEnd;
+      return { journal, entries };
+    } catch (error) {
+      await file.close();
+      throw error;
+    }
   }
 
   recordAdd(entry: JournalEntry): void {

@@ -85,6 +85,48 @@ describe('VectorIndex', () => {
     assert.deepEqual(index.nearest('p1', a!, 5), []);
     assert.throws(() => index.add('p1', 'c', new Float32Array(3)), /dimensions/);
   });
+
+  it('keeps each key\'s own vector across removals, re-adds, reused rows and chunk boundaries', () => {
+    // 9,000 entries span three of the index's 4,096-row chunks; removing every third and adding
+    // new ones reuses their rows, which must never hand an entry another's vector or order.
+    const dimensions = 8;
+    const vectors = seededVectors(12_000, dimensions, 5);
+    const index = new VectorIndex({ dimensions, annMinEntries: 1_000_000 });
+    const expected = new Map<string, { partition: string; vector: Float32Array }>();
+    const put = (i: number): void => {
+      const partition = `p${i % 3}`;
+      const vector = Float32Array.from(vectors[i]!);
+      index.add(partition, `k${i}`, vector);
+      vector.fill(0); // the index keeps a copy, not the caller's array
+      expected.delete(`k${i}`);
+      expected.set(`k${i}`, { partition, vector: vectors[i]! });
+    };
+    for (let i = 0; i < 9_000; i++) put(i);
+    for (let i = 0; i < 9_000; i += 3) {
+      index.remove(`k${i}`);
+      expected.delete(`k${i}`);
+    }
+    for (let i = 9_000; i < 12_000; i++) put(i);
+    put(4); // a re-add moves the entry to the end
+    assert.equal(index.size, expected.size);
+    const listed = [...index.entries()];
+    assert.deepEqual(listed.map((entry) => entry.key), [...expected.keys()]);
+    for (const entry of listed) {
+      const want = expected.get(entry.key)!;
+      assert.equal(entry.partition, want.partition, entry.key);
+      assert.deepEqual([...entry.vector], [...want.vector], entry.key);
+    }
+    for (const i of [1, 2, 4, 4_097, 8_999, 9_000, 11_999]) {
+      const want = expected.get(`k${i}`)!;
+      const [best] = index.nearest(want.partition, want.vector, 1);
+      assert.equal(best?.key, `k${i}`);
+      assert.ok(Math.abs(best!.similarity - 1) < 1e-5);
+    }
+    assert.deepEqual(index.nearest('p0', vectors[0]!, 1).map((n) => n.key).includes('k0'), false, 'a removed key is never found');
+    index.clear();
+    assert.equal(index.size, 0);
+    assert.deepEqual(index.nearest('p1', vectors[1]!, 1), []);
+  });
 });
 
 describe('SemanticCache persistence', () => {

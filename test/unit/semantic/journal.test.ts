@@ -1,6 +1,6 @@
 // The L1b index on disk grows by appends, and upkeep over many entries leaves room for other work.
 import assert from 'node:assert/strict';
-import { stat } from 'node:fs/promises';
+import { appendFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { createLexicalEmbedder } from '../../../src/core/embed/lexical';
@@ -32,6 +32,52 @@ describe('L1b index persistence', () => {
     } finally {
       await cache.close();
       await store.close();
+      await cleanup();
+    }
+  });
+
+  it('replays a multi-megabyte journal exactly: every live vector, in the order of its last add, without a torn tail', async () => {
+    const { dir, cleanup } = await tempDir('l1b-journal-replay');
+    const dimensions = 64;
+    const vectorOf = (i: number, round: number): Float32Array => Float32Array.from({ length: dimensions }, (_, d) => Math.sin(i * 31 + d * 7 + round * 1000));
+    // Keys of varying length (some over a kilobyte), so records straddle the replay's read window.
+    const keyOf = (i: number): string => `l1b:p${i % 5}:${i}:${'x'.repeat(i % 97 === 0 ? 1500 : i % 13)}`;
+    const count = 6000;
+    try {
+      const first = await VectorJournal.open(dir, 'test-embedder', dimensions);
+      await first.journal.rewrite(Array.from({ length: count }, (_, i) => ({ key: keyOf(i), partition: `p${i % 5}`, label: BigInt(i + 1), vector: vectorOf(i, 0) })));
+      const expected = new Map<string, { partition: string; label: bigint; vector: Float32Array }>();
+      for (let i = 0; i < count; i++) expected.set(keyOf(i), { partition: `p${i % 5}`, label: BigInt(i + 1), vector: vectorOf(i, 0) });
+      for (let i = 0; i < count; i += 4) {
+        first.journal.recordRemove(keyOf(i));
+        expected.delete(keyOf(i));
+      }
+      for (let i = 1; i < count; i += 9) {
+        first.journal.recordAdd({ key: keyOf(i), partition: `p${i % 5}`, label: BigInt(count + i), vector: vectorOf(i, 1) });
+        expected.delete(keyOf(i));
+        expected.set(keyOf(i), { partition: `p${i % 5}`, label: BigInt(count + i), vector: vectorOf(i, 1) });
+      }
+      await first.journal.close();
+      const path = join(dir, 'vectors.journal');
+      const size = (await stat(path)).size;
+      assert.ok(size > 2 * 1024 * 1024, `journal of ${size} bytes spans several read windows`);
+      await appendFile(path, Buffer.from([200, 1, 0, 0, 1, 2, 3])); // a torn record
+      const reopened = await VectorJournal.open(dir, 'test-embedder', dimensions);
+      assert.equal(reopened.entries?.length, expected.size);
+      const replayed = [...reopened.entries!].length === expected.size ? [] : ['count'];
+      const wanted = [...expected];
+      let at = 0;
+      for (const entry of reopened.entries!) {
+        const [key, want] = wanted[at++]!;
+        assert.equal(entry.key, key);
+        assert.equal(entry.partition, want.partition);
+        assert.equal(entry.label, want.label);
+        assert.deepEqual([...entry.vector], [...want.vector], key);
+      }
+      assert.deepEqual(replayed, []);
+      await reopened.journal.close();
+      assert.equal((await stat(path)).size, size, 'the torn tail was cut');
+    } finally {
       await cleanup();
     }
   });
