@@ -258,7 +258,14 @@ export class VectorJournal {
    * it grew too big); records made after this call are appended behind them.
    */
   rewrite(current: Iterable<JournalEntry>): Promise<void> {
+    // Copy the vectors now: the index hands out views of rows it reuses once an entry is removed,
+    // and the records are written after awaits, when such a row may hold another entry's vector.
     const entries = [...current];
+    const copies = new Float32Array(entries.length * this.dimensions);
+    entries.forEach((entry, i) => {
+      copies.set(entry.vector, i * this.dimensions);
+      entries[i] = { ...entry, vector: copies.subarray(i * this.dimensions, (i + 1) * this.dimensions) };
+    });
     this.pending = [];
     this.writing = this.writing.then(async () => {
       await makePrivateDir(this.dir);

@@ -7,6 +7,7 @@ import { createLexicalEmbedder } from '../../../src/core/embed/lexical';
 import { silentLogger } from '../../../src/core/logger';
 import { ZERO_USAGE } from '../../../src/core/outcome';
 import { SemanticCache } from '../../../src/core/semantic/cache';
+import { VectorIndex } from '../../../src/core/semantic/index';
 import { VectorJournal } from '../../../src/core/semantic/journal';
 import { openEmbeddedStore } from '../../../src/core/store/embedded';
 import { tempDir } from './helpers';
@@ -77,6 +78,31 @@ describe('L1b index persistence', () => {
       assert.deepEqual(replayed, []);
       await reopened.journal.close();
       assert.equal((await stat(path)).size, size, 'the torn tail was cut');
+    } finally {
+      await cleanup();
+    }
+  });
+
+  it('a rewrite saves each entry\'s vector as it was when asked, though the index reuses its row meanwhile', async () => {
+    const { dir, cleanup } = await tempDir('l1b-journal-rewrite');
+    const dimensions = 16;
+    const vectorOf = (i: number): Float32Array => Float32Array.from({ length: dimensions }, (_, d) => Math.cos(i * 13 + d));
+    try {
+      const index = new VectorIndex({ dimensions });
+      for (let i = 0; i < 10; i++) index.add('p', `k${i}`, vectorOf(i));
+      const first = await VectorJournal.open(dir, 'test-embedder', dimensions);
+      const rewritten = first.journal.rewrite(index.entries());
+      // Before the rewrite's writes run: k0's row goes to a new entry.
+      index.remove('k0');
+      index.add('p', 'k10', vectorOf(10));
+      await rewritten;
+      await first.journal.close();
+      const reopened = await VectorJournal.open(dir, 'test-embedder', dimensions);
+      const saved = new Map<string, number[]>();
+      for (const entry of reopened.entries!) saved.set(entry.key, [...entry.vector]); // copy: replay reuses one array
+      await reopened.journal.close();
+      assert.equal(saved.size, 10);
+      for (let i = 0; i < 10; i++) assert.deepEqual(saved.get(`k${i}`), [...vectorOf(i)], `k${i}`);
     } finally {
       await cleanup();
     }
