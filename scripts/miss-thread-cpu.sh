@@ -8,16 +8,9 @@ HERE=$(cd "$(dirname "$0")" && pwd)
 REPO=$1; OUT=$2; shift 2
 rm -rf "$OUT"; mkdir -p "$OUT"
 cd "$REPO" || exit 2
-node bin/isartor.js bench overhead --child fake-upstream > "$OUT/fake.log" 2>&1 &
-FPID=$!
-for i in $(seq 50); do grep -q 'http://' "$OUT/fake.log" && break; sleep 0.2; done
-FAKE=$(grep -o 'http://[^ ]*' "$OUT/fake.log" | head -1)
-DATA=$(mktemp -d); [ -n "$PREFILL" ] && cp -r "$PREFILL/." "$DATA/"
-node "$@" bin/isartor.js serve --port 0 --data-dir "$DATA" --upstream "$FAKE/v1" --anthropic-upstream "$FAKE" > "$OUT/serve.log" 2>&1 &
-SPID=$!
-for i in $(seq 50); do grep -q listening "$OUT/serve.log" && break; sleep 0.2; done
+. "$HERE/serve-on-fake-upstream.sh"
+start_serve_on_fake "$OUT" "$PREFILL" "$@"
 [ -n "$PREFILL" ] && sleep 8 # let a full cache finish opening
-URL=$(grep -o 'http://[^ ]*' "$OUT/serve.log" | head -1)
 node "$HERE/miss-load.mjs" "$URL" 300 8 0 > /dev/null # warm-up
 threads() { for t in /proc/$SPID/task/*; do echo "$(basename "$t") $(awk '{print $14+$15}' "$t/stat")"; done | sort; }
 threads > "$OUT/threads_before.txt"
@@ -25,6 +18,4 @@ node "$HERE/miss-load.mjs" "$URL" "${N:-3000}" "${C:-32}" 1000 | tee "$OUT/load.
 threads > "$OUT/threads_after.txt"
 grep VmRSS /proc/$SPID/status
 join "$OUT/threads_before.txt" "$OUT/threads_after.txt" | awk '{d=$3-$2; t+=d; if (d>0) printf "tid %s: %d\n", $1, d} END {print "total:", t}'
-kill -TERM $SPID; wait $SPID
-kill $FPID; wait $FPID 2>/dev/null
-rm -rf "$DATA"
+stop_serve_on_fake
