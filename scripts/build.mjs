@@ -14,7 +14,9 @@ const entries = [
   // The CLI runs next to its node_modules, so gpt-tokenizer (loaded on first use, see
   // src/core/tokens.ts) stays out of its bundle: bundled, its 4 MB of ranks cost every
   // `isartor serve` start ~40 ms to read and parse. The extension keeps it bundled (.vscodeignore).
-  { entryPoints: ['src/cli.ts'], outfile: 'dist/cli.js', external: [...external, 'gpt-tokenizer'] },
+  // Likewise the Redis client (~1.7 MB of @redis/*, ~60 ms to run at load): only a shared store
+  // (src/core/store/redisConnection.ts) or a store bench loads it, through a dynamic import.
+  { entryPoints: ['src/cli.ts'], outfile: 'dist/cli.js', external: [...external, 'gpt-tokenizer', 'redis'] },
   { entryPoints: ['src/extension/extension.ts'], outfile: 'dist/extension.js' },
   // The L1b cache's worker thread; the CLI and the extension start it from beside their own bundle.
   { entryPoints: ['src/core/semantic/worker.ts'], outfile: 'dist/semanticWorker.js' },
