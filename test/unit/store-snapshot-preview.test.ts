@@ -89,6 +89,17 @@ describe('embedded store: gets while the index is built', () => {
     await store.close();
   });
 
+  it('answers a get asked right at the open, before the snapshot is read, without waiting for the map', async () => {
+    const image = await storeWithTail();
+    const store = await openEmbeddedStore(image, limits, { loadInBackground: true });
+    let loaded = false;
+    void store.loaded.then(() => (loaded = true));
+    const first = await store.get('k5').then((value) => ({ value, early: !loaded }));
+    assert.deepEqual(first, { value: Buffer.alloc(64, 5), early: true });
+    await store.loaded;
+    await store.close();
+  });
+
   it('does not answer early for a snapshot larger than maxEntries (its oldest entries are dropped)', async () => {
     const image = await storeWithTail();
     const small = { maxEntries: COUNT - 100, ttlSeconds: 0 };

@@ -116,6 +116,8 @@ class LogStore implements EmbeddedStore {
   private preview: { lookup: IndexPreview['lookup']; file: FileHandle } | undefined;
   /** Keys the preview answered, in order: their LRU moves, replayed once the map is built. */
   private previewHits: string[] = [];
+  /** Settles once there is a preview or the load is over: a get that comes earlier waits for this, not the whole load. */
+  private previewSettled: Promise<void> = Promise.resolve();
   private loadFailure: unknown;
   private readonly now: () => number;
   private readonly compactMinBytes: number;
@@ -153,11 +155,15 @@ class LogStore implements EmbeddedStore {
 
   private async loadNow(): Promise<void> {
     // Entries beyond maxEntries are dropped below; a preview of that many would still answer for them.
+    let settlePreview = (): void => undefined;
+    this.previewSettled = new Promise<void>((resolve) => (settlePreview = resolve));
     const onPreview = (preview: IndexPreview, file: FileHandle): void => {
       if (preview.size <= this.limits.maxEntries) this.preview = { lookup: preview.lookup, file };
+      settlePreview();
     };
     const loaded = await openLogWithIndex(this.path, this.dir, this.snapshotPath, this.logger, onPreview).finally(() => {
       this.preview = undefined;
+      settlePreview();
     });
     this.index = loaded.index;
     this.liveBytes = loaded.liveBytes;
@@ -176,6 +182,8 @@ class LogStore implements EmbeddedStore {
 
   async get(key: string): Promise<Buffer | undefined> {
     if (this.loading) {
+      // Before the snapshot is read there is nothing to look in yet; after, the map is not needed.
+      if (!this.preview) await this.previewSettled;
       const early = this.getFromPreview(key);
       if (early !== 'wait') return early;
       await this.loading;
