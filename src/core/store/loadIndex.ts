@@ -76,7 +76,8 @@ export async function loadIndex(file: FileHandle, size: number, snapshotPath: st
   });
   const index = new Map<string, IndexEntry>();
   for (let from = 0; from < columns.count; from += BUILD_SLICE) {
-    if (from > 0) await nextTurn();
+    // A turn before the first slice too: gets waiting for the preview go first.
+    await nextTurn();
     // A key listed twice: damage the checksum missed. Trust none of it, as a failed decode would not.
     if (!columns.addTo(index, from, Math.min(columns.count, from + BUILD_SLICE))) return scanWhole(file, size, 'damaged');
   }
