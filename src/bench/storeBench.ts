@@ -7,7 +7,7 @@
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createClient } from 'redis';
+import type { createClient as CreateClient } from 'redis';
 import { describeRedisError } from '../core/store/redisConnection';
 import { redactStoreUrl } from '../core/store/redisUrl';
 import { benchChildEnv, spawnCli } from './children';
@@ -87,13 +87,14 @@ export async function measure(storeArgs: string[], config: object, upstream: str
 }
 
 /** A client that tries once: connect() otherwise retries, and never settles, while Redis refuses us. */
-function oneTryClient(storeUrl: string) {
+function oneTryClient(createClient: typeof CreateClient, storeUrl: string) {
   return createClient({ url: storeUrl, socket: { reconnectStrategy: false, connectTimeout: 2000 } });
 }
 
 /** Runs `use` on a one-try client of `storeUrl`; a refusal becomes an error that says why. */
 async function withRedis<T>(storeUrl: string, use: (client: ReturnType<typeof oneTryClient>) => Promise<T>): Promise<T> {
-  const client = oneTryClient(storeUrl);
+  // Loaded here, not at the top: the CLI bundle leaves redis out and only a store bench needs it.
+  const client = oneTryClient((await import('redis')).createClient, storeUrl);
   client.on('error', () => undefined);
   try {
     await client.connect();

@@ -7,7 +7,7 @@ import { open, rename, unlink, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
 import { silentLogger, type Logger } from '../logger';
 import { removeIndexSnapshot, saveIndexSnapshot } from './indexSnapshot';
-import { openLogWithIndex, type OpenReport } from './loadIndex';
+import { openLogWithIndex, type IndexPreview, type OpenReport } from './loadIndex';
 import { acquireLock, type HeldLock } from './lockFile';
 import { lruEvictions } from './lruEvictions';
 import { walkKeys } from './walkKeys';
@@ -112,6 +112,12 @@ class LogStore implements EmbeddedStore {
   private closed = false;
   /** Set while the index is being built; see load(). */
   private loading: Promise<void> | undefined;
+  /** While the map is built from a snapshot: where a key's record is, so gets need not wait for the map. */
+  private preview: { lookup: IndexPreview['lookup']; file: FileHandle } | undefined;
+  /** Keys the preview answered, in order: their LRU moves, replayed once the map is built. */
+  private previewHits: string[] = [];
+  /** Settles once there is a preview or the load is over: a get that comes earlier waits for this, not the whole load. */
+  private previewSettled: Promise<void> = Promise.resolve();
   private loadFailure: unknown;
   private readonly now: () => number;
   private readonly compactMinBytes: number;
@@ -148,7 +154,17 @@ class LogStore implements EmbeddedStore {
   }
 
   private async loadNow(): Promise<void> {
-    const loaded = await openLogWithIndex(this.path, this.dir, this.snapshotPath, this.logger);
+    // Entries beyond maxEntries are dropped below; a preview of that many would still answer for them.
+    let settlePreview = (): void => undefined;
+    this.previewSettled = new Promise<void>((resolve) => (settlePreview = resolve));
+    const onPreview = (preview: IndexPreview, file: FileHandle): void => {
+      if (preview.size <= this.limits.maxEntries) this.preview = { lookup: preview.lookup, file };
+      settlePreview();
+    };
+    const loaded = await openLogWithIndex(this.path, this.dir, this.snapshotPath, this.logger, onPreview).finally(() => {
+      this.preview = undefined;
+      settlePreview();
+    });
     this.index = loaded.index;
     this.liveBytes = loaded.liveBytes;
     this.snapshotLogBytes = loaded.snapshotLogBytes;
@@ -158,12 +174,20 @@ class LogStore implements EmbeddedStore {
     this.dropExpired();
     // Snapshot order is LRU order at the last snapshot; a log scan only knows write order.
     while (this.index.size > this.limits.maxEntries) this.forget(this.index.keys().next().value as string);
+    for (const key of this.previewHits) this.touch(key);
+    this.previewHits = [];
     if (this.shouldCompact()) void this.exclusive(() => this.compactNow()).catch(() => undefined);
     else if (this.shouldSnapshot()) void this.exclusive(() => this.snapshotNow()).catch(() => undefined);
   }
 
   async get(key: string): Promise<Buffer | undefined> {
-    if (this.loading) await this.loading;
+    if (this.loading) {
+      // Before the snapshot is read there is nothing to look in yet; after, the map is not needed.
+      if (!this.preview) await this.previewSettled;
+      const early = this.getFromPreview(key);
+      if (early !== 'wait') return early;
+      await this.loading;
+    }
     this.assertOpen();
     const entry = this.index.get(key);
     if (!entry || !this.file) return undefined;
@@ -181,6 +205,29 @@ class LogStore implements EmbeddedStore {
     this.index.delete(key);
     this.index.set(key, entry);
     return value;
+  }
+
+  /**
+   * A get while the index is being built: answered from the preview when there is one, 'wait'
+   * otherwise (or when the record does not check out: the get after the load drops it).
+   */
+  private getFromPreview(key: string): Buffer | undefined | 'wait' {
+    const preview = this.preview;
+    if (!preview) return 'wait';
+    const entry = preview.lookup(key);
+    if (!entry || this.isExpired(entry)) return undefined;
+    const value = readValue(preview.file, key, entry);
+    if (!value) return 'wait';
+    this.previewHits.push(key);
+    return value;
+  }
+
+  /** Marks `key` as the most recently used. */
+  private touch(key: string): void {
+    const entry = this.index.get(key);
+    if (!entry) return;
+    this.index.delete(key);
+    this.index.set(key, entry);
   }
 
   set(key: string, value: Buffer): Promise<void> {

@@ -51,6 +51,82 @@ export interface DecodedSnapshot extends SnapshotHeader {
   samples: Array<[string, IndexEntry]>;
 }
 
+/**
+ * A checked snapshot still in its columns: keys found by a search of the one keys string, entries
+ * read from typed arrays. Building the store's map from it (`addTo`) is most of an open's CPU at
+ * 100k entries, so the store builds it in slices and answers gets from here meanwhile.
+ */
+export class SnapshotColumns implements SnapshotHeader {
+  constructor(
+    readonly logBytes: number,
+    readonly headCrc: number,
+    readonly tailCrc: number,
+    /** Every key, concatenated, in LRU order. */
+    private readonly keys: string,
+    /** Where key i starts in `keys` (UTF-16 units); one more element than there are entries. */
+    private readonly keyStarts: Uint32Array,
+    private readonly offsets: Float64Array,
+    private readonly frameBytes: Uint32Array,
+    private readonly createdAt: Float64Array,
+    /** Sum of the entries' frame sizes. */
+    readonly liveBytes: number,
+  ) {}
+
+  get count(): number {
+    return this.offsets.length;
+  }
+
+  keyAt(i: number): string {
+    return this.keys.substring(this.keyStarts[i]!, this.keyStarts[i + 1]!);
+  }
+
+  entryAt(i: number): IndexEntry {
+    return { offset: this.offsets[i]!, frameBytes: this.frameBytes[i]!, createdAt: this.createdAt[i]! };
+  }
+
+  /** The position of `key`, or -1: a substring search, kept only where a key starts and ends. */
+  find(key: string): number {
+    if (key.length === 0) return -1;
+    for (let at = this.keys.indexOf(key); at >= 0; at = this.keys.indexOf(key, at + 1)) {
+      const i = this.startingAt(at);
+      if (i >= 0 && this.keyStarts[i + 1]! - at === key.length) return i;
+    }
+    return -1;
+  }
+
+  /** The entry whose key starts at `at` in `keys`, or -1 (binary search: the starts increase). */
+  private startingAt(at: number): number {
+    let low = 0;
+    let high = this.count - 1;
+    while (low <= high) {
+      const middle = (low + high) >>> 1;
+      const start = this.keyStarts[middle]!;
+      if (start === at) return middle;
+      if (start < at) low = middle + 1;
+      else high = middle - 1;
+    }
+    return -1;
+  }
+
+  /** Adds entries [from, to) to `index` in order; false when a key is already there (damage the checksum missed, or a writer bug). */
+  addTo(index: Map<string, IndexEntry>, from: number, to: number): boolean {
+    for (let i = from; i < to; i++) {
+      const size = index.size;
+      index.set(this.keyAt(i), this.entryAt(i));
+      if (index.size === size) return false;
+    }
+    return true;
+  }
+
+  /** A spread of entries (at most SAMPLED_ENTRIES + 1) to read back from the log. */
+  samples(): Array<[string, IndexEntry]> {
+    const every = Math.max(1, Math.floor(this.count / SAMPLED_ENTRIES));
+    const out: Array<[string, IndexEntry]> = [];
+    for (let i = 0; i < this.count; i++) if (i % every === 0 || i === this.count - 1) out.push([this.keyAt(i), this.entryAt(i)]);
+    return out;
+  }
+}
+
 /** crc32 of the log's bytes [start, end), or -1 when they cannot all be read. */
 function fingerprint(log: FileHandle, start: number, end: number): number {
   const bytes = Buffer.alloc(Math.max(0, end - start));
@@ -99,11 +175,23 @@ function columnStarts(count: number): { keyUnits: number; offset: number; frameB
   return { keyUnits, offset, frameBytes, createdAt, keys: createdAt + 8 * count };
 }
 
+/** The file is little-endian; a typed array uses the machine's order. */
+const LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
+
+/** Fills `out` from the column at `start`: one copy where the byte order allows, else value by value. */
+function readColumn<T extends Uint16Array | Uint32Array | Float64Array>(out: T, bytes: Buffer, start: number, readOne: (at: number) => number): T {
+  const width = out.BYTES_PER_ELEMENT;
+  if (LITTLE_ENDIAN) bytes.copy(new Uint8Array(out.buffer), 0, start, start + width * out.length);
+  else for (let i = 0; i < out.length; i++) out[i] = readOne(start + width * i);
+  return out;
+}
+
 /**
- * Decodes a snapshot file; undefined when it is not one, is cut short, fails its checksum, or has
- * an entry that is not a whole record inside the part of the log it covers.
+ * Reads a snapshot file into columns and checks every entry; undefined when it is not one, is cut
+ * short, fails its checksum, or has an entry that is not a whole record inside the part of the log
+ * it covers. (A key listed twice is found only by `addTo`.)
  */
-export function decodeIndexSnapshot(bytes: Buffer): DecodedSnapshot | undefined {
+export function readSnapshotColumns(bytes: Buffer): SnapshotColumns | undefined {
   if (bytes.length < HEADER_BYTES || !bytes.subarray(0, SNAPSHOT_MAGIC.length).equals(SNAPSHOT_MAGIC)) return undefined;
   if (crc32(bytes.subarray(12)) !== bytes.readUInt32LE(8)) return undefined;
   const logBytes = bytes.readDoubleLE(12);
@@ -112,30 +200,39 @@ export function decodeIndexSnapshot(bytes: Buffer): DecodedSnapshot | undefined 
   const columns = columnStarts(count);
   if (columns.keys > bytes.length) return undefined;
   const keys = bytes.toString('utf8', columns.keys);
-  const sampleEvery = Math.max(1, Math.floor(count / SAMPLED_ENTRIES));
-  const index = new Map<string, IndexEntry>();
-  const samples: Array<[string, IndexEntry]> = [];
+  const keyUnits = readColumn(new Uint16Array(count), bytes, columns.keyUnits, (at) => bytes.readUInt16LE(at));
+  const offsets = readColumn(new Float64Array(count), bytes, columns.offset, (at) => bytes.readDoubleLE(at));
+  const frameBytes = readColumn(new Uint32Array(count), bytes, columns.frameBytes, (at) => bytes.readUInt32LE(at));
+  const createdAt = readColumn(new Float64Array(count), bytes, columns.createdAt, (at) => bytes.readDoubleLE(at));
+  const keyStarts = new Uint32Array(count + 1);
   let liveBytes = 0;
   let keyAt = 0;
   for (let i = 0; i < count; i++) {
-    const keyEnd = keyAt + bytes.readUInt16LE(columns.keyUnits + 2 * i);
-    if (keyEnd === keyAt || keyEnd > keys.length) return undefined;
-    const key = keys.substring(keyAt, keyEnd);
-    keyAt = keyEnd;
-    const entry: IndexEntry = {
-      offset: bytes.readDoubleLE(columns.offset + 8 * i),
-      frameBytes: bytes.readUInt32LE(columns.frameBytes + 4 * i),
-      createdAt: bytes.readDoubleLE(columns.createdAt + 8 * i),
-    };
-    if (entry.offset < LOG_MAGIC.length || entry.frameBytes <= FRAME_HEADER_BYTES || entry.offset + entry.frameBytes > logBytes) return undefined;
-    index.set(key, entry);
-    // A key twice means damage the checksum missed (or a writer bug): do not trust the rest.
-    if (index.size !== i + 1) return undefined;
-    liveBytes += entry.frameBytes;
-    if (i % sampleEvery === 0 || i === count - 1) samples.push([key, entry]);
+    const units = keyUnits[i]!;
+    if (units === 0 || keyAt + units > keys.length) return undefined;
+    keyStarts[i] = keyAt;
+    keyAt += units;
+    const offset = offsets[i]!;
+    const frame = frameBytes[i]!;
+    if (offset < LOG_MAGIC.length || frame <= FRAME_HEADER_BYTES || offset + frame > logBytes) return undefined;
+    liveBytes += frame;
   }
   if (keyAt !== keys.length) return undefined;
-  return { logBytes, headCrc: bytes.readUInt32LE(20), tailCrc: bytes.readUInt32LE(24), index, liveBytes, samples };
+  keyStarts[count] = keyAt;
+  return new SnapshotColumns(logBytes, bytes.readUInt32LE(20), bytes.readUInt32LE(24), keys, keyStarts, offsets, frameBytes, createdAt, liveBytes);
+}
+
+/**
+ * Decodes a snapshot file into the map the store uses; undefined when `readSnapshotColumns` would
+ * refuse it or a key is listed twice.
+ */
+export function decodeIndexSnapshot(bytes: Buffer): DecodedSnapshot | undefined {
+  const columns = readSnapshotColumns(bytes);
+  if (!columns) return undefined;
+  const index = new Map<string, IndexEntry>();
+  if (!columns.addTo(index, 0, columns.count)) return undefined;
+  const { logBytes, headCrc, tailCrc, liveBytes } = columns;
+  return { logBytes, headCrc, tailCrc, index, liveBytes, samples: columns.samples() };
 }
 
 /**
@@ -176,7 +273,7 @@ export type SnapshotRejection = 'missing' | 'damaged' | 'log shorter than snapsh
  * records decode to their keys. Anything else is a rejection and the caller scans the log. (A
  * copied data dir passes: the checks look at content, not at which file holds it.)
  */
-export async function loadIndexSnapshot(path: string, log: FileHandle, logSize: number): Promise<{ snapshot: DecodedSnapshot } | { rejected: SnapshotRejection }> {
+export async function loadIndexSnapshot(path: string, log: FileHandle, logSize: number): Promise<{ snapshot: SnapshotColumns } | { rejected: SnapshotRejection }> {
   let bytes: Buffer;
   try {
     bytes = await readFile(path);
@@ -184,13 +281,13 @@ export async function loadIndexSnapshot(path: string, log: FileHandle, logSize: 
     if ((error as NodeJS.ErrnoException).code === 'ENOENT') return { rejected: 'missing' };
     throw error;
   }
-  const snapshot = decodeIndexSnapshot(bytes);
+  const snapshot = readSnapshotColumns(bytes);
   if (!snapshot) return { rejected: 'damaged' };
   if (snapshot.logBytes > logSize) return { rejected: 'log shorter than snapshot' };
   const { headCrc, tailCrc } = logFingerprints(log, snapshot.logBytes);
   if (headCrc !== snapshot.headCrc) return { rejected: 'log start differs' };
   if (tailCrc !== snapshot.tailCrc) return { rejected: 'log end differs' };
-  if (!sampledEntriesMatch(log, snapshot.samples)) return { rejected: 'entry mismatch' };
+  if (!sampledEntriesMatch(log, snapshot.samples())) return { rejected: 'entry mismatch' };
   return { snapshot };
 }
 

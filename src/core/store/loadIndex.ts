@@ -32,21 +32,75 @@ export interface LoadedIndex {
 }
 
 /**
- * Reads the index of the log `file` (`size` bytes) using the snapshot at `snapshotPath` when it
- * still describes this log.
+ * Answers where a key's record is while the index is still being built: an entry, or null when the
+ * log holds no live record for the key. `size` is how many keys the index will start with.
  */
-export async function loadIndex(file: FileHandle, size: number, snapshotPath: string): Promise<LoadedIndex> {
+export interface IndexPreview {
+  lookup(key: string): IndexEntry | null;
+  size: number;
+}
+
+/** Snapshot entries added to the map between two turns of the event loop (~10-20 ms each at start-up). */
+const BUILD_SLICE = 8192;
+
+const nextTurn = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
+
+/**
+ * Reads the index of the log `file` (`size` bytes) using the snapshot at `snapshotPath` when it
+ * still describes this log. With a snapshot, the log's tail is read first and `onPreview` gets a
+ * lookup over the snapshot and that tail, valid until this resolves, while the map is built in
+ * slices that leave the event loop free between them.
+ */
+export async function loadIndex(file: FileHandle, size: number, snapshotPath: string, onPreview?: (preview: IndexPreview) => void): Promise<LoadedIndex> {
   const loaded = await loadIndexSnapshot(snapshotPath, file, size);
-  let index = new Map<string, IndexEntry>();
-  let liveBytes = 0;
-  let start = LOG_MAGIC.length;
-  let rejected: SnapshotRejection | undefined;
-  if ('snapshot' in loaded) {
-    ({ index, liveBytes } = loaded.snapshot);
-    start = loaded.snapshot.logBytes;
-  } else {
-    rejected = loaded.rejected;
+  if (!('snapshot' in loaded)) return scanWhole(file, size, loaded.rejected);
+  const columns = loaded.snapshot;
+  // The tail's records, last write last: undefined for a delete.
+  const tail = new Map<string, IndexEntry | undefined>();
+  const { goodEnd } = await scanLog(
+    file,
+    size,
+    (record) => {
+      tail.delete(record.key);
+      tail.set(record.key, record.op === RecordOp.Set ? { offset: record.offset, frameBytes: record.frameBytes, createdAt: record.createdAt } : undefined);
+    },
+    columns.logBytes,
+  );
+  onPreview?.({
+    lookup(key) {
+      if (tail.has(key)) return tail.get(key) ?? null;
+      const i = columns.find(key);
+      return i < 0 ? null : columns.entryAt(i);
+    },
+    size: columns.count + tail.size,
+  });
+  const index = new Map<string, IndexEntry>();
+  for (let from = 0; from < columns.count; from += BUILD_SLICE) {
+    // A turn before the first slice too: gets waiting for the preview go first.
+    await nextTurn();
+    // A key listed twice: damage the checksum missed. Trust none of it, as a failed decode would not.
+    if (!columns.addTo(index, from, Math.min(columns.count, from + BUILD_SLICE))) return scanWhole(file, size, 'damaged');
   }
+  // Replaying the tail's last record per key gives what replaying all of them would.
+  let liveBytes = columns.liveBytes;
+  for (const [key, entry] of tail) {
+    const previous = index.get(key);
+    if (previous) {
+      index.delete(key);
+      liveBytes -= previous.frameBytes;
+    }
+    if (entry) {
+      index.set(key, entry);
+      liveBytes += entry.frameBytes;
+    }
+  }
+  return { index, liveBytes, goodEnd, snapshotLogBytes: columns.logBytes, report: { from: 'snapshot', replayedBytes: goodEnd - columns.logBytes } };
+}
+
+/** The index from a scan of the whole log (no usable snapshot). */
+async function scanWhole(file: FileHandle, size: number, rejected: SnapshotRejection): Promise<LoadedIndex> {
+  const index = new Map<string, IndexEntry>();
+  let liveBytes = 0;
   const apply = (record: LogRecord): void => {
     const previous = index.get(record.key);
     if (previous) {
@@ -58,21 +112,21 @@ export async function loadIndex(file: FileHandle, size: number, snapshotPath: st
       liveBytes += record.frameBytes;
     }
   };
+  const start = LOG_MAGIC.length;
   const { goodEnd } = await scanLog(file, size, apply, start);
-  const report: OpenReport = rejected === undefined ? { from: 'snapshot', replayedBytes: goodEnd - start } : { from: 'scan', snapshotRejected: rejected, replayedBytes: goodEnd - start };
-  return { index, liveBytes, goodEnd, snapshotLogBytes: start, report };
+  return { index, liveBytes, goodEnd, snapshotLogBytes: start, report: { from: 'scan', snapshotRejected: rejected, replayedBytes: goodEnd - start } };
 }
 
 /**
  * Opens (or creates) the log at `path`, removes what a compaction that died before its rename left,
  * reads the index and cuts off a torn tail. `goodEnd` is then the log's size.
  */
-export async function openLogWithIndex(path: string, dir: string, snapshotPath: string, logger: Logger): Promise<LoadedIndex & { file: FileHandle }> {
+export async function openLogWithIndex(path: string, dir: string, snapshotPath: string, logger: Logger, onPreview?: (preview: IndexPreview, file: FileHandle) => void): Promise<LoadedIndex & { file: FileHandle }> {
   await unlink(`${path}.compact`).catch(() => undefined);
   const file = await openOrCreateLog(path, dir, logger);
   try {
     const { size } = await file.stat();
-    const loaded = await loadIndex(file, size, snapshotPath);
+    const loaded = await loadIndex(file, size, snapshotPath, onPreview && ((preview) => onPreview(preview, file)));
     const { from, snapshotRejected, replayedBytes } = loaded.report;
     const rejectedNote = snapshotRejected && snapshotRejected !== 'missing' ? ` (snapshot not used: ${snapshotRejected})` : '';
     logger.debug(`store ${path}: ${loaded.index.size} entries from the ${from === 'snapshot' ? 'index snapshot' : 'log'}, ${replayedBytes} log bytes read${rejectedNote}`);

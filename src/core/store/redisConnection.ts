@@ -3,7 +3,9 @@
  * never a dependency: each command gets a short budget, nothing queues while the connection is
  * down, an outage is logged once (and its end once), and the client reconnects by itself.
  */
-import { createClient, RESP_TYPES } from 'redis';
+// Types only: the client itself is loaded by openSharedRedis, so a proxy without a shared store
+// never loads it (the CLI keeps it out of its bundle, see scripts/build.mjs: ~1.7 MB to parse).
+import type * as RedisModule from 'redis';
 import type { StoreConfig } from '../config';
 import type { Logger } from '../logger';
 import { redactStoreUrl } from './redisUrl';
@@ -21,7 +23,7 @@ export interface SharedStoreStatus {
 /** Slow replies in a row that make Redis count as unavailable (logged, shown in stats). */
 const SLOW_IN_A_ROW_IS_DOWN = 3;
 
-function openClient(url: string, budgetMs: number) {
+function openClient({ createClient, RESP_TYPES }: typeof RedisModule, url: string, budgetMs: number) {
   return createClient({
     url,
     // Fail at once while disconnected instead of holding requests until Redis is back.
@@ -63,7 +65,7 @@ export interface SharedRedis {
  */
 export async function openSharedRedis(config: StoreConfig & { url: string }, logger: Logger): Promise<SharedRedis> {
   const url = redactStoreUrl(config.url);
-  const client = openClient(config.url, config.timeoutMs);
+  const client = openClient(await import('redis'), config.url, config.timeoutMs);
   const explain = (error: unknown): string => describeRedisError(error, config.url);
   let down: string | undefined;
   let closing = false;
