@@ -1,7 +1,6 @@
 // Bundles the CLI, the extension and the webview with esbuild.
 import { build } from 'esbuild';
 import { existsSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
 
 // Native or ESM-only packages stay outside the bundle and are loaded from node_modules at run time.
 const external = ['vscode', 'node-llama-cpp', '@huggingface/transformers', 'onnxruntime-node', 'usearch', 'sharp'];
@@ -9,13 +8,6 @@ const production = process.argv.includes('--production');
 // jsonc-parser's default (UMD) build loads its parts with dynamic requires esbuild cannot follow,
 // so the bundle would throw "Cannot find module './impl/format'"; its ESM build bundles cleanly.
 const alias = { 'jsonc-parser': 'jsonc-parser/lib/esm/main.js' };
-/** Resolves a bare `undici` import to scripts/undici-core.cjs (its deep imports of undici/lib/* resolve as usual). */
-const undiciCore = {
-  name: 'undici-core',
-  setup(b) {
-    b.onResolve({ filter: /^undici$/ }, () => ({ path: fileURLToPath(new URL('./undici-core.cjs', import.meta.url)) }));
-  },
-};
 const common = { bundle: true, platform: 'node', target: 'node20', format: 'cjs', sourcemap: !production, minify: production, external, alias, logLevel: 'warning' };
 
 const entries = [
@@ -24,8 +16,7 @@ const entries = [
   // `isartor serve` start ~40 ms to read and parse. The extension keeps it bundled (.vscodeignore).
   // Likewise the Redis client (~1.7 MB of @redis/*, ~60 ms to run at load): only a shared store
   // (src/core/store/redisConnection.ts) or a store bench loads it, through a dynamic import.
-  // And `undici` is its core only (scripts/undici-core.cjs), without fetch and the rest.
-  { entryPoints: ['src/cli.ts'], outfile: 'dist/cli.js', external: [...external, 'gpt-tokenizer', 'redis'], plugins: [undiciCore] },
+  { entryPoints: ['src/cli.ts'], outfile: 'dist/cli.js', external: [...external, 'gpt-tokenizer', 'redis'] },
   { entryPoints: ['src/extension/extension.ts'], outfile: 'dist/extension.js' },
   // The L1b cache's worker thread; the CLI and the extension start it from beside their own bundle.
   { entryPoints: ['src/core/semantic/worker.ts'], outfile: 'dist/semanticWorker.js' },
