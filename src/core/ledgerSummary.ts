@@ -29,10 +29,23 @@ export function emptySummary(): LedgerSummary {
   return { totals: emptyTotals(), byLayer: {}, byTool: {}, byModel: {}, byDay: {}, byDayLayer: {}, semanticRejected: {}, recent: [] };
 }
 
+const DAY_MS = 86_400_000;
+/** Dates end at ±8.64e15 ms; the last day is cut there (the first one starts exactly on it). */
+const LAST_VALID_MS = 8.64e15;
+/** The last day `utcDay` formatted, as [start, end) in epoch ms: two records per request fall in it. */
+let lastDay = { start: 0, end: 0, text: '' };
+
 /** UTC day of an epoch-ms time, "2026-11-24". */
 export function utcDay(time: number): string {
+  // A Date keeps whole milliseconds (dropping the fraction toward zero); a UTC day is exactly DAY_MS long.
+  const whole = Math.trunc(time);
+  if (whole >= lastDay.start && whole < lastDay.end) return lastDay.text;
   const date = new Date(time);
-  return Number.isNaN(date.getTime()) ? 'unknown' : date.toISOString().slice(0, 10);
+  if (Number.isNaN(date.getTime())) return 'unknown';
+  const text = date.toISOString().slice(0, 10);
+  const start = whole - (((whole % DAY_MS) + DAY_MS) % DAY_MS);
+  lastDay = { start, end: Math.min(start + DAY_MS, LAST_VALID_MS + 1), text };
+  return text;
 }
 
 /** Adds one record to `summary` in place. */
@@ -74,8 +87,6 @@ export function sanitiseRecord(value: unknown): LedgerRecord | undefined {
   const raw = value as Record<string, unknown>;
   const layer = raw.layer as LedgerLayer;
   if (!LAYERS.includes(layer) || typeof raw.time !== 'number' || !Number.isFinite(raw.time)) return undefined;
-  const count = (n: unknown): number => (typeof n === 'number' && Number.isFinite(n) && n > 0 ? n : 0);
-  const label = (s: unknown, fallback: string): string => (typeof s === 'string' && s ? s.slice(0, MAX_LABEL_CHARS) : fallback);
   const record: LedgerRecord = {
     time: raw.time,
     tool: label(raw.tool, 'unknown'),
@@ -97,6 +108,14 @@ export function sanitiseRecord(value: unknown): LedgerRecord | undefined {
   if (typeof raw.semanticRejected === 'string' && raw.semanticRejected) record.semanticRejected = label(raw.semanticRejected, '');
   if (typeof raw.error === 'string' && raw.error) record.error = label(raw.error, '');
   return record;
+}
+
+function count(n: unknown): number {
+  return typeof n === 'number' && Number.isFinite(n) && n > 0 ? n : 0;
+}
+
+function label(s: unknown, fallback: string): string {
+  return typeof s === 'string' && s ? s.slice(0, MAX_LABEL_CHARS) : fallback;
 }
 
 function slice(table: Record<string, LedgerTotals>, key: string): LedgerTotals {

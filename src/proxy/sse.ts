@@ -106,8 +106,13 @@ export function pipeToClient(res: ServerResponse, body: Readable): Promise<void>
   });
 }
 
-function writeUpstream(res: ServerResponse, outcome: UpstreamOutcome, headers: Record<string, string>): Promise<void> {
-  res.writeHead(outcome.status, { ...outcome.headers, ...headers });
+function writeUpstream(res: ServerResponse, outcome: UpstreamOutcome, extraHeaders: Record<string, string>): Promise<void> {
+  // One headers object per response (a miss's hot path): the same keys in the same order as
+  // { ...outcome.headers, ...layerHeaders(outcome, extraHeaders) }.
+  const headers: Record<string, string> = { ...outcome.headers, ...extraHeaders };
+  headers['x-isartor-layer'] = outcome.layer;
+  headers['x-isartor-deflected'] = outcome.layer === 'l3' ? 'false' : 'true';
+  res.writeHead(outcome.status, headers);
   // A stream's headers go out at once so the client sees a live response before the first token;
   // a JSON body goes out with its headers in one write.
   if (outcome.headers['content-type']?.includes('text/event-stream')) res.flushHeaders();
@@ -127,9 +132,9 @@ function writeShared(res: ServerResponse, outcome: SharedOutcome, headers: Recor
  * @example await writeOutcome(res, req, outcome, ctx.responseHeaders);
  */
 export async function writeOutcome(res: ServerResponse, req: ProxyRequest, outcome: Outcome, extraHeaders: Record<string, string>): Promise<void> {
+  if (outcome.kind === 'upstream') return writeUpstream(res, outcome, extraHeaders);
   const headers = layerHeaders(outcome, extraHeaders);
   if (outcome.kind === 'stored') writeStored(res, req, outcome, headers);
   else if (outcome.kind === 'generated') await writeGenerated(res, req, outcome, headers);
-  else if (outcome.kind === 'shared') await writeShared(res, outcome, headers);
-  else await writeUpstream(res, outcome, headers);
+  else await writeShared(res, outcome, headers);
 }

@@ -4,11 +4,12 @@
  */
 import { setTimeout as wait } from 'node:timers/promises';
 import { performance } from 'node:perf_hooks';
-import { Agent, type Dispatcher, request, errors as undiciErrors } from 'undici';
+import { Agent, type Dispatcher, errors as undiciErrors } from 'undici';
 import type { UpstreamConfig } from '../config';
 import type { Logger } from '../logger';
 import type { UpstreamTarget } from '../request';
 import { backoffDelay, retryAfterMs } from './backoff';
+import { parseUpstreamUrl } from './parsedUrl';
 import { UpstreamTimeoutError, UpstreamUnreachableError } from './errors';
 import { clientCredential, mayReceiveClientCredential, type UpstreamEndpoint, upstreamHeaders, upstreamUrl } from './target';
 
@@ -94,8 +95,10 @@ export function createUpstreamClient(config: UpstreamConfig, logger: Logger): Up
 
   const attempt = async (call: UpstreamCall, target: UpstreamTarget): Promise<UpstreamResponse> => {
     const started = performance.now();
-    const response = await request(upstreamUrl(target, call.endpoint, call.model, call.query, call.subpath), {
-      dispatcher: agent,
+    const { origin, path } = parseUpstreamUrl(upstreamUrl(target, call.endpoint, call.model, call.query, call.subpath));
+    const response = await agent.request({
+      origin,
+      path,
       method: call.method,
       headers: upstreamHeaders(call.headers, target, clientCredential(call.headers) !== undefined && mayReceiveClientCredential(target, call.providers[0])),
       body: call.body,
@@ -114,7 +117,6 @@ export function createUpstreamClient(config: UpstreamConfig, logger: Logger): Up
       const chain = call.providers.filter(
         (provider) => provider.apiKey || (clientSentKey && mayReceiveClientCredential(provider, call.providers[0])),
       );
-      const names = chain.map((p) => p.name);
       if (chain.length === 0) throw new UpstreamUnreachableError(call.providers.map((p) => p.name), 'no provider of the chain has a key and the client sent none');
       // The client's own retries come on top of ours: then each provider gets its attempt once.
       const retries = clientRetries(call.headers) ? 0 : config.retries;
@@ -143,6 +145,7 @@ export function createUpstreamClient(config: UpstreamConfig, logger: Logger): Up
         }
       }
       // Only reached when the last attempt threw: a final HTTP failure is returned above.
+      const names = chain.map((p) => p.name);
       if (isTimeout(lastError)) {
         const [limit, setting] = startLimit(call);
         throw new UpstreamTimeoutError(names, limit, setting);

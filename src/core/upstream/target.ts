@@ -107,11 +107,26 @@ export function keyHeader(kind: ProviderKind, apiKey: string): [string, string] 
  */
 export function mayReceiveClientCredential(target: UpstreamTarget, primary: UpstreamTarget | undefined): boolean {
   if (!primary) return false;
-  try {
-    return new URL(target.baseUrl).origin === new URL(primary.baseUrl).origin;
-  } catch {
-    return false;
+  const origin = originOf(target.baseUrl);
+  return origin !== undefined && origin === originOf(primary.baseUrl);
+}
+
+/** Origins of the configured base URLs (a handful): parsed once, not twice per attempt. */
+const origins = new Map<string, string | undefined>();
+
+function originOf(baseUrl: string): string | undefined {
+  let origin = origins.get(baseUrl);
+  if (origin === undefined && !origins.has(baseUrl)) {
+    try {
+      origin = new URL(baseUrl).origin;
+    } catch {
+      origin = undefined;
+    }
+    // Base URLs come from the configuration, but a reload may bring new ones: keep the map bounded.
+    if (origins.size >= 64) origins.clear();
+    origins.set(baseUrl, origin);
   }
+  return origin;
 }
 
 /**

@@ -1,0 +1,34 @@
+/**
+ * Upstream URLs split into the origin and path undici's dispatcher takes. undici's top-level
+ * `request(url)` parses the URL string into a `URL` on every call; the proxy sends every request
+ * of a route to the same few URLs, so each is parsed once here.
+ */
+import { errors as undiciErrors } from 'undici';
+
+export interface ParsedUrl {
+  origin: string;
+  /** Path and query, as undici builds it from a `URL`. */
+  path: string;
+}
+
+/** Bounded: a URL varies only with the provider, the endpoint, the client's query and (Azure) the model. */
+const MAX_URLS = 256;
+const parsed = new Map<string, ParsedUrl>();
+
+/**
+ * `url` as undici's `request(url)` would split it, with the same errors for an invalid one.
+ *
+ * @example parseUpstreamUrl('http://127.0.0.1:8080/v1/chat/completions?x=1') // { origin: 'http://127.0.0.1:8080', path: '/v1/chat/completions?x=1' }
+ */
+export function parseUpstreamUrl(url: string): ParsedUrl {
+  let split = parsed.get(url);
+  if (split) return split;
+  const full = new URL(url); // throws the same TypeError undici's parseURL would
+  if (full.protocol !== 'http:' && full.protocol !== 'https:') {
+    throw new undiciErrors.InvalidArgumentError('Invalid URL protocol: the URL must start with `http:` or `https:`.');
+  }
+  split = { origin: full.origin, path: full.search ? `${full.pathname}${full.search}` : full.pathname };
+  if (parsed.size >= MAX_URLS) parsed.clear();
+  parsed.set(url, split);
+  return split;
+}
