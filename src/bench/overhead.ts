@@ -56,6 +56,8 @@ export interface OverheadReport {
   hitP99Ms: number;
   /** Measured requests per target and scenario (warm-up excluded). */
   requests: number;
+  /** Unmeasured requests each target got before each cell. */
+  warmupPerCell: number;
   /** Same figures as the headline, but against the bare pass-through instead of direct. */
   missP50AddedOverPassThroughMs: number;
   ttfbAddedOverPassThroughMs: number;
@@ -225,7 +227,7 @@ async function measure(options: OverheadOptions, requests: number, warmup: numbe
   const proxyRssMb = round(((await residentBytes(proxy.pid)) ?? 0) / (1024 * 1024), 1);
   const hits = await measureHits(`${bases.proxy}/v1/chat/completions`, agent, requests, warmup, options.progress ?? false);
   const report = summarizeOverhead(cells, proxyLayers, hits, requests, concurrencies, prefill);
-  return { ...report, proxyRssMb, peers: peers.map((peer) => peerReport(peer, cells, concurrencies)) };
+  return { ...report, warmupPerCell: warmup, proxyRssMb, peers: peers.map((peer) => peerReport(peer, cells, concurrencies)) };
 }
 
 /**
@@ -256,7 +258,7 @@ function summarizeOverhead(
   concurrencies: readonly number[],
   prefilled: number,
   subject: OverheadTarget = 'proxy',
-): Omit<OverheadReport, 'proxyRssMb' | 'peers'> {
+): Omit<OverheadReport, 'proxyRssMb' | 'peers' | 'warmupPerCell'> {
   const scenarios: OverheadScenario[] = [];
   for (const [key, cell] of cells) {
     const [target, concurrency, stream] = key.split('/') as [OverheadTarget, string, string];

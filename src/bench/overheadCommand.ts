@@ -11,7 +11,7 @@ import { formatTable } from './stats';
 /** Measured requests per target and scenario when --requests is absent (sized for the 15-minute `npm run bench`). */
 export const DEFAULT_OVERHEAD_REQUESTS = 1000;
 
-export const OVERHEAD_USAGE = 'usage: isartor bench overhead [--requests N] [--concurrency 1,32,128] [--prefill N] [--peers "<command with {port} {upstream}>"]... [--json]';
+export const OVERHEAD_USAGE = 'usage: isartor bench overhead [--requests N] [--concurrency 1,32,128] [--prefill N] [--warmup N] [--peers "<command with {port} {upstream}>"]... [--json]';
 
 export interface OverheadArgs {
   requests: number;
@@ -22,6 +22,12 @@ export interface OverheadArgs {
   prefill: number;
   /** Commands of other gateways to measure beside the proxy. */
   peers: string[];
+  /**
+   * Unmeasured requests each target gets before every cell (default: 200, or --requests if fewer).
+   * A few thousand let V8 finish compiling the proxy's hot path, which the tiny pass-through does
+   * within a few requests; the default keeps the cold-start cost in the figures.
+   */
+  warmup?: number;
   /** Internal: run one helper server of the benchmark in this process instead. */
   child?: 'fake-upstream' | 'pass-through';
   upstream?: string;
@@ -38,6 +44,7 @@ export function parseOverheadArgs(argv: readonly string[]): OverheadArgs {
     json: { type: 'boolean' },
     concurrency: { type: 'string' },
     prefill: { type: 'string' },
+    warmup: { type: 'string' },
     peers: { type: 'string', multiple: true },
     child: { type: 'string' },
     upstream: { type: 'string' },
@@ -50,6 +57,7 @@ export function parseOverheadArgs(argv: readonly string[]): OverheadArgs {
     prefill: typeof values.prefill === 'string' ? positiveInteger(values.prefill, '--prefill', 0) : 0,
     peers: Array.isArray(values.peers) ? (values.peers as string[]).filter((command) => command.trim() !== '') : [],
   };
+  if (typeof values.warmup === 'string') args.warmup = positiveInteger(values.warmup, '--warmup', 0);
   if (values.child !== undefined) {
     if (values.child !== 'fake-upstream' && values.child !== 'pass-through') throw new BenchArgsError(`--child must be fake-upstream or pass-through`);
     args.child = values.child;
@@ -70,6 +78,7 @@ export function formatOverhead(report: OverheadReport): string {
     ['throughput, proxy / pass-through', Object.entries(report.throughputRatios).map(([c, r]) => `${c} ${r.toFixed(3)}x`).join(', ')],
     ['CPU per miss, proxy / pass-through (plain)', Object.entries(report.cpuRatios).map(([c, r]) => `${c} ${r.toFixed(2)}x`).join(', ')],
     ['entries in each cache before the run', String(report.prefilled)],
+    ['unmeasured warm-up requests per target and cell', String(report.warmupPerCell)],
     ['proxy RSS after the misses (MB)', String(report.proxyRssMb)],
     ['L1a hit p50 / p99', `${ms(report.hitP50Ms)} / ${ms(report.hitP99Ms)}`],
     ['proxy miss answers by layer', Object.entries(report.proxyLayers).map(([layer, n]) => `${layer} ${n}`).join(', ')],
@@ -128,7 +137,7 @@ export async function benchOverheadCommand(argv: readonly string[]): Promise<num
   }
   if (args.child) return runChild(args.child, args.upstream);
   if (args.peers.length === 0) process.stderr.write('bench overhead: no --peers given; measuring the proxy, the pass-through and direct only\n');
-  const report = await runOverheadBench({ requests: args.requests, concurrencies: args.concurrencies, prefill: args.prefill, peers: args.peers, progress: true });
+  const report = await runOverheadBench({ requests: args.requests, concurrencies: args.concurrencies, prefill: args.prefill, peers: args.peers, warmup: args.warmup, progress: true });
   process.stdout.write(args.json ? `${JSON.stringify(report)}\n` : `${formatOverhead(report)}\n`);
   return 0;
 }

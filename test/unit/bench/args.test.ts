@@ -34,6 +34,13 @@ describe('bench overhead flags', () => {
     assert.throws(() => parseOverheadArgs(['--prefill', 'many']), BenchArgsError);
   });
 
+  it('takes a warm-up count, zero included, and leaves the default to the benchmark', () => {
+    assert.equal(parseOverheadArgs([]).warmup, undefined);
+    assert.equal(parseOverheadArgs(['--warmup', '3000']).warmup, 3000);
+    assert.equal(parseOverheadArgs(['--warmup', '0']).warmup, 0);
+    assert.throws(() => parseOverheadArgs(['--warmup', '-1']), BenchArgsError);
+  });
+
   it('refuses unknown flags, positionals, and a pass-through child without an upstream', () => {
     assert.throws(() => parseOverheadArgs(['--request', '5']), BenchArgsError);
     assert.throws(() => parseOverheadArgs(['extra']), BenchArgsError);
