@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import { crc32 } from 'node:zlib';
 import { makePrivateDir, PRIVATE_FILE_MODE } from '../store/privateFiles';
 import { removeStaleTemporaries } from '../store/staleTemporaries';
+import { VectorRows } from './rows';
 
 const FILE = 'vectors.journal';
 const MAGIC = Buffer.from('ISARVJ03', 'latin1');
@@ -258,14 +259,13 @@ export class VectorJournal {
    * it grew too big); records made after this call are appended behind them.
    */
   rewrite(current: Iterable<JournalEntry>): Promise<void> {
-    // Copy the vectors now: the index hands out views of rows it reuses once an entry is removed,
-    // and the records are written after awaits, when such a row may hold another entry's vector.
-    const entries = [...current];
-    const copies = new Float32Array(entries.length * this.dimensions);
-    entries.forEach((entry, i) => {
-      copies.set(entry.vector, i * this.dimensions);
-      entries[i] = { ...entry, vector: copies.subarray(i * this.dimensions, (i + 1) * this.dimensions) };
-    });
+    // Copy the vectors now, one at a time as they come: the index hands out views of rows it
+    // reuses once an entry is removed (and may build each vector from a sparse row), and the
+    // records are written after awaits, when such a row may hold another entry's vector.
+    // The copies are sparse rows where they can be (16 MB rather than 51 MB at 100k lexical entries).
+    const copies = new VectorRows(this.dimensions);
+    const entries: Array<{ key: string; partition: string; label: bigint; row: number }> = [];
+    for (const { key, partition, label, vector } of current) entries.push({ key, partition, label, row: copies.put(vector) });
     this.pending = [];
     this.writing = this.writing.then(async () => {
       await makePrivateDir(this.dir);
@@ -283,8 +283,8 @@ export class VectorJournal {
           chunk = [];
           chunkBytes = 0;
         };
-        for (const entry of entries) {
-          const record = addRecord(entry);
+        for (const { key, partition, label, row } of entries) {
+          const record = addRecord({ key, partition, label, vector: copies.vector(row) });
           this.recordBytes = record.length;
           chunk.push(record);
           chunkBytes += record.length;
