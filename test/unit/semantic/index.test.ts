@@ -11,6 +11,7 @@ import { ZERO_USAGE } from '../../../src/core/outcome';
 import { SemanticCache } from '../../../src/core/semantic/cache';
 import { entryKey } from '../../../src/core/semantic/entries';
 import { VectorIndex } from '../../../src/core/semantic/index';
+import { VectorJournal } from '../../../src/core/semantic/journal';
 import { VectorRows } from '../../../src/core/semantic/rows';
 import { openEmbeddedStore } from '../../../src/core/store/embedded';
 import { tempDir } from './helpers';
@@ -154,7 +155,9 @@ describe('SemanticCache persistence', () => {
         for (const text of texts) await cache.insert('p', text, answer);
         assert.equal(cache.origin, 'rebuilt');
       });
-      assert.ok((await readFile(join(dir, 'index', 'vectors.journal'))).length > 3 * 128 * 4, 'the journal holds the three vectors');
+      const saved = await VectorJournal.open(join(dir, 'index'), createLexicalEmbedder().id, 128);
+      assert.equal(saved.entries?.length, 3, 'the journal holds the three vectors');
+      await saved.journal.close();
       await withCache(dir, async (cache) => {
         assert.equal(cache.origin, 'snapshot');
         assert.equal(cache.index.size, 3);
