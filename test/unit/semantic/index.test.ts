@@ -312,6 +312,26 @@ describe('SemanticCache persistence of HNSW graphs', () => {
   });
 });
 
+describe('VectorIndex shared keys', () => {
+  it('takes the store\'s key strings without changing its order, lookups or removals', () => {
+    const vectors = seededVectors(50, 16, 21);
+    const index = new VectorIndex({ dimensions: 16 });
+    vectors.forEach((vector, i) => index.add(`p${i % 2}`, `l1b:key:${i}`, vector));
+    index.remove('l1b:key:7');
+    index.add('p1', 'l1b:key:7', vectors[7]!); // now last in order
+    const before = [...index.entries()].map((e) => [e.key, e.partition, [...e.vector]]);
+    // Equal strings built apart, as the store's are.
+    for (let i = 0; i < 50; i += 2) assert.equal(index.shareKey(['l1b', 'key', String(i)].join(':')), true);
+    assert.equal(index.shareKey('l1b:key:99'), false);
+    index.adoptSharedKeys();
+    assert.deepEqual([...index.entries()].map((e) => [e.key, e.partition, [...e.vector]]), before);
+    assert.equal(index.nearest('p0', vectors[4]!, 1)[0]?.key, 'l1b:key:4');
+    index.remove('l1b:key:4');
+    assert.equal(index.has('l1b:key:4'), false);
+    assert.equal(index.size, 49);
+  });
+});
+
 describe('VectorRows', () => {
   it('stores sparse vectors as pairs and full ones whole, reads both back exactly and scores them as the full product', () => {
     const dimensions = 128;
