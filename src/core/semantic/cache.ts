@@ -80,6 +80,8 @@ export class SemanticCache {
       }
     }
     const { added, removed } = await cache.reconcile();
+    // Before the cache serves: one synchronous pass over the keys (~100k Map sets).
+    if (cache.origin === 'snapshot') cache.index.adoptSharedKeys();
     if (cache.origin === 'rebuilt') {
       if (cache.index.size > 0) options.logger.info(`l1b: rebuilt the semantic index from the store (${added} entries)`);
       await cache.journal?.rewrite(cache.index.entries());
@@ -104,7 +106,7 @@ export class SemanticCache {
       if (++steps % (STEPS_PER_TURN * 16) === 0) await nextTurn();
       if (!key.startsWith(ENTRY_KEY_PREFIX)) continue;
       live.add(key);
-      if (this.index.has(key)) continue;
+      if (this.index.shareKey(key)) continue;
       const entry = await readEntry(this.options.store, key);
       if (!entry || partitionOfKey(key) !== entry.partition) continue;
       const vector = entry.embedder === this.options.embedder.id ? entry.vector : await this.options.embedder.embed(entry.text);

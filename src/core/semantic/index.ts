@@ -6,6 +6,7 @@
 import type * as Usearch from 'usearch';
 import type { Index } from 'usearch';
 import { isFiniteVector } from '../embed/embedder';
+import { VectorRows } from './rows';
 
 export interface Neighbour {
   /** Store key of the entry. */
@@ -30,14 +31,6 @@ interface Partition {
   /** usearch label → entry id (only inside an ANN partition). */
   byLabel?: Map<number, number>;
 }
-
-/**
- * Vectors live in fixed-size chunks of one `Float32Array` each, an entry's row found from its id:
- * no object per vector, and no single array that must be copied whole to grow (issue 15: one
- * `Float32Array` view and one slot object per entry cost ~480 B of heap each at 100k entries).
- */
-const ROWS_PER_CHUNK = 4096;
-const CHUNK_SHIFT = 12;
 
 const DEFAULT_ANN_MIN_ENTRIES = 2048;
 /** Over-fetch from the approximate graph, then keep the best by exact cosine. */
@@ -100,14 +93,16 @@ export class VectorIndex {
   private readonly annMinEntries: number;
   private readonly partitions = new Map<string, Partition>();
   /** Store key → entry id; in the order entries were (last) added. */
-  private readonly byKey = new Map<string, number>();
-  /** By entry id: store key, partition and usearch label; undefined/0 for a free id. */
+  private byKey = new Map<string, number>();
+  /** By entry id: store key, partition, usearch label and vector row; undefined/0 for a free id. */
   private keyOf: Array<string | undefined> = [];
   private ownerOf: Array<Partition | undefined> = [];
   private labelOf: number[] = [];
+  private rowOf: number[] = [];
   /** Ids of removed entries, reused by the next adds. */
   private free: number[] = [];
-  private chunks: Float32Array[] = [];
+  /** The only copy of each vector on the JS side (usearch keeps its own half-precision one in a graph). */
+  private readonly rows: VectorRows;
   private nextLabel = 1;
   /** Graphs built from vectors (rather than adopted from a snapshot) since this index was created. */
   graphsBuilt = 0;
@@ -117,6 +112,7 @@ export class VectorIndex {
   constructor(options: VectorIndexOptions) {
     this.dimensions = options.dimensions;
     this.annMinEntries = options.annMinEntries ?? DEFAULT_ANN_MIN_ENTRIES;
+    this.rows = new VectorRows(options.dimensions);
   }
 
   get size(): number {
@@ -127,14 +123,33 @@ export class VectorIndex {
     return this.byKey.has(key);
   }
 
+  /**
+   * Makes the index keep `key`, a string equal to one of its keys, instead of its own copy: keys
+   * replayed from the journal duplicate the strings the store holds (11 MB at 100k entries, issue
+   * 15). Returns whether the index holds the key. `adoptSharedKeys` then re-keys the key map.
+   */
+  shareKey(key: string): boolean {
+    const id = this.byKey.get(key);
+    if (id === undefined) return false;
+    this.keyOf[id] = key;
+    return true;
+  }
+
+  /** Rebuilds the key map from the keys `shareKey` left, in the same order, so the replayed copies can go. */
+  adoptSharedKeys(): void {
+    const byKey = new Map<string, number>();
+    for (const id of this.byKey.values()) byKey.set(this.keyOf[id]!, id);
+    this.byKey = byKey;
+  }
+
   /** Every entry's store key. */
   keys(): IterableIterator<string> {
     return this.byKey.keys();
   }
 
-  /** Every entry, for persistence (`vector` is a view, valid until the index next changes). */
+  /** Every entry, for persistence (`vector` is valid until the index next changes). */
   *entries(): IterableIterator<{ key: string; partition: string; vector: Float32Array; label: bigint }> {
-    for (const [key, id] of this.byKey) yield { key, partition: this.ownerOf[id]!.name, vector: this.row(id), label: BigInt(this.labelOf[id]!) };
+    for (const [key, id] of this.byKey) yield { key, partition: this.ownerOf[id]!.name, vector: this.rows.vector(this.rowOf[id]!), label: BigInt(this.labelOf[id]!) };
   }
 
   /** The HNSW graphs of the large partitions, for persistence. */
@@ -158,9 +173,7 @@ export class VectorIndex {
     const slotLabel = restored !== undefined && Number.isSafeInteger(restored) && restored > 0 ? restored : this.nextLabel;
     if (slotLabel >= this.nextLabel) this.nextLabel = slotLabel + 1;
     const id = this.free.pop() ?? this.keyOf.length;
-    const chunk = id >>> CHUNK_SHIFT;
-    while (this.chunks.length <= chunk) this.chunks.push(new Float32Array(ROWS_PER_CHUNK * this.dimensions));
-    this.chunks[chunk]!.set(vector, (id & (ROWS_PER_CHUNK - 1)) * this.dimensions);
+    this.rowOf[id] = this.rows.put(vector);
     let bucket = this.partitions.get(partition);
     if (!bucket) {
       bucket = { name: partition, ids: new Set<number>() };
@@ -220,6 +233,7 @@ export class VectorIndex {
     this.keyOf[id] = undefined;
     this.ownerOf[id] = undefined;
     this.labelOf[id] = 0;
+    this.rows.release(this.rowOf[id]!);
     this.free.push(id);
     bucket.ids.delete(id);
     if (bucket.ann && bucket.byLabel) {
@@ -235,8 +249,9 @@ export class VectorIndex {
     this.keyOf = [];
     this.ownerOf = [];
     this.labelOf = [];
+    this.rowOf = [];
     this.free = [];
-    this.chunks = [];
+    this.rows.clear();
   }
 
   /** Up to `k` entries of `partition`, most similar first, with exact cosine similarity. */
@@ -265,15 +280,9 @@ export class VectorIndex {
 
   /** Bytes held by vectors and graphs, roughly, for the memory figure in the benchmark. */
   approximateBytes(): number {
-    let bytes = this.chunks.length * ROWS_PER_CHUNK * this.dimensions * 4 + this.byKey.size * 150;
+    let bytes = this.rows.bytes() + this.byKey.size * 150;
     for (const bucket of this.partitions.values()) if (bucket.ann) bytes += bucket.ann.size() * (this.dimensions * 2 + 16 * 2 * 8);
     return bytes;
-  }
-
-  /** A view of entry `id`'s vector. */
-  private row(id: number): Float32Array {
-    const at = (id & (ROWS_PER_CHUNK - 1)) * this.dimensions;
-    return this.chunks[id >>> CHUNK_SHIFT]!.subarray(at, at + this.dimensions);
   }
 
   private buildAnn(bucket: Partition): void {
@@ -286,7 +295,7 @@ export class VectorIndex {
     const matrix = new Float32Array(ids.length * this.dimensions);
     ids.forEach((id, i) => {
       labels[i] = BigInt(this.labelOf[id]!);
-      matrix.set(this.row(id), i * this.dimensions);
+      this.rows.copyTo(this.rowOf[id]!, matrix, i * this.dimensions);
       byLabel.set(this.labelOf[id]!, id);
     });
     // One thread: a graph built in parallel depends on scheduling, and so would benchmark figures.
@@ -303,11 +312,8 @@ export class VectorIndex {
     const best: Neighbour[] = [];
     if (k <= 0) return best;
     const nonzero = nonzeroIndices(query);
-    const dimensions = this.dimensions;
     for (const id of candidates) {
-      const chunk = this.chunks[id >>> CHUNK_SHIFT]!;
-      const at = (id & (ROWS_PER_CHUNK - 1)) * dimensions;
-      const similarity = nonzero ? sparseDotProduct(query, nonzero, chunk, at) : dotProduct(query, chunk, at);
+      const similarity = this.rows.dot(this.rowOf[id]!, query, nonzero);
       // Written so that NaN fails it: a score that is not a number is never a neighbour.
       if (!(similarity > -Infinity) || (best.length === k && !(similarity > best[k - 1]!.similarity))) continue;
       let position = best.length;
@@ -317,18 +323,6 @@ export class VectorIndex {
     }
     return best;
   }
-}
-
-/**
- * Dot product of `a` and the row of `rows` starting at `at`, as long as `a` (embeddings are unit
- * length, so this is the cosine).
- */
-function dotProduct(a: Float32Array, rows: Float32Array, at: number): number {
-  let sum = 0;
-  const length = a.length;
-  // Same order of additions as `dot` in the embedder, so similarities (and hits) are bit-identical.
-  for (let i = 0; i < length; i++) sum += a[i]! * rows[at + i]!;
-  return sum;
 }
 
 /**
@@ -343,19 +337,4 @@ function nonzeroIndices(query: Float32Array): Uint16Array | undefined {
   let at = 0;
   for (let i = 0; i < query.length; i++) if (query[i] !== 0) indices[at++] = i;
   return indices;
-}
-
-/**
- * `dotProduct(query, vector)` over the query's non-zero positions only, in the same order: each
- * skipped term is a zero times a finite number (index vectors are checked finite), and adding a
- * zero leaves a sum unchanged, so the result is bit-identical (but for the sign of a zero sum) and
- * an exact scan of a partition costs a fraction of the full products (issue 15).
- */
-function sparseDotProduct(query: Float32Array, nonzero: Uint16Array, rows: Float32Array, at: number): number {
-  let sum = 0;
-  for (let j = 0; j < nonzero.length; j++) {
-    const i = nonzero[j]!;
-    sum += query[i]! * rows[at + i]!;
-  }
-  return sum;
 }

@@ -11,6 +11,8 @@ import { ZERO_USAGE } from '../../../src/core/outcome';
 import { SemanticCache } from '../../../src/core/semantic/cache';
 import { entryKey } from '../../../src/core/semantic/entries';
 import { VectorIndex } from '../../../src/core/semantic/index';
+import { VectorJournal } from '../../../src/core/semantic/journal';
+import { VectorRows } from '../../../src/core/semantic/rows';
 import { openEmbeddedStore } from '../../../src/core/store/embedded';
 import { tempDir } from './helpers';
 
@@ -153,7 +155,9 @@ describe('SemanticCache persistence', () => {
         for (const text of texts) await cache.insert('p', text, answer);
         assert.equal(cache.origin, 'rebuilt');
       });
-      assert.ok((await readFile(join(dir, 'index', 'vectors.journal'))).length > 3 * 128 * 4, 'the journal holds the three vectors');
+      const saved = await VectorJournal.open(join(dir, 'index'), createLexicalEmbedder().id, 128);
+      assert.equal(saved.entries?.length, 3, 'the journal holds the three vectors');
+      await saved.journal.close();
       await withCache(dir, async (cache) => {
         assert.equal(cache.origin, 'snapshot');
         assert.equal(cache.index.size, 3);
@@ -305,5 +309,69 @@ describe('SemanticCache persistence of HNSW graphs', () => {
     } finally {
       await cleanup();
     }
+  });
+});
+
+describe('VectorIndex shared keys', () => {
+  it('takes the store\'s key strings without changing its order, lookups or removals', () => {
+    const vectors = seededVectors(50, 16, 21);
+    const index = new VectorIndex({ dimensions: 16 });
+    vectors.forEach((vector, i) => index.add(`p${i % 2}`, `l1b:key:${i}`, vector));
+    index.remove('l1b:key:7');
+    index.add('p1', 'l1b:key:7', vectors[7]!); // now last in order
+    const before = [...index.entries()].map((e) => [e.key, e.partition, [...e.vector]]);
+    // Equal strings built apart, as the store's are.
+    for (let i = 0; i < 50; i += 2) assert.equal(index.shareKey(['l1b', 'key', String(i)].join(':')), true);
+    assert.equal(index.shareKey('l1b:key:99'), false);
+    index.adoptSharedKeys();
+    assert.deepEqual([...index.entries()].map((e) => [e.key, e.partition, [...e.vector]]), before);
+    assert.equal(index.nearest('p0', vectors[4]!, 1)[0]?.key, 'l1b:key:4');
+    index.remove('l1b:key:4');
+    assert.equal(index.has('l1b:key:4'), false);
+    assert.equal(index.size, 49);
+  });
+});
+
+describe('VectorRows', () => {
+  it('stores sparse vectors as pairs and full ones whole, reads both back exactly and scores them as the full product', () => {
+    const dimensions = 128;
+    const rows = new VectorRows(dimensions);
+    assert.equal(rows.sparseCapacity, 32);
+    // Lexical vectors (8–30 non-zero values), dense ones, one at the sparse limit and one just past
+    // it, a -0 that must read back as -0, and the zero vector.
+    const embedder = createLexicalEmbedder();
+    const lexical = ['How do I reverse a linked list in place?', 'Sort a dict by value (ticket #42)', 'what is the weather in Paris this weekend'].map((text) => embedder.embedSync(text));
+    const dense = seededVectors(4, dimensions, 9);
+    const atLimit = new Float32Array(dimensions);
+    for (let i = 0; i < 32; i++) atLimit[i * 4] = (i % 3) - 1.5;
+    const pastLimit = Float32Array.from(atLimit);
+    pastLimit[1] = 0.25;
+    const negativeZero = Float32Array.from(lexical[0]!);
+    negativeZero[127] = -0;
+    const vectors = [...lexical, ...dense, atLimit, pastLimit, negativeZero, new Float32Array(dimensions)];
+    const full = (query: Float32Array, vector: Float32Array): number => {
+      let sum = 0;
+      for (let d = 0; d < dimensions; d++) sum += query[d]! * vector[d]!;
+      return sum;
+    };
+    const nonzero = (query: Float32Array): Uint16Array | undefined => {
+      const positions = [...query.keys()].filter((i) => query[i] !== 0);
+      return positions.length * 2 > dimensions ? undefined : Uint16Array.from(positions);
+    };
+    // Put, free some, put again so freed rows of either kind are reused by vectors of the other kind.
+    let handles = vectors.map((vector) => rows.put(vector));
+    assert.ok(handles[0]! < 0 && handles[3]! >= 0 && handles[7]! < 0 && handles[8]! >= 0, 'lexical and at-limit rows sparse, dense and past-limit rows full');
+    handles.forEach((handle) => rows.release(handle));
+    handles = [...vectors].reverse().map((vector) => rows.put(vector)).reverse();
+    const queries = [...lexical.map((v) => v.map((x, i) => (i % 2 ? x : 0))), ...dense.slice(0, 2), ...lexical];
+    vectors.forEach((vector, i) => {
+      assert.ok([...rows.vector(handles[i]!)].every((x, d) => Object.is(x, vector[d])), `vector ${i} reads back exactly`);
+      for (const query of queries) {
+        const expected = full(query, vector);
+        const found = rows.dot(handles[i]!, query, nonzero(query));
+        assert.ok(found === expected && (expected !== 0 || found === 0), `vector ${i}: ${found} vs ${expected}`);
+      }
+    });
+    assert.ok(rows.bytes() < 4096 * dimensions * 4 * 2, 'one chunk of each kind');
   });
 });

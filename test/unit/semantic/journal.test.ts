@@ -1,7 +1,8 @@
 // The L1b index on disk grows by appends, and upkeep over many entries leaves room for other work.
 import assert from 'node:assert/strict';
-import { appendFile, stat } from 'node:fs/promises';
+import { appendFile, mkdir, readFile, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { crc32 } from 'node:zlib';
 import { describe, it } from 'node:test';
 import { createLexicalEmbedder } from '../../../src/core/embed/lexical';
 import { silentLogger } from '../../../src/core/logger';
@@ -29,7 +30,8 @@ describe('L1b index persistence', () => {
       await cache.flush();
       const grown = (await journalBytes()) - before;
       const oneVector = embedder.dimensions * 4;
-      assert.ok(grown > oneVector && grown < 2 * oneVector, `the journal grew by ${grown} bytes for one ${oneVector}-byte vector (of ${before} bytes)`);
+      // One record: the key, the partition and the lexical vector's few non-zero values (sparse).
+      assert.ok(grown > 64 && grown < oneVector, `the journal grew by ${grown} bytes for one sparse ${oneVector}-byte vector (of ${before} bytes)`);
     } finally {
       await cache.close();
       await store.close();
@@ -78,6 +80,88 @@ describe('L1b index persistence', () => {
       assert.deepEqual(replayed, []);
       await reopened.journal.close();
       assert.equal((await stat(path)).size, size, 'the torn tail was cut');
+    } finally {
+      await cleanup();
+    }
+  });
+
+  it('replays sparse and full records exactly, -0 included, and stores sparse ones in a fraction of the bytes', async () => {
+    const { dir, cleanup } = await tempDir('l1b-journal-sparse');
+    const dimensions = 128;
+    const embedder = createLexicalEmbedder();
+    const sparse = Array.from({ length: 300 }, (_, i) => embedder.embedSync(`How do I configure service ${i} for tenant ${i * 7} on ${i % 3 ? 'linux' : 'windows'}?`));
+    const full = Array.from({ length: 50 }, (_, i) => Float32Array.from({ length: dimensions }, (_, d) => Math.sin(i * 31 + d)));
+    const edge = Float32Array.from(sparse[0]!);
+    edge[127] = -0;
+    const vectors = [...sparse, ...full, edge, new Float32Array(dimensions)];
+    try {
+      const first = await VectorJournal.open(dir, 'test-embedder', dimensions);
+      await first.journal.rewrite(vectors.map((vector, i) => ({ key: `l1b:p:${i}`, partition: 'p', label: BigInt(i + 1), vector })));
+      first.journal.recordAdd({ key: 'l1b:p:0', partition: 'p', label: 999n, vector: full[0]! }); // a full record replaces a sparse one
+      vectors[0] = full[0]!;
+      await first.journal.close();
+      const size = (await stat(join(dir, 'vectors.journal'))).size;
+      assert.ok(size < 351 * dimensions * 4 * 0.35 + 51 * dimensions * 4, `${size} bytes`);
+      const reopened = await VectorJournal.open(dir, 'test-embedder', dimensions);
+      const keys: string[] = [];
+      for (const entry of reopened.entries!) {
+        const i = Number(entry.key.split(':')[2]);
+        keys.push(entry.key);
+        assert.ok([...entry.vector].every((x, d) => Object.is(x, vectors[i]![d])), entry.key);
+      }
+      await reopened.journal.close();
+      assert.equal(keys.length, vectors.length);
+      assert.equal(keys.at(-1), 'l1b:p:0', 'in the order of the last add');
+    } finally {
+      await cleanup();
+    }
+  });
+
+  it('opens a version 3 journal (full vectors only) and rewrites it as version 4 at the next flush', async () => {
+    const { dir, cleanup } = await tempDir('l1b-journal-v3');
+    const embedder = createLexicalEmbedder();
+    const dimensions = embedder.dimensions;
+    const texts = Array.from({ length: 40 }, (_, i) => `How do I configure service ${i} for tenant ${i * 7}?`);
+    // The version 3 format, written here byte by byte: magic, header length and JSON, then frames of
+    // payload length, crc32 and payload (op 1, key, partition, label, the full float32 vector).
+    const json = Buffer.from(JSON.stringify({ embedder: embedder.id, dimensions }));
+    const parts: Buffer[] = [Buffer.from('ISARVJ03', 'latin1'), Buffer.alloc(4), json];
+    parts[1]!.writeUInt32LE(json.length);
+    const record = (key: string, vector: Float32Array, label: number): Buffer => {
+      const k = Buffer.from(key);
+      const payload = Buffer.concat([Buffer.from([1]), Buffer.alloc(2), k, Buffer.from([1, 0]), Buffer.from('p'), Buffer.alloc(8), Buffer.from(vector.buffer.slice(0))]);
+      payload.writeUInt16LE(k.length, 1);
+      payload.writeBigUInt64LE(BigInt(label), 3 + k.length + 3);
+      const head = Buffer.alloc(8);
+      head.writeUInt32LE(payload.length, 0);
+      head.writeUInt32LE(crc32(payload), 4);
+      return Buffer.concat([head, payload]);
+    };
+    texts.forEach((text, i) => parts.push(record(`l1b:p:${i}`, embedder.embedSync(text), i + 1)));
+    const path = join(dir, 'index', 'vectors.journal');
+    try {
+      await mkdir(join(dir, 'index'));
+      await writeFile(path, Buffer.concat(parts));
+      const opened = await VectorJournal.open(join(dir, 'index'), embedder.id, dimensions);
+      const replayed = [...opened.entries!].map((entry) => entry.key);
+      assert.equal(replayed.length, texts.length);
+      for (const entry of opened.entries!) assert.deepEqual([...entry.vector], [...embedder.embedSync(texts[Number(entry.key.split(':')[2])]!)]);
+      assert.equal(opened.journal.wantsRewrite(texts.length), true, 'a version 3 journal is rewritten before anything is appended');
+      await opened.journal.close();
+      assert.equal((await readFile(path)).subarray(0, 8).toString('latin1'), 'ISARVJ03', 'closing without a flush leaves it as it was');
+
+      // Through the cache: it opens the old journal as its snapshot, then the first flush migrates it.
+      const store = await openEmbeddedStore(join(dir, 'store'), { maxEntries: 1000, ttlSeconds: 0 }, { name: 'semantic' });
+      const cache = await SemanticCache.open({ store, embedder, threshold: embedder.defaultThreshold, logger: silentLogger, indexDir: join(dir, 'index'), saveDelayMs: 60_000 });
+      await cache.insert('p', 'How do I configure the last service?', answer);
+      await cache.flush();
+      await cache.close();
+      await store.close();
+      assert.equal((await readFile(path)).subarray(0, 8).toString('latin1'), 'ISARVJ04');
+      const migrated = await VectorJournal.open(join(dir, 'index'), embedder.id, dimensions);
+      assert.ok((migrated.entries?.length ?? 0) >= 1);
+      assert.equal(migrated.journal.wantsRewrite(migrated.entries!.length), false);
+      await migrated.journal.close();
     } finally {
       await cleanup();
     }

@@ -1,0 +1,153 @@
+/**
+ * The vectors of the L1b index, stored sparse when they are: a lexical vector holds 8–30 non-zero
+ * values of 128, so (uint8 position, float32 value) pairs take 161 B instead of 512 B (issue 15:
+ * 51 MB of vectors at 100k entries). Vectors with more non-zero values than a sparse row holds
+ * (long prompts, dense embedders such as the transformers profile) keep a full row.
+ *
+ * Rows live in fixed-size chunks, one typed array each, found from a row handle: no object per
+ * vector, no array copied whole to grow, and a freed row is reused by the next put.
+ */
+const ROWS_PER_CHUNK = 4096;
+const CHUNK_SHIFT = 12;
+const ROW_MASK = ROWS_PER_CHUNK - 1;
+
+/** A sparse row keeps every value but +0, so a vector reads back exactly as it was put (-0 included). */
+export const isStored = (value: number): boolean => value !== 0 || 1 / value < 0;
+
+/**
+ * Rows of one dimension count. A handle ≥ 0 is a full row, a handle < 0 is the sparse row `~handle`.
+ *
+ * @example
+ * const rows = new VectorRows(128);
+ * const handle = rows.put(vector);
+ * rows.dot(handle, query); // the same number as the full dot product
+ */
+export class VectorRows {
+  /** Non-zero values a sparse row holds (a quarter of the dimensions); 0 when positions do not fit a byte. */
+  readonly sparseCapacity: number;
+  private full: Float32Array[] = [];
+  private fullCount = 0;
+  private fullFree: number[] = [];
+  private sparseValues: Float32Array[] = [];
+  private sparsePositions: Uint8Array[] = [];
+  private sparseLengths: Uint8Array[] = [];
+  private sparseCount = 0;
+  private sparseFree: number[] = [];
+
+  constructor(readonly dimensions: number) {
+    this.sparseCapacity = dimensions <= 256 ? dimensions >> 2 : 0;
+  }
+
+  /** Stores a copy of `vector` and returns its handle. */
+  put(vector: Float32Array): number {
+    let nonzero = 0;
+    for (let i = 0; i < vector.length; i++) if (isStored(vector[i]!)) nonzero++;
+    if (nonzero > this.sparseCapacity) {
+      const row = this.fullFree.pop() ?? this.fullCount++;
+      while (this.full.length <= row >>> CHUNK_SHIFT) this.full.push(new Float32Array(ROWS_PER_CHUNK * this.dimensions));
+      this.full[row >>> CHUNK_SHIFT]!.set(vector, (row & ROW_MASK) * this.dimensions);
+      return row;
+    }
+    const row = this.sparseFree.pop() ?? this.sparseCount++;
+    const chunk = row >>> CHUNK_SHIFT;
+    while (this.sparseValues.length <= chunk) {
+      this.sparseValues.push(new Float32Array(ROWS_PER_CHUNK * this.sparseCapacity));
+      this.sparsePositions.push(new Uint8Array(ROWS_PER_CHUNK * this.sparseCapacity));
+      this.sparseLengths.push(new Uint8Array(ROWS_PER_CHUNK));
+    }
+    const values = this.sparseValues[chunk]!;
+    const positions = this.sparsePositions[chunk]!;
+    let at = (row & ROW_MASK) * this.sparseCapacity;
+    // Increasing positions: the products are then added in the full dot product's order.
+    for (let i = 0; i < vector.length; i++) {
+      if (!isStored(vector[i]!)) continue;
+      positions[at] = i;
+      values[at++] = vector[i]!;
+    }
+    this.sparseLengths[chunk]![row & ROW_MASK] = nonzero;
+    return ~row;
+  }
+
+  /** Frees the row of `handle` for the next put. */
+  release(handle: number): void {
+    if (handle >= 0) this.fullFree.push(handle);
+    else this.sparseFree.push(~handle);
+  }
+
+  /**
+   * Dot product of `query` and the row of `handle` (embeddings are unit length, so this is the
+   * cosine). `nonzero`, the query's non-zero positions, lets a full row skip the others.
+   *
+   * Bit-identical to the full product `Σ query[i] * row[i]` over i in order (but for the sign of a
+   * zero sum): every term skipped here is a zero times a finite number (vectors are checked finite
+   * before they are stored), and adding a zero leaves a sum unchanged.
+   */
+  dot(handle: number, query: Float32Array, nonzero: Uint16Array | undefined): number {
+    let sum = 0;
+    if (handle >= 0) {
+      const rows = this.full[handle >>> CHUNK_SHIFT]!;
+      const at = (handle & ROW_MASK) * this.dimensions;
+      if (nonzero) {
+        for (let j = 0; j < nonzero.length; j++) {
+          const i = nonzero[j]!;
+          sum += query[i]! * rows[at + i]!;
+        }
+      } else {
+        for (let i = 0; i < this.dimensions; i++) sum += query[i]! * rows[at + i]!;
+      }
+      return sum;
+    }
+    const row = ~handle;
+    const chunk = row >>> CHUNK_SHIFT;
+    const values = this.sparseValues[chunk]!;
+    const positions = this.sparsePositions[chunk]!;
+    const at = (row & ROW_MASK) * this.sparseCapacity;
+    const end = at + this.sparseLengths[chunk]![row & ROW_MASK]!;
+    for (let j = at; j < end; j++) sum += query[positions[j]!]! * values[j]!;
+    return sum;
+  }
+
+  /** Writes the full vector of `handle` into `target` at `offset`. */
+  copyTo(handle: number, target: Float32Array, offset: number): void {
+    if (handle >= 0) {
+      const at = (handle & ROW_MASK) * this.dimensions;
+      target.set(this.full[handle >>> CHUNK_SHIFT]!.subarray(at, at + this.dimensions), offset);
+      return;
+    }
+    target.fill(0, offset, offset + this.dimensions);
+    const row = ~handle;
+    const chunk = row >>> CHUNK_SHIFT;
+    const values = this.sparseValues[chunk]!;
+    const positions = this.sparsePositions[chunk]!;
+    const at = (row & ROW_MASK) * this.sparseCapacity;
+    const end = at + this.sparseLengths[chunk]![row & ROW_MASK]!;
+    for (let j = at; j < end; j++) target[offset + positions[j]!] = values[j]!;
+  }
+
+  /** The vector of `handle`: a view of a full row (valid until the row is freed), or a new array. */
+  vector(handle: number): Float32Array {
+    if (handle >= 0) {
+      const at = (handle & ROW_MASK) * this.dimensions;
+      return this.full[handle >>> CHUNK_SHIFT]!.subarray(at, at + this.dimensions);
+    }
+    const out = new Float32Array(this.dimensions);
+    this.copyTo(handle, out, 0);
+    return out;
+  }
+
+  /** Bytes of the row chunks allocated. */
+  bytes(): number {
+    return this.full.length * ROWS_PER_CHUNK * this.dimensions * 4 + this.sparseValues.length * ROWS_PER_CHUNK * (this.sparseCapacity * 5 + 1);
+  }
+
+  clear(): void {
+    this.full = [];
+    this.fullCount = 0;
+    this.fullFree = [];
+    this.sparseValues = [];
+    this.sparsePositions = [];
+    this.sparseLengths = [];
+    this.sparseCount = 0;
+    this.sparseFree = [];
+  }
+}
