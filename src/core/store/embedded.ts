@@ -8,10 +8,11 @@ import { join } from 'node:path';
 import { silentLogger, type Logger } from '../logger';
 import { removeIndexSnapshot, saveIndexSnapshot } from './indexSnapshot';
 import { openLogWithIndex, type IndexPreview, type OpenReport } from './loadIndex';
+import { KeyIndex } from './keyIndex';
 import { acquireLock, type HeldLock } from './lockFile';
 import { lruEvictions } from './lruEvictions';
 import { walkKeys } from './walkKeys';
-import { readValue, syncDirectory, writeCompactedLog, writeFully, type IndexEntry } from './logFile';
+import { readValue, syncDirectory, writeCompactedLog, writeFully } from './logFile';
 import { encodeRecord, entryError, LOG_MAGIC, RecordOp } from './recordLog';
 import type { KeyValueStore, StoreLimits } from './store';
 import { makePrivateDir } from './privateFiles';
@@ -96,7 +97,7 @@ export async function openEmbeddedStore(dir: string, limits: StoreLimits, option
 class LogStore implements EmbeddedStore {
   private file: FileHandle | undefined;
   /** Key → location, in LRU order: the first key is the least recently used. */
-  private index = new Map<string, IndexEntry>();
+  private index = new KeyIndex();
   /** Bytes of the frames the index points at. */
   private liveBytes = 0;
   /** End of the log: where the next frame goes, and the file size. */
@@ -173,7 +174,7 @@ class LogStore implements EmbeddedStore {
     this.writeOffset = loaded.goodEnd;
     this.dropExpired();
     // Snapshot order is LRU order at the last snapshot; a log scan only knows write order.
-    while (this.index.size > this.limits.maxEntries) this.forget(this.index.keys().next().value as string);
+    while (this.index.size > this.limits.maxEntries) this.forget(this.index.oldest()!);
     for (const key of this.previewHits) this.touch(key);
     this.previewHits = [];
     if (this.shouldCompact()) void this.exclusive(() => this.compactNow()).catch(() => undefined);
@@ -189,21 +190,20 @@ class LogStore implements EmbeddedStore {
       await this.loading;
     }
     this.assertOpen();
-    const entry = this.index.get(key);
-    if (!entry || !this.file) return undefined;
-    if (this.isExpired(entry)) {
+    const slot = this.index.slotOf(key);
+    if (slot === undefined || !this.file) return undefined;
+    if (this.isExpired(this.index.createdAtAt(slot))) {
       this.forget(key);
       return undefined;
     }
-    const value = readValue(this.file, key, entry);
+    const value = readValue(this.file, key, this.index.offsetAt(slot), this.index.frameBytesAt(slot));
     if (!value) {
       // Never hand back bytes that do not check out: a miss costs money, a wrong value costs trust.
       this.logger.warn(`store ${this.path}: entry failed its checksum and was dropped`);
       this.forget(key);
       return undefined;
     }
-    this.index.delete(key);
-    this.index.set(key, entry);
+    this.index.touch(key);
     return value;
   }
 
@@ -215,8 +215,8 @@ class LogStore implements EmbeddedStore {
     const preview = this.preview;
     if (!preview) return 'wait';
     const entry = preview.lookup(key);
-    if (!entry || this.isExpired(entry)) return undefined;
-    const value = readValue(preview.file, key, entry);
+    if (!entry || this.isExpired(entry.createdAt)) return undefined;
+    const value = readValue(preview.file, key, entry.offset, entry.frameBytes);
     if (!value) return 'wait';
     this.previewHits.push(key);
     return value;
@@ -224,10 +224,7 @@ class LogStore implements EmbeddedStore {
 
   /** Marks `key` as the most recently used. */
   private touch(key: string): void {
-    const entry = this.index.get(key);
-    if (!entry) return;
-    this.index.delete(key);
-    this.index.set(key, entry);
+    this.index.touch(key);
   }
 
   set(key: string, value: Buffer): Promise<void> {
@@ -240,7 +237,7 @@ class LogStore implements EmbeddedStore {
   }
 
   keys(): AsyncIterable<string> {
-    return walkKeys(() => this.index, () => this.loading, (entry) => !this.isExpired(entry));
+    return walkKeys(() => this.index, () => this.loading, (slot) => !this.isExpired(this.index.createdAtAt(slot)));
   }
 
   clear(): Promise<void> {
@@ -343,7 +340,7 @@ class LogStore implements EmbeddedStore {
     for (const { key, frameBytes, isSet } of placed) {
       this.forget(key);
       if (isSet) {
-        this.index.set(key, { offset, frameBytes, createdAt });
+        this.index.set(key, offset, frameBytes, createdAt);
         this.liveBytes += frameBytes;
       }
       offset += frameBytes;
@@ -367,9 +364,11 @@ class LogStore implements EmbeddedStore {
   private async compactNow(): Promise<void> {
     const old = this.requireFile();
     const draftPath = `${this.path}.compact`;
-    let compacted: { moved: Map<string, IndexEntry>; size: number };
+    // A copy: gets may reorder or drop keys while the frames are copied.
+    const entries = this.index.ordered();
+    let compacted: { movedTo: Float64Array; size: number };
     try {
-      compacted = await writeCompactedLog(old, [...this.index], draftPath, (entry) => this.isExpired(entry));
+      compacted = await writeCompactedLog(old, entries, draftPath, (i) => this.isExpired(entries.createdAt[i]!));
     } catch (error) {
       this.logger.warn(`store ${this.path}: compaction failed, keeping the current log: ${String(error)}`);
       throw error;
@@ -392,15 +391,22 @@ class LogStore implements EmbeddedStore {
     // The rename happened: from here on the new file and the new index are the truth.
     await syncDirectory(this.dir).catch((error: unknown) => this.logger.debug(`store ${this.path}: directory sync failed: ${String(error)}`));
     this.file = await open(this.path, 'r+');
-    const index = new Map<string, IndexEntry>();
+    // Point each copied key at its new place, in place (its LRU position is the one gets gave it
+    // meanwhile); drop the rest. No write runs during a compaction, so no slot was reused.
+    const copied = new Map<string, number>();
+    entries.keys.forEach((key, i) => {
+      if (compacted.movedTo[i]! >= 0) copied.set(key, compacted.movedTo[i]!);
+    });
     let liveBytes = 0;
-    for (const key of this.index.keys()) {
-      const entry = compacted.moved.get(key);
-      if (!entry) continue;
-      index.set(key, entry);
-      liveBytes += entry.frameBytes;
+    for (const [key, slot] of this.index.entries()) {
+      const movedTo = copied.get(key);
+      if (movedTo === undefined) {
+        this.index.delete(key);
+        continue;
+      }
+      this.index.relocate(slot, movedTo);
+      liveBytes += this.index.frameBytesAt(slot);
     }
-    this.index = index;
     this.liveBytes = liveBytes;
     this.writeOffset = compacted.size;
     await this.snapshotNow().catch(() => undefined);
@@ -420,7 +426,7 @@ class LogStore implements EmbeddedStore {
     const file = this.requireFile();
     const logBytes = this.writeOffset;
     try {
-      await saveIndexSnapshot(this.snapshotPath, this.dir, file, logBytes, [...this.index]);
+      await saveIndexSnapshot(this.snapshotPath, this.dir, file, logBytes, this.index.ordered());
       this.snapshotLogBytes = logBytes;
     } catch (error) {
       this.logger.warn(`store ${this.path}: could not write the index snapshot (the next start reads the whole log): ${String(error)}`);
@@ -440,8 +446,8 @@ class LogStore implements EmbeddedStore {
     if (this.closed && !this.file) throw new Error(`store ${this.path} is closed`);
   }
 
-  private isExpired(entry: IndexEntry): boolean {
-    return this.limits.ttlSeconds > 0 && this.now() - entry.createdAt >= this.limits.ttlSeconds * 1000;
+  private isExpired(createdAt: number): boolean {
+    return this.limits.ttlSeconds > 0 && this.now() - createdAt >= this.limits.ttlSeconds * 1000;
   }
 
   private dropExpired(): void {
@@ -449,14 +455,14 @@ class LogStore implements EmbeddedStore {
     // One clock read for the whole pass (it runs over every entry at open); deleting the entry
     // being visited is safe while iterating a Map, and spares a copy of 100k pairs.
     const bornBefore = this.now() - this.limits.ttlSeconds * 1000;
-    for (const [key, entry] of this.index) if (entry.createdAt <= bornBefore) this.forget(key);
+    for (const [key, slot] of this.index.entries()) if (this.index.createdAtAt(slot) <= bornBefore) this.forget(key);
   }
 
   /** Removes a key from the index only; its bytes stay in the log until the next compaction. */
   private forget(key: string): void {
-    const entry = this.index.get(key);
-    if (!entry) return;
+    const slot = this.index.slotOf(key);
+    if (slot === undefined) return;
+    this.liveBytes -= this.index.frameBytesAt(slot);
     this.index.delete(key);
-    this.liveBytes -= entry.frameBytes;
   }
 }

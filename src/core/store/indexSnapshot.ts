@@ -6,6 +6,7 @@
 import { readSync } from 'node:fs';
 import { open, readFile, rename, unlink, type FileHandle } from 'node:fs/promises';
 import { crc32 } from 'node:zlib';
+import { KeyIndex, type OrderedEntries } from './keyIndex';
 import { syncDirectory, writeFully, type IndexEntry } from './logFile';
 import { decodeRecord, FRAME_HEADER_BYTES, LOG_MAGIC, RecordOp } from './recordLog';
 import { PRIVATE_FILE_MODE } from './privateFiles';
@@ -39,7 +40,7 @@ interface SnapshotHeader {
 
 /** A snapshot to write. `entries` are in LRU order: the first is the least recently used. */
 export interface IndexSnapshot extends SnapshotHeader {
-  entries: ReadonlyArray<readonly [string, IndexEntry]>;
+  entries: OrderedEntries | ReadonlyArray<readonly [string, IndexEntry]>;
 }
 
 /** A decoded snapshot, straight into the map the store uses (insertion order = LRU order). */
@@ -108,13 +109,18 @@ export class SnapshotColumns implements SnapshotHeader {
     return -1;
   }
 
-  /** Adds entries [from, to) to `index` in order; false when a key is already there (damage the checksum missed, or a writer bug). */
-  addTo(index: Map<string, IndexEntry>, from: number, to: number): boolean {
-    for (let i = from; i < to; i++) {
-      const size = index.size;
-      index.set(this.keyAt(i), this.entryAt(i));
-      if (index.size === size) return false;
-    }
+  /**
+   * An index over this snapshot's columns (taken over, not copied), with no key yet: `addTo` maps
+   * the keys. The preview may keep reading the columns meanwhile: an entry the index later
+   * rewrites in place is one the log's tail replaced, and the preview answers those from the tail.
+   */
+  newIndex(): KeyIndex {
+    return new KeyIndex(this.offsets, this.frameBytes, this.createdAt);
+  }
+
+  /** Maps the keys of entries [from, to) onto their slots of `newIndex()`, in order; false when a key is already there (damage the checksum missed, or a writer bug). */
+  addTo(index: KeyIndex, from: number, to: number): boolean {
+    for (let i = from; i < to; i++) if (!index.adopt(this.keyAt(i), i)) return false;
     return true;
   }
 
@@ -144,9 +150,9 @@ function logFingerprints(log: FileHandle, logBytes: number): { headCrc: number; 
 
 /** Encodes a snapshot of `entries` (LRU order) describing the first `logBytes` bytes of `log`. */
 export function encodeIndexSnapshot(snapshot: IndexSnapshot): Buffer {
-  const { entries } = snapshot;
-  const count = entries.length;
-  const keys = entries.map(([key]) => key).join('');
+  const entries = 'offsets' in snapshot.entries ? snapshot.entries : orderedFromPairs(snapshot.entries);
+  const count = entries.keys.length;
+  const keys = entries.keys.join('');
   const keysStart = HEADER_BYTES + count * ENTRY_FIXED_BYTES;
   const out = Buffer.allocUnsafe(keysStart + Buffer.byteLength(keys, 'utf8'));
   SNAPSHOT_MAGIC.copy(out, 0);
@@ -155,15 +161,24 @@ export function encodeIndexSnapshot(snapshot: IndexSnapshot): Buffer {
   out.writeUInt32LE(snapshot.tailCrc >>> 0, 24);
   out.writeUInt32LE(count, 28);
   const columns = columnStarts(count);
-  entries.forEach(([key, entry], i) => {
-    out.writeUInt16LE(key.length, columns.keyUnits + 2 * i);
-    out.writeDoubleLE(entry.offset, columns.offset + 8 * i);
-    out.writeUInt32LE(entry.frameBytes, columns.frameBytes + 4 * i);
-    out.writeDoubleLE(entry.createdAt, columns.createdAt + 8 * i);
-  });
+  for (let i = 0; i < count; i++) {
+    out.writeUInt16LE(entries.keys[i]!.length, columns.keyUnits + 2 * i);
+    out.writeDoubleLE(entries.offsets[i]!, columns.offset + 8 * i);
+    out.writeUInt32LE(entries.frameBytes[i]!, columns.frameBytes + 4 * i);
+    out.writeDoubleLE(entries.createdAt[i]!, columns.createdAt + 8 * i);
+  }
   out.write(keys, keysStart, 'utf8');
   out.writeUInt32LE(crc32(out.subarray(12)), 8);
   return out;
+}
+
+function orderedFromPairs(pairs: ReadonlyArray<readonly [string, IndexEntry]>): OrderedEntries {
+  return {
+    keys: pairs.map(([key]) => key),
+    offsets: Float64Array.from(pairs, ([, entry]) => entry.offset),
+    frameBytes: Uint32Array.from(pairs, ([, entry]) => entry.frameBytes),
+    createdAt: Float64Array.from(pairs, ([, entry]) => entry.createdAt),
+  };
 }
 
 /** Where each column starts in a snapshot of `count` entries. */
@@ -230,7 +245,10 @@ export function decodeIndexSnapshot(bytes: Buffer): DecodedSnapshot | undefined 
   const columns = readSnapshotColumns(bytes);
   if (!columns) return undefined;
   const index = new Map<string, IndexEntry>();
-  if (!columns.addTo(index, 0, columns.count)) return undefined;
+  for (let i = 0; i < columns.count; i++) {
+    index.set(columns.keyAt(i), columns.entryAt(i));
+    if (index.size !== i + 1) return undefined;
+  }
   const { logBytes, headCrc, tailCrc, liveBytes } = columns;
   return { logBytes, headCrc, tailCrc, index, liveBytes, samples: columns.samples() };
 }
@@ -240,7 +258,7 @@ export function decodeIndexSnapshot(bytes: Buffer): DecodedSnapshot | undefined 
  * through a temporary file, fsynced and renamed into place: a crash leaves the old snapshot or
  * the new one, never half of one.
  */
-export async function saveIndexSnapshot(path: string, dir: string, log: FileHandle, logBytes: number, entries: ReadonlyArray<readonly [string, IndexEntry]>): Promise<void> {
+export async function saveIndexSnapshot(path: string, dir: string, log: FileHandle, logBytes: number, entries: OrderedEntries): Promise<void> {
   const bytes = encodeIndexSnapshot({ logBytes, ...logFingerprints(log, logBytes), entries });
   const draftPath = `${path}.${process.pid}.tmp`;
   const draft = await open(draftPath, 'w', PRIVATE_FILE_MODE);

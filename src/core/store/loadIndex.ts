@@ -6,6 +6,7 @@
 import { unlink, type FileHandle } from 'node:fs/promises';
 import type { Logger } from '../logger';
 import { loadIndexSnapshot, type SnapshotRejection } from './indexSnapshot';
+import { KeyIndex } from './keyIndex';
 import { openOrCreateLog, type IndexEntry } from './logFile';
 import { LOG_MAGIC, RecordOp, scanLog, type LogRecord } from './recordLog';
 
@@ -21,7 +22,7 @@ export interface OpenReport {
 
 export interface LoadedIndex {
   /** Key → location in LRU order (first = least recently used). */
-  index: Map<string, IndexEntry>;
+  index: KeyIndex;
   /** Bytes of the frames the index points at. */
   liveBytes: number;
   /** End of the last good record; a torn or corrupt tail after it must be cut off. */
@@ -74,7 +75,7 @@ export async function loadIndex(file: FileHandle, size: number, snapshotPath: st
     },
     size: columns.count + tail.size,
   });
-  const index = new Map<string, IndexEntry>();
+  const index = columns.newIndex();
   for (let from = 0; from < columns.count; from += BUILD_SLICE) {
     // A turn before the first slice too: gets waiting for the preview go first.
     await nextTurn();
@@ -84,13 +85,13 @@ export async function loadIndex(file: FileHandle, size: number, snapshotPath: st
   // Replaying the tail's last record per key gives what replaying all of them would.
   let liveBytes = columns.liveBytes;
   for (const [key, entry] of tail) {
-    const previous = index.get(key);
-    if (previous) {
+    const previous = index.slotOf(key);
+    if (previous !== undefined) {
+      liveBytes -= index.frameBytesAt(previous);
       index.delete(key);
-      liveBytes -= previous.frameBytes;
     }
     if (entry) {
-      index.set(key, entry);
+      index.set(key, entry.offset, entry.frameBytes, entry.createdAt);
       liveBytes += entry.frameBytes;
     }
   }
@@ -99,16 +100,16 @@ export async function loadIndex(file: FileHandle, size: number, snapshotPath: st
 
 /** The index from a scan of the whole log (no usable snapshot). */
 async function scanWhole(file: FileHandle, size: number, rejected: SnapshotRejection): Promise<LoadedIndex> {
-  const index = new Map<string, IndexEntry>();
+  const index = new KeyIndex();
   let liveBytes = 0;
   const apply = (record: LogRecord): void => {
-    const previous = index.get(record.key);
-    if (previous) {
+    const previous = index.slotOf(record.key);
+    if (previous !== undefined) {
+      liveBytes -= index.frameBytesAt(previous);
       index.delete(record.key);
-      liveBytes -= previous.frameBytes;
     }
     if (record.op === RecordOp.Set) {
-      index.set(record.key, { offset: record.offset, frameBytes: record.frameBytes, createdAt: record.createdAt });
+      index.set(record.key, record.offset, record.frameBytes, record.createdAt);
       liveBytes += record.frameBytes;
     }
   };

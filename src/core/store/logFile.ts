@@ -5,6 +5,7 @@
 import { readSync } from 'node:fs';
 import { open, rename, unlink, type FileHandle } from 'node:fs/promises';
 import type { Logger } from '../logger';
+import type { OrderedEntries } from './keyIndex';
 import { decodeRecord, LOG_MAGIC, RecordOp } from './recordLog';
 import { PRIVATE_FILE_MODE } from './privateFiles';
 
@@ -16,16 +17,16 @@ export interface IndexEntry {
 }
 
 /**
- * The value stored for `key` by the record at `entry`, or undefined when that record does not
- * check out (torn, damaged, or another key's).
+ * The value stored for `key` by the record of `frameBytes` bytes at `offset`, or undefined when
+ * that record does not check out (torn, damaged, or another key's).
  */
-export function readValue(file: FileHandle, key: string, entry: IndexEntry): Buffer | undefined {
-  const frame = Buffer.allocUnsafe(entry.frameBytes);
+export function readValue(file: FileHandle, key: string, offset: number, frameBytes: number): Buffer | undefined {
+  const frame = Buffer.allocUnsafe(frameBytes);
   // Sync positional read: a hit must cost microseconds, and the page cache usually has the bytes.
-  const bytesRead = readSync(file.fd, frame, 0, entry.frameBytes, entry.offset);
-  const record = bytesRead === entry.frameBytes ? decodeRecord(frame, entry.offset) : undefined;
+  const bytesRead = readSync(file.fd, frame, 0, frameBytes, offset);
+  const record = bytesRead === frameBytes ? decodeRecord(frame, offset) : undefined;
   if (!record || record.key !== key || record.op !== RecordOp.Set) return undefined;
-  const valueStart = record.valueOffset - entry.offset;
+  const valueStart = record.valueOffset - offset;
   return frame.subarray(valueStart, valueStart + record.valueLength);
 }
 
@@ -56,28 +57,30 @@ export async function openOrCreateLog(path: string, dir: string, logger: Logger)
 }
 
 /**
- * Copies the frames of `entries` (in the given order, skipping those `skip` rejects and any that
- * no longer check out) from `source` into a new, fsynced log at `draftPath`. Returns where each
- * landed and the new log's size. On failure the draft is removed.
+ * Copies the frames of `entries` (in their order, skipping entry i when `skip(i)` and any that no
+ * longer check out) from `source` into a new, fsynced log at `draftPath`. Returns where each entry
+ * landed (-1: not copied) and the new log's size. On failure the draft is removed.
  */
 export async function writeCompactedLog(
   source: FileHandle,
-  entries: ReadonlyArray<readonly [string, IndexEntry]>,
+  entries: OrderedEntries,
   draftPath: string,
-  skip: (entry: IndexEntry) => boolean,
-): Promise<{ moved: Map<string, IndexEntry>; size: number }> {
+  skip: (i: number) => boolean,
+): Promise<{ movedTo: Float64Array; size: number }> {
   const draft = await open(draftPath, 'w', PRIVATE_FILE_MODE);
-  const moved = new Map<string, IndexEntry>();
+  const movedTo = new Float64Array(entries.keys.length).fill(-1);
   let position = 0;
   try {
     const chunks: Buffer[] = [LOG_MAGIC];
     let chunkBytes = LOG_MAGIC.length;
-    for (const [key, entry] of entries) {
-      if (skip(entry)) continue;
-      const frame = Buffer.allocUnsafe(entry.frameBytes);
-      const read = readSync(source.fd, frame, 0, entry.frameBytes, entry.offset);
-      if (read !== entry.frameBytes || decodeRecord(frame, entry.offset)?.key !== key) continue;
-      moved.set(key, { offset: position + chunkBytes, frameBytes: entry.frameBytes, createdAt: entry.createdAt });
+    for (let i = 0; i < entries.keys.length; i++) {
+      if (skip(i)) continue;
+      const offset = entries.offsets[i]!;
+      const frameBytes = entries.frameBytes[i]!;
+      const frame = Buffer.allocUnsafe(frameBytes);
+      const read = readSync(source.fd, frame, 0, frameBytes, offset);
+      if (read !== frameBytes || decodeRecord(frame, offset)?.key !== entries.keys[i]) continue;
+      movedTo[i] = position + chunkBytes;
       chunks.push(frame);
       chunkBytes += frame.length;
       if (chunkBytes >= 4 * 1024 * 1024) {
@@ -96,7 +99,7 @@ export async function writeCompactedLog(
     await unlink(draftPath).catch(() => undefined);
     throw error;
   }
-  return { moved, size: position };
+  return { movedTo, size: position };
 }
 
 /** Writes all of `bytes` at `position` (a positional write may write less than asked). */

@@ -9,7 +9,7 @@
  *
  * @example lruEvictions(new Map([['a', 1], ['b', 2]]), [{ key: 'c', value: buf }], 2) // ['a']
  */
-export function lruEvictions(index: ReadonlyMap<string, unknown>, batch: ReadonlyArray<{ key: string; value: Buffer | undefined }>, maxEntries: number): string[] {
+export function lruEvictions(index: { readonly size: number; has(key: string): boolean; keys(): Iterable<string> }, batch: ReadonlyArray<{ key: string; value: Buffer | undefined }>, maxEntries: number): string[] {
   const finalState = new Map<string, boolean>();
   for (const op of batch) finalState.set(op.key, op.value !== undefined);
   let count = index.size;

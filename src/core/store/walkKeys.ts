@@ -3,18 +3,17 @@
  * order, skipping those deleted or expired since (the caller may write while it walks). A key
  * rewritten, or moved by a compaction, meanwhile is still live and still walked.
  */
-import type { IndexEntry } from './logFile';
 
 /**
- * Walks the keys of `index()` (read again at each step: compaction swaps the map), after
- * `pending()` (the index load, if under way) has settled.
+ * Walks the keys of `index()` (read again at each step: the load replaces the index), after
+ * `pending()` (the index load, if under way) has settled. `isLive(slot)` tells an expired entry.
  *
  * @example for await (const key of walkKeys(() => index, () => undefined, () => true)) rebuild(key);
  */
 export function walkKeys(
-  index: () => ReadonlyMap<string, IndexEntry>,
+  index: () => { keys(): Iterable<string>; slotOf(key: string): number | undefined },
   pending: () => Promise<void> | undefined,
-  isLive: (entry: IndexEntry) => boolean,
+  isLive: (slot: number) => boolean,
 ): AsyncIterable<string> {
   // A plain iterator rather than an async generator: a rebuild walks 100k keys at start-up, and a
   // generator's extra promise hops per key cost about twice as much.
@@ -27,8 +26,8 @@ export function walkKeys(
     }
     while (at < keys.length) {
       const key = keys[at++]!;
-      const entry = index().get(key);
-      if (entry && isLive(entry)) return { value: key, done: false };
+      const slot = index().slotOf(key);
+      if (slot !== undefined && isLive(slot)) return { value: key, done: false };
     }
     return { value: undefined, done: true };
   };
