@@ -1,20 +1,14 @@
 /**
  * Prometheus metrics for one proxy instance, in its own registry so several proxies (tests, the
  * extension next to a CLI) never share counters.
- *
- * prom-client is loaded at the first scrape (or once PENDING_LIMIT updates wait for it), not at
- * start: evaluating it is ~20 ms of start-up CPU that a proxy nobody scrapes never needs. Updates
- * made before are replayed into it in order, so the scrape reads exactly what it would have.
  */
-import type * as PromClient from 'prom-client';
-import type { Counter, Gauge, Histogram, Registry } from 'prom-client';
+import { Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { LedgerRecord } from '../core/ledger-types';
 
 export interface ProxyMetrics {
-  /** The registry, with every update so far in it (prom-client is loaded on the first read). */
   readonly registry: Registry;
   /** Requests currently being answered; tests wait on it instead of sleeping. */
-  readonly inFlight: { inc(): void; dec(): void };
+  readonly inFlight: Gauge;
   /** Counts one finished request from its ledger record. */
   observeRecord(record: LedgerRecord): void;
   /** Counts a request the proxy answered with an error of its own (bad JSON, unknown route, ...). */
@@ -22,23 +16,8 @@ export interface ProxyMetrics {
   observeUpstreamLatency(provider: string, seconds: number): void;
 }
 
-/** Updates kept while prom-client is not loaded; past this it is loaded, so memory stays bounded. */
-export const PENDING_LIMIT = 4096;
-
-interface Instruments {
-  registry: Registry;
-  requests: Counter<'layer' | 'api' | 'status'>;
-  deflections: Counter<'layer'>;
-  upstreamLatency: Histogram<'provider'>;
-  savedTokens: Counter<'layer'>;
-  savedUsd: Counter<'layer'>;
-  errors: Counter<'endpoint' | 'status' | 'code'>;
-  inFlight: Gauge;
-}
-
-function createInstruments(): Instruments {
-  // A require, not an import: the bundle evaluates prom-client only when this runs.
-  const { Counter, Gauge, Histogram, Registry } = require('prom-client') as typeof PromClient;
+/** Creates the metrics of one proxy. */
+export function createProxyMetrics(): ProxyMetrics {
   const registry = new Registry();
   const requests = new Counter({
     name: 'isartor_requests_total',
@@ -68,54 +47,22 @@ function createInstruments(): Instruments {
     registers: [registry],
   });
   const inFlight = new Gauge({ name: 'isartor_requests_in_flight', help: 'Requests being answered right now.', registers: [registry] });
-  return { registry, requests, deflections, upstreamLatency, savedTokens, savedUsd, errors, inFlight };
-}
-
-/** Creates the metrics of one proxy. */
-export function createProxyMetrics(): ProxyMetrics {
-  let loaded: Instruments | undefined;
-  let pending: Array<(m: Instruments) => void> = [];
-  const load = (): Instruments => {
-    if (!loaded) {
-      const instruments = createInstruments();
-      for (const update of pending) update(instruments);
-      pending = [];
-      loaded = instruments;
-    }
-    return loaded;
-  };
-  /** Applies `update` now when loaded, else keeps it for the load. */
-  const apply = (update: (m: Instruments) => void): void => {
-    if (loaded) return update(loaded);
-    pending.push(update);
-    if (pending.length >= PENDING_LIMIT) load();
-  };
 
   return {
-    get registry() {
-      return load().registry;
-    },
-    inFlight: {
-      inc: () => apply((m) => m.inFlight.inc()),
-      dec: () => apply((m) => m.inFlight.dec()),
-    },
+    registry,
+    inFlight,
     observeRecord(record) {
-      // Only the fields counted: a kept update must not hold on to the whole record.
-      const { layer, api, savedTokens, savedUsd, error } = record;
-      const status = String(record.status);
-      apply((m) => {
-        m.requests.inc({ layer, api, status });
-        if (layer === 'l1a' || layer === 'l1b' || layer === 'l2') m.deflections.inc({ layer });
-        if (savedTokens > 0) m.savedTokens.inc({ layer }, savedTokens);
-        if (savedUsd > 0) m.savedUsd.inc({ layer }, savedUsd);
-        if (error) m.errors.inc({ endpoint: api, status, code: error });
-      });
+      requests.inc({ layer: record.layer, api: record.api, status: String(record.status) });
+      if (record.layer === 'l1a' || record.layer === 'l1b' || record.layer === 'l2') deflections.inc({ layer: record.layer });
+      if (record.savedTokens > 0) savedTokens.inc({ layer: record.layer }, record.savedTokens);
+      if (record.savedUsd > 0) savedUsd.inc({ layer: record.layer }, record.savedUsd);
+      if (record.error) errors.inc({ endpoint: record.api, status: String(record.status), code: record.error });
     },
     observeError(endpoint, status, code) {
-      apply((m) => m.errors.inc({ endpoint, status: String(status), code }));
+      errors.inc({ endpoint, status: String(status), code });
     },
     observeUpstreamLatency(provider, seconds) {
-      apply((m) => m.upstreamLatency.observe({ provider }, seconds));
+      upstreamLatency.observe({ provider }, seconds);
     },
   };
 }
