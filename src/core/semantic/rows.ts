@@ -11,6 +11,13 @@ const ROWS_PER_CHUNK = 4096;
 const CHUNK_SHIFT = 12;
 const ROW_MASK = ROWS_PER_CHUNK - 1;
 
+interface SparseRow {
+  values: Float32Array;
+  positions: Uint8Array;
+  start: number;
+  end: number;
+}
+
 /** A sparse row keeps every value but +0, so a vector reads back exactly as it was put (-0 included). */
 export const isStored = (value: number): boolean => value !== 0 || 1 / value < 0;
 
@@ -33,6 +40,8 @@ export class VectorRows {
   private sparseLengths: Uint8Array[] = [];
   private sparseCount = 0;
   private sparseFree: number[] = [];
+  /** Reused by sparseRow: a scan calls dot once per candidate, so no object per call. */
+  private readonly cursor: SparseRow = { values: new Float32Array(0), positions: new Uint8Array(0), start: 0, end: 0 };
 
   constructor(readonly dimensions: number) {
     this.sparseCapacity = dimensions <= 256 ? dimensions >> 2 : 0;
@@ -97,13 +106,8 @@ export class VectorRows {
       }
       return sum;
     }
-    const row = ~handle;
-    const chunk = row >>> CHUNK_SHIFT;
-    const values = this.sparseValues[chunk]!;
-    const positions = this.sparsePositions[chunk]!;
-    const at = (row & ROW_MASK) * this.sparseCapacity;
-    const end = at + this.sparseLengths[chunk]![row & ROW_MASK]!;
-    for (let j = at; j < end; j++) sum += query[positions[j]!]! * values[j]!;
+    const { values, positions, start, end } = this.sparseRow(handle);
+    for (let j = start; j < end; j++) sum += query[positions[j]!]! * values[j]!;
     return sum;
   }
 
@@ -115,13 +119,20 @@ export class VectorRows {
       return;
     }
     target.fill(0, offset, offset + this.dimensions);
+    const { values, positions, start, end } = this.sparseRow(handle);
+    for (let j = start; j < end; j++) target[offset + positions[j]!] = values[j]!;
+  }
+
+  /** Where the sparse row of `handle` (< 0) sits: its chunk's arrays and its [start, end) in them. */
+  private sparseRow(handle: number): SparseRow {
     const row = ~handle;
     const chunk = row >>> CHUNK_SHIFT;
-    const values = this.sparseValues[chunk]!;
-    const positions = this.sparsePositions[chunk]!;
-    const at = (row & ROW_MASK) * this.sparseCapacity;
-    const end = at + this.sparseLengths[chunk]![row & ROW_MASK]!;
-    for (let j = at; j < end; j++) target[offset + positions[j]!] = values[j]!;
+    const cursor = this.cursor;
+    cursor.values = this.sparseValues[chunk]!;
+    cursor.positions = this.sparsePositions[chunk]!;
+    cursor.start = (row & ROW_MASK) * this.sparseCapacity;
+    cursor.end = cursor.start + this.sparseLengths[chunk]![row & ROW_MASK]!;
+    return cursor;
   }
 
   /** The vector of `handle`: a view of a full row (valid until the row is freed), or a new array. */
