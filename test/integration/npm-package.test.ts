@@ -2,7 +2,8 @@
  * `isartor` as people install it: `npm pack`, then `npm install -g` of the tarball into a fresh
  * prefix (no source checkout, no dev dependencies), then the installed command answers --version,
  * serves the official OpenAI SDK through a fake upstream on loopback, serves the savings page and
- * reads its ledger back with `stats`; `model status` and `bench pairs` run too. Needs `node scripts/build.mjs` first (the integration tier
+ * reads its ledger back with `stats`; `model status` and `bench pairs` run too, and a `--store`
+ * proxy loads the Redis client from the installed dependencies (the CLI bundle leaves it out). Needs `node scripts/build.mjs` first (the integration tier
  * runs it); packing skips the prepack rebuild so other tests never see dist/ half rewritten.
  *
  * The install resolves versions from the npm registry and takes tarballs from the cache `npm ci`
@@ -115,5 +116,31 @@ describe('the npm package, installed globally into a fresh prefix', { timeout: 1
     await writeFile(pairs, `${JSON.stringify({ text_a: 'how do I sort a list in python', text_b: 'How do I sort a list in Python?', label: 1 })}\n`);
     const bench = await execFile(bin, ['bench', 'pairs', '--file', pairs, '--json'], { env: freshEnv() });
     assert.equal((JSON.parse(bench.stdout) as { pairs: number }).pairs, 1);
+  });
+
+  it('loads the Redis client from the installed package when a shared store is set', async () => {
+    // Nothing listens on port 1: the client loads, is refused, and the proxy serves from the upstream.
+    const dataDir = join(work, 'data-store');
+    const child = spawn(bin, ['serve', '--port', '0', '--data-dir', dataDir, '--upstream', fake.openaiBase, '--store', 'redis://127.0.0.1:1'], { env: freshEnv(), stdio: ['ignore', 'pipe', 'pipe'] });
+    let stderr = '';
+    child.stderr!.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+    try {
+      const lines = createInterface({ input: child.stdout! });
+      const exited = once(child, 'exit').then(([code]) => {
+        throw new Error(`isartor exited with ${code}: ${stderr}`);
+      });
+      const [line] = (await Promise.race([once(lines, 'line'), exited])) as [string];
+      const url = /^isartor listening on (http:\/\/127\.0\.0\.1:\d+) /.exec(line)?.[1];
+      assert.ok(url, `unexpected ready line: ${line}`);
+      const client = new OpenAI({ apiKey: 'sk-npm-package-test-0002', baseURL: `${url}/v1`, maxRetries: 0 });
+      const answer = await client.chat.completions.create({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'shared store down' }] }).withResponse();
+      assert.equal(answer.response.headers.get('x-isartor-layer'), 'l3');
+    } finally {
+      child.kill('SIGTERM');
+    }
+    const [code] = await once(child, 'exit');
+    assert.equal(code, 0, stderr);
+    assert.doesNotMatch(stderr, /Cannot find (module|package)/);
+    assert.match(stderr, /shared cache unavailable \(redis:\/\/127\.0\.0\.1:1\): connection to .* refused/);
   });
 });
