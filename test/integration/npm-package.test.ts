@@ -40,6 +40,31 @@ function freshEnv(): NodeJS.ProcessEnv {
   return env;
 }
 
+/**
+ * Runs the installed `isartor serve ARGS`, hands its URL to `use`, then stops it with SIGTERM and
+ * checks it exits 0. Returns what it wrote to stderr.
+ */
+async function serveInstalled(bin: string, args: string[], use: (url: string) => Promise<void>): Promise<string> {
+  const child = spawn(bin, ['serve', '--port', '0', ...args], { env: freshEnv(), stdio: ['ignore', 'pipe', 'pipe'] });
+  let stderr = '';
+  child.stderr!.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+  try {
+    const lines = createInterface({ input: child.stdout! });
+    const exited = once(child, 'exit').then(([code]) => {
+      throw new Error(`isartor exited with ${code}: ${stderr}`);
+    });
+    const [line] = (await Promise.race([once(lines, 'line'), exited])) as [string];
+    const url = /^isartor listening on (http:\/\/127\.0\.0\.1:\d+) /.exec(line)?.[1];
+    assert.ok(url, `unexpected ready line: ${line}`);
+    await use(url);
+  } finally {
+    child.kill('SIGTERM');
+  }
+  const [code] = await once(child, 'exit');
+  assert.equal(code, 0, stderr);
+  return stderr;
+}
+
 describe('the npm package, installed globally into a fresh prefix', { timeout: 10 * 60_000 }, () => {
   let work: string;
   let prefix: string;
@@ -78,17 +103,7 @@ describe('the npm package, installed globally into a fresh prefix', { timeout: 1
 
   it('serves the OpenAI SDK and the savings page, and stats reads the ledger back', async () => {
     const dataDir = join(work, 'data');
-    const child = spawn(bin, ['serve', '--port', '0', '--data-dir', dataDir, '--upstream', fake.openaiBase], { env: freshEnv(), stdio: ['ignore', 'pipe', 'pipe'] });
-    let stderr = '';
-    child.stderr!.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-    try {
-      const lines = createInterface({ input: child.stdout! });
-      const exited = once(child, 'exit').then(([code]) => {
-        throw new Error(`isartor exited with ${code}: ${stderr}`);
-      });
-      const [line] = (await Promise.race([once(lines, 'line'), exited])) as [string];
-      const url = /^isartor listening on (http:\/\/127\.0\.0\.1:\d+) /.exec(line)?.[1];
-      assert.ok(url, `unexpected ready line: ${line}`);
+    const stderr = await serveInstalled(bin, ['--data-dir', dataDir, '--upstream', fake.openaiBase], async (url) => {
       const client = new OpenAI({ apiKey: 'sk-npm-package-test-0001', baseURL: `${url}/v1`, maxRetries: 0 });
       const request = { model: 'gpt-4o-mini', messages: [{ role: 'user' as const, content: 'hello from the installed package' }] };
       const first = await client.chat.completions.create(request).withResponse();
@@ -101,11 +116,7 @@ describe('the npm package, installed globally into a fresh prefix', { timeout: 1
         const response: globalThis.Response = await fetch(`${url}${path}`);
         assert.equal(response.status, 200, `${path}: ${await response.text()}`);
       }
-    } finally {
-      child.kill('SIGTERM');
-    }
-    const [code] = await once(child, 'exit');
-    assert.equal(code, 0, stderr);
+    });
     // The worker threads' bundles shipped: nothing runs on the proxy's thread for want of them.
     assert.doesNotMatch(stderr, /is missing from this install/);
     const stats = await execFile(bin, ['stats', '--data-dir', dataDir, '--json'], { env: freshEnv() });
@@ -121,25 +132,11 @@ describe('the npm package, installed globally into a fresh prefix', { timeout: 1
   it('loads the Redis client from the installed package when a shared store is set', async () => {
     // Nothing listens on port 1: the client loads, is refused, and the proxy serves from the upstream.
     const dataDir = join(work, 'data-store');
-    const child = spawn(bin, ['serve', '--port', '0', '--data-dir', dataDir, '--upstream', fake.openaiBase, '--store', 'redis://127.0.0.1:1'], { env: freshEnv(), stdio: ['ignore', 'pipe', 'pipe'] });
-    let stderr = '';
-    child.stderr!.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-    try {
-      const lines = createInterface({ input: child.stdout! });
-      const exited = once(child, 'exit').then(([code]) => {
-        throw new Error(`isartor exited with ${code}: ${stderr}`);
-      });
-      const [line] = (await Promise.race([once(lines, 'line'), exited])) as [string];
-      const url = /^isartor listening on (http:\/\/127\.0\.0\.1:\d+) /.exec(line)?.[1];
-      assert.ok(url, `unexpected ready line: ${line}`);
+    const stderr = await serveInstalled(bin, ['--data-dir', dataDir, '--upstream', fake.openaiBase, '--store', 'redis://127.0.0.1:1'], async (url) => {
       const client = new OpenAI({ apiKey: 'sk-npm-package-test-0002', baseURL: `${url}/v1`, maxRetries: 0 });
       const answer = await client.chat.completions.create({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'shared store down' }] }).withResponse();
       assert.equal(answer.response.headers.get('x-isartor-layer'), 'l3');
-    } finally {
-      child.kill('SIGTERM');
-    }
-    const [code] = await once(child, 'exit');
-    assert.equal(code, 0, stderr);
+    });
     assert.doesNotMatch(stderr, /Cannot find (module|package)/);
     assert.match(stderr, /shared cache unavailable \(redis:\/\/127\.0\.0\.1:1\): connection to .* refused/);
   });
