@@ -1,6 +1,7 @@
 // Bundles the CLI, the extension and the webview with esbuild.
 import { build } from 'esbuild';
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { asciiBundle } from './ascii-bundle.mjs';
 
 // Native or ESM-only packages stay outside the bundle and are loaded from node_modules at run time.
 const external = ['vscode', 'node-llama-cpp', '@huggingface/transformers', 'onnxruntime-node', 'usearch', 'sharp'];
@@ -25,9 +26,20 @@ const entries = [
   // The `vscode:uninstall` hook: plain Node after VS Code removed the extension (restores tool settings).
   { entryPoints: ['src/extension/uninstall.ts'], outfile: 'dist/uninstall.js' },
 ];
-for (const entry of entries) if (existsSync(entry.entryPoints[0])) await build({ ...common, ...entry });
+/** Rewrites a bundle's comments in ASCII (and fails on non-ASCII code): see scripts/ascii-bundle.mjs. */
+function keepAscii(file) {
+  const text = readFileSync(file, 'utf8');
+  const ascii = asciiBundle(text, file);
+  if (ascii !== text) writeFileSync(file, ascii);
+}
+for (const entry of entries) {
+  if (!existsSync(entry.entryPoints[0])) continue;
+  await build({ ...common, ...entry });
+  keepAscii(entry.outfile);
+}
 if (existsSync('webview/main.ts')) {
   await build({ entryPoints: ['webview/main.ts'], outfile: 'dist/webview.js', bundle: true, platform: 'browser', format: 'iife', target: 'es2022', minify: production, sourcemap: false, logLevel: 'warning' });
+  keepAscii('dist/webview.js');
 }
 // The panel's stylesheet, loaded through a <link> so the webview's CSP needs no inline styles.
 if (existsSync('webview/styles.css')) {

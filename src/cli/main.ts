@@ -1,18 +1,17 @@
 /**
  * Dispatches an `isartor` command line to `serve`, `stats`, `model` or `bench`; importable by tests.
  */
-import { benchCommand } from './bench';
 import { COMMAND_HELP, packageVersion, USAGE, wantsHelp } from './help';
-import { modelCommand } from './model';
-import { serveCommand } from './serve';
 import { UsageError } from './serve-config';
-import { statsCommand } from './stats';
 
+// Each command is imported when it runs: in the bundle a dynamic import initialises a module on
+// first use, so `serve` does not pay at start-up for the model download's progress bars or the
+// stats table (nor `--version` for any of them).
 const COMMANDS: Record<string, (argv: string[]) => Promise<number>> = {
-  serve: (argv) => serveCommand(argv),
-  stats: (argv) => statsCommand(argv),
-  model: (argv) => modelCommand(argv),
-  bench: (argv) => benchCommand(argv),
+  serve: async (argv) => (await import('./serve')).serveCommand(argv),
+  stats: async (argv) => (await import('./stats')).statsCommand(argv),
+  model: async (argv) => (await import('./model')).modelCommand(argv),
+  bench: async (argv) => (await import('./bench')).benchCommand(argv),
 };
 
 /** Runs one command line; resolves with the exit status. */

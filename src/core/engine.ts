@@ -167,6 +167,9 @@ async function openEngine(config: EngineConfig, deps: { logger: Logger; offThrea
   const earlierLoads = layers.filter((layer) => !isDeferredLayer(layer)).map((layer) => layer.loaded);
   void Promise.allSettled(earlierLoads).then(() => {
     for (const layer of layers) if (isDeferredLayer(layer)) layer.start();
+    // Then the upstream pool (loading undici, upstream/undici.ts), off the path of the first hits;
+    // a miss that comes earlier creates it itself.
+    setImmediate(() => void upstream.prepare().catch(() => undefined));
   });
   const switches = new Map<string, boolean>();
   for (const layer of layers) {

@@ -1,7 +1,13 @@
 import assert from 'node:assert/strict';
-import { test } from 'node:test';
+import { before, test } from 'node:test';
 import { errors } from 'undici';
 import { parseUpstreamUrl } from '../../src/core/upstream/parsedUrl';
+import { loadUndici } from '../../src/core/upstream/undici';
+
+// The client loads undici before it parses a URL; so does this test.
+before(async () => {
+  await loadUndici();
+});
 
 /** How undici's top-level `request(url)` splits a URL string (undici/index.js, makeDispatcher). */
 function undiciSplit(url: string): { origin: string; path: string } {

@@ -26,12 +26,13 @@ export const DEFAULT_LEXICAL_OPTIONS: LexicalOptions = { dimensions: 128, bigram
 /** Calibrated on the first half of qqp-dev.jsonl (docs/measurements/semantic-threshold.md). */
 export const LEXICAL_DEFAULT_THRESHOLD = LEXICAL_PROFILE.threshold;
 
+// Non-ASCII written as \u escapes (\u2019 is ’): the bundles must stay ASCII (scripts/ascii-bundle.mjs).
 const CONTRACTIONS: ReadonlyArray<readonly [RegExp, string]> = [
-  [/\bcan['’]t\b/g, 'can not'],
-  [/\bwon['’]t\b/g, 'will not'],
-  [/\bshan['’]t\b/g, 'shall not'],
-  [/n['’]t\b/g, ' not'],
-  [/['’](s|re|ve|ll|d|m)\b/g, ''],
+  [/\bcan['\u2019]t\b/g, 'can not'],
+  [/\bwon['\u2019]t\b/g, 'will not'],
+  [/\bshan['\u2019]t\b/g, 'shall not'],
+  [/n['\u2019]t\b/g, ' not'],
+  [/['\u2019](s|re|ve|ll|d|m)\b/g, ''],
 ];
 
 /** Lower-cases, rewrites contractions and punctuated tech names, and splits into word tokens. */

@@ -9,7 +9,12 @@
  * table (~43 MB of heap in the semantic worker, issue 15). A unit test compares every weight with
  * the tokenizer's.
  */
-import table from './rarity-ranks.json';
+
+/** rarity-ranks.json: the words of rank < 50,000 and their ranks, in the same order. */
+interface RarityTable {
+  words: string[];
+  ranks: number[];
+}
 
 const COMMON_RANK = Math.log(500);
 const RARE_RANK = Math.log(50_000);
@@ -28,6 +33,10 @@ let ranks: Map<string, number> | undefined;
 
 function rankTable(): Map<string, number> {
   if (!ranks) {
+    // Required here, not imported: in a bundle the 50k-entry table is then built on the first
+    // weight asked for, not at start-up by every process that only bundles it (the CLI's main
+    // thread answers L1a hits without it: ~10 ms of CPU).
+    const table = require('./rarity-ranks.json') as RarityTable;
     ranks = new Map();
     for (let i = 0; i < table.words.length; i++) ranks.set(table.words[i]!, table.ranks[i]!);
   }

@@ -14,17 +14,18 @@ export const STREAM_HEAD_CHARS = 64;
  * comes after a real answer is rare for the short answers L2 gives, and matching anywhere would
  * reject answers that merely quote such phrases.
  */
+// Non-ASCII written as \u escapes (\u2019 is ’): the bundles must stay ASCII (scripts/ascii-bundle.mjs).
 const REFUSAL_OPENINGS: RegExp[] = [
-  /^(?:i['’]m|i am) (?:sorry|afraid|unable|not able|not sure)\b/i,
+  /^(?:i['\u2019]m|i am) (?:sorry|afraid|unable|not able|not sure)\b/i,
   /^sorry\b/i,
   /^(?:i )?apologi[sz]e\b/i,
-  /^i (?:can(?:no|['’])t|cannot|won['’]t|will not|do not|don['’]t) (?:help|assist|answer|provide|do|comply|know|have (?:access|enough))\b/i,
+  /^i (?:can(?:no|['\u2019])t|cannot|won['\u2019]t|will not|do not|don['\u2019]t) (?:help|assist|answer|provide|do|comply|know|have (?:access|enough))\b/i,
   /^(?:unfortunately|as an ai)\b/i,
 ];
 
 /** True when the answer opens like a refusal. */
 export function looksLikeRefusal(text: string): boolean {
-  const opening = text.trimStart().replace(/^[*_"'“]+/, '');
+  const opening = text.trimStart().replace(/^[*_"'\u201C]+/, '');
   return REFUSAL_OPENINGS.some((pattern) => pattern.test(opening));
 }
 

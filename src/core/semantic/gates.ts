@@ -122,16 +122,17 @@ export interface GateOptions {
  */
 function properNames(prose: string): Set<string> {
   const names = new Set<string>();
-  for (const match of prose.matchAll(/(?<![.!?:;]\s*|^\s*|["“(]\s*)\b([A-Z][a-z]+)\b/g)) {
+  for (const match of prose.matchAll(/(?<![.!?:;]\s*|^\s*|["\u201C(]\s*)\b([A-Z][a-z]+)\b/g)) {
     if (match[1] !== 'I') names.add(match[1]!.toLowerCase());
   }
   for (const match of prose.matchAll(/\b[A-Z]{2,}[A-Z0-9]*\b/g)) names.add(match[0].toLowerCase());
   return names;
 }
 
+// Non-ASCII written as \u escapes (\u2019 is ’): the bundles must stay ASCII (scripts/ascii-bundle.mjs).
 const FENCED_CODE = /```[^\n]*\n?([\s\S]*?)```/g;
 const INLINE_CODE = /`([^`\n]+)`/g;
-const QUOTED = /"([^"\n]{1,300})"|“([^”\n]{1,300})”|(?:^|[\s(])'([^'\n]{1,300})'(?=$|[\s.,;:?!)])/g;
+const QUOTED = /"([^"\n]{1,300})"|\u201C([^\u201D\n]{1,300})\u201D|(?:^|[\s(])'([^'\n]{1,300})'(?=$|[\s.,;:?!)])/g;
 const IDENTIFIER_PATTERNS: RegExp[] = [
   /\b[a-z]+[A-Z][A-Za-z0-9]*\b/g, // camelCase
   /\b[A-Z][a-z0-9]+[A-Z][A-Za-z0-9]*\b/g, // PascalCase with an inner capital

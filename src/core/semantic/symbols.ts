@@ -5,11 +5,12 @@
  */
 import { TECH_TERMS } from '../embed/tech-terms';
 
+// Non-ASCII written as \u escapes (\u2019 is ’): the bundles must stay ASCII (scripts/ascii-bundle.mjs).
 /** Punctuation that ends a word in prose: "why?" and "why" ask the same. */
-const PROSE_TRAILING = /^[.,;:!?…"'”’]+$/u;
+const PROSE_TRAILING = /^[.,;:!?\u2026"'\u201D\u2019]+$/u;
 /** Quotes that open a word in prose. */
-const PROSE_LEADING = /^["'“‘]+$/u;
-const TRAILING_PROSE = /[.,;:!?…"'”’]+$/u;
+const PROSE_LEADING = /^["'\u201C\u2018]+$/u;
+const TRAILING_PROSE = /[.,;:!?\u2026"'\u201D\u2019]+$/u;
 const WORD_CHAR = /[\p{L}\p{N}_]/u;
 const SYMBOL_RUN = /[^\p{L}\p{N}_\s]+/gu;
 const WORD = /[\p{L}\p{N}_]+/gu;
@@ -19,11 +20,11 @@ function isProse(run: string, before: string, after: string, lastChunk: boolean)
   const wordBefore = WORD_CHAR.test(before);
   const wordAfter = WORD_CHAR.test(after);
   // "don't", "it’s": contractions are the wording gate's business.
-  if ((run === "'" || run === '’') && wordBefore && wordAfter) return true;
+  if ((run === "'" || run === '\u2019') && wordBefore && wordAfter) return true;
   if (wordBefore && after === '' && PROSE_TRAILING.test(run)) return true;
   if (before === '' && wordAfter && PROSE_LEADING.test(run)) return true;
   // "in python ?" at the very end: a spaced question mark, not an operator.
-  return lastChunk && before === '' && after === '' && /^[.!?…]+$/u.test(run);
+  return lastChunk && before === '' && after === '' && /^[.!?\u2026]+$/u.test(run);
 }
 
 /**

@@ -4,12 +4,13 @@
  * with a read of one small file and a replay of the log's tail.
  */
 import { readSync } from 'node:fs';
-import { open, readFile, rename, unlink, type FileHandle } from 'node:fs/promises';
+import { open, rename, unlink, type FileHandle } from 'node:fs/promises';
 import { crc32 } from 'node:zlib';
 import { KeyIndex, type OrderedEntries } from './keyIndex';
 import { syncDirectory, writeFully, type IndexEntry } from './logFile';
 import { decodeRecord, FRAME_HEADER_BYTES, LOG_MAGIC, RecordOp } from './recordLog';
 import { PRIVATE_FILE_MODE } from './privateFiles';
+import { readWhole } from './readWhole';
 
 /** First bytes of a snapshot file; the version is part of it, so a future format is simply not ours. */
 const SNAPSHOT_MAGIC = Buffer.from('ISARIX02', 'latin1');
@@ -294,7 +295,7 @@ export type SnapshotRejection = 'missing' | 'damaged' | 'log shorter than snapsh
 export async function loadIndexSnapshot(path: string, log: FileHandle, logSize: number): Promise<{ snapshot: SnapshotColumns } | { rejected: SnapshotRejection }> {
   let bytes: Buffer;
   try {
-    bytes = await readFile(path);
+    bytes = await readWhole(path);
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code === 'ENOENT') return { rejected: 'missing' };
     throw error;

@@ -4,7 +4,7 @@
  */
 import { setTimeout as wait } from 'node:timers/promises';
 import { performance } from 'node:perf_hooks';
-import { Agent, type Dispatcher, errors as undiciErrors } from 'undici';
+import type { Agent, Dispatcher } from 'undici';
 import type { UpstreamConfig } from '../config';
 import type { Logger } from '../logger';
 import type { UpstreamTarget } from '../request';
@@ -12,6 +12,7 @@ import { backoffDelay, retryAfterMs } from './backoff';
 import { parseUpstreamUrl } from './parsedUrl';
 import { UpstreamTimeoutError, UpstreamUnreachableError } from './errors';
 import { clientCredential, mayReceiveClientCredential, type UpstreamEndpoint, upstreamHeaders, upstreamUrl } from './target';
+import { loadUndici, undiciIfLoaded } from './undici';
 
 /** One call to make against a chain of providers that all serve `endpoint`. */
 export interface UpstreamCall {
@@ -45,6 +46,8 @@ export interface UpstreamResponse {
 
 export interface UpstreamClient {
   send(call: UpstreamCall): Promise<UpstreamResponse>;
+  /** Creates the connection pool (loading undici) ahead of the first request; `send` does it too. */
+  prepare(): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -53,7 +56,8 @@ function retryableStatus(status: number): boolean {
 }
 
 function isTimeout(error: unknown): boolean {
-  return error instanceof undiciErrors.HeadersTimeoutError || error instanceof undiciErrors.ConnectTimeoutError;
+  const undici = undiciIfLoaded();
+  return undici !== undefined && (error instanceof undici.errors.HeadersTimeoutError || error instanceof undici.errors.ConnectTimeoutError);
 }
 
 /** Default wait for a stream to start; see UpstreamConfig.firstByteTimeoutMs. */
@@ -88,15 +92,25 @@ function describe(error: unknown): string {
 export function createUpstreamClient(config: UpstreamConfig, logger: Logger): UpstreamClient {
   const firstByteTimeoutMs = config.firstByteTimeoutMs ?? Math.min(config.timeoutMs, FIRST_BYTE_TIMEOUT_MS);
   const idleTimeoutMs = config.idleTimeoutMs ?? IDLE_TIMEOUT_MS;
-  const agent = new Agent({ keepAliveTimeout: 30_000, keepAliveMaxTimeout: 600_000, connect: { timeout: Math.min(config.timeoutMs, firstByteTimeoutMs, 30_000) } });
+  // The pool, once undici is loaded (see undici.ts); the hot path reads `agent` without awaiting.
+  let agent: Agent | undefined;
+  let creating: Promise<Agent> | undefined;
+  let closed = false;
+  const createAgent = (): Promise<Agent> =>
+    (creating ??= loadUndici().then(({ Agent, errors }) => {
+      if (closed) throw new errors.ClientDestroyedError();
+      agent = new Agent({ keepAliveTimeout: 30_000, keepAliveMaxTimeout: 600_000, connect: { timeout: Math.min(config.timeoutMs, firstByteTimeoutMs, 30_000) } });
+      return agent;
+    }));
   /** The limit on a response's start, and the setting that names it. */
   const startLimit = (call: UpstreamCall): [number, string] =>
     call.stream ? [firstByteTimeoutMs, 'upstream.firstByteTimeoutMs'] : [config.timeoutMs, 'upstream.timeoutMs'];
 
   const attempt = async (call: UpstreamCall, target: UpstreamTarget): Promise<UpstreamResponse> => {
+    const pool = agent ?? (await createAgent());
     const started = performance.now();
     const { origin, path } = parseUpstreamUrl(upstreamUrl(target, call.endpoint, call.model, call.query, call.subpath));
-    const response = await agent.request({
+    const response = await pool.request({
       origin,
       path,
       method: call.method,
@@ -152,6 +166,14 @@ export function createUpstreamClient(config: UpstreamConfig, logger: Logger): Up
       }
       throw new UpstreamUnreachableError(names, describe(lastError));
     },
-    close: () => agent.close(),
+    async prepare() {
+      await createAgent();
+    },
+    async close() {
+      closed = true;
+      // A pool still being created is closed once it exists.
+      const pool = agent ?? (creating ? await creating.catch(() => undefined) : undefined);
+      await pool?.close();
+    },
   };
 }

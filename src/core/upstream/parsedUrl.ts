@@ -3,7 +3,7 @@
  * `request(url)` parses the URL string into a `URL` on every call; the proxy sends every request
  * of a route to the same few URLs, so each is parsed once here.
  */
-import { errors as undiciErrors } from 'undici';
+import { undiciIfLoaded } from './undici';
 
 export interface ParsedUrl {
   origin: string;
@@ -16,7 +16,8 @@ const MAX_URLS = 256;
 const parsed = new Map<string, ParsedUrl>();
 
 /**
- * `url` as undici's `request(url)` would split it, with the same errors for an invalid one.
+ * `url` as undici's `request(url)` would split it, with the same errors for an invalid one (once
+ * undici is loaded, as it is before the client sends anything: see undici.ts).
  *
  * @example parseUpstreamUrl('http://127.0.0.1:8080/v1/chat/completions?x=1') // { origin: 'http://127.0.0.1:8080', path: '/v1/chat/completions?x=1' }
  */
@@ -25,7 +26,9 @@ export function parseUpstreamUrl(url: string): ParsedUrl {
   if (split) return split;
   const full = new URL(url); // throws the same TypeError undici's parseURL would
   if (full.protocol !== 'http:' && full.protocol !== 'https:') {
-    throw new undiciErrors.InvalidArgumentError('Invalid URL protocol: the URL must start with `http:` or `https:`.');
+    const message = 'Invalid URL protocol: the URL must start with `http:` or `https:`.';
+    const undici = undiciIfLoaded();
+    throw undici ? new undici.errors.InvalidArgumentError(message) : new TypeError(message);
   }
   split = { origin: full.origin, path: full.search ? `${full.pathname}${full.search}` : full.pathname };
   if (parsed.size >= MAX_URLS) parsed.clear();
