@@ -9,6 +9,7 @@ import { Worker } from 'node:worker_threads';
 import type { Logger } from '../logger';
 import type { StoredAnswer } from '../outcome';
 import type { BackendLookup, BackendStats, SemanticBackend, SemanticOpenSpec } from './backend';
+import { semanticWorkerLimits } from './workerLimits';
 import type { WorkerMessage, WorkerReply, WorkerRequest } from './workerProtocol';
 
 /** Default lookup budget: far above a lookup's usual 0.1–1 ms, far below an upstream call. */
@@ -46,10 +47,11 @@ export async function startWorkerBackend(spec: SemanticOpenSpec, options: Worker
   if (!script) throw new Error('the semantic worker script is missing (dist/semanticWorker.js)');
   const { logger } = options;
   const budgetMs = options.lookupBudgetMs ?? DEFAULT_LOOKUP_BUDGET_MS;
+  const resourceLimits = semanticWorkerLimits(spec.config.maxEntries);
   const worker = script.endsWith('.ts')
     ? // From source (tests): the worker thread does not inherit tsx's loader, so register it first.
-      new Worker(`require('tsx/cjs'); require(${JSON.stringify(script)});`, { eval: true, workerData: spec, name: 'isartor-semantic' })
-    : new Worker(script, { workerData: spec, name: 'isartor-semantic' });
+      new Worker(`require('tsx/cjs'); require(${JSON.stringify(script)});`, { eval: true, workerData: spec, name: 'isartor-semantic', resourceLimits })
+    : new Worker(script, { workerData: spec, name: 'isartor-semantic', resourceLimits });
   const pending = new Map<number, Pending>();
   let nextId = 1;
   let stats: BackendStats = { entries: 0, bytes: 0 };

@@ -104,4 +104,41 @@ parentPort.on('message', () => undefined);`);
       await temp.cleanup();
     }
   });
+
+  it('runs the worker with a small young generation and an old generation sized to the cache', async () => {
+    // A stand-in worker that reports its own heap's limits: the young generation after enough
+    // surviving allocations to grow it to its maximum, and the whole heap's limit.
+    const temp = await tempDir('l1b-worker-limits');
+    const script = join(temp.dir, 'limits-worker.cjs');
+    await writeFile(script, `
+      const { parentPort } = require('node:worker_threads');
+      const v8 = require('node:v8');
+      const kept = [];
+      for (let i = 0; i < 400000; i++) kept.push({ i, s: 'x' + i });
+      const young = v8.getHeapSpaceStatistics().find((space) => space.space_name === 'new_space').space_size;
+      const describe = JSON.stringify({ young, limit: v8.getHeapStatistics().heap_size_limit, kept: kept.length });
+      const stats = { entries: 0, bytes: 0 };
+      parentPort.postMessage({ kind: 'ready', stats, describe });
+      parentPort.on('message', (batch) => parentPort.postMessage({ kind: 'replies', replies: batch.map((request) => ({ id: request.id })), stats, describe }));
+    `);
+    const limitsFor = async (maxEntries: number): Promise<{ young: number; limit: number }> => {
+      const config = { ...defaultConfig(temp.dir).semantic, maxEntries };
+      const backend = await startWorkerBackend({ config, dataDir: temp.dir }, { logger: silentLogger, script });
+      try {
+        return JSON.parse(backend.describe()) as { young: number; limit: number };
+      } finally {
+        await backend.close();
+      }
+    };
+    try {
+      const MB = 1024 * 1024;
+      const small = await limitsFor(100_000);
+      assert.ok(small.young <= 4 * MB, `young generation ${small.young / MB} MB (V8's default grows to 32 MB)`);
+      assert.ok(small.limit <= 600 * MB, `heap limit ${small.limit / MB} MB: a large limit lets V8 grow the old generation to 4× the live heap`);
+      const large = await limitsFor(2_000_000);
+      assert.ok(large.limit >= 9_000 * MB, `heap limit ${large.limit / MB} MB for 2M entries: room grows with the cache`);
+    } finally {
+      await temp.cleanup();
+    }
+  });
 });
