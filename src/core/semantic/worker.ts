@@ -7,7 +7,7 @@ import { parentPort, workerData } from 'node:worker_threads';
 import type { Logger } from '../logger';
 import { openSemanticBackend, type SemanticBackend } from './backend';
 import { gateSignature } from './gates';
-import type { SemanticWorkerInit, WorkerMessage, WorkerReply, WorkerRequest } from './workerProtocol';
+import { INSERT_DELAY_MS, type SemanticWorkerInit, type WorkerMessage, type WorkerReply, type WorkerRequest } from './workerProtocol';
 
 const port = parentPort;
 if (!port) throw new Error('the semantic worker must run in a worker thread');
@@ -20,14 +20,33 @@ const logger: Logger = {
   error: (message) => post({ kind: 'log', level: 'error', message }),
 };
 
-/** Replies not yet posted: every reply finished in one turn of the event loop goes in one message. */
+/**
+ * Replies not yet posted: every reply finished in one turn of the event loop goes in one message.
+ * An insert's reply waits (up to INSERT_DELAY_MS) for a lookup's to travel with: nothing on the
+ * main thread is in a hurry for it, and each message wakes that thread.
+ */
 let replies: WorkerReply[] = [];
+let posting: 'now' | NodeJS.Timeout | undefined;
 
 function postReplies(backend: SemanticBackend): void {
+  if (posting !== undefined && posting !== 'now') clearTimeout(posting);
+  posting = undefined;
   if (replies.length === 0) return;
   const batch = replies;
   replies = [];
   post({ kind: 'replies', replies: batch, stats: backend.stats(), describe: backend.describe() });
+}
+
+function queueReply(backend: SemanticBackend, reply: WorkerReply, urgent: boolean): void {
+  replies.push(reply);
+  if (posting === 'now') return;
+  if (!urgent) {
+    posting ??= setTimeout(() => postReplies(backend), INSERT_DELAY_MS);
+    return;
+  }
+  if (posting !== undefined) clearTimeout(posting);
+  posting = 'now';
+  setImmediate(() => postReplies(backend));
 }
 
 /** Runs one request and queues its reply; a failure becomes the reply's error, never a crash. */
@@ -42,7 +61,7 @@ async function serve(backend: SemanticBackend, request: WorkerRequest): Promise<
   } catch (failure) {
     error = failure instanceof Error ? failure.message : String(failure);
   }
-  if (replies.push({ id: request.id, ...(lookup ? { lookup } : {}), ...(error !== undefined ? { error } : {}) }) === 1) setImmediate(() => postReplies(backend));
+  queueReply(backend, { id: request.id, ...(lookup ? { lookup } : {}), ...(error !== undefined ? { error } : {}) }, request.op !== 'insert');
   if (request.op === 'close') {
     postReplies(backend);
     port!.close();

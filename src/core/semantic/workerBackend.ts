@@ -9,7 +9,7 @@ import { Worker } from 'node:worker_threads';
 import type { Logger } from '../logger';
 import type { StoredAnswer } from '../outcome';
 import type { BackendLookup, BackendStats, SemanticBackend, SemanticOpenSpec } from './backend';
-import type { WorkerMessage, WorkerReply, WorkerRequest } from './workerProtocol';
+import { INSERT_DELAY_MS, type WorkerMessage, type WorkerReply, type WorkerRequest } from './workerProtocol';
 
 /** Default lookup budget: far above a lookup's usual 0.1–1 ms, far below an upstream call. */
 export const DEFAULT_LOOKUP_BUDGET_MS = 250;
@@ -100,12 +100,19 @@ export async function startWorkerBackend(spec: SemanticOpenSpec, options: Worker
   }
   worker.unref();
 
-  // Requests made in one turn of the event loop go to the worker in one message.
+  // Requests made in one turn of the event loop go to the worker in one message. Inserts wait
+  // (up to INSERT_DELAY_MS) for the next lookup's message: a post wakes the worker, and a wake-up
+  // per insert was most of what posting cost this thread (issue 15).
   let queued: WorkerRequest[] = [];
+  let inserts: WorkerRequest[] = [];
+  let posting: 'now' | NodeJS.Timeout | undefined;
   const postQueued = (): void => {
-    const batch = queued;
+    if (posting !== undefined && posting !== 'now') clearTimeout(posting);
+    posting = undefined;
+    const batch = inserts.length === 0 ? queued : queued.concat(inserts);
     queued = [];
-    if (!dead) worker.postMessage(batch);
+    inserts = [];
+    if (!dead && batch.length > 0) worker.postMessage(batch);
   };
   type Request = WorkerRequest extends infer R ? (R extends unknown ? Omit<R, 'id'> : never) : never;
   const call = (request: Request): Promise<WorkerReply> => {
@@ -114,7 +121,22 @@ export async function startWorkerBackend(spec: SemanticOpenSpec, options: Worker
     return new Promise((resolve, reject) => {
       pending.set(id, { resolve, reject });
       if (pending.size === 1) worker.ref();
-      if (queued.push({ ...request, id } as WorkerRequest) === 1) setImmediate(postQueued);
+      const message = { ...request, id } as WorkerRequest;
+      if (message.op === 'insert') {
+        inserts.push(message);
+        posting ??= setTimeout(postQueued, INSERT_DELAY_MS);
+        return;
+      }
+      // A clear or close comes after every insert made before it; lookups may overtake them.
+      if (message.op !== 'lookup' && inserts.length > 0) {
+        queued.push(...inserts);
+        inserts = [];
+      }
+      queued.push(message);
+      if (posting === 'now') return;
+      if (posting !== undefined) clearTimeout(posting);
+      posting = 'now';
+      setImmediate(postQueued);
     });
   };
   const expectOk = (reply: WorkerReply): void => {

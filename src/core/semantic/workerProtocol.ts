@@ -8,6 +8,13 @@
 import type { StoredAnswer } from '../outcome';
 import type { BackendLookup, BackendStats, SemanticOpenSpec } from './backend';
 
+/**
+ * Longest an insert, and its reply, waits for a lookup's message to travel with: each message
+ * wakes the thread it goes to. Under load a lookup comes within a millisecond or two; when idle,
+ * nothing is waiting for the insert.
+ */
+export const INSERT_DELAY_MS = 10;
+
 /** `workerData` of the worker: what to open. */
 export type SemanticWorkerInit = SemanticOpenSpec;
 
