@@ -9,7 +9,7 @@ import { Worker } from 'node:worker_threads';
 import type { Logger } from '../logger';
 import type { StoredAnswer } from '../outcome';
 import type { BackendLookup, BackendStats, SemanticBackend, SemanticOpenSpec } from './backend';
-import { INSERT_DELAY_MS, type WorkerMessage, type WorkerReply, type WorkerRequest } from './workerProtocol';
+import type { WorkerMessage, WorkerReply, WorkerRequest } from './workerProtocol';
 
 /** Default lookup budget: far above a lookup's usual 0.1–1 ms, far below an upstream call. */
 export const DEFAULT_LOOKUP_BUDGET_MS = 250;
@@ -100,19 +100,12 @@ export async function startWorkerBackend(spec: SemanticOpenSpec, options: Worker
   }
   worker.unref();
 
-  // Requests made in one turn of the event loop go to the worker in one message. Inserts wait
-  // (up to INSERT_DELAY_MS) for the next lookup's message: a post wakes the worker, and a wake-up
-  // per insert was most of what posting cost this thread (issue 15).
+  // Requests made in one turn of the event loop go to the worker in one message.
   let queued: WorkerRequest[] = [];
-  let inserts: WorkerRequest[] = [];
-  let posting: 'now' | NodeJS.Timeout | undefined;
   const postQueued = (): void => {
-    if (posting !== undefined && posting !== 'now') clearTimeout(posting);
-    posting = undefined;
-    const batch = inserts.length === 0 ? queued : queued.concat(inserts);
+    const batch = queued;
     queued = [];
-    inserts = [];
-    if (!dead && batch.length > 0) worker.postMessage(batch);
+    if (!dead) worker.postMessage(batch);
   };
   type Request = WorkerRequest extends infer R ? (R extends unknown ? Omit<R, 'id'> : never) : never;
   const call = (request: Request): Promise<WorkerReply> => {
@@ -121,22 +114,7 @@ export async function startWorkerBackend(spec: SemanticOpenSpec, options: Worker
     return new Promise((resolve, reject) => {
       pending.set(id, { resolve, reject });
       if (pending.size === 1) worker.ref();
-      const message = { ...request, id } as WorkerRequest;
-      if (message.op === 'insert') {
-        inserts.push(message);
-        posting ??= setTimeout(postQueued, INSERT_DELAY_MS);
-        return;
-      }
-      // A clear or close comes after every insert made before it; lookups may overtake them.
-      if (message.op !== 'lookup' && inserts.length > 0) {
-        queued.push(...inserts);
-        inserts = [];
-      }
-      queued.push(message);
-      if (posting === 'now') return;
-      if (posting !== undefined) clearTimeout(posting);
-      posting = 'now';
-      setImmediate(postQueued);
+      if (queued.push({ ...request, id } as WorkerRequest) === 1) setImmediate(postQueued);
     });
   };
   const expectOk = (reply: WorkerReply): void => {

@@ -9,9 +9,8 @@ import type { StoredAnswer } from '../outcome';
 import type { BackendLookup, BackendStats, SemanticOpenSpec } from './backend';
 
 /**
- * Longest an insert, and its reply, waits for a lookup's message to travel with: each message
- * wakes the thread it goes to. Under load a lookup comes within a millisecond or two; when idle,
- * nothing is waiting for the insert.
+ * Longest the worker holds an insert's reply for a lookup's reply to travel with: each message
+ * wakes the main thread, and nothing there waits for an insert's reply but `settled()`.
  */
 export const INSERT_DELAY_MS = 10;
 

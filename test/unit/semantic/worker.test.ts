@@ -9,7 +9,6 @@ import { semanticLayerFactory, semanticLayerOver } from '../../../src/core/layer
 import { silentLogger } from '../../../src/core/logger';
 import { runLayers, type Layer } from '../../../src/core/pipeline';
 import { startWorkerBackend } from '../../../src/core/semantic/workerBackend';
-import { INSERT_DELAY_MS } from '../../../src/core/semantic/workerProtocol';
 import { answerFor, chatBody, context, drain, fakeUpstream, proxyRequest, tempDir } from './helpers';
 
 type CacheLayer = Layer & { settled(): Promise<void>; entries(): number; close(): Promise<void> };
@@ -100,41 +99,6 @@ parentPort.on('message', () => undefined);`);
       assert.deepEqual(result, { hit: false });
       assert.ok(waited >= 35 && waited < 2000, `waited ${waited} ms`);
       assert.match(backend.describe(), /1 lookups over the 40 ms budget/);
-    } finally {
-      await backend.close();
-      await temp.cleanup();
-    }
-  });
-  it('sends an insert with the next lookup, or alone after a short wait, and never after a later clear', async () => {
-    const temp = await tempDir('l1b-worker-deferred');
-    // A worker that answers at once and tells each lookup which batches (as lists of ops) it has seen.
-    const script = join(temp.dir, 'recording-worker.js');
-    await writeFile(script, `const { parentPort } = require('node:worker_threads');
-const batches = [];
-parentPort.postMessage({ kind: 'ready', stats: { entries: 0, bytes: 0 }, describe: 'recording' });
-parentPort.on('message', (batch) => {
-  batches.push(batch.map((request) => request.op));
-  const replies = batch.map((request) => request.op === 'lookup' ? { id: request.id, lookup: { hit: false, rejected: JSON.stringify(batches) } } : { id: request.id });
-  parentPort.postMessage({ kind: 'replies', replies, stats: { entries: 0, bytes: 0 }, describe: 'recording' });
-});`);
-    const backend = await startWorkerBackend({ config: defaultConfig(temp.dir).semantic, dataDir: temp.dir }, { logger: silentLogger, script, closeTimeoutMs: 50 });
-    const seen = async (): Promise<string[][]> => {
-      const result = await backend.lookup('p', 'which batches?');
-      return JSON.parse((result as { rejected: string }).rejected) as string[][];
-    };
-    const answer = answerFor(proxyRequest({ body: chatBody('x') }), 1);
-    try {
-      const inserted = backend.insert('p', 'first', answer);
-      assert.deepEqual(await seen(), [['lookup', 'insert']], 'the insert travelled with the lookup made after it');
-      await inserted;
-      const started = performance.now();
-      await backend.insert('p', 'second', answer);
-      const waited = performance.now() - started;
-      assert.ok(waited >= INSERT_DELAY_MS - 1 && waited < 2000, `an insert alone goes after ${INSERT_DELAY_MS} ms (waited ${waited} ms)`);
-      const third = backend.insert('p', 'third', answer);
-      const cleared = backend.clear();
-      await Promise.all([third, cleared]);
-      assert.deepEqual((await seen()).slice(1), [['insert'], ['insert', 'clear'], ['lookup']]);
     } finally {
       await backend.close();
       await temp.cleanup();
