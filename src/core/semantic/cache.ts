@@ -8,7 +8,7 @@ import type { Logger } from '../logger';
 import type { StoredAnswer } from '../outcome';
 import type { KeyValueStore } from '../store/store';
 import { ENTRY_KEY_PREFIX, encodeEntry, entryKey, partitionOfKey, readEntry, type SemanticEntry } from './entries';
-import { checkGates, gateSignature, type GateReason } from './gates';
+import { checkGates, gateSignature, type GateReason, type GateSignature } from './gates';
 import { VectorIndex } from './index';
 import { VectorJournal } from './journal';
 import { SignatureCache } from './signatures';
@@ -153,19 +153,42 @@ export class SemanticCache {
     const query = vector ?? (await this.options.embedder.embed(text));
     if (!isFiniteVector(query)) return { hit: false };
     const neighbours = this.index.nearest(partition, query, this.options.candidates ?? 3);
+    const { store } = this.options;
+    const gates = { gates: this.options.embedder.gates };
     let rejected: GateReason | undefined;
-    let querySignature: ReturnType<typeof gateSignature> | undefined;
+    let querySignature: GateSignature | undefined;
+    let queryKey: string | undefined;
+    const signatureOfQuery = (): GateSignature => {
+      if (querySignature) return querySignature;
+      querySignature = gateSignature(text);
+      // Remembered under the key this text's entry will have: a miss's insert usually follows,
+      // and the entry is then a neighbour whose gates need no read and no second signature.
+      this.signatures.remember((queryKey ??= entryKey(partition, text)), querySignature);
+      return querySignature;
+    };
     for (const neighbour of neighbours) {
       // Negated so that a NaN similarity (or threshold) fails the test.
       if (!(neighbour.similarity >= this.options.threshold)) break;
-      const entry = await readEntry(this.options.store, neighbour.key);
+      // The key holds a hash of the exact text: another key is another text, whose gates decide.
+      const sameText = neighbour.key === (queryKey ??= entryKey(partition, text));
+      const known = sameText ? undefined : this.signatures.get(neighbour.key);
+      // A neighbour the gates refuse needs only its signature: count the use as the read would
+      // have (LRU), and read the entry only for an answer to hand out.
+      if (known && store.touch?.(neighbour.key) === true) {
+        const reason = checkGates(signatureOfQuery(), known, gates);
+        if (reason !== undefined) {
+          rejected ??= reason;
+          continue;
+        }
+      }
+      const entry = await readEntry(store, neighbour.key);
       if (!entry || entry.partition !== partition) {
         this.removeEntry(neighbour.key);
         this.scheduleSave();
         continue;
       }
-      querySignature ??= gateSignature(text);
-      const reason = entry.text === text ? undefined : checkGates(querySignature, this.signatures.of(entry.text), { gates: this.options.embedder.gates });
+      const querySig = signatureOfQuery();
+      const reason = entry.text === text ? undefined : checkGates(querySig, this.signatures.of(neighbour.key, entry.text), gates);
       if (reason === undefined) return { hit: true, key: neighbour.key, entry, similarity: neighbour.similarity };
       rejected ??= reason;
     }

@@ -6,8 +6,9 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import type { Logger } from '../logger';
 import { openSemanticBackend, type SemanticBackend } from './backend';
+import { MessageBatcher } from './batcher';
 import { gateSignature } from './gates';
-import type { SemanticWorkerInit, WorkerMessage, WorkerReply, WorkerRequest } from './workerProtocol';
+import { INSERT_DELAY_MS, type SemanticWorkerInit, type WorkerMessage, type WorkerReply, type WorkerRequest } from './workerProtocol';
 
 const port = parentPort;
 if (!port) throw new Error('the semantic worker must run in a worker thread');
@@ -20,18 +21,8 @@ const logger: Logger = {
   error: (message) => post({ kind: 'log', level: 'error', message }),
 };
 
-/** Replies not yet posted: every reply finished in one turn of the event loop goes in one message. */
-let replies: WorkerReply[] = [];
-
-function postReplies(backend: SemanticBackend): void {
-  if (replies.length === 0) return;
-  const batch = replies;
-  replies = [];
-  post({ kind: 'replies', replies: batch, stats: backend.stats(), describe: backend.describe() });
-}
-
 /** Runs one request and queues its reply; a failure becomes the reply's error, never a crash. */
-async function serve(backend: SemanticBackend, request: WorkerRequest): Promise<void> {
+async function serve(backend: SemanticBackend, replies: MessageBatcher<WorkerReply>, request: WorkerRequest): Promise<void> {
   let lookup;
   let error: string | undefined;
   try {
@@ -42,9 +33,9 @@ async function serve(backend: SemanticBackend, request: WorkerRequest): Promise<
   } catch (failure) {
     error = failure instanceof Error ? failure.message : String(failure);
   }
-  if (replies.push({ id: request.id, ...(lookup ? { lookup } : {}), ...(error !== undefined ? { error } : {}) }) === 1) setImmediate(() => postReplies(backend));
+  replies.push({ id: request.id, ...(lookup ? { lookup } : {}), ...(error !== undefined ? { error } : {}) }, request.op !== 'insert');
   if (request.op === 'close') {
-    postReplies(backend);
+    replies.flush();
     port!.close();
   }
 }
@@ -62,8 +53,11 @@ async function main(): Promise<void> {
   // now, so the first real lookup fits in the layer's time budget.
   await backend.lookup('', 'warm up the embedder').catch(() => undefined);
   gateSignature('Warm up the gates: parseInt("42", 10) in v2?');
+  // Every reply finished in one turn goes in one message; an insert's waits (up to INSERT_DELAY_MS)
+  // for a lookup's to travel with: nothing on the main thread is in a hurry for it.
+  const replies = new MessageBatcher<WorkerReply>((batch) => post({ kind: 'replies', replies: batch, stats: backend.stats(), describe: backend.describe() }), INSERT_DELAY_MS);
   port!.on('message', (batch: WorkerRequest[]) => {
-    for (const request of batch) void serve(backend, request);
+    for (const request of batch) void serve(backend, replies, request);
   });
   post({ kind: 'ready', stats: backend.stats(), describe: backend.describe() });
 }

@@ -8,6 +8,12 @@
 import type { StoredAnswer } from '../outcome';
 import type { BackendLookup, BackendStats, SemanticOpenSpec } from './backend';
 
+/**
+ * Longest the worker holds an insert's reply for a lookup's reply to travel with: each message
+ * wakes the main thread, and nothing there waits for an insert's reply but `settled()`.
+ */
+export const INSERT_DELAY_MS = 10;
+
 /** `workerData` of the worker: what to open. */
 export type SemanticWorkerInit = SemanticOpenSpec;
 

@@ -175,7 +175,7 @@ class LogStore implements EmbeddedStore {
     this.dropExpired();
     // Snapshot order is LRU order at the last snapshot; a log scan only knows write order.
     while (this.index.size > this.limits.maxEntries) this.forget(this.index.oldest()!);
-    for (const key of this.previewHits) this.touch(key);
+    for (const key of this.previewHits) this.index.touch(key);
     this.previewHits = [];
     if (this.shouldCompact()) void this.exclusive(() => this.compactNow()).catch(() => undefined);
     else if (this.shouldSnapshot()) void this.exclusive(() => this.snapshotNow()).catch(() => undefined);
@@ -222,9 +222,17 @@ class LogStore implements EmbeddedStore {
     return value;
   }
 
-  /** Marks `key` as the most recently used. */
-  private touch(key: string): void {
+  /**
+   * A use of `key` as a `get` hit counts it, without reading the value: L1b checks its gates on
+   * most neighbours from memory, and a read of each was most of its disk reads per miss. Undefined
+   * while the index loads or once closed: the caller then asks `get`.
+   */
+  touch(key: string): boolean | undefined {
+    if (this.loading || !this.file) return undefined;
+    const slot = this.index.slotOf(key);
+    if (slot === undefined || this.isExpired(this.index.createdAtAt(slot))) return false;
     this.index.touch(key);
+    return true;
   }
 
   set(key: string, value: Buffer): Promise<void> {

@@ -13,6 +13,12 @@ export interface StoreLimits {
 export interface KeyValueStore {
   /** The value, or undefined when absent or expired. A hit counts as a use for LRU. */
   get(key: string): Promise<Buffer | undefined>;
+  /**
+   * Optional: counts a use of `key` for LRU as a `get` hit would, without reading the value. True
+   * when the key is live; false or undefined when it is not, or when that cannot be told now: the
+   * caller then uses `get`, which also drops an expired or damaged entry.
+   */
+  touch?(key: string): boolean | undefined;
   /** Stores durably: once the promise resolves the entry survives a crash or `kill -9`. */
   set(key: string, value: Buffer): Promise<void>;
   delete(key: string): Promise<void>;
