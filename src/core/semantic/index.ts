@@ -199,12 +199,27 @@ export class VectorIndex {
    * batch (far faster than growing it one insert at a time).
    */
   bulkLoad(add: (index: VectorIndex) => void, savedGraphs: ReadonlyMap<string, Index> = new Map()): void {
-    this.deferAnn = true;
+    this.startBulk();
     try {
       add(this);
-    } finally {
+    } catch (error) {
       this.deferAnn = false;
+      throw error;
     }
+    this.finishBulk(savedGraphs);
+  }
+
+  /**
+   * `bulkLoad` in two halves, for a cache that answers between them: after `startBulk`, adds build
+   * no graph (a large partition is scanned exactly until `finishBulk` gives it one).
+   */
+  startBulk(): void {
+    this.deferAnn = true;
+  }
+
+  /** Ends `startBulk`: each large partition gets a graph from `savedGraphs` if one fits, else a new one. */
+  finishBulk(savedGraphs: ReadonlyMap<string, Index> = new Map()): void {
+    this.deferAnn = false;
     for (const [partition, bucket] of this.partitions) {
       if (bucket.ann || bucket.ids.size < this.annMinEntries) continue;
       const saved = savedGraphs.get(partition);
