@@ -100,6 +100,7 @@ export class SemanticCache {
       index.startBulk();
       const { journal, replayed } = await VectorJournal.openInto(indexDir, embedder.id, index.dimensions, {
         add: (key, partition, label, vector) => void index.add(partition, key, vector, label),
+        addSparse: (key, partition, label, positions, values, count) => void index.addSparse(partition, key, positions, values, count, label),
         remove: (key) => index.remove(key),
       });
       cache.journal = journal;

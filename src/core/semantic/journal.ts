@@ -107,6 +107,11 @@ export interface ReplayedEntries extends Iterable<JournalEntry> {
  */
 export interface ReplaySink {
   add(key: string, partition: string, label: bigint, vector: Float32Array): void;
+  /**
+   * A sparse record as it is stored (`values[j]` at `positions[j]`, j < count, every other value
+   * +0), in scratch arrays like `add`'s vector; without it such records come to `add`.
+   */
+  addSparse?(key: string, partition: string, label: bigint, positions: Uint16Array, values: Float32Array, count: number): void;
   remove(key: string): void;
 }
 
@@ -163,6 +168,8 @@ function replay(fd: number, size: number, start: number, dimensions: number, sin
   const window = new FileWindow(fd, size);
   const vector = new Float32Array(dimensions);
   const vectorBytes = new Uint8Array(vector.buffer);
+  const sparsePositions = new Uint16Array(dimensions);
+  const sparseValues = new Float32Array(dimensions);
   const fullBytes = dimensions * 4;
   // Every entry of a partition names it: decode its bytes once, while they repeat.
   let partitionBytes = Buffer.alloc(0);
@@ -205,6 +212,16 @@ function replay(fd: number, size: number, start: number, dimensions: number, sin
       field += 8;
       if (count < 0) {
         payload.copy(vectorBytes, 0, field, field + fullBytes);
+      } else if (sink.addSparse) {
+        const values = field + 2 + count * 2;
+        for (let j = 0; j < count; j++) {
+          sparsePositions[j] = payload.readUInt16LE(field + 2 + j * 2);
+          sparseValues[j] = payload.readFloatLE(values + j * 4);
+        }
+        sink.addSparse(key, partition, label, sparsePositions, sparseValues, count);
+        recordBytes = end - position;
+        position = end;
+        continue;
       } else {
         vector.fill(0);
         const values = field + 2 + count * 2;
