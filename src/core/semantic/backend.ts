@@ -109,10 +109,15 @@ export async function openSemanticBackend(spec: SemanticOpenSpec, logger: Logger
   try {
     const { embedder, fellBack } = await createEmbedder({ choice: config.embedder, model: config.model, dataDir, logger });
     const threshold = config.threshold ?? embedder.defaultThreshold;
-    // A get resolves once the store can answer gets (from its snapshot): its reads then happen
-    // before the journal's replay holds this thread, not after it, in front of the first answer.
-    await store.get(ENTRY_KEY_PREFIX);
-    const cache = await SemanticCache.openForLookups({ store, embedder, threshold, logger, indexDir: join(dir, 'index') });
+    // A get resolves once the store can answer gets (from its snapshot). The journal's replay
+    // lets the store's file reads in until then, so they happen during the replay rather than
+    // after it, in front of the first answer; after that the replay goes on alone (the store's map
+    // build, which follows, would only delay it).
+    let readable = false;
+    const firstGet = store.get(ENTRY_KEY_PREFIX).finally(() => (readable = true));
+    firstGet.catch(() => undefined); // awaited below; a failure before then must not go unhandled
+    const cache = await SemanticCache.openForLookups({ store, embedder, threshold, logger, indexDir: join(dir, 'index'), replayYieldWhile: () => !readable });
+    await firstGet;
     return cacheBackend({
       cache, embedder, store, threshold, fellBack,
       closeAll: async () => {

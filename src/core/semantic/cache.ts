@@ -27,6 +27,8 @@ export interface SemanticCacheOptions {
   annMinEntries?: number;
   /** Delay before index changes are appended to the journal (appends are batched). */
   saveDelayMs?: number;
+  /** While this returns true the journal's replay lets other work in (see `VectorJournal.openInto`). */
+  replayYieldWhile?: () => boolean;
 }
 
 /** Index upkeep yields to other work (lookups) after this many steps, so no pass runs long. */
@@ -102,7 +104,7 @@ export class SemanticCache {
         add: (key, partition, label, vector) => void index.add(partition, key, vector, label),
         addSparse: (key, partition, label, positions, values, count) => void index.addSparse(partition, key, positions, values, count, label),
         remove: (key) => index.remove(key),
-      });
+      }, options.replayYieldWhile);
       cache.journal = journal;
       if (replayed) cache.origin = 'snapshot';
       else index.finishBulk();

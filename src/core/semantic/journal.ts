@@ -116,6 +116,9 @@ export interface ReplaySink {
 }
 
 const WINDOW_BYTES = 1024 * 1024;
+/** Records replayed between checks of `yieldWhile` (~10 ms at 100k entries). */
+const YIELD_EVERY = 2048;
+const nextTurn = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
 
 /** Sequential positional reads of `fd` through one reused buffer. */
 class FileWindow {
@@ -164,7 +167,7 @@ class FileWindow {
  * ~0.6 s before the first L1b answer. Stops at the first record that does not check out, having
  * given the sink every record before it.
  */
-function replay(fd: number, size: number, start: number, dimensions: number, sink: ReplaySink): { goodEnd: number; recordBytes: number } {
+async function replay(fd: number, size: number, start: number, dimensions: number, sink: ReplaySink, yieldWhile: () => boolean): Promise<{ goodEnd: number; recordBytes: number }> {
   const window = new FileWindow(fd, size);
   const vector = new Float32Array(dimensions);
   const vectorBytes = new Uint8Array(vector.buffer);
@@ -176,7 +179,8 @@ function replay(fd: number, size: number, start: number, dimensions: number, sin
   let partition = '';
   let position = start;
   let recordBytes = 0;
-  for (;;) {
+  for (let records = 1; ; records++) {
+    if (records % YIELD_EVERY === 0 && yieldWhile()) await nextTurn();
     let at = window.at(position, FRAME_HEADER);
     if (at < 0) break;
     const buffer = window.buffer;
@@ -295,9 +299,10 @@ export class VectorJournal {
 
   /**
    * Opens the journal of `dir`, giving its records to `sink` in file order. `replayed` is false
-   * when there is none usable (see `open`); the sink then got nothing.
+   * when there is none usable (see `open`); the sink then got nothing. While `yieldWhile()` is
+   * true (asked every 2,048 records) the replay lets a turn of the event loop run before going on.
    */
-  static async openInto(dir: string, embedder: string, dimensions: number, sink: ReplaySink): Promise<{ journal: VectorJournal; replayed: boolean }> {
+  static async openInto(dir: string, embedder: string, dimensions: number, sink: ReplaySink, yieldWhile: () => boolean = () => false): Promise<{ journal: VectorJournal; replayed: boolean }> {
     const journal = new VectorJournal(dir, embedder, dimensions);
     await removeStaleTemporaries(dir); // a kill -9 mid-rewrite or mid-save leaves <file>.<pid>.tmp
     let file: FileHandle;
@@ -316,7 +321,7 @@ export class VectorJournal {
         await file.close();
         return { journal, replayed: false };
       }
-      const { goodEnd, recordBytes } = replay(file.fd, size, expected.length, dimensions, sink);
+      const { goodEnd, recordBytes } = await replay(file.fd, size, expected.length, dimensions, sink, yieldWhile);
       // The compaction estimate needs a record's size: left at 0, the first flush after every start
       // took the journal for all dead records and rewrote it whole (66 MB at 100k entries).
       journal.recordBytes = recordBytes;

@@ -157,6 +157,45 @@ describe('L1b index persistence', () => {
     }
   });
 
+  it('lets other work in during the replay while asked to, with the same result', async () => {
+    const { dir, cleanup } = await tempDir('l1b-journal-yield');
+    const embedder = createLexicalEmbedder();
+    const count = 10_000;
+    try {
+      const first = await VectorJournal.open(dir, 'test-embedder', embedder.dimensions);
+      await first.journal.rewrite(Array.from({ length: count }, (_, i) => ({ key: `l1b:p:${i}`, partition: 'p', label: BigInt(i + 1), vector: embedder.embedSync(`How do I configure service ${i} for tenant ${i * 7}?`) })));
+      await first.journal.close();
+      // Counts the records before which a turn of the event loop ran, since the previous record.
+      const replay = async (yieldWhile?: () => boolean): Promise<{ keys: string[]; interrupted: number }> => {
+        let turns = 0;
+        let replaying = true;
+        const tick = (): void => void (replaying && (turns++, setImmediate(tick)));
+        setImmediate(tick);
+        const keys: string[] = [];
+        let seen = -1;
+        let interrupted = 0;
+        const add = (key: string): void => {
+          if (seen >= 0 && turns !== seen) interrupted++;
+          seen = turns;
+          keys.push(key);
+        };
+        const { journal } = await VectorJournal.openInto(dir, 'test-embedder', embedder.dimensions, { add, remove: () => undefined }, yieldWhile);
+        replaying = false;
+        await journal.close();
+        return { keys, interrupted };
+      };
+      const alone = await replay();
+      let asked = 0;
+      const yielding = await replay(() => ++asked <= 2);
+      assert.equal(asked, Math.floor(count / 2048), 'asked every 2,048 records');
+      assert.deepEqual(yielding.keys, alone.keys);
+      assert.equal(alone.interrupted, 0, 'without being asked the replay runs in one go');
+      assert.equal(yielding.interrupted, 2, 'one turn each time it was asked and said yes');
+    } finally {
+      await cleanup();
+    }
+  });
+
   it('opens a version 3 journal (full vectors only) and rewrites it as version 4 at the next flush', async () => {
     const { dir, cleanup } = await tempDir('l1b-journal-v3');
     const embedder = createLexicalEmbedder();
