@@ -12,6 +12,7 @@ import type { StoredAnswer } from '../outcome';
 import { openEmbeddedStore } from '../store/embedded';
 import type { KeyValueStore } from '../store/store';
 import { SemanticCache } from './cache';
+import { ENTRY_KEY_PREFIX } from './entries';
 import { annUnavailableReason } from './index';
 import type { GateReason } from './gates';
 
@@ -33,6 +34,11 @@ export interface SemanticBackend {
   /** "<embedder>, threshold <t>, <n> entries", for `describe()`. */
   describe(): string;
   close(): Promise<void>;
+  /**
+   * Settles once the cache has finished opening (see `SemanticCache.openForLookups`); until then
+   * lookups may take longer than usual. Absent: already open.
+   */
+  readonly indexed?: Promise<void>;
 }
 
 /** Vectors of recent lookups, so the insert after a miss does not embed the same text again. */
@@ -48,6 +54,7 @@ export function cacheBackend(parts: { cache: SemanticCache; embedder: Embedder; 
   const vectors = new Map<string, Float32Array>();
   const memoKey = (partition: string, text: string): string => `${partition}\n${text}`;
   return {
+    indexed: cache.indexed.catch(() => undefined),
     async lookup(partition, text) {
       const vector = await embedder.embed(text);
       vectors.set(memoKey(partition, text), vector);
@@ -95,11 +102,22 @@ export interface SemanticOpenSpec {
 export async function openSemanticBackend(spec: SemanticOpenSpec, logger: Logger): Promise<SemanticBackend> {
   const { config, dataDir } = spec;
   const dir = join(dataDir, 'semantic');
-  const store = await openEmbeddedStore(dir, { maxEntries: config.maxEntries, ttlSeconds: config.ttlSeconds }, { name: 'semantic', logger });
+  // The store's map builds in the background (gets meanwhile read its snapshot), and the cache
+  // answers from the journal before its graphs and reconcile are done: lookups start ~1.5 s
+  // sooner at 100k entries (issue 15).
+  const store = await openEmbeddedStore(dir, { maxEntries: config.maxEntries, ttlSeconds: config.ttlSeconds }, { name: 'semantic', logger, loadInBackground: true });
   try {
     const { embedder, fellBack } = await createEmbedder({ choice: config.embedder, model: config.model, dataDir, logger });
     const threshold = config.threshold ?? embedder.defaultThreshold;
-    const cache = await SemanticCache.open({ store, embedder, threshold, logger, indexDir: join(dir, 'index') });
+    // A get resolves once the store can answer gets (from its snapshot). The journal's replay
+    // lets the store's file reads in until then, so they happen during the replay rather than
+    // after it, in front of the first answer; after that the replay goes on alone (the store's map
+    // build, which follows, would only delay it).
+    let readable = false;
+    const firstGet = store.get(ENTRY_KEY_PREFIX).finally(() => (readable = true));
+    firstGet.catch(() => undefined); // awaited below; a failure before then must not go unhandled
+    const cache = await SemanticCache.openForLookups({ store, embedder, threshold, logger, indexDir: join(dir, 'index'), replayYieldWhile: () => !readable });
+    await firstGet;
     return cacheBackend({
       cache, embedder, store, threshold, fellBack,
       closeAll: async () => {

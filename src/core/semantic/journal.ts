@@ -96,22 +96,33 @@ function removeRecord(key: string): Buffer {
   return frame(payload);
 }
 
-/**
- * The live entries of a replayed journal, decoded one at a time: each vector is read into one
- * scratch array that the next entry overwrites, so a consumer copies what it keeps (the index
- * does), and reads them before the journal is next written. Replay reads the file through a small
- * window, never whole: a 70 MB buffer and a full copy of every vector beside the index's own (51 MB
- * at 100k entries) outlived the replay until the next full GC (issue 15).
- */
+/** The live entries of a replayed journal, in the order of their last add. */
 export interface ReplayedEntries extends Iterable<JournalEntry> {
   readonly length: number;
 }
 
+/**
+ * Takes the journal's records in file order as replay decodes them. `vector` is one scratch
+ * array the next record overwrites: a sink copies what it keeps (the index does).
+ */
+export interface ReplaySink {
+  add(key: string, partition: string, label: bigint, vector: Float32Array): void;
+  /**
+   * A sparse record as it is stored (`values[j]` at `positions[j]`, j < count, every other value
+   * +0), in scratch arrays like `add`'s vector; without it such records come to `add`.
+   */
+  addSparse?(key: string, partition: string, label: bigint, positions: Uint16Array, values: Float32Array, count: number): void;
+  remove(key: string): void;
+}
+
 const WINDOW_BYTES = 1024 * 1024;
+/** Records replayed between checks of `yieldWhile` (~10 ms at 100k entries). */
+const YIELD_EVERY = 2048;
+const nextTurn = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
 
 /** Sequential positional reads of `fd` through one reused buffer. */
 class FileWindow {
-  private buffer = Buffer.allocUnsafe(WINDOW_BYTES);
+  buffer = Buffer.allocUnsafe(WINDOW_BYTES);
   private start = 0;
   private end = 0;
 
@@ -120,9 +131,12 @@ class FileWindow {
     readonly size: number,
   ) {}
 
-  /** The `length` bytes at `position` (a view valid until the next call), or undefined past the end of the file. */
-  bytes(position: number, length: number): Buffer | undefined {
-    if (position + length > this.size) return undefined;
+  /**
+   * Makes the `length` bytes at `position` readable in `buffer` and returns where they start in
+   * it (valid until the next call), or -1 past the end of the file. No object per call.
+   */
+  at(position: number, length: number): number {
+    if (position + length > this.size) return -1;
     if (position < this.start || position + length > this.end) {
       if (length > this.buffer.length) this.buffer = Buffer.allocUnsafe(length);
       const wanted = Math.min(this.buffer.length, this.size - position);
@@ -134,78 +148,118 @@ class FileWindow {
       }
       this.start = position;
       this.end = position + filled;
-      if (position + length > this.end) return undefined;
+      if (position + length > this.end) return -1;
     }
-    return this.buffer.subarray(position - this.start, position - this.start + length);
+    return position - this.start;
+  }
+
+  /** The `length` bytes at `position` (a view valid until the next call), or undefined past the end of the file. */
+  bytes(position: number, length: number): Buffer | undefined {
+    const at = this.at(position, length);
+    return at < 0 ? undefined : this.buffer.subarray(at, at + length);
   }
 }
 
-/** Replays the journal's records into its live entries. Stops at the first record that does not check out. */
-function replay(fd: number, size: number, start: number, dimensions: number): { entries: ReplayedEntries; goodEnd: number; recordBytes: number } {
-  /** `at`: file position of the vector; `count`: its values when sparse, -1 when full. */
-  const live = new Map<string, { partition: string; label: bigint; at: number; count: number }>();
+/**
+ * Replays the journal's records into `sink`, in one pass through a small window of the file (a
+ * 70 MB buffer once outlived the replay, issue 15), with no object per record but its key: at
+ * 100k entries, a first pass into a map of records and a second one reading their vectors took
+ * ~0.6 s before the first L1b answer. Stops at the first record that does not check out, having
+ * given the sink every record before it.
+ */
+async function replay(fd: number, size: number, start: number, dimensions: number, sink: ReplaySink, yieldWhile: () => boolean): Promise<{ goodEnd: number; recordBytes: number }> {
   const window = new FileWindow(fd, size);
+  const vector = new Float32Array(dimensions);
+  const vectorBytes = new Uint8Array(vector.buffer);
+  const sparsePositions = new Uint16Array(dimensions);
+  const sparseValues = new Float32Array(dimensions);
+  const fullBytes = dimensions * 4;
+  // Every entry of a partition names it: decode its bytes once, while they repeat.
+  let partitionBytes = Buffer.alloc(0);
+  let partition = '';
   let position = start;
   let recordBytes = 0;
-  const vectorBytes = dimensions * 4;
-  for (;;) {
-    const frameHeader = window.bytes(position, FRAME_HEADER);
-    if (!frameHeader) break;
-    const length = frameHeader.readUInt32LE(0);
-    const checksum = frameHeader.readUInt32LE(4);
+  for (let records = 1; ; records++) {
+    if (records % YIELD_EVERY === 0 && yieldWhile()) await nextTurn();
+    let at = window.at(position, FRAME_HEADER);
+    if (at < 0) break;
+    const buffer = window.buffer;
+    const length = buffer.readUInt32LE(at);
+    const checksum = buffer.readUInt32LE(at + 4);
     const end = position + FRAME_HEADER + length;
     if (length < 3 || end > size) break;
-    const payload = window.bytes(position + FRAME_HEADER, length);
-    if (!payload || crc32(payload) !== checksum) break;
-    const op = payload.readUInt8(0);
-    const keyLength = payload.readUInt16LE(1);
+    at = window.at(position + FRAME_HEADER, length);
+    if (at < 0) break;
+    const payload = window.buffer; // the same buffer, or a larger one for a long record
+    if (crc32(payload.subarray(at, at + length)) !== checksum) break;
+    const op = payload[at]!;
+    const keyLength = payload.readUInt16LE(at + 1);
     if (3 + keyLength > length) break;
-    const key = payload.toString('utf8', 3, 3 + keyLength);
+    const key = payload.toString('utf8', at + 3, at + 3 + keyLength);
     if (op === Op.Remove) {
-      live.delete(key);
+      sink.remove(key);
     } else if (op === Op.Add || op === Op.AddSparse) {
-      let at = 3 + keyLength;
-      if (at + 2 > length) break;
-      const partitionLength = payload.readUInt16LE(at);
-      at += 2;
-      if (at + partitionLength + 8 + 2 > length) break;
-      const count = op === Op.AddSparse ? payload.readUInt16LE(at + partitionLength + 8) : -1;
-      if (at + partitionLength + 8 + (count < 0 ? vectorBytes : sparseBytes(count)) !== length || count > dimensions) break;
-      const partition = payload.toString('utf8', at, at + partitionLength);
-      at += partitionLength;
-      const label = payload.readBigUInt64LE(at);
-      live.delete(key); // re-insert so replay order stays the order of the last add
-      live.set(key, { partition, label, at: position + FRAME_HEADER + at + 8 + (count < 0 ? 0 : 2), count });
+      let field = at + 3 + keyLength;
+      const payloadEnd = at + length;
+      if (field + 2 > payloadEnd) break;
+      const partitionLength = payload.readUInt16LE(field);
+      field += 2;
+      if (field + partitionLength + 8 + 2 > payloadEnd) break;
+      const count = op === Op.AddSparse ? payload.readUInt16LE(field + partitionLength + 8) : -1;
+      if (field + partitionLength + 8 + (count < 0 ? fullBytes : sparseBytes(count)) !== payloadEnd || count > dimensions) break;
+      if (partitionBytes.length !== partitionLength || partitionBytes.compare(payload, field, field + partitionLength) !== 0) {
+        partitionBytes = Buffer.from(payload.subarray(field, field + partitionLength));
+        partition = partitionBytes.toString('utf8');
+      }
+      field += partitionLength;
+      const label = payload.readBigUInt64LE(field);
+      field += 8;
+      if (count < 0) {
+        payload.copy(vectorBytes, 0, field, field + fullBytes);
+      } else if (sink.addSparse) {
+        const values = field + 2 + count * 2;
+        for (let j = 0; j < count; j++) {
+          sparsePositions[j] = payload.readUInt16LE(field + 2 + j * 2);
+          sparseValues[j] = payload.readFloatLE(values + j * 4);
+        }
+        sink.addSparse(key, partition, label, sparsePositions, sparseValues, count);
+        recordBytes = end - position;
+        position = end;
+        continue;
+      } else {
+        vector.fill(0);
+        const values = field + 2 + count * 2;
+        for (let j = 0; j < count; j++) {
+          const i = payload.readUInt16LE(field + 2 + j * 2);
+          if (i < dimensions) vector[i] = payload.readFloatLE(values + j * 4);
+        }
+      }
+      sink.add(key, partition, label, vector);
       recordBytes = end - position;
     } else {
       break;
     }
     position = end;
   }
-  const entries: ReplayedEntries = {
-    length: live.size,
-    *[Symbol.iterator]() {
-      // Live entries are in the order of their last add, so these reads move forward through the file.
-      const vectors = new FileWindow(fd, position);
-      const vector = new Float32Array(dimensions);
-      const target = new Uint8Array(vector.buffer);
-      for (const [key, entry] of live) {
-        const bytes = vectors.bytes(entry.at, entry.count < 0 ? vectorBytes : entry.count * 6);
-        if (!bytes) throw new Error('l1b: the vector journal changed while it was replayed');
-        if (entry.count < 0) {
-          target.set(bytes);
-        } else {
-          vector.fill(0);
-          for (let j = 0; j < entry.count; j++) {
-            const i = bytes.readUInt16LE(j * 2);
-            if (i < dimensions) vector[i] = bytes.readFloatLE(entry.count * 2 + j * 4);
-          }
-        }
-        yield { key, partition: entry.partition, label: entry.label, vector };
-      }
+  return { goodEnd: position, recordBytes };
+}
+
+/** A sink that keeps the live entries (with their own copies of the vectors), for `VectorJournal.open`. */
+function collect(): ReplaySink & { entries: ReplayedEntries } {
+  const live = new Map<string, JournalEntry>();
+  return {
+    add: (key, partition, label, vector) => {
+      live.delete(key); // re-insert so the order stays the order of the last add
+      live.set(key, { key, partition, label, vector: vector.slice() });
+    },
+    remove: (key) => void live.delete(key),
+    entries: {
+      get length() {
+        return live.size;
+      },
+      [Symbol.iterator]: () => live.values(),
     },
   };
-  return { entries, goodEnd: position, recordBytes };
 }
 
 /**
@@ -234,16 +288,28 @@ export class VectorJournal {
 
   /**
    * Opens the journal of `dir`. `entries` is undefined when there is none usable (missing, made by
-   * another embedder, damaged header): the caller rebuilds and then calls `rewrite`.
+   * another embedder, damaged header): the caller rebuilds and then calls `rewrite`. Holds every
+   * live vector at once: the cache replays into its index with `openInto` instead.
    */
   static async open(dir: string, embedder: string, dimensions: number): Promise<{ journal: VectorJournal; entries: ReplayedEntries | undefined }> {
+    const sink = collect();
+    const { journal, replayed } = await VectorJournal.openInto(dir, embedder, dimensions, sink);
+    return { journal, entries: replayed ? sink.entries : undefined };
+  }
+
+  /**
+   * Opens the journal of `dir`, giving its records to `sink` in file order. `replayed` is false
+   * when there is none usable (see `open`); the sink then got nothing. While `yieldWhile()` is
+   * true (asked every 2,048 records) the replay lets a turn of the event loop run before going on.
+   */
+  static async openInto(dir: string, embedder: string, dimensions: number, sink: ReplaySink, yieldWhile: () => boolean = () => false): Promise<{ journal: VectorJournal; replayed: boolean }> {
     const journal = new VectorJournal(dir, embedder, dimensions);
     await removeStaleTemporaries(dir); // a kill -9 mid-rewrite or mid-save leaves <file>.<pid>.tmp
     let file: FileHandle;
     try {
       file = await open(join(dir, FILE), 'r+');
     } catch {
-      return { journal, entries: undefined };
+      return { journal, replayed: false };
     }
     try {
       const { size } = await file.stat();
@@ -253,9 +319,9 @@ export class VectorJournal {
       journal.legacy = found !== undefined && found.equals(header(embedder, dimensions, LEGACY_MAGIC));
       if (!found || !(found.equals(expected) || journal.legacy)) {
         await file.close();
-        return { journal, entries: undefined };
+        return { journal, replayed: false };
       }
-      const { entries, goodEnd, recordBytes } = replay(file.fd, size, expected.length, dimensions);
+      const { goodEnd, recordBytes } = await replay(file.fd, size, expected.length, dimensions, sink, yieldWhile);
       // The compaction estimate needs a record's size: left at 0, the first flush after every start
       // took the journal for all dead records and rewrote it whole (66 MB at 100k entries).
       journal.recordBytes = recordBytes;
@@ -263,7 +329,7 @@ export class VectorJournal {
       // Cut a torn or damaged tail, so appends follow the last good record.
       if (goodEnd < size) await file.truncate(goodEnd);
       journal.fileBytes = goodEnd;
-      return { journal, entries };
+      return { journal, replayed: true };
     } catch (error) {
       await file.close();
       throw error;

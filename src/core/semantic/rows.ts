@@ -77,6 +77,32 @@ export class VectorRows {
     return ~row;
   }
 
+  /**
+   * Stores the vector whose only stored values are `values[j]` at `positions[j]` (j < count, positions
+   * increasing), as `put` would store it, without reading its zeros: the journal's replay at 100k
+   * entries (issue 15). Undefined when it does not fit a sparse row: the caller then uses `put`.
+   */
+  putSparse(positions: Uint16Array, values: Float32Array, count: number): number | undefined {
+    if (count > this.sparseCapacity) return undefined;
+    for (let j = 0; j < count; j++) if (positions[j]! >= this.dimensions || (j > 0 && positions[j]! <= positions[j - 1]!)) return undefined;
+    const row = this.sparseFree.pop() ?? this.sparseCount++;
+    const chunk = row >>> CHUNK_SHIFT;
+    while (this.sparseValues.length <= chunk) {
+      this.sparseValues.push(new Float32Array(ROWS_PER_CHUNK * this.sparseCapacity));
+      this.sparsePositions.push(new Uint8Array(ROWS_PER_CHUNK * this.sparseCapacity));
+      this.sparseLengths.push(new Uint8Array(ROWS_PER_CHUNK));
+    }
+    const at = (row & ROW_MASK) * this.sparseCapacity;
+    const rowPositions = this.sparsePositions[chunk]!;
+    const rowValues = this.sparseValues[chunk]!;
+    for (let j = 0; j < count; j++) {
+      rowPositions[at + j] = positions[j]!;
+      rowValues[at + j] = values[j]!;
+    }
+    this.sparseLengths[chunk]![row & ROW_MASK] = count;
+    return ~row;
+  }
+
   /** Frees the row of `handle` for the next put. */
   release(handle: number): void {
     if (handle >= 0) this.fullFree.push(handle);

@@ -59,7 +59,9 @@ async function main(): Promise<void> {
   port!.on('message', (batch: WorkerRequest[]) => {
     for (const request of batch) void serve(backend, replies, request);
   });
-  post({ kind: 'ready', stats: backend.stats(), describe: backend.describe() });
+  const { indexed } = backend;
+  post({ kind: 'ready', stats: backend.stats(), describe: backend.describe(), opening: indexed !== undefined });
+  void indexed?.then(() => post({ kind: 'indexed', stats: backend.stats(), describe: backend.describe() }));
 }
 
 void main();

@@ -58,6 +58,12 @@ export async function startWorkerBackend(spec: SemanticOpenSpec, options: Worker
   let description = 'opening…';
   let dead: string | undefined;
   let overBudget = 0;
+  /**
+   * False while the worker finishes opening (graphs, reconcile) after its first answers: a lookup
+   * then waits for its answer without the budget, as every request waited for the open before the
+   * worker answered early, so a hit after a restart never depends on timing.
+   */
+  let indexed = false;
   let pendingInserts = 0;
 
   // An idle worker must not keep a process alive that is otherwise done; a busy one must.
@@ -66,7 +72,12 @@ export async function startWorkerBackend(spec: SemanticOpenSpec, options: Worker
   const ready = new Promise<void>((resolve, reject) => {
     worker.on('message', (message: WorkerMessage) => {
       if (message.kind === 'log') logger[message.level](message.message);
-      else if (message.kind === 'ready') {
+      else if (message.kind === 'indexed') {
+        indexed = true;
+        stats = message.stats;
+        description = message.describe;
+      } else if (message.kind === 'ready') {
+        indexed = message.opening !== true;
         stats = message.stats;
         description = message.describe;
         resolve();
@@ -131,6 +142,7 @@ export async function startWorkerBackend(spec: SemanticOpenSpec, options: Worker
         expectOk(reply);
         return reply.lookup ?? { hit: false };
       });
+      if (!indexed) return answered;
       let timer: NodeJS.Timeout | undefined;
       const timedOut = new Promise<BackendLookup>((resolve) => {
         timer = setTimeout(() => {

@@ -26,8 +26,13 @@ export type WorkerRequest =
 
 /** Worker → main thread. */
 export type WorkerMessage =
-  /** The cache has opened; `describe` is the backend's description at that moment. */
-  | { kind: 'ready'; stats: BackendStats; describe: string }
+  /**
+   * The cache answers lookups; `describe` is the backend's description at that moment. `opening`:
+   * it is still finishing its open, and says `indexed` once done.
+   */
+  | { kind: 'ready'; stats: BackendStats; describe: string; opening?: boolean }
+  /** The cache has finished opening (graphs loaded, index reconciled with the store): lookups are at their usual speed. */
+  | { kind: 'indexed'; stats: BackendStats; describe: string }
   /** The cache could not be opened; the worker exits after this. */
   | { kind: 'failed'; error: string }
   /** Answers to requests, in the order they finished; `stats` and `describe` as of the last one. */

@@ -312,6 +312,54 @@ describe('SemanticCache persistence of HNSW graphs', () => {
   });
 });
 
+describe('SemanticCache.openForLookups (issue 15: the first L1b answer before the graphs load)', () => {
+  it('answers from the journal while its saved graph still loads, exactly as after, and adopts that graph untouched', async () => {
+    const { dir, cleanup } = await tempDir('l1b-early');
+    const embedder = createLexicalEmbedder();
+    const answer = { api: 'openai.chat' as const, body: {}, usage: ZERO_USAGE, createdAt: 1 };
+    const question = (i: number): string => `How do I configure service number ${i} for tenant ${i * 7}?`;
+    const options = async (): Promise<Parameters<typeof SemanticCache.open>[0]> => ({
+      store: await openEmbeddedStore(join(dir, 'store'), { maxEntries: 1000, ttlSeconds: 0 }, { name: 'semantic', loadInBackground: true }),
+      embedder, threshold: embedder.defaultThreshold, logger: silentLogger, indexDir: join(dir, 'index'), annMinEntries: 20,
+    });
+    try {
+      const fill = await options();
+      const first = await SemanticCache.open(fill);
+      for (let i = 0; i < 60; i++) await first.insert('big', question(i), answer);
+      await first.close();
+      await fill.store.close();
+
+      const reopen = await options();
+      const cache = await SemanticCache.openForLookups(reopen);
+      // Lookups made now: the journal's vectors are in, its saved graph is not (an exact scan).
+      assert.equal(cache.origin, 'snapshot');
+      assert.equal(cache.index.size, 60);
+      assert.equal(cache.index.annPartitions(), 0, 'the saved graph is not loaded yet');
+      const asked = ['how do i configure service number 42 for tenant 294', 'How do I configure service number 7 for tenant 49 ?', 'How do I deploy a lambda function?'];
+      const early = await Promise.all(asked.map((text) => cache.lookup('big', text)));
+      // A store made while opening waits for the open, so the saved graph still fits and is adopted.
+      const stored = cache.insert('big', 'How do I rotate the logs of service 3?', answer);
+      assert.equal(cache.index.annPartitions(), 0, 'the insert waits');
+      await cache.indexed;
+      await stored;
+      assert.equal(cache.index.annPartitions(), 1);
+      assert.equal(cache.index.graphsBuilt, 0, 'the saved graph was adopted, not rebuilt');
+      const late = await Promise.all(asked.map((text) => cache.lookup('big', text)));
+      assert.deepEqual(early.map((r) => r.hit), [true, true, false]);
+      // Same entry, same similarity to the last bit: the scan and the graph agree on the best match.
+      assert.deepEqual(
+        early.map((r) => (r.hit ? [r.key, r.similarity] : [r.similarity])),
+        late.map((r) => (r.hit ? [r.key, r.similarity] : [r.similarity])),
+      );
+      assert.equal((await cache.lookup('big', 'how do i rotate the logs of service 3')).hit, true);
+      await cache.close();
+      await reopen.store.close();
+    } finally {
+      await cleanup();
+    }
+  });
+});
+
 describe('VectorIndex shared keys', () => {
   it('takes the store\'s key strings without changing its order, lookups or removals', () => {
     const vectors = seededVectors(50, 16, 21);

@@ -117,6 +117,85 @@ describe('L1b index persistence', () => {
     }
   });
 
+  it('replays into an index through addSparse exactly as through add: same entries, order, bits and neighbours', async () => {
+    const { dir, cleanup } = await tempDir('l1b-journal-add-sparse');
+    const dimensions = 128;
+    const embedder = createLexicalEmbedder();
+    const sparse = Array.from({ length: 300 }, (_, i) => embedder.embedSync(`How do I configure service ${i} for tenant ${i * 7} on ${i % 3 ? 'linux' : 'windows'}?`));
+    // Too many values for a sparse row (33..84 stay sparse in the journal, full in the index), full ones, -0, all zeros.
+    const wide = Array.from({ length: 20 }, (_, i) => Float32Array.from({ length: dimensions }, (_, d) => (d % 3 === 0 ? Math.cos(i + d) : 0)));
+    const full = Array.from({ length: 30 }, (_, i) => Float32Array.from({ length: dimensions }, (_, d) => Math.sin(i * 31 + d)));
+    const edge = Float32Array.from(sparse[0]!);
+    edge[127] = -0;
+    const vectors = [...sparse, ...wide, ...full, edge, new Float32Array(dimensions)];
+    try {
+      const first = await VectorJournal.open(dir, 'test-embedder', dimensions);
+      await first.journal.rewrite(vectors.map((vector, i) => ({ key: `l1b:p${i % 3}:${i}`, partition: `p${i % 3}`, label: BigInt(i + 1), vector })));
+      for (let i = 0; i < vectors.length; i += 7) first.journal.recordRemove(`l1b:p${i % 3}:${i}`);
+      for (let i = 1; i < vectors.length; i += 11) first.journal.recordAdd({ key: `l1b:p${i % 3}:${i}`, partition: `p${i % 3}`, label: BigInt(1000 + i), vector: vectors[(i * 5) % vectors.length]! });
+      await first.journal.close();
+      const replayInto = async (withSparse: boolean): Promise<VectorIndex> => {
+        const index = new VectorIndex({ dimensions, annMinEntries: 1_000_000 });
+        const { journal } = await VectorJournal.openInto(dir, 'test-embedder', dimensions, {
+          add: (key, partition, label, vector) => void index.add(partition, key, vector, label),
+          ...(withSparse ? { addSparse: (key: string, partition: string, label: bigint, positions: Uint16Array, values: Float32Array, count: number) => void index.addSparse(partition, key, positions, values, count, label) } : {}),
+          remove: (key) => index.remove(key),
+        });
+        await journal.close();
+        return index;
+      };
+      const dense = await replayInto(false);
+      const viaSparse = await replayInto(true);
+      const dump = (index: VectorIndex): unknown[] => [...index.entries()].map((e) => [e.key, e.partition, e.label, [...e.vector].map((x) => (Object.is(x, -0) ? '-0' : x))]);
+      assert.equal(viaSparse.size, dense.size);
+      assert.deepEqual(dump(viaSparse), dump(dense));
+      for (const query of [sparse[5]!, wide[3]!, full[2]!, edge]) {
+        for (const partition of ['p0', 'p1', 'p2']) assert.deepEqual(viaSparse.nearest(partition, query, 5), dense.nearest(partition, query, 5));
+      }
+    } finally {
+      await cleanup();
+    }
+  });
+
+  it('lets other work in during the replay while asked to, with the same result', async () => {
+    const { dir, cleanup } = await tempDir('l1b-journal-yield');
+    const embedder = createLexicalEmbedder();
+    const count = 10_000;
+    try {
+      const first = await VectorJournal.open(dir, 'test-embedder', embedder.dimensions);
+      await first.journal.rewrite(Array.from({ length: count }, (_, i) => ({ key: `l1b:p:${i}`, partition: 'p', label: BigInt(i + 1), vector: embedder.embedSync(`How do I configure service ${i} for tenant ${i * 7}?`) })));
+      await first.journal.close();
+      // Counts the records before which a turn of the event loop ran, since the previous record.
+      const replay = async (yieldWhile?: () => boolean): Promise<{ keys: string[]; interrupted: number }> => {
+        let turns = 0;
+        let replaying = true;
+        const tick = (): void => void (replaying && (turns++, setImmediate(tick)));
+        setImmediate(tick);
+        const keys: string[] = [];
+        let seen = -1;
+        let interrupted = 0;
+        const add = (key: string): void => {
+          if (seen >= 0 && turns !== seen) interrupted++;
+          seen = turns;
+          keys.push(key);
+        };
+        const { journal } = await VectorJournal.openInto(dir, 'test-embedder', embedder.dimensions, { add, remove: () => undefined }, yieldWhile);
+        replaying = false;
+        await journal.close();
+        return { keys, interrupted };
+      };
+      const alone = await replay();
+      let asked = 0;
+      const yielding = await replay(() => ++asked <= 2);
+      assert.equal(asked, Math.floor(count / 2048), 'asked every 2,048 records');
+      assert.deepEqual(yielding.keys, alone.keys);
+      assert.equal(alone.interrupted, 0, 'without being asked the replay runs in one go');
+      assert.equal(yielding.interrupted, 2, 'one turn each time it was asked and said yes');
+    } finally {
+      await cleanup();
+    }
+  });
+
   it('opens a version 3 journal (full vectors only) and rewrites it as version 4 at the next flush', async () => {
     const { dir, cleanup } = await tempDir('l1b-journal-v3');
     const embedder = createLexicalEmbedder();

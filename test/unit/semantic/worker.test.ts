@@ -84,6 +84,27 @@ parentPort.on('message', () => { throw new Error('native crash stand-in'); });`)
     }
   });
 
+  it('answers a lookup made as soon as it starts, while its cache still finishes opening, whatever the budget', async () => {
+    // Issue 15: the worker answers from the journal before the graphs load and the store is
+    // reconciled. Until it says it is done, a lookup waits for its answer (as requests waited for
+    // the open before): with a budget of 0 ms a hit after a restart must not depend on timing.
+    const temp = await tempDir('l1b-worker-early');
+    const spec = { config: defaultConfig(temp.dir).semantic, dataDir: temp.dir };
+    const topics = Array.from({ length: 40 }, (_, i) => `How do I configure service number ${i} for tenant ${i * 7}?`);
+    const filled = await startWorkerBackend(spec, { logger: silentLogger, lookupBudgetMs: 10_000 });
+    await Promise.all(topics.map((topic, i) => filled.insert('p', topic, answerFor(proxyRequest({ body: chatBody(topic) }), i))));
+    await filled.close();
+    const backend = await startWorkerBackend(spec, { logger: silentLogger, lookupBudgetMs: 0 });
+    try {
+      const found = await backend.lookup('p', 'how do i configure service number 12 for tenant 84');
+      assert.equal(found.hit, true);
+      assert.equal(found.hit && found.answer.body.id, 'answer-12');
+    } finally {
+      await backend.close();
+      await temp.cleanup();
+    }
+  });
+
   it('treats a lookup the worker does not answer within the budget as a miss', async () => {
     const temp = await tempDir('l1b-worker-stuck');
     // A worker that opens and then never answers: a graph build or a save that takes too long.
