@@ -47,6 +47,17 @@ export class VectorRows {
     this.sparseCapacity = dimensions <= 256 ? dimensions >> 2 : 0;
   }
 
+  /** A free sparse row, its chunk allocated. */
+  private newSparseRow(): number {
+    const row = this.sparseFree.pop() ?? this.sparseCount++;
+    while (this.sparseValues.length <= row >>> CHUNK_SHIFT) {
+      this.sparseValues.push(new Float32Array(ROWS_PER_CHUNK * this.sparseCapacity));
+      this.sparsePositions.push(new Uint8Array(ROWS_PER_CHUNK * this.sparseCapacity));
+      this.sparseLengths.push(new Uint8Array(ROWS_PER_CHUNK));
+    }
+    return row;
+  }
+
   /** Stores a copy of `vector` and returns its handle. */
   put(vector: Float32Array): number {
     let nonzero = 0;
@@ -57,13 +68,8 @@ export class VectorRows {
       this.full[row >>> CHUNK_SHIFT]!.set(vector, (row & ROW_MASK) * this.dimensions);
       return row;
     }
-    const row = this.sparseFree.pop() ?? this.sparseCount++;
+    const row = this.newSparseRow();
     const chunk = row >>> CHUNK_SHIFT;
-    while (this.sparseValues.length <= chunk) {
-      this.sparseValues.push(new Float32Array(ROWS_PER_CHUNK * this.sparseCapacity));
-      this.sparsePositions.push(new Uint8Array(ROWS_PER_CHUNK * this.sparseCapacity));
-      this.sparseLengths.push(new Uint8Array(ROWS_PER_CHUNK));
-    }
     const values = this.sparseValues[chunk]!;
     const positions = this.sparsePositions[chunk]!;
     let at = (row & ROW_MASK) * this.sparseCapacity;
@@ -85,13 +91,8 @@ export class VectorRows {
   putSparse(positions: Uint16Array, values: Float32Array, count: number): number | undefined {
     if (count > this.sparseCapacity) return undefined;
     for (let j = 0; j < count; j++) if (positions[j]! >= this.dimensions || (j > 0 && positions[j]! <= positions[j - 1]!)) return undefined;
-    const row = this.sparseFree.pop() ?? this.sparseCount++;
+    const row = this.newSparseRow();
     const chunk = row >>> CHUNK_SHIFT;
-    while (this.sparseValues.length <= chunk) {
-      this.sparseValues.push(new Float32Array(ROWS_PER_CHUNK * this.sparseCapacity));
-      this.sparsePositions.push(new Uint8Array(ROWS_PER_CHUNK * this.sparseCapacity));
-      this.sparseLengths.push(new Uint8Array(ROWS_PER_CHUNK));
-    }
     const at = (row & ROW_MASK) * this.sparseCapacity;
     const rowPositions = this.sparsePositions[chunk]!;
     const rowValues = this.sparseValues[chunk]!;
