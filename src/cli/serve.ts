@@ -3,8 +3,8 @@
  * stdout; logs go to stderr; Ctrl-C or SIGTERM close it cleanly with exit status 0.
  */
 import { createLogger } from '../core/logger';
+import { startSemanticWorkerEarly } from '../core/semantic/placement';
 import { isLoopbackHost } from '../proxy/guard';
-import { startProxy } from '../proxy/server';
 import { SAVINGS_PAGE_PATH } from '../../webview/transportHttpRoutes';
 import { openBrowser } from './openBrowser';
 import { loadServeConfig, parseServeArgs } from './serve-config';
@@ -19,6 +19,10 @@ export async function serveCommand(argv: string[], env: NodeJS.ProcessEnv = proc
   if (!isLoopbackHost(config.host)) {
     logger.warn(`listening on ${config.host}, not loopback: anyone who can reach this address can spend the keys configured here`);
   }
+  // The L1b worker boots on another core while the proxy's code loads (imported here, not
+  // above, so the worker starts first: issue 15, the first L1b answer ~100 ms sooner).
+  startSemanticWorkerEarly(config);
+  const { startProxy } = await import('../proxy/server');
   let proxy;
   try {
     proxy = await startProxy(config, { logger });

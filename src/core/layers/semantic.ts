@@ -13,7 +13,8 @@ import type { Layer, LayerContext, Next } from '../pipeline';
 import { cacheBackend, openSemanticBackend, type SemanticBackend, type SemanticOpenSpec } from '../semantic/backend';
 import { SemanticCache } from '../semantic/cache';
 import { semanticKey } from '../semantic/keys';
-import { lazyBackend, semanticStoreIsEmpty } from '../semantic/lazyBackend';
+import { lazyBackend } from '../semantic/lazyBackend';
+import { semanticPlacement } from '../semantic/placement';
 import { semanticWorkerScript, startWorkerBackend } from '../semantic/workerBackend';
 import type { KeyValueStore } from '../store/store';
 import type { SharedRedis } from '../store/redisConnection';
@@ -142,15 +143,15 @@ export async function semanticLayerFactory(deps: { config: EngineConfig; logger:
   if (deps.shared) return semanticLayerOver(await openTeamSemanticBackend(deps.shared, spec, logger), logger);
   const script = semanticWorkerScript();
   if (!script) logger.warn('l1b: the semantic worker (dist/semanticWorker.js) is missing from this install, so embedding runs on the proxy\'s thread and can delay other clients; reinstall Isartor');
-  const inWorker = script !== undefined && process.env.ISARTOR_SEMANTIC_WORKER !== '0';
+  const placement = semanticPlacement(config.semantic, dataDir, script);
   // An empty cache with the built-in embedder starts its worker with the first request instead
   // (see lazyBackend.ts); until then it describes itself as the worker would.
-  if (inWorker && config.semantic.embedder === 'lexical' && semanticStoreIsEmpty(dataDir)) {
+  if (placement === 'lazy') {
     const embedder = createLexicalEmbedder();
     const idleDescription = `${embedder.id}, threshold ${config.semantic.threshold ?? embedder.defaultThreshold}, 0 entries`;
     return semanticLayerOver(lazyBackend({ start: () => startWorkerBackend(spec, { logger }), logger, idleDescription }), logger);
   }
-  const backend = inWorker ? await startWorkerBackend(spec, { logger }) : await openSemanticBackend(spec, logger);
+  const backend = placement === 'worker' ? await startWorkerBackend(spec, { logger }) : await openSemanticBackend(spec, logger);
   return semanticLayerOver(backend, logger);
 }
 

@@ -8,7 +8,7 @@ import type { Logger } from '../logger';
 import { openSemanticBackend, type SemanticBackend } from './backend';
 import { MessageBatcher } from './batcher';
 import { gateSignature } from './gates';
-import { INSERT_DELAY_MS, type SemanticWorkerInit, type WorkerMessage, type WorkerReply, type WorkerRequest } from './workerProtocol';
+import { INSERT_DELAY_MS, type SemanticWorkerInit, type WorkerMessage, type WorkerOpen, type WorkerReply, type WorkerRequest } from './workerProtocol';
 
 const port = parentPort;
 if (!port) throw new Error('the semantic worker must run in a worker thread');
@@ -40,10 +40,16 @@ async function serve(backend: SemanticBackend, replies: MessageBatcher<WorkerRep
   }
 }
 
+/** What to open: the worker's data, or for a spare started ahead (spareWorker.ts) its first message. */
+function openSpec(): Promise<SemanticWorkerInit> {
+  if (workerData) return Promise.resolve(workerData as SemanticWorkerInit);
+  return new Promise((resolve) => port!.once('message', (message: WorkerOpen) => resolve(message.open)));
+}
+
 async function main(): Promise<void> {
   let backend: SemanticBackend;
   try {
-    backend = await openSemanticBackend(workerData as SemanticWorkerInit, logger);
+    backend = await openSemanticBackend(await openSpec(), logger);
   } catch (error) {
     post({ kind: 'failed', error: error instanceof Error ? error.message : String(error) });
     port!.close();

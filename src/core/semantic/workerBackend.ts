@@ -5,12 +5,12 @@
  */
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { Worker } from 'node:worker_threads';
 import type { Logger } from '../logger';
 import type { StoredAnswer } from '../outcome';
 import type { BackendLookup, BackendStats, SemanticBackend, SemanticOpenSpec } from './backend';
+import { createSemanticWorker, takeSpareWorker } from './spareWorker';
 import { semanticWorkerLimits } from './workerLimits';
-import type { WorkerMessage, WorkerReply, WorkerRequest } from './workerProtocol';
+import type { WorkerMessage, WorkerOpen, WorkerReply, WorkerRequest } from './workerProtocol';
 
 /** Default lookup budget: far above a lookup's usual 0.1–1 ms, far below an upstream call. */
 export const DEFAULT_LOOKUP_BUDGET_MS = 250;
@@ -48,10 +48,10 @@ export async function startWorkerBackend(spec: SemanticOpenSpec, options: Worker
   const { logger } = options;
   const budgetMs = options.lookupBudgetMs ?? DEFAULT_LOOKUP_BUDGET_MS;
   const resourceLimits = semanticWorkerLimits(spec.config.maxEntries);
-  const worker = script.endsWith('.ts')
-    ? // From source (tests): the worker thread does not inherit tsx's loader, so register it first.
-      new Worker(`require('tsx/cjs'); require(${JSON.stringify(script)});`, { eval: true, workerData: spec, name: 'isartor-semantic', resourceLimits })
-    : new Worker(script, { workerData: spec, name: 'isartor-semantic', resourceLimits });
+  // A spare started ahead (`isartor serve`, see spareWorker.ts) has booted already or is booting.
+  const spare = takeSpareWorker(script, resourceLimits);
+  const worker = spare ?? createSemanticWorker(script, spec, resourceLimits);
+  if (spare) spare.postMessage({ open: spec } satisfies WorkerOpen);
   const pending = new Map<number, Pending>();
   let nextId = 1;
   let stats: BackendStats = { entries: 0, bytes: 0 };

@@ -17,6 +17,14 @@ export const INSERT_DELAY_MS = 10;
 /** `workerData` of the worker: what to open. */
 export type SemanticWorkerInit = SemanticOpenSpec;
 
+/**
+ * Main thread → a worker started without `workerData` (a spare, see spareWorker.ts): its first
+ * message, what to open. Requests follow it.
+ */
+export interface WorkerOpen {
+  open: SemanticWorkerInit;
+}
+
 /** Main thread → worker (in a `WorkerRequest[]` batch): one operation on the cache. */
 export type WorkerRequest =
   | { id: number; op: 'lookup'; partition: string; text: string }
