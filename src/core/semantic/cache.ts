@@ -96,15 +96,11 @@ export class SemanticCache {
     const cache = new SemanticCache(options);
     const { indexDir, embedder } = options;
     if (indexDir) {
-      // Records go straight into the index as they are read: a later add of a key replaces it, a
-      // remove drops it, so the index ends with the journal's live entries in their order.
+      // Records are staged in the index as they are read (a later add of a key replaces it, a
+      // remove drops it): searchable at once, in the key maps once `finishOpen` has moved them.
       const { index } = cache;
       index.startBulk();
-      const { journal, replayed } = await VectorJournal.openInto(indexDir, embedder.id, index.dimensions, {
-        add: (key, partition, label, vector) => void index.add(partition, key, vector, label),
-        addSparse: (key, partition, label, positions, values, count) => void index.addSparse(partition, key, positions, values, count, label),
-        remove: (key) => index.remove(key),
-      }, options.replayYieldWhile);
+      const { journal, replayed } = await VectorJournal.openInto(indexDir, embedder.id, index.dimensions, index.stage(), options.replayYieldWhile);
       cache.journal = journal;
       if (replayed) cache.origin = 'snapshot';
       else index.finishBulk();
@@ -118,6 +114,8 @@ export class SemanticCache {
   /** The part of opening that lookups need not wait for. */
   private async finishOpen(): Promise<void> {
     const { indexDir, embedder, logger } = this.options;
+    // The replayed entries into the index's key maps, a slice per turn: lookups go on meanwhile.
+    while (this.index.settleStaged(STEPS_PER_TURN * 16)) await nextTurn();
     if (indexDir && this.origin === 'snapshot') this.index.finishBulk(await loadGraphs(indexDir, embedder.id, this.index.dimensions));
     const { added, removed } = await this.reconcile();
     // Before the cache serves: one synchronous pass over the keys (~100k Map sets).

@@ -7,6 +7,7 @@ import type * as Usearch from 'usearch';
 import type { Index } from 'usearch';
 import { isFiniteVector } from '../embed/embedder';
 import { VectorRows } from './rows';
+import { StagedEntries } from './staged';
 
 export interface Neighbour {
   /** Store key of the entry. */
@@ -108,6 +109,11 @@ export class VectorIndex {
   graphsBuilt = 0;
   /** While true, partitions do not switch to HNSW one insert at a time (see `bulkLoad`). */
   private deferAnn = false;
+  /** A replayed journal's entries not yet all in the maps above (see `stage`), and how many live ones moved. */
+  private staged: StagedEntries | undefined;
+  private stagedMoved = 0;
+  /** The next staged slot to move into the maps. */
+  private stagedFrom = 0;
 
   constructor(options: VectorIndexOptions) {
     this.dimensions = options.dimensions;
@@ -116,10 +122,58 @@ export class VectorIndex {
   }
 
   get size(): number {
-    return this.byKey.size;
+    return this.staged ? this.byKey.size + this.staged.liveCount - this.stagedMoved : this.byKey.size;
+  }
+
+  /**
+   * A sink for the journal's replay into this (empty) index: the entries are searchable at once,
+   * and move into the key maps with `settleStaged` (every other use moves them all first).
+   */
+  stage(): StagedEntries {
+    if (this.byKey.size > 0 || this.staged) throw new Error('only an empty index takes a replay');
+    this.staged = new StagedEntries(this.rows, this.dimensions);
+    this.stagedFrom = 0;
+    this.stagedMoved = 0;
+    return this.staged;
+  }
+
+  /**
+   * Moves up to `limit` live staged entries into the key maps, in their order (so a scan's order
+   * does not change); returns whether any remain. At 100k entries all of them take ~0.3 s, which
+   * the cache spreads over turns after its first answers (issue 15).
+   */
+  settleStaged(limit = Infinity): boolean {
+    const staged = this.staged;
+    if (!staged) return false;
+    if (this.stagedFrom === 0) {
+      // The partitions in the order replaying into the maps would have created them.
+      for (const p of staged.livePartitions()) {
+        const name = staged.partitionNames[p]!;
+        this.partitions.set(name, { name, ids: new Set<number>() });
+      }
+    }
+    let moved = 0;
+    while (this.stagedFrom < staged.count && moved < limit) {
+      const slot = this.stagedFrom++;
+      staged.taken(slot);
+      if (!staged.isLive(slot)) continue;
+      moved++;
+      this.stagedMoved++;
+      this.place(staged.partitionNames[staged.partitionOfSlot(slot)]!, staged.key(slot), staged.row(slot), undefined, staged.label(slot));
+    }
+    if (this.stagedFrom < staged.count) return true;
+    if (staged.maxLabel >= this.nextLabel) this.nextLabel = staged.maxLabel + 1;
+    this.staged = undefined;
+    return false;
+  }
+
+  /** Every use but a search and `size` sees the staged entries in the maps. */
+  private settle(): void {
+    if (this.staged) this.settleStaged();
   }
 
   has(key: string): boolean {
+    this.settle();
     return this.byKey.has(key);
   }
 
@@ -129,6 +183,7 @@ export class VectorIndex {
    * 15). Returns whether the index holds the key. `adoptSharedKeys` then re-keys the key map.
    */
   shareKey(key: string): boolean {
+    this.settle();
     const id = this.byKey.get(key);
     if (id === undefined) return false;
     this.keyOf[id] = key;
@@ -137,6 +192,7 @@ export class VectorIndex {
 
   /** Rebuilds the key map from the keys `shareKey` left, in the same order, so the replayed copies can go. */
   adoptSharedKeys(): void {
+    this.settle();
     const byKey = new Map<string, number>();
     for (const id of this.byKey.values()) byKey.set(this.keyOf[id]!, id);
     this.byKey = byKey;
@@ -144,16 +200,19 @@ export class VectorIndex {
 
   /** Every entry's store key. */
   keys(): IterableIterator<string> {
+    this.settle();
     return this.byKey.keys();
   }
 
   /** Every entry, for persistence (`vector` is valid until the index next changes). */
   *entries(): IterableIterator<{ key: string; partition: string; vector: Float32Array; label: bigint }> {
+    this.settle();
     for (const [key, id] of this.byKey) yield { key, partition: this.ownerOf[id]!.name, vector: this.rows.vector(this.rowOf[id]!), label: BigInt(this.labelOf[id]!) };
   }
 
   /** The HNSW graphs of the large partitions, for persistence. */
   *graphs(): IterableIterator<{ partition: string; graph: Index }> {
+    this.settle();
     for (const [partition, bucket] of this.partitions) if (bucket.ann) yield { partition, graph: bucket.ann };
   }
 
@@ -165,6 +224,7 @@ export class VectorIndex {
    */
   add(partition: string, key: string, vector: Float32Array, label?: bigint): bigint | undefined {
     if (vector.length !== this.dimensions) throw new Error(`vector has ${vector.length} dimensions, index expects ${this.dimensions}`);
+    this.settle();
     this.remove(key);
     if (!isFiniteVector(vector)) return undefined;
     return this.place(partition, key, this.rows.put(vector), vector, label);
@@ -176,6 +236,7 @@ export class VectorIndex {
    * which was most of the replay's time at 100k entries (issue 15). Same result as `add`.
    */
   addSparse(partition: string, key: string, positions: Uint16Array, values: Float32Array, count: number, label?: bigint): bigint | undefined {
+    this.settle();
     this.remove(key);
     for (let j = 0; j < count; j++) if (!Number.isFinite(values[j]!)) return undefined;
     const row = this.rows.putSparse(positions, values, count);
@@ -186,7 +247,7 @@ export class VectorIndex {
   }
 
   /** The rest of an add once the vector is in `row` (`vector`: its values, when the caller has them). */
-  private place(partition: string, key: string, row: number, vector: Float32Array | undefined, label: bigint | undefined): bigint {
+  private place(partition: string, key: string, row: number, vector: Float32Array | undefined, label: bigint | number | undefined): bigint {
     // Labels come from this counter, so they stay far below 2^53; anything else gets a fresh one
     // (a saved graph holding it is then not adopted, but rebuilt).
     const restored = label === undefined ? undefined : Number(label);
@@ -239,6 +300,7 @@ export class VectorIndex {
 
   /** Ends `startBulk`: each large partition gets a graph from `savedGraphs` if one fits, else a new one. */
   finishBulk(savedGraphs: ReadonlyMap<string, Index> = new Map()): void {
+    this.settle();
     this.deferAnn = false;
     for (const [partition, bucket] of this.partitions) {
       if (bucket.ann || bucket.ids.size < this.annMinEntries) continue;
@@ -260,6 +322,7 @@ export class VectorIndex {
   }
 
   remove(key: string): void {
+    this.settle();
     const id = this.byKey.get(key);
     if (id === undefined) return;
     this.byKey.delete(key);
@@ -279,6 +342,7 @@ export class VectorIndex {
   }
 
   clear(): void {
+    this.staged = undefined;
     this.partitions.clear();
     this.byKey.clear();
     this.keyOf = [];
@@ -292,13 +356,15 @@ export class VectorIndex {
   /** Up to `k` entries of `partition`, most similar first, with exact cosine similarity. */
   nearest(partition: string, query: Float32Array, k: number): Neighbour[] {
     const bucket = this.partitions.get(partition);
-    if (!bucket || query.length !== this.dimensions || !isFiniteVector(query)) return [];
-    let candidates: Iterable<number> = bucket.ids;
-    if (bucket.ann && bucket.byLabel) {
-      const found = bucket.ann.search(query, Math.min(k * ANN_OVERFETCH, bucket.ids.size), 1);
+    const staged = this.staged?.partitionNumber(partition) ?? -1;
+    if ((!bucket && staged < 0) || query.length !== this.dimensions || !isFiniteVector(query)) return [];
+    if (staged >= 0) return this.topKWithStaged(query, bucket?.ids ?? [], staged, k);
+    let candidates: Iterable<number> = bucket!.ids;
+    if (bucket!.ann && bucket!.byLabel) {
+      const found = bucket!.ann.search(query, Math.min(k * ANN_OVERFETCH, bucket!.ids.size), 1);
       const ids: number[] = [];
       for (const label of found.keys) {
-        const id = bucket.byLabel.get(Number(label));
+        const id = bucket!.byLabel.get(Number(label));
         if (id !== undefined) ids.push(id);
       }
       candidates = ids;
@@ -315,6 +381,7 @@ export class VectorIndex {
 
   /** Bytes held by vectors and graphs, roughly, for the memory figure in the benchmark. */
   approximateBytes(): number {
+    this.settle();
     let bytes = this.rows.bytes() + this.byKey.size * 150;
     for (const bucket of this.partitions.values()) if (bucket.ann) bytes += bucket.ann.size() * (this.dimensions * 2 + 16 * 2 * 8);
     return bytes;
@@ -349,15 +416,42 @@ export class VectorIndex {
     const nonzero = nonzeroIndices(query);
     for (const id of candidates) {
       const similarity = this.rows.dot(this.rowOf[id]!, query, nonzero);
-      // Written so that NaN fails it: a score that is not a number is never a neighbour.
-      if (!(similarity > -Infinity) || (best.length === k && !(similarity > best[k - 1]!.similarity))) continue;
-      let position = best.length;
-      while (position > 0 && best[position - 1]!.similarity < similarity) position--;
-      if (best.length === k) best.pop();
-      best.splice(position, 0, { key: this.keyOf[id]!, similarity });
+      const position = rank(best, k, similarity);
+      if (position >= 0) best.splice(position, 0, { key: this.keyOf[id]!, similarity });
     }
     return best;
   }
+
+  /**
+   * `topK` over a partition part moved into the maps (`ids`) and, after it, its staged slots
+   * from partition number `staged` on: together, the order of their last adds.
+   */
+  private topKWithStaged(query: Float32Array, ids: Iterable<number>, staged: number, k: number): Neighbour[] {
+    const best = this.topK(query, ids, k);
+    if (k <= 0) return best;
+    const entries = this.staged!;
+    const nonzero = nonzeroIndices(query);
+    for (let slot = entries.head(staged); slot >= 0; slot = entries.next(slot)) {
+      if (!entries.isLive(slot)) continue;
+      const similarity = this.rows.dot(entries.row(slot), query, nonzero);
+      const position = rank(best, k, similarity);
+      if (position >= 0) best.splice(position, 0, { key: entries.key(slot), similarity });
+    }
+    return best;
+  }
+}
+
+/**
+ * Where a candidate scoring `similarity` goes in `best` (best first, at most `k` long), making
+ * room for it; -1 when it does not belong. Equal scores keep their scan order, as a stable sort
+ * would. Written so that NaN fails it: a score that is not a number is never a neighbour.
+ */
+function rank(best: Neighbour[], k: number, similarity: number): number {
+  if (!(similarity > -Infinity) || (best.length === k && !(similarity > best[k - 1]!.similarity))) return -1;
+  let position = best.length;
+  while (position > 0 && best[position - 1]!.similarity < similarity) position--;
+  if (best.length === k) best.pop();
+  return position;
 }
 
 /**

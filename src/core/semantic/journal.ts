@@ -115,6 +115,47 @@ export interface ReplaySink {
   remove(key: string): void;
 }
 
+/** A record's key as stored: bytes [start, end) of `bytes`, valid only during the call. */
+export interface KeyBytes {
+  bytes: Buffer;
+  start: number;
+  end: number;
+}
+
+/**
+ * A sink that takes keys as bytes and labels as numbers: no string or BigInt per record, for a
+ * replay that need not hash 100k keys before the first answer (staged.ts). `label` is exact up to
+ * 2^53 (the index gives a fresh label to anything larger, as it does to such a bigint).
+ */
+export interface ByteKeyedSink {
+  readonly byteKeys: true;
+  add(key: KeyBytes, partition: string, label: number, vector: Float32Array): void;
+  addSparse(key: KeyBytes, partition: string, label: number, positions: Uint16Array, values: Float32Array, count: number): void;
+  remove(key: KeyBytes): void;
+}
+
+/** `sink` as a ByteKeyedSink: each key decoded to a string (UTF-8) and each label a bigint again. */
+function decodingKeys(sink: ReplaySink): ByteKeyedSink {
+  const text = (key: KeyBytes): string => key.bytes.toString('utf8', key.start, key.end);
+  const addSparse = sink.addSparse?.bind(sink);
+  let full = new Float32Array(0);
+  return {
+    byteKeys: true,
+    add: (key, partition, label, values) => sink.add(text(key), partition, BigInt(label), values),
+    addSparse: (key, partition, label, positions, values, count) => {
+      if (addSparse) return addSparse(text(key), partition, BigInt(label), positions, values, count);
+      if (full.length !== positions.length) full = new Float32Array(positions.length);
+      full.fill(0);
+      for (let j = 0; j < count; j++) full[positions[j]!] = values[j]!;
+      sink.add(text(key), partition, BigInt(label), full);
+    },
+    remove: (key) => sink.remove(text(key)),
+  };
+}
+
+/** The label of a record: a u64 as a number (exact below 2^53) without a BigInt. */
+const readLabel = (bytes: Buffer, at: number): number => bytes.readUInt32LE(at) + bytes.readUInt32LE(at + 4) * 0x1_0000_0000;
+
 const WINDOW_BYTES = 1024 * 1024;
 /** Records replayed between checks of `yieldWhile` (~10 ms at 100k entries). */
 const YIELD_EVERY = 2048;
@@ -167,12 +208,13 @@ class FileWindow {
  * ~0.6 s before the first L1b answer. Stops at the first record that does not check out, having
  * given the sink every record before it.
  */
-async function replay(fd: number, size: number, start: number, dimensions: number, sink: ReplaySink, yieldWhile: () => boolean): Promise<{ goodEnd: number; recordBytes: number }> {
+async function replay(fd: number, size: number, start: number, dimensions: number, sink: ByteKeyedSink, yieldWhile: () => boolean): Promise<{ goodEnd: number; recordBytes: number }> {
   const window = new FileWindow(fd, size);
   const vector = new Float32Array(dimensions);
   const vectorBytes = new Uint8Array(vector.buffer);
   const sparsePositions = new Uint16Array(dimensions);
   const sparseValues = new Float32Array(dimensions);
+  const key: KeyBytes = { bytes: window.buffer, start: 0, end: 0 };
   const fullBytes = dimensions * 4;
   // Every entry of a partition names it: decode its bytes once, while they repeat.
   let partitionBytes = Buffer.alloc(0);
@@ -195,7 +237,9 @@ async function replay(fd: number, size: number, start: number, dimensions: numbe
     const op = payload[at]!;
     const keyLength = payload.readUInt16LE(at + 1);
     if (3 + keyLength > length) break;
-    const key = payload.toString('utf8', at + 3, at + 3 + keyLength);
+    key.bytes = payload;
+    key.start = at + 3;
+    key.end = at + 3 + keyLength;
     if (op === Op.Remove) {
       sink.remove(key);
     } else if (op === Op.Add || op === Op.AddSparse) {
@@ -212,29 +256,19 @@ async function replay(fd: number, size: number, start: number, dimensions: numbe
         partition = partitionBytes.toString('utf8');
       }
       field += partitionLength;
-      const label = payload.readBigUInt64LE(field);
+      const label = readLabel(payload, field);
       field += 8;
       if (count < 0) {
         payload.copy(vectorBytes, 0, field, field + fullBytes);
-      } else if (sink.addSparse) {
+        sink.add(key, partition, label, vector);
+      } else {
         const values = field + 2 + count * 2;
         for (let j = 0; j < count; j++) {
           sparsePositions[j] = payload.readUInt16LE(field + 2 + j * 2);
           sparseValues[j] = payload.readFloatLE(values + j * 4);
         }
         sink.addSparse(key, partition, label, sparsePositions, sparseValues, count);
-        recordBytes = end - position;
-        position = end;
-        continue;
-      } else {
-        vector.fill(0);
-        const values = field + 2 + count * 2;
-        for (let j = 0; j < count; j++) {
-          const i = payload.readUInt16LE(field + 2 + j * 2);
-          if (i < dimensions) vector[i] = payload.readFloatLE(values + j * 4);
-        }
       }
-      sink.add(key, partition, label, vector);
       recordBytes = end - position;
     } else {
       break;
@@ -302,7 +336,9 @@ export class VectorJournal {
    * when there is none usable (see `open`); the sink then got nothing. While `yieldWhile()` is
    * true (asked every 2,048 records) the replay lets a turn of the event loop run before going on.
    */
-  static async openInto(dir: string, embedder: string, dimensions: number, sink: ReplaySink, yieldWhile: () => boolean = () => false): Promise<{ journal: VectorJournal; replayed: boolean }> {
+  static async openInto(dir: string, embedder: string, dimensions: number, sink: ReplaySink, yieldWhile?: () => boolean): Promise<{ journal: VectorJournal; replayed: boolean }>;
+  static async openInto(dir: string, embedder: string, dimensions: number, sink: ByteKeyedSink, yieldWhile?: () => boolean): Promise<{ journal: VectorJournal; replayed: boolean }>;
+  static async openInto(dir: string, embedder: string, dimensions: number, sink: ReplaySink | ByteKeyedSink, yieldWhile: () => boolean = () => false): Promise<{ journal: VectorJournal; replayed: boolean }> {
     const journal = new VectorJournal(dir, embedder, dimensions);
     await removeStaleTemporaries(dir); // a kill -9 mid-rewrite or mid-save leaves <file>.<pid>.tmp
     let file: FileHandle;
@@ -321,7 +357,7 @@ export class VectorJournal {
         await file.close();
         return { journal, replayed: false };
       }
-      const { goodEnd, recordBytes } = await replay(file.fd, size, expected.length, dimensions, sink, yieldWhile);
+      const { goodEnd, recordBytes } = await replay(file.fd, size, expected.length, dimensions, 'byteKeys' in sink ? sink : decodingKeys(sink), yieldWhile);
       // The compaction estimate needs a record's size: left at 0, the first flush after every start
       // took the journal for all dead records and rewrote it whole (66 MB at 100k entries).
       journal.recordBytes = recordBytes;
