@@ -4,6 +4,7 @@
  * error event instead of a silent cut.
  */
 import { Transform, type Readable } from 'node:stream';
+import type { AnswerCollector } from '../stream/answer-collector';
 import type { StoredAnswer } from '../outcome';
 import type { ApiStyle } from '../request';
 import { createAnswerCollector } from '../stream/answer-collector';
@@ -46,6 +47,8 @@ export function teeUpstreamBody(source: Readable, options: TeeOptions): { body: 
     };
   });
 
+  if (!isStream) return { body: watchPlainBody(source, collector, settle), completion };
+
   const body = new Transform({
     transform(chunk: Buffer, _encoding, callback) {
       collector?.push(chunk);
@@ -78,4 +81,22 @@ export function teeUpstreamBody(source: Readable, options: TeeOptions): { body: 
   });
   source.pipe(body);
   return { body, completion };
+}
+
+/**
+ * A body that is not a stream goes to the client as it is: nothing is ever added to it, so a
+ * Transform in between only cost a miss its stream plumbing (issue 15). The collector watches the
+ * source's own 'data' events instead, which `read()` emits too, so it sees every chunk whoever
+ * consumes the body (a pipe, an async iterator). Paused first: the 'data' listener must not start
+ * the flow before the body's consumer is attached.
+ */
+function watchPlainBody(source: Readable, collector: AnswerCollector | undefined, settle: (answer: StoredAnswer | undefined) => void): Readable {
+  source.pause();
+  if (collector) source.on('data', (chunk: Buffer) => collector.push(chunk));
+  source.once('end', () => settle(collector?.finish()));
+  // After 'end' this does nothing; before it (destroyed: the client left, or the body broke) no answer.
+  source.once('close', () => settle(undefined));
+  // A broken body fails its consumer (the proxy then cuts the connection); never an answer.
+  source.on('error', () => settle(undefined));
+  return source;
 }

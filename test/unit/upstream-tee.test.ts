@@ -1,0 +1,107 @@
+/**
+ * The tee of an upstream body: a plain (JSON) body goes on as it is and is collected whoever reads
+ * it; a broken or abandoned body is never an answer; a stream still gets its closing error frame.
+ */
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { PassThrough, Readable, Writable } from 'node:stream';
+import { setImmediate as nextTurn } from 'node:timers/promises';
+import { teeUpstreamBody } from '../../src/core/upstream/tee';
+
+const ANSWER = JSON.stringify({
+  id: 'chatcmpl-1',
+  object: 'chat.completion',
+  model: 'gpt-4o-mini',
+  choices: [{ index: 0, message: { role: 'assistant', content: 'four' }, finish_reason: 'stop' }],
+  usage: { prompt_tokens: 3, completion_tokens: 1, total_tokens: 4 },
+});
+const JSON_OPTIONS = { api: 'openai.chat' as const, contentType: 'application/json', collect: true };
+
+/** A source that already holds its whole body in three chunks before anyone reads it, as an upstream answer often does. */
+function bufferedSource(text: string): PassThrough {
+  const source = new PassThrough();
+  const bytes = Buffer.from(text);
+  source.write(bytes.subarray(0, 10));
+  source.write(bytes.subarray(10, 40));
+  source.end(bytes.subarray(40));
+  return source;
+}
+
+function sink(): { writable: Writable; text: () => string; finished: Promise<unknown> } {
+  const chunks: Buffer[] = [];
+  const writable = new Writable({
+    write(chunk: Buffer, _encoding, callback) {
+      chunks.push(chunk);
+      callback();
+    },
+  });
+  const finished = new Promise((resolve) => writable.on('finish', resolve));
+  return { writable, text: () => Buffer.concat(chunks).toString(), finished };
+}
+
+test('a plain body is passed on unchanged, not copied through a Transform, and collected when piped a turn later', async () => {
+  const source = bufferedSource(ANSWER);
+  const { body, completion } = teeUpstreamBody(source, JSON_OPTIONS);
+  assert.equal(body, source, 'the client reads the upstream body itself');
+  // The layers between the tee and the response take a few turns: nothing may flow meanwhile.
+  await nextTurn();
+  await nextTurn();
+  const out = sink();
+  body.pipe(out.writable);
+  const answer = await completion;
+  await out.finished;
+  assert.equal(out.text(), ANSWER);
+  assert.equal(answer?.api, 'openai.chat');
+  assert.deepEqual(answer?.body, JSON.parse(ANSWER));
+  assert.equal(answer?.usage.outputTokens, 1);
+});
+
+test('a plain body read by an async iterator (the single flight reading an error body) is collected too', async () => {
+  const { body, completion } = teeUpstreamBody(bufferedSource(ANSWER), JSON_OPTIONS);
+  const chunks: Buffer[] = [];
+  for await (const chunk of body) chunks.push(chunk as Buffer);
+  assert.equal(Buffer.concat(chunks).toString(), ANSWER);
+  assert.deepEqual((await completion)?.body, JSON.parse(ANSWER));
+});
+
+test('an error status body is passed on but never collected', async () => {
+  const { body, completion } = teeUpstreamBody(bufferedSource(ANSWER), { ...JSON_OPTIONS, collect: false });
+  const out = sink();
+  body.pipe(out.writable);
+  assert.equal(await completion, undefined);
+  await out.finished;
+  assert.equal(out.text(), ANSWER);
+});
+
+test('a plain body that breaks half-way fails its reader and is no answer', async () => {
+  const source = new PassThrough();
+  source.write(Buffer.from(ANSWER.slice(0, 30)));
+  const { body, completion } = teeUpstreamBody(source, JSON_OPTIONS);
+  const failed = new Promise<Error>((resolve) => body.once('error', resolve));
+  body.pipe(sink().writable);
+  await nextTurn();
+  source.destroy(new Error('socket hang up'));
+  assert.equal((await failed).message, 'socket hang up');
+  assert.equal(await completion, undefined);
+});
+
+test('a plain body abandoned half-way (the client left) is no answer, even if more bytes would come', async () => {
+  const source = new PassThrough();
+  source.write(Buffer.from(ANSWER.slice(0, 30)));
+  const { body, completion } = teeUpstreamBody(source, JSON_OPTIONS);
+  body.pipe(sink().writable);
+  await nextTurn();
+  body.destroy();
+  assert.equal(await completion, undefined);
+  assert.ok(source.destroyed, 'the upstream body is ended with the client');
+});
+
+test('a stream that ends before its end marker still gets the API\'s error frame', async () => {
+  const source = Readable.from([Buffer.from('data: {"id":"c","object":"chat.completion.chunk","choices":[{"index":0,"delta":{"content":"hi"}}]}\n\n')]);
+  const { body, completion } = teeUpstreamBody(source, { api: 'openai.chat', contentType: 'text/event-stream', collect: true });
+  assert.notEqual(body, source);
+  const chunks: Buffer[] = [];
+  for await (const chunk of body) chunks.push(Buffer.from(chunk as Buffer));
+  assert.match(Buffer.concat(chunks).toString(), /upstream_stream_broken/);
+  assert.equal(await completion, undefined);
+});
