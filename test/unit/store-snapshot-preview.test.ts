@@ -13,7 +13,7 @@ import { encodeIndexSnapshot, readSnapshotColumns } from '../../src/core/store/i
 let root: string;
 let counter = 0;
 const freshDir = (): string => join(root, `p${++counter}`);
-/** More than two build slices (8,192 entries each), so the load yields to the event loop twice. */
+/** More than two build slices (2,048 entries each), so the load yields to the event loop between them. */
 const COUNT = 20_000;
 const limits = { maxEntries: 100_000, ttlSeconds: 0 };
 
