@@ -11,8 +11,9 @@
  * was made for this very bundle file (path, inode, size, mtime, ctime: V8's own check compares
  * only the source's length) by this Node, and its bytes match their sha256 (V8 does not check a
  * cache's checksum in release builds). Anything else: a plain compile, as `require` does. A cache
- * is made only when none was accepted, when the process exits (after all of its requests, so no
- * request waits for the ~60 ms it takes), through a temporary file renamed into place.
+ * is made when the process exits (after all of its requests, so no request waits for the ~60 ms
+ * it takes) and written, through a temporary file renamed into place, when none was accepted or
+ * this run's is more than a tenth larger (more functions ran).
  */
 const { isAscii } = require('node:buffer');
 const { createHash } = require('node:crypto');
@@ -26,6 +27,8 @@ const vm = require('node:vm');
 const MAGIC = Buffer.from('ISARCC01', 'latin1');
 /** magic, sha256 of what the cache was made for, sha256 of the V8 data that follows. */
 const HEADER_BYTES = MAGIC.length + 32 + 32;
+/** A cache is rewritten when a run's own is this much larger: more of the bundle ran than in the start that made it. */
+const GROWN = 1.1;
 /** Larger than any cache of our bundles (~1.2 MB for the CLI): a bigger file is not ours. */
 const MAX_CACHE_BYTES = 64 * 1024 * 1024;
 
@@ -112,10 +115,12 @@ function runWithCodeCache(bundle, parent, { makeCache = true, dir = cacheDir() }
   const bytes = readFileSync(bundle);
   const source = isAscii(bytes) ? bytes.toString('latin1') : bytes.toString('utf8');
   const script = new vm.Script(Module.wrap(source), { filename: bundle, cachedData });
-  if (makeCache && (!cachedData || script.cachedDataRejected)) {
+  if (makeCache) {
     process.once('exit', () => {
       try {
-        writeCache(file, key, script.createCachedData());
+        const data = script.createCachedData();
+        // Replaced when this run compiled clearly more (a short `serve --help` must not stay the cache).
+        if (!cachedData || script.cachedDataRejected || data.length > cachedData.length * GROWN) writeCache(file, key, data);
       } catch {
         // no cache this time
       }

@@ -41,7 +41,7 @@ after(async () => {
 });
 
 /** A folder with a bundle, a runner that loads it through the code cache, and a cache folder. */
-async function setup(letter = 'A'): Promise<{ bundle: string; dir: string; file: string; run(): Promise<string> }> {
+async function setup(letter = 'A'): Promise<{ bundle: string; dir: string; file: string; run(extra?: NodeJS.ProcessEnv): Promise<string> }> {
   const base = join(root, `c${++counter}`);
   const dir = join(base, 'cache', 'isartor');
   const bundle = join(base, 'bundle.js');
@@ -49,8 +49,8 @@ async function setup(letter = 'A'): Promise<{ bundle: string; dir: string; file:
   await mkdir(base, { recursive: true });
   await writeFile(bundle, bundleSource(letter));
   await writeFile(runner, `require(${JSON.stringify(LOADER)}).runWithCodeCache(${JSON.stringify(bundle)}, module, { dir: ${JSON.stringify(dir)} });\n`);
-  const run = async (): Promise<string> => {
-    const env = { ...process.env };
+  const run = async (extra: NodeJS.ProcessEnv = {}): Promise<string> => {
+    const env = { ...process.env, ...extra };
     delete env.ISARTOR_CODE_CACHE;
     const { stdout, stderr } = await execFile(process.execPath, [runner], { env });
     assert.equal(stderr, '', 'no warning either');
@@ -80,6 +80,22 @@ describe('the CLI bundle with a V8 code cache (bin/codeCache.js)', () => {
     assert.equal(await run(), answerOf('A'));
     // Not written again: it was accepted.
     assert.equal(await inode(file), made);
+  });
+
+  it('replaces the cache when a run compiled clearly more of the bundle, not when it compiled less', async () => {
+    const { run, file, bundle } = await setup();
+    // Many functions that run only when asked: a run that calls them has far more compiled.
+    const many = Array.from({ length: 300 }, (_, i) => `function f${i}(x) { return x.map((y) => y * ${i} + ${i}).filter((y) => y % 3 !== ${i % 3}).length; }`).join('\n');
+    const calls = Array.from({ length: 300 }, (_, i) => `f${i}([1, 2, 3]);`).join(' ');
+    await writeFile(bundle, `${bundleSource('A')}${many}\nif (process.env.RUN_ALL) { ${calls} }\n`);
+    assert.equal(await run(), answerOf('A'));
+    const small = await stat(file, { bigint: true });
+    assert.equal(await run({ RUN_ALL: '1' }), answerOf('A'));
+    const large = await stat(file, { bigint: true });
+    assert.notEqual(large.ino, small.ino);
+    assert.ok(large.size > small.size);
+    assert.equal(await run(), answerOf('A'));
+    assert.equal((await stat(file, { bigint: true })).ino, large.ino, 'a run that compiled less keeps the cache');
   });
 
   it('does not run a cache made for an earlier bundle of the same length', async () => {
