@@ -20,7 +20,7 @@ const { createHash } = require('node:crypto');
 const { chmodSync, closeSync, constants, fstatSync, lstatSync, mkdirSync, openSync, readFileSync, readSync, renameSync, statSync, unlinkSync, writeFileSync } = require('node:fs');
 const Module = require('node:module');
 const { homedir } = require('node:os');
-const { dirname, join } = require('node:path');
+const { dirname, isAbsolute, join } = require('node:path');
 const vm = require('node:vm');
 
 /** First bytes of a cache file; the version is part of it. */
@@ -32,9 +32,9 @@ const GROWN = 1.1;
 /** Larger than any cache of our bundles (~1.2 MB for the CLI): a bigger file is not ours. */
 const MAX_CACHE_BYTES = 64 * 1024 * 1024;
 
-/** `$XDG_CACHE_HOME/isartor`, else `~/.cache/isartor`. */
+/** `$XDG_CACHE_HOME/isartor`, else `~/.cache/isartor` (a relative XDG_CACHE_HOME is ignored, as the XDG spec says). */
 function cacheDir(env = process.env) {
-  return env.XDG_CACHE_HOME ? join(env.XDG_CACHE_HOME, 'isartor') : join(homedir(), '.cache', 'isartor');
+  return env.XDG_CACHE_HOME && isAbsolute(env.XDG_CACHE_HOME) ? join(env.XDG_CACHE_HOME, 'isartor') : join(homedir(), '.cache', 'isartor');
 }
 
 const sha256 = (data) => createHash('sha256').update(data).digest();

@@ -6,14 +6,14 @@ import assert from 'node:assert/strict';
 import { execFile as execFileCallback } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { chmod, mkdir, mkdtemp, readFile, rm, stat, truncate, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { homedir, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { pathToFileURL } from 'node:url';
 import { promisify } from 'node:util';
 
 const execFile = promisify(execFileCallback);
-const codeCache = require('../../bin/codeCache.js') as { cacheFile(dir: string, bundle: string): string; cacheKey(bundle: string): Buffer; HEADER_BYTES: number };
+const codeCache = require('../../bin/codeCache.js') as { cacheDir(env: NodeJS.ProcessEnv): string; cacheFile(dir: string, bundle: string): string; cacheKey(bundle: string): Buffer; HEADER_BYTES: number };
 const LOADER = join(__dirname, '..', '..', 'bin', 'codeCache.js');
 
 type Route = (text: string) => string;
@@ -143,6 +143,12 @@ describe('the CLI bundle with a V8 code cache (bin/codeCache.js)', () => {
     const { bundle } = await setup();
     const { stdout } = await execFile(process.execPath, ['-e', `require(${JSON.stringify(bundle)})`]);
     assert.equal(stdout, answerOf('A'));
+  });
+
+  it('keeps its cache under $XDG_CACHE_HOME when that is absolute, else under ~/.cache', () => {
+    assert.equal(codeCache.cacheDir({ XDG_CACHE_HOME: '/x/cache' }), join('/x/cache', 'isartor'));
+    assert.equal(codeCache.cacheDir({ XDG_CACHE_HOME: 'relative/cache' }), join(homedir(), '.cache', 'isartor'));
+    assert.equal(codeCache.cacheDir({}), join(homedir(), '.cache', 'isartor'));
   });
 
   it('runs the bundle plainly with ISARTOR_CODE_CACHE=0, writing nothing', async () => {
