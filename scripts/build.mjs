@@ -2,6 +2,7 @@
 import { build } from 'esbuild';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { asciiBundle } from './ascii-bundle.mjs';
+import { routeDynamicImports } from './cli-imports.mjs';
 
 // Native or ESM-only packages stay outside the bundle and are loaded from node_modules at run time.
 const external = ['vscode', 'node-llama-cpp', '@huggingface/transformers', 'onnxruntime-node', 'usearch', 'sharp'];
@@ -17,7 +18,8 @@ const entries = [
   // `isartor serve` start ~40 ms to read and parse. The extension keeps it bundled (.vscodeignore).
   // Likewise the Redis client (~1.7 MB of @redis/*, ~60 ms to run at load): only a shared store
   // (src/core/store/redisConnection.ts) or a store bench loads it, through a dynamic import.
-  { entryPoints: ['src/cli.ts'], outfile: 'dist/cli.js', external: [...external, 'gpt-tokenizer', 'redis'] },
+  // bin/isartor.js runs it from a V8 code cache, where import() needs the loader's hook (scripts/cli-imports.mjs).
+  { entryPoints: ['src/cli.ts'], outfile: 'dist/cli.js', external: [...external, 'gpt-tokenizer', 'redis'], routeImports: true },
   { entryPoints: ['src/extension/extension.ts'], outfile: 'dist/extension.js' },
   // The L1b cache's worker thread; the CLI and the extension start it from beside their own bundle.
   { entryPoints: ['src/core/semantic/worker.ts'], outfile: 'dist/semanticWorker.js' },
@@ -32,10 +34,11 @@ function keepAscii(file) {
   const ascii = asciiBundle(text, file);
   if (ascii !== text) writeFileSync(file, ascii);
 }
-for (const entry of entries) {
+for (const { routeImports, ...entry } of entries) {
   if (!existsSync(entry.entryPoints[0])) continue;
   await build({ ...common, ...entry });
   keepAscii(entry.outfile);
+  if (routeImports) writeFileSync(entry.outfile, routeDynamicImports(readFileSync(entry.outfile, 'utf8')));
 }
 if (existsSync('webview/main.ts')) {
   await build({ entryPoints: ['webview/main.ts'], outfile: 'dist/webview.js', bundle: true, platform: 'browser', format: 'iife', target: 'es2022', minify: production, sourcemap: false, logLevel: 'warning' });

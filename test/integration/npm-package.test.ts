@@ -27,14 +27,17 @@ const execFile = promisify(execFileCallback);
 const ROOT = join(__dirname, '..', '..');
 const manifest = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { version: string; devDependencies: Record<string, string> };
 
+/** Where the installed command keeps its V8 code cache (bin/codeCache.js) in this test: not the user's ~/.cache. */
+let codeCacheHome = '';
+
 /**
  * A fresh machine's environment: none of the npm_* settings of an `npm test` run around this test
  * (the project's .npmrc would otherwise reach the install), no provider keys, no Isartor settings.
  */
 function freshEnv(): NodeJS.ProcessEnv {
-  const env: NodeJS.ProcessEnv = {};
+  const env: NodeJS.ProcessEnv = codeCacheHome ? { XDG_CACHE_HOME: codeCacheHome } : {};
   for (const [name, value] of Object.entries(process.env)) {
-    if (/^npm_/i.test(name) || /_API_KEY$/.test(name) || name.startsWith('ISARTOR_') || name === 'AZURE_OPENAI_ENDPOINT') continue;
+    if (/^npm_/i.test(name) || /_API_KEY$/.test(name) || name.startsWith('ISARTOR_') || name === 'AZURE_OPENAI_ENDPOINT' || (codeCacheHome && name === 'XDG_CACHE_HOME')) continue;
     env[name] = value;
   }
   return env;
@@ -75,10 +78,11 @@ describe('the npm package, installed globally into a fresh prefix', { timeout: 1
     assert.ok(existsSync(join(ROOT, 'dist', 'cli.js')), 'build first: node scripts/build.mjs');
     work = await mkdtemp(join(tmpdir(), 'isartor-npm-'));
     prefix = join(work, 'prefix');
+    codeCacheHome = join(work, 'xdg-cache');
     fake = await startFakeUpstream();
     const packed = await execFile('npm', ['pack', '--ignore-scripts', '--json', '--pack-destination', work], { cwd: ROOT, env: freshEnv() });
     const [tarball] = JSON.parse(packed.stdout) as { filename: string; files: { path: string }[] }[];
-    assert.deepEqual(tarball!.files.map((file) => file.path).sort(), ['README.md', 'bin/isartor.js', 'dist/bodyWorker.js', 'dist/cli.js', 'dist/semanticWorker.js', 'dist/webview.css', 'dist/webview.js', 'package.json']);
+    assert.deepEqual(tarball!.files.map((file) => file.path).sort(), ['README.md', 'bin/codeCache.js', 'bin/isartor.js', 'dist/bodyWorker.js', 'dist/cli.js', 'dist/semanticWorker.js', 'dist/webview.css', 'dist/webview.js', 'package.json']);
     // Run from the temp folder, so nothing of the checkout (its .npmrc, its node_modules) takes part.
     await execFile('npm', ['install', '-g', '--prefix', prefix, '--prefer-offline', '--no-audit', '--no-fund', `./${tarball!.filename}`], { cwd: work, env: freshEnv(), maxBuffer: 16 * 1024 * 1024 });
     bin = join(prefix, 'bin', process.platform === 'win32' ? 'isartor.cmd' : 'isartor');
@@ -119,6 +123,9 @@ describe('the npm package, installed globally into a fresh prefix', { timeout: 1
     });
     // The worker threads' bundles shipped: nothing runs on the proxy's thread for want of them.
     assert.doesNotMatch(stderr, /is missing from this install/);
+    // serve left a V8 code cache of the installed bundle for the next start (the Redis test below starts from it).
+    const cached = await readdir(join(codeCacheHome, 'isartor'));
+    assert.equal(cached.filter((name) => /^code-[0-9a-f]{16}\.cache$/.test(name)).length, 1, cached.join(', '));
     const stats = await execFile(bin, ['stats', '--data-dir', dataDir, '--json'], { env: freshEnv() });
     assert.equal((JSON.parse(stats.stdout) as { totals: { requests: number } }).totals.requests, 2);
     const status = await execFile(bin, ['model', 'status', '--data-dir', dataDir], { env: freshEnv() });
@@ -131,6 +138,7 @@ describe('the npm package, installed globally into a fresh prefix', { timeout: 1
 
   it('loads the Redis client from the installed package when a shared store is set', async () => {
     // Nothing listens on port 1: the client loads, is refused, and the proxy serves from the upstream.
+    // Run after the test above, this start compiles from its code cache: import('redis') works from cached code.
     const dataDir = join(work, 'data-store');
     const stderr = await serveInstalled(bin, ['--data-dir', dataDir, '--upstream', fake.openaiBase, '--store', 'redis://127.0.0.1:1'], async (url) => {
       const client = new OpenAI({ apiKey: 'sk-npm-package-test-0002', baseURL: `${url}/v1`, maxRetries: 0 });

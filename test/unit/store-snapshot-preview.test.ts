@@ -13,7 +13,7 @@ import { encodeIndexSnapshot, readSnapshotColumns } from '../../src/core/store/i
 let root: string;
 let counter = 0;
 const freshDir = (): string => join(root, `p${++counter}`);
-/** More than two build slices (8,192 entries each), so the load yields to the event loop twice. */
+/** More than two build slices (2,048 entries each), so the load yields to the event loop between them. */
 const COUNT = 20_000;
 const limits = { maxEntries: 100_000, ttlSeconds: 0 };
 
@@ -130,3 +130,40 @@ describe('snapshot columns: finding a key in the concatenated keys', () => {
     for (const text of ['aba', 'abba', 'bb', '€', '€x', 'é', '', 'abab', 'bax']) assert.equal(columns.find(text), -1, text);
   });
 });
+
+describe('snapshot columns: keys come out exactly as written, ASCII or not', () => {
+  const snapshotOf = (keys: string[]) => {
+    const entries = keys.map((key, i) => [key, { offset: 16 + 100 * i, frameBytes: 80, createdAt: 1000 + i }] as const);
+    return readSnapshotColumns(encodeIndexSnapshot({ logBytes: 100_000, headCrc: 1, tailCrc: 2, entries }))!;
+  };
+  /** Every key through each way out of the columns: keyAt, find, and the map built in uneven slices. */
+  const assertKeys = (keys: string[]): void => {
+    const columns = snapshotOf(keys);
+    const index = columns.newIndex();
+    for (const [from, to] of [[0, 1], [1, 1], [1, 4], [4, keys.length]] as const) assert.equal(columns.addTo(index, from, to), true);
+    assert.deepEqual([...index.keys()], keys);
+    keys.forEach((key, i) => {
+      assert.equal(columns.keyAt(i), key);
+      assert.equal(columns.find(key), i, key);
+      assert.equal(index.slotOf(key), i);
+    });
+  };
+
+  it('ASCII keys (kept as bytes until asked for)', () => {
+    assertKeys(['ab', 'ba', 'a', 'b', 'bab', 'x', `sha256:${'0123456789abcdef'.repeat(4)}`, '\u0000\u007f~']);
+  });
+
+  it('keys with non-ASCII characters (decoded as UTF-8), lone surrogates as the writer turned them', () => {
+    assertKeys(['ab', 'é€x', 'A', 'Ł', '\u{1F600}b', 'x']);
+    // A lone surrogate is written as U+FFFD: the key read back is that, in both paths' callers alike.
+    assert.equal(snapshotOf(['a', '\ud800', 'b']).keyAt(1), '\ufffd');
+  });
+
+  it('finds no non-ASCII key in ASCII keys, though latin1 would turn it into one of them', () => {
+    // 'Ł' (U+0141) and 'Ā' (U+0100) encode in latin1 as 'A' and '\u0000'.
+    const columns = snapshotOf(['A', 'B', '\u0000', 'AB']);
+    for (const text of ['Ł', 'ŁB', 'Ā', 'é', '€']) assert.equal(columns.find(text), -1, text);
+    assert.equal(columns.find('AB'), 3);
+  });
+});
+

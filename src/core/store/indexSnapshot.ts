@@ -3,6 +3,7 @@
  * order, plus the log's length when it was taken. Opening from it replaces a scan of the whole log
  * with a read of one small file and a replay of the log's tail.
  */
+import { isAscii } from 'node:buffer';
 import { readSync } from 'node:fs';
 import { open, rename, unlink, type FileHandle } from 'node:fs/promises';
 import { crc32 } from 'node:zlib';
@@ -18,8 +19,9 @@ const SNAPSHOT_MAGIC = Buffer.from('ISARIX02', 'latin1');
 const HEADER_BYTES = 8 + 4 + 8 + 4 + 4 + 4;
 /**
  * Per entry, in columns after the header: key length in UTF-16 units (u16), offset (f64), frame
- * length (u32), createdAt (f64); then every key, concatenated, as one UTF-8 string. One string
- * decode for all keys (each key a substring of it) is what makes a 100k-entry open cheap.
+ * length (u32), createdAt (f64); then every key, concatenated, as one UTF-8 string. Keys are
+ * substrings of it, decoded a build slice at a time (see `KeyText`): that is what makes a
+ * 100k-entry open cheap.
  */
 const ENTRY_FIXED_BYTES = 2 + 8 + 4 + 8;
 /** How much of the log's start and end the snapshot fingerprints: enough to tell a rewritten log from ours. */
@@ -54,6 +56,59 @@ export interface DecodedSnapshot extends SnapshotHeader {
 }
 
 /**
+ * The snapshot's concatenated keys, positions in UTF-16 units. When every byte is ASCII a unit is
+ * a byte, so they stay bytes until a range is asked for: the first get after a start then needs
+ * no decode of all 6.4 MB of keys at 100k entries (~25-45 ms of fresh memory before the first L1a
+ * hit), and the map build decodes one slice's keys at a time. Otherwise they are decoded once.
+ */
+interface KeyText {
+  readonly length: number;
+  /** Where `key` occurs at or after `from`, or -1. */
+  indexOf(key: string, from: number): number;
+  /** The text of units [start, end). */
+  slice(start: number, end: number): string;
+}
+
+/** ASCII bytes: a latin1 decode of them is their UTF-8 decode, byte for byte. */
+class AsciiKeyText implements KeyText {
+  constructor(private readonly bytes: Buffer) {}
+
+  get length(): number {
+    return this.bytes.length;
+  }
+
+  indexOf(key: string, from: number): number {
+    // A key with any non-ASCII character is in no ASCII text; latin1 would also mangle it into a false match.
+    return Buffer.byteLength(key, 'utf8') === key.length ? this.bytes.indexOf(key, from, 'latin1') : -1;
+  }
+
+  slice(start: number, end: number): string {
+    return this.bytes.toString('latin1', start, end);
+  }
+}
+
+/** Keys with non-ASCII characters: decoded as UTF-8 once, up front. */
+class DecodedKeyText implements KeyText {
+  constructor(private readonly text: string) {}
+
+  get length(): number {
+    return this.text.length;
+  }
+
+  indexOf(key: string, from: number): number {
+    return this.text.indexOf(key, from);
+  }
+
+  slice(start: number, end: number): string {
+    return this.text.substring(start, end);
+  }
+}
+
+function keyText(bytes: Buffer): KeyText {
+  return isAscii(bytes) ? new AsciiKeyText(bytes) : new DecodedKeyText(bytes.toString('utf8'));
+}
+
+/**
  * A checked snapshot still in its columns: keys found by a search of the one keys string, entries
  * read from typed arrays. Building the store's map from it (`addTo`) is most of an open's CPU at
  * 100k entries, so the store builds it in slices and answers gets from here meanwhile.
@@ -64,7 +119,7 @@ export class SnapshotColumns implements SnapshotHeader {
     readonly headCrc: number,
     readonly tailCrc: number,
     /** Every key, concatenated, in LRU order. */
-    private readonly keys: string,
+    private readonly keys: KeyText,
     /** Where key i starts in `keys` (UTF-16 units); one more element than there are entries. */
     private readonly keyStarts: Uint32Array,
     private readonly offsets: Float64Array,
@@ -79,7 +134,7 @@ export class SnapshotColumns implements SnapshotHeader {
   }
 
   keyAt(i: number): string {
-    return this.keys.substring(this.keyStarts[i]!, this.keyStarts[i + 1]!);
+    return this.keys.slice(this.keyStarts[i]!, this.keyStarts[i + 1]!);
   }
 
   entryAt(i: number): IndexEntry {
@@ -89,7 +144,7 @@ export class SnapshotColumns implements SnapshotHeader {
   /** The position of `key`, or -1: a substring search, kept only where a key starts and ends. */
   find(key: string): number {
     if (key.length === 0) return -1;
-    for (let at = this.keys.indexOf(key); at >= 0; at = this.keys.indexOf(key, at + 1)) {
+    for (let at = this.keys.indexOf(key, 0); at >= 0; at = this.keys.indexOf(key, at + 1)) {
       const i = this.startingAt(at);
       if (i >= 0 && this.keyStarts[i + 1]! - at === key.length) return i;
     }
@@ -121,7 +176,10 @@ export class SnapshotColumns implements SnapshotHeader {
 
   /** Maps the keys of entries [from, to) onto their slots of `newIndex()`, in order; false when a key is already there (damage the checksum missed, or a writer bug). */
   addTo(index: KeyIndex, from: number, to: number): boolean {
-    for (let i = from; i < to; i++) if (!index.adopt(this.keyAt(i), i)) return false;
+    // One decode for the slice's keys, each key a substring of it.
+    const base = this.keyStarts[from]!;
+    const text = this.keys.slice(base, this.keyStarts[to]!);
+    for (let i = from; i < to; i++) if (!index.adopt(text.substring(this.keyStarts[i]! - base, this.keyStarts[i + 1]! - base), i)) return false;
     return true;
   }
 
@@ -215,7 +273,7 @@ export function readSnapshotColumns(bytes: Buffer): SnapshotColumns | undefined 
   const count = bytes.readUInt32LE(28);
   const columns = columnStarts(count);
   if (columns.keys > bytes.length) return undefined;
-  const keys = bytes.toString('utf8', columns.keys);
+  const keys = keyText(bytes.subarray(columns.keys));
   const keyUnits = readColumn(new Uint16Array(count), bytes, columns.keyUnits, (at) => bytes.readUInt16LE(at));
   const offsets = readColumn(new Float64Array(count), bytes, columns.offset, (at) => bytes.readDoubleLE(at));
   const frameBytes = readColumn(new Uint32Array(count), bytes, columns.frameBytes, (at) => bytes.readUInt32LE(at));
