@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import { crc32 } from 'node:zlib';
 import { makePrivateDir, PRIVATE_FILE_MODE } from '../store/privateFiles';
 import { removeStaleTemporaries } from '../store/staleTemporaries';
+import { ByteSink } from './byteSink';
 import { isStored, VectorRows } from './rows';
 
 const FILE = 'vectors.journal';
@@ -47,53 +48,61 @@ function header(embedder: string, dimensions: number, magic = MAGIC): Buffer {
   return Buffer.concat([magic, length, json]);
 }
 
-function frame(payload: Buffer): Buffer {
-  const out = Buffer.allocUnsafe(FRAME_HEADER + payload.length);
-  out.writeUInt32LE(payload.length, 0);
-  out.writeUInt32LE(crc32(payload), 4);
-  payload.copy(out, FRAME_HEADER);
-  return out;
+/**
+ * Appends one record to `out`: payload length, crc32, then the payload `fill` writes at the offset
+ * it is given (exactly `payloadLength` bytes). Returns the record's length.
+ */
+function appendRecord(out: ByteSink, payloadLength: number, fill: (bytes: Buffer, at: number) => void): number {
+  const start = out.reserve(FRAME_HEADER + payloadLength);
+  const { bytes } = out;
+  const payload = start + FRAME_HEADER;
+  fill(bytes, payload);
+  bytes.writeUInt32LE(payloadLength, start);
+  bytes.writeUInt32LE(crc32(bytes.subarray(payload, payload + payloadLength)), start + 4);
+  out.length = payload + payloadLength;
+  return FRAME_HEADER + payloadLength;
 }
 
 /** Bytes of a sparse vector of `count` values. */
 const sparseBytes = (count: number): number => 2 + count * 6;
 
-/** An add record; `allowSparse` is false while the file is a version 3 journal. */
-function addRecord(entry: JournalEntry, allowSparse = true): Buffer {
-  const key = Buffer.from(entry.key);
-  const partition = Buffer.from(entry.partition);
-  const { vector } = entry;
+/** Appends an add record to `out` and returns its length; `allowSparse` is false while the file is a version 3 journal. */
+function appendAddRecord(out: ByteSink, entry: JournalEntry, allowSparse = true): number {
+  const { key, partition, vector } = entry;
   let count = 0;
   for (let i = 0; i < vector.length; i++) if (isStored(vector[i]!)) count++;
   const sparse = allowSparse && sparseBytes(count) < vector.byteLength && vector.length <= 0xffff;
-  const payload = Buffer.allocUnsafe(1 + 2 + key.length + 2 + partition.length + 8 + (sparse ? sparseBytes(count) : vector.byteLength));
-  let at = payload.writeUInt8(sparse ? Op.AddSparse : Op.Add, 0);
-  at = payload.writeUInt16LE(key.length, at);
-  at += key.copy(payload, at);
-  at = payload.writeUInt16LE(partition.length, at);
-  at += partition.copy(payload, at);
-  at = payload.writeBigUInt64LE(entry.label, at);
-  if (!sparse) {
-    Buffer.from(vector.buffer, vector.byteOffset, vector.byteLength).copy(payload, at);
-    return frame(payload);
-  }
-  at = payload.writeUInt16LE(count, at);
-  let value = at + count * 2;
-  for (let i = 0; i < vector.length; i++) {
-    if (!isStored(vector[i]!)) continue;
-    at = payload.writeUInt16LE(i, at);
-    value = payload.writeFloatLE(vector[i]!, value);
-  }
-  return frame(payload);
+  const keyBytes = Buffer.byteLength(key);
+  const partitionBytes = Buffer.byteLength(partition);
+  const payloadLength = 1 + 2 + keyBytes + 2 + partitionBytes + 8 + (sparse ? sparseBytes(count) : vector.byteLength);
+  return appendRecord(out, payloadLength, (bytes, start) => {
+    let at = bytes.writeUInt8(sparse ? Op.AddSparse : Op.Add, start);
+    at = bytes.writeUInt16LE(keyBytes, at);
+    at += bytes.write(key, at, 'utf8');
+    at = bytes.writeUInt16LE(partitionBytes, at);
+    at += bytes.write(partition, at, 'utf8');
+    at = bytes.writeBigUInt64LE(entry.label, at);
+    if (!sparse) {
+      Buffer.from(vector.buffer, vector.byteOffset, vector.byteLength).copy(bytes, at);
+      return;
+    }
+    at = bytes.writeUInt16LE(count, at);
+    let value = at + count * 2;
+    for (let i = 0; i < vector.length; i++) {
+      if (!isStored(vector[i]!)) continue;
+      at = bytes.writeUInt16LE(i, at);
+      value = bytes.writeFloatLE(vector[i]!, value);
+    }
+  });
 }
 
-function removeRecord(key: string): Buffer {
-  const bytes = Buffer.from(key);
-  const payload = Buffer.allocUnsafe(3 + bytes.length);
-  payload.writeUInt8(Op.Remove, 0);
-  payload.writeUInt16LE(bytes.length, 1);
-  bytes.copy(payload, 3);
-  return frame(payload);
+function appendRemoveRecord(out: ByteSink, key: string): void {
+  const keyBytes = Buffer.byteLength(key);
+  appendRecord(out, 3 + keyBytes, (bytes, start) => {
+    bytes.writeUInt8(Op.Remove, start);
+    bytes.writeUInt16LE(keyBytes, start + 1);
+    bytes.write(key, start + 3, 'utf8');
+  });
 }
 
 /** The live entries of a replayed journal, in the order of their last add. */
@@ -304,7 +313,10 @@ function collect(): ReplaySink & { entries: ReplayedEntries } {
  * journal.recordAdd({ key, partition, label, vector }); await journal.flush();
  */
 export class VectorJournal {
-  private pending: Buffer[] = [];
+  /** Records made since the last flush. */
+  private pending = new ByteSink();
+  /** The buffer of the last flush, reused by the next once its write is done. */
+  private spare: ByteSink | undefined;
   private file: FileHandle | undefined;
   /** Bytes in the file (after the last flush). */
   private fileBytes = 0;
@@ -373,23 +385,25 @@ export class VectorJournal {
   }
 
   recordAdd(entry: JournalEntry): void {
-    const record = addRecord(entry, !this.legacy);
-    this.recordBytes = record.length;
-    this.pending.push(record);
+    this.recordBytes = appendAddRecord(this.pending, entry, !this.legacy);
   }
 
   recordRemove(key: string): void {
-    this.pending.push(removeRecord(key));
+    appendRemoveRecord(this.pending, key);
   }
 
   /** Appends the records made since the last flush, in one write. */
   flush(): Promise<void> {
     this.writing = this.writing.then(async () => {
-      if (this.pending.length === 0 || !this.file) return;
-      const bytes = Buffer.concat(this.pending);
-      this.pending = [];
-      await this.file.write(bytes, 0, bytes.length, this.fileBytes);
-      this.fileBytes += bytes.length;
+      const records = this.pending;
+      if (records.length === 0 || !this.file) return;
+      // Records made while this write is under way go to the other buffer.
+      this.pending = this.spare ?? new ByteSink();
+      this.spare = undefined;
+      await this.file.write(records.bytes, 0, records.length, this.fileBytes);
+      this.fileBytes += records.length;
+      records.reset();
+      this.spare = records;
     });
     return this.writing;
   }
@@ -412,7 +426,7 @@ export class VectorJournal {
     const copies = new VectorRows(this.dimensions);
     const entries: Array<{ key: string; partition: string; label: bigint; row: number }> = [];
     for (const { key, partition, label, vector } of current) entries.push({ key, partition, label, row: copies.put(vector) });
-    this.pending = [];
+    this.pending.reset();
     this.writing = this.writing.then(async () => {
       await makePrivateDir(this.dir);
       const path = join(this.dir, FILE);
@@ -420,21 +434,16 @@ export class VectorJournal {
       const draft = await open(temporary, 'w', PRIVATE_FILE_MODE);
       let size = 0;
       try {
-        let chunk: Buffer[] = [header(this.embedder, this.dimensions)];
-        let chunkBytes = chunk[0]!.length;
+        const chunk = new ByteSink();
+        chunk.append(header(this.embedder, this.dimensions));
         const write = async (): Promise<void> => {
-          const bytes = Buffer.concat(chunk);
-          await draft.write(bytes, 0, bytes.length, size);
-          size += bytes.length;
-          chunk = [];
-          chunkBytes = 0;
+          await draft.write(chunk.bytes, 0, chunk.length, size);
+          size += chunk.length;
+          chunk.reset();
         };
         for (const { key, partition, label, row } of entries) {
-          const record = addRecord({ key, partition, label, vector: copies.vector(row) });
-          this.recordBytes = record.length;
-          chunk.push(record);
-          chunkBytes += record.length;
-          if (chunkBytes >= 1024 * 1024) await write();
+          this.recordBytes = appendAddRecord(chunk, { key, partition, label, vector: copies.vector(row) });
+          if (chunk.length >= 1024 * 1024) await write();
         }
         await write();
       } finally {

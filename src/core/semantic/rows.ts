@@ -1,7 +1,8 @@
 /**
- * The vectors of the L1b index, stored sparse when they are: a lexical vector holds 8–30 non-zero
- * values of 128, so (uint8 position, float32 value) pairs take 161 B instead of 512 B (issue 15:
- * 51 MB of vectors at 100k entries). Vectors with more non-zero values than a sparse row holds
+ * The vectors of the L1b index, stored sparse when they are: a lexical vector holds 6–30 non-zero
+ * values of 128, so (uint8 position, float32 value) pairs take 81 B (up to 16 values) or 161 B (up
+ * to 32) instead of 512 B (issue 15: 51 MB of vectors at 100k entries, then 16 MB with one row
+ * size, ~12 MB with two). Vectors with more non-zero values than a sparse row holds
  * (long prompts, dense embedders such as the transformers profile) keep a full row.
  *
  * Rows live in fixed-size chunks, one typed array each, found from a row handle: no object per
@@ -18,11 +19,44 @@ interface SparseRow {
   end: number;
 }
 
-/** A sparse row keeps every value but +0, so a vector reads back exactly as it was put (-0 included). */
+/**
+ * Sparse rows of one capacity. Two of them: a lexical vector holds 6–25 non-zero values (15.6 on
+ * average in the bench data), so rows of half the largest capacity hold most of them in half the
+ * bytes (issue 15).
+ */
+class SparseRows {
+  values: Float32Array[] = [];
+  positions: Uint8Array[] = [];
+  lengths: Uint8Array[] = [];
+  count = 0;
+  free: number[] = [];
+
+  constructor(readonly capacity: number) {}
+
+  /** A free row, its chunk allocated. */
+  newRow(): number {
+    const row = this.free.pop() ?? this.count++;
+    while (this.values.length <= row >>> CHUNK_SHIFT) {
+      this.values.push(new Float32Array(ROWS_PER_CHUNK * this.capacity));
+      this.positions.push(new Uint8Array(ROWS_PER_CHUNK * this.capacity));
+      this.lengths.push(new Uint8Array(ROWS_PER_CHUNK));
+    }
+    return row;
+  }
+
+  bytes(): number {
+    return this.values.length * ROWS_PER_CHUNK * (this.capacity * 5 + 1);
+  }
+}
+
+/** A sparse row's handle: < 0, with the class (0 small, 1 large) in the low bit of its complement. */
+const sparseHandle = (row: number, kind: number): number => ~((row << 1) | kind);
+
+/** A stored value: a sparse row keeps every value but +0, so a vector reads back exactly as it was put (-0 included). */
 export const isStored = (value: number): boolean => value !== 0 || 1 / value < 0;
 
 /**
- * Rows of one dimension count. A handle ≥ 0 is a full row, a handle < 0 is the sparse row `~handle`.
+ * Rows of one dimension count. A handle ≥ 0 is a full row, a handle < 0 a sparse one (see `sparseHandle`).
  *
  * @example
  * const rows = new VectorRows(128);
@@ -35,27 +69,23 @@ export class VectorRows {
   private full: Float32Array[] = [];
   private fullCount = 0;
   private fullFree: number[] = [];
-  private sparseValues: Float32Array[] = [];
-  private sparsePositions: Uint8Array[] = [];
-  private sparseLengths: Uint8Array[] = [];
-  private sparseCount = 0;
-  private sparseFree: number[] = [];
+  /** Sparse rows of up to half `sparseCapacity` values, then of up to `sparseCapacity`. */
+  private sparse: [SparseRows, SparseRows];
   /** Reused by sparseRow: a scan calls dot once per candidate, so no object per call. */
   private readonly cursor: SparseRow = { values: new Float32Array(0), positions: new Uint8Array(0), start: 0, end: 0 };
 
   constructor(readonly dimensions: number) {
     this.sparseCapacity = dimensions <= 256 ? dimensions >> 2 : 0;
+    this.sparse = this.newSparse();
   }
 
-  /** A free sparse row, its chunk allocated. */
-  private newSparseRow(): number {
-    const row = this.sparseFree.pop() ?? this.sparseCount++;
-    while (this.sparseValues.length <= row >>> CHUNK_SHIFT) {
-      this.sparseValues.push(new Float32Array(ROWS_PER_CHUNK * this.sparseCapacity));
-      this.sparsePositions.push(new Uint8Array(ROWS_PER_CHUNK * this.sparseCapacity));
-      this.sparseLengths.push(new Uint8Array(ROWS_PER_CHUNK));
-    }
-    return row;
+  private newSparse(): [SparseRows, SparseRows] {
+    return [new SparseRows(this.sparseCapacity >> 1), new SparseRows(this.sparseCapacity)];
+  }
+
+  /** The class of sparse rows for `count` values (at most `sparseCapacity`). */
+  private sparseKind(count: number): number {
+    return count <= this.sparse[0].capacity ? 0 : 1;
   }
 
   /** Stores a copy of `vector` and returns its handle. */
@@ -68,19 +98,21 @@ export class VectorRows {
       this.full[row >>> CHUNK_SHIFT]!.set(vector, (row & ROW_MASK) * this.dimensions);
       return row;
     }
-    const row = this.newSparseRow();
+    const kind = this.sparseKind(nonzero);
+    const rows = this.sparse[kind];
+    const row = rows.newRow();
     const chunk = row >>> CHUNK_SHIFT;
-    const values = this.sparseValues[chunk]!;
-    const positions = this.sparsePositions[chunk]!;
-    let at = (row & ROW_MASK) * this.sparseCapacity;
+    const values = rows.values[chunk]!;
+    const positions = rows.positions[chunk]!;
+    let at = (row & ROW_MASK) * rows.capacity;
     // Increasing positions: the products are then added in the full dot product's order.
     for (let i = 0; i < vector.length; i++) {
       if (!isStored(vector[i]!)) continue;
       positions[at] = i;
       values[at++] = vector[i]!;
     }
-    this.sparseLengths[chunk]![row & ROW_MASK] = nonzero;
-    return ~row;
+    rows.lengths[chunk]![row & ROW_MASK] = nonzero;
+    return sparseHandle(row, kind);
   }
 
   /**
@@ -91,23 +123,25 @@ export class VectorRows {
   putSparse(positions: Uint16Array, values: Float32Array, count: number): number | undefined {
     if (count > this.sparseCapacity) return undefined;
     for (let j = 0; j < count; j++) if (positions[j]! >= this.dimensions || (j > 0 && positions[j]! <= positions[j - 1]!)) return undefined;
-    const row = this.newSparseRow();
+    const kind = this.sparseKind(count);
+    const rows = this.sparse[kind];
+    const row = rows.newRow();
     const chunk = row >>> CHUNK_SHIFT;
-    const at = (row & ROW_MASK) * this.sparseCapacity;
-    const rowPositions = this.sparsePositions[chunk]!;
-    const rowValues = this.sparseValues[chunk]!;
+    const at = (row & ROW_MASK) * rows.capacity;
+    const rowPositions = rows.positions[chunk]!;
+    const rowValues = rows.values[chunk]!;
     for (let j = 0; j < count; j++) {
       rowPositions[at + j] = positions[j]!;
       rowValues[at + j] = values[j]!;
     }
-    this.sparseLengths[chunk]![row & ROW_MASK] = count;
-    return ~row;
+    rows.lengths[chunk]![row & ROW_MASK] = count;
+    return sparseHandle(row, kind);
   }
 
   /** Frees the row of `handle` for the next put. */
   release(handle: number): void {
     if (handle >= 0) this.fullFree.push(handle);
-    else this.sparseFree.push(~handle);
+    else this.sparse[~handle & 1]!.free.push(~handle >>> 1);
   }
 
   /**
@@ -152,13 +186,14 @@ export class VectorRows {
 
   /** Where the sparse row of `handle` (< 0) sits: its chunk's arrays and its [start, end) in them. */
   private sparseRow(handle: number): SparseRow {
-    const row = ~handle;
+    const rows = this.sparse[~handle & 1]!;
+    const row = ~handle >>> 1;
     const chunk = row >>> CHUNK_SHIFT;
     const cursor = this.cursor;
-    cursor.values = this.sparseValues[chunk]!;
-    cursor.positions = this.sparsePositions[chunk]!;
-    cursor.start = (row & ROW_MASK) * this.sparseCapacity;
-    cursor.end = cursor.start + this.sparseLengths[chunk]![row & ROW_MASK]!;
+    cursor.values = rows.values[chunk]!;
+    cursor.positions = rows.positions[chunk]!;
+    cursor.start = (row & ROW_MASK) * rows.capacity;
+    cursor.end = cursor.start + rows.lengths[chunk]![row & ROW_MASK]!;
     return cursor;
   }
 
@@ -175,17 +210,13 @@ export class VectorRows {
 
   /** Bytes of the row chunks allocated. */
   bytes(): number {
-    return this.full.length * ROWS_PER_CHUNK * this.dimensions * 4 + this.sparseValues.length * ROWS_PER_CHUNK * (this.sparseCapacity * 5 + 1);
+    return this.full.length * ROWS_PER_CHUNK * this.dimensions * 4 + this.sparse[0].bytes() + this.sparse[1].bytes();
   }
 
   clear(): void {
     this.full = [];
     this.fullCount = 0;
     this.fullFree = [];
-    this.sparseValues = [];
-    this.sparsePositions = [];
-    this.sparseLengths = [];
-    this.sparseCount = 0;
-    this.sparseFree = [];
+    this.sparse = this.newSparse();
   }
 }

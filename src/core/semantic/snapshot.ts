@@ -3,11 +3,10 @@
  * a restart need not rebuild them. Graphs are saved when the cache closes; one that is missing,
  * damaged, made by another embedder or older than the journal is rebuilt from the vectors.
  */
-import { createHash } from 'node:crypto';
-import { createReadStream } from 'node:fs';
 import { chmod, readdir, readFile, rename, unlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Index } from 'usearch';
+import { sha256OfFile } from './fileHash';
 import { newAnnIndex, type VectorIndex } from './index';
 import { makePrivateDir, PRIVATE_FILE_MODE } from '../store/privateFiles';
 
@@ -21,16 +20,6 @@ interface Manifest {
   dimensions: number;
   /** Saved HNSW graphs of the large partitions. */
   graphs: Array<{ partition: string; file: string; sha256: string }>;
-}
-
-/**
- * SHA-256 of a file, read in pieces: a graph is 40 MB at 100k entries, and a buffer that size
- * lingered until the next full GC of the worker (issue 15).
- */
-async function sha256OfFile(path: string): Promise<string> {
-  const hash = createHash('sha256');
-  for await (const chunk of createReadStream(path, { highWaterMark: 1024 * 1024 })) hash.update(chunk as Buffer);
-  return hash.digest('hex');
 }
 
 /** Writes the file through a temporary name so a crash mid-write leaves the old file intact. */

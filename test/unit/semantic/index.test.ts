@@ -422,4 +422,46 @@ describe('VectorRows', () => {
     });
     assert.ok(rows.bytes() < 4096 * dimensions * 4 * 2, 'one chunk of each kind');
   });
+
+  it('keeps vectors of up to 16 values in half-size sparse rows, and reads and scores both sizes exactly across reuse', () => {
+    const dimensions = 128;
+    const rows = new VectorRows(dimensions);
+    const withValues = (count: number, seed: number): Float32Array => {
+      const vector = new Float32Array(dimensions);
+      for (let j = 0; j < count; j++) vector[(j * 7 + seed) % dimensions] = Math.sin(seed * 13 + j) || 0.5;
+      return vector;
+    };
+    const small = [1, 8, 15, 16].map((count, i) => withValues(count, i));
+    assert.equal(new Set(small.map((vector) => rows.put(vector))).size, 4);
+    const smallChunk = 4096 * (16 * 5 + 1);
+    assert.equal(rows.bytes(), smallChunk, 'vectors of 1–16 values take one chunk of 16-value rows');
+    const large = [17, 24, 32].map((count, i) => withValues(count, i + 10));
+    const handles = large.map((vector) => rows.put(vector));
+    assert.equal(rows.bytes(), smallChunk + 4096 * (32 * 5 + 1), '17–32 values go to 32-value rows');
+    // Free rows of both sizes and put the vectors back the other way round: each row size reuses its own rows.
+    const all = [...small, ...large];
+    rows.clear();
+    let put = all.map((vector) => rows.put(vector));
+    put.forEach((handle) => rows.release(handle));
+    put = [...all].reverse().map((vector) => rows.put(vector)).reverse();
+    assert.equal(rows.bytes(), smallChunk + 4096 * (32 * 5 + 1));
+    const queries = [withValues(10, 3), withValues(20, 11), seededVectors(1, dimensions, 4)[0]!];
+    all.forEach((vector, i) => {
+      assert.ok([...rows.vector(put[i]!)].every((x, d) => Object.is(x, vector[d])), `vector ${i} reads back exactly`);
+      for (const query of queries) {
+        let expected = 0;
+        for (let d = 0; d < dimensions; d++) expected += query[d]! * vector[d]!;
+        const positions = Uint16Array.from([...query.keys()].filter((d) => query[d] !== 0));
+        assert.equal(rows.dot(put[i]!, query, positions.length * 2 > dimensions ? undefined : positions), expected, `vector ${i}`);
+      }
+    });
+    const { positions, values } = { positions: Uint16Array.from([3, 9, 40]), values: Float32Array.from([0.5, -0.25, 1]) };
+    const sparse = rows.putSparse(positions, values, 3)!;
+    const expected = new Float32Array(dimensions);
+    expected[3] = 0.5;
+    expected[9] = -0.25;
+    expected[40] = 1;
+    assert.deepEqual([...rows.vector(sparse)], [...expected]);
+    assert.ok(handles.every((handle) => handle < 0));
+  });
 });
