@@ -10,6 +10,7 @@ import { crc32 } from 'node:zlib';
 import { KeyIndex, type OrderedEntries } from './keyIndex';
 import { syncDirectory, writeFully, type IndexEntry } from './logFile';
 import { decodeRecord, FRAME_HEADER_BYTES, LOG_MAGIC, RecordOp } from './recordLog';
+import { PIECE_BYTES, PieceWriter, type Piece } from './pieceWriter';
 import { PRIVATE_FILE_MODE } from './privateFiles';
 import { readWhole } from './readWhole';
 
@@ -17,13 +18,10 @@ import { readWhole } from './readWhole';
 const SNAPSHOT_MAGIC = Buffer.from('ISARIX02', 'latin1');
 /** magic, crc32 of the rest, log length, crc32 of the log's first and of its last bytes, entry count. */
 const HEADER_BYTES = 8 + 4 + 8 + 4 + 4 + 4;
-/**
- * Per entry, in columns after the header: key length in UTF-16 units (u16), offset (f64), frame
- * length (u32), createdAt (f64); then every key, concatenated, as one UTF-8 string. Keys are
- * substrings of it, decoded a build slice at a time (see `KeyText`): that is what makes a
- * 100k-entry open cheap.
- */
-const ENTRY_FIXED_BYTES = 2 + 8 + 4 + 8;
+// Per entry, in columns after the header: key length in UTF-16 units (u16), offset (f64), frame
+// length (u32), createdAt (f64); then every key, concatenated, as one UTF-8 string. Keys are
+// substrings of it, decoded a build slice at a time (see `KeyText`): that is what makes a
+// 100k-entry open cheap.
 /** How much of the log's start and end the snapshot fingerprints: enough to tell a rewritten log from ours. */
 const FINGERPRINT_BYTES = 4096;
 /** Entries whose records are read back on open to check the snapshot still describes the log. */
@@ -207,28 +205,43 @@ function logFingerprints(log: FileHandle, logBytes: number): { headCrc: number; 
   };
 }
 
+/** Where the checksum goes; it covers every byte after it. */
+const CRC_AT = 8;
+
 /** Encodes a snapshot of `entries` (LRU order) describing the first `logBytes` bytes of `log`. */
-export function encodeIndexSnapshot(snapshot: IndexSnapshot): Buffer {
+export function encodeIndexSnapshot(snapshot: IndexSnapshot, pieceBytes = PIECE_BYTES): Buffer {
+  const parts: Buffer[] = [];
+  const pieces = snapshotPieces(snapshot, pieceBytes);
+  let next = pieces.next();
+  for (; !next.done; next = pieces.next()) parts.push(Buffer.from(next.value.bytes));
+  const out = Buffer.concat(parts);
+  out.writeUInt32LE(next.value, CRC_AT);
+  return out;
+}
+
+/**
+ * The snapshot's bytes in pieces of one reused buffer, the checksum left zero; returns the
+ * checksum to write at CRC_AT. Each piece must be used before the next is asked for.
+ */
+function* snapshotPieces(snapshot: IndexSnapshot, pieceBytes: number): Generator<Piece, number> {
   const entries = 'offsets' in snapshot.entries ? snapshot.entries : orderedFromPairs(snapshot.entries);
   const count = entries.keys.length;
-  const keys = entries.keys.join('');
-  const keysStart = HEADER_BYTES + count * ENTRY_FIXED_BYTES;
-  const out = Buffer.allocUnsafe(keysStart + Buffer.byteLength(keys, 'utf8'));
-  SNAPSHOT_MAGIC.copy(out, 0);
-  out.writeDoubleLE(snapshot.logBytes, 12);
-  out.writeUInt32LE(snapshot.headCrc >>> 0, 20);
-  out.writeUInt32LE(snapshot.tailCrc >>> 0, 24);
-  out.writeUInt32LE(count, 28);
-  const columns = columnStarts(count);
-  for (let i = 0; i < count; i++) {
-    out.writeUInt16LE(entries.keys[i]!.length, columns.keyUnits + 2 * i);
-    out.writeDoubleLE(entries.offsets[i]!, columns.offset + 8 * i);
-    out.writeUInt32LE(entries.frameBytes[i]!, columns.frameBytes + 4 * i);
-    out.writeDoubleLE(entries.createdAt[i]!, columns.createdAt + 8 * i);
-  }
-  out.write(keys, keysStart, 'utf8');
-  out.writeUInt32LE(crc32(out.subarray(12)), 8);
-  return out;
+  const out = new PieceWriter(CRC_AT + 4, pieceBytes);
+  yield* out.values(1, HEADER_BYTES, (bytes, at) => {
+    SNAPSHOT_MAGIC.copy(bytes, at);
+    bytes.writeUInt32LE(0, at + CRC_AT);
+    bytes.writeDoubleLE(snapshot.logBytes, at + 12);
+    bytes.writeUInt32LE(snapshot.headCrc >>> 0, at + 20);
+    bytes.writeUInt32LE(snapshot.tailCrc >>> 0, at + 24);
+    bytes.writeUInt32LE(count, at + 28);
+  });
+  yield* out.values(count, 2, (bytes, at, i) => bytes.writeUInt16LE(entries.keys[i]!.length, at));
+  yield* out.values(count, 8, (bytes, at, i) => bytes.writeDoubleLE(entries.offsets[i]!, at));
+  yield* out.values(count, 4, (bytes, at, i) => bytes.writeUInt32LE(entries.frameBytes[i]!, at));
+  yield* out.values(count, 8, (bytes, at, i) => bytes.writeDoubleLE(entries.createdAt[i]!, at));
+  yield* out.utf8(entries.keys.join(''));
+  yield* out.end();
+  return out.crc >>> 0;
 }
 
 function orderedFromPairs(pairs: ReadonlyArray<readonly [string, IndexEntry]>): OrderedEntries {
@@ -318,11 +331,15 @@ export function decodeIndexSnapshot(bytes: Buffer): DecodedSnapshot | undefined 
  * the new one, never half of one.
  */
 export async function saveIndexSnapshot(path: string, dir: string, log: FileHandle, logBytes: number, entries: OrderedEntries): Promise<void> {
-  const bytes = encodeIndexSnapshot({ logBytes, ...logFingerprints(log, logBytes), entries });
+  const pieces = snapshotPieces({ logBytes, ...logFingerprints(log, logBytes), entries }, PIECE_BYTES);
   const draftPath = `${path}.${process.pid}.tmp`;
   const draft = await open(draftPath, 'w', PRIVATE_FILE_MODE);
   try {
-    await writeFully(draft, bytes, 0);
+    let next = pieces.next();
+    for (; !next.done; next = pieces.next()) await writeFully(draft, next.value.bytes, next.value.position);
+    const crc = Buffer.alloc(4);
+    crc.writeUInt32LE(next.value);
+    await writeFully(draft, crc, CRC_AT);
     await draft.datasync();
   } catch (error) {
     await draft.close().catch(() => undefined);
