@@ -3,7 +3,7 @@
  * LRU index of where each value lives. Values stay on disk, so memory grows with keys, not bytes.
  * An index snapshot beside the log lets it reopen without reading the whole log.
  */
-import { open, rename, unlink, type FileHandle } from 'node:fs/promises';
+import { rename, unlink, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
 import { silentLogger, type Logger } from '../logger';
 import { removeIndexSnapshot, saveIndexSnapshot } from './indexSnapshot';
@@ -12,7 +12,7 @@ import { KeyIndex } from './keyIndex';
 import { acquireLock, type HeldLock } from './lockFile';
 import { lruEvictions } from './lruEvictions';
 import { walkKeys } from './walkKeys';
-import { readValue, syncDirectory, writeCompactedLog, writeFully } from './logFile';
+import { LOG_WRITES_SYNCED, openLog, readValue, syncDirectory, writeCompactedLog, writeFully } from './logFile';
 import { encodeRecord, entryError, LOG_MAGIC, RecordOp } from './recordLog';
 import type { KeyValueStore, StoreLimits } from './store';
 import { makePrivateDir } from './privateFiles';
@@ -321,7 +321,7 @@ class LogStore implements EmbeddedStore {
     return result;
   }
 
-  /** Appends a batch in one write and one fdatasync, then applies it to the index (group commit). */
+  /** Appends a batch in one durable write (see LOG_WRITES_SYNCED), then applies it to the index (group commit). */
   private async writeBatch(batch: PendingOp[]): Promise<void> {
     const createdAt = this.now();
     const placed: Array<{ key: string; frameBytes: number; isSet: boolean }> = [];
@@ -337,7 +337,7 @@ class LogStore implements EmbeddedStore {
       for (const op of batch) add(op.key, op.value);
       for (const key of lruEvictions(this.index, batch, this.limits.maxEntries)) add(key, undefined);
       await writeFully(target, Buffer.concat(frames), this.writeOffset);
-      await target.datasync();
+      if (!LOG_WRITES_SYNCED) await target.datasync();
     } catch (error) {
       // Cut off whatever part of the batch reached the file, so a later scan never sees half of it.
       await file?.truncate(this.writeOffset).catch(() => undefined);
@@ -391,14 +391,14 @@ class LogStore implements EmbeddedStore {
     try {
       await rename(draftPath, this.path);
     } catch (error) {
-      this.file = await open(this.path, 'r+');
+      this.file = await openLog(this.path);
       await unlink(draftPath).catch(() => undefined);
       this.logger.warn(`store ${this.path}: compaction rename failed, keeping the current log: ${String(error)}`);
       throw error;
     }
     // The rename happened: from here on the new file and the new index are the truth.
     await syncDirectory(this.dir).catch((error: unknown) => this.logger.debug(`store ${this.path}: directory sync failed: ${String(error)}`));
-    this.file = await open(this.path, 'r+');
+    this.file = await openLog(this.path);
     // Point each copied key at its new place, in place (its LRU position is the one gets gave it
     // meanwhile); drop the rest. No write runs during a compaction, so no slot was reused.
     const copied = new Map<string, number>();

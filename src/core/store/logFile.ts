@@ -2,12 +2,26 @@
  * File-level steps of the embedded store's log: opening or creating it, writing a compacted copy,
  * and the durable-write helpers both need.
  */
-import { readSync } from 'node:fs';
+import { constants, readSync } from 'node:fs';
 import { open, rename, unlink, type FileHandle } from 'node:fs/promises';
 import type { Logger } from '../logger';
 import type { OrderedEntries } from './keyIndex';
 import { decodeRecord, LOG_MAGIC, RecordOp } from './recordLog';
 import { PRIVATE_FILE_MODE } from './privateFiles';
+
+/**
+ * True where the log is opened with O_DSYNC: on Linux each write then returns once its data is
+ * durable, as a write followed by fdatasync(2) (libuv's `datasync` there), in one call to the
+ * thread pool instead of two: half the wake-ups per store write, ~40% less CPU per write on this
+ * kind of disk (issue 15). Elsewhere the store calls `datasync` after its writes: on macOS libuv's
+ * is F_FULLFSYNC, stronger than O_DSYNC, and Windows has no O_DSYNC.
+ */
+export const LOG_WRITES_SYNCED = process.platform === 'linux' && typeof constants.O_DSYNC === 'number' && constants.O_DSYNC > 0;
+
+/** Opens the existing log at `path` for read and write (synced writes where LOG_WRITES_SYNCED). */
+export function openLog(path: string): Promise<FileHandle> {
+  return open(path, LOG_WRITES_SYNCED ? constants.O_RDWR | constants.O_DSYNC : 'r+');
+}
 
 /** Where one live value's record sits in the log. */
 export interface IndexEntry {
@@ -32,7 +46,7 @@ export function readValue(file: FileHandle, key: string, offset: number, frameBy
 
 /** Opens the log at `path` for read and write, creating it, or setting aside a file that is not a store log. */
 export async function openOrCreateLog(path: string, dir: string, logger: Logger): Promise<FileHandle> {
-  const existing = await open(path, 'r+').catch((error: NodeJS.ErrnoException) => {
+  const existing = await openLog(path).catch((error: NodeJS.ErrnoException) => {
     if (error.code === 'ENOENT') return undefined;
     throw error;
   });
@@ -53,7 +67,9 @@ export async function openOrCreateLog(path: string, dir: string, logger: Logger)
   await writeFully(created, LOG_MAGIC, 0);
   await created.datasync();
   await syncDirectory(dir);
-  return created;
+  if (!LOG_WRITES_SYNCED) return created;
+  await created.close();
+  return openLog(path);
 }
 
 /**
