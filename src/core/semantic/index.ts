@@ -266,7 +266,9 @@ export class VectorIndex {
     bucket.ids.add(id);
     this.byKey.set(key, id);
     if (bucket.ann && bucket.byLabel) {
-      bucket.ann.add(BigInt(slotLabel), vector ?? this.rows.vector(row));
+      // One thread, said explicitly: with the default (0) usearch asks the C++ runtime for the core
+      // count on every add, which opens and reads /sys/devices/system/cpu/online once per miss.
+      bucket.ann.add(BigInt(slotLabel), vector ?? this.rows.vector(row), 1);
       bucket.byLabel.set(slotLabel, id);
     } else if (!this.deferAnn && bucket.ids.size >= this.annMinEntries) {
       this.buildAnn(bucket);

@@ -63,7 +63,10 @@ async function main(): Promise<void> {
   // for a lookup's to travel with: nothing on the main thread is in a hurry for it.
   const replies = new MessageBatcher<WorkerReply>((batch) => post({ kind: 'replies', replies: batch, stats: backend.stats(), describe: backend.describe() }), INSERT_DELAY_MS);
   port!.on('message', (batch: WorkerRequest[]) => {
-    for (const request of batch) void serve(backend, replies, request);
+    // Lookups first: a request waits for its lookup, nobody for an insert. (An insert's entry is
+    // findable only once its store write is done, so a lookup in the same batch never found it.)
+    for (const request of batch) if (request.op === 'lookup') void serve(backend, replies, request);
+    for (const request of batch) if (request.op !== 'lookup') void serve(backend, replies, request);
   });
   const { indexed } = backend;
   post({ kind: 'ready', stats: backend.stats(), describe: backend.describe(), opening: indexed !== undefined });
