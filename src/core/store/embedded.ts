@@ -17,6 +17,7 @@ import { encodeRecord, entryError, LOG_MAGIC, RecordOp } from './recordLog';
 import type { KeyValueStore, StoreLimits } from './store';
 import { makePrivateDir } from './privateFiles';
 import { removeStaleTemporaries } from './staleTemporaries';
+import { snapshotPathOf } from './snapshotPrefetch';
 
 export type { OpenReport } from './loadIndex';
 
@@ -81,7 +82,7 @@ export async function openEmbeddedStore(dir: string, limits: StoreLimits, option
   // Holding the lock, anything half-written next to this log is a dead writer's: clear it.
   await removeStaleTemporaries(dir);
   await unlink(`${path}.compact`).catch(() => undefined);
-  const store = new LogStore(dir, path, limits, options, lock);
+  const store = new LogStore(dir, path, snapshotPathOf(dir, name), limits, options, lock);
   const loaded = store.load().catch(async (error: unknown) => {
     await lock.release();
     throw error;
@@ -123,12 +124,12 @@ class LogStore implements EmbeddedStore {
   private readonly now: () => number;
   private readonly compactMinBytes: number;
   private readonly snapshotEveryBytes: number;
-  private readonly snapshotPath: string;
   private readonly logger: Logger;
 
   constructor(
     private readonly dir: string,
     readonly path: string,
+    private readonly snapshotPath: string,
     private readonly limits: StoreLimits,
     options: EmbeddedStoreOptions,
     private readonly lock: HeldLock,
@@ -136,7 +137,6 @@ class LogStore implements EmbeddedStore {
     this.now = options.now ?? Date.now;
     this.compactMinBytes = options.compactMinBytes ?? 1024 * 1024;
     this.snapshotEveryBytes = options.snapshotEveryBytes ?? 32 * 1024 * 1024;
-    this.snapshotPath = path.replace(/\.log$/, '.index');
     this.logger = options.logger ?? silentLogger;
   }
 

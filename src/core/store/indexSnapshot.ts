@@ -12,6 +12,7 @@ import { syncDirectory, writeFully, type IndexEntry } from './logFile';
 import { decodeRecord, FRAME_HEADER_BYTES, LOG_MAGIC, RecordOp } from './recordLog';
 import { PRIVATE_FILE_MODE } from './privateFiles';
 import { readWhole } from './readWhole';
+import { takePrefetched } from './snapshotPrefetch';
 
 /** First bytes of a snapshot file; the version is part of it, so a future format is simply not ours. */
 const SNAPSHOT_MAGIC = Buffer.from('ISARIX02', 'latin1');
@@ -353,7 +354,8 @@ export type SnapshotRejection = 'missing' | 'damaged' | 'log shorter than snapsh
 export async function loadIndexSnapshot(path: string, log: FileHandle, logSize: number): Promise<{ snapshot: SnapshotColumns } | { rejected: SnapshotRejection }> {
   let bytes: Buffer;
   try {
-    bytes = await readWhole(path);
+    // A read `isartor serve` started before the store opened (snapshotPrefetch.ts), if any.
+    bytes = await (takePrefetched(path) ?? readWhole(path));
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code === 'ENOENT') return { rejected: 'missing' };
     throw error;
