@@ -15,9 +15,9 @@ import { readWhole } from './readWhole';
 import { takePrefetched } from './snapshotPrefetch';
 
 /** First bytes of a snapshot file; the version is part of it, so a future format is simply not ours. */
-const SNAPSHOT_MAGIC = Buffer.from('ISARIX02', 'latin1');
+export const SNAPSHOT_MAGIC = Buffer.from('ISARIX02', 'latin1');
 /** magic, crc32 of the rest, log length, crc32 of the log's first and of its last bytes, entry count. */
-const HEADER_BYTES = 8 + 4 + 8 + 4 + 4 + 4;
+export const HEADER_BYTES = 8 + 4 + 8 + 4 + 4 + 4;
 /**
  * Per entry, in columns after the header: key length in UTF-16 units (u16), offset (f64), frame
  * length (u32), createdAt (f64); then every key, concatenated, as one UTF-8 string. Keys are
@@ -28,7 +28,7 @@ const ENTRY_FIXED_BYTES = 2 + 8 + 4 + 8;
 /** How much of the log's start and end the snapshot fingerprints: enough to tell a rewritten log from ours. */
 const FINGERPRINT_BYTES = 4096;
 /** Entries whose records are read back on open to check the snapshot still describes the log. */
-const SAMPLED_ENTRIES = 16;
+export const SAMPLED_ENTRIES = 16;
 /** Sampled records larger than this are skipped rather than read whole. */
 const MAX_SAMPLED_FRAME_BYTES = 256 * 1024;
 
@@ -201,7 +201,7 @@ function fingerprint(log: FileHandle, start: number, end: number): number {
 }
 
 /** Fingerprints of the first and the last FINGERPRINT_BYTES (or fewer) of the log's first `logBytes`, after the magic. */
-function logFingerprints(log: FileHandle, logBytes: number): { headCrc: number; tailCrc: number } {
+export function logFingerprints(log: FileHandle, logBytes: number): { headCrc: number; tailCrc: number } {
   return {
     headCrc: fingerprint(log, LOG_MAGIC.length, Math.min(logBytes, LOG_MAGIC.length + FINGERPRINT_BYTES)),
     tailCrc: fingerprint(log, Math.max(LOG_MAGIC.length, logBytes - FINGERPRINT_BYTES), logBytes),
@@ -242,7 +242,7 @@ function orderedFromPairs(pairs: ReadonlyArray<readonly [string, IndexEntry]>): 
 }
 
 /** Where each column starts in a snapshot of `count` entries. */
-function columnStarts(count: number): { keyUnits: number; offset: number; frameBytes: number; createdAt: number; keys: number } {
+export function columnStarts(count: number): { keyUnits: number; offset: number; frameBytes: number; createdAt: number; keys: number } {
   const keyUnits = HEADER_BYTES;
   const offset = keyUnits + 2 * count;
   const frameBytes = offset + 8 * count;
@@ -371,7 +371,7 @@ export async function loadIndexSnapshot(path: string, log: FileHandle, logSize: 
 }
 
 /** Reads the sampled entries' records back from the log and checks each is the entry it claims to be. */
-function sampledEntriesMatch(log: FileHandle, samples: ReadonlyArray<readonly [string, IndexEntry]>): boolean {
+export function sampledEntriesMatch(log: FileHandle, samples: ReadonlyArray<readonly [string, IndexEntry]>): boolean {
   for (const [key, entry] of samples) {
     if (entry.frameBytes > MAX_SAMPLED_FRAME_BYTES) continue;
     const frame = Buffer.allocUnsafe(entry.frameBytes);
