@@ -2,8 +2,10 @@
  * `isartor serve`: the proxy in the foreground on embedded defaults. Prints one ready line on
  * stdout; logs go to stderr; Ctrl-C or SIGTERM close it cleanly with exit status 0.
  */
+import { EXACT_STORE_NAME, exactStoreDir } from '../core/exactStorePlace';
 import { createLogger } from '../core/logger';
 import { startSemanticWorkerEarly } from '../core/semantic/placement';
+import { prefetchSnapshot } from '../core/store/snapshotPrefetch';
 import { isLoopbackHost } from '../proxy/guard';
 import { SAVINGS_PAGE_PATH } from '../../webview/transportHttpRoutes';
 import { openBrowser } from './openBrowser';
@@ -14,6 +16,10 @@ export async function serveCommand(argv: string[], env: NodeJS.ProcessEnv = proc
   // --open only concerns this command, not the engine settings parseServeArgs builds.
   const open = argv.includes('--open');
   const config = await loadServeConfig(parseServeArgs(argv.filter((arg) => arg !== '--open')), env);
+  // The exact store's index snapshot (8.6 MB at 100k entries) is read in the thread pool while the
+  // proxy's modules initialise, not after the engine opens the store (issue 15: the first L1a hit).
+  // With a shared store (store.url) the exact cache lives on Redis.
+  if (!config.store?.url) prefetchSnapshot(exactStoreDir(config.dataDir), EXACT_STORE_NAME);
   const level = env.ISARTOR_LOG_LEVEL === 'debug' || env.ISARTOR_LOG_LEVEL === 'warn' || env.ISARTOR_LOG_LEVEL === 'error' ? env.ISARTOR_LOG_LEVEL : 'info';
   const logger = createLogger((line) => process.stderr.write(`${line}\n`), level);
   if (!isLoopbackHost(config.host)) {

@@ -2,8 +2,8 @@
  * Factories that build each layer of the Deflection Stack with what it needs (its store, the
  * upstream client). The engine lists them in order; each layer module stays free of wiring.
  */
-import { join } from 'node:path';
 import type { EngineConfig } from './config';
+import { EXACT_STORE_NAME, exactStoreDir } from './exactStorePlace';
 import { createExactLayer } from './layers/exact';
 import { createUpstreamLayer } from './layers/upstream';
 import type { Logger } from './logger';
@@ -38,7 +38,7 @@ export type LayerFactory = (deps: LayerFactoryDeps) => Promise<Layer> | Layer;
 export const exactLayerFactory: LayerFactory = async ({ config, logger, dataDir, shared }) => {
   const limits = { maxEntries: config.exact.maxEntries, ttlSeconds: config.exact.ttlSeconds };
   if (shared) return sharedExactLayer(shared, limits, config, logger);
-  const store = await openEmbeddedStore(join(dataDir, 'exact'), limits, { name: 'exact', logger, loadInBackground: true });
+  const store = await openEmbeddedStore(exactStoreDir(dataDir), limits, { name: EXACT_STORE_NAME, logger, loadInBackground: true });
   const layer = createExactLayer({ store, config: config.exact, logger });
   layer.loaded = store.loaded.catch(() => undefined); // a failed load is logged by the store
   const closeLayer = layer.close?.bind(layer);

@@ -148,18 +148,30 @@ export async function createEngine(config: EngineConfig, deps: { logger: Logger;
 async function openEngine(config: EngineConfig, deps: { logger: Logger; offThreadOptimise?: OffThreadOptimise }, readOnly: boolean): Promise<Engine> {
   const { logger, offThreadOptimise } = deps;
   if (!readOnly) await makePrivateDir(config.dataDir);
-  const ledger = await openLedger(config.dataDir, { readOnly });
+  // The ledger opens while the layers do: each is a chain of file system round trips, and the
+  // exact cache's index load (the first L1a hit, issue 15) used to start only after the ledger's.
+  const ledgerOpening = openLedger(config.dataDir, { readOnly });
+  ledgerOpening.catch(() => undefined); // awaited below, after the layers; a failure is thrown there
+  const closeLedger = (): Promise<void> => ledgerOpening.then((opened) => opened.close(), () => undefined);
   const upstream = createUpstreamClient(config.upstream, logger);
   const storeUrl = config.store?.url;
-  const shared: SharedRedis | undefined = config.store && storeUrl ? await openSharedRedis({ ...config.store, url: storeUrl }, logger) : undefined;
+  let shared: SharedRedis | undefined;
+  try {
+    shared = config.store && storeUrl ? await openSharedRedis({ ...config.store, url: storeUrl }, logger) : undefined;
+  } catch (error) {
+    await Promise.allSettled([closeLedger(), upstream.close()]);
+    throw error;
+  }
   const team = shared ? openTeamLedger(shared) : undefined;
   const layers: Layer[] = [];
   const factories = readOnly ? LAYER_FACTORIES.filter((factory) => !STORING_FACTORIES.has(factory)) : LAYER_FACTORIES;
+  let ledger: Ledger;
   try {
     for (const factory of factories) layers.push(await factory({ config, logger, dataDir: config.dataDir, upstream, shared, offThreadOptimise }));
+    ledger = await ledgerOpening;
   } catch (error) {
     await Promise.allSettled(layers.map((layer) => layer.close?.()));
-    await Promise.allSettled([ledger.close(), upstream.close(), shared?.close()]);
+    await Promise.allSettled([closeLedger(), upstream.close(), team?.close(), shared?.close()]);
     throw error;
   }
   // Deferred layers start in the next turn of the event loop, after the listen, while the exact

@@ -17,6 +17,7 @@ import { encodeRecord, entryError, LOG_MAGIC, RecordOp } from './recordLog';
 import type { KeyValueStore, StoreLimits } from './store';
 import { makePrivateDir } from './privateFiles';
 import { removeStaleTemporaries } from './staleTemporaries';
+import { snapshotPathOf } from './snapshotPrefetch';
 
 export type { OpenReport } from './loadIndex';
 
@@ -81,7 +82,7 @@ export async function openEmbeddedStore(dir: string, limits: StoreLimits, option
   // Holding the lock, anything half-written next to this log is a dead writer's: clear it.
   await removeStaleTemporaries(dir);
   await unlink(`${path}.compact`).catch(() => undefined);
-  const store = new LogStore(dir, path, limits, options, lock);
+  const store = new LogStore(dir, path, snapshotPathOf(dir, name), limits, options, lock);
   const loaded = store.load().catch(async (error: unknown) => {
     await lock.release();
     throw error;
@@ -123,12 +124,12 @@ class LogStore implements EmbeddedStore {
   private readonly now: () => number;
   private readonly compactMinBytes: number;
   private readonly snapshotEveryBytes: number;
-  private readonly snapshotPath: string;
   private readonly logger: Logger;
 
   constructor(
     private readonly dir: string,
     readonly path: string,
+    private readonly snapshotPath: string,
     private readonly limits: StoreLimits,
     options: EmbeddedStoreOptions,
     private readonly lock: HeldLock,
@@ -136,7 +137,6 @@ class LogStore implements EmbeddedStore {
     this.now = options.now ?? Date.now;
     this.compactMinBytes = options.compactMinBytes ?? 1024 * 1024;
     this.snapshotEveryBytes = options.snapshotEveryBytes ?? 32 * 1024 * 1024;
-    this.snapshotPath = path.replace(/\.log$/, '.index');
     this.logger = options.logger ?? silentLogger;
   }
 
@@ -155,12 +155,16 @@ class LogStore implements EmbeddedStore {
   }
 
   private async loadNow(): Promise<void> {
-    // Entries beyond maxEntries are dropped below; a preview of that many would still answer for them.
+    // A preview may be followed by a better one (the snapshot's file scanned, then its bytes in
+    // memory): `previewSettled` settles at each, and when the load ends.
     let settlePreview = (): void => undefined;
-    this.previewSettled = new Promise<void>((resolve) => (settlePreview = resolve));
+    const awaitNext = (): void => void (this.previewSettled = new Promise<void>((resolve) => (settlePreview = resolve)));
+    awaitNext();
     const onPreview = (preview: IndexPreview, file: FileHandle): void => {
-      if (preview.size <= this.limits.maxEntries) this.preview = { lookup: preview.lookup, file };
+      // Entries beyond maxEntries are dropped below; a preview of that many would still answer for them.
+      this.preview = preview.size <= this.limits.maxEntries ? { lookup: preview.lookup, file } : undefined;
       settlePreview();
+      awaitNext();
     };
     const loaded = await openLogWithIndex(this.path, this.dir, this.snapshotPath, this.logger, onPreview).finally(() => {
       this.preview = undefined;
@@ -185,7 +189,12 @@ class LogStore implements EmbeddedStore {
     if (this.loading) {
       // Before the snapshot is read there is nothing to look in yet; after, the map is not needed.
       if (!this.preview) await this.previewSettled;
-      const early = this.getFromPreview(key);
+      let early = this.getFromPreview(key);
+      // This preview has done its share of lookups: the next one (or the end of the load) will say.
+      while (early === 'later') {
+        await this.previewSettled;
+        early = this.getFromPreview(key);
+      }
       if (early !== 'wait') return early;
       await this.loading;
     }
@@ -209,12 +218,14 @@ class LogStore implements EmbeddedStore {
 
   /**
    * A get while the index is being built: answered from the preview when there is one, 'wait'
-   * otherwise (or when the record does not check out: the get after the load drops it).
+   * otherwise (or when the record does not check out: the get after the load drops it), 'later'
+   * when this preview leaves the key to the next one.
    */
-  private getFromPreview(key: string): Buffer | undefined | 'wait' {
+  private getFromPreview(key: string): Buffer | undefined | 'wait' | 'later' {
     const preview = this.preview;
     if (!preview) return 'wait';
     const entry = preview.lookup(key);
+    if (entry === 'later') return 'later';
     if (!entry || this.isExpired(entry.createdAt)) return undefined;
     const value = readValue(preview.file, key, entry.offset, entry.frameBytes);
     if (!value) return 'wait';

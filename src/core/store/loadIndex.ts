@@ -9,6 +9,7 @@ import { loadIndexSnapshot, type SnapshotRejection } from './indexSnapshot';
 import { KeyIndex } from './keyIndex';
 import { openOrCreateLog, type IndexEntry } from './logFile';
 import { LOG_MAGIC, RecordOp, scanLog, type LogRecord } from './recordLog';
+import { SnapshotScan } from './snapshotScan';
 
 /** How the index was rebuilt, for the log, the benchmark and tests. */
 export interface OpenReport {
@@ -34,12 +35,19 @@ export interface LoadedIndex {
 
 /**
  * Answers where a key's record is while the index is still being built: an entry, or null when the
- * log holds no live record for the key. `size` is how many keys the index will start with.
+ * log holds no live record for the key; 'later' when this preview will not say (ask the next one,
+ * or the index). `size` is how many keys the index will start with.
  */
 export interface IndexPreview {
-  lookup(key: string): IndexEntry | null;
+  lookup(key: string): IndexEntry | null | 'later';
   size: number;
 }
+
+/**
+ * Lookups answered by a scan of the snapshot file (~3 ms each at 100k entries) before it is in
+ * memory; later gets wait for the in-memory snapshot (a burst at start-up must not queue seconds of scans).
+ */
+const SCAN_LOOKUPS = 16;
 
 /**
  * Snapshot entries added to the map between two turns of the event loop (a few ms each at
@@ -57,10 +65,23 @@ const nextTurn = (): Promise<void> => new Promise((resolve) => setImmediate(reso
  * slices that leave the event loop free between them.
  */
 export async function loadIndex(file: FileHandle, size: number, snapshotPath: string, onPreview?: (preview: IndexPreview) => void): Promise<LoadedIndex> {
-  const loaded = await loadIndexSnapshot(snapshotPath, file, size);
-  if (!('snapshot' in loaded)) return scanWhole(file, size, loaded.rejected);
-  const columns = loaded.snapshot;
-  // The tail's records, last write last: undefined for a delete.
+  // The first gets need not wait for the snapshot's bytes in memory: they are looked up in its file.
+  const scan = onPreview ? await SnapshotScan.open(snapshotPath, file, size) : undefined;
+  try {
+    let early: Awaited<ReturnType<typeof readTail>> | undefined;
+    if (scan) {
+      early = await readTail(file, size, scan.logBytes);
+      let scansLeft = SCAN_LOOKUPS;
+      onPreview?.(previewOf(early.tail, (key) => (scansLeft-- > 0 ? scan.find(key) : 'later'), scan.count));
+    }
+    return await loadFromSnapshot(file, size, snapshotPath, early, onPreview);
+  } finally {
+    scan?.close();
+  }
+}
+
+/** The records of the log after `from`, last write last (undefined for a delete), and where the good part ends. */
+async function readTail(file: FileHandle, size: number, from: number): Promise<{ from: number; tail: Map<string, IndexEntry | undefined>; goodEnd: number }> {
   const tail = new Map<string, IndexEntry | undefined>();
   const { goodEnd } = await scanLog(
     file,
@@ -69,16 +90,41 @@ export async function loadIndex(file: FileHandle, size: number, snapshotPath: st
       tail.delete(record.key);
       tail.set(record.key, record.op === RecordOp.Set ? { offset: record.offset, frameBytes: record.frameBytes, createdAt: record.createdAt } : undefined);
     },
-    columns.logBytes,
+    from,
   );
-  onPreview?.({
-    lookup(key) {
-      if (tail.has(key)) return tail.get(key) ?? null;
-      const i = columns.find(key);
-      return i < 0 ? null : columns.entryAt(i);
-    },
-    size: columns.count + tail.size,
-  });
+  return { from, tail, goodEnd };
+}
+
+/** A preview over the log's tail, then the snapshot's entries. */
+function previewOf(tail: Map<string, IndexEntry | undefined>, inSnapshot: (key: string) => IndexEntry | null | 'later', count: number): IndexPreview {
+  return {
+    lookup: (key) => (tail.has(key) ? (tail.get(key) ?? null) : inSnapshot(key)),
+    size: count + tail.size,
+  };
+}
+
+async function loadFromSnapshot(
+  file: FileHandle,
+  size: number,
+  snapshotPath: string,
+  early: Awaited<ReturnType<typeof readTail>> | undefined,
+  onPreview?: (preview: IndexPreview) => void,
+): Promise<LoadedIndex> {
+  const loaded = await loadIndexSnapshot(snapshotPath, file, size);
+  if (!('snapshot' in loaded)) return scanWhole(file, size, loaded.rejected);
+  const columns = loaded.snapshot;
+  // The tail read for the scan serves when it starts where this snapshot ends (the usual case).
+  const { tail, goodEnd } = early?.from === columns.logBytes ? early : await readTail(file, size, columns.logBytes);
+  onPreview?.(
+    previewOf(
+      tail,
+      (key) => {
+        const i = columns.find(key);
+        return i < 0 ? null : columns.entryAt(i);
+      },
+      columns.count,
+    ),
+  );
   const index = columns.newIndex();
   for (let from = 0; from < columns.count; from += BUILD_SLICE) {
     // A turn before the first slice too: gets waiting for the preview go first.
