@@ -107,6 +107,20 @@ function keyText(bytes: Buffer): KeyText {
   return isAscii(bytes) ? new AsciiKeyText(bytes) : new DecodedKeyText(bytes.toString('utf8'));
 }
 
+/** The entry whose key starts at `at`, given where each key starts (increasing), or -1: a binary search. */
+export function entryStartingAt(keyStarts: Uint32Array, count: number, at: number): number {
+  let low = 0;
+  let high = count - 1;
+  while (low <= high) {
+    const middle = (low + high) >>> 1;
+    const start = keyStarts[middle]!;
+    if (start === at) return middle;
+    if (start < at) low = middle + 1;
+    else high = middle - 1;
+  }
+  return -1;
+}
+
 /**
  * A checked snapshot still in its columns: keys found by a search of the one keys string, entries
  * read from typed arrays. Building the store's map from it (`addTo`) is most of an open's CPU at
@@ -144,22 +158,8 @@ export class SnapshotColumns implements SnapshotHeader {
   find(key: string): number {
     if (key.length === 0) return -1;
     for (let at = this.keys.indexOf(key, 0); at >= 0; at = this.keys.indexOf(key, at + 1)) {
-      const i = this.startingAt(at);
+      const i = entryStartingAt(this.keyStarts, this.count, at);
       if (i >= 0 && this.keyStarts[i + 1]! - at === key.length) return i;
-    }
-    return -1;
-  }
-
-  /** The entry whose key starts at `at` in `keys`, or -1 (binary search: the starts increase). */
-  private startingAt(at: number): number {
-    let low = 0;
-    let high = this.count - 1;
-    while (low <= high) {
-      const middle = (low + high) >>> 1;
-      const start = this.keyStarts[middle]!;
-      if (start === at) return middle;
-      if (start < at) low = middle + 1;
-      else high = middle - 1;
     }
     return -1;
   }

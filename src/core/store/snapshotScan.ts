@@ -13,7 +13,7 @@ import { isAscii } from 'node:buffer';
 import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
 import type { FileHandle } from 'node:fs/promises';
 import { crc32 } from 'node:zlib';
-import { columnStarts, HEADER_BYTES, logFingerprints, SAMPLED_ENTRIES, sampledEntriesMatch, SNAPSHOT_MAGIC } from './indexSnapshot';
+import { columnStarts, entryStartingAt, HEADER_BYTES, logFingerprints, SAMPLED_ENTRIES, sampledEntriesMatch, SNAPSHOT_MAGIC } from './indexSnapshot';
 import type { IndexEntry } from './logFile';
 import { FRAME_HEADER_BYTES, LOG_MAGIC } from './recordLog';
 
@@ -119,7 +119,7 @@ export class SnapshotScan {
       if (readSync(this.fd, this.chunk, 0, length, this.at.keys + from) !== length) return null;
       const window = this.chunk.subarray(0, length);
       for (let found = window.indexOf(key, 0, 'latin1'); found >= 0; found = window.indexOf(key, found + 1, 'latin1')) {
-        const i = this.startingAt(from + found);
+        const i = entryStartingAt(this.keyStarts, this.count, from + found);
         if (i >= 0 && this.keyStarts[i + 1]! - this.keyStarts[i]! === key.length) return this.entryAt(i);
       }
       if (from + length >= total) break;
@@ -150,19 +150,5 @@ export class SnapshotScan {
     const createdAt = bytes.readDoubleLE(0);
     if (offset < LOG_MAGIC.length || frameBytes <= FRAME_HEADER_BYTES || offset + frameBytes > this.logBytes) return null;
     return { offset, frameBytes, createdAt };
-  }
-
-  /** The entry whose key starts at `at` among the keys, or -1 (binary search: the starts increase). */
-  private startingAt(at: number): number {
-    let low = 0;
-    let high = this.count - 1;
-    while (low <= high) {
-      const middle = (low + high) >>> 1;
-      const start = this.keyStarts[middle]!;
-      if (start === at) return middle;
-      if (start < at) low = middle + 1;
-      else high = middle - 1;
-    }
-    return -1;
   }
 }
