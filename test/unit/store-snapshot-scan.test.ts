@@ -92,18 +92,49 @@ describe('snapshot scan: looking keys up in the snapshot file', () => {
     scan.close();
   });
 
-  it('refuses a snapshot with a flipped byte (checksum), one with a non-ASCII key, and none at all', async () => {
+  it('answers before its checksum has run, and the checksum then tells a good file from a flipped byte', async () => {
+    const good = await filledStore();
+    const columns = readSnapshotColumns(await readFile(join(good, 'store.index')))!;
+    const log = await open(join(good, 'store.log'), 'r');
+    const scan = (await SnapshotScan.open(join(good, 'store.index'), log, (await log.stat()).size))!;
+    let checked = false;
+    void scan.verified.then(() => (checked = true));
+    // What a get does right after the open: no turn of the event loop has passed, so no checksum step.
+    assert.deepEqual(scan.find(keyOf(5)), columns.entryAt(columns.find(keyOf(5))));
+    await Promise.resolve();
+    assert.equal(checked, false, 'open() returns before the checksum pass');
+    assert.equal(await scan.verified, true);
+    scan.close();
+    await log.close();
+
     const flipped = await filledStore();
     const path = join(flipped, 'store.index');
     const bytes = await readFile(path);
     bytes[bytes.length - 100]! ^= 1;
     await writeFile(path, bytes);
-    assert.equal(await scanOf(flipped), undefined);
+    const damaged = (await scanOf(flipped))!;
+    assert.equal(await damaged.verified, false);
+    damaged.close();
+  });
+
+  it('refuses at once a snapshot with a non-ASCII key, one whose key lengths do not add up, and none at all', async () => {
     const accented = await filledStore((i) => (i === 10 ? 'clé' : keyOf(i)));
     assert.equal(await scanOf(accented), undefined);
+    const short = await filledStore();
+    await editSnapshot(short, (bytes) => bytes.writeUInt16LE(bytes.readUInt16LE(32) - 1, 32));
+    assert.equal(await scanOf(short), undefined);
     const none = await filledStore();
     await rm(join(none, 'store.index'));
     assert.equal(await scanOf(none), undefined);
+  });
+
+  it('a closed scan stops its checksum pass', async () => {
+    const dir = await filledStore();
+    const log = await open(join(dir, 'store.log'), 'r');
+    const scan = (await SnapshotScan.open(join(dir, 'store.index'), log, (await log.stat()).size))!;
+    scan.close();
+    assert.equal(await scan.verified, false);
+    await log.close();
   });
 });
 
@@ -113,6 +144,18 @@ describe('embedded store: a damaged snapshot never gives a wrong answer while th
     const path = join(dir, 'store.index');
     const bytes = await readFile(path);
     bytes[bytes.length - 1000]! ^= 0x20;
+    await writeFile(path, bytes);
+    assert.deepEqual(await assertNeverWrong(dir), { right: COUNT, missed: 0 });
+  });
+
+  it('a key the damaged snapshot lost is not a miss while its checksum runs: it waits, then comes from the log', async () => {
+    const dir = await filledStore();
+    const path = join(dir, 'store.index');
+    const bytes = await readFile(path);
+    // Key 3 is among the scan's first lookups (assertNeverWrong asks in order); one character of it changes.
+    const at = bytes.indexOf(keyOf(3), 0, 'latin1');
+    assert.ok(at > 0);
+    bytes[at + keyOf(3).length - 1] = bytes[at + keyOf(3).length - 1] === 0x66 ? 0x65 : 0x66;
     await writeFile(path, bytes);
     assert.deepEqual(await assertNeverWrong(dir), { right: COUNT, missed: 0 });
   });

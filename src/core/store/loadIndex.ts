@@ -67,17 +67,49 @@ const nextTurn = (): Promise<void> => new Promise((resolve) => setImmediate(reso
 export async function loadIndex(file: FileHandle, size: number, snapshotPath: string, onPreview?: (preview: IndexPreview) => void): Promise<LoadedIndex> {
   // The first gets need not wait for the snapshot's bytes in memory: they are looked up in its file.
   const scan = onPreview ? await SnapshotScan.open(snapshotPath, file, size) : undefined;
+  // A better preview (the snapshot in memory) or the end of the load makes the scan's own repost moot.
+  let scanIsCurrent = true;
   try {
     let early: Awaited<ReturnType<typeof readTail>> | undefined;
-    if (scan) {
+    if (scan && onPreview) {
       early = await readTail(file, size, scan.logBytes);
-      let scansLeft = SCAN_LOOKUPS;
-      onPreview?.(previewOf(early.tail, (key) => (scansLeft-- > 0 ? scan.find(key) : 'later'), scan.count));
+      const preview = previewOf(early.tail, scanLookup(scan), scan.count);
+      onPreview(preview);
+      // Gets left for later because the checksum had not yet passed ask again once it has (unless
+      // the in-memory snapshot came first: it answers them).
+      void scan.verified.then((good) => good && scanIsCurrent && onPreview(preview));
     }
-    return await loadFromSnapshot(file, size, snapshotPath, early, onPreview);
+    return await loadFromSnapshot(file, size, snapshotPath, early, (preview) => {
+      scanIsCurrent = false;
+      onPreview?.(preview);
+    });
   } finally {
+    scanIsCurrent = false;
     scan?.close();
   }
+}
+
+/**
+ * The scan's share of lookups. A key it finds is an answer at once (the store checks the record
+ * it reads); a key it does not find is a miss only once the file's checksum has passed, before
+ * that it is left for later (a damaged snapshot may have lost it), and remembered so that asking
+ * again costs no second pass. A failed checksum leaves every key to the in-memory load.
+ */
+function scanLookup(scan: SnapshotScan): (key: string) => IndexEntry | null | 'later' {
+  let scansLeft = SCAN_LOOKUPS;
+  let checksum: boolean | undefined;
+  void scan.verified.then((good) => (checksum = good));
+  const notListed = new Set<string>();
+  return (key) => {
+    if (checksum === false) return 'later';
+    if (notListed.has(key)) return checksum ? null : 'later';
+    if (scansLeft <= 0) return 'later';
+    scansLeft--;
+    const entry = scan.find(key);
+    if (entry) return entry;
+    notListed.add(key);
+    return checksum ? null : 'later';
+  };
 }
 
 /** The records of the log after `from`, last write last (undefined for a delete), and where the good part ends. */

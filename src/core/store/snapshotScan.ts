@@ -4,12 +4,14 @@
  * snapshot) costs ~25-40 ms of page faults to read and ~15 ms more to checksum; the same bytes
  * through one reused 128 KiB buffer take ~4 ms. The store's own load still reads the file whole.
  *
- * The file passes the same checks as `loadIndexSnapshot`'s before any key is looked up: magic,
- * checksum, structure, the log's fingerprints and the sampled records. Only all-ASCII keys are
- * searched (a byte is then a UTF-16 unit, as the key column counts them); other snapshots return
- * undefined and gets wait for the load, as before.
+ * Opening checks what is cheap to check: magic, structure, the key lengths (their sum equals the key
+ * bytes only when every key is ASCII: a byte is then a UTF-16 unit, as the key column counts them),
+ * the log's fingerprints and the sampled records. The checksum over the whole file (~20 ms at 100k
+ * entries in a fresh process) runs after, in steps: `verified`. Until it has passed, a key found is
+ * still an answer (the store reads its record from the log and takes it only when it decodes,
+ * passes its own crc32 and carries that key: a damaged snapshot can make it a miss, never another
+ * key's answer), but a key not found is not yet a miss: a damaged snapshot could have lost it.
  */
-import { isAscii } from 'node:buffer';
 import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
 import type { FileHandle } from 'node:fs/promises';
 import { crc32 } from 'node:zlib';
@@ -26,6 +28,8 @@ const nextTurn = (): Promise<void> => new Promise((resolve) => setImmediate(reso
 
 export class SnapshotScan {
   private readonly chunk = Buffer.allocUnsafe(CHUNK_BYTES);
+  private checksum: Promise<boolean> = Promise.resolve(false);
+  private closed = false;
 
   private constructor(
     private readonly fd: number,
@@ -34,21 +38,28 @@ export class SnapshotScan {
     private readonly at: ReturnType<typeof columnStarts>,
     /** Where key i starts among the keys (bytes = units, all ASCII); one more element than there are entries. */
     private readonly keyStarts: Uint32Array,
+    private readonly fileBytes: number,
+    private readonly expectedCrc: number,
   ) {}
+
+  /** Settles with whether the whole file's checksum matched: started by `open`, run in steps after it. */
+  get verified(): Promise<boolean> {
+    return this.checksum;
+  }
 
   get count(): number {
     return this.keyStarts.length - 1;
   }
 
   /**
-   * Opens and checks the snapshot at `path` for the log `log` of `logSize` bytes (~5 ms of reads
-   * at 100k entries, in steps); undefined when it is missing, fails a check, or has a non-ASCII key.
+   * Opens the snapshot at `path` for the log `log` of `logSize` bytes after its cheap checks, and
+   * starts its checksum; undefined when it is missing, fails a check, or has a non-ASCII key.
    */
   static async open(path: string, log: FileHandle, logSize: number): Promise<SnapshotScan | undefined> {
     let fd: number | undefined;
     try {
       fd = openSync(path, 'r');
-      const scan = await SnapshotScan.check(fd, log, logSize);
+      const scan = SnapshotScan.check(fd, log, logSize);
       if (scan) fd = undefined; // kept open by the scan until close()
       return scan;
     } catch {
@@ -58,7 +69,7 @@ export class SnapshotScan {
     }
   }
 
-  private static async check(fd: number, log: FileHandle, logSize: number): Promise<SnapshotScan | undefined> {
+  private static check(fd: number, log: FileHandle, logSize: number): SnapshotScan | undefined {
     const size = fstatSync(fd).size;
     const header = Buffer.alloc(HEADER_BYTES);
     if (readSync(fd, header, 0, HEADER_BYTES, 0) !== HEADER_BYTES || !header.subarray(0, SNAPSHOT_MAGIC.length).equals(SNAPSHOT_MAGIC)) return undefined;
@@ -67,23 +78,10 @@ export class SnapshotScan {
     const count = header.readUInt32LE(28);
     const at = columnStarts(count);
     if (at.keys > size) return undefined;
-    // One pass: the checksum of everything after it, the key lengths, and whether every key byte is ASCII.
-    const keyUnits = new Uint16Array(count);
-    const unitBytes = new Uint8Array(keyUnits.buffer);
-    const chunk = Buffer.allocUnsafe(CHUNK_BYTES);
-    let crc = crc32(header.subarray(12));
-    for (let from = HEADER_BYTES, chunks = 1; from < size; from += CHUNK_BYTES, chunks++) {
-      if (chunks % CHUNKS_PER_TURN === 0) await nextTurn();
-      const length = Math.min(CHUNK_BYTES, size - from);
-      if (readSync(fd, chunk, 0, length, from) !== length) return undefined;
-      const bytes = chunk.subarray(0, length);
-      crc = crc32(bytes, crc);
-      if (from < at.offset) bytes.copy(unitBytes, from - at.keyUnits, 0, Math.min(length, at.offset - from));
-      if (from + length > at.keys && !isAscii(bytes.subarray(Math.max(0, at.keys - from)))) return undefined;
-    }
-    if (crc !== header.readUInt32LE(8)) return undefined;
     // The file is little-endian, and so is every machine Node runs on that this reads as bytes.
     if (new Uint8Array(new Uint16Array([1]).buffer)[0] !== 1) return undefined;
+    const keyUnits = new Uint16Array(count);
+    if (count > 0 && readSync(fd, new Uint8Array(keyUnits.buffer), 0, 2 * count, at.keyUnits) !== 2 * count) return undefined;
     const keyStarts = new Uint32Array(count + 1);
     let keyAt = 0;
     for (let i = 0; i < count; i++) {
@@ -91,11 +89,12 @@ export class SnapshotScan {
       keyStarts[i] = keyAt;
       keyAt += keyUnits[i]!;
     }
+    // UTF-8 takes more bytes than UTF-16 units for any character outside ASCII, so only all-ASCII keys add up.
     if (keyAt !== size - at.keys) return undefined;
     keyStarts[count] = keyAt;
-    const scan = new SnapshotScan(fd, logBytes, at, keyStarts);
     const fingerprints = logFingerprints(log, logBytes);
     if (fingerprints.headCrc !== header.readUInt32LE(20) || fingerprints.tailCrc !== header.readUInt32LE(24)) return undefined;
+    const scan = new SnapshotScan(fd, logBytes, at, keyStarts, size, header.readUInt32LE(8));
     // The same spread of records as SnapshotColumns.samples(), read back from the log.
     const every = Math.max(1, Math.floor(count / SAMPLED_ENTRIES));
     const samples: Array<[string, IndexEntry]> = [];
@@ -105,7 +104,32 @@ export class SnapshotScan {
       if (!entry) return undefined;
       samples.push([scan.keyAt(i), entry]);
     }
-    return sampledEntriesMatch(log, samples) ? scan : undefined;
+    if (!sampledEntriesMatch(log, samples)) return undefined;
+    // Started only now: a scan refused above never reads again (open() closes its descriptor).
+    scan.checksum = scan.checksumMatches(crc32(header.subarray(12)));
+    return scan;
+  }
+
+  /**
+   * The checksum of everything after it, a turn every CHUNKS_PER_TURN reads (the first one before
+   * any: `open` returns first); false once closed. Shares the read buffer with `find`, which runs
+   * between two of these turns, never during one.
+   */
+  private async checksumMatches(headerCrc: number): Promise<boolean> {
+    let crc = headerCrc;
+    for (let from = HEADER_BYTES, chunks = 0; from < this.fileBytes; from += CHUNK_BYTES, chunks++) {
+      if (chunks % CHUNKS_PER_TURN === 0) await nextTurn();
+      // After close() the descriptor's number may already name another file.
+      if (this.closed) return false;
+      const length = Math.min(CHUNK_BYTES, this.fileBytes - from);
+      try {
+        if (readSync(this.fd, this.chunk, 0, length, from) !== length) return false;
+      } catch {
+        return false;
+      }
+      crc = crc32(this.chunk.subarray(0, length), crc);
+    }
+    return crc === this.expectedCrc;
   }
 
   /** Where `key`'s record is, by the snapshot; null when it lists no such key. One pass over the keys (~3 ms at 100k). */
@@ -128,6 +152,7 @@ export class SnapshotScan {
   }
 
   close(): void {
+    this.closed = true;
     closeSync(this.fd);
   }
 
