@@ -1,7 +1,7 @@
 // Runs the test tiers with Node's own test runner (TypeScript through tsx).
 // `node scripts/test.mjs` runs unit, integration and e2e; pass tier names to run fewer.
 import { spawnSync } from 'node:child_process';
-import { readdirSync, statSync } from 'node:fs';
+import { existsSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 
 const ALL_TIERS = ['unit', 'integration', 'e2e'];
@@ -27,18 +27,26 @@ function has(command) {
   return spawnSync('sh', ['-c', `command -v ${command}`], { stdio: 'ignore' }).status === 0;
 }
 
-// The shared-cache tests start their own Debian redis-server on a free loopback port. As root on
-// Debian (CI, a fresh machine) it is installed here, so `npm ci && npm test` stays the whole set-up
-// for a user as for CI; otherwise the message says what to install.
-function ensureRedisServer() {
-  if (has('redis-server')) return true;
+// Debian packages the integration tests start: redis-server (the shared-cache tests run their own on
+// a free loopback port) and Chromium (the browser-attack, savings page and panel tests). As root on
+// Debian (CI, a fresh machine) they are installed here, so `npm ci && npm test` stays the whole
+// set-up for a user as for CI; otherwise the message says what to install. (The e2e tier's own
+// packages are test/e2e/setup.sh's.)
+const INTEGRATION_PACKAGES = [
+  { name: 'redis-server', present: () => has('redis-server') },
+  { name: 'chromium', present: () => existsSync('/usr/bin/chromium') },
+];
+
+function ensureDebianPackages(packages) {
+  const missing = () => packages.filter((pkg) => !pkg.present()).map((pkg) => pkg.name);
+  if (missing().length === 0) return true;
   if (process.getuid?.() === 0 && has('apt-get')) {
-    console.log('[integration setup] installing Debian redis-server');
+    console.log(`[integration setup] installing Debian packages: ${missing().join(' ')}`);
     const env = { DEBIAN_FRONTEND: 'noninteractive' };
-    if (run('apt-get', ['update', '-qq'], env) === 0) run('apt-get', ['install', '-y', '-qq', '--no-install-recommends', 'redis-server'], env);
-    if (has('redis-server')) return true;
+    if (run('apt-get', ['update', '-qq'], env) === 0) run('apt-get', ['install', '-y', '-qq', '--no-install-recommends', ...missing()], env);
+    if (missing().length === 0) return true;
   }
-  console.error('[integration setup] redis-server is missing: apt-get update && apt-get install -y redis-server');
+  console.error(`[integration setup] missing Debian packages: apt-get update && apt-get install -y --no-install-recommends ${missing().join(' ')}`);
   return false;
 }
 
@@ -57,7 +65,7 @@ for (const tier of tiers) {
   }
   if (tier !== 'unit' && run('node', ['scripts/build.mjs']) !== 0) process.exit(1);
   if (tier === 'e2e' && run('bash', ['test/e2e/setup.sh']) !== 0) process.exit(1);
-  if (tier === 'integration' && !ensureRedisServer()) process.exit(1);
+  if (tier === 'integration' && !ensureDebianPackages(INTEGRATION_PACKAGES)) process.exit(1);
   const files = testFiles(join('test', tier));
   if (files.length === 0) continue;
   console.log(`\n=== ${tier} tests (${files.length} files) ===`);

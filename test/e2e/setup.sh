@@ -2,8 +2,8 @@
 # Installs the end-to-end tier's editor offline: Node 22 (npm package) and code-server 4.117.0 into .cache/e2e/.
 #
 # Idempotent: a stamp file records a finished install, so a second run only checks and exits. Debian
-# packages (chromium, libkrb5-dev, ripgrep) are installed by .ci/run; this script only says which are
-# missing. The recipe is DESIGN.md's "Known facts of this build environment"; each step prints its time.
+# packages (chromium, libkrb5-dev, ripgrep) are installed here when running as root, else named.
+# The recipe is DESIGN.md's "Known facts of this build environment"; each step prints its time.
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
