@@ -3,8 +3,8 @@
  * quadratic (long runs without spaces) and very large plain texts go through `isartor serve` with
  * every default layer on, by both APIs and both official SDKs, streamed and not, while a second
  * client polls `/healthz` every ~10 ms from its own thread. No poll may wait more than 100 ms on
- * the proxy's own work (the wall-clock wait is reported too; on a machine shared by many jobs it
- * also holds time the proxy spent waiting for a core, which is not a stall of its own).
+ * the work of the proxy's event loop (the wall-clock wait is reported too; on a machine shared by
+ * many jobs it also holds time the proxy spent waiting for a core, which is not a stall of its own).
  */
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -76,11 +76,14 @@ interface PollResult {
   /** Longest wall-clock wait for an answer. */
   maxMs: number;
   /**
-   * Longest wait counted as the CPU time the proxy process used meanwhile (never more than the
-   * wait). A stalled event loop burns CPU the whole time; a proxy merely waiting for a core on a
-   * loaded machine does not, so this is the figure the bound applies to.
+   * Longest wait counted as the CPU time the proxy's main thread used meanwhile (never more than
+   * the wait). A stalled event loop burns CPU the whole time; a proxy merely waiting for a core on
+   * a loaded machine does not, nor does one whose worker threads (body parsing, L1b) are busy while
+   * its event loop answers: so this is the figure the bound applies to.
    */
   maxBusyMs: number;
+  /** The whole process's CPU time in one wait (worker threads included), reported only. */
+  maxProcessMs: number;
 }
 
 /**
@@ -94,12 +97,15 @@ async function startPoller(url: string, pid: number): Promise<{ stop(): Promise<
     const { readFileSync } = require('node:fs');
     const http = require('node:http');
     const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
-    // utime + stime of the proxy, in ms (/proc/<pid>/stat fields 14 and 15, in clock ticks of 10 ms).
-    const cpuMs = () => {
-      const fields = readFileSync('/proc/' + workerData.pid + '/stat', 'utf8').split(') ')[1].split(' ');
+    // utime + stime in ms (stat fields 14 and 15, in clock ticks of 10 ms): of the proxy's main
+    // thread (its task id is the process id), and of the whole process (worker threads included).
+    const cpuOf = (path) => {
+      const fields = readFileSync(path, 'utf8').split(') ')[1].split(' ');
       return (Number(fields[11]) + Number(fields[12])) * 10;
     };
-    let running = true, polls = 0, maxMs = 0, maxBusyMs = 0;
+    const cpuMs = () => cpuOf('/proc/' + workerData.pid + '/task/' + workerData.pid + '/stat');
+    const processCpuMs = () => cpuOf('/proc/' + workerData.pid + '/stat');
+    let running = true, polls = 0, maxMs = 0, maxBusyMs = 0, maxProcessMs = 0;
     parentPort.on('message', () => { running = false; });
     const poll = () => new Promise((resolve, reject) => {
       http.get(workerData.url, { agent }, (res) => { res.resume(); res.on('end', resolve); }).on('error', reject);
@@ -110,15 +116,17 @@ async function startPoller(url: string, pid: number): Promise<{ stop(): Promise<
       while (running) {
         const started = performance.now();
         const cpuBefore = cpuMs();
+        const processBefore = processCpuMs();
         await poll();
         const waited = performance.now() - started;
         maxMs = Math.max(maxMs, waited);
         maxBusyMs = Math.max(maxBusyMs, Math.min(waited, cpuMs() - cpuBefore));
+        maxProcessMs = Math.max(maxProcessMs, processCpuMs() - processBefore);
         polls++;
         await new Promise((resolve) => setTimeout(resolve, 10));
       }
       agent.destroy();
-      parentPort.postMessage({ polls, maxMs, maxBusyMs });
+      parentPort.postMessage({ polls, maxMs, maxBusyMs, maxProcessMs });
     })();
     `,
     { eval: true, workerData: { url, pid } },
@@ -195,9 +203,9 @@ for (const [index, [name, makeText]] of SHAPES.entries()) {
       const streamedMessage = await anthropic.messages.stream({ model: 'fake-claude', max_tokens: 64, messages: [{ role: 'user', content: `${index} messages stream\n${text}` }] }).finalMessage();
       assert.equal(streamedMessage.content[0]?.type, 'text');
     } finally {
-      const { polls, maxMs, maxBusyMs } = await poller.stop();
+      const { polls, maxMs, maxBusyMs, maxProcessMs } = await poller.stop();
       assert.ok(polls > 0, 'the poller ran');
-      const figures = `longest wait ${maxMs.toFixed(0)} ms, of which the proxy computed ${maxBusyMs.toFixed(0)} ms (${polls} polls)`;
+      const figures = `longest wait ${maxMs.toFixed(0)} ms, of which the proxy's main thread computed ${maxBusyMs.toFixed(0)} ms (the whole process at most ${maxProcessMs.toFixed(0)} ms in one wait; ${polls} polls)`;
       assert.ok(maxBusyMs <= MAX_POLL_MS, `a /healthz poll waited on the proxy during "${name}": ${figures}\n${stderr}`);
       diagnostic(`${name}: ${figures}`);
     }
