@@ -6,6 +6,7 @@
 import type * as Usearch from 'usearch';
 import type { Index } from 'usearch';
 import { isFiniteVector } from '../embed/embedder';
+import { annKey } from './annKeys';
 import { VectorRows } from './rows';
 import { StagedEntries } from './staged';
 
@@ -29,7 +30,7 @@ interface Partition {
   name: string;
   ids: Set<number>;
   ann?: Index;
-  /** usearch label → entry id (only inside an ANN partition). */
+  /** usearch key (`annKey` of the entry's label) → entry id (only inside an ANN partition). */
   byLabel?: Map<number, number>;
 }
 
@@ -268,8 +269,9 @@ export class VectorIndex {
     if (bucket.ann && bucket.byLabel) {
       // One thread, said explicitly: with the default (0) usearch asks the C++ runtime for the core
       // count on every add, which opens and reads /sys/devices/system/cpu/online once per miss.
-      bucket.ann.add(BigInt(slotLabel), vector ?? this.rows.vector(row), 1);
-      bucket.byLabel.set(slotLabel, id);
+      const key = annKey(slotLabel);
+      bucket.ann.add(key, vector ?? this.rows.vector(row), 1);
+      bucket.byLabel.set(Number(key), id);
     } else if (!this.deferAnn && bucket.ids.size >= this.annMinEntries) {
       this.buildAnn(bucket);
     }
@@ -312,14 +314,18 @@ export class VectorIndex {
     }
   }
 
-  /** Uses `graph` for `bucket` if it holds exactly the bucket's labels. */
+  /**
+   * Uses `graph` for `bucket` if it holds exactly the keys of the bucket's labels. A graph saved
+   * before keys were mixed (its keys are the labels themselves) does not: it is built again, once.
+   */
   private adoptGraph(bucket: Partition, graph: Index): boolean {
     if (graph.size() !== bucket.ids.size || graph.dimensions() !== this.dimensions) return false;
     const ids = [...bucket.ids];
-    const present = graph.contains(BigUint64Array.from(ids, (id) => BigInt(this.labelOf[id]!))) as boolean[];
+    const keys = BigUint64Array.from(ids, (id) => annKey(this.labelOf[id]!));
+    const present = graph.contains(keys) as boolean[];
     if (!present.every(Boolean)) return false;
     bucket.ann = graph;
-    bucket.byLabel = new Map(ids.map((id) => [this.labelOf[id]!, id]));
+    bucket.byLabel = new Map(ids.map((id, i) => [Number(keys[i]!), id]));
     return true;
   }
 
@@ -337,8 +343,9 @@ export class VectorIndex {
     this.free.push(id);
     bucket.ids.delete(id);
     if (bucket.ann && bucket.byLabel) {
-      bucket.ann.remove(BigInt(label));
-      bucket.byLabel.delete(label);
+      const key = annKey(label);
+      bucket.ann.remove(key);
+      bucket.byLabel.delete(Number(key));
     }
     if (bucket.ids.size === 0) this.partitions.delete(bucket.name);
   }
@@ -398,9 +405,9 @@ export class VectorIndex {
     const labels = new BigUint64Array(ids.length);
     const matrix = new Float32Array(ids.length * this.dimensions);
     ids.forEach((id, i) => {
-      labels[i] = BigInt(this.labelOf[id]!);
+      labels[i] = annKey(this.labelOf[id]!);
       this.rows.copyTo(this.rowOf[id]!, matrix, i * this.dimensions);
-      byLabel.set(this.labelOf[id]!, id);
+      byLabel.set(Number(labels[i]!), id);
     });
     // One thread: a graph built in parallel depends on scheduling, and so would benchmark figures.
     ann.add(labels, matrix, 1);

@@ -10,7 +10,8 @@ import { silentLogger } from '../../../src/core/logger';
 import { ZERO_USAGE } from '../../../src/core/outcome';
 import { SemanticCache } from '../../../src/core/semantic/cache';
 import { entryKey } from '../../../src/core/semantic/entries';
-import { VectorIndex } from '../../../src/core/semantic/index';
+import { newAnnIndex, VectorIndex } from '../../../src/core/semantic/index';
+import { annKey } from '../../../src/core/semantic/annKeys';
 import { VectorJournal } from '../../../src/core/semantic/journal';
 import { VectorRows } from '../../../src/core/semantic/rows';
 import { openEmbeddedStore } from '../../../src/core/store/embedded';
@@ -305,6 +306,61 @@ describe('SemanticCache persistence of HNSW graphs', () => {
       assert.equal(third.cache.index.annPartitions(), 1);
       assert.equal(third.cache.index.graphsBuilt, 1, 'the damaged graph was rebuilt from the vectors');
       assert.equal((await third.cache.lookup('big', 'How do I configure service number 7 for tenant 49 ?')).hit, true);
+      await third.close();
+    } finally {
+      await cleanup();
+    }
+  });
+});
+
+describe('usearch keys of the graphs (issue 15: a remove walked a run of consecutive keys)', () => {
+  it('gives distinct labels distinct keys below 2^52, and consecutive labels far-apart keys', () => {
+    const seen = new Set<bigint>();
+    let near = 0;
+    let previous = annKey(1);
+    for (let label = 1; label <= 200_000; label++) {
+      const key = annKey(label);
+      assert.ok(key < 2n ** 52n && !seen.has(key), `label ${label}`);
+      seen.add(key);
+      const gap = key > previous ? key - previous : previous - key;
+      if (label > 1 && gap < 2n ** 32n) near++;
+      previous = key;
+    }
+    // The labels themselves would make every gap 1: one run of slots in usearch's key table.
+    assert.ok(near < 200, `${near} consecutive labels got keys less than 2^32 apart`);
+  });
+
+  it('a graph saved with the labels themselves as keys is built again once, then the new one is adopted', async () => {
+    const { dir, cleanup } = await tempDir('l1b-legacy-keys');
+    const open = async (): Promise<{ cache: SemanticCache; close: () => Promise<void> }> => {
+      const store = await openEmbeddedStore(join(dir, 'store'), { maxEntries: 1000, ttlSeconds: 0 }, { name: 'semantic' });
+      const embedder = createLexicalEmbedder();
+      const cache = await SemanticCache.open({ store, embedder, threshold: embedder.defaultThreshold, logger: silentLogger, indexDir: join(dir, 'index'), annMinEntries: 20 });
+      return { cache, close: async () => (await cache.close(), await store.close()) };
+    };
+    const question = (i: number): string => `How do I configure service number ${i} for tenant ${i * 7}?`;
+    try {
+      const first = await open();
+      const answer = { api: 'openai.chat' as const, body: {}, usage: ZERO_USAGE, createdAt: 1 };
+      for (let i = 0; i < 60; i++) await first.cache.insert('big', question(i), answer);
+      // The graph an earlier version saved: the same vectors under their labels as keys.
+      const legacy = newAnnIndex(first.cache.index.dimensions);
+      for (const entry of first.cache.index.entries()) legacy.add(entry.label, entry.vector, 1);
+      await first.close();
+      const manifest = JSON.parse(await readFile(join(dir, 'index', 'index.json'), 'utf8')) as { graphs: Array<{ file: string }> };
+      legacy.save(join(dir, 'index', manifest.graphs[0]!.file));
+
+      const second = await open();
+      assert.equal(second.cache.index.graphsBuilt, 1, 'the graph with the old keys was built again');
+      assert.equal((await second.cache.lookup('big', question(42).toLowerCase())).hit, true);
+      await second.close();
+      const third = await open();
+      assert.equal(third.cache.index.graphsBuilt, 0, 'the graph saved with mixed keys was adopted');
+      assert.equal((await third.cache.lookup('big', question(7).toLowerCase())).hit, true);
+      // Entries removed from a graph leave it: what the mixed keys are for.
+      for (let i = 0; i < 30; i++) third.cache.index.remove(entryKey('big', question(i)));
+      assert.equal(third.cache.index.size, 30);
+      assert.equal((await third.cache.lookup('big', question(45).toLowerCase())).hit, true);
       await third.close();
     } finally {
       await cleanup();
