@@ -80,6 +80,32 @@ describe('embedded store', () => {
     await store.close();
   });
 
+  it('reports each key that stops being live (evicted, expired, deleted, dropped by compaction), not an overwrite or a clear', async () => {
+    let now = 1_000_000;
+    const store = await openEmbeddedStore(freshDir(), { maxEntries: 3, ttlSeconds: 60 }, { now: () => now, compactMinBytes: 1 });
+    const removed: string[] = [];
+    store.onRemoved?.((key) => removed.push(key));
+    await store.set('a', value('1'));
+    await store.set('b', value('2'));
+    await store.set('a', value('1 again'));
+    assert.deepEqual(removed, [], 'an overwrite is no removal');
+    await store.set('c', value('3'));
+    await store.set('d', value('4'));
+    assert.deepEqual(removed, ['b'], 'the least recently used key, evicted by the fourth');
+    await store.delete('c');
+    await store.delete('never-there');
+    assert.deepEqual(removed, ['b', 'c']);
+    now += 61_000;
+    assert.equal(await store.get('a'), undefined);
+    assert.deepEqual(removed, ['b', 'c', 'a'], 'expired when read');
+    await store.compact();
+    assert.deepEqual(removed, ['b', 'c', 'a', 'd'], 'expired when the compaction left it out');
+    await store.set('e', value('5'));
+    await store.clear();
+    assert.deepEqual(removed, ['b', 'c', 'a', 'd']);
+    await store.close();
+  });
+
   it('treats entries older than the TTL as absent (injected clock), before and after a reopen', async () => {
     const dir = freshDir();
     let now = 1_000_000;

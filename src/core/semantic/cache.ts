@@ -60,9 +60,45 @@ export class SemanticCache {
   indexed: Promise<void> = Promise.resolve();
   /** True until `indexed` settles. */
   private opening = true;
+  /** Keys the store reported removed that are still to leave the index, in the order reported. */
+  private readonly removedFromStore = new Set<string>();
+  private droppingRemoved = false;
 
   private constructor(private readonly options: SemanticCacheOptions) {
     this.index = new VectorIndex({ dimensions: options.embedder.dimensions, annMinEntries: options.annMinEntries });
+  }
+
+  /**
+   * The store evicted, expired or deleted `key`: it leaves the index a few at a time after the
+   * open. A full cache evicts on nearly every insert, and noticing that only by walking all the
+   * store's keys (`reconcile`) every ~1,000 evictions was the miss tail at 100k entries (issue 15).
+   */
+  private storeRemoved(key: string): void {
+    if (!key.startsWith(ENTRY_KEY_PREFIX)) return;
+    this.removedFromStore.add(key);
+    if (this.droppingRemoved) return;
+    this.droppingRemoved = true;
+    void this.dropRemoved()
+      .catch((error: unknown) => this.options.logger.warn(`l1b: could not drop evicted entries from the index: ${String(error)}`))
+      .finally(() => {
+        this.droppingRemoved = false;
+      });
+  }
+
+  private async dropRemoved(): Promise<void> {
+    // While opening, a removal would make the saved graphs not fit; reconcile runs after them.
+    await this.whenIndexed();
+    while (this.removedFromStore.size > 0) {
+      await nextTurn();
+      let steps = 0;
+      let removed = false;
+      for (const key of this.removedFromStore) {
+        this.removedFromStore.delete(key);
+        if (this.removeEntry(key)) removed = true;
+        if (++steps === STEPS_PER_TURN) break;
+      }
+      if (removed) this.scheduleSave();
+    }
   }
 
   /**
@@ -108,6 +144,9 @@ export class SemanticCache {
     cache.indexed = cache.finishOpen().finally(() => {
       cache.opening = false;
     });
+    // From here on `indexed` is the real one, which removals wait for; reconcile (inside
+    // `finishOpen`, later) covers what the store removed before.
+    options.store.onRemoved?.((key) => cache.storeRemoved(key));
     return cache;
   }
 
@@ -182,10 +221,11 @@ export class SemanticCache {
   }
 
   /** Drops `key` from the index and records that in the journal. */
-  private removeEntry(key: string): void {
-    if (!this.index.has(key)) return;
+  private removeEntry(key: string): boolean {
+    if (!this.index.has(key)) return false;
     this.index.remove(key);
     this.journal?.recordRemove(key);
+    return true;
   }
 
   /**
@@ -248,12 +288,16 @@ export class SemanticCache {
     if (!isFiniteVector(embedded)) return;
     const key = entryKey(partition, text);
     await this.options.store.set(key, encodeEntry({ partition, text, embedder: this.options.embedder.id, vector: embedded, answer }));
+    // Stored again after an eviction that has not left the index yet: it stays.
+    this.removedFromStore.delete(key);
     const label = this.index.add(partition, key, embedded);
     if (label !== undefined) this.journal?.recordAdd({ key, partition, vector: embedded, label });
     this.scheduleSave();
-    // The store evicts (LRU, TTL) without telling us; drop its evictions from memory now and then.
+    // A store that does not report its evictions (Redis): drop them from memory now and then. One
+    // that does needs this only as a backstop.
     const storeSize = this.options.store.size();
-    if (!this.reconciling && this.index.size > storeSize + Math.min(RECONCILE_SLACK, Math.max(100, Math.floor(storeSize / 10)))) {
+    const indexed = this.index.size - this.removedFromStore.size;
+    if (!this.reconciling && indexed > storeSize + Math.min(RECONCILE_SLACK, Math.max(100, Math.floor(storeSize / 10)))) {
       this.reconciling = this.reconcile()
         .catch((error: unknown) => this.options.logger.warn(`l1b: could not reconcile the index: ${String(error)}`))
         .then(() => {
@@ -266,6 +310,7 @@ export class SemanticCache {
   async clear(): Promise<void> {
     await this.whenIndexed();
     await this.reconciling;
+    this.removedFromStore.clear();
     this.index.clear();
     this.dirty = false;
     await this.journal?.rewrite([]);
@@ -288,6 +333,8 @@ export class SemanticCache {
   async close(): Promise<void> {
     await this.whenIndexed();
     await this.reconciling;
+    for (const key of this.removedFromStore) this.removeEntry(key);
+    this.removedFromStore.clear();
     await this.flush();
     const { indexDir } = this.options;
     if (indexDir && this.journal && (this.dirty || this.index.graphsBuilt > 0)) {

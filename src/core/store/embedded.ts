@@ -121,6 +121,8 @@ class LogStore implements EmbeddedStore {
   /** Settles once there is a preview or the load is over: a get that comes earlier waits for this, not the whole load. */
   private previewSettled: Promise<void> = Promise.resolve();
   private loadFailure: unknown;
+  /** See `KeyValueStore.onRemoved`. */
+  private readonly removedListeners: Array<(key: string) => void> = [];
   private readonly now: () => number;
   private readonly compactMinBytes: number;
   private readonly snapshotEveryBytes: number;
@@ -276,6 +278,10 @@ class LogStore implements EmbeddedStore {
     return this.index.size;
   }
 
+  onRemoved(listener: (key: string) => void): void {
+    this.removedListeners.push(listener);
+  }
+
   byteSize(): number {
     return this.writeOffset;
   }
@@ -357,7 +363,7 @@ class LogStore implements EmbeddedStore {
     }
     let offset = this.writeOffset;
     for (const { key, frameBytes, isSet } of placed) {
-      this.forget(key);
+      this.forget(key, !isSet);
       if (isSet) {
         this.index.set(key, offset, frameBytes, createdAt);
         this.liveBytes += frameBytes;
@@ -420,7 +426,7 @@ class LogStore implements EmbeddedStore {
     for (const [key, slot] of this.index.entries()) {
       const movedTo = copied.get(key);
       if (movedTo === undefined) {
-        this.index.delete(key);
+        this.forget(key);
         continue;
       }
       this.index.relocate(slot, movedTo);
@@ -477,11 +483,15 @@ class LogStore implements EmbeddedStore {
     for (const [key, slot] of this.index.entries()) if (this.index.createdAtAt(slot) <= bornBefore) this.forget(key);
   }
 
-  /** Removes a key from the index only; its bytes stay in the log until the next compaction. */
-  private forget(key: string): void {
+  /**
+   * Removes a key from the index only; its bytes stay in the log until the next compaction.
+   * `removed` is false when a new value replaces it at once (no removal to report).
+   */
+  private forget(key: string, removed = true): void {
     const slot = this.index.slotOf(key);
     if (slot === undefined) return;
     this.liveBytes -= this.index.frameBytesAt(slot);
     this.index.delete(key);
+    if (removed) for (const listener of this.removedListeners) listener(key);
   }
 }

@@ -27,6 +27,13 @@ export interface KeyValueStore {
   clear(): Promise<void>;
   /** Number of live entries. */
   size(): number;
+  /**
+   * Optional: calls `listener` with each key that stops being live other than by an overwrite or
+   * `clear()`: evicted (LRU), expired, deleted, or dropped as damaged. A store that cannot tell
+   * (Redis: other replicas write, Redis expires by itself) leaves it out; its users then compare
+   * their derived indexes with `keys()` now and then.
+   */
+  onRemoved?(listener: (key: string) => void): void;
   /** Bytes on disk (or in Redis) used by the store, for the panel and the benchmark. */
   byteSize(): number;
   close(): Promise<void>;

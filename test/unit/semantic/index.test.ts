@@ -252,6 +252,66 @@ describe('SemanticCache bounds', () => {
   });
 });
 
+describe('SemanticCache follows the store\'s evictions', () => {
+  const answer = { api: 'openai.chat' as const, body: {}, usage: ZERO_USAGE, createdAt: 1 };
+  const turns = (): Promise<void> => new Promise((resolve) => setTimeout(resolve, 20));
+
+  it('drops each evicted entry from the index soon after, without waiting for a reconcile', async () => {
+    const { dir, cleanup } = await tempDir('l1b-evicted');
+    const store = await openEmbeddedStore(join(dir, 'store'), { maxEntries: 50, ttlSeconds: 0 }, { name: 'semantic' });
+    const embedder = createLexicalEmbedder();
+    const cache = await SemanticCache.open({ store, embedder, threshold: embedder.defaultThreshold, logger: silentLogger, indexDir: join(dir, 'index') });
+    try {
+      // 120 into 50: a reconcile would wait for 100 more than the store holds.
+      for (let i = 0; i < 120; i++) await cache.insert('p', `question number ${i} about topic ${i * 13}`, answer);
+      await turns();
+      assert.equal(store.size(), 50);
+      assert.equal(cache.index.size, 50);
+      const live = new Set<string>();
+      for await (const key of store.keys()) live.add(key);
+      assert.deepEqual(new Set(cache.index.keys()), live);
+    } finally {
+      await cache.close();
+      await store.close();
+    }
+    // The journal recorded the removals: the next open starts with the store's 50.
+    const store2 = await openEmbeddedStore(join(dir, 'store'), { maxEntries: 50, ttlSeconds: 0 }, { name: 'semantic' });
+    const embedder2 = createLexicalEmbedder();
+    const reopened = await SemanticCache.openForLookups({ store: store2, embedder: embedder2, threshold: embedder2.defaultThreshold, logger: silentLogger, indexDir: join(dir, 'index') });
+    try {
+      assert.equal(reopened.origin, 'snapshot');
+      assert.equal(reopened.index.size, 50);
+    } finally {
+      await reopened.close();
+      await store2.close();
+      await cleanup();
+    }
+  });
+
+  it('keeps an entry stored again after its eviction', async () => {
+    const { dir, cleanup } = await tempDir('l1b-evicted-again');
+    const store = await openEmbeddedStore(dir, { maxEntries: 2, ttlSeconds: 0 }, { name: 'semantic' });
+    const embedder = createLexicalEmbedder();
+    const cache = await SemanticCache.open({ store, embedder, threshold: embedder.defaultThreshold, logger: silentLogger });
+    try {
+      await cache.insert('p', 'How do I sort a list in Python?', answer);
+      await cache.insert('p', 'How do I read a file in Rust?', answer);
+      await cache.insert('p', 'How do I parse JSON in Go?', answer); // evicts the Python entry
+      await cache.insert('p', 'How do I sort a list in Python?', answer); // before the index has let it go; evicts Rust
+      await turns();
+      const live = new Set<string>();
+      for await (const key of store.keys()) live.add(key);
+      assert.deepEqual(new Set(cache.index.keys()), live);
+      assert.ok(cache.index.has(entryKey('p', 'How do I sort a list in Python?')));
+      assert.equal((await cache.lookup('p', 'How do I sort a list in Python?')).hit, true);
+    } finally {
+      await cache.close();
+      await store.close();
+      await cleanup();
+    }
+  });
+});
+
 describe('SemanticCache expiry', () => {
   it('never serves an entry older than the TTL', async () => {
     const { dir, cleanup } = await tempDir('l1b-ttl');
