@@ -38,6 +38,8 @@ export interface SemanticBackend {
    * lookups may take longer than usual. Absent: already open.
    */
   readonly indexed?: Promise<void>;
+  /** The index's gate counts (gateTable.ts) for another thread to read, when the cache keeps them. */
+  gateCounts?(): SharedArrayBuffer | undefined;
 }
 
 /** A store key no L1b entry has (they start with ENTRY_KEY_PREFIX). */
@@ -77,6 +79,7 @@ export function cacheBackend(parts: { cache: SemanticCache; embedder: Embedder; 
       await cache.clear();
     },
     stats: () => ({ entries: cache.index.size, bytes: store.byteSize() }),
+    gateCounts: () => cache.gateCountsBuffer,
     describe: () => {
       const ann = annUnavailableReason();
       const search = ann === undefined ? '' : `; approximate index unavailable on this platform (${ann}), exact search`;

@@ -8,7 +8,9 @@ import type { Logger } from '../logger';
 import type { StoredAnswer } from '../outcome';
 import type { KeyValueStore } from '../store/store';
 import { ENTRY_KEY_PREFIX, encodeEntry, entryKey, partitionOfKey, readEntry, type SemanticEntry } from './entries';
+import { gatesCoverExactParts } from './gateKeys';
 import { checkGates, gateSignature, type GateReason, type GateSignature } from './gates';
+import { GateCounts } from './gateTable';
 import { VectorIndex } from './index';
 import { VectorJournal } from './journal';
 import { SignatureCache } from './signatures';
@@ -64,8 +66,17 @@ export class SemanticCache {
   private readonly removedFromStore = new Set<string>();
   private droppingRemoved = false;
 
+  /**
+   * The index's entries counted by (partition, gate key), in memory another thread can read; only
+   * for an embedder whose gates compare every part a gate key covers.
+   */
+  private readonly gateCounts: GateCounts | undefined;
+  /** True once the open is complete and did not fail: every entry the index holds is in the key maps. */
+  private openedWhole = false;
+
   private constructor(private readonly options: SemanticCacheOptions) {
-    this.index = new VectorIndex({ dimensions: options.embedder.dimensions, annMinEntries: options.annMinEntries });
+    this.gateCounts = gatesCoverExactParts(options.embedder.gates) ? new GateCounts() : undefined;
+    this.index = new VectorIndex({ dimensions: options.embedder.dimensions, annMinEntries: options.annMinEntries, counter: this.gateCounts });
   }
 
   /**
@@ -141,9 +152,14 @@ export class SemanticCache {
       if (replayed) cache.origin = 'snapshot';
       else index.finishBulk();
     }
-    cache.indexed = cache.finishOpen().finally(() => {
-      cache.opening = false;
-    });
+    cache.indexed = cache
+      .finishOpen()
+      .then(() => {
+        cache.openedWhole = true;
+      })
+      .finally(() => {
+        cache.opening = false;
+      });
     // From here on `indexed` is the real one, which removals wait for; reconcile (inside
     // `finishOpen`, later) covers what the store removed before.
     options.store.onRemoved?.((key) => cache.storeRemoved(key));
@@ -163,6 +179,11 @@ export class SemanticCache {
       if (this.index.size > 0) logger.info(`l1b: rebuilt the semantic index from the store (${added} entries)`);
       await this.journal?.rewrite(this.index.entries());
     } else if (added > 0 || removed > 0) this.scheduleSave();
+  }
+
+  /** The gate counts' memory, once they count every entry a lookup may find (after a complete open). */
+  get gateCountsBuffer(): SharedArrayBuffer | undefined {
+    return this.openedWhole ? this.gateCounts?.buffer : undefined;
   }
 
   /** Waits for the end of `openForLookups`'s background work, if it is still going on. */

@@ -6,6 +6,7 @@
 import type { StoredAnswer } from '../outcome';
 import { sha256 } from '../request';
 import type { KeyValueStore } from '../store/store';
+import { GATE_KEY_TAG, gateKeyOf, gateKeyOfHash } from './gateKeys';
 
 export const ENTRY_KEY_PREFIX = 'l1b:';
 
@@ -19,9 +20,19 @@ export interface SemanticEntry {
   answer: StoredAnswer;
 }
 
-/** Store key of an entry: partition plus a hash of the exact last turn. */
+/**
+ * Store key of an entry: partition, the turn's gate key (see gateKeys.ts) and a hash of the exact
+ * last turn. Keys written before gate keys hold 32 hex digits of the text's hash after the partition.
+ */
 export function entryKey(partition: string, text: string): string {
-  return `${ENTRY_KEY_PREFIX}${partition}:${sha256(text).slice(0, 32)}`;
+  return `${ENTRY_KEY_PREFIX}${partition}:${GATE_KEY_TAG}${gateKeyOf(text)}${sha256(text).slice(0, 24)}`;
+}
+
+/** The gate key an entry key carries, or undefined for a key without one (or not an entry's). */
+export function gateKeyOfEntryKey(key: string): string | undefined {
+  if (!key.startsWith(ENTRY_KEY_PREFIX)) return undefined;
+  const end = key.indexOf(':', ENTRY_KEY_PREFIX.length);
+  return end > 0 ? gateKeyOfHash(key.slice(end + 1)) : undefined;
 }
 
 /** The partition encoded in an entry key, or undefined for keys that are not L1b entries. */

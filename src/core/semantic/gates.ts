@@ -165,9 +165,24 @@ function exactOnlySignature(text: string): GateSignature {
   };
 }
 
-/** Extracts everything the gates compare from one last user turn. */
-export function gateSignature(text: string): GateSignature {
-  if (text.length > MAX_GATED_CHARS) return exactOnlySignature(text);
+/**
+ * The parts of a turn that every embedder profile's gates require to be equal on both sides (see
+ * `EXACT_GATES`): two turns that differ in one of them are never each other's hit.
+ */
+export interface ExactParts {
+  code: string;
+  numbers: string;
+  identifiers: string;
+  symbols: string;
+}
+
+/** The gates that compare `ExactParts`, one part each. */
+export const EXACT_GATES: readonly GateReason[] = ['code', 'numbers', 'identifiers', 'symbols'];
+
+/** `ExactParts` plus what `gateSignature` reuses of the work. */
+type ExactPartsWork = ExactParts & { prose: string; tokens: string[] };
+
+function exactPartsWork(text: string): ExactPartsWork {
   const fenced = collect(text, FENCED_CODE).map((code) => code.replace(/\s+$/gm, ''));
   const withoutFences = text.replace(FENCED_CODE, ' ');
   const inline = collect(withoutFences, INLINE_CODE);
@@ -183,15 +198,35 @@ export function gateSignature(text: string): GateSignature {
   const numbers: string[] = [];
   for (const match of prose.matchAll(/\d[\d,]*(?:\.\d+)?/g)) numbers.push(match[0].replace(/,(?=\d{3}\b)/g, ''));
   for (const token of tokens) if (NUMBER_WORDS[token] !== undefined) numbers.push(NUMBER_WORDS[token]);
-
-  const weighted = weightedTerms(prose, true, true);
-  const wordOrder = tokens.filter((token) => !FILLER_WORDS.has(token)).map((token) => foldSynonym(pluralStem(token)));
-  const terms = weighted.map((term) => term.term);
   return {
+    prose,
+    tokens,
     numbers: sortedJoin(numbers),
     identifiers: sortedJoin(identifiers),
     code: [...fenced, '\u0001', ...inline].join('\u0000'),
     symbols: symbolTokens(prose).join('\u0000'),
+  };
+}
+
+/** The `ExactParts` of a turn, exactly as `gateSignature` has them. */
+export function exactParts(text: string): ExactParts {
+  if (text.length > MAX_GATED_CHARS) return exactOnlySignature(text);
+  const { code, numbers, identifiers, symbols } = exactPartsWork(text);
+  return { code, numbers, identifiers, symbols };
+}
+
+/** Extracts everything the gates compare from one last user turn. */
+export function gateSignature(text: string): GateSignature {
+  if (text.length > MAX_GATED_CHARS) return exactOnlySignature(text);
+  const { prose, tokens, numbers, identifiers, code, symbols } = exactPartsWork(text);
+  const weighted = weightedTerms(prose, true, true);
+  const wordOrder = tokens.filter((token) => !FILLER_WORDS.has(token)).map((token) => foldSynonym(pluralStem(token)));
+  const terms = weighted.map((term) => term.term);
+  return {
+    numbers,
+    identifiers,
+    code,
+    symbols,
     casing: wordCasing(prose),
     negations: tokens.filter((token) => NEGATIONS.has(token)).length,
     tech: sortedJoin(new Set(tokens.filter((token) => TECH_TERMS.has(token)))),

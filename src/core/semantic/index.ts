@@ -20,6 +20,15 @@ export interface VectorIndexOptions {
   dimensions: number;
   /** A partition switches from exact scan to HNSW at this size (below it a scan is faster). */
   annMinEntries?: number;
+  /** Told of every entry that enters or leaves the key maps (see gateTable.ts). */
+  counter?: EntryCounter;
+}
+
+/** Follows which entries the index holds, by partition and store key. */
+export interface EntryCounter {
+  added(partition: string, key: string): void;
+  removed(partition: string, key: string): void;
+  cleared(): void;
 }
 
 /**
@@ -93,6 +102,7 @@ export function annUnavailableReason(): string | undefined {
 export class VectorIndex {
   readonly dimensions: number;
   private readonly annMinEntries: number;
+  private readonly counter: EntryCounter | undefined;
   private readonly partitions = new Map<string, Partition>();
   /** Store key → entry id; in the order entries were (last) added. */
   private byKey = new Map<string, number>();
@@ -119,6 +129,7 @@ export class VectorIndex {
   constructor(options: VectorIndexOptions) {
     this.dimensions = options.dimensions;
     this.annMinEntries = options.annMinEntries ?? DEFAULT_ANN_MIN_ENTRIES;
+    this.counter = options.counter;
     this.rows = new VectorRows(options.dimensions);
   }
 
@@ -266,6 +277,7 @@ export class VectorIndex {
     this.labelOf[id] = slotLabel;
     bucket.ids.add(id);
     this.byKey.set(key, id);
+    this.counter?.added(partition, key);
     if (bucket.ann && bucket.byLabel) {
       // One thread, said explicitly: with the default (0) usearch asks the C++ runtime for the core
       // count on every add, which opens and reads /sys/devices/system/cpu/online once per miss.
@@ -335,6 +347,7 @@ export class VectorIndex {
     if (id === undefined) return;
     this.byKey.delete(key);
     const bucket = this.ownerOf[id]!;
+    this.counter?.removed(bucket.name, key);
     const label = this.labelOf[id]!;
     this.keyOf[id] = undefined;
     this.ownerOf[id] = undefined;
@@ -351,6 +364,7 @@ export class VectorIndex {
   }
 
   clear(): void {
+    this.counter?.cleared();
     this.staged = undefined;
     this.partitions.clear();
     this.byKey.clear();

@@ -69,8 +69,13 @@ async function main(): Promise<void> {
     for (const request of batch) if (request.op !== 'lookup') void serve(backend, replies, request);
   });
   const { indexed } = backend;
-  post({ kind: 'ready', stats: backend.stats(), describe: backend.describe(), opening: indexed !== undefined });
-  void indexed?.then(() => post({ kind: 'indexed', stats: backend.stats(), describe: backend.describe() }));
+  // The gate counts go to the main thread once they count every entry: after the open.
+  const gatesNow = (): { gates?: SharedArrayBuffer } => {
+    const gates = backend.gateCounts?.();
+    return gates ? { gates } : {};
+  };
+  post({ kind: 'ready', stats: backend.stats(), describe: backend.describe(), opening: indexed !== undefined, ...(indexed ? {} : gatesNow()) });
+  void indexed?.then(() => post({ kind: 'indexed', stats: backend.stats(), describe: backend.describe(), ...gatesNow() }));
 }
 
 void main();

@@ -8,6 +8,8 @@ import { join } from 'node:path';
 import type { Logger } from '../logger';
 import type { StoredAnswer } from '../outcome';
 import type { BackendLookup, BackendStats, SemanticBackend, SemanticOpenSpec } from './backend';
+import { gateKeyOf } from './gateKeys';
+import { GateView } from './gateTable';
 import { createSemanticWorker, takeSpareWorker } from './spareWorker';
 import { semanticWorkerLimits } from './workerLimits';
 import type { WorkerMessage, WorkerOpen, WorkerReply, WorkerRequest } from './workerProtocol';
@@ -27,6 +29,19 @@ export function semanticWorkerScript(): string | undefined {
 }
 
 type Pending = { resolve: (reply: WorkerReply) => void; reject: (error: Error) => void };
+
+/** Turns whose gate key is remembered for the insert that follows their lookup. */
+const RECENT_GATE_KEYS = 256;
+
+/**
+ * Longest turn the main thread keys itself (~0.2 µs a character): a longer one goes to the worker,
+ * which keys it anyway, so that the main thread's share stays under ~0.5 ms a request.
+ */
+const MAX_KEYED_HERE_CHARS = 2048;
+
+/** What an insert in flight holds back: lookups with its gate key, or every lookup of its partition for a long turn. */
+const flightKey = (partition: string, text: string, gateKeyOfTurn: (text: string) => string): string =>
+  text.length > MAX_KEYED_HERE_CHARS ? `${partition}\n*` : `${partition}\n${gateKeyOfTurn(text)}`;
 
 export interface WorkerBackendOptions {
   logger: Logger;
@@ -65,6 +80,24 @@ export async function startWorkerBackend(spec: SemanticOpenSpec, options: Worker
    */
   let indexed = false;
   let pendingInserts = 0;
+  let whenIndexed = (): void => undefined;
+  const indexedPromise = new Promise<void>((resolve) => (whenIndexed = resolve));
+  /** The worker's gate counts (gateTable.ts), once they count every entry. */
+  let gates: GateView | undefined;
+  /** Inserts posted and not answered yet, by partition and gate key: their entries may not be counted yet. */
+  const insertsInFlight = new Map<string, number>();
+  let settledHere = 0;
+  /** Gate keys of recent turns: the insert after a miss is for the text its lookup just keyed. */
+  const recentGateKeys = new Map<string, string>();
+  const gateKeyOfTurn = (text: string): string => {
+    let gateKey = recentGateKeys.get(text);
+    if (gateKey === undefined) {
+      gateKey = gateKeyOf(text);
+      recentGateKeys.set(text, gateKey);
+      if (recentGateKeys.size > RECENT_GATE_KEYS) recentGateKeys.delete(recentGateKeys.keys().next().value!);
+    }
+    return gateKey;
+  };
 
   // An idle worker must not keep a process alive that is otherwise done; a busy one must.
   const refresh = (): void => void (pending.size > 0 ? worker.ref() : worker.unref());
@@ -74,10 +107,14 @@ export async function startWorkerBackend(spec: SemanticOpenSpec, options: Worker
       if (message.kind === 'log') logger[message.level](message.message);
       else if (message.kind === 'indexed') {
         indexed = true;
+        if (message.gates) gates = new GateView(message.gates);
+        whenIndexed();
         stats = message.stats;
         description = message.describe;
       } else if (message.kind === 'ready') {
         indexed = message.opening !== true;
+        if (message.gates) gates = new GateView(message.gates);
+        if (indexed) whenIndexed();
         stats = message.stats;
         description = message.describe;
         resolve();
@@ -95,6 +132,7 @@ export async function startWorkerBackend(spec: SemanticOpenSpec, options: Worker
     });
     const fail = (reason: string): void => {
       dead ??= reason;
+      whenIndexed();
       reject(new Error(reason));
       for (const waiter of pending.values()) waiter.reject(new Error(reason));
       pending.clear();
@@ -135,9 +173,20 @@ export async function startWorkerBackend(spec: SemanticOpenSpec, options: Worker
   };
 
   return {
+    indexed: indexedPromise,
     lookup(partition: string, text: string): Promise<BackendLookup> {
       // A failed worker was logged once when it failed; every request after it is a plain miss.
       if (dead) return Promise.resolve({ hit: false });
+      if (gates && text.length <= MAX_KEYED_HERE_CHARS) {
+        // No entry with this turn's code, numbers, identifiers and symbols, and none on its way:
+        // no neighbour could pass the gates, so the worker need not be asked.
+        const gateKey = gateKeyOfTurn(text);
+        const onItsWay = insertsInFlight.has(`${partition}\n${gateKey}`) || insertsInFlight.has(`${partition}\n*`);
+        if (!onItsWay && !gates.mayHold(partition, gateKey)) {
+          settledHere++;
+          return Promise.resolve({ hit: false });
+        }
+      }
       const answered = call({ op: 'lookup', partition, text }).then((reply): BackendLookup => {
         expectOk(reply);
         return reply.lookup ?? { hit: false };
@@ -160,17 +209,28 @@ export async function startWorkerBackend(spec: SemanticOpenSpec, options: Worker
         return;
       }
       pendingInserts++;
+      // Counted before the gate counts arrive too: an insert posted before may be counted after.
+      const flight = flightKey(partition, text, gateKeyOfTurn);
+      insertsInFlight.set(flight, (insertsInFlight.get(flight) ?? 0) + 1);
       try {
         expectOk(await call({ op: 'insert', partition, text, answer }));
       } finally {
         pendingInserts--;
+        const left = insertsInFlight.get(flight)! - 1;
+        if (left === 0) insertsInFlight.delete(flight);
+        else insertsInFlight.set(flight, left);
       }
     },
     async clear() {
       expectOk(await call({ op: 'clear' }));
     },
     stats: () => stats,
-    describe: () => (dead ? `failed: ${dead}` : `${description}${overBudget > 0 ? `, ${overBudget} lookups over the ${budgetMs} ms budget` : ''}`),
+    describe: () => {
+      if (dead) return `failed: ${dead}`;
+      const over = overBudget > 0 ? `, ${overBudget} lookups over the ${budgetMs} ms budget` : '';
+      const here = settledHere > 0 ? `, ${settledHere} misses told without the worker (no entry with their code, numbers, identifiers and symbols)` : '';
+      return `${description}${over}${here}`;
+    },
     async close() {
       if (!dead) {
         let timer: NodeJS.Timeout | undefined;

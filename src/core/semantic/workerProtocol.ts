@@ -38,9 +38,12 @@ export type WorkerMessage =
    * The cache answers lookups; `describe` is the backend's description at that moment. `opening`:
    * it is still finishing its open, and says `indexed` once done.
    */
-  | { kind: 'ready'; stats: BackendStats; describe: string; opening?: boolean }
-  /** The cache has finished opening (graphs loaded, index reconciled with the store): lookups are at their usual speed. */
-  | { kind: 'indexed'; stats: BackendStats; describe: string }
+  | { kind: 'ready'; stats: BackendStats; describe: string; opening?: boolean; gates?: SharedArrayBuffer }
+  /**
+   * The cache has finished opening (graphs loaded, index reconciled with the store): lookups are
+   * at their usual speed. `gates`, in both: the index's gate counts (gateTable.ts), complete from then on.
+   */
+  | { kind: 'indexed'; stats: BackendStats; describe: string; gates?: SharedArrayBuffer }
   /** The cache could not be opened; the worker exits after this. */
   | { kind: 'failed'; error: string }
   /** Answers to requests, in the order they finished; `stats` and `describe` as of the last one. */

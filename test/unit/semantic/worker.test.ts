@@ -105,6 +105,58 @@ parentPort.on('message', () => { throw new Error('native crash stand-in'); });`)
     }
   });
 
+  it('tells a miss without the worker when no entry has the turn\'s code, numbers, identifiers and symbols, also after a restart', async () => {
+    const temp = await tempDir('l1b-worker-gates');
+    const spec = { config: defaultConfig(temp.dir).semantic, dataDir: temp.dir };
+    const answer = (text: string, i: number) => answerFor(proxyRequest({ body: chatBody(text) }), i);
+    const toldHere = (backend: { describe(): string }): number => Number(/(\d+) misses told without the worker/.exec(backend.describe())?.[1] ?? 0);
+    // An idle worker does not keep the process alive: this test does, while it waits.
+    const untilIndexed = async (backend: { indexed?: Promise<void> }): Promise<void> => {
+      const keepAlive = setInterval(() => undefined, 1000);
+      await backend.indexed;
+      clearInterval(keepAlive);
+    };
+    let backend = await startWorkerBackend(spec, { logger: silentLogger, lookupBudgetMs: 10_000 });
+    try {
+      await untilIndexed(backend);
+      await backend.insert('p', 'How do I retry a request 3 times?', answer('How do I retry a request 3 times?', 1));
+      const paraphrase = await backend.lookup('p', 'how do i retry a request 3 times');
+      assert.equal(paraphrase.hit, true);
+      assert.equal(toldHere(backend), 0, 'a paraphrase goes to the worker');
+      assert.equal((await backend.lookup('p', 'How do I retry a request 5 times?')).hit, false);
+      assert.equal((await backend.lookup('q', 'How do I retry a request 3 times?')).hit, false);
+      assert.equal(toldHere(backend), 2);
+      // An insert on its way (not answered yet) counts: its twin asked now goes to the worker.
+      const inserting = backend.insert('p', 'How do I parse 2 JSON files in Go?', answer('How do I parse 2 JSON files in Go?', 2));
+      await backend.lookup('p', 'how do i parse 2 json files in go');
+      assert.equal(toldHere(backend), 2);
+      await inserting;
+      // Turns over 2,048 characters are keyed in the worker: a long one on its way holds back its
+      // whole partition, and a long lookup always goes to the worker.
+      const long = `${'Some context. '.repeat(160)}How do I retry a request 9 times?`;
+      const insertingLong = backend.insert('p', long, answer(long, 3));
+      await backend.lookup('p', 'How do I retry a request 9 times?');
+      assert.equal(toldHere(backend), 2);
+      await insertingLong;
+      await backend.lookup('p', `${'Other context. '.repeat(160)}How do I retry a request 11 times?`);
+      assert.equal(toldHere(backend), 2);
+      await backend.close();
+
+      backend = await startWorkerBackend(spec, { logger: silentLogger, lookupBudgetMs: 10_000 });
+      await untilIndexed(backend);
+      assert.equal((await backend.lookup('p', 'How do I retry a request 3 times')).hit, true, 'counted again from the journal');
+      assert.equal((await backend.lookup('p', 'How do I parse 2 JSON files in Go')).hit, true);
+      assert.equal((await backend.lookup('p', 'How do I retry a request 7 times?')).hit, false);
+      assert.equal(toldHere(backend), 1);
+      await backend.clear();
+      assert.equal((await backend.lookup('p', 'How do I retry a request 3 times')).hit, false);
+      assert.equal(toldHere(backend), 2, 'none left after a clear');
+    } finally {
+      await backend.close();
+      await temp.cleanup();
+    }
+  });
+
   it('treats a lookup the worker does not answer within the budget as a miss', async () => {
     const temp = await tempDir('l1b-worker-stuck');
     // A worker that opens and then never answers: a graph build or a save that takes too long.
