@@ -24,10 +24,11 @@ export interface BackendStats {
   bytes: number;
 }
 
+/** `gateKey` below: `gateKeyOf(text)`, when the caller has it already (it spares computing it again). */
 export interface SemanticBackend {
-  lookup(partition: string, text: string): Promise<BackendLookup>;
+  lookup(partition: string, text: string, gateKey?: string): Promise<BackendLookup>;
   /** Stores `answer` for `text`; resolves once it is durable and in the index. */
-  insert(partition: string, text: string, answer: StoredAnswer): Promise<void>;
+  insert(partition: string, text: string, answer: StoredAnswer, gateKey?: string): Promise<void>;
   clear(): Promise<void>;
   stats(): BackendStats;
   /** "<embedder>, threshold <t>, <n> entries", for `describe()`. */
@@ -59,19 +60,19 @@ export function cacheBackend(parts: { cache: SemanticCache; embedder: Embedder; 
   const memoKey = (partition: string, text: string): string => `${partition}\n${text}`;
   return {
     indexed: cache.indexed.catch(() => undefined),
-    async lookup(partition, text) {
+    async lookup(partition, text, gateKey) {
       const vector = await embedder.embed(text);
       vectors.set(memoKey(partition, text), vector);
       if (vectors.size > REMEMBERED_VECTORS) vectors.delete(vectors.keys().next().value!);
-      const result = await cache.lookup(partition, text, vector);
+      const result = await cache.lookup(partition, text, vector, gateKey);
       if (result.hit) return { hit: true, answer: result.entry.answer };
       return result.rejected ? { hit: false, rejected: result.rejected } : { hit: false };
     },
-    async insert(partition, text, answer) {
+    async insert(partition, text, answer, gateKey) {
       const key = memoKey(partition, text);
       const vector = vectors.get(key);
       vectors.delete(key);
-      await cache.insert(partition, text, answer, vector);
+      await cache.insert(partition, text, answer, vector, gateKey);
     },
     async clear() {
       vectors.clear();

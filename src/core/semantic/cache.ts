@@ -253,7 +253,7 @@ export class SemanticCache {
    * Finds the nearest entry of `partition` above the threshold that passes every safety gate.
    * A neighbour the gates reject is a miss that reports the first gate's reason.
    */
-  async lookup(partition: string, text: string, vector?: Float32Array): Promise<LookupResult> {
+  async lookup(partition: string, text: string, vector?: Float32Array, gateKey?: string): Promise<LookupResult> {
     const query = vector ?? (await this.options.embedder.embed(text));
     if (!isFiniteVector(query)) return { hit: false };
     const neighbours = this.index.nearest(partition, query, this.options.candidates ?? 3);
@@ -267,14 +267,14 @@ export class SemanticCache {
       querySignature = gateSignature(text);
       // Remembered under the key this text's entry will have: a miss's insert usually follows,
       // and the entry is then a neighbour whose gates need no read and no second signature.
-      this.signatures.remember((queryKey ??= entryKey(partition, text)), querySignature);
+      this.signatures.remember((queryKey ??= entryKey(partition, text, gateKey)), querySignature);
       return querySignature;
     };
     for (const neighbour of neighbours) {
       // Negated so that a NaN similarity (or threshold) fails the test.
       if (!(neighbour.similarity >= this.options.threshold)) break;
       // The key holds a hash of the exact text: another key is another text, whose gates decide.
-      const sameText = neighbour.key === (queryKey ??= entryKey(partition, text));
+      const sameText = neighbour.key === (queryKey ??= entryKey(partition, text, gateKey));
       const known = sameText ? undefined : this.signatures.get(neighbour.key);
       // A neighbour the gates refuse needs only its signature: count the use as the read would
       // have (LRU), and read the entry only for an answer to hand out.
@@ -303,11 +303,11 @@ export class SemanticCache {
   }
 
   /** Stores an answer for `text` in `partition`; a later lookup with a close enough turn finds it. */
-  async insert(partition: string, text: string, answer: StoredAnswer, vector?: Float32Array): Promise<void> {
+  async insert(partition: string, text: string, answer: StoredAnswer, vector?: Float32Array, gateKey?: string): Promise<void> {
     await this.whenIndexed();
     const embedded = vector ?? (await this.options.embedder.embed(text));
     if (!isFiniteVector(embedded)) return;
-    const key = entryKey(partition, text);
+    const key = entryKey(partition, text, gateKey);
     await this.options.store.set(key, encodeEntry({ partition, text, embedder: this.options.embedder.id, vector: embedded, answer }));
     // Stored again after an eviction that has not left the index yet: it stays.
     this.removedFromStore.delete(key);

@@ -24,8 +24,8 @@ export interface SemanticEntry {
  * Store key of an entry: partition, the turn's gate key (see gateKeys.ts) and a hash of the exact
  * last turn. Keys written before gate keys hold 32 hex digits of the text's hash after the partition.
  */
-export function entryKey(partition: string, text: string): string {
-  return `${ENTRY_KEY_PREFIX}${partition}:${GATE_KEY_TAG}${gateKeyOf(text)}${sha256(text).slice(0, 24)}`;
+export function entryKey(partition: string, text: string, gateKey = gateKeyOf(text)): string {
+  return `${ENTRY_KEY_PREFIX}${partition}:${GATE_KEY_TAG}${gateKey}${sha256(text).slice(0, 24)}`;
 }
 
 /** The gate key an entry key carries, or undefined for a key without one (or not an entry's). */

@@ -39,9 +39,8 @@ const RECENT_GATE_KEYS = 256;
  */
 const MAX_KEYED_HERE_CHARS = 2048;
 
-/** What an insert in flight holds back: lookups with its gate key, or every lookup of its partition for a long turn. */
-const flightKey = (partition: string, text: string, gateKeyOfTurn: (text: string) => string): string =>
-  text.length > MAX_KEYED_HERE_CHARS ? `${partition}\n*` : `${partition}\n${gateKeyOfTurn(text)}`;
+/** What an insert in flight holds back: lookups with its gate key, or every lookup of its partition (`*`) for a long turn. */
+const flightKey = (partition: string, gateKey: string | undefined): string => `${partition}\n${gateKey ?? '*'}`;
 
 export interface WorkerBackendOptions {
   logger: Logger;
@@ -80,8 +79,8 @@ export async function startWorkerBackend(spec: SemanticOpenSpec, options: Worker
    */
   let indexed = false;
   let pendingInserts = 0;
-  let whenIndexed = (): void => undefined;
-  const indexedPromise = new Promise<void>((resolve) => (whenIndexed = resolve));
+  let markIndexed = (): void => undefined;
+  const indexedPromise = new Promise<void>((resolve) => (markIndexed = resolve));
   /** The worker's gate counts (gateTable.ts), once they count every entry. */
   let gates: GateView | undefined;
   /** Inserts posted and not answered yet, by partition and gate key: their entries may not be counted yet. */
@@ -108,13 +107,13 @@ export async function startWorkerBackend(spec: SemanticOpenSpec, options: Worker
       else if (message.kind === 'indexed') {
         indexed = true;
         if (message.gates) gates = new GateView(message.gates);
-        whenIndexed();
+        markIndexed();
         stats = message.stats;
         description = message.describe;
       } else if (message.kind === 'ready') {
         indexed = message.opening !== true;
         if (message.gates) gates = new GateView(message.gates);
-        if (indexed) whenIndexed();
+        if (indexed) markIndexed();
         stats = message.stats;
         description = message.describe;
         resolve();
@@ -132,7 +131,7 @@ export async function startWorkerBackend(spec: SemanticOpenSpec, options: Worker
     });
     const fail = (reason: string): void => {
       dead ??= reason;
-      whenIndexed();
+      markIndexed();
       reject(new Error(reason));
       for (const waiter of pending.values()) waiter.reject(new Error(reason));
       pending.clear();
@@ -177,17 +176,17 @@ export async function startWorkerBackend(spec: SemanticOpenSpec, options: Worker
     lookup(partition: string, text: string): Promise<BackendLookup> {
       // A failed worker was logged once when it failed; every request after it is a plain miss.
       if (dead) return Promise.resolve({ hit: false });
-      if (gates && text.length <= MAX_KEYED_HERE_CHARS) {
+      const gateKey = gates && text.length <= MAX_KEYED_HERE_CHARS ? gateKeyOfTurn(text) : undefined;
+      if (gates && gateKey !== undefined) {
         // No entry with this turn's code, numbers, identifiers and symbols, and none on its way:
         // no neighbour could pass the gates, so the worker need not be asked.
-        const gateKey = gateKeyOfTurn(text);
-        const onItsWay = insertsInFlight.has(`${partition}\n${gateKey}`) || insertsInFlight.has(`${partition}\n*`);
+        const onItsWay = insertsInFlight.has(flightKey(partition, gateKey)) || insertsInFlight.has(flightKey(partition, undefined));
         if (!onItsWay && !gates.mayHold(partition, gateKey)) {
           settledHere++;
           return Promise.resolve({ hit: false });
         }
       }
-      const answered = call({ op: 'lookup', partition, text }).then((reply): BackendLookup => {
+      const answered = call({ op: 'lookup', partition, text, ...(gateKey !== undefined ? { gateKey } : {}) }).then((reply): BackendLookup => {
         expectOk(reply);
         return reply.lookup ?? { hit: false };
       });
@@ -210,10 +209,11 @@ export async function startWorkerBackend(spec: SemanticOpenSpec, options: Worker
       }
       pendingInserts++;
       // Counted before the gate counts arrive too: an insert posted before may be counted after.
-      const flight = flightKey(partition, text, gateKeyOfTurn);
+      const gateKey = text.length <= MAX_KEYED_HERE_CHARS ? gateKeyOfTurn(text) : undefined;
+      const flight = flightKey(partition, gateKey);
       insertsInFlight.set(flight, (insertsInFlight.get(flight) ?? 0) + 1);
       try {
-        expectOk(await call({ op: 'insert', partition, text, answer }));
+        expectOk(await call({ op: 'insert', partition, text, answer, ...(gateKey !== undefined ? { gateKey } : {}) }));
       } finally {
         pendingInserts--;
         const left = insertsInFlight.get(flight)! - 1;

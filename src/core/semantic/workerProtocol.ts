@@ -27,8 +27,8 @@ export interface WorkerOpen {
 
 /** Main thread → worker (in a `WorkerRequest[]` batch): one operation on the cache. */
 export type WorkerRequest =
-  | { id: number; op: 'lookup'; partition: string; text: string }
-  | { id: number; op: 'insert'; partition: string; text: string; answer: StoredAnswer }
+  | { id: number; op: 'lookup'; partition: string; text: string; gateKey?: string }
+  | { id: number; op: 'insert'; partition: string; text: string; answer: StoredAnswer; gateKey?: string }
   | { id: number; op: 'clear' }
   | { id: number; op: 'close' };
 
