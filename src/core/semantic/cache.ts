@@ -7,8 +7,8 @@ import { isFiniteVector, type Embedder } from '../embed/embedder';
 import type { Logger } from '../logger';
 import type { StoredAnswer } from '../outcome';
 import type { KeyValueStore } from '../store/store';
-import { ENTRY_KEY_PREFIX, encodeEntry, entryKey, partitionOfKey, readEntry, type SemanticEntry } from './entries';
-import { gatesCoverExactParts } from './gateKeys';
+import { ENTRY_KEY_PREFIX, encodeEntry, entryKey, gateKeyOfEntryKey, partitionOfKey, readEntry, type SemanticEntry } from './entries';
+import { gateKeyOf, gatesCoverExactParts } from './gateKeys';
 import { checkGates, gateSignature, type GateReason, type GateSignature } from './gates';
 import { GateCounts } from './gateTable';
 import { VectorIndex } from './index';
@@ -76,7 +76,14 @@ export class SemanticCache {
 
   private constructor(private readonly options: SemanticCacheOptions) {
     this.gateCounts = gatesCoverExactParts(options.embedder.gates) ? new GateCounts() : undefined;
-    this.index = new VectorIndex({ dimensions: options.embedder.dimensions, annMinEntries: options.annMinEntries, counter: this.gateCounts });
+    // Under gates that compare every exact part, only an entry with the query's gate key can be its
+    // hit: the index then searches that group alone, and graphs only the large groups.
+    this.index = new VectorIndex({
+      dimensions: options.embedder.dimensions,
+      annMinEntries: options.annMinEntries,
+      counter: this.gateCounts,
+      ...(this.gateCounts ? { groupOf: gateKeyOfEntryKey } : {}),
+    });
   }
 
   /**
@@ -256,7 +263,8 @@ export class SemanticCache {
   async lookup(partition: string, text: string, vector?: Float32Array, gateKey?: string): Promise<LookupResult> {
     const query = vector ?? (await this.options.embedder.embed(text));
     if (!isFiniteVector(query)) return { hit: false };
-    const neighbours = this.index.nearest(partition, query, this.options.candidates ?? 3);
+    const group = this.gateCounts ? (gateKey ??= gateKeyOf(text)) : undefined;
+    const neighbours = this.index.nearest(partition, query, this.options.candidates ?? 3, group);
     const { store } = this.options;
     const gates = { gates: this.options.embedder.gates };
     let rejected: GateReason | undefined;

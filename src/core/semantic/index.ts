@@ -2,12 +2,17 @@
  * Nearest-neighbour search per semantic partition: exact scan for small partitions (most agent
  * histories hold a handful of entries), a usearch HNSW graph once a partition grows past
  * `annMinEntries`. Candidates from the graph are re-scored with the exact cosine.
+ *
+ * With `groupOf` (the entries' gate keys), a large partition's graph holds only its large groups:
+ * a query can only be answered by an entry of its own group, so a small group is scanned exactly
+ * and its entries never pay for a graph add (most of the worker's time per miss, issue 15).
  */
 import type * as Usearch from 'usearch';
 import type { Index } from 'usearch';
 import { isFiniteVector } from '../embed/embedder';
 import { annKey } from './annKeys';
 import { VectorRows } from './rows';
+import { IdGroups } from './idGroups';
 import { StagedEntries } from './staged';
 
 export interface Neighbour {
@@ -22,6 +27,12 @@ export interface VectorIndexOptions {
   annMinEntries?: number;
   /** Told of every entry that enters or leaves the key maps (see gateTable.ts). */
   counter?: EntryCounter;
+  /**
+   * The group of an entry, from its store key: only an entry of the query's group may answer it
+   * (undefined: an entry that may answer any query, kept in the graph). Without it, a large
+   * partition's graph holds every entry.
+   */
+  groupOf?: (key: string) => string | undefined;
 }
 
 /** Follows which entries the index holds, by partition and store key. */
@@ -38,12 +49,24 @@ export interface EntryCounter {
 interface Partition {
   name: string;
   ids: Set<number>;
+  /** Whether the partition is searched through a graph (it is large, and usearch loaded). */
+  large: boolean;
+  /** The graph, once it holds an entry. */
   ann?: Index;
   /** usearch key (`annKey` of the entry's label) → entry id (only inside an ANN partition). */
   byLabel?: Map<number, number>;
+  /** With `groupOf`: the entries by group, the groups whose entries are in the graph, and how many entries have no group. */
+  groups?: IdGroups;
+  graphed?: Set<string>;
+  ungrouped: number;
 }
 
 const DEFAULT_ANN_MIN_ENTRIES = 2048;
+/**
+ * A group of a large partition joins its graph at this size (or at `annMinEntries`, if smaller).
+ * Below it an exact scan of the group costs microseconds; a graph add ~0.45 ms at 100k entries.
+ */
+const GRAPH_GROUP_MIN = 64;
 /** Over-fetch from the approximate graph, then keep the best by exact cosine. */
 const ANN_OVERFETCH = 8;
 
@@ -103,6 +126,8 @@ export class VectorIndex {
   readonly dimensions: number;
   private readonly annMinEntries: number;
   private readonly counter: EntryCounter | undefined;
+  private readonly groupOf: ((key: string) => string | undefined) | undefined;
+  private readonly groupMin: number;
   private readonly partitions = new Map<string, Partition>();
   /** Store key → entry id; in the order entries were (last) added. */
   private byKey = new Map<string, number>();
@@ -116,7 +141,7 @@ export class VectorIndex {
   /** The only copy of each vector on the JS side (usearch keeps its own half-precision one in a graph). */
   private readonly rows: VectorRows;
   private nextLabel = 1;
-  /** Graphs built from vectors (rather than adopted from a snapshot) since this index was created. */
+  /** Partitions switched to graph search by building their graph from vectors (rather than adopting a saved one) since this index was created. */
   graphsBuilt = 0;
   /** While true, partitions do not switch to HNSW one insert at a time (see `bulkLoad`). */
   private deferAnn = false;
@@ -130,6 +155,8 @@ export class VectorIndex {
     this.dimensions = options.dimensions;
     this.annMinEntries = options.annMinEntries ?? DEFAULT_ANN_MIN_ENTRIES;
     this.counter = options.counter;
+    this.groupOf = options.groupOf;
+    this.groupMin = Math.min(GRAPH_GROUP_MIN, this.annMinEntries);
     this.rows = new VectorRows(options.dimensions);
   }
 
@@ -161,7 +188,7 @@ export class VectorIndex {
       // The partitions in the order replaying into the maps would have created them.
       for (const p of staged.livePartitions()) {
         const name = staged.partitionNames[p]!;
-        this.partitions.set(name, { name, ids: new Set<number>() });
+        this.partitions.set(name, this.newPartition(name));
       }
     }
     let moved = 0;
@@ -222,6 +249,10 @@ export class VectorIndex {
     for (const [key, id] of this.byKey) yield { key, partition: this.ownerOf[id]!.name, vector: this.rows.vector(this.rowOf[id]!), label: BigInt(this.labelOf[id]!) };
   }
 
+  private newPartition(name: string): Partition {
+    return { name, ids: new Set<number>(), large: false, ungrouped: 0, ...(this.groupOf ? { groups: new IdGroups(), graphed: new Set<string>() } : {}) };
+  }
+
   /** The HNSW graphs of the large partitions, for persistence. */
   *graphs(): IterableIterator<{ partition: string; graph: Index }> {
     this.settle();
@@ -269,7 +300,7 @@ export class VectorIndex {
     this.rowOf[id] = row;
     let bucket = this.partitions.get(partition);
     if (!bucket) {
-      bucket = { name: partition, ids: new Set<number>() };
+      bucket = this.newPartition(partition);
       this.partitions.set(partition, bucket);
     }
     this.keyOf[id] = key;
@@ -278,16 +309,52 @@ export class VectorIndex {
     bucket.ids.add(id);
     this.byKey.set(key, id);
     this.counter?.added(partition, key);
-    if (bucket.ann && bucket.byLabel) {
-      // One thread, said explicitly: with the default (0) usearch asks the C++ runtime for the core
-      // count on every add, which opens and reads /sys/devices/system/cpu/online once per miss.
-      const key = annKey(slotLabel);
-      bucket.ann.add(key, vector ?? this.rows.vector(row), 1);
-      bucket.byLabel.set(Number(key), id);
+    const group = bucket.groups ? this.groupOf!(key) : undefined;
+    const groupSize = group === undefined ? 0 : bucket.groups!.add(group, id);
+    if (group === undefined) bucket.ungrouped++;
+    if (bucket.large) {
+      if (group === undefined || bucket.graphed!.has(group)) this.addToGraph(bucket, [id], vector);
+      else if (groupSize >= this.groupMin) this.graphGroup(bucket, group);
     } else if (!this.deferAnn && bucket.ids.size >= this.annMinEntries) {
       this.buildAnn(bucket);
     }
     return BigInt(slotLabel);
+  }
+
+  /** Whether the entry of `group` (undefined: no group) is in the partition's graph, once it is large. */
+  private inGraph(bucket: Partition, group: string | undefined): boolean {
+    return bucket.large && (group === undefined || bucket.graphed?.has(group) === true);
+  }
+
+  /** Moves a group that reached `groupMin` into the graph, and marks it so its later entries go there too. */
+  private graphGroup(bucket: Partition, group: string): void {
+    bucket.graphed!.add(group);
+    this.addToGraph(bucket, [...bucket.groups!.ids(group)]);
+  }
+
+  /** Adds entries to the partition's graph, creating it first (`vector`: the values of a single id, when the caller has them). */
+  private addToGraph(bucket: Partition, ids: number[], vector?: Float32Array): void {
+    if (ids.length === 0) return;
+    if (!bucket.ann) {
+      bucket.ann = newAnnIndex(this.dimensions);
+      bucket.byLabel = new Map();
+    }
+    const keys = new BigUint64Array(ids.length);
+    let matrix: Float32Array;
+    if (ids.length === 1 && vector) {
+      matrix = vector;
+    } else {
+      matrix = new Float32Array(ids.length * this.dimensions);
+      ids.forEach((id, i) => this.rows.copyTo(this.rowOf[id]!, matrix, i * this.dimensions));
+    }
+    ids.forEach((id, i) => {
+      keys[i] = annKey(this.labelOf[id]!);
+      bucket.byLabel!.set(Number(keys[i]!), id);
+    });
+    // One thread, said explicitly: with the default (0) usearch asks the C++ runtime for the core
+    // count on every add, which opens and reads /sys/devices/system/cpu/online once per miss. And a
+    // graph built in parallel depends on scheduling, and so would benchmark figures.
+    bucket.ann.add(ids.length === 1 ? keys[0]! : keys, matrix, 1);
   }
 
   /**
@@ -319,7 +386,7 @@ export class VectorIndex {
     this.settle();
     this.deferAnn = false;
     for (const [partition, bucket] of this.partitions) {
-      if (bucket.ann || bucket.ids.size < this.annMinEntries) continue;
+      if (bucket.large || bucket.ids.size < this.annMinEntries) continue;
       const saved = savedGraphs.get(partition);
       if (saved && this.adoptGraph(bucket, saved)) continue;
       this.buildAnn(bucket);
@@ -327,17 +394,38 @@ export class VectorIndex {
   }
 
   /**
-   * Uses `graph` for `bucket` if it holds exactly the keys of the bucket's labels. A graph saved
-   * before keys were mixed (its keys are the labels themselves) does not: it is built again, once.
+   * Uses `graph` for `bucket` if it holds exactly the keys of the bucket's labels that belong in a
+   * graph: every entry without a group, every entry of a group of `groupMin` or more, and whole
+   * groups only (a smaller group that was in the graph when it was saved may stay there). A graph
+   * saved before keys were mixed (its keys are the labels themselves) does not: it is built again, once.
    */
   private adoptGraph(bucket: Partition, graph: Index): boolean {
-    if (graph.size() !== bucket.ids.size || graph.dimensions() !== this.dimensions) return false;
+    if (graph.dimensions() !== this.dimensions || !annAvailable()) return false;
     const ids = [...bucket.ids];
     const keys = BigUint64Array.from(ids, (id) => annKey(this.labelOf[id]!));
     const present = graph.contains(keys) as boolean[];
-    if (!present.every(Boolean)) return false;
+    const groupIn = new Map<string, boolean>();
+    let inGraph = 0;
+    for (let i = 0; i < ids.length; i++) {
+      const group = bucket.groups ? this.groupOf!(this.keyOf[ids[i]!]!) : undefined;
+      if (present[i]) inGraph++;
+      if (group === undefined) {
+        if (!present[i]) return false;
+        continue;
+      }
+      const seen = groupIn.get(group);
+      if (seen !== undefined && seen !== present[i]) return false;
+      groupIn.set(group, present[i]!);
+    }
+    if (inGraph !== graph.size()) return false;
+    for (const [group, size] of bucket.groups?.sizes() ?? []) if (size >= this.groupMin && !groupIn.get(group)) return false;
+    bucket.large = true;
+    for (const [group, isIn] of groupIn) if (isIn) bucket.graphed!.add(group);
     bucket.ann = graph;
-    bucket.byLabel = new Map(ids.map((id, i) => [Number(keys[i]!), id]));
+    bucket.byLabel = new Map();
+    ids.forEach((id, i) => {
+      if (present[i]) bucket.byLabel!.set(Number(keys[i]!), id);
+    });
     return true;
   }
 
@@ -355,11 +443,14 @@ export class VectorIndex {
     this.rows.release(this.rowOf[id]!);
     this.free.push(id);
     bucket.ids.delete(id);
-    if (bucket.ann && bucket.byLabel) {
-      const key = annKey(label);
-      bucket.ann.remove(key);
-      bucket.byLabel.delete(Number(key));
+    const group = bucket.groups ? this.groupOf!(key) : undefined;
+    if (this.inGraph(bucket, group) && bucket.ann && bucket.byLabel) {
+      const annLabel = annKey(label);
+      bucket.ann.remove(annLabel);
+      bucket.byLabel.delete(Number(annLabel));
     }
+    if (group === undefined) bucket.ungrouped--;
+    else if (bucket.groups!.remove(group, id) === 0) bucket.graphed!.delete(group);
     if (bucket.ids.size === 0) this.partitions.delete(bucket.name);
   }
 
@@ -376,29 +467,46 @@ export class VectorIndex {
     this.rows.clear();
   }
 
-  /** Up to `k` entries of `partition`, most similar first, with exact cosine similarity. */
-  nearest(partition: string, query: Float32Array, k: number): Neighbour[] {
+  /**
+   * Up to `k` entries of `partition`, most similar first, with exact cosine similarity. `group`:
+   * the query's group (see `groupOf`); in a large partition only its entries, and those without a
+   * group, are candidates. Without it every entry is.
+   */
+  nearest(partition: string, query: Float32Array, k: number, group?: string): Neighbour[] {
     const bucket = this.partitions.get(partition);
     const staged = this.staged?.partitionNumber(partition) ?? -1;
     if ((!bucket && staged < 0) || query.length !== this.dimensions || !isFiniteVector(query)) return [];
     if (staged >= 0) return this.topKWithStaged(query, bucket?.ids ?? [], staged, k);
-    let candidates: Iterable<number> = bucket!.ids;
-    if (bucket!.ann && bucket!.byLabel) {
-      const found = bucket!.ann.search(query, Math.min(k * ANN_OVERFETCH, bucket!.ids.size), 1);
-      const ids: number[] = [];
-      for (const label of found.keys) {
-        const id = bucket!.byLabel.get(Number(label));
-        if (id !== undefined) ids.push(id);
-      }
-      candidates = ids;
-    }
-    return this.topK(query, candidates, k);
+    if (!bucket!.large) return this.topK(query, bucket!.ids, k);
+    if (!bucket!.groups) return this.topK(query, this.searchGraph(bucket!, query, k), k);
+    if (group === undefined) return this.topK(query, [...this.searchGraph(bucket!, query, k), ...this.ungraphedIds(bucket!)], k);
+    if (bucket!.graphed!.has(group)) return this.topK(query, this.searchGraph(bucket!, query, k), k);
+    const ids = [...bucket!.groups.ids(group)];
+    return this.topK(query, bucket!.ungrouped > 0 ? [...ids, ...this.searchGraph(bucket!, query, k)] : ids, k);
   }
 
-  /** Number of partitions that use an HNSW graph (for `describe()` and tests). */
+  /** The graph's nearest entries to `query` (over-fetched for the exact re-scoring). */
+  private searchGraph(bucket: Partition, query: Float32Array, k: number): number[] {
+    const ids: number[] = [];
+    const size = bucket.ann?.size() ?? 0;
+    if (size === 0) return ids;
+    const found = bucket.ann!.search(query, Math.min(k * ANN_OVERFETCH, size), 1);
+    for (const label of found.keys) {
+      const id = bucket.byLabel!.get(Number(label));
+      if (id !== undefined) ids.push(id);
+    }
+    return ids;
+  }
+
+  /** Entries of a large partition's groups that are not in its graph. */
+  private *ungraphedIds(bucket: Partition): IterableIterator<number> {
+    for (const [group] of bucket.groups!.sizes()) if (!bucket.graphed!.has(group)) yield* bucket.groups!.ids(group);
+  }
+
+  /** Number of partitions whose HNSW graph holds entries (for `describe()` and tests). */
   annPartitions(): number {
     let count = 0;
-    for (const bucket of this.partitions.values()) if (bucket.ann) count++;
+    for (const bucket of this.partitions.values()) if (bucket.ann && bucket.ann.size() > 0) count++;
     return count;
   }
 
@@ -410,23 +518,25 @@ export class VectorIndex {
     return bytes;
   }
 
+  /** Switches a partition to graph search: its entries without a group and its large groups go into a graph. */
   private buildAnn(bucket: Partition): void {
     if (!annAvailable()) return;
     this.graphsBuilt++;
-    const ann = newAnnIndex(this.dimensions);
-    const byLabel = new Map<number, number>();
-    const ids = [...bucket.ids];
-    const labels = new BigUint64Array(ids.length);
-    const matrix = new Float32Array(ids.length * this.dimensions);
-    ids.forEach((id, i) => {
-      labels[i] = annKey(this.labelOf[id]!);
-      this.rows.copyTo(this.rowOf[id]!, matrix, i * this.dimensions);
-      byLabel.set(Number(labels[i]!), id);
-    });
-    // One thread: a graph built in parallel depends on scheduling, and so would benchmark figures.
-    ann.add(labels, matrix, 1);
-    bucket.ann = ann;
-    bucket.byLabel = byLabel;
+    bucket.large = true;
+    bucket.ann = undefined;
+    bucket.byLabel = undefined;
+    if (!bucket.groups) {
+      this.addToGraph(bucket, [...bucket.ids]);
+      return;
+    }
+    bucket.graphed!.clear();
+    for (const [group, size] of bucket.groups.sizes()) if (size >= this.groupMin) bucket.graphed!.add(group);
+    const ids: number[] = [];
+    for (const id of bucket.ids) {
+      const group = this.groupOf!(this.keyOf[id]!);
+      if (group === undefined || bucket.graphed!.has(group)) ids.push(id);
+    }
+    this.addToGraph(bucket, ids);
   }
 
   /**

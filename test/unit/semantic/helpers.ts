@@ -88,3 +88,14 @@ export async function drain(outcome: Outcome): Promise<void> {
     // discard
   }
 }
+
+const SERVICES = ['billing', 'search', 'upload', 'login', 'report', 'backup', 'invoice', 'gateway', 'storage', 'mailing'];
+const TEAMS = ['europe', 'asia', 'africa', 'canada', 'mexico', 'brazil', 'india', 'japan', 'norway', 'chile'];
+
+/**
+ * Question `i` (0–99) of a set without code, numbers, identifiers or symbols: all of them share one
+ * gate key, so they fill one index group, large enough for a graph.
+ */
+export function wordQuestion(i: number): string {
+  return `How do I configure the ${SERVICES[i % 10]} service for the ${TEAMS[Math.floor(i / 10) % 10]} team?`;
+}

@@ -9,13 +9,13 @@ import { createLexicalEmbedder } from '../../../src/core/embed/lexical';
 import { silentLogger } from '../../../src/core/logger';
 import { ZERO_USAGE } from '../../../src/core/outcome';
 import { SemanticCache } from '../../../src/core/semantic/cache';
-import { entryKey } from '../../../src/core/semantic/entries';
+import { encodeEntry, entryKey } from '../../../src/core/semantic/entries';
 import { newAnnIndex, VectorIndex } from '../../../src/core/semantic/index';
 import { annKey } from '../../../src/core/semantic/annKeys';
 import { VectorJournal } from '../../../src/core/semantic/journal';
 import { VectorRows } from '../../../src/core/semantic/rows';
 import { openEmbeddedStore } from '../../../src/core/store/embedded';
-import { tempDir } from './helpers';
+import { tempDir, wordQuestion } from './helpers';
 
 function seededVectors(count: number, dimensions: number, seed = 1): Float32Array[] {
   let state = seed;
@@ -312,6 +312,51 @@ describe('SemanticCache follows the store\'s evictions', () => {
   });
 });
 
+describe('SemanticCache groups entries by gate key', () => {
+  const answer = { api: 'openai.chat' as const, body: {}, usage: ZERO_USAGE, createdAt: 1 };
+
+  it('builds a graph only for a large group: turns with their own numbers are scanned in groups of one', async () => {
+    const { dir, cleanup } = await tempDir('l1b-groups');
+    const store = await openEmbeddedStore(dir, { maxEntries: 1000, ttlSeconds: 0 }, { name: 'semantic' });
+    const embedder = createLexicalEmbedder();
+    const cache = await SemanticCache.open({ store, embedder, threshold: embedder.defaultThreshold, logger: silentLogger, annMinEntries: 20 });
+    try {
+      for (let i = 0; i < 60; i++) await cache.insert('p', `How do I configure service number ${i} for tenant ${i * 7}?`, answer);
+      assert.equal(cache.index.annPartitions(), 0, '60 gate keys, 60 groups of one: no graph, no usearch add');
+      assert.equal((await cache.lookup('p', 'how do i configure service number 42 for tenant 294')).hit, true);
+      assert.equal((await cache.lookup('p', 'how do i configure service number 42 for tenant 295')).hit, false);
+      for (let i = 0; i < 60; i++) await cache.insert('p', wordQuestion(i), answer);
+      assert.equal(cache.index.annPartitions(), 1, 'one gate key for 60 turns: one group with a graph');
+      assert.equal((await cache.lookup('p', wordQuestion(33).toLowerCase())).hit, true);
+    } finally {
+      await cache.close();
+      await store.close();
+      await cleanup();
+    }
+  });
+
+  it('still finds an entry whose key was written before gate keys', async () => {
+    const { dir, cleanup } = await tempDir('l1b-groups-old');
+    const store = await openEmbeddedStore(dir, { maxEntries: 1000, ttlSeconds: 0 }, { name: 'semantic' });
+    const embedder = createLexicalEmbedder();
+    const text = 'How do I retry a request 3 times?';
+    // The key form of earlier versions: partition and 32 hex digits of the text's hash.
+    await store.set(`l1b:p:${'ab'.repeat(16)}`, encodeEntry({ partition: 'p', text, embedder: embedder.id, vector: await embedder.embed(text), answer }));
+    const cache = await SemanticCache.open({ store, embedder, threshold: embedder.defaultThreshold, logger: silentLogger });
+    try {
+      assert.equal(cache.index.size, 1);
+      assert.equal((await cache.lookup('p', 'how do i retry a request 3 times')).hit, true);
+      await cache.insert('p', 'How do I retry a request 5 times?', answer);
+      assert.equal((await cache.lookup('p', 'how do i retry a request 5 times')).hit, true, 'and one with a gate key beside it');
+      assert.equal((await cache.lookup('p', 'how do i retry a request 7 times')).hit, false);
+    } finally {
+      await cache.close();
+      await store.close();
+      await cleanup();
+    }
+  });
+});
+
 describe('SemanticCache expiry', () => {
   it('never serves an entry older than the TTL', async () => {
     const { dir, cleanup } = await tempDir('l1b-ttl');
@@ -345,7 +390,7 @@ describe('SemanticCache persistence of HNSW graphs', () => {
     try {
       const first = await open();
       const answer = { api: 'openai.chat' as const, body: {}, usage: ZERO_USAGE, createdAt: 1 };
-      for (let i = 0; i < 60; i++) await first.cache.insert('big', `How do I configure service number ${i} for tenant ${i * 7}?`, answer);
+      for (let i = 0; i < 60; i++) await first.cache.insert('big', wordQuestion(i), answer);
       assert.equal(first.cache.index.annPartitions(), 1);
       await first.close();
       const manifest = JSON.parse(await readFile(join(dir, 'index', 'index.json'), 'utf8')) as { graphs: Array<{ file: string }> };
@@ -356,7 +401,7 @@ describe('SemanticCache persistence of HNSW graphs', () => {
       assert.equal(second.cache.origin, 'snapshot');
       assert.equal(second.cache.index.annPartitions(), 1);
       assert.equal(second.cache.index.graphsBuilt, 0, 'the saved graph was adopted, not rebuilt');
-      assert.equal((await second.cache.lookup('big', 'how do i configure service number 42 for tenant 294')).hit, true);
+      assert.equal((await second.cache.lookup('big', wordQuestion(42).toLowerCase())).hit, true);
       await second.close();
 
       const graphBytes = await readFile(graphPath);
@@ -365,7 +410,7 @@ describe('SemanticCache persistence of HNSW graphs', () => {
       const third = await open();
       assert.equal(third.cache.index.annPartitions(), 1);
       assert.equal(third.cache.index.graphsBuilt, 1, 'the damaged graph was rebuilt from the vectors');
-      assert.equal((await third.cache.lookup('big', 'How do I configure service number 7 for tenant 49 ?')).hit, true);
+      assert.equal((await third.cache.lookup('big', wordQuestion(7).replace('?', ' ?'))).hit, true);
       await third.close();
     } finally {
       await cleanup();
@@ -398,7 +443,7 @@ describe('usearch keys of the graphs (issue 15: a remove walked a run of consecu
       const cache = await SemanticCache.open({ store, embedder, threshold: embedder.defaultThreshold, logger: silentLogger, indexDir: join(dir, 'index'), annMinEntries: 20 });
       return { cache, close: async () => (await cache.close(), await store.close()) };
     };
-    const question = (i: number): string => `How do I configure service number ${i} for tenant ${i * 7}?`;
+    const question = wordQuestion;
     try {
       const first = await open();
       const answer = { api: 'openai.chat' as const, body: {}, usage: ZERO_USAGE, createdAt: 1 };
@@ -433,7 +478,7 @@ describe('SemanticCache.openForLookups (issue 15: the first L1b answer before th
     const { dir, cleanup } = await tempDir('l1b-early');
     const embedder = createLexicalEmbedder();
     const answer = { api: 'openai.chat' as const, body: {}, usage: ZERO_USAGE, createdAt: 1 };
-    const question = (i: number): string => `How do I configure service number ${i} for tenant ${i * 7}?`;
+    const question = wordQuestion;
     const options = async (): Promise<Parameters<typeof SemanticCache.open>[0]> => ({
       store: await openEmbeddedStore(join(dir, 'store'), { maxEntries: 1000, ttlSeconds: 0 }, { name: 'semantic', loadInBackground: true }),
       embedder, threshold: embedder.defaultThreshold, logger: silentLogger, indexDir: join(dir, 'index'), annMinEntries: 20,
@@ -451,7 +496,7 @@ describe('SemanticCache.openForLookups (issue 15: the first L1b answer before th
       assert.equal(cache.origin, 'snapshot');
       assert.equal(cache.index.size, 60);
       assert.equal(cache.index.annPartitions(), 0, 'the saved graph is not loaded yet');
-      const asked = ['how do i configure service number 42 for tenant 294', 'How do I configure service number 7 for tenant 49 ?', 'How do I deploy a lambda function?'];
+      const asked = [question(42).toLowerCase(), question(7).replace('?', ' ?'), 'How do I deploy a lambda function?'];
       const early = await Promise.all(asked.map((text) => cache.lookup('big', text)));
       // A store made while opening waits for the open, so the saved graph still fits and is adopted.
       const stored = cache.insert('big', 'How do I rotate the logs of service 3?', answer);
