@@ -55,9 +55,8 @@ interface Partition {
   ann?: Index;
   /** usearch key (`annKey` of the entry's label) → entry id (only inside an ANN partition). */
   byLabel?: Map<number, number>;
-  /** With `groupOf`: the entries by group, the groups whose entries are in the graph, and how many entries have no group. */
+  /** With `groupOf`: the entries by group (and which groups are in the graph), and how many entries have no group. */
   groups?: IdGroups;
-  graphed?: Set<string>;
   ungrouped: number;
 }
 
@@ -250,7 +249,7 @@ export class VectorIndex {
   }
 
   private newPartition(name: string): Partition {
-    return { name, ids: new Set<number>(), large: false, ungrouped: 0, ...(this.groupOf ? { groups: new IdGroups(), graphed: new Set<string>() } : {}) };
+    return { name, ids: new Set<number>(), large: false, ungrouped: 0, ...(this.groupOf ? { groups: new IdGroups() } : {}) };
   }
 
   /** The HNSW graphs of the large partitions, for persistence. */
@@ -313,8 +312,8 @@ export class VectorIndex {
     const groupSize = group === undefined ? 0 : bucket.groups!.add(group, id);
     if (group === undefined) bucket.ungrouped++;
     if (bucket.large) {
-      if (group === undefined || bucket.graphed!.has(group)) this.addToGraph(bucket, [id], vector);
-      else if (groupSize >= this.groupMin) this.graphGroup(bucket, group);
+      if (group === undefined || bucket.groups!.isGraphed(group)) this.addToGraph(bucket, [id], vector);
+      else if (groupSize >= this.groupMin) this.addToGraph(bucket, bucket.groups!.graph(group)); // the whole group, from now on
     } else if (!this.deferAnn && bucket.ids.size >= this.annMinEntries) {
       this.buildAnn(bucket);
     }
@@ -323,13 +322,7 @@ export class VectorIndex {
 
   /** Whether the entry of `group` (undefined: no group) is in the partition's graph, once it is large. */
   private inGraph(bucket: Partition, group: string | undefined): boolean {
-    return bucket.large && (group === undefined || bucket.graphed?.has(group) === true);
-  }
-
-  /** Moves a group that reached `groupMin` into the graph, and marks it so its later entries go there too. */
-  private graphGroup(bucket: Partition, group: string): void {
-    bucket.graphed!.add(group);
-    this.addToGraph(bucket, [...bucket.groups!.ids(group)]);
+    return bucket.large && (group === undefined || bucket.groups?.isGraphed(group) === true);
   }
 
   /** Adds entries to the partition's graph, creating it first (`vector`: the values of a single id, when the caller has them). */
@@ -418,9 +411,9 @@ export class VectorIndex {
       groupIn.set(group, present[i]!);
     }
     if (inGraph !== graph.size()) return false;
-    for (const [group, size] of bucket.groups?.sizes() ?? []) if (size >= this.groupMin && !groupIn.get(group)) return false;
+    for (const [group, size] of bucket.groups?.groups() ?? []) if (size >= this.groupMin && !groupIn.get(group)) return false;
     bucket.large = true;
-    for (const [group, isIn] of groupIn) if (isIn) bucket.graphed!.add(group);
+    for (const [group, isIn] of groupIn) if (isIn) bucket.groups!.graph(group);
     bucket.ann = graph;
     bucket.byLabel = new Map();
     ids.forEach((id, i) => {
@@ -450,7 +443,7 @@ export class VectorIndex {
       bucket.byLabel.delete(Number(annLabel));
     }
     if (group === undefined) bucket.ungrouped--;
-    else if (bucket.groups!.remove(group, id) === 0) bucket.graphed!.delete(group);
+    else bucket.groups!.remove(group, id);
     if (bucket.ids.size === 0) this.partitions.delete(bucket.name);
   }
 
@@ -480,7 +473,7 @@ export class VectorIndex {
     if (!bucket!.large) return this.topK(query, bucket!.ids, k);
     if (!bucket!.groups) return this.topK(query, this.searchGraph(bucket!, query, k), k);
     if (group === undefined) return this.topK(query, [...this.searchGraph(bucket!, query, k), ...this.ungraphedIds(bucket!)], k);
-    if (bucket!.graphed!.has(group)) return this.topK(query, this.searchGraph(bucket!, query, k), k);
+    if (bucket!.groups.isGraphed(group)) return this.topK(query, this.searchGraph(bucket!, query, k), k);
     const ids = [...bucket!.groups.ids(group)];
     return this.topK(query, bucket!.ungrouped > 0 ? [...ids, ...this.searchGraph(bucket!, query, k)] : ids, k);
   }
@@ -500,7 +493,7 @@ export class VectorIndex {
 
   /** Entries of a large partition's groups that are not in its graph. */
   private *ungraphedIds(bucket: Partition): IterableIterator<number> {
-    for (const [group] of bucket.groups!.sizes()) if (!bucket.graphed!.has(group)) yield* bucket.groups!.ids(group);
+    for (const [group, , graphed] of bucket.groups!.groups()) if (!graphed) yield* bucket.groups!.ids(group);
   }
 
   /** Number of partitions whose HNSW graph holds entries (for `describe()` and tests). */
@@ -529,13 +522,9 @@ export class VectorIndex {
       this.addToGraph(bucket, [...bucket.ids]);
       return;
     }
-    bucket.graphed!.clear();
-    for (const [group, size] of bucket.groups.sizes()) if (size >= this.groupMin) bucket.graphed!.add(group);
     const ids: number[] = [];
-    for (const id of bucket.ids) {
-      const group = this.groupOf!(this.keyOf[id]!);
-      if (group === undefined || bucket.graphed!.has(group)) ids.push(id);
-    }
+    if (bucket.ungrouped > 0) for (const id of bucket.ids) if (this.groupOf!(this.keyOf[id]!) === undefined) ids.push(id);
+    for (const [group, size] of bucket.groups.groups()) if (size >= this.groupMin) ids.push(...bucket.groups.graph(group));
     this.addToGraph(bucket, ids);
   }
 

@@ -51,8 +51,25 @@ describe('IdGroups', () => {
     assert.equal(groups.remove('b', 9), 1, 'an id not in the group changes nothing');
     assert.equal(groups.remove('b', 4), 0);
     assert.equal(groups.size('b'), 0);
-    assert.deepEqual([...groups.sizes()], [['a', 2]]);
+    assert.deepEqual([...groups.groups()], [['a', 2, false]]);
     assert.equal(groups.remove('zz', 1), 0);
+  });
+
+  it('keeps only the number of a graphed group\'s entries', () => {
+    const groups = new IdGroups();
+    [7, 8, 9].forEach((id) => groups.add('g', id));
+    assert.deepEqual(groups.graph('g'), [7, 8, 9]);
+    assert.equal(groups.isGraphed('g'), true);
+    assert.deepEqual([...groups.ids('g')], [], 'the graph finds them');
+    assert.equal(groups.add('g', 10), 4);
+    assert.equal(groups.remove('g', 7), 3);
+    assert.deepEqual([...groups.groups()], [['g', 3, true]]);
+    [8, 9, 10].forEach((id) => groups.remove('g', id));
+    assert.equal(groups.isGraphed('g'), false, 'an emptied group is gone');
+    assert.equal(groups.add('g', 11), 1);
+    assert.deepEqual([...groups.ids('g')], [11]);
+    assert.deepEqual(groups.graph('nothing'), []);
+    assert.equal(groups.isGraphed('nothing'), false);
   });
 });
 
