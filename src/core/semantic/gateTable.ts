@@ -13,6 +13,8 @@ const SLOTS = 1 << 21;
 const SATURATED = 0xff;
 /** Stands for the gate key of entries whose store key has none (written before gate keys). */
 const ANY_GATE_KEY = '*';
+/** Counts every entry of a partition, whatever its gate key: for a partition with none, no gate key is needed. */
+const WHOLE_PARTITION = '\u0000';
 
 /** FNV-1a over `partition` and `gateKey`, folded to a slot. */
 function slotOf(partition: string, gateKey: string): number {
@@ -29,12 +31,20 @@ export class GateCounts {
   private readonly counts = new Uint8Array(this.buffer);
 
   added(partition: string, key: string): void {
-    const slot = slotOf(partition, gateKeyOfEntryKey(key) ?? ANY_GATE_KEY);
-    if (Atomics.load(this.counts, slot) < SATURATED) Atomics.add(this.counts, slot, 1);
+    this.up(slotOf(partition, WHOLE_PARTITION));
+    this.up(slotOf(partition, gateKeyOfEntryKey(key) ?? ANY_GATE_KEY));
   }
 
   removed(partition: string, key: string): void {
-    const slot = slotOf(partition, gateKeyOfEntryKey(key) ?? ANY_GATE_KEY);
+    this.down(slotOf(partition, gateKeyOfEntryKey(key) ?? ANY_GATE_KEY));
+    this.down(slotOf(partition, WHOLE_PARTITION));
+  }
+
+  private up(slot: number): void {
+    if (Atomics.load(this.counts, slot) < SATURATED) Atomics.add(this.counts, slot, 1);
+  }
+
+  private down(slot: number): void {
     const count = Atomics.load(this.counts, slot);
     if (count > 0 && count < SATURATED) Atomics.sub(this.counts, slot, 1);
   }
@@ -53,6 +63,11 @@ export class GateView {
   }
 
   /** False when the index holds no entry of `partition` with `gateKey` (nor one whose gate key is unknown). */
+  /** False when the index holds no entry of `partition` at all (a new conversation, usually). */
+  partitionMayHold(partition: string): boolean {
+    return Atomics.load(this.counts, slotOf(partition, WHOLE_PARTITION)) > 0;
+  }
+
   mayHold(partition: string, gateKey: string): boolean {
     return Atomics.load(this.counts, slotOf(partition, gateKey)) > 0 || Atomics.load(this.counts, slotOf(partition, ANY_GATE_KEY)) > 0;
   }

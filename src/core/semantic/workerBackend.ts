@@ -39,6 +39,13 @@ const RECENT_GATE_KEYS = 256;
  */
 const MAX_KEYED_HERE_CHARS = 2048;
 
+/** Adds `by` to the count of `key`, which is dropped at zero. */
+function countIn(counts: Map<string, number>, key: string, by: number): void {
+  const count = (counts.get(key) ?? 0) + by;
+  if (count === 0) counts.delete(key);
+  else counts.set(key, count);
+}
+
 /** What an insert in flight holds back: lookups with its gate key, or every lookup of its partition (`*`) for a long turn. */
 const flightKey = (partition: string, gateKey: string | undefined): string => `${partition}\n${gateKey ?? '*'}`;
 
@@ -85,6 +92,8 @@ export async function startWorkerBackend(spec: SemanticOpenSpec, options: Worker
   let gates: GateView | undefined;
   /** Inserts posted and not answered yet, by partition and gate key: their entries may not be counted yet. */
   const insertsInFlight = new Map<string, number>();
+  /** The same inserts by partition alone. */
+  const partitionsInFlight = new Map<string, number>();
   let settledHere = 0;
   /** Gate keys of recent turns: the insert after a miss is for the text its lookup just keyed. */
   const recentGateKeys = new Map<string, string>();
@@ -176,6 +185,11 @@ export async function startWorkerBackend(spec: SemanticOpenSpec, options: Worker
     lookup(partition: string, text: string): Promise<BackendLookup> {
       // A failed worker was logged once when it failed; every request after it is a plain miss.
       if (dead) return Promise.resolve({ hit: false });
+      if (gates && text.length <= MAX_KEYED_HERE_CHARS && !partitionsInFlight.has(partition) && !gates.partitionMayHold(partition)) {
+        // No entry in this conversation, none on its way: a miss, without even a gate key.
+        settledHere++;
+        return Promise.resolve({ hit: false });
+      }
       const gateKey = gates && text.length <= MAX_KEYED_HERE_CHARS ? gateKeyOfTurn(text) : undefined;
       if (gates && gateKey !== undefined) {
         // No entry with this turn's code, numbers, identifiers and symbols, and none on its way:
@@ -209,16 +223,18 @@ export async function startWorkerBackend(spec: SemanticOpenSpec, options: Worker
       }
       pendingInserts++;
       // Counted before the gate counts arrive too: an insert posted before may be counted after.
-      const gateKey = text.length <= MAX_KEYED_HERE_CHARS ? gateKeyOfTurn(text) : undefined;
+      // The gate key its lookup computed, if it did (a lookup in an empty partition needs none);
+      // without one the worker computes it, and the insert holds back its whole partition.
+      const gateKey = text.length <= MAX_KEYED_HERE_CHARS ? recentGateKeys.get(text) : undefined;
       const flight = flightKey(partition, gateKey);
-      insertsInFlight.set(flight, (insertsInFlight.get(flight) ?? 0) + 1);
+      countIn(insertsInFlight, flight, 1);
+      countIn(partitionsInFlight, partition, 1);
       try {
         expectOk(await call({ op: 'insert', partition, text, answer, ...(gateKey !== undefined ? { gateKey } : {}) }));
       } finally {
         pendingInserts--;
-        const left = insertsInFlight.get(flight)! - 1;
-        if (left === 0) insertsInFlight.delete(flight);
-        else insertsInFlight.set(flight, left);
+        countIn(insertsInFlight, flight, -1);
+        countIn(partitionsInFlight, partition, -1);
       }
     },
     async clear() {

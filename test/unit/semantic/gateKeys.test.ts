@@ -89,6 +89,22 @@ describe('gate counts', () => {
     assert.equal(view.mayHold('p', gateKeyOf(text)), false);
   });
 
+  it('say whether a partition holds any entry at all, whatever its gate key', () => {
+    const counts = new GateCounts();
+    const view = new GateView(counts.buffer);
+    assert.equal(view.partitionMayHold('p'), false);
+    counts.added('p', key('p', 'How do I retry a request 3 times?'));
+    counts.added('p', key('p', 'Explain closures'));
+    assert.equal(view.partitionMayHold('p'), true);
+    assert.equal(view.partitionMayHold('q'), false);
+    counts.removed('p', key('p', 'How do I retry a request 3 times?'));
+    assert.equal(view.partitionMayHold('p'), true, 'one entry left');
+    counts.removed('p', key('p', 'Explain closures'));
+    assert.equal(view.partitionMayHold('p'), false);
+    counts.added('q', `${ENTRY_KEY_PREFIX}q:${'0'.repeat(32)}`);
+    assert.equal(view.partitionMayHold('q'), true, 'an entry written before gate keys counts too');
+  });
+
   it('say "maybe" for every turn of a partition holding an entry written before gate keys', () => {
     const counts = new GateCounts();
     const view = new GateView(counts.buffer);

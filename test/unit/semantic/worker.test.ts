@@ -157,6 +157,35 @@ parentPort.on('message', () => { throw new Error('native crash stand-in'); });`)
     }
   });
 
+  it('tells a miss in a conversation with no entry without a gate key, unless an insert into it is on its way', async () => {
+    const temp = await tempDir('l1b-worker-empty-partition');
+    const spec = { config: defaultConfig(temp.dir).semantic, dataDir: temp.dir };
+    const answer = (text: string, i: number) => answerFor(proxyRequest({ body: chatBody(text) }), i);
+    const toldHere = (backend: { describe(): string }): number => Number(/(\d+) misses told without the worker/.exec(backend.describe())?.[1] ?? 0);
+    const backend = await startWorkerBackend(spec, { logger: silentLogger, lookupBudgetMs: 10_000 });
+    try {
+      const keepAlive = setInterval(() => undefined, 1000);
+      await backend.indexed;
+      clearInterval(keepAlive);
+      assert.equal((await backend.lookup('r', 'Explain closures in JavaScript')).hit, false);
+      assert.equal(toldHere(backend), 1);
+      // An insert whose lookup was told without a gate key holds back every lookup of its
+      // conversation, whatever its gate key, until the worker has counted it.
+      const inserting = backend.insert('r', 'Explain closures in JavaScript', answer('Explain closures in JavaScript', 1));
+      const asked = [backend.lookup('r', 'explain closures in javascript'), backend.lookup('r', 'How do I retry a request 13 times?')];
+      assert.equal(toldHere(backend), 1, 'both went to the worker');
+      await inserting;
+      await Promise.all(asked);
+      assert.equal((await backend.lookup('r', 'explain closures in javascript')).hit, true);
+      assert.equal((await backend.lookup('r', 'How do I retry a request 13 times?')).hit, false);
+      assert.equal((await backend.lookup('s', 'explain closures in javascript')).hit, false);
+      assert.equal(toldHere(backend), 3, 'another gate key, another conversation');
+    } finally {
+      await backend.close();
+      await temp.cleanup();
+    }
+  });
+
   it('treats a lookup the worker does not answer within the budget as a miss', async () => {
     const temp = await tempDir('l1b-worker-stuck');
     // A worker that opens and then never answers: a graph build or a save that takes too long.
