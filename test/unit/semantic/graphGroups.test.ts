@@ -22,6 +22,10 @@ function seededVectors(count: number, seed: number): Float32Array[] {
 /** Keys "group/n" belong to group "group"; keys without a slash have no group. */
 const groupOf = (key: string): string | undefined => (key.includes('/') ? key.split('/')[0] : undefined);
 
+function graphOf(index: VectorIndex) {
+  return [...index.graphs()][0]!.graph;
+}
+
 function graphSize(index: VectorIndex): number {
   let size = 0;
   for (const { graph } of index.graphs()) size += graph.size();
@@ -141,31 +145,29 @@ describe('VectorIndex with groups', () => {
 
   it('adopts a saved graph whose groups are whole, and builds again one that splits a group', () => {
     const vectors = seededVectors(120, 17);
+    // 60 in one group and 60 groups of one; then 25 of the group removed: 35 left, under the size, still graphed.
     const fill = (index: VectorIndex): void => {
       vectors.slice(0, 60).forEach((vector, i) => index.add('p', `big/${i}`, vector, BigInt(i + 1)));
       vectors.slice(60).forEach((vector, i) => index.add('p', `s${i}/0`, vector, BigInt(61 + i)));
+      for (let i = 0; i < 25; i++) index.remove(`big/${i}`);
+    };
+    const reopened = (saved: ReturnType<typeof graphOf>): VectorIndex => {
+      const index = new VectorIndex({ dimensions: DIMENSIONS, annMinEntries, groupOf });
+      index.bulkLoad(fill, new Map([['p', saved]]));
+      return index;
     };
     const first = new VectorIndex({ dimensions: DIMENSIONS, annMinEntries, groupOf });
     fill(first);
-    for (let i = 0; i < 25; i++) first.remove(`big/${i}`); // 35 left: under the size, still graphed
-    const saved = [...first.graphs()][0]!.graph;
+    const saved = graphOf(first);
     assert.equal(saved.size(), 35);
 
-    const second = new VectorIndex({ dimensions: DIMENSIONS, annMinEntries, groupOf });
-    second.bulkLoad((index) => {
-      fill(index);
-      for (let i = 0; i < 25; i++) index.remove(`big/${i}`);
-    }, new Map([['p', saved]]));
+    const second = reopened(saved);
     assert.equal(second.graphsBuilt, 0, 'adopted as it was');
-    assert.equal([...second.graphs()][0]!.graph, saved);
+    assert.equal(graphOf(second), saved);
 
     // One member of the group left out of the saved graph: it would never be found, so build again.
     saved.remove(annKey(31)); // big/30's label
-    const third = new VectorIndex({ dimensions: DIMENSIONS, annMinEntries, groupOf });
-    third.bulkLoad((index) => {
-      fill(index);
-      for (let i = 0; i < 25; i++) index.remove(`big/${i}`);
-    }, new Map([['p', saved]]));
+    const third = reopened(saved);
     assert.equal(third.graphsBuilt, 1, 'not adopted');
     assert.equal(graphSize(third), 0, 'built again: a group of 35 is under the size, so scanned');
     assert.equal(third.nearest('p', vectors[30]!, 1, 'big')[0]!.key, 'big/30');
