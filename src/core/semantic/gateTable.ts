@@ -62,12 +62,12 @@ export class GateView {
     this.counts = new Uint8Array(buffer);
   }
 
-  /** False when the index holds no entry of `partition` with `gateKey` (nor one whose gate key is unknown). */
   /** False when the index holds no entry of `partition` at all (a new conversation, usually). */
   partitionMayHold(partition: string): boolean {
     return Atomics.load(this.counts, slotOf(partition, WHOLE_PARTITION)) > 0;
   }
 
+  /** False when the index holds no entry of `partition` with `gateKey` (nor one whose gate key is unknown). */
   mayHold(partition: string, gateKey: string): boolean {
     return Atomics.load(this.counts, slotOf(partition, gateKey)) > 0 || Atomics.load(this.counts, slotOf(partition, ANY_GATE_KEY)) > 0;
   }

@@ -185,7 +185,7 @@ export async function startWorkerBackend(spec: SemanticOpenSpec, options: Worker
     lookup(partition: string, text: string): Promise<BackendLookup> {
       // A failed worker was logged once when it failed; every request after it is a plain miss.
       if (dead) return Promise.resolve({ hit: false });
-      if (gates && text.length <= MAX_KEYED_HERE_CHARS && !partitionsInFlight.has(partition) && !gates.partitionMayHold(partition)) {
+      if (gates && !partitionsInFlight.has(partition) && !gates.partitionMayHold(partition)) {
         // No entry in this conversation, none on its way: a miss, without even a gate key.
         settledHere++;
         return Promise.resolve({ hit: false });

@@ -180,6 +180,9 @@ parentPort.on('message', () => { throw new Error('native crash stand-in'); });`)
       assert.equal((await backend.lookup('r', 'How do I retry a request 13 times?')).hit, false);
       assert.equal((await backend.lookup('s', 'explain closures in javascript')).hit, false);
       assert.equal(toldHere(backend), 3, 'another gate key, another conversation');
+      // A turn too long to key on the main thread is told there too when its conversation is empty.
+      assert.equal((await backend.lookup('t', `${'Some context. '.repeat(160)}Explain closures`)).hit, false);
+      assert.equal(toldHere(backend), 4);
     } finally {
       await backend.close();
       await temp.cleanup();
