@@ -15,10 +15,10 @@ cd "$REPO" || exit 2
 start_serve_on_fake "$OUT" "$PREFILL" "$@"
 [ -n "$PREFILL" ] && sleep 8 # let a full cache finish opening
 node "$HERE/miss-load.mjs" "$URL" "${WARM:-300}" 8 0 > /dev/null # warm-up
-threads() { for t in /proc/$SPID/task/*; do echo "$(basename "$t") $(awk '{print $14+$15}' "$t/stat")"; done | sort; }
+threads() { for t in /proc/$SPID/task/*; do echo "$(basename "$t") $(awk '{print $14+$15}' "$t/stat") $(tr " " _ < "$t/comm")"; done | sort; }
 threads > "$OUT/threads_before.txt"
 node "$HERE/miss-load.mjs" "$URL" "${N:-3000}" "${C:-32}" "$(( ${WARM:-300} > 1000 ? ${WARM:-300} : 1000 ))" | tee "$OUT/load.txt"
 threads > "$OUT/threads_after.txt"
 grep VmRSS /proc/$SPID/status
-join "$OUT/threads_before.txt" "$OUT/threads_after.txt" | awk '{d=$3-$2; t+=d; if (d>0) printf "tid %s: %d\n", $1, d} END {print "total:", t}'
+join "$OUT/threads_before.txt" "$OUT/threads_after.txt" | awk '{d=$4-$2; t+=d; if (d>0) printf "tid %s (%s): %d\n", $1, $3, d} END {print "total:", t}'
 stop_serve_on_fake

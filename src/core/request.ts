@@ -182,7 +182,18 @@ export function relevantBodyDigest(api: ApiStyle, body: JsonObject): string {
   return rememberedDigest(body, `relevant:${api}`, () => sha256(canonicalJson(answerRelevantBody(api, body))));
 }
 
+/** Hashes of the last few credentials seen: a client sends the same key on every request. */
+const recentCredentialHashes = new Map<string, string>();
+const RECENT_CREDENTIALS = 16;
+
 /** sha256 of a credential, or "anonymous" when there is none. The raw secret never leaves here. */
 export function credentialHash(secret: string | undefined): string {
-  return secret ? sha256(`isartor-credential\n${secret}`) : 'anonymous';
+  if (!secret) return 'anonymous';
+  let hash = recentCredentialHashes.get(secret);
+  if (hash === undefined) {
+    hash = sha256(`isartor-credential\n${secret}`);
+    if (recentCredentialHashes.size >= RECENT_CREDENTIALS) recentCredentialHashes.delete(recentCredentialHashes.keys().next().value!);
+    recentCredentialHashes.set(secret, hash);
+  }
+  return hash;
 }

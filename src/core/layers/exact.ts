@@ -5,7 +5,7 @@
 import { Readable } from 'node:stream';
 import type { ExactCacheConfig } from '../config';
 import type { Logger } from '../logger';
-import type { Outcome, StoredAnswer, StoredOutcome, UpstreamOutcome } from '../outcome';
+import { storedAnswerJson, type Outcome, type StoredAnswer, type StoredOutcome, type UpstreamOutcome } from '../outcome';
 import type { Layer, LayerContext, Next } from '../pipeline';
 import { canonicalHash, type ProxyRequest } from '../request';
 import { untilAborted } from '../abortable';
@@ -97,7 +97,7 @@ export function createExactLayer(deps: ExactLayerDeps): ExactLayer {
         lead?.resolve({ kind: 'answer', answer });
         if (req.cache.noStore) return lead?.land(undefined);
         const write: Promise<void> = store
-          .set(key, Buffer.from(JSON.stringify(answer), 'utf8'))
+          .set(key, Buffer.from(storedAnswerJson(answer), 'utf8'))
           .catch((error: unknown) => logger.warn(`exact cache: could not store an answer: ${String(error)}`))
           .finally(() => {
             // Land only after the write, so a request arriving in between joins the flight instead of missing.

@@ -310,8 +310,11 @@ export class SemanticCache {
     return { hit: false, rejected, similarity: neighbours[0]?.similarity };
   }
 
-  /** Stores an answer for `text` in `partition`; a later lookup with a close enough turn finds it. */
-  async insert(partition: string, text: string, answer: StoredAnswer, vector?: Float32Array, gateKey?: string): Promise<void> {
+  /**
+   * Stores an answer (or its JSON, see `storedAnswerJson`) for `text` in `partition`; a later
+   * lookup with a close enough turn finds it.
+   */
+  async insert(partition: string, text: string, answer: StoredAnswer | string, vector?: Float32Array, gateKey?: string): Promise<void> {
     await this.whenIndexed();
     const embedded = vector ?? (await this.options.embedder.embed(text));
     if (!isFiniteVector(embedded)) return;

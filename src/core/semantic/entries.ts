@@ -3,7 +3,7 @@
  * partition it belongs to and the stored answer. Keys carry the partition so a rebuild can group
  * entries without reading them.
  */
-import type { StoredAnswer } from '../outcome';
+import { storedAnswerJson, type StoredAnswer } from '../outcome';
 import { sha256 } from '../request';
 import type { KeyValueStore } from '../store/store';
 import { GATE_KEY_TAG, gateKeyOf, gateKeyOfHash } from './gateKeys';
@@ -42,9 +42,15 @@ export function partitionOfKey(key: string): string | undefined {
   return end > 0 ? key.slice(ENTRY_KEY_PREFIX.length, end) : undefined;
 }
 
-export function encodeEntry(entry: SemanticEntry): Buffer {
+/**
+ * An entry's stored bytes: JSON with the vector in base64. `answer` may come as its JSON already
+ * (see `storedAnswerJson`), as the worker receives it; it is spliced in, not parsed again.
+ */
+export function encodeEntry(entry: Omit<SemanticEntry, 'answer'> & { answer: StoredAnswer | string }): Buffer {
   const vector = Buffer.from(entry.vector.buffer, entry.vector.byteOffset, entry.vector.byteLength).toString('base64');
-  return Buffer.from(JSON.stringify({ v: 1, ...entry, vector }));
+  const answer = typeof entry.answer === 'string' ? entry.answer : storedAnswerJson(entry.answer);
+  const head = JSON.stringify({ v: 1, partition: entry.partition, text: entry.text, embedder: entry.embedder, vector });
+  return Buffer.from(`${head.slice(0, -1)},"answer":${answer}}`);
 }
 
 /** Parses a stored entry; undefined for anything malformed (a damaged entry is a miss, never a crash). */

@@ -73,7 +73,7 @@ export function lazyBackend(options: LazyBackendOptions): SemanticBackend {
       }
       return (await start())?.lookup(partition, text) ?? { hit: false };
     },
-    async insert(partition: string, text: string, answer: StoredAnswer): Promise<void> {
+    async insert(partition: string, text: string, answer: StoredAnswer | string): Promise<void> {
       if (closed) return;
       written = true;
       await (await start())?.insert(partition, text, answer);

@@ -27,7 +27,7 @@ async function serve(backend: SemanticBackend, replies: MessageBatcher<WorkerRep
   let error: string | undefined;
   try {
     if (request.op === 'lookup') lookup = await backend.lookup(request.partition, request.text, request.gateKey);
-    else if (request.op === 'insert') await backend.insert(request.partition, request.text, request.answer, request.gateKey);
+    else if (request.op === 'insert') await backend.insert(request.partition, request.text, request.answerJson, request.gateKey);
     else if (request.op === 'clear') await backend.clear();
     else await backend.close();
   } catch (failure) {

@@ -6,7 +6,7 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Logger } from '../logger';
-import type { StoredAnswer } from '../outcome';
+import { storedAnswerJson, type StoredAnswer } from '../outcome';
 import type { BackendLookup, BackendStats, SemanticBackend, SemanticOpenSpec } from './backend';
 import { gateKeyOf } from './gateKeys';
 import { GateView } from './gateTable';
@@ -215,7 +215,7 @@ export async function startWorkerBackend(spec: SemanticOpenSpec, options: Worker
       });
       return Promise.race([answered, timedOut]).finally(() => clearTimeout(timer));
     },
-    async insert(partition: string, text: string, answer: StoredAnswer): Promise<void> {
+    async insert(partition: string, text: string, answer: StoredAnswer | string): Promise<void> {
       if (dead) return;
       if (pendingInserts >= MAX_PENDING_INSERTS) {
         logger.debug('l1b: the semantic worker is behind; an answer was not stored');
@@ -230,7 +230,7 @@ export async function startWorkerBackend(spec: SemanticOpenSpec, options: Worker
       countIn(insertsInFlight, flight, 1);
       countIn(partitionsInFlight, partition, 1);
       try {
-        expectOk(await call({ op: 'insert', partition, text, answer, ...(gateKey !== undefined ? { gateKey } : {}) }));
+        expectOk(await call({ op: 'insert', partition, text, answerJson: typeof answer === 'string' ? answer : storedAnswerJson(answer), ...(gateKey !== undefined ? { gateKey } : {}) }));
       } finally {
         pendingInserts--;
         countIn(insertsInFlight, flight, -1);

@@ -5,7 +5,6 @@
  * current figures: a message costs a structured clone and a wake-up of the other thread, which at
  * one lookup and one insert per miss was a tenth of the proxy thread's time (issue 15).
  */
-import type { StoredAnswer } from '../outcome';
 import type { BackendLookup, BackendStats, SemanticOpenSpec } from './backend';
 
 /**
@@ -28,7 +27,8 @@ export interface WorkerOpen {
 /** Main thread → worker (in a `WorkerRequest[]` batch): one operation on the cache. */
 export type WorkerRequest =
   | { id: number; op: 'lookup'; partition: string; text: string; gateKey?: string }
-  | { id: number; op: 'insert'; partition: string; text: string; answer: StoredAnswer; gateKey?: string }
+  /** `answerJson`: the answer as `storedAnswerJson` has it; a string crosses threads far cheaper than an object. */
+  | { id: number; op: 'insert'; partition: string; text: string; answerJson: string; gateKey?: string }
   | { id: number; op: 'clear' }
   | { id: number; op: 'close' };
 

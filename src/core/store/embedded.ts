@@ -12,7 +12,7 @@ import { KeyIndex } from './keyIndex';
 import { acquireLock, type HeldLock } from './lockFile';
 import { lruEvictions } from './lruEvictions';
 import { walkKeys } from './walkKeys';
-import { LOG_WRITES_SYNCED, openLog, readValue, syncDirectory, writeCompactedLog, writeFully } from './logFile';
+import { LOG_SYNC_INTERVAL_MS, openLog, readValue, syncDirectory, writeCompactedLog, writeFully } from './logFile';
 import { encodeRecord, entryError, LOG_MAGIC, RecordOp } from './recordLog';
 import type { KeyValueStore, StoreLimits } from './store';
 import { makePrivateDir } from './privateFiles';
@@ -40,6 +40,8 @@ export interface EmbeddedStoreOptions {
    * compactions always write one.)
    */
   snapshotEveryBytes?: number;
+  /** Longest a write waits for its data sync. Default LOG_SYNC_INTERVAL_MS; tests shorten it. */
+  syncIntervalMs?: number;
   logger?: Logger;
 }
 
@@ -65,7 +67,8 @@ type PendingOp = {
 
 /**
  * Opens (or creates) the store `name` under `dir`. A torn tail left by a crash is dropped; every
- * entry whose `set` had resolved is there.
+ * entry whose `set` had resolved is there, unless the machine lost power within `syncIntervalMs`
+ * of the write.
  *
  * @example
  * const store = await openEmbeddedStore(join(dataDir, 'exact'), { maxEntries: 100_000, ttlSeconds: 0 });
@@ -112,6 +115,10 @@ class LogStore implements EmbeddedStore {
   /** The batch whose flush is queued but not started; new writes join it (group commit). */
   private openBatch: PendingOp[] | undefined;
   private closed = false;
+  /** Bytes were appended since the last data sync of the log. */
+  private unsynced = false;
+  /** The pending data sync (see `syncIntervalMs`). */
+  private syncTimer: NodeJS.Timeout | undefined;
   /** Set while the index is being built; see load(). */
   private loading: Promise<void> | undefined;
   /** While the map is built from a snapshot: where a key's record is, so gets need not wait for the map. */
@@ -126,6 +133,7 @@ class LogStore implements EmbeddedStore {
   private readonly now: () => number;
   private readonly compactMinBytes: number;
   private readonly snapshotEveryBytes: number;
+  private readonly syncIntervalMs: number;
   private readonly logger: Logger;
 
   constructor(
@@ -139,6 +147,7 @@ class LogStore implements EmbeddedStore {
     this.now = options.now ?? Date.now;
     this.compactMinBytes = options.compactMinBytes ?? 1024 * 1024;
     this.snapshotEveryBytes = options.snapshotEveryBytes ?? 32 * 1024 * 1024;
+    this.syncIntervalMs = options.syncIntervalMs ?? LOG_SYNC_INTERVAL_MS;
     this.logger = options.logger ?? silentLogger;
   }
 
@@ -292,9 +301,11 @@ class LogStore implements EmbeddedStore {
 
   close(): Promise<void> {
     if (this.closed) return this.chain;
+    clearTimeout(this.syncTimer);
     const done = this.exclusive(async () => {
       // The snapshot makes the next open fast and keeps this session's LRU order.
       if (this.file) await this.snapshotNow().catch(() => undefined);
+      await this.syncLog().catch(() => undefined); // in case the snapshot failed before syncing
       await this.file?.close();
       this.file = undefined;
       this.index.clear();
@@ -338,7 +349,10 @@ class LogStore implements EmbeddedStore {
     return result;
   }
 
-  /** Appends a batch in one durable write (see LOG_WRITES_SYNCED), then applies it to the index (group commit). */
+  /**
+   * Appends a batch in one write, then applies it to the index (group commit). Its data sync comes
+   * within `syncIntervalMs`, shared with every batch until then.
+   */
   private async writeBatch(batch: PendingOp[]): Promise<void> {
     const createdAt = this.now();
     const placed: Array<{ key: string; frameBytes: number; isSet: boolean }> = [];
@@ -354,7 +368,6 @@ class LogStore implements EmbeddedStore {
       for (const op of batch) add(op.key, op.value);
       for (const key of lruEvictions(this.index, batch, this.limits.maxEntries)) add(key, undefined);
       await writeFully(target, Buffer.concat(frames), this.writeOffset);
-      if (!LOG_WRITES_SYNCED) await target.datasync();
     } catch (error) {
       // Cut off whatever part of the batch reached the file, so a later scan never sees half of it.
       await file?.truncate(this.writeOffset).catch(() => undefined);
@@ -371,6 +384,8 @@ class LogStore implements EmbeddedStore {
       offset += frameBytes;
     }
     this.writeOffset = offset;
+    this.unsynced = true;
+    this.scheduleSync();
     for (const op of batch) op.resolve();
     if (this.shouldCompact()) await this.compactNow().catch(() => undefined);
     else if (this.shouldSnapshot()) await this.snapshotNow().catch(() => undefined);
@@ -450,11 +465,37 @@ class LogStore implements EmbeddedStore {
   private async snapshotNow(): Promise<void> {
     const file = this.requireFile();
     const logBytes = this.writeOffset;
+    // A snapshot on disk must never describe log bytes that a power cut could still take.
+    await this.syncLog();
     try {
       await saveIndexSnapshot(this.snapshotPath, this.dir, file, logBytes, this.index.ordered());
       this.snapshotLogBytes = logBytes;
     } catch (error) {
       this.logger.warn(`store ${this.path}: could not write the index snapshot (the next start reads the whole log): ${String(error)}`);
+      throw error;
+    }
+  }
+
+  // ---- data sync -------------------------------------------------------------------------------
+
+  private scheduleSync(): void {
+    if (this.syncTimer || this.closed) return;
+    this.syncTimer = setTimeout(() => {
+      this.syncTimer = undefined;
+      void this.schedule(() => this.syncLog()).catch(() => undefined);
+    }, this.syncIntervalMs);
+    this.syncTimer.unref(); // close() syncs what is left
+  }
+
+  /** Makes the appended bytes durable; runs in the write chain (or inside a step of it). */
+  private async syncLog(): Promise<void> {
+    if (!this.unsynced || !this.file) return;
+    this.unsynced = false;
+    try {
+      await this.file.datasync();
+    } catch (error) {
+      this.unsynced = true;
+      this.logger.warn(`store ${this.path}: could not sync the log to disk: ${String(error)}`);
       throw error;
     }
   }
