@@ -12,7 +12,8 @@ import { gateKeyOf } from './gateKeys';
 import { GateView } from './gateTable';
 import { createSemanticWorker, takeSpareWorker } from './spareWorker';
 import { semanticWorkerLimits } from './workerLimits';
-import type { WorkerMessage, WorkerOpen, WorkerReply, WorkerRequest } from './workerProtocol';
+import { MessageBatcher } from './batcher';
+import { INSERT_POST_DELAY_MS, type WorkerMessage, type WorkerOpen, type WorkerReply, type WorkerRequest } from './workerProtocol';
 
 /** Default lookup budget: far above a lookup's usual 0.1–1 ms, far below an upstream call. */
 export const DEFAULT_LOOKUP_BUDGET_MS = 250;
@@ -159,13 +160,11 @@ export async function startWorkerBackend(spec: SemanticOpenSpec, options: Worker
   }
   worker.unref();
 
-  // Requests made in one turn of the event loop go to the worker in one message.
-  let queued: WorkerRequest[] = [];
-  const postQueued = (): void => {
-    const batch = queued;
-    queued = [];
+  // Requests made in one turn of the event loop go to the worker in one message; inserts, which
+  // nothing waits for, wait up to INSERT_POST_DELAY_MS for more to travel with.
+  const requests = new MessageBatcher<WorkerRequest>((batch) => {
     if (!dead) worker.postMessage(batch);
-  };
+  }, INSERT_POST_DELAY_MS);
   type Request = WorkerRequest extends infer R ? (R extends unknown ? Omit<R, 'id'> : never) : never;
   const call = (request: Request): Promise<WorkerReply> => {
     if (dead) return Promise.reject(new Error(dead));
@@ -173,7 +172,7 @@ export async function startWorkerBackend(spec: SemanticOpenSpec, options: Worker
     return new Promise((resolve, reject) => {
       pending.set(id, { resolve, reject });
       if (pending.size === 1) worker.ref();
-      if (queued.push({ ...request, id } as WorkerRequest) === 1) setImmediate(postQueued);
+      requests.push({ ...request, id } as WorkerRequest, request.op !== 'insert');
     });
   };
   const expectOk = (reply: WorkerReply): void => {

@@ -13,6 +13,14 @@ import type { BackendLookup, BackendStats, SemanticOpenSpec } from './backend';
  */
 export const INSERT_DELAY_MS = 10;
 
+/**
+ * Longest the main thread holds an insert before posting it to the worker, for later inserts (and
+ * any lookup) to travel in the same message: at one miss at a time, a message per insert woke the
+ * worker for a store write and an index add of its own each time (issue 15). Any other request
+ * takes every held insert along at once.
+ */
+export const INSERT_POST_DELAY_MS = 20;
+
 /** `workerData` of the worker: what to open. */
 export type SemanticWorkerInit = SemanticOpenSpec;
 

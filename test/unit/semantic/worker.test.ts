@@ -210,6 +210,44 @@ parentPort.on('message', () => undefined);`);
     }
   });
 
+  it('holds inserts briefly so that several travel in one message, and sends them along with any lookup', async () => {
+    // A stand-in worker that answers every request and reports the batches it received.
+    const temp = await tempDir('l1b-worker-insert-batches');
+    const script = join(temp.dir, 'batches-worker.cjs');
+    await writeFile(script, `
+      const { parentPort } = require('node:worker_threads');
+      const stats = { entries: 0, bytes: 0 };
+      const batches = [];
+      parentPort.postMessage({ kind: 'ready', stats, describe: '[]' });
+      parentPort.on('message', (batch) => {
+        batches.push(batch.map((request) => request.op));
+        parentPort.postMessage({ kind: 'replies', replies: batch.map((request) => ({ id: request.id })), stats, describe: JSON.stringify(batches) });
+      });
+    `);
+    const backend = await startWorkerBackend({ config: defaultConfig(temp.dir).semantic, dataDir: temp.dir }, { logger: silentLogger, script, lookupBudgetMs: 10_000 });
+    const nextTurn = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
+    const answer = answerFor(proxyRequest({ body: chatBody('How do I sort a list?') }), 1);
+    try {
+      // Five inserts, each in a turn of its own (one miss at a time): one message.
+      const inserted: Array<Promise<void>> = [];
+      for (let i = 0; i < 5; i++) {
+        inserted.push(backend.insert('p', `How do I sort list ${i}?`, answer));
+        await nextTurn();
+      }
+      await Promise.all(inserted);
+      assert.deepEqual(JSON.parse(backend.describe()), [['insert', 'insert', 'insert', 'insert', 'insert']]);
+      // A lookup does not wait: it goes at the end of its turn and takes the held insert along.
+      const held = backend.insert('p', 'How do I sort a tuple?', answer);
+      await nextTurn();
+      await backend.lookup('p', 'How do I sort a set?');
+      await held;
+      assert.deepEqual(JSON.parse(backend.describe()).at(-1), ['insert', 'lookup']);
+    } finally {
+      await backend.close();
+      await temp.cleanup();
+    }
+  });
+
   it('runs the worker with a small young generation and an old generation sized to the cache', async () => {
     // A stand-in worker that reports its own heap's limits: the young generation after enough
     // surviving allocations to grow it to its maximum, and the whole heap's limit.
