@@ -6,6 +6,11 @@ import synonymMap from './synonyms.json';
 
 const SYNONYMS: Readonly<Record<string, string>> = synonymMap;
 
+/** The word's synonym, own entries only: "constructor" must not find Object.prototype's. */
+function synonymOf(word: string): string | undefined {
+  return Object.hasOwn(SYNONYMS, word) ? SYNONYMS[word] : undefined;
+}
+
 /** Inflection endings tried, in order, when the word itself is not in the map ("prices" → "price"). */
 const ENDINGS: ReadonlyArray<readonly [string, string]> = [
   ['ies', 'y'],
@@ -23,11 +28,11 @@ const ENDINGS: ReadonlyArray<readonly [string, string]> = [
  * @example foldSynonym('prices') // "cost"
  */
 export function foldSynonym(word: string): string {
-  const direct = SYNONYMS[word];
+  const direct = synonymOf(word);
   if (direct !== undefined) return direct;
   for (const [ending, replacement] of ENDINGS) {
     if (word.length <= ending.length + 2 || !word.endsWith(ending)) continue;
-    const base = SYNONYMS[word.slice(0, word.length - ending.length) + replacement];
+    const base = synonymOf(word.slice(0, word.length - ending.length) + replacement);
     if (base !== undefined) return base;
   }
   return word;

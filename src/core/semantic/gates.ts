@@ -61,6 +61,13 @@ const NUMBER_WORDS: Record<string, string> = {
   billion: '1000000000', first: '1', second: '2', third: '3', half: '0.5', twice: '2', double: '2', single: '1',
 };
 
+/**
+ * True when `lexicalTokens(prose)` may hold one of NUMBER_WORDS: the word between non-alphanumerics
+ * (or before "n't", which the tokens drop). Exact for ASCII, where the tokens' rewrites (lower case,
+ * contractions, tech spellings) never make a number word of other letters; other text always says yes.
+ */
+const NUMBER_WORD_HINT = new RegExp(`(?<![A-Za-z0-9])(?:${Object.keys(NUMBER_WORDS).join('|')})(?:(?![A-Za-z0-9])|(?=n't))|[^\\x00-\\x7f]`, 'i');
+
 const NEGATIONS = new Set(['not', 'no', 'never', 'without', 'none', 'nobody', 'nothing', 'neither', 'nor', 'cannot', 'nowhere', 'except', 'excluding', 'unless']);
 
 /**
@@ -200,7 +207,7 @@ export const EXACT_GATES: readonly GateReason[] = ['code', 'numbers', 'identifie
 /** `ExactParts` plus what `gateSignature` reuses of the work. */
 type ExactPartsWork = ExactParts & { prose: string; tokens: string[] };
 
-function exactPartsWork(text: string): ExactPartsWork {
+function exactPartsWork(text: string, wantTokens: boolean): ExactPartsWork {
   // Each pattern runs only on a text holding the characters it needs to match (same result, less work).
   const hasFence = text.includes('```');
   const fenced = hasFence ? collect(text, FENCED_CODE).map((code) => code.replace(/\s+$/gm, '')) : [];
@@ -216,10 +223,11 @@ function exactPartsWork(text: string): ExactPartsWork {
     for (const id of collect(prose, pattern)) if (!TECH_TERMS.has(id.toLowerCase())) identifiers.add(id);
   }
 
-  const tokens = lexicalTokens(prose);
+  // The tokens matter here only for number words; the gate key's callers need nothing else of them.
+  const tokens = wantTokens || NUMBER_WORD_HINT.test(prose) ? lexicalTokens(prose) : [];
   const numbers: string[] = [];
   for (const match of prose.matchAll(/\d[\d,]*(?:\.\d+)?/g)) numbers.push(match[0].replace(/,(?=\d{3}\b)/g, ''));
-  for (const token of tokens) if (NUMBER_WORDS[token] !== undefined) numbers.push(NUMBER_WORDS[token]);
+  for (const token of tokens) if (Object.hasOwn(NUMBER_WORDS, token)) numbers.push(NUMBER_WORDS[token]!);
   return {
     prose,
     tokens,
@@ -233,14 +241,14 @@ function exactPartsWork(text: string): ExactPartsWork {
 /** The `ExactParts` of a turn, exactly as `gateSignature` has them. */
 export function exactParts(text: string): ExactParts {
   if (text.length > MAX_GATED_CHARS) return exactOnlySignature(text);
-  const { code, numbers, identifiers, symbols } = exactPartsWork(text);
+  const { code, numbers, identifiers, symbols } = exactPartsWork(text, false);
   return { code, numbers, identifiers, symbols };
 }
 
 /** Extracts everything the gates compare from one last user turn. */
 export function gateSignature(text: string): GateSignature {
   if (text.length > MAX_GATED_CHARS) return exactOnlySignature(text);
-  const { prose, tokens, numbers, identifiers, code, symbols } = exactPartsWork(text);
+  const { prose, tokens, numbers, identifiers, code, symbols } = exactPartsWork(text, true);
   const weighted = weightedTerms(prose, true, true);
   const wordOrder = tokens.filter((token) => !FILLER_WORDS.has(token)).map((token) => foldSynonym(pluralStem(token)));
   const terms = weighted.map((term) => term.term);

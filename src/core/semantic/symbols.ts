@@ -12,6 +12,7 @@ const PROSE_TRAILING = /^[.,;:!?\u2026"'\u201D\u2019]+$/u;
 const PROSE_LEADING = /^["'\u201C\u2018]+$/u;
 const TRAILING_PROSE = /[.,;:!?\u2026"'\u201D\u2019]+$/u;
 const WORD_CHAR = /[\p{L}\p{N}_]/u;
+const SPACE = /\s/;
 const SYMBOL_RUN = /[^\p{L}\p{N}_\s]+/gu;
 const WORD = /[\p{L}\p{N}_]+/gu;
 
@@ -36,27 +37,41 @@ function isProse(run: string, before: string, after: string, lastChunk: boolean)
  * @example symbolTokens('Return true if x >= y.') // [">="]
  */
 export function symbolTokens(prose: string): string[] {
+  // One pass of SYMBOL_RUN over the whole text (a run never holds whitespace, so it lies inside one
+  // chunk); only the chunks it finds are measured out. Same tokens as splitting first, far less work.
+  const text = prose.normalize('NFKC');
+  const contentEnd = text.trimEnd().length; // trimEnd strips exactly what \s matches
   const tokens: string[] = [];
-  const chunks = prose.normalize('NFKC').split(/\s+/).filter(Boolean);
-  chunks.forEach((chunk, index) => {
-    const lastChunk = index === chunks.length - 1;
-    let kept = '';
-    let hasSymbol = false;
-    let cursor = 0;
-    for (const match of chunk.matchAll(SYMBOL_RUN)) {
-      const start = match.index;
-      const end = start + match[0].length;
-      kept += chunk.slice(cursor, start);
-      cursor = end;
-      if (isProse(match[0], chunk[start - 1] ?? '', chunk[end] ?? '', lastChunk)) continue;
-      let run = match[0];
-      // "x++." keeps "++": sentence punctuation after an operator still ends the sentence.
-      if (end === chunk.length && start > 0) run = run.replace(TRAILING_PROSE, '') || run;
-      kept += run;
-      hasSymbol = true;
+  let chunkStart = 0;
+  let chunkEnd = -1;
+  let kept = '';
+  let cursor = 0;
+  let hasSymbol = false;
+  for (const match of text.matchAll(SYMBOL_RUN)) {
+    const start = match.index;
+    if (start >= chunkEnd) {
+      if (hasSymbol) tokens.push(kept + text.slice(cursor, chunkEnd));
+      chunkStart = start;
+      while (chunkStart > 0 && !SPACE.test(text[chunkStart - 1]!)) chunkStart--;
+      chunkEnd = start;
+      while (chunkEnd < text.length && !SPACE.test(text[chunkEnd]!)) chunkEnd++;
+      kept = '';
+      cursor = chunkStart;
+      hasSymbol = false;
     }
-    if (hasSymbol) tokens.push(kept + chunk.slice(cursor));
-  });
+    const end = start + match[0].length;
+    kept += text.slice(cursor, start);
+    cursor = end;
+    const before = start > chunkStart ? text[start - 1]! : '';
+    const after = end < chunkEnd ? text[end]! : '';
+    if (isProse(match[0], before, after, chunkEnd === contentEnd)) continue;
+    let run = match[0];
+    // "x++." keeps "++": sentence punctuation after an operator still ends the sentence.
+    if (end === chunkEnd && start > chunkStart) run = run.replace(TRAILING_PROSE, '') || run;
+    kept += run;
+    hasSymbol = true;
+  }
+  if (hasSymbol) tokens.push(kept + text.slice(cursor, chunkEnd));
   return tokens;
 }
 

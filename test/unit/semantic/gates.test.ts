@@ -5,7 +5,7 @@ import { dot } from '../../../src/core/embed/embedder';
 import { contentTerms, createLexicalEmbedder } from '../../../src/core/embed/lexical';
 import { wordWeight } from '../../../src/core/embed/rarity';
 import { foldSynonym } from '../../../src/core/embed/synonyms';
-import { checkGates, gateSignature, pluralStem } from '../../../src/core/semantic/gates';
+import { checkGates, exactParts, gateSignature, pluralStem } from '../../../src/core/semantic/gates';
 import { ALL_GATES, LEXICAL_GATES } from '../../../src/core/semantic/gateSets';
 
 const gate = (a: string, b: string, strictWording = true): string | undefined =>
@@ -63,6 +63,26 @@ describe('safety gates', () => {
   });
 });
 
+describe('exactParts: number words', () => {
+  // The tokens are looked at only when a number word may be among them (see NUMBER_WORD_HINT):
+  // these are the spellings at the edge of that test.
+  it('finds a number word wherever the tokens would', () => {
+    const cases: Array<[string, string]> = [
+      ['Sort one list', '1'],
+      ['sort ONE list', '1'],
+      ["it isn't one's fault", '1'],
+      ["tenn't a number", '10'], // "n't" is cut off, leaving "ten"
+      ['c#one and c++two', '1\u00002'],
+      ['under_one_roof', '1'],
+      ['someone phones often', ''],
+      ['one-two step', ''],
+      ['2one', '2'],
+      ['\uFF4F\uFF4E\uFF45 apple', '1'], // full-width letters fold to "one"
+    ];
+    for (const [text, numbers] of cases) assert.equal(exactParts(text).numbers, numbers, text);
+  });
+});
+
 describe('lexical embedder', () => {
   const embedder = createLexicalEmbedder();
   it('folds WordNet synonyms and plurals: "Price?" is "Cost?"', () => {
@@ -79,6 +99,14 @@ describe('lexical embedder', () => {
     assert.equal(vector.length, embedder.dimensions);
     assert.ok(Math.abs(dot(vector, vector) - 1) < 1e-5);
     assert.ok(dot(embedder.embedSync('sort a list in python'), embedder.embedSync('sort a list in rust')) < embedder.defaultThreshold);
+  });
+
+  it('takes words that name members of every object ("constructor", "valueOf") as words', () => {
+    for (const word of ['constructor', 'constructors', 'valueof', 'hasownproperty', 'tostring']) assert.equal(foldSynonym(word), word);
+    const signature = gateSignature('What does a constructor do in Java?'); // threw: the synonym was a function
+    assert.equal(signature.numbers, '', 'no number in the question');
+    assert.equal(gate('What does a constructor do in Java?', 'what does a constructor do in Java'), undefined);
+    assert.equal(embedder.embedSync('Why are constructors not inherited?').length, embedder.dimensions);
   });
 
   it('folds plurals only, not derivations', () => {

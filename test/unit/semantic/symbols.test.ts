@@ -13,6 +13,15 @@ describe('symbolTokens', () => {
     assert.deepEqual(symbolTokens('Explain "quotes", don\'t use built-in ones!'), ['built-in'], 'a hyphenated word may be an identifier (data-testid)');
     assert.deepEqual(symbolTokens('Hello world in C#'), ['C#']);
   });
+
+  it('reads chunks between any whitespace, and knows the last one', () => {
+    assert.deepEqual(symbolTokens('  a+b\u00a0c-d\u3000e?f \n'), ['a+b', 'c-d', 'e?f']);
+    assert.deepEqual(symbolTokens('why ?'), [], 'a spaced question mark at the end is prose');
+    assert.deepEqual(symbolTokens('? why'), ['?'], 'the same mark elsewhere is a symbol');
+    assert.deepEqual(symbolTokens('why ?  \t'), [], 'trailing whitespace does not make another chunk');
+    assert.deepEqual(symbolTokens('x++. then ok'), ['x++']);
+    assert.deepEqual(symbolTokens('a.b.c, (x) "q" \u00BD'), ['a.b.c', '(x)', '1\u20442']);
+  });
 });
 
 describe('wordCasing', () => {
