@@ -30,6 +30,21 @@ export function isLoopbackHost(host: string): boolean {
   return bare === '::1' || bare === '0:0:0:0:0:0:0:1';
 }
 
+/** Verdicts for the last few Host headers and bound hosts: a client sends the same one every time. */
+const recentLoopbackVerdicts = new Map<string, boolean>();
+
+/** `isLoopbackHost` of a bound host (`bound`) or of a Host header's name, remembered for the last 32. */
+function namesLoopback(value: string, kind: 'bound' | 'header'): boolean {
+  const key = `${kind}\n${value}`;
+  let verdict = recentLoopbackVerdicts.get(key);
+  if (verdict === undefined) {
+    verdict = isLoopbackHost(kind === 'bound' ? value : hostnameOf(value));
+    if (recentLoopbackVerdicts.size >= 32) recentLoopbackVerdicts.delete(recentLoopbackVerdicts.keys().next().value!);
+    recentLoopbackVerdicts.set(key, verdict);
+  }
+  return verdict;
+}
+
 /** An origin as browsers send it and users write it: lower case, no trailing slash. */
 function normaliseOrigin(origin: string): string {
   return origin.trim().toLowerCase().replace(/\/+$/, '');
@@ -46,8 +61,8 @@ function normaliseOrigin(origin: string): string {
  */
 export function refusalReason(headers: IncomingHttpHeaders, boundHost: string, allowedOrigins: readonly string[] = []): string | undefined {
   const host = headers.host;
-  const loopbackBound = isLoopbackHost(boundHost);
-  if (loopbackBound && host && !isLoopbackHost(hostnameOf(host))) {
+  const loopbackBound = namesLoopback(boundHost, 'bound');
+  if (loopbackBound && host && !namesLoopback(host, 'header')) {
     return `Isartor only answers requests addressed to a loopback address or localhost (this one was for "${hostnameOf(host)}").`;
   }
   const origin = headers.origin;

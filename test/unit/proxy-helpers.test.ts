@@ -91,6 +91,12 @@ test('the loopback guard refuses rebinding hosts and every origin not allowed', 
   assert.equal(refusalReason({ host: '127.0.0.1:8787', origin: 'http://127.0.0.1:8787' }, '127.0.0.1'), undefined, 'the proxy\'s own pages');
   assert.equal(refusalReason({ host: 'lan-name:8787' }, '0.0.0.0'), undefined, 'a proxy bound beyond loopback was chosen to be reachable');
   assert.ok(refusalReason({ host: 'lan-name:8787', origin: 'null' }, '0.0.0.0'), 'but browsers are refused there too');
+  // Verdicts are remembered per value; a bound host and a Host header are read differently.
+  for (let round = 0; round < 3; round++) {
+    assert.equal(refusalReason({ host: '[::1]:8787' }, '::1'), undefined, `round ${round}`);
+    assert.match(refusalReason({ host: '::1' }, '::1') ?? '', /addressed to a loopback address/, 'a bare "::1" Host names no host');
+    assert.match(refusalReason({ host: 'attacker.example:8787' }, '127.0.0.1') ?? '', /addressed to a loopback address/);
+  }
 });
 
 test('loopback is all of 127.0.0.0/8, ::1 and localhost', () => {
