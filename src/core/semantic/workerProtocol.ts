@@ -1,7 +1,8 @@
 /**
  * The messages between the L1b layer (main thread) and the semantic cache's worker thread. Every
  * request carries an id its reply repeats. Requests travel in batches (one message carries every
- * request made in one turn of the event loop) and so do replies, each batch with the cache's
+ * request made in one turn of the event loop, and inserts wait a little for company, see
+ * INSERT_POST_DELAY_MS) and so do replies, each batch with the cache's
  * current figures: a message costs a structured clone and a wake-up of the other thread, which at
  * one lookup and one insert per miss was a tenth of the proxy thread's time (issue 15).
  */
