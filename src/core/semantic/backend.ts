@@ -27,7 +27,7 @@ export interface BackendStats {
 /** `gateKey` below: `gateKeyOf(text)`, when the caller has it already (it spares computing it again). */
 export interface SemanticBackend {
   lookup(partition: string, text: string, gateKey?: string): Promise<BackendLookup>;
-  /** Stores `answer` (or its JSON) for `text`; resolves once it is durable and in the index. */
+  /** Stores `answer` (or its JSON) for `text`; resolves once it is stored and in the index. */
   insert(partition: string, text: string, answer: StoredAnswer | string, gateKey?: string): Promise<void>;
   clear(): Promise<void>;
   stats(): BackendStats;

@@ -19,7 +19,10 @@ export interface KeyValueStore {
    * caller then uses `get`, which also drops an expired or damaged entry.
    */
   touch?(key: string): boolean | undefined;
-  /** Stores durably: once the promise resolves the entry survives a crash or `kill -9`. */
+  /**
+   * Stores the entry: once the promise resolves it survives the process crashing or a `kill -9`
+   * (the embedded store syncs it to disk within LOG_SYNC_INTERVAL_MS, against a power cut).
+   */
   set(key: string, value: Buffer): Promise<void>;
   delete(key: string): Promise<void>;
   /** Every live key, oldest use first (used to rebuild derived indexes). */
