@@ -47,13 +47,16 @@ async function withStore(options: { syncIntervalMs: number; snapshotEveryBytes?:
 const syncsOf = (path: string): number => synced.filter((file) => file === path).length;
 
 it('syncs a burst of writes once, after the interval, not once per batch', { skip: linuxOnly }, async () => {
-  await withStore({ syncIntervalMs: 150 }, async (store, log) => {
+  await withStore({ syncIntervalMs: 500 }, async (store, log) => {
     const before = syncsOf(log); // creating the log syncs it
+    // 21 batches or more: 20 writes one after another, then 20 at once.
     for (let i = 0; i < 20; i++) await store.set(`one-by-one ${i}`, Buffer.alloc(300, i));
     await Promise.all(Array.from({ length: 20 }, (_, i) => store.set(`together ${i}`, Buffer.alloc(300, i))));
-    assert.equal(syncsOf(log) - before, 0, 'no write waited for a sync of its own');
-    await new Promise((resolve) => setTimeout(resolve, 400));
-    assert.equal(syncsOf(log) - before, 1, 'one sync covered all 40 writes');
+    // At most one: the interval may end during the burst on a slow machine.
+    assert.ok(syncsOf(log) - before <= 1, `no write waited for a sync of its own (${syncsOf(log) - before} syncs)`);
+    await new Promise((resolve) => setTimeout(resolve, 1200));
+    const synced = syncsOf(log) - before;
+    assert.ok(synced >= 1 && synced <= 2, `one sync (two if the interval ended mid-burst) covered all 40 writes: ${synced}`);
     assert.deepEqual(await store.get('one-by-one 7'), Buffer.alloc(300, 7));
   });
 });

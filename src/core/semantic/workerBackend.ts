@@ -57,6 +57,8 @@ export interface WorkerBackendOptions {
   script?: string;
   /** How long `close()` waits for the worker to save before stopping it anyway. Default 10 s. */
   closeTimeoutMs?: number;
+  /** Longest an insert waits for company before it is posted. Default INSERT_POST_DELAY_MS. */
+  insertPostDelayMs?: number;
 }
 
 /**
@@ -164,7 +166,7 @@ export async function startWorkerBackend(spec: SemanticOpenSpec, options: Worker
   // nothing waits for, wait up to INSERT_POST_DELAY_MS for more to travel with.
   const requests = new MessageBatcher<WorkerRequest>((batch) => {
     if (!dead) worker.postMessage(batch);
-  }, INSERT_POST_DELAY_MS);
+  }, options.insertPostDelayMs ?? INSERT_POST_DELAY_MS);
   type Request = WorkerRequest extends infer R ? (R extends unknown ? Omit<R, 'id'> : never) : never;
   const call = (request: Request): Promise<WorkerReply> => {
     if (dead) return Promise.reject(new Error(dead));
