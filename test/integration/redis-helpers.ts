@@ -141,11 +141,13 @@ export interface ReplicaAnswer {
 
 /**
  * Asks `replica` one chat question through the official OpenAI client, as a team member's tool
- * would; `system` adds a system message before it.
+ * would; `system` adds a system message before it. `noStore` sends `Cache-Control: no-store`: a
+ * miss then stores nothing over what another replica is storing.
  */
-export async function askReplica(replica: Replica, content: string, options: { apiKey?: string; system?: string } = {}): Promise<ReplicaAnswer> {
+export async function askReplica(replica: Replica, content: string, options: { apiKey?: string; system?: string; noStore?: boolean } = {}): Promise<ReplicaAnswer> {
   const client = new OpenAI({ apiKey: options.apiKey ?? 'sk-team-test-key-0001', baseURL: `${replica.url}/v1`, maxRetries: 0, timeout: 20_000 });
   const messages: OpenAI.ChatCompletionMessageParam[] = options.system ? [{ role: 'system', content: options.system }, { role: 'user', content }] : [{ role: 'user', content }];
-  const { data, response } = await client.chat.completions.create({ model: 'gpt-4o-mini', messages }).withResponse();
+  const headers = options.noStore ? { 'cache-control': 'no-store' } : undefined;
+  const { data, response } = await client.chat.completions.create({ model: 'gpt-4o-mini', messages }, { headers }).withResponse();
   return { layer: response.headers.get('x-isartor-layer'), text: data.choices[0]?.message.content ?? '' };
 }
