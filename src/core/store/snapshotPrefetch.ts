@@ -15,7 +15,8 @@ import { readWhole } from './readWhole';
 /** An unclaimed read is dropped after this long (the store it was for did not open: another store, read-only). */
 const UNCLAIMED_MS = 30_000;
 
-const pending = new Map<string, Promise<Buffer>>();
+/** Reads not yet taken, with the timer that drops each: a timer left running would keep its read's bytes alive. */
+const pending = new Map<string, { bytes: Promise<Buffer>; dropTimer: NodeJS.Timeout }>();
 
 /** The index snapshot of the embedded store `name` in `dir` (beside its `<name>.log`). */
 export const snapshotPathOf = (dir: string, name: string): string => join(dir, `${name}.index`);
@@ -26,15 +27,17 @@ export function prefetchSnapshot(dir: string, name: string): void {
   if (pending.has(path)) return;
   const bytes = readWhole(path);
   bytes.catch(() => undefined); // claimed or not, a failed read must not be an unhandled rejection
-  pending.set(path, bytes);
-  setTimeout(() => {
-    if (pending.get(path) === bytes) pending.delete(path);
-  }, UNCLAIMED_MS).unref();
+  const dropTimer = setTimeout(() => pending.delete(path), UNCLAIMED_MS).unref();
+  pending.set(path, { bytes, dropTimer });
 }
 
 /** The read `prefetchSnapshot` started for the snapshot at `path`, taken once; undefined when there is none. */
 export function takePrefetched(path: string): Promise<Buffer> | undefined {
-  const bytes = pending.get(path);
+  const read = pending.get(path);
+  if (!read) return undefined;
   pending.delete(path);
-  return bytes;
+  // The timer's closure holds the read: left running, it kept a 100k-entry snapshot's 8.6 MB
+  // buffer resident for 30 s after the store had copied what it needs (issue 15).
+  clearTimeout(read.dropTimer);
+  return read.bytes;
 }
