@@ -69,10 +69,15 @@ const GRAPH_GROUP_MIN = 64;
 /** Over-fetch from the approximate graph, then keep the best by exact cosine. */
 const ANN_OVERFETCH = 8;
 
-/** Creates an HNSW graph with half-precision storage: exact scores come from the re-scoring step. */
+/**
+ * Creates an HNSW graph that keeps 8-bit copies of the (unit-length) vectors: the graph only picks
+ * candidates, and exact scores come from the re-scoring step. At 100k lexical vectors that is
+ * 12 MB less than half precision with the same hits (issue 15, docs/measurements/miss-path.md).
+ * A graph saved in half precision by an earlier version loads as it was saved and keeps working.
+ */
 export function newAnnIndex(dimensions: number): Index {
   const { Index: AnnIndex, MetricKind, ScalarKind } = usearch();
-  return new AnnIndex({ dimensions, metric: MetricKind.Cos, quantization: ScalarKind.F16, connectivity: 16, expansion_add: 64, expansion_search: 64, multi: false });
+  return new AnnIndex({ dimensions, metric: MetricKind.Cos, quantization: ScalarKind.I8, connectivity: 16, expansion_add: 64, expansion_search: 64, multi: false });
 }
 
 let usearchModule: typeof Usearch | undefined;
@@ -137,7 +142,7 @@ export class VectorIndex {
   private rowOf: number[] = [];
   /** Ids of removed entries, reused by the next adds. */
   private free: number[] = [];
-  /** The only copy of each vector on the JS side (usearch keeps its own half-precision one in a graph). */
+  /** The only copy of each vector on the JS side (usearch keeps its own 8-bit one in a graph). */
   private readonly rows: VectorRows;
   private nextLabel = 1;
   /** Partitions switched to graph search by building their graph from vectors (rather than adopting a saved one) since this index was created. */
@@ -507,7 +512,7 @@ export class VectorIndex {
   approximateBytes(): number {
     this.settle();
     let bytes = this.rows.bytes() + this.byKey.size * 150;
-    for (const bucket of this.partitions.values()) if (bucket.ann) bytes += bucket.ann.size() * (this.dimensions * 2 + 16 * 2 * 8);
+    for (const bucket of this.partitions.values()) if (bucket.ann) bytes += bucket.ann.size() * (this.dimensions + 16 * 2 * 8);
     return bytes;
   }
 

@@ -78,6 +78,37 @@ describe('VectorIndex', () => {
     }
   });
 
+  it('finds through the quantized graph what the exact scan finds for a near-duplicate question, dense or sparse', () => {
+    // The graph keeps 8-bit copies of the vectors (issue 15: memory); the candidates it returns are
+    // re-scored exactly. A paraphrase sits at cosine ~0.97 from what it repeats: that entry, or one
+    // closer still, must come back first, as the exact scan over every entry gives it.
+    const noise = seededVectors(200, 384, 7);
+    const cases = [
+      { name: 'dense, 384 dimensions (transformers)', vectors: seededVectors(2000, 384, 3) },
+      { name: 'sparse, 128 dimensions (lexical)', vectors: seededVectors(2000, 128, 5).map((v) => normalizeInPlace(v.map((x, j) => ((j * 7 + Math.round(x * 1000)) % 13 === 0 ? Math.abs(x) : 0)))) },
+    ];
+    for (const { name, vectors } of cases) {
+      const dimensions = vectors[0]!.length;
+      const graphed = new VectorIndex({ dimensions, annMinEntries: 100 });
+      const scanned = new VectorIndex({ dimensions, annMinEntries: 1_000_000 });
+      vectors.forEach((vector, i) => {
+        graphed.add('p', `k${i}`, vector);
+        scanned.add('p', `k${i}`, vector);
+      });
+      assert.equal(graphed.annPartitions(), 1, `${name}: the partition has a graph`);
+      assert.equal(scanned.annPartitions(), 0, `${name}: the exact index has none`);
+      let agreed = 0;
+      for (let q = 0; q < noise.length; q++) {
+        const source = vectors[(q * 37) % vectors.length]!;
+        const query = normalizeInPlace(source.map((x, j) => x + 0.25 * noise[q]![j % 384]! * (x === 0 ? 0 : 1)));
+        const [exact] = scanned.nearest('p', query, 1);
+        const [found] = graphed.nearest('p', query, 1);
+        if (found?.key === exact?.key) agreed++;
+      }
+      assert.equal(agreed, noise.length, `${name}: the graph's best differs from the exact scan's for ${noise.length - agreed} of ${noise.length} queries`);
+    }
+  });
+
   it('never returns an entry of another partition, and forgets removed entries', () => {
     const [a, b] = seededVectors(2, 16);
     const index = new VectorIndex({ dimensions: 16 });
@@ -412,6 +443,30 @@ describe('SemanticCache persistence of HNSW graphs', () => {
       assert.equal(third.cache.index.graphsBuilt, 1, 'the damaged graph was rebuilt from the vectors');
       assert.equal((await third.cache.lookup('big', wordQuestion(7).replace('?', ' ?'))).hit, true);
       await third.close();
+    } finally {
+      await cleanup();
+    }
+  });
+});
+
+describe('graphs saved in half precision (before the 8-bit graphs of issue 15)', () => {
+  it('load as they were saved into a new graph and still find their vectors', async () => {
+    const { dir, cleanup } = await tempDir('l1b-f16-graph');
+    try {
+      const { Index, MetricKind, ScalarKind } = (await import('usearch')).default;
+      const vectors = seededVectors(300, 64, 11);
+      const halfPrecision = new Index({ dimensions: 64, metric: MetricKind.Cos, quantization: ScalarKind.F16, connectivity: 16, expansion_add: 64, expansion_search: 64, multi: false });
+      vectors.forEach((vector, i) => halfPrecision.add(BigInt(i), vector));
+      const saved = join(dir, 'graph-f16.usearch');
+      halfPrecision.save(saved);
+      const loaded = newAnnIndex(64);
+      loaded.load(saved);
+      assert.equal(loaded.size(), 300);
+      for (const i of [0, 150, 299]) assert.equal(loaded.search(vectors[i]!, 1, 1).keys[0], BigInt(i));
+      // Saved again, it is the same size: it stayed in half precision rather than being re-quantized.
+      const resaved = join(dir, 'graph-again.usearch');
+      loaded.save(resaved);
+      assert.equal((await readFile(resaved)).length, (await readFile(saved)).length);
     } finally {
       await cleanup();
     }
