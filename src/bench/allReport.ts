@@ -141,7 +141,7 @@ export function renderMarkdown(results: BenchResults): string {
   }
   lines.push(
     '',
-    `## Proxy overhead (${overhead.requests} measured requests per target and scenario, keep-alive)`,
+    `## Proxy overhead (${overhead.requests} measured requests per target and scenario, keep-alive, after ${overhead.warmupPerTarget.toLocaleString('en-US')} warm-up misses per target)`,
     '',
     '| target | concurrency | mode | p50 ms | p99 ms | TTFB p50 ms | req/s |',
     '|---|---|---|---|---|---|---|',

@@ -11,7 +11,7 @@ import { formatTable } from './stats';
 /** Measured requests per target and scenario when --requests is absent (sized for the 15-minute `npm run bench`). */
 export const DEFAULT_OVERHEAD_REQUESTS = 1000;
 
-export const OVERHEAD_USAGE = 'usage: isartor bench overhead [--requests N] [--concurrency 1,32,128] [--prefill N] [--warmup N] [--peers "<command with {port} {upstream}>"]... [--json]';
+export const OVERHEAD_USAGE = 'usage: isartor bench overhead [--requests N] [--concurrency 1,32,128] [--prefill N] [--warmup N] [--start-warmup N] [--peers "<command with {port} {upstream}>"]... [--json]';
 
 export interface OverheadArgs {
   requests: number;
@@ -22,12 +22,10 @@ export interface OverheadArgs {
   prefill: number;
   /** Commands of other gateways to measure beside the proxy. */
   peers: string[];
-  /**
-   * Unmeasured requests each target gets before every cell (default: 200, or --requests if fewer).
-   * A few thousand let V8 finish compiling the proxy's hot path, which the tiny pass-through does
-   * within a few requests; the default keeps the cold-start cost in the figures.
-   */
+  /** Unmeasured requests each target gets before every cell (default: 200, or --requests if fewer). */
   warmup?: number;
+  /** Unmeasured requests each target gets once, before the first cell (default: `defaultStartWarmup`). */
+  startWarmup?: number;
   /** Internal: run one helper server of the benchmark in this process instead. */
   child?: 'fake-upstream' | 'pass-through';
   upstream?: string;
@@ -45,6 +43,7 @@ export function parseOverheadArgs(argv: readonly string[]): OverheadArgs {
     concurrency: { type: 'string' },
     prefill: { type: 'string' },
     warmup: { type: 'string' },
+    'start-warmup': { type: 'string' },
     peers: { type: 'string', multiple: true },
     child: { type: 'string' },
     upstream: { type: 'string' },
@@ -58,6 +57,8 @@ export function parseOverheadArgs(argv: readonly string[]): OverheadArgs {
     peers: Array.isArray(values.peers) ? (values.peers as string[]).filter((command) => command.trim() !== '') : [],
   };
   if (typeof values.warmup === 'string') args.warmup = positiveInteger(values.warmup, '--warmup', 0);
+  const startWarmup = values['start-warmup'];
+  if (typeof startWarmup === 'string') args.startWarmup = positiveInteger(startWarmup, '--start-warmup', 0);
   if (values.child !== undefined) {
     if (values.child !== 'fake-upstream' && values.child !== 'pass-through') throw new BenchArgsError(`--child must be fake-upstream or pass-through`);
     args.child = values.child;
@@ -78,7 +79,7 @@ export function formatOverhead(report: OverheadReport): string {
     ['throughput, proxy / pass-through', Object.entries(report.throughputRatios).map(([c, r]) => `${c} ${r.toFixed(3)}x`).join(', ')],
     ['CPU per miss, proxy / pass-through (plain)', Object.entries(report.cpuRatios).map(([c, r]) => `${c} ${r.toFixed(2)}x`).join(', ')],
     ['entries in each cache before the run', String(report.prefilled)],
-    ['unmeasured warm-up requests per target and cell', String(report.warmupPerCell)],
+    ['unmeasured warm-up requests per target: before the first cell; before each cell', `${report.warmupPerTarget}; ${report.warmupPerCell}`],
     ['proxy RSS after the misses (MB)', String(report.proxyRssMb)],
     ['L1a hit p50 / p99', `${ms(report.hitP50Ms)} / ${ms(report.hitP99Ms)}`],
     ['proxy miss answers by layer', Object.entries(report.proxyLayers).map(([layer, n]) => `${layer} ${n}`).join(', ')],
@@ -137,7 +138,7 @@ export async function benchOverheadCommand(argv: readonly string[]): Promise<num
   }
   if (args.child) return runChild(args.child, args.upstream);
   if (args.peers.length === 0) process.stderr.write('bench overhead: no --peers given; measuring the proxy, the pass-through and direct only\n');
-  const report = await runOverheadBench({ requests: args.requests, concurrencies: args.concurrencies, prefill: args.prefill, peers: args.peers, warmup: args.warmup, progress: true });
+  const report = await runOverheadBench({ requests: args.requests, concurrencies: args.concurrencies, prefill: args.prefill, peers: args.peers, warmup: args.warmup, startWarmup: args.startWarmup, progress: true });
   process.stdout.write(args.json ? `${JSON.stringify(report)}\n` : `${formatOverhead(report)}\n`);
   return 0;
 }

@@ -4,7 +4,7 @@
  * here judges a timing.
  */
 import assert from 'node:assert/strict';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
@@ -46,15 +46,21 @@ describe('bench overhead', () => {
     }
   });
 
-  it('measures a peer gateway given with --peers and skips one that is not installed, with a line saying so', async () => {
+  it('measures a peer gateway given with --peers after the same warm-up, and skips one that is not installed, with a line saying so', async () => {
     const dir = await mkdtemp(join(tmpdir(), 'isartor-peer-'));
     try {
-      // The smallest OpenAI-compatible gateway: forwards every request to the upstream it is given.
+      // The smallest OpenAI-compatible gateway: forwards every request to the upstream it is given,
+      // and notes in a file whether each one asked for a stream.
       const gateway = join(dir, 'tiny-gateway.js');
+      const seen = join(dir, 'seen.txt');
       await writeFile(gateway, `const http = require('node:http');
+const { appendFileSync } = require('node:fs');
 const upstream = new URL(process.env.UPSTREAM);
 const agent = new http.Agent({ keepAlive: true });
 http.createServer((req, res) => {
+  let body = '';
+  req.on('data', (chunk) => { body += chunk; });
+  req.on('end', () => appendFileSync(${JSON.stringify(seen)}, JSON.parse(body).stream === true ? 's' : 'p'));
   const out = http.request({ host: upstream.hostname, port: upstream.port, method: req.method, path: req.url, headers: req.headers, agent }, (answer) => {
     res.writeHead(answer.statusCode, answer.headers);
     answer.pipe(res);
@@ -69,6 +75,14 @@ http.createServer((req, res) => {
       const [peer] = report.peers;
       assert.ok(peer!.throughputRatios.c32! > 0 && Number.isFinite(peer!.missP50AddedMs));
       assert.equal(report.scenarios.filter((s) => s.target === peer!.name).length, 4, 'the peer ran every scenario');
+      // Before the first cell, every target gets the start warm-up (10 per measured request here),
+      // half of it streamed; then each of the 4 cells gets its own warm-up and its measured requests.
+      assert.equal(report.warmupPerTarget, 30);
+      const sent = await readFile(seen, 'utf8');
+      const perMode = 2 * (report.warmupPerCell + 3);
+      assert.equal([...sent].filter((c) => c === 'p').length, 15 + perMode, sent);
+      assert.equal([...sent].filter((c) => c === 's').length, 15 + perMode, sent);
+      assert.ok(sent.startsWith(`${'p'.repeat(15)}${'s'.repeat(15)}`), `the warm-up comes first: ${sent}`);
     } finally {
       await rm(dir, { recursive: true, force: true });
     }
@@ -79,6 +93,7 @@ http.createServer((req, res) => {
     assert.equal(status, 0);
     assert.match(stdout, /miss p50 added \(vs direct\)/);
     assert.match(stdout, /passThrough\s+32\s+stream\s+3\b/);
+    assert.match(stdout, /unmeasured warm-up requests per target: before the first cell; before each cell\s+30; 3\b/);
   });
 
   it('exits 2 on bad arguments, before starting anything', async () => {

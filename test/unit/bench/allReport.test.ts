@@ -34,7 +34,7 @@ function results(over: { overhead?: Partial<OverheadReport>; sizes?: ScaleRun[];
     precision: 0.9, precisionCi95: [0.5958, 0.9821], recall: 0.2, nontrivialHits: 4, nontrivialRecall: 0.1, threshold: 0.95, embedder: 'lexical', lookupP50Ms: 0.3, lookupP99Ms: 1,
   };
   const overhead: OverheadReport = {
-    missP50AddedMs: 0.5, missP99AddedMs: 2, throughputRatio: 0.9, ttfbAddedMs: 0.4, hitP50Ms: 0.3, hitP99Ms: 0.9, requests: 100, warmupPerCell: 100,
+    missP50AddedMs: 0.5, missP99AddedMs: 2, throughputRatio: 0.9, ttfbAddedMs: 0.4, hitP50Ms: 0.3, hitP99Ms: 0.9, requests: 100, warmupPerCell: 100, warmupPerTarget: 1000,
     missP50AddedOverPassThroughMs: 0.3, ttfbAddedOverPassThroughMs: 0.2, proxyLayers: { l3: 400 }, hitRequests: 100,
     throughputRatios: { c1: 0.95, c32: 0.9 }, cpuRatios: { c1: 1.5, c32: 1.6 }, prefilled: 0, proxyRssMb: 90, peers: [],
     scenarios: [{ target: 'proxy', concurrency: 1, stream: false, requests: 100, p50Ms: 1, p99Ms: 3, ttfbP50Ms: 1, ttfbP99Ms: 3, throughputRps: 900, cpuMsPerRequest: 0.2 }],
@@ -104,5 +104,6 @@ describe('renderMarkdown', () => {
     assert.ok(page.includes('| 100,000 |') && page.includes('| 10,000 |'));
     assert.ok(page.includes('`node bin/isartor.js bench pairs --json`'));
     assert.match(page, /\| Miss path: throughput vs bare pass-through \(c=32\) \| 0\.500× \| ≥ 0\.8× \| open \|/);
+    assert.ok(page.includes('## Proxy overhead (100 measured requests per target and scenario, keep-alive, after 1,000 warm-up misses per target)'));
   });
 });

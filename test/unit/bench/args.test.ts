@@ -39,6 +39,10 @@ describe('bench overhead flags', () => {
     assert.equal(parseOverheadArgs(['--warmup', '3000']).warmup, 3000);
     assert.equal(parseOverheadArgs(['--warmup', '0']).warmup, 0);
     assert.throws(() => parseOverheadArgs(['--warmup', '-1']), BenchArgsError);
+    assert.equal(parseOverheadArgs([]).startWarmup, undefined);
+    assert.equal(parseOverheadArgs(['--start-warmup', '5000']).startWarmup, 5000);
+    assert.equal(parseOverheadArgs(['--start-warmup', '0']).startWarmup, 0);
+    assert.throws(() => parseOverheadArgs(['--start-warmup', '-1']), BenchArgsError);
   });
 
   it('refuses unknown flags, positionals, and a pass-through child without an upstream', () => {
