@@ -1,7 +1,8 @@
 /**
  * `isartor bench scale`: for each size, a fresh child process fills the exact and the semantic
  * cache of a new data dir and measures them (scaleFill.ts); then `isartor serve` is started on that
- * data dir and timed until it is ready, answers /healthz, and answers its first L1a hit.
+ * data dir and timed until it is ready, answers /healthz, answers its first L1a hit and its first
+ * L1b hit; its RSS is read after that first hit and again after it has served a few thousand requests.
  */
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -9,7 +10,7 @@ import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { request } from 'undici';
 import { benchChildEnv, residentBytes, spawnCli } from './children';
-import { questionText } from './questions';
+import { questionText, retypedQuestion } from './questions';
 import { SCALE_AUTH, scaleRequestBody, type ScaleFillReport, type ScaleLayout } from './scaleFill';
 import { round } from './stats';
 import { warmRequestPath } from './warmClient';
@@ -24,8 +25,14 @@ export interface StartupFigures {
   firstHitMs: number;
   /** Layer that answered that first request ("l1a" when the filled cache was found). */
   firstHitLayer: string;
-  /** Resident memory of the serve process after that answer, with every filled cache it loads. */
+  /** Resident memory of the serve process after that answer (the L1b index may still be loading). */
   serveRssMb: number | null;
+  /** From spawning to the first answer of a reworded stored question, which waits for the L1b index. */
+  firstL1bMs: number;
+  /** Layer that answered it ("l1b" when the semantic cache found the stored question). */
+  firstL1bLayer: string;
+  /** Resident memory once serve has answered `SERVING_REQUESTS` more requests, half of them reworded (both caches open and in use). */
+  servingRssMb: number | null;
 }
 
 export interface ScaleRun extends ScaleFillReport {
@@ -41,6 +48,14 @@ export interface ScaleReport {
  * exact-cache hit, and a miss would fail loudly instead of being timed.
  */
 export const SCALE_LAYOUT: ScaleLayout = { upstream: 'http://127.0.0.1:9/v1', anthropicUpstream: 'http://127.0.0.1:9' };
+
+/**
+ * Requests serve answers before its second RSS reading: stored questions as asked (L1a) and
+ * reworded (L1b, or a miss that fails fast at the dead upstream), spread over the filled range.
+ */
+const SERVING_REQUESTS = 2000;
+/** The reworded question timed as the first L1b answer: the fill looks up every 50th question last, so it is among the newest entries. */
+const FIRST_L1B_QUESTION = 50;
 
 /** The fill child's one result line on stdout. */
 const FILL_RESULT = /^bench scale fill (\{.*\})$/;
@@ -86,16 +101,48 @@ async function timeStartup(dataDir: string, entries: number): Promise<StartupFig
     if (hit.statusCode !== 200) throw new Error(`bench scale: the first request after start-up answered ${hit.statusCode}: ${text.slice(0, 300)}`);
     const layer = hit.headers['x-isartor-layer'];
     const rss = await residentBytes(serve.pid);
+    // A lookup that comes before the L1b index is open waits for it (no budget until then).
+    const reworded = await request(`${url}/v1/chat/completions`, { method: 'POST', headers: hitHeaders, body: JSON.stringify(scaleRequestBody(retypedQuestion(FIRST_L1B_QUESTION))) });
+    await reworded.body.dump();
+    const firstL1bMs = performance.now() - started;
+    const l1bLayer = reworded.headers['x-isartor-layer'];
+    const servingRss = await serveAWhile(url, serve.pid, entries, hitHeaders);
     return {
       readyMs: round(readyMs, 1),
       healthzMs: round(healthzMs, 1),
       firstHitMs: round(firstHitMs, 1),
       firstHitLayer: typeof layer === 'string' ? layer : 'none',
       serveRssMb: rss === undefined ? null : round(rss / (1024 * 1024), 1),
+      firstL1bMs: round(firstL1bMs, 1),
+      firstL1bLayer: typeof l1bLayer === 'string' ? l1bLayer : 'none',
+      servingRssMb: servingRss === undefined ? null : round(servingRss / (1024 * 1024), 1),
     };
   } finally {
     await serve.stop();
   }
+}
+
+/**
+ * Sends `SERVING_REQUESTS` requests to the serve at `url` (process `pid`), 8 at a time, and returns
+ * its resident memory after them. A reworded question the semantic cache does not find goes to the
+ * dead upstream and fails; the retry-count header the official SDKs send makes serve try it once.
+ */
+async function serveAWhile(url: string, pid: number, entries: number, headers: Record<string, string>): Promise<number | undefined> {
+  const step = Math.max(1, Math.floor(entries / (SERVING_REQUESTS / 2)));
+  const question = (i: number): string => {
+    const index = (Math.floor(i / 2) * step) % entries;
+    return i % 2 === 0 ? questionText(index) : retypedQuestion(index);
+  };
+  let next = 0;
+  const worker = async (): Promise<void> => {
+    while (next < SERVING_REQUESTS) {
+      const i = next++;
+      const answer = await request(`${url}/v1/chat/completions`, { method: 'POST', headers: { ...headers, 'x-stainless-retry-count': '0' }, body: JSON.stringify(scaleRequestBody(question(i))) });
+      await answer.body.dump();
+    }
+  };
+  await Promise.all(Array.from({ length: 8 }, worker));
+  return residentBytes(pid);
 }
 
 /**

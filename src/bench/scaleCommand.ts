@@ -100,7 +100,9 @@ export function formatScale(report: ScaleReport): string {
     ['L1b on disk MB', (r) => String(r.semantic.diskMb)],
     ['RSS, both caches filled (MB)', (r) => `${r.rssMb} (process before caches: ${r.baselineRssMb})`],
     ['serve: ready / healthz / first hit ms', (r) => `${r.startup.readyMs} / ${r.startup.healthzMs} / ${r.startup.firstHitMs} (${r.startup.firstHitLayer})`],
+    ['serve: first L1b answer ms', (r) => `${r.startup.firstL1bMs} (${r.startup.firstL1bLayer})`],
     ['serve: RSS after first hit (MB)', (r) => String(r.startup.serveRssMb ?? 'n/a')],
+    ['serve: RSS after 2,000 more requests (MB)', (r) => String(r.startup.servingRssMb ?? 'n/a')],
   ];
   return formatTable(['entries', ...report.sizes.map((run) => run.entries.toLocaleString('en-US'))], rows.map(([name, cell]) => [name, ...report.sizes.map(cell)]));
 }

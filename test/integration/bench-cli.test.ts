@@ -107,7 +107,7 @@ http.createServer((req, res) => {
 });
 
 describe('bench scale', () => {
-  it('fills both caches, finds what it stored, never finds what it did not, and serves the first hit from L1a', async () => {
+  it('fills both caches, finds what it stored, never finds what it did not, and serves the first hit from L1a and a reworded one from L1b', async () => {
     const { status, stdout, stderr } = await runCli(['bench', 'scale', '--entries', '150,300', '--json']);
     assert.equal(status, 0, stderr);
     const report = JSON.parse(stdout) as ScaleReport;
@@ -128,6 +128,9 @@ describe('bench scale', () => {
       assert.equal(startup.firstHitLayer, 'l1a');
       assert.ok(startup.readyMs <= startup.healthzMs && startup.healthzMs <= startup.firstHitMs, JSON.stringify(startup));
       assert.ok(startup.serveRssMb === null || startup.serveRssMb > 0);
+      assert.equal(startup.firstL1bLayer, 'l1b', 'the reworded stored question is found once the L1b index is open');
+      assert.ok(startup.firstHitMs <= startup.firstL1bMs, JSON.stringify(startup));
+      assert.ok(startup.servingRssMb === null || startup.servingRssMb > 0);
     }
     assert.ok(report.sizes[1]!.exact.diskMb > report.sizes[0]!.exact.diskMb, 'twice the entries take more room');
   });
