@@ -112,6 +112,8 @@ describe('bench scale', () => {
     assert.equal(status, 0, stderr);
     const report = JSON.parse(stdout) as ScaleReport;
     assert.deepEqual(report.sizes.map((run) => run.entries), [150, 300]);
+    // Reworded questions L1b does not find fail at the dead upstream: serve's warnings stay out of the output.
+    assert.doesNotMatch(stderr, /ECONNREFUSED|WARN/);
     for (const run of report.sizes) {
       const { exact, semantic, startup } = run;
       assert.equal(exact.hit.count, run.entries);
