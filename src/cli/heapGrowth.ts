@@ -7,14 +7,20 @@
  * cached entries the main thread's old space then climbed from ~37 MB live to ~86 MB of mostly
  * garbage (request objects promoted while in flight) before each full collection, and the RSS
  * followed it. At 1.3× the peak RSS of a serve filling itself to 100k entries fell from 269–278 MB
- * to 208–224 MB, for ~5 µs more garbage collection per miss (docs/measurements/miss-path.md).
+ * to 208–224 MB, for more full collections: a few % more CPU while misses arrive at full speed
+ * (docs/measurements/miss-path.md).
  * V8 reads the flag whenever it sets the next limit, so setting it at run time takes effect from
- * the next full collection, in every thread.
+ * the next full collection, in every thread. It is set a few seconds after start: opening 100k
+ * entries allocates indexes that stay live, and a 1.3× limit while they grow only bought full
+ * collections in front of the first answers (the first L1a hit came ~40 ms later).
  */
 import { setFlagsFromString } from 'node:v8';
 
 /** The old generation may grow to 1.3× its live size (V8 keeps a minimum step of a few MB). */
 export const SERVE_HEAP_GROWING_PERCENT = 30;
+
+/** After start-up: the L1b worker has opened a 100k-entry index within ~1.5 s on a slow machine. */
+export const HEAP_GROWTH_DELAY_MS = 5_000;
 
 const GROWTH_FLAG = /^--heap[-_]growing[-_]percent(?:=|$)/;
 
@@ -32,4 +38,13 @@ export function limitHeapGrowth(execArgv: readonly string[]): boolean {
   if (userSetHeapGrowth(execArgv)) return false;
   setFlagsFromString(`--heap-growing-percent=${SERVE_HEAP_GROWING_PERCENT}`);
   return true;
+}
+
+/** `limitHeapGrowth` once start-up is over; `onLimited` runs when serve set the factor. */
+export function limitHeapGrowthAfterStartup(execArgv: readonly string[], onLimited: () => void, delayMs = HEAP_GROWTH_DELAY_MS): NodeJS.Timeout {
+  const timer = setTimeout(() => {
+    if (limitHeapGrowth(execArgv)) onLimited();
+  }, delayMs);
+  timer.unref(); // never what keeps serve alive
+  return timer;
 }

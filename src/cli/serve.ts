@@ -8,7 +8,7 @@ import { startSemanticWorkerEarly } from '../core/semantic/placement';
 import { prefetchSnapshot } from '../core/store/snapshotPrefetch';
 import { isLoopbackHost } from '../proxy/guard';
 import { SAVINGS_PAGE_PATH } from '../../webview/transportHttpRoutes';
-import { limitHeapGrowth } from './heapGrowth';
+import { SERVE_HEAP_GROWING_PERCENT, limitHeapGrowthAfterStartup } from './heapGrowth';
 import { openBrowser } from './openBrowser';
 import { loadServeConfig, parseServeArgs } from './serve-config';
 
@@ -16,7 +16,6 @@ import { loadServeConfig, parseServeArgs } from './serve-config';
 export async function serveCommand(argv: string[], env: NodeJS.ProcessEnv = process.env): Promise<number> {
   // --open only concerns this command, not the engine settings parseServeArgs builds.
   const open = argv.includes('--open');
-  limitHeapGrowth(process.execArgv);
   const config = await loadServeConfig(parseServeArgs(argv.filter((arg) => arg !== '--open')), env);
   // The exact store's index snapshot (8.6 MB at 100k entries) is read in the thread pool while the
   // proxy's modules initialise, not after the engine opens the store (issue 15: the first L1a hit).
@@ -49,6 +48,7 @@ export async function serveCommand(argv: string[], env: NodeJS.ProcessEnv = proc
   const providers = config.upstream.providers.map((p) => `${p.name} ${p.baseUrl}${p.apiKey ? ' (key set)' : ''}`).join(', ');
   // The logger redacts a password in a base URL ("user:***@") along with any key.
   logger.info(`default route forwards to: ${providers}`);
+  limitHeapGrowthAfterStartup(process.execArgv, () => logger.debug(`heap: old generation limited to ${1 + SERVE_HEAP_GROWING_PERCENT / 100}× its live size`));
 
   return new Promise<number>((resolve) => {
     let stopping = false;
