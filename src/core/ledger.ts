@@ -7,10 +7,11 @@ import { open, readdir, readFile, rename, truncate, unlink, type FileHandle } fr
 import { join } from 'node:path';
 import type { ModelPrice } from './config';
 import type { LedgerLayer, LedgerRecord, LedgerSummary } from './ledger-types';
-import { addRecord, boundSummary, cloneSummary, emptySummary, sanitiseRecord } from './ledgerSummary';
+import { addRecord, boundSummary, cloneSummary, countRecord, emptySummary, sanitiseRecord } from './ledgerSummary';
 import { silentLogger, type Logger } from './logger';
 import type { TokenUsage } from './outcome';
 import { costUsd, priceFor } from './prices';
+import { RecentRecords } from './recentRecords';
 import { makePrivateDir, PRIVATE_FILE_MODE } from './store/privateFiles';
 
 export interface Ledger {
@@ -108,8 +109,11 @@ export function savingsFor(
 }
 
 class FileLedger implements Ledger {
-  /** Everything counted, flushed or not: what summary() shows. */
+  /** Everything counted, flushed or not: what summary() shows (its `recent` is liveRecent's). */
   private live: LedgerSummary;
+  private liveRecent: RecentRecords;
+  /** The newest records on disk: the rollup's `recent` at the next rotation. */
+  private persistedRecent: RecentRecords;
   private readonly listeners = new Set<(rec: LedgerRecord) => void>();
   /** Lines counted but not yet handed to the file. */
   private pending: string[] = [];
@@ -133,12 +137,18 @@ class FileLedger implements Ledger {
     private readonly flushDelayMs: number,
   ) {
     this.live = cloneSummary(persisted);
+    this.liveRecent = new RecentRecords(persisted.recent);
+    this.persistedRecent = new RecentRecords(persisted.recent);
+    // One place holds the newest records; the summaries' own lists would only go stale.
+    this.live.recent = [];
+    this.persisted.recent = [];
   }
 
   record(rec: LedgerRecord): void {
     const clean = this.closed || this.files.readOnly ? undefined : sanitiseRecord(rec);
     if (!clean) return;
-    addRecord(this.live, clean);
+    countRecord(this.live, clean);
+    this.liveRecent.add(clean);
     this.pending.push(`${JSON.stringify(clean)}\n`);
     this.pendingRecords.push(clean);
     // One append per interval: at concurrency 32 a write per request was a syscall and a promise
@@ -155,7 +165,7 @@ class FileLedger implements Ledger {
   }
 
   summary(): LedgerSummary {
-    return cloneSummary(this.live);
+    return cloneSummary({ ...this.live, recent: this.liveRecent.newestFirst() });
   }
 
   onRecord(listener: (rec: LedgerRecord) => void): { dispose(): void } {
@@ -179,6 +189,8 @@ class FileLedger implements Ledger {
       this.handle = await open(this.files.ledgerPath, 'a', PRIVATE_FILE_MODE);
       this.persisted = emptySummary();
       this.live = emptySummary();
+      this.persistedRecent = new RecentRecords();
+      this.liveRecent = new RecentRecords();
       this.absorbed = [];
       this.recordsInFile = 0;
       this.fileBytes = 0;
@@ -221,7 +233,10 @@ class FileLedger implements Ledger {
       return;
     }
     this.fileBytes += bytes.length;
-    for (const rec of records) addRecord(this.persisted, rec);
+    for (const rec of records) {
+      countRecord(this.persisted, rec);
+      this.persistedRecent.add(rec);
+    }
     this.recordsInFile += records.length;
     if (this.recordsInFile >= this.maxRecords) await this.rotate();
   }
@@ -238,7 +253,7 @@ class FileLedger implements Ledger {
     const rolled = this.files.rollingPath(id);
     await rename(this.files.ledgerPath, rolled);
     this.absorbed = [...this.absorbed, id].slice(-10);
-    await this.files.writeRollup({ version: 1, absorbed: this.absorbed, summary: this.persisted });
+    await this.files.writeRollup({ version: 1, absorbed: this.absorbed, summary: { ...this.persisted, recent: this.persistedRecent.newestFirst() } });
     this.handle = await open(this.files.ledgerPath, 'a', PRIVATE_FILE_MODE);
     this.recordsInFile = 0;
     this.fileBytes = 0;

@@ -48,8 +48,18 @@ export function utcDay(time: number): string {
   return text;
 }
 
-/** Adds one record to `summary` in place. */
+/** Adds one record to `summary` in place: its counts, and the record as the newest of `recent`. */
 export function addRecord(summary: LedgerSummary, record: LedgerRecord): void {
+  countRecord(summary, record);
+  summary.recent.unshift(record);
+  if (summary.recent.length > RECENT_RECORDS) summary.recent.length = RECENT_RECORDS;
+}
+
+/**
+ * Adds one record's counts to `summary` in place and leaves `recent` alone: a live ledger keeps
+ * its newest records in a RecentRecords, where adding one moves nothing.
+ */
+export function countRecord(summary: LedgerSummary, record: LedgerRecord): void {
   const day = utcDay(record.time);
   const slices = [
     summary.totals,
@@ -69,8 +79,6 @@ export function addRecord(summary: LedgerSummary, record: LedgerRecord): void {
     totals.savedUsd += record.savedUsd;
   }
   if (record.semanticRejected) summary.semanticRejected[record.semanticRejected] = (summary.semanticRejected[record.semanticRejected] ?? 0) + 1;
-  summary.recent.unshift(record);
-  if (summary.recent.length > RECENT_RECORDS) summary.recent.length = RECENT_RECORDS;
 }
 
 /** A deep copy, so a caller can keep or change it without touching the ledger's state. */

@@ -118,6 +118,31 @@ describe('ledger', () => {
     await ledger.close();
   });
 
+  it('keeps the newest 100 records newest first through many records, rotations and a reopen', async () => {
+    const dir = freshDir();
+    const newest = (last: number): number[] => Array.from({ length: 100 }, (_, i) => last - i);
+    let ledger = await openLedger(dir, { maxRecords: 50 });
+    for (let i = 0; i < 451; i++) {
+      ledger.record(rec({ latencyMs: i }));
+      // Around each multiple of 100 and 200 the live list trims its slack; check both sides.
+      if ([99, 100, 101, 199, 200, 201, 399].includes(i)) {
+        const { recent } = ledger.summary();
+        assert.deepEqual(recent.map((r) => r.latencyMs), newest(i).filter((n) => n >= 0), `after record ${i}`);
+      }
+      if (i % 7 === 0) await ledger.flush();
+    }
+    await ledger.close();
+    // The rollup written at the last rotation holds the newest records then on disk, newest first.
+    const rollup = JSON.parse(await readFile(join(dir, 'ledger-rollup.json'), 'utf8')) as { summary: { totals: { requests: number }; recent: LedgerRecord[] } };
+    const rolled = rollup.summary.totals.requests;
+    assert.deepEqual(rollup.summary.recent.map((r) => r.latencyMs), newest(rolled - 1));
+    ledger = await openLedger(dir, { maxRecords: 50 });
+    assert.deepEqual(ledger.summary().recent.map((r) => r.latencyMs), newest(450));
+    ledger.record(rec({ latencyMs: 451 }));
+    assert.deepEqual(ledger.summary().recent.map((r) => r.latencyMs), newest(451));
+    await ledger.close();
+  });
+
   it('rotates the file into a snapshot so it stays bounded, with totals still exact after reopen', async () => {
     const dir = freshDir();
     let ledger = await openLedger(dir, { maxRecords: 10 });
