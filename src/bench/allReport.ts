@@ -88,7 +88,7 @@ export function judgeTargets(results: Omit<BenchResults, 'targets'>): TargetResu
       check(`L1a hit p99 at ${big.entries.toLocaleString('en-US')} entries (lookup)`, ms(big.exact.hit.p99Ms), '≤ 1 ms', big.exact.hit.p99Ms <= 1),
       check(`L1b lookup p99 at ${big.entries.toLocaleString('en-US')} entries (lexical; worse of hit and miss)`, ms(l1b), '≤ 2 ms', l1b <= 2),
       check(`RSS with ${big.entries.toLocaleString('en-US')} entries in each cache, no neural model (worse of cache process and serve)`, `${rss} MB`, '≤ 250 MB', rss <= 250),
-      check(`Start-up to first served L1a hit, ${big.entries.toLocaleString('en-US')} entries`, `${big.startup.firstHitMs} ms (ready line ${big.startup.readyMs} ms)`, '≤ 300 ms', big.startup.firstHitMs <= 300 && big.startup.firstHitLayer === 'l1a'),
+      check(`Start-up to first served L1a hit, ${big.entries.toLocaleString('en-US')} entries`, `${big.startup.firstHitMs} ms (ready line ${big.startup.readyMs} ms; \`node -e ""\` alone ${big.startup.nodeAloneMs} ms here)`, '≤ 300 ms', big.startup.firstHitMs <= 300 && big.startup.firstHitLayer === 'l1a'),
     );
   } else {
     out.push(notMeasured('L1a hit p99 at 100k entries', '≤ 1 ms'), notMeasured('L1b lookup p99 at 100k entries', '≤ 2 ms'));
@@ -158,14 +158,15 @@ export function renderMarkdown(results: BenchResults): string {
       'into a cache already that full. RSS is the filling process with both caches open after a full GC, with no neural model loaded; serve RSS is ' +
       '`isartor serve` started on the filled data dir, after its first answer and again after 2,000 more (half of them reworded: L1b hits, ' +
       'or misses that fail at once, since no upstream listens). The first L1b answer is a reworded stored question sent after the first hit; ' +
-      'it waits for the L1b index to open.',
+      'it waits for the L1b index to open. Node alone is the median time `node -e ""` takes from spawn to exit in the same environment: ' +
+      'the part of every start-up that is Node\'s own (with NODE_EXTRA_CA_CERTS set, Node parses that file before any script runs).',
     '',
-    `| entries | L1a hit p50/p99 ms | L1a miss p50/p99 ms | L1a inserts/s | L1a disk MB | L1b hit p50/p99 ms | L1b miss p50/p99 ms | L1b hits found | L1b inserts/s | L1b disk MB | RSS MB (before caches) | serve ready / healthz / first hit / first L1b answer ms | serve RSS MB after first hit / serving |`,
+    `| entries | L1a hit p50/p99 ms | L1a miss p50/p99 ms | L1a inserts/s | L1a disk MB | L1b hit p50/p99 ms | L1b miss p50/p99 ms | L1b hits found | L1b inserts/s | L1b disk MB | RSS MB (before caches) | serve ready / healthz / first hit / first L1b answer ms (node alone) | serve RSS MB after first hit / serving |`,
     '|---|---|---|---|---|---|---|---|---|---|---|---|---|',
     ...results.scale.sizes.map((r) =>
       `| ${r.entries.toLocaleString('en-US')} | ${r.exact.hit.p50Ms}/${r.exact.hit.p99Ms} | ${r.exact.miss.p50Ms}/${r.exact.miss.p99Ms} | ${r.exact.insertsPerSecond} | ${r.exact.diskMb} | ` +
         `${r.semantic.hit.p50Ms}/${r.semantic.hit.p99Ms} | ${r.semantic.miss.p50Ms}/${r.semantic.miss.p99Ms} | ${r.semantic.hit.found}/${r.semantic.hit.count} | ${r.semantic.insertsPerSecond} | ${r.semantic.diskMb} | ` +
-        `${r.rssMb} (${r.baselineRssMb}) | ${r.startup.readyMs} / ${r.startup.healthzMs} / ${r.startup.firstHitMs} (${r.startup.firstHitLayer}) / ${r.startup.firstL1bMs} (${r.startup.firstL1bLayer}) | ` +
+        `${r.rssMb} (${r.baselineRssMb}) | ${r.startup.readyMs} / ${r.startup.healthzMs} / ${r.startup.firstHitMs} (${r.startup.firstHitLayer}) / ${r.startup.firstL1bMs} (${r.startup.firstL1bLayer}) (${r.startup.nodeAloneMs}) | ` +
         `${r.startup.serveRssMb ?? 'n/a'} / ${r.startup.servingRssMb ?? 'n/a'} |`),
     '',
     '## Commands',

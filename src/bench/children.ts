@@ -7,7 +7,9 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
+import { performance } from 'node:perf_hooks';
 import { createInterface } from 'node:readline';
+import { percentile } from './stats';
 
 /**
  * The repository (or installed package) root: the first folder above this module that holds
@@ -110,6 +112,28 @@ export function benchChildEnv(extra: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv 
     env[name] = value;
   }
   return { ...env, ISARTOR_LOG_LEVEL: 'warn', ...extra };
+}
+
+/**
+ * Median milliseconds from spawning `node -e ""` with `env` to its exit: the part of any CLI's
+ * start-up that is Node's own on this machine (its binary, its snapshot, and the certificate file
+ * NODE_EXTRA_CA_CERTS names, which Node parses before any script runs: ~100-150 ms here).
+ *
+ * @example await bareNodeStartMs(benchChildEnv()) // 48.2
+ */
+export async function bareNodeStartMs(env: NodeJS.ProcessEnv, runs = 5): Promise<number> {
+  const times: number[] = [];
+  for (let run = 0; run < runs; run++) {
+    const started = performance.now();
+    const child = spawn(process.execPath, ['-e', ''], { env, stdio: 'ignore' });
+    const status = await new Promise<number | null>((resolve, reject) => {
+      child.once('error', reject);
+      child.once('exit', resolve);
+    });
+    if (status !== 0) throw new Error(`node -e "" exited with status ${status}`);
+    times.push(performance.now() - started);
+  }
+  return percentile(times, 50);
 }
 
 /**

@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { request } from 'undici';
-import { benchChildEnv, residentBytes, spawnCli } from './children';
+import { bareNodeStartMs, benchChildEnv, residentBytes, spawnCli } from './children';
 import { questionText, retypedQuestion } from './questions';
 import { SCALE_AUTH, scaleRequestBody, type ScaleFillReport, type ScaleLayout } from './scaleFill';
 import { round } from './stats';
@@ -33,6 +33,8 @@ export interface StartupFigures {
   firstL1bLayer: string;
   /** Resident memory once serve has answered `SERVING_REQUESTS` more requests, half of them reworded (both caches open and in use). */
   servingRssMb: number | null;
+  /** Median spawn-to-exit of `node -e ""` in serve's environment: the start-up floor no CLI goes under on this machine. */
+  nodeAloneMs: number;
 }
 
 export interface ScaleRun extends ScaleFillReport {
@@ -80,6 +82,7 @@ async function timeStartup(dataDir: string, entries: number): Promise<StartupFig
   const configFile = join(dataDir, 'bench-config.json');
   await writeFile(configFile, JSON.stringify({ exact: { maxEntries: Math.max(entries, 100_000) }, semantic: { maxEntries: Math.max(entries, 100_000) } }));
   const hitHeaders = { 'content-type': 'application/json', authorization: SCALE_AUTH };
+  const nodeAloneMs = await bareNodeStartMs(benchChildEnv());
   // Another question's body: the one timed below is built after the spawn, as before.
   await warmRequestPath(JSON.stringify(scaleRequestBody(questionText(1))), hitHeaders);
   const started = performance.now();
@@ -117,6 +120,7 @@ async function timeStartup(dataDir: string, entries: number): Promise<StartupFig
       firstL1bMs: round(firstL1bMs, 1),
       firstL1bLayer: typeof l1bLayer === 'string' ? l1bLayer : 'none',
       servingRssMb: servingRss === undefined ? null : round(servingRss / (1024 * 1024), 1),
+      nodeAloneMs: round(nodeAloneMs, 1),
     };
   } finally {
     await serve.stop();

@@ -101,6 +101,7 @@ export function formatScale(report: ScaleReport): string {
     ['RSS, both caches filled (MB)', (r) => `${r.rssMb} (process before caches: ${r.baselineRssMb})`],
     ['serve: ready / healthz / first hit ms', (r) => `${r.startup.readyMs} / ${r.startup.healthzMs} / ${r.startup.firstHitMs} (${r.startup.firstHitLayer})`],
     ['serve: first L1b answer ms', (r) => `${r.startup.firstL1bMs} (${r.startup.firstL1bLayer})`],
+    ['node -e "" alone, spawn to exit ms', (r) => String(r.startup.nodeAloneMs)],
     ['serve: RSS after first hit (MB)', (r) => String(r.startup.serveRssMb ?? 'n/a')],
     ['serve: RSS after 2,000 more requests (MB)', (r) => String(r.startup.servingRssMb ?? 'n/a')],
   ];

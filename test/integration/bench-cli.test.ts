@@ -133,6 +133,8 @@ describe('bench scale', () => {
       assert.equal(startup.firstL1bLayer, 'l1b', 'the reworded stored question is found once the L1b index is open');
       assert.ok(startup.firstHitMs <= startup.firstL1bMs, JSON.stringify(startup));
       assert.ok(startup.servingRssMb === null || startup.servingRssMb > 0);
+      // Serve runs node and then its own start-up, so node alone must reach its exit sooner.
+      assert.ok(startup.nodeAloneMs > 0 && startup.nodeAloneMs < startup.readyMs, JSON.stringify(startup));
     }
     assert.ok(report.sizes[1]!.exact.diskMb > report.sizes[0]!.exact.diskMb, 'twice the entries take more room');
   });
