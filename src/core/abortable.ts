@@ -2,6 +2,7 @@
  * Lets a caller stop waiting for work that cannot itself be cancelled (a model load, a native
  * evaluation): the work finishes in the background, the caller moves on.
  */
+import type { RequestSignal } from './clientSignal';
 
 /**
  * `promise`, or a rejection with the signal's reason if `signal` aborts first. A late rejection
@@ -9,7 +10,7 @@
  *
  * @example const engine = await untilAborted(load(), budget.signal);
  */
-export function untilAborted<T>(promise: Promise<T>, signal: AbortSignal | undefined): Promise<T> {
+export function untilAborted<T>(promise: Promise<T>, signal: RequestSignal | undefined): Promise<T> {
   if (!signal) return promise;
   if (signal.aborted) {
     promise.catch(() => undefined);

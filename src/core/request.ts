@@ -3,6 +3,7 @@
  * the partition key (who is asking whom) and the canonical hash (what exactly is asked).
  */
 import * as crypto from 'node:crypto';
+import type { RequestSignal } from './clientSignal';
 import { rememberedDigest } from './digestMemo';
 
 export type JsonValue = null | boolean | number | string | JsonValue[] | { [key: string]: JsonValue };
@@ -71,7 +72,7 @@ export interface ProxyRequest {
   clientTool: string;
   cache: CacheDirectives;
   /** Aborted when the client disconnects; layers pass it to anything slow. */
-  signal: AbortSignal;
+  signal: RequestSignal;
   /** Time the proxy received the request (performance.now()). */
   receivedAt: number;
 }

@@ -48,7 +48,9 @@ export function createApiHandler(px: ProxyContext): (req: IncomingMessage, res: 
     const receivedAt = performance.now();
     const shape = errorShapeFor(match.endpoint, req);
     px.metrics.inFlight.inc();
-    res.once('close', () => px.metrics.inFlight.dec());
+    // `on`, not `once`, for events a request's objects emit once ('close', 'end'): `once` wraps each
+    // listener in a closure and removes it again, a per-request cost on the hot path (issue 15).
+    res.on('close', () => px.metrics.inFlight.dec());
     const fail = (error: unknown): void => {
       if (error instanceof BodyAbortedError) return;
       const proxyError = toProxyError(error);

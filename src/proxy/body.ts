@@ -118,7 +118,7 @@ export function readRequestBody(req: IncomingMessage, limit: number): Promise<Bu
       }
       chunks.push(chunk);
     });
-    source.once('end', () => {
+    source.on('end', () => {
       if (settled) return;
       settled = true;
       resolve(chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, size));

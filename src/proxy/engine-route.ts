@@ -8,6 +8,7 @@ import type { RequestResult } from '../core/engine';
 import type { Outcome } from '../core/outcome';
 import type { LayerContext } from '../core/pipeline';
 import type { ApiStyle, ProxyRequest, Route } from '../core/request';
+import { ClientSignal } from '../core/clientSignal';
 import { NoProviderError } from '../core/upstream/errors';
 import { endpointForApi, providersFor } from '../core/upstream/target';
 import { requestCredentialHash } from './auth';
@@ -46,9 +47,10 @@ export async function serveEngineRequest(
   if (providers.length === 0) throw new NoProviderError(api);
   const credentialHash = requestCredentialHash(headers, providers, shapeOf(api));
 
-  const controller = new AbortController();
-  res.once('close', () => {
-    if (!res.writableFinished) controller.abort();
+  // Not an AbortController: see clientSignal.ts (a per-request cost, issue 15).
+  const clientGone = new ClientSignal();
+  res.on('close', () => {
+    if (!res.writableFinished) clientGone.abort();
   });
   const req: ProxyRequest = {
     api,
@@ -62,7 +64,7 @@ export async function serveEngineRequest(
     credentialHash,
     clientTool: route.tool ?? clientToolFrom(headers),
     cache: directivesForApi(api, body, cacheDirectives(headers)),
-    signal: controller.signal,
+    signal: clientGone,
     receivedAt,
   };
 
@@ -79,7 +81,7 @@ export async function serveEngineRequest(
     }
     await writeOutcome(res, req, outcome, ctx.responseHeaders);
   } catch (failure) {
-    if (controller.signal.aborted) {
+    if (clientGone.aborted) {
       status = CLIENT_CLOSED;
       error = 'client_closed';
     } else {
@@ -91,7 +93,7 @@ export async function serveEngineRequest(
     }
     outcome = undefined;
   }
-  if (controller.signal.aborted && !error) {
+  if (clientGone.aborted && !error) {
     status = CLIENT_CLOSED;
     error = 'client_closed';
   }

@@ -98,7 +98,7 @@ export function pipeToClient(res: ServerResponse, body: Readable): Promise<void>
     }
     // A non-stream body that fails half-way cannot be mended: end the connection so the client sees it.
     body.once('error', () => res.destroy());
-    res.once('close', () => {
+    res.on('close', () => {
       if (!body.readableEnded) body.destroy();
       resolve();
     });

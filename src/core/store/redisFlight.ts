@@ -4,6 +4,7 @@
  * bounded time and then goes on alone. Redis down = every replica goes on alone at once.
  */
 import { randomBytes } from 'node:crypto';
+import type { RequestSignal } from '../clientSignal';
 import type { FlightLead } from '../singleFlight';
 import type { RedisStore } from './redis';
 
@@ -17,7 +18,7 @@ export type ReplicaTurn =
   | { kind: 'alone' };
 
 export interface ReplicaFlight {
-  take(key: string, signal: AbortSignal): Promise<ReplicaTurn>;
+  take(key: string, signal: RequestSignal): Promise<ReplicaTurn>;
 }
 
 export interface ReplicaFlightOptions {

@@ -5,6 +5,7 @@
 import { setTimeout as wait } from 'node:timers/promises';
 import { performance } from 'node:perf_hooks';
 import type { Agent, Dispatcher } from 'undici';
+import { asAbortSignal, type RequestSignal } from '../clientSignal';
 import type { UpstreamConfig } from '../config';
 import type { Logger } from '../logger';
 import type { UpstreamTarget } from '../request';
@@ -28,7 +29,7 @@ export interface UpstreamCall {
   /** Path after the endpoint's own, e.g. "/resp_123/cancel" (Responses API per-response operations). */
   subpath?: string;
   /** Aborted when the client goes away; aborts the upstream request and any backoff wait. */
-  signal: AbortSignal;
+  signal: RequestSignal;
   /** A streamed answer: its start is bounded by firstByteTimeoutMs instead of timeoutMs. */
   stream?: boolean;
 }
@@ -116,7 +117,7 @@ export function createUpstreamClient(config: UpstreamConfig, logger: Logger): Up
       method: call.method,
       headers: upstreamHeaders(call.headers, target, clientCredential(call.headers) !== undefined && mayReceiveClientCredential(target, call.providers[0])),
       body: call.body,
-      signal: call.signal,
+      signal: asAbortSignal(call.signal),
       headersTimeout: startLimit(call)[0],
       bodyTimeout: idleTimeoutMs,
     });
@@ -155,7 +156,7 @@ export function createUpstreamClient(config: UpstreamConfig, logger: Logger): Up
             // has waited long enough for this one, so the next provider gets the request.
             if (isTimeout(error)) break;
           }
-          if (retry < retries) await wait(delay, undefined, { signal: call.signal });
+          if (retry < retries) await wait(delay, undefined, { signal: asAbortSignal(call.signal) });
         }
       }
       // Only reached when the last attempt threw: a final HTTP failure is returned above.

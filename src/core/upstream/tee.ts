@@ -93,9 +93,10 @@ export function teeUpstreamBody(source: Readable, options: TeeOptions): { body: 
 function watchPlainBody(source: Readable, collector: AnswerCollector | undefined, settle: (answer: StoredAnswer | undefined) => void): Readable {
   source.pause();
   if (collector) source.on('data', (chunk: Buffer) => collector.push(chunk));
-  source.once('end', () => settle(collector?.finish()));
+  // `on`: 'end' and 'close' come once each; `once` would cost a wrapper per miss.
+  source.on('end', () => settle(collector?.finish()));
   // After 'end' this does nothing; before it (destroyed: the client left, or the body broke) no answer.
-  source.once('close', () => settle(undefined));
+  source.on('close', () => settle(undefined));
   // A broken body fails its consumer (the proxy then cuts the connection); never an answer.
   source.on('error', () => settle(undefined));
   return source;
