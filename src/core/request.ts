@@ -157,8 +157,20 @@ export function answerRelevantBody(api: ApiStyle, body: JsonObject): JsonObject 
  */
 export function partitionKey(req: Pick<ProxyRequest, 'api' | 'route' | 'credentialHash' | 'model'>): string {
   const upstream = req.route.providers[0]?.baseUrl ?? '';
-  return sha256(['v1', upstream, req.credentialHash, req.api, req.model].join('\n'));
+  const parts = ['v1', upstream, req.credentialHash, req.api, req.model].join('\n');
+  // Both caches key every miss by it, and a client asks in the same few partitions all day.
+  let key = recentPartitionKeys.get(parts);
+  if (key === undefined) {
+    key = sha256(parts);
+    if (recentPartitionKeys.size >= RECENT_PARTITIONS) recentPartitionKeys.delete(recentPartitionKeys.keys().next().value!);
+    recentPartitionKeys.set(parts, key);
+  }
+  return key;
 }
+
+/** `partitionKey` of the last few partitions, by the text it hashes. */
+const recentPartitionKeys = new Map<string, string>();
+const RECENT_PARTITIONS = 32;
 
 /** Answer-changing headers, as a stable string (only Anthropic's matter today). */
 export function answerChangingHeaders(headers: Record<string, string>): string {

@@ -65,3 +65,30 @@ test('sha256 is the hex digest of the UTF-8 text or the bytes', () => {
     assert.equal(sha256(input), createHash('sha256').update(input).digest('hex'));
   }
 });
+
+test('partitionKey is the sha256 of its parts, remembered or not, and changes with each part', async () => {
+  const { partitionKey } = await import('../../src/core/request');
+  const base = { api: 'openai.chat' as const, model: 'gpt-4o-mini', credentialHash: 'c'.repeat(64), route: { id: 'default', providers: [{ name: 'openai', kind: 'openai' as const, baseUrl: 'https://api.openai.com/v1' }] } };
+  const expected = (req: typeof base): string => createHash('sha256').update(['v1', req.route.providers[0]!.baseUrl, req.credentialHash, req.api, req.model].join('\n')).digest('hex');
+  assert.equal(partitionKey(base), expected(base));
+  assert.equal(partitionKey(base), expected(base)); // the remembered one
+  const variants = [
+    { ...base, model: 'gpt-4o' },
+    { ...base, credentialHash: 'd'.repeat(64) },
+    { ...base, api: 'openai.responses' as const },
+    { ...base, route: { id: 'x', providers: [{ name: 'azure', kind: 'openai' as const, baseUrl: 'https://example.test/v1' }] } },
+  ];
+  const keys = new Set([partitionKey(base)]);
+  // More partitions than are remembered, twice over: each still hashes to its own parts.
+  for (let round = 0; round < 2; round++) {
+    for (let i = 0; i < 40; i++) {
+      const req = { ...base, model: `model-${i}` };
+      assert.equal(partitionKey(req), expected(req));
+    }
+  }
+  for (const variant of variants) {
+    assert.equal(partitionKey(variant as typeof base), expected(variant as typeof base));
+    keys.add(partitionKey(variant as typeof base));
+  }
+  assert.equal(keys.size, 1 + variants.length);
+});
