@@ -5,6 +5,7 @@ import { describe, it } from 'node:test';
 import { encode } from 'gpt-tokenizer/encoding/o200k_base';
 import type { JsonObject } from '../../src/core/request';
 import { boundedPieces, countTokens, countTokensExactly, countTokensOf, estimateInputTokens, EXACT_COUNT_CHARS, tokensWithinLimit } from '../../src/core/tokens';
+import { blockedMs } from './blockedMs';
 
 const plain = (text: string): number => encode(text, { disallowedSpecial: new Set() }).length;
 
@@ -80,20 +81,6 @@ describe('estimateInputTokens', () => {
     assert.equal(estimateInputTokens('anthropic.messages', { messages: [null, 3, { content: { weird: true } }] }), 3 + 3);
   });
 });
-
-/** How long `run` blocks the event loop, as far as its own work goes (see below). */
-function blockedMs(run: () => unknown): number {
-  const startedAt = performance.now();
-  const started = process.cpuUsage();
-  run();
-  const used = process.cpuUsage(started);
-  const wallMs = performance.now() - startedAt;
-  // What this thread could have spent is below both figures: the process's CPU also counts V8's
-  // compiler and GC threads (a first call compiles in the background), and the wall time also
-  // counts the moments another process had the core. Either alone made the test fail on a busy
-  // machine without the code running longer; a real stall is over the bound in both.
-  return Math.min(wallMs, (used.user + used.system) / 1000);
-}
 
 /** Deterministic pseudo-random lower-case letters (xorshift). */
 function randomLetters(length: number): string {

@@ -10,19 +10,13 @@ import type { Outcome } from '../../../src/core/outcome';
 import { runLayers } from '../../../src/core/pipeline';
 import { openEmbeddedStore, type EmbeddedStore } from '../../../src/core/store/embedded';
 import { chatBody, context, drain, fakeUpstream, proxyRequest, tempDir } from './helpers';
+import { blockedMs } from '../blockedMs';
 
-/** CPU milliseconds `run` takes (not wall time: other processes on the machine do not count). */
-function cpuMs(run: () => unknown): number {
-  const started = process.cpuUsage();
-  run();
-  const used = process.cpuUsage(started);
-  return (used.user + used.system) / 1000;
-}
 
 describe('rarity weights', () => {
   it('weigh a word longer than any vocabulary token 1 without encoding it (a 64 KiB word took seconds)', () => {
     let weight = 0;
-    const ms = cpuMs(() => (weight = wordWeight('x'.repeat(64 * 1024))));
+    const ms = blockedMs(() => (weight = wordWeight('x'.repeat(64 * 1024))));
     assert.equal(weight, 1);
     assert.ok(ms < 50, `${ms} ms`);
     assert.equal(wordWeight('x'.repeat(40)), 1);
