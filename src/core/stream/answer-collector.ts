@@ -9,7 +9,7 @@ import { createOpenAIAccumulator, type StreamAccumulator } from './openai-accumu
 import { createResponsesAccumulator, isCompleteResponse } from './responses-accumulator';
 import { SseParser } from './sse-parser';
 import { normaliseUsage } from './usage';
-import { ZERO_USAGE } from '../outcome';
+import { rememberBodyText, ZERO_USAGE } from '../outcome';
 
 export interface AnswerCollector {
   /** Feeds the next body chunk, exactly as it goes to the client. */
@@ -80,12 +80,16 @@ export function createAnswerCollector(api: ApiStyle, contentType: string | undef
     },
     finish() {
       let body: JsonValue;
+      const text = Buffer.concat(chunks).toString('utf8');
       try {
-        body = JSON.parse(Buffer.concat(chunks).toString('utf8')) as JsonValue;
+        body = JSON.parse(text) as JsonValue;
       } catch {
         return undefined;
       }
-      return isCompleteAnswerBody(api, body) ? toStoredAnswer(api, body) : undefined;
+      if (!isCompleteAnswerBody(api, body)) return undefined;
+      const answer = toStoredAnswer(api, body);
+      rememberBodyText(answer, text);
+      return answer;
     },
     ended: () => true,
   };
