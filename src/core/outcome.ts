@@ -58,8 +58,8 @@ export function rememberBodyText(answer: StoredAnswer, text: string): void {
 /**
  * `JSON.stringify(answer)`, done once per answer: the exact cache stores it and the semantic
  * cache posts it to its worker as a string, which costs far less than cloning the object (issue 15).
- * A body parsed from an upstream's JSON (`rememberBodyText`) goes in as that text: the same
- * value to any JSON reader, with the upstream's own spacing and number spelling.
+ * A body parsed from an upstream's compact JSON (`rememberBodyText`) goes in as that text: the
+ * same value to any JSON reader, with the upstream's own spacing and number spelling.
  */
 export function storedAnswerJson(answer: StoredAnswer): string {
   let json = answerJsonMemo.get(answer);
@@ -69,12 +69,20 @@ export function storedAnswerJson(answer: StoredAnswer): string {
 
 function serialiseAnswer(answer: StoredAnswer): string {
   const parsedFrom = bodyTextMemo.get(answer);
-  // A body replaced since it was parsed is not that text any more.
-  if (!parsedFrom || parsedFrom.body !== answer.body) return JSON.stringify(answer);
+  // A body replaced since it was parsed is not that text any more. A text with a line break before
+  // its end is pretty-printed (JSON strings cannot hold a raw one), as OpenAI's bodies are: it is
+  // stored compact, as before, rather than with a few hundred bytes of indentation per answer.
+  if (!parsedFrom || parsedFrom.body !== answer.body || isPrettyPrinted(parsedFrom.text)) return JSON.stringify(answer);
   const { api, body: _body, ...rest } = answer;
   const tail = JSON.stringify(rest);
   // The fields in JSON.stringify's order: api and body first, as every StoredAnswer is built.
   return `{"api":${JSON.stringify(api)},"body":${parsedFrom.text}${tail === '{}' ? '}' : `,${tail.slice(1)}`}`;
+}
+
+/** Whether JSON `text` has a line break before its last character: outside strings, so layout. */
+function isPrettyPrinted(text: string): boolean {
+  const lineBreak = text.indexOf('\n');
+  return lineBreak !== -1 && lineBreak < text.length - 1;
 }
 
 /** A replay of an answer stored by an earlier request. */

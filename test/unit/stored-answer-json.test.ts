@@ -16,12 +16,13 @@ function collectPlain(text: string, size = 5): StoredAnswer {
   return answer;
 }
 
-// Upstream spacing, escapes, a multi-byte character cut across chunks, U+2028, a number JSON.stringify
-// would spell otherwise, and a key spelled twice (JSON.parse keeps the last).
-const UPSTREAM_BODY = `{ "id" : "chatcmpl-1",\n  "object": "chat.completion", "created": 1.7e9,
-  "choices": [ { "index": 0, "message": { "role": "assistant", "content": "caf\u00e9 \\u00e9 \\"quoted\\" \\ud83d\\ude00 \u2028 tab\\t" },
-  "finish_reason": "stop" } ], "big": 12345678901234567890, "dup": 1, "dup": 2,
-  "usage": { "prompt_tokens": 11, "completion_tokens": 7, "total_tokens": 18 } }\n`;
+// Upstream spacing on one line, escapes, a multi-byte character cut across chunks, U+2028, a number
+// JSON.stringify would spell otherwise, a key spelled twice (JSON.parse keeps the last), and the
+// line break many servers end a body with.
+const UPSTREAM_BODY = `{ "id" : "chatcmpl-1", "object": "chat.completion", "created": 1.7e9, "choices": [ { "index": 0, "message": { "role": "assistant", "content": "caf\u00e9 \\u00e9 \\"quoted\\" \\ud83d\\ude00 \u2028 tab\\t" }, "finish_reason": "stop" } ], "big": 12345678901234567890, "dup": 1, "dup": 2, "usage": { "prompt_tokens": 11, "completion_tokens": 7, "total_tokens": 18 } }\n`;
+
+/** The same body as OpenAI lays its bodies out: indented, one field a line. */
+const PRETTY_BODY = `${JSON.stringify(JSON.parse(UPSTREAM_BODY), null, 2)}\n`;
 
 test('a plain answer is stored as the upstream body text, which reads back as the same value', () => {
   const answer = collectPlain(UPSTREAM_BODY);
@@ -31,6 +32,12 @@ test('a plain answer is stored as the upstream body text, which reads back as th
   const fields = Object.keys(JSON.parse(json) as object);
   assert.deepEqual(fields, Object.keys(answer), 'the fields in JSON.stringify order');
   assert.equal(storedAnswerJson(answer), json, 'computed once');
+});
+
+test('a pretty-printed upstream body is stored compact, as JSON.stringify writes it', () => {
+  const answer = collectPlain(PRETTY_BODY);
+  assert.equal(storedAnswerJson(answer), JSON.stringify(answer));
+  assert.ok(!storedAnswerJson(answer).includes('\n'), 'no indentation stored');
 });
 
 test('fields added to the answer after it was collected are in the stored JSON', () => {
