@@ -70,7 +70,7 @@ export function storedAnswerJson(answer: StoredAnswer): string {
 function serialiseAnswer(answer: StoredAnswer): string {
   const parsedFrom = bodyTextMemo.get(answer);
   // A body replaced since it was parsed is not that text any more. A text with a line break before
-  // its end is pretty-printed (JSON strings cannot hold a raw one), as OpenAI's bodies are: it is
+  // its end is pretty-printed (JSON strings cannot hold a raw one), as some upstreams send it: it is
   // stored compact, as before, rather than with a few hundred bytes of indentation per answer.
   if (!parsedFrom || parsedFrom.body !== answer.body || isPrettyPrinted(parsedFrom.text)) return JSON.stringify(answer);
   const { api, body: _body, ...rest } = answer;

@@ -21,7 +21,7 @@ function collectPlain(text: string, size = 5): StoredAnswer {
 // line break many servers end a body with.
 const UPSTREAM_BODY = `{ "id" : "chatcmpl-1", "object": "chat.completion", "created": 1.7e9, "choices": [ { "index": 0, "message": { "role": "assistant", "content": "caf\u00e9 \\u00e9 \\"quoted\\" \\ud83d\\ude00 \u2028 tab\\t" }, "finish_reason": "stop" } ], "big": 12345678901234567890, "dup": 1, "dup": 2, "usage": { "prompt_tokens": 11, "completion_tokens": 7, "total_tokens": 18 } }\n`;
 
-/** The same body as OpenAI lays its bodies out: indented, one field a line. */
+/** The same body as an upstream that indents its JSON sends it: one field a line. */
 const PRETTY_BODY = `${JSON.stringify(JSON.parse(UPSTREAM_BODY), null, 2)}\n`;
 
 test('a plain answer is stored as the upstream body text, which reads back as the same value', () => {
