@@ -159,18 +159,26 @@ export function partitionKey(req: Pick<ProxyRequest, 'api' | 'route' | 'credenti
   const upstream = req.route.providers[0]?.baseUrl ?? '';
   const parts = ['v1', upstream, req.credentialHash, req.api, req.model].join('\n');
   // Both caches key every miss by it, and a client asks in the same few partitions all day.
-  let key = recentPartitionKeys.get(parts);
-  if (key === undefined) {
-    key = sha256(parts);
-    if (recentPartitionKeys.size >= RECENT_PARTITIONS) recentPartitionKeys.delete(recentPartitionKeys.keys().next().value!);
-    recentPartitionKeys.set(parts, key);
-  }
-  return key;
+  return rememberedSha256(recentPartitionKeys, RECENT_PARTITIONS, parts);
 }
 
 /** `partitionKey` of the last few partitions, by the text it hashes. */
 const recentPartitionKeys = new Map<string, string>();
 const RECENT_PARTITIONS = 32;
+
+/**
+ * `sha256(prefix + text)`, remembered in `memo` under `text` with its `limit` newest entries: for
+ * the few short texts a client sends on every request (its credential, its partitions).
+ */
+function rememberedSha256(memo: Map<string, string>, limit: number, text: string, prefix = ''): string {
+  let hash = memo.get(text);
+  if (hash === undefined) {
+    hash = sha256(`${prefix}${text}`);
+    if (memo.size >= limit) memo.delete(memo.keys().next().value!);
+    memo.set(text, hash);
+  }
+  return hash;
+}
 
 /** Answer-changing headers, as a stable string (only Anthropic's matter today). */
 export function answerChangingHeaders(headers: Record<string, string>): string {
@@ -202,11 +210,5 @@ const RECENT_CREDENTIALS = 16;
 /** sha256 of a credential, or "anonymous" when there is none. The raw secret never leaves here. */
 export function credentialHash(secret: string | undefined): string {
   if (!secret) return 'anonymous';
-  let hash = recentCredentialHashes.get(secret);
-  if (hash === undefined) {
-    hash = sha256(`isartor-credential\n${secret}`);
-    if (recentCredentialHashes.size >= RECENT_CREDENTIALS) recentCredentialHashes.delete(recentCredentialHashes.keys().next().value!);
-    recentCredentialHashes.set(secret, hash);
-  }
-  return hash;
+  return rememberedSha256(recentCredentialHashes, RECENT_CREDENTIALS, secret, 'isartor-credential\n');
 }
