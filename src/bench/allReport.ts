@@ -83,11 +83,19 @@ export function judgeTargets(results: Omit<BenchResults, 'targets'>): TargetResu
   ];
   if (big) {
     const l1b = Math.max(big.semantic.hit.p99Ms, big.semantic.miss.p99Ms);
-    const rss = Math.max(big.rssMb, big.startup.serveRssMb ?? 0, big.startup.servingRssMb ?? 0);
+    // The proxy's own memory: restarted on the filled caches, and grown to them over HTTP. The fill
+    // child's figure is in the table below, not judged: no proxy runs its bulk paths or its layout.
+    const rss = Math.max(big.startup.serveRssMb ?? 0, big.startup.servingRssMb ?? 0, big.grown.rssMb ?? 0);
+    const grownShort = big.grown.exactEntries < big.entries || big.grown.semanticEntries < big.entries;
     out.push(
       check(`L1a hit p99 at ${big.entries.toLocaleString('en-US')} entries (lookup)`, ms(big.exact.hit.p99Ms), '≤ 1 ms', big.exact.hit.p99Ms <= 1),
       check(`L1b lookup p99 at ${big.entries.toLocaleString('en-US')} entries (lexical; worse of hit and miss)`, ms(l1b), '≤ 2 ms', l1b <= 2),
-      check(`RSS with ${big.entries.toLocaleString('en-US')} entries in each cache, no neural model (worse of cache process and serve)`, `${rss} MB`, '≤ 250 MB', rss <= 250),
+      check(
+        `RSS of \`isartor serve\` with ${big.entries.toLocaleString('en-US')} entries in each cache, no neural model (worse of restarted on them and grown to them)`,
+        `${rss} MB${grownShort ? ` (grown serve held only ${big.grown.exactEntries} / ${big.grown.semanticEntries})` : ''}`,
+        '≤ 250 MB',
+        rss <= 250 && !grownShort,
+      ),
       check(`Start-up to first served L1a hit, ${big.entries.toLocaleString('en-US')} entries`, `${big.startup.firstHitMs} ms (ready line ${big.startup.readyMs} ms; \`node -e ""\` alone ${big.startup.nodeAloneMs} ms here)`, '≤ 300 ms', big.startup.firstHitMs <= 300 && big.startup.firstHitLayer === 'l1a'),
     );
   } else {
@@ -155,19 +163,21 @@ export function renderMarkdown(results: BenchResults): string {
     'Lookups time each layer\'s own `handle()` (key hashing, store read, parsing; for L1b the embedding, the vector search and the safety gates) ' +
       'on 2,000 stored questions (L1b: retyped in other case and spacing) and 2,000 never stored. Every L1b entry is a single-turn question under ' +
       'one system prompt, so all of them share one partition: the largest index a lookup can meet. Inserts/s is the rate of the last 2,000 inserts ' +
-      'into a cache already that full. RSS is the filling process with both caches open after a full GC, with no neural model loaded; serve RSS is ' +
+      'into a cache already that full. Fill RSS is the filling process with both caches open after a full GC, with no neural model loaded ' +
+      '(it fills in bulk, with the semantic cache in its own thread: context, not the proxy\'s figure). Serve RSS is ' +
       '`isartor serve` started on the filled data dir, after its first answer and again after 2,000 more (half of them reworded: L1b hits, ' +
-      'or misses that fail at once, since no upstream listens). The first L1b answer is a reworded stored question sent after the first hit; ' +
+      'or misses that fail at once, since no upstream listens). Grown is a fresh `isartor serve` sent that many different questions over HTTP, ' +
+      '32 at a time, each a miss answered by a fake upstream and stored in both caches: its entries held, misses per second and RSS once stored. The first L1b answer is a reworded stored question sent after the first hit; ' +
       'it waits for the L1b index to open. Node alone is the median time `node -e ""` takes from spawn to exit in the same environment: ' +
       'the part of every start-up that is Node\'s own (with NODE_EXTRA_CA_CERTS set, Node parses that file before any script runs).',
     '',
-    `| entries | L1a hit p50/p99 ms | L1a miss p50/p99 ms | L1a inserts/s | L1a disk MB | L1b hit p50/p99 ms | L1b miss p50/p99 ms | L1b hits found | L1b inserts/s | L1b disk MB | RSS MB (before caches) | serve ready / healthz / first hit / first L1b answer ms (node alone) | serve RSS MB after first hit / serving |`,
-    '|---|---|---|---|---|---|---|---|---|---|---|---|---|',
+    `| entries | L1a hit p50/p99 ms | L1a miss p50/p99 ms | L1a inserts/s | L1a disk MB | L1b hit p50/p99 ms | L1b miss p50/p99 ms | L1b hits found | L1b inserts/s | L1b disk MB | fill RSS MB (before caches) | serve ready / healthz / first hit / first L1b answer ms (node alone) | serve RSS MB after first hit / serving | grown: entries L1a / L1b, misses/s, RSS MB |`,
+    '|---|---|---|---|---|---|---|---|---|---|---|---|---|---|',
     ...results.scale.sizes.map((r) =>
       `| ${r.entries.toLocaleString('en-US')} | ${r.exact.hit.p50Ms}/${r.exact.hit.p99Ms} | ${r.exact.miss.p50Ms}/${r.exact.miss.p99Ms} | ${r.exact.insertsPerSecond} | ${r.exact.diskMb} | ` +
         `${r.semantic.hit.p50Ms}/${r.semantic.hit.p99Ms} | ${r.semantic.miss.p50Ms}/${r.semantic.miss.p99Ms} | ${r.semantic.hit.found}/${r.semantic.hit.count} | ${r.semantic.insertsPerSecond} | ${r.semantic.diskMb} | ` +
         `${r.rssMb} (${r.baselineRssMb}) | ${r.startup.readyMs} / ${r.startup.healthzMs} / ${r.startup.firstHitMs} (${r.startup.firstHitLayer}) / ${r.startup.firstL1bMs} (${r.startup.firstL1bLayer}) (${r.startup.nodeAloneMs}) | ` +
-        `${r.startup.serveRssMb ?? 'n/a'} / ${r.startup.servingRssMb ?? 'n/a'} |`),
+        `${r.startup.serveRssMb ?? 'n/a'} / ${r.startup.servingRssMb ?? 'n/a'} | ${r.grown.exactEntries} / ${r.grown.semanticEntries}, ${r.grown.missesPerSecond}, ${r.grown.rssMb ?? 'n/a'} |`),
     '',
     '## Commands',
     '',

@@ -27,6 +27,11 @@ export function cliEntry(): string {
   return join(packageRoot(), 'bin', 'isartor.js');
 }
 
+/** `isartor serve`'s ready line; its first group is the URL it listens on. */
+export const SERVE_READY = /^isartor listening on (http:\S+) /;
+/** The ready line of a bench helper process (`bench overhead --child fake-upstream | pass-through`). */
+export const BENCH_CHILD_READY = /^bench (?:fake-upstream|pass-through) on (http:\S+)$/;
+
 export interface CliChild {
   readonly process: ChildProcess;
   readonly pid: number;

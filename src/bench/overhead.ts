@@ -8,7 +8,7 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Agent } from 'undici';
-import { benchChildEnv, residentBytes, spawnCli } from './children';
+import { BENCH_CHILD_READY, benchChildEnv, residentBytes, SERVE_READY, spawnCli } from './children';
 import { runLoad, type LoadResult } from './load';
 import { startPeer, type Peer } from './overheadPeers';
 import { questionText } from './questions';
@@ -104,10 +104,6 @@ const SYSTEM_PROMPT = [
 ].join('\n');
 
 const DEFAULT_CONCURRENCIES = [1, 32];
-/** The line a helper process prints once it listens (runChild in overheadCommand.ts). */
-const CHILD_READY = /^bench (?:fake-upstream|pass-through) on (http:\S+)$/;
-/** `isartor serve`'s ready line. */
-const SERVE_READY = /^isartor listening on (http:\S+) /;
 const HEADERS = { 'content-type': 'application/json', authorization: 'Bearer isartor-bench-overhead' };
 
 /** A chat request no cache has seen: a distinct question plus a ticket number (the numbers gate keeps L1b out). */
@@ -190,12 +186,12 @@ async function measure(
   dataDir: string,
 ): Promise<OverheadReport> {
   const warmup = warmups.perCell;
-  const fake = await spawnCli(['bench', 'overhead', '--child', 'fake-upstream'], CHILD_READY, { env: benchChildEnv() });
+  const fake = await spawnCli(['bench', 'overhead', '--child', 'fake-upstream'], BENCH_CHILD_READY, { env: benchChildEnv() });
   children.push(fake);
   const fakeUrl = fake.ready[1]!;
   const prefill = options.prefill ?? 0;
   if (prefill > 0) await prefillCaches(prefill, dataDir);
-  const pass = await spawnCli(['bench', 'overhead', '--child', 'pass-through', '--upstream', fakeUrl], CHILD_READY, { env: benchChildEnv() });
+  const pass = await spawnCli(['bench', 'overhead', '--child', 'pass-through', '--upstream', fakeUrl], BENCH_CHILD_READY, { env: benchChildEnv() });
   children.push(pass);
   // The proxy exactly as a user starts it: `isartor serve` with its defaults, every layer on.
   const proxy = await spawnCli(['serve', '--port', '0', '--data-dir', dataDir, '--upstream', `${fakeUrl}/v1`, '--anthropic-upstream', fakeUrl], SERVE_READY, { env: benchChildEnv() });

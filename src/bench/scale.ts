@@ -3,13 +3,16 @@
  * cache of a new data dir and measures them (scaleFill.ts); then `isartor serve` is started on that
  * data dir and timed until it is ready, answers /healthz, answers its first L1a hit and its first
  * L1b hit; its RSS is read after that first hit and again after it has served a few thousand requests.
+ * Last, a fresh serve is grown to the same size over HTTP (scaleGrow.ts): the memory of a proxy
+ * that filled its caches while running.
  */
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { request } from 'undici';
-import { bareNodeStartMs, benchChildEnv, residentBytes, spawnCli } from './children';
+import { bareNodeStartMs, benchChildEnv, residentBytes, SERVE_READY, spawnCli } from './children';
+import { growServe, type GrownFigures } from './scaleGrow';
 import { questionText, retypedQuestion } from './questions';
 import { SCALE_AUTH, scaleRequestBody, type ScaleFillReport, type ScaleLayout } from './scaleFill';
 import { round } from './stats';
@@ -39,6 +42,8 @@ export interface StartupFigures {
 
 export interface ScaleRun extends ScaleFillReport {
   startup: StartupFigures;
+  /** A fresh `isartor serve` grown to the same size over HTTP (scaleGrow.ts). */
+  grown: GrownFigures;
 }
 
 export interface ScaleReport {
@@ -61,7 +66,6 @@ const FIRST_L1B_QUESTION = 50;
 
 /** The fill child's one result line on stdout. */
 const FILL_RESULT = /^bench scale fill (\{.*\})$/;
-const SERVE_READY = /^isartor listening on (http:\S+) /;
 
 /**
  * Runs the fill child for `entries` in `dataDir` and returns its report.
@@ -159,12 +163,14 @@ export async function runScaleBench(sizes: readonly number[]): Promise<ScaleRepo
   const runs: ScaleRun[] = [];
   for (const entries of sizes) {
     const dataDir = await mkdtemp(join(tmpdir(), 'isartor-bench-scale-'));
+    let measured: Omit<ScaleRun, 'grown'>;
     try {
       const filled = await fillInChild(entries, dataDir);
-      runs.push({ ...filled, startup: await timeStartup(dataDir, entries) });
+      measured = { ...filled, startup: await timeStartup(dataDir, entries) };
     } finally {
       await rm(dataDir, { recursive: true, force: true });
     }
+    runs.push({ ...measured, grown: await growServe(entries) });
   }
   return { sizes: runs };
 }

@@ -104,6 +104,9 @@ export function formatScale(report: ScaleReport): string {
     ['node -e "" alone, spawn to exit ms', (r) => String(r.startup.nodeAloneMs)],
     ['serve: RSS after first hit (MB)', (r) => String(r.startup.serveRssMb ?? 'n/a')],
     ['serve: RSS after 2,000 more requests (MB)', (r) => String(r.startup.servingRssMb ?? 'n/a')],
+    ['serve grown over HTTP: entries held L1a / L1b', (r) => `${r.grown.exactEntries} / ${r.grown.semanticEntries}`],
+    ['serve grown over HTTP: misses per second', (r) => String(r.grown.missesPerSecond)],
+    ['serve grown over HTTP: RSS (MB)', (r) => String(r.grown.rssMb ?? 'n/a')],
   ];
   return formatTable(['entries', ...report.sizes.map((run) => run.entries.toLocaleString('en-US'))], rows.map(([name, cell]) => [name, ...report.sizes.map(cell)]));
 }

@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import type { createClient as CreateClient } from 'redis';
 import { describeRedisError } from '../core/store/redisConnection';
 import { redactStoreUrl } from '../core/store/redisUrl';
-import { benchChildEnv, spawnCli } from './children';
+import { benchChildEnv, SERVE_READY, spawnCli } from './children';
 import { startFakeUpstream } from './fakeUpstream';
 import { createLoadAgent, runLoad } from './load';
 import { round, summarize } from './stats';
@@ -43,7 +43,6 @@ export interface StoreScaleReport {
 }
 
 const HEADERS = { 'content-type': 'application/json', authorization: 'Bearer isartor-bench-store' };
-const SERVE_READY = /^isartor listening on (http:\S+) /;
 const body = (index: number): string => JSON.stringify({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: `Team question number ${index}: how do I reverse a list?` }] });
 
 /**

@@ -87,6 +87,7 @@ describe('bench all', () => {
     }
     assert.equal(written.overhead.requests, 6);
     assert.deepEqual(written.scale.sizes.map((run) => run.entries), [120]);
+    assert.deepEqual(written.scale.sizes.map((run) => [run.grown.exactEntries, run.grown.semanticEntries]), [[120, 120]], 'serve grown over HTTP to the same size');
 
     assert.equal(written.targets.length, 10);
     assert.ok(written.targets.every((t) => t.status === 'met' || t.status === 'open'));

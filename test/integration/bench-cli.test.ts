@@ -107,7 +107,7 @@ http.createServer((req, res) => {
 });
 
 describe('bench scale', () => {
-  it('fills both caches, finds what it stored, never finds what it did not, and serves the first hit from L1a and a reworded one from L1b', async () => {
+  it('fills both caches, finds what it stored, never finds what it did not, serves the first hit from L1a and a reworded one from L1b, and grows a fresh serve to the same size', async () => {
     const { status, stdout, stderr } = await runCli(['bench', 'scale', '--entries', '150,300', '--json']);
     assert.equal(status, 0, stderr);
     const report = JSON.parse(stdout) as ScaleReport;
@@ -135,6 +135,9 @@ describe('bench scale', () => {
       assert.ok(startup.servingRssMb === null || startup.servingRssMb > 0);
       // Serve runs node and then its own start-up, so node alone must reach its exit sooner.
       assert.ok(startup.nodeAloneMs > 0 && startup.nodeAloneMs < startup.readyMs, JSON.stringify(startup));
+      // Grown over HTTP, serve stored every miss in both caches before its memory was read.
+      assert.deepEqual([run.grown.exactEntries, run.grown.semanticEntries], [run.entries, run.entries]);
+      assert.ok(run.grown.missesPerSecond > 0 && (run.grown.rssMb === null || run.grown.rssMb > 0), JSON.stringify(run.grown));
     }
     assert.ok(report.sizes[1]!.exact.diskMb > report.sizes[0]!.exact.diskMb, 'twice the entries take more room');
   });

@@ -9,7 +9,7 @@ import type { TracesReport } from '../../../src/bench/traces';
 
 const latency = (p50Ms: number, p99Ms: number, found: number) => ({ count: 2000, p50Ms, p99Ms, found });
 
-function scaleRun(entries: number, over: { exactP99?: number; semanticP99?: number; rss?: number; serveRss?: number; servingRss?: number; firstHit?: number; layer?: string } = {}): ScaleRun {
+function scaleRun(entries: number, over: { exactP99?: number; semanticP99?: number; rss?: number; serveRss?: number; servingRss?: number; grownRss?: number; grownHeld?: number; firstHit?: number; layer?: string } = {}): ScaleRun {
   return {
     entries,
     exact: { insertsPerSecond: 5000, diskMb: 200, hit: latency(0.02, over.exactP99 ?? 0.5, 2000), miss: latency(0.01, 0.1, 0) },
@@ -18,6 +18,7 @@ function scaleRun(entries: number, over: { exactP99?: number; semanticP99?: numb
     baselineRssMb: 120,
     heapUsedMb: 50,
     startup: { readyMs: 150, healthzMs: 160, firstHitMs: over.firstHit ?? 200, firstHitLayer: over.layer ?? 'l1a', serveRssMb: over.serveRss ?? 180, firstL1bMs: 700, firstL1bLayer: 'l1b', servingRssMb: over.servingRss ?? 190, nodeAloneMs: 45 },
+    grown: { exactEntries: entries, semanticEntries: over.grownHeld ?? entries, rssMb: over.grownRss ?? 185, missesPerSecond: 2500 },
   };
 }
 
@@ -75,10 +76,17 @@ describe('judgeTargets', () => {
     assert.equal(statusOf(slowBig, 'L1b lookup p99'), 'open');
   });
 
-  it('takes the largest of the three memory figures, and needs the first answer to be an L1a hit', () => {
+  it('judges serve\'s memory, restarted and grown, by the largest figure, and needs the first answer to be an L1a hit', () => {
     assert.equal(statusOf(results({ sizes: [scaleRun(100_000, { rss: 200, serveRss: 260 })] }), 'RSS'), 'open');
     assert.equal(statusOf(results({ sizes: [scaleRun(100_000, { rss: 200, serveRss: 90, servingRss: 251 })] }), 'RSS'), 'open');
-    assert.equal(statusOf(results({ sizes: [scaleRun(100_000, { rss: 200, serveRss: 90, servingRss: 250 })] }), 'RSS'), 'met');
+    assert.equal(statusOf(results({ sizes: [scaleRun(100_000, { rss: 200, grownRss: 251 })] }), 'RSS'), 'open');
+    assert.equal(statusOf(results({ sizes: [scaleRun(100_000, { rss: 200, serveRss: 90, servingRss: 250, grownRss: 250 })] }), 'RSS'), 'met');
+    // The fill child is not the proxy: its figure is reported, not judged.
+    assert.equal(statusOf(results({ sizes: [scaleRun(100_000, { rss: 320 })] }), 'RSS'), 'met');
+    // A grown serve that dropped answers did not hold what the figure claims.
+    const short = judgeTargets(results({ sizes: [scaleRun(100_000, { grownHeld: 99_000 })] })).find((t) => t.figure.includes('RSS'))!;
+    assert.equal(short.status, 'open');
+    assert.match(short.measured, /held only 100000 \/ 99000/);
     assert.equal(statusOf(results({ sizes: [scaleRun(100_000, { firstHit: 301 })] }), 'Start-up'), 'open');
     assert.equal(statusOf(results({ sizes: [scaleRun(100_000, { layer: 'l3' })] }), 'Start-up'), 'open');
   });
