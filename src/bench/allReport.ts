@@ -164,8 +164,8 @@ export function renderMarkdown(results: BenchResults): string {
       'on 2,000 stored questions (L1b: retyped in other case and spacing) and 2,000 never stored. Every L1b entry is a single-turn question under ' +
       'one system prompt, so all of them share one partition: the largest index a lookup can meet. Inserts/s is the rate of the last 2,000 inserts ' +
       'into a cache already that full. Fill RSS is the filling process with both caches open after a full GC, with no neural model loaded ' +
-      '(it fills in bulk, with the semantic cache in its own thread: context, not the proxy\'s figure). Serve RSS is ' +
-      '`isartor serve` started on the filled data dir, after its first answer and again after 2,000 more (half of them reworded: L1b hits, ' +
+      '(it fills in bulk, with the semantic cache in its own thread: context, not the proxy\'s figure). Serve is ' +
+      '`isartor serve` started three times on the filled data dir: its times are the medians, its RSS the largest after the first answer, and again after 2,000 more in the last start (half of them reworded: L1b hits, ' +
       'or misses that fail at once, since no upstream listens). Grown is a fresh `isartor serve` sent that many different questions over HTTP, ' +
       '32 at a time, each a miss answered by a fake upstream and stored in both caches: its entries held, misses per second and RSS once stored. The first L1b answer is a reworded stored question sent after the first hit; ' +
       'it waits for the L1b index to open. Node alone is the median time `node -e ""` takes from spawn to exit in the same environment: ' +

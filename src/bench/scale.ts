@@ -1,7 +1,7 @@
 /**
  * `isartor bench scale`: for each size, a fresh child process fills the exact and the semantic
  * cache of a new data dir and measures them (scaleFill.ts); then `isartor serve` is started on that
- * data dir and timed until it is ready, answers /healthz, answers its first L1a hit and its first
+ * data dir, three times, and timed until it is ready, answers /healthz, answers its first L1a hit and its first
  * L1b hit; its RSS is read after that first hit and again after it has served a few thousand requests.
  * Last, a fresh serve is grown to the same size over HTTP (scaleGrow.ts): the memory of a proxy
  * that filled its caches while running.
@@ -15,10 +15,10 @@ import { bareNodeStartMs, benchChildEnv, residentBytes, SERVE_READY, spawnCli } 
 import { growServe, type GrownFigures } from './scaleGrow';
 import { questionText, retypedQuestion } from './questions';
 import { SCALE_AUTH, scaleRequestBody, type ScaleFillReport, type ScaleLayout } from './scaleFill';
-import { round } from './stats';
+import { percentile, round } from './stats';
 import { warmRequestPath } from './warmClient';
 
-/** Start-up of `isartor serve` on a data dir holding the filled caches. */
+/** Start-up of `isartor serve` on a data dir holding the filled caches: times are medians of STARTUP_RUNS starts. */
 export interface StartupFigures {
   /** From spawning the process to its "listening" line. */
   readyMs: number;
@@ -28,13 +28,13 @@ export interface StartupFigures {
   firstHitMs: number;
   /** Layer that answered that first request ("l1a" when the filled cache was found). */
   firstHitLayer: string;
-  /** Resident memory of the serve process after that answer (the L1b index may still be loading). */
+  /** Resident memory of the serve process after that answer (the L1b index may still be loading); the largest of the starts. */
   serveRssMb: number | null;
   /** From spawning to the first answer of a reworded stored question, which waits for the L1b index. */
   firstL1bMs: number;
   /** Layer that answered it ("l1b" when the semantic cache found the stored question). */
   firstL1bLayer: string;
-  /** Resident memory once serve has answered `SERVING_REQUESTS` more requests, half of them reworded (both caches open and in use). */
+  /** Resident memory once the last start has answered `SERVING_REQUESTS` more requests, half of them reworded (both caches open and in use). */
   servingRssMb: number | null;
   /** Median spawn-to-exit of `node -e ""` in serve's environment: the start-up floor no CLI goes under on this machine. */
   nodeAloneMs: number;
@@ -63,6 +63,7 @@ export const SCALE_LAYOUT: ScaleLayout = { upstream: 'http://127.0.0.1:9/v1', an
 const SERVING_REQUESTS = 2000;
 /** The reworded question timed as the first L1b answer: the fill looks up every 50th question last, so it is among the newest entries. */
 const FIRST_L1B_QUESTION = 50;
+const HIT_HEADERS = { 'content-type': 'application/json', authorization: SCALE_AUTH };
 
 /** The fill child's one result line on stdout. */
 const FILL_RESULT = /^bench scale fill (\{.*\})$/;
@@ -80,17 +81,47 @@ async function fillInChild(entries: number, dataDir: string): Promise<ScaleFillR
   return JSON.parse(child.ready[1]!) as ScaleFillReport;
 }
 
-/** Starts `isartor serve` on the filled data dir and times it to its first served hit. */
+/** One start of serve, as `timeOneStart` measures it. */
+type OneStart = Omit<StartupFigures, 'nodeAloneMs' | 'servingRssMb'> & { servingRssMb?: number | null };
+
+/** Starts timed per size; the figures are their medians, since one start on a shared machine can take half as long again as the next. */
+const STARTUP_RUNS = 3;
+
+/**
+ * Starts `isartor serve` on the filled data dir STARTUP_RUNS times and times each to its first
+ * served hit: the times are medians, a layer is the odd one out if any start got another, and the
+ * memory after the first hit is the largest. The last start also serves a while before its RSS is read again.
+ */
 async function timeStartup(dataDir: string, entries: number): Promise<StartupFigures> {
   // The stores' bounds must hold every filled entry, or serve would evict some while opening.
   const configFile = join(dataDir, 'bench-config.json');
   await writeFile(configFile, JSON.stringify({ exact: { maxEntries: Math.max(entries, 100_000) }, semantic: { maxEntries: Math.max(entries, 100_000) } }));
-  const hitHeaders = { 'content-type': 'application/json', authorization: SCALE_AUTH };
   const nodeAloneMs = await bareNodeStartMs(benchChildEnv());
-  // Another question's body: the one timed below is built after the spawn, as before.
-  await warmRequestPath(JSON.stringify(scaleRequestBody(questionText(1))), hitHeaders);
+  // Another question's body: the one timed is built after the spawn.
+  await warmRequestPath(JSON.stringify(scaleRequestBody(questionText(1))), HIT_HEADERS);
+  const starts: OneStart[] = [];
+  for (let run = 1; run <= STARTUP_RUNS; run++) starts.push(await timeOneStart(dataDir, configFile, entries, run === STARTUP_RUNS));
+  const median = (pick: (start: OneStart) => number): number => round(percentile(starts.map(pick), 50), 1);
+  const layer = (pick: (start: OneStart) => string, expected: string): string => starts.map(pick).find((got) => got !== expected) ?? expected;
+  const rssAfterHit = starts.map((start) => start.serveRssMb);
+  return {
+    readyMs: median((start) => start.readyMs),
+    healthzMs: median((start) => start.healthzMs),
+    firstHitMs: median((start) => start.firstHitMs),
+    firstHitLayer: layer((start) => start.firstHitLayer, 'l1a'),
+    serveRssMb: rssAfterHit.includes(null) ? null : Math.max(...(rssAfterHit as number[])),
+    firstL1bMs: median((start) => start.firstL1bMs),
+    firstL1bLayer: layer((start) => start.firstL1bLayer, 'l1b'),
+    servingRssMb: starts.at(-1)!.servingRssMb ?? null,
+    nodeAloneMs: round(nodeAloneMs, 1),
+  };
+}
+
+
+/** One start of serve on the filled data dir, timed to its first L1a hit and its first L1b answer; with `serve`, it then serves a while. */
+async function timeOneStart(dataDir: string, configFile: string, entries: number, serve: boolean): Promise<OneStart> {
   const started = performance.now();
-  const serve = await spawnCli(
+  const child = await spawnCli(
     ['serve', '--port', '0', '--data-dir', dataDir, '--config', configFile, '--upstream', SCALE_LAYOUT.upstream, '--anthropic-upstream', SCALE_LAYOUT.anthropicUpstream],
     SERVE_READY,
     // The serving phase's misses each log a warning (no upstream listens): kept for an error, not printed.
@@ -98,36 +129,35 @@ async function timeStartup(dataDir: string, entries: number): Promise<StartupFig
   );
   try {
     const readyMs = performance.now() - started;
-    const url = serve.ready[1]!;
+    const url = child.ready[1]!;
     const health = await request(`${url}/healthz`);
     await health.body.text();
     if (health.statusCode !== 200) throw new Error(`bench scale: /healthz answered ${health.statusCode}`);
     const healthzMs = performance.now() - started;
-    const hit = await request(`${url}/v1/chat/completions`, { method: 'POST', headers: hitHeaders, body: JSON.stringify(scaleRequestBody(questionText(0))) });
+    const hit = await request(`${url}/v1/chat/completions`, { method: 'POST', headers: HIT_HEADERS, body: JSON.stringify(scaleRequestBody(questionText(0))) });
     const text = await hit.body.text();
     const firstHitMs = performance.now() - started;
     if (hit.statusCode !== 200) throw new Error(`bench scale: the first request after start-up answered ${hit.statusCode}: ${text.slice(0, 300)}`);
     const layer = hit.headers['x-isartor-layer'];
-    const rss = await residentBytes(serve.pid);
+    const rss = await residentBytes(child.pid);
     // A lookup that comes before the L1b index is open waits for it (no budget until then).
-    const reworded = await request(`${url}/v1/chat/completions`, { method: 'POST', headers: hitHeaders, body: JSON.stringify(scaleRequestBody(retypedQuestion(FIRST_L1B_QUESTION))) });
+    const reworded = await request(`${url}/v1/chat/completions`, { method: 'POST', headers: HIT_HEADERS, body: JSON.stringify(scaleRequestBody(retypedQuestion(FIRST_L1B_QUESTION))) });
     await reworded.body.dump();
     const firstL1bMs = performance.now() - started;
     const l1bLayer = reworded.headers['x-isartor-layer'];
-    const servingRss = await serveAWhile(url, serve.pid, entries, hitHeaders);
+    const servingRss = serve ? await serveAWhile(url, child.pid, entries, HIT_HEADERS) : undefined;
     return {
-      readyMs: round(readyMs, 1),
-      healthzMs: round(healthzMs, 1),
-      firstHitMs: round(firstHitMs, 1),
+      readyMs,
+      healthzMs,
+      firstHitMs,
       firstHitLayer: typeof layer === 'string' ? layer : 'none',
       serveRssMb: rss === undefined ? null : round(rss / (1024 * 1024), 1),
-      firstL1bMs: round(firstL1bMs, 1),
+      firstL1bMs,
       firstL1bLayer: typeof l1bLayer === 'string' ? l1bLayer : 'none',
-      servingRssMb: servingRss === undefined ? null : round(servingRss / (1024 * 1024), 1),
-      nodeAloneMs: round(nodeAloneMs, 1),
+      ...(serve ? { servingRssMb: servingRss === undefined ? null : round(servingRss / (1024 * 1024), 1) } : {}),
     };
   } finally {
-    await serve.stop();
+    await child.stop();
   }
 }
 
