@@ -14,7 +14,7 @@ import { createInterface } from 'node:readline';
 import { parseArgs } from 'node:util';
 import { request } from 'undici';
 import { questionText, retypedQuestion } from '../src/bench/questions';
-import { SCALE_AUTH, scaleRequestBody } from '../src/bench/scaleFill';
+import { SCALE_HEADERS, scaleCacheBounds, scaleRequestBody } from '../src/bench/scaleFill';
 import { SCALE_LAYOUT } from '../src/bench/scale';
 import { warmRequestPath } from '../src/bench/warmClient';
 
@@ -27,14 +27,14 @@ if (!values['data-dir']) {
 }
 const dataDir = resolve(values['data-dir']);
 const configFile = join(dataDir, 'bench-config.json');
-await writeFile(configFile, JSON.stringify({ exact: { maxEntries: 100_000 }, semantic: { maxEntries: 100_000 } }));
+await writeFile(configFile, JSON.stringify(scaleCacheBounds(100_000)));
 
 /** One start: spawn serve, wait for its ready line, ask /healthz, send the first (cached) request, stop it. */
 async function once(): Promise<{ readyMs: number; readyCpuMs: number; healthzMs: number; firstHitMs: number; hitCpuMs: number; firstSemanticMs: number; semanticLayer: string; rssMb: number; layer: string; stderr: string }> {
   const flags = values['cpu-prof'] ? ['--cpu-prof', '--cpu-prof-dir', resolve(values['cpu-prof'])] : [];
   const args = ['serve', '--port', '0', '--data-dir', dataDir, '--config', configFile, '--upstream', SCALE_LAYOUT.upstream, '--anthropic-upstream', SCALE_LAYOUT.anthropicUpstream];
   // This process's first undici request is not the server's time (src/bench/warmClient.ts).
-  await warmRequestPath(JSON.stringify(scaleRequestBody(questionText(1))), { 'content-type': 'application/json', authorization: SCALE_AUTH });
+  await warmRequestPath(JSON.stringify(scaleRequestBody(questionText(1))), { ...SCALE_HEADERS });
   const started = performance.now();
   const child = spawn(process.execPath, [...flags, resolve(values.cli!), ...args], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ISARTOR_LOG_LEVEL: 'info' } });
   let stderr = '';
@@ -52,7 +52,7 @@ async function once(): Promise<{ readyMs: number; readyCpuMs: number; healthzMs:
   const healthzMs = performance.now() - started;
   const hit = await request(`${url}/v1/chat/completions`, {
     method: 'POST',
-    headers: { 'content-type': 'application/json', authorization: SCALE_AUTH },
+    headers: { ...SCALE_HEADERS },
     body: JSON.stringify(scaleRequestBody(questionText(0))),
   });
   await hit.body.text();
@@ -62,7 +62,7 @@ async function once(): Promise<{ readyMs: number; readyCpuMs: number; healthzMs:
   // Then the same question in other words: answered by L1b once the semantic cache has opened.
   const paraphrase = await request(`${url}/v1/chat/completions`, {
     method: 'POST',
-    headers: { 'content-type': 'application/json', authorization: SCALE_AUTH },
+    headers: { ...SCALE_HEADERS },
     body: JSON.stringify(scaleRequestBody(retypedQuestion(Number(values.question)))),
   });
   await paraphrase.body.text();

@@ -6,7 +6,7 @@
  * Last, a fresh serve is grown to the same size over HTTP (scaleGrow.ts): the memory of a proxy
  * that filled its caches while running.
  */
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
@@ -14,7 +14,7 @@ import { request } from 'undici';
 import { bareNodeStartMs, benchChildEnv, residentBytes, SERVE_READY, spawnCli } from './children';
 import { growServe, type GrownFigures } from './scaleGrow';
 import { questionText, retypedQuestion } from './questions';
-import { SCALE_AUTH, scaleRequestBody, type ScaleFillReport, type ScaleLayout } from './scaleFill';
+import { SCALE_HEADERS, scaleRequestBody, writeScaleConfig, type ScaleFillReport, type ScaleLayout } from './scaleFill';
 import { percentile, round } from './stats';
 import { warmRequestPath } from './warmClient';
 
@@ -63,7 +63,6 @@ export const SCALE_LAYOUT: ScaleLayout = { upstream: 'http://127.0.0.1:9/v1', an
 const SERVING_REQUESTS = 2000;
 /** The reworded question timed as the first L1b answer: the fill looks up every 50th question last, so it is among the newest entries. */
 const FIRST_L1B_QUESTION = 50;
-const HIT_HEADERS = { 'content-type': 'application/json', authorization: SCALE_AUTH };
 
 /** The fill child's one result line on stdout. */
 const FILL_RESULT = /^bench scale fill (\{.*\})$/;
@@ -94,11 +93,10 @@ const STARTUP_RUNS = 3;
  */
 async function timeStartup(dataDir: string, entries: number): Promise<StartupFigures> {
   // The stores' bounds must hold every filled entry, or serve would evict some while opening.
-  const configFile = join(dataDir, 'bench-config.json');
-  await writeFile(configFile, JSON.stringify({ exact: { maxEntries: Math.max(entries, 100_000) }, semantic: { maxEntries: Math.max(entries, 100_000) } }));
+  const configFile = await writeScaleConfig(dataDir, entries);
   const nodeAloneMs = await bareNodeStartMs(benchChildEnv());
   // Another question's body: the one timed is built after the spawn.
-  await warmRequestPath(JSON.stringify(scaleRequestBody(questionText(1))), HIT_HEADERS);
+  await warmRequestPath(JSON.stringify(scaleRequestBody(questionText(1))), SCALE_HEADERS);
   const starts: OneStart[] = [];
   for (let run = 1; run <= STARTUP_RUNS; run++) starts.push(await timeOneStart(dataDir, configFile, entries, run === STARTUP_RUNS));
   const median = (pick: (start: OneStart) => number): number => round(percentile(starts.map(pick), 50), 1);
@@ -117,7 +115,6 @@ async function timeStartup(dataDir: string, entries: number): Promise<StartupFig
   };
 }
 
-
 /** One start of serve on the filled data dir, timed to its first L1a hit and its first L1b answer; with `serve`, it then serves a while. */
 async function timeOneStart(dataDir: string, configFile: string, entries: number, serve: boolean): Promise<OneStart> {
   const started = performance.now();
@@ -134,18 +131,18 @@ async function timeOneStart(dataDir: string, configFile: string, entries: number
     await health.body.text();
     if (health.statusCode !== 200) throw new Error(`bench scale: /healthz answered ${health.statusCode}`);
     const healthzMs = performance.now() - started;
-    const hit = await request(`${url}/v1/chat/completions`, { method: 'POST', headers: HIT_HEADERS, body: JSON.stringify(scaleRequestBody(questionText(0))) });
+    const hit = await request(`${url}/v1/chat/completions`, { method: 'POST', headers: SCALE_HEADERS, body: JSON.stringify(scaleRequestBody(questionText(0))) });
     const text = await hit.body.text();
     const firstHitMs = performance.now() - started;
     if (hit.statusCode !== 200) throw new Error(`bench scale: the first request after start-up answered ${hit.statusCode}: ${text.slice(0, 300)}`);
     const layer = hit.headers['x-isartor-layer'];
     const rss = await residentBytes(child.pid);
     // A lookup that comes before the L1b index is open waits for it (no budget until then).
-    const reworded = await request(`${url}/v1/chat/completions`, { method: 'POST', headers: HIT_HEADERS, body: JSON.stringify(scaleRequestBody(retypedQuestion(FIRST_L1B_QUESTION))) });
+    const reworded = await request(`${url}/v1/chat/completions`, { method: 'POST', headers: SCALE_HEADERS, body: JSON.stringify(scaleRequestBody(retypedQuestion(FIRST_L1B_QUESTION))) });
     await reworded.body.dump();
     const firstL1bMs = performance.now() - started;
     const l1bLayer = reworded.headers['x-isartor-layer'];
-    const servingRss = serve ? await serveAWhile(url, child.pid, entries, HIT_HEADERS) : undefined;
+    const servingRss = serve ? await serveAWhile(url, child.pid, entries, SCALE_HEADERS) : undefined;
     return {
       readyMs,
       healthzMs,

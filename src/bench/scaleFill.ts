@@ -4,7 +4,7 @@
  * inserts and lookups (hits and misses) through the real layers, and reads the process's memory
  * with both caches open, with no neural model loaded (the lexical embedder).
  */
-import { readdir, stat } from 'node:fs/promises';
+import { readdir, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { defaultConfig } from '../core/config';
@@ -54,6 +54,8 @@ export interface ScaleLayout {
 
 export const SCALE_MODEL = 'gpt-4o-mini';
 export const SCALE_AUTH = 'Bearer isartor-bench-scale';
+/** Headers of every request the scale benchmark sends. */
+export const SCALE_HEADERS: Readonly<Record<string, string>> = { 'content-type': 'application/json', authorization: SCALE_AUTH };
 const SYSTEM_PROMPT = 'You are a coding assistant. Answer with working code and a short explanation.';
 /** Writes in flight while filling: a busy proxy stores many answers at once (and the store commits them in groups). */
 const INSERT_WINDOW = 32;
@@ -61,6 +63,19 @@ const INSERT_WINDOW = 32;
 const LOOKUPS = 2000;
 /** Inserts timed at the end of each fill; the insert rate is theirs. */
 const TIMED_INSERTS = 2000;
+
+/** Cache bounds under which `isartor serve` holds `entries` in each cache without evicting any. */
+export function scaleCacheBounds(entries: number): { exact: { maxEntries: number }; semantic: { maxEntries: number } } {
+  const maxEntries = Math.max(entries, 100_000);
+  return { exact: { maxEntries }, semantic: { maxEntries } };
+}
+
+/** Writes `scaleCacheBounds(entries)` as serve's config file in `dataDir`; resolves with its path. */
+export async function writeScaleConfig(dataDir: string, entries: number): Promise<string> {
+  const configFile = join(dataDir, 'bench-config.json');
+  await writeFile(configFile, JSON.stringify(scaleCacheBounds(entries)));
+  return configFile;
+}
 
 /** The chat body a client sends for question `index` (optionally retyped for a semantic hit). */
 export function scaleRequestBody(text: string): JsonObject {
@@ -73,7 +88,7 @@ function proxyRequest(body: JsonObject, layout: ScaleLayout): ProxyRequest {
     { name: 'openai', kind: 'openai', baseUrl: layout.upstream },
     { name: 'anthropic', kind: 'anthropic', baseUrl: layout.anthropicUpstream },
   ];
-  const headers = { 'content-type': 'application/json', authorization: SCALE_AUTH };
+  const headers = { ...SCALE_HEADERS };
   const rawBody = Buffer.from(JSON.stringify(body));
   return {
     api: 'openai.chat', route: { id: 'default', providers }, body, rawBody, headers, model: SCALE_MODEL, stream: false,

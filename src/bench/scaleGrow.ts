@@ -5,7 +5,7 @@
  * The fill child (scaleFill.ts) gets to the same size faster, but through bulk paths and with the
  * semantic cache in its own thread, which `serve` never does.
  */
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -13,7 +13,7 @@ import { request } from 'undici';
 import { BENCH_CHILD_READY, benchChildEnv, residentBytes, SERVE_READY, spawnCli, type CliChild } from './children';
 import { createLoadAgent, runLoad } from './load';
 import { questionText } from './questions';
-import { SCALE_AUTH, scaleRequestBody } from './scaleFill';
+import { SCALE_HEADERS, scaleRequestBody, writeScaleConfig } from './scaleFill';
 import { round, startProgress } from './stats';
 
 export interface GrownFigures {
@@ -71,8 +71,7 @@ export async function growServe(entries: number): Promise<GrownFigures> {
     children.push(fake);
     const fakeUrl = fake.ready[1]!;
     // The stores' bounds must hold every entry, or serve would evict some as it grows.
-    const configFile = join(dataDir, 'bench-config.json');
-    await writeFile(configFile, JSON.stringify({ exact: { maxEntries: Math.max(entries, 100_000) }, semantic: { maxEntries: Math.max(entries, 100_000) } }));
+    const configFile = await writeScaleConfig(dataDir, entries);
     const serve = await spawnCli(['serve', '--port', '0', '--data-dir', dataDir, '--config', configFile, '--upstream', `${fakeUrl}/v1`, '--anthropic-upstream', fakeUrl], SERVE_READY, {
       env: benchChildEnv(),
       stderr: 'collect',
@@ -82,7 +81,7 @@ export async function growServe(entries: number): Promise<GrownFigures> {
     const bar = startProgress(`bench scale: serve grown over HTTP, ${entries} entries`, entries);
     const load = await runLoad({
       url: `${url}/v1/chat/completions`,
-      headers: { 'content-type': 'application/json', authorization: SCALE_AUTH },
+      headers: { ...SCALE_HEADERS },
       body: (index) => JSON.stringify(scaleRequestBody(questionText(index))),
       count: entries,
       concurrency: GROW_CONCURRENCY,

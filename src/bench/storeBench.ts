@@ -13,6 +13,7 @@ import { redactStoreUrl } from '../core/store/redisUrl';
 import { benchChildEnv, SERVE_READY, spawnCli } from './children';
 import { startFakeUpstream } from './fakeUpstream';
 import { createLoadAgent, runLoad } from './load';
+import { scaleCacheBounds } from './scaleFill';
 import { round, summarize } from './stats';
 
 export interface StoreHitFigures {
@@ -125,7 +126,7 @@ export async function runStoreScaleBench(storeUrl: string, sizes: readonly numbe
   try {
     for (const entries of sizes) {
       // The stores' bounds must hold every entry, or the embedded side would evict some.
-      const bounds = { exact: { maxEntries: Math.max(entries, 100_000) }, semantic: { maxEntries: Math.max(entries, 100_000) } };
+      const bounds = scaleCacheBounds(entries);
       const embedded = await measure([], bounds, fake.openaiBase, entries, requests);
       // A namespace of its own, so the run neither reads nor clobbers a team's entries.
       const namespace = `isartor-bench-${process.pid}-${entries}`;
