@@ -30,22 +30,29 @@ export async function runCommand(page: Page, title: string, timeoutMs = UI_TIMEO
   const label = new RegExp(`^${escapeRegExp(title)}(…|\\.\\.\\.)?$`);
   const row = page.locator('.quick-input-list .monaco-list-row').filter({ has: page.locator('.label-name', { hasText: label }) }).first();
   const deadline = Date.now() + timeoutMs;
-  // An open palette does not pick up commands registered after it opened (extensions still being
-  // scanned right after start-up), so a palette without the command is closed and opened again.
+  const step = (ms: number): number => Math.min(ms, Math.max(1, deadline - Date.now()));
+  // Each attempt opens the palette, types the title and waits for the row. An attempt fails when
+  // the palette has not picked up the command yet (it does not see commands registered after it
+  // opened, as right after start-up), or when a part that takes keyboard focus as it renders (a
+  // walkthrough moving to its next step, a webview) swallows F1 or closes the palette before the
+  // row is clicked. Then the palette is closed, focus is handed back to the workbench, and it starts over.
   for (;;) {
-    await page.keyboard.press('F1');
-    await input.waitFor({ state: 'visible', timeout: UI_TIMEOUT_MS });
-    await input.fill(`>${title}`);
     try {
-      await row.waitFor({ state: 'visible', timeout: Math.min(3_000, Math.max(1, deadline - Date.now())) });
+      await page.keyboard.press('F1');
+      await input.waitFor({ state: 'visible', timeout: step(5_000) });
+      await input.fill(`>${title}`, { timeout: step(5_000) });
+      await row.waitFor({ state: 'visible', timeout: step(3_000) });
+      await row.click({ timeout: step(5_000) });
       break;
     } catch (error) {
-      await page.keyboard.press('Escape');
-      await page.locator('.quick-input-widget').waitFor({ state: 'hidden', timeout: UI_TIMEOUT_MS });
-      if (Date.now() >= deadline) throw new Error(`command "${title}" did not appear in the palette within ${timeoutMs} ms`, { cause: error });
+      if (Date.now() >= deadline) throw new Error(`command "${title}" could not be picked from the palette within ${timeoutMs} ms`, { cause: error });
+      if (await input.isVisible()) {
+        await page.keyboard.press('Escape');
+        await page.locator('.quick-input-widget').waitFor({ state: 'hidden', timeout: UI_TIMEOUT_MS });
+      }
+      await page.evaluate(() => (document.activeElement as HTMLElement | null)?.blur());
     }
   }
-  await row.click();
   // The palette is done once it closes, or once the command reuses the widget for its own quick
   // pick or input box (the typed command text is gone then).
   await page.waitForFunction(
