@@ -10,7 +10,7 @@ import type { Embedder } from '../core/embed/embedder';
 import { createEmbedder, type EmbedderChoice } from '../core/embed/select';
 import { silentLogger, type Logger } from '../core/logger';
 import { ZERO_USAGE } from '../core/outcome';
-import { canonicalJson } from '../core/request';
+import { canonicalJson } from '../core/canonical';
 import { SemanticCache } from '../core/semantic/cache';
 import { openEmbeddedStore } from '../core/store/embedded';
 

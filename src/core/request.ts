@@ -4,6 +4,7 @@
  */
 import * as crypto from 'node:crypto';
 import type { RequestSignal } from './clientSignal';
+import { canonicalObjectDigest } from './canonical';
 import { rememberedDigest } from './digestMemo';
 
 export type JsonValue = null | boolean | number | string | JsonValue[] | { [key: string]: JsonValue };
@@ -112,35 +113,6 @@ export function sha256(text: string | Buffer): string {
   return oneShotHash ? oneShotHash('sha256', text, 'hex') : crypto.createHash('sha256').update(text).digest('hex');
 }
 
-/**
- * JSON with object keys sorted at every depth, so that two bodies that differ only in key order
- * hash the same. Array order is kept: in messages, content parts and tools, order is meaning.
- */
-export function canonicalJson(value: unknown): string {
-  if (value === null || typeof value !== 'object') return JSON.stringify(value) ?? 'null';
-  // Built by appending, not with filter/map/join: three calls per request over the messages made
-  // this the largest allocation on the miss path. The output is the same, holes included (a unit
-  // test compares it with the map/join form).
-  if (Array.isArray(value)) {
-    let out = '[';
-    for (let i = 0; i < value.length; i++) {
-      if (i > 0) out += ',';
-      if (i in value) out += canonicalJson(value[i]);
-    }
-    return `${out}]`;
-  }
-  const object = value as Record<string, unknown>;
-  const keys = Object.keys(object).sort();
-  let out = '{';
-  for (const key of keys) {
-    const item = object[key];
-    if (item === undefined) continue;
-    if (out.length > 1) out += ',';
-    out += `${JSON.stringify(key)}:${canonicalJson(item)}`;
-  }
-  return `${out}}`;
-}
-
 /** The body with answer-neutral fields removed (top level only: nested fields all count). */
 export function answerRelevantBody(api: ApiStyle, body: JsonObject): JsonObject {
   const neutral = new Set(ANSWER_NEUTRAL_FIELDS[api]);
@@ -200,7 +172,7 @@ export function canonicalHash(req: Pick<ProxyRequest, 'api' | 'route' | 'credent
  * grows with the request, so it is computed once per body and, for a large body, off this thread.
  */
 export function relevantBodyDigest(api: ApiStyle, body: JsonObject): string {
-  return rememberedDigest(body, `relevant:${api}`, () => sha256(canonicalJson(answerRelevantBody(api, body))));
+  return rememberedDigest(body, `relevant:${api}`, () => canonicalObjectDigest(answerRelevantBody(api, body)));
 }
 
 /** Hashes of the last few credentials seen: a client sends the same key on every request. */

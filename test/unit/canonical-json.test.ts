@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { test } from 'node:test';
-import { canonicalJson, sha256 } from '../../src/core/request';
+import { canonicalJson } from '../../src/core/canonical';
+import { sha256 } from '../../src/core/request';
 
 /** The map/filter/join form canonicalJson had before it was rewritten to append. */
 function reference(value: unknown): string {
@@ -91,4 +92,62 @@ test('partitionKey is the sha256 of its parts, remembered or not, and changes wi
     keys.add(partitionKey(variant as typeof base));
   }
   assert.equal(keys.size, 1 + variants.length);
+});
+
+test('canonicalObjectDigest and canonicalArrayDigest hash exactly what canonicalJson writes, for 3,000 random values', async () => {
+  const { canonicalArrayDigest, canonicalObjectDigest } = await import('../../src/core/canonical');
+  const next = random(26);
+  for (let i = 0; i < 3000; i++) {
+    const object: Record<string, unknown> = {};
+    const size = Math.floor(next() * 5);
+    for (let k = 0; k < size; k++) object[KEYS[Math.floor(next() * KEYS.length)]!] = next() < 0.4 ? [value(next, 1), value(next, 1), value(next, 1)] : value(next, 1);
+    assert.equal(canonicalObjectDigest(object), sha256(canonicalJson(object)));
+    const array = value(next, 1);
+    if (!Array.isArray(array)) continue;
+    for (let count = 0; count <= array.length; count++) assert.equal(canonicalArrayDigest(array, count), sha256(canonicalJson(array.slice(0, count))));
+  }
+});
+
+test('canonicalElements serialises an array once, and a copy of it afresh', async () => {
+  const { canonicalElements } = await import('../../src/core/canonical');
+  const turns = [{ role: 'user', content: 'hi' }, { content: 'hello', role: 'assistant' }];
+  const first = canonicalElements(turns);
+  assert.deepEqual(first, ['{"content":"hi","role":"user"}', '{"content":"hello","role":"assistant"}']);
+  assert.equal(canonicalElements(turns), first);
+  assert.notEqual(canonicalElements([...turns]), first);
+});
+
+test('the exact and semantic digests of a body are the sha256 of its canonical parts, as before they shared the serialising', async () => {
+  const { relevantBodyDigest } = await import('../../src/core/request');
+  const { semanticBodyDigests } = await import('../../src/core/semantic/keys');
+  const tools = [{ type: 'function', function: { name: 'read_file', parameters: { type: 'object', properties: { path: { type: 'string' } } } } }];
+  const chat = {
+    model: 'gpt-4o-mini',
+    stream: true,
+    temperature: 0,
+    tools,
+    messages: [
+      { role: 'system', content: 'Be brief 😀 and exact.' },
+      { role: 'user', content: 'Read a.ts' },
+      { role: 'assistant', content: null, tool_calls: [{ id: 'c1', type: 'function', function: { name: 'read_file', arguments: '{"path":"a.ts"}' } }] },
+      { role: 'tool', tool_call_id: 'c1', content: 'export const a = 1;' },
+      { role: 'user', content: [{ type: 'text', text: 'What is a?' }] },
+    ],
+  };
+  const responses = { model: 'gpt-4.1', instructions: 'Answer in one line.', input: [{ role: 'user', content: 'Hi' }, { type: 'message', role: 'assistant', content: [{ type: 'output_text', text: 'Hello' }] }, { role: 'user', content: 'Price?' }] };
+  const cases = [
+    { api: 'openai.chat' as const, body: chat, turns: chat.messages },
+    { api: 'anthropic.messages' as const, body: { model: 'claude', max_tokens: 100, system: 'Be brief.', messages: chat.messages.slice(1, 2) }, turns: chat.messages.slice(1, 2) },
+    { api: 'openai.responses' as const, body: responses, turns: responses.input },
+    { api: 'openai.responses' as const, body: { model: 'gpt-4.1', input: 'Price?' }, turns: [] },
+  ];
+  for (const { api, body, turns } of cases) {
+    const parsed = JSON.parse(JSON.stringify(body)) as Record<string, never>;
+    const { stream: _stream, ...relevant } = parsed as Record<string, unknown>;
+    assert.equal(relevantBodyDigest(api, parsed), sha256(canonicalJson(relevant)), `${api}: exact digest`);
+    const { messages: _messages, input: _input, ...params } = relevant;
+    const digests = semanticBodyDigests(api, parsed);
+    assert.equal(digests.historyHash, sha256(canonicalJson(turns.slice(0, -1))), `${api}: history digest`);
+    assert.equal(digests.paramsHash, sha256(canonicalJson(params)), `${api}: params digest`);
+  }
 });

@@ -3,7 +3,8 @@
  * the turns (chat `messages`, Responses `input`), plus a hash of the whole history before the last user turn. Only the last user
  * turn's text is compared by meaning, and only when it is plain text.
  */
-import { answerChangingHeaders, answerRelevantBody, canonicalJson, partitionKey, sha256 } from '../request';
+import { canonicalArrayDigest, canonicalObjectDigest } from '../canonical';
+import { answerChangingHeaders, answerRelevantBody, partitionKey, sha256 } from '../request';
 import type { ApiStyle, JsonObject, JsonValue, ProxyRequest } from '../request';
 import { rememberedDigest } from '../digestMemo';
 
@@ -36,30 +37,41 @@ function contentText(content: JsonValue | undefined, toolResultTypes: readonly s
   return { text: texts.join('\n') };
 }
 
-/** The turns before the last, and the last one's text, for chat-style APIs; legacy completions (code completion prompts) are excluded. */
-function conversation(req: Pick<ProxyRequest, 'api' | 'body'>): { history: JsonValue[]; turn: TurnText } {
-  if (req.api === 'openai.completions') return { history: [], turn: { skip: 'not_chat' } };
+/**
+ * A request's turns (`history` is the first `historyLength` of them: all but the last), and the
+ * last one's text, for chat-style APIs; legacy completions (code completion prompts) are excluded.
+ */
+interface Conversation {
+  turns: readonly JsonValue[];
+  historyLength: number;
+  turn: TurnText;
+}
+
+const NO_TURNS: readonly JsonValue[] = [];
+
+function conversation(req: Pick<ProxyRequest, 'api' | 'body'>): Conversation {
+  if (req.api === 'openai.completions') return { turns: NO_TURNS, historyLength: 0, turn: { skip: 'not_chat' } };
   if (req.api === 'openai.responses') return responsesConversation(req.body.input);
   const messages = req.body.messages;
-  if (!Array.isArray(messages) || messages.length === 0) return { history: [], turn: { skip: 'no_user_turn' } };
-  const history = messages.slice(0, -1);
+  if (!Array.isArray(messages) || messages.length === 0) return { turns: NO_TURNS, historyLength: 0, turn: { skip: 'no_user_turn' } };
+  const found = (turn: TurnText): Conversation => ({ turns: messages, historyLength: messages.length - 1, turn });
   const last = messages[messages.length - 1];
-  if (!isObject(last)) return { history, turn: { skip: 'no_user_turn' } };
-  if (last.role === 'tool' || last.role === 'function') return { history, turn: { skip: 'tool_result' } };
-  if (last.role !== 'user') return { history, turn: { skip: 'no_user_turn' } };
-  return { history, turn: contentText(last.content, ['tool_result', 'function_call_output']) };
+  if (!isObject(last)) return found({ skip: 'no_user_turn' });
+  if (last.role === 'tool' || last.role === 'function') return found({ skip: 'tool_result' });
+  if (last.role !== 'user') return found({ skip: 'no_user_turn' });
+  return found(contentText(last.content, ['tool_result', 'function_call_output']));
 }
 
 /** The Responses API's `input`: a plain string is one user turn; a list ends with the user's message item. */
-function responsesConversation(input: JsonValue | undefined): { history: JsonValue[]; turn: TurnText } {
-  if (typeof input === 'string') return { history: [], turn: { text: input } };
-  if (!Array.isArray(input) || input.length === 0) return { history: [], turn: { skip: 'no_user_turn' } };
-  const history = input.slice(0, -1);
+function responsesConversation(input: JsonValue | undefined): Conversation {
+  if (typeof input === 'string') return { turns: NO_TURNS, historyLength: 0, turn: { text: input } };
+  if (!Array.isArray(input) || input.length === 0) return { turns: NO_TURNS, historyLength: 0, turn: { skip: 'no_user_turn' } };
+  const found = (turn: TurnText): Conversation => ({ turns: input, historyLength: input.length - 1, turn });
   const last = input[input.length - 1];
-  if (!isObject(last)) return { history, turn: { skip: 'no_user_turn' } };
-  if (last.type === 'function_call_output' || last.type === 'custom_tool_call_output') return { history, turn: { skip: 'tool_result' } };
-  if ((last.type !== undefined && last.type !== 'message') || last.role !== 'user') return { history, turn: { skip: 'no_user_turn' } };
-  return { history, turn: contentText(last.content, ['function_call_output']) };
+  if (!isObject(last)) return found({ skip: 'no_user_turn' });
+  if (last.type === 'function_call_output' || last.type === 'custom_tool_call_output') return found({ skip: 'tool_result' });
+  if ((last.type !== undefined && last.type !== 'message') || last.role !== 'user') return found({ skip: 'no_user_turn' });
+  return found(contentText(last.content, ['function_call_output']));
 }
 
 /**
@@ -70,10 +82,11 @@ function responsesConversation(input: JsonValue | undefined): { history: JsonVal
  * if (key.eligible) index.nearest(key.partition, await embedder.embed(key.lastTurn), 4);
  */
 export function semanticKey(req: Pick<ProxyRequest, 'api' | 'route' | 'credentialHash' | 'model' | 'body' | 'headers'>): SemanticKey {
-  const { history, turn } = conversation(req);
+  const found = conversation(req);
+  const { turn } = found;
   if ('skip' in turn) return { eligible: false, reason: turn.skip };
   if (turn.text.trim() === '') return { eligible: false, reason: 'empty' };
-  const { historyHash, paramsHash } = semanticBodyDigests(req.api, req.body, history);
+  const { historyHash, paramsHash } = semanticBodyDigests(req.api, req.body, found);
   const partition = sha256(['l1b-v2', partitionKey(req), answerChangingHeaders(req.headers), paramsHash, historyHash].join('\n'));
   return { eligible: true, partition, historyHash, lastTurn: turn.text };
 }
@@ -83,11 +96,13 @@ export function semanticKey(req: Pick<ProxyRequest, 'api' | 'route' | 'credentia
  * last, and of everything else but the turns (model, tools, system, instructions…). Computed once
  * per body, and for a large body on the thread that parsed it (src/proxy/bodyWorker.ts).
  */
-export function semanticBodyDigests(api: ApiStyle, body: JsonObject, history = conversation({ api, body }).history): { historyHash: string; paramsHash: string } {
-  const historyHash = rememberedDigest(body, `history:${api}`, () => sha256(canonicalJson(history)));
+export function semanticBodyDigests(api: ApiStyle, body: JsonObject, found: Conversation = conversation({ api, body })): { historyHash: string; paramsHash: string } {
+  // The same bytes as sha256(canonicalJson(history)) and sha256(canonicalJson(params)); the turns
+  // and tools are serialised once for these and the exact cache's digest (../canonical.ts).
+  const historyHash = rememberedDigest(body, `history:${api}`, () => canonicalArrayDigest(found.turns, found.historyLength));
   const paramsHash = rememberedDigest(body, `params:${api}`, () => {
     const { messages: _messages, input: _input, ...params } = answerRelevantBody(api, body);
-    return sha256(canonicalJson(params));
+    return canonicalObjectDigest(params);
   });
   return { historyHash, paramsHash };
 }

@@ -3,7 +3,7 @@
  * plain data, set or remove one key, and change no other byte of the text.
  */
 import type { JsonValue } from '../../core/request';
-import { canonicalJson } from '../../core/request';
+import { canonicalJson } from '../../core/canonical';
 
 /** A path into a document: object keys and list indexes, e.g. ["models", 2, "apiBase"]. */
 export type KeyPath = (string | number)[];
