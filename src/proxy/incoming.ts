@@ -5,6 +5,7 @@
 import type { IncomingMessage } from 'node:http';
 import type { CacheDirectives, JsonValue } from '../core/request';
 import { ProxyError, malformedJson } from './errors';
+import { parseUtf8Json } from './utf8Json';
 
 /** Node's headers with repeated values joined, as the upstream client and the layers expect them. */
 export function flatHeaders(req: IncomingMessage): Record<string, string> {
@@ -76,7 +77,7 @@ export function parseJsonBody(raw: Buffer): JsonValue {
   if (raw.length === 0) throw malformedJson('the body is empty');
   let value: JsonValue;
   try {
-    value = JSON.parse(raw.toString('utf8')) as JsonValue;
+    value = parseUtf8Json(raw) as JsonValue;
   } catch (error) {
     throw malformedJson(error instanceof Error ? error.message : String(error));
   }
