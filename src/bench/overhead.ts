@@ -8,6 +8,7 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Agent } from 'undici';
+import { agentHistory, type ChatTurn } from './agentHistory';
 import { BENCH_CHILD_READY, benchChildEnv, residentBytes, SERVE_READY, spawnCli } from './children';
 import { runLoad, type LoadResult } from './load';
 import { startPeer, type Peer } from './overheadPeers';
@@ -72,6 +73,9 @@ export interface OverheadReport {
   cpuRatios: Record<string, number>;
   /** Entries put in each of the proxy's caches before the run (0: the proxy starts empty). */
   prefilled: number;
+  /** Kilobytes of agent context each miss resent (0: none), and the size of one miss request in bytes. */
+  historyKb: number;
+  missRequestBytes: number;
   /** The proxy's resident memory after the miss load, MB (0 where /proc is missing). */
   proxyRssMb: number;
   /** Gateways given with --peers that started (the others are skipped with a line on stderr). */
@@ -94,6 +98,8 @@ export interface OverheadOptions {
   prefill?: number;
   /** Shell commands of other OpenAI-compatible gateways to measure the same way (see overheadPeers.ts). */
   peers?: string[];
+  /** Kilobytes of instructions and earlier turns each miss resends, as an agent does (agentHistory.ts). Default 0: a system prompt and the question. */
+  historyKb?: number;
   progress?: boolean;
 }
 
@@ -106,10 +112,13 @@ const SYSTEM_PROMPT = [
 const DEFAULT_CONCURRENCIES = [1, 32];
 const HEADERS = { 'content-type': 'application/json', authorization: 'Bearer isartor-bench-overhead' };
 
-/** A chat request no cache has seen: a distinct question plus a ticket number (the numbers gate keeps L1b out). */
-function missBody(index: number, stream: boolean): string {
+/**
+ * A chat request no cache has seen: a distinct question plus a ticket number (the numbers gate keeps
+ * L1b out), after a system prompt or, with `history`, after an agent's resent context.
+ */
+function missBody(index: number, stream: boolean, history?: readonly ChatTurn[]): string {
   const messages = [
-    { role: 'system', content: SYSTEM_PROMPT },
+    ...(history ?? [{ role: 'system', content: SYSTEM_PROMPT }]),
     { role: 'user', content: `${questionText(index)} (ticket #${index})` },
   ];
   return JSON.stringify({ model: 'gpt-4o-mini', messages, max_tokens: 256, ...(stream ? { stream: true } : {}) });
@@ -210,12 +219,13 @@ async function measure(
   }
   const concurrencies = options.concurrencies ?? DEFAULT_CONCURRENCIES;
   const targets = Object.keys(bases) as OverheadTarget[];
+  const history = options.historyKb ? agentHistory(options.historyKb) : undefined;
   // Every request of the run asks a question nobody asked before.
   let counter = 0;
   const send = (target: OverheadTarget, concurrency: number, stream: boolean, count: number, onProgress?: (done: number) => void): Promise<LoadResult> => {
     const first = counter;
     counter += count;
-    return runLoad({ url: `${bases[target]}/v1/chat/completions`, headers: HEADERS, body: (i) => missBody(first + i, stream), count, concurrency, agent, onProgress });
+    return runLoad({ url: `${bases[target]}/v1/chat/completions`, headers: HEADERS, body: (i) => missBody(first + i, stream, history), count, concurrency, agent, onProgress });
   };
 
   // Every process settles (compiled code, heap sizes) on the same mix of plain and streamed misses.
@@ -258,7 +268,9 @@ async function measure(
   const proxyRssMb = round(((await residentBytes(proxy.pid)) ?? 0) / (1024 * 1024), 1);
   const hits = await measureHits(`${bases.proxy}/v1/chat/completions`, agent, requests, warmup, options.progress ?? false);
   const report = summarizeOverhead(cells, proxyLayers, hits, requests, concurrencies, prefill);
-  return { ...report, warmupPerCell: warmup, warmupPerTarget: warmups.perTarget, proxyRssMb, peers: peers.map((peer) => peerReport(peer, cells, concurrencies)) };
+  const historyKb = options.historyKb ?? 0;
+  const missRequestBytes = Buffer.byteLength(missBody(0, false, history));
+  return { ...report, warmupPerCell: warmup, warmupPerTarget: warmups.perTarget, proxyRssMb, historyKb, missRequestBytes, peers: peers.map((peer) => peerReport(peer, cells, concurrencies)) };
 }
 
 /**
@@ -289,7 +301,7 @@ function summarizeOverhead(
   concurrencies: readonly number[],
   prefilled: number,
   subject: OverheadTarget = 'proxy',
-): Omit<OverheadReport, 'proxyRssMb' | 'peers' | 'warmupPerCell' | 'warmupPerTarget'> {
+): Omit<OverheadReport, 'proxyRssMb' | 'peers' | 'warmupPerCell' | 'warmupPerTarget' | 'historyKb' | 'missRequestBytes'> {
   const scenarios: OverheadScenario[] = [];
   for (const [key, cell] of cells) {
     const [target, concurrency, stream] = key.split('/') as [OverheadTarget, string, string];

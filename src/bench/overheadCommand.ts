@@ -11,7 +11,7 @@ import { formatTable } from './stats';
 /** Measured requests per target and scenario when --requests is absent (sized for the 15-minute `npm run bench`). */
 export const DEFAULT_OVERHEAD_REQUESTS = 1000;
 
-export const OVERHEAD_USAGE = 'usage: isartor bench overhead [--requests N] [--concurrency 1,32,128] [--prefill N] [--warmup N] [--start-warmup N] [--peers "<command with {port} {upstream}>"]... [--json]';
+export const OVERHEAD_USAGE = 'usage: isartor bench overhead [--requests N] [--concurrency 1,32,128] [--prefill N] [--history-kb N] [--warmup N] [--start-warmup N] [--peers "<command with {port} {upstream}>"]... [--json]';
 
 export interface OverheadArgs {
   requests: number;
@@ -20,6 +20,8 @@ export interface OverheadArgs {
   concurrencies: number[];
   /** Entries to put in each cache before the run. */
   prefill: number;
+  /** Kilobytes of agent context (instructions, earlier turns) each miss resends. */
+  historyKb: number;
   /** Commands of other gateways to measure beside the proxy. */
   peers: string[];
   /** Unmeasured requests each target gets before every cell (default: 200, or --requests if fewer). */
@@ -42,6 +44,7 @@ export function parseOverheadArgs(argv: readonly string[]): OverheadArgs {
     json: { type: 'boolean' },
     concurrency: { type: 'string' },
     prefill: { type: 'string' },
+    'history-kb': { type: 'string' },
     warmup: { type: 'string' },
     'start-warmup': { type: 'string' },
     peers: { type: 'string', multiple: true },
@@ -54,6 +57,7 @@ export function parseOverheadArgs(argv: readonly string[]): OverheadArgs {
     json: values.json === true,
     concurrencies: [...new Set([1, 32, ...extra])].sort((a, b) => a - b),
     prefill: typeof values.prefill === 'string' ? positiveInteger(values.prefill, '--prefill', 0) : 0,
+    historyKb: typeof values['history-kb'] === 'string' ? positiveInteger(values['history-kb'], '--history-kb', 0) : 0,
     peers: Array.isArray(values.peers) ? (values.peers as string[]).filter((command) => command.trim() !== '') : [],
   };
   if (typeof values.warmup === 'string') args.warmup = positiveInteger(values.warmup, '--warmup', 0);
@@ -79,6 +83,7 @@ export function formatOverhead(report: OverheadReport): string {
     ['throughput, proxy / pass-through', Object.entries(report.throughputRatios).map(([c, r]) => `${c} ${r.toFixed(3)}x`).join(', ')],
     ['CPU per miss, proxy / pass-through (plain)', Object.entries(report.cpuRatios).map(([c, r]) => `${c} ${r.toFixed(2)}x`).join(', ')],
     ['entries in each cache before the run', String(report.prefilled)],
+    ['agent context resent with each miss (KB); one miss request (bytes)', `${report.historyKb}; ${report.missRequestBytes}`],
     ['unmeasured warm-up requests per target: before the first cell; before each cell', `${report.warmupPerTarget}; ${report.warmupPerCell}`],
     ['proxy RSS after the misses (MB)', String(report.proxyRssMb)],
     ['L1a hit p50 / p99', `${ms(report.hitP50Ms)} / ${ms(report.hitP99Ms)}`],
@@ -138,7 +143,7 @@ export async function benchOverheadCommand(argv: readonly string[]): Promise<num
   }
   if (args.child) return runChild(args.child, args.upstream);
   if (args.peers.length === 0) process.stderr.write('bench overhead: no --peers given; measuring the proxy, the pass-through and direct only\n');
-  const report = await runOverheadBench({ requests: args.requests, concurrencies: args.concurrencies, prefill: args.prefill, peers: args.peers, warmup: args.warmup, startWarmup: args.startWarmup, progress: true });
+  const report = await runOverheadBench({ requests: args.requests, concurrencies: args.concurrencies, prefill: args.prefill, historyKb: args.historyKb, peers: args.peers, warmup: args.warmup, startWarmup: args.startWarmup, progress: true });
   process.stdout.write(args.json ? `${JSON.stringify(report)}\n` : `${formatOverhead(report)}\n`);
   return 0;
 }

@@ -15,9 +15,9 @@ import { runCli } from './bench-helpers';
 const isMs = (value: unknown): boolean => typeof value === 'number' && Number.isFinite(value) && value >= 0;
 
 describe('bench overhead', () => {
-  it('reports every contract field, with each scenario measured and every proxy request a miss', async () => {
+  it('reports every contract field, with each scenario measured and every proxy request a miss, agent context included', async () => {
     const requests = 12;
-    const { status, stdout, stderr } = await runCli(['bench', 'overhead', '--requests', String(requests), '--json']);
+    const { status, stdout, stderr } = await runCli(['bench', 'overhead', '--requests', String(requests), '--history-kb', '8', '--json']);
     assert.equal(status, 0, stderr);
     const report = JSON.parse(stdout) as OverheadReport;
     const contract = ['missP50AddedMs', 'missP99AddedMs', 'throughputRatio', 'ttfbAddedMs', 'hitP50Ms', 'hitP99Ms'];
@@ -29,6 +29,9 @@ describe('bench overhead', () => {
     assert.ok(isMs(report.hitP50Ms) && report.hitP50Ms <= report.hitP99Ms);
     assert.equal(report.requests, requests);
     assert.equal(report.hitRequests, requests);
+    // The resent context is the same on every request; the new question still makes each a miss.
+    assert.equal(report.historyKb, 8);
+    assert.ok(report.missRequestBytes >= 8 * 1024 && report.missRequestBytes < 12 * 1024, `${report.missRequestBytes} bytes`);
     // 2 concurrencies × plain/streamed, every one of them a miss answered upstream.
     assert.deepEqual(report.proxyLayers, { l3: 4 * requests });
     assert.equal(report.scenarios.length, 12);
@@ -94,6 +97,7 @@ http.createServer((req, res) => {
     assert.match(stdout, /miss p50 added \(vs direct\)/);
     assert.match(stdout, /passThrough\s+32\s+stream\s+3\b/);
     assert.match(stdout, /unmeasured warm-up requests per target: before the first cell; before each cell\s+30; 3\b/);
+    assert.match(stdout, /agent context resent with each miss \(KB\); one miss request \(bytes\)\s+0; \d{3}\b/);
   });
 
   it('exits 2 on bad arguments, before starting anything', async () => {

@@ -37,7 +37,7 @@ function results(over: { overhead?: Partial<OverheadReport>; sizes?: ScaleRun[];
   const overhead: OverheadReport = {
     missP50AddedMs: 0.5, missP99AddedMs: 2, throughputRatio: 0.9, ttfbAddedMs: 0.4, hitP50Ms: 0.3, hitP99Ms: 0.9, requests: 100, warmupPerCell: 100, warmupPerTarget: 1000,
     missP50AddedOverPassThroughMs: 0.3, ttfbAddedOverPassThroughMs: 0.2, proxyLayers: { l3: 400 }, hitRequests: 100,
-    throughputRatios: { c1: 0.95, c32: 0.9 }, cpuRatios: { c1: 1.5, c32: 1.6 }, prefilled: 0, proxyRssMb: 90, peers: [],
+    throughputRatios: { c1: 0.95, c32: 0.9 }, cpuRatios: { c1: 1.5, c32: 1.6 }, prefilled: 0, historyKb: 0, missRequestBytes: 400, proxyRssMb: 90, peers: [],
     scenarios: [{ target: 'proxy', concurrency: 1, stream: false, requests: 100, p50Ms: 1, p99Ms: 3, ttfbP50Ms: 1, ttfbP99Ms: 3, throughputRps: 900, cpuMsPerRequest: 0.2 }],
     ...over.overhead,
   };

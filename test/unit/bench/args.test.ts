@@ -23,15 +23,21 @@ describe('number flags', () => {
 
 describe('bench overhead flags', () => {
   it('defaults to the sized request count and table output', () => {
-    assert.deepEqual(parseOverheadArgs([]), { requests: DEFAULT_OVERHEAD_REQUESTS, json: false, concurrencies: [1, 32], prefill: 0, peers: [] });
-    assert.deepEqual(parseOverheadArgs(['--requests', '50', '--json']), { requests: 50, json: true, concurrencies: [1, 32], prefill: 0, peers: [] });
+    assert.deepEqual(parseOverheadArgs([]), { requests: DEFAULT_OVERHEAD_REQUESTS, json: false, concurrencies: [1, 32], prefill: 0, historyKb: 0, peers: [] });
+    assert.deepEqual(parseOverheadArgs(['--requests', '50', '--json']), { requests: 50, json: true, concurrencies: [1, 32], prefill: 0, historyKb: 0, peers: [] });
   });
 
   it('adds concurrencies to the headline 1 and 32, and takes a prefill count', () => {
-    assert.deepEqual(parseOverheadArgs(['--concurrency', '128,32', '--prefill', '1000']), { requests: DEFAULT_OVERHEAD_REQUESTS, json: false, concurrencies: [1, 32, 128], prefill: 1000, peers: [] });
+    assert.deepEqual(parseOverheadArgs(['--concurrency', '128,32', '--prefill', '1000']), { requests: DEFAULT_OVERHEAD_REQUESTS, json: false, concurrencies: [1, 32, 128], prefill: 1000, historyKb: 0, peers: [] });
     assert.deepEqual(parseOverheadArgs(['--peers', 'gw-a --port {port}', '--peers', 'gw-b']).peers, ['gw-a --port {port}', 'gw-b']);
     assert.throws(() => parseOverheadArgs(['--concurrency', '0']), BenchArgsError);
     assert.throws(() => parseOverheadArgs(['--prefill', 'many']), BenchArgsError);
+  });
+
+  it('takes the kilobytes of agent context each miss resends', () => {
+    assert.equal(parseOverheadArgs(['--history-kb', '100']).historyKb, 100);
+    assert.equal(parseOverheadArgs(['--history-kb', '0']).historyKb, 0);
+    assert.throws(() => parseOverheadArgs(['--history-kb', 'big']), BenchArgsError);
   });
 
   it('takes a warm-up count, zero included, and leaves the default to the benchmark', () => {
