@@ -38,7 +38,7 @@ function contentText(content: JsonValue | undefined, toolResultTypes: readonly s
 }
 
 /**
- * A request's turns (`history` is the first `historyLength` of them: all but the last), and the
+ * A request's turns (its history is the first `historyLength` of them: all but the last), and the
  * last one's text, for chat-style APIs; legacy completions (code completion prompts) are excluded.
  */
 interface Conversation {
