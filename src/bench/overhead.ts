@@ -4,7 +4,7 @@
  * through a bare Node `http` pass-through and (c) straight to the fake upstream, in one run,
  * interleaved in rounds so a change in machine load hits all three alike. Then the L1a hit path.
  */
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Agent } from 'undici';
@@ -12,6 +12,7 @@ import { agentHistory, type ChatTurn } from './agentHistory';
 import { BENCH_CHILD_READY, benchChildEnv, residentBytes, SERVE_READY, spawnCli } from './children';
 import { runLoad, type LoadResult } from './load';
 import { startPeer, type Peer } from './overheadPeers';
+import { cpuMsBetween, readProcessCpu } from './processCpu';
 import { questionText } from './questions';
 import { percentile, round, startProgress, summarize, type LatencySummary } from './stats';
 
@@ -131,22 +132,6 @@ interface Accumulated {
   cpuMs: number;
 }
 
-/**
- * CPU time (user + system, ms) a live process has used so far, from /proc/<pid>/stat (Linux);
- * 0 elsewhere, so CPU figures read 0 rather than failing the run.
- */
-async function cpuMsOf(pid: number): Promise<number> {
-  try {
-    const stat = await readFile(`/proc/${pid}/stat`, 'utf8');
-    // Fields after the command name (which may hold spaces) start after the last ')'.
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    return ((Number(fields[11]) + Number(fields[12])) * 1000) / CLOCK_TICKS_PER_SECOND;
-  } catch {
-    return 0;
-  }
-}
-/** USER_HZ: 100 on every Linux Node supports. */
-const CLOCK_TICKS_PER_SECOND = 100;
 
 /** Concurrency of the start warm-up: enough to run the code paths that only overlap brings. */
 const START_WARMUP_CONCURRENCY = 8;
@@ -248,9 +233,9 @@ async function measure(
         // Rotate who goes first, so no target always runs on the warmest (or coldest) machine.
         for (const turn of targets.keys()) {
           const target = targets[(turn + round) % targets.length]!;
-          const cpuBefore = await cpuMsOf(pids[target]!);
+          const cpuBefore = await readProcessCpu(pids[target]!);
           const result = await send(target, concurrency, stream, count, (done) => bar?.update(doneBefore + done));
-          const cpuMs = (await cpuMsOf(pids[target]!)) - cpuBefore;
+          const cpuMs = cpuMsBetween(cpuBefore, await readProcessCpu(pids[target]!));
           doneBefore += count;
           const key = cellKey(target, concurrency, stream);
           const cell = cells.get(key) ?? { totalMs: [], firstByteMs: [], wallMs: 0, cpuMs: 0 };
