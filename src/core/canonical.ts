@@ -2,10 +2,11 @@
  * The canonical form of a request body (JSON with object keys sorted at every depth) and the
  * digests the caches key requests by. A miss needs two digests over most of the same bytes: the
  * exact cache's over the whole body and the semantic cache's over the turns before the last. The
- * turns are serialised once per request and hashed piece by piece, never joined into one string:
- * an agent's 100 KB body was serialised twice and copied whole twice before this.
+ * turns are serialised once per request; a large body is hashed piece by piece, never joined into
+ * one string: an agent's 100 KB body was serialised twice and copied whole twice before this.
  */
-import { createHash, type Hash } from 'node:crypto';
+import { createHash } from 'node:crypto';
+import { sha256 } from './sha256';
 
 /**
  * JSON with object keys sorted at every depth, so that two bodies that differ only in key order
@@ -53,16 +54,41 @@ export function canonicalElements(array: readonly unknown[]): readonly string[] 
   return texts;
 }
 
-/** Feeds canonicalJson(array.slice(0, count)) to `hash`. */
-function updateWithArray(hash: Hash, array: readonly unknown[], count: number): void {
-  const texts = canonicalElements(array);
-  hash.update('[');
-  for (let i = 0; i < count; i++) {
-    if (i > 0) hash.update(',');
-    hash.update(texts[i]!);
+/**
+ * Pieces of one canonical text, hashed as their concatenation. A small body is joined and hashed
+ * in one call (a Hash object and a call per piece cost more than the copy); a large one is fed
+ * piece by piece, never copied whole.
+ */
+class PieceHash {
+  private readonly pieces: string[] = [];
+  private length = 0;
+
+  add(piece: string): void {
+    this.pieces.push(piece);
+    this.length += piece.length;
   }
-  hash.update(']');
+
+  /** Adds canonicalJson(array.slice(0, count)), from the elements' remembered texts. */
+  addArray(array: readonly unknown[], count: number): void {
+    const texts = canonicalElements(array);
+    this.add('[');
+    for (let i = 0; i < count; i++) {
+      if (i > 0) this.add(',');
+      this.add(texts[i]!);
+    }
+    this.add(']');
+  }
+
+  digest(): string {
+    if (this.length <= JOIN_BELOW_CHARS) return sha256(this.pieces.join(''));
+    const hash = createHash('sha256');
+    for (const piece of this.pieces) hash.update(piece);
+    return hash.digest('hex');
+  }
 }
+
+/** Canonical texts up to this length are joined before hashing (measured: 488-byte bodies hash ~30% faster joined). */
+const JOIN_BELOW_CHARS = 16 * 1024;
 
 /**
  * sha256 (hex) of canonicalJson(array.slice(0, count)), from the elements' remembered texts.
@@ -70,9 +96,9 @@ function updateWithArray(hash: Hash, array: readonly unknown[], count: number): 
  * piece starts or ends inside a character.)
  */
 export function canonicalArrayDigest(array: readonly unknown[], count = array.length): string {
-  const hash = createHash('sha256');
-  updateWithArray(hash, array, Math.min(count, array.length));
-  return hash.digest('hex');
+  const pieces = new PieceHash();
+  pieces.addArray(array, Math.min(count, array.length));
+  return pieces.digest();
 }
 
 /**
@@ -80,17 +106,17 @@ export function canonicalArrayDigest(array: readonly unknown[], count = array.le
  * serialised through canonicalElements, so another digest over the same arrays reuses them.
  */
 export function canonicalObjectDigest(object: Readonly<Record<string, unknown>>): string {
-  const hash = createHash('sha256');
-  hash.update('{');
+  const pieces = new PieceHash();
+  pieces.add('{');
   let first = true;
   for (const key of Object.keys(object).sort()) {
     const item = object[key];
     if (item === undefined) continue;
-    hash.update(`${first ? '' : ','}${JSON.stringify(key)}:`);
+    pieces.add(`${first ? '' : ','}${JSON.stringify(key)}:`);
     first = false;
-    if (Array.isArray(item)) updateWithArray(hash, item, item.length);
-    else hash.update(canonicalJson(item));
+    if (Array.isArray(item)) pieces.addArray(item, item.length);
+    else pieces.add(canonicalJson(item));
   }
-  hash.update('}');
-  return hash.digest('hex');
+  pieces.add('}');
+  return pieces.digest();
 }

@@ -2,10 +2,12 @@
  * The normalised request every layer sees, plus the two hashes that decide what may answer it:
  * the partition key (who is asking whom) and the canonical hash (what exactly is asked).
  */
-import * as crypto from 'node:crypto';
 import type { RequestSignal } from './clientSignal';
 import { canonicalObjectDigest } from './canonical';
 import { rememberedDigest } from './digestMemo';
+import { sha256 } from './sha256';
+
+export { sha256 };
 
 export type JsonValue = null | boolean | number | string | JsonValue[] | { [key: string]: JsonValue };
 export type JsonObject = { [key: string]: JsonValue };
@@ -104,14 +106,6 @@ export function dependsOnProviderState(api: ApiStyle, body: JsonObject): boolean
 
 /** Anthropic request headers that change the answer (beta features, API version). */
 const ANSWER_CHANGING_HEADERS = ['anthropic-version', 'anthropic-beta'];
-
-/** `crypto.hash` (Node 20.12+), absent from older runtimes such as some editors' builds. */
-const oneShotHash = (crypto as { hash?: (algorithm: string, data: string | Buffer, encoding: 'hex') => string }).hash;
-
-export function sha256(text: string | Buffer): string {
-  // One-shot where the runtime has it (Node 20.12+): no Hash object per call, and a miss hashes ~9 times.
-  return oneShotHash ? oneShotHash('sha256', text, 'hex') : crypto.createHash('sha256').update(text).digest('hex');
-}
 
 /** The body with answer-neutral fields removed (top level only: nested fields all count). */
 export function answerRelevantBody(api: ApiStyle, body: JsonObject): JsonObject {

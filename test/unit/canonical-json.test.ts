@@ -108,6 +108,21 @@ test('canonicalObjectDigest and canonicalArrayDigest hash exactly what canonical
   }
 });
 
+test('the digests are the same on both sides of the length at which pieces stop being joined', async () => {
+  const { canonicalArrayDigest, canonicalObjectDigest } = await import('../../src/core/canonical');
+  const next = random(27);
+  // Canonical texts from just under to well over 16 K characters, with multi-byte and escaped characters.
+  for (const length of [16 * 1024 - 200, 16 * 1024 - 40, 16 * 1024, 16 * 1024 + 40, 60_000]) {
+    for (let i = 0; i < 20; i++) {
+      const filler = `ü😀"\\\n${'a'.repeat(length)}`.slice(0, length - Math.floor(next() * 60));
+      const turns = [{ role: 'system', content: filler }, value(next, 1), { role: 'user', content: STRINGS[i % STRINGS.length] }];
+      const body = { model: 'm', messages: turns, extra: value(next, 1) };
+      assert.equal(canonicalObjectDigest(body), sha256(canonicalJson(body)), `object of ~${length} characters`);
+      for (let count = 0; count <= turns.length; count++) assert.equal(canonicalArrayDigest(turns, count), sha256(canonicalJson(turns.slice(0, count))), `array of ~${length} characters`);
+    }
+  }
+});
+
 test('canonicalElements serialises an array once, and a copy of it afresh', async () => {
   const { canonicalElements } = await import('../../src/core/canonical');
   const turns = [{ role: 'user', content: 'hi' }, { content: 'hello', role: 'assistant' }];
