@@ -6,6 +6,7 @@
  */
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
+import { setTimeout as delay } from 'node:timers/promises';
 import { join } from 'node:path';
 import { Agent } from 'undici';
 import { agentHistory, type ChatTurn } from './agentHistory';
@@ -125,6 +126,12 @@ function missBody(index: number, stream: boolean, history?: readonly ChatTurn[])
   return JSON.stringify({ model: 'gpt-4o-mini', messages, max_tokens: 256, ...(stream ? { stream: true } : {}) });
 }
 
+/**
+ * Wait after each round before reading a target's CPU: longer than the proxy's deferred work after
+ * its last answer (L1b inserts wait up to 20 ms for company, then run in the worker).
+ */
+const SETTLE_MS = 60;
+
 interface Accumulated {
   totalMs: number[];
   firstByteMs: number[];
@@ -235,6 +242,8 @@ async function measure(
           const target = targets[(turn + round) % targets.length]!;
           const cpuBefore = await readProcessCpu(pids[target]!);
           const result = await send(target, concurrency, stream, count, (done) => bar?.update(doneBefore + done));
+          // What a target does after its last answer (the proxy's cache inserts) is part of a miss's cost.
+          await delay(SETTLE_MS);
           const cpuMs = cpuMsBetween(cpuBefore, await readProcessCpu(pids[target]!));
           doneBefore += count;
           const key = cellKey(target, concurrency, stream);
