@@ -139,7 +139,6 @@ interface Accumulated {
   cpuMs: number;
 }
 
-
 /** Concurrency of the start warm-up: enough to run the code paths that only overlap brings. */
 const START_WARMUP_CONCURRENCY = 8;
 
@@ -242,7 +241,8 @@ async function measure(
           const target = targets[(turn + round) % targets.length]!;
           const cpuBefore = await readProcessCpu(pids[target]!);
           const result = await send(target, concurrency, stream, count, (done) => bar?.update(doneBefore + done));
-          // What a target does after its last answer (the proxy's cache inserts) is part of a miss's cost.
+          // What a target does after its last answer (the proxy's cache inserts) is part of a miss's
+          // cost; and a quiet process's CPU figures are up to date (see processCpu.ts).
           await delay(SETTLE_MS);
           const cpuMs = cpuMsBetween(cpuBefore, await readProcessCpu(pids[target]!));
           doneBefore += count;

@@ -1,10 +1,10 @@
 /**
  * CPU time a live process has used, as precisely as Linux tells it. /proc/<pid>/stat counts in
- * ticks of 10 ms: a bench cell of 100 pass-through requests uses ~20 ms, so a tick more or less
- * moved the CPU ratio by half. Each thread's /proc/<pid>/task/<tid>/schedstat gives its time on
- * the CPU in nanoseconds, but a thread that ends takes its figure with it; the ticks keep it.
- * Read another process, one that is not running at that moment: a running thread's nanosecond
- * figure is brought up to date only at the next tick or switch.
+ * ticks of 10 ms: a bench round of 250 pass-through requests at c=32 uses ~30-40 ms, so a tick
+ * more or less moved the CPU ratio by a quarter. Each thread's /proc/<pid>/task/<tid>/schedstat
+ * gives its time on the CPU in nanoseconds, but a thread that ends takes its figure with it; the
+ * ticks keep it. Read a process that has gone quiet: the kernel brings a thread's nanosecond
+ * figure up to date when it stops running, so a thread on a CPU right then reads short.
  */
 import { readdir, readFile } from 'node:fs/promises';
 

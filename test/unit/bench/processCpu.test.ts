@@ -1,8 +1,9 @@
 import assert from 'node:assert/strict';
-import { fork, type ChildProcess } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { once } from 'node:events';
 import { test } from 'node:test';
+import { setTimeout as delay } from 'node:timers/promises';
 import { cpuMsBetween, readProcessCpu } from '../../../src/bench/processCpu';
 
 const linux = existsSync(`/proc/${process.pid}/task`);
@@ -39,12 +40,14 @@ process.send(total());
 `;
 
 async function withChild(body: (child: ChildProcess, ask: (ms: number, inWorker?: boolean) => Promise<number>) => Promise<void>): Promise<void> {
-  const child = fork('-e', [CHILD], { execArgv: [], stdio: ['ignore', 'ignore', 'inherit', 'ipc'] });
+  const child = spawn(process.execPath, ['-e', CHILD], { stdio: ['ignore', 'ignore', 'inherit', 'ipc'] });
   try {
     await once(child, 'message');
     const ask = async (ms: number, inWorker = false): Promise<number> => {
       child.send({ ms, inWorker });
       const [total] = (await once(child, 'message')) as [number];
+      // Let the child go quiet: a thread still on a CPU reads short (see processCpu.ts).
+      await delay(20);
       return total;
     };
     await body(child, ask);
