@@ -45,9 +45,30 @@ export function createRedisFlight(store: RedisStore, options: Partial<ReplicaFli
   const { shared } = store;
   const lockKey = (key: string): string => `${shared.prefix}lock:${key}`;
 
-  async function tryLock(key: string, token: string): Promise<boolean | undefined> {
-    const reply = await shared.run('SET NX', (client) => client.set(lockKey(key), token, { condition: 'NX', expiration: { type: 'PX', value: lockMs } }), undefined);
-    return reply === undefined ? undefined : String(reply) === 'OK';
+  /**
+   * Takes the lock if it is free and, in the same transaction, sees whether the answer is stored.
+   * Both at once: a leader stores its answer and then frees the lock, so a replica whose read
+   * missed just before that would otherwise find the lock free and ask the upstream again.
+   * undefined when Redis did not answer.
+   */
+  async function tryLock(key: string, token: string): Promise<{ locked: boolean; stored: boolean } | undefined> {
+    const reply = await shared.run(
+      'SET NX',
+      (client) => client.multi().set(lockKey(key), token, { condition: 'NX', expiration: { type: 'PX', value: lockMs } }).exists(store.redisKey(key)).exec(),
+      undefined,
+    );
+    if (reply === undefined) return undefined;
+    const [locked, stored] = reply as unknown[];
+    return { locked: String(locked) === 'OK', stored: Number(stored) > 0 };
+  }
+
+  /** The turn a lock attempt gives: the stored answer first (freeing a lock just taken), else the lead. */
+  function turnOf(attempt: { locked: boolean; stored: boolean }, release: () => void): ReplicaTurn | undefined {
+    if (attempt.stored) {
+      if (attempt.locked) release();
+      return { kind: 'stored' };
+    }
+    return attempt.locked ? { kind: 'lead', release } : undefined;
   }
 
   return {
@@ -58,7 +79,8 @@ export function createRedisFlight(store: RedisStore, options: Partial<ReplicaFli
       };
       const first = await tryLock(key, token);
       if (first === undefined) return { kind: 'alone' };
-      if (first) return { kind: 'lead', release };
+      const turn = turnOf(first, release);
+      if (turn) return turn;
       const deadline = Date.now() + lockMs;
       while (Date.now() < deadline && !signal.aborted) {
         await new Promise((resolve) => setTimeout(resolve, pollMs));
@@ -73,7 +95,8 @@ export function createRedisFlight(store: RedisStore, options: Partial<ReplicaFli
           // The leader gave up without an answer (error, abort): one of the waiting replicas leads now.
           const again = await tryLock(key, token);
           if (again === undefined) return { kind: 'alone' };
-          if (again) return { kind: 'lead', release };
+          const retaken = turnOf(again, release);
+          if (retaken) return retaken;
         }
       }
       return { kind: 'alone' };

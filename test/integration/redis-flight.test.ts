@@ -1,0 +1,71 @@
+/**
+ * The cross-replica single flight on a real Redis: who asks the upstream for a new question, and
+ * that a replica arriving just after the leader stored its answer reads it instead of asking again.
+ */
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { createClient } from 'redis';
+import { ClientSignal } from '../../src/core/clientSignal';
+import { silentLogger } from '../../src/core/logger';
+import { openRedisStore, type RedisStore } from '../../src/core/store/redis';
+import { openSharedRedis, type SharedRedis } from '../../src/core/store/redisConnection';
+import { createRedisFlight } from '../../src/core/store/redisFlight';
+import { startRedis, type TestRedis } from './redis-helpers';
+
+let redis: TestRedis;
+let shared: SharedRedis;
+let store: RedisStore;
+
+before(async () => {
+  redis = await startRedis();
+  // A generous budget: these tests are about the flight's decisions, not about a slow Redis.
+  shared = await openSharedRedis({ url: redis.url, namespace: 'flight-test', shareAcrossKeys: false, timeoutMs: 2000 }, silentLogger);
+  store = openRedisStore(shared, 'exact', { maxEntries: 0, ttlSeconds: 0 }, { logger: silentLogger });
+});
+
+after(async () => {
+  await shared?.close();
+  await redis?.stop();
+});
+
+async function lockHeld(key: string): Promise<boolean> {
+  const direct = createClient({ url: redis.url });
+  await direct.connect();
+  try {
+    return (await direct.exists(`${shared.prefix}lock:${key}`)) > 0;
+  } finally {
+    await direct.close();
+  }
+}
+
+test('the first replica to ask leads; the next waits and reads the answer once it is stored', async () => {
+  const flight = createRedisFlight(store, { pollMs: 10 });
+  const leader = await flight.take('k-lead', new ClientSignal());
+  assert.equal(leader.kind, 'lead');
+  const follower = flight.take('k-lead', new ClientSignal());
+  await new Promise((resolve) => setTimeout(resolve, 50));
+  await store.set('k-lead', Buffer.from('the answer'));
+  if (leader.kind === 'lead') leader.release();
+  assert.equal((await follower).kind, 'stored');
+});
+
+test('a replica that finds the lock free but the answer already stored reads it, and leaves no lock', async () => {
+  // The leader stored its answer and freed the lock between this replica's read and its lock
+  // attempt: asking the upstream again would pay for the same answer twice.
+  await store.set('k-stored', Buffer.from('the answer'));
+  const turn = await createRedisFlight(store).take('k-stored', new ClientSignal());
+  assert.equal(turn.kind, 'stored');
+  // The lock taken in the same step is freed at once (its release is not awaited by take()).
+  for (let i = 0; i < 50 && (await lockHeld('k-stored')); i++) await new Promise((resolve) => setTimeout(resolve, 10));
+  assert.equal(await lockHeld('k-stored'), false);
+});
+
+test('a waiting replica leads when the leader gives up without an answer', async () => {
+  const flight = createRedisFlight(store, { pollMs: 10 });
+  const leader = await flight.take('k-giveup', new ClientSignal());
+  assert.equal(leader.kind, 'lead');
+  const follower = flight.take('k-giveup', new ClientSignal());
+  await new Promise((resolve) => setTimeout(resolve, 30));
+  if (leader.kind === 'lead') leader.release();
+  assert.equal((await follower).kind, 'lead');
+});
