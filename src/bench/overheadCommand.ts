@@ -80,6 +80,7 @@ export function formatOverhead(report: OverheadReport): string {
     ['miss p99 added (vs direct)', ms(report.missP99AddedMs)],
     ['miss p50 added (vs pass-through)', ms(report.missP50AddedOverPassThroughMs)],
     ['stream TTFB p50 added (vs direct)', ms(report.ttfbAddedMs)],
+    ['stream TTFB p50 added (vs pass-through)', ms(report.ttfbAddedOverPassThroughMs)],
     ['throughput, proxy / pass-through', Object.entries(report.throughputRatios).map(([c, r]) => `${c} ${r.toFixed(3)}x`).join(', ')],
     ['CPU per miss, proxy / pass-through (plain)', Object.entries(report.cpuRatios).map(([c, r]) => `${c} ${r.toFixed(2)}x`).join(', ')],
     ['entries in each cache before the run', String(report.prefilled)],
