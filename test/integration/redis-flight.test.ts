@@ -9,7 +9,7 @@ import { ClientSignal } from '../../src/core/clientSignal';
 import { silentLogger } from '../../src/core/logger';
 import { openRedisStore, type RedisStore } from '../../src/core/store/redis';
 import { openSharedRedis, type SharedRedis } from '../../src/core/store/redisConnection';
-import { createRedisFlight } from '../../src/core/store/redisFlight';
+import { createRedisFlight, type ReplicaTurn } from '../../src/core/store/redisFlight';
 import { startRedis, type TestRedis } from './redis-helpers';
 
 let redis: TestRedis;
@@ -38,14 +38,20 @@ async function lockHeld(key: string): Promise<boolean> {
   }
 }
 
-test('the first replica to ask leads; the next waits and reads the answer once it is stored', async () => {
+/** One replica takes the lead on `key`, a second asks after it and is left waiting; `release` frees the leader's lock. */
+async function leaderAndWaitingFollower(key: string): Promise<{ release: () => void; follower: Promise<ReplicaTurn> }> {
   const flight = createRedisFlight(store, { pollMs: 10 });
-  const leader = await flight.take('k-lead', new ClientSignal());
-  assert.equal(leader.kind, 'lead');
-  const follower = flight.take('k-lead', new ClientSignal());
-  await new Promise((resolve) => setTimeout(resolve, 50));
+  const leader = await flight.take(key, new ClientSignal());
+  assert.ok(leader.kind === 'lead', `the first to ask leads (got ${leader.kind})`);
+  const follower = flight.take(key, new ClientSignal());
+  await new Promise((resolve) => setTimeout(resolve, 40));
+  return { release: leader.release, follower };
+}
+
+test('the first replica to ask leads; the next waits and reads the answer once it is stored', async () => {
+  const { release, follower } = await leaderAndWaitingFollower('k-lead');
   await store.set('k-lead', Buffer.from('the answer'));
-  if (leader.kind === 'lead') leader.release();
+  release();
   assert.equal((await follower).kind, 'stored');
 });
 
@@ -61,11 +67,7 @@ test('a replica that finds the lock free but the answer already stored reads it,
 });
 
 test('a waiting replica leads when the leader gives up without an answer', async () => {
-  const flight = createRedisFlight(store, { pollMs: 10 });
-  const leader = await flight.take('k-giveup', new ClientSignal());
-  assert.equal(leader.kind, 'lead');
-  const follower = flight.take('k-giveup', new ClientSignal());
-  await new Promise((resolve) => setTimeout(resolve, 30));
-  if (leader.kind === 'lead') leader.release();
+  const { release, follower } = await leaderAndWaitingFollower('k-giveup');
+  release();
   assert.equal((await follower).kind, 'lead');
 });
