@@ -1,12 +1,9 @@
 // L2 on a local OpenAI-compatible server (Ollama, LM Studio, llama.cpp server), played by a fake
 // on loopback: triage from top_logprobs, streamed answers, usage, and falling through on failures.
 import assert from 'node:assert/strict';
-import { mkdtempSync } from 'node:fs';
 import { createServer } from 'node:http';
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { after, before, beforeEach, test } from 'node:test';
 import { createLocalLayer } from '../../src/core/layers/local';
 import type { LocalLayer } from '../../src/core/layers/local';
@@ -14,6 +11,7 @@ import { silentLogger } from '../../src/core/logger';
 import type { GeneratedOutcome } from '../../src/core/outcome';
 import { runLayers } from '../../src/core/pipeline';
 import type { JsonObject } from '../../src/core/request';
+import { tempDirUntilExit } from '../fixtures/tempDir';
 import { localConfig, makeRequest, newContext, readDeltas, recordingUpstream } from '../unit/local/helpers';
 
 interface ServerScript {
@@ -67,7 +65,7 @@ const layers: LocalLayer[] = [];
 after(() => Promise.all(layers.map((l2) => l2.close?.())));
 
 function layer(): LocalLayer {
-  const dataDir = mkdtempSync(join(tmpdir(), 'isartor-l2-server-'));
+  const dataDir = tempDirUntilExit('isartor-l2-server-');
   const l2 = createLocalLayer({ config: localConfig(dataDir, { backendUrl: baseUrl, backendModel: 'qwen2.5:0.5b', triageBudgetMs: 10_000 }), logger: silentLogger, dataDir });
   layers.push(l2);
   return l2;

@@ -14,6 +14,7 @@ import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { silentLogger } from '../../src/core/logger';
 import { startProxy } from '../../src/proxy/server';
+import { tempDirUntilExit } from '../fixtures/tempDir';
 import { chatBody, postRaw, startStack, type Stack } from './helpers';
 
 const CONFIGURED_KEY = 'sk-configured-key-for-the-default-route-01';
@@ -51,7 +52,7 @@ test('every Origin a browser context can send is refused with 403 before anythin
 });
 
 test('an origin on security.allowedOrigins passes, and so does the proxy\'s own origin', async () => {
-  const config = { ...stack.config, dataDir: `${stack.dataDir}-allowed`, security: { allowedOrigins: ['http://localhost:5173'] } };
+  const config = { ...stack.config, dataDir: tempDirUntilExit('isartor-it-allowed-'), security: { allowedOrigins: ['http://localhost:5173'] } };
   const proxy = await startProxy(config, { logger: silentLogger });
   try {
     const allowed = await postRaw(`${proxy.url}/v1/chat/completions`, chat, { origin: 'http://localhost:5173' });
@@ -116,7 +117,7 @@ function statusWithHost(url: string, host: string): Promise<number> {
 }
 
 test('bound to 127.0.0.2, the proxy still refuses a rebound Host and accepts loopback ones', async () => {
-  const config = { ...stack.config, dataDir: `${stack.dataDir}-host2`, host: '127.0.0.2' };
+  const config = { ...stack.config, dataDir: tempDirUntilExit('isartor-it-host2-'), host: '127.0.0.2' };
   const proxy = await startProxy(config, { logger: silentLogger });
   try {
     assert.match(proxy.url, /^http:\/\/127\.0\.0\.2:\d+$/);

@@ -6,6 +6,7 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { silentLogger } from '../../src/core/logger';
 import { startProxy } from '../../src/proxy/server';
+import { tempDirUntilExit } from '../fixtures/tempDir';
 import { chatBody, postRaw, startStack, type Stack } from './helpers';
 
 let stack: Stack;
@@ -15,7 +16,7 @@ before(async () => {
 after(() => stack.close());
 
 test('a taken port rejects with EADDRINUSE, and port 0 then works on the same data dir', async () => {
-  const other = { ...stack.config, dataDir: `${stack.dataDir}-second`, port: stack.proxy.port };
+  const other = { ...stack.config, dataDir: tempDirUntilExit('isartor-it-second-'), port: stack.proxy.port };
   await assert.rejects(startProxy(other, { logger: silentLogger }), (error: NodeJS.ErrnoException) => error.code === 'EADDRINUSE');
   const retry = await startProxy({ ...other, port: 0 }, { logger: silentLogger });
   try {
@@ -27,7 +28,7 @@ test('a taken port rejects with EADDRINUSE, and port 0 then works on the same da
 });
 
 test('close() ends an open stream, releases the data dir, and a new proxy opens it', async () => {
-  const config = { ...stack.config, dataDir: `${stack.dataDir}-close`, port: 0 };
+  const config = { ...stack.config, dataDir: tempDirUntilExit('isartor-it-close-'), port: 0 };
   const proxy = await startProxy(config, { logger: silentLogger });
   stack.fake.enqueue({ stallAfterEvents: 2 });
   const aborts = stack.fake.aborted.length;

@@ -4,11 +4,12 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtemp, writeFile } from 'node:fs/promises';
+import { writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { UsageError, loadServeConfig, parseServeArgs } from '../../src/cli/serve-config';
 import { redactStoreUrl } from '../../src/core/store/redisUrl';
+import { tempDirUntilExit } from '../fixtures/tempDir';
 
 test('no store URL anywhere: the embedded store, team sharing off', async () => {
   const config = await loadServeConfig(parseServeArgs(['--data-dir', tmpdir()]), {});
@@ -17,7 +18,7 @@ test('no store URL anywhere: the embedded store, team sharing off', async () => 
 });
 
 test('config file < ISARTOR_STORE_URL < --store', async () => {
-  const dir = await mkdtemp(join(tmpdir(), 'isartor-store-cfg-'));
+  const dir = tempDirUntilExit('isartor-store-cfg-');
   const file = join(dir, 'config.json');
   await writeFile(file, '{ "store": { "url": "redis://file-host:6379", "namespace": "team-a", "shareAcrossKeys": true } }');
   const fromFile = await loadServeConfig(parseServeArgs(['--config', file, '--data-dir', dir]), {});
@@ -33,7 +34,7 @@ test('a store URL that is not redis:// or rediss:// is a usage error naming its 
   assert.throws(() => parseServeArgs(['--store', 'redis://host:6379/zero']), /database must be a number/);
   assert.throws(() => parseServeArgs(['--store', 'nonsense']), UsageError);
   await assert.rejects(loadServeConfig(parseServeArgs(['--data-dir', tmpdir()]), { ISARTOR_STORE_URL: 'memcached://x' }), /ISARTOR_STORE_URL must start with/);
-  const dir = await mkdtemp(join(tmpdir(), 'isartor-store-bad-'));
+  const dir = tempDirUntilExit('isartor-store-bad-');
   const file = join(dir, 'config.json');
   await writeFile(file, '{ "store": { "namespace": "has space" } }');
   await assert.rejects(loadServeConfig(parseServeArgs(['--config', file, '--data-dir', dir]), {}), /store\.namespace/);

@@ -4,10 +4,10 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtemp, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { UsageError, defaultDataDir, loadServeConfig, parseServeArgs } from '../../src/cli/serve-config';
+import { tempDirUntilExit } from '../fixtures/tempDir';
 
 test('flags parse and bad ones are usage errors', () => {
   assert.deepEqual(parseServeArgs(['--port', '0', '--upstream', 'http://127.0.0.1:9/v1']), { port: 0, upstream: 'http://127.0.0.1:9/v1' });
@@ -23,7 +23,7 @@ test('the default data dir follows XDG_DATA_HOME', () => {
 });
 
 test('config file < environment < flags, and env keys land on their providers', async () => {
-  const dir = await mkdtemp(join(tmpdir(), 'isartor-cfg-'));
+  const dir = tempDirUntilExit('isartor-cfg-');
   const file = join(dir, 'config.json');
   await writeFile(file, '// comments are fine\n{ "port": 9000, "exact": { "maxEntries": 5 }, "models": ["m1"], "semantic": { "threshold": 0.9 }, }');
   const env = { ISARTOR_PORT: '9100', OPENAI_API_KEY: 'sk-env', ANTHROPIC_API_KEY: 'sk-ant-env', ISARTOR_DATA_DIR: join(dir, 'data') };
@@ -51,7 +51,7 @@ test('Azure from the environment goes first when there is no OpenAI key, else af
 });
 
 test('unknown, mistyped or unreadable config is a usage error naming the setting', async () => {
-  const dir = await mkdtemp(join(tmpdir(), 'isartor-cfg-'));
+  const dir = tempDirUntilExit('isartor-cfg-');
   const check = async (text: string, message: RegExp): Promise<void> => {
     const file = join(dir, `c${Math.random()}.json`);
     await writeFile(file, text);
@@ -66,7 +66,7 @@ test('unknown, mistyped or unreadable config is a usage error naming the setting
 });
 
 test('allowed browser origins come from the config file and --allow-origin; anything else is a usage error', async () => {
-  const dir = await mkdtemp(join(tmpdir(), 'isartor-cfg-'));
+  const dir = tempDirUntilExit('isartor-cfg-');
   const file = join(dir, 'config.json');
   await writeFile(file, '{ "security": { "allowedOrigins": ["http://localhost:5173"] }, "upstream": { "firstByteTimeoutMs": 20000, "idleTimeoutMs": 60000 } }');
   const config = await loadServeConfig(parseServeArgs(['--config', file, '--allow-origin', 'https://tool.example', '--allow-origin', 'http://127.0.0.1:3000/']), {});

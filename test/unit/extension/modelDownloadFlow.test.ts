@@ -8,7 +8,7 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { after, before, beforeEach, describe, it } from 'node:test';
+import { after, afterEach, before, beforeEach, describe, it } from 'node:test';
 import { silentLogger } from '../../../src/core/logger';
 import type { DownloadableModel, DownloadProgress } from '../../../src/core/local/modelDownload';
 import type { ModelDownloadDeps } from '../../../src/extension/lifecycle/modelDownloadFlow';
@@ -78,7 +78,7 @@ describe('runModelDownload', () => {
     storage = await mkdtemp(join(tmpdir(), 'isartor-model-flow-'));
     requests = 0;
   });
-  after(async () => {
+  afterEach(async () => {
     if (storage) await rm(storage, { recursive: true, force: true });
   });
 

@@ -1,9 +1,6 @@
 // The L2 layer through runLayers with a scripted engine: routing on the triage decision, the time
 // budget, answer gates (refusal, empty, capped) and what reaches the upstream when L2 steps aside.
 import assert from 'node:assert/strict';
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { test } from 'node:test';
 import type { LocalModelConfig } from '../../../src/core/config';
 import { createLocalLayer } from '../../../src/core/layers/local';
@@ -13,13 +10,14 @@ import { silentLogger } from '../../../src/core/logger';
 import type { GeneratedOutcome, Outcome } from '../../../src/core/outcome';
 import { runLayers } from '../../../src/core/pipeline';
 import type { JsonObject, ProxyRequest } from '../../../src/core/request';
+import { tempDirUntilExit } from '../../fixtures/tempDir';
 import { localConfig, makeRequest, ManualTimers, newContext, readDeltas, recordingUpstream, ScriptedEngine } from './helpers';
 import type { ScriptedEngineScript } from './helpers';
 
 const simpleQuestion: JsonObject = { model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'How do I list hidden files?' }] };
 
 function setup(script: ScriptedEngineScript | (() => Promise<LocalEngine>), local: Partial<LocalModelConfig> = {}) {
-  const dataDir = mkdtempSync(join(tmpdir(), 'isartor-l2-'));
+  const dataDir = tempDirUntilExit('isartor-l2-');
   const timers = new ManualTimers();
   const engines: ScriptedEngine[] = [];
   let loads = 0;
@@ -158,7 +156,7 @@ void test('x-isartor-local: off, ineligible requests and a missing model cost no
   assert.equal(loads(), 0);
   assert.equal(upstream.seen.length, 2);
 
-  const dataDir = mkdtempSync(join(tmpdir(), 'isartor-l2-none-'));
+  const dataDir = tempDirUntilExit('isartor-l2-none-');
   let loaderCalls = 0;
   const idle = createLocalLayer({ config: localConfig(dataDir), logger: silentLogger, dataDir }, { loadEngine: async () => (loaderCalls++, new ScriptedEngine({})) });
   assert.equal(idle.describe?.(), 'idle: no model configured');
@@ -197,7 +195,7 @@ void test('describe() reports the state and the tally, and the model unloads aft
 });
 
 void test('the model source is looked up once per refresh period, not on every request (issue 15)', async () => {
-  const dataDir = mkdtempSync(join(tmpdir(), 'isartor-l2-'));
+  const dataDir = tempDirUntilExit('isartor-l2-');
   let lookups = 0;
   let clock = 0;
   const layer = createLocalLayer(

@@ -2,9 +2,6 @@
 // weights answer gibberish: the favoured-token fixtures make triage and end-of-text predictable,
 // so these tests check the mechanics end to end, not the quality of any answer.
 import assert from 'node:assert/strict';
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { test } from 'node:test';
 import type { LocalModelConfig } from '../../../src/core/config';
 import { createLocalLayer } from '../../../src/core/layers/local';
@@ -18,6 +15,7 @@ import { runLayers } from '../../../src/core/pipeline';
 import type { JsonObject } from '../../../src/core/request';
 import { writeTinyGguf } from '../../fixtures/tinyGguf';
 import type { FavouredToken } from '../../fixtures/tinyGguf';
+import { tempDirUntilExit } from '../../fixtures/tempDir';
 import { localConfig, makeRequest, ManualTimers, newContext, readDeltas, recordingUpstream } from './helpers';
 
 const question: JsonObject = { model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'What does `ls -a` show?' }] };
@@ -26,7 +24,7 @@ const question: JsonObject = { model: 'gpt-4o-mini', messages: [{ role: 'user', 
 const disposals: string[] = [];
 
 function tinyLayer(favour: FavouredToken[], local: Partial<LocalModelConfig> = {}, timers = new ManualTimers()): LocalLayer {
-  const dataDir = mkdtempSync(join(tmpdir(), 'isartor-l2-tiny-'));
+  const dataDir = tempDirUntilExit('isartor-l2-tiny-');
   // A generous budget: the first request also loads the llama.cpp binding (about a second).
   const config = localConfig(dataDir, { modelPath: writeTinyGguf({ favour }), triageBudgetMs: 60_000, maxAnswerTokens: 80, ...local });
   const loadEngine = async (source: LoadableSource): Promise<LocalEngine> => {

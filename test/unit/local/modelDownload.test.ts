@@ -1,14 +1,14 @@
 // Model downloads against a local HTTP server: progress, sha256 verification, failures leave nothing behind.
 import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
-import { existsSync, mkdtempSync, readdirSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { createServer } from 'node:http';
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { ChecksumMismatchError, downloadFile, downloadModel, downloadedModelPath, RECOMMENDED_MODEL } from '../../../src/core/local/modelDownload';
+import { tempDirUntilExit } from '../../fixtures/tempDir';
 
 const payload = randomBytes(300_000);
 const payloadSha = createHash('sha256').update(payload).digest('hex');
@@ -38,7 +38,7 @@ after(() => {
   server.close();
 });
 
-const freshDir = (): string => mkdtempSync(join(tmpdir(), 'isartor-download-'));
+const freshDir = (): string => tempDirUntilExit('isartor-download-');
 
 void test('a download reports progress, verifies the checksum and keeps the file under its final name', async () => {
   const dir = freshDir();

@@ -1,7 +1,6 @@
 // The local model's lifecycle: source resolution, one shared lazy load, idle unloading on an injected timer.
 import assert from 'node:assert/strict';
-import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { defaultConfig } from '../../../src/core/config';
@@ -10,9 +9,10 @@ import { downloadedModelPath } from '../../../src/core/local/modelDownload';
 import { ModelManager, NoLocalModelError, resolveEngineSource } from '../../../src/core/local/modelManager';
 import type { EngineSource } from '../../../src/core/local/modelManager';
 import { silentLogger } from '../../../src/core/logger';
+import { tempDirUntilExit } from '../../fixtures/tempDir';
 import { ManualTimers, ScriptedEngine } from './helpers';
 
-const dataDir = (): string => mkdtempSync(join(tmpdir(), 'isartor-models-'));
+const dataDir = (): string => tempDirUntilExit('isartor-models-');
 
 void test('sources: server URL first, then a .gguf path (or the first .gguf in a folder), then the downloaded default', () => {
   const dir = dataDir();

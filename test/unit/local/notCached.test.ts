@@ -1,8 +1,6 @@
 // L2 answers are never stored in the L1 caches: the same request asked twice is answered by the
 // local model twice, and the exact and semantic caches stay empty (they store upstream answers only).
 import assert from 'node:assert/strict';
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { createExactLayer } from '../../../src/core/layers/exact';
@@ -13,10 +11,11 @@ import { silentLogger } from '../../../src/core/logger';
 import type { GeneratedOutcome } from '../../../src/core/outcome';
 import { runLayers } from '../../../src/core/pipeline';
 import { openEmbeddedStore } from '../../../src/core/store/embedded';
+import { tempDirUntilExit } from '../../fixtures/tempDir';
 import { localConfig, makeRequest, newContext, readDeltas, recordingUpstream, ScriptedEngine } from './helpers';
 
 void test('an identical request answered by L2 is answered by L2 again, never from the exact or semantic cache', async () => {
-  const dataDir = mkdtempSync(join(tmpdir(), 'isartor-l2-l1a-'));
+  const dataDir = tempDirUntilExit('isartor-l2-l1a-');
   const config = localConfig(dataDir);
   const store = await openEmbeddedStore(join(dataDir, 'exact'), { maxEntries: 100, ttlSeconds: 0 }, { name: 'exact', logger: silentLogger });
   const exact = createExactLayer({ store, config: config.exact, logger: silentLogger });
