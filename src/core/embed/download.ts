@@ -6,6 +6,7 @@ import { existsSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type * as Transformers from '@huggingface/transformers';
+import { optOutOfOnnxRuntimeTelemetry } from './onnxTelemetry';
 
 /** The sentence-embedding model `isartor model download --embedder` and the extension fetch by default. */
 export const DEFAULT_EMBEDDING_MODEL = 'Xenova/all-MiniLM-L6-v2';
@@ -36,6 +37,7 @@ export class ModelDownloadError extends Error {
  * `env`) must go through this one instance: its CommonJS and ESM builds keep separate settings.
  */
 export function loadTransformers(): Promise<typeof Transformers> {
+  optOutOfOnnxRuntimeTelemetry();
   transformersModule ??= import('@huggingface/transformers');
   return transformersModule;
 }
