@@ -166,18 +166,19 @@ export function renderMarkdown(results: BenchResults): string {
       'into a cache already that full. Fill RSS is the filling process with both caches open after a full GC, with no neural model loaded ' +
       '(it fills in bulk, with the semantic cache in its own thread: context, not the proxy\'s figure). Serve is ' +
       '`isartor serve` started three times on the filled data dir: its times are the medians, its RSS the largest after the first answer, and again after 2,000 more in the last start (half of them reworded: L1b hits, ' +
-      'or misses that fail at once, since no upstream listens). Grown is a fresh `isartor serve` sent that many different questions over HTTP, ' +
+      'or misses that fail at once, since no upstream listens), and once more after that process has idled (context, not judged: V8 gives back ' +
+      'what a burst grew once it sees the process idle). Grown is a fresh `isartor serve` sent that many different questions over HTTP, ' +
       '32 at a time, each a miss answered by a fake upstream and stored in both caches: its entries held, misses per second and RSS once stored. The first L1b answer is a reworded stored question sent after the first hit; ' +
       'it waits for the L1b index to open. Node alone is the median time `node -e ""` takes from spawn to exit in the same environment: ' +
       'the part of every start-up that is Node\'s own (with NODE_EXTRA_CA_CERTS set, Node parses that file before any script runs).',
     '',
-    `| entries | L1a hit p50/p99 ms | L1a miss p50/p99 ms | L1a inserts/s | L1a disk MB | L1b hit p50/p99 ms | L1b miss p50/p99 ms | L1b hits found | L1b inserts/s | L1b disk MB | fill RSS MB (before caches) | serve ready / healthz / first hit / first L1b answer ms (node alone) | serve RSS MB after first hit / serving | grown: entries L1a / L1b, misses/s, RSS MB |`,
+    `| entries | L1a hit p50/p99 ms | L1a miss p50/p99 ms | L1a inserts/s | L1a disk MB | L1b hit p50/p99 ms | L1b miss p50/p99 ms | L1b hits found | L1b inserts/s | L1b disk MB | fill RSS MB (before caches) | serve ready / healthz / first hit / first L1b answer ms (node alone) | serve RSS MB after first hit / serving / then idle | grown: entries L1a / L1b, misses/s, RSS MB |`,
     '|---|---|---|---|---|---|---|---|---|---|---|---|---|---|',
     ...results.scale.sizes.map((r) =>
       `| ${r.entries.toLocaleString('en-US')} | ${r.exact.hit.p50Ms}/${r.exact.hit.p99Ms} | ${r.exact.miss.p50Ms}/${r.exact.miss.p99Ms} | ${r.exact.insertsPerSecond} | ${r.exact.diskMb} | ` +
         `${r.semantic.hit.p50Ms}/${r.semantic.hit.p99Ms} | ${r.semantic.miss.p50Ms}/${r.semantic.miss.p99Ms} | ${r.semantic.hit.found}/${r.semantic.hit.count} | ${r.semantic.insertsPerSecond} | ${r.semantic.diskMb} | ` +
         `${r.rssMb} (${r.baselineRssMb}) | ${r.startup.readyMs} / ${r.startup.healthzMs} / ${r.startup.firstHitMs} (${r.startup.firstHitLayer}) / ${r.startup.firstL1bMs} (${r.startup.firstL1bLayer}) (${r.startup.nodeAloneMs}) | ` +
-        `${r.startup.serveRssMb ?? 'n/a'} / ${r.startup.servingRssMb ?? 'n/a'} | ${r.grown.exactEntries} / ${r.grown.semanticEntries}, ${r.grown.missesPerSecond}, ${r.grown.rssMb ?? 'n/a'} |`),
+        `${r.startup.serveRssMb ?? 'n/a'} / ${r.startup.servingRssMb ?? 'n/a'} / ${r.startup.idleRssMb ?? 'n/a'} (${r.startup.idleSeconds} s) | ${r.grown.exactEntries} / ${r.grown.semanticEntries}, ${r.grown.missesPerSecond}, ${r.grown.rssMb ?? 'n/a'} |`),
     '',
     '## Commands',
     '',

@@ -36,6 +36,9 @@ export interface StartupFigures {
   firstL1bLayer: string;
   /** Resident memory once the last start has answered `SERVING_REQUESTS` more requests, half of them reworded (both caches open and in use). */
   servingRssMb: number | null;
+  /** The same process's resident memory `idleSeconds` after the last of those requests, none since: what it holds between bursts. */
+  idleRssMb: number | null;
+  idleSeconds: number;
   /** Median spawn-to-exit of `node -e ""` in serve's environment: the start-up floor no CLI goes under on this machine. */
   nodeAloneMs: number;
 }
@@ -81,7 +84,14 @@ async function fillInChild(entries: number, dataDir: string): Promise<ScaleFillR
 }
 
 /** One start of serve, as `timeOneStart` measures it. */
-type OneStart = Omit<StartupFigures, 'nodeAloneMs' | 'servingRssMb'> & { servingRssMb?: number | null };
+type OneStart = Omit<StartupFigures, 'nodeAloneMs' | 'servingRssMb' | 'idleRssMb' | 'idleSeconds'> & { servingRssMb?: number | null; idleRssMb?: number | null };
+
+/**
+ * How long serve idles after its serving burst before its RSS is read again. V8 keeps the young
+ * generation a burst grew, and the garbage it left, until it has seen the process idle: at 100k
+ * entries RSS fell by 40–70 MB within 20–45 s of the last request (docs/measurements/miss-path.md).
+ */
+export const IDLE_AFTER_SERVING_MS = 60_000;
 
 /** Starts timed per size; the figures are their medians, since one start on a shared machine can take half as long again as the next. */
 const STARTUP_RUNS = 3;
@@ -91,14 +101,14 @@ const STARTUP_RUNS = 3;
  * served hit: the times are medians, a layer is the odd one out if any start got another, and the
  * memory after the first hit is the largest. The last start also serves a while before its RSS is read again.
  */
-async function timeStartup(dataDir: string, entries: number): Promise<StartupFigures> {
+async function timeStartup(dataDir: string, entries: number, idleMs: number): Promise<StartupFigures> {
   // The stores' bounds must hold every filled entry, or serve would evict some while opening.
   const configFile = await writeScaleConfig(dataDir, entries);
   const nodeAloneMs = await bareNodeStartMs(benchChildEnv());
   // Another question's body: the one timed is built after the spawn.
   await warmRequestPath(JSON.stringify(scaleRequestBody(questionText(1))), SCALE_HEADERS);
   const starts: OneStart[] = [];
-  for (let run = 1; run <= STARTUP_RUNS; run++) starts.push(await timeOneStart(dataDir, configFile, entries, run === STARTUP_RUNS));
+  for (let run = 1; run <= STARTUP_RUNS; run++) starts.push(await timeOneStart(dataDir, configFile, entries, run === STARTUP_RUNS ? idleMs : undefined));
   const median = (pick: (start: OneStart) => number): number => round(percentile(starts.map(pick), 50), 1);
   const layer = (pick: (start: OneStart) => string, expected: string): string => starts.map(pick).find((got) => got !== expected) ?? expected;
   const rssAfterHit = starts.map((start) => start.serveRssMb);
@@ -111,12 +121,15 @@ async function timeStartup(dataDir: string, entries: number): Promise<StartupFig
     firstL1bMs: median((start) => start.firstL1bMs),
     firstL1bLayer: layer((start) => start.firstL1bLayer, 'l1b'),
     servingRssMb: starts.at(-1)!.servingRssMb ?? null,
+    idleRssMb: starts.at(-1)!.idleRssMb ?? null,
+    idleSeconds: idleMs / 1000,
     nodeAloneMs: round(nodeAloneMs, 1),
   };
 }
 
-/** One start of serve on the filled data dir, timed to its first L1a hit and its first L1b answer; with `serve`, it then serves a while. */
-async function timeOneStart(dataDir: string, configFile: string, entries: number, serve: boolean): Promise<OneStart> {
+/** One start of serve on the filled data dir, timed to its first L1a hit and its first L1b answer; with `idleMs`, it then serves a while and idles that long. */
+async function timeOneStart(dataDir: string, configFile: string, entries: number, idleMs: number | undefined): Promise<OneStart> {
+  const serve = idleMs !== undefined;
   const started = performance.now();
   const child = await spawnCli(
     ['serve', '--port', '0', '--data-dir', dataDir, '--config', configFile, '--upstream', SCALE_LAYOUT.upstream, '--anthropic-upstream', SCALE_LAYOUT.anthropicUpstream],
@@ -143,19 +156,30 @@ async function timeOneStart(dataDir: string, configFile: string, entries: number
     const firstL1bMs = performance.now() - started;
     const l1bLayer = reworded.headers['x-isartor-layer'];
     const servingRss = serve ? await serveAWhile(url, child.pid, entries, SCALE_HEADERS) : undefined;
+    const idleRss = serve ? await residentBytesAfter(child.pid, idleMs) : undefined;
     return {
       readyMs,
       healthzMs,
       firstHitMs,
       firstHitLayer: typeof layer === 'string' ? layer : 'none',
-      serveRssMb: rss === undefined ? null : round(rss / (1024 * 1024), 1),
+      serveRssMb: megabytes(rss),
       firstL1bMs,
       firstL1bLayer: typeof l1bLayer === 'string' ? l1bLayer : 'none',
-      ...(serve ? { servingRssMb: servingRss === undefined ? null : round(servingRss / (1024 * 1024), 1) } : {}),
+      ...(serve ? { servingRssMb: megabytes(servingRss), idleRssMb: megabytes(idleRss) } : {}),
     };
   } finally {
     await child.stop();
   }
+}
+
+function megabytes(bytes: number | undefined): number | null {
+  return bytes === undefined ? null : round(bytes / (1024 * 1024), 1);
+}
+
+/** The process's resident bytes once `ms` have passed. */
+async function residentBytesAfter(pid: number, ms: number): Promise<number | undefined> {
+  await new Promise((resolve) => setTimeout(resolve, ms));
+  return residentBytes(pid);
 }
 
 /**
@@ -186,14 +210,14 @@ async function serveAWhile(url: string, pid: number, entries: number, headers: R
  *
  * @example const report = await runScaleBench([10_000, 100_000]);
  */
-export async function runScaleBench(sizes: readonly number[]): Promise<ScaleReport> {
+export async function runScaleBench(sizes: readonly number[], options: { idleMs?: number } = {}): Promise<ScaleReport> {
   const runs: ScaleRun[] = [];
   for (const entries of sizes) {
     const dataDir = await mkdtemp(join(tmpdir(), 'isartor-bench-scale-'));
     let measured: Omit<ScaleRun, 'grown'>;
     try {
       const filled = await fillInChild(entries, dataDir);
-      measured = { ...filled, startup: await timeStartup(dataDir, entries) };
+      measured = { ...filled, startup: await timeStartup(dataDir, entries, options.idleMs ?? IDLE_AFTER_SERVING_MS) };
     } finally {
       await rm(dataDir, { recursive: true, force: true });
     }

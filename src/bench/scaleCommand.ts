@@ -20,11 +20,13 @@ export const DEFAULT_STORE_ENTRIES = [10_000];
 /** Hits timed per store and size with --store, one at a time and again 32 at a time. */
 export const DEFAULT_STORE_REQUESTS = 2000;
 
-export const SCALE_USAGE = 'usage: isartor bench scale [--entries 10000,100000] [--store redis://HOST:PORT [--requests 2000]] [--json]';
+export const SCALE_USAGE = 'usage: isartor bench scale [--entries 10000,100000] [--idle-seconds 60] [--store redis://HOST:PORT [--requests 2000]] [--json]';
 
 export interface ScaleArgs {
   entries: number[];
   json: boolean;
+  /** How long serve idles after its serving burst before its RSS is read again (default IDLE_AFTER_SERVING_MS). */
+  idleSeconds?: number;
   /** Compare the L1a hit path on the embedded store with this Redis instead of the in-process fill. */
   store?: { url: string; requests: number };
   /** Internal: fill one data dir in this process and print the measurements. */
@@ -44,7 +46,9 @@ export function parseScaleArgs(argv: readonly string[]): ScaleArgs {
     requests: { type: 'string' },
     child: { type: 'string' },
     'data-dir': { type: 'string' },
+    'idle-seconds': { type: 'string' },
   });
+  if (values['idle-seconds'] !== undefined && (values.child !== undefined || values.store !== undefined)) throw new BenchArgsError('--idle-seconds applies only to the in-process fill');
   if (values.child !== undefined) {
     if (values.store !== undefined || values.requests !== undefined) throw new BenchArgsError('--child fill takes neither --store nor --requests');
     if (values.child !== 'fill') throw new BenchArgsError('--child must be fill');
@@ -64,6 +68,7 @@ export function parseScaleArgs(argv: readonly string[]): ScaleArgs {
   return {
     entries: typeof values.entries === 'string' ? integerList(values.entries, '--entries') : DEFAULT_SCALE_ENTRIES,
     json: values.json === true,
+    ...(typeof values['idle-seconds'] === 'string' ? { idleSeconds: positiveInteger(values['idle-seconds'], '--idle-seconds') } : {}),
   };
 }
 
@@ -104,6 +109,7 @@ export function formatScale(report: ScaleReport): string {
     ['node -e "" alone, spawn to exit ms', (r) => String(r.startup.nodeAloneMs)],
     ['serve: RSS after first hit (MB)', (r) => String(r.startup.serveRssMb ?? 'n/a')],
     ['serve: RSS after 2,000 more requests (MB)', (r) => String(r.startup.servingRssMb ?? 'n/a')],
+    ['serve: RSS after them and idle (MB)', (r) => `${r.startup.idleRssMb ?? 'n/a'} (${r.startup.idleSeconds} s)`],
     ['serve grown over HTTP: entries held L1a / L1b', (r) => `${r.grown.exactEntries} / ${r.grown.semanticEntries}`],
     ['serve grown over HTTP: misses per second', (r) => String(r.grown.missesPerSecond)],
     ['serve grown over HTTP: RSS (MB)', (r) => String(r.grown.rssMb ?? 'n/a')],
@@ -141,7 +147,7 @@ export async function benchScaleCommand(argv: readonly string[]): Promise<number
     process.stdout.write(args.json ? `${JSON.stringify(report)}\n` : `${formatStoreScale(report)}\n`);
     return 0;
   }
-  const report = await runScaleBench(args.entries);
+  const report = await runScaleBench(args.entries, args.idleSeconds === undefined ? {} : { idleMs: args.idleSeconds * 1000 });
   process.stdout.write(args.json ? `${JSON.stringify(report)}\n` : `${formatScale(report)}\n`);
   return 0;
 }

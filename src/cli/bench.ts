@@ -22,7 +22,7 @@ const USAGE = `usage:
   isartor bench pairs --file F.jsonl [--threshold T] [--embedder lexical|transformers] --json
   isartor bench traces --dir DIR [--limit N] [--api openai|anthropic] --json
   isartor bench overhead [--requests N] --json
-  isartor bench scale [--entries 10000,100000] --json
+  isartor bench scale [--entries 10000,100000] [--idle-seconds 60] --json
   isartor bench scale --store redis://HOST:PORT [--entries 10000] [--requests 2000] --json
   isartor bench all [--eval-dir DIR] [--out DIR]   (what \`npm run bench\` runs)`;
 

@@ -112,7 +112,7 @@ http.createServer((req, res) => {
 
 describe('bench scale', () => {
   it('fills both caches, finds what it stored, never finds what it did not, serves the first hit from L1a and a reworded one from L1b, and grows a fresh serve to the same size', async () => {
-    const { status, stdout, stderr } = await runCli(['bench', 'scale', '--entries', '150,300', '--json']);
+    const { status, stdout, stderr } = await runCli(['bench', 'scale', '--entries', '150,300', '--idle-seconds', '1', '--json']);
     assert.equal(status, 0, stderr);
     const report = JSON.parse(stdout) as ScaleReport;
     assert.deepEqual(report.sizes.map((run) => run.entries), [150, 300]);
@@ -137,6 +137,8 @@ describe('bench scale', () => {
       assert.equal(startup.firstL1bLayer, 'l1b', 'the reworded stored question is found once the L1b index is open');
       assert.ok(startup.firstHitMs <= startup.firstL1bMs, JSON.stringify(startup));
       assert.ok(startup.servingRssMb === null || startup.servingRssMb > 0);
+      assert.equal(startup.idleSeconds, 1);
+      assert.ok(startup.idleRssMb === null || startup.idleRssMb > 0);
       // Serve runs node and then its own start-up, so node alone must reach its exit sooner.
       assert.ok(startup.nodeAloneMs > 0 && startup.nodeAloneMs < startup.readyMs, JSON.stringify(startup));
       // Grown over HTTP, serve stored every miss in both caches before its memory was read.

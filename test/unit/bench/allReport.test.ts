@@ -17,7 +17,7 @@ function scaleRun(entries: number, over: { exactP99?: number; semanticP99?: numb
     rssMb: over.rss ?? 200,
     baselineRssMb: 120,
     heapUsedMb: 50,
-    startup: { readyMs: 150, healthzMs: 160, firstHitMs: over.firstHit ?? 200, firstHitLayer: over.layer ?? 'l1a', serveRssMb: over.serveRss ?? 180, firstL1bMs: 700, firstL1bLayer: 'l1b', servingRssMb: over.servingRss ?? 190, nodeAloneMs: 45 },
+    startup: { readyMs: 150, healthzMs: 160, firstHitMs: over.firstHit ?? 200, firstHitLayer: over.layer ?? 'l1a', serveRssMb: over.serveRss ?? 180, firstL1bMs: 700, firstL1bLayer: 'l1b', servingRssMb: over.servingRss ?? 190, idleRssMb: 170, idleSeconds: 60, nodeAloneMs: 45 },
     grown: { exactEntries: entries, semanticEntries: over.grownHeld ?? entries, rssMb: over.grownRss ?? 185, missesPerSecond: 2500 },
   };
 }

@@ -82,6 +82,13 @@ describe('bench scale flags', () => {
     }
   });
 
+  it('takes how long serve idles before its last RSS reading, only for the in-process fill', () => {
+    assert.equal(parseScaleArgs(['--idle-seconds', '5']).idleSeconds, 5);
+    for (const argv of [['--idle-seconds', '0'], ['--idle-seconds', 'soon'], ['--store', 'redis://h', '--idle-seconds', '5'], ['--child', 'fill', '--entries', '3', '--data-dir', 'd', '--idle-seconds', '5']]) {
+      assert.throws(() => parseScaleArgs(argv), BenchArgsError, argv.join(' '));
+    }
+  });
+
   it('parses the fill child and refuses it without its folder', () => {
     const args = parseScaleArgs(['--child', 'fill', '--entries', '300', '--data-dir', 'some/dir']);
     assert.deepEqual(args.child, { entries: 300, dataDir: resolve('some/dir') });
