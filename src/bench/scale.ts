@@ -99,7 +99,8 @@ const STARTUP_RUNS = 3;
 /**
  * Starts `isartor serve` on the filled data dir STARTUP_RUNS times and times each to its first
  * served hit: the times are medians, a layer is the odd one out if any start got another, and the
- * memory after the first hit is the largest. The last start also serves a while before its RSS is read again.
+ * memory after the first hit is the largest. The last start also serves a while before its RSS is read again, and
+ * idles `idleMs` before a last reading.
  */
 async function timeStartup(dataDir: string, entries: number, idleMs: number): Promise<StartupFigures> {
   // The stores' bounds must hold every filled entry, or serve would evict some while opening.
