@@ -3,6 +3,8 @@
  * would cost more than the parse), a large one on a worker thread that also computes the digests
  * the caches key it by. The same worker runs the L2.5 optimiser on large bodies. A 4 MiB prompt costs ~100 ms of parsing, canonical serialising and hashing;
  * on this thread that would stall every other client and, inside VS Code, the extension host.
+ * A large body of very many pieces stays in the worker (OversizedBody): taking the parsed value
+ * in costs this thread time per piece, as much as parsing it here would.
  */
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
@@ -18,12 +20,23 @@ import { parseJsonBody } from './incoming';
 /** Bodies from this size on go to the worker: parsed inline they take a few milliseconds. */
 export const OFF_THREAD_BYTES = 256 * 1024;
 
+/**
+ * A large body with more pieces than this thread takes in at once (`MAX_MAIN_THREAD_NODES`):
+ * cloning it here from the worker would hold every other client for longer than the proxy may.
+ * The worker checked it (with `api`, as `validateBody` does) and kept it; the proxy forwards the
+ * client's bytes as they are. `model`: the body's, when it has a string one (always, with `api`).
+ */
+export class OversizedBody {
+  constructor(readonly model: string | undefined) {}
+}
+
 export interface BodyParser {
   /**
    * The body as JSON; with `api` (an engine request), its cache digests are ready too. Rejects
-   * with a 400 ProxyError saying what is wrong, as `parseJsonBody` does.
+   * with a 400 ProxyError saying what is wrong, as `parseJsonBody` does (and, with `api`, as
+   * `validateBody` does for an oversized one). A large body of very many pieces is an OversizedBody.
    */
-  parse(raw: Buffer, api?: ApiStyle): Promise<JsonValue>;
+  parse(raw: Buffer, api?: ApiStyle): Promise<JsonValue | OversizedBody>;
   /** The L2.5 optimiser on a large body, in the worker (see OffThreadOptimise); undefined for a small one. */
   optimise: OffThreadOptimise;
   /** Stops the worker; bodies being parsed fail. */
@@ -114,6 +127,7 @@ export function createBodyParser(options: { logger: Logger; offThreadBytes?: num
       if (!offThread(raw.length)) return parseJsonBody(raw);
       const reply = await run(api === undefined ? { kind: 'parse', bytes: sharedCopy(raw) } : { kind: 'parse', bytes: sharedCopy(raw), api });
       if ('error' in reply) throw failureOf(reply.error);
+      if ('oversized' in reply) return new OversizedBody(reply.oversized.model);
       if (!('value' in reply)) throw new ProxyError(500, 'internal_error', 'the body worker answered a parse with something else');
       if (reply.value !== null && typeof reply.value === 'object') adoptDigests(reply.value, reply.digests);
       return reply.value;

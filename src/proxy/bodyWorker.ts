@@ -14,11 +14,19 @@ import { approximateTokens } from '../core/tokens';
 import type { BodyJob, BodyReply, OptimiseJob, ParseJob } from './bodyWorkerProtocol';
 import { toProxyError } from './errors';
 import { parseJsonBody } from './incoming';
+import { jsonNodesUpTo, MAX_MAIN_THREAD_NODES } from './jsonNodes';
+import { validateBody } from './validate';
 
 const bytesOf = (job: BodyJob): Buffer => Buffer.from(job.bytes.buffer, job.bytes.byteOffset, job.bytes.byteLength);
 
 function parse(job: ParseJob): BodyReply {
   const value = parseJsonBody(bytesOf(job));
+  if (jsonNodesUpTo(value, MAX_MAIN_THREAD_NODES) > MAX_MAIN_THREAD_NODES) {
+    // Checked here, as the proxy's thread would check it, so a malformed request still gets its 400.
+    if (job.api !== undefined) return { id: job.id, oversized: { model: validateBody(job.api, value).model } };
+    const model = value !== null && typeof value === 'object' && !Array.isArray(value) ? value.model : undefined;
+    return { id: job.id, oversized: typeof model === 'string' ? { model } : {} };
+  }
   if (value === null || typeof value !== 'object' || Array.isArray(value) || job.api === undefined) return { id: job.id, value, digests: {} };
   relevantBodyDigest(job.api, value);
   semanticBodyDigests(job.api, value);

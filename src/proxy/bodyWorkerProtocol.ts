@@ -32,5 +32,10 @@ export interface JobFailure {
 
 export type BodyReply =
   | { id: number; value: JsonValue; digests: Record<string, string> }
+  /**
+   * A valid body with more pieces than the proxy's thread takes in at once (jsonNodes.ts): the
+   * worker keeps it and says only its `model` (a string when the body is an object that has one).
+   */
+  | { id: number; oversized: { model?: string } }
   | { id: number; optimised: { forwardBody?: Uint8Array; tokensSaved: number; cacheHints: number } }
   | { id: number; error: JobFailure };

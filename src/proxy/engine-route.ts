@@ -12,9 +12,12 @@ import { ClientSignal } from '../core/clientSignal';
 import { NoProviderError } from '../core/upstream/errors';
 import { endpointForApi, providersFor } from '../core/upstream/target';
 import { requestCredentialHash } from './auth';
+import { OversizedBody } from './bodyParser';
 import { clientToolFrom } from './client-tool';
 import type { ProxyContext } from './context';
 import { sendError, toProxyError, type ErrorShape } from './errors';
+import { MAX_MAIN_THREAD_NODES } from './jsonNodes';
+import { forwardVerbatim } from './passthrough';
 import { cacheDirectives, flatHeaders, queryString } from './incoming';
 import { directivesForApi } from './responses';
 import { writeOutcome } from './sse';
@@ -41,8 +44,15 @@ export async function serveEngineRequest(
   receivedAt: number,
 ): Promise<void> {
   const { res } = http;
+  const parsed = await px.bodies.parse(rawBody, api);
+  if (parsed instanceof OversizedBody) {
+    // Taking it in would hold every other client (in VS Code, the extension host) too long; it
+    // goes to the provider as the client sent it, past the caches and the optimiser, unrecorded.
+    px.logger.info(`${api} ${parsed.model}: a body of over ${MAX_MAIN_THREAD_NODES.toLocaleString('en-US')} JSON values (${rawBody.length} bytes) is forwarded as it is, uncached`);
+    return forwardVerbatim(px, http, { endpoint: endpointForApi(api), shape: shapeOf(api), route, rawBody, model: parsed.model! });
+  }
   const headers = flatHeaders(http.req);
-  const { body, model, stream } = validateBody(api, await px.bodies.parse(rawBody, api));
+  const { body, model, stream } = validateBody(api, parsed);
   const providers = providersFor(route.providers, endpointForApi(api));
   if (providers.length === 0) throw new NoProviderError(api);
   const credentialHash = requestCredentialHash(headers, providers, shapeOf(api));

@@ -8,6 +8,7 @@ import type { UpstreamResponse } from '../core/upstream/client';
 import { providersFor, clientCredential, clientResponseHeaders, type UpstreamEndpoint } from '../core/upstream/target';
 import { requestCredentialHash } from './auth';
 import type { ProxyContext } from './context';
+import { OversizedBody } from './bodyParser';
 import { ProxyError, type ErrorShape } from './errors';
 import { flatHeaders, queryString } from './incoming';
 import { pipeToClient } from './sse';
@@ -39,20 +40,32 @@ export async function servePassthroughPost(
   route: Route,
   rawBody: Buffer,
 ): Promise<void> {
-  const shape: ErrorShape = endpoint === 'count_tokens' ? 'anthropic' : 'openai';
   const body = await px.bodies.parse(rawBody);
-  const model = body !== null && typeof body === 'object' && !Array.isArray(body) ? body.model : undefined;
+  const model = body instanceof OversizedBody ? body.model : body !== null && typeof body === 'object' && !Array.isArray(body) ? body.model : undefined;
   if (typeof model !== 'string' || model === '') {
     throw new ProxyError(400, 'invalid_request', '`model` is required and must be a non-empty string.', 'model');
   }
+  await forwardVerbatim(px, http, { endpoint, shape: endpoint === 'count_tokens' ? 'anthropic' : 'openai', route, rawBody, model });
+}
+
+/**
+ * Sends the client's bytes, unchanged, to the route's first provider chain that serves `endpoint`
+ * and pipes the answer back as it comes: no cache, no optimiser, nothing parsed on the way back.
+ */
+export async function forwardVerbatim(
+  px: ProxyContext,
+  http: { req: IncomingMessage; res: ServerResponse },
+  call: { endpoint: UpstreamEndpoint; shape: ErrorShape; route: Route; rawBody: Buffer; model: string },
+): Promise<void> {
+  const { endpoint, shape } = call;
   const headers = flatHeaders(http.req);
-  const providers = providersFor(route.providers, endpoint);
+  const providers = providersFor(call.route.providers, endpoint);
   if (providers.length === 0) {
     throw new ProxyError(400, 'no_provider', `This route has no ${shape === 'anthropic' ? 'Anthropic' : 'OpenAI-style'} upstream for ${endpoint}.`);
   }
   requestCredentialHash(headers, providers, shape);
   const response = await px.engine.upstream.send({
-    providers, endpoint, model, method: 'POST', headers, body: rawBody, query: queryString(http.req.url), signal: signalFor(http.res),
+    providers, endpoint, model: call.model, method: 'POST', headers, body: call.rawBody, query: queryString(http.req.url), signal: signalFor(http.res),
   });
   await pipeResponse(http.res, response);
 }

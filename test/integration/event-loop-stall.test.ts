@@ -211,3 +211,57 @@ for (const [index, [name, makeText]] of SHAPES.entries()) {
     }
   });
 }
+
+test(`bodies of very many JSON values go upstream as sent, uncached, and never stall /healthz over ${MAX_POLL_MS} ms`, { timeout: 120_000 }, async (t) => {
+  // A million pieces each (src/proxy/jsonNodes.ts), ~5 MB: taking such a body in from the body
+  // worker held the proxy's thread for 100-200 ms; JSON.parse there would be no faster. So the
+  // proxy forwards the client's bytes and keeps nothing.
+  const messages = Array.from({ length: 200_000 }, (_, i) => ({ role: i % 2 ? 'assistant' : 'user', content: `turn ${i}` }));
+  const tokenRows = Array.from({ length: 500 }, (_, row) => Array.from({ length: 2_000 }, (_, i) => (row + i) % 50_000));
+  const openai = new OpenAI({ apiKey: 'sk-stall-test-0001', baseURL: `${baseUrl}/v1`, maxRetries: 0, timeout: 120_000 });
+  const anthropic = new Anthropic({ apiKey: 'sk-ant-stall-test-0001', baseURL: baseUrl, maxRetries: 0, timeout: 120_000 });
+  /** The last request the fake upstream received, checked to be byte for byte what the SDK sent. */
+  const assertForwardedAsSent = (params: unknown): void => {
+    const recorded = fake.requests.at(-1)!;
+    assert.ok(recorded.rawBody.equals(Buffer.from(JSON.stringify(params))), `the upstream got ${recorded.rawBody.length} bytes that differ from the client's`);
+  };
+  const poller = await startPoller(`${baseUrl}/healthz`, child.pid!);
+  try {
+    const chat = { model: 'gpt-4o-mini', messages } as OpenAI.ChatCompletionCreateParamsNonStreaming;
+    const before = fake.requests.length;
+    for (let attempt = 0; attempt < 2; attempt++) {
+      const { data, response } = await openai.chat.completions.create(chat).withResponse();
+      assert.ok(data.choices[0]?.message.content);
+      assert.equal(response.headers.get('x-isartor-layer'), 'l3');
+      assertForwardedAsSent(chat);
+    }
+    assert.equal(fake.requests.length, before + 2, 'the same request twice went upstream twice: nothing was cached');
+
+    const streamed = { model: 'gpt-4o-mini', messages, stream: true } as OpenAI.ChatCompletionCreateParamsStreaming;
+    let text = '';
+    for await (const chunk of await openai.chat.completions.create(streamed)) text += chunk.choices[0]?.delta.content ?? '';
+    assert.ok(text.length > 0);
+    assertForwardedAsSent(streamed);
+
+    const message = { model: 'fake-claude', max_tokens: 64, messages } as Anthropic.MessageCreateParamsNonStreaming;
+    assert.equal((await anthropic.messages.create(message)).content[0]?.type, 'text');
+    assertForwardedAsSent(message);
+
+    const embedding = { model: 'text-embedding-3-small', input: tokenRows, encoding_format: 'float' } as const;
+    assert.equal((await openai.embeddings.create(embedding)).data.length, 1);
+    assertForwardedAsSent(embedding);
+
+    // A malformed one is still the proxy's own 400, in the API's shape.
+    await assert.rejects(openai.chat.completions.create({ messages } as unknown as OpenAI.ChatCompletionCreateParamsNonStreaming), (error: unknown) => {
+      assert.ok(error instanceof OpenAI.APIError);
+      assert.equal(error.status, 400);
+      assert.equal(error.param, 'model');
+      return true;
+    });
+  } finally {
+    const { polls, maxMs, maxBusyMs, maxProcessMs } = await poller.stop();
+    const figures = `longest wait ${maxMs.toFixed(0)} ms, of which the proxy's main thread computed ${maxBusyMs.toFixed(0)} ms (the whole process at most ${maxProcessMs.toFixed(0)} ms in one wait; ${polls} polls)`;
+    assert.ok(maxBusyMs <= MAX_POLL_MS, `a /healthz poll waited on the proxy: ${figures}\n${stderr}`);
+    t.diagnostic(figures);
+  }
+});

@@ -8,7 +8,8 @@ import assert from 'node:assert/strict';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createBodyParser } from '../../../src/proxy/bodyParser';
+import { createBodyParser, OversizedBody } from '../../../src/proxy/bodyParser';
+import { jsonNodesUpTo, MAX_MAIN_THREAD_NODES } from '../../../src/proxy/jsonNodes';
 import { ProxyError } from '../../../src/proxy/errors';
 import { digestsOf } from '../../../src/core/digestMemo';
 import { canonicalHash, type ApiStyle, type JsonObject, type ProxyRequest } from '../../../src/core/request';
@@ -69,6 +70,32 @@ describe('the body parser', () => {
     const parsed = (await parser.parse(Buffer.from('{"model":"m","messages":[]}'), 'openai.chat')) as JsonObject;
     assert.deepEqual(parsed, { model: 'm', messages: [] });
     assert.deepEqual(digestsOf(parsed), {});
+  });
+
+  it('a body of more pieces than this thread takes in stays in the worker, which says its model', async () => {
+    // 50,001 messages of 5 pieces each: over MAX_MAIN_THREAD_NODES, ~1.5 MB.
+    const messages = Array.from({ length: 50_001 }, (_, i) => ({ role: i % 2 ? 'assistant' : 'user', content: `m${i}` }));
+    const raw = Buffer.from(JSON.stringify({ model: 'gpt-4o-mini', messages }));
+    assert.ok(jsonNodesUpTo(JSON.parse(raw.toString()), MAX_MAIN_THREAD_NODES) > MAX_MAIN_THREAD_NODES);
+    const engine = await parser.parse(raw, 'openai.chat');
+    assert.ok(engine instanceof OversizedBody);
+    assert.equal(engine.model, 'gpt-4o-mini');
+    const plain = await parser.parse(raw);
+    assert.ok(plain instanceof OversizedBody);
+    assert.equal(plain.model, 'gpt-4o-mini');
+    // An array at the top has no model; an engine request without one is the 400 validateBody gives.
+    const list = await parser.parse(Buffer.from(JSON.stringify(messages)));
+    assert.ok(list instanceof OversizedBody);
+    assert.equal(list.model, undefined);
+    await assert.rejects(parser.parse(Buffer.from(JSON.stringify({ messages })), 'openai.chat'), (error: unknown) => {
+      assert.ok(error instanceof ProxyError);
+      assert.equal(error.status, 400);
+      assert.equal(error.param, 'model');
+      return true;
+    });
+    // Just under the limit, the parsed body comes back.
+    const under = { model: 'gpt-4o-mini', messages: messages.slice(0, 39_000) };
+    assert.deepEqual(await parser.parse(Buffer.from(JSON.stringify(under)), 'openai.chat'), under);
   });
 
   it('a malformed or too deep large body is a 400 that says why, and the worker goes on', async () => {

@@ -1,0 +1,41 @@
+/**
+ * Counting a parsed body's pieces (src/proxy/jsonNodes.ts): what decides whether the proxy's thread
+ * takes a large body in, so the count must be exact up to the limit and cheap past it.
+ */
+import { describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { jsonNodesUpTo, MAX_MAIN_THREAD_NODES } from '../../../src/proxy/jsonNodes';
+import type { JsonValue } from '../../../src/core/request';
+
+describe('jsonNodesUpTo', () => {
+  it('counts each value once and each object key once more', () => {
+    assert.equal(jsonNodesUpTo(null, 10), 1);
+    assert.equal(jsonNodesUpTo('text', 10), 1);
+    assert.equal(jsonNodesUpTo([], 10), 1);
+    assert.equal(jsonNodesUpTo({}, 10), 1);
+    assert.equal(jsonNodesUpTo([1, 'a', false], 10), 4);
+    assert.equal(jsonNodesUpTo({ model: 'm', messages: [] }, 10), 5);
+    // object, 2 keys, 2 values; the message: object, 2 keys, 2 values
+    assert.equal(jsonNodesUpTo({ model: 'm', messages: [{ role: 'user', content: 'hi' }] }, 100), 10);
+  });
+
+  it('is exact up to the limit and says limit + 1 past it', () => {
+    const messages = Array.from({ length: 20 }, () => ({ role: 'user', content: 'x' })); // 1 + 20 × 5 = 101
+    const body: JsonValue = { model: 'm', messages }; // 1 + 2 + 1 + 101 = 105
+    assert.equal(jsonNodesUpTo(body, 105), 105);
+    assert.equal(jsonNodesUpTo(body, 104), 105);
+    assert.equal(jsonNodesUpTo(body, 50), 51);
+    const deep: JsonValue = { a: { b: { c: [[[1]]] } } }; // objects 3, keys 3, arrays 3, number 1
+    assert.equal(jsonNodesUpTo(deep, 10), 10);
+    assert.equal(jsonNodesUpTo(deep, 9), 10);
+  });
+
+  it('stops at the limit on a huge array or object without walking it', () => {
+    const numbers = new Array<number>(5_000_000).fill(0);
+    assert.equal(jsonNodesUpTo({ model: 'm', x: numbers }, MAX_MAIN_THREAD_NODES), MAX_MAIN_THREAD_NODES + 1);
+    const keys: Record<string, number> = {};
+    for (let i = 0; i < 300_000; i++) keys[`k${i}`] = i;
+    assert.equal(jsonNodesUpTo({ metadata: keys }, MAX_MAIN_THREAD_NODES), MAX_MAIN_THREAD_NODES + 1);
+    assert.equal(jsonNodesUpTo({ metadata: keys }, 1_000_000), 600_003);
+  });
+});
