@@ -1,23 +1,30 @@
 /**
  * How many pieces a parsed JSON value is made of, for the body worker to tell whether the proxy's
  * thread can take a body in without stalling. Handing a parsed body from the worker to that thread
- * (a structured clone) costs time per piece, not per byte. Measured on this project's 2-core test
- * machine (Node 20), per piece counted here: ~0.02 µs in arrays of numbers or small objects, ~0.1 µs
- * in an array of chat messages, ~0.2 µs in one object with 100,000 keys. JSON.parse costs about the
- * same, so parsing on that thread would not help either.
+ * (a structured clone) costs time per piece, not per byte: ~0.02 µs a piece in arrays of numbers or
+ * small objects, ~0.1 µs in an array of chat messages, and ~0.2 µs (10× a small object's, more in a
+ * running proxy) in one object of 100,000 keys, which V8 keeps as a hash table (Node 20, measured on
+ * this project's 2-core test machine). JSON.parse on that thread costs about the same.
  */
 import type { JsonValue } from '../core/request';
 
 /**
- * Most pieces a body may have for the proxy's thread to take it in. At ~0.2 µs a piece (the worst
- * shape measured) this is ~40 ms, within the 50 ms the proxy may hold its thread for one request.
- * A long agent session is far below it: 2,000 messages of ten pieces each are 20,000.
+ * Most pieces a body may have for the proxy's thread to take it in. Bodies just under it held
+ * that thread for 10–25 ms in a running `isartor serve` (a miss, all of its work included); at
+ * twice as many, 30–50 ms. A long agent session is below it: 2,000 messages of ten pieces are 20,000.
  */
-export const MAX_MAIN_THREAD_NODES = 200_000;
+export const MAX_MAIN_THREAD_NODES = 100_000;
+
+/** Keys an object may have before each further one counts as WIDE_KEY_WEIGHT pieces. */
+const WIDE_OBJECT_KEYS = 1_000;
+
+/** What a key past an object's WIDE_OBJECT_KEYS costs to clone, in small-object keys. */
+const WIDE_KEY_WEIGHT = 10;
 
 /**
- * The pieces of `value`: each value counts one, each object key one more. Counting stops past
- * `limit`, so the answer is at most `limit + 1` and the work is bounded by it.
+ * The pieces of `value`: each value counts one, each object key one more (ten past an object's
+ * 1,000th key). Counting stops past `limit`, so the answer is at most `limit + 1` and the work is
+ * bounded by it.
  *
  * @example jsonNodesUpTo({ model: 'm', messages: [] }, 10) // 5: the object, two keys, two values
  */
@@ -26,15 +33,17 @@ export function jsonNodesUpTo(value: JsonValue, limit: number): number {
   const pending: JsonValue[] = [value];
   while (pending.length > 0) {
     const next = pending.pop()!;
-    if (++nodes > limit) return nodes;
+    if (++nodes > limit) return limit + 1;
     if (next === null || typeof next !== 'object') continue;
     if (Array.isArray(next)) {
       // Each item counts at least one: a huge array is over the limit before it is walked.
       if (nodes + pending.length + next.length > limit) return limit + 1;
       for (const item of next) pending.push(item);
     } else {
+      let keys = 0;
       for (const key in next) {
-        if (++nodes > limit) return nodes;
+        nodes += ++keys > WIDE_OBJECT_KEYS ? WIDE_KEY_WEIGHT : 1;
+        if (nodes > limit) return limit + 1;
         pending.push(next[key]!);
       }
     }

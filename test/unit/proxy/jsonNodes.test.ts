@@ -34,8 +34,16 @@ describe('jsonNodesUpTo', () => {
     const numbers = new Array<number>(5_000_000).fill(0);
     assert.equal(jsonNodesUpTo({ model: 'm', x: numbers }, MAX_MAIN_THREAD_NODES), MAX_MAIN_THREAD_NODES + 1);
     const keys: Record<string, number> = {};
-    for (let i = 0; i < 300_000; i++) keys[`k${i}`] = i;
+    for (let i = 0; i < 60_000; i++) keys[`k${i}`] = i;
     assert.equal(jsonNodesUpTo({ metadata: keys }, MAX_MAIN_THREAD_NODES), MAX_MAIN_THREAD_NODES + 1);
-    assert.equal(jsonNodesUpTo({ metadata: keys }, 1_000_000), 600_003);
+  });
+
+  it('counts each key past an object\'s 1,000th as ten: V8 keeps such an object as a hash table', () => {
+    const keys: Record<string, number> = {};
+    for (let i = 0; i < 1_500; i++) keys[`k${i}`] = i;
+    // outer object and its key, the wide object, 1,000 keys at one and 500 at ten, 1,500 values
+    assert.equal(jsonNodesUpTo({ metadata: keys }, 1_000_000), 3 + 1_000 + 5_000 + 1_500);
+    const narrow = Array.from({ length: 1_500 }, (_, i) => ({ [`k${i}`]: i }));
+    assert.equal(jsonNodesUpTo(narrow, 1_000_000), 1 + 1_500 * 3);
   });
 });
