@@ -7,6 +7,7 @@
 import type { IncomingMessage } from 'node:http';
 import type { Readable } from 'node:stream';
 import { createBrotliDecompress, createGunzip, createInflate } from 'node:zlib';
+import { OFF_THREAD_BYTES } from './bodyParser';
 import { ProxyError, bodyTooLarge } from './errors';
 
 /** Thrown when the client went away before sending its whole body: there is no one to answer. */
@@ -98,6 +99,10 @@ export function readRequestBody(req: IncomingMessage, limit: number): Promise<Bu
     const chunks: Buffer[] = [];
     let size = 0;
     let settled = false;
+    // A body the body worker will read arrives straight into shared memory, a chunk per callback:
+    // joining it at the end and copying it again for the worker took 40-60 ms of this thread in
+    // one go for a 30 MB body. Its length is known when it is sent as is.
+    const shared = source === req && Number.isFinite(declared) && declared >= OFF_THREAD_BYTES ? Buffer.from(new SharedArrayBuffer(declared)) : undefined;
     const fail = (error: Error): void => {
       if (settled) return;
       settled = true;
@@ -116,12 +121,16 @@ export function readRequestBody(req: IncomingMessage, limit: number): Promise<Bu
         fail(bodyTooLarge(limit));
         return;
       }
-      chunks.push(chunk);
+      if (!shared) chunks.push(chunk);
+      // Node's HTTP parser never delivers more than Content-Length; this guards the copy anyway.
+      else if (size > shared.length) fail(new ProxyError(400, 'invalid_request', 'The request body is longer than its Content-Length.'));
+      else shared.set(chunk, size - chunk.length);
     });
     source.on('end', () => {
       if (settled) return;
       settled = true;
-      resolve(chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, size));
+      if (shared) resolve(size === shared.length ? shared : shared.subarray(0, size));
+      else resolve(chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, size));
     });
     source.once('error', (error: Error) => {
       fail(source === req ? new BodyAbortedError(error.message) : new ProxyError(400, 'unreadable_body', `The request body could not be decoded (${error.message}).`));
