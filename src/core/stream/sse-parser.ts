@@ -41,10 +41,19 @@ export class SseParser {
 
   private consume(text: string, final: boolean): SseEvent[] {
     const events: SseEvent[] = [];
+    // `pending` holds no line break (it is what followed the last one), so only `text` is searched.
+    // While chunks bring none, the line is appended to, never searched whole: reading a joined
+    // string copies it into one piece, which made a line of megabytes arriving in many chunks (a
+    // Responses event repeating a long answer) quadratic.
+    if (!final && nextLineBreak(text, 0) === -1) {
+      this.pending += text;
+      return events;
+    }
+    const searched = this.pending.length;
     let buffer = this.pending + text;
     let start = 0;
     for (;;) {
-      const lineEnd = nextLineBreak(buffer, start);
+      const lineEnd = nextLineBreak(buffer, Math.max(start, searched));
       if (lineEnd === -1) break;
       const line = buffer.slice(start, lineEnd);
       let next = lineEnd + 1;
