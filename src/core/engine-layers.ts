@@ -14,6 +14,7 @@ import type { SharedRedis } from './store/redisConnection';
 import { createRedisFlight } from './store/redisFlight';
 import type { UpstreamClient } from './upstream/client';
 import type { OffThreadOptimise } from './optimiser/optimise';
+import type { OffThreadAnswerReader } from './stream/large-answer';
 
 /** What every layer factory receives. */
 export interface LayerFactoryDeps {
@@ -27,6 +28,8 @@ export interface LayerFactoryDeps {
   shared?: SharedRedis;
   /** Optimises large bodies on a worker thread (the proxy's body worker); absent, all run here. */
   offThreadOptimise?: OffThreadOptimise;
+  /** Reads answers too large to store on a worker thread (the proxy's body worker); absent, here. */
+  readAnswer?: OffThreadAnswerReader;
 }
 
 export type LayerFactory = (deps: LayerFactoryDeps) => Promise<Layer> | Layer;
@@ -65,4 +68,4 @@ function sharedExactLayer(shared: SharedRedis, limits: { maxEntries: number; ttl
 }
 
 /** L3: the upstream, always last. */
-export const upstreamLayerFactory: LayerFactory = ({ upstream }) => createUpstreamLayer({ client: upstream });
+export const upstreamLayerFactory: LayerFactory = ({ upstream, readAnswer }) => createUpstreamLayer({ client: upstream, ...(readAnswer ? { readAnswer } : {}) });

@@ -6,7 +6,7 @@ import type { EngineConfig } from './config';
 import { savingsFor, openLedger, type Ledger } from './ledger';
 import type { LedgerRecord, LedgerSummary } from './ledger-types';
 import type { Logger } from './logger';
-import { ZERO_USAGE, type Outcome, type StoredAnswer } from './outcome';
+import { ZERO_USAGE, type AnswerUsage, type Outcome } from './outcome';
 import { runLayers, type Layer, type LayerContext } from './pipeline';
 import type { ProxyRequest } from './request';
 import { createUpstreamClient, type UpstreamClient } from './upstream/client';
@@ -16,6 +16,7 @@ import { semanticLayerFactory } from './layers/semantic';
 import { deferredLayerFactory, isDeferredLayer } from './layers/deferred';
 import { optimiserLayerFactory } from './layers/optimiser';
 import type { OffThreadOptimise } from './optimiser/optimise';
+import type { OffThreadAnswerReader } from './stream/large-answer';
 import { withOptimiserSavings } from './optimiser/savings';
 import { routeLabel } from './routeLabel';
 import { makePrivateDir } from './store/privateFiles';
@@ -114,11 +115,21 @@ interface CacheHandles {
   bytes?(): number;
 }
 
-/** The answer behind an outcome, once its body has been delivered. */
-async function finishedAnswer(outcome: Outcome | undefined): Promise<StoredAnswer | undefined> {
+/** What the engine runs with besides its configuration: the proxy passes its body worker's jobs. */
+export interface EngineDeps {
+  logger: Logger;
+  /** Optimises large bodies on a worker thread; absent, all run on this one. */
+  offThreadOptimise?: OffThreadOptimise;
+  /** Reads answers too large to store on a worker thread; absent, on this one. */
+  readAnswer?: OffThreadAnswerReader;
+}
+
+/** The usage of the answer behind an outcome, once its body has been delivered. */
+async function finishedAnswer(outcome: Outcome | undefined): Promise<AnswerUsage | undefined> {
   if (!outcome) return undefined;
   if (outcome.kind === 'stored') return outcome.answer;
-  if (outcome.kind === 'upstream' || outcome.kind === 'shared') return outcome.completion;
+  if (outcome.kind === 'shared') return outcome.completion;
+  if (outcome.kind === 'upstream') return (await outcome.completion) ?? outcome.unstored;
   return outcome.done.catch(() => undefined);
 }
 
@@ -129,7 +140,7 @@ async function finishedAnswer(outcome: Outcome | undefined): Promise<StoredAnswe
  * const engine = await createEngine(defaultConfig(dir), { logger });
  * const { outcome, ctx } = await engine.handle(req);
  */
-export async function createEngine(config: EngineConfig, deps: { logger: Logger; offThreadOptimise?: OffThreadOptimise }): Promise<Engine> {
+export async function createEngine(config: EngineConfig, deps: EngineDeps): Promise<Engine> {
   try {
     return await openEngine(config, deps, false);
   } catch (error) {
@@ -145,8 +156,8 @@ export async function createEngine(config: EngineConfig, deps: { logger: Logger;
   }
 }
 
-async function openEngine(config: EngineConfig, deps: { logger: Logger; offThreadOptimise?: OffThreadOptimise }, readOnly: boolean): Promise<Engine> {
-  const { logger, offThreadOptimise } = deps;
+async function openEngine(config: EngineConfig, deps: EngineDeps, readOnly: boolean): Promise<Engine> {
+  const { logger, offThreadOptimise, readAnswer } = deps;
   if (!readOnly) await makePrivateDir(config.dataDir);
   // The ledger opens while the layers do: each is a chain of file system round trips, and the
   // exact cache's index load (the first L1a hit, issue 15) used to start only after the ledger's.
@@ -167,7 +178,7 @@ async function openEngine(config: EngineConfig, deps: { logger: Logger; offThrea
   const factories = readOnly ? LAYER_FACTORIES.filter((factory) => !STORING_FACTORIES.has(factory)) : LAYER_FACTORIES;
   let ledger: Ledger;
   try {
-    for (const factory of factories) layers.push(await factory({ config, logger, dataDir: config.dataDir, upstream, shared, offThreadOptimise }));
+    for (const factory of factories) layers.push(await factory({ config, logger, dataDir: config.dataDir, upstream, shared, offThreadOptimise, readAnswer }));
     ledger = await ledgerOpening;
   } catch (error) {
     await Promise.allSettled(layers.map((layer) => layer.close?.()));

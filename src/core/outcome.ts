@@ -40,6 +40,9 @@ export interface StoredAnswer {
   createdAt: number;
 }
 
+/** What the ledger records of an answer: its usage, and whether that was estimated. */
+export type AnswerUsage = Pick<StoredAnswer, 'usage' | 'usageEstimated'>;
+
 const answerJsonMemo = new WeakMap<StoredAnswer, string>();
 
 /** The JSON text an answer's body was parsed from, and that body (see `rememberBodyText`). */
@@ -120,6 +123,11 @@ export interface UpstreamOutcome {
    * complete success, or undefined for an error status, an abort or a broken stream (never cached).
    */
   completion: Promise<StoredAnswer | undefined>;
+  /**
+   * For an answer too large to store (large-answer.ts), which `completion` resolves as undefined:
+   * its usage for the ledger, read without holding the proxy's thread. Absent or undefined otherwise.
+   */
+  unstored?: Promise<AnswerUsage | undefined>;
   /** Milliseconds from sending the request to the upstream's response headers. */
   upstreamLatencyMs: number;
 }

@@ -13,6 +13,7 @@ import { adoptDigests } from '../core/digestMemo';
 import type { Logger } from '../core/logger';
 import type { ApiStyle, JsonValue } from '../core/request';
 import type { OffThreadOptimise } from '../core/optimiser/optimise';
+import { readAnswerJson, type OffThreadAnswerReader } from '../core/stream/large-answer';
 import type { BodyJob, BodyReply, JobFailure } from './bodyWorkerProtocol';
 import { ProxyError } from './errors';
 import { parseJsonBody } from './incoming';
@@ -39,6 +40,8 @@ export interface BodyParser {
   parse(raw: Buffer, api?: ApiStyle): Promise<JsonValue | OversizedBody>;
   /** The L2.5 optimiser on a large body, in the worker (see OffThreadOptimise); undefined for a small one. */
   optimise: OffThreadOptimise;
+  /** Reads an upstream answer too large to store, in the worker (see OffThreadAnswerReader). */
+  readAnswer: OffThreadAnswerReader;
   /** Stops the worker; bodies being parsed fail. */
   close(): Promise<void>;
 }
@@ -143,6 +146,12 @@ export function createBodyParser(options: { logger: Logger; offThreadBytes?: num
         // The worker handed its buffer over: a view, not a copy.
         return forwardBody ? { forwardBody: Buffer.from(forwardBody.buffer, forwardBody.byteOffset, forwardBody.byteLength), tokensSaved, cacheHints } : { tokensSaved, cacheHints };
       });
+    },
+    async readAnswer(api, json) {
+      if (script === undefined || closed) return readAnswerJson(api, json);
+      const reply = await run({ kind: 'answer', api, json: typeof json === 'string' ? json : sharedView(Buffer.from(json.buffer, json.byteOffset, json.byteLength)) });
+      if (!('reading' in reply)) throw new Error('the body worker answered an answer reading with something else');
+      return reply.reading;
     },
     async close() {
       closed = true;

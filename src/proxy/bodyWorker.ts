@@ -1,6 +1,7 @@
 /**
  * The body worker: parses large request bodies and computes the digests the caches key them by,
- * and runs the L2.5 optimiser on large bodies, so that none of it (tens of milliseconds per MiB)
+ * runs the L2.5 optimiser on large bodies, and reads upstream answers too large to store, so that
+ * none of it (tens of milliseconds per MiB)
  * runs on the thread that serves every client, in VS Code the extension host's. See bodyParser.ts
  * for the proxy's side.
  */
@@ -10,6 +11,7 @@ import { digestsOf } from '../core/digestMemo';
 import { createRequestOptimiser, type RequestOptimiser } from '../core/optimiser/optimise';
 import { relevantBodyDigest, type JsonObject } from '../core/request';
 import { semanticBodyDigests } from '../core/semantic/keys';
+import { readAnswerJson } from '../core/stream/large-answer';
 import { approximateTokens } from '../core/tokens';
 import type { BodyJob, BodyReply, OptimiseJob, ParseJob } from './bodyWorkerProtocol';
 import { toProxyError } from './errors';
@@ -17,7 +19,7 @@ import { parseJsonBody } from './incoming';
 import { jsonNodesUpTo, MAX_MAIN_THREAD_NODES } from './jsonNodes';
 import { validateBody } from './validate';
 
-const bytesOf = (job: BodyJob): Buffer => Buffer.from(job.bytes.buffer, job.bytes.byteOffset, job.bytes.byteLength);
+const bytesOf = (job: ParseJob | OptimiseJob): Buffer => Buffer.from(job.bytes.buffer, job.bytes.byteOffset, job.bytes.byteLength);
 
 function parse(job: ParseJob): BodyReply {
   const value = parseJsonBody(bytesOf(job));
@@ -56,6 +58,7 @@ function optimise(job: OptimiseJob): { reply: BodyReply; transfer: ArrayBuffer[]
 parentPort!.on('message', (job: BodyJob) => {
   try {
     if (job.kind === 'parse') parentPort!.postMessage(parse(job));
+    else if (job.kind === 'answer') parentPort!.postMessage({ id: job.id, reading: readAnswerJson(job.api, job.json) } satisfies BodyReply);
     else {
       const { reply, transfer } = optimise(job);
       parentPort!.postMessage(reply, transfer);

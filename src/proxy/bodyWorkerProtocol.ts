@@ -1,6 +1,7 @@
 /** Messages between the proxy's thread and the body worker (src/proxy/bodyWorker.ts). */
 import type { OptimiserConfig } from '../core/config';
 import type { ApiStyle, JsonValue } from '../core/request';
+import type { AnswerReading } from '../core/stream/large-answer';
 
 /** A body to parse; with `api`, an engine request whose cache digests the worker computes too. */
 export interface ParseJob {
@@ -20,7 +21,15 @@ export interface OptimiseJob {
   settings: OptimiserConfig;
 }
 
-export type BodyJob = ParseJob | OptimiseJob;
+/** An upstream answer too large to store, to read for the ledger (core/stream/large-answer.ts). */
+export interface AnswerJob {
+  kind: 'answer';
+  id: number;
+  json: Uint8Array | string;
+  api: ApiStyle;
+}
+
+export type BodyJob = ParseJob | OptimiseJob | AnswerJob;
 
 /** A failure, as plain fields: for a parse, the ProxyError it threw (a 400 that says what is wrong). */
 export interface JobFailure {
@@ -38,4 +47,5 @@ export type BodyReply =
    */
   | { id: number; oversized: { model?: string } }
   | { id: number; optimised: { forwardBody?: Uint8Array; tokensSaved: number; cacheHints: number } }
+  | { id: number; reading: AnswerReading }
   | { id: number; error: JobFailure };

@@ -60,7 +60,7 @@ export async function startProxy(config: EngineConfig, deps: { logger: Logger })
   const bodies = createBodyParser({ logger: deps.logger });
   let engine: Engine;
   try {
-    engine = await createEngine(config, { logger: deps.logger, offThreadOptimise: bodies.optimise });
+    engine = await createEngine(config, { logger: deps.logger, offThreadOptimise: bodies.optimise, readAnswer: bodies.readAnswer });
   } catch (error) {
     await bodies.close();
     throw error;

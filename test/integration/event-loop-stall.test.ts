@@ -27,6 +27,17 @@ const MAX_POLL_MS = 100;
 /** The fake echoes at most this much of the prompt, so answers are pathological too. */
 const ECHO_LIMIT = 64 * KIB;
 
+/** A prompt that carries this is answered with `largeAnswer()`. */
+const LARGE_ANSWER_MARK = 'LARGE-ANSWER';
+let largeAnswerText: string | undefined;
+
+/** 8 MB of CJK and emoji in words of 30 characters, so a stream sends it in ~90,000 events. */
+function largeAnswer(): string {
+  if (largeAnswerText !== undefined) return largeAnswerText;
+  const word = '緩存答案数据キャッシュ🚀火箭快取回答資料😀'.repeat(2).slice(0, 30);
+  return (largeAnswerText = Array.from({ length: 8 * MIB / Buffer.byteLength(`${word} `) }, (_, i) => `${word}${i % 10}`).join(' '));
+}
+
 /** Deterministic pseudo-random lower-case letters (xorshift), so a failure can be replayed. */
 function randomLetters(length: number): string {
   let state = 0x2545f491;
@@ -151,6 +162,7 @@ let stderr = '';
 before(async () => {
   fake = await startFakeUpstream();
   fake.respondWith((recorded) => {
+    if (JSON.stringify(recorded.json ?? null).includes(LARGE_ANSWER_MARK)) return { text: largeAnswer() };
     const messages: Array<{ content: unknown }> = recorded.json?.messages ?? [];
     const last = messages.at(-1)?.content;
     return { text: typeof last === 'string' ? last.slice(0, ECHO_LIMIT) : 'ok' };
@@ -264,4 +276,53 @@ test(`bodies of very many JSON values go upstream as sent, uncached, and never s
     assert.ok(maxBusyMs <= MAX_POLL_MS, `a /healthz poll waited on the proxy: ${figures}\n${stderr}`);
     t.diagnostic(figures);
   }
+});
+
+test(`answers of 8 MB reach the client whole, are not cached, are counted, and never stall /healthz over ${MAX_POLL_MS} ms`, { timeout: 180_000 }, async (t) => {
+  // Storing an answer, and replaying it, decoded and parsed it in one piece on the proxy's thread:
+  // a 5 MB answer held it for 120 ms. An answer over 1 MiB now passes through uncached, and its
+  // usage is read on the body worker.
+  const text = largeAnswer();
+  const outputTokens = Math.ceil(text.length / 4); // what the fake reports
+  const openai = new OpenAI({ apiKey: 'sk-stall-test-0001', baseURL: `${baseUrl}/v1`, maxRetries: 0, timeout: 120_000 });
+  const anthropic = new Anthropic({ apiKey: 'sk-ant-stall-test-0001', baseURL: baseUrl, maxRetries: 0, timeout: 120_000 });
+  const poller = await startPoller(`${baseUrl}/healthz`, child.pid!);
+  const before = fake.requests.length;
+  try {
+    const chat = { model: 'gpt-4o-mini', messages: [{ role: 'user', content: `${LARGE_ANSWER_MARK} plain` }] } as OpenAI.ChatCompletionCreateParamsNonStreaming;
+    for (let attempt = 0; attempt < 2; attempt++) {
+      const { data, response } = await openai.chat.completions.create(chat).withResponse();
+      assert.equal(data.choices[0]?.message.content, text);
+      assert.equal(response.headers.get('x-isartor-layer'), 'l3', 'the same request again is not a hit: the answer was not stored');
+    }
+    let streamed = '';
+    const stream = await openai.chat.completions.create({ model: 'gpt-4o-mini', stream: true, stream_options: { include_usage: true }, messages: [{ role: 'user', content: `${LARGE_ANSWER_MARK} stream` }] });
+    for await (const chunk of stream) streamed += chunk.choices[0]?.delta.content ?? '';
+    assert.equal(streamed, text);
+    const message = await anthropic.messages.create({ model: 'fake-claude', max_tokens: 64, messages: [{ role: 'user', content: `${LARGE_ANSWER_MARK} messages` }] });
+    assert.equal(message.content[0]?.type === 'text' ? message.content[0].text : undefined, text);
+    // A Responses stream repeats the whole text in its last events, response.completed among them.
+    let deltas = '';
+    let completed: OpenAI.Responses.Response | undefined;
+    for await (const event of await openai.responses.create({ model: 'gpt-5-mini', input: `${LARGE_ANSWER_MARK} responses`, stream: true })) {
+      if (event.type === 'response.output_text.delta') deltas += event.delta;
+      if (event.type === 'response.completed') completed = event.response;
+    }
+    assert.equal(deltas, text);
+    assert.equal(completed?.output_text ?? (completed?.output[0] as { content?: Array<{ text?: string }> } | undefined)?.content?.[0]?.text, text, 'the stream reached response.completed: no error event added');
+    assert.equal(fake.requests.length, before + 5, 'every request went upstream');
+  } finally {
+    const { polls, maxMs, maxBusyMs, maxProcessMs } = await poller.stop();
+    const figures = `longest wait ${maxMs.toFixed(0)} ms, of which the proxy's main thread computed ${maxBusyMs.toFixed(0)} ms (the whole process at most ${maxProcessMs.toFixed(0)} ms in one wait; ${polls} polls)`;
+    assert.ok(maxBusyMs <= MAX_POLL_MS, `a /healthz poll waited on the proxy: ${figures}\n${stderr}`);
+    t.diagnostic(figures);
+  }
+  // The ledger has each of them with the provider's own usage, read from the answer.
+  const counted = async (): Promise<number> => {
+    const stats = (await (await fetch(`${baseUrl}/isartor/stats`)).json()) as { ledger: { recent: Array<{ layer: string; outputTokens: number; estimated: boolean }> } };
+    return stats.ledger.recent.filter((record) => record.layer === 'l3' && record.outputTokens === outputTokens && !record.estimated).length;
+  };
+  const deadline = Date.now() + 10_000;
+  while ((await counted()) < 5 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 100));
+  assert.equal(await counted(), 5, 'five ledger records with the answers\' usage');
 });

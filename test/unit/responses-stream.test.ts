@@ -8,6 +8,7 @@ import assert from 'node:assert/strict';
 import { openAIResponsesBody, openAIResponsesEvents, type FakeAnswer } from '../../src/bench/fake-answers';
 import { canonicalHash, dependsOnProviderState, type JsonObject, type ProxyRequest } from '../../src/core/request';
 import { createAnswerCollector } from '../../src/core/stream/answer-collector';
+import { LargeAnswer } from '../../src/core/stream/large-answer';
 import { createResponsesAccumulator } from '../../src/core/stream/responses-accumulator';
 import { renderResponsesStream, responsesReplayBody } from '../../src/core/stream/responses-render';
 import { SseParser } from '../../src/core/stream/sse-parser';
@@ -61,7 +62,9 @@ test('a plain Responses body with error: null is a complete answer; a failed one
   const collect = (body: object) => {
     const collector = createAnswerCollector('openai.responses', 'application/json');
     collector.push(Buffer.from(JSON.stringify(body)));
-    return collector.finish();
+    const result = collector.finish();
+    assert.ok(!(result instanceof LargeAnswer));
+    return result;
   };
   const body = openAIResponsesBody(answer, request);
   assert.deepEqual(collect(body)?.usage, { inputTokens: 12, outputTokens: 9, cachedInputTokens: 0, cacheWriteTokens: 0 });

@@ -9,6 +9,7 @@ import Anthropic from '@anthropic-ai/sdk';
 import type { StoredAnswer } from '../../src/core/outcome';
 import type { JsonObject } from '../../src/core/request';
 import { createAnswerCollector } from '../../src/core/stream/answer-collector';
+import { LargeAnswer } from '../../src/core/stream/large-answer';
 import { renderOpenAIStream } from '../../src/core/stream/openai-render';
 import { renderAnthropicStream } from '../../src/core/stream/anthropic-render';
 
@@ -69,7 +70,9 @@ function collect(api: StoredAnswer['api'], text: string, chunkSize: number): Sto
   const collector = createAnswerCollector(api, 'text/event-stream; charset=utf-8');
   const bytes = Buffer.from(text);
   for (let i = 0; i < bytes.length; i += chunkSize) collector.push(bytes.subarray(i, i + chunkSize));
-  return collector.finish();
+  const result = collector.finish();
+  assert.ok(!(result instanceof LargeAnswer));
+  return result;
 }
 
 function stored(api: StoredAnswer['api'], body: JsonObject): StoredAnswer {
@@ -171,7 +174,9 @@ test('the Anthropic SDK MessageStream parses our rendering into the same message
 test('a non-streamed JSON body is collected only when it is a complete answer', () => {
   const ok = createAnswerCollector('openai.chat', 'application/json');
   ok.push(Buffer.from(JSON.stringify(chatWithText)));
-  assert.deepEqual(ok.finish()?.body, chatWithText);
+  const collected = ok.finish();
+  assert.ok(!(collected instanceof LargeAnswer));
+  assert.deepEqual(collected?.body, chatWithText);
   const error = createAnswerCollector('anthropic.messages', 'application/json');
   error.push(Buffer.from('{"type":"error","error":{"type":"overloaded_error","message":"busy"}}'));
   assert.equal(error.finish(), undefined);

@@ -6,7 +6,8 @@ import type { Layer, LayerContext } from '../pipeline';
 import type { UpstreamOutcome } from '../outcome';
 import type { UpstreamClient } from '../upstream/client';
 import { NoProviderError } from '../upstream/errors';
-import { withEstimatedUsage } from '../stream/estimate-usage';
+import { usageOfReading, withEstimatedUsage } from '../stream/estimate-usage';
+import type { OffThreadAnswerReader } from '../stream/large-answer';
 import { teeUpstreamBody } from '../upstream/tee';
 import { clientResponseHeaders, endpointForApi, providersFor } from '../upstream/target';
 
@@ -16,7 +17,7 @@ import { clientResponseHeaders, endpointForApi, providersFor } from '../upstream
  *
  * @example const upstream = createUpstreamLayer({ client: createUpstreamClient(config.upstream, logger) });
  */
-export function createUpstreamLayer(deps: { client: UpstreamClient }): Layer {
+export function createUpstreamLayer(deps: { client: UpstreamClient; readAnswer?: OffThreadAnswerReader }): Layer {
   return {
     name: 'upstream',
     async handle(ctx: LayerContext): Promise<UpstreamOutcome> {
@@ -37,9 +38,10 @@ export function createUpstreamLayer(deps: { client: UpstreamClient }): Layer {
       });
       const headers = clientResponseHeaders(response.headers);
       const ok = response.status >= 200 && response.status < 300;
-      const tee = teeUpstreamBody(response.body, { api: req.api, contentType: headers['content-type'], collect: ok });
+      const tee = teeUpstreamBody(response.body, { api: req.api, contentType: headers['content-type'], collect: ok, ...(deps.readAnswer ? { reader: deps.readAnswer } : {}) });
       const { body } = tee;
       const completion = tee.completion.then((answer) => answer && withEstimatedUsage(answer, req.body));
+      const unstored = tee.large.then((reading) => usageOfReading(req.api, reading, req.body));
       return {
         kind: 'upstream',
         layer: 'l3',
@@ -48,6 +50,7 @@ export function createUpstreamLayer(deps: { client: UpstreamClient }): Layer {
         headers,
         body,
         completion,
+        unstored,
         upstreamLatencyMs: response.latencyMs,
       };
     },

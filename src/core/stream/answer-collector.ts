@@ -1,21 +1,26 @@
 /**
  * Watches the bytes of one upstream response go by and, if they form a complete successful answer
- * (a JSON body or a stream that reached its end marker), rebuilds it as a StoredAnswer.
+ * (a JSON body or a stream that reached its end marker), rebuilds it as a StoredAnswer. An answer
+ * too large to store is not parsed on the proxy's thread: it becomes a LargeAnswer (large-answer.ts).
  */
 import type { StoredAnswer } from '../outcome';
 import type { ApiStyle, JsonObject, JsonValue } from '../request';
+import { answerTextBytes, isCompleteAnswerBody, LargeAnswer, MAX_STORED_ANSWER_BYTES, readAnswerValue, readLargeAnswer, type AnswerReading, type OffThreadAnswerReader } from './large-answer';
 import { createAnthropicAccumulator } from './anthropic-accumulator';
 import { createOpenAIAccumulator, type StreamAccumulator } from './openai-accumulator';
-import { createResponsesAccumulator, isCompleteResponse } from './responses-accumulator';
-import { SseParser } from './sse-parser';
+import { createResponsesAccumulator } from './responses-accumulator';
+import { SseParser, type SseEvent } from './sse-parser';
 import { normaliseUsage } from './usage';
 import { rememberBodyText, ZERO_USAGE } from '../outcome';
 
 export interface AnswerCollector {
   /** Feeds the next body chunk, exactly as it goes to the client. */
   push(chunk: Uint8Array): void;
-  /** Call once the body ended cleanly; undefined when it is not a complete answer. */
-  finish(): StoredAnswer | undefined;
+  /**
+   * Call once the body ended cleanly; undefined when it is not a complete answer, a LargeAnswer
+   * when it is too large to store.
+   */
+  finish(): StoredAnswer | LargeAnswer | undefined;
   /** After finish(): false for a stream that stopped before its end marker or an error event. */
   ended(): boolean;
 }
@@ -27,58 +32,30 @@ export function createAccumulator(api: ApiStyle): StreamAccumulator {
   return createOpenAIAccumulator(api === 'openai.chat' ? 'chat' : 'completions');
 }
 
-function isObject(value: JsonValue | undefined): value is JsonObject {
-  return value !== null && typeof value === 'object' && !Array.isArray(value);
-}
-
-/** Whether a parsed non-streamed body is a finished answer of its API style (not an error object). */
-export function isCompleteAnswerBody(api: ApiStyle, body: JsonValue): body is JsonObject {
-  if (!isObject(body)) return false;
-  // A Responses body always carries `error` (null on success); the others carry it only on failure.
-  if (api === 'openai.responses') return isCompleteResponse(body);
-  if (body.error !== undefined) return false;
-  if (api === 'anthropic.messages') return body.type === 'message' && Array.isArray(body.content);
-  return Array.isArray(body.choices) && body.choices.length > 0;
-}
-
 /** Wraps a complete answer body and its usage into what the caches store. */
 export function toStoredAnswer(api: ApiStyle, body: JsonObject, now = Date.now()): StoredAnswer {
   return { api, body, usage: normaliseUsage(api, body.usage) ?? { ...ZERO_USAGE }, createdAt: now };
 }
 
 /**
- * Collects one response body. `contentType` picks JSON or SSE handling.
+ * Collects one response body. `contentType` picks JSON or SSE handling; `reader` reads an answer
+ * too large to store (absent, it is read here).
  *
  * @example
  * const collector = createAnswerCollector('openai.chat', 'text/event-stream');
  * body.on('data', (c) => collector.push(c)); body.on('end', () => store(collector.finish()));
  */
-export function createAnswerCollector(api: ApiStyle, contentType: string | undefined): AnswerCollector {
-  if (contentType?.includes('text/event-stream')) {
-    const parser = new SseParser();
-    const accumulator = createAccumulator(api);
-    return {
-      push(chunk) {
-        for (const event of parser.push(chunk)) accumulator.push(event);
-      },
-      finish() {
-        for (const event of parser.end()) accumulator.push(event);
-        const body = accumulator.result();
-        if (!body) return undefined;
-        const answer = toStoredAnswer(api, body);
-        const streamUsage = accumulator.streamUsage?.();
-        if (streamUsage) answer.streamUsage = streamUsage;
-        return answer;
-      },
-      ended: () => accumulator.ended?.() ?? true,
-    };
-  }
+export function createAnswerCollector(api: ApiStyle, contentType: string | undefined, reader?: OffThreadAnswerReader): AnswerCollector {
+  if (contentType?.includes('text/event-stream')) return createStreamCollector(api, reader);
   const chunks: Uint8Array[] = [];
+  let size = 0;
   return {
     push(chunk) {
       chunks.push(chunk);
+      size += chunk.length;
     },
     finish() {
+      if (size > MAX_STORED_ANSWER_BYTES) return new LargeAnswer(readLargeAnswer(api, sharedCopy(chunks, size), reader));
       let body: JsonValue;
       const text = Buffer.concat(chunks).toString('utf8');
       try {
@@ -93,4 +70,70 @@ export function createAnswerCollector(api: ApiStyle, contentType: string | undef
     },
     ended: () => true,
   };
+}
+
+/** The end events of a Responses stream, recognised even when their data is too large to parse here. */
+const RESPONSES_END_EVENTS = new Set(['response.completed', 'response.failed', 'response.incomplete']);
+
+/**
+ * A stream's events go to the accumulator one by one (each small: a token or two), except an event
+ * too large to parse here (a Responses stream repeats the whole text in its last events). Once one
+ * goes by, the answer is a LargeAnswer; the usage of a Responses stream is then read from its
+ * `response.completed` off the thread.
+ */
+function createStreamCollector(api: ApiStyle, reader: OffThreadAnswerReader | undefined): AnswerCollector {
+  const parser = new SseParser();
+  const accumulator = createAccumulator(api);
+  let skipped = false;
+  let endEvent: string | undefined;
+  let completedReading: Promise<AnswerReading | undefined> | undefined;
+  const feed = (event: SseEvent): void => {
+    if (!tooLargeToParseHere(event.data)) {
+      accumulator.push(event);
+      return;
+    }
+    skipped = true;
+    const type = event.event ?? leadingType(event.data);
+    if (api !== 'openai.responses' || type === undefined || !RESPONSES_END_EVENTS.has(type)) return;
+    endEvent = type;
+    if (type === 'response.completed') completedReading = readLargeAnswer(api, event.data, reader);
+  };
+  return {
+    push(chunk) {
+      for (const event of parser.push(chunk)) feed(event);
+    },
+    finish() {
+      for (const event of parser.end()) feed(event);
+      if (skipped && api === 'openai.responses') return new LargeAnswer(completedReading ?? Promise.resolve(undefined));
+      const body = accumulator.result();
+      if (!body) return skipped ? new LargeAnswer(Promise.resolve(undefined)) : undefined;
+      if (skipped || answerTextBytes(api, body) > MAX_STORED_ANSWER_BYTES) return new LargeAnswer(Promise.resolve(readAnswerValue(api, body)));
+      const answer = toStoredAnswer(api, body);
+      const streamUsage = accumulator.streamUsage?.();
+      if (streamUsage) answer.streamUsage = streamUsage;
+      return answer;
+    },
+    ended: () => endEvent !== undefined || (accumulator.ended?.() ?? true),
+  };
+}
+
+/** Whether an event's data is over MAX_STORED_ANSWER_BYTES in UTF-8 (a UTF-16 unit is at most 3 bytes of it). */
+function tooLargeToParseHere(data: string): boolean {
+  return data.length > MAX_STORED_ANSWER_BYTES / 3 && Buffer.byteLength(data, 'utf8') > MAX_STORED_ANSWER_BYTES;
+}
+
+/** The `type` an event's JSON data starts with, as OpenAI writes it: `{"type":"response.completed",…`. */
+function leadingType(data: string): string | undefined {
+  return /^\{\s*"type"\s*:\s*"([^"\\]{1,100})"/.exec(data.slice(0, 200))?.[1];
+}
+
+/** The chunks joined in shared memory, which a worker reads without a copy being made for it. */
+function sharedCopy(chunks: readonly Uint8Array[], size: number): Uint8Array {
+  const joined = new Uint8Array(new SharedArrayBuffer(size));
+  let offset = 0;
+  for (const chunk of chunks) {
+    joined.set(chunk, offset);
+    offset += chunk.length;
+  }
+  return joined;
 }

@@ -2,22 +2,23 @@
  * Fills in token usage for an answer whose stream carried none (an OpenAI stream without
  * `stream_options.include_usage`), so the ledger and later cache hits still count its tokens.
  */
-import type { StoredAnswer, TokenUsage } from '../outcome';
-import type { JsonObject, JsonValue } from '../request';
+import type { AnswerUsage, StoredAnswer, TokenUsage } from '../outcome';
+import type { ApiStyle, JsonObject, JsonValue } from '../request';
 import { approximateTokensOf, estimateInputTokens } from '../tokens';
+import type { AnswerReading } from './large-answer';
 
 function isObject(value: JsonValue | undefined): value is JsonObject {
   return value !== null && typeof value === 'object' && !Array.isArray(value);
 }
 
 /** Every piece of generated text in an answer body: content, refusals, tool arguments, thinking. */
-function answerTexts(answer: StoredAnswer): string[] {
+export function answerTexts(api: ApiStyle, body: JsonObject): string[] {
   const texts: string[] = [];
   const push = (value: JsonValue | undefined): void => {
     if (typeof value === 'string') texts.push(value);
   };
-  if (answer.api === 'anthropic.messages') {
-    for (const block of Array.isArray(answer.body.content) ? answer.body.content : []) {
+  if (api === 'anthropic.messages') {
+    for (const block of Array.isArray(body.content) ? body.content : []) {
       if (!isObject(block)) continue;
       push(block.text);
       push(block.thinking);
@@ -25,8 +26,8 @@ function answerTexts(answer: StoredAnswer): string[] {
     }
     return texts;
   }
-  if (answer.api === 'openai.responses') {
-    for (const item of Array.isArray(answer.body.output) ? answer.body.output : []) {
+  if (api === 'openai.responses') {
+    for (const item of Array.isArray(body.output) ? body.output : []) {
       if (!isObject(item)) continue;
       push(item.arguments);
       for (const part of Array.isArray(item.content) ? item.content : []) if (isObject(part)) push(part.text ?? part.refusal);
@@ -34,7 +35,7 @@ function answerTexts(answer: StoredAnswer): string[] {
     }
     return texts;
   }
-  for (const choice of Array.isArray(answer.body.choices) ? answer.body.choices : []) {
+  for (const choice of Array.isArray(body.choices) ? body.choices : []) {
     if (!isObject(choice)) continue;
     push(choice.text);
     const message = isObject(choice.message) ? choice.message : {};
@@ -64,10 +65,24 @@ export function withEstimatedUsage(answer: StoredAnswer, requestBody: JsonObject
   if (!hasNoUsage(answer.usage)) return answer;
   // An estimate for the savings figures, never a bill: approximate, so the proxy's thread never
   // stops for the tokenizer's first load (measured 0.4 s in the extension host's event-loop test).
-  const outputTokens = approximateTokensOf(answerTexts(answer));
+  const outputTokens = approximateTokensOf(answerTexts(answer.api, answer.body));
   return {
     ...answer,
     usage: { inputTokens: estimateInputTokens(answer.api, requestBody, approximateTokensOf), outputTokens, cachedInputTokens: 0, cacheWriteTokens: 0 },
+    usageEstimated: true,
+  };
+}
+
+/**
+ * What the ledger records of an answer too large to store (large-answer.ts): the provider's usage,
+ * or an estimate like `withEstimatedUsage`'s when it reported none. Undefined when the body was not
+ * a complete answer.
+ */
+export function usageOfReading(api: ApiStyle, reading: AnswerReading | undefined, requestBody: JsonObject): AnswerUsage | undefined {
+  if (!reading?.complete) return undefined;
+  if (reading.usage && !hasNoUsage(reading.usage)) return { usage: reading.usage };
+  return {
+    usage: { inputTokens: estimateInputTokens(api, requestBody, approximateTokensOf), outputTokens: reading.outputTokens, cachedInputTokens: 0, cacheWriteTokens: 0 },
     usageEstimated: true,
   };
 }

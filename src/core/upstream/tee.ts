@@ -8,6 +8,8 @@ import type { AnswerCollector } from '../stream/answer-collector';
 import type { StoredAnswer } from '../outcome';
 import type { ApiStyle } from '../request';
 import { createAnswerCollector } from '../stream/answer-collector';
+import { pacedFeed } from '../stream/paced-feed';
+import { LargeAnswer, type AnswerReading, type OffThreadAnswerReader } from '../stream/large-answer';
 import { dataFrame, namedFrame } from '../stream/sse-format';
 
 export interface TeeOptions {
@@ -15,6 +17,17 @@ export interface TeeOptions {
   contentType: string | undefined;
   /** Only 2xx responses can be answers; error bodies pass through uncollected. */
   collect: boolean;
+  /** Reads an answer too large to store off the proxy's thread (large-answer.ts). */
+  reader?: OffThreadAnswerReader;
+}
+
+/** The body to pass on, and what the collector made of it once it ended. */
+export interface TeedBody {
+  body: Readable;
+  /** The answer, when it is complete, `collect` is set and it is not too large to store; otherwise undefined. */
+  completion: Promise<StoredAnswer | undefined>;
+  /** For an answer too large to store (`completion` is then undefined): what was read of it. */
+  large: Promise<AnswerReading | undefined>;
 }
 
 /** The SSE frame that tells an SDK the stream failed (OpenAI: an error chunk; Anthropic: an error event). */
@@ -34,35 +47,49 @@ export function streamErrorFrame(api: ApiStyle, message: string): string {
  *
  * @example const { body, completion } = teeUpstreamBody(res.body, { api, contentType, collect: true });
  */
-export function teeUpstreamBody(source: Readable, options: TeeOptions): { body: Readable; completion: Promise<StoredAnswer | undefined> } {
-  const collector = options.collect ? createAnswerCollector(options.api, options.contentType) : undefined;
+export function teeUpstreamBody(source: Readable, options: TeeOptions): TeedBody {
+  const collector = options.collect ? createAnswerCollector(options.api, options.contentType, options.reader) : undefined;
   const isStream = options.contentType?.includes('text/event-stream') === true;
-  let settle!: (answer: StoredAnswer | undefined) => void;
+  let settle!: (answer: StoredAnswer | LargeAnswer | undefined) => void;
+  let settleLarge!: (reading: Promise<AnswerReading | undefined> | undefined) => void;
+  const large = new Promise<AnswerReading | undefined>((resolve) => (settleLarge = resolve));
   let settled = false;
   const completion = new Promise<StoredAnswer | undefined>((resolve) => {
     settle = (answer) => {
       if (settled) return;
       settled = true;
-      resolve(answer);
+      resolve(answer instanceof LargeAnswer ? undefined : answer);
+      settleLarge(answer instanceof LargeAnswer ? answer.reading : undefined);
     };
   });
 
-  if (!isStream) return { body: watchPlainBody(source, collector, settle), completion };
+  if (!isStream) return { body: watchPlainBody(source, collector, settle), completion, large };
 
+  // The collector parses each event; paced, so a burst of them never holds the thread (paced-feed.ts).
+  const feed = collector ? pacedFeed((chunk) => collector.push(chunk)) : undefined;
   const body = new Transform({
     transform(chunk: Buffer, _encoding, callback) {
-      collector?.push(chunk);
+      feed?.push(chunk);
       callback(null, chunk);
     },
     flush(callback) {
-      settle(collector?.finish());
-      // A stream closed cleanly before its end marker is as broken as a reset one: say so, or the
-      // client takes a truncated answer for a whole one.
-      if (isStream && collector && !collector.ended()) {
-        callback(null, streamErrorFrame(options.api, 'the upstream stream ended before the answer was complete (no end-of-stream marker); retry the request'));
+      if (!collector || !feed) {
+        settle(undefined);
+        callback();
         return;
       }
-      callback();
+      void feed.drained().then(() => {
+        if (feed.failed()) {
+          settle(undefined);
+          callback();
+          return;
+        }
+        settle(collector.finish());
+        // A stream closed cleanly before its end marker is as broken as a reset one: say so, or the
+        // client takes a truncated answer for a whole one.
+        if (!collector.ended()) callback(null, streamErrorFrame(options.api, 'the upstream stream ended before the answer was complete (no end-of-stream marker); retry the request'));
+        else callback();
+      });
     },
   });
 
@@ -76,11 +103,12 @@ export function teeUpstreamBody(source: Readable, options: TeeOptions): { body: 
     }
   });
   body.on('close', () => {
+    feed?.stop();
     settle(undefined);
     if (!source.readableEnded) source.destroy();
   });
   source.pipe(body);
-  return { body, completion };
+  return { body, completion, large };
 }
 
 /**
@@ -90,7 +118,7 @@ export function teeUpstreamBody(source: Readable, options: TeeOptions): { body: 
  * consumes the body (a pipe, an async iterator). Paused first: the 'data' listener must not start
  * the flow before the body's consumer is attached.
  */
-function watchPlainBody(source: Readable, collector: AnswerCollector | undefined, settle: (answer: StoredAnswer | undefined) => void): Readable {
+function watchPlainBody(source: Readable, collector: AnswerCollector | undefined, settle: (answer: StoredAnswer | LargeAnswer | undefined) => void): Readable {
   source.pause();
   if (collector) source.on('data', (chunk: Buffer) => collector.push(chunk));
   // `on`: 'end' and 'close' come once each; `once` would cost a wrapper per miss.
