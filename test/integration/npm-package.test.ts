@@ -107,6 +107,7 @@ describe('the npm package, installed globally into a fresh prefix', { timeout: 1
 
   it('serves the OpenAI SDK and the savings page, and stats reads the ledger back', async () => {
     const dataDir = join(work, 'data');
+    let largeTextLength = 0;
     const stderr = await serveInstalled(bin, ['--data-dir', dataDir, '--upstream', fake.openaiBase], async (url) => {
       const client = new OpenAI({ apiKey: 'sk-npm-package-test-0001', baseURL: `${url}/v1`, maxRetries: 0 });
       const request = { model: 'gpt-4o-mini', messages: [{ role: 'user' as const, content: 'hello from the installed package' }] };
@@ -116,6 +117,18 @@ describe('the npm package, installed globally into a fresh prefix', { timeout: 1
       assert.equal(second.response.headers.get('x-isartor-layer'), 'l1a');
       assert.deepEqual(second.data, first.data);
       assert.equal(fake.requests.length, 1);
+      // An answer over 1 MiB is passed on uncached; the installed body worker reads its usage.
+      const largeText = 'a large answer '.repeat(80_000);
+      largeTextLength = largeText.length;
+      fake.respondWith(() => ({ text: largeText }));
+      const large = { model: 'gpt-4o-mini', messages: [{ role: 'user' as const, content: 'a large answer, please' }] };
+      for (let attempt = 0; attempt < 2; attempt++) {
+        const { data, response } = await client.chat.completions.create(large).withResponse();
+        assert.equal(data.choices[0]?.message.content, largeText);
+        assert.equal(response.headers.get('x-isartor-layer'), 'l3');
+      }
+      fake.respondWith(() => ({}));
+      assert.equal(fake.requests.length, 3);
       for (const path of ['/isartor/', '/isartor/webview.js', '/isartor/webview.css']) {
         const response: globalThis.Response = await fetch(`${url}${path}`);
         assert.equal(response.status, 200, `${path}: ${await response.text()}`);
@@ -127,7 +140,10 @@ describe('the npm package, installed globally into a fresh prefix', { timeout: 1
     const cached = await readdir(join(codeCacheHome, 'isartor'));
     assert.equal(cached.filter((name) => /^code-[0-9a-f]{16}\.cache$/.test(name)).length, 1, cached.join(', '));
     const stats = await execFile(bin, ['stats', '--data-dir', dataDir, '--json'], { env: freshEnv() });
-    assert.equal((JSON.parse(stats.stdout) as { totals: { requests: number } }).totals.requests, 2);
+    const { totals } = JSON.parse(stats.stdout) as { totals: { requests: number; outputTokens: number } };
+    assert.equal(totals.requests, 4);
+    // The fake reports a quarter of the text's length as output tokens: the large answers' usage was read.
+    assert.ok(totals.outputTokens >= 2 * Math.ceil(largeTextLength / 4), `${totals.outputTokens} output tokens in the ledger`);
     const status = await execFile(bin, ['model', 'status', '--data-dir', dataDir], { env: freshEnv() });
     assert.match(status.stdout, /L1b embedder/);
     const pairs = join(work, 'pairs.jsonl');
