@@ -360,6 +360,24 @@ describe('exact layer (L1a)', () => {
     await h.store.close();
   });
 
+  it('treats an entry too large to replay (stored by an older version) as a miss and removes it', async () => {
+    const h = await harness();
+    const first = await h.ask(request(chat('large')));
+    const keys: string[] = [];
+    for await (const key of h.store.keys()) keys.push(key);
+    const key = keys[0];
+    const stored = JSON.parse((await h.store.get(key!))!.toString()) as StoredAnswer;
+    // The same answer, padded past 4 MiB with a field the replay ignores.
+    await h.store.set(key!, Buffer.from(JSON.stringify({ ...stored, body: { ...stored.body, padding: 'x'.repeat(4 * 1024 * 1024) } })));
+    const outcome = await h.ask(request(chat('large')));
+    assert.equal(outcome.outcome.kind, 'upstream');
+    assert.equal(h.upstream.calls, 2);
+    const replay = await h.ask(request(chat('large')));
+    assert.equal(replay.outcome.kind, 'stored');
+    assert.notDeepEqual(replay.body, first.body, 'the replay is the new answer, not the oversized entry');
+    await h.store.close();
+  });
+
   it('clear() forgets every answer', async () => {
     const h = await harness();
     await h.ask(request(chat('a')));

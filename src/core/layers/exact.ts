@@ -12,6 +12,7 @@ import { untilAborted } from '../abortable';
 import { SingleFlight, type FlightLead } from '../singleFlight';
 import { broadcastBody, type Broadcast } from '../stream/broadcast';
 import { followerStream, requestIncludesUsage } from '../stream/follower-stream';
+import { MAX_STORED_ANSWER_BYTES } from '../stream/large-answer';
 import type { KeyValueStore } from '../store/store';
 import { releasingLead, type ReplicaFlight } from '../store/redisFlight';
 
@@ -26,6 +27,13 @@ type FlightResult =
   | { kind: 'failure'; response: Omit<UpstreamOutcome, 'body' | 'completion'>; bytes: Buffer }
   | { kind: 'thrown'; error: unknown }
   | undefined;
+
+/**
+ * A stored entry larger than this is a miss, and removed: reading it back would hold the proxy's
+ * thread for ~10 ms per MiB. Answers over MAX_STORED_ANSWER_BYTES are no longer stored, but older
+ * versions stored them; the room above that limit is for JSON escaping of a streamed answer's text.
+ */
+const MAX_REPLAYED_ENTRY_BYTES = 4 * MAX_STORED_ANSWER_BYTES;
 
 /** How often a request waits on a flight whose leader got nothing to share before it goes on its own. */
 const FOLLOW_ROUNDS = 3;
@@ -74,6 +82,11 @@ export function createExactLayer(deps: ExactLayerDeps): ExactLayer {
       return undefined;
     }
     if (!bytes) return undefined;
+    if (bytes.length > MAX_REPLAYED_ENTRY_BYTES) {
+      logger.warn(`exact cache: dropped an entry of ${formatBytes(bytes.length)}, too large to replay without holding the proxy`);
+      void store.delete(key).catch(() => undefined);
+      return undefined;
+    }
     const answer = parseStoredAnswer(bytes);
     if (answer && answer.api === req.api) return answer;
     logger.warn('exact cache: dropped an unreadable entry');
