@@ -116,6 +116,13 @@ test('a Responses stream whose last events repeat a text over the limit: ended, 
   assert.equal(ended, true, 'the stream reached its end event: no error frame is added');
   assert.deepEqual(await readingOf(result), { complete: true, usage: USAGE, outputTokens: Math.ceil(Buffer.byteLength(text) / 4) });
   assert.equal(handed.length, 1, 'only response.completed went to the worker');
+  // Only a middle event over the limit: not stored, and the usage comes from the small response.completed.
+  const small = openAIResponsesEvents(answerOf('short text'), request).map(([name, data]): [string, object] =>
+    name === 'response.output_text.done' ? [name, { ...data, text }] : [name, data],
+  );
+  const middle = collectStream('openai.responses', named(small), workerReader);
+  assert.equal(middle.ended, true);
+  assert.deepEqual(await readingOf(middle.result), { complete: true, usage: USAGE, outputTokens: Math.ceil('short text'.length / 4) });
   // A stream cut before response.completed neither ended nor read.
   const events = openAIResponsesEvents(answerOf(text), request);
   const cut = collectStream('openai.responses', named(events.slice(0, -1)), workerReader);

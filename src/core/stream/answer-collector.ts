@@ -78,8 +78,8 @@ const RESPONSES_END_EVENTS = new Set(['response.completed', 'response.failed', '
 /**
  * A stream's events go to the accumulator one by one (each small: a token or two), except an event
  * too large to parse here (a Responses stream repeats the whole text in its last events). Once one
- * goes by, the answer is a LargeAnswer; the usage of a Responses stream is then read from its
- * `response.completed` off the thread.
+ * goes by, the answer is a LargeAnswer. Its usage comes from the accumulator, or, when the large
+ * event was a Responses stream's `response.completed`, from that event read off the thread.
  */
 function createStreamCollector(api: ApiStyle, reader: OffThreadAnswerReader | undefined): AnswerCollector {
   const parser = new SseParser();
@@ -104,7 +104,7 @@ function createStreamCollector(api: ApiStyle, reader: OffThreadAnswerReader | un
     },
     finish() {
       for (const event of parser.end()) feed(event);
-      if (skipped && api === 'openai.responses') return new LargeAnswer(completedReading ?? Promise.resolve(undefined));
+      if (completedReading) return new LargeAnswer(completedReading);
       const body = accumulator.result();
       if (!body) return skipped ? new LargeAnswer(Promise.resolve(undefined)) : undefined;
       if (skipped || answerTextBytes(api, body) > MAX_STORED_ANSWER_BYTES) return new LargeAnswer(Promise.resolve(readAnswerValue(api, body)));
