@@ -60,7 +60,7 @@ async function measureUsearch(texts: string[], queries: string[]): Promise<Recor
   const store = await openEmbeddedStore(dir, { maxEntries: texts.length * 2, ttlSeconds: 0 }, { name: 'semantic' });
   const embedder = createLexicalEmbedder();
   const heapBefore = process.memoryUsage();
-  const cache = await SemanticCache.open({ store, embedder, threshold: embedder.defaultThreshold, logger: silentLogger, indexDir: join(dir, 'index') });
+  const cache = await SemanticCache.open({ store, embedder, threshold: embedder.defaultThreshold, logger: silentLogger, indexDir: join(dir, 'index'), deferEmbedding: false });
   const answer = { api: 'openai.chat' as const, body: { text: 'stored answer' }, usage: ZERO_USAGE, createdAt: Date.now() };
   const loadStart = performance.now();
   await Promise.all(texts.map((text) => cache.insert('bench', text, answer)));
@@ -87,7 +87,7 @@ async function measureUsearch(texts: string[], queries: string[]): Promise<Recor
   await store.close();
   const reopenStore = await openEmbeddedStore(dir, { maxEntries: texts.length * 2, ttlSeconds: 0 }, { name: 'semantic' });
   const openStart = performance.now();
-  const reopened = await SemanticCache.open({ store: reopenStore, embedder, threshold: embedder.defaultThreshold, logger: silentLogger, indexDir: join(dir, 'index') });
+  const reopened = await SemanticCache.open({ store: reopenStore, embedder, threshold: embedder.defaultThreshold, logger: silentLogger, indexDir: join(dir, 'index'), deferEmbedding: false });
   const openMs = performance.now() - openStart;
   await reopened.close();
   await reopenStore.close();

@@ -79,12 +79,12 @@ export function cacheBackend(parts: { cache: SemanticCache; embedder: Embedder; 
       await store.clear();
       await cache.clear();
     },
-    stats: () => ({ entries: cache.index.size, bytes: store.byteSize() }),
+    stats: () => ({ entries: cache.size, bytes: store.byteSize() }),
     gateCounts: () => cache.gateCountsBuffer,
     describe: () => {
       const ann = annUnavailableReason();
       const search = ann === undefined ? '' : `; approximate index unavailable on this platform (${ann}), exact search`;
-      return `${embedder.id}, threshold ${parts.threshold}, ${cache.index.size} entries${parts.fellBack ? ` (fallback: ${parts.fellBack})` : ''}${search}`;
+      return `${embedder.id}, threshold ${parts.threshold}, ${cache.size} entries${parts.fellBack ? ` (fallback: ${parts.fellBack})` : ''}${search}`;
     },
     async close() {
       await cache.close();

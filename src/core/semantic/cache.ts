@@ -1,19 +1,20 @@
 /**
  * The L1b semantic cache without the HTTP concerns: entries in a key-value store, their vectors in
- * an in-memory index persisted beside the store, and the safety gates between a near neighbour
- * and a hit. The layer and `isartor bench pairs` both drive this class.
+ * an in-memory index persisted beside the store (or, until a lookup could find them, no vector at
+ * all: pending.ts), and the safety gates between a near neighbour and a hit. The layer and `isartor bench pairs` both drive this class.
  */
 import { isFiniteVector, type Embedder } from '../embed/embedder';
 import type { Logger } from '../logger';
 import type { StoredAnswer } from '../outcome';
 import type { KeyValueStore } from '../store/store';
-import { ENTRY_KEY_PREFIX, encodeEntry, entryKey, gateKeyOfEntryKey, partitionOfKey, readEntry, type SemanticEntry } from './entries';
+import { ENTRY_KEY_PREFIX, encodeEntry, entryGroup, entryKey, gateKeyOfEntryKey, partitionOfKey, readEntry, type SemanticEntry } from './entries';
 import { gateKeyOf, gatesCoverExactParts } from './gateKeys';
 import { checkGates, gateSignature, type GateReason, type GateSignature } from './gates';
 import { GateCounts } from './gateTable';
-import { VectorIndex } from './index';
+import { VectorIndex, type Neighbour } from './index';
 import { VectorJournal } from './journal';
 import { SignatureCache } from './signatures';
+import { PendingEntries, replayWithPending } from './pending';
 import { loadGraphs, removeGraphs, saveGraphs } from './snapshot';
 
 export interface SemanticCacheOptions {
@@ -31,14 +32,47 @@ export interface SemanticCacheOptions {
   saveDelayMs?: number;
   /** While this returns true the journal's replay lets other work in (see `VectorJournal.openInto`). */
   replayYieldWhile?: () => boolean;
+  /**
+   * False: an insert without a vector embeds and indexes the entry at once, even when no lookup
+   * could be compared with it yet (see pending.ts); for benchmarks of the index itself.
+   */
+  deferEmbedding?: boolean;
 }
 
 /** Index upkeep yields to other work (lookups) after this many steps, so no pass runs long. */
 const STEPS_PER_TURN = 256;
 /** Most entries the store may have evicted before the index is reconciled with it (10% below 10k entries). */
 const RECONCILE_SLACK = 1024;
+/**
+ * Most pending entries (pending.ts) one lookup embeds before it searches: each is a store read and
+ * an embedding (~50 µs lexical). The rest wait for the group's next lookup; until then they are
+ * not found (a miss, never a wrong hit).
+ */
+const PENDING_PER_LOOKUP = 64;
+/** An entry's vector when it is stored before it is embedded (pending.ts). */
+const NO_VECTOR = new Float32Array(0);
 
 const nextTurn = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
+
+/** The dot product in index order, as the index's exact scan computes a similarity. */
+function dot(a: Float32Array, b: Float32Array): number {
+  let sum = 0;
+  for (let i = 0; i < a.length; i++) sum += a[i]! * b[i]!;
+  return sum;
+}
+
+/** The `k` most similar of `neighbours`, each key once, best first (a stable sort keeps the index's order on ties). */
+function nearestOf(neighbours: Neighbour[], k: number): Neighbour[] {
+  const best: Neighbour[] = [];
+  const seen = new Set<string>();
+  for (const neighbour of neighbours.sort((a, b) => b.similarity - a.similarity)) {
+    if (seen.has(neighbour.key)) continue;
+    seen.add(neighbour.key);
+    best.push(neighbour);
+    if (best.length === k) break;
+  }
+  return best;
+}
 
 export type LookupResult =
   | { hit: true; key: string; entry: SemanticEntry; similarity: number }
@@ -73,9 +107,14 @@ export class SemanticCache {
   private readonly gateCounts: GateCounts | undefined;
   /** True once the open is complete and did not fail: every entry the index holds is in the key maps. */
   private openedWhole = false;
+  /** Entries in the store not yet embedded, with gate counts only (pending.ts). */
+  private readonly pending: PendingEntries;
+  /** Pending entries of a group being embedded for a lookup, by group (`entryGroup`). */
+  private readonly indexing = new Map<string, Promise<void>>();
 
   private constructor(private readonly options: SemanticCacheOptions) {
     this.gateCounts = gatesCoverExactParts(options.embedder.gates) ? new GateCounts() : undefined;
+    this.pending = new PendingEntries(this.gateCounts);
     // Under gates that compare every exact part, only an entry with the query's gate key can be its
     // hit: the index then searches that group alone, and graphs only the large groups.
     this.index = new VectorIndex({
@@ -154,7 +193,7 @@ export class SemanticCache {
       // remove drops it): searchable at once, in the key maps once `finishOpen` has moved them.
       const { index } = cache;
       index.startBulk();
-      const { journal, replayed } = await VectorJournal.openInto(indexDir, embedder.id, index.dimensions, index.stage(), options.replayYieldWhile);
+      const { journal, replayed } = await VectorJournal.openInto(indexDir, embedder.id, index.dimensions, replayWithPending(index.stage(), cache.pending), options.replayYieldWhile);
       cache.journal = journal;
       if (replayed) cache.origin = 'snapshot';
       else index.finishBulk();
@@ -183,8 +222,8 @@ export class SemanticCache {
     // Before the cache serves: one synchronous pass over the keys (~100k Map sets).
     if (this.origin === 'snapshot') this.index.adoptSharedKeys();
     if (this.origin === 'rebuilt') {
-      if (this.index.size > 0) logger.info(`l1b: rebuilt the semantic index from the store (${added} entries)`);
-      await this.journal?.rewrite(this.index.entries());
+      if (this.size > 0) logger.info(`l1b: rebuilt the semantic index from the store (${added} entries)`);
+      await this.journal?.rewrite(this.index.entries(), this.pending.keys());
     } else if (added > 0 || removed > 0) this.scheduleSave();
   }
 
@@ -202,6 +241,21 @@ export class SemanticCache {
     return this.options.embedder.id;
   }
 
+  /** Entries the cache holds: in the index, and stored but not yet embedded (pending.ts). */
+  get size(): number {
+    return this.index.size + this.pending.size;
+  }
+
+  /** Entries stored but not yet embedded (pending.ts). */
+  get pendingSize(): number {
+    return this.pending.size;
+  }
+
+  /** Whether inserts without a vector wait for their group's first lookup to be embedded. */
+  private get defersEmbedding(): boolean {
+    return this.gateCounts !== undefined && this.options.deferEmbedding !== false;
+  }
+
   /**
    * Makes the index agree with the store's live keys. Walks the keys in steps of
    * 4 × STEPS_PER_TURN (~2-5 ms each at 100k entries: 16 × was 12-30 ms, and a lookup arriving
@@ -211,20 +265,34 @@ export class SemanticCache {
   async reconcile(): Promise<{ added: number; removed: number }> {
     const live = new Set<string>();
     const missing: Array<{ key: string; partition: string; vector: Float32Array }> = [];
+    let pended = 0;
     let steps = 0;
     for await (const key of this.options.store.keys()) {
       if (++steps % (STEPS_PER_TURN * 4) === 0) await nextTurn();
       if (!key.startsWith(ENTRY_KEY_PREFIX)) continue;
       live.add(key);
-      if (this.index.shareKey(key)) continue;
+      if (this.index.shareKey(key)) {
+        // Pending in the journal, then embedded by a lookup (the journal's add came later).
+        if (this.pending.size > 0) this.pending.remove(key);
+        continue;
+      }
+      if (this.pending.has(key)) continue;
+      // An entry the index does not hold waits for its group's first lookup, unread: most are
+      // entries stored without a vector, and a restart then reads and embeds none of them.
+      if (this.defersEmbedding && this.pending.add(key)) {
+        this.journal?.recordPending(key);
+        pended++;
+        continue;
+      }
       const entry = await readEntry(this.options.store, key);
       if (!entry || partitionOfKey(key) !== entry.partition) continue;
-      const vector = entry.embedder === this.options.embedder.id ? entry.vector : await this.options.embedder.embed(entry.text);
-      if (vector.length === this.index.dimensions && isFiniteVector(vector)) missing.push({ key, partition: entry.partition, vector });
+      const vector = await this.vectorOf(entry);
+      if (vector) missing.push({ key, partition: entry.partition, vector });
     }
     if (missing.length > 0) this.bulkAdd(missing);
-    const added = missing.length;
+    const added = missing.length + pended;
     const stale: string[] = [];
+    for (const key of this.pending.keys()) if (!live.has(key)) stale.push(key);
     for (const key of this.index.keys()) if (!live.has(key)) stale.push(key);
     for (let i = 0; i < stale.length; i++) {
       if (i > 0 && i % STEPS_PER_TURN === 0) await nextTurn();
@@ -248,8 +316,75 @@ export class SemanticCache {
     this.scheduleSave();
   }
 
-  /** Drops `key` from the index and records that in the journal. */
+  /** A stored entry's vector: its own, or its text embedded when it has none or another embedder's. */
+  private async vectorOf(entry: SemanticEntry): Promise<Float32Array | undefined> {
+    const { embedder } = this.options;
+    const vector = entry.embedder === embedder.id && entry.vector.length > 0 ? entry.vector : await embedder.embed(entry.text);
+    return vector.length === this.index.dimensions && isFiniteVector(vector) ? vector : undefined;
+  }
+
+  /**
+   * Embeds and indexes the pending entries a lookup in `partition` with `gateKey` could find, up to
+   * PENDING_PER_LOOKUP of them. Not while the index is opening (it takes no single adds then).
+   */
+  private async indexPending(partition: string, gateKey: string): Promise<void> {
+    if (this.pending.size === 0 && this.indexing.size === 0) return;
+    const group = entryGroup(partition, gateKey);
+    // A lookup of the same group under way has taken its keys: wait for them to be in the index.
+    for (let running = this.indexing.get(group); running; running = this.indexing.get(group)) await running;
+    if (this.opening || !this.pending.holds(partition, gateKey)) return;
+    const work = this.indexPendingNow(partition, gateKey).finally(() => this.indexing.delete(group));
+    this.indexing.set(group, work);
+    await work;
+  }
+
+  private async indexPendingNow(partition: string, gateKey: string): Promise<void> {
+    let added = false;
+    for (const key of this.pending.take(partition, gateKey, PENDING_PER_LOOKUP)) {
+      const entry = await readEntry(this.options.store, key);
+      if (!entry || entry.partition !== partition) continue;
+      const vector = await this.vectorOf(entry);
+      if (!vector || this.index.has(key)) continue;
+      const label = this.index.add(partition, key, vector);
+      if (label !== undefined) this.journal?.recordAdd({ key, partition, vector, label });
+      added = true;
+    }
+    if (added) this.scheduleSave();
+  }
+
+  /**
+   * Takes in an entry another process stored under `key` (a replica on the same Redis): pending
+   * like any entry not yet embedded, or read and indexed when embedding is not deferred.
+   */
+  async adoptStored(key: string): Promise<void> {
+    if (!key.startsWith(ENTRY_KEY_PREFIX) || this.index.has(key) || this.pending.has(key)) return;
+    if (this.defersEmbedding && this.pending.add(key)) return;
+    const entry = await readEntry(this.options.store, key);
+    if (!entry || partitionOfKey(key) !== entry.partition) return;
+    const vector = await this.vectorOf(entry);
+    if (vector && !this.index.has(key)) this.index.add(entry.partition, key, vector);
+  }
+
+  /**
+   * While the index opens (it takes no single adds then): the pending entries of the group as
+   * neighbours, each read and embedded, scored as the index's exact scan scores.
+   */
+  private async pendingNeighbours(partition: string, gateKey: string, query: Float32Array): Promise<Neighbour[]> {
+    const found: Neighbour[] = [];
+    for (const key of this.pending.peek(partition, gateKey, PENDING_PER_LOOKUP)) {
+      const entry = await readEntry(this.options.store, key);
+      const vector = entry && entry.partition === partition ? await this.vectorOf(entry) : undefined;
+      if (vector) found.push({ key, similarity: dot(query, vector) });
+    }
+    return found;
+  }
+
+  /** Drops `key` from the index or from the pending entries, and records that in the journal. */
   private removeEntry(key: string): boolean {
+    if (this.pending.remove(key)) {
+      this.journal?.recordRemove(key);
+      return true;
+    }
     if (!this.index.has(key)) return false;
     this.index.remove(key);
     this.journal?.recordRemove(key);
@@ -264,7 +399,12 @@ export class SemanticCache {
     const query = vector ?? (await this.options.embedder.embed(text));
     if (!isFiniteVector(query)) return { hit: false };
     const group = this.gateCounts ? (gateKey ??= gateKeyOf(text)) : undefined;
-    const neighbours = this.index.nearest(partition, query, this.options.candidates ?? 3, group);
+    if (group !== undefined) await this.indexPending(partition, group);
+    const k = this.options.candidates ?? 3;
+    let neighbours = this.index.nearest(partition, query, k, group);
+    if (group !== undefined && this.opening && this.pending.holds(partition, group)) {
+      neighbours = nearestOf([...neighbours, ...(await this.pendingNeighbours(partition, group, query))], k);
+    }
     const { store } = this.options;
     const gates = { gates: this.options.embedder.gates };
     let rejected: GateReason | undefined;
@@ -316,19 +456,44 @@ export class SemanticCache {
    */
   async insert(partition: string, text: string, answer: StoredAnswer | string, vector?: Float32Array, gateKey?: string): Promise<void> {
     await this.whenIndexed();
-    const embedded = vector ?? (await this.options.embedder.embed(text));
-    if (!isFiniteVector(embedded)) return;
     const key = entryKey(partition, text, gateKey);
-    await this.options.store.set(key, encodeEntry({ partition, text, embedder: this.options.embedder.id, vector: embedded, answer }));
+    if (vector === undefined && this.defersEmbedding) await this.insertPending(partition, text, answer, key);
+    else await this.insertIndexed(partition, text, answer, key, vector ?? (await this.options.embedder.embed(text)));
+    this.reconcileWhenBehind();
+  }
+
+  /** Stores the entry with its vector and adds it to the index. */
+  private async insertIndexed(partition: string, text: string, answer: StoredAnswer | string, key: string, vector: Float32Array): Promise<void> {
+    if (!isFiniteVector(vector)) return;
+    await this.options.store.set(key, encodeEntry({ partition, text, embedder: this.options.embedder.id, vector, answer }));
     // Stored again after an eviction that has not left the index yet: it stays.
     this.removedFromStore.delete(key);
-    const label = this.index.add(partition, key, embedded);
-    if (label !== undefined) this.journal?.recordAdd({ key, partition, vector: embedded, label });
+    this.pending.remove(key);
+    const label = this.index.add(partition, key, vector);
+    if (label !== undefined) this.journal?.recordAdd({ key, partition, vector, label });
     this.scheduleSave();
-    // A store that does not report its evictions (Redis): drop them from memory now and then. One
-    // that does needs this only as a backstop.
+  }
+
+  /**
+   * Stores the entry without a vector; its group's next lookup embeds it (pending.ts). No lookup
+   * embedded this text, so the main thread saw no entry with its gate key: usually none will come.
+   */
+  private async insertPending(partition: string, text: string, answer: StoredAnswer | string, key: string): Promise<void> {
+    await this.options.store.set(key, encodeEntry({ partition, text, embedder: this.options.embedder.id, vector: NO_VECTOR, answer }));
+    this.removedFromStore.delete(key);
+    // The same text indexed before keeps its vector, which is this text's.
+    if (this.index.has(key) || !this.pending.add(key)) return;
+    this.journal?.recordPending(key);
+    this.scheduleSave();
+  }
+
+  /**
+   * A store that does not report its evictions (Redis): drops them from memory now and then. One
+   * that does needs this only as a backstop.
+   */
+  private reconcileWhenBehind(): void {
     const storeSize = this.options.store.size();
-    const indexed = this.index.size - this.removedFromStore.size;
+    const indexed = this.size - this.removedFromStore.size;
     if (!this.reconciling && indexed > storeSize + Math.min(RECONCILE_SLACK, Math.max(100, Math.floor(storeSize / 10)))) {
       this.reconciling = this.reconcile()
         .catch((error: unknown) => this.options.logger.warn(`l1b: could not reconcile the index: ${String(error)}`))
@@ -344,6 +509,7 @@ export class SemanticCache {
     await this.reconciling;
     this.removedFromStore.clear();
     this.index.clear();
+    this.pending.clear();
     this.dirty = false;
     await this.journal?.rewrite([]);
     if (this.options.indexDir) await removeGraphs(this.options.indexDir);
@@ -356,7 +522,7 @@ export class SemanticCache {
     const journal = this.journal;
     if (!journal) return;
     this.saving = this.saving
-      .then(() => (journal.wantsRewrite(this.index.size) ? journal.rewrite(this.index.entries()) : journal.flush()))
+      .then(() => (journal.wantsRewrite(this.size) ? journal.rewrite(this.index.entries(), this.pending.keys()) : journal.flush()))
       .catch((error: unknown) => this.options.logger.warn(`l1b: could not save the semantic index: ${String(error)}`));
     return this.saving;
   }

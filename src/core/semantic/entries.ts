@@ -25,7 +25,20 @@ export interface SemanticEntry {
  * last turn. Keys written before gate keys hold 32 hex digits of the text's hash after the partition.
  */
 export function entryKey(partition: string, text: string, gateKey = gateKeyOf(text)): string {
-  return `${ENTRY_KEY_PREFIX}${partition}:${GATE_KEY_TAG}${gateKey}${sha256(text).slice(0, 24)}`;
+  return `${entryGroup(partition, gateKey)}${sha256(text).slice(0, TEXT_HASH_LENGTH)}`;
+}
+
+/** Hex digits of the text's hash at the end of an entry key. */
+const TEXT_HASH_LENGTH = 24;
+
+/** What the keys of `partition`'s entries with `gateKey` start with: only they can hit each other. */
+export function entryGroup(partition: string, gateKey: string): string {
+  return `${ENTRY_KEY_PREFIX}${partition}:${GATE_KEY_TAG}${gateKey}`;
+}
+
+/** The group (see `entryGroup`) of an entry key, or undefined for a key without a gate key. */
+export function entryGroupOfKey(key: string): string | undefined {
+  return gateKeyOfEntryKey(key) === undefined ? undefined : key.slice(0, key.length - TEXT_HASH_LENGTH);
 }
 
 /** The gate key an entry key carries, or undefined for a key without one (or not an entry's). */

@@ -16,17 +16,23 @@ import { isStored, VectorRows } from './rows';
 
 const FILE = 'vectors.journal';
 /**
- * Version 4 adds sparse add records. A version 3 journal (full vectors only) still opens, and is
- * rewritten as version 4 at its next flush, so an older build never meets a record it cannot read.
+ * Version 4 added sparse add records, version 5 pending records (entries stored without a vector,
+ * see pending.ts). A journal of version 3 or 4 still opens, and is rewritten as version 5 at its
+ * next flush, so an older build never meets a record it cannot read (it finds no journal it knows
+ * and rebuilds from the store).
  */
-const MAGIC = Buffer.from('ISARVJ04', 'latin1');
-const LEGACY_MAGIC = Buffer.from('ISARVJ03', 'latin1');
+const MAGIC = Buffer.from('ISARVJ05', 'latin1');
+/** Older versions that still open, and whether add records may be sparse in them. */
+const LEGACY = [
+  { magic: Buffer.from('ISARVJ04', 'latin1'), sparse: true },
+  { magic: Buffer.from('ISARVJ03', 'latin1'), sparse: false },
+] as const;
 /**
  * AddSparse holds a vector as a count (u16), its non-zero positions (u16 each, increasing) and
  * their values (f32 each): a lexical vector's 8–30 values take ~100 B instead of 512 B, so the
  * journal at 100k entries is about a third of its size and replays that much faster (issue 15).
  */
-const Op = { Add: 1, Remove: 2, AddSparse: 3 } as const;
+const Op = { Add: 1, Remove: 2, AddSparse: 3, Pending: 4 } as const;
 /** payload length (u32) + crc32 of the payload (u32). */
 const FRAME_HEADER = 8;
 /** The journal is rewritten once it is this many times the live records, and at least this big. */
@@ -96,10 +102,11 @@ function appendAddRecord(out: ByteSink, entry: JournalEntry, allowSparse = true)
   });
 }
 
-function appendRemoveRecord(out: ByteSink, key: string): void {
+/** A record of one key alone: a remove, or an entry stored without a vector (pending). */
+function appendKeyRecord(out: ByteSink, op: typeof Op.Remove | typeof Op.Pending, key: string): void {
   const keyBytes = Buffer.byteLength(key);
   appendRecord(out, 3 + keyBytes, (bytes, start) => {
-    bytes.writeUInt8(Op.Remove, start);
+    bytes.writeUInt8(op, start);
     bytes.writeUInt16LE(keyBytes, start + 1);
     bytes.write(key, start + 3, 'utf8');
   });
@@ -122,6 +129,8 @@ export interface ReplaySink {
    */
   addSparse?(key: string, partition: string, label: bigint, positions: Uint16Array, values: Float32Array, count: number): void;
   remove(key: string): void;
+  /** An entry stored without a vector (pending.ts); a later add or remove of the key supersedes it. */
+  pending?(key: string): void;
 }
 
 /** A record's key as stored: bytes [start, end) of `bytes`, valid only during the call. */
@@ -141,6 +150,7 @@ export interface ByteKeyedSink {
   add(key: KeyBytes, partition: string, label: number, vector: Float32Array): void;
   addSparse(key: KeyBytes, partition: string, label: number, positions: Uint16Array, values: Float32Array, count: number): void;
   remove(key: KeyBytes): void;
+  pending?(key: KeyBytes): void;
 }
 
 /** `sink` as a ByteKeyedSink: each key decoded to a string (UTF-8) and each label a bigint again. */
@@ -159,6 +169,7 @@ function decodingKeys(sink: ReplaySink): ByteKeyedSink {
       sink.add(text(key), partition, BigInt(label), full);
     },
     remove: (key) => sink.remove(text(key)),
+    pending: (key) => sink.pending?.(text(key)),
   };
 }
 
@@ -251,6 +262,8 @@ async function replay(fd: number, size: number, start: number, dimensions: numbe
     key.end = at + 3 + keyLength;
     if (op === Op.Remove) {
       sink.remove(key);
+    } else if (op === Op.Pending) {
+      sink.pending?.(key);
     } else if (op === Op.Add || op === Op.AddSparse) {
       let field = at + 3 + keyLength;
       const payloadEnd = at + length;
@@ -287,15 +300,25 @@ async function replay(fd: number, size: number, start: number, dimensions: numbe
   return { goodEnd: position, recordBytes };
 }
 
-/** A sink that keeps the live entries (with their own copies of the vectors), for `VectorJournal.open`. */
-function collect(): ReplaySink & { entries: ReplayedEntries } {
+/** A sink that keeps the live entries (with their own copies of the vectors) and pending keys, for `VectorJournal.open`. */
+function collect(): ReplaySink & { entries: ReplayedEntries; pendingKeys: Set<string> } {
   const live = new Map<string, JournalEntry>();
+  const pendingKeys = new Set<string>();
   return {
     add: (key, partition, label, vector) => {
+      pendingKeys.delete(key);
       live.delete(key); // re-insert so the order stays the order of the last add
       live.set(key, { key, partition, label, vector: vector.slice() });
     },
-    remove: (key) => void live.delete(key),
+    remove: (key) => {
+      pendingKeys.delete(key);
+      live.delete(key);
+    },
+    pending: (key) => {
+      live.delete(key);
+      pendingKeys.add(key);
+    },
+    pendingKeys,
     entries: {
       get length() {
         return live.size;
@@ -322,8 +345,10 @@ export class VectorJournal {
   private fileBytes = 0;
   /** Bytes of one add record, the last one seen: the compaction estimate of a live record. */
   private recordBytes = 0;
-  /** The file is a version 3 journal: rewrite it as version 4 before appending to it. */
+  /** The file is of an older version: rewrite it before appending to it. */
   private legacy = false;
+  /** Add records may be sparse (false in a version 3 file). */
+  private sparse = true;
   private writing: Promise<void> = Promise.resolve();
 
   private constructor(
@@ -337,10 +362,10 @@ export class VectorJournal {
    * another embedder, damaged header): the caller rebuilds and then calls `rewrite`. Holds every
    * live vector at once: the cache replays into its index with `openInto` instead.
    */
-  static async open(dir: string, embedder: string, dimensions: number): Promise<{ journal: VectorJournal; entries: ReplayedEntries | undefined }> {
+  static async open(dir: string, embedder: string, dimensions: number): Promise<{ journal: VectorJournal; entries: ReplayedEntries | undefined; pendingKeys: ReadonlySet<string> }> {
     const sink = collect();
     const { journal, replayed } = await VectorJournal.openInto(dir, embedder, dimensions, sink);
-    return { journal, entries: replayed ? sink.entries : undefined };
+    return { journal, entries: replayed ? sink.entries : undefined, pendingKeys: sink.pendingKeys };
   }
 
   /**
@@ -364,7 +389,9 @@ export class VectorJournal {
       const expected = header(embedder, dimensions);
       const window = new FileWindow(file.fd, size);
       const found = window.bytes(0, expected.length);
-      journal.legacy = found !== undefined && found.equals(header(embedder, dimensions, LEGACY_MAGIC));
+      const legacy = found && LEGACY.find(({ magic }) => found.equals(header(embedder, dimensions, magic)));
+      journal.legacy = legacy !== undefined;
+      journal.sparse = legacy?.sparse ?? true;
       if (!found || !(found.equals(expected) || journal.legacy)) {
         await file.close();
         return { journal, replayed: false };
@@ -385,11 +412,16 @@ export class VectorJournal {
   }
 
   recordAdd(entry: JournalEntry): void {
-    this.recordBytes = appendAddRecord(this.pending, entry, !this.legacy);
+    this.recordBytes = appendAddRecord(this.pending, entry, this.sparse);
   }
 
   recordRemove(key: string): void {
-    appendRemoveRecord(this.pending, key);
+    appendKeyRecord(this.pending, Op.Remove, key);
+  }
+
+  /** Records that the entry `key` is in the store without a vector (pending.ts). */
+  recordPending(key: string): void {
+    appendKeyRecord(this.pending, Op.Pending, key);
   }
 
   /** Appends the records made since the last flush, in one write. */
@@ -415,10 +447,11 @@ export class VectorJournal {
   }
 
   /**
-   * Replaces the journal with exactly `entries` as they are now (after a rebuild, a clear, or when
-   * it grew too big); records made after this call are appended behind them.
+   * Replaces the journal with exactly `entries` as they are now, and the keys of the entries stored
+   * without a vector (after a rebuild, a clear, or when it grew too big); records made after this
+   * call are appended behind them.
    */
-  rewrite(current: Iterable<JournalEntry>): Promise<void> {
+  rewrite(current: Iterable<JournalEntry>, pendingKeys: Iterable<string> = []): Promise<void> {
     // Copy the vectors now, one at a time as they come: the index hands out views of rows it
     // reuses once an entry is removed (and may build each vector from a sparse row), and the
     // records are written after awaits, when such a row may hold another entry's vector.
@@ -426,6 +459,7 @@ export class VectorJournal {
     const copies = new VectorRows(this.dimensions);
     const entries: Array<{ key: string; partition: string; label: bigint; row: number }> = [];
     for (const { key, partition, label, vector } of current) entries.push({ key, partition, label, row: copies.put(vector) });
+    const pendings = [...pendingKeys];
     this.pending.reset();
     this.writing = this.writing.then(async () => {
       await makePrivateDir(this.dir);
@@ -445,6 +479,10 @@ export class VectorJournal {
           this.recordBytes = appendAddRecord(chunk, { key, partition, label, vector: copies.vector(row) });
           if (chunk.length >= 1024 * 1024) await write();
         }
+        for (const key of pendings) {
+          appendKeyRecord(chunk, Op.Pending, key);
+          if (chunk.length >= 1024 * 1024) await write();
+        }
         await write();
       } finally {
         await draft.close();
@@ -455,6 +493,7 @@ export class VectorJournal {
       this.file = await open(path, 'r+');
       this.fileBytes = size;
       this.legacy = false;
+      this.sparse = true;
     });
     return this.writing;
   }

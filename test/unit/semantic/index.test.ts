@@ -169,7 +169,7 @@ describe('SemanticCache persistence', () => {
 
   async function withCache<T>(dir: string, run: (cache: SemanticCache) => Promise<T>, embedder = createLexicalEmbedder()): Promise<T> {
     const store = await openEmbeddedStore(join(dir, 'store'), { maxEntries: 100, ttlSeconds: 0 }, { name: 'semantic' });
-    const cache = await SemanticCache.open({ store, embedder, threshold: embedder.defaultThreshold, logger: silentLogger, indexDir: join(dir, 'index') });
+    const cache = await SemanticCache.open({ store, embedder, threshold: embedder.defaultThreshold, logger: silentLogger, indexDir: join(dir, 'index'), deferEmbedding: false });
     try {
       return await run(cache);
     } finally {
@@ -291,7 +291,7 @@ describe('SemanticCache follows the store\'s evictions', () => {
     const { dir, cleanup } = await tempDir('l1b-evicted');
     const store = await openEmbeddedStore(join(dir, 'store'), { maxEntries: 50, ttlSeconds: 0 }, { name: 'semantic' });
     const embedder = createLexicalEmbedder();
-    const cache = await SemanticCache.open({ store, embedder, threshold: embedder.defaultThreshold, logger: silentLogger, indexDir: join(dir, 'index') });
+    const cache = await SemanticCache.open({ store, embedder, threshold: embedder.defaultThreshold, logger: silentLogger, indexDir: join(dir, 'index'), deferEmbedding: false });
     try {
       // 120 into 50: a reconcile would wait for 100 more than the store holds.
       for (let i = 0; i < 120; i++) await cache.insert('p', `question number ${i} about topic ${i * 13}`, answer);
@@ -308,7 +308,7 @@ describe('SemanticCache follows the store\'s evictions', () => {
     // The journal recorded the removals: the next open starts with the store's 50.
     const store2 = await openEmbeddedStore(join(dir, 'store'), { maxEntries: 50, ttlSeconds: 0 }, { name: 'semantic' });
     const embedder2 = createLexicalEmbedder();
-    const reopened = await SemanticCache.openForLookups({ store: store2, embedder: embedder2, threshold: embedder2.defaultThreshold, logger: silentLogger, indexDir: join(dir, 'index') });
+    const reopened = await SemanticCache.openForLookups({ store: store2, embedder: embedder2, threshold: embedder2.defaultThreshold, logger: silentLogger, indexDir: join(dir, 'index'), deferEmbedding: false });
     try {
       assert.equal(reopened.origin, 'snapshot');
       assert.equal(reopened.index.size, 50);
@@ -323,7 +323,7 @@ describe('SemanticCache follows the store\'s evictions', () => {
     const { dir, cleanup } = await tempDir('l1b-evicted-again');
     const store = await openEmbeddedStore(dir, { maxEntries: 2, ttlSeconds: 0 }, { name: 'semantic' });
     const embedder = createLexicalEmbedder();
-    const cache = await SemanticCache.open({ store, embedder, threshold: embedder.defaultThreshold, logger: silentLogger });
+    const cache = await SemanticCache.open({ store, embedder, threshold: embedder.defaultThreshold, logger: silentLogger, deferEmbedding: false });
     try {
       await cache.insert('p', 'How do I sort a list in Python?', answer);
       await cache.insert('p', 'How do I read a file in Rust?', answer);
@@ -350,7 +350,7 @@ describe('SemanticCache groups entries by gate key', () => {
     const { dir, cleanup } = await tempDir('l1b-groups');
     const store = await openEmbeddedStore(dir, { maxEntries: 1000, ttlSeconds: 0 }, { name: 'semantic' });
     const embedder = createLexicalEmbedder();
-    const cache = await SemanticCache.open({ store, embedder, threshold: embedder.defaultThreshold, logger: silentLogger, annMinEntries: 20 });
+    const cache = await SemanticCache.open({ store, embedder, threshold: embedder.defaultThreshold, logger: silentLogger, annMinEntries: 20, deferEmbedding: false });
     try {
       for (let i = 0; i < 60; i++) await cache.insert('p', `How do I configure service number ${i} for tenant ${i * 7}?`, answer);
       assert.equal(cache.index.annPartitions(), 0, '60 gate keys, 60 groups of one: no graph, no usearch add');
@@ -415,7 +415,7 @@ describe('SemanticCache persistence of HNSW graphs', () => {
     const open = async (): Promise<{ cache: SemanticCache; close: () => Promise<void> }> => {
       const store = await openEmbeddedStore(join(dir, 'store'), { maxEntries: 1000, ttlSeconds: 0 }, { name: 'semantic' });
       const embedder = createLexicalEmbedder();
-      const cache = await SemanticCache.open({ store, embedder, threshold: embedder.defaultThreshold, logger: silentLogger, indexDir: join(dir, 'index'), annMinEntries: 20 });
+      const cache = await SemanticCache.open({ store, embedder, threshold: embedder.defaultThreshold, logger: silentLogger, indexDir: join(dir, 'index'), annMinEntries: 20, deferEmbedding: false });
       return { cache, close: async () => (await cache.close(), await store.close()) };
     };
     try {
@@ -495,7 +495,7 @@ describe('usearch keys of the graphs (issue 15: a remove walked a run of consecu
     const open = async (): Promise<{ cache: SemanticCache; close: () => Promise<void> }> => {
       const store = await openEmbeddedStore(join(dir, 'store'), { maxEntries: 1000, ttlSeconds: 0 }, { name: 'semantic' });
       const embedder = createLexicalEmbedder();
-      const cache = await SemanticCache.open({ store, embedder, threshold: embedder.defaultThreshold, logger: silentLogger, indexDir: join(dir, 'index'), annMinEntries: 20 });
+      const cache = await SemanticCache.open({ store, embedder, threshold: embedder.defaultThreshold, logger: silentLogger, indexDir: join(dir, 'index'), annMinEntries: 20, deferEmbedding: false });
       return { cache, close: async () => (await cache.close(), await store.close()) };
     };
     const question = wordQuestion;
@@ -536,7 +536,7 @@ describe('SemanticCache.openForLookups (issue 15: the first L1b answer before th
     const question = wordQuestion;
     const options = async (): Promise<Parameters<typeof SemanticCache.open>[0]> => ({
       store: await openEmbeddedStore(join(dir, 'store'), { maxEntries: 1000, ttlSeconds: 0 }, { name: 'semantic', loadInBackground: true }),
-      embedder, threshold: embedder.defaultThreshold, logger: silentLogger, indexDir: join(dir, 'index'), annMinEntries: 20,
+      embedder, threshold: embedder.defaultThreshold, logger: silentLogger, indexDir: join(dir, 'index'), annMinEntries: 20, deferEmbedding: false,
     });
     try {
       const fill = await options();

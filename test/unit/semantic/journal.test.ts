@@ -20,7 +20,7 @@ describe('L1b index persistence', () => {
     const { dir, cleanup } = await tempDir('l1b-journal');
     const store = await openEmbeddedStore(join(dir, 'store'), { maxEntries: 1000, ttlSeconds: 0 }, { name: 'semantic' });
     const embedder = createLexicalEmbedder();
-    const cache = await SemanticCache.open({ store, embedder, threshold: embedder.defaultThreshold, logger: silentLogger, indexDir: join(dir, 'index'), saveDelayMs: 60_000 });
+    const cache = await SemanticCache.open({ store, embedder, threshold: embedder.defaultThreshold, logger: silentLogger, indexDir: join(dir, 'index'), saveDelayMs: 60_000, deferEmbedding: false });
     const journalBytes = async (): Promise<number> => (await stat(join(dir, 'index', 'vectors.journal'))).size;
     try {
       for (let i = 0; i < 200; i++) await cache.insert('p', `How do I configure service ${i} for tenant ${i * 7}?`, answer);
@@ -196,7 +196,7 @@ describe('L1b index persistence', () => {
     }
   });
 
-  it('opens a version 3 journal (full vectors only) and rewrites it as version 4 at the next flush', async () => {
+  it('opens a version 3 journal (full vectors only) and rewrites it as the current version at the next flush', async () => {
     const { dir, cleanup } = await tempDir('l1b-journal-v3');
     const embedder = createLexicalEmbedder();
     const dimensions = embedder.dimensions;
@@ -231,12 +231,12 @@ describe('L1b index persistence', () => {
 
       // Through the cache: it opens the old journal as its snapshot, then the first flush migrates it.
       const store = await openEmbeddedStore(join(dir, 'store'), { maxEntries: 1000, ttlSeconds: 0 }, { name: 'semantic' });
-      const cache = await SemanticCache.open({ store, embedder, threshold: embedder.defaultThreshold, logger: silentLogger, indexDir: join(dir, 'index'), saveDelayMs: 60_000 });
+      const cache = await SemanticCache.open({ store, embedder, threshold: embedder.defaultThreshold, logger: silentLogger, indexDir: join(dir, 'index'), saveDelayMs: 60_000, deferEmbedding: false });
       await cache.insert('p', 'How do I configure the last service?', answer);
       await cache.flush();
       await cache.close();
       await store.close();
-      assert.equal((await readFile(path)).subarray(0, 8).toString('latin1'), 'ISARVJ04');
+      assert.equal((await readFile(path)).subarray(0, 8).toString('latin1'), 'ISARVJ05');
       const migrated = await VectorJournal.open(join(dir, 'index'), embedder.id, dimensions);
       assert.ok((migrated.entries?.length ?? 0) >= 1);
       assert.equal(migrated.journal.wantsRewrite(migrated.entries!.length), false);

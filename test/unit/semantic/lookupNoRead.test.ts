@@ -38,7 +38,7 @@ async function run(withTouch: boolean) {
   const base = await openEmbeddedStore(dir, { maxEntries: 100, ttlSeconds: 0 }, { name: 'semantic' });
   assert.equal(typeof base.touch, 'function', 'the embedded store can count a use without a read');
   const { store, reads } = counted(base, withTouch);
-  const cache = await SemanticCache.open({ store, embedder: createLexicalEmbedder(), threshold: 0.5, logger: silentLogger });
+  const cache = await SemanticCache.open({ store, embedder: createLexicalEmbedder(), threshold: 0.5, logger: silentLogger, deferEmbedding: false });
   const results: unknown[] = [];
   const steps: Array<[string, () => Promise<unknown>]> = [];
   const lookup = (n: number) => steps.push([`lookup ${n}`, async () => summary(await cache.lookup('p', sort(n)))]);

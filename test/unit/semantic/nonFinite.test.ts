@@ -53,7 +53,7 @@ describe('non-finite vectors', () => {
       const result = await cache.lookup('p', 'How do I sort a list?', nanVector(embedder.dimensions));
       assert.equal(result.hit, false);
       await cache.insert('p', 'poison', answer, nanVector(embedder.dimensions));
-      assert.equal(cache.index.size, 1);
+      assert.equal(cache.size, 1);
       assert.equal((await cache.lookup('p', 'How do I sort a list?')).hit, true);
     } finally {
       await store.close();
