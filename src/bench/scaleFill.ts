@@ -203,9 +203,11 @@ async function fillSemantic(entries: number, semantic: SemanticLayer, store: Key
     loaded.push({ partition, key, vector });
   });
   semantic.cache.bulkAdd(loaded);
+  // Embedded first, as serve embeds a turn whose gate key the cache holds at its lookup and stores
+  // it with that vector: stored without one (pending), the 2,000 would wait for lookups to embed them.
   const rate = await fill(bar, bulk, entries, async (i) => {
     const { partition, lastTurn } = keyOf(i);
-    await semantic.cache.insert(partition, lastTurn, storedAnswer(i));
+    await semantic.cache.insert(partition, lastTurn, storedAnswer(i), await embedder.embed(lastTurn));
   });
   bar.stop();
   return rate;

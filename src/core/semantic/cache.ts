@@ -45,10 +45,12 @@ const STEPS_PER_TURN = 256;
 const RECONCILE_SLACK = 1024;
 /**
  * Most pending entries (pending.ts) one lookup embeds before it searches: each is a store read and
- * an embedding (~50 µs lexical). The rest wait for the group's next lookup; until then they are
- * not found (a miss, never a wrong hit).
+ * an embedding (~50-100 µs lexical). A group gathers more than one only from misses that arrive
+ * together before the first is stored (later ones are looked up, so embedded, and stored with
+ * their vector). The rest wait for the group's next lookup; until then they are not found (a
+ * miss, never a wrong hit).
  */
-const PENDING_PER_LOOKUP = 64;
+const PENDING_PER_LOOKUP = 16;
 /** An entry's vector when it is stored before it is embedded (pending.ts). */
 const NO_VECTOR = new Float32Array(0);
 
@@ -277,15 +279,15 @@ export class SemanticCache {
         continue;
       }
       if (this.pending.has(key)) continue;
-      // An entry the index does not hold waits for its group's first lookup, unread: most are
-      // entries stored without a vector, and a restart then reads and embeds none of them.
-      if (this.defersEmbedding && this.pending.add(key)) {
+      const entry = await readEntry(this.options.store, key);
+      if (!entry || partitionOfKey(key) !== entry.partition) continue;
+      // Stored without a vector, and not in the journal (lost, or another process's): it waits
+      // for its group's first lookup, like any pending entry.
+      if (entry.vector.length === 0 && this.defersEmbedding && this.pending.add(key)) {
         this.journal?.recordPending(key);
         pended++;
         continue;
       }
-      const entry = await readEntry(this.options.store, key);
-      if (!entry || partitionOfKey(key) !== entry.partition) continue;
       const vector = await this.vectorOf(entry);
       if (vector) missing.push({ key, partition: entry.partition, vector });
     }
@@ -353,14 +355,14 @@ export class SemanticCache {
   }
 
   /**
-   * Takes in an entry another process stored under `key` (a replica on the same Redis): pending
-   * like any entry not yet embedded, or read and indexed when embedding is not deferred.
+   * Takes in an entry another process stored under `key` (a replica on the same Redis): indexed
+   * with its vector, or pending when it was stored without one.
    */
   async adoptStored(key: string): Promise<void> {
     if (!key.startsWith(ENTRY_KEY_PREFIX) || this.index.has(key) || this.pending.has(key)) return;
-    if (this.defersEmbedding && this.pending.add(key)) return;
     const entry = await readEntry(this.options.store, key);
     if (!entry || partitionOfKey(key) !== entry.partition) return;
+    if (entry.vector.length === 0 && this.defersEmbedding && this.pending.add(key)) return;
     const vector = await this.vectorOf(entry);
     if (vector && !this.index.has(key)) this.index.add(entry.partition, key, vector);
   }
