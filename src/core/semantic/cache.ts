@@ -195,6 +195,8 @@ export class SemanticCache {
       // remove drops it): searchable at once, in the key maps once `finishOpen` has moved them.
       const { index } = cache;
       index.startBulk();
+      // Counted once the replay is over (finishOpen): the counts are shared only after the open.
+      cache.pending.counting = false;
       const { journal, replayed } = await VectorJournal.openInto(indexDir, embedder.id, index.dimensions, replayWithPending(index.stage(), cache.pending), options.replayYieldWhile);
       cache.journal = journal;
       if (replayed) cache.origin = 'snapshot';
@@ -219,6 +221,7 @@ export class SemanticCache {
     const { indexDir, embedder, logger } = this.options;
     // The replayed entries into the index's key maps, a slice per turn: lookups go on meanwhile.
     while (this.index.settleStaged(STEPS_PER_TURN * 16)) await nextTurn();
+    await this.countReplayedPending();
     if (indexDir && this.origin === 'snapshot') this.index.finishBulk(await loadGraphs(indexDir, embedder.id, this.index.dimensions));
     const { added, removed } = await this.reconcile();
     // Before the cache serves: one synchronous pass over the keys (~100k Map sets).
@@ -227,6 +230,20 @@ export class SemanticCache {
       if (this.size > 0) logger.info(`l1b: rebuilt the semantic index from the store (${added} entries)`);
       await this.journal?.rewrite(this.index.entries(), this.pending.keys());
     } else if (added > 0 || removed > 0) this.scheduleSave();
+  }
+
+  /**
+   * Counts the journal's pending entries in the gate counts, a slice per turn. Nothing else changes
+   * the pending entries meanwhile: inserts and removals wait for the open, lookups only read them.
+   */
+  private async countReplayedPending(): Promise<void> {
+    if (this.pending.counting) return;
+    let counted = 0;
+    for (const key of this.pending.keys()) {
+      this.pending.countIn(key);
+      if (++counted % (STEPS_PER_TURN * 16) === 0) await nextTurn();
+    }
+    this.pending.counting = true;
   }
 
   /** The gate counts' memory, once they count every entry a lookup may find (after a complete open). */
@@ -278,7 +295,7 @@ export class SemanticCache {
         if (this.pending.size > 0) this.pending.remove(key);
         continue;
       }
-      if (this.pending.has(key)) continue;
+      if (this.pending.share(key)) continue;
       const entry = await readEntry(this.options.store, key);
       if (!entry || partitionOfKey(key) !== entry.partition) continue;
       // Stored without a vector, and not in the journal (lost, or another process's): it waits

@@ -121,6 +121,8 @@ describe('L1b entries stored before they are embedded', () => {
         assert.equal(early.hit && early.entry.answer.body.id, 'n12');
         await cache.indexed;
         assert.equal(cache.pendingSize, 40, 'found without being indexed while opening');
+        assert.equal(mayHold(cache, numbered(20)), true, 'replayed pending entries are counted once the open is done');
+        assert.equal(mayHold(cache, numbered(99)), false);
         const later = await cache.lookup('p', numbered(13).toLowerCase());
         assert.equal(later.hit && later.entry.answer.body.id, 'n13');
         assert.deepEqual([cache.size, cache.pendingSize], [40, 39]);
