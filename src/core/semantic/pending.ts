@@ -14,7 +14,7 @@ import type { ByteKeyedSink, KeyBytes } from './journal';
 
 /**
  * The keys by group (the start of their key: partition and gate key). A group of one, the usual
- * case, is its key alone: a Set per entry would be ~200 B more each at 100k entries.
+ * case, is its key alone, not a Set with its own hash table.
  */
 type Members = string | Set<string>;
 
@@ -64,7 +64,7 @@ export class PendingEntries {
 
   /**
    * Keeps `key`, a string equal to a key here, instead of its own copy, as `VectorIndex.shareKey`
-   * does: keys replayed from the journal duplicate the store's strings (~9 MB at 100k entries).
+   * does: keys replayed from the journal duplicate the store's strings (100k keys of ~90 characters).
    * Returns whether the key is here.
    */
   share(key: string): boolean {
