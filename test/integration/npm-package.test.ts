@@ -117,6 +117,17 @@ describe('the npm package, installed globally into a fresh prefix', { timeout: 1
       assert.equal(second.response.headers.get('x-isartor-layer'), 'l1a');
       assert.deepEqual(second.data, first.data);
       assert.equal(fake.requests.length, 1);
+      // A rewording is an L1b hit from the installed semantic worker, which stored the first answer
+      // without embedding it (no entry shared its gate key) and embeds it for this lookup.
+      for (let polls = 0; polls < 200; polls++) {
+        const report = (await (await fetch(`${url}/isartor/stats`)).json()) as { caches: Record<string, { entries: number }> };
+        if ((report.caches.semantic?.entries ?? 0) >= 1) break;
+        await new Promise((resolve) => setTimeout(resolve, 25));
+      }
+      const reworded = await client.chat.completions.create({ ...request, messages: [{ role: 'user', content: 'hello from  the installed package' }] }).withResponse();
+      assert.equal(reworded.response.headers.get('x-isartor-layer'), 'l1b');
+      assert.deepEqual(reworded.data.choices, first.data.choices);
+      assert.equal(fake.requests.length, 1);
       // An answer over 1 MiB is passed on uncached; the installed body worker reads its usage.
       const largeText = 'a large answer '.repeat(80_000);
       largeTextLength = largeText.length;
@@ -141,7 +152,7 @@ describe('the npm package, installed globally into a fresh prefix', { timeout: 1
     assert.equal(cached.filter((name) => /^code-[0-9a-f]{16}\.cache$/.test(name)).length, 1, cached.join(', '));
     const stats = await execFile(bin, ['stats', '--data-dir', dataDir, '--json'], { env: freshEnv() });
     const { totals } = JSON.parse(stats.stdout) as { totals: { requests: number; outputTokens: number } };
-    assert.equal(totals.requests, 4);
+    assert.equal(totals.requests, 5);
     // The fake reports a quarter of the text's length as output tokens: the large answers' usage was read.
     assert.ok(totals.outputTokens >= 2 * Math.ceil(largeTextLength / 4), `${totals.outputTokens} output tokens in the ledger`);
     const status = await execFile(bin, ['model', 'status', '--data-dir', dataDir], { env: freshEnv() });
