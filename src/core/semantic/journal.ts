@@ -337,7 +337,7 @@ function collect(): ReplaySink & { entries: ReplayedEntries; pendingKeys: Set<st
  */
 export class VectorJournal {
   /** Records made since the last flush. */
-  private pending = new ByteSink();
+  private unflushed = new ByteSink();
   /** The buffer of the last flush, reused by the next once its write is done. */
   private spare: ByteSink | undefined;
   private file: FileHandle | undefined;
@@ -412,25 +412,25 @@ export class VectorJournal {
   }
 
   recordAdd(entry: JournalEntry): void {
-    this.recordBytes = appendAddRecord(this.pending, entry, this.sparse);
+    this.recordBytes = appendAddRecord(this.unflushed, entry, this.sparse);
   }
 
   recordRemove(key: string): void {
-    appendKeyRecord(this.pending, Op.Remove, key);
+    appendKeyRecord(this.unflushed, Op.Remove, key);
   }
 
   /** Records that the entry `key` is in the store without a vector (pending.ts). */
   recordPending(key: string): void {
-    appendKeyRecord(this.pending, Op.Pending, key);
+    appendKeyRecord(this.unflushed, Op.Pending, key);
   }
 
   /** Appends the records made since the last flush, in one write. */
   flush(): Promise<void> {
     this.writing = this.writing.then(async () => {
-      const records = this.pending;
+      const records = this.unflushed;
       if (records.length === 0 || !this.file) return;
       // Records made while this write is under way go to the other buffer.
-      this.pending = this.spare ?? new ByteSink();
+      this.unflushed = this.spare ?? new ByteSink();
       this.spare = undefined;
       await this.file.write(records.bytes, 0, records.length, this.fileBytes);
       this.fileBytes += records.length;
@@ -460,7 +460,7 @@ export class VectorJournal {
     const entries: Array<{ key: string; partition: string; label: bigint; row: number }> = [];
     for (const { key, partition, label, vector } of current) entries.push({ key, partition, label, row: copies.put(vector) });
     const pendings = [...pendingKeys];
-    this.pending.reset();
+    this.unflushed.reset();
     this.writing = this.writing.then(async () => {
       await makePrivateDir(this.dir);
       const path = join(this.dir, FILE);
