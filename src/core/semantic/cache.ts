@@ -3,7 +3,7 @@
  * an in-memory index persisted beside the store (or, until a lookup could find them, no vector at
  * all: pending.ts), and the safety gates between a near neighbour and a hit. The layer and `isartor bench pairs` both drive this class.
  */
-import { isFiniteVector, type Embedder } from '../embed/embedder';
+import { dot, isFiniteVector, type Embedder } from '../embed/embedder';
 import type { Logger } from '../logger';
 import type { StoredAnswer } from '../outcome';
 import type { KeyValueStore } from '../store/store';
@@ -55,13 +55,6 @@ const PENDING_PER_LOOKUP = 16;
 const NO_VECTOR = new Float32Array(0);
 
 const nextTurn = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
-
-/** The dot product in index order, as the index's exact scan computes a similarity. */
-function dot(a: Float32Array, b: Float32Array): number {
-  let sum = 0;
-  for (let i = 0; i < a.length; i++) sum += a[i]! * b[i]!;
-  return sum;
-}
 
 /** The `k` most similar of `neighbours`, each key once, best first (a stable sort keeps the index's order on ties). */
 function nearestOf(neighbours: Neighbour[], k: number): Neighbour[] {
