@@ -8,7 +8,8 @@ import type { Embedder } from '../embed/embedder';
 import { createLexicalEmbedder } from '../embed/lexical';
 import { createEmbedder } from '../embed/select';
 import type { Logger } from '../logger';
-import type { Outcome } from '../outcome';
+import type { Outcome, StoredAnswer } from '../outcome';
+import type { ApiStyle } from '../request';
 import type { Layer, LayerContext, Next } from '../pipeline';
 import { cacheBackend, openSemanticBackend, type SemanticBackend, type SemanticOpenSpec } from '../semantic/backend';
 import { SemanticCache } from '../semantic/cache';
@@ -78,6 +79,33 @@ export async function createSemanticLayer(deps: SemanticLayerDeps): Promise<Sema
 export function semanticLayerOver(backend: SemanticBackend, logger: Logger): SemanticCacheLayer {
   const writes = new Set<Promise<void>>();
 
+  /** Keeps a store under way until it settles (for `settled()` and `close()`); logs its failure once. */
+  const track = (write: Promise<void>): void => {
+    // Inserts that travel to the worker together share one promise (workerBackend.ts).
+    if (writes.has(write)) return;
+    writes.add(write);
+    write.then(
+      () => writes.delete(write),
+      (error: unknown) => {
+        writes.delete(write);
+        logger.warn(`l1b: could not store an answer: ${String(error)}`);
+      },
+    );
+  };
+
+  /**
+   * Stores the upstream's answer once it is complete. Takes only what the store needs, so a
+   * request's objects are not kept alive until its answer is stored (issue 15).
+   */
+  function storeWhenComplete(completion: Promise<StoredAnswer | undefined>, api: ApiStyle, partition: string, lastTurn: string): void {
+    completion.then(
+      (answer) => {
+        if (answer && answer.api === api) track(backend.insert(partition, lastTurn, answer));
+      },
+      (error: unknown) => logger.warn(`l1b: could not store an answer: ${String(error)}`),
+    );
+  }
+
   async function handle(ctx: LayerContext, next: Next): Promise<Outcome> {
     const { req } = ctx;
     if (req.cache.semanticOff) return next();
@@ -93,20 +121,7 @@ export function semanticLayerOver(backend: SemanticBackend, logger: Logger): Sem
       }
     }
     const outcome = await next();
-    if (outcome.kind === 'upstream' && !req.cache.noStore) {
-      // The body has been read when `completion` resolves, but the proxy may still be writing its
-      // end to the client: wait one event-loop turn so storing (encode, store write, graph add)
-      // never delays the response it came from.
-      const write = outcome.completion
-        .then(async (answer) => {
-          if (!answer || answer.api !== req.api) return;
-          await new Promise<void>((resolve) => setImmediate(resolve));
-          await backend.insert(key.partition, key.lastTurn, answer);
-        })
-        .catch((error: unknown) => logger.warn(`l1b: could not store an answer: ${String(error)}`))
-        .finally(() => writes.delete(write));
-      writes.add(write);
-    }
+    if (outcome.kind === 'upstream' && !req.cache.noStore) storeWhenComplete(outcome.completion, req.api, key.partition, key.lastTurn);
     return outcome;
   }
 
@@ -115,16 +130,16 @@ export function semanticLayerOver(backend: SemanticBackend, logger: Logger): Sem
     handle,
     describe: () => backend.describe(),
     async clear() {
-      await Promise.all([...writes]);
+      await Promise.allSettled([...writes]);
       await backend.clear();
     },
     entries: () => backend.stats().entries,
     bytes: () => backend.stats().bytes,
     settled: async () => {
-      await Promise.all([...writes]);
+      await Promise.allSettled([...writes]);
     },
     async close() {
-      await Promise.all([...writes]);
+      await Promise.allSettled([...writes]);
       await backend.close();
     },
   };

@@ -27,7 +27,10 @@ export interface BackendStats {
 /** `gateKey` below: `gateKeyOf(text)`, when the caller has it already (it spares computing it again). */
 export interface SemanticBackend {
   lookup(partition: string, text: string, gateKey?: string): Promise<BackendLookup>;
-  /** Stores `answer` (or its JSON) for `text`; resolves once it is stored and in the index. */
+  /**
+   * Stores `answer` (or its JSON) for `text`; resolves once it is stored and in the index (in a
+   * worker, once every insert that travelled with it is). Never stores in the caller's turn.
+   */
   insert(partition: string, text: string, answer: StoredAnswer | string, gateKey?: string): Promise<void>;
   clear(): Promise<void>;
   stats(): BackendStats;
@@ -69,6 +72,9 @@ export function cacheBackend(parts: { cache: SemanticCache; embedder: Embedder; 
       return result.rejected ? { hit: false, rejected: result.rejected } : { hit: false };
     },
     async insert(partition, text, answer, gateKey) {
+      // A caller on the proxy's thread hands the answer over as its response ends: the store
+      // write, and any embedding, wait one turn of the event loop so they never delay that response.
+      await new Promise<void>((resolve) => setImmediate(resolve));
       const key = memoKey(partition, text);
       const vector = vectors.get(key);
       vectors.delete(key);

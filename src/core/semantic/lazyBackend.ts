@@ -73,10 +73,13 @@ export function lazyBackend(options: LazyBackendOptions): SemanticBackend {
       }
       return (await start())?.lookup(partition, text) ?? { hit: false };
     },
-    async insert(partition: string, text: string, answer: StoredAnswer | string): Promise<void> {
-      if (closed) return;
+    insert(partition: string, text: string, answer: StoredAnswer | string): Promise<void> {
+      if (closed) return Promise.resolve();
       written = true;
-      await (await start())?.insert(partition, text, answer);
+      // Once started, the real backend's own promise: an insert per miss, each wrapped twice, was
+      // a cost on the proxy's thread for nothing (issue 15).
+      if (backend) return backend.insert(partition, text, answer);
+      return start().then((started) => started?.insert(partition, text, answer));
     },
     async clear(): Promise<void> {
       // Before the first write there is nothing to clear, and no reason to start.

@@ -8,7 +8,7 @@ import type { Logger } from '../logger';
 import { openSemanticBackend, type SemanticBackend } from './backend';
 import { MessageBatcher } from './batcher';
 import { gateSignature } from './gates';
-import { INSERT_DELAY_MS, type SemanticWorkerInit, type WorkerMessage, type WorkerOpen, type WorkerReply, type WorkerRequest } from './workerProtocol';
+import { INSERT_DELAY_MS, type InsertItem, type SemanticWorkerInit, type WorkerMessage, type WorkerOpen, type WorkerReply, type WorkerRequest } from './workerProtocol';
 
 const port = parentPort;
 if (!port) throw new Error('the semantic worker must run in a worker thread');
@@ -21,13 +21,22 @@ const logger: Logger = {
   error: (message) => post({ kind: 'log', level: 'error', message }),
 };
 
+/** Stores every item; throws after all have been tried if any failed, saying how many. */
+async function insertAll(backend: SemanticBackend, items: readonly InsertItem[]): Promise<void> {
+  const results = await Promise.allSettled(items.map((item) => backend.insert(item.partition, item.text, item.answerJson, item.gateKey)));
+  const failures = results.filter((result): result is PromiseRejectedResult => result.status === 'rejected');
+  if (failures.length === 0) return;
+  const first = failures[0]!.reason;
+  throw new Error(`${failures.length} of ${items.length} answers not stored: ${first instanceof Error ? first.message : String(first)}`);
+}
+
 /** Runs one request and queues its reply; a failure becomes the reply's error, never a crash. */
 async function serve(backend: SemanticBackend, replies: MessageBatcher<WorkerReply>, request: WorkerRequest): Promise<void> {
   let lookup;
   let error: string | undefined;
   try {
     if (request.op === 'lookup') lookup = await backend.lookup(request.partition, request.text, request.gateKey);
-    else if (request.op === 'insert') await backend.insert(request.partition, request.text, request.answerJson, request.gateKey);
+    else if (request.op === 'insert') await insertAll(backend, request.items);
     else if (request.op === 'clear') await backend.clear();
     else await backend.close();
   } catch (failure) {

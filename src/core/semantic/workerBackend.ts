@@ -13,7 +13,7 @@ import { GateView } from './gateTable';
 import { createSemanticWorker, takeSpareWorker } from './spareWorker';
 import { semanticWorkerLimits } from './workerLimits';
 import { MessageBatcher } from './batcher';
-import { INSERT_POST_DELAY_MS, type WorkerMessage, type WorkerOpen, type WorkerReply, type WorkerRequest } from './workerProtocol';
+import { INSERT_POST_DELAY_MS, type InsertItem, type WorkerMessage, type WorkerOpen, type WorkerReply, type WorkerRequest } from './workerProtocol';
 
 /** Default lookup budget: far above a lookup's usual 0.1–1 ms, far below an upstream call. */
 export const DEFAULT_LOOKUP_BUDGET_MS = 250;
@@ -28,6 +28,9 @@ const MAX_PENDING_INSERTS = 2048;
 export function semanticWorkerScript(): string | undefined {
   return [join(__dirname, 'semanticWorker.js'), join(__dirname, 'worker.ts')].find((path) => existsSync(path));
 }
+
+/** Inserts that travel in one message: their items, what each holds back (`flightKey`), and their one promise. */
+type InsertGroup = { items: InsertItem[]; flights: string[]; stored: Promise<void> };
 
 type Pending = { resolve: (reply: WorkerReply) => void; reject: (error: Error) => void };
 
@@ -89,6 +92,11 @@ export async function startWorkerBackend(spec: SemanticOpenSpec, options: Worker
    */
   let indexed = false;
   let pendingInserts = 0;
+  /**
+   * The inserts waiting for the next message: one request, and one promise every one of them
+   * returns, settled by the worker's one reply (see the protocol's `insert`).
+   */
+  let openInserts: InsertGroup | undefined;
   let markIndexed = (): void => undefined;
   const indexedPromise = new Promise<void>((resolve) => (markIndexed = resolve));
   /** The worker's gate counts (gateTable.ts), once they count every entry. */
@@ -165,6 +173,8 @@ export async function startWorkerBackend(spec: SemanticOpenSpec, options: Worker
   // Requests made in one turn of the event loop go to the worker in one message; inserts, which
   // nothing waits for, wait up to INSERT_POST_DELAY_MS for more to travel with.
   const requests = new MessageBatcher<WorkerRequest>((batch) => {
+    // Inserts made from now on go in the next message.
+    openInserts = undefined;
     if (!dead) worker.postMessage(batch);
   }, options.insertPostDelayMs ?? INSERT_POST_DELAY_MS);
   type Request = WorkerRequest extends infer R ? (R extends unknown ? Omit<R, 'id'> : never) : never;
@@ -179,6 +189,22 @@ export async function startWorkerBackend(spec: SemanticOpenSpec, options: Worker
   };
   const expectOk = (reply: WorkerReply): void => {
     if (reply.error !== undefined) throw new Error(reply.error);
+  };
+
+  const insertGroup = (): InsertGroup => {
+    if (openInserts) return openInserts;
+    const items: InsertItem[] = [];
+    const flights: string[] = [];
+    const stored = call({ op: 'insert', items })
+      .then(expectOk)
+      .finally(() => {
+        pendingInserts -= items.length;
+        for (let i = 0; i < items.length; i++) {
+          countIn(insertsInFlight, flights[i]!, -1);
+          countIn(partitionsInFlight, items[i]!.partition, -1);
+        }
+      });
+    return (openInserts = { items, flights, stored });
   };
 
   return {
@@ -216,11 +242,11 @@ export async function startWorkerBackend(spec: SemanticOpenSpec, options: Worker
       });
       return Promise.race([answered, timedOut]).finally(() => clearTimeout(timer));
     },
-    async insert(partition: string, text: string, answer: StoredAnswer | string): Promise<void> {
-      if (dead) return;
+    insert(partition: string, text: string, answer: StoredAnswer | string): Promise<void> {
+      if (dead) return Promise.resolve();
       if (pendingInserts >= MAX_PENDING_INSERTS) {
         logger.debug('l1b: the semantic worker is behind; an answer was not stored');
-        return;
+        return Promise.resolve();
       }
       pendingInserts++;
       // Counted before the gate counts arrive too: an insert posted before may be counted after.
@@ -230,13 +256,11 @@ export async function startWorkerBackend(spec: SemanticOpenSpec, options: Worker
       const flight = flightKey(partition, gateKey);
       countIn(insertsInFlight, flight, 1);
       countIn(partitionsInFlight, partition, 1);
-      try {
-        expectOk(await call({ op: 'insert', partition, text, answerJson: typeof answer === 'string' ? answer : storedAnswerJson(answer), ...(gateKey !== undefined ? { gateKey } : {}) }));
-      } finally {
-        pendingInserts--;
-        countIn(insertsInFlight, flight, -1);
-        countIn(partitionsInFlight, partition, -1);
-      }
+      const group = insertGroup();
+      const answerJson = typeof answer === 'string' ? answer : storedAnswerJson(answer);
+      group.items.push(gateKey !== undefined ? { partition, text, answerJson, gateKey } : { partition, text, answerJson });
+      group.flights.push(flight);
+      return group.stored;
     },
     async clear() {
       expectOk(await call({ op: 'clear' }));

@@ -36,10 +36,22 @@ export interface WorkerOpen {
 /** Main thread → worker (in a `WorkerRequest[]` batch): one operation on the cache. */
 export type WorkerRequest =
   | { id: number; op: 'lookup'; partition: string; text: string; gateKey?: string }
-  /** `answerJson`: the answer as `storedAnswerJson` has it; a string crosses threads far cheaper than an object. */
-  | { id: number; op: 'insert'; partition: string; text: string; answerJson: string; gateKey?: string }
+  /**
+   * Every insert made since the last message, with one reply for them all: nothing waits for one
+   * insert, only for all of them (`settled()`), so a reply, a promise and a pending entry per insert
+   * were work and memory for nothing (issue 15).
+   */
+  | { id: number; op: 'insert'; items: InsertItem[] }
   | { id: number; op: 'clear' }
   | { id: number; op: 'close' };
+
+/** One answer to store. `answerJson`: the answer as `storedAnswerJson` has it; a string crosses threads far cheaper than an object. */
+export interface InsertItem {
+  partition: string;
+  text: string;
+  answerJson: string;
+  gateKey?: string;
+}
 
 /** Worker → main thread. */
 export type WorkerMessage =
@@ -60,7 +72,7 @@ export type WorkerMessage =
   /** A line for the main thread's logger. */
   | { kind: 'log'; level: 'debug' | 'info' | 'warn' | 'error'; message: string };
 
-/** The answer to request `id` (`lookup` only for lookups), or the error it failed with. */
+/** The answer to request `id` (`lookup` only for lookups), or the error it failed with (for inserts: the first, with how many failed). */
 export interface WorkerReply {
   id: number;
   lookup?: BackendLookup;

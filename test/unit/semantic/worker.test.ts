@@ -220,7 +220,7 @@ parentPort.on('message', () => undefined);`);
       const batches = [];
       parentPort.postMessage({ kind: 'ready', stats, describe: '[]' });
       parentPort.on('message', (batch) => {
-        batches.push(batch.map((request) => request.op));
+        batches.push(batch.map((request) => request.items ? request.op + ' ' + request.items.length : request.op));
         parentPort.postMessage({ kind: 'replies', replies: batch.map((request) => ({ id: request.id })), stats, describe: JSON.stringify(batches) });
       });
     `);
@@ -238,7 +238,9 @@ parentPort.on('message', () => undefined);`);
       }
       await backend.lookup('p', 'How do I sort a set?');
       await Promise.all(inserted);
-      assert.deepEqual(batchesOf(backend), [['insert', 'insert', 'insert', 'insert', 'insert', 'lookup']]);
+      // The five inserts are one request (one reply for all), sent with the lookup.
+      assert.deepEqual(batchesOf(backend), [['insert 5', 'lookup']]);
+      assert.equal(new Set(inserted).size, 1, 'inserts that travel together share one promise');
     } finally {
       await backend.close();
     }
@@ -246,7 +248,45 @@ parentPort.on('message', () => undefined);`);
     backend = await startWorkerBackend({ config: defaultConfig(temp.dir).semantic, dataDir: temp.dir }, { logger: silentLogger, script, lookupBudgetMs: 10_000 });
     try {
       await backend.insert('p', 'How do I sort a tuple?', answer);
-      assert.deepEqual(batchesOf(backend), [['insert']]);
+      assert.deepEqual(batchesOf(backend), [['insert 1']]);
+    } finally {
+      await backend.close();
+      await temp.cleanup();
+    }
+  });
+
+  it('fails every insert of a message the worker could not store, and then takes new ones again', async () => {
+    // A stand-in worker whose store fails every insert; it reports how many items each message held.
+    const temp = await tempDir('l1b-worker-insert-failure');
+    const script = join(temp.dir, 'failing-worker.cjs');
+    await writeFile(script, `
+      const { parentPort } = require('node:worker_threads');
+      const stats = { entries: 0, bytes: 0 };
+      const sizes = [];
+      parentPort.postMessage({ kind: 'ready', stats, describe: '[]' });
+      parentPort.on('message', (batch) => {
+        const replies = batch.map((request) => {
+          if (request.op !== 'insert') return { id: request.id };
+          sizes.push(request.items.length);
+          return { id: request.id, error: request.items.length + ' of ' + request.items.length + ' answers not stored: disk full' };
+        });
+        parentPort.postMessage({ kind: 'replies', replies, stats, describe: JSON.stringify(sizes) });
+      });
+    `);
+    const answer = answerFor(proxyRequest({ body: chatBody('How do I sort a list?') }), 1);
+    const backend = await startWorkerBackend({ config: defaultConfig(temp.dir).semantic, dataDir: temp.dir }, { logger: silentLogger, script, lookupBudgetMs: 10_000, insertPostDelayMs: 1 });
+    try {
+      // More failed inserts than the backend lets wait for the worker (2,048): each failure must
+      // release its place, or the last ones would be dropped as "the worker is behind".
+      for (let round = 0; round < 3; round++) {
+        const inserted = Array.from({ length: 1000 }, (_, i) => backend.insert('p', `How do I sort list ${round}-${i}?`, answer));
+        const results = await Promise.allSettled(inserted);
+        for (const result of results) {
+          assert.equal(result.status, 'rejected');
+          assert.match(String((result as PromiseRejectedResult).reason), /1000 of 1000 answers not stored: disk full/);
+        }
+      }
+      assert.deepEqual(JSON.parse(backend.describe()), [1000, 1000, 1000]);
     } finally {
       await backend.close();
       await temp.cleanup();
