@@ -39,7 +39,7 @@ describe('L1b in a worker thread', () => {
     }
   });
 
-  it('answers many lookups and inserts made at once, each with its own reply (they travel in batches)', async () => {
+  it('stores inserts made at once, then answers many lookups made at once, each with its own reply (they travel in batches)', async () => {
     const temp = await tempDir('l1b-worker-batch');
     const backend = await startWorkerBackend({ config: defaultConfig(temp.dir).semantic, dataDir: temp.dir }, { logger: silentLogger, lookupBudgetMs: 10_000 });
     try {
