@@ -29,8 +29,8 @@ export function semanticWorkerScript(): string | undefined {
   return [join(__dirname, 'semanticWorker.js'), join(__dirname, 'worker.ts')].find((path) => existsSync(path));
 }
 
-/** Inserts that travel in one message: their items, what each holds back (`flightKey`), and their one promise. */
-type InsertGroup = { items: InsertItem[]; flights: string[]; stored: Promise<void> };
+/** Inserts that travel in one message: their items and their one promise. */
+type InsertGroup = { items: InsertItem[]; stored: Promise<void> };
 
 type Pending = { resolve: (reply: WorkerReply) => void; reject: (error: Error) => void };
 
@@ -194,17 +194,16 @@ export async function startWorkerBackend(spec: SemanticOpenSpec, options: Worker
   const insertGroup = (): InsertGroup => {
     if (openInserts) return openInserts;
     const items: InsertItem[] = [];
-    const flights: string[] = [];
     const stored = call({ op: 'insert', items })
       .then(expectOk)
       .finally(() => {
         pendingInserts -= items.length;
-        for (let i = 0; i < items.length; i++) {
-          countIn(insertsInFlight, flights[i]!, -1);
-          countIn(partitionsInFlight, items[i]!.partition, -1);
+        for (const item of items) {
+          countIn(insertsInFlight, flightKey(item.partition, item.gateKey), -1);
+          countIn(partitionsInFlight, item.partition, -1);
         }
       });
-    return (openInserts = { items, flights, stored });
+    return (openInserts = { items, stored });
   };
 
   return {
@@ -253,13 +252,11 @@ export async function startWorkerBackend(spec: SemanticOpenSpec, options: Worker
       // The gate key its lookup computed, if it did (a lookup in an empty partition needs none);
       // without one the worker computes it, and the insert holds back its whole partition.
       const gateKey = text.length <= MAX_KEYED_HERE_CHARS ? recentGateKeys.get(text) : undefined;
-      const flight = flightKey(partition, gateKey);
-      countIn(insertsInFlight, flight, 1);
+      countIn(insertsInFlight, flightKey(partition, gateKey), 1);
       countIn(partitionsInFlight, partition, 1);
       const group = insertGroup();
       const answerJson = typeof answer === 'string' ? answer : storedAnswerJson(answer);
       group.items.push(gateKey !== undefined ? { partition, text, answerJson, gateKey } : { partition, text, answerJson });
-      group.flights.push(flight);
       return group.stored;
     },
     async clear() {
