@@ -4,7 +4,8 @@
 // bytes, JSON.parse the answer, keep it in the Map, append it and a ledger line to a log file
 // (one write per event-loop turn). scripts/miss-floor.sh compares its CPU per miss with the
 // bench's bare pass-through and with `isartor serve`.
-// Usage: node scripts/min-caching-proxy.mjs UPSTREAM_ORIGIN LOG_FILE   (prints "listening http://…")
+// Usage: [PORT=n] node scripts/min-caching-proxy.mjs UPSTREAM_ORIGIN LOG_FILE   (prints "listening http://…";
+// PORT is what `isartor bench overhead --peers` sets)
 import { createHash } from 'node:crypto';
 import { open } from 'node:fs/promises';
 import http from 'node:http';
@@ -58,7 +59,8 @@ const server = http.createServer(async (req, res) => {
     res.end();
     const bytes = Buffer.concat(kept);
     if (answer.statusCode === 200) {
-      JSON.parse(bytes);
+      // A streamed answer (server-sent events) is kept as its bytes: less than serve does with it.
+      if (!String(answer.headers['content-type']).includes('event-stream')) JSON.parse(bytes);
       answers.set(key, bytes);
       const head = Buffer.alloc(8);
       head.writeUInt32LE(key.length, 0);
@@ -72,4 +74,4 @@ const server = http.createServer(async (req, res) => {
   }
 });
 server.keepAliveTimeout = 65_000;
-server.listen(0, '127.0.0.1', () => process.stdout.write(`listening http://127.0.0.1:${server.address().port}\n`));
+server.listen(Number(process.env.PORT ?? 0), '127.0.0.1', () => process.stdout.write(`listening http://127.0.0.1:${server.address().port}\n`));

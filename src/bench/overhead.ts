@@ -13,7 +13,7 @@ import { agentHistory, type ChatTurn } from './agentHistory';
 import { BENCH_CHILD_READY, benchChildEnv, residentBytes, SERVE_READY, spawnCli } from './children';
 import { runLoad, type LoadResult } from './load';
 import { startPeer, type Peer } from './overheadPeers';
-import { cpuMsBetween, readProcessCpu } from './processCpu';
+import { cpuMsBetween, readGroupCpu, readProcessCpu, type CpuReading } from './processCpu';
 import { questionText } from './questions';
 import { percentile, round, startProgress, summarize, type LatencySummary } from './stats';
 
@@ -197,7 +197,11 @@ async function measure(
   const proxy = await spawnCli(['serve', '--port', '0', '--data-dir', dataDir, '--upstream', `${fakeUrl}/v1`, '--anthropic-upstream', fakeUrl], SERVE_READY, { env: benchChildEnv() });
   children.push(proxy);
   const bases: Record<string, string> = { proxy: proxy.ready[1]!, passThrough: pass.ready[1]!, direct: fakeUrl };
-  const pids: Record<string, number> = { proxy: proxy.pid, passThrough: pass.pid, direct: fake.pid };
+  const readCpu: Record<string, () => Promise<CpuReading>> = {
+    proxy: () => readProcessCpu(proxy.pid),
+    passThrough: () => readProcessCpu(pass.pid),
+    direct: () => readProcessCpu(fake.pid),
+  };
   const peers: Peer[] = [];
   const names = new Set<string>();
   for (const command of options.peers ?? []) {
@@ -206,7 +210,8 @@ async function measure(
     children.push(peer);
     peers.push(peer);
     bases[peer.name] = peer.baseUrl;
-    pids[peer.name] = peer.pid;
+    // A peer runs under a shell, in a process group of its own (overheadPeers.ts).
+    readCpu[peer.name] = () => readGroupCpu(peer.pid);
   }
   const concurrencies = options.concurrencies ?? DEFAULT_CONCURRENCIES;
   const targets = Object.keys(bases) as OverheadTarget[];
@@ -239,12 +244,12 @@ async function measure(
         // Rotate who goes first, so no target always runs on the warmest (or coldest) machine.
         for (const turn of targets.keys()) {
           const target = targets[(turn + round) % targets.length]!;
-          const cpuBefore = await readProcessCpu(pids[target]!);
+          const cpuBefore = await readCpu[target]!();
           const result = await send(target, concurrency, stream, count, (done) => bar?.update(doneBefore + done));
           // What a target does after its last answer (the proxy's cache inserts) is part of a miss's
           // cost; and a quiet process's CPU figures are up to date (see processCpu.ts).
           await delay(SETTLE_MS);
-          const cpuMs = cpuMsBetween(cpuBefore, await readProcessCpu(pids[target]!));
+          const cpuMs = cpuMsBetween(cpuBefore, await readCpu[target]!());
           doneBefore += count;
           const key = cellKey(target, concurrency, stream);
           const cell = cells.get(key) ?? { totalMs: [], firstByteMs: [], wallMs: 0, cpuMs: 0 };

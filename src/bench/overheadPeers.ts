@@ -13,6 +13,7 @@ export interface Peer {
   readonly name: string;
   readonly command: string;
   readonly baseUrl: string;
+  /** The shell's pid, which is also the id of the process group the gateway runs in. */
   readonly pid: number;
   stop(): Promise<void>;
 }

@@ -27,6 +27,40 @@ export async function readProcessCpu(pid: number): Promise<CpuReading> {
 }
 
 /**
+ * The CPU of every process in a process group, summed: a peer gateway is started through a shell
+ * in a group of its own, and the shell's pid alone reads the shell's few ticks, not the gateway's.
+ * A member that ends between two readings takes its time with it (its thread ids leave `threads`).
+ */
+export async function readGroupCpu(groupId: number): Promise<CpuReading> {
+  const members = await groupMembers(groupId);
+  const readings = await Promise.all(members.map((pid) => readProcessCpu(pid)));
+  const precise = readings.every((reading) => reading.liveThreadsMs !== undefined);
+  return {
+    ticksMs: readings.reduce((sum, reading) => sum + reading.ticksMs, 0),
+    liveThreadsMs: precise && readings.length > 0 ? readings.reduce((sum, reading) => sum + reading.liveThreadsMs!, 0) : undefined,
+    threads: members.map((pid, i) => `${pid}:${readings[i]!.threads}`).join(';'),
+  };
+}
+
+/** The pids whose process group is `groupId`, ascending; none where /proc is missing. */
+async function groupMembers(groupId: number): Promise<number[]> {
+  let entries: string[];
+  try {
+    entries = await readdir('/proc');
+  } catch {
+    return [];
+  }
+  const pids = entries.filter((name) => /^\d+$/.test(name)).map(Number);
+  const groups = await Promise.all(pids.map((pid) => readFile(`/proc/${pid}/stat`, 'utf8').then(groupOf, () => undefined)));
+  return pids.filter((_, i) => groups[i] === groupId).sort((a, b) => a - b);
+}
+
+/** The process group in a /proc/<pid>/stat line: the third field after the command name. */
+function groupOf(stat: string): number {
+  return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[2]);
+}
+
+/**
  * Ticks and nanoseconds of one process disagree by less than this unless a thread's time went
  * missing from the nanoseconds (each of the two tick readings is rounded down by under a tick).
  */

@@ -77,6 +77,8 @@ http.createServer((req, res) => {
       assert.equal(report.peers.length, 1);
       const [peer] = report.peers;
       assert.ok(peer!.throughputRatios.c32! > 0 && Number.isFinite(peer!.missP50AddedMs));
+      // The gateway runs under a shell: its CPU is read from the whole process group, not the shell's pid.
+      assert.ok(peer!.cpuRatios.c1! > 0 && peer!.cpuRatios.c32! > 0, `CPU ratios ${JSON.stringify(peer!.cpuRatios)}`);
       assert.equal(report.scenarios.filter((s) => s.target === peer!.name).length, 4, 'the peer ran every scenario');
       // Before the first cell, every target gets the start warm-up (10 per measured request here),
       // half of it streamed; then each of the 4 cells gets its own warm-up and its measured requests.

@@ -4,7 +4,7 @@ import { existsSync } from 'node:fs';
 import { once } from 'node:events';
 import { test } from 'node:test';
 import { setTimeout as delay } from 'node:timers/promises';
-import { cpuMsBetween, readProcessCpu } from '../../../src/bench/processCpu';
+import { cpuMsBetween, readGroupCpu, readProcessCpu } from '../../../src/bench/processCpu';
 
 const linux = existsSync(`/proc/${process.pid}/task`);
 
@@ -83,4 +83,39 @@ test('readProcessCpu: the CPU of a thread that ended in between is still counted
     assert.ok(used >= 80, `the child used ${used} ms`);
     assert.ok(Math.abs(cpuMsBetween(before, after) - used) <= 25, `counted ${cpuMsBetween(before, after)} ms of ${used}`);
   });
+});
+
+test('readGroupCpu: a program started through a shell is counted, where the shell\'s pid reads almost nothing', { skip: linux ? false : 'needs /proc (Linux)' }, async () => {
+  // As `bench overhead --peers` starts a gateway: a shell in a process group of its own, which
+  // stays the gateway's parent (`; true` keeps it from exec-ing the command).
+  const burner = `process.stdin.once('data', () => { const s = process.cpuUsage(); while (process.cpuUsage(s).user < 150000); const u = process.cpuUsage(); process.stdout.write((u.user + u.system) / 1000 + '\\n'); });`;
+  const shell = spawn('/bin/sh', ['-c', `"${process.execPath}" -e "${burner}"; true`], { detached: true, stdio: ['pipe', 'pipe', 'inherit'] });
+  try {
+    const lines = shell.stdout!.setEncoding('utf8');
+    await delay(400); // node's own start, before the first reading
+    const groupBefore = await readGroupCpu(shell.pid!);
+    const shellBefore = await readProcessCpu(shell.pid!);
+    assert.ok(groupBefore.threads.split(';').length >= 2, `the shell and node: ${groupBefore.threads}`);
+    shell.stdin!.write('go\n');
+    const [line] = (await once(lines, 'data')) as [string];
+    await delay(20);
+    const groupAfter = await readGroupCpu(shell.pid!);
+    const burned = Number(line);
+    assert.ok(burned >= 150, `node used ${burned} ms in all`);
+    const counted = cpuMsBetween(groupBefore, groupAfter);
+    assert.ok(counted >= 145 && counted <= burned + 25, `the group counted ${counted} ms; the burn was at least 150`);
+    assert.ok(cpuMsBetween(shellBefore, await readProcessCpu(shell.pid!)) < 20, 'the shell alone does not see it');
+  } finally {
+    try {
+      process.kill(-shell.pid!, 'SIGKILL');
+    } catch {
+      shell.kill('SIGKILL');
+    }
+  }
+});
+
+test('readGroupCpu: a group with no process reads zero rather than failing', async () => {
+  const reading = await readGroupCpu(2 ** 22 + 12345);
+  assert.equal(reading.ticksMs, 0);
+  assert.equal(reading.liveThreadsMs, undefined);
 });
