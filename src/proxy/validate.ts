@@ -8,7 +8,8 @@ import { ProxyError } from './errors';
 function typeName(value: JsonValue | undefined): string {
   if (value === undefined) return 'missing';
   if (value === null) return 'null';
-  return Array.isArray(value) ? 'an array' : `a ${typeof value}`;
+  if (Array.isArray(value)) return 'an array';
+  return typeof value === 'object' ? 'an object' : `a ${typeof value}`;
 }
 
 function invalid(param: string, message: string): ProxyError {

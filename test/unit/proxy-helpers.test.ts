@@ -58,6 +58,8 @@ test('validation names the field and what it should be', () => {
     ['openai.chat', { messages: [] }, /`model` is required/],
     ['openai.chat', { model: '', messages: [] }, /`model` is required/],
     ['openai.chat', { model: 'm' }, /`messages` is required/],
+    ['openai.chat', { model: 'm', messages: { role: 'user' } }, /`messages` is required .*\(got an object\)/],
+    ['openai.chat', { model: 'm', messages: 'hi' }, /\(got a string\)/],
     ['openai.chat', { model: 'm', messages: ['hi'] }, /`messages\[0\]` must be an object/],
     ['openai.chat', { model: 'm', messages: [], stream: 'yes' }, /`stream` must be a boolean/],
     ['openai.completions', { model: 'm' }, /`prompt` is required/],
