@@ -12,7 +12,7 @@ const remembered = new WeakMap<object, Map<string, string>>();
 /**
  * The digest of `body` for `purpose`, computed by `compute` the first time it is asked for.
  *
- * @example rememberedDigest(req.body, 'relevant:openai.chat', () => sha256(canonicalJson(kept)))
+ * @example rememberedDigest(req.body, 'relevant:openai.chat', () => canonicalObjectDigest(kept))
  */
 export function rememberedDigest(body: object, purpose: string, compute: () => string): string {
   let digests = remembered.get(body);

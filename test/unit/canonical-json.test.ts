@@ -94,7 +94,7 @@ test('partitionKey is the sha256 of its parts, remembered or not, and changes wi
   assert.equal(keys.size, 1 + variants.length);
 });
 
-test('canonicalObjectDigest and canonicalArrayDigest hash exactly what canonicalJson writes, for 3,000 random values', async () => {
+test('without long strings, canonicalObjectDigest and canonicalArrayDigest hash exactly what canonicalJson writes (cache keys as before), for 3,000 random values', async () => {
   const { canonicalArrayDigest, canonicalObjectDigest } = await import('../../src/core/canonical');
   const next = random(26);
   for (let i = 0; i < 3000; i++) {
@@ -109,18 +109,101 @@ test('canonicalObjectDigest and canonicalArrayDigest hash exactly what canonical
 });
 
 test('the digests are the same on both sides of the length at which pieces stop being joined', async () => {
-  const { canonicalArrayDigest, canonicalObjectDigest } = await import('../../src/core/canonical');
+  const { canonicalArrayDigest, canonicalObjectDigest, canonicalKeyText, LONG_STRING_CHARS } = await import('../../src/core/canonical');
   const next = random(27);
-  // Canonical texts from just under to well over 16 K characters, with multi-byte and escaped characters.
+  // Key texts from just under to well over 16 K characters, of strings short enough to be written
+  // out, with multi-byte and escaped characters.
   for (const length of [16 * 1024 - 200, 16 * 1024 - 40, 16 * 1024, 16 * 1024 + 40, 60_000]) {
     for (let i = 0; i < 20; i++) {
-      const filler = `ü😀"\\\n${'a'.repeat(length)}`.slice(0, length - Math.floor(next() * 60));
-      const turns = [{ role: 'system', content: filler }, value(next, 1), { role: 'user', content: STRINGS[i % STRINGS.length] }];
+      const turns: unknown[] = [];
+      for (let written = 0; written < length; ) {
+        const piece = `ü😀"\\\n${'a'.repeat(LONG_STRING_CHARS)}`.slice(0, Math.max(1, Math.min(LONG_STRING_CHARS - 1, length - written) - Math.floor(next() * 60)));
+        turns.push({ role: 'system', content: piece });
+        written += JSON.stringify(piece).length + 30;
+      }
+      turns.push(value(next, 1), { role: 'user', content: STRINGS[i % STRINGS.length] });
       const body = { model: 'm', messages: turns, extra: value(next, 1) };
+      assert.equal(canonicalKeyText(body), canonicalJson(body), 'no long string: the key text is the canonical JSON');
       assert.equal(canonicalObjectDigest(body), sha256(canonicalJson(body)), `object of ~${length} characters`);
-      for (let count = 0; count <= turns.length; count++) assert.equal(canonicalArrayDigest(turns, count), sha256(canonicalJson(turns.slice(0, count))), `array of ~${length} characters`);
+      for (let count = 0; count <= turns.length; count += 3) assert.equal(canonicalArrayDigest(turns, count), sha256(canonicalJson(turns.slice(0, count))), `array of ~${length} characters`);
     }
   }
+});
+
+test('a long string enters the key text as the sha256 of its JSON; keys and short strings are written out', async () => {
+  const { canonicalKeyText, LONG_STRING_CHARS } = await import('../../src/core/canonical');
+  const long = `${'x'.repeat(LONG_STRING_CHARS - 1)}é`;
+  const short = long.slice(1);
+  const body = { [long]: short, b: [long, 1], a: { content: long } };
+  const token = `<${sha256(JSON.stringify(long))}>`;
+  assert.equal(canonicalKeyText(body), `{"a":{"content":${token}},"b":[${token},1],${JSON.stringify(long)}:${JSON.stringify(short)}}`);
+  // A short string spelling a token is still a string: it cannot stand for the long one.
+  assert.notEqual(canonicalKeyText({ content: token }), canonicalKeyText({ content: long }));
+});
+
+test('bodies with long strings: digests equal the sha256 of the key text, remembered or not, and key order still does not matter', async () => {
+  const { canonicalArrayDigest, canonicalObjectDigest, canonicalKeyText, LONG_STRING_CHARS } = await import('../../src/core/canonical');
+  const next = random(28);
+  const longs = Array.from({ length: 12 }, (_, i) => `${i} ${'ü😀"\\\n'.repeat(4)}${'word '.repeat(LONG_STRING_CHARS / 4 + i * 50)}`);
+  for (let round = 0; round < 400; round++) {
+    // Fresh objects each time, as each request parses its own body; the strings repeat across them.
+    const turns = Array.from({ length: 1 + Math.floor(next() * 6) }, () =>
+      next() < 0.5 ? { role: 'user', content: longs[Math.floor(next() * longs.length)]! } : { content: [{ type: 'text', text: longs[Math.floor(next() * longs.length)]! }], role: 'assistant' },
+    );
+    const body = JSON.parse(JSON.stringify({ model: 'm', system: longs[round % longs.length], messages: turns, extra: value(next, 1) })) as Record<string, unknown>;
+    assert.equal(canonicalObjectDigest(body), sha256(canonicalKeyText(body)));
+    const reordered = JSON.parse(JSON.stringify(Object.fromEntries(Object.entries(body).reverse()))) as Record<string, unknown>;
+    assert.equal(canonicalObjectDigest(reordered), canonicalObjectDigest(body), 'key order');
+    const parsedTurns = JSON.parse(JSON.stringify(turns)) as unknown[];
+    for (let count = 0; count <= parsedTurns.length; count++) assert.equal(canonicalArrayDigest(parsedTurns, count), sha256(canonicalKeyText(parsedTurns.slice(0, count))));
+  }
+});
+
+test('long strings that look alike to the memo (same length and ends) or to UTF-8 (a lone surrogate) keep their own digests', async () => {
+  const { canonicalObjectDigest, canonicalKeyText, LONG_STRING_CHARS } = await import('../../src/core/canonical');
+  const end = 'e'.repeat(200);
+  const a = `${end}${'m'.repeat(LONG_STRING_CHARS)}A${'m'.repeat(LONG_STRING_CHARS)}${end}`;
+  const b = `${end}${'m'.repeat(LONG_STRING_CHARS)}B${'m'.repeat(LONG_STRING_CHARS)}${end}`;
+  const surrogate = `${'s'.repeat(LONG_STRING_CHARS)}\ud800`;
+  const replaced = `${'s'.repeat(LONG_STRING_CHARS)}\ufffd`;
+  for (let round = 0; round < 3; round++) {
+    for (const [x, y] of [[a, b], [b, a], [surrogate, replaced], [replaced, surrogate]] as const) {
+      const first = canonicalObjectDigest({ content: `${x}` });
+      const second = canonicalObjectDigest({ content: `${y}` });
+      assert.notEqual(first, second);
+      assert.equal(first, sha256(canonicalKeyText({ content: x })));
+      assert.equal(second, sha256(canonicalKeyText({ content: y })));
+    }
+  }
+});
+
+test('the long strings remembered across requests stay within two generations of a million characters', async () => {
+  const { canonicalObjectDigest, canonicalKeyText, rememberedLongStrings } = await import('../../src/core/canonical');
+  const stringOf = (i: number): string => `${i}:${'z'.repeat(20_000)}`;
+  const digests: string[] = [];
+  for (let i = 0; i < 300; i++) {
+    digests.push(canonicalObjectDigest({ content: stringOf(i) }));
+    assert.ok(rememberedLongStrings.heldChars() <= 2 * 1024 * 1024 + 20_010, `${rememberedLongStrings.heldChars()} characters held after ${i + 1} strings`);
+  }
+  // Those dropped long ago and those still held give the same digests.
+  for (const i of [0, 150, 299]) assert.equal(canonicalObjectDigest({ content: stringOf(i) }), digests[i]);
+  assert.equal(digests[7], sha256(canonicalKeyText({ content: stringOf(7) })));
+});
+
+test('a remembered token is given only for the same text, in the newer generation and the older', async () => {
+  const { LongStringTokens, canonicalKeyText, LONG_STRING_CHARS } = await import('../../src/core/canonical');
+  const tokens = new LongStringTokens(3 * LONG_STRING_CHARS);
+  const end = 'e'.repeat(100);
+  const a = `${end}${'m'.repeat(LONG_STRING_CHARS)}A${end}`;
+  const b = `${end}${'m'.repeat(LONG_STRING_CHARS)}B${end}`;
+  const filler = 'f'.repeat(2 * LONG_STRING_CHARS);
+  const tokenOf = (text: string): string => canonicalKeyText(text);
+  assert.equal(tokens.token(a), tokenOf(a));
+  assert.equal(tokens.token(a), tokenOf(a), 'remembered');
+  assert.equal(tokens.token(filler), tokenOf(filler)); // over the budget: a and the filler are now the older generation
+  assert.equal(tokens.heldChars(), a.length + filler.length);
+  assert.equal(tokens.token(b), tokenOf(b), 'b shares a\'s fingerprint, which the older generation holds');
+  assert.equal(tokens.token(a), tokenOf(a));
 });
 
 test('canonicalElements serialises an array once, and a copy of it afresh', async () => {
@@ -132,8 +215,9 @@ test('canonicalElements serialises an array once, and a copy of it afresh', asyn
   assert.notEqual(canonicalElements([...turns]), first);
 });
 
-test('the exact and semantic digests of a body are the sha256 of its canonical parts, as before they shared the serialising', async () => {
+test('the exact and semantic digests of a body are the sha256 of its parts\' key texts, as before they shared the serialising', async () => {
   const { relevantBodyDigest } = await import('../../src/core/request');
+  const { canonicalKeyText } = await import('../../src/core/canonical');
   const { semanticBodyDigests } = await import('../../src/core/semantic/keys');
   const tools = [{ type: 'function', function: { name: 'read_file', parameters: { type: 'object', properties: { path: { type: 'string' } } } } }];
   const chat = {
@@ -156,13 +240,17 @@ test('the exact and semantic digests of a body are the sha256 of its canonical p
     { api: 'openai.responses' as const, body: responses, turns: responses.input },
     { api: 'openai.responses' as const, body: { model: 'gpt-4.1', input: 'Price?' }, turns: [] },
   ];
+  // An agent's body: long instructions and tool output, which enter the digests as their own digests.
+  const instructions = `# Project\n${'- Use strict mode — and say why.\n'.repeat(60)}`;
+  cases.push({ api: 'openai.chat' as const, body: { ...chat, messages: [{ role: 'system', content: instructions }, ...chat.messages.slice(1, 3), { role: 'tool', tool_call_id: 'c1', content: 'x'.repeat(5000) }, chat.messages[4]!] }, turns: [] });
+  cases[cases.length - 1]!.turns = (cases[cases.length - 1]!.body as typeof chat).messages;
   for (const { api, body, turns } of cases) {
     const parsed = JSON.parse(JSON.stringify(body)) as Record<string, never>;
     const { stream: _stream, ...relevant } = parsed as Record<string, unknown>;
-    assert.equal(relevantBodyDigest(api, parsed), sha256(canonicalJson(relevant)), `${api}: exact digest`);
+    assert.equal(relevantBodyDigest(api, parsed), sha256(canonicalKeyText(relevant)), `${api}: exact digest`);
     const { messages: _messages, input: _input, ...params } = relevant;
     const digests = semanticBodyDigests(api, parsed);
-    assert.equal(digests.historyHash, sha256(canonicalJson(turns.slice(0, -1))), `${api}: history digest`);
-    assert.equal(digests.paramsHash, sha256(canonicalJson(params)), `${api}: params digest`);
+    assert.equal(digests.historyHash, sha256(canonicalKeyText(turns.slice(0, -1))), `${api}: history digest`);
+    assert.equal(digests.paramsHash, sha256(canonicalKeyText(params)), `${api}: params digest`);
   }
 });

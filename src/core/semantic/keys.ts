@@ -97,7 +97,7 @@ export function semanticKey(req: Pick<ProxyRequest, 'api' | 'route' | 'credentia
  * per body, and for a large body on the thread that parsed it (src/proxy/bodyWorker.ts).
  */
 export function semanticBodyDigests(api: ApiStyle, body: JsonObject, found: Conversation = conversation({ api, body })): { historyHash: string; paramsHash: string } {
-  // The same bytes as sha256(canonicalJson(history)) and sha256(canonicalJson(params)); the turns
+  // The same bytes as sha256(canonicalKeyText(history)) and sha256(canonicalKeyText(params)); the turns
   // and tools are serialised once for these and the exact cache's digest (../canonical.ts).
   const historyHash = rememberedDigest(body, `history:${api}`, () => canonicalArrayDigest(found.turns, found.historyLength));
   const paramsHash = rememberedDigest(body, `params:${api}`, () => {
