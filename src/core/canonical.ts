@@ -99,6 +99,7 @@ export class LongStringTokens {
 
   /** The token of `text` (a string of LONG_STRING_CHARS or more) in the key text. */
   token(text: string): string {
+    if (text.length > MAX_REMEMBERED_CHARS) return longStringToken(text);
     const print = `${text.length}:${text.slice(0, FINGERPRINT_END_CHARS)}${text.slice(-FINGERPRINT_END_CHARS)}`;
     const newer = this.newer.get(print);
     if (newer !== undefined && newer.text === text) return newer.token;
@@ -126,7 +127,13 @@ export class LongStringTokens {
 
 const FINGERPRINT_END_CHARS = 48;
 
-/** The requests' long strings, a million characters a generation (at most ~4 MB held). */
+/**
+ * Longer strings are hashed each time, not held: only a body parsed on the body worker (256 KiB
+ * and more, src/proxy/bodyParser.ts) can hold one, and keeping it would keep megabytes alive.
+ */
+const MAX_REMEMBERED_CHARS = 256 * 1024;
+
+/** The requests' long strings, a million characters a generation (~5 MB held at most). */
 export const rememberedLongStrings = new LongStringTokens(1024 * 1024);
 
 function stringInKeyText(text: string): string {

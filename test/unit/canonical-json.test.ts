@@ -204,6 +204,11 @@ test('a remembered token is given only for the same text, in the newer generatio
   assert.equal(tokens.heldChars(), a.length + filler.length);
   assert.equal(tokens.token(b), tokenOf(b), 'b shares a\'s fingerprint, which the older generation holds');
   assert.equal(tokens.token(a), tokenOf(a));
+  // A string too long to keep is hashed and not held.
+  const large = new LongStringTokens(4 * 1024 * 1024);
+  const huge = 'h'.repeat(300 * 1024);
+  assert.equal(large.token(huge), tokenOf(huge));
+  assert.equal(large.heldChars(), 0);
 });
 
 test('canonicalElements serialises an array once, and a copy of it afresh', async () => {
