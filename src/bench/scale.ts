@@ -51,7 +51,12 @@ export interface ScaleRun extends ScaleFillReport {
 
 export interface ScaleReport {
   sizes: ScaleRun[];
+  /** `isartor serve` on an empty data dir, `EMPTY_IDLE_MS` after its listening line with no request: the least it holds. */
+  emptyIdleRssMb: number | null;
 }
+
+/** How long serve on an empty data dir idles before its RSS is read: its start-up allocations settled. */
+export const EMPTY_IDLE_MS = 3_000;
 
 /**
  * Where the filled entries point. Nothing listens there: every request the benchmark sends is an
@@ -213,6 +218,7 @@ async function serveAWhile(url: string, pid: number, entries: number, headers: R
  */
 export async function runScaleBench(sizes: readonly number[], options: { idleMs?: number } = {}): Promise<ScaleReport> {
   const runs: ScaleRun[] = [];
+  const emptyIdleRssMb = await idleRssOnEmptyDataDir();
   for (const entries of sizes) {
     const dataDir = await mkdtemp(join(tmpdir(), 'isartor-bench-scale-'));
     let measured: Omit<ScaleRun, 'grown'>;
@@ -224,5 +230,24 @@ export async function runScaleBench(sizes: readonly number[], options: { idleMs?
     }
     runs.push({ ...measured, grown: await growServe(entries) });
   }
-  return { sizes: runs };
+  return { sizes: runs, emptyIdleRssMb };
+}
+
+/** Starts serve on a new, empty data dir and reads its resident memory `EMPTY_IDLE_MS` after it listens. */
+async function idleRssOnEmptyDataDir(): Promise<number | null> {
+  const dataDir = await mkdtemp(join(tmpdir(), 'isartor-bench-empty-'));
+  try {
+    const child = await spawnCli(
+      ['serve', '--port', '0', '--data-dir', dataDir, '--upstream', SCALE_LAYOUT.upstream, '--anthropic-upstream', SCALE_LAYOUT.anthropicUpstream],
+      SERVE_READY,
+      { env: benchChildEnv(), stderr: 'collect' },
+    );
+    try {
+      return megabytes(await residentBytesAfter(child.pid, EMPTY_IDLE_MS));
+    } finally {
+      await child.stop();
+    }
+  } finally {
+    await rm(dataDir, { recursive: true, force: true });
+  }
 }

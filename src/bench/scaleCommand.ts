@@ -5,7 +5,7 @@
 import { resolve } from 'node:path';
 import { redactStoreUrl, storeUrlProblem } from '../core/store/redisUrl';
 import { BenchArgsError, integerList, parseFlags, positiveInteger } from './args';
-import { runScaleBench, SCALE_LAYOUT, type ScaleReport } from './scale';
+import { EMPTY_IDLE_MS, runScaleBench, SCALE_LAYOUT, type ScaleReport } from './scale';
 import { runScaleFill } from './scaleFill';
 import { formatTable } from './stats';
 import { runStoreScaleBench, type StoreScaleReport } from './storeBench';
@@ -114,7 +114,8 @@ export function formatScale(report: ScaleReport): string {
     ['serve grown over HTTP: misses per second', (r) => String(r.grown.missesPerSecond)],
     ['serve grown over HTTP: RSS (MB)', (r) => String(r.grown.rssMb ?? 'n/a')],
   ];
-  return formatTable(['entries', ...report.sizes.map((run) => run.entries.toLocaleString('en-US'))], rows.map(([name, cell]) => [name, ...report.sizes.map(cell)]));
+  const table = formatTable(['entries', ...report.sizes.map((run) => run.entries.toLocaleString('en-US'))], rows.map(([name, cell]) => [name, ...report.sizes.map(cell)]));
+  return `${table}\nserve on an empty data dir, idle ${EMPTY_IDLE_MS / 1000} s after listening: RSS ${report.emptyIdleRssMb ?? 'n/a'} MB`;
 }
 
 /**

@@ -149,6 +149,8 @@ describe('bench scale', () => {
       assert.ok(run.grown.missesPerSecond > 0 && (run.grown.rssMb === null || run.grown.rssMb > 0), JSON.stringify(run.grown));
     }
     assert.ok(report.sizes[1]!.exact.diskMb > report.sizes[0]!.exact.diskMb, 'twice the entries take more room');
+    // Serve idle on an empty data dir (issue 15's idle target): read wherever /proc is.
+    if (process.platform === 'linux') assert.ok(report.emptyIdleRssMb !== null && report.emptyIdleRssMb > 20, String(report.emptyIdleRssMb));
   });
 
   it('exits 2 on bad arguments', async () => {
