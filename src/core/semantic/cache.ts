@@ -422,14 +422,7 @@ export class SemanticCache {
     let rejected: GateReason | undefined;
     let querySignature: GateSignature | undefined;
     let queryKey: string | undefined;
-    const signatureOfQuery = (): GateSignature => {
-      if (querySignature) return querySignature;
-      querySignature = gateSignature(text);
-      // Remembered under the key this text's entry will have: a miss's insert usually follows,
-      // and the entry is then a neighbour whose gates need no read and no second signature.
-      this.signatures.remember((queryKey ??= entryKey(partition, text, gateKey)), querySignature);
-      return querySignature;
-    };
+    const signatureOfQuery = (): GateSignature => (querySignature ??= gateSignature(text));
     for (const neighbour of neighbours) {
       // Negated so that a NaN similarity (or threshold) fails the test.
       if (!(neighbour.similarity >= this.options.threshold)) break;
@@ -459,6 +452,10 @@ export class SemanticCache {
       if (reason === undefined) return { hit: true, key: neighbour.key, entry, similarity: neighbour.similarity };
       rejected ??= reason;
     }
+    // Remembered under the key this text's entry will have: a miss's insert usually follows, and
+    // the entry is then a neighbour whose gates need no read and no second signature. Not on a
+    // hit: nothing is stored under that key, and each held signature (~3 KB) outlives a scavenge.
+    if (querySignature) this.signatures.remember((queryKey ??= entryKey(partition, text, gateKey)), querySignature);
     return { hit: false, rejected, similarity: neighbours[0]?.similarity };
   }
 

@@ -93,3 +93,28 @@ describe('lookup without reading refused neighbours', () => {
     assert.equal(remembering.indexed.includes(entryKey('p', sort(12))), false);
   });
 });
+
+describe('the query\'s gate signature', () => {
+  it('is remembered after a miss, for the insert that follows, and not after a hit', async () => {
+    const { dir, cleanup } = await tempDir('lookup-signature');
+    const store = await openEmbeddedStore(dir, { maxEntries: 100, ttlSeconds: 0 }, { name: 'semantic' });
+    const cache = await SemanticCache.open({ store, embedder: createLexicalEmbedder(), threshold: 0.5, logger: silentLogger, deferEmbedding: false });
+    // Reached through the private field: the memo's contents are what this test is about.
+    const remembered = (text: string): boolean => cache['signatures'].get(entryKey('p', text)) !== undefined;
+    try {
+      await cache.insert('p', sort(10), answer(10));
+      const respaced = sort(10).replace('sort', 'sort  ');
+      const hit = await cache.lookup('p', respaced);
+      assert.equal(hit.hit, true, 'another spacing of the stored question is a hit');
+      assert.equal(remembered(respaced), false, 'nothing is stored under a hit\'s key: its signature is not held');
+      const miss = await cache.lookup('p', sort(12));
+      assert.equal(miss.hit, false);
+      assert.ok(!miss.hit && miss.rejected, 'the neighbour was refused by a gate, so the query\'s signature was computed');
+      assert.equal(remembered(sort(12)), true, 'a miss\'s signature waits for its insert');
+    } finally {
+      await cache.close();
+      await store.close();
+      await cleanup();
+    }
+  });
+});
