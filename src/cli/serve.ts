@@ -4,6 +4,7 @@
  */
 import { EXACT_STORE_NAME, exactStoreDir } from '../core/exactStorePlace';
 import { createLogger } from '../core/logger';
+import { collectInWorkersAfterOpen } from '../core/semantic/openGarbage';
 import { startSemanticWorkerEarly } from '../core/semantic/placement';
 import { prefetchSnapshot } from '../core/store/snapshotPrefetch';
 import { isLoopbackHost } from '../proxy/guard';
@@ -27,7 +28,9 @@ export async function serveCommand(argv: string[], env: NodeJS.ProcessEnv = proc
     logger.warn(`listening on ${config.host}, not loopback: anyone who can reach this address can spend the keys configured here`);
   }
   // The L1b worker boots on another core while the proxy's code loads (imported here, not
-  // above, so the worker starts first: issue 15, the first L1b answer ~100 ms sooner).
+  // above, so the worker starts first: issue 15, the first L1b answer ~100 ms sooner). It frees
+  // its open's garbage at once (openGarbage.ts): serve owns its process.
+  collectInWorkersAfterOpen();
   startSemanticWorkerEarly(config);
   const { startProxy } = await import('../proxy/server');
   let proxy;

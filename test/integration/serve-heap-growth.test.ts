@@ -2,6 +2,7 @@
  * The built `isartor serve` caps how far V8 lets its old generation grow past the live heap
  * (src/cli/heapGrowth.ts), a few seconds after start. V8 prints the factor of every new limit with
  * --trace-gc-verbose; a heap snapshot, asked for by signal, forces the full collection that sets one.
+ * Its L1b worker frees what its open left behind with one full collection (src/core/semantic/openGarbage.ts).
  */
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
@@ -82,4 +83,37 @@ test('serve grows its old generation by at most 1.3× its live size', { skip: pr
 
 test('a growth factor the user gives node wins over serve’s', { skip: process.platform === 'win32' && 'no SIGUSR2 on Windows' }, async () => {
   assert.equal(await growthFactorOfServe('user', ['--heap-growing-percent=50'], true), '1.5');
+});
+
+const OPEN_COLLECTED = /L1b worker: heap after the open ([\d.]+) MB, ([\d.]+) MB after a full collection \((\d+) ms\)/;
+
+test('serve’s L1b worker runs one full collection after its open', async () => {
+  const env: NodeJS.ProcessEnv = { ...process.env, ISARTOR_LOG_LEVEL: 'debug' };
+  for (const key of ['OPENAI_API_KEY', 'ANTHROPIC_API_KEY', 'ISARTOR_PORT', 'ISARTOR_DATA_DIR', 'ISARTOR_CONFIG', 'NODE_OPTIONS']) delete env[key];
+  const child = spawn(process.execPath, [BIN, 'serve', '--port', '0', '--data-dir', join(root, 'open-gc'), '--upstream', 'http://127.0.0.1:9/v1'], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+  const exited = once(child, 'exit');
+  const guard = setTimeout(() => child.kill('SIGKILL'), 40_000);
+  // An empty cache starts its worker on first use: one request starts it (its upstream is closed).
+  for await (const line of createInterface({ input: child.stdout })) {
+    const url = /^isartor listening on (http:\S+)/.exec(line)?.[1];
+    if (!url) continue;
+    const body = JSON.stringify({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'What is the capital of France?' }] });
+    void fetch(`${url}/v1/chat/completions`, { method: 'POST', headers: { 'content-type': 'application/json', authorization: 'Bearer sk-test' }, body }).then((response) => response.arrayBuffer(), () => undefined);
+    break;
+  }
+  let stderr = '';
+  let found: RegExpExecArray | null = null;
+  for await (const line of createInterface({ input: child.stderr })) {
+    stderr += `${line}\n`;
+    found = OPEN_COLLECTED.exec(line);
+    if (found) {
+      child.kill('SIGTERM');
+      break;
+    }
+  }
+  const [code] = (await exited) as [number | null];
+  clearTimeout(guard);
+  assert.ok(found, `no collection after the open: ${stderr}`);
+  assert.ok(Number(found[2]) <= Number(found[1]), found[0]);
+  assert.equal(code, 0, stderr);
 });

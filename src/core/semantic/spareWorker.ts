@@ -10,13 +10,15 @@
  */
 import { Worker, type ResourceLimits } from 'node:worker_threads';
 import { optOutOfOnnxRuntimeTelemetry } from '../embed/onnxTelemetry';
-import type { SemanticWorkerInit } from './workerProtocol';
+import { workersCollectAfterOpen } from './openGarbage';
+import type { SemanticWorkerData, SemanticWorkerInit } from './workerProtocol';
 
 /** The worker thread for `script`; without `init` it waits for a `WorkerOpen` message. */
 export function createSemanticWorker(script: string, init: SemanticWorkerInit | undefined, resourceLimits: ResourceLimits): Worker {
   // The worker may load onnxruntime (a neural embedder), which reads its opt-out from the real environment.
   optOutOfOnnxRuntimeTelemetry();
-  const options = { workerData: init, name: 'isartor-semantic', resourceLimits };
+  const workerData: SemanticWorkerData = { ...(init ? { open: init } : {}), collectAfterOpen: workersCollectAfterOpen() };
+  const options = { workerData, name: 'isartor-semantic', resourceLimits };
   // From source (tests): the worker thread does not inherit tsx's loader, so register it first.
   return script.endsWith('.ts') ? new Worker(`require('tsx/cjs'); require(${JSON.stringify(script)});`, { ...options, eval: true }) : new Worker(script, options);
 }

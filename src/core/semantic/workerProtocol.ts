@@ -22,8 +22,16 @@ export const INSERT_DELAY_MS = 10;
  */
 export const INSERT_POST_DELAY_MS = 20;
 
-/** `workerData` of the worker: what to open. */
+/** What the worker opens. */
 export type SemanticWorkerInit = SemanticOpenSpec;
+
+/** `workerData` of the worker. */
+export interface SemanticWorkerData {
+  /** What to open; a spare (spareWorker.ts) is told later, in its first message. */
+  open?: SemanticWorkerInit;
+  /** Run one full collection once the open is done (openGarbage.ts): `isartor serve` only. */
+  collectAfterOpen: boolean;
+}
 
 /**
  * Main thread → a worker started without `workerData` (a spare, see spareWorker.ts): its first

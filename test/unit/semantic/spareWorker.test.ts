@@ -43,8 +43,8 @@ describe('the spare L1b worker', () => {
     const temp = await tempDir('l1b-spare-spec');
     const script = join(temp.dir, 'echo-worker.js');
     await writeFile(script, `const { parentPort, workerData } = require('node:worker_threads');
-const say = (dataDir) => parentPort.postMessage({ kind: 'ready', stats: { entries: 0, bytes: 0 }, describe: 'opened ' + dataDir + (workerData ? ' from workerData' : ' from a message') });
-if (workerData) say(workerData.dataDir); else parentPort.once('message', (message) => say(message.open.dataDir));
+const say = (dataDir) => parentPort.postMessage({ kind: 'ready', stats: { entries: 0, bytes: 0 }, describe: 'opened ' + dataDir + (workerData.open ? ' from workerData' : ' from a message') });
+if (workerData.open) say(workerData.open.dataDir); else parentPort.once('message', (message) => say(message.open.dataDir));
 setTimeout(() => {}, 60_000);`);
     const config = defaultConfig(temp.dir);
     const limits = semanticWorkerLimits(config.semantic.maxEntries);

@@ -1,0 +1,62 @@
+/**
+ * Frees what opening the L1b cache left behind, once, in the worker that opened it (issue 15).
+ *
+ * Opening 100k entries leaves ~24 MB of dead objects in the worker's heap (64–65 MB used, 40 MB
+ * after a full collection). An idle worker has no reason to run a full collection, and under
+ * traffic its limit is still far off, so V8 gave that memory back only after 30–45 s of idling.
+ * One collection right after the open, on the worker's own thread (21–22 ms at 100k entries),
+ * gives it back at once: in `bench scale` at 100k entries a restarted serve held 256.5–257.3 MB
+ * after its 2,000 requests, against 270.2–271.8 MB without (three interleaved pairs,
+ * docs/measurements/miss-path.md).
+ *
+ * Only `isartor serve` asks for it. Node gives a script no way to start a collection but `gc`,
+ * which V8 installs in a context made while `--expose-gc` is set; the worker sets the flag for the
+ * one context it makes and unsets it at once. The flag is the whole process's: in the editor's
+ * extension host that is not ours to touch (and V8 may refuse it there).
+ */
+import { getHeapStatistics, setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
+
+let collectAfterOpen = false;
+
+/** Semantic workers started after this call collect once after their open: `isartor serve` only. */
+export function collectInWorkersAfterOpen(): void {
+  collectAfterOpen = true;
+}
+
+/** Whether workers started now should collect after their open. */
+export function workersCollectAfterOpen(): boolean {
+  return collectAfterOpen;
+}
+
+/** The used heap before and after the collection, and how long it took. */
+export interface OpenGarbageCollected {
+  beforeMb: number;
+  afterMb: number;
+  ms: number;
+}
+
+const toMb = (bytes: number): number => Math.round(bytes / 1e5) / 10;
+
+/** V8's `gc`: the one node was started with, or one from a context made with the flag set just for it. */
+function fullCollection(): () => void {
+  const own = (globalThis as { gc?: () => void }).gc;
+  if (typeof own === 'function') return own;
+  setFlagsFromString('--expose-gc');
+  try {
+    return runInNewContext('gc') as () => void;
+  } finally {
+    // Contexts made later, in any thread, get no `gc`, as before.
+    setFlagsFromString('--no-expose-gc');
+  }
+}
+
+/** Runs one full collection of this thread's heap. */
+export function collectOpenGarbage(): OpenGarbageCollected {
+  const gc = fullCollection();
+  const before = getHeapStatistics().used_heap_size;
+  const started = performance.now();
+  gc();
+  const ms = Math.round(performance.now() - started);
+  return { beforeMb: toMb(before), afterMb: toMb(getHeapStatistics().used_heap_size), ms };
+}
