@@ -12,7 +12,7 @@
  * Only `isartor serve` asks for it. Node gives a script no way to start a collection but `gc`,
  * which V8 installs in a context made while `--expose-gc` is set; the worker sets the flag for the
  * one context it makes and unsets it at once. The flag is the whole process's: in the editor's
- * extension host that is not ours to touch (and V8 may refuse it there).
+ * extension host it is not ours to touch.
  */
 import { getHeapStatistics, setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';

@@ -92,9 +92,14 @@ async function main(): Promise<void> {
   if (data.collectAfterOpen) void (indexed ?? Promise.resolve()).then(() => setImmediate(freeOpenGarbage));
 }
 
+/** Saves memory only: a failure is logged and never ends the worker. */
 function freeOpenGarbage(): void {
-  const collected = collectOpenGarbage();
-  logger.debug(`L1b worker: heap after the open ${collected.beforeMb} MB, ${collected.afterMb} MB after a full collection (${collected.ms} ms)`);
+  try {
+    const collected = collectOpenGarbage();
+    logger.debug(`L1b worker: heap after the open ${collected.beforeMb} MB, ${collected.afterMb} MB after a full collection (${collected.ms} ms)`);
+  } catch (error) {
+    logger.warn(`L1b worker: no collection after the open: ${error instanceof Error ? error.message : String(error)}`);
+  }
 }
 
 void main();
