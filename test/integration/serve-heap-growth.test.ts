@@ -27,14 +27,20 @@ after(async () => {
   await rm(root, { recursive: true, force: true });
 });
 
+/** serve's environment for these tests: debug logs, and none of the user's keys, ports, dirs or node options. */
+function debugServeEnv(): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = { ...process.env, ISARTOR_LOG_LEVEL: 'debug' };
+  for (const key of ['OPENAI_API_KEY', 'ANTHROPIC_API_KEY', 'ISARTOR_PORT', 'ISARTOR_DATA_DIR', 'ISARTOR_CONFIG', 'NODE_OPTIONS']) delete env[key];
+  return env;
+}
+
 /**
  * Starts serve with `nodeFlags` and forces a full collection once start-up is over: at serve's
  * debug line saying it set the factor, or (`afterDelay`, when the user's flag keeps serve from
  * setting one) a second after serve would have. Returns the factor V8 printed for the new limit.
  */
 async function growthFactorOfServe(name: string, nodeFlags: string[], afterDelay = false): Promise<string> {
-  const env: NodeJS.ProcessEnv = { ...process.env, ISARTOR_LOG_LEVEL: 'debug' };
-  for (const key of ['OPENAI_API_KEY', 'ANTHROPIC_API_KEY', 'ISARTOR_PORT', 'ISARTOR_DATA_DIR', 'ISARTOR_CONFIG', 'NODE_OPTIONS']) delete env[key];
+  const env = debugServeEnv();
   const child = spawn(process.execPath, ['--trace-gc-verbose', '--heapsnapshot-signal=SIGUSR2', ...nodeFlags, BIN, 'serve', '--port', '0', '--data-dir', join(root, name), '--upstream', 'http://127.0.0.1:9/v1'], {
     cwd: root, // where the snapshot is written
     env,
@@ -88,8 +94,7 @@ test('a growth factor the user gives node wins over serve’s', { skip: process.
 const OPEN_COLLECTED = /L1b worker: heap after the open ([\d.]+) MB, ([\d.]+) MB after a full collection \((\d+) ms\)/;
 
 test('serve’s L1b worker runs one full collection after its open', async () => {
-  const env: NodeJS.ProcessEnv = { ...process.env, ISARTOR_LOG_LEVEL: 'debug' };
-  for (const key of ['OPENAI_API_KEY', 'ANTHROPIC_API_KEY', 'ISARTOR_PORT', 'ISARTOR_DATA_DIR', 'ISARTOR_CONFIG', 'NODE_OPTIONS']) delete env[key];
+  const env = debugServeEnv();
   const child = spawn(process.execPath, [BIN, 'serve', '--port', '0', '--data-dir', join(root, 'open-gc'), '--upstream', 'http://127.0.0.1:9/v1'], { env, stdio: ['ignore', 'pipe', 'pipe'] });
   const exited = once(child, 'exit');
   const guard = setTimeout(() => child.kill('SIGKILL'), 40_000);
