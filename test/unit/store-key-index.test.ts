@@ -1,13 +1,16 @@
 // The embedded store's key index (key → slot in typed columns) against a plain Map of objects, which
 // is what it replaced: same entries, same LRU order, through slot reuse, growth and compaction.
+// Keys of 64 lowercase hex digits are kept as bytes and every other key as text, so each test runs
+// on text keys, on sha256 keys (the exact cache's) and on a mix with keys that are almost hex.
 import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { openEmbeddedStore } from '../../src/core/store/embedded';
 import { encodeIndexSnapshot, readSnapshotColumns } from '../../src/core/store/indexSnapshot';
-import { KeyIndex } from '../../src/core/store/keyIndex';
+import { KeyIndex, textHash } from '../../src/core/store/keyIndex';
 import type { IndexEntry } from '../../src/core/store/logFile';
 
 /** Deterministic pseudo-random numbers (mulberry32), so a failure replays. */
@@ -19,6 +22,23 @@ function random(seed: number): () => number {
     return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
   };
 }
+
+const sha256 = (text: string): string => createHash('sha256').update(text).digest('hex');
+
+/** Ways to name the n-th key: the index keeps the first as text, the second as bytes, the third both ways. */
+const KEY_STYLES: Array<{ name: string; key: (n: string) => string }> = [
+  { name: 'text keys', key: (n) => `k${n}` },
+  { name: 'sha256 keys', key: (n) => sha256(n) },
+  {
+    name: 'hex and almost-hex keys',
+    key: (n) => {
+      const hex = sha256(n);
+      // Upper case, one digit short, one too many, a non-hex letter: all text, none equal to the hex key.
+      const forms = [hex, hex.toUpperCase(), hex.slice(1), `${hex}0`, `${hex.slice(0, 63)}g`, hex, `k${n}`];
+      return forms[Number(n.replace(/\D/g, '') || '0') % forms.length]!;
+    },
+  },
+];
 
 function assertSame(index: KeyIndex, model: Map<string, IndexEntry>): void {
   assert.equal(index.size, model.size);
@@ -53,13 +73,28 @@ describe('key index', () => {
     assert.equal(index.size, 2);
   });
 
-  it('matches a Map of objects through 20,000 random sets, deletes and touches, growing past several column sizes', () => {
+  it('a text key that takes over a hex key’s slot, and shares its hash, never answers for the hex key', () => {
+    // A hex key whose first four bytes (its hash) equal the text key's hash: the slot keeps the
+    // hex key's bytes when the text key reuses it, so only the slot's kind tells them apart.
+    const text = 'a text key';
+    const hashBytes = Buffer.from(new Int32Array([textHash(text)]).buffer);
+    const hex = `${hashBytes.toString('hex')}${'5'.repeat(56)}`;
+    const index = new KeyIndex();
+    const slot = index.set(hex, 16, 10, 1);
+    assert.ok(index.delete(hex));
+    assert.equal(index.set(text, 26, 20, 2), slot, 'the text key reuses the slot');
+    assert.equal(index.get(hex), undefined);
+    assert.equal(index.has(hex), false);
+    assert.deepEqual(index.get(text), { offset: 26, frameBytes: 20, createdAt: 2 });
+  });
+
+  for (const style of KEY_STYLES) it(`matches a Map of objects through 20,000 random sets, deletes and touches, growing past several column sizes (${style.name})`, () => {
     const next = random(15);
     const index = new KeyIndex();
     const model = new Map<string, IndexEntry>();
     for (let step = 0; step < 20_000; step++) {
       // Keys from a space that grows with the steps: the index grows to thousands, with churn.
-      const key = `k${Math.floor(next() * (step / 3 + 10))}`;
+      const key = style.key(`${Math.floor(next() * (step / 3 + 10))}`);
       const roll = next();
       if (roll < 0.6) {
         // Offsets past 2^32 and creation times in ms since 1970 must survive exactly.
@@ -86,23 +121,23 @@ describe('key index', () => {
     ordered.keys.forEach((key, i) => assert.deepEqual({ offset: ordered.offsets[i], frameBytes: ordered.frameBytes[i], createdAt: ordered.createdAt[i] }, model.get(key)));
     index.clear();
     assert.equal(index.size, 0);
-    index.set('x', 16, 40, 1);
-    assert.deepEqual([...index.keys()], ['x']);
+    index.set(style.key('x'), 16, 40, 1);
+    assert.deepEqual([...index.keys()], [style.key('x')]);
   });
 
-  it('an index over a snapshot’s columns grows past them without disturbing the adopted entries', () => {
-    const entries = Array.from({ length: 50 }, (_, i) => [`s${i}`, { offset: 16 + 100 * i, frameBytes: 100, createdAt: 1000 + i }] as const);
+  for (const style of KEY_STYLES) it(`an index over a snapshot’s columns grows past them without disturbing the adopted entries (${style.name})`, () => {
+    const entries = Array.from({ length: 50 }, (_, i) => [style.key(`s${i}`), { offset: 16 + 100 * i, frameBytes: 100, createdAt: 1000 + i }] as const);
     const columns = readSnapshotColumns(encodeIndexSnapshot({ logBytes: 16 + 100 * 50, headCrc: 1, tailCrc: 2, entries }))!;
     const index = columns.newIndex();
     assert.ok(columns.addTo(index, 0, 50));
     const model = new Map<string, IndexEntry>(entries.map(([key, entry]) => [key, { ...entry }]));
     assertSame(index, model);
     for (let i = 0; i < 3000; i++) {
-      index.set(`n${i}`, 10_000 + i, 60, 5000 + i);
-      model.set(`n${i}`, { offset: 10_000 + i, frameBytes: 60, createdAt: 5000 + i });
+      index.set(style.key(`n${i}`), 10_000 + i, 60, 5000 + i);
+      model.set(style.key(`n${i}`), { offset: 10_000 + i, frameBytes: 60, createdAt: 5000 + i });
       if (i % 7 === 0) {
-        index.delete(`s${i % 50}`);
-        model.delete(`s${i % 50}`);
+        index.delete(style.key(`s${i % 50}`));
+        model.delete(style.key(`s${i % 50}`));
       }
     }
     assertSame(index, model);
@@ -124,7 +159,7 @@ describe('embedded store on the key index', () => {
     await rm(root, { recursive: true, force: true });
   });
 
-  it('after a compaction, every key points at its moved record, in the LRU order gets gave it, and later writes reuse freed slots', async () => {
+  for (const style of KEY_STYLES) it(`after a compaction, every key points at its moved record, in the LRU order gets gave it, and later writes reuse freed slots (${style.name})`, async () => {
     const dir = freshDir();
     const limits = { maxEntries: 1000, ttlSeconds: 0 };
     const store = await openEmbeddedStore(dir, limits, { compactMinBytes: 1 << 30 });
@@ -134,14 +169,14 @@ describe('embedded store on the key index', () => {
       model.delete(key);
       model.set(key, value);
     };
-    for (let i = 0; i < 300; i++) await put(`k${i}`, Buffer.alloc(100 + i, i));
+    for (let i = 0; i < 300; i++) await put(style.key(`k${i}`), Buffer.alloc(100 + i, i));
     for (let i = 0; i < 300; i += 3) {
-      await store.delete(`k${i}`);
-      model.delete(`k${i}`);
+      await store.delete(style.key(`k${i}`));
+      model.delete(style.key(`k${i}`));
     }
-    for (let i = 1; i < 300; i += 5) await put(`k${i}`, Buffer.alloc(50, 255 - (i % 200)));
+    for (let i = 1; i < 300; i += 5) await put(style.key(`k${i}`), Buffer.alloc(50, 255 - (i % 200)));
     // Reads reorder the LRU: read a few, oldest first, so they become the most recent.
-    for (const key of ['k2', 'k4', 'k7']) {
+    for (const key of ['k2', 'k4', 'k7'].map(style.key)) {
       assert.deepEqual(await store.get(key), model.get(key));
       const value = model.get(key)!;
       model.delete(key);
@@ -158,7 +193,7 @@ describe('embedded store on the key index', () => {
     // The gets above touched every key in model order: the order is unchanged.
     assert.deepEqual(await order(), [...model.keys()]);
     // New keys take the slots the deletes freed; nothing they overwrite may show through.
-    for (let i = 0; i < 150; i++) await put(`n${i}`, Buffer.alloc(70, i));
+    for (let i = 0; i < 150; i++) await put(style.key(`n${i}`), Buffer.alloc(70, i));
     for (const [key, value] of model) assert.deepEqual(await store.get(key), value, key);
     await store.close();
     const reopened = await openEmbeddedStore(dir, limits);
@@ -168,20 +203,20 @@ describe('embedded store on the key index', () => {
     await reopened.close();
   });
 
-  it('opened from a snapshot, takes writes past the snapshot’s columns and evicts in LRU order', async () => {
+  for (const style of KEY_STYLES) it(`opened from a snapshot, takes writes past the snapshot’s columns and evicts in LRU order (${style.name})`, async () => {
     const dir = freshDir();
     const limits = { maxEntries: 400, ttlSeconds: 0 };
     let store = await openEmbeddedStore(dir, limits);
-    for (let i = 0; i < 400; i++) await store.set(`k${i}`, Buffer.from(`v${i}`));
+    for (let i = 0; i < 400; i++) await store.set(style.key(`k${i}`), Buffer.from(`v${i}`));
     await store.close();
     store = await openEmbeddedStore(dir, limits);
     assert.equal(store.opened.from, 'snapshot');
-    assert.deepEqual(await store.get('k0'), Buffer.from('v0'));
+    assert.deepEqual(await store.get(style.key('k0')), Buffer.from('v0'));
     // 1,500 new keys through 400 slots: each write evicts the least recently used other key.
-    for (let i = 0; i < 1500; i++) await store.set(`n${i}`, Buffer.from(`w${i}`));
+    for (let i = 0; i < 1500; i++) await store.set(style.key(`n${i}`), Buffer.from(`w${i}`));
     assert.equal(store.size(), 400);
-    assert.equal(await store.get('k0'), undefined);
-    for (let i = 1100; i < 1500; i++) assert.deepEqual(await store.get(`n${i}`), Buffer.from(`w${i}`), `n${i}`);
+    assert.equal(await store.get(style.key('k0')), undefined);
+    for (let i = 1100; i < 1500; i++) assert.deepEqual(await store.get(style.key(`n${i}`)), Buffer.from(`w${i}`), style.key(`n${i}`));
     await store.close();
   });
 });

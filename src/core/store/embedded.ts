@@ -431,20 +431,20 @@ class LogStore implements EmbeddedStore {
     // The rename happened: from here on the new file and the new index are the truth.
     await syncDirectory(this.dir).catch((error: unknown) => this.logger.debug(`store ${this.path}: directory sync failed: ${String(error)}`));
     this.file = await openLog(this.path);
-    // Point each copied key at its new place, in place (its LRU position is the one gets gave it
-    // meanwhile); drop the rest. No write runs during a compaction, so no slot was reused.
-    const copied = new Map<string, number>();
-    entries.keys.forEach((key, i) => {
-      if (compacted.movedTo[i]! >= 0) copied.set(key, compacted.movedTo[i]!);
-    });
+    // Point each copied entry at its new place, in place (its LRU position is the one gets gave it
+    // meanwhile); drop the rest. No write runs during a compaction, so no slot was reused: a slot
+    // still in the index holds the key it held when the entries were copied.
+    const slots = entries.slots!;
+    const movedTo = new Float64Array(slots.reduce((most, slot) => Math.max(most, slot + 1), 0)).fill(-1);
+    slots.forEach((slot, i) => (movedTo[slot] = compacted.movedTo[i]!));
     let liveBytes = 0;
-    for (const [key, slot] of this.index.entries()) {
-      const movedTo = copied.get(key);
-      if (movedTo === undefined) {
-        this.forget(key);
+    for (const slot of this.index.slots()) {
+      const offset = slot < movedTo.length ? movedTo[slot]! : -1;
+      if (offset < 0) {
+        this.forget(this.index.keyAt(slot));
         continue;
       }
-      this.index.relocate(slot, movedTo);
+      this.index.relocate(slot, offset);
       liveBytes += this.index.frameBytesAt(slot);
     }
     this.liveBytes = liveBytes;
@@ -519,9 +519,9 @@ class LogStore implements EmbeddedStore {
   private dropExpired(): void {
     if (this.limits.ttlSeconds <= 0) return;
     // One clock read for the whole pass (it runs over every entry at open); deleting the entry
-    // being visited is safe while iterating a Map, and spares a copy of 100k pairs.
+    // being visited is safe while walking the index's slots, and spares a copy of 100k pairs.
     const bornBefore = this.now() - this.limits.ttlSeconds * 1000;
-    for (const [key, slot] of this.index.entries()) if (this.index.createdAtAt(slot) <= bornBefore) this.forget(key);
+    for (const slot of this.index.slots()) if (this.index.createdAtAt(slot) <= bornBefore) this.forget(this.index.keyAt(slot));
   }
 
   /**
