@@ -11,6 +11,7 @@ import type * as Usearch from 'usearch';
 import type { Index } from 'usearch';
 import { isFiniteVector } from '../embed/embedder';
 import { annKey } from './annKeys';
+import { AnnKeyTable } from './annKeyTable';
 import { VectorRows } from './rows';
 import { IdGroups } from './idGroups';
 import { StagedEntries } from './staged';
@@ -53,8 +54,6 @@ interface Partition {
   large: boolean;
   /** The graph, once it holds an entry. */
   ann?: Index;
-  /** usearch key (`annKey` of the entry's label) → entry id (only inside an ANN partition). */
-  byLabel?: Map<number, number>;
   /** With `groupOf`: the entries by group (and which groups are in the graph), and how many entries have no group. */
   groups?: IdGroups;
   ungrouped: number;
@@ -140,6 +139,8 @@ export class VectorIndex {
   private ownerOf: Array<Partition | undefined> = [];
   private labelOf: number[] = [];
   private rowOf: number[] = [];
+  /** usearch key (`annKey` of the entry's label) → entry id, for the entries in graphs. */
+  private readonly byAnnKey = new AnnKeyTable();
   /** Ids of removed entries, reused by the next adds. */
   private free: number[] = [];
   /** The only copy of each vector on the JS side (usearch keeps its own 8-bit one in a graph). */
@@ -335,7 +336,6 @@ export class VectorIndex {
     if (ids.length === 0) return;
     if (!bucket.ann) {
       bucket.ann = newAnnIndex(this.dimensions);
-      bucket.byLabel = new Map();
     }
     const keys = new BigUint64Array(ids.length);
     let matrix: Float32Array;
@@ -347,7 +347,7 @@ export class VectorIndex {
     }
     ids.forEach((id, i) => {
       keys[i] = annKey(this.labelOf[id]!);
-      bucket.byLabel!.set(Number(keys[i]!), id);
+      this.byAnnKey.set(Number(keys[i]!), id);
     });
     // One thread, said explicitly: with the default (0) usearch asks the C++ runtime for the core
     // count on every add, which opens and reads /sys/devices/system/cpu/online once per miss. And a
@@ -420,9 +420,8 @@ export class VectorIndex {
     bucket.large = true;
     for (const [group, isIn] of groupIn) if (isIn) bucket.groups!.graph(group);
     bucket.ann = graph;
-    bucket.byLabel = new Map();
     ids.forEach((id, i) => {
-      if (present[i]) bucket.byLabel!.set(Number(keys[i]!), id);
+      if (present[i]) this.byAnnKey.set(Number(keys[i]!), id);
     });
     return true;
   }
@@ -442,11 +441,8 @@ export class VectorIndex {
     this.free.push(id);
     bucket.ids.delete(id);
     const group = bucket.groups ? this.groupOf!(key) : undefined;
-    if (this.inGraph(bucket, group) && bucket.ann && bucket.byLabel) {
-      const annLabel = annKey(label);
-      bucket.ann.remove(annLabel);
-      bucket.byLabel.delete(Number(annLabel));
-    }
+    if (this.inGraph(bucket, group) && bucket.ann) bucket.ann.remove(annKey(label));
+    this.byAnnKey.deleteId(id);
     if (group === undefined) bucket.ungrouped--;
     else bucket.groups!.remove(group, id);
     if (bucket.ids.size === 0) this.partitions.delete(bucket.name);
@@ -461,6 +457,7 @@ export class VectorIndex {
     this.ownerOf = [];
     this.labelOf = [];
     this.rowOf = [];
+    this.byAnnKey.clear();
     this.free = [];
     this.rows.clear();
   }
@@ -490,7 +487,7 @@ export class VectorIndex {
     if (size === 0) return ids;
     const found = bucket.ann!.search(query, Math.min(k * ANN_OVERFETCH, size), 1);
     for (const label of found.keys) {
-      const id = bucket.byLabel!.get(Number(label));
+      const id = this.byAnnKey.get(Number(label));
       if (id !== undefined) ids.push(id);
     }
     return ids;
@@ -522,7 +519,6 @@ export class VectorIndex {
     this.graphsBuilt++;
     bucket.large = true;
     bucket.ann = undefined;
-    bucket.byLabel = undefined;
     if (!bucket.groups) {
       this.addToGraph(bucket, [...bucket.ids]);
       return;
