@@ -12,16 +12,7 @@ import { openEmbeddedStore } from '../../src/core/store/embedded';
 import { encodeIndexSnapshot, readSnapshotColumns } from '../../src/core/store/indexSnapshot';
 import { KeyIndex, textHash } from '../../src/core/store/keyIndex';
 import type { IndexEntry } from '../../src/core/store/logFile';
-
-/** Deterministic pseudo-random numbers (mulberry32), so a failure replays. */
-function random(seed: number): () => number {
-  return () => {
-    seed = (seed + 0x6d2b79f5) | 0;
-    let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { seededRandom as random } from '../fixtures/seededRandom';
 
 const sha256 = (text: string): string => createHash('sha256').update(text).digest('hex');
 

@@ -5,16 +5,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { annKey } from '../../../src/core/semantic/annKeys';
 import { AnnKeyTable } from '../../../src/core/semantic/annKeyTable';
-
-/** Deterministic pseudo-random numbers (mulberry32), so a failure replays. */
-function random(seed: number): () => number {
-  return () => {
-    seed = (seed + 0x6d2b79f5) | 0;
-    let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { seededRandom as random } from '../../fixtures/seededRandom';
 
 function assertSame(table: AnnKeyTable, model: Map<number, number>, probes: number[]): void {
   assert.equal(table.size, model.size);
