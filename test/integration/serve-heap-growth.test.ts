@@ -91,9 +91,10 @@ test('a growth factor the user gives node wins over serve’s', { skip: process.
   assert.equal(await growthFactorOfServe('user', ['--heap-growing-percent=50'], true), '1.5');
 });
 
-const OPEN_COLLECTED = /L1b worker: heap after the open ([\d.]+) MB, ([\d.]+) MB after a full collection \((\d+) ms\)/;
+const OPEN_COLLECTED = /L1b worker: heap after the open ([\d.]+) MB, ([\d.]+) MB after a full collection \((\d+) ms\), ([\d.]+) MB committed/;
+const SECOND_COLLECTED = /L1b worker: ([\d.]+) MB committed after a second collection \((\d+) ms\)/;
 
-test('serve’s L1b worker runs one full collection after its open', async () => {
+test('serve’s L1b worker runs a full collection after its open, and a second one that gives back the freed pages', async () => {
   const env = debugServeEnv();
   const child = spawn(process.execPath, [BIN, 'serve', '--port', '0', '--data-dir', join(root, 'open-gc'), '--upstream', 'http://127.0.0.1:9/v1'], { env, stdio: ['ignore', 'pipe', 'pipe'] });
   const exited = once(child, 'exit');
@@ -108,10 +109,12 @@ test('serve’s L1b worker runs one full collection after its open', async () =>
   }
   let stderr = '';
   let found: RegExpExecArray | null = null;
+  let second: RegExpExecArray | null = null;
   for await (const line of createInterface({ input: child.stderr })) {
     stderr += `${line}\n`;
-    found = OPEN_COLLECTED.exec(line);
-    if (found) {
+    found ??= OPEN_COLLECTED.exec(line);
+    second ??= SECOND_COLLECTED.exec(line);
+    if (found && second) {
       child.kill('SIGTERM');
       break;
     }
@@ -120,5 +123,7 @@ test('serve’s L1b worker runs one full collection after its open', async () =>
   clearTimeout(guard);
   assert.ok(found, `no collection after the open: ${stderr}`);
   assert.ok(Number(found[2]) <= Number(found[1]), found[0]);
+  assert.ok(second, `no second collection: ${stderr}`);
+  assert.ok(Number(second[1]) <= Number(found[4]), `committed ${found[4]} MB after the first, ${second[1]} MB after the second`);
   assert.equal(code, 0, stderr);
 });

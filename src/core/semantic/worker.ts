@@ -8,7 +8,7 @@ import type { Logger } from '../logger';
 import { openSemanticBackend, type SemanticBackend } from './backend';
 import { MessageBatcher } from './batcher';
 import { gateSignature } from './gates';
-import { collectOpenGarbage } from './openGarbage';
+import { collectOpenGarbage, SECOND_COLLECTION_DELAY_MS } from './openGarbage';
 import { INSERT_DELAY_MS, type InsertItem, type SemanticWorkerData, type SemanticWorkerInit, type WorkerMessage, type WorkerOpen, type WorkerReply, type WorkerRequest } from './workerProtocol';
 
 const port = parentPort;
@@ -96,9 +96,20 @@ async function main(): Promise<void> {
 function freeOpenGarbage(): void {
   try {
     const collected = collectOpenGarbage();
-    logger.debug(`L1b worker: heap after the open ${collected.beforeMb} MB, ${collected.afterMb} MB after a full collection (${collected.ms} ms)`);
+    logger.debug(`L1b worker: heap after the open ${collected.beforeMb} MB, ${collected.afterMb} MB after a full collection (${collected.ms} ms), ${collected.committedMb} MB committed`);
+    // The freed pages go back to the system at the next full collection (openGarbage.ts).
+    setTimeout(releaseFreedPages, SECOND_COLLECTION_DELAY_MS).unref();
   } catch (error) {
     logger.warn(`L1b worker: no collection after the open: ${error instanceof Error ? error.message : String(error)}`);
+  }
+}
+
+function releaseFreedPages(): void {
+  try {
+    const collected = collectOpenGarbage();
+    logger.debug(`L1b worker: ${collected.committedMb} MB committed after a second collection (${collected.ms} ms)`);
+  } catch (error) {
+    logger.warn(`L1b worker: no second collection after the open: ${error instanceof Error ? error.message : String(error)}`);
   }
 }
 
