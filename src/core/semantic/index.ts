@@ -488,7 +488,8 @@ export class VectorIndex {
     const found = bucket.ann!.search(query, Math.min(k * ANN_OVERFETCH, size), 1);
     for (const label of found.keys) {
       const id = this.byAnnKey.get(Number(label));
-      if (id !== undefined) ids.push(id);
+      // One table serves every partition: an id is this graph's only while its entry is this partition's.
+      if (id !== undefined && this.ownerOf[id] === bucket) ids.push(id);
     }
     return ids;
   }
