@@ -108,8 +108,13 @@ describe('key index', () => {
     assert.ok(model.size > 2048, `grew past two column sizes (${model.size} keys)`);
     assertSame(index, model);
     const ordered = index.ordered();
-    assert.deepEqual(ordered.keys, [...model.keys()]);
-    ordered.keys.forEach((key, i) => assert.deepEqual({ offset: ordered.offsets[i], frameBytes: ordered.frameBytes[i], createdAt: ordered.createdAt[i] }, model.get(key)));
+    const orderedKeys = Array.from({ length: ordered.count }, (_, i) => ordered.keyAt(i));
+    assert.deepEqual(orderedKeys, [...model.keys()]);
+    assert.equal(ordered.keysText(), orderedKeys.join(''));
+    orderedKeys.forEach((key, i) => {
+      assert.equal(ordered.keyUnits(i), key.length);
+      assert.deepEqual({ offset: ordered.offsets[i], frameBytes: ordered.frameBytes[i], createdAt: ordered.createdAt[i] }, model.get(key));
+    });
     index.clear();
     assert.equal(index.size, 0);
     index.set(style.key('x'), 16, 40, 1);

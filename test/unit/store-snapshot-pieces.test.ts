@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { crc32 } from 'node:zlib';
-import type { OrderedEntries } from '../../src/core/store/keyIndex';
+import { orderedEntries, type OrderedEntries } from '../../src/core/store/keyIndex';
 import { encodeIndexSnapshot, readSnapshotColumns, saveIndexSnapshot, type IndexSnapshot } from '../../src/core/store/indexSnapshot';
 import { PieceWriter, type Piece } from '../../src/core/store/pieceWriter';
 import { LOG_MAGIC } from '../../src/core/store/recordLog';
@@ -18,8 +18,8 @@ import { readWhole } from '../../src/core/store/readWhole';
 /** The encoder as it was before pieces (d7f95d9), kept here as the reference. */
 function wholeBufferEncode(snapshot: IndexSnapshot & { entries: OrderedEntries }): Buffer {
   const entries = snapshot.entries;
-  const count = entries.keys.length;
-  const keys = entries.keys.join('');
+  const count = entries.count;
+  const keys = Array.from({ length: count }, (_, i) => entries.keyAt(i)).join('');
   const headerBytes = 8 + 4 + 8 + 4 + 4 + 4;
   const keysStart = headerBytes + count * (2 + 8 + 4 + 8);
   const out = Buffer.allocUnsafe(keysStart + Buffer.byteLength(keys, 'utf8'));
@@ -33,7 +33,7 @@ function wholeBufferEncode(snapshot: IndexSnapshot & { entries: OrderedEntries }
   const frameBytes = offset + 8 * count;
   const createdAt = frameBytes + 4 * count;
   for (let i = 0; i < count; i++) {
-    out.writeUInt16LE(entries.keys[i]!.length, keyUnits + 2 * i);
+    out.writeUInt16LE(entries.keyAt(i).length, keyUnits + 2 * i);
     out.writeDoubleLE(entries.offsets[i]!, offset + 8 * i);
     out.writeUInt32LE(entries.frameBytes[i]!, frameBytes + 4 * i);
     out.writeDoubleLE(entries.createdAt[i]!, createdAt + 8 * i);
@@ -55,12 +55,12 @@ function entriesOf(count: number, seed: number): OrderedEntries {
     for (let p = 0; p < parts; p++) key += shapes[Math.floor(random() * shapes.length)];
     keys.push(key);
   }
-  return {
+  return orderedEntries(
     keys,
-    offsets: Float64Array.from(keys, (_, i) => LOG_MAGIC.length + 300 * i),
-    frameBytes: Uint32Array.from(keys, (_, i) => 100 + (i % 200)),
-    createdAt: Float64Array.from(keys, (_, i) => 1_700_000_000_000 + i * 1.5),
-  };
+    Float64Array.from(keys, (_, i) => LOG_MAGIC.length + 300 * i),
+    Uint32Array.from(keys, (_, i) => 100 + (i % 200)),
+    Float64Array.from(keys, (_, i) => 1_700_000_000_000 + i * 1.5),
+  );
 }
 
 let dir: string;
@@ -83,7 +83,7 @@ test('encoding in pieces of any size gives the whole-buffer encoding byte for by
 
 test('ASCII keys whose total is not a multiple of the piece come out whole', () => {
   const keys = Array.from({ length: 5000 }, (_, i) => `key-${i}-${'a'.repeat(i % 97)}`);
-  const entries: OrderedEntries = { keys, offsets: new Float64Array(keys.length).fill(8), frameBytes: new Uint32Array(keys.length).fill(20), createdAt: new Float64Array(keys.length) };
+  const entries = orderedEntries(keys, new Float64Array(keys.length).fill(8), new Uint32Array(keys.length).fill(20), new Float64Array(keys.length));
   const snapshot = { logBytes: 100, headCrc: 1, tailCrc: 2, entries };
   const expected = wholeBufferEncode(snapshot);
   assert.notEqual(expected.length % (64 * 1024), 0);
@@ -91,7 +91,7 @@ test('ASCII keys whose total is not a multiple of the piece come out whole', () 
 });
 
 test('the piece writer hands out UTF-8 and a running crc32 equal to the whole text, even in 4-byte pieces', () => {
-  const text = entriesOf(300, 9).keys.join('');
+  const text = entriesOf(300, 9).keysText();
   for (const pieceBytes of [4, 5, 7, 64]) {
     const writer = new PieceWriter(3, pieceBytes);
     const parts: Buffer[] = [];
@@ -120,7 +120,7 @@ test('a value wider than the piece is refused rather than written across two pie
 test('saveIndexSnapshot writes, piece by piece, the file the whole-buffer encoder wrote; it reads back, and cut short or flipped it is refused', async () => {
   const entries = entriesOf(3000, 5);
   const logPath = join(dir, 'store.log');
-  const logBytes = 300 * entries.keys.length + 5000;
+  const logBytes = 300 * entries.count + 5000;
   const log = await open(logPath, 'w+');
   try {
     await log.write(Buffer.concat([LOG_MAGIC, Buffer.alloc(logBytes - LOG_MAGIC.length, 7)]), 0);
@@ -136,9 +136,9 @@ test('saveIndexSnapshot writes, piece by piece, the file the whole-buffer encode
     assert.ok(read.equals(saved));
     const columns = readSnapshotColumns(read);
     assert.ok(columns);
-    assert.equal(columns.count, entries.keys.length);
-    for (const i of [0, 1, 1234, entries.keys.length - 1]) {
-      assert.equal(columns.keyAt(i), Buffer.from(entries.keys[i]!, 'utf8').toString('utf8'));
+    assert.equal(columns.count, entries.count);
+    for (const i of [0, 1, 1234, entries.count - 1]) {
+      assert.equal(columns.keyAt(i), Buffer.from(entries.keyAt(i), 'utf8').toString('utf8'));
       assert.deepEqual(columns.entryAt(i), { offset: entries.offsets[i], frameBytes: entries.frameBytes[i], createdAt: entries.createdAt[i] });
     }
     assert.equal(readSnapshotColumns(read.subarray(0, read.length - 1)), undefined);

@@ -7,7 +7,7 @@ import { isAscii } from 'node:buffer';
 import { readSync } from 'node:fs';
 import { open, rename, unlink, type FileHandle } from 'node:fs/promises';
 import { crc32 } from 'node:zlib';
-import { KeyIndex, type OrderedEntries } from './keyIndex';
+import { KeyIndex, orderedEntries, type OrderedEntries } from './keyIndex';
 import { syncDirectory, writeFully, type IndexEntry } from './logFile';
 import { decodeRecord, FRAME_HEADER_BYTES, LOG_MAGIC, RecordOp } from './recordLog';
 import { PIECE_BYTES, PieceWriter, type Piece } from './pieceWriter';
@@ -226,7 +226,7 @@ export function encodeIndexSnapshot(snapshot: IndexSnapshot, pieceBytes = PIECE_
  */
 function* snapshotPieces(snapshot: IndexSnapshot, pieceBytes: number): Generator<Piece, number> {
   const entries = 'offsets' in snapshot.entries ? snapshot.entries : orderedFromPairs(snapshot.entries);
-  const count = entries.keys.length;
+  const count = entries.count;
   const out = new PieceWriter(CRC_AT + 4, pieceBytes);
   yield* out.values(1, HEADER_BYTES, (bytes, at) => {
     SNAPSHOT_MAGIC.copy(bytes, at);
@@ -236,22 +236,22 @@ function* snapshotPieces(snapshot: IndexSnapshot, pieceBytes: number): Generator
     bytes.writeUInt32LE(snapshot.tailCrc >>> 0, at + 24);
     bytes.writeUInt32LE(count, at + 28);
   });
-  yield* out.values(count, 2, (bytes, at, i) => bytes.writeUInt16LE(entries.keys[i]!.length, at));
+  yield* out.values(count, 2, (bytes, at, i) => bytes.writeUInt16LE(entries.keyUnits(i), at));
   yield* out.values(count, 8, (bytes, at, i) => bytes.writeDoubleLE(entries.offsets[i]!, at));
   yield* out.values(count, 4, (bytes, at, i) => bytes.writeUInt32LE(entries.frameBytes[i]!, at));
   yield* out.values(count, 8, (bytes, at, i) => bytes.writeDoubleLE(entries.createdAt[i]!, at));
-  yield* out.utf8(entries.keys.join(''));
+  yield* out.utf8(entries.keysText());
   yield* out.end();
   return out.crc >>> 0;
 }
 
 function orderedFromPairs(pairs: ReadonlyArray<readonly [string, IndexEntry]>): OrderedEntries {
-  return {
-    keys: pairs.map(([key]) => key),
-    offsets: Float64Array.from(pairs, ([, entry]) => entry.offset),
-    frameBytes: Uint32Array.from(pairs, ([, entry]) => entry.frameBytes),
-    createdAt: Float64Array.from(pairs, ([, entry]) => entry.createdAt),
-  };
+  return orderedEntries(
+    pairs.map(([key]) => key),
+    Float64Array.from(pairs, ([, entry]) => entry.offset),
+    Uint32Array.from(pairs, ([, entry]) => entry.frameBytes),
+    Float64Array.from(pairs, ([, entry]) => entry.createdAt),
+  );
 }
 
 /** Where each column starts in a snapshot of `count` entries. */

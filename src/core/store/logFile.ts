@@ -80,18 +80,18 @@ export async function writeCompactedLog(
   skip: (i: number) => boolean,
 ): Promise<{ movedTo: Float64Array; size: number }> {
   const draft = await open(draftPath, 'w', PRIVATE_FILE_MODE);
-  const movedTo = new Float64Array(entries.keys.length).fill(-1);
+  const movedTo = new Float64Array(entries.count).fill(-1);
   let position = 0;
   try {
     const chunks: Buffer[] = [LOG_MAGIC];
     let chunkBytes = LOG_MAGIC.length;
-    for (let i = 0; i < entries.keys.length; i++) {
+    for (let i = 0; i < entries.count; i++) {
       if (skip(i)) continue;
       const offset = entries.offsets[i]!;
       const frameBytes = entries.frameBytes[i]!;
       const frame = Buffer.allocUnsafe(frameBytes);
       const read = readSync(source.fd, frame, 0, frameBytes, offset);
-      if (read !== frameBytes || decodeRecord(frame, offset)?.key !== entries.keys[i]) continue;
+      if (read !== frameBytes || decodeRecord(frame, offset)?.key !== entries.keyAt(i)) continue;
       movedTo[i] = position + chunkBytes;
       chunks.push(frame);
       chunkBytes += frame.length;
