@@ -5,9 +5,7 @@
  * entries in a graph. Here: the keys in one column by id and an open-addressing table of ids,
  * ~21 bytes an entry off the heap (2.1 MB at 100k; issue 15).
  */
-
-/** An empty place in the table, which stores id + 1. */
-const EMPTY = 0;
+import { closeProbeGap, EMPTY_PLACE } from '../probeTable';
 
 export class AnnKeyTable {
   /** Each id's key while the id is in the table (0 otherwise: annKey gives 0 only for label 0, which no entry has). */
@@ -25,7 +23,7 @@ export class AnnKeyTable {
   get(key: number): number | undefined {
     for (let at = placeOf(key, this.mask); ; at = (at + 1) & this.mask) {
       const entry = this.table[at]!;
-      if (entry === EMPTY) return undefined;
+      if (entry === EMPTY_PLACE) return undefined;
       if (this.keyOf[entry - 1] === key) return entry - 1;
     }
   }
@@ -51,20 +49,11 @@ export class AnnKeyTable {
     let hole = placeOf(key, this.mask);
     for (; ; hole = (hole + 1) & this.mask) {
       const entry = this.table[hole]!;
-      if (entry === EMPTY) return;
+      if (entry === EMPTY_PLACE) return;
       if (this.keyOf[entry - 1] === key) break;
     }
     this.keyOf[this.table[hole]! - 1] = 0;
-    // Later entries of the probe run move back into the hole unless their place lies after it.
-    for (let at = (hole + 1) & this.mask; this.table[at] !== EMPTY; at = (at + 1) & this.mask) {
-      const home = placeOf(this.keyOf[this.table[at]! - 1]!, this.mask);
-      const homeAfterHole = hole <= at ? hole < home && home <= at : hole < home || home <= at;
-      if (!homeAfterHole) {
-        this.table[hole] = this.table[at]!;
-        hole = at;
-      }
-    }
-    this.table[hole] = EMPTY;
+    closeProbeGap(this.table, this.mask, hole, (entry) => placeOf(this.keyOf[entry - 1]!, this.mask));
     this.count--;
   }
 
@@ -77,7 +66,7 @@ export class AnnKeyTable {
 
   private insert(id: number): void {
     let at = placeOf(this.keyOf[id]!, this.mask);
-    while (this.table[at] !== EMPTY) at = (at + 1) & this.mask;
+    while (this.table[at] !== EMPTY_PLACE) at = (at + 1) & this.mask;
     this.table[at] = id + 1;
   }
 
@@ -85,7 +74,7 @@ export class AnnKeyTable {
     const old = this.table;
     this.table = new Int32Array(size);
     this.mask = size - 1;
-    for (const entry of old) if (entry !== EMPTY) this.insert(entry - 1);
+    for (const entry of old) if (entry !== EMPTY_PLACE) this.insert(entry - 1);
   }
 }
 

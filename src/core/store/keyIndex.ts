@@ -9,6 +9,7 @@
  * table) against ~6 MB of typed arrays here, and 100k more objects for every full collection to
  * trace (issue 15).
  */
+import { closeProbeGap, EMPTY_PLACE } from '../probeTable';
 import type { IndexEntry } from './logFile';
 
 /** Entries copied out in LRU order, for a compaction or a snapshot that runs across awaits. */
@@ -80,6 +81,9 @@ export class KeyIndex {
   /** The key being looked up or written, as bytes, when it is a hex key. */
   private readonly scratch = new Uint8Array(DIGEST_BYTES);
   private readonly scratchWords = new Int32Array(this.scratch.buffer);
+  /** Whether the last `find` read a hex key into the scratch, and the hash it computed: what `place` stores. */
+  private scratchIsHex = false;
+  private scratchHash = 0;
 
   /**
    * An empty index, or one whose slots [0, n) are the given columns (taken over, not copied):
@@ -280,22 +284,18 @@ export class KeyIndex {
   /** The slot holding `key`, or NONE. Leaves a hex key's bytes in the scratch for `place`. */
   private find(key: string): number {
     const hex = this.readHex(key);
-    this.scratchIsKey = hex;
+    this.scratchIsHex = hex;
     const hash = hex ? this.scratchWords[0]! : textHash(key);
     this.scratchHash = hash;
     for (let at = hash & this.mask; ; at = (at + 1) & this.mask) {
       const entry = this.table[at]!;
-      if (entry === 0) return NONE;
+      if (entry === EMPTY_PLACE) return NONE;
       const slot = entry - 1;
       if (this.hashes[slot] !== hash) continue;
       const text = this.texts?.[slot];
       if (hex ? text === undefined && this.digestMatches(slot) : text === key) return slot;
     }
   }
-
-  /** Whether the last `find` read a hex key into the scratch, and the hash it computed. */
-  private scratchIsKey = false;
-  private scratchHash = 0;
 
   private digestMatches(slot: number): boolean {
     const words = this.digestWords!;
@@ -306,7 +306,7 @@ export class KeyIndex {
 
   /** Gives `slot` the key `find` just looked for, as the most recently used. */
   private place(key: string, slot: number): void {
-    if (this.scratchIsKey) {
+    if (this.scratchIsHex) {
       this.digestColumn().set(this.scratch, slot * DIGEST_BYTES);
       if (this.texts && slot < this.texts.length) this.texts[slot] = undefined;
     } else {
@@ -332,24 +332,15 @@ export class KeyIndex {
 
   private insertIntoTable(slot: number): void {
     let at = this.hashes[slot]! & this.mask;
-    while (this.table[at] !== 0) at = (at + 1) & this.mask;
+    while (this.table[at] !== EMPTY_PLACE) at = (at + 1) & this.mask;
     this.table[at] = slot + 1;
   }
 
-  /** Takes `slot` out of the table, moving later entries of its probe run back (no tombstones). */
+  /** Takes `slot` out of the table (probeTable.ts repairs its probe run). */
   private removeFromTable(slot: number): void {
     let hole = this.hashes[slot]! & this.mask;
     while (this.table[hole] !== slot + 1) hole = (hole + 1) & this.mask;
-    for (let at = (hole + 1) & this.mask; this.table[at] !== 0; at = (at + 1) & this.mask) {
-      const home = this.hashes[this.table[at]! - 1]! & this.mask;
-      // An entry may move back into the hole unless its home lies after the hole, up to where it is.
-      const homeAfterHole = hole <= at ? hole < home && home <= at : hole < home || home <= at;
-      if (!homeAfterHole) {
-        this.table[hole] = this.table[at]!;
-        hole = at;
-      }
-    }
-    this.table[hole] = 0;
+    closeProbeGap(this.table, this.mask, hole, (entry) => this.hashes[entry - 1]! & this.mask);
   }
 
   private rehash(size: number): void {
