@@ -12,7 +12,8 @@ import { KeyIndex } from './keyIndex';
 import { acquireLock, type HeldLock } from './lockFile';
 import { lruEvictions } from './lruEvictions';
 import { walkKeys } from './walkKeys';
-import { LOG_SYNC_INTERVAL_MS, openLog, readValue, syncDirectory, writeCompactedLog, writeFully } from './logFile';
+import { LogAppender } from './logAppender';
+import { LOG_SYNC_INTERVAL_MS, openLog, readValue, syncDirectory, writeCompactedLog } from './logFile';
 import { encodeRecord, entryError, LOG_MAGIC, RecordOp } from './recordLog';
 import type { KeyValueStore, StoreLimits } from './store';
 import { makePrivateDir } from './privateFiles';
@@ -42,6 +43,8 @@ export interface EmbeddedStoreOptions {
   snapshotEveryBytes?: number;
   /** Longest a write waits for its data sync. Default LOG_SYNC_INTERVAL_MS; tests shorten it. */
   syncIntervalMs?: number;
+  /** An append slower than this moves appends to the thread pool (logAppender.ts). Default SLOW_APPEND_MS; tests lower it. */
+  slowAppendMs?: number;
   logger?: Logger;
 }
 
@@ -135,6 +138,7 @@ class LogStore implements EmbeddedStore {
   private readonly snapshotEveryBytes: number;
   private readonly syncIntervalMs: number;
   private readonly logger: Logger;
+  private readonly appender: LogAppender;
 
   constructor(
     private readonly dir: string,
@@ -149,6 +153,7 @@ class LogStore implements EmbeddedStore {
     this.snapshotEveryBytes = options.snapshotEveryBytes ?? 32 * 1024 * 1024;
     this.syncIntervalMs = options.syncIntervalMs ?? LOG_SYNC_INTERVAL_MS;
     this.logger = options.logger ?? silentLogger;
+    this.appender = new LogAppender(path, this.logger, options.slowAppendMs);
   }
 
   /**
@@ -323,7 +328,10 @@ class LogStore implements EmbeddedStore {
       let batch = this.openBatch;
       if (!batch) {
         const fresh: PendingOp[] = [];
-        void this.schedule(() => {
+        void this.schedule(async () => {
+          // The rest of this event-loop turn joins the batch: every answer that finished in it
+          // goes out in this one append (at c=32 a turn often finishes several).
+          await new Promise<void>((resolve) => setImmediate(resolve));
           if (this.openBatch === fresh) this.openBatch = undefined;
           return this.writeBatch(fresh);
         }).catch(() => undefined); // each op's own promise carries the error
@@ -350,8 +358,9 @@ class LogStore implements EmbeddedStore {
   }
 
   /**
-   * Appends a batch in one write, then applies it to the index (group commit). Its data sync comes
-   * within `syncIntervalMs`, shared with every batch until then.
+   * Appends a batch in one write (on this thread when small, see logAppender.ts), then applies it
+   * to the index (group commit). Its data sync comes within `syncIntervalMs`, shared with every
+   * batch until then.
    */
   private async writeBatch(batch: PendingOp[]): Promise<void> {
     const createdAt = this.now();
@@ -367,7 +376,7 @@ class LogStore implements EmbeddedStore {
       };
       for (const op of batch) add(op.key, op.value);
       for (const key of lruEvictions(this.index, batch, this.limits.maxEntries)) add(key, undefined);
-      await writeFully(target, Buffer.concat(frames), this.writeOffset);
+      await this.appender.append(target, Buffer.concat(frames), this.writeOffset);
     } catch (error) {
       // Cut off whatever part of the batch reached the file, so a later scan never sees half of it.
       await file?.truncate(this.writeOffset).catch(() => undefined);

@@ -2,7 +2,7 @@
  * File-level steps of the embedded store's log: opening or creating it, writing a compacted copy,
  * and the durable-write helpers both need.
  */
-import { readSync } from 'node:fs';
+import { readSync, writeSync } from 'node:fs';
 import { open, rename, unlink, type FileHandle } from 'node:fs/promises';
 import type { Logger } from '../logger';
 import type { OrderedEntries } from './keyIndex';
@@ -121,6 +121,12 @@ export async function writeFully(file: FileHandle, bytes: Buffer, position: numb
     const { bytesWritten } = await file.write(bytes, written, bytes.length - written, position + written);
     written += bytesWritten;
   }
+}
+
+/** writeFully on the calling thread: for a small append, which the page cache takes in microseconds. */
+export function writeFullySync(file: FileHandle, bytes: Buffer, position: number): void {
+  let written = 0;
+  while (written < bytes.length) written += writeSync(file.fd, bytes, written, bytes.length - written, position + written);
 }
 
 /** Makes a create or rename durable. Windows cannot open a directory; there the rename is enough. */
