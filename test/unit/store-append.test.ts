@@ -3,6 +3,7 @@
 // the thread pool (FileHandle.write), and so is every append after one that was slow. Observed by
 // wrapping the real fs.writeSync and FileHandle.prototype.write, which still do the writing.
 import assert from 'node:assert/strict';
+import type * as FsModule from 'node:fs';
 import { createRequire, syncBuiltinESMExports } from 'node:module';
 import { mkdtemp, open, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -11,7 +12,7 @@ import { after, before, beforeEach, it } from 'node:test';
 import { openEmbeddedStore, type EmbeddedStoreOptions } from '../../src/core/store/embedded';
 import { SYNC_APPEND_MAX_BYTES } from '../../src/core/store/logAppender';
 
-const fs = createRequire(__filename)('node:fs') as typeof import('node:fs');
+const fs = createRequire(__filename)('node:fs') as typeof FsModule;
 let syncWrites = 0;
 let pooledWrites = 0;
 let restore = (): void => undefined;
