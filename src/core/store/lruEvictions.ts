@@ -18,6 +18,8 @@ export function lruEvictions(index: { readonly size: number; has(key: string): b
     if (!isSet && index.has(key)) count--;
   }
   const evicted: string[] = [];
+  // Below the bound (nearly every batch) there is nothing to walk: the walk would make a key string.
+  if (count <= maxEntries) return evicted;
   for (const key of index.keys()) {
     if (count <= maxEntries) break;
     if (finalState.has(key)) continue;
