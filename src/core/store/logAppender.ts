@@ -3,7 +3,7 @@
  * thread: the page cache takes it in microseconds, while the thread pool's round trip (hand-off,
  * wake-up, completion) cost a miss ~25 µs of CPU and two thread wake-ups (issue 15). A large
  * append, and every append once one has been slow (a network or failing disk), goes through the
- * thread pool as before, so the proxy's thread never waits on a disk that blocks.
+ * thread pool as before, so a disk that blocks holds the proxy's thread once, not at every miss.
  * The data sync stays on the thread pool, on its own timer (LOG_SYNC_INTERVAL_MS).
  */
 import type { FileHandle } from 'node:fs/promises';
