@@ -5,7 +5,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { performance } from 'node:perf_hooks';
 import type { RequestResult } from '../core/engine';
-import type { Outcome } from '../core/outcome';
+import type { Outcome, UpstreamOutcome } from '../core/outcome';
 import type { LayerContext } from '../core/pipeline';
 import type { ApiStyle, ProxyRequest, Route } from '../core/request';
 import { ClientSignal } from '../core/clientSignal';
@@ -79,14 +79,15 @@ export async function serveEngineRequest(
   };
 
   let outcome: Outcome | undefined;
+  let upstream: UpstreamOutcome | undefined;
   let ctx: LayerContext | undefined;
   let status = 200;
   let error: string | undefined;
   try {
     ({ outcome, ctx } = await px.engine.handle(req));
     if (outcome.kind === 'upstream') {
+      upstream = outcome;
       status = outcome.status;
-      px.metrics.observeUpstreamLatency(outcome.provider, outcome.upstreamLatencyMs / 1000);
       if (status >= 400) error = `upstream_${status}`;
     }
     await writeOutcome(res, req, outcome, ctx.responseHeaders);
@@ -107,6 +108,8 @@ export async function serveEngineRequest(
     status = CLIENT_CLOSED;
     error = 'client_closed';
   }
+  // Observed once the response is out: the client's answer does not wait for the metrics.
+  if (upstream) px.metrics.observeUpstreamLatency(upstream.provider, upstream.upstreamLatencyMs / 1000);
   const result: RequestResult = { req, outcome, status, latencyMs: performance.now() - receivedAt };
   if (ctx) result.ctx = ctx;
   if (error) result.error = error;

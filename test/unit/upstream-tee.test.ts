@@ -56,6 +56,30 @@ test('a plain body is passed on unchanged, not copied through a Transform, and c
   assert.equal(answer?.usage.outputTokens, 1);
 });
 
+test('a plain body is parsed for the caches only after the pipe has ended the response', async () => {
+  const { body, completion } = teeUpstreamBody(bufferedSource(ANSWER), JSON_OPTIONS);
+  const events: string[] = [];
+  const out = sink();
+  const end = out.writable.end.bind(out.writable);
+  out.writable.end = ((...args: Parameters<Writable['end']>) => {
+    events.push('response ended');
+    return end(...args);
+  }) as Writable['end'];
+  const parse = JSON.parse;
+  JSON.parse = ((text: string, reviver?: Parameters<typeof JSON.parse>[1]) => {
+    if (text === ANSWER) events.push('answer parsed');
+    return parse(text, reviver);
+  }) as typeof JSON.parse;
+  try {
+    body.pipe(out.writable);
+    const answer = await completion;
+    assert.equal(answer?.api, 'openai.chat');
+  } finally {
+    JSON.parse = parse;
+  }
+  assert.deepEqual(events, ['response ended', 'answer parsed']);
+});
+
 test('a plain body read by an async iterator (the single flight reading an error body) is collected too', async () => {
   const { body, completion } = teeUpstreamBody(bufferedSource(ANSWER), JSON_OPTIONS);
   const chunks: Buffer[] = [];

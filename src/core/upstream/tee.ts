@@ -122,9 +122,17 @@ function watchPlainBody(source: Readable, collector: AnswerCollector | undefined
   source.pause();
   if (collector) source.on('data', (chunk: Buffer) => collector.push(chunk));
   // `on`: 'end' and 'close' come once each; `once` would cost a wrapper per miss.
-  source.on('end', () => settle(collector?.finish()));
-  // After 'end' this does nothing; before it (destroyed: the client left, or the body broke) no answer.
-  source.on('close', () => settle(undefined));
+  let ended = false;
+  source.on('end', () => {
+    ended = true;
+    // Parsed once every 'end' listener has run, so a pipe's has sent the client its last bytes:
+    // the client's answer does not wait for the caches' copy to be parsed (issue 15).
+    queueMicrotask(() => settle(collector?.finish()));
+  });
+  // Before 'end' (destroyed: the client left, or the body broke) no answer.
+  source.on('close', () => {
+    if (!ended) settle(undefined);
+  });
   // A broken body fails its consumer (the proxy then cuts the connection); never an answer.
   source.on('error', () => settle(undefined));
   return source;
