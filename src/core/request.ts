@@ -109,11 +109,19 @@ const ANSWER_CHANGING_HEADERS = ['anthropic-version', 'anthropic-beta'];
 
 /** The body with answer-neutral fields removed (top level only: nested fields all count). */
 export function answerRelevantBody(api: ApiStyle, body: JsonObject): JsonObject {
-  const neutral = new Set(ANSWER_NEUTRAL_FIELDS[api]);
+  const neutral = NEUTRAL_FIELD_SETS[api];
   const kept: JsonObject = {};
-  for (const [key, value] of Object.entries(body)) if (!neutral.has(key)) kept[key] = value;
+  for (const key of Object.keys(body)) if (!neutral.has(key)) kept[key] = body[key]!;
   return kept;
 }
+
+/** ANSWER_NEUTRAL_FIELDS as sets, made once: every miss's exact key filters its body with one. */
+const NEUTRAL_FIELD_SETS: Record<ApiStyle, ReadonlySet<string>> = {
+  'openai.chat': new Set(ANSWER_NEUTRAL_FIELDS['openai.chat']),
+  'openai.completions': new Set(ANSWER_NEUTRAL_FIELDS['openai.completions']),
+  'anthropic.messages': new Set(ANSWER_NEUTRAL_FIELDS['anthropic.messages']),
+  'openai.responses': new Set(ANSWER_NEUTRAL_FIELDS['openai.responses']),
+};
 
 /**
  * Who is asking whom: upstream base URL, hashed credential, API style and model. Two requests in
