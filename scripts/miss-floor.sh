@@ -6,12 +6,9 @@
 # at a time, in ROUNDS interleaved rounds.
 # Usage: scripts/miss-floor.sh REPO [ROUNDS]   (REPO: a built checkout with dist/cli.js)
 HERE=$(cd "$(dirname "$0")" && pwd)
-REPO=$1; ROUNDS=${2:-2}
-cd "$REPO" || exit 2
-OUT=$(mktemp -d)
-trap 'kill $FPID 2>/dev/null; rm -rf "$OUT"' EXIT
+ROUNDS=${2:-2}
 . "$HERE/miss-targets.sh"
-start_fake "$OUT"
+begin_targets "$1"
 
 ticks() { awk '{print $14+$15}' "/proc/$PID/stat"; }
 rps() { grep -o '"rps":[0-9]*' <<< "$1" | cut -d: -f2; }

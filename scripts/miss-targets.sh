@@ -1,5 +1,7 @@
 # Sourced by scripts/miss-floor.sh and scripts/miss-timeline.sh: the proxies they compare on a
 # miss (issue 15), each started on one shared fake upstream.
+#   begin_targets REPO                cd to REPO, make OUT (removed at exit, the fake upstream
+#                                     stopped) and start the fake upstream in it
 #   start_fake OUT                    starts the bench's fake upstream; sets FPID and FAKE
 #   start_target NAME OUT ROUND [node flags...]
 #                                     starts pass-through | min-proxy | serve-no-caches |
@@ -14,6 +16,13 @@ start_fake() {
   node bin/isartor.js bench overhead --child fake-upstream > "$out/fake.log" 2>&1 & FPID=$!
   for _ in $(seq 50); do grep -q 'http://' "$out/fake.log" && break; sleep 0.2; done
   FAKE=$(grep -o 'http://[^ ]*' "$out/fake.log" | head -1)
+}
+
+begin_targets() {
+  cd "$1" || exit 2
+  OUT=$(mktemp -d)
+  trap 'kill $FPID 2>/dev/null; rm -rf "$OUT"' EXIT
+  start_fake "$OUT"
 }
 
 start_target() {

@@ -6,12 +6,9 @@
 # one fake upstream; targets run one at a time, in ROUNDS interleaved rounds.
 # Usage: [TARGETS="serve ..."] scripts/miss-timeline.sh REPO [ROUNDS]   (REPO: a built checkout with dist/cli.js)
 HERE=$(cd "$(dirname "$0")" && pwd)
-REPO=$1; ROUNDS=${2:-2}
-cd "$REPO" || exit 2
-OUT=$(mktemp -d)
-trap 'kill $FPID 2>/dev/null; rm -rf "$OUT"' EXIT
+ROUNDS=${2:-2}
 . "$HERE/miss-targets.sh"
-start_fake "$OUT"
+begin_targets "$1"
 
 for r in $(seq "$ROUNDS"); do
   for target in ${TARGETS:-pass-through min-proxy serve-no-caches serve-l1a-only serve}; do
