@@ -141,7 +141,8 @@ const FENCED_CODE = /```[^\n]*\n?([\s\S]*?)```/g;
 const INLINE_CODE = /`([^`\n]+)`/g;
 const QUOTED = /"([^"\n]{1,300})"|\u201C([^\u201D\n]{1,300})\u201D|(?:^|[\s(])'([^'\n]{1,300})'(?=$|[\s.,;:?!)])/g;
 const INNER_CAPITAL = /[a-z0-9][A-Z]/;
-const DIGIT = /[0-9]/;
+/** A letter beside a digit: what any word holding both must contain somewhere. */
+const LETTER_BESIDE_DIGIT = /[A-Za-z][0-9]|[0-9][A-Za-z]/;
 /**
  * Each pattern with what a text must hold for the pattern to match at all: a far cheaper test that
  * spares running the pattern on most turns (gate keys are computed on the request path, issue 15).
@@ -152,7 +153,7 @@ const IDENTIFIER_PATTERNS: ReadonlyArray<readonly [RegExp, (text: string) => boo
   [/\b\w+_\w+\b/g, (text) => text.includes('_')], // snake_case, CONSTANT_CASE
   [/(?:[~.]?\/|\b[A-Za-z]:\\)[\w.\-/\\]+|\b[\w.-]+\/[\w.\-/]+/g, (text) => text.includes('/') || text.includes('\\')], // paths
   [/\b[\w-]+\.[A-Za-z][\w]{0,9}\b/g, (text) => text.includes('.')], // file names, dotted names (foo.ts, os.path)
-  [/\b(?=[A-Za-z]*\d)(?=\d*[A-Za-z])[A-Za-z0-9]+\b/g, (text) => DIGIT.test(text)], // words with digits (utf8, h264, v2)
+  [/\b(?=[A-Za-z]*\d)(?=\d*[A-Za-z])[A-Za-z0-9]+\b/g, (text) => LETTER_BESIDE_DIGIT.test(text)], // words with digits (utf8, h264, v2)
   [/(?:^|\s)(--?[A-Za-z][\w-]*)/g, (text) => text.includes('-')], // command-line flags
 ];
 

@@ -12,9 +12,19 @@ const PROSE_TRAILING = /^[.,;:!?\u2026"'\u201D\u2019]+$/u;
 const PROSE_LEADING = /^["'\u201C\u2018]+$/u;
 const TRAILING_PROSE = /[.,;:!?\u2026"'\u201D\u2019]+$/u;
 const WORD_CHAR = /[\p{L}\p{N}_]/u;
-const SPACE = /\s/;
 const SYMBOL_RUN = /[^\p{L}\p{N}_\s]+/gu;
 const WORD = /[\p{L}\p{N}_]+/gu;
+
+/**
+ * Whether UTF-16 unit `code` is one that `\s` matches (ECMAScript's WhiteSpace and LineTerminator).
+ * A comparison of char codes: `/\s/.test(text[i])` made a one-character string and ran a regexp
+ * for every character of a chunk it measured (gate keys are computed on the request path, issue 15).
+ */
+export function isSpaceCode(code: number): boolean {
+  if (code <= 0x7f) return code === 0x20 || (code >= 0x09 && code <= 0x0d);
+  return code === 0xa0 || code === 0x1680 || (code >= 0x2000 && code <= 0x200a) || code === 0x2028 || code === 0x2029
+    || code === 0x202f || code === 0x205f || code === 0x3000 || code === 0xfeff;
+}
 
 /** True when `run`, found between `before` and `after` inside a whitespace-delimited chunk, only punctuates prose. */
 function isProse(run: string, before: string, after: string, lastChunk: boolean): boolean {
@@ -52,9 +62,9 @@ export function symbolTokens(prose: string): string[] {
     if (start >= chunkEnd) {
       if (hasSymbol) tokens.push(kept + text.slice(cursor, chunkEnd));
       chunkStart = start;
-      while (chunkStart > 0 && !SPACE.test(text[chunkStart - 1]!)) chunkStart--;
+      while (chunkStart > 0 && !isSpaceCode(text.charCodeAt(chunkStart - 1))) chunkStart--;
       chunkEnd = start;
-      while (chunkEnd < text.length && !SPACE.test(text[chunkEnd]!)) chunkEnd++;
+      while (chunkEnd < text.length && !isSpaceCode(text.charCodeAt(chunkEnd))) chunkEnd++;
       kept = '';
       cursor = chunkStart;
       hasSymbol = false;

@@ -63,6 +63,14 @@ describe('safety gates', () => {
   });
 });
 
+describe('exactParts: words with digits', () => {
+  it('takes every word that mixes letters and digits, whichever comes first, and no plain number', () => {
+    assert.deepEqual(exactParts('Encode h264 or x265 with 2fa and v2, not item 123 or #4').identifiers.split('\u0000'), ['2fa', 'h264', 'v2', 'x265']);
+    assert.equal(exactParts('Turn on 2fa now').identifiers, '2fa', 'a digit before the letters, and no letter before a digit anywhere');
+    assert.equal(exactParts('How do I sort item 123 quickly in language 4? (ticket #123)').identifiers, '');
+  });
+});
+
 describe('exactParts: number words', () => {
   // The tokens are looked at only when a number word may be among them (see NUMBER_WORD_HINT):
   // these are the spellings at the edge of that test.

@@ -2,7 +2,15 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { checkGates, gateSignature, MAX_GATED_CHARS } from '../../../src/core/semantic/gates';
-import { casingDiffers, symbolTokens, wordCasing } from '../../../src/core/semantic/symbols';
+import { casingDiffers, isSpaceCode, symbolTokens, wordCasing } from '../../../src/core/semantic/symbols';
+
+describe('isSpaceCode', () => {
+  it('is true for exactly the UTF-16 units that \\s matches', () => {
+    const differ: number[] = [];
+    for (let code = 0; code <= 0xffff; code++) if (isSpaceCode(code) !== /\s/.test(String.fromCharCode(code))) differ.push(code);
+    assert.deepEqual(differ, []);
+  });
+});
 
 describe('symbolTokens', () => {
   it('keeps operators and punctuation-bearing tokens, drops sentence punctuation', () => {
