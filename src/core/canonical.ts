@@ -15,6 +15,7 @@
  * keys, as before.
  */
 import { createHash } from 'node:crypto';
+import { ObjectMemo } from './objectMemo';
 import { sha256 } from './sha256';
 
 /**
@@ -141,7 +142,7 @@ function stringInKeyText(text: string): string {
 }
 
 /** Each element's key text, by array: a request's turns are serialised once for both caches. */
-const elementTexts = new WeakMap<readonly unknown[], readonly string[]>();
+const elementTexts = new ObjectMemo<readonly unknown[], readonly string[]>('isartor.elementTexts');
 
 /**
  * The key text of each element of `array` ('' for a hole, as canonical JSON writes one),

@@ -7,7 +7,9 @@
  * only sound because nothing edits a request body in place once it is parsed.
  */
 
-const remembered = new WeakMap<object, Map<string, string>>();
+import { ObjectMemo } from './objectMemo';
+
+const remembered = new ObjectMemo<object, Map<string, string>>('isartor.digests');
 
 /**
  * The digest of `body` for `purpose`, computed by `compute` the first time it is asked for.

@@ -3,6 +3,7 @@
  * answer to stream, a live upstream response to pipe through, or a share of one another request is receiving.
  */
 import type { Readable } from 'node:stream';
+import { ObjectMemo } from './objectMemo';
 import type { ApiStyle, JsonObject } from './request';
 
 /** The layers, in the order a request meets them. */
@@ -43,10 +44,10 @@ export interface StoredAnswer {
 /** What the ledger records of an answer: its usage, and whether that was estimated. */
 export type AnswerUsage = Pick<StoredAnswer, 'usage' | 'usageEstimated'>;
 
-const answerJsonMemo = new WeakMap<StoredAnswer, string>();
+const answerJsonMemo = new ObjectMemo<StoredAnswer, string>('isartor.answerJson');
 
 /** The JSON text an answer's body was parsed from, and that body (see `rememberBodyText`). */
-const bodyTextMemo = new WeakMap<StoredAnswer, { body: JsonObject; text: string }>();
+const bodyTextMemo = new ObjectMemo<StoredAnswer, { body: JsonObject; text: string }>('isartor.bodyText');
 
 /**
  * Records that `answer.body` was parsed from the JSON text `text` (an upstream's own response
