@@ -2,7 +2,7 @@
  * One live body, many readers: every chunk a leader's upstream stream delivers is kept and handed to
  * each subscriber, so a reader that joins late first gets what it missed, then the rest as it comes.
  */
-import { Transform, type Readable } from 'node:stream';
+import type { Readable } from 'node:stream';
 
 /** How a subscriber learns of the body's progress. */
 export interface BroadcastListener {
@@ -19,8 +19,12 @@ export interface Broadcast {
 }
 
 /**
- * Inserts a broadcast into a live body: the returned `body` replaces `source` for its own client
- * (bytes unchanged, backpressure kept), and `broadcast` serves the same bytes to any other reader.
+ * Broadcasts a live body: the returned `body` is `source` itself for its own client (bytes and
+ * backpressure untouched), and `broadcast` serves the same bytes to any other reader. It watches the
+ * body's 'data' events rather than sitting in the pipe as a Transform: a streamed answer comes in
+ * dozens of chunks, and a Transform cost each of them a write, a transform and a read, and kept a
+ * second stream per miss (issue 15). Paused first: the 'data' listener must not start the flow
+ * before the body's consumer is attached (a pipe or `read()` resumes it; both emit 'data').
  *
  * @example
  * const { body, broadcast } = broadcastBody(outcome.body);
@@ -40,29 +44,18 @@ export function broadcastBody(source: Readable): { body: Readable; broadcast: Br
     listeners.clear();
   };
 
-  const body = new Transform({
-    transform(chunk: Buffer, _encoding, callback) {
-      seen.push(chunk);
-      for (const listener of listeners) listener.chunk(chunk);
-      callback(null, chunk);
-    },
-    flush(callback) {
-      finish({ ended: true });
-      callback();
-    },
+  source.pause();
+  source.on('data', (chunk: Buffer) => {
+    seen.push(chunk);
+    for (const listener of listeners) listener.chunk(chunk);
   });
-  source.on('error', (error: Error) => {
-    finish({ failed: error.message });
-    body.destroy(error);
-  });
-  body.on('close', () => {
-    finish({ failed: 'the request that was fetching this answer went away' });
-    if (!source.readableEnded) source.destroy();
-  });
-  source.pipe(body);
+  source.on('end', () => finish({ ended: true }));
+  source.on('error', (error: Error) => finish({ failed: error.message }));
+  // Destroyed before its end: the leader's client went away (or the body broke, already told).
+  source.on('close', () => finish({ failed: 'the request that was fetching this answer went away' }));
 
   return {
-    body,
+    body: source,
     broadcast: {
       subscribe(listener) {
         for (const chunk of seen) listener.chunk(chunk);
