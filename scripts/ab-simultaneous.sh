@@ -6,7 +6,7 @@
 # misses at c=8 and 1,000 at C unmeasured, then N misses at C, each build with its own load
 # generator; CPU per miss from every thread's on-CPU nanoseconds (/proc/<pid>/task/*/schedstat)
 # and from the main thread's alone.
-# Usage: [N=4000] [C=32] [ROUNDS=3] [CONFIG_A=file] [CONFIG_B=file] scripts/ab-simultaneous.sh A B
+# Usage: [N=4000] [C=32] [ROUNDS=3] [CONFIG_A=file] [CONFIG_B=file] [STREAM=1] scripts/ab-simultaneous.sh A B
 # A and B are built checkouts (dist/cli.js); CONFIG_A/B, an ISARTOR_CONFIG file for that side.
 HERE=$(cd "$(dirname "$0")" && pwd)
 N=${N:-4000}; C=${C:-32}

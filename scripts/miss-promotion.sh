@@ -4,7 +4,7 @@
 # Runs serve under node's --trace-gc-nvp, sends WARM misses at c=C unmeasured, then N at c=C, and
 # prints per isolate (the main thread, the L1b worker) its collections, full ones among them, KB
 # promoted per miss and ms of collection pauses per 1,000 misses over the measured ones.
-# Usage: [PREFILL=DIR] [N=8000] [C=32] [WARM=10000] scripts/miss-promotion.sh REPO OUTDIR [node flags...]
+# Usage: [PREFILL=DIR] [N=8000] [C=32] [WARM=10000] [STREAM=1] scripts/miss-promotion.sh REPO OUTDIR [node flags...]
 # REPO is a built checkout (dist/cli.js); PREFILL, a data dir filled with `bench scale --child fill`,
 # is copied first; ISARTOR_CONFIG in the environment reaches serve (to switch layers off).
 HERE=$(cd "$(dirname "$0")" && pwd)

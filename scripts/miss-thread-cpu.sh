@@ -1,7 +1,7 @@
 #!/bin/bash
 # CPU per thread of `isartor serve` over a run of misses (issue 15), from /proc/<pid>/task/*/stat:
 # the proxy's main thread, the semantic worker, V8's helper threads and libuv's pool apart.
-# Usage: [PREFILL=DIR] [N=3000] [C=32] [WARM=300] [NS=1] scripts/miss-thread-cpu.sh REPO OUTDIR [node flags...]
+# Usage: [PREFILL=DIR] [N=3000] [C=32] [WARM=300] [NS=1] [STREAM=1] scripts/miss-thread-cpu.sh REPO OUTDIR [node flags...]
 # REPO is a built checkout (dist/cli.js); PREFILL, a data dir filled with `bench scale --child fill`,
 # is copied first. Prints the load generator's figures, then CPU ticks (1/100 s) per thread, or with
 # NS=1 each thread's on-CPU time per miss in microseconds (from /proc/<pid>/task/*/schedstat).
