@@ -1,11 +1,11 @@
 #!/bin/bash
 # CPU per thread of `isartor serve` over a run of misses (issue 15), from /proc/<pid>/task/*/stat:
 # the proxy's main thread, the semantic worker, V8's helper threads and libuv's pool apart.
-# Usage: [PREFILL=DIR] [N=3000] [C=32] [WARM=300] [NS=1] [STREAM=1] scripts/miss-thread-cpu.sh REPO OUTDIR [node flags...]
+# Usage: [PREFILL=DIR] [N=3000] [C=32] [WARM=300] [WC=8] [NS=1] [STREAM=1] scripts/miss-thread-cpu.sh REPO OUTDIR [node flags...]
 # REPO is a built checkout (dist/cli.js); PREFILL, a data dir filled with `bench scale --child fill`,
 # is copied first. Prints the load generator's figures, then CPU ticks (1/100 s) per thread, or with
 # NS=1 each thread's on-CPU time per miss in microseconds (from /proc/<pid>/task/*/schedstat).
-# WARM misses (at c=8) come first and are not counted. With the default 300, V8's helper threads
+# WARM misses (at c=WC, default 8) come first and are not counted. With the default 300, V8's helper threads
 # spend most of the measured run compiling (TurboFan) rather than collecting garbage; WARM=4000
 # measures the steady state.
 HERE=$(cd "$(dirname "$0")" && pwd)
@@ -15,7 +15,7 @@ cd "$REPO" || exit 2
 . "$HERE/serve-on-fake-upstream.sh"
 start_serve_on_fake "$OUT" "$PREFILL" "$@"
 [ -n "$PREFILL" ] && sleep 8 # let a full cache finish opening
-node "$HERE/miss-load.mjs" "$URL" "${WARM:-300}" 8 0 > /dev/null # warm-up
+node "$HERE/miss-load.mjs" "$URL" "${WARM:-300}" "${WC:-8}" 0 > /dev/null # warm-up
 threads() {
   for t in /proc/$SPID/task/*; do
     if [ -n "$NS" ]; then cpu=$(cut -d' ' -f1 "$t/schedstat"); else cpu=$(awk '{print $14+$15}' "$t/stat"); fi
