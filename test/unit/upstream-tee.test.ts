@@ -129,3 +129,79 @@ test('a stream that ends before its end marker still gets the API\'s error frame
   assert.match(Buffer.concat(chunks).toString(), /upstream_stream_broken/);
   assert.equal(await completion, undefined);
 });
+
+const STREAM_OPTIONS = { api: 'openai.chat' as const, contentType: 'text/event-stream', collect: true };
+const STREAM_FRAMES = [
+  'data: {"id":"c","object":"chat.completion.chunk","model":"m","choices":[{"index":0,"delta":{"role":"assistant","content":"fo"}}]}\n\n',
+  'data: {"id":"c","object":"chat.completion.chunk","model":"m","choices":[{"index":0,"delta":{"content":"ur"},"finish_reason":"stop"}]}\n\n',
+  'data: [DONE]\n\n',
+];
+
+test('a whole stream goes to the client byte for byte, with no frame added, and is collected', async () => {
+  const source = new PassThrough();
+  const { body, completion } = teeUpstreamBody(source, STREAM_OPTIONS);
+  const out = sink();
+  body.pipe(out.writable);
+  for (const frame of STREAM_FRAMES) {
+    // Split mid-frame, as upstreams do.
+    source.write(frame.slice(0, 7));
+    source.write(frame.slice(7));
+    await nextTurn();
+  }
+  source.end();
+  await out.finished;
+  assert.equal(out.text(), STREAM_FRAMES.join(''));
+  const answer = await completion;
+  assert.equal(answer?.api, 'openai.chat');
+  assert.equal(JSON.stringify(answer?.body).includes('four'), true);
+});
+
+test('a stream does not flow before its client reads, and holds the upstream while the client is behind', async () => {
+  const source = new PassThrough({ highWaterMark: 64 });
+  const { body } = teeUpstreamBody(source, STREAM_OPTIONS);
+  source.write(STREAM_FRAMES[0]);
+  await nextTurn();
+  await nextTurn();
+  assert.equal(body.readableLength, 0, 'nothing taken from the upstream before a reader comes');
+  // A reader that takes one chunk and then stops: the tee's buffer fills and the upstream is paused.
+  const big = 'data: {"id":"c","object":"chat.completion.chunk","choices":[{"index":0,"delta":{"content":"' + 'x'.repeat(4096) + '"}}]}\n\n';
+  body.once('data', () => body.pause());
+  for (let i = 0; i < 8; i++) source.write(big);
+  await nextTurn();
+  await nextTurn();
+  assert.equal(source.isPaused(), true, 'the upstream waits for the client');
+  const out = sink();
+  body.pipe(out.writable);
+  body.resume();
+  for (const frame of STREAM_FRAMES.slice(1)) source.write(frame);
+  source.end();
+  await out.finished;
+  assert.ok(out.text().endsWith(STREAM_FRAMES.slice(1).join('')), 'every byte arrives once the client reads again');
+});
+
+test('a stream that breaks mid-way ends with the error frame, not a cut, and is no answer', async () => {
+  const source = new PassThrough();
+  const { body, completion } = teeUpstreamBody(source, STREAM_OPTIONS);
+  const out = sink();
+  body.pipe(out.writable);
+  source.write(STREAM_FRAMES[0]);
+  await nextTurn();
+  source.destroy(new Error('socket hang up'));
+  await out.finished;
+  assert.ok(out.text().startsWith(STREAM_FRAMES[0]));
+  assert.match(out.text(), /upstream_stream_broken/);
+  assert.match(out.text(), /socket hang up/);
+  assert.equal(await completion, undefined);
+});
+
+test('a stream whose client leaves ends its upstream body and is no answer', async () => {
+  const source = new PassThrough();
+  const { body, completion } = teeUpstreamBody(source, STREAM_OPTIONS);
+  body.resume();
+  source.write(STREAM_FRAMES[0]);
+  await nextTurn();
+  body.destroy();
+  assert.equal(await completion, undefined);
+  await nextTurn();
+  assert.ok(source.destroyed, 'the upstream body is ended with the client');
+});

@@ -3,7 +3,7 @@
  * the caches. A stream that breaks mid-way, or stops before its end marker, ends with an API-shaped
  * error event instead of a silent cut.
  */
-import { Transform, type Readable } from 'node:stream';
+import { Readable } from 'node:stream';
 import type { AnswerCollector } from '../stream/answer-collector';
 import type { StoredAnswer } from '../outcome';
 import type { ApiStyle } from '../request';
@@ -65,50 +65,71 @@ export function teeUpstreamBody(source: Readable, options: TeeOptions): TeedBody
 
   if (!isStream) return { body: watchPlainBody(source, collector, settle), completion, large };
 
+  return { body: watchStreamBody(source, options.api, collector, settle), completion, large };
+}
+
+/**
+ * A stream goes to the client through a Readable fed from the upstream body's own 'data' events:
+ * a Transform in the pipe cost each of a stream's dozens of chunks a write, a transform and a
+ * read (issue 15). The Readable is what lets the tee add the API's error frame when the stream
+ * breaks off or ends before its end marker. The upstream body is paused until the client's side
+ * asks for data, and paused again whenever the client falls behind (backpressure).
+ */
+function watchStreamBody(source: Readable, api: ApiStyle, collector: AnswerCollector | undefined, settle: (answer: StoredAnswer | LargeAnswer | undefined) => void): Readable {
   // The collector parses each event; paced, so a burst of them never holds the thread (paced-feed.ts).
   const feed = collector ? pacedFeed((chunk) => collector.push(chunk)) : undefined;
-  const body = new Transform({
-    transform(chunk: Buffer, _encoding, callback) {
-      feed?.push(chunk);
-      callback(null, chunk);
-    },
-    flush(callback) {
-      if (!collector || !feed) {
-        settle(undefined);
-        callback();
-        return;
-      }
-      void feed.drained().then(() => {
-        if (feed.failed()) {
-          settle(undefined);
-          callback();
-          return;
-        }
-        settle(collector.finish());
-        // A stream closed cleanly before its end marker is as broken as a reset one: say so, or the
-        // client takes a truncated answer for a whole one.
-        if (!collector.ended()) callback(null, streamErrorFrame(options.api, 'the upstream stream ended before the answer was complete (no end-of-stream marker); retry the request'));
-        else callback();
-      });
+  let finished = false;
+  const body = new Readable({
+    read() {
+      source.resume();
     },
   });
-
-  source.on('error', (error: Error) => {
-    settle(undefined);
-    source.unpipe(body);
-    if (isStream && !body.destroyed && !body.writableEnded) {
-      body.end(streamErrorFrame(options.api, `the upstream stream broke off before the answer was complete (${error.message}); retry the request`));
-    } else {
-      body.destroy(error);
+  const finish = (closing: () => string | undefined): void => {
+    if (finished) return;
+    finished = true;
+    const frame = closing();
+    if (body.destroyed) return;
+    if (frame !== undefined) body.push(frame);
+    body.push(null);
+  };
+  source.pause();
+  source.on('data', (chunk: Buffer) => {
+    feed?.push(chunk);
+    if (!body.push(chunk)) source.pause();
+  });
+  source.on('end', () => {
+    if (!collector || !feed) {
+      settle(undefined);
+      finish(() => undefined);
+      return;
     }
+    void feed.drained().then(() => {
+      if (feed.failed()) {
+        settle(undefined);
+        finish(() => undefined);
+        return;
+      }
+      settle(collector.finish());
+      // A stream closed cleanly before its end marker is as broken as a reset one: say so, or the
+      // client takes a truncated answer for a whole one.
+      finish(() => (collector.ended() ? undefined : streamErrorFrame(api, 'the upstream stream ended before the answer was complete (no end-of-stream marker); retry the request')));
+    });
+  });
+  const brokeOff = (reason: string): void => {
+    settle(undefined);
+    finish(() => streamErrorFrame(api, `the upstream stream broke off before the answer was complete (${reason}); retry the request`));
+  };
+  source.on('error', (error: Error) => brokeOff(error.message));
+  // Destroyed without an error or an end (not by this tee): as broken as a reset.
+  source.on('close', () => {
+    if (!source.readableEnded) brokeOff('the upstream body was closed');
   });
   body.on('close', () => {
     feed?.stop();
     settle(undefined);
     if (!source.readableEnded) source.destroy();
   });
-  source.pipe(body);
-  return { body, completion, large };
+  return body;
 }
 
 /**
