@@ -84,10 +84,10 @@ function watchStreamBody(source: Readable, api: ApiStyle, collector: AnswerColle
       source.resume();
     },
   });
-  const finish = (closing: () => string | undefined): void => {
+  /** Ends the client's side once, after the API's error frame when there is one. */
+  const finish = (frame?: string): void => {
     if (finished) return;
     finished = true;
-    const frame = closing();
     if (body.destroyed) return;
     if (frame !== undefined) body.push(frame);
     body.push(null);
@@ -100,24 +100,24 @@ function watchStreamBody(source: Readable, api: ApiStyle, collector: AnswerColle
   source.on('end', () => {
     if (!collector || !feed) {
       settle(undefined);
-      finish(() => undefined);
+      finish();
       return;
     }
     void feed.drained().then(() => {
       if (feed.failed()) {
         settle(undefined);
-        finish(() => undefined);
+        finish();
         return;
       }
       settle(collector.finish());
       // A stream closed cleanly before its end marker is as broken as a reset one: say so, or the
       // client takes a truncated answer for a whole one.
-      finish(() => (collector.ended() ? undefined : streamErrorFrame(api, 'the upstream stream ended before the answer was complete (no end-of-stream marker); retry the request')));
+      finish(collector.ended() ? undefined : streamErrorFrame(api, 'the upstream stream ended before the answer was complete (no end-of-stream marker); retry the request'));
     });
   });
   const brokeOff = (reason: string): void => {
     settle(undefined);
-    finish(() => streamErrorFrame(api, `the upstream stream broke off before the answer was complete (${reason}); retry the request`));
+    finish(streamErrorFrame(api, `the upstream stream broke off before the answer was complete (${reason}); retry the request`));
   };
   source.on('error', (error: Error) => brokeOff(error.message));
   // Destroyed without an error or an end (not by this tee): as broken as a reset.
