@@ -14,7 +14,7 @@
  * entries allocates indexes that stay live, and a 1.3× limit while they grow only bought full
  * collections in front of the first answers (the first L1a hit came ~40 ms later).
  */
-import { setFlagsFromString } from 'node:v8';
+import { setServeFlag } from './serveFlags';
 
 /** The old generation may grow to 1.3× its live size (V8 keeps a minimum step of a few MB). */
 export const SERVE_HEAP_GROWING_PERCENT = 30;
@@ -36,7 +36,8 @@ export function userSetHeapGrowth(execArgv: readonly string[]): boolean {
  */
 export function limitHeapGrowth(execArgv: readonly string[]): boolean {
   if (userSetHeapGrowth(execArgv)) return false;
-  setFlagsFromString(`--heap-growing-percent=${SERVE_HEAP_GROWING_PERCENT}`);
+  // 0, V8's default: the factor picked from how fast it collects.
+  setServeFlag('heap-growing-percent', SERVE_HEAP_GROWING_PERCENT, 0);
   return true;
 }
 
