@@ -11,6 +11,7 @@ import { isLoopbackHost } from '../proxy/guard';
 import { SAVINGS_PAGE_PATH } from '../../webview/transportHttpRoutes';
 import { SERVE_HEAP_GROWING_PERCENT, limitHeapGrowthAfterStartup } from './heapGrowth';
 import { openBrowser } from './openBrowser';
+import { SERVE_NEW_SPACE_MB, capYoungGeneration } from './youngGeneration';
 import { loadServeConfig, parseServeArgs } from './serve-config';
 
 /** Runs the server until a signal arrives; resolves with the exit status. */
@@ -24,6 +25,7 @@ export async function serveCommand(argv: string[], env: NodeJS.ProcessEnv = proc
   if (!config.store?.url) prefetchSnapshot(exactStoreDir(config.dataDir), EXACT_STORE_NAME);
   const level = env.ISARTOR_LOG_LEVEL === 'debug' || env.ISARTOR_LOG_LEVEL === 'warn' || env.ISARTOR_LOG_LEVEL === 'error' ? env.ISARTOR_LOG_LEVEL : 'info';
   const logger = createLogger((line) => process.stderr.write(`${line}\n`), level);
+  if (capYoungGeneration(process.execArgv, env.NODE_OPTIONS)) logger.debug(`heap: young generation held at ${SERVE_NEW_SPACE_MB} MB`);
   if (!isLoopbackHost(config.host)) {
     logger.warn(`listening on ${config.host}, not loopback: anyone who can reach this address can spend the keys configured here`);
   }

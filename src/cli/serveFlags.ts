@@ -1,5 +1,5 @@
 /**
- * V8 flags `isartor serve` changes while it runs (heapGrowth.ts), put back to
+ * V8 flags `isartor serve` changes while it runs (heapGrowth.ts, youngGeneration.ts), put back to
  * V8's defaults as the process exits.
  *
  * V8 stamps a code cache with a hash of the flags in force and rejects it under other flags, and

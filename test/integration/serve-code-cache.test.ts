@@ -1,6 +1,7 @@
 /**
- * The built `isartor serve` changes a V8 flag while it runs (src/cli/heapGrowth.ts) and makes its V8 code cache at exit (bin/codeCache.js). V8 rejects a
- * cache made under other flags than the start's, so serve puts its flag back first
+ * The built `isartor serve` changes V8 flags while it runs (src/cli/heapGrowth.ts,
+ * src/cli/youngGeneration.ts) and makes its V8 code cache at exit (bin/codeCache.js). V8 rejects a
+ * cache made under other flags than the start's, so serve puts its flags back first
  * (src/cli/serveFlags.ts): a start after a long run compiles from the cache that run left, and does
  * not replace it.
  */
@@ -23,8 +24,8 @@ after(async () => {
   await rm(root, { recursive: true, force: true });
 });
 
-/** Runs serve until it has changed its V8 flag, stops it with SIGTERM and returns its stderr. */
-async function runServeThroughItsFlag(): Promise<string> {
+/** Runs serve until it has changed both of its V8 flags, stops it with SIGTERM and returns its stderr. */
+async function runServeThroughItsFlags(): Promise<string> {
   const env: NodeJS.ProcessEnv = { ...process.env, ISARTOR_LOG_LEVEL: 'debug', XDG_CACHE_HOME: join(root, 'xdg') };
   for (const key of ['OPENAI_API_KEY', 'ANTHROPIC_API_KEY', 'ISARTOR_PORT', 'ISARTOR_DATA_DIR', 'ISARTOR_CONFIG', 'ISARTOR_CODE_CACHE', 'NODE_OPTIONS']) delete env[key];
   const child = spawn(process.execPath, [BIN, 'serve', '--port', '0', '--data-dir', join(root, 'data'), '--upstream', 'http://127.0.0.1:9/v1'], { env, stdio: ['ignore', 'ignore', 'pipe'] });
@@ -38,6 +39,7 @@ async function runServeThroughItsFlag(): Promise<string> {
   const [code] = (await exited) as [number | null];
   clearTimeout(guard);
   assert.equal(code, 0, stderr);
+  assert.match(stderr, /heap: young generation held at 8 MB/);
   assert.match(stderr, /heap: old generation limited to 1\.3×/);
   return stderr;
 }
@@ -50,10 +52,10 @@ async function codeCacheInode(): Promise<bigint> {
   return (await stat(join(dir, caches[0]!), { bigint: true })).ino;
 }
 
-test('a serve that ran past its flag change leaves a code cache the next start accepts', { skip: process.platform === 'win32' && 'SIGTERM ends a process without its exit handlers on Windows' }, async () => {
-  await runServeThroughItsFlag();
+test('a serve that ran past its flag changes leaves a code cache the next start accepts', { skip: process.platform === 'win32' && 'SIGTERM ends a process without its exit handlers on Windows' }, async () => {
+  await runServeThroughItsFlags();
   const made = await codeCacheInode();
-  await runServeThroughItsFlag();
+  await runServeThroughItsFlags();
   // A rejected cache is written again at exit (through a new file renamed into place).
   assert.equal(await codeCacheInode(), made, 'the second start rejected the first one\'s code cache and wrote another');
 });
