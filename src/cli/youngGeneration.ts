@@ -1,15 +1,15 @@
 /**
- * The main thread's young generation held at two 4 MB semi-spaces, for `isartor serve` only (the
+ * The main thread's young generation held at two 8 MB semi-spaces, for `isartor serve` only (the
  * extension's proxy shares the editor's extension host, whose heap is not ours to tune).
  *
  * Under load V8 doubles the semi-spaces up to 16 MB each and keeps them: 32 MB for what requests
  * leave behind for a moment. Node takes a smaller maximum only at start (`--max-semi-space-size`
  * in NODE_OPTIONS), but V8 reads the growth factor each time it grows the young generation, so
  * serve sets the factor after every collection: the one step that reaches the cap exactly while
- * below it, 1 (no growth) once there. At 100k entries a serve grown to them held ~20 MB less RSS;
- * the price is four times as many young collections, 5–12% more CPU per miss in three of four
- * side-by-side rounds
- * (docs/measurements/miss-path.md).
+ * below it, 1 (no growth) once there. At 100k entries a serve grown to them held ~16 MB less RSS.
+ * Each young collection copies the requests in flight, so a smaller young generation costs more
+ * CPU the more requests are in flight: two 4 MB semi-spaces held ~21 MB less, but cost 18% of the
+ * throughput at 128 misses in flight; two 8 MB ones cost ~5% there (docs/measurements/miss-path.md).
  *
  * The factor is a flag of the whole process, so it also holds the L1b worker's young generation
  * where it is while the main thread's is at the cap: the worker's own limit is 2 MB semi-spaces
@@ -20,7 +20,7 @@ import { getHeapSpaceStatistics } from 'node:v8';
 import { setServeFlag } from './serveFlags';
 
 /** The young generation's two semi-spaces together, in MB: V8's `new_space` size. */
-export const SERVE_NEW_SPACE_MB = 8;
+export const SERVE_NEW_SPACE_MB = 16;
 
 const MB = 1024 * 1024;
 

@@ -39,7 +39,7 @@ async function runServeThroughItsFlags(): Promise<string> {
   const [code] = (await exited) as [number | null];
   clearTimeout(guard);
   assert.equal(code, 0, stderr);
-  assert.match(stderr, /heap: young generation held at 8 MB/);
+  assert.match(stderr, /heap: young generation held at 16 MB/);
   assert.match(stderr, /heap: old generation limited to 1\.3×/);
   return stderr;
 }

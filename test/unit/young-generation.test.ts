@@ -3,7 +3,7 @@ import { execFile } from 'node:child_process';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { promisify } from 'node:util';
-import { growthFactorTowards, userSizedYoungGeneration } from '../../src/cli/youngGeneration';
+import { SERVE_NEW_SPACE_MB, growthFactorTowards, userSizedYoungGeneration } from '../../src/cli/youngGeneration';
 
 const MB = 1024 * 1024;
 const run = promisify(execFile);
@@ -41,13 +41,13 @@ async function largestYoungGeneration(mode: 'cap' | 'default', nodeOptions = '')
   return Number(JSON.parse(stdout).largestMb);
 }
 
-test('serve\'s cap holds a busy main thread\'s young generation at 8 MB, where V8 alone grows it further', async () => {
+test(`serve's cap holds a busy main thread's young generation at ${SERVE_NEW_SPACE_MB} MB, where V8 alone grows it further`, async () => {
   const [capped, uncapped] = await Promise.all([largestYoungGeneration('cap'), largestYoungGeneration('default')]);
-  assert.ok(uncapped > 8, `without the cap the young generation grew to ${uncapped} MB`);
-  assert.ok(capped <= 8, `with the cap it reached ${capped} MB`);
+  assert.ok(uncapped > SERVE_NEW_SPACE_MB, `without the cap the young generation grew to ${uncapped} MB`);
+  assert.ok(capped <= SERVE_NEW_SPACE_MB, `with the cap it reached ${capped} MB`);
 });
 
 test('the cap leaves a young generation the user sized in NODE_OPTIONS alone', async () => {
   const largest = await largestYoungGeneration('cap', '--max-semi-space-size=16');
-  assert.ok(largest > 8, `a 16 MB semi-space the user asked for was held at ${largest} MB`);
+  assert.ok(largest > SERVE_NEW_SPACE_MB, `two 16 MB semi-spaces the user asked for were held at ${largest} MB`);
 });
