@@ -14,7 +14,7 @@ import assert from 'node:assert/strict';
 import { execFile as execFileCallback, spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { existsSync, readFileSync } from 'node:fs';
-import { mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readdir, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
@@ -29,6 +29,14 @@ const manifest = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as
 
 /** Where the installed command keeps its V8 code cache (bin/codeCache.js) in this test: not the user's ~/.cache. */
 let codeCacheHome = '';
+
+/** The inode of the one code cache the installed command made: a cache written again is a new file. */
+async function installedCodeCacheInode(): Promise<bigint> {
+  const dir = join(codeCacheHome, 'isartor');
+  const cached = (await readdir(dir)).filter((name) => /^code-[0-9a-f]{16}\.cache$/.test(name));
+  assert.equal(cached.length, 1, cached.join(', '));
+  return (await stat(join(dir, cached[0]!), { bigint: true })).ino;
+}
 
 /**
  * A fresh machine's environment: none of the npm_* settings of an `npm test` run around this test
@@ -148,8 +156,7 @@ describe('the npm package, installed globally into a fresh prefix', { timeout: 1
     // The worker threads' bundles shipped: nothing runs on the proxy's thread for want of them.
     assert.doesNotMatch(stderr, /is missing from this install/);
     // serve left a V8 code cache of the installed bundle for the next start (the Redis test below starts from it).
-    const cached = await readdir(join(codeCacheHome, 'isartor'));
-    assert.equal(cached.filter((name) => /^code-[0-9a-f]{16}\.cache$/.test(name)).length, 1, cached.join(', '));
+    await installedCodeCacheInode();
     const stats = await execFile(bin, ['stats', '--data-dir', dataDir, '--json'], { env: freshEnv() });
     const { totals } = JSON.parse(stats.stdout) as { totals: { requests: number; outputTokens: number } };
     assert.equal(totals.requests, 5);
@@ -167,12 +174,19 @@ describe('the npm package, installed globally into a fresh prefix', { timeout: 1
     // Nothing listens on port 1: the client loads, is refused, and the proxy serves from the upstream.
     // Run after the test above, this start compiles from its code cache: import('redis') works from cached code.
     const dataDir = join(work, 'data-store');
-    const stderr = await serveInstalled(bin, ['--data-dir', dataDir, '--upstream', fake.openaiBase, '--store', 'redis://127.0.0.1:1'], async (url) => {
-      const client = new OpenAI({ apiKey: 'sk-npm-package-test-0002', baseURL: `${url}/v1`, maxRetries: 0 });
-      const answer = await client.chat.completions.create({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'shared store down' }] }).withResponse();
-      assert.equal(answer.response.headers.get('x-isartor-layer'), 'l3');
-    });
+    const serveOnSharedStore = (): Promise<string> =>
+      serveInstalled(bin, ['--data-dir', dataDir, '--upstream', fake.openaiBase, '--store', 'redis://127.0.0.1:1'], async (url) => {
+        const client = new OpenAI({ apiKey: 'sk-npm-package-test-0002', baseURL: `${url}/v1`, maxRetries: 0 });
+        const answer = await client.chat.completions.create({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'shared store down' }] }).withResponse();
+        assert.equal(answer.response.headers.get('x-isartor-layer'), 'l3');
+      });
+    const stderr = await serveOnSharedStore();
     assert.doesNotMatch(stderr, /Cannot find (module|package)/);
     assert.match(stderr, /shared cache unavailable \(redis:\/\/127\.0\.0\.1:1\): connection to .* refused/);
+    // The same run again runs nothing the cache lacks: it keeps the cache unless it rejected it, which
+    // it would if serve had not put back the V8 flags it changes before the cache was made (src/cli/serveFlags.ts).
+    const made = await installedCodeCacheInode();
+    await serveOnSharedStore();
+    assert.equal(await installedCodeCacheInode(), made, 'the installed serve rejected the code cache its previous run made');
   });
 });
