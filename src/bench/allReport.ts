@@ -33,7 +33,10 @@ export interface BenchResults {
   pairs: PairsReport;
   traces: { openai: TracesReport; anthropic: TracesReport };
   overhead: OverheadReport;
-  /** The same misses against caches already holding the largest scale size (`--prefill`). */
+  /**
+   * The same misses against a second proxy whose caches already hold the largest scale size
+   * (`--full-cache`), in the same rounds as a proxy on empty caches.
+   */
   overheadFull: OverheadReport;
   scale: ScaleReport;
   targets: TargetResult[];
@@ -69,9 +72,24 @@ function at100k(scale: ScaleReport): ScaleRun | undefined {
   return [...scale.sizes].filter((run) => run.entries >= 100_000).sort((a, b) => b.entries - a.entries)[0];
 }
 
-/** p99 of the proxy's plain misses at `concurrency` in `report`, if that cell was measured. */
-function proxyMissP99(report: OverheadReport, concurrency: number): number | undefined {
-  return report.scenarios.find((cell) => cell.target === 'proxy' && cell.concurrency === concurrency && !cell.stream)?.p99Ms;
+/** p99 of `target`'s plain misses at `concurrency` in `report`, if that cell was measured. */
+function plainMissP99(report: OverheadReport, target: 'proxy' | 'proxyFull', concurrency: number): number | undefined {
+  return report.scenarios.find((cell) => cell.target === target && cell.concurrency === concurrency && !cell.stream)?.p99Ms;
+}
+
+/** The full-cache step in words: both proxies' plain misses, then the ratios between them. */
+function fullCacheLine(report: OverheadReport): string {
+  const full = report.fullCache;
+  if (!full) return 'No full-cache comparison in this run.';
+  const plain = (target: 'proxy' | 'proxyFull'): string => report.scenarios
+    .filter((cell) => cell.target === target && !cell.stream)
+    .map((cell) => `c=${cell.concurrency} p50 ${cell.p50Ms} ms, p99 ${cell.p99Ms} ms, ${cell.throughputRps} req/s`)
+    .join('; ');
+  const ratios = (values: Record<string, number>): string => Object.entries(values).map(([at, value]) => `${at.replace('c', 'c=')} ${value}×`).join(', ');
+  return `A second proxy on caches holding ${full.entries.toLocaleString('en-US')} entries each (\`--full-cache\`), in the same rounds as one on empty caches. ` +
+    `Plain misses, full: ${plain('proxyFull')}; empty: ${plain('proxy')}. ` +
+    `Full over empty: p50 ${ratios(full.p50Ratios)}; p99 ${ratios(full.p99Ratios)}; CPU per miss ${ratios(full.cpuRatios)}; throughput ${ratios(full.throughputRatios)}. ` +
+    `The full proxy after them: ${Object.entries(full.entriesAfter).map(([cache, n]) => `${cache} ${n.toLocaleString('en-US')} entries`).join(', ')}, RSS ${full.rssMb} MB.`;
 }
 
 /**
@@ -106,12 +124,13 @@ export function judgeTargets(results: Omit<BenchResults, 'targets'>): TargetResu
     check('8', 'Streamed time to first byte, added over direct', ms(overhead.ttfbAddedMs), '≤ 1 ms', overhead.ttfbAddedMs <= 1),
     check('15', 'Streamed time to first byte, added over direct', `${ms(overhead.ttfbAddedMs)}${overPassThrough(overhead.ttfbAddedOverPassThroughMs)}`, '≤ 0.5 ms', overhead.ttfbAddedMs <= 0.5),
   );
-  const emptyP99 = proxyMissP99(overhead, 32);
-  const fullP99 = proxyMissP99(overheadFull, 32);
-  const fullFigure = `Miss p99 (c=32, plain) with ${overheadFull.prefilled.toLocaleString('en-US')} entries in each cache vs empty caches`;
-  if (overheadFull.prefilled < 100_000) out.push(notMeasured('15', 'Miss p99 (c=32, plain) at a full 100k cache vs empty caches', '≤ 1.5×', 'the caches held fewer than 100k entries'));
-  else if (emptyP99 === undefined || fullP99 === undefined || emptyP99 <= 0) out.push(notMeasured('15', fullFigure, '≤ 1.5×', 'no c=32 cell in one of the runs'));
-  else out.push(check('15', fullFigure, `${times(fullP99 / emptyP99)} (${fullP99} / ${emptyP99} ms, two runs)`, '≤ 1.5×', fullP99 / emptyP99 <= 1.5));
+  // Both proxies of one run, taking turns in its rounds: a ratio the machine's load moves alike.
+  const full = overheadFull.fullCache;
+  const fullRatio = full?.p99Ratios.c32;
+  const fullFigure = `Miss p99 (c=32, plain) with ${(full?.entries ?? 0).toLocaleString('en-US')} entries in each cache vs empty caches`;
+  if (!full || full.entries < 100_000) out.push(notMeasured('15', 'Miss p99 (c=32, plain) at a full 100k cache vs empty caches', '≤ 1.5×', 'the caches held fewer than 100k entries'));
+  else if (fullRatio === undefined || fullRatio <= 0) out.push(notMeasured('15', fullFigure, '≤ 1.5×', 'no c=32 cell'));
+  else out.push(check('15', fullFigure, `${times(fullRatio)} (${plainMissP99(overheadFull, 'proxyFull', 32)} / ${plainMissP99(overheadFull, 'proxy', 32)} ms, one run)`, '≤ 1.5×', fullRatio <= 1.5));
   if (big) {
     const l1b = Math.max(big.semantic.hit.p99Ms, big.semantic.miss.p99Ms);
     // The proxy's own memory: restarted on the filled caches, and grown to them over HTTP. The fill
@@ -203,12 +222,7 @@ export function renderMarkdown(results: BenchResults): string {
     '',
     `Proxy over the bare pass-through, by concurrency: throughput ${ratios(overhead.throughputRatios)}; CPU per plain miss ${ratios(overhead.cpuRatios)}.`,
     '',
-    `The same misses with ${results.overheadFull.prefilled.toLocaleString('en-US')} entries in each cache first (\`--prefill\`), proxy plain misses: ` +
-      results.overheadFull.scenarios
-        .filter((cell) => cell.target === 'proxy' && !cell.stream)
-        .map((cell) => `c=${cell.concurrency} p50 ${cell.p50Ms} ms, p99 ${cell.p99Ms} ms, ${cell.throughputRps} req/s`)
-        .join('; ') +
-      `; RSS after them ${results.overheadFull.proxyRssMb} MB.`,
+    fullCacheLine(results.overheadFull),
     '',
     '## Cache scale',
     '',

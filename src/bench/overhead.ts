@@ -3,8 +3,9 @@
  * (concurrency 1 and 32, plain and streamed) goes (a) through the proxy with every layer on, (b)
  * through a bare Node `http` pass-through and (c) straight to the fake upstream, in one run,
  * interleaved in rounds so a change in machine load hits all three alike. Then the L1a hit path.
+ * With `fullCache`, a second proxy on caches already full takes its turn in the same rounds.
  */
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { setTimeout as delay } from 'node:timers/promises';
 import { join } from 'node:path';
@@ -17,7 +18,7 @@ import { cpuMsBetween, readGroupCpu, readProcessCpu, type CpuReading } from './p
 import { questionText } from './questions';
 import { percentile, round, startProgress, summarize, type LatencySummary } from './stats';
 
-export type OverheadTarget = 'proxy' | 'passThrough' | 'direct' | `peer:${string}`;
+export type OverheadTarget = 'proxy' | 'proxyFull' | 'passThrough' | 'direct' | `peer:${string}`;
 
 /** Another gateway measured beside the proxy (`--peers`). */
 export interface PeerReport {
@@ -28,6 +29,26 @@ export interface PeerReport {
   /** p50 at concurrency 1, plain, minus direct. */
   missP50AddedMs: number;
   cpuRatios: Record<string, number>;
+}
+
+/**
+ * The proxy on full caches (`proxyFull`) against the proxy on empty ones, from the same run: each
+ * ratio is proxyFull's figure over the proxy's, plain misses, by concurrency.
+ */
+export interface FullCacheReport {
+  /** Entries in each of proxyFull's caches (exact and semantic) before the run. */
+  entries: number;
+  p50Ratios: Record<string, number>;
+  p99Ratios: Record<string, number>;
+  cpuRatios: Record<string, number>;
+  throughputRatios: Record<string, number>;
+  /**
+   * Entries in each of proxyFull's caches after the run, by cache (`/isartor/stats`): still the
+   * fill's count when that reached the caches' maxEntries, as every miss then evicted one.
+   */
+  entriesAfter: Record<string, number>;
+  /** proxyFull's resident memory after the miss load, MB (0 where /proc is missing). */
+  rssMb: number;
 }
 
 /** One cell of the load matrix: a target at one concurrency, plain or streamed. */
@@ -82,6 +103,8 @@ export interface OverheadReport {
   proxyRssMb: number;
   /** Gateways given with --peers that started (the others are skipped with a line on stderr). */
   peers: PeerReport[];
+  /** With `fullCache`: the second proxy, on full caches, against this one. */
+  fullCache?: FullCacheReport;
   scenarios: OverheadScenario[];
 }
 
@@ -98,6 +121,11 @@ export interface OverheadOptions {
   concurrencies?: number[];
   /** Fill the proxy's exact and semantic caches with this many entries first (full-cache misses). */
   prefill?: number;
+  /**
+   * Also start a second proxy (`proxyFull`) on caches filled with this many entries each, measured
+   * in the same rounds as the others: its misses against the empty proxy's, as ratios in one run.
+   */
+  fullCache?: number;
   /** Shell commands of other OpenAI-compatible gateways to measure the same way (see overheadPeers.ts). */
   peers?: string[];
   /** Kilobytes of instructions and earlier turns each miss resends, as an agent does (agentHistory.ts). Default 0: a system prompt and the question. */
@@ -162,20 +190,20 @@ export async function runOverheadBench(options: OverheadOptions): Promise<Overhe
   const warmup = options.warmup ?? Math.min(200, requests);
   const startWarmup = options.startWarmup ?? defaultStartWarmup(requests);
   const rounds = Math.max(1, Math.min(options.rounds ?? 4, requests));
-  const dataDir = await mkdtemp(join(tmpdir(), 'isartor-bench-overhead-'));
+  const workDir = await mkdtemp(join(tmpdir(), 'isartor-bench-overhead-'));
   const children: Array<{ stop(): Promise<unknown> }> = [];
   // One connection per in-flight request, also at concurrencies above the shared agent's 64.
   const agent = new Agent({ connections: Math.max(64, ...(options.concurrencies ?? DEFAULT_CONCURRENCIES)), pipelining: 1, keepAliveTimeout: 60_000 });
   try {
-    return await measure(options, requests, { perCell: warmup, perTarget: startWarmup }, rounds, agent, children, dataDir);
+    return await measure(options, requests, { perCell: warmup, perTarget: startWarmup }, rounds, agent, children, workDir);
   } finally {
     await agent.close();
     await Promise.all(children.map((child) => child.stop()));
-    await rm(dataDir, { recursive: true, force: true });
+    await rm(workDir, { recursive: true, force: true });
   }
 }
 
-/** Starts the three servers, each in its own process, and runs the load matrix and the hit path. */
+/** Starts the servers, each in its own process (data dirs under `workDir`), and runs the load matrix and the hit path. */
 async function measure(
   options: OverheadOptions,
   requests: number,
@@ -183,18 +211,28 @@ async function measure(
   rounds: number,
   agent: Agent,
   children: Array<{ stop(): Promise<unknown> }>,
-  dataDir: string,
+  workDir: string,
 ): Promise<OverheadReport> {
   const warmup = warmups.perCell;
+  const dataDir = join(workDir, 'proxy');
+  const fullDir = join(workDir, 'full');
+  await mkdir(dataDir, { recursive: true });
+  const prefill = options.prefill ?? 0;
+  const fullEntries = options.fullCache ?? 0;
+  // Filled before any server starts, so the fill's CPU overlaps none of them.
+  if (prefill > 0) await prefillCaches(prefill, dataDir);
+  if (fullEntries > 0) {
+    await mkdir(fullDir, { recursive: true });
+    await prefillCaches(fullEntries, fullDir);
+  }
   const fake = await spawnCli(['bench', 'overhead', '--child', 'fake-upstream'], BENCH_CHILD_READY, { env: benchChildEnv() });
   children.push(fake);
   const fakeUrl = fake.ready[1]!;
-  const prefill = options.prefill ?? 0;
-  if (prefill > 0) await prefillCaches(prefill, dataDir);
   const pass = await spawnCli(['bench', 'overhead', '--child', 'pass-through', '--upstream', fakeUrl], BENCH_CHILD_READY, { env: benchChildEnv() });
   children.push(pass);
   // The proxy exactly as a user starts it: `isartor serve` with its defaults, every layer on.
-  const proxy = await spawnCli(['serve', '--port', '0', '--data-dir', dataDir, '--upstream', `${fakeUrl}/v1`, '--anthropic-upstream', fakeUrl], SERVE_READY, { env: benchChildEnv() });
+  const startProxy = (dir: string) => spawnCli(['serve', '--port', '0', '--data-dir', dir, '--upstream', `${fakeUrl}/v1`, '--anthropic-upstream', fakeUrl], SERVE_READY, { env: benchChildEnv() });
+  const proxy = await startProxy(dataDir);
   children.push(proxy);
   const bases: Record<string, string> = { proxy: proxy.ready[1]!, passThrough: pass.ready[1]!, direct: fakeUrl };
   const readCpu: Record<string, () => Promise<CpuReading>> = {
@@ -202,6 +240,13 @@ async function measure(
     passThrough: () => readProcessCpu(pass.pid),
     direct: () => readProcessCpu(fake.pid),
   };
+  // Every miss of the full proxy evicts an entry from each cache (the fill reaches the default maxEntries at 100k).
+  const full = fullEntries > 0 ? await startProxy(fullDir) : undefined;
+  if (full) {
+    children.push(full);
+    bases.proxyFull = full.ready[1]!;
+    readCpu.proxyFull = () => readProcessCpu(full.pid);
+  }
   const peers: Peer[] = [];
   const names = new Set<string>();
   for (const command of options.peers ?? []) {
@@ -264,12 +309,26 @@ async function measure(
     }
   }
   bar?.stop();
-  const proxyRssMb = round(((await residentBytes(proxy.pid)) ?? 0) / (1024 * 1024), 1);
+  const megabytes = async (pid: number): Promise<number> => round(((await residentBytes(pid)) ?? 0) / (1024 * 1024), 1);
+  const proxyRssMb = await megabytes(proxy.pid);
+  const fullCache = full ? fullCacheReport(cells, concurrencies, fullEntries, await megabytes(full.pid), await cacheEntries(bases.proxyFull!)) : undefined;
   const hits = await measureHits(`${bases.proxy}/v1/chat/completions`, agent, requests, warmup, options.progress ?? false);
   const report = summarizeOverhead(cells, proxyLayers, hits, requests, concurrencies, prefill);
   const historyKb = options.historyKb ?? 0;
   const missRequestBytes = Buffer.byteLength(missBody(0, false, history));
-  return { ...report, warmupPerCell: warmup, warmupPerTarget: warmups.perTarget, proxyRssMb, historyKb, missRequestBytes, peers: peers.map((peer) => peerReport(peer, cells, concurrencies)) };
+  return {
+    ...report, warmupPerCell: warmup, warmupPerTarget: warmups.perTarget, proxyRssMb, historyKb, missRequestBytes,
+    peers: peers.map((peer) => peerReport(peer, cells, concurrencies)),
+    ...(fullCache ? { fullCache } : {}),
+  };
+}
+
+/** Entries in each cache of the serve at `base`, by cache name, from its `/isartor/stats`. */
+async function cacheEntries(base: string): Promise<Record<string, number>> {
+  const response = await fetch(`${base}/isartor/stats`);
+  if (!response.ok) throw new Error(`${base}/isartor/stats answered ${response.status}`);
+  const stats = (await response.json()) as { caches: Record<string, { entries: number }> };
+  return Object.fromEntries(Object.entries(stats.caches).map(([name, cache]) => [name, cache.entries]));
 }
 
 /**
@@ -289,6 +348,39 @@ function peerReport(peer: Peer, cells: Map<string, Accumulated>, concurrencies: 
 
 function cellKey(target: OverheadTarget, concurrency: number, stream: boolean): string {
   return `${target}/${concurrency}/${stream}`;
+}
+
+function measuredCell(cells: Map<string, Accumulated>, target: OverheadTarget, concurrency: number, stream: boolean): Accumulated {
+  return cells.get(cellKey(target, concurrency, stream))!;
+}
+
+/** Requests per millisecond of `target` at `concurrency`, plain and streamed together. */
+function throughputOf(cells: Map<string, Accumulated>, target: OverheadTarget, concurrency: number): number {
+  const plain = measuredCell(cells, target, concurrency, false);
+  const streamed = measuredCell(cells, target, concurrency, true);
+  return (plain.totalMs.length + streamed.totalMs.length) / (plain.wallMs + streamed.wallMs);
+}
+
+/** CPU milliseconds per plain request of `target` at `concurrency`. */
+function cpuPerPlainRequest(cells: Map<string, Accumulated>, target: OverheadTarget, concurrency: number): number {
+  const plain = measuredCell(cells, target, concurrency, false);
+  return plain.cpuMs / Math.max(1, plain.totalMs.length);
+}
+
+/** proxyFull over proxy, from the same run's cells (see FullCacheReport); a ratio over a zero reading is 0. */
+function fullCacheReport(cells: Map<string, Accumulated>, concurrencies: readonly number[], entries: number, rssMb: number, entriesAfter: Record<string, number>): FullCacheReport {
+  const ratio = (full: number, empty: number): number => (empty > 0 ? round(full / empty) : 0);
+  const report: FullCacheReport = { entries, p50Ratios: {}, p99Ratios: {}, cpuRatios: {}, throughputRatios: {}, entriesAfter, rssMb };
+  for (const concurrency of concurrencies) {
+    const at = `c${concurrency}`;
+    const fullPlain = measuredCell(cells, 'proxyFull', concurrency, false).totalMs;
+    const emptyPlain = measuredCell(cells, 'proxy', concurrency, false).totalMs;
+    report.p50Ratios[at] = ratio(percentile(fullPlain, 50), percentile(emptyPlain, 50));
+    report.p99Ratios[at] = ratio(percentile(fullPlain, 99), percentile(emptyPlain, 99));
+    report.cpuRatios[at] = ratio(cpuPerPlainRequest(cells, 'proxyFull', concurrency), cpuPerPlainRequest(cells, 'proxy', concurrency));
+    report.throughputRatios[at] = ratio(throughputOf(cells, 'proxyFull', concurrency), throughputOf(cells, 'proxy', concurrency));
+  }
+  return report;
 }
 
 /** Turns the raw timings into the report (of `subject`, the proxy unless a peer): headline differences, ratios, one row per cell. */
@@ -313,16 +405,9 @@ function summarizeOverhead(
       cpuMsPerRequest: round(cell.cpuMs / Math.max(1, totals.count), 3),
     });
   }
-  const cellOf = (target: OverheadTarget, concurrency: number, stream: boolean): Accumulated => cells.get(cellKey(target, concurrency, stream))!;
-  const throughputAt = (target: OverheadTarget, concurrency: number): number => {
-    const plain = cellOf(target, concurrency, false);
-    const streamed = cellOf(target, concurrency, true);
-    return (plain.totalMs.length + streamed.totalMs.length) / (plain.wallMs + streamed.wallMs);
-  };
-  const cpuPerRequest = (target: OverheadTarget, concurrency: number): number => {
-    const plain = cellOf(target, concurrency, false);
-    return plain.cpuMs / Math.max(1, plain.totalMs.length);
-  };
+  const cellOf = (target: OverheadTarget, concurrency: number, stream: boolean): Accumulated => measuredCell(cells, target, concurrency, stream);
+  const throughputAt = (target: OverheadTarget, concurrency: number): number => throughputOf(cells, target, concurrency);
+  const cpuPerRequest = (target: OverheadTarget, concurrency: number): number => cpuPerPlainRequest(cells, target, concurrency);
   const throughputRatios: Record<string, number> = {};
   const cpuRatios: Record<string, number> = {};
   for (const concurrency of concurrencies) {

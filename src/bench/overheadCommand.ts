@@ -11,7 +11,7 @@ import { formatTable } from './stats';
 /** Measured requests per target and scenario when --requests is absent (sized for the 15-minute `npm run bench`). */
 export const DEFAULT_OVERHEAD_REQUESTS = 1000;
 
-export const OVERHEAD_USAGE = 'usage: isartor bench overhead [--requests N] [--concurrency 1,32,128] [--prefill N] [--history-kb N] [--warmup N] [--start-warmup N] [--peers "<command with {port} {upstream}>"]... [--json]';
+export const OVERHEAD_USAGE = 'usage: isartor bench overhead [--requests N] [--concurrency 1,32,128] [--prefill N | --full-cache N] [--history-kb N] [--warmup N] [--start-warmup N] [--peers "<command with {port} {upstream}>"]... [--json]';
 
 export interface OverheadArgs {
   requests: number;
@@ -20,6 +20,8 @@ export interface OverheadArgs {
   concurrencies: number[];
   /** Entries to put in each cache before the run. */
   prefill: number;
+  /** Entries in each cache of a second proxy measured beside the first (0: none). */
+  fullCache: number;
   /** Kilobytes of agent context (instructions, earlier turns) each miss resends. */
   historyKb: number;
   /** Commands of other gateways to measure beside the proxy. */
@@ -44,6 +46,7 @@ export function parseOverheadArgs(argv: readonly string[]): OverheadArgs {
     json: { type: 'boolean' },
     concurrency: { type: 'string' },
     prefill: { type: 'string' },
+    'full-cache': { type: 'string' },
     'history-kb': { type: 'string' },
     warmup: { type: 'string' },
     'start-warmup': { type: 'string' },
@@ -57,9 +60,12 @@ export function parseOverheadArgs(argv: readonly string[]): OverheadArgs {
     json: values.json === true,
     concurrencies: [...new Set([1, 32, ...extra])].sort((a, b) => a - b),
     prefill: typeof values.prefill === 'string' ? positiveInteger(values.prefill, '--prefill', 0) : 0,
+    fullCache: typeof values['full-cache'] === 'string' ? positiveInteger(values['full-cache'], '--full-cache', 0) : 0,
     historyKb: typeof values['history-kb'] === 'string' ? positiveInteger(values['history-kb'], '--history-kb', 0) : 0,
     peers: Array.isArray(values.peers) ? (values.peers as string[]).filter((command) => command.trim() !== '') : [],
   };
+  // The full proxy's figures are ratios over the first proxy's, which must then start empty.
+  if (args.prefill > 0 && args.fullCache > 0) throw new BenchArgsError('--prefill and --full-cache cannot be combined: --full-cache compares a full proxy with an empty one');
   if (typeof values.warmup === 'string') args.warmup = positiveInteger(values.warmup, '--warmup', 0);
   const startWarmup = values['start-warmup'];
   if (typeof startWarmup === 'string') args.startWarmup = positiveInteger(startWarmup, '--start-warmup', 0);
@@ -87,6 +93,7 @@ export function formatOverhead(report: OverheadReport): string {
     ['agent context resent with each miss (KB); one miss request (bytes)', `${report.historyKb}; ${report.missRequestBytes}`],
     ['unmeasured warm-up requests per target: before the first cell; before each cell', `${report.warmupPerTarget}; ${report.warmupPerCell}`],
     ['proxy RSS after the misses (MB)', String(report.proxyRssMb)],
+    ...(report.fullCache ? fullCacheRows(report.fullCache) : []),
     ['L1a hit p50 / p99', `${ms(report.hitP50Ms)} / ${ms(report.hitP99Ms)}`],
     ['proxy miss answers by layer', Object.entries(report.proxyLayers).map(([layer, n]) => `${layer} ${n}`).join(', ')],
   ]);
@@ -101,6 +108,19 @@ export function formatOverhead(report: OverheadReport): string {
     ms(peer.missP50AddedMs),
   ]))}`;
   return `${headline}\n\n${detail}${peers}`;
+}
+
+/** The headline rows of a full-cache comparison (`--full-cache`). */
+function fullCacheRows(full: NonNullable<OverheadReport['fullCache']>): string[][] {
+  const ratios = (values: Record<string, number>): string => Object.entries(values).map(([c, r]) => `${c} ${r.toFixed(2)}x`).join(', ');
+  return [
+    [`proxyFull (${full.entries} entries in each cache) / proxy, plain miss p50`, ratios(full.p50Ratios)],
+    ['proxyFull / proxy, plain miss p99', ratios(full.p99Ratios)],
+    ['proxyFull / proxy, CPU per plain miss', ratios(full.cpuRatios)],
+    ['proxyFull / proxy, throughput', ratios(full.throughputRatios)],
+    ['proxyFull entries after the misses, by cache', Object.entries(full.entriesAfter).map(([cache, n]) => `${cache} ${n}`).join(', ')],
+    ['proxyFull RSS after the misses (MB)', String(full.rssMb)],
+  ];
 }
 
 /** Runs a helper server until SIGTERM; prints "bench <kind> on <url>" once it listens. */
@@ -144,7 +164,7 @@ export async function benchOverheadCommand(argv: readonly string[]): Promise<num
   }
   if (args.child) return runChild(args.child, args.upstream);
   if (args.peers.length === 0) process.stderr.write('bench overhead: no --peers given; measuring the proxy, the pass-through and direct only\n');
-  const report = await runOverheadBench({ requests: args.requests, concurrencies: args.concurrencies, prefill: args.prefill, historyKb: args.historyKb, peers: args.peers, warmup: args.warmup, startWarmup: args.startWarmup, progress: true });
+  const report = await runOverheadBench({ requests: args.requests, concurrencies: args.concurrencies, prefill: args.prefill, fullCache: args.fullCache, historyKb: args.historyKb, peers: args.peers, warmup: args.warmup, startWarmup: args.startWarmup, progress: true });
   process.stdout.write(args.json ? `${JSON.stringify(report)}\n` : `${formatOverhead(report)}\n`);
   return 0;
 }

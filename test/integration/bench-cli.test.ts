@@ -93,6 +93,27 @@ http.createServer((req, res) => {
     }
   });
 
+  it('measures a second proxy on filled caches in the same rounds with --full-cache, and reports it over the empty one', async () => {
+    const { status, stdout, stderr } = await runCli(['bench', 'overhead', '--requests', '3', '--full-cache', '40', '--json']);
+    assert.equal(status, 0, stderr);
+    const report = JSON.parse(stdout) as OverheadReport;
+    const full = report.fullCache!;
+    assert.ok(full, 'a fullCache section');
+    assert.equal(full.entries, 40);
+    assert.equal(report.prefilled, 0, 'the first proxy started empty');
+    for (const ratios of [full.p50Ratios, full.p99Ratios, full.cpuRatios, full.throughputRatios]) {
+      assert.deepEqual(Object.keys(ratios), ['c1', 'c32']);
+      assert.ok(Object.values(ratios).every((ratio) => ratio > 0 && Number.isFinite(ratio)), JSON.stringify(ratios));
+    }
+    // The fill's 40 entries in each cache, plus what the full proxy's own misses stored (the start
+    // warm-up of 30 and each cell's warm-up and measured requests): it did start on the filled dir.
+    const ownMisses = 30 + 4 * (report.warmupPerCell + 3);
+    assert.equal(full.entriesAfter.exact, 40 + ownMisses, JSON.stringify(full.entriesAfter));
+    assert.ok(full.rssMb > 0);
+    assert.equal(report.scenarios.filter((s) => s.target === 'proxyFull' && s.requests === 3).length, 4, 'proxyFull ran every scenario');
+    assert.deepEqual(report.proxyLayers, { l3: 12 }, 'the empty proxy\'s figures are its own');
+  });
+
   it('prints tables without --json', async () => {
     const { status, stdout } = await runCli(['bench', 'overhead', '--requests', '3']);
     assert.equal(status, 0);

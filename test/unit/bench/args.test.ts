@@ -23,15 +23,19 @@ describe('number flags', () => {
 
 describe('bench overhead flags', () => {
   it('defaults to the sized request count and table output', () => {
-    assert.deepEqual(parseOverheadArgs([]), { requests: DEFAULT_OVERHEAD_REQUESTS, json: false, concurrencies: [1, 32], prefill: 0, historyKb: 0, peers: [] });
-    assert.deepEqual(parseOverheadArgs(['--requests', '50', '--json']), { requests: 50, json: true, concurrencies: [1, 32], prefill: 0, historyKb: 0, peers: [] });
+    assert.deepEqual(parseOverheadArgs([]), { requests: DEFAULT_OVERHEAD_REQUESTS, json: false, concurrencies: [1, 32], prefill: 0, fullCache: 0, historyKb: 0, peers: [] });
+    assert.deepEqual(parseOverheadArgs(['--requests', '50', '--json']), { requests: 50, json: true, concurrencies: [1, 32], prefill: 0, fullCache: 0, historyKb: 0, peers: [] });
   });
 
   it('adds concurrencies to the headline 1 and 32, and takes a prefill count', () => {
-    assert.deepEqual(parseOverheadArgs(['--concurrency', '128,32', '--prefill', '1000']), { requests: DEFAULT_OVERHEAD_REQUESTS, json: false, concurrencies: [1, 32, 128], prefill: 1000, historyKb: 0, peers: [] });
+    assert.deepEqual(parseOverheadArgs(['--concurrency', '128,32', '--prefill', '1000']), { requests: DEFAULT_OVERHEAD_REQUESTS, json: false, concurrencies: [1, 32, 128], prefill: 1000, fullCache: 0, historyKb: 0, peers: [] });
     assert.deepEqual(parseOverheadArgs(['--peers', 'gw-a --port {port}', '--peers', 'gw-b']).peers, ['gw-a --port {port}', 'gw-b']);
     assert.throws(() => parseOverheadArgs(['--concurrency', '0']), BenchArgsError);
     assert.throws(() => parseOverheadArgs(['--prefill', 'many']), BenchArgsError);
+    assert.equal(parseOverheadArgs(['--full-cache', '100000']).fullCache, 100_000);
+    assert.throws(() => parseOverheadArgs(['--full-cache', 'full']), BenchArgsError);
+    // The full proxy is compared with the first one, which must start empty.
+    assert.throws(() => parseOverheadArgs(['--full-cache', '10', '--prefill', '10']), /cannot be combined/);
   });
 
   it('takes the kilobytes of agent context each miss resends', () => {
