@@ -89,6 +89,7 @@ describe('bench all', () => {
     assert.deepEqual(Object.keys(written.overhead.throughputRatios), ['c1', 'c32', 'c128']);
     assert.equal(written.overheadFull.fullCache?.entries, 120, 'the full-cache run fills a second proxy\'s caches to the largest scale size');
     assert.equal(written.overheadFull.prefilled, 0, 'and compares it with a proxy on empty caches in the same run');
+    assert.equal(written.overheadFull.requests, 24, 'with four times the requests per cell');
     assert.ok(written.scale.emptyIdleRssMb === null || written.scale.emptyIdleRssMb > 0);
     assert.deepEqual(written.scale.sizes.map((run) => run.entries), [120]);
     assert.deepEqual(written.scale.sizes.map((run) => [run.grown.exactEntries, run.grown.semanticEntries]), [[120, 120]], 'serve grown over HTTP to the same size');
