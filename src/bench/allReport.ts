@@ -85,7 +85,6 @@ function fullCacheLine(report: OverheadReport): string {
     .filter((cell) => cell.target === target && !cell.stream)
     .map((cell) => `c=${cell.concurrency} p50 ${cell.p50Ms} ms, p99 ${cell.p99Ms} ms, ${cell.throughputRps} req/s`)
     .join('; ');
-  const ratios = (values: Record<string, number>): string => Object.entries(values).map(([at, value]) => `${at.replace('c', 'c=')} ${value}×`).join(', ');
   return `A second proxy on caches holding ${full.entries.toLocaleString('en-US')} entries each (\`--full-cache\`), in the same rounds as one on empty caches. ` +
     `Plain misses, full: ${plain('proxyFull')}; empty: ${plain('proxy')}. ` +
     `Full over empty: p50 ${ratios(full.p50Ratios)}; p99 ${ratios(full.p99Ratios)}; CPU per miss ${ratios(full.cpuRatios)}; throughput ${ratios(full.throughputRatios)}. ` +
