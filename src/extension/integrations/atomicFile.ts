@@ -4,7 +4,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { constants } from 'node:fs';
-import { open, readdir, readFile, realpath, rename, stat, unlink } from 'node:fs/promises';
+import { access, lstat, open, readdir, readFile, readlink, realpath, rename, stat, unlink } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 
 const TEMP_MARKER = '.isartor-tmp-';
@@ -21,7 +21,7 @@ export interface AtomicWriteOptions {
  * @example await writeFileAtomic('/home/u/.claude/settings.json', text)
  */
 export async function writeFileAtomic(path: string, data: string | Buffer, options: AtomicWriteOptions = {}): Promise<void> {
-  const target = await realpath(path).catch(() => path);
+  const target = await writeTarget(path);
   const existingMode = await stat(target).then((s) => s.mode & 0o7777, () => undefined);
   const mode = existingMode ?? options.modeForNewFile ?? 0o644;
   const temp = join(dirname(target), `.${basename(target)}${TEMP_MARKER}${randomBytes(6).toString('hex')}`);
@@ -44,6 +44,48 @@ export async function writeFileAtomic(path: string, data: string | Buffer, optio
     throw error;
   }
   await syncFolder(dirname(target));
+}
+
+/** The user's file cannot take Isartor's change without overriding something the user set up. */
+export class UnwritableFileError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'UnwritableFileError';
+  }
+}
+
+/**
+ * The path a write must replace: the file itself, or the file a symlink points at. A link to a
+ * missing file is refused: replacing the link with a plain file would lose it, and a later restore
+ * would then delete the file Isartor created.
+ */
+async function writeTarget(path: string): Promise<string> {
+  try {
+    return await realpath(path);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
+    const link = await lstat(path).catch(() => undefined);
+    if (link?.isSymbolicLink()) {
+      throw new UnwritableFileError(`${path} is a symbolic link to a missing file (${await readlink(path)}); Isartor leaves it alone`);
+    }
+    return path;
+  }
+}
+
+/**
+ * Throws UnwritableFileError when Isartor should not write the user's `path` at all: a symlink to
+ * a missing file, or a file the user made read-only. A rename would replace such a file anyway
+ * (and root passes every permission check), so the mode bits are read as the user's intent.
+ */
+export async function assertUserWritable(path: string): Promise<void> {
+  const target = await writeTarget(path);
+  const info = await stat(target).catch((error: NodeJS.ErrnoException) => {
+    if (error.code === 'ENOENT') return undefined;
+    throw error;
+  });
+  if (!info) return;
+  const writable = (info.mode & 0o222) !== 0 && (await access(target, constants.W_OK).then(() => true, () => false));
+  if (!writable) throw new UnwritableFileError(`${path} is read-only; Isartor leaves it alone (make it writable to connect)`);
 }
 
 /** The file's bytes, or undefined when it does not exist. Other errors (EACCES, EISDIR) propagate. */

@@ -12,15 +12,15 @@
  * them; they live only here, private to the user, and are deleted once the file is restored.
  */
 import { randomBytes } from 'node:crypto';
-import { mkdir, unlink } from 'node:fs/promises';
+import { mkdir, rmdir, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { JsonValue } from '../../core/request';
 import { sha256 } from '../../core/request';
-import { readFileIfExists, writeFileAtomic } from './atomicFile';
+import { assertUserWritable, readFileIfExists, writeFileAtomic } from './atomicFile';
 import type { DocumentFormat, KeyPath } from './documentEdit';
 import { sameJson } from './documentEdit';
 import { withFileLock } from './fileLock';
-import { registerJournalDir } from './journalPointer';
+import { registerJournalDir, unregisterJournalDir } from './journalPointer';
 
 /** Hash recorded for "the file did not exist". */
 export const ABSENT = 'absent';
@@ -181,13 +181,17 @@ export function originalValue(
 
 /**
  * Records `edits` in the journal, then writes `after` to `file` atomically. The journal is on disk
- * before the file changes, so a crash in between leaves an entry that reconcileJournal drops.
+ * before the file changes, so a crash in between leaves an entry that reconcileJournal drops. A
+ * write that fails takes its entries (and a backup it made) back out of the journal: an entry of
+ * a write that never happened would break the chain of hashes exact restores rely on.
  */
 export async function journaledWrite(write: JournaledWrite): Promise<void> {
   if (write.edits.length === 0) return;
+  let undo: { entries: JournalEntry[]; backup?: string } | undefined;
   await updateJournal(write.journalDir, async (entries) => {
     const current = await readFileIfExists(write.file);
     if (hashOf(current) !== hashOf(write.before)) throw new ConcurrentEditError(write.file);
+    await assertUserWritable(write.file);
     const prior = entriesForFile(entries, write.file);
     const writeId = randomBytes(8).toString('hex');
     let facts: Pick<FileJournalEntry, 'backup' | 'createdFile' | 'createdDirs'>;
@@ -215,11 +219,22 @@ export async function journaledWrite(write: JournaledWrite): Promise<void> {
       ...facts,
       time,
     }));
+    undo = { entries, backup: prior[0] ? undefined : facts.backup };
     return { entries: [...entries, ...added], result: undefined };
   }, async () => {
-    await registerJournalDir(write.homeDir, write.journalDir);
-    for (const dir of write.createDirs ?? []) await mkdir(dir, { recursive: true });
-    await writeFileAtomic(write.file, write.after, { modeForNewFile: write.modeForNewFile });
+    try {
+      await registerJournalDir(write.homeDir, write.journalDir);
+      for (const dir of write.createDirs ?? []) await mkdir(dir, { recursive: true });
+      await writeFileAtomic(write.file, write.after, { modeForNewFile: write.modeForNewFile });
+    } catch (error) {
+      // Still under the journal's lock.
+      await saveJournal(write.journalDir, undo!.entries);
+      await deleteBackup(write.journalDir, undo!.backup);
+      if (undo!.entries.length === 0) await unregisterJournalDir(write.homeDir, write.journalDir);
+      // Innermost first; rmdir refuses a folder that holds anything.
+      for (const dir of [...(write.createDirs ?? [])].reverse()) await rmdir(dir).catch(() => undefined);
+      throw error;
+    }
   });
 }
 

@@ -5,7 +5,13 @@ import { chmod, lstat, mkdtemp, readdir, readFile, readlink, rm, stat, symlink, 
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, it } from 'node:test';
-import { readFileIfExists, removeStaleTempFiles, writeFileAtomic } from '../../../src/extension/integrations/atomicFile';
+import {
+  assertUserWritable,
+  readFileIfExists,
+  removeStaleTempFiles,
+  UnwritableFileError,
+  writeFileAtomic,
+} from '../../../src/extension/integrations/atomicFile';
 
 describe('writeFileAtomic', () => {
   let dir: string;
@@ -39,6 +45,27 @@ describe('writeFileAtomic', () => {
     assert.ok((await lstat(link)).isSymbolicLink());
     assert.equal(await readlink(link), real);
     assert.equal(await readFile(real, 'utf8'), 'new');
+  });
+
+  it('refuses a symlink to a missing file and keeps the link', async () => {
+    const link = join(dir, 'settings.json');
+    await symlink(join(dir, 'dotfiles', 'settings.json'), link);
+    await assert.rejects(writeFileAtomic(link, '{}'), UnwritableFileError);
+    await assert.rejects(assertUserWritable(link), /symbolic link to a missing file/);
+    assert.ok((await lstat(link)).isSymbolicLink());
+    assert.deepEqual(await readdir(dir), ['settings.json']);
+  });
+
+  it('tells a read-only file apart from a writable or missing one (also as root)', async () => {
+    const file = join(dir, 'settings.json');
+    await assertUserWritable(file);
+    await writeFile(file, '{}');
+    await assertUserWritable(file);
+    await chmod(file, 0o444);
+    await assert.rejects(assertUserWritable(file), /read-only/);
+    const link = join(dir, 'linked.json');
+    await symlink(file, link);
+    await assert.rejects(assertUserWritable(link), UnwritableFileError, 'the target decides, not the link');
   });
 
   it('reads a missing file as undefined and removes stale temp files', async () => {

@@ -2,7 +2,7 @@
 // forgotten, a write that happened survives a restart and is restored later, concurrent journal
 // updates never lose each other, and a file changed under Isartor's feet is not overwritten.
 import assert from 'node:assert/strict';
-import { mkdir, readdir, readFile, stat, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, readdir, readFile, stat, symlink, unlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, it } from 'node:test';
 import { claudeSettingsPath, createClaudeIntegration } from '../../../src/extension/integrations/claude';
@@ -15,7 +15,7 @@ import {
   updateJournal,
 } from '../../../src/extension/integrations/journal';
 import { journalPointerPath, listJournalDirs } from '../../../src/extension/integrations/journalPointer';
-import { reconcileJournal } from '../../../src/extension/integrations/restore';
+import { reconcileJournal, restoreFiles } from '../../../src/extension/integrations/restore';
 import { makeHome, placeFixture, type TestHome } from './helpers';
 
 const claude = createClaudeIntegration({ env: {} });
@@ -119,6 +119,73 @@ describe('journal writes', () => {
     );
     assert.equal(await readFile(file, 'utf8'), '{ "a": 2 }');
     assert.deepEqual(await loadJournal(home.journalDir), []);
+  });
+
+  it('a write that fails takes its entries and its backup back out', async () => {
+    const file = join(home.homeDir, 'a.json');
+    const original = '{ "a": 1 }';
+    await writeFile(file, original);
+    // A folder that cannot be made (a file stands where its parent should be) fails the write
+    // after the journal was saved, also for root.
+    await writeFile(join(home.root, 'blocker'), '');
+    const write = (createDirs: string[] | undefined) =>
+      journaledWrite({
+        journalDir: home.journalDir,
+        homeDir: home.homeDir,
+        tool: 'test',
+        file,
+        format: 'jsonc',
+        before: Buffer.from(original),
+        after: '{ "a": 1, "b": 2 }',
+        edits: [{ keyPath: ['b'], newValue: 2 }],
+        createDirs,
+      });
+    await assert.rejects(write([join(home.root, 'blocker', 'sub')]), /ENOTDIR/);
+    assert.deepEqual(await loadJournal(home.journalDir), []);
+    assert.deepEqual(await readdir(join(home.journalDir, 'originals')), [], 'the backup of the failed write is gone');
+    assert.equal(await readFile(file, 'utf8'), original);
+    // The next write starts the chain again, so a restore gives back the exact original bytes.
+    await write(undefined);
+    assert.equal(await readFile(file, 'utf8'), '{ "a": 1, "b": 2 }');
+    assert.deepEqual(await restoreFiles(home.ctx(), 'test'), [{ file, outcome: 'original-bytes' }]);
+    assert.equal(await readFile(file, 'utf8'), original);
+  });
+
+  it('a new file whose write fails leaves neither entries nor the folders it made', async () => {
+    const made = join(home.homeDir, '.tool');
+    const file = join(made, 'missing', 'settings.json');
+    await assert.rejects(
+      journaledWrite({
+        journalDir: home.journalDir,
+        homeDir: home.homeDir,
+        tool: 'test',
+        file,
+        format: 'jsonc',
+        before: undefined,
+        after: '{ "b": 2 }\n',
+        edits: [{ keyPath: ['b'], newValue: 2 }],
+        createDirs: [made],
+      }),
+      /ENOENT/,
+    );
+    assert.deepEqual(await loadJournal(home.journalDir), []);
+    assert.deepEqual(await readdir(home.homeDir), [], 'the folder made for the write is removed again');
+  });
+
+  it('a read-only settings file or a link to a missing one is refused before anything is journaled', async () => {
+    const file = claudeSettingsPath(home.homeDir);
+    await mkdir(join(home.homeDir, '.claude'));
+    await writeFile(file, '{}\n');
+    await chmod(file, 0o444);
+    await assert.rejects(claude.connect(home.ctx()), /read-only; Isartor leaves it alone/);
+    assert.equal(await readFile(file, 'utf8'), '{}\n');
+    assert.deepEqual(await loadJournal(home.journalDir), []);
+
+    await unlink(file);
+    await symlink(join(home.root, 'dotfiles', 'settings.json'), file);
+    await assert.rejects(claude.connect(home.ctx()), /symbolic link to a missing file/);
+    assert.deepEqual(await loadJournal(home.journalDir), []);
+    assert.deepEqual(await readdir(join(home.homeDir, '.claude')), ['settings.json']);
   });
 
   it('concurrent updates never lose each other', async () => {
