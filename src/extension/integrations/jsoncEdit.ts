@@ -23,6 +23,7 @@ export const jsoncEditor: DocumentEditor = {
   set(text, path, value) {
     if (text.trim() === '') return `${JSON.stringify(nest(path, value), null, 2)}\n`;
     const root = tree(text);
+    assertKeysOnce(root, path);
     const existing = findNodeAtLocation(root, path);
     if (existing) {
       const indent = indentOfLine(text, existing.offset);
@@ -43,7 +44,9 @@ export const jsoncEditor: DocumentEditor = {
 
   remove(text, path) {
     if (text.trim() === '') return text;
-    const node = findNodeAtLocation(tree(text), path);
+    const root = tree(text);
+    assertKeysOnce(root, path);
+    const node = findNodeAtLocation(root, path);
     const member = node?.parent;
     if (!node || member?.type !== 'property' || !member.parent) return text;
     return removeMember(text, member, member.parent.children ?? []);
@@ -58,6 +61,28 @@ function tree(text: string): Node {
     throw new DocumentSyntaxError(first ? `${printParseErrorCode(first.error)} at offset ${first.offset}` : 'empty document');
   }
   return root;
+}
+
+/**
+ * Refuses a path through an object that holds the same key more than once: the tool reading the
+ * file takes the last one, jsonc-parser's lookup the first, so an edit could land where it has no
+ * effect (or restore the wrong member).
+ */
+function assertKeysOnce(root: Node, path: KeyPath): void {
+  let node: Node | undefined = root;
+  for (const [depth, step] of path.entries()) {
+    if (node?.type === 'array' && typeof step === 'number') {
+      node = node.children?.[step];
+      continue;
+    }
+    if (node?.type !== 'object' || typeof step !== 'string') return;
+    const members = (node.children ?? []).filter((member) => member.children?.[0]?.value === step);
+    if (members.length > 1) {
+      const where = depth === 0 ? '' : ` inside ${JSON.stringify(path.slice(0, depth))}`;
+      throw new DocumentSyntaxError(`the key ${JSON.stringify(step)} appears ${members.length} times${where}; Isartor leaves the file alone`);
+    }
+    node = members[0]?.children?.[1];
+  }
 }
 
 function nest(path: KeyPath, value: JsonValue): JsonValue {

@@ -90,4 +90,15 @@ describe('jsonc editor', () => {
   it('refuses a document with syntax errors', () => {
     assert.throws(() => jsoncEditor.set('{ "a": }', ['a'], 1), DocumentSyntaxError);
   });
+
+  it('refuses a key the path goes through twice, where readers take the last and the lookup the first', () => {
+    const twice = '{\n  "env": { "ANTHROPIC_BASE_URL": "https://a.example.com" },\n  "env": { "ANTHROPIC_BASE_URL": "https://b.example.com" }\n}\n';
+    assert.throws(() => jsoncEditor.set(twice, ['env', 'ANTHROPIC_BASE_URL'], URL), /the key "env" appears 2 times; Isartor leaves/);
+    assert.throws(() => jsoncEditor.remove(twice, ['env', 'ANTHROPIC_BASE_URL']), DocumentSyntaxError);
+    const inner = '{ "env": { "K": "a", "K": "b" }, "models": [{ "u": 1, "u": 2 }] }';
+    assert.throws(() => jsoncEditor.set(inner, ['env', 'K'], URL), /the key "K" appears 2 times inside \["env"\]/);
+    assert.throws(() => jsoncEditor.set(inner, ['models', 0, 'u'], 3), /inside \["models",0\]/);
+    // Keys repeated elsewhere in the file are not in the way.
+    assert.equal(jsoncEditor.set(inner, ['other'], 1), '{ "env": { "K": "a", "K": "b" }, "models": [{ "u": 1, "u": 2 }], "other": 1 }');
+  });
 });
