@@ -120,7 +120,8 @@ export function createCodexIntegration(options: CodexOptions = {}): Integration 
       before: state.before,
       after,
       edits: [
-        { keyPath: TABLE_KEY, newValue: table, ...(valueAt(state.data, ['model_providers']) === undefined ? { createdPath: ['model_providers'] } : {}) },
+        // The table carries the user's provider fields (bearer tokens and headers among them).
+        { keyPath: TABLE_KEY, newValue: table, secret: true, ...(valueAt(state.data, ['model_providers']) === undefined ? { createdPath: ['model_providers'] } : {}) },
         { keyPath: PROVIDER_KEY, ...(state.original !== undefined ? { oldValue: state.original as JsonValue } : {}), newValue: CODEX_PROVIDER_ID },
       ],
       createDirs,

@@ -10,7 +10,7 @@ import type { Detection, Integration, IntegrationContext } from './integration';
 import { readFileIfExists } from './atomicFile';
 import { DocumentSyntaxError, sameJson, valueAt, type DocumentEditor, type DocumentFormat } from './documentEdit';
 import { jsoncEditor } from './jsoncEdit';
-import { entriesForFile, journaledWrite, loadJournal, originalValue, type FileEdit, type JournalEntry } from './journal';
+import { entriesForFile, journaledWrite, loadJournal, originalValue, wroteValue, type FileEdit, type JournalEntry } from './journal';
 import { modelIdentity, planModel } from './continueModels';
 import { displayPath, looksLikeRouteUrl, routeUrl } from './proxyUrls';
 import { fileToolRestore } from './restore';
@@ -70,7 +70,7 @@ function modelStates(config: ConfigFile, data: unknown, journal: JournalEntry[],
 function journalOriginal(journal: JournalEntry[], file: string, index: number, model: Record<string, unknown>, current: JsonValue | undefined) {
   const byPosition = originalValue(journal, file, ['models', index, 'apiBase'], current);
   if (byPosition.found || current === undefined) return byPosition;
-  const sameUrl = entriesForFile(journal, file).filter((entry) => sameJson(entry.newValue, current));
+  const sameUrl = entriesForFile(journal, file).filter((entry) => wroteValue(entry, current));
   const identity = modelIdentity(model);
   const sameModel = sameUrl.filter((entry) => sameJson(entry.itemMatch?.fields, identity));
   const entry = sameModel.at(-1) ?? sameUrl.at(-1);

@@ -8,12 +8,14 @@
  *   originals/<id>.orig the bytes a file had before Isartor's first write to it (mode 0600)
  *
  * The journal itself holds key paths and the values Isartor wrote or replaced, which are base
- * URLs and profile names, never API keys. The `.orig` copies hold whole files as the user had
+ * URLs and profile names, never API keys: a value Isartor wrote that carries the user's secrets
+ * is kept as a digest (FileEdit.secret). The `.orig` copies hold whole files as the user had
  * them; they live only here, private to the user, and are deleted once the file is restored.
  */
 import { randomBytes } from 'node:crypto';
 import { mkdir, rmdir, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
+import { canonicalJson } from '../../core/canonical';
 import type { JsonValue } from '../../core/request';
 import { sha256 } from '../../core/request';
 import { assertUserWritable, readFileIfExists, writeFileAtomic } from './atomicFile';
@@ -43,7 +45,10 @@ export interface FileJournalEntry {
   keyPath: KeyPath;
   /** The user's value before Isartor's first change; absent when the key did not exist. */
   oldValue?: JsonValue;
-  newValue: JsonValue;
+  /** The value Isartor wrote; absent when only its digest is kept (`newValueSha256`). */
+  newValue?: JsonValue;
+  /** sha256 of the canonical JSON of the value Isartor wrote, kept instead of a value holding the user's secrets. */
+  newValueSha256?: string;
   /** The outermost object Isartor had to create to hold the key (removed again when left empty). */
   createdPath?: KeyPath;
   itemMatch?: ItemMatch;
@@ -77,6 +82,11 @@ export interface FileEdit {
   keyPath: KeyPath;
   oldValue?: JsonValue;
   newValue: JsonValue;
+  /**
+   * `newValue` holds the user's secrets (a provider table with its tokens and headers, copied
+   * from theirs): the journal keeps only its digest, which is all a restore needs to recognise it.
+   */
+  secret?: boolean;
   createdPath?: KeyPath;
   itemMatch?: ItemMatch;
 }
@@ -158,9 +168,14 @@ export function entriesForFile(entries: JournalEntry[], file: string): FileJourn
   return entries.filter((entry): entry is FileJournalEntry => entry.kind === 'file' && entry.file === file);
 }
 
-/** Every value Isartor ever wrote into `file` (any port, any write): how its own values are recognised. */
-export function isartorValues(entries: JournalEntry[], file: string): JsonValue[] {
-  return entriesForFile(entries, file).map((entry) => entry.newValue);
+/** Whether `value` is the value this entry wrote (compared by digest when only that was kept). */
+export function wroteValue(entry: FileJournalEntry, value: unknown): boolean {
+  if (entry.newValueSha256 !== undefined) return value !== undefined && valueDigest(value) === entry.newValueSha256;
+  return sameJson(entry.newValue, value);
+}
+
+function valueDigest(value: unknown): string {
+  return sha256(canonicalJson(value));
 }
 
 /**
@@ -174,7 +189,7 @@ export function originalValue(
   keyPath: KeyPath,
   current: JsonValue | undefined,
 ): { found: boolean; value: JsonValue | undefined; entry?: FileJournalEntry } {
-  const mine = entriesForFile(entries, file).filter((entry) => sameJson(entry.keyPath, keyPath) && sameJson(entry.newValue, current));
+  const mine = entriesForFile(entries, file).filter((entry) => sameJson(entry.keyPath, keyPath) && wroteValue(entry, current));
   const latest = mine.at(-1);
   return latest ? { found: true, value: latest.oldValue, entry: latest } : { found: false, value: current };
 }
@@ -206,7 +221,7 @@ export async function journaledWrite(write: JournaledWrite): Promise<void> {
       facts = { backup };
     }
     const time = new Date().toISOString();
-    const added = write.edits.map<FileJournalEntry>((edit) => ({
+    const added = write.edits.map<FileJournalEntry>(({ secret, newValue, ...edit }) => ({
       kind: 'file',
       id: randomBytes(8).toString('hex'),
       writeId,
@@ -214,6 +229,7 @@ export async function journaledWrite(write: JournaledWrite): Promise<void> {
       file: write.file,
       format: write.format,
       ...edit,
+      ...(secret ? { newValueSha256: valueDigest(newValue) } : { newValue }),
       hashBefore: hashOf(write.before),
       hashAfterWrite: hashOf(write.after),
       ...facts,

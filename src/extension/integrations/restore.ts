@@ -16,6 +16,7 @@ import {
   hashOf,
   loadJournal,
   updateJournal,
+  wroteValue,
   type FileJournalEntry,
   type JournalEntry,
 } from './journal';
@@ -128,8 +129,7 @@ function unbrokenChain(entries: FileJournalEntry[], backup: Buffer | undefined):
 /** Puts back the user's value for each key that still holds one of Isartor's values. */
 async function removeIsartorKeys(file: string, text: string, entries: FileJournalEntry[]): Promise<RestoreOutcome> {
   const editor = editors[entries[0]!.format];
-  const ours = entries.map((entry) => entry.newValue);
-  const isOurs = (value: unknown): boolean => ours.some((mine) => sameJson(mine, value));
+  const isOurs = (value: unknown): boolean => entries.some((entry) => wroteValue(entry, value));
   let updated = text;
   // The latest entry per key carries the value to restore (the user may have changed it between connects).
   const latestPerKey = new Map<string, FileJournalEntry>();
@@ -150,7 +150,7 @@ async function removeIsartorKeys(file: string, text: string, entries: FileJourna
     if (!Array.isArray(list)) continue;
     for (let i = 0; i < list.length; i++) {
       const path = [...listPath, i, ...rest];
-      if (done.has(JSON.stringify(path)) || !sameJson(valueAt(list[i], rest), entry.newValue)) continue;
+      if (done.has(JSON.stringify(path)) || !wroteValue(entry, valueAt(list[i], rest))) continue;
       done.add(JSON.stringify(path));
       updated = putBack(editor, updated, path, entry);
     }

@@ -91,6 +91,29 @@ describe('codex config.toml', () => {
     assert.ok(config.model_providers!.azure);
   });
 
+  it('keeps the provider\'s tokens and headers out of the journal, and still recognises its table on disconnect', async () => {
+    const secrets = ['sk-live-bearer-0123456789', 'sk-live-header-9876543210'];
+    await mkdir(join(file, '..'), { recursive: true });
+    await writeFile(
+      file,
+      `model_provider = "gw"\n\n[model_providers.gw]\nname = "GW"\nbase_url = "https://gw.example.com/v1"\nexperimental_bearer_token = "${secrets[0]}"\nhttp_headers = { "Authorization" = "Bearer ${secrets[1]}" }\n`,
+    );
+    await codex.connect(home.ctx());
+    const table = (await read(file)).model_providers!.isartor!;
+    assert.equal(table.experimental_bearer_token, secrets[0], 'Codex still sends the token');
+    const journal = await readFile(join(home.journalDir, 'journal.json'), 'utf8');
+    for (const secret of secrets) assert.ok(!journal.includes(secret), 'no secret in the journal');
+    assert.match(journal, /"newValueSha256": "[0-9a-f]{64}"/);
+    // A user edit breaks the chain of hashes: disconnect finds Isartor's table by its digest.
+    await writeFile(file, `# a comment the user added\n${await readFile(file, 'utf8')}`);
+    await codex.disconnect(home.ctx());
+    const config = await read(file);
+    assert.equal(config.model_provider, 'gw');
+    assert.equal(config.model_providers!.isartor, undefined);
+    assert.equal(config.model_providers!.gw!.experimental_bearer_token, secrets[0]);
+    assert.deepEqual(await loadJournal(home.journalDir), []);
+  });
+
   it('creates the file when Codex has a folder but no config, and deletes it again on disconnect', async () => {
     await mkdir(join(home.homeDir, '.codex'), { recursive: true });
     assert.equal((await codex.detect(home.ctx())).state, 'available');
