@@ -98,7 +98,14 @@ async function connect(ctx: IntegrationContext): Promise<void> {
     const url = `${routeUrl(ctx.proxyUrl, id)}/v1/`;
     if (state.model.apiBase === url) continue;
     const keyPath = ['models', state.index, 'apiBase'];
-    after = config.editor.set(after, keyPath, url);
+    try {
+      after = config.editor.set(after, keyPath, url);
+    } catch (error) {
+      // One model the editor cannot change safely (a YAML anchor or alias, a key written twice) keeps the others connectable.
+      if (!(error instanceof DocumentSyntaxError)) throw error;
+      ctx.logger.warn(`continue: model ${state.index} left alone (${error.message})`);
+      continue;
+    }
     edits.push({ keyPath, oldValue: state.original, newValue: url, itemMatch: { listPath: ['models'], fields: modelIdentity(state.model) } });
   }
   await journaledWrite({ journalDir: ctx.journalDir, homeDir: ctx.homeDir, tool: TOOL, file: config.path, format: config.format, before, after, edits });

@@ -4,9 +4,9 @@
  * key order, quoting and odd indentation elsewhere stay byte for byte (re-stringifying the
  * document would re-wrap and re-indent the user's file).
  */
-import { isMap, isScalar, parse, parseDocument, type Document, type Pair, type Range, type YAMLMap } from 'yaml';
+import { isAlias, isCollection, isMap, isScalar, parse, parseDocument, type Document, type Pair, type Range, type YAMLMap } from 'yaml';
 import type { JsonValue } from '../../core/request';
-import { detectEol, DocumentSyntaxError, lineEndAfter, lineStartOf, splice, type DocumentEditor } from './documentEdit';
+import { detectEol, DocumentSyntaxError, lineEndAfter, lineStartOf, splice, type DocumentEditor, type KeyPath } from './documentEdit';
 
 type Ranged = { range?: Range | null };
 
@@ -18,6 +18,7 @@ export const yamlEditor: DocumentEditor = {
   set(text, path, value) {
     if (value !== null && typeof value === 'object') throw new DocumentSyntaxError('only scalar values can be written to YAML');
     const doc = document(text);
+    assertNotShared(doc, path);
     const existing = doc.getIn(path, true);
     if (isScalar(existing) && existing.range) {
       const [start, end] = existing.range;
@@ -35,6 +36,7 @@ export const yamlEditor: DocumentEditor = {
 
   remove(text, path) {
     const doc = document(text);
+    assertNotShared(doc, path);
     const map = path.length === 1 ? doc.contents : doc.getIn(path.slice(0, -1), true);
     if (!isMap(map)) return text;
     const index = map.items.findIndex((pair) => isScalar(pair.key) && pair.key.value === path.at(-1));
@@ -48,6 +50,22 @@ function document(text: string): Document {
   const error = doc.errors[0];
   if (error) throw new DocumentSyntaxError(error.message.split('\n')[0] ?? 'YAML syntax error');
   return doc;
+}
+
+/**
+ * Refuses a path that runs through an anchor or an alias (`&base` … `*base`): an edit there would
+ * also change every other place that shares the node, which Isartor may have decided to leave
+ * alone (a fill-in-the-middle model sharing a chat model's apiBase).
+ */
+function assertNotShared(doc: Document, path: KeyPath): void {
+  let node: unknown = doc.contents;
+  for (let depth = 0; depth <= path.length; depth++) {
+    if (isAlias(node)) throw new DocumentSyntaxError(`${path.slice(0, depth).join('.') || 'the document'} is a YAML alias (*${node.source}); Isartor leaves it alone`);
+    const anchor = (node as { anchor?: string } | null)?.anchor;
+    if (anchor) throw new DocumentSyntaxError(`${path.slice(0, depth).join('.') || 'the document'} has a YAML anchor (&${anchor}) other places may share; Isartor leaves it alone`);
+    if (depth === path.length || !isCollection(node)) return;
+    node = node.get(path[depth], true);
+  }
 }
 
 /**

@@ -60,6 +60,45 @@ describe('continue config.yaml', () => {
     assert.equal((await continueIntegration.detect(home.ctx(8787))).state, 'connected');
   });
 
+  it('leaves alone models that share a node through a YAML anchor or alias, and connects the rest', async () => {
+    const shared = [
+      'models:',
+      '  - name: Mistral chat',
+      '    provider: mistral',
+      '    model: mistral-large-latest',
+      '    apiBase: &mistral https://api.mistral.ai/v1/',
+      '  - name: Mistral autocomplete',
+      '    provider: mistral',
+      '    model: codestral-latest',
+      '    roles: [autocomplete]',
+      '    apiBase: *mistral',
+      '  - &gpt',
+      '    name: GPT',
+      '    provider: openai',
+      '    model: gpt-4o',
+      '  - *gpt',
+      '  - name: Plain',
+      '    provider: openai',
+      '    model: gpt-4o-mini',
+      '',
+    ].join('\n');
+    await writeFile(file, shared);
+    await continueIntegration.connect(home.ctx(8787));
+    const models = (parseYaml(await readFile(file, 'utf8')) as { models: Models }).models;
+    // Rewriting the anchored apiBase would have re-pointed the autocomplete model through its alias.
+    assert.equal(models[0]!.apiBase, 'https://api.mistral.ai/v1/');
+    assert.equal(models[1]!.apiBase, 'https://api.mistral.ai/v1/');
+    assert.equal(models[2]!.apiBase, undefined);
+    assert.equal(models[3]!.apiBase, undefined);
+    assert.match(models[4]!.apiBase!, /^http:\/\/127\.0\.0\.1:8787\/r\/[0-9a-f]{32}\/v1\/$/);
+    const warnings = home.logs.filter((line) => line.startsWith('warn continue: model'));
+    assert.deepEqual(warnings.map((line) => /model (\d)/.exec(line)![1]), ['0', '2', '3']);
+    assert.match(warnings[0]!, /models\.0\.apiBase has a YAML anchor \(&mistral\)/);
+    assert.match(warnings[2]!, /models\.3 is a YAML alias \(\*gpt\)/);
+    await continueIntegration.disconnect(home.ctx(8787));
+    assert.equal(await readFile(file, 'utf8'), shared);
+  });
+
   it('disconnect restores the original bytes and leaves no journal, backup or pointer behind', async () => {
     assert.equal((await continueIntegration.detect(home.ctx())).state, 'available');
     await continueIntegration.connect(home.ctx());

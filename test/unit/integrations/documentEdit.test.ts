@@ -52,6 +52,16 @@ describe('yaml editor', () => {
   it('refuses a document with syntax errors', () => {
     assert.throws(() => yamlEditor.set('a: [b\n', ['a'], URL), DocumentSyntaxError);
   });
+
+  it('refuses a path through an anchor or an alias, which other places share', () => {
+    const text = 'base: &b https://a.example.com/\nother: *b\nmodels:\n  - &m\n    name: x\n  - *m\n';
+    assert.throws(() => yamlEditor.set(text, ['base'], URL), /base has a YAML anchor \(&b\)/);
+    assert.throws(() => yamlEditor.set(text, ['other'], URL), /other is a YAML alias \(\*b\)/);
+    assert.throws(() => yamlEditor.set(text, ['models', 0, 'apiBase'], URL), /models\.0 has a YAML anchor/);
+    assert.throws(() => yamlEditor.set(text, ['models', 1, 'apiBase'], URL), /models\.1 is a YAML alias/);
+    assert.throws(() => yamlEditor.remove(text, ['models', 0, 'name']), DocumentSyntaxError);
+    assert.equal(yamlEditor.set(text, ['extra'], 1), `${text}extra: 1\n`);
+  });
 });
 
 describe('jsonc editor', () => {
