@@ -1,5 +1,5 @@
 /**
- * The built-in lexical embedder: content words folded through WordNet synonyms and a Porter
+ * The built-in lexical embedder: content words folded through reviewed synonyms and a Porter
  * stemmer, plus word bigrams, hashed into a fixed-size vector. No download, microseconds per text.
  */
 import { stemmer } from 'stemmer';
@@ -15,7 +15,7 @@ export interface LexicalOptions {
   dimensions: number;
   /** Weight of a word bigram relative to a word; bigrams make word order count a little. */
   bigramWeight: number;
-  /** Fold WordNet synonyms ("price" → "cost") before stemming. */
+  /** Fold the reviewed synonyms ("price" → "cost") before stemming. */
   synonyms: boolean;
   /** Weigh words by rarity (rare words decide more than common ones). */
   rarity: boolean;
@@ -32,7 +32,14 @@ const CONTRACTIONS: ReadonlyArray<readonly [RegExp, string]> = [
   [/\bwon['\u2019]t\b/g, 'will not'],
   [/\bshan['\u2019]t\b/g, 'shall not'],
   [/n['\u2019]t\b/g, ' not'],
-  [/['\u2019](s|re|ve|ll|d|m)\b/g, ''],
+  // Spelled out, so "who'll win" and "who'd win" stay different questions to the wording gate
+  // ("'d" may be "had" too: either way not "will"). "'s" is also the possessive: dropped.
+  [/['\u2019]ll\b/g, ' will'],
+  [/['\u2019]d\b/g, ' would'],
+  [/['\u2019]ve\b/g, ' have'],
+  [/['\u2019]re\b/g, ' are'],
+  [/['\u2019]m\b/g, ' am'],
+  [/['\u2019]s\b/g, ''],
 ];
 
 /** Lower-cases, rewrites contractions and punctuated tech names, and splits into word tokens. */

@@ -1,15 +1,14 @@
 /**
- * Folds a word to its synonym group's most common member using the compact map generated from
- * WordNet (`synonyms.json`, built by synonyms-generate.ts and bundled, so start-up reads no files).
+ * Folds a word to its synonym group's representative, from the reviewed groups in `synonyms.json`
+ * (bundled, so start-up reads no files). The groups are few on purpose: in the lexical profile the
+ * wording gate lets two turns differ only by these folds, so each one is a way for a different
+ * question to get another's answer. A WordNet-derived map of ~2,500 words folded "call" into
+ * "name" and "account" into "history" (docs/measurements/semantic-threshold.md).
  */
-import synonymMap from './synonyms.json';
+import synonymData from './synonyms.json';
 
-const SYNONYMS: Readonly<Record<string, string>> = synonymMap;
-
-/** The word's synonym, own entries only: "constructor" must not find Object.prototype's. */
-function synonymOf(word: string): string | undefined {
-  return Object.hasOwn(SYNONYMS, word) ? SYNONYMS[word] : undefined;
-}
+/** Word → its group's representative (the representative maps to itself). */
+const SYNONYMS: ReadonlyMap<string, string> = new Map(synonymData.groups.flatMap((group) => group.map((word) => [word, group[0]!] as const)));
 
 /** Inflection endings tried, in order, when the word itself is not in the map ("prices" → "price"). */
 const ENDINGS: ReadonlyArray<readonly [string, string]> = [
@@ -28,17 +27,12 @@ const ENDINGS: ReadonlyArray<readonly [string, string]> = [
  * @example foldSynonym('prices') // "cost"
  */
 export function foldSynonym(word: string): string {
-  const direct = synonymOf(word);
+  const direct = SYNONYMS.get(word);
   if (direct !== undefined) return direct;
   for (const [ending, replacement] of ENDINGS) {
     if (word.length <= ending.length + 2 || !word.endsWith(ending)) continue;
-    const base = synonymOf(word.slice(0, word.length - ending.length) + replacement);
+    const base = SYNONYMS.get(word.slice(0, word.length - ending.length) + replacement);
     if (base !== undefined) return base;
   }
   return word;
-}
-
-/** Number of words the map folds (for `describe()` and tests). */
-export function synonymCount(): number {
-  return Object.keys(SYNONYMS).length;
 }

@@ -3,6 +3,7 @@
  * "x > y" and "x < y", "% in C++" and "~ in C++", "String" and "string" embed to the same vector,
  * so the gates compare these two signatures exactly, in plain text as much as inside backticks.
  */
+import { STOP_WORDS } from '../embed/stopwords';
 import { TECH_TERMS } from '../embed/tech-terms';
 
 // Non-ASCII written as \u escapes (\u2019 is ’): the bundles must stay ASCII (scripts/ascii-bundle.mjs).
@@ -34,8 +35,9 @@ function isProse(run: string, before: string, after: string, lastChunk: boolean)
   if ((run === "'" || run === '\u2019') && wordBefore && wordAfter) return true;
   if (wordBefore && after === '' && PROSE_TRAILING.test(run)) return true;
   if (before === '' && wordAfter && PROSE_LEADING.test(run)) return true;
-  // "in python ?" at the very end: a spaced question mark, not an operator.
-  return lastChunk && before === '' && after === '' && /^[.!?\u2026]+$/u.test(run);
+  // "in python ?" or "?!" at the very end: a spaced question mark, not an operator. A spaced "!" or
+  // "." alone may be the operator asked about ("explain the operator !"), so those count.
+  return lastChunk && before === '' && after === '' && /^[?!]*\?[?!]*$/u.test(run);
 }
 
 /**
@@ -86,8 +88,21 @@ export function symbolTokens(prose: string): string[] {
 }
 
 /**
+ * Words whose capital at the start of a sentence is only grammar. Any other first word keeps its
+ * case: "X is null" and "x is null", "Foo returns" and "foo returns" may name different things.
+ */
+const SENTENCE_OPENERS: ReadonlySet<string> = new Set([
+  ...STOP_WORDS,
+  ...`what why how when where who whom whose which whether not no yes ok okay
+  explain write show tell give describe help compare suggest define sort convert fix find create make add
+  remove delete update check use run build install implement generate refactor print rename move copy
+  translate parse`.split(/\s+/).filter(Boolean),
+]);
+
+/**
  * How each word is capitalised where capitals carry meaning: lower-cased word → its spellings in
- * order, leaving out the first word of a sentence, the pronoun "I" and product names (the tech gate
+ * order, leaving out sentence openers (the first word of a sentence when it is a function word, a
+ * question word or a common request verb), the pronoun "I" and product names (the tech gate
  * compares those case-insensitively). "String" and "string" are different types.
  *
  * @example wordCasing('Convert a String to int').get('string') // "String"
@@ -105,7 +120,7 @@ export function wordCasing(prose: string): Map<string, string> {
     const lower = word.toLowerCase();
     const initial = sentenceStart;
     sentenceStart = false;
-    if (initial || lower === 'i' || TECH_TERMS.has(lower)) continue;
+    if ((initial && SENTENCE_OPENERS.has(lower)) || lower === 'i' || TECH_TERMS.has(lower)) continue;
     // Spellings in order, repeats folded: "List … list" is not "list … List", but "map … map" is "map".
     const spellings = casing.get(lower);
     if (spellings === undefined) casing.set(lower, word);
