@@ -3,7 +3,7 @@
  * the turns (chat `messages`, Responses `input`), plus a hash of the whole history before the last user turn. Only the last user
  * turn's text is compared by meaning, and only when it is plain text.
  */
-import { canonicalArrayDigest, canonicalObjectDigest } from '../canonical';
+import { canonicalArrayDigest, canonicalJson, canonicalObjectDigest } from '../canonical';
 import { answerChangingHeaders, answerRelevantBody, partitionKey, sha256 } from '../request';
 import type { ApiStyle, JsonObject, JsonValue, ProxyRequest } from '../request';
 import { rememberedDigest } from '../digestMemo';
@@ -74,6 +74,32 @@ function responsesConversation(input: JsonValue | undefined): Conversation {
   return found(contentText(last.content, ['function_call_output']));
 }
 
+/** Fields of a message item that only carry its text or say it is the user's. */
+const TURN_TEXT_FIELDS: ReadonlySet<string> = new Set(['content', 'role', 'type']);
+
+/**
+ * The last turn's fields other than its text, as canonical JSON; undefined when it has none, null
+ * when one is not a short plain value (then the turn is not compared by meaning at all).
+ * Only the text is compared by meaning; anything else the user sent with it ("name": who is
+ * asking) must be equal, so it joins the partition.
+ */
+function lastTurnExtras(found: Conversation): string | null | undefined {
+  const last = found.turns[found.historyLength];
+  if (!isObject(last)) return undefined;
+  let extras: JsonObject | undefined;
+  for (const [field, value] of Object.entries(last)) {
+    if (TURN_TEXT_FIELDS.has(field)) continue;
+    // Short plain values only: anything else is not worth comparing (and would be work on the request path).
+    if (value !== null && typeof value === 'object') return null;
+    if (typeof value === 'string' && value.length > MAX_TURN_EXTRA_CHARS) return null;
+    (extras ??= {})[field] = value;
+  }
+  return extras === undefined ? undefined : canonicalJson(extras);
+}
+
+/** Longest string field beside a last turn's text ("name") that L1b still compares. */
+const MAX_TURN_EXTRA_CHARS = 256;
+
 /**
  * The semantic partition of a request and its last user turn, or why it is not semantically cached.
  *
@@ -87,7 +113,12 @@ export function semanticKey(req: Pick<ProxyRequest, 'api' | 'route' | 'credentia
   if ('skip' in turn) return { eligible: false, reason: turn.skip };
   if (turn.text.trim() === '') return { eligible: false, reason: 'empty' };
   const { historyHash, paramsHash } = semanticBodyDigests(req.api, req.body, found);
-  const partition = sha256(['l1b-v2', partitionKey(req), answerChangingHeaders(req.headers), paramsHash, historyHash].join('\n'));
+  const parts = ['l1b-v2', partitionKey(req), answerChangingHeaders(req.headers), paramsHash, historyHash];
+  const extra = lastTurnExtras(found);
+  if (extra === null) return { eligible: false, reason: 'non_text' };
+  // Only when there is one, so the partitions of plain turns (nearly all) stay what they were.
+  if (extra !== undefined) parts.push(`turn:${extra}`);
+  const partition = sha256(parts.join('\n'));
   return { eligible: true, partition, historyHash, lastTurn: turn.text };
 }
 

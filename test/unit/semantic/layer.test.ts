@@ -127,6 +127,17 @@ describe('switches and eligibility', () => {
     assert.deepEqual(semanticKey(proxyRequest({ api: 'openai.completions', body: { model: 'x', prompt: 'def f(' } })), { eligible: false, reason: 'not_chat' });
   });
 
+  it('never serves one user\'s turn for another\'s: the last turn\'s other fields must be equal', async () => {
+    const history = fresh();
+    const named = (name: string, text: string): JsonObject => ({ model: 'gpt-4o-mini', messages: [...history, { role: 'user', name, content: text }] });
+    const first = await ask({ body: named('alice', 'What is my name?') });
+    assert.equal(first.kind, 'upstream');
+    assert.equal((await ask({ body: named('bob', 'what is my name') })).kind, 'upstream', 'bob must not get alice\'s answer');
+    assert.equal((await ask({ body: chatBody('what is my name', { history }) })).kind, 'upstream', 'nor a turn without a name');
+    assert.equal((await ask({ body: named('alice', 'what is my name') })).kind, 'stored', 'alice again is a hit');
+    assert.deepEqual(semanticKey(proxyRequest({ body: named('x'.repeat(257), 'What is my name?') })), { eligible: false, reason: 'non_text' });
+  });
+
   it('keys the partition on the history before the last turn, not on the last turn', () => {
     const key = (spec: RequestSpec): string => {
       const result = semanticKey(proxyRequest(spec));
