@@ -95,13 +95,22 @@ const ANSWER_NEUTRAL_FIELDS: Record<ApiStyle, readonly string[]> = {
 
 /**
  * Whether a request depends on state the provider keeps (Responses API `previous_response_id`,
- * `conversation`) or asks for work the provider runs detached (`background`). Such a request is never
- * answered from a cache, never stored and never shared with an identical one in flight.
+ * `conversation`, a stored `prompt` without a pinned `version`, which means its latest version) or
+ * asks for work the provider runs detached (`background`). Such a request is never answered from a
+ * cache, never stored and never shared with an identical one in flight.
  */
 export function dependsOnProviderState(api: ApiStyle, body: JsonObject): boolean {
   if (api !== 'openai.responses') return false;
   const present = (value: JsonValue | undefined): boolean => value !== undefined && value !== null && value !== false && value !== '';
-  return present(body.previous_response_id) || present(body.conversation) || body.background === true;
+  return present(body.previous_response_id) || present(body.conversation) || body.background === true || latestStoredPrompt(body.prompt);
+}
+
+/** A stored prompt the provider may have edited since: no pinned version (or not a prompt object at all). */
+function latestStoredPrompt(prompt: JsonValue | undefined): boolean {
+  if (prompt === undefined || prompt === null) return false;
+  if (typeof prompt !== 'object' || Array.isArray(prompt)) return true;
+  const version = prompt.version;
+  return !(typeof version === 'string' && version !== '') && typeof version !== 'number';
 }
 
 /** Anthropic request headers that change the answer (beta features, API version). */

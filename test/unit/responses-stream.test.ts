@@ -84,6 +84,11 @@ test('cache rules: provider state and background make a request uncacheable; sto
   assert.equal(dependsOnProviderState('openai.responses', { conversation: { id: 'conv_1' } }), true);
   assert.equal(dependsOnProviderState('openai.responses', { background: true }), true);
   assert.equal(dependsOnProviderState('openai.responses', { input: 'x', store: true, previous_response_id: null }), false);
+  // A stored prompt's latest version can change on the provider's side while the request stays the same.
+  assert.equal(dependsOnProviderState('openai.responses', { prompt: { id: 'pmpt_1' } }), true);
+  assert.equal(dependsOnProviderState('openai.responses', { prompt: { id: 'pmpt_1', version: '', variables: { a: 'b' } } }), true);
+  assert.equal(dependsOnProviderState('openai.responses', { prompt: { id: 'pmpt_1', version: '3' } }), false);
+  assert.equal(dependsOnProviderState('openai.responses', { prompt: null }), false);
   const req = (body: JsonObject): Pick<ProxyRequest, 'api' | 'route' | 'credentialHash' | 'model' | 'body' | 'headers'> => ({
     api: 'openai.responses', route: { id: 'r', providers: [] }, credentialHash: 'c', model: 'm', body, headers: {},
   });
