@@ -2,6 +2,7 @@
  * Reads what the proxy needs from an incoming HTTP request: flat lower-case headers, the query
  * string, the client's cache directives and the body as JSON.
  */
+import { isUtf8 } from 'node:buffer';
 import type { IncomingMessage } from 'node:http';
 import type { CacheDirectives, JsonValue } from '../core/request';
 import { ProxyError, malformedJson } from './errors';
@@ -75,6 +76,11 @@ export function nestsDeeperThan(value: JsonValue, max: number): boolean {
 /** Parses a request body; throws a 400 ProxyError that quotes the parser's complaint. */
 export function parseJsonBody(raw: Buffer): JsonValue {
   if (raw.length === 0) throw malformedJson('the body is empty');
+  // Decoding would turn broken bytes into U+FFFD: the model would read other text than was sent, and
+  // two different bodies could share one exact-cache key. JSON on the wire is UTF-8 (RFC 8259).
+  if (!isUtf8(raw)) {
+    throw new ProxyError(400, 'invalid_utf8', 'The request body is not valid UTF-8. Send JSON encoded as UTF-8 (JSON text on the wire must be).');
+  }
   let value: JsonValue;
   try {
     value = parseUtf8Json(raw) as JsonValue;

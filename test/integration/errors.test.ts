@@ -41,6 +41,29 @@ test('malformed JSON: 400 in the OpenAI shape on OpenAI endpoints and in the Ant
   await stillServes();
 });
 
+test('a body that is not valid UTF-8: 400 in the API\'s shape, nothing forwarded', async () => {
+  const calls = stack.fake.requests.length;
+  const broken = (prefix: string): Uint8Array => Buffer.concat([Buffer.from(prefix), Buffer.from([0xff, 0xc3]), Buffer.from('"}]}')]);
+  const openai = await postRaw(`${stack.proxy.url}/v1/chat/completions`, broken('{"model":"gpt-4o-mini","messages":[{"role":"user","content":"hello '), openaiAuth);
+  assert.equal(openai.status, 400);
+  assert.equal(openai.json.error.code, 'invalid_utf8');
+  assert.match(openai.json.error.message, /not valid UTF-8/);
+  const anthropic = await postRaw(
+    `${stack.proxy.url}/v1/messages`,
+    broken('{"model":"claude-sonnet-4-5","max_tokens":16,"messages":[{"role":"user","content":"hello '),
+    anthropicAuth,
+  );
+  assert.equal(anthropic.status, 400);
+  assert.equal(anthropic.json.type, 'error');
+  assert.match(anthropic.json.error.message, /not valid UTF-8/);
+  // The replacement characters a decoder would have made are a different body, and still welcome.
+  const replaced = await postRaw(`${stack.proxy.url}/v1/chat/completions`, '{"model":"gpt-4o-mini","messages":[{"role":"user","content":"hello \ufffd\ufffd"}]}', openaiAuth);
+  assert.equal(replaced.status, 200);
+  assert.equal(replaced.headers.get('x-isartor-layer'), 'l3');
+  assert.equal(stack.fake.requests.length, calls + 1, 'only the valid body was forwarded');
+  await stillServes();
+});
+
 test('JSON nested 10,000 deep: 400 in the API\'s shape, not a 500 from a blown stack', async () => {
   const deep = (field: string): string => `{"model":"gpt-4o-mini","messages":[{"role":"user","content":"x"}],"${field}":${'['.repeat(10_000)}${']'.repeat(10_000)}}`;
   const calls = stack.fake.requests.length;

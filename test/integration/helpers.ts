@@ -75,8 +75,8 @@ export async function startStack(configure: (config: EngineConfig, fake: FakeUps
 }
 
 /** Posts raw bytes to the proxy and returns status, headers and the parsed JSON body. */
-export async function postRaw(url: string, body: string, headers: Record<string, string> = {}): Promise<{ status: number; headers: Headers; json: any; text: string }> {
-  const response = await fetch(url, { method: 'POST', body, headers: { 'content-type': 'application/json', ...headers } });
+export async function postRaw(url: string, body: string | Uint8Array, headers: Record<string, string> = {}): Promise<{ status: number; headers: Headers; json: any; text: string }> {
+  const response = await fetch(url, { method: 'POST', body: typeof body === 'string' ? body : new Uint8Array(body), headers: { 'content-type': 'application/json', ...headers } });
   const text = await response.text();
   let json: unknown;
   try {
