@@ -8,7 +8,7 @@ import type { ApiStyle } from '../core/request';
 import { BodyAbortedError, discardBody, jsonContentTypeError, readRequestBody } from './body';
 import type { ProxyContext } from './context';
 import { serveEngineRequest } from './engine-route';
-import { ProxyError, sendError, toProxyError, unknownRoute, type ErrorShape } from './errors';
+import { MethodNotAllowedError, ProxyError, sendError, toProxyError, unknownRoute, type ErrorShape } from './errors';
 import { serveModels, servePassthroughPost } from './passthrough';
 import { serveResponseOperation } from './responses';
 import { matchApiPath, type ApiEndpoint } from './routes';
@@ -69,7 +69,7 @@ export function createApiHandler(px: ProxyContext): (req: IncomingMessage, res: 
     }
     const http = { req, res };
     if (match.endpoint === 'models') {
-      if (req.method !== 'GET') fail(new ProxyError(405, 'method_not_allowed', 'Use GET for /models.'));
+      if (req.method !== 'GET') fail(new MethodNotAllowedError(['GET'], '/models'));
       else track(serveModels(px, http, route).catch(fail));
       return true;
     }
@@ -80,7 +80,7 @@ export function createApiHandler(px: ProxyContext): (req: IncomingMessage, res: 
       return true;
     }
     if (req.method !== 'POST') {
-      refuse(new ProxyError(405, 'method_not_allowed', `Use POST for ${path}.`));
+      refuse(new MethodNotAllowedError(['POST'], path));
       return true;
     }
     const notJson = jsonContentTypeError(req.headers['content-type']);

@@ -20,6 +20,16 @@ export class ProxyError extends Error {
   }
 }
 
+/** 405: the path takes other methods; the response's Allow header names them (RFC 9110 requires it). */
+export class MethodNotAllowedError extends ProxyError {
+  constructor(
+    readonly allowed: readonly string[],
+    path: string,
+  ) {
+    super(405, 'method_not_allowed', `Use ${allowed.join(' or ')} for ${path}.`);
+  }
+}
+
 const OPENAI_TYPES: Record<number, string> = { 400: 'invalid_request_error', 401: 'authentication_error', 403: 'permission_error', 404: 'invalid_request_error', 413: 'invalid_request_error', 415: 'invalid_request_error' };
 const ANTHROPIC_TYPES: Record<number, string> = { 400: 'invalid_request_error', 401: 'authentication_error', 403: 'permission_error', 404: 'not_found_error', 413: 'request_too_large', 415: 'invalid_request_error', 504: 'timeout_error' };
 
@@ -39,7 +49,8 @@ export function sendError(res: ServerResponse, shape: ErrorShape, error: ProxyEr
     return;
   }
   const body = JSON.stringify(errorBody(shape, error));
-  res.writeHead(error.status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body), ...extraHeaders });
+  const allow = error instanceof MethodNotAllowedError ? { allow: error.allowed.join(', ') } : {};
+  res.writeHead(error.status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body), ...allow, ...extraHeaders });
   res.end(body);
 }
 

@@ -9,7 +9,7 @@ import { dependsOnProviderState } from '../core/request';
 import { providersFor } from '../core/upstream/target';
 import { requestCredentialHash } from './auth';
 import type { ProxyContext } from './context';
-import { ProxyError } from './errors';
+import { MethodNotAllowedError, ProxyError } from './errors';
 import { flatHeaders, queryString } from './incoming';
 import { pipeResponse, signalFor } from './passthrough';
 
@@ -34,7 +34,7 @@ export async function serveResponseOperation(
 ): Promise<void> {
   const method = http.req.method ?? 'GET';
   const allowed = allowedMethods(subpath);
-  if (!allowed.includes(method)) throw new ProxyError(405, 'method_not_allowed', `Use ${allowed.join(' or ')} for /responses${subpath}.`);
+  if (!allowed.includes(method)) throw new MethodNotAllowedError(allowed, `/responses${subpath}`);
   const headers = flatHeaders(http.req);
   const providers = providersFor(route.providers, 'responses');
   if (providers.length === 0) throw new ProxyError(400, 'no_provider', 'This route has no OpenAI-style upstream for the Responses API.');

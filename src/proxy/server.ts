@@ -11,6 +11,7 @@ import type { Logger } from '../core/logger';
 import type { Route, UpstreamTarget } from '../core/request';
 import { createProxyListener } from './app';
 import { createBodyParser } from './bodyParser';
+import { answerClientError } from './clientError';
 import { createProxyMetrics } from './metrics';
 import { createRouteTable } from './routes';
 
@@ -70,6 +71,7 @@ export async function startProxy(config: EngineConfig, deps: { logger: Logger })
   const pending = new Set<Promise<unknown>>();
   const listener = createProxyListener({ config, engine, routes, metrics, logger: deps.logger, pending, bodies });
   const server = createServer({ keepAliveTimeout: 65_000 }, listener);
+  server.on('clientError', answerClientError);
   try {
     await listen(server, config.port, config.host);
   } catch (error) {

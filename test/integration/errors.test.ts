@@ -2,6 +2,7 @@
  * Every error the proxy answers itself: right status, the called API's error shape, a message that
  * says what to do, nothing forwarded that should not be, and the proxy still serving afterwards.
  */
+import { connect } from 'node:net';
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import OpenAI from 'openai';
@@ -62,6 +63,55 @@ test('a body that is not valid UTF-8: 400 in the API\'s shape, nothing forwarded
   assert.equal(replaced.headers.get('x-isartor-layer'), 'l3');
   assert.equal(stack.fake.requests.length, calls + 1, 'only the valid body was forwarded');
   await stillServes();
+});
+
+/** Sends `head` (and `body`) on a raw socket and returns everything the proxy answers before it closes. */
+function rawExchange(head: string, body = ''): Promise<string> {
+  const { port } = new URL(stack.proxy.url);
+  return new Promise((resolve, reject) => {
+    const socket = connect(Number(port), '127.0.0.1', () => socket.end(head + body));
+    let answer = '';
+    socket.setEncoding('utf8');
+    socket.on('data', (chunk: string) => (answer += chunk));
+    socket.on('close', () => resolve(answer));
+    socket.on('error', reject);
+  });
+}
+
+/** Status line and JSON body of a raw HTTP answer. */
+function parseAnswer(answer: string): { status: number; headers: string; json: any } {
+  const split = answer.indexOf('\r\n\r\n');
+  return { status: Number(answer.split(' ')[1]), headers: answer.slice(0, split).toLowerCase(), json: JSON.parse(answer.slice(split + 4)) };
+}
+
+test('requests Node\'s parser refuses: 431 and 400 with a JSON error, not an empty body', async () => {
+  const calls = stack.fake.requests.length;
+  const long = parseAnswer(await rawExchange(`GET /v1/models?${'a'.repeat(20_000)} HTTP/1.1\r\nhost: 127.0.0.1\r\n\r\n`));
+  assert.equal(long.status, 431);
+  assert.equal(long.json.error.code, 'request_header_too_large');
+  assert.match(long.json.error.message, /larger than Isartor accepts \(16 KB\)/);
+  const badLength = parseAnswer(await rawExchange('POST /v1/chat/completions HTTP/1.1\r\nhost: 127.0.0.1\r\ncontent-type: application/json\r\ncontent-length: abc\r\n\r\n', '{}'));
+  assert.equal(badLength.status, 400);
+  assert.equal(badLength.json.error.type, 'invalid_request_error');
+  assert.equal(badLength.json.error.code, 'malformed_http');
+  assert.match(badLength.headers, /connection: close/);
+  assert.equal(stack.fake.requests.length, calls);
+  await stillServes();
+});
+
+test('405 names the methods the path takes in an Allow header', async () => {
+  const chat = await fetch(`${stack.proxy.url}/v1/chat/completions`, { headers: openaiAuth });
+  assert.equal(chat.status, 405);
+  assert.equal(chat.headers.get('allow'), 'POST');
+  assert.equal(((await chat.json()) as any).error.code, 'method_not_allowed');
+  const models = await fetch(`${stack.proxy.url}/v1/models`, { method: 'POST', headers: openaiAuth, body: '{}' });
+  assert.equal(models.status, 405);
+  assert.equal(models.headers.get('allow'), 'GET');
+  await models.arrayBuffer();
+  const stored = await fetch(`${stack.proxy.url}/v1/responses/resp_1`, { method: 'PUT', headers: openaiAuth, body: '{}' });
+  assert.equal(stored.status, 405);
+  assert.equal(stored.headers.get('allow'), 'GET, DELETE');
+  assert.match(((await stored.json()) as any).error.message, /Use GET or DELETE for \/responses\/resp_1/);
 });
 
 test('JSON nested 10,000 deep: 400 in the API\'s shape, not a 500 from a blown stack', async () => {
