@@ -99,24 +99,16 @@ describe('journal writes', () => {
   });
   afterEach(() => home.cleanup());
 
+  /** A test tool's journaled write that adds "b": 2 to `file`. */
+  const writeB = (file: string, before: Buffer | undefined, after: string, createDirs?: string[]): Promise<void> =>
+    journaledWrite({ journalDir: home.journalDir, homeDir: home.homeDir, tool: 'test', file, format: 'jsonc', before, after, edits: [{ keyPath: ['b'], newValue: 2 }], createDirs });
+
   it('refuses to write when the file changed after it was read, and journals nothing', async () => {
     const file = join(home.homeDir, 'a.json');
     await writeFile(file, '{ "a": 1 }');
     const before = await readFile(file);
     await writeFile(file, '{ "a": 2 }'); // the user saved in between
-    await assert.rejects(
-      journaledWrite({
-        journalDir: home.journalDir,
-        homeDir: home.homeDir,
-        tool: 'test',
-        file,
-        format: 'jsonc',
-        before,
-        after: '{ "a": 1, "b": 2 }',
-        edits: [{ keyPath: ['b'], newValue: 2 }],
-      }),
-      ConcurrentEditError,
-    );
+    await assert.rejects(writeB(file, before, '{ "a": 1, "b": 2 }'), ConcurrentEditError);
     assert.equal(await readFile(file, 'utf8'), '{ "a": 2 }');
     assert.deepEqual(await loadJournal(home.journalDir), []);
   });
@@ -128,18 +120,7 @@ describe('journal writes', () => {
     // A folder that cannot be made (a file stands where its parent should be) fails the write
     // after the journal was saved, also for root.
     await writeFile(join(home.root, 'blocker'), '');
-    const write = (createDirs: string[] | undefined) =>
-      journaledWrite({
-        journalDir: home.journalDir,
-        homeDir: home.homeDir,
-        tool: 'test',
-        file,
-        format: 'jsonc',
-        before: Buffer.from(original),
-        after: '{ "a": 1, "b": 2 }',
-        edits: [{ keyPath: ['b'], newValue: 2 }],
-        createDirs,
-      });
+    const write = (createDirs: string[] | undefined): Promise<void> => writeB(file, Buffer.from(original), '{ "a": 1, "b": 2 }', createDirs);
     await assert.rejects(write([join(home.root, 'blocker', 'sub')]), /ENOTDIR/);
     assert.deepEqual(await loadJournal(home.journalDir), []);
     assert.deepEqual(await readdir(join(home.journalDir, 'originals')), [], 'the backup of the failed write is gone');
@@ -154,20 +135,7 @@ describe('journal writes', () => {
   it('a new file whose write fails leaves neither entries nor the folders it made', async () => {
     const made = join(home.homeDir, '.tool');
     const file = join(made, 'missing', 'settings.json');
-    await assert.rejects(
-      journaledWrite({
-        journalDir: home.journalDir,
-        homeDir: home.homeDir,
-        tool: 'test',
-        file,
-        format: 'jsonc',
-        before: undefined,
-        after: '{ "b": 2 }\n',
-        edits: [{ keyPath: ['b'], newValue: 2 }],
-        createDirs: [made],
-      }),
-      /ENOENT/,
-    );
+    await assert.rejects(writeB(file, undefined, '{ "b": 2 }\n', [made]), /ENOENT/);
     assert.deepEqual(await loadJournal(home.journalDir), []);
     assert.deepEqual(await readdir(home.homeDir), [], 'the folder made for the write is removed again');
   });
