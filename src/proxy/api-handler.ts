@@ -8,7 +8,7 @@ import type { ApiStyle } from '../core/request';
 import { BodyAbortedError, discardBody, jsonContentTypeError, readRequestBody } from './body';
 import type { ProxyContext } from './context';
 import { serveEngineRequest } from './engine-route';
-import { MethodNotAllowedError, ProxyError, sendError, toProxyError, unknownRoute, type ErrorShape } from './errors';
+import { MethodNotAllowedError, sendError, toProxyError, unknownRoute, type ErrorShape, type ProxyError } from './errors';
 import { serveModels, servePassthroughPost } from './passthrough';
 import { serveResponseOperation } from './responses';
 import { matchApiPath, type ApiEndpoint } from './routes';
