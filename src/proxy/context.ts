@@ -5,6 +5,7 @@ import type { EngineConfig } from '../core/config';
 import type { Engine } from '../core/engine';
 import type { Logger } from '../core/logger';
 import type { BodyParser } from './bodyParser';
+import type { LoopSlices } from './loopSlices';
 import type { ProxyMetrics } from './metrics';
 import type { RouteTable } from './routes';
 
@@ -18,4 +19,6 @@ export interface ProxyContext {
   bodies: BodyParser;
   /** Handlers still running (answering or writing their ledger record); close() waits for them. */
   pending: Set<Promise<unknown>>;
+  /** Spreads the start of a burst of engine requests over turns of the event loop. */
+  slices: LoopSlices;
 }

@@ -44,6 +44,7 @@ export async function serveEngineRequest(
   receivedAt: number,
 ): Promise<void> {
   const { res } = http;
+  for (let wait = px.slices.turn(); wait; wait = px.slices.turn()) await wait;
   const parsed = await px.bodies.parse(rawBody, api);
   if (parsed instanceof OversizedBody) {
     // Taking it in would hold every other client (in VS Code, the extension host) too long; it

@@ -12,6 +12,7 @@ import type { Route, UpstreamTarget } from '../core/request';
 import { createProxyListener } from './app';
 import { createBodyParser } from './bodyParser';
 import { answerClientError } from './clientError';
+import { createLoopSlices } from './loopSlices';
 import { createProxyMetrics } from './metrics';
 import { createRouteTable } from './routes';
 
@@ -69,7 +70,7 @@ export async function startProxy(config: EngineConfig, deps: { logger: Logger })
   const routes = createRouteTable(config.upstream.providers);
   const metrics = createProxyMetrics();
   const pending = new Set<Promise<unknown>>();
-  const listener = createProxyListener({ config, engine, routes, metrics, logger: deps.logger, pending, bodies });
+  const listener = createProxyListener({ config, engine, routes, metrics, logger: deps.logger, pending, bodies, slices: createLoopSlices() });
   const server = createServer({ keepAliveTimeout: 65_000 }, listener);
   server.on('clientError', answerClientError);
   try {
