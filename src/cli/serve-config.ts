@@ -27,8 +27,14 @@ export interface ServeArgs {
   store?: string;
 }
 
+/** `value`, refused when empty: `--data-dir ""` (an unset shell variable) would mean the current folder. */
+export function nonEmpty(value: string, source: string): string {
+  if (value.trim() === '') throw new UsageError(`${source} must not be empty`);
+  return value;
+}
+
 function parsePort(value: string, source: string): number {
-  const port = Number(value);
+  const port = value.trim() === '' ? Number.NaN : Number(value);
   if (!Number.isInteger(port) || port < 0 || port > 65535) throw new UsageError(`${source} must be a port number from 0 to 65535 (got "${value}")`);
   return port;
 }
@@ -85,8 +91,8 @@ export function parseServeArgs(argv: string[]): ServeArgs {
   }
   const args: ServeArgs = {};
   if (typeof values.port === 'string') args.port = parsePort(values.port, '--port');
-  if (typeof values.host === 'string') args.host = values.host;
-  if (typeof values['data-dir'] === 'string') args.dataDir = resolve(values['data-dir']);
+  if (typeof values.host === 'string') args.host = nonEmpty(values.host, '--host');
+  if (typeof values['data-dir'] === 'string') args.dataDir = resolve(nonEmpty(values['data-dir'], '--data-dir'));
   if (typeof values.upstream === 'string') args.upstream = parseUrl(values.upstream, '--upstream');
   if (typeof values['anthropic-upstream'] === 'string') args.anthropicUpstream = parseUrl(values['anthropic-upstream'], '--anthropic-upstream');
   if (typeof values.config === 'string') args.configFile = resolve(values.config);
@@ -151,7 +157,7 @@ function mergeChecked(target: Record<string, unknown>, source: unknown, path: st
     } else if (at === 'models') {
       if (!Array.isArray(value) || value.some((m) => typeof m !== 'string')) throw new UsageError('models must be an array of model ids');
       target[key] = value;
-    } else if (key in target) {
+    } else if (Object.hasOwn(target, key)) {
       const expected = kindOf(target[key]);
       if (kindOf(value) !== expected) throw new UsageError(`${at} must be ${expected === 'object' ? 'an object' : `a ${expected}`} (got ${kindOf(value)})`);
       if (expected === 'object') mergeChecked(target[key] as Record<string, unknown>, value, at);
@@ -165,6 +171,47 @@ function mergeChecked(target: Record<string, unknown>, source: unknown, path: st
   }
 }
 
+/** Each numeric setting's allowed values, by its path in the config file. */
+const RANGES: ReadonlyArray<readonly [path: string, check: (value: number) => boolean, allowed: string]> = [
+  ['port', (v) => Number.isInteger(v) && v >= 0 && v <= 65535, 'a port number from 0 to 65535'],
+  ['maxBodyBytes', (v) => Number.isInteger(v) && v > 0, 'a positive whole number of bytes'],
+  ['exact.maxEntries', (v) => Number.isInteger(v) && v > 0, 'a positive whole number'],
+  ['exact.ttlSeconds', (v) => v >= 0, 'a number of seconds, 0 or more (0: no expiry)'],
+  ['semantic.maxEntries', (v) => Number.isInteger(v) && v > 0, 'a positive whole number'],
+  ['semantic.ttlSeconds', (v) => v >= 0, 'a number of seconds, 0 or more (0: no expiry)'],
+  ['semantic.threshold', (v) => v > 0 && v <= 1, 'a cosine similarity above 0 and at most 1'],
+  ['local.threads', (v) => Number.isInteger(v) && v >= 0, 'a whole number, 0 or more (0: automatic)'],
+  ['local.contextSize', (v) => Number.isInteger(v) && v > 0, 'a positive whole number of tokens'],
+  ['local.confidence', (v) => v >= 0 && v <= 1, 'a number from 0 to 1'],
+  ['local.triageBudgetMs', (v) => v >= 0, 'a number of milliseconds, 0 or more'],
+  ['local.maxPromptTokens', (v) => Number.isInteger(v) && v > 0, 'a positive whole number of tokens'],
+  ['local.maxHistoryTokens', (v) => Number.isInteger(v) && v >= 0, 'a whole number of tokens, 0 or more'],
+  ['local.maxAnswerTokens', (v) => Number.isInteger(v) && v > 0, 'a positive whole number of tokens'],
+  ['local.idleUnloadSeconds', (v) => v >= 0, 'a number of seconds, 0 or more'],
+  ['upstream.timeoutMs', (v) => v > 0, 'a positive number of milliseconds'],
+  ['upstream.firstByteTimeoutMs', (v) => v > 0, 'a positive number of milliseconds'],
+  ['upstream.idleTimeoutMs', (v) => v > 0, 'a positive number of milliseconds'],
+  ['upstream.retries', (v) => Number.isInteger(v) && v >= 0, 'a whole number, 0 or more'],
+  ['upstream.maxBackoffMs', (v) => v >= 0, 'a number of milliseconds, 0 or more'],
+  ['store.timeoutMs', (v) => v > 0, 'a positive number of milliseconds'],
+];
+
+/**
+ * Values of the right type that no setting can take (a negative size, a threshold of 5): refused at
+ * start with the setting's name, instead of every request failing later.
+ */
+function checkRanges(config: EngineConfig): void {
+  for (const [path, check, allowed] of RANGES) {
+    const value = path.split('.').reduce<unknown>((node, key) => (node as Record<string, unknown> | undefined)?.[key], config);
+    if (value === undefined) continue;
+    if (typeof value !== 'number' || !Number.isFinite(value) || !check(value)) throw new UsageError(`${path} must be ${allowed} (got ${JSON.stringify(value)})`);
+  }
+  if (config.semantic.embedder !== 'lexical' && config.semantic.embedder !== 'transformers') {
+    throw new UsageError(`semantic.embedder must be "lexical" or "transformers" (got ${JSON.stringify(config.semantic.embedder)})`);
+  }
+  if (config.local.backendUrl !== undefined) parseUrl(config.local.backendUrl, 'local.backendUrl');
+}
+
 /** Reads a JSON (comments allowed) config file. */
 async function readConfigFile(path: string): Promise<unknown> {
   let text: string;
@@ -174,7 +221,8 @@ async function readConfigFile(path: string): Promise<unknown> {
     throw new UsageError(`cannot read config file ${path}: ${(error as NodeJS.ErrnoException).code ?? String(error)}`);
   }
   const errors: ParseError[] = [];
-  const value: unknown = parseJsonc(text, errors, { allowTrailingComma: true });
+  // Editors on Windows often save a byte-order mark; it is not part of the JSON.
+  const value: unknown = parseJsonc(text.replace(/^\uFEFF/, ''), errors, { allowTrailingComma: true });
   if (errors.length > 0) throw new UsageError(`config file ${path} is not valid JSON: ${printParseErrorCode(errors[0]!.error)} at offset ${errors[0]!.offset}`);
   return value;
 }
@@ -240,10 +288,14 @@ export async function loadServeConfig(args: ServeArgs, env: NodeJS.ProcessEnv): 
   const dataDir = args.dataDir ?? (env.ISARTOR_DATA_DIR ? resolve(env.ISARTOR_DATA_DIR) : defaultDataDir(env));
   const config = defaultConfig(dataDir);
   const configFile = args.configFile ?? (env.ISARTOR_CONFIG ? resolve(env.ISARTOR_CONFIG) : undefined);
-  if (configFile) mergeChecked(config as unknown as Record<string, unknown>, await readConfigFile(configFile), '');
+  if (configFile) {
+    mergeChecked(config as unknown as Record<string, unknown>, await readConfigFile(configFile), '');
+    checkRanges(config);
+  }
   // The data dir named on the command line or in the environment wins over the file's.
   if (args.dataDir || env.ISARTOR_DATA_DIR) config.dataDir = dataDir;
-  if (env.ISARTOR_PORT !== undefined && env.ISARTOR_PORT !== '') config.port = parsePort(env.ISARTOR_PORT, 'ISARTOR_PORT');
+  // The flag wins over the environment, so a bad ISARTOR_PORT does not matter when --port is given.
+  if (args.port === undefined && env.ISARTOR_PORT !== undefined && env.ISARTOR_PORT !== '') config.port = parsePort(env.ISARTOR_PORT, 'ISARTOR_PORT');
   if (env.ISARTOR_HOST) config.host = env.ISARTOR_HOST;
   if (args.port !== undefined) config.port = args.port;
   if (args.host !== undefined) config.host = args.host;

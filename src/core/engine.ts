@@ -19,7 +19,7 @@ import type { OffThreadOptimise } from './optimiser/optimise';
 import type { OffThreadAnswerReader } from './stream/large-answer';
 import { withOptimiserSavings } from './optimiser/savings';
 import { routeLabel } from './routeLabel';
-import { makePrivateDir } from './store/privateFiles';
+import { makeDataDir } from './store/privateFiles';
 import { openSharedRedis, type SharedRedis, type SharedStoreStatus } from './store/redisConnection';
 import { openTeamLedger, type TeamTotals } from './store/redisLedger';
 
@@ -158,7 +158,7 @@ export async function createEngine(config: EngineConfig, deps: EngineDeps): Prom
 
 async function openEngine(config: EngineConfig, deps: EngineDeps, readOnly: boolean): Promise<Engine> {
   const { logger, offThreadOptimise, readAnswer } = deps;
-  if (!readOnly) await makePrivateDir(config.dataDir);
+  if (!readOnly) await makeDataDir(config.dataDir);
   // The ledger opens while the layers do: each is a chain of file system round trips, and the
   // exact cache's index load (the first L1a hit, issue 15) used to start only after the ledger's.
   const ledgerOpening = openLedger(config.dataDir, { readOnly });

@@ -12,7 +12,7 @@ import { silentLogger, type Logger } from './logger';
 import type { TokenUsage } from './outcome';
 import { costUsd, priceFor } from './prices';
 import { RecentRecords } from './recentRecords';
-import { makePrivateDir, PRIVATE_FILE_MODE } from './store/privateFiles';
+import { makeDataDir, PRIVATE_FILE_MODE } from './store/privateFiles';
 
 export interface Ledger {
   /** Counts the record at once and appends it to the file soon after; never blocks or throws. */
@@ -77,7 +77,7 @@ export async function openLedger(dataDir: string, options: LedgerOptions = {}): 
   const flushDelayMs = options.flushDelayMs ?? 50;
   if (!(flushDelayMs >= 0)) throw new RangeError('ledger flushDelayMs must be zero or more');
   const readOnly = options.readOnly === true;
-  if (!readOnly) await makePrivateDir(dataDir);
+  if (!readOnly) await makeDataDir(dataDir);
   const files = new LedgerFiles(dataDir, options.logger ?? silentLogger, readOnly);
   const rollup = await files.recoverRollup();
   const persisted = rollup.summary;

@@ -1,5 +1,6 @@
-// The data dir holds prompts and answers: it and every file Isartor writes in it are private to
-// the user (700 / 600), whatever the umask, and a data dir left at 755 by an older version is tightened.
+// The data dir holds prompts and answers: a data dir Isartor creates and every folder and file it
+// writes in it are private to the user (700 / 600), whatever the umask. An existing folder the user
+// chose as the data dir keeps its own mode (it may be /tmp).
 import assert from 'node:assert/strict';
 import { chmod, mkdir, mkdtemp, readdir, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -50,13 +51,18 @@ it('engine data dir, stores, locks, ledger and snapshots: folders 700, files 600
   for (const [path, mode, isDir] of [...open, ...closed]) assert.equal(mode, isDir ? 0o700 : 0o600, `${path} is ${mode.toString(8)}`);
 });
 
-it('a data dir an older version left at 755 becomes 700', async () => {
-  const dataDir = join(root, 'old');
+it('an existing folder chosen as the data dir keeps its mode; Isartor\'s own folders in it are tightened', async () => {
+  // A shared folder such as /tmp (sticky, world-writable): chmod-ing it to 700 broke it for everyone.
+  const dataDir = join(root, 'shared');
   await mkdir(dataDir);
-  await chmod(dataDir, 0o755);
+  await chmod(dataDir, 0o1777);
+  // A store folder an older version left at 755.
+  await mkdir(join(dataDir, 'exact'));
+  await chmod(join(dataDir, 'exact'), 0o755);
   const config = defaultConfig(dataDir);
   config.local.enabled = false;
   const engine = await createEngine(config, { logger: silentLogger });
   await engine.close();
-  assert.equal((await stat(dataDir)).mode & 0o777, 0o700);
+  assert.equal((await stat(dataDir)).mode & 0o7777, 0o1777);
+  for (const [path, mode, isDir] of await modes(dataDir)) assert.equal(mode, isDir ? 0o700 : 0o600, `${path} is ${mode.toString(8)}`);
 });

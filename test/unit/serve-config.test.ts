@@ -9,6 +9,21 @@ import { join } from 'node:path';
 import { UsageError, defaultDataDir, loadServeConfig, parseServeArgs } from '../../src/cli/serve-config';
 import { tempDirUntilExit } from '../fixtures/tempDir';
 
+test('a config file saved with a byte-order mark is read', async () => {
+  const dir = tempDirUntilExit('isartor-cfg-');
+  const file = join(dir, 'config.json');
+  await writeFile(file, '\uFEFF{ "port": 9001 }');
+  assert.equal((await loadServeConfig({ configFile: file, dataDir: dir }, {})).port, 9001);
+});
+
+test('empty --host, --data-dir and --port are usage errors, and --port wins over a bad ISARTOR_PORT', async () => {
+  assert.throws(() => parseServeArgs(['--host', '']), /--host must not be empty/);
+  assert.throws(() => parseServeArgs(['--data-dir', '']), /--data-dir must not be empty/);
+  assert.throws(() => parseServeArgs(['--port', '']), /--port must be a port number/);
+  assert.equal((await loadServeConfig(parseServeArgs(['--port', '0']), { ISARTOR_PORT: 'abc' })).port, 0);
+  await assert.rejects(loadServeConfig(parseServeArgs([]), { ISARTOR_PORT: 'abc' }), /ISARTOR_PORT must be a port number/);
+});
+
 test('flags parse and bad ones are usage errors', () => {
   assert.deepEqual(parseServeArgs(['--port', '0', '--upstream', 'http://127.0.0.1:9/v1']), { port: 0, upstream: 'http://127.0.0.1:9/v1' });
   assert.throws(() => parseServeArgs(['--port', '70000']), UsageError);
@@ -62,6 +77,19 @@ test('unknown, mistyped or unreadable config is a usage error naming the setting
   await check('{ "upstream": { "providers": [{ "name": "x", "kind": "gemini", "baseUrl": "http://a" }] } }', /kind must be/);
   await check('{ "prices": { "m": { "input": "cheap" } } }', /prices\.m needs numeric/);
   await check('{ "port": ', /not valid JSON/);
+  // The right type but no possible value: refused at start, naming the setting, not at every request.
+  await check('{ "maxBodyBytes": -1 }', /maxBodyBytes must be a positive whole number of bytes \(got -1\)/);
+  await check('{ "upstream": { "retries": -1 } }', /upstream\.retries must be a whole number, 0 or more/);
+  await check('{ "upstream": { "timeoutMs": -100 } }', /upstream\.timeoutMs must be a positive number/);
+  await check('{ "semantic": { "threshold": 5 } }', /semantic\.threshold must be a cosine similarity above 0 and at most 1/);
+  await check('{ "semantic": { "maxEntries": -1 } }', /semantic\.maxEntries must be a positive whole number/);
+  await check('{ "exact": { "maxEntries": 1.5 } }', /exact\.maxEntries must be a positive whole number/);
+  await check('{ "local": { "confidence": -2 } }', /local\.confidence must be a number from 0 to 1/);
+  await check('{ "port": 70000 }', /port must be a port number from 0 to 65535/);
+  await check('{ "semantic": { "embedder": "bogus" } }', /semantic\.embedder must be "lexical" or "transformers"/);
+  await check('{ "local": { "backendUrl": "notaurl" } }', /local\.backendUrl must be an http\(s\) URL/);
+  // Names every object has are not settings.
+  await check('{ "exact": { "constructor": 1 } }', /unknown setting "exact\.constructor"/);
   await assert.rejects(loadServeConfig({ configFile: join(dir, 'missing.json'), dataDir: dir }, {}), /cannot read config file/);
 });
 

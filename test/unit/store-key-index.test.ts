@@ -39,6 +39,16 @@ function assertSame(index: KeyIndex, model: Map<string, IndexEntry>): void {
 }
 
 describe('key index', () => {
+  it('an index that never held a key, or was cleared, orders to no keys (the snapshot of an empty store)', () => {
+    const index = new KeyIndex();
+    assert.equal(index.ordered().keysText(), '', 'threw a TypeError: at every shutdown of a fresh store');
+    index.set('k1', 0, 10, 1);
+    index.set(sha256('k2'), 10, 10, 2);
+    assert.equal(index.ordered().keysText(), `k1${sha256('k2')}`);
+    index.clear();
+    assert.equal(index.ordered().keysText(), '');
+  });
+
   it('reuses the slot of a deleted key and keeps the other entries intact', () => {
     const index = new KeyIndex();
     const a = index.set('a', 16, 100, 1);

@@ -243,7 +243,8 @@ export class KeyIndex {
       count, offsets, frameBytes, createdAt, slots, keyAt,
       keyUnits: (i) => texts?.[i]?.length ?? HEX_KEY_CHARS,
       keysText: () => {
-        if (!hexBytes) return texts!.join('');
+        // An index that never held a key (a fresh or cleared store) has neither column.
+        if (!hexBytes) return texts?.join('') ?? '';
         if (!texts) return Buffer.from(hexBytes.buffer).toString('hex');
         return Array.from({ length: count }, (_, i) => keyAt(i)).join('');
       },
