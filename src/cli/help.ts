@@ -18,16 +18,21 @@ const SERVE = `usage: isartor serve [--port N] [--host H] [--data-dir DIR] [--up
   --config FILE             JSON(C) engine settings
   --store URL               redis://[user:pass@]host:port[/db] or rediss://…: share the caches with
                             every replica pointed at the same Redis (also ISARTOR_STORE_URL)
-  --allow-origin ORIGIN     let browser pages from ORIGIN call the API (repeatable); all others get 403
+  --allow-origin ORIGIN     let requests carrying \`Origin: ORIGIN\` past the origin check (repeatable); all
+                            others get 403. Isartor answers no CORS preflight, so a page in a browser
+                            still cannot read the answers: use it for tools that send an Origin header
   --open                    open the savings page in the default browser once listening
 
   Keys come from OPENAI_API_KEY, ANTHROPIC_API_KEY, AZURE_OPENAI_API_KEY + AZURE_OPENAI_ENDPOINT, or
-  else the client's own auth header passes through. Also ISARTOR_PORT, ISARTOR_DATA_DIR, ISARTOR_CONFIG.`;
+  else the client's own auth header passes through. Also ISARTOR_PORT, ISARTOR_HOST, ISARTOR_DATA_DIR,
+  ISARTOR_CONFIG, ISARTOR_STORE_URL and ISARTOR_LOG_LEVEL (debug, info, warn, error); a flag wins over them.`;
 
 const STATS = `usage: isartor stats [--data-dir DIR] [--json]
        isartor stats --store redis://HOST:PORT [--namespace NS] [--json]   (a team's totals)
 
-  Show what the proxy saved, by layer, tool, model and day (reads the ledger; safe while serve runs).`;
+  Show what the proxy saved, by layer, tool, model and day (reads the ledger; safe while serve runs).
+  With ISARTOR_STORE_URL set, shows the team's totals from that store unless --data-dir names a
+  local ledger. Also ISARTOR_DATA_DIR.`;
 
 const MODEL = `usage:
   isartor model download [--data-dir DIR] [--config FILE]
@@ -40,14 +45,17 @@ const MODEL = `usage:
       Show which local model the L2 layer and which embedder the L1b layer would use.`;
 
 const BENCH = `usage:
-  isartor bench pairs --file F.jsonl [--threshold T] [--embedder lexical|transformers] --json
+  isartor bench pairs --file F.jsonl [--threshold T] [--embedder lexical|transformers] [--model ID|DIR] --json
   isartor bench traces --dir DIR [--limit N] [--api openai|anthropic] --json
-  isartor bench overhead [--requests N] [--concurrency 1,32,128] [--prefill N] [--warmup N] [--start-warmup N] [--peers CMD]... --json
-  isartor bench scale [--entries 10000,100000] [--idle-seconds 60] --json
-  isartor bench scale --store redis://HOST:PORT [--entries 10000] [--requests 2000] --json
-  isartor bench all [--eval-dir DIR] [--out DIR]
+  isartor bench overhead [--requests N] [--concurrency 1,32,128] [--prefill N | --full-cache N] [--history-kb N]
+                         [--warmup N] [--start-warmup N] [--peers "<command with {port} {upstream}>"]... [--json]
+  isartor bench scale [--entries 10000,100000] [--idle-seconds 60] [--json]
+  isartor bench scale --store redis://HOST:PORT [--entries 10000] [--requests 2000] [--json]
+  isartor bench all [--eval-dir DIR] [--out DIR] [--requests N] [--entries 10000,100000] [--traces-limit N] [--json]
 
   Measure the caches and the proxy; each prints one JSON object (see docs and DESIGN.md).
+  overhead --full-cache N runs a second proxy on caches filled with N entries in the same rounds;
+  --history-kb N adds an agent's resent history of about N KB to every request.
   bench scale --store compares the L1a hit path of \`isartor serve\` on the embedded store and on
   that Redis (hit p50/p99, hits per second with 32 in flight), in a namespace of its own it removes.`;
 

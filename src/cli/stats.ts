@@ -26,7 +26,8 @@ export async function statsCommand(argv: string[], env: NodeJS.ProcessEnv = proc
   } catch (error) {
     throw new UsageError(error instanceof Error ? error.message : String(error));
   }
-  const storeUrl = values.store ?? env.ISARTOR_STORE_URL;
+  // --data-dir asks for a local ledger, so it wins over a store URL that is only in the environment.
+  const storeUrl = values.store ?? (values['data-dir'] === undefined ? env.ISARTOR_STORE_URL : undefined);
   if (storeUrl) return teamStats(storeUrl, values.namespace ?? 'isartor', values.json === true);
   const dataDir = values['data-dir'] ? resolve(values['data-dir']) : env.ISARTOR_DATA_DIR ? resolve(env.ISARTOR_DATA_DIR) : defaultDataDir(env);
   // Read-only: a proxy may be writing the same ledger right now.

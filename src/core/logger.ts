@@ -14,6 +14,8 @@ const SECRET_PATTERNS: RegExp[] = [
   /\b(sk-(?:ant-|proj-)?[A-Za-z0-9_-]{8})[A-Za-z0-9_-]{8,}/g,
   /\b(Bearer\s+[A-Za-z0-9._-]{4})[A-Za-z0-9._-]{8,}/gi,
   /("?(?:x-api-key|api-key|authorization)"?\s*[:=]\s*"?[A-Za-z0-9._-]{0,4})[A-Za-z0-9._ -]{8,}/gi,
+  // A key in a URL's query string (Gemini's ?key=, signed URLs' tokens).
+  /([?&](?:key|api[-_]?key|access[-_]?token|token|sig|signature)=[^&#\s]{0,4})[^&#\s]{4,}/gi,
 ];
 
 /** The password of a URL's user info ("https://user:pass@host"). */

@@ -76,6 +76,10 @@ test('stats reads the ledger the server wrote, as a table and as JSON', () => {
   const json = spawnSync(process.execPath, [BIN, 'stats', '--data-dir', dataDir, '--json'], { env: cleanEnv(), encoding: 'utf8' });
   assert.equal(json.status, 0, json.stderr);
   assert.equal(JSON.parse(json.stdout).totals.requests, 2);
+  // --data-dir asks for this ledger: a store URL exported for the proxy does not take over.
+  const withStoreEnv = spawnSync(process.execPath, [BIN, 'stats', '--data-dir', dataDir, '--json'], { env: { ...cleanEnv(), ISARTOR_STORE_URL: 'redis://127.0.0.1:1' }, encoding: 'utf8' });
+  assert.equal(withStoreEnv.status, 0, withStoreEnv.stderr);
+  assert.equal(JSON.parse(withStoreEnv.stdout).totals.requests, 2);
 });
 
 test('bad arguments exit 2 with a message', () => {

@@ -11,6 +11,12 @@ test('a password in a URL becomes user:***@, wherever the URL sits in the text',
   assert.equal(redactSecrets('http://user@host/v1 and http://host:8080/v1'), 'http://user@host/v1 and http://host:8080/v1', 'no password, nothing to hide');
 });
 
+test('a key in a URL\'s query string loses all but a short prefix', () => {
+  assert.equal(redactSecrets('forwards to http://127.0.0.1:1/v1?key=QUERYSECRET123&x=1'), 'forwards to http://127.0.0.1:1/v1?key=QUER…[redacted]&x=1');
+  assert.equal(redactSecrets('https://h/v1?api_key=abcdefgh1234'), 'https://h/v1?api_key=abcd…[redacted]');
+  assert.equal(redactSecrets('https://h/v1?monkey=banana1234'), 'https://h/v1?monkey=banana1234', 'only whole parameter names');
+});
+
 test('API keys keep a short prefix and lose the rest', () => {
   const out = redactSecrets('Incorrect API key provided: sk-proj-abcdefgh12345678901234567890');
   assert.doesNotMatch(out, /12345678901234567890/);

@@ -110,6 +110,7 @@ describe('toEngineConfig', () => {
         'exact.ttlHours': 2,
         'semantic.threshold': 0.8,
         'local.backendUrl': 'http://127.0.0.1:11434/v1',
+        'local.backendModel': 'qwen2.5:0.5b',
         'local.triageBudgetMs': 30_000,
         'local.maxAnswerTokens': 16,
         providers: [
@@ -130,6 +131,7 @@ describe('toEngineConfig', () => {
     assert.equal(config.semantic.threshold, 0.8);
     assert.equal(config.local.enabled, false);
     assert.equal(config.local.backendUrl, 'http://127.0.0.1:11434/v1');
+    assert.equal(config.local.backendModel, 'qwen2.5:0.5b', 'without it a backendUrl never turns L2 on');
     assert.equal(config.local.triageBudgetMs, 30_000);
     assert.equal(config.local.maxAnswerTokens, 16);
     assert.deepEqual(config.upstream.providers, [
