@@ -26,8 +26,12 @@ export async function main(argv: string[]): Promise<number> {
     return 2;
   }
   if (command === 'help' || command === '--help' || command === '-h') {
-    const topic = command === 'help' && rest[0] !== undefined ? COMMAND_HELP[rest[0]] : undefined;
-    process.stdout.write(`${topic ?? USAGE}\n`);
+    const asked = command === 'help' ? rest[0] : undefined;
+    if (asked !== undefined && !Object.hasOwn(COMMAND_HELP, asked)) {
+      process.stderr.write(`isartor: unknown command "${asked}"\n${USAGE}\n`);
+      return 2;
+    }
+    process.stdout.write(`${asked === undefined ? USAGE : COMMAND_HELP[asked]}\n`);
     return 0;
   }
   const run = COMMANDS[command];

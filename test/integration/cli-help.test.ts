@@ -37,4 +37,9 @@ test('--help on every command prints that command\'s usage and exits 0', () => {
   const nested = run('bench', 'pairs', '--help');
   assert.equal(nested.status, 0, nested.stderr);
   assert.match(nested.stdout, /isartor bench traces/);
+  assert.match(nested.stdout, /--full-cache N/, 'every bench mode\'s flags are listed');
+  // Help on a command that does not exist is an error, not the overview.
+  const unknown = run('help', 'frob');
+  assert.equal(unknown.status, 2);
+  assert.match(unknown.stderr, /unknown command "frob"/);
 });
