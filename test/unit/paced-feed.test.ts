@@ -7,22 +7,12 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { setImmediate as nextTurn } from 'node:timers/promises';
 import { pacedFeed } from '../../src/core/stream/paced-feed';
+import { turnCounter } from '../fixtures/turnCounter';
 
 const KIB = 1024;
 /** The feed's budget per turn (paced-feed.ts). */
 const BUDGET = 256 * KIB;
 
-/** Counts turns of the event loop, so each consumed chunk can be put in the turn it was consumed in. */
-function turnCounter(): { now(): number; stop(): void } {
-  let turn = 0;
-  let running = true;
-  const tick = (): void => {
-    turn++;
-    if (running) setImmediate(tick);
-  };
-  setImmediate(tick);
-  return { now: () => turn, stop: () => (running = false) };
-}
 
 const chunkOf = (index: number, size: number): Uint8Array => new Uint8Array(size).fill(index % 251);
 

@@ -4,25 +4,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { createLoopSlices } from '../../../src/proxy/loopSlices';
-
-/** Counts turns of the event loop: one per check phase. */
-function turnCounter(): { readonly turn: number; stop(): void } {
-  let turn = 0;
-  let running = true;
-  const next = (): void => {
-    turn++;
-    if (running) setImmediate(next);
-  };
-  setImmediate(next);
-  return {
-    get turn() {
-      return turn;
-    },
-    stop() {
-      running = false;
-    },
-  };
-}
+import { turnCounter } from '../../fixtures/turnCounter';
 
 describe('loop slices', () => {
   it('a lone request, and each request of a quiet stream, goes on at once', async () => {
@@ -44,7 +26,7 @@ describe('loop slices', () => {
     await Promise.all(
       Array.from({ length: 60 }, async () => {
         for (let wait = slices.turn(); wait; wait = slices.turn()) await wait;
-        startedIn.push(counter.turn);
+        startedIn.push(counter.now());
         clock += 2;
       }),
     );

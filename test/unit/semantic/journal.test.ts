@@ -12,6 +12,7 @@ import { VectorIndex } from '../../../src/core/semantic/index';
 import { VectorJournal } from '../../../src/core/semantic/journal';
 import { openEmbeddedStore } from '../../../src/core/store/embedded';
 import { tempDir } from './helpers';
+import { turnCounter } from '../../fixtures/turnCounter';
 
 const answer = { api: 'openai.chat' as const, body: { id: 'stored' }, usage: ZERO_USAGE, createdAt: 1 };
 
@@ -303,18 +304,12 @@ describe('L1b index persistence', () => {
     try {
       // Entries the store no longer has (as after its LRU evicted them).
       for (let i = 0; i < 3000; i++) cache.index.add(`p${i % 3}`, `l1b:p${i % 3}:gone-${i}`, await embedder.embed(`evicted question ${i}`));
-      let turns = 0;
-      let counting = true;
-      const tick = (): void => {
-        turns++;
-        if (counting) setImmediate(tick);
-      };
-      setImmediate(tick);
+      const counter = turnCounter();
       const { removed } = await cache.reconcile();
-      counting = false;
+      counter.stop();
       assert.equal(removed, 3000);
       assert.equal(cache.index.size, 0);
-      assert.ok(turns >= 5, `other work got ${turns} turns while 3000 entries were removed`);
+      assert.ok(counter.now() >= 5, `other work got ${counter.now()} turns while 3000 entries were removed`);
     } finally {
       await cache.close();
       await store.close();
