@@ -18,9 +18,9 @@ const SERVE = `usage: isartor serve [--port N] [--host H] [--data-dir DIR] [--up
   --config FILE             JSON(C) engine settings
   --store URL               redis://[user:pass@]host:port[/db] or rediss://…: share the caches with
                             every replica pointed at the same Redis (also ISARTOR_STORE_URL)
-  --allow-origin ORIGIN     let requests carrying \`Origin: ORIGIN\` past the origin check (repeatable); all
-                            others get 403. Isartor answers no CORS preflight, so a page in a browser
-                            still cannot read the answers: use it for tools that send an Origin header
+  --allow-origin ORIGIN     let a web page on ORIGIN (e.g. http://localhost:5173) call the API from a
+                            browser (repeatable): its CORS preflights are answered and it can read the
+                            answers. It spends the keys configured here. Every other Origin gets 403
   --open                    open the savings page in the default browser once listening
 
   Keys come from OPENAI_API_KEY, ANTHROPIC_API_KEY, AZURE_OPENAI_API_KEY + AZURE_OPENAI_ENDPOINT, or

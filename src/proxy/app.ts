@@ -6,6 +6,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { createApiHandler, errorShapeFor } from './api-handler';
 import { discardBody } from './body';
 import type { ProxyContext } from './context';
+import { allowCorsResponse, answerPreflight, trustedCorsOrigin } from './cors';
 import { ProxyError, sendError, toProxyError } from './errors';
 import { refusalReason } from './guard';
 import { matchApiPath } from './routes';
@@ -50,6 +51,12 @@ export function createProxyListener(px: ProxyContext): Handler {
       const shape = match ? errorShapeFor(match.endpoint, req) : 'openai';
       void discardBody(req).then(() => sendError(res, shape, new ProxyError(403, 'forbidden_origin', refusal)));
       return;
+    }
+    // CORS covers the API only: the savings page's controls stay with the page itself.
+    const corsOrigin = trustedCorsOrigin(req.headers, px.config.security.allowedOrigins);
+    if (corsOrigin !== undefined && matchApiPath((req.url ?? '/').split('?')[0]!) !== undefined) {
+      if (answerPreflight(req, res, corsOrigin)) return;
+      allowCorsResponse(res, corsOrigin);
     }
     if (api(req, res) || answerHealth(req, res)) return;
     sideApp().then(

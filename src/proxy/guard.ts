@@ -50,6 +50,12 @@ function normaliseOrigin(origin: string): string {
   return origin.trim().toLowerCase().replace(/\/+$/, '');
 }
 
+/** Whether `origin` (an Origin header) is one of the origins the user allowed. */
+export function isAllowedOrigin(origin: string, allowedOrigins: readonly string[]): boolean {
+  const normalised = normaliseOrigin(origin);
+  return allowedOrigins.some((allowed) => normaliseOrigin(allowed) === normalised);
+}
+
 /**
  * Why a request must be refused, or undefined when it may pass.
  * - Host: when the proxy is bound to a loopback address, the request must be addressed to a
@@ -67,8 +73,8 @@ export function refusalReason(headers: IncomingHttpHeaders, boundHost: string, a
   }
   const origin = headers.origin;
   if (origin === undefined) return undefined;
+  if (isAllowedOrigin(origin, allowedOrigins)) return undefined;
   const normalised = normaliseOrigin(origin);
-  if (allowedOrigins.some((allowed) => normaliseOrigin(allowed) === normalised)) return undefined;
   // Its own pages (same scheme, host and port as the request) are the proxy's, not a foreign site's.
   if (loopbackBound && host && normalised === `http://${host.toLowerCase()}`) return undefined;
   return `Isartor does not answer requests from web pages or browser contexts (Origin "${origin.slice(0, 100)}"). If you trust that origin, add it to security.allowedOrigins (or pass --allow-origin to isartor serve).`;
