@@ -2,10 +2,11 @@
  * A lock file next to a store's log so that two writers (two processes, or the same process twice)
  * never append to the same log: each keeps its own offsets, so a second writer would scramble both.
  */
-import { randomBytes } from 'node:crypto';
-import { link, readFile, unlink, writeFile } from 'node:fs/promises';
-import { isProcessRunning } from '../processAlive';
-import { PRIVATE_FILE_MODE } from './privateFiles';
+import { setTimeout as delay } from 'node:timers/promises';
+import { createExclusive, isStale, ownerContent, ownerPid, releaseOwnLock, removeStaleLock } from '../ownerLock';
+
+/** Tries while a stale lock is being taken over (by us or a rival), ~0.2 s in all. */
+const TAKEOVER_ATTEMPTS = 20;
 
 /** Paths locked by this process; a second open in the same process is as dangerous as another process. */
 const heldInThisProcess = new Set<string>();
@@ -34,19 +35,10 @@ export interface HeldLock {
  */
 export async function acquireLock(lockPath: string): Promise<HeldLock> {
   if (heldInThisProcess.has(lockPath)) throw new StoreLockedError(lockPath, process.pid);
-  for (let attempt = 0; attempt < 3; attempt++) {
-    // Write the pid to a private file and hard-link it into place: the lock appears atomically with
-    // its content, so a rival never reads a half-written (empty) lock and mistakes it for a stale one.
-    const draft = `${lockPath}.${process.pid}.${randomBytes(4).toString('hex')}`;
-    try {
-      await writeFile(draft, String(process.pid), { mode: PRIVATE_FILE_MODE });
-    } catch (error) {
-      // A full disk creates the file and then fails to write the pid: never leave it behind.
-      await unlink(draft).catch(() => undefined);
-      throw error;
-    }
-    try {
-      await link(draft, lockPath);
+  const content = ownerContent();
+  for (let attempt = 0; attempt < TAKEOVER_ATTEMPTS; attempt++) {
+    const found = await createExclusive(lockPath, content);
+    if (found === undefined) {
       heldInThisProcess.add(lockPath);
       let released = false;
       return {
@@ -54,20 +46,16 @@ export async function acquireLock(lockPath: string): Promise<HeldLock> {
           if (released) return;
           released = true;
           heldInThisProcess.delete(lockPath);
-          await unlink(lockPath).catch(() => undefined);
+          await releaseOwnLock(lockPath, content);
         },
       };
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
-      const ownerPid = Number.parseInt(await readFile(lockPath, 'utf8').catch(() => ''), 10);
-      if (Number.isInteger(ownerPid) && ownerPid > 0 && ownerPid !== process.pid && isProcessRunning(ownerPid)) {
-        throw new StoreLockedError(lockPath, ownerPid);
-      }
-      // Stale (dead owner, or our own pid left by an earlier life of a reused pid): remove and retry.
-      await unlink(lockPath).catch(() => undefined);
-    } finally {
-      await unlink(draft).catch(() => undefined);
     }
+    if (found === '') continue; // released meanwhile
+    if (!isStale(found)) throw new StoreLockedError(lockPath, ownerPid(found)!);
+    // A dead owner's lock (a crash or `kill -9`): taken over, once, by one process.
+    await removeStaleLock(lockPath, found);
+    // Another process may be taking the same stale lock over: give it a moment to finish.
+    if (attempt > 0) await delay(10);
   }
   throw new Error(`could not take the lock ${lockPath}`);
 }

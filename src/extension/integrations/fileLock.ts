@@ -3,11 +3,10 @@
  * uninstall pointer). Two VS Code windows share one global storage folder, so a lock inside one
  * process is not enough: a lock file holds the owner's pid, and a dead owner's lock is taken over.
  */
-import { randomBytes } from 'node:crypto';
-import { link, mkdir, readFile, unlink, writeFile } from 'node:fs/promises';
+import { mkdir } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
-import { isProcessRunning } from '../../core/processAlive';
+import { createExclusive, isStale, ownerContent, ownerPid, releaseOwnLock, removeStaleLock } from '../../core/ownerLock';
 
 const RETRY_MS = 20;
 const GIVE_UP_MS = 10_000;
@@ -23,11 +22,11 @@ const queues = new Map<string, Promise<unknown>>();
 export function withFileLock<T>(lockPath: string, work: () => Promise<T>): Promise<T> {
   const previous = queues.get(lockPath) ?? Promise.resolve();
   const run = previous.catch(() => undefined).then(async () => {
-    await acquire(lockPath);
+    const content = await acquire(lockPath);
     try {
       return await work();
     } finally {
-      await unlink(lockPath).catch(() => undefined);
+      await releaseOwnLock(lockPath, content);
     }
   });
   const settled = run.catch(() => undefined);
@@ -38,31 +37,18 @@ export function withFileLock<T>(lockPath: string, work: () => Promise<T>): Promi
   return run;
 }
 
-async function acquire(lockPath: string): Promise<void> {
+/** Takes the lock; resolves with the content it wrote (to release only our own lock). */
+async function acquire(lockPath: string): Promise<string> {
   await mkdir(dirname(lockPath), { recursive: true, mode: 0o700 });
+  const content = ownerContent();
   const started = Date.now();
   for (;;) {
-    // The pid goes into a private file that is hard-linked into place, so a rival never reads an
-    // empty lock and mistakes it for a stale one.
-    const draft = `${lockPath}.${process.pid}.${randomBytes(4).toString('hex')}`;
-    await writeFile(draft, String(process.pid), { mode: 0o600 });
-    try {
-      await link(draft, lockPath);
-      return;
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
-    } finally {
-      await unlink(draft).catch(() => undefined);
-    }
-    const content = await readFile(lockPath, 'utf8').catch(() => undefined);
-    if (content === undefined) continue; // released meanwhile: try again at once
-    const owner = Number.parseInt(content, 10);
-    // Our own pid here can only be a leftover of a crashed earlier life: this process queues above.
-    if (!Number.isInteger(owner) || owner <= 0 || owner === process.pid || !isProcessRunning(owner)) {
-      await unlink(lockPath).catch(() => undefined);
-      continue;
-    }
-    if (Date.now() - started > GIVE_UP_MS) throw new Error(`${lockPath} is held by process ${owner}; try again when it finishes`);
+    const found = await createExclusive(lockPath, content);
+    if (found === undefined) return content;
+    if (found === '') continue; // released meanwhile: try again at once
+    // A dead owner's lock: taken over by exactly one of the processes that found it.
+    if (isStale(found)) await removeStaleLock(lockPath, found);
+    if (Date.now() - started > GIVE_UP_MS) throw new Error(`${lockPath} is held by process ${ownerPid(found) ?? '(unknown)'}; try again when it finishes`);
     await delay(RETRY_MS);
   }
 }
