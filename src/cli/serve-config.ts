@@ -227,7 +227,24 @@ async function readConfigFile(path: string): Promise<unknown> {
   return value;
 }
 
-function firstOfKind(providers: UpstreamTarget[], kind: ProviderKind): UpstreamTarget | undefined {
+function sameOrigin(a: string, b: string): boolean {
+  try {
+    return new URL(a).origin === new URL(b).origin;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Providers with no key of their own on another origin than the first provider of their kind:
+ * neither an environment key nor a client's key is sent there, so they answer nothing until the
+ * configuration gives them an `apiKey`.
+ */
+export function providersWithoutKey(providers: readonly UpstreamTarget[]): UpstreamTarget[] {
+  return providers.filter((provider) => !provider.apiKey && !sameOrigin(provider.baseUrl, firstOfKind(providers, provider.kind)!.baseUrl));
+}
+
+function firstOfKind(providers: readonly UpstreamTarget[], kind: ProviderKind): UpstreamTarget | undefined {
   return providers.find((provider) => provider.kind === kind);
 }
 
@@ -247,11 +264,13 @@ function applyUpstreams(config: EngineConfig, args: ServeArgs, env: NodeJS.Proce
   };
   if (args.upstream) ensure('openai', args.upstream).baseUrl = args.upstream;
   if (args.anthropicUpstream) ensure('anthropic', args.anthropicUpstream).baseUrl = args.anthropicUpstream;
+  // An environment key belongs to one vendor: it goes to the first provider of its kind and to
+  // providers on that provider's origin, never to a fallback elsewhere (another vendor or host).
+  const envKeys: Partial<Record<ProviderKind, string | undefined>> = { openai: env.OPENAI_API_KEY, anthropic: env.ANTHROPIC_API_KEY, azure: env.AZURE_OPENAI_API_KEY };
   for (const provider of providers) {
-    if (provider.apiKey) continue;
-    if (provider.kind === 'openai' && env.OPENAI_API_KEY) provider.apiKey = env.OPENAI_API_KEY;
-    if (provider.kind === 'anthropic' && env.ANTHROPIC_API_KEY) provider.apiKey = env.ANTHROPIC_API_KEY;
-    if (provider.kind === 'azure' && env.AZURE_OPENAI_API_KEY) provider.apiKey = env.AZURE_OPENAI_API_KEY;
+    const key = envKeys[provider.kind];
+    if (provider.apiKey || !key) continue;
+    if (sameOrigin(provider.baseUrl, firstOfKind(providers, provider.kind)!.baseUrl)) provider.apiKey = key;
   }
   if (env.AZURE_OPENAI_API_KEY && env.AZURE_OPENAI_ENDPOINT && !firstOfKind(providers, 'azure')) {
     const azure: UpstreamTarget = {

@@ -12,7 +12,7 @@ import { SAVINGS_PAGE_PATH } from '../../webview/transportHttpRoutes';
 import { SERVE_HEAP_GROWING_PERCENT, limitHeapGrowthAfterStartup } from './heapGrowth';
 import { openBrowser } from './openBrowser';
 import { SERVE_NEW_SPACE_MB, capYoungGeneration } from './youngGeneration';
-import { loadServeConfig, parseServeArgs } from './serve-config';
+import { loadServeConfig, parseServeArgs, providersWithoutKey } from './serve-config';
 
 /** Runs the server until a signal arrives; resolves with the exit status. */
 export async function serveCommand(argv: string[], env: NodeJS.ProcessEnv = process.env): Promise<number> {
@@ -53,6 +53,9 @@ export async function serveCommand(argv: string[], env: NodeJS.ProcessEnv = proc
   const providers = config.upstream.providers.map((p) => `${p.name} ${p.baseUrl}${p.apiKey ? ' (key set)' : ''}`).join(', ');
   // The logger redacts a password in a base URL ("user:***@") along with any key.
   logger.info(`default route forwards to: ${providers}`);
+  for (const provider of providersWithoutKey(config.upstream.providers)) {
+    logger.warn(`provider "${provider.name}" has no apiKey and is not on the first ${provider.kind} provider's host, so no key is sent there and it is skipped; give it an apiKey in the config file`);
+  }
   limitHeapGrowthAfterStartup(process.execArgv, () => logger.debug(`heap: old generation limited to ${1 + SERVE_HEAP_GROWING_PERCENT / 100}× its live size`));
 
   return new Promise<number>((resolve) => {

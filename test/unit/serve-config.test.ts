@@ -6,7 +6,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { UsageError, defaultDataDir, loadServeConfig, parseServeArgs } from '../../src/cli/serve-config';
+import { UsageError, defaultDataDir, loadServeConfig, parseServeArgs, providersWithoutKey } from '../../src/cli/serve-config';
 import { tempDirUntilExit } from '../fixtures/tempDir';
 
 test('a config file saved with a byte-order mark is read', async () => {
@@ -54,6 +54,33 @@ test('config file < environment < flags, and env keys land on their providers', 
   assert.equal(fromFlags.port, 0);
   assert.equal(fromFlags.dataDir, dir);
   assert.equal(fromFlags.upstream.providers[0]!.baseUrl, 'http://127.0.0.1:5/v1');
+});
+
+test('an environment key goes only to its vendor: the first provider of its kind and that origin', async () => {
+  const dir = tempDirUntilExit('isartor-cfg-');
+  const file = join(dir, 'config.json');
+  await writeFile(file, JSON.stringify({
+    upstream: {
+      providers: [
+        { name: 'openai', kind: 'openai', baseUrl: 'https://api.openai.com/v1' },
+        { name: 'otherVendor', kind: 'openai', baseUrl: 'https://api.other.example/v1' },
+        { name: 'openaiAgain', kind: 'openai', baseUrl: 'https://api.openai.com/v1/' },
+        { name: 'anthropic', kind: 'anthropic', baseUrl: 'https://api.anthropic.com' },
+        { name: 'anthropicCompatible', kind: 'anthropic', baseUrl: 'https://anthropic.other.example' },
+        { name: 'ownKey', kind: 'anthropic', baseUrl: 'https://third.example', apiKey: 'sk-own' },
+      ],
+    },
+  }));
+  const config = await loadServeConfig({ configFile: file, dataDir: dir }, { OPENAI_API_KEY: 'sk-openai', ANTHROPIC_API_KEY: 'sk-ant' });
+  assert.deepEqual(config.upstream.providers.map((p) => [p.name, p.apiKey]), [
+    ['openai', 'sk-openai'],
+    ['otherVendor', undefined],
+    ['openaiAgain', 'sk-openai'],
+    ['anthropic', 'sk-ant'],
+    ['anthropicCompatible', undefined],
+    ['ownKey', 'sk-own'],
+  ]);
+  assert.deepEqual(providersWithoutKey(config.upstream.providers).map((p) => p.name), ['otherVendor', 'anthropicCompatible']);
 });
 
 test('Azure from the environment goes first when there is no OpenAI key, else after OpenAI', async () => {
