@@ -116,6 +116,12 @@ function latestStoredPrompt(prompt: JsonValue | undefined): boolean {
 /** Anthropic request headers that change the answer (beta features, API version). */
 const ANSWER_CHANGING_HEADERS = ['anthropic-version', 'anthropic-beta'];
 
+/**
+ * OpenAI's organisation and project pick the fine-tuned models, permissions and limits that
+ * apply. Joined to the key only when sent, so keys of requests without them did not change.
+ */
+const ANSWER_CHANGING_IF_PRESENT = ['openai-organization', 'openai-project'];
+
 /** The body with answer-neutral fields removed (top level only: nested fields all count). */
 export function answerRelevantBody(api: ApiStyle, body: JsonObject): JsonObject {
   const neutral = NEUTRAL_FIELD_SETS[api];
@@ -138,9 +144,14 @@ const NEUTRAL_FIELD_SETS: Record<ApiStyle, ReadonlySet<string>> = {
  *
  * @example partitionKey(req) // "3f1c…" (64 hex chars)
  */
-export function partitionKey(req: Pick<ProxyRequest, 'api' | 'route' | 'credentialHash' | 'model'>): string {
-  const upstream = req.route.providers[0]?.baseUrl ?? '';
-  const parts = ['v1', upstream, req.credentialHash, req.api, req.model].join('\n');
+export function partitionKey(req: Pick<ProxyRequest, 'api' | 'route' | 'credentialHash' | 'model'> & { query?: string }): string {
+  const primary = req.route.providers[0];
+  let parts = ['v1', primary?.baseUrl ?? '', req.credentialHash, req.api, req.model].join('\n');
+  // Each only when present, so the partitions of requests without them stay what they were: an
+  // Azure deployment and API version pick the model and its behaviour, and the client's query
+  // string is forwarded (`?beta=true`, a route's `api-version`).
+  if (primary?.kind === 'azure') parts += `\nazure:${primary.azure?.deployment ?? ''}@${primary.azure?.apiVersion ?? ''}`;
+  if (req.query) parts += `\nquery:${req.query}`;
   // Both caches key every miss by it, and a client asks in the same few partitions all day.
   return rememberedSha256(recentPartitionKeys, RECENT_PARTITIONS, parts);
 }
@@ -165,7 +176,9 @@ function rememberedSha256(memo: Map<string, string>, limit: number, text: string
 
 /** Answer-changing headers, as a stable string (only Anthropic's matter today). */
 export function answerChangingHeaders(headers: Record<string, string>): string {
-  return ANSWER_CHANGING_HEADERS.map((name) => `${name}:${headers[name] ?? ''}`).join('\n');
+  let text = ANSWER_CHANGING_HEADERS.map((name) => `${name}:${headers[name] ?? ''}`).join('\n');
+  for (const name of ANSWER_CHANGING_IF_PRESENT) if (headers[name]) text += `\n${name}:${headers[name]}`;
+  return text;
 }
 
 /**

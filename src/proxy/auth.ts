@@ -3,7 +3,7 @@
  * untouched, or else the key configured for the route's provider. Only its hash is kept.
  */
 import { credentialHash, type UpstreamTarget } from '../core/request';
-import { clientCredential } from '../core/upstream/target';
+import { clientCredentialIdentity } from '../core/upstream/target';
 import { missingKey, type ErrorShape } from './errors';
 
 /**
@@ -13,7 +13,7 @@ import { missingKey, type ErrorShape } from './errors';
  * @example requestCredentialHash({ authorization: 'Bearer sk-…' }, providers, 'openai') // "9c1e…"
  */
 export function requestCredentialHash(headers: Record<string, string>, providers: readonly UpstreamTarget[], shape: ErrorShape): string {
-  const own = clientCredential(headers);
+  const own = clientCredentialIdentity(headers);
   if (own) return credentialHash(own);
   const configured = providers.find((provider) => provider.apiKey)?.apiKey;
   if (!configured) throw missingKey(shape);

@@ -28,6 +28,34 @@ test('requests in another partition or with other answer-changing fields miss', 
   assert.equal(await layerOf(stack.openai().chat.completions.create({ ...base, user: 'someone', stream: false }).withResponse()), 'l1a', 'user is answer-neutral');
 });
 
+test("every credential header, OpenAI's organisation and project, and the query string partition the caches", async () => {
+  // A client that sends a placeholder bearer token beside its real x-api-key (some gateways want
+  // both; the SDK sends one, so this one is raw HTTP).
+  const ask = async (apiKey: string): Promise<string | null> => {
+    const response = await fetch(`${stack.proxy.url}/v1/messages`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: 'Bearer placeholder', 'x-api-key': apiKey, 'anthropic-version': '2023-06-01' },
+      body: JSON.stringify({ model: 'claude-sonnet-4-5', max_tokens: 64, messages: [{ role: 'user', content: 'whose answer is this?' }] }),
+    });
+    await response.arrayBuffer();
+    return response.headers.get('x-isartor-layer');
+  };
+  assert.equal(await ask('sk-ant-victim-0001'), 'l3');
+  assert.equal(await ask('sk-ant-victim-0001'), 'l1a');
+  assert.equal(await ask('sk-ant-other-0002'), 'l3', 'another x-api-key behind the same bearer token');
+
+  const base = { model: 'gpt-4o-mini', messages: [{ role: 'user' as const, content: 'organisation probe' }] };
+  assert.equal(await layerOf(stack.openai().chat.completions.create(base).withResponse()), 'l3');
+  assert.equal(await layerOf(stack.openai({ defaultHeaders: { 'openai-organization': 'org-a' } }).chat.completions.create(base).withResponse()), 'l3', 'another organisation');
+  assert.equal(await layerOf(stack.openai({ defaultHeaders: { 'openai-project': 'proj-b' } }).chat.completions.create(base).withResponse()), 'l3', 'another project');
+  assert.equal(await layerOf(stack.openai().chat.completions.create(base).withResponse()), 'l1a', 'no organisation: the first entry');
+
+  const withQuery = stack.openai({ baseURL: `${stack.proxy.url}/v1` });
+  assert.equal(await layerOf(withQuery.chat.completions.create(base, { query: { 'api-version': '2025-01-01' } }).withResponse()), 'l3', 'a query string the upstream sees');
+  assert.equal(await layerOf(withQuery.chat.completions.create(base, { query: { 'api-version': '2025-01-01' } }).withResponse()), 'l1a');
+  assert.equal(await layerOf(withQuery.chat.completions.create(base, { query: { 'api-version': '2024-10-21' } }).withResponse()), 'l3', 'another query string');
+});
+
 test('Cache-Control: no-cache skips the lookup and no-store skips storing', async () => {
   const request = { model: 'gpt-4o-mini', messages: [{ role: 'user' as const, content: 'directives' }] };
   const client = stack.openai();

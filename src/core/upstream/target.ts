@@ -93,6 +93,17 @@ export function clientCredential(headers: Record<string, string>): string | unde
   return undefined;
 }
 
+/**
+ * What identifies the client's credentials for the caches: the one credential header's value, or,
+ * when a client sends several (some do, for gateways), all of them by name. A provider may read
+ * any of them, so two requests differing in any one are different callers.
+ */
+export function clientCredentialIdentity(headers: Record<string, string>): string | undefined {
+  const sent = CREDENTIAL_HEADERS.filter((name) => headers[name]);
+  if (sent.length <= 1) return sent.length === 0 ? undefined : headers[sent[0]!];
+  return sent.map((name) => `${name}:${headers[name]}`).join('\n');
+}
+
 /** The header a provider kind expects its key in, with the value to send. */
 export function keyHeader(kind: ProviderKind, apiKey: string): [string, string] {
   if (kind === 'anthropic') return ['x-api-key', apiKey];
