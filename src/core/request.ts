@@ -89,7 +89,8 @@ const ANSWER_NEUTRAL_FIELDS: Record<ApiStyle, readonly string[]> = {
   'openai.chat': ['stream', 'stream_options', 'user', 'metadata', 'store', 'safety_identifier', 'prompt_cache_key'],
   'openai.completions': ['stream', 'stream_options', 'user'],
   'anthropic.messages': ['stream', 'metadata'],
-  // `store` only decides whether the provider keeps the response for later reads, not what it says.
+  // `store` does not change what the response says, but whether its id can be continued later;
+  // answerRelevantBody puts it back into the key as a plain yes or no.
   'openai.responses': ['stream', 'stream_options', 'user', 'metadata', 'store', 'safety_identifier', 'prompt_cache_key', 'prompt_cache_retention'],
 };
 
@@ -127,6 +128,10 @@ export function answerRelevantBody(api: ApiStyle, body: JsonObject): JsonObject 
   const neutral = NEUTRAL_FIELD_SETS[api];
   const kept: JsonObject = {};
   for (const key of Object.keys(body)) if (!neutral.has(key)) kept[key] = body[key]!;
+  // A response the provider did not keep (`store: false`) must not answer a request that expects
+  // to continue it by its id (`store` true or absent, the API's default): a later
+  // `previous_response_id` would name a response the provider never had.
+  if (api === 'openai.responses') kept.store = body.store !== false;
   return kept;
 }
 

@@ -122,7 +122,7 @@ test('structured output: text.format is forwarded and part of the key; the SDK p
   assert.equal(stack.fake.requests.length, before + 2);
 });
 
-test('previous_response_id and conversation are never answered from a cache nor stored; store: true is not a different request', async () => {
+test('previous_response_id and conversation are never answered from a cache nor stored; store: true is the default, store: false another request', async () => {
   const before = stack.fake.requests.length;
   const chained = { model: 'gpt-5-mini', input: 'and then?', previous_response_id: 'resp_earlier_1' };
   const first = await client().responses.create(chained).withResponse();
@@ -143,8 +143,19 @@ test('previous_response_id and conversation are never answered from a cache nor 
   const stored = await client().responses.create({ model: 'gpt-5-mini', input: 'hello conversation', store: true }).withResponse();
   assert.equal(stored.response.headers.get('x-isartor-layer'), 'l1a', 'store: true hits the entry of the same request without it');
   assert.equal((stored.data as unknown as { store: boolean }).store, true);
-  const unstored = await client().responses.create({ model: 'gpt-5-mini', input: 'hello conversation', store: false });
-  assert.equal((unstored as unknown as { store: boolean }).store, false, 'the replay echoes what this request asked for store');
+  const unstored = await client().responses.create({ model: 'gpt-5-mini', input: 'hello conversation', store: false }).withResponse();
+  assert.equal(unstored.response.headers.get('x-isartor-layer'), 'l3', 'a response the provider kept is not one it did not: another request');
+  assert.equal((unstored.data as unknown as { store: boolean }).store, false);
+
+  // The other way round matters more: an answer the provider never kept must not be handed to a
+  // request that will continue it by its id.
+  const unkept = { model: 'gpt-5-mini', input: 'not kept by the provider', store: false };
+  assert.equal((await client().responses.create(unkept).withResponse()).response.headers.get('x-isartor-layer'), 'l3');
+  assert.equal((await client().responses.create(unkept).withResponse()).response.headers.get('x-isartor-layer'), 'l1a');
+  const kept = await client().responses.create({ ...unkept, store: true }).withResponse();
+  assert.equal(kept.response.headers.get('x-isartor-layer'), 'l3', 'store: true never gets the id of a response stored with store: false');
+  const byDefault = await client().responses.create({ model: 'gpt-5-mini', input: 'not kept by the provider' }).withResponse();
+  assert.equal(byDefault.response.headers.get('x-isartor-layer'), 'l1a', 'store absent means true: the entry just stored');
 });
 
 test('background requests pass through uncached', async () => {

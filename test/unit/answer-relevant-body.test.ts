@@ -15,7 +15,10 @@ test('each API style drops exactly its answer-neutral fields and keeps the rest'
   assert.deepEqual(kept('openai.chat'), ['messages', 'model', 'prompt_cache_retention', 'temperature']);
   assert.deepEqual(kept('openai.completions'), ['messages', 'metadata', 'model', 'prompt_cache_key', 'prompt_cache_retention', 'safety_identifier', 'store', 'temperature']);
   assert.deepEqual(kept('anthropic.messages'), ['messages', 'model', 'prompt_cache_key', 'prompt_cache_retention', 'safety_identifier', 'store', 'stream_options', 'temperature', 'user']);
-  assert.deepEqual(kept('openai.responses'), ['messages', 'model', 'temperature']);
+  assert.deepEqual(kept('openai.responses'), ['messages', 'model', 'store', 'temperature']);
+  // Responses keep `store` as a yes or no: absent is the API's default, true.
+  assert.equal(answerRelevantBody('openai.responses', { model: 'm', input: 'x' }).store, true);
+  assert.equal(answerRelevantBody('openai.responses', { model: 'm', input: 'x', store: false }).store, false);
   // The kept values are the body's own, not copies.
   assert.equal(answerRelevantBody('openai.chat', body).messages, body.messages);
 });

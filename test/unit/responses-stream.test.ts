@@ -79,7 +79,7 @@ test('Responses URLs: OpenAI style under the base URL, Azure on its v1 surface w
   assert.equal(upstreamUrl(azure, 'responses', '', '', '/resp_1/cancel'), 'https://x.openai.azure.com/openai/v1/responses/resp_1/cancel');
 });
 
-test('cache rules: provider state and background make a request uncacheable; store does not change the key', () => {
+test('cache rules: provider state and background make a request uncacheable; store: false is another key, store: true the default', () => {
   assert.equal(dependsOnProviderState('openai.responses', { previous_response_id: 'resp_1' }), true);
   assert.equal(dependsOnProviderState('openai.responses', { conversation: { id: 'conv_1' } }), true);
   assert.equal(dependsOnProviderState('openai.responses', { background: true }), true);
@@ -92,6 +92,7 @@ test('cache rules: provider state and background make a request uncacheable; sto
   const req = (body: JsonObject): Pick<ProxyRequest, 'api' | 'route' | 'credentialHash' | 'model' | 'body' | 'headers'> => ({
     api: 'openai.responses', route: { id: 'r', providers: [] }, credentialHash: 'c', model: 'm', body, headers: {},
   });
-  assert.equal(canonicalHash(req({ model: 'm', input: 'x', store: true })), canonicalHash(req({ model: 'm', input: 'x', store: false })));
+  assert.notEqual(canonicalHash(req({ model: 'm', input: 'x', store: true })), canonicalHash(req({ model: 'm', input: 'x', store: false })));
+  assert.equal(canonicalHash(req({ model: 'm', input: 'x', store: true })), canonicalHash(req({ model: 'm', input: 'x' })));
   assert.notEqual(canonicalHash(req({ model: 'm', input: 'x', include: ['reasoning.encrypted_content'] })), canonicalHash(req({ model: 'm', input: 'x' })));
 });

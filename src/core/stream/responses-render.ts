@@ -13,8 +13,9 @@ function isObject(value: JsonValue | undefined): value is JsonObject {
 }
 
 /**
- * Request fields that do not change the answer (they are left out of the cache key) but that the
- * response echoes back: a replay reports what this request asked, not what the stored one did.
+ * Request fields that do not change the answer but that the response echoes back: a replay reports
+ * what this request asked, not what the stored one did (`store` is in the key as a yes or no, so
+ * only its spelling can differ: absent or true).
  */
 const ECHOED_FIELDS = ['store', 'metadata', 'user', 'safety_identifier', 'prompt_cache_key'];
 
