@@ -69,3 +69,10 @@ test('the client key goes only to the primary origin; elsewhere it is replaced b
   assert.equal(dropped['authorization'], undefined);
   assert.equal(dropped['content-type'], 'application/json');
 });
+
+test('headers the client names in Connection stay on this hop; the credential still goes', () => {
+  const headers = upstreamHeaders({ connection: 'keep-alive, X-Hop-Secret, authorization', 'x-hop-secret': 'internal-token', 'x-kept': 'yes', authorization: 'Bearer sk-client' }, openai);
+  assert.equal(headers['x-hop-secret'], undefined);
+  assert.equal(headers['x-kept'], 'yes');
+  assert.equal(headers.authorization, 'Bearer sk-client');
+});

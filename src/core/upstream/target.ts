@@ -84,6 +84,8 @@ const NOT_FORWARDED = new Set([
 /** The credential headers a client may authenticate with. */
 export const CREDENTIAL_HEADERS = ['authorization', 'x-api-key', 'api-key'] as const;
 
+const CREDENTIAL_HEADER_SET: ReadonlySet<string> = new Set(CREDENTIAL_HEADERS);
+
 /** The client's credential, whichever header carries it. */
 export function clientCredential(headers: Record<string, string>): string | undefined {
   for (const name of CREDENTIAL_HEADERS) {
@@ -149,6 +151,15 @@ export function upstreamHeaders(clientHeaders: Record<string, string>, target: U
   const out: Record<string, string> = {};
   for (const [name, value] of Object.entries(clientHeaders)) {
     if (!NOT_FORWARDED.has(name) && !name.startsWith('x-isartor-')) out[name] = value;
+  }
+  // Headers the client named in `Connection` are for this hop only (RFC 9110 §7.6.1); not its
+  // credential, which the caches are partitioned by and the provider must see.
+  const connection = clientHeaders.connection;
+  if (connection !== undefined && connection !== 'keep-alive' && connection !== 'close') {
+    for (const name of connection.split(',')) {
+      const listed = name.trim().toLowerCase();
+      if (listed && !CREDENTIAL_HEADER_SET.has(listed)) delete out[listed];
+    }
   }
   out['accept-encoding'] = 'identity';
   const clientSentKey = clientCredential(clientHeaders) !== undefined;
