@@ -61,6 +61,38 @@ test('Retry-After on a 429 is honoured before retrying the same provider', async
   assert.ok(performance.now() - started >= 1000, 'waited at least the Retry-After second');
 });
 
+test('a Retry-After longer than the backoff cap is not retried early: the next provider, or the client at once', async () => {
+  const route = stack.proxy.addRoute({
+    providers: [
+      { name: 'primary', kind: 'openai', baseUrl: stack.fake.openaiBase },
+      { name: 'secondary', kind: 'openai', baseUrl: backup.openaiBase, apiKey: 'sk-secondary-own-key' },
+    ],
+  });
+  const hourLong = { status: 429, headers: { 'retry-after': '3600' }, body: { error: { message: 'come back in an hour', type: 'rate_limit_error' } } };
+  const primaryCalls = stack.fake.requests.length;
+  const backupCalls = backup.requests.length;
+  stack.fake.enqueue(hourLong);
+  let started = performance.now();
+  const { response } = await stack
+    .openai({ baseURL: `${stack.proxy.url}/r/${route.id}/v1`, defaultHeaders: noClientRetries })
+    .chat.completions.create({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'an hour is too long' }] })
+    .withResponse();
+  assert.equal(response.status, 200);
+  assert.equal(stack.fake.requests.length, primaryCalls + 1, 'the primary was not retried');
+  assert.equal(backup.requests.length, backupCalls + 1, 'the secondary answered');
+  assert.ok(performance.now() - started < 2_000, 'without waiting out a backoff');
+
+  // The last provider: the client gets the 429 and its Retry-After at once.
+  stack.fake.enqueue(hourLong);
+  started = performance.now();
+  await assert.rejects(
+    stack.openai({ defaultHeaders: noClientRetries }).chat.completions.create({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'an hour, alone' }] }),
+    (error: unknown) => error instanceof OpenAI.RateLimitError && error.headers?.get('retry-after') === '3600',
+  );
+  assert.ok(performance.now() - started < 2_000, 'at once, not after the retries');
+  stack.fake.reset();
+});
+
 test('a 429 on the last attempt reaches the client with the upstream status and body', async () => {
   stack.fake.enqueue(
     { status: 429, headers: { 'retry-after-ms': '0' }, body: { error: { message: 'quota exceeded', type: 'insufficient_quota' } } },

@@ -143,7 +143,18 @@ export function createUpstreamClient(config: UpstreamConfig, logger: Logger): Up
           try {
             const response = await attempt(call, target);
             if (!retryableStatus(response.status) || final) return response;
-            delay = backoffDelay(retry, retryAfterMs(response.headers), config.maxBackoffMs);
+            const asked = retryAfterMs(response.headers);
+            // A provider that asks for a longer wait than we would ever wait will not answer an
+            // early retry: the next provider gets the request now, or the client the answer
+            // with its Retry-After, instead of after minutes of doomed retries.
+            if (asked !== undefined && asked > config.maxBackoffMs) {
+              if (lastProvider) return response;
+              logger.warn(`upstream ${target.name} answered ${response.status} and asks to wait ${Math.round(asked / 1000)} s; trying the next provider`);
+              await response.body.dump().catch(() => undefined);
+              lastError = undefined;
+              break;
+            }
+            delay = backoffDelay(retry, asked, config.maxBackoffMs);
             logger.warn(`upstream ${target.name} answered ${response.status}; ${retry < retries ? `retrying in ${Math.round(delay)} ms` : 'trying the next provider'}`);
             await response.body.dump().catch(() => undefined);
             lastError = undefined;
