@@ -8,6 +8,7 @@ import type { Logger } from '../logger';
 import { storedAnswerJson, type Outcome, type StoredAnswer, type StoredOutcome, type UpstreamOutcome } from '../outcome';
 import type { Layer, LayerContext, Next } from '../pipeline';
 import { canonicalHash, type ProxyRequest } from '../request';
+import { unstorableReason } from '../stream/storable';
 import { untilAborted } from '../abortable';
 import { SingleFlight, type FlightLead } from '../singleFlight';
 import { broadcastBody, type Broadcast } from '../stream/broadcast';
@@ -108,7 +109,8 @@ export function createExactLayer(deps: ExactLayerDeps): ExactLayer {
         // undefined = an error status, an abort or a broken stream: never stored, never shared.
         if (!answer || answer.api !== req.api) return lead?.land(undefined);
         lead?.resolve({ kind: 'answer', answer });
-        if (req.cache.noStore) return lead?.land(undefined);
+        // Its followers asked at the same moment and share it; later requests ask again.
+        if (req.cache.noStore || unstorableReason(answer)) return lead?.land(undefined);
         const write: Promise<void> = store
           .set(key, Buffer.from(storedAnswerJson(answer), 'utf8'))
           .catch((error: unknown) => logger.warn(`exact cache: could not store an answer: ${String(error)}`))

@@ -14,6 +14,7 @@ import type { Layer, LayerContext, Next } from '../pipeline';
 import { cacheBackend, openSemanticBackend, type SemanticBackend, type SemanticOpenSpec } from '../semantic/backend';
 import { SemanticCache } from '../semantic/cache';
 import { semanticKey } from '../semantic/keys';
+import { unstorableReason } from '../stream/storable';
 import { lazyBackend } from '../semantic/lazyBackend';
 import { semanticPlacement } from '../semantic/placement';
 import { semanticWorkerScript, startWorkerBackend } from '../semantic/workerBackend';
@@ -100,7 +101,7 @@ export function semanticLayerOver(backend: SemanticBackend, logger: Logger): Sem
   function storeWhenComplete(completion: Promise<StoredAnswer | undefined>, api: ApiStyle, partition: string, lastTurn: string): void {
     completion.then(
       (answer) => {
-        if (answer && answer.api === api) track(backend.insert(partition, lastTurn, answer));
+        if (answer && answer.api === api && !unstorableReason(answer)) track(backend.insert(partition, lastTurn, answer));
       },
       (error: unknown) => logger.warn(`l1b: could not store an answer: ${String(error)}`),
     );

@@ -1,0 +1,64 @@
+/**
+ * Which upstream answers the caches keep: an empty answer, a refusal and a filtered one reach their
+ * client but are never stored, so one glitch does not become the answer to that question for good;
+ * an ordinary answer and a tool call are stored.
+ */
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { startStack, type Stack } from './helpers';
+
+let stack: Stack;
+before(async () => {
+  stack = await startStack();
+});
+after(() => stack.close());
+
+const chatBody = (message: Record<string, unknown>, finishReason = 'stop') => ({
+  id: 'chatcmpl-x', object: 'chat.completion', created: 1, model: 'gpt-4o-mini',
+  choices: [{ index: 0, message: { role: 'assistant', refusal: null, ...message }, finish_reason: finishReason }],
+  usage: { prompt_tokens: 5, completion_tokens: 1, total_tokens: 6 },
+});
+
+async function layersOf(question: string, stream = false): Promise<(string | null)[]> {
+  const layers: (string | null)[] = [];
+  for (let i = 0; i < 2; i++) {
+    const request = { model: 'gpt-4o-mini', messages: [{ role: 'user' as const, content: question }] };
+    if (stream) {
+      const { response, data } = await stack.openai().chat.completions.create({ ...request, stream: true }).withResponse();
+      for await (const _chunk of data) { /* read to the end */ }
+      layers.push(response.headers.get('x-isartor-layer'));
+    } else {
+      layers.push((await stack.openai().chat.completions.create(request).withResponse()).response.headers.get('x-isartor-layer'));
+    }
+  }
+  return layers;
+}
+
+test('an empty answer, a refusal and a content-filtered answer are passed on but not stored', async () => {
+  stack.fake.enqueue({ body: chatBody({ content: '' }) }, { body: chatBody({ content: '' }) });
+  assert.deepEqual(await layersOf('say nothing'), ['l3', 'l3'], 'empty');
+  stack.fake.enqueue({ body: chatBody({ content: null, refusal: "I can't help with that." }) }, { body: chatBody({ content: 'Here it is.' }) });
+  assert.deepEqual(await layersOf('refuse me once'), ['l3', 'l3'], 'refusal');
+  stack.fake.enqueue({ body: chatBody({ content: 'partial' }, 'content_filter') }, { body: chatBody({ content: 'whole' }) });
+  assert.deepEqual(await layersOf('filter me once'), ['l3', 'l3'], 'filtered');
+  // A streamed empty answer is not stored either.
+  stack.fake.enqueue({ text: '' }, { text: '' });
+  assert.deepEqual(await layersOf('stream nothing', true), ['l3', 'l3'], 'empty stream');
+});
+
+test('an ordinary answer and a tool call are stored', async () => {
+  assert.deepEqual(await layersOf('say something'), ['l3', 'l1a']);
+  stack.fake.enqueue({ toolCalls: [{ name: 'read_file', arguments: { path: 'a.ts' } }] });
+  assert.deepEqual(await layersOf('call a tool'), ['l3', 'l1a']);
+});
+
+test('an Anthropic refusal is not stored', async () => {
+  const refusal = { id: 'msg_1', type: 'message', role: 'assistant', model: 'claude-sonnet-4-5', content: [{ type: 'text', text: 'I will not.' }], stop_reason: 'refusal', stop_sequence: null, usage: { input_tokens: 5, output_tokens: 3 } };
+  stack.fake.enqueue({ body: refusal }, { body: refusal });
+  const layers: (string | null)[] = [];
+  for (let i = 0; i < 2; i++) {
+    const { response } = await stack.anthropic().messages.create({ model: 'claude-sonnet-4-5', max_tokens: 64, messages: [{ role: 'user', content: 'refuse me' }] }).withResponse();
+    layers.push(response.headers.get('x-isartor-layer'));
+  }
+  assert.deepEqual(layers, ['l3', 'l3']);
+});
