@@ -114,6 +114,11 @@ export interface UpstreamOutcome {
   layer: 'l3';
   /** The provider of the chain that answered. */
   provider: string;
+  /**
+   * True when a fallback on another origin than the primary's (another vendor) answered: its
+   * answer reaches the client but is not cached under the primary's key.
+   */
+  fromFallback?: boolean;
   status: number;
   /** Response headers to pass on (hop-by-hop headers already removed). */
   headers: Record<string, string>;

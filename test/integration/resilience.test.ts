@@ -50,6 +50,27 @@ test('a 503 from the first provider (after its retry) falls back to the second, 
   assert.notEqual(stack.fake.requests.at(-1)!.headers['authorization'], 'Bearer sk-secondary-own-key');
 });
 
+test("a fallback vendor's answer reaches the client but is not cached as the primary's", async () => {
+  const route = stack.proxy.addRoute({
+    providers: [
+      { name: 'primary', kind: 'openai', baseUrl: stack.fake.openaiBase },
+      { name: 'secondary', kind: 'openai', baseUrl: backup.openaiBase, apiKey: 'sk-secondary-own-key' },
+    ],
+  });
+  const client = stack.openai({ baseURL: `${stack.proxy.url}/r/${route.id}/v1`, defaultHeaders: noClientRetries });
+  const request = { model: 'gpt-4o-mini', messages: [{ role: 'user' as const, content: 'who answers?' }] };
+  const backupCalls = backup.requests.length;
+  stack.fake.enqueue({ status: 503, headers: { 'retry-after-ms': '0' } }, { status: 503, headers: { 'retry-after-ms': '0' } });
+  assert.equal((await client.chat.completions.create(request).withResponse()).response.headers.get('x-isartor-layer'), 'l3');
+  assert.equal(backup.requests.length, backupCalls + 1, 'the secondary answered');
+  // The primary is back: it answers, and its answer is the one cached.
+  const primaryCalls = stack.fake.requests.length;
+  assert.equal((await client.chat.completions.create(request).withResponse()).response.headers.get('x-isartor-layer'), 'l3');
+  assert.equal(stack.fake.requests.length, primaryCalls + 1);
+  assert.equal((await client.chat.completions.create(request).withResponse()).response.headers.get('x-isartor-layer'), 'l1a');
+  stack.fake.reset();
+});
+
 test('Retry-After on a 429 is honoured before retrying the same provider', async () => {
   const calls = stack.fake.requests.length;
   stack.fake.enqueue({ status: 429, headers: { 'retry-after': '1' }, body: { error: { message: 'slow down', type: 'rate_limit_error' } } });

@@ -110,7 +110,7 @@ export function createExactLayer(deps: ExactLayerDeps): ExactLayer {
         if (!answer || answer.api !== req.api) return lead?.land(undefined);
         lead?.resolve({ kind: 'answer', answer });
         // Its followers asked at the same moment and share it; later requests ask again.
-        if (req.cache.noStore || unstorableReason(answer)) return lead?.land(undefined);
+        if (req.cache.noStore || outcome.fromFallback || unstorableReason(answer)) return lead?.land(undefined);
         const write: Promise<void> = store
           .set(key, Buffer.from(storedAnswerJson(answer), 'utf8'))
           .catch((error: unknown) => logger.warn(`exact cache: could not store an answer: ${String(error)}`))

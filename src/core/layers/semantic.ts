@@ -122,7 +122,7 @@ export function semanticLayerOver(backend: SemanticBackend, logger: Logger): Sem
       }
     }
     const outcome = await next();
-    if (outcome.kind === 'upstream' && !req.cache.noStore) storeWhenComplete(outcome.completion, req.api, key.partition, key.lastTurn);
+    if (outcome.kind === 'upstream' && !req.cache.noStore && !outcome.fromFallback) storeWhenComplete(outcome.completion, req.api, key.partition, key.lastTurn);
     return outcome;
   }
 

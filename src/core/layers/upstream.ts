@@ -9,7 +9,7 @@ import { NoProviderError } from '../upstream/errors';
 import { usageOfReading, withEstimatedUsage } from '../stream/estimate-usage';
 import type { OffThreadAnswerReader } from '../stream/large-answer';
 import { teeUpstreamBody } from '../upstream/tee';
-import { clientResponseHeaders, endpointForApi, providersFor } from '../upstream/target';
+import { clientResponseHeaders, endpointForApi, onPrimaryOrigin, providersFor } from '../upstream/target';
 
 /**
  * The upstream layer. It never calls `next()`: it is always last and always answers (or throws
@@ -46,6 +46,7 @@ export function createUpstreamLayer(deps: { client: UpstreamClient; readAnswer?:
         kind: 'upstream',
         layer: 'l3',
         provider: response.provider.name,
+        ...(onPrimaryOrigin(response.provider, providers[0]) ? {} : { fromFallback: true }),
         status: response.status,
         headers,
         body,

@@ -119,7 +119,13 @@ export function keyHeader(kind: ProviderKind, apiKey: string): [string, string] 
  * vendor, another host) must never see that key; it is used only with a key of its own.
  */
 export function mayReceiveClientCredential(target: UpstreamTarget, primary: UpstreamTarget | undefined): boolean {
+  return onPrimaryOrigin(target, primary);
+}
+
+/** Whether `target` is on the same origin (the same vendor's endpoint) as the chain's primary. */
+export function onPrimaryOrigin(target: UpstreamTarget, primary: UpstreamTarget | undefined): boolean {
   if (!primary) return false;
+  if (target === primary) return true;
   const origin = originOf(target.baseUrl);
   return origin !== undefined && origin === originOf(primary.baseUrl);
 }
