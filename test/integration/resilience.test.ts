@@ -159,6 +159,21 @@ test('the official SDK retrying a 503 three times causes three upstream calls, n
   }
 });
 
+test('a complete OpenAI stream without [DONE] ends cleanly for the client, and is not cached', async () => {
+  // "All done." streams as: the role chunk, "All", " done.", the finish chunk, then [DONE], left out.
+  const reply = { text: 'All done.', endAfterEvents: 4 };
+  stack.fake.enqueue(reply, reply);
+  const request = { model: 'gpt-4o-mini', messages: [{ role: 'user' as const, content: 'a server without the end marker' }], stream: true as const };
+  const { data, response } = await stack.openai({ defaultHeaders: noClientRetries }).chat.completions.create(request).withResponse();
+  let text = '';
+  for await (const chunk of data) text += chunk.choices[0]?.delta.content ?? '';
+  assert.equal(text, 'All done.');
+  assert.equal(response.headers.get('x-isartor-layer'), 'l3');
+  const again = await stack.openai({ defaultHeaders: noClientRetries }).chat.completions.create(request).withResponse();
+  for await (const _chunk of again.data) { /* read to the end */ }
+  assert.equal(again.response.headers.get('x-isartor-layer'), 'l3', 'without its end marker the answer was not stored');
+});
+
 test('an OpenAI stream that breaks mid-way ends in an error the SDK throws, and is not cached', async () => {
   const request = { model: 'gpt-4o-mini', messages: [{ role: 'user' as const, content: 'break the stream please' }], stream: true as const };
   stack.fake.enqueue({ breakAfterEvents: 3 });

@@ -130,7 +130,10 @@ export function createOpenAIAccumulator(kind: 'chat' | 'completions'): StreamAcc
       }
       if (isObject(chunk)) pushChunk(chunk);
     },
-    ended: () => done || failed,
+    // Some OpenAI-compatible servers end a complete stream without `[DONE]`: once every choice
+    // has its finish_reason the client gets a clean end, as it would straight from the server.
+    // Only a stream with its end marker is stored (result()), so a cut one is never cached.
+    ended: () => done || failed || (choices.size > 0 && [...choices.values()].every((state) => state.finishReason !== null)),
     result() {
       if (!done || failed || choices.size === 0) return undefined;
       const ordered = [...choices.values()].sort((a, b) => a.index - b.index);
