@@ -75,6 +75,12 @@ export function clientRetries(headers: Record<string, string>): boolean {
   return headers['x-stainless-retry-count'] !== undefined;
 }
 
+/** A DNS answer that the name does not exist (not a temporary failure, EAI_AGAIN). */
+function isUnknownHost(error: unknown): boolean {
+  const code = (error as { code?: unknown; cause?: { code?: unknown } } | undefined)?.code ?? (error as { cause?: { code?: unknown } } | undefined)?.cause?.code;
+  return code === 'ENOTFOUND';
+}
+
 function describe(error: unknown): string {
   if (error instanceof Error) {
     const cause = (error as { cause?: unknown }).cause;
@@ -135,6 +141,8 @@ export function createUpstreamClient(config: UpstreamConfig, logger: Logger): Up
       if (chain.length === 0) throw new UpstreamUnreachableError(call.providers.map((p) => p.name), 'no provider of the chain has a key and the client sent none');
       // The client's own retries come on top of ours: then each provider gets its attempt once.
       const retries = clientRetries(call.headers) ? 0 : config.retries;
+      // What each provider's last attempt failed with, for the client's error when all failed.
+      const causes: { provider: string; cause: string }[] = [];
       for (const [providerIndex, target] of chain.entries()) {
         const lastProvider = providerIndex === chain.length - 1;
         for (let retry = 0; retry <= retries; retry++) {
@@ -164,11 +172,13 @@ export function createUpstreamClient(config: UpstreamConfig, logger: Logger): Up
             delay = backoffDelay(retry, undefined, config.maxBackoffMs);
             logger.warn(`upstream ${target.name} failed: ${describe(error)}`);
             // A provider that let the whole limit pass will not answer a retry sooner: the client
-            // has waited long enough for this one, so the next provider gets the request.
-            if (isTimeout(error)) break;
+            // has waited long enough for this one, so the next provider gets the request. A host
+            // name that does not resolve will not resolve in a second either.
+            if (isTimeout(error) || isUnknownHost(error)) break;
           }
           if (retry < retries) await wait(delay, undefined, { signal: asAbortSignal(call.signal) });
         }
+        if (lastError !== undefined) causes.push({ provider: target.name, cause: describe(lastError) });
       }
       // Only reached when the last attempt threw: a final HTTP failure is returned above.
       const names = chain.map((p) => p.name);
@@ -176,7 +186,7 @@ export function createUpstreamClient(config: UpstreamConfig, logger: Logger): Up
         const [limit, setting] = startLimit(call);
         throw new UpstreamTimeoutError(names, limit, setting);
       }
-      throw new UpstreamUnreachableError(names, describe(lastError));
+      throw new UpstreamUnreachableError(names, causes);
     },
     async prepare() {
       await createAgent();

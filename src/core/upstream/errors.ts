@@ -5,8 +5,9 @@
 /** Every provider of the chain failed to answer at the connection level (refused, reset, DNS). */
 export class UpstreamUnreachableError extends Error {
   readonly code = 'upstream_unreachable';
-  constructor(readonly providers: string[], detail: string) {
-    super(`could not reach ${providers.join(', ')} after retries: ${detail}`);
+  /** `detail`: why, for the whole chain, or one cause per provider in the order they were tried. */
+  constructor(readonly providers: string[], detail: string | readonly { provider: string; cause: string }[]) {
+    super(typeof detail === 'string' ? `could not reach ${providers.join(', ')}: ${detail}` : `could not reach ${detail.map(({ provider, cause }) => `${provider} (${cause})`).join('; ')}`);
   }
 }
 
