@@ -12,6 +12,9 @@ export interface Logger {
 
 const SECRET_PATTERNS: RegExp[] = [
   /\b(sk-(?:ant-|proj-)?[A-Za-z0-9_-]{8})[A-Za-z0-9_-]{8,}/g,
+  // Google (AIza…), Groq (gsk_…), xAI (xai-…) and OpenRouter (sk-or-…, matched above) keys.
+  /\b(AIza[A-Za-z0-9_-]{4})[A-Za-z0-9_-]{20,}/g,
+  /\b((?:gsk_|xai-)[A-Za-z0-9]{4})[A-Za-z0-9_-]{16,}/g,
   /\b(Bearer\s+[A-Za-z0-9._-]{4})[A-Za-z0-9._-]{8,}/gi,
   /("?(?:x-api-key|api-key|authorization)"?\s*[:=]\s*"?[A-Za-z0-9._-]{0,4})[A-Za-z0-9._ -]{8,}/gi,
   // A key in a URL's query string (Gemini's ?key=, signed URLs' tokens).

@@ -32,3 +32,12 @@ test('an error handed to another extension loses the key its message echoed, and
   assert.equal(redactedError(clean), clean);
   assert.equal(redactedError('Bearer abcdefghijklmnopqrstuvwxyz'), 'Bearer abcd…[redacted]');
 });
+
+test("Google, Groq and xAI keys are redacted like OpenAI's and Anthropic's", () => {
+  const keys = ['AIzaSyD3xampleKeyValue0123456789abcdefg', 'gsk_8f7e6d5c4b3a29180716253443526170', 'xai-Q1w2E3r4T5y6U7i8O9p0A1s2D3f4G5h6'];
+  for (const key of keys) {
+    const line = redactSecrets(`provider failed with key ${key}.`);
+    assert.ok(!line.includes(key.slice(8)), line);
+    assert.match(line, /…\[redacted\]/);
+  }
+});
