@@ -91,7 +91,10 @@ export function createCodexIntegration(options: CodexOptions = {}): Integration 
   async function connect(ctx: IntegrationContext): Promise<void> {
     const file = codexConfigPath(ctx.homeDir, env);
     const state = await readState(ctx, file);
-    if (state.viaIsartor) return;
+    if (state.viaIsartor) {
+      await repoint(ctx, file, state);
+      return;
+    }
     if (valueAt(state.data, TABLE_KEY) !== undefined) {
       ctx.logger.warn(`codex: ${displayPath(file, ctx.homeDir)} already has a model_providers.${CODEX_PROVIDER_ID} entry Isartor did not write; left alone`);
       return;
@@ -128,6 +131,37 @@ export function createCodexIntegration(options: CodexOptions = {}): Integration 
       modeForNewFile: 0o600,
     });
     ctx.logger.info(`codex: ${displayPath(file, ctx.homeDir)} now sends Codex through Isartor`);
+  }
+
+  /**
+   * Already connected: the proxy may have moved (another port, another window's proxy), so the
+   * table's base_url is rewritten to this proxy, keeping its route. Journaled like a first write,
+   * with what the entry that wrote the table knew (it was created by Isartor), so a restore stays exact.
+   */
+  async function repoint(ctx: IntegrationContext, file: string, state: CodexState): Promise<void> {
+    const table = valueAt(state.data, TABLE_KEY) as Record<string, JsonValue> | undefined;
+    const current = table?.base_url;
+    const routeId = typeof current === 'string' ? /\/r\/([0-9a-f]{32})(\/|$)/.exec(current)?.[1] : undefined;
+    if (!table || !routeId) {
+      ctx.logger.warn(`codex: model_providers.${CODEX_PROVIDER_ID} in ${displayPath(file, ctx.homeDir)} was changed by hand; left alone`);
+      return;
+    }
+    const url = `${routeUrl(ctx.proxyUrl, routeId)}/v1`;
+    if (current === url) return;
+    const written = originalValue(await loadJournal(ctx.journalDir), file, TABLE_KEY, table);
+    const moved: Record<string, JsonValue> = { ...table, base_url: url };
+    await journaledWrite({
+      journalDir: ctx.journalDir,
+      homeDir: ctx.homeDir,
+      tool: TOOL,
+      file,
+      format: 'toml',
+      before: state.before,
+      // The TOML editor writes whole tables only: Isartor's own table is written again at its place at the end.
+      after: tomlEditor.set(tomlEditor.remove(state.text, TABLE_KEY), TABLE_KEY, moved),
+      edits: [{ keyPath: TABLE_KEY, newValue: moved, secret: true, ...(written.entry?.createdPath ? { createdPath: written.entry.createdPath } : {}) }],
+    });
+    ctx.logger.info(`codex: ${displayPath(file, ctx.homeDir)} now uses Isartor at ${ctx.proxyUrl}`);
   }
 
   async function detect(ctx: IntegrationContext): Promise<Detection> {
