@@ -3,6 +3,9 @@
 // its route, or be back as it was. Real controllers and integrations, real files, listening fakes.
 import assert from 'node:assert/strict';
 import { afterEach, describe, it } from 'node:test';
+import { createRooIntegration, type RooApi } from '../../../src/extension/integrations/roo';
+import { ConnectedTools, toolStateFile } from '../../../src/extension/lifecycle/connectedTools';
+import { LAST_URL_KEY } from '../../../src/extension/lifecycle/controller';
 import { createClaudeIntegration } from '../../../src/extension/integrations/claude';
 import { createCodexIntegration } from '../../../src/extension/integrations/codex';
 import { continueIntegration } from '../../../src/extension/integrations/continue';
@@ -11,6 +14,8 @@ import { claudeUrl, closeWindows, codexUrl, continueUrl, makeShared, makeWindow,
 const claude = createClaudeIntegration({ env: {} });
 const codex = createCodexIntegration({ env: {} });
 const LIVE = 'live (200)';
+/** Marks a regression test whose fix is not in yet: it runs, and its failure does not fail the run. */
+const PENDING = { todo: 'fixed in a later commit' };
 
 let shared: Shared;
 afterEach(() => closeWindows(shared));
@@ -36,4 +41,223 @@ describe('one window', () => {
     await assertServedBy(await claudeUrl(shared.home), after, 'Claude Code');
     await assertServedBy((await continueUrl(shared.home))?.replace(/\/v1\/$/, ''), after, 'Continue');
   });
+
+  it('Disable clicked while Enable is still connecting leaves no tool pointing at Isartor (F4)', PENDING, async () => {
+    shared = await makeShared();
+    await seedTools(shared.home);
+    const a = makeWindow('A', shared, [continueIntegration, claude, codex]);
+    await a.controller.activate();
+    const enabling = a.controller.enable();
+    while (!a.host.proxy) await new Promise((resolve) => setTimeout(resolve, 1));
+    const disabling = a.controller.disable();
+    await Promise.all([enabling, disabling]);
+    assert.equal(a.controller.enabled, false);
+    assert.equal(a.host.proxy, undefined);
+    assert.equal(await claudeUrl(shared.home), undefined);
+    assert.equal(await codexUrl(shared.home), undefined);
+    assert.equal(await continueUrl(shared.home), undefined);
+  });
+
+  it('Enable twice at once (a double click) connects once, without warnings (F5)', PENDING, async () => {
+    shared = await makeShared();
+    await seedTools(shared.home);
+    const a = makeWindow('A', shared, [continueIntegration, claude, codex]);
+    await a.controller.activate();
+    assert.deepEqual(await Promise.all([a.controller.enable(), a.controller.enable()]), [true, true]);
+    assert.deepEqual(a.warnings, []);
+    await assertServedBy(await claudeUrl(shared.home), a.host.proxy?.url, 'Claude Code');
+  });
+
+  it('two restarts at once (two setting writes) leave the tools on the proxy that runs (F11)', async () => {
+    shared = await makeShared();
+    await seedTools(shared.home, { claude: true });
+    const a = makeWindow('A', shared, [claude], {}, 20);
+    await a.controller.activate();
+    await a.controller.enable();
+    await Promise.all([a.controller.settingsChanged([], true), a.controller.settingsChanged([], true)]);
+    await assertServedBy(await claudeUrl(shared.home), a.host.proxy?.url, 'Claude Code');
+    assert.equal(shared.state.get(LAST_URL_KEY), a.host.proxy?.url);
+  });
+
+  for (const when of ['while the proxy is starting', 'once the proxy is up']) {
+    it(`VS Code closing ${when} during Enable leaves the tools restored and no proxy running (F8)`, PENDING, async () => {
+      shared = await makeShared();
+      await seedTools(shared.home, { claude: true, continue: true });
+      const a = makeWindow('A', shared, [continueIntegration, claude], {}, 30);
+      await a.controller.activate();
+      const enabling = a.controller.enable();
+      if (when === 'once the proxy is up') while (!a.host.proxy) await new Promise((resolve) => setTimeout(resolve, 1));
+      await a.controller.deactivate();
+      const proxyAfterDeactivate = a.host.proxy;
+      await enabling.catch(() => undefined);
+      assert.equal(proxyAfterDeactivate, undefined, 'deactivate resolved with the proxy still running');
+      assert.equal(a.host.proxy, undefined, 'a proxy was started after deactivate');
+      assert.equal(await claudeUrl(shared.home), undefined);
+      assert.equal(await continueUrl(shared.home), undefined);
+    });
+  }
+
+  it('the 5-second tool check landing during deactivate does not connect a tool again (F10)', PENDING, async () => {
+    shared = await makeShared();
+    await seedTools(shared.home, { claude: true, codex: true });
+    const a = makeWindow('A', shared, [claude, codex]);
+    await a.controller.activate();
+    await a.controller.enable();
+    const tools = new ConnectedTools(toolStateFile(shared.journalDir));
+    const closing = a.controller.deactivate();
+    while (tools.suspended().length === 0) await new Promise((resolve) => setImmediate(resolve));
+    await a.controller.adoptSuspendedTools();
+    await closing;
+    assert.equal(await claudeUrl(shared.home), undefined);
+    assert.equal(await codexUrl(shared.home), undefined);
+    assert.deepEqual(tools.suspended().sort(), ['claude', 'codex'], 'both stay marked for the next start');
+  });
 });
+
+describe('two windows', () => {
+  it('Enable in a second window takes the tools over; when it closes, the first window gets them back (F2)', PENDING, async () => {
+    shared = await makeShared();
+    await seedTools(shared.home, { claude: true, continue: true });
+    const a = makeWindow('A', shared, [continueIntegration, claude]);
+    await a.controller.activate();
+    await a.controller.enable();
+    const b = makeWindow('B', shared, [continueIntegration, claude]);
+    await b.controller.activate();
+    await assertServedBy(await claudeUrl(shared.home), a.host.proxy!.url, 'Claude Code after B starts (stays with A)');
+    await b.controller.enable();
+    await assertServedBy(await claudeUrl(shared.home), b.host.proxy!.url, 'Claude Code after Enable in B');
+    await assertServedBy((await continueUrl(shared.home))?.replace(/\/v1\/$/, ''), b.host.proxy!.url, 'Continue after Enable in B');
+    assert.equal(shared.state.get(LAST_URL_KEY), b.host.proxy!.url, 'B owns the tools now');
+    await b.controller.deactivate();
+    assert.equal(await claudeUrl(shared.home), undefined, 'B put Claude Code back when it closed');
+    await a.controller.adoptSuspendedTools();
+    await assertServedBy(await claudeUrl(shared.home), a.host.proxy!.url, 'Claude Code after A\'s tool check');
+    await assertServedBy((await continueUrl(shared.home))?.replace(/\/v1\/$/, ''), a.host.proxy!.url, 'Continue after A\'s tool check');
+  });
+
+  it('Connect Tools… in a second window takes the tools over; when it closes, the first window gets them back (F2b)', PENDING, async () => {
+    shared = await makeShared();
+    await seedTools(shared.home, { claude: true });
+    const a = makeWindow('A', shared, [claude, codex]);
+    await a.controller.activate();
+    await a.controller.enable(); // Codex CLI is not installed yet
+    const b = makeWindow('B', shared, [claude, codex]);
+    await b.controller.activate();
+    await seedTools(shared.home, { codex: true }); // the user installs Codex CLI
+    assert.equal(await b.controller.toggle(codex), 'connected');
+    await assertServedBy(await codexUrl(shared.home), b.host.proxy!.url, 'Codex after Connect in B');
+    await assertServedBy(await claudeUrl(shared.home), b.host.proxy!.url, 'Claude Code follows to B');
+    await b.controller.deactivate();
+    assert.equal(await codexUrl(shared.home), undefined, 'B put Codex back when it closed');
+    await a.controller.adoptSuspendedTools();
+    await assertServedBy(await codexUrl(shared.home), a.host.proxy!.url, 'Codex after A\'s tool check');
+    await assertServedBy(await claudeUrl(shared.home), a.host.proxy!.url, 'Claude Code after A\'s tool check');
+  });
+
+  it('Disable in one window, Enable in the other: that window owns the tools, restores them on close, and the next start connects them (F3)', PENDING, async () => {
+    shared = await makeShared();
+    await seedTools(shared.home, { claude: true });
+    const a = makeWindow('A', shared, [claude]);
+    await a.controller.activate();
+    await a.controller.enable();
+    const b = makeWindow('B', shared, [claude]);
+    await b.controller.activate();
+    await a.controller.disable();
+    assert.equal(await claudeUrl(shared.home), undefined);
+    await b.controller.enable();
+    assert.equal(shared.state.get(LAST_URL_KEY), b.host.proxy!.url);
+    await assertServedBy(await claudeUrl(shared.home), b.host.proxy!.url, 'Claude Code after Enable in B');
+    await b.controller.deactivate();
+    assert.equal(await claudeUrl(shared.home), undefined, 'B put Claude Code back when it closed');
+    const c = makeWindow('C', shared, [claude]);
+    await c.controller.activate();
+    await assertServedBy(await claudeUrl(shared.home), c.host.proxy!.url, 'Claude Code after the next start');
+  });
+
+  it('a tool left on a dead Isartor port is repaired by the next start on a fixed port (F3b)', PENDING, async () => {
+    const port = 18787 + Math.floor(Math.random() * 1000);
+    shared = await makeShared();
+    await seedTools(shared.home, { claude: true });
+    const a = makeWindow('A', shared, [claude], { port });
+    await a.controller.activate();
+    await a.controller.enable();
+    const b = makeWindow('B', shared, [claude], { port }); // the port is taken: B moves to a free one
+    await b.controller.activate();
+    await a.controller.disable();
+    await b.controller.enable();
+    await b.host.proxy!.close(); // B's extension host dies: no deactivate
+    b.host.proxy!.close = async () => {};
+    const c = makeWindow('C', shared, [claude], { port });
+    await c.controller.activate();
+    await c.controller.adoptSuspendedTools();
+    await assertServedBy(await claudeUrl(shared.home), c.host.proxy!.url, 'Claude Code after the next start');
+    assert.deepEqual(await c.controller.disconnectedTools(), []);
+  });
+
+  it('a tool taken over after the other window closed gets a route this proxy serves, not 404 (F6)', async () => {
+    shared = await makeShared();
+    await seedTools(shared.home, { claude: true });
+    const a = makeWindow('A', shared, [claude]);
+    await a.controller.activate();
+    await a.controller.enable();
+    await a.controller.toggle(claude); // disconnect: the route is released
+    const b = makeWindow('B', shared, [claude]);
+    await b.controller.activate(); // B's proxy installs the routes stored now (none for Claude Code)
+    await a.controller.toggle(claude); // A connects Claude Code: a new route in the shared state
+    await a.controller.deactivate();
+    await b.controller.adoptSuspendedTools();
+    await assertServedBy(await claudeUrl(shared.home), b.host.proxy!.url, 'Claude Code adopted by B');
+  });
+
+  it('the window that owns the tools crashing (no deactivate): the other window takes them over (F7)', PENDING, async () => {
+    shared = await makeShared();
+    await seedTools(shared.home, { claude: true });
+    const a = makeWindow('A', shared, [claude]);
+    await a.controller.activate();
+    await a.controller.enable();
+    const b = makeWindow('B', shared, [claude]);
+    await b.controller.activate();
+    await a.host.proxy!.close(); // crash: the port closes, nothing restores
+    a.host.proxy!.close = async () => {};
+    await b.controller.adoptSuspendedTools(); // B's 5-second check
+    await assertServedBy(await claudeUrl(shared.home), b.host.proxy!.url, 'Claude Code after B\'s tool check');
+    assert.equal(shared.state.get(LAST_URL_KEY), b.host.proxy!.url);
+  });
+
+  it('Roo Code follows to the window that takes the tools over when the other one closes (F9)', PENDING, async () => {
+    shared = await makeShared();
+    const roo = memoryRoo();
+    const integration = createRooIntegration(async () => roo);
+    const a = makeWindow('A', shared, [integration]);
+    await a.controller.activate();
+    await a.controller.enable();
+    const b = makeWindow('B', shared, [integration]);
+    await b.controller.activate();
+    await a.controller.deactivate();
+    await b.controller.adoptSuspendedTools();
+    await assertServedBy(String(roo.getConfiguration().anthropicBaseUrl), b.host.proxy!.url, 'Roo Code');
+  });
+});
+
+/** Roo Code's profile API over one in-memory store (Roo keeps profiles for every window). */
+function memoryRoo(): RooApi {
+  const profiles = new Map<string, Record<string, unknown>>([['default', { apiProvider: 'anthropic' }]]);
+  let active = 'default';
+  return {
+    getConfiguration: () => ({ ...profiles.get(active)! }),
+    getProfiles: () => [...profiles.keys()],
+    getActiveProfile: () => active,
+    setActiveProfile: async (name) => (active = name),
+    createProfile: async (name, profile = {}, activate = false) => {
+      profiles.set(name, profile);
+      if (activate) active = name;
+      return name;
+    },
+    updateProfile: async (name, profile, activate = false) => {
+      profiles.set(name, profile);
+      if (activate) active = name;
+      return name;
+    },
+    deleteProfile: async (name) => void profiles.delete(name),
+  };
+}
