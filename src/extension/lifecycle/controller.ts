@@ -16,6 +16,7 @@ import type { PersistentRouteRegistry, RouteMemento } from '../routes';
 import type { ProviderKeys } from '../secrets';
 import { ConnectedTools, toolStateFile } from './connectedTools';
 import type { EmbeddedProxy, ProxyHost } from './proxyHost';
+import { SerialQueue } from './serialQueue';
 
 export { CONNECTED_TOOLS_KEY, SUSPENDED_TOOLS_KEY } from './connectedTools';
 export const ENABLED_KEY = 'isartor.enabled';
@@ -56,12 +57,21 @@ export interface ControllerDeps<P extends EmbeddedProxy> {
  * The extension's state machine. `enabled` persists in globalState: on activation an enabled
  * Isartor starts its proxy again, connects the file-based tools its last deactivation restored,
  * and, if the proxy had to move to another port, re-points the tools it connected.
+ *
+ * The operations that start, stop or connect (activate, enable, disable, toggle, settings and
+ * key changes, restart, the periodic tool check, deactivate) run one at a time: a Disable clicked
+ * while Enable connects, or VS Code closing meanwhile, would otherwise leave tools pointing at a
+ * stopped proxy. Inside them only the private methods are called, never the public ones (a queued
+ * operation waiting for another queued one would wait forever).
  */
 export class IsartorController<P extends EmbeddedProxy> {
   private keys = new Map<string, string>();
   /** Per-proxy routes for the chat models' providers (carry the provider's key; never persisted). */
   private chatRoutes = new Map<string, string>();
   private readonly tools: ConnectedTools;
+  private readonly queue = new SerialQueue();
+  /** Set as deactivate() is called: no operation connects a tool or starts a proxy after it. */
+  private closing = false;
 
   constructor(private readonly deps: ControllerDeps<P>) {
     this.tools = new ConnectedTools(toolStateFile(deps.journalDir), deps.state);
@@ -76,7 +86,11 @@ export class IsartorController<P extends EmbeddedProxy> {
    * on and connect the tools the last deactivation restored. A proxy that cannot start leaves no
    * tool pointing at it (after a crash the files still point at the old port: they are restored).
    */
-  async activate(): Promise<void> {
+  activate(): Promise<void> {
+    return this.serial(() => this.activateNow(), () => undefined);
+  }
+
+  private async activateNow(): Promise<void> {
     await this.refreshKeys();
     try {
       await this.deps.reconcileJournal(this.context());
@@ -91,8 +105,14 @@ export class IsartorController<P extends EmbeddedProxy> {
    * VS Code is closing this window: put the file-based tools back exactly (Claude Code in a
    * terminal must not point at a dead port while VS Code is closed), then stop the proxy. They
    * stay marked for the next activation. Never throws: deactivate has only a few seconds.
+   * Operations already queued or running stop connecting tools at once; later ones do nothing.
    */
-  async deactivate(): Promise<void> {
+  deactivate(): Promise<void> {
+    this.closing = true;
+    return this.queue.run(() => this.shutdown());
+  }
+
+  private async shutdown(): Promise<void> {
     try {
       const proxy = this.deps.host.proxy;
       // Only the window whose proxy the tools point at restores them; another window's tools are its own.
@@ -104,13 +124,20 @@ export class IsartorController<P extends EmbeddedProxy> {
   }
 
   /** Starts the proxy and connects every detected tool. False when the proxy could not start. */
-  async enable(): Promise<boolean> {
+  enable(): Promise<boolean> {
+    return this.serial(() => this.enableNow(), () => false);
+  }
+
+  private async enableNow(): Promise<boolean> {
     await this.deps.state.update(ENABLED_KEY, true);
     // Retry after a failed start means "Enable again", so the tools get connected too.
     if (!(await this.start(() => this.enable()))) return false;
+    if (this.closing) return false;
     const connected: string[] = [];
     let copilotWaits = false;
     for (const integration of this.deps.integrations()) {
+      // VS Code is closing: deactivate (queued behind this) restores what was connected so far.
+      if (this.closing) return false;
       const ctx = this.context();
       try {
         const detection = await integration.detect(ctx);
@@ -132,7 +159,11 @@ export class IsartorController<P extends EmbeddedProxy> {
   }
 
   /** Restores every connected tool exactly, then stops the proxy. */
-  async disable(): Promise<void> {
+  disable(): Promise<void> {
+    return this.serial(() => this.disableNow(), () => undefined);
+  }
+
+  private async disableNow(): Promise<void> {
     await this.deps.state.update(ENABLED_KEY, false);
     const failures: string[] = [];
     for (const integration of [...this.deps.integrations()].reverse()) {
@@ -151,7 +182,13 @@ export class IsartorController<P extends EmbeddedProxy> {
   }
 
   /** Connects or disconnects one tool (Connect Tools… pick). Returns its new state. */
-  async toggle(integration: Integration): Promise<'connected' | 'disconnected'> {
+  toggle(integration: Integration): Promise<'connected' | 'disconnected'> {
+    return this.serial(() => this.toggleNow(integration), () => {
+      throw new Error('VS Code is closing');
+    });
+  }
+
+  private async toggleNow(integration: Integration): Promise<'connected' | 'disconnected'> {
     // What the files say now, not what was marked: a tool whose files were put back (by hand, or
     // by a shutdown whose bookkeeping was lost) is connected by this pick, as the pick promised.
     if (await this.pointsAtIsartor(integration)) {
@@ -160,6 +197,7 @@ export class IsartorController<P extends EmbeddedProxy> {
       return 'disconnected';
     }
     if (!this.deps.host.proxy && !(await this.enableProxyOnly())) throw new Error('the proxy is not running');
+    if (this.closing) throw new Error('VS Code is closing');
     await integration.connect(this.context());
     this.tools.mark(integration.id, true);
     this.deps.onDidChange();
@@ -167,23 +205,31 @@ export class IsartorController<P extends EmbeddedProxy> {
   }
 
   /** Settings changed: layer switches apply live; anything else restarts a running proxy. */
-  async settingsChanged(changedLayers: readonly LayerSwitch[], needsRestart: boolean): Promise<void> {
-    const proxy = this.deps.host.proxy;
-    const settings = this.deps.settings();
-    if (needsRestart) await this.refreshKeys();
-    if (proxy) for (const layer of changedLayers) this.applyLayer(proxy, layer, settings.layers[layer]);
-    if (needsRestart) await this.restart();
-    this.deps.onDidChange();
+  settingsChanged(changedLayers: readonly LayerSwitch[], needsRestart: boolean): Promise<void> {
+    return this.serial(async () => {
+      const proxy = this.deps.host.proxy;
+      const settings = this.deps.settings();
+      if (needsRestart) await this.refreshKeys();
+      if (proxy) for (const layer of changedLayers) this.applyLayer(proxy, layer, settings.layers[layer]);
+      if (needsRestart) await this.restartNow();
+      this.deps.onDidChange();
+    }, () => undefined);
   }
 
   /** Keys changed in the secret store: reload them and restart so the engine uses them. */
-  async keysChanged(): Promise<void> {
-    await this.refreshKeys();
-    await this.restart();
-    this.deps.onDidChange();
+  keysChanged(): Promise<void> {
+    return this.serial(async () => {
+      await this.refreshKeys();
+      await this.restartNow();
+      this.deps.onDidChange();
+    }, () => undefined);
   }
 
-  async restart(): Promise<void> {
+  restart(): Promise<void> {
+    return this.serial(() => this.restartNow(), () => undefined);
+  }
+
+  private async restartNow(): Promise<void> {
     if (!this.deps.host.proxy) return;
     await this.stop();
     await this.start();
@@ -241,7 +287,11 @@ export class IsartorController<P extends EmbeddedProxy> {
    * start while the old one still holds the port, so the tools stay with the old URL, and then the
    * old window's shutdown restores them. Called periodically; cheap when there is nothing to do.
    */
-  async adoptSuspendedTools(): Promise<void> {
+  adoptSuspendedTools(): Promise<void> {
+    return this.serial(() => this.adoptNow(), () => undefined);
+  }
+
+  private async adoptNow(): Promise<void> {
     const proxy = this.deps.host.proxy;
     if (!proxy || !this.enabled || this.tools.suspended().length === 0) return;
     const lastUrl = this.deps.state.get<string>(LAST_URL_KEY);
@@ -300,7 +350,8 @@ export class IsartorController<P extends EmbeddedProxy> {
 
   /** Starts the proxy and connects the suspended tools; restores the connected ones if it cannot start. */
   private async startAndResume(): Promise<boolean> {
-    if (await this.start(() => this.startAndResume())) {
+    if (await this.start(() => this.serial(() => this.startAndResume(), () => false))) {
+      if (this.closing) return true;
       await this.resumeTools();
       return true;
     }
@@ -365,8 +416,11 @@ export class IsartorController<P extends EmbeddedProxy> {
     return this.start();
   }
 
-  /** Starts the proxy; on failure shows one notification whose Retry runs `retry`. */
-  private async start(retry: () => Promise<unknown> = () => this.start()): Promise<boolean> {
+  /**
+   * Starts the proxy; on failure shows one notification whose Retry runs `retry` (a queued
+   * operation: the notification outlives the one that failed).
+   */
+  private async start(retry: () => Promise<unknown> = () => this.serial(() => this.start(), () => false)): Promise<boolean> {
     const settings = this.deps.settings();
     for (const problem of settings.problems) this.deps.logger.warn(`settings: ${problem}`);
     const running = this.deps.host.proxy;
@@ -423,6 +477,11 @@ export class IsartorController<P extends EmbeddedProxy> {
     await integration.disconnect(ctx);
     await ctx.routes.releaseRoutes(integration.id);
     this.tools.mark(integration.id, false);
+  }
+
+  /** Runs `task` after the operations queued before it; once VS Code is closing, `whenClosing` instead. */
+  private serial<T>(task: () => Promise<T>, whenClosing: () => T): Promise<T> {
+    return this.queue.run(async () => (this.closing ? whenClosing() : task()));
   }
 
   private async refreshKeys(): Promise<void> {

@@ -42,7 +42,7 @@ describe('one window', () => {
     await assertServedBy((await continueUrl(shared.home))?.replace(/\/v1\/$/, ''), after, 'Continue');
   });
 
-  it('Disable clicked while Enable is still connecting leaves no tool pointing at Isartor (F4)', PENDING, async () => {
+  it('Disable clicked while Enable is still connecting leaves no tool pointing at Isartor (F4)', async () => {
     shared = await makeShared();
     await seedTools(shared.home);
     const a = makeWindow('A', shared, [continueIntegration, claude, codex]);
@@ -58,7 +58,7 @@ describe('one window', () => {
     assert.equal(await continueUrl(shared.home), undefined);
   });
 
-  it('Enable twice at once (a double click) connects once, without warnings (F5)', PENDING, async () => {
+  it('Enable twice at once (a double click) connects once, without warnings (F5)', async () => {
     shared = await makeShared();
     await seedTools(shared.home);
     const a = makeWindow('A', shared, [continueIntegration, claude, codex]);
@@ -80,7 +80,7 @@ describe('one window', () => {
   });
 
   for (const when of ['while the proxy is starting', 'once the proxy is up']) {
-    it(`VS Code closing ${when} during Enable leaves the tools restored and no proxy running (F8)`, PENDING, async () => {
+    it(`VS Code closing ${when} during Enable leaves the tools restored and no proxy running (F8)`, async () => {
       shared = await makeShared();
       await seedTools(shared.home, { claude: true, continue: true });
       const a = makeWindow('A', shared, [continueIntegration, claude], {}, 30);
@@ -97,7 +97,7 @@ describe('one window', () => {
     });
   }
 
-  it('the 5-second tool check landing during deactivate does not connect a tool again (F10)', PENDING, async () => {
+  it('the 5-second tool check landing during deactivate does not connect a tool again (F10)', async () => {
     shared = await makeShared();
     await seedTools(shared.home, { claude: true, codex: true });
     const a = makeWindow('A', shared, [claude, codex]);
