@@ -13,7 +13,7 @@ import type { Detection, Integration, IntegrationContext } from './integration';
 import { readFileIfExists } from './atomicFile';
 import { DocumentSyntaxError, valueAt, type KeyPath } from './documentEdit';
 import { journaledWrite, loadJournal, originalValue } from './journal';
-import { displayPath, isLoopbackUrl, routeUrl, trimSlashes } from './proxyUrls';
+import { displayPath, isLoopbackUrl, isRouteElsewhere, routeUrl, trimSlashes } from './proxyUrls';
 import { fileToolRestore } from './restore';
 import { tomlEditor } from './tomlEdit';
 
@@ -174,7 +174,10 @@ export function createCodexIntegration(options: CodexOptions = {}): Integration 
     } catch (error) {
       return { state: 'available', detail: (error as Error).message };
     }
-    if (state.viaIsartor) return { state: 'connected', detail: `${where}: model_provider "${CODEX_PROVIDER_ID}" via Isartor` };
+    if (state.viaIsartor) {
+      const elsewhere = isRouteElsewhere(valueAt(state.data, [...TABLE_KEY, 'base_url']), ctx.proxyUrl);
+      return { state: 'connected', detail: `${where}: model_provider "${CODEX_PROVIDER_ID}" via Isartor`, ...(elsewhere ? { elsewhere: true } : {}) };
+    }
     const prior = priorProvider(state.data, state.original, env);
     if (typeof prior === 'string') return { state: 'available', detail: `${where}: ${prior}` };
     return { state: 'available', detail: `${where}: will add model_providers.${CODEX_PROVIDER_ID} and set model_provider` };

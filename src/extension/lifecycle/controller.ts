@@ -133,6 +133,8 @@ export class IsartorController<P extends EmbeddedProxy> {
     // Retry after a failed start means "Enable again", so the tools get connected too.
     if (!(await this.start(() => this.enable()))) return false;
     if (this.closing) return false;
+    // This window writes the tools' URLs now, so it is the one that must restore them on close.
+    await this.takeOwnership();
     const connected: string[] = [];
     let copilotWaits = false;
     for (const integration of this.deps.integrations()) {
@@ -198,6 +200,9 @@ export class IsartorController<P extends EmbeddedProxy> {
     }
     if (!this.deps.host.proxy && !(await this.enableProxyOnly())) throw new Error('the proxy is not running');
     if (this.closing) throw new Error('VS Code is closing');
+    // Connecting here makes this window the tools' owner: the others follow, so one window restores them all on close.
+    const previous = await this.takeOwnership();
+    if (previous !== undefined) await this.repoint(previous, this.deps.host.proxy!.url);
     await integration.connect(this.context());
     this.tools.mark(integration.id, true);
     this.deps.onDidChange();
@@ -293,14 +298,18 @@ export class IsartorController<P extends EmbeddedProxy> {
 
   private async adoptNow(): Promise<void> {
     const proxy = this.deps.host.proxy;
-    if (!proxy || !this.enabled || this.tools.suspended().length === 0) return;
+    if (!proxy || !this.enabled) return;
+    const suspended = this.tools.suspended().length > 0;
     const lastUrl = this.deps.state.get<string>(LAST_URL_KEY);
     if (lastUrl !== proxy.url) {
+      if (!suspended && this.tools.connected().length === 0) return;
       if (lastUrl && (await this.deps.isIsartorAt(lastUrl))) return;
+      // The owner closed (its tools are suspended) or crashed (they point at its dead port).
       this.deps.logger.info(`the proxy at ${lastUrl ?? '(none)'} is gone; connecting its tools to ${proxy.url}`);
-      await this.deps.state.update(LAST_URL_KEY, proxy.url);
+      await this.takeOwnership();
     }
-    await this.resumeTools();
+    // Tools a user put back by hand are connected again only along with suspended ones, as at startup.
+    await this.resumeTools({ reverted: suspended, quiet: true });
   }
 
   /** Ids of the tools marked connected (for the walkthrough's "connect your tools" step). */
@@ -326,10 +335,17 @@ export class IsartorController<P extends EmbeddedProxy> {
 
   /** Whether the tool's settings point at Isartor now (the mark when they cannot be read). */
   private async pointsAtIsartor(integration: Integration): Promise<boolean> {
+    return (await this.pointing(integration)) !== 'no';
+  }
+
+  /** Where the tool's settings point: at this proxy, at another Isartor URL (moved or gone), or not at Isartor. */
+  private async pointing(integration: Integration): Promise<'here' | 'elsewhere' | 'no'> {
     try {
-      return (await integration.detect(this.context())).state === 'connected';
+      const detection = await integration.detect(this.context());
+      if (detection.state !== 'connected') return 'no';
+      return detection.elsewhere ? 'elsewhere' : 'here';
     } catch {
-      return this.tools.connected().includes(integration.id);
+      return this.tools.connected().includes(integration.id) ? 'here' : 'no';
     }
   }
 
@@ -376,26 +392,35 @@ export class IsartorController<P extends EmbeddedProxy> {
   }
 
   /**
-   * Connects again the tools a shutdown restored, when this window's proxy is the one they use.
-   * A file-based tool still marked connected whose files were put back anyway (a shutdown of an
-   * older version lost its bookkeeping) is connected again too.
+   * Connects again the tools a shutdown restored, when this window's proxy is the one they use,
+   * and re-points marked tools left on another Isartor URL (a port that moved, a window that
+   * crashed). With `reverted`, a file-based tool still marked connected whose files were put
+   * back anyway (a shutdown of an older version lost its bookkeeping) is connected again too.
+   * `quiet` (the periodic check) logs failures instead of notifying every few seconds.
    */
-  private async resumeTools(): Promise<void> {
+  private async resumeTools(options: { reverted: boolean; quiet?: boolean } = { reverted: true }): Promise<void> {
     if (this.deps.state.get<string>(LAST_URL_KEY) !== this.deps.host.proxy?.url) return;
     const suspended = this.tools.suspended();
     const connected = this.tools.connected();
+    let changed = false;
     for (const integration of this.deps.integrations()) {
-      const wanted = suspended.includes(integration.id) || (integration.suspend !== undefined && connected.includes(integration.id) && !(await this.pointsAtIsartor(integration)));
+      if (this.closing) return;
+      let wanted = suspended.includes(integration.id);
+      if (!wanted && connected.includes(integration.id)) {
+        const pointing = await this.pointing(integration);
+        wanted = pointing === 'elsewhere' || (options.reverted && integration.suspend !== undefined && pointing === 'no');
+      }
       if (!wanted) continue;
       try {
         await integration.connect(this.context());
         this.tools.mark(integration.id, true);
+        changed = true;
       } catch (error) {
         this.deps.logger.error(`could not connect ${integration.label} again: ${describeError(error)}`);
-        this.deps.ui.warn(`Isartor could not connect ${integration.label} again: ${describeError(error)}`);
+        if (!options.quiet) this.deps.ui.warn(`Isartor could not connect ${integration.label} again: ${describeError(error)}`);
       }
     }
-    this.deps.onDidChange();
+    if (changed || !options.quiet) this.deps.onDidChange();
   }
 
   /** Isartor is off but tools are still marked (a crash during Disable): restore the file-based ones. */
@@ -450,6 +475,20 @@ export class IsartorController<P extends EmbeddedProxy> {
     }
     this.deps.onDidChange();
     return true;
+  }
+
+  /**
+   * Makes this window's proxy the one the tools use (LAST_URL_KEY) and installs the routes other
+   * windows stored since it started. Returns the previous owner's URL, or undefined when this
+   * window owned them already.
+   */
+  private async takeOwnership(): Promise<string | undefined> {
+    const proxy = this.deps.host.proxy;
+    const previous = this.deps.state.get<string>(LAST_URL_KEY);
+    if (!proxy || previous === proxy.url) return undefined;
+    await this.deps.state.update(LAST_URL_KEY, proxy.url);
+    this.deps.routes.attach(proxy);
+    return previous ?? '(none)';
   }
 
   private async stop(): Promise<void> {

@@ -14,8 +14,6 @@ import { claudeUrl, closeWindows, codexUrl, continueUrl, makeShared, makeWindow,
 const claude = createClaudeIntegration({ env: {} });
 const codex = createCodexIntegration({ env: {} });
 const LIVE = 'live (200)';
-/** Marks a regression test whose fix is not in yet: it runs, and its failure does not fail the run. */
-const PENDING = { todo: 'fixed in a later commit' };
 
 let shared: Shared;
 afterEach(() => closeWindows(shared));
@@ -40,6 +38,23 @@ describe('one window', () => {
     await assertServedBy(await codexUrl(shared.home), after, 'Codex');
     await assertServedBy(await claudeUrl(shared.home), after, 'Claude Code');
     await assertServedBy((await continueUrl(shared.home))?.replace(/\/v1\/$/, ''), after, 'Continue');
+  });
+
+  it('the tool check re-points a tool left on another Isartor port while this window owns the tools (F3, older state)', async () => {
+    shared = await makeShared();
+    await seedTools(shared.home, { claude: true, codex: true, continue: true });
+    const a = makeWindow('A', shared, [continueIntegration, claude, codex]);
+    await a.controller.activate();
+    await a.controller.enable();
+    // What an older version could leave: the journal knows the URLs, but they name a port that is gone.
+    const gone = a.controller.context();
+    const elsewhere = { ...gone, proxyUrl: 'http://127.0.0.1:9' };
+    for (const tool of [continueIntegration, claude, codex]) await tool.connect(elsewhere);
+    assert.ok((await claudeUrl(shared.home))?.startsWith('http://127.0.0.1:9/'));
+    await a.controller.adoptSuspendedTools();
+    await assertServedBy(await claudeUrl(shared.home), a.host.proxy!.url, 'Claude Code');
+    await assertServedBy(await codexUrl(shared.home), a.host.proxy!.url, 'Codex');
+    await assertServedBy((await continueUrl(shared.home))?.replace(/\/v1\/$/, ''), a.host.proxy!.url, 'Continue');
   });
 
   it('Disable clicked while Enable is still connecting leaves no tool pointing at Isartor (F4)', async () => {
@@ -115,7 +130,7 @@ describe('one window', () => {
 });
 
 describe('two windows', () => {
-  it('Enable in a second window takes the tools over; when it closes, the first window gets them back (F2)', PENDING, async () => {
+  it('Enable in a second window takes the tools over; when it closes, the first window gets them back (F2)', async () => {
     shared = await makeShared();
     await seedTools(shared.home, { claude: true, continue: true });
     const a = makeWindow('A', shared, [continueIntegration, claude]);
@@ -135,7 +150,7 @@ describe('two windows', () => {
     await assertServedBy((await continueUrl(shared.home))?.replace(/\/v1\/$/, ''), a.host.proxy!.url, 'Continue after A\'s tool check');
   });
 
-  it('Connect Tools… in a second window takes the tools over; when it closes, the first window gets them back (F2b)', PENDING, async () => {
+  it('Connect Tools… in a second window takes the tools over; when it closes, the first window gets them back (F2b)', async () => {
     shared = await makeShared();
     await seedTools(shared.home, { claude: true });
     const a = makeWindow('A', shared, [claude, codex]);
@@ -154,7 +169,7 @@ describe('two windows', () => {
     await assertServedBy(await claudeUrl(shared.home), a.host.proxy!.url, 'Claude Code after A\'s tool check');
   });
 
-  it('Disable in one window, Enable in the other: that window owns the tools, restores them on close, and the next start connects them (F3)', PENDING, async () => {
+  it('Disable in one window, Enable in the other: that window owns the tools, restores them on close, and the next start connects them (F3)', async () => {
     shared = await makeShared();
     await seedTools(shared.home, { claude: true });
     const a = makeWindow('A', shared, [claude]);
@@ -174,7 +189,7 @@ describe('two windows', () => {
     await assertServedBy(await claudeUrl(shared.home), c.host.proxy!.url, 'Claude Code after the next start');
   });
 
-  it('a tool left on a dead Isartor port is repaired by the next start on a fixed port (F3b)', PENDING, async () => {
+  it('a tool left on a dead Isartor port is repaired by the next start on a fixed port (F3b)', async () => {
     const port = 18787 + Math.floor(Math.random() * 1000);
     shared = await makeShared();
     await seedTools(shared.home, { claude: true });
@@ -209,7 +224,7 @@ describe('two windows', () => {
     await assertServedBy(await claudeUrl(shared.home), b.host.proxy!.url, 'Claude Code adopted by B');
   });
 
-  it('the window that owns the tools crashing (no deactivate): the other window takes them over (F7)', PENDING, async () => {
+  it('the window that owns the tools crashing (no deactivate): the other window takes them over (F7)', async () => {
     shared = await makeShared();
     await seedTools(shared.home, { claude: true });
     const a = makeWindow('A', shared, [claude]);
@@ -224,7 +239,7 @@ describe('two windows', () => {
     assert.equal(shared.state.get(LAST_URL_KEY), b.host.proxy!.url);
   });
 
-  it('Roo Code follows to the window that takes the tools over when the other one closes (F9)', PENDING, async () => {
+  it('Roo Code follows to the window that takes the tools over when the other one closes (F9)', async () => {
     shared = await makeShared();
     const roo = memoryRoo();
     const integration = createRooIntegration(async () => roo);
