@@ -140,7 +140,9 @@ describe('codex config.toml', () => {
     const original = await placeFixture('codex-config.toml', file);
     await codex.connect(home.ctx(8787));
     const first = String((await read(file)).model_providers!.isartor!.base_url);
+    assert.equal((await codex.detect(home.ctx(9911))).elsewhere, true, 'connected, to another port');
     await codex.connect(home.ctx(9911));
+    assert.equal((await codex.detect(home.ctx(9911))).elsewhere, undefined);
     const config = await read(file);
     assert.equal(config.model_providers!.isartor!.base_url, first.replace(':8787/', ':9911/'));
     assert.equal(config.model_providers!.isartor!.env_key, 'OPENAI_API_KEY', 'the rest of the table stays');
