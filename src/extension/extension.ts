@@ -64,6 +64,7 @@ export function activate(context: vscode.ExtensionContext): void {
     state: context.globalState,
     settings: currentSettings,
     dataDir: (settings) => dataDirFor(context, settings),
+    windowDataDir: () => (context.storageUri ? join(context.storageUri.fsPath, 'data') : undefined),
     keys,
     host,
     routes,

@@ -36,6 +36,8 @@ export interface ControllerDeps<P extends EmbeddedProxy> {
   settings(): IsartorSettings;
   /** The data folder for these settings (workspace storage or global storage). */
   dataDir(settings: IsartorSettings): string;
+  /** This window's own data folder (workspace storage), when it has one (a folder is open). */
+  windowDataDir?(): string | undefined;
   keys: ProviderKeys;
   host: ProxyHost<P>;
   routes: PersistentRouteRegistry;
@@ -451,9 +453,9 @@ export class IsartorController<P extends EmbeddedProxy> {
     const running = this.deps.host.proxy;
     let proxy: P;
     try {
-      proxy = (await this.deps.host.start(this.engineConfig())).proxy;
+      proxy = await this.startHost(settings);
     } catch (error) {
-      void this.deps.ui.startFailed(describeError(error)).then((choice) => {
+      void this.deps.ui.startFailed(startFailure(error)).then((choice) => {
         if (choice === 'retry') void retry();
         if (choice === 'log') this.deps.ui.showLog();
       });
@@ -491,6 +493,22 @@ export class IsartorController<P extends EmbeddedProxy> {
     return previous ?? '(none)';
   }
 
+  /**
+   * Starts the host. Global storage (or no folder open) is one folder for every window, and its
+   * store opens in one process only: a second window then uses its workspace storage if it has one.
+   */
+  private async startHost(settings: IsartorSettings): Promise<P> {
+    const config = this.engineConfig();
+    try {
+      return (await this.deps.host.start(config)).proxy;
+    } catch (error) {
+      const own = this.deps.windowDataDir?.();
+      if (!isStoreLocked(error) || !own || own === config.dataDir) throw error;
+      this.deps.logger.warn(`another VS Code window has Isartor's ${settings.storage} storage open; this window uses its workspace storage (${own})`);
+      return (await this.deps.host.start({ ...config, dataDir: own })).proxy;
+    }
+  }
+
   private async stop(): Promise<void> {
     this.deps.routes.detach();
     this.chatRoutes.clear();
@@ -526,4 +544,15 @@ export class IsartorController<P extends EmbeddedProxy> {
   private async refreshKeys(): Promise<void> {
     this.keys = await this.deps.keys.all(this.deps.settings().providers);
   }
+}
+
+/** The store's lock is held (by another window's extension host, or by `isartor serve`). */
+function isStoreLocked(error: unknown): boolean {
+  return (error as Error | undefined)?.name === 'StoreLockedError' || /already open in process/.test(describeError(error));
+}
+
+/** The start failure as the notification says it: a held store gets what to do about it. */
+function startFailure(error: unknown): string {
+  if (!isStoreLocked(error)) return describeError(error);
+  return `${describeError(error)}. Another VS Code window (or "isartor serve") uses the same storage: close it, open a folder in this window, or set "isartor.storage" to "workspace" so each workspace has its own.`;
 }

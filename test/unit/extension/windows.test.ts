@@ -254,6 +254,32 @@ describe('two windows', () => {
   });
 });
 
+describe('two windows with global storage', () => {
+  it('the second window uses its workspace storage when the global store is open in the first (S1)', async () => {
+    shared = await makeShared();
+    const a = makeWindow('A', shared, [], { storage: 'global' });
+    await a.controller.activate();
+    assert.equal(await a.controller.enable(), true);
+    const b = makeWindow('B', shared, [], { storage: 'global' });
+    await b.controller.activate();
+    assert.ok(b.host.proxy, `B did not start: ${b.warnings.join('; ')}`);
+    assert.notEqual(b.host.proxy.dataDir, a.host.proxy!.dataDir);
+    assert.deepEqual(b.warnings, []);
+  });
+
+  it('a window with no folder open says what to do when the global store is open elsewhere (S1)', async () => {
+    shared = await makeShared();
+    const a = makeWindow('A', shared, [], { storage: 'global' });
+    await a.controller.activate();
+    await a.controller.enable();
+    const b = makeWindow('B', shared, [], { storage: 'global', folderOpen: false });
+    await b.controller.activate();
+    assert.equal(b.host.proxy, undefined);
+    assert.equal(b.warnings.length, 1);
+    assert.match(b.warnings[0]!, /already open in process .*close it, open a folder in this window, or set "isartor\.storage" to "workspace"/);
+  });
+});
+
 /** Roo Code's profile API over one in-memory store (Roo keeps profiles for every window). */
 function memoryRoo(): RooApi {
   const profiles = new Map<string, Record<string, unknown>>([['default', { apiProvider: 'anthropic' }]]);
