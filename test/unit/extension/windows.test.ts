@@ -278,6 +278,22 @@ describe('two windows with global storage', () => {
     assert.equal(b.warnings.length, 1);
     assert.match(b.warnings[0]!, /already open in process .*close it, open a folder in this window, or set "isartor\.storage" to "workspace"/);
   });
+
+  it('Retry on the start-failure notification starts again through the queue once the other window closed', async () => {
+    shared = await makeShared();
+    await seedTools(shared.home, { claude: true });
+    const a = makeWindow('A', shared, [claude], { storage: 'global' });
+    await a.controller.activate();
+    await a.controller.enable();
+    const b = makeWindow('B', shared, [claude], { storage: 'global', folderOpen: false });
+    await b.controller.activate();
+    assert.equal(b.warnings.length, 1);
+    await a.controller.deactivate();
+    b.answerStartFailed('retry');
+    await new Promise((resolve) => setImmediate(resolve)); // the click reaches the controller
+    await b.controller.adoptSuspendedTools(); // queued behind the retry: resolves once it has run
+    await assertServedBy(await claudeUrl(shared.home), b.host.proxy?.url, 'Claude Code after Retry in B');
+  });
 });
 
 /** Roo Code's profile API over one in-memory store (Roo keeps profiles for every window). */
