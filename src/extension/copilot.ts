@@ -161,6 +161,7 @@ function toolResultText(content: readonly unknown[], api: LmApi): string {
     .map((item) => {
       if (item instanceof api.LanguageModelTextPart) return item.value;
       if (typeof item === 'string') return item;
+      if (isDataPart(item)) return dataPartText(item);
       try {
         return JSON.stringify((item as { value?: unknown })?.value ?? item);
       } catch {
@@ -168,6 +169,24 @@ function toolResultText(content: readonly unknown[], api: LmApi): string {
       }
     })
     .join('');
+}
+
+/** A `LanguageModelDataPart` by shape (older VS Code APIs lack the class, so no instanceof). */
+function isDataPart(item: unknown): item is { data: Uint8Array; mimeType: string } {
+  const part = item as { data?: unknown; mimeType?: unknown } | null;
+  return typeof part === 'object' && part !== null && part.data instanceof Uint8Array && typeof part.mimeType === 'string';
+}
+
+/**
+ * Text and JSON data as the text it is (JSON.stringify of a Uint8Array is a map of byte numbers).
+ * Binary media cannot travel in a text tool message: the model is told what was left out. Data
+ * that is no media type at all (VS Code's "cache_control" hints) is not content and is dropped.
+ */
+function dataPartText(part: { data: Uint8Array; mimeType: string }): string {
+  const mime = part.mimeType.split(';')[0]!.trim().toLowerCase();
+  if (/^text\/|^application\/(json|xml|yaml|x-yaml|javascript)$|\+(json|xml)$/.test(mime)) return new TextDecoder().decode(part.data);
+  if (!mime.includes('/')) return '';
+  return `[${mime} data, ${part.data.byteLength} bytes, not sent]`;
 }
 
 /** The human message out of an OpenAI or Anthropic error body (or the raw text, shortened). */

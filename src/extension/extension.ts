@@ -64,6 +64,7 @@ export function activate(context: vscode.ExtensionContext): void {
     state: context.globalState,
     settings: currentSettings,
     dataDir: (settings) => dataDirFor(context, settings),
+    windowDataDir: () => (context.storageUri ? join(context.storageUri.fsPath, 'data') : undefined),
     keys,
     host,
     routes,
@@ -218,6 +219,8 @@ export function activate(context: vscode.ExtensionContext): void {
 
   shutdown = async () => {
     shutdown = undefined;
+    // No tool check may start while the tools are put back (the controller would also refuse it).
+    clearInterval(toolCheck);
     // Restores Continue and Claude Code files first: used outside VS Code, they must not point at a closed port.
     await controller.deactivate();
     owner.dispose((error) => logger.error(`dispose failed: ${describeError(error)}`));

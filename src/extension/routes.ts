@@ -45,6 +45,8 @@ export function newRouteId(): string {
  */
 export class PersistentRouteRegistry implements RouteRegistry {
   private sink: RouteSink | undefined;
+  /** Ids on the attached sink: a route another window stored is installed here when first used. */
+  private readonly installed = new Set<string>();
   private queue: Promise<unknown> = Promise.resolve();
 
   constructor(
@@ -58,15 +60,20 @@ export class PersistentRouteRegistry implements RouteRegistry {
     return Array.isArray(raw) ? raw.filter(isStoredRoute) : [];
   }
 
-  /** Installs every stored route on `sink` with its old id; later routes go there too. */
+  /**
+   * Installs every stored route on `sink` with its old id; later routes go there too. Attaching
+   * the same sink again installs what other windows stored since (they share the memento).
+   */
   attach(sink: RouteSink): void {
+    if (sink !== this.sink) this.installed.clear();
     this.sink = sink;
-    for (const route of this.list()) sink.addRoute(toProxyRoute(route));
+    for (const route of this.list()) this.install(route);
   }
 
   /** Forgets the proxy (it is stopping); routes stay stored. */
   detach(): void {
     this.sink = undefined;
+    this.installed.clear();
   }
 
   ensureRoute(target: RouteTarget): Promise<string> {
@@ -74,10 +81,14 @@ export class PersistentRouteRegistry implements RouteRegistry {
       const baseUrl = target.baseUrl.replace(/\/+$/, '');
       const routes = this.list();
       const existing = routes.find((route) => route.tool === target.tool && route.kind === target.kind && route.baseUrl === baseUrl);
-      if (existing) return existing.id;
+      if (existing) {
+        // Stored by another window after this proxy attached: without this, the URL written with it answers 404.
+        this.install(existing);
+        return existing.id;
+      }
       const route: StoredRoute = { id: this.makeId(), baseUrl, kind: target.kind, tool: target.tool };
       await this.memento.update(ROUTES_STATE_KEY, [...routes, route]);
-      this.sink?.addRoute(toProxyRoute(route));
+      this.install(route);
       return route.id;
     });
   }
@@ -88,8 +99,17 @@ export class PersistentRouteRegistry implements RouteRegistry {
       const released = routes.filter((route) => route.tool === tool);
       if (released.length === 0) return;
       await this.memento.update(ROUTES_STATE_KEY, routes.filter((route) => route.tool !== tool));
-      for (const route of released) this.sink?.removeRoute(route.id);
+      for (const route of released) {
+        this.sink?.removeRoute(route.id);
+        this.installed.delete(route.id);
+      }
     });
+  }
+
+  private install(route: StoredRoute): void {
+    if (!this.sink || this.installed.has(route.id)) return;
+    this.sink.addRoute(toProxyRoute(route));
+    this.installed.add(route.id);
   }
 
   private serialise<T>(task: () => Promise<T>): Promise<T> {

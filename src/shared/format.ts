@@ -36,6 +36,18 @@ export function layerLabel(layer: string): string {
   return (LAYER_LABELS as Record<string, string>)[layer] ?? layer;
 }
 
+/** Each step of 1000 after the plain number; the unit is chosen after rounding, so 999.996 reads "1.0k", not "1000.00". */
+const UNITS = ['', 'k', 'M', 'B', 'T'];
+
+/** `value` rounded to `plainDigits` decimals below 1000, else to one decimal of the first unit that keeps it under 1000. */
+function scaled(value: number, plainDigits: number): string {
+  for (let i = 0; i < UNITS.length; i++) {
+    const text = (value / 1000 ** i).toFixed(i === 0 ? plainDigits : 1);
+    if (Number(text) < 1000 || i === UNITS.length - 1) return `${text}${UNITS[i]}`;
+  }
+  return String(value);
+}
+
 /**
  * Money for people: "$4.12", "<$0.01" for anything above zero and under a cent (so early savings
  * are neither hidden as zero nor shown as "$0.000008"), "$1.2k", "$2.5M".
@@ -45,28 +57,34 @@ export function layerLabel(layer: string): string {
 export function formatUsd(amount: number): string {
   if (!Number.isFinite(amount) || amount <= 0) return '$0.00';
   if (amount < 0.01) return '<$0.01';
-  if (amount < 1000) return `$${amount.toFixed(2)}`;
-  if (amount < 1_000_000) return `$${(amount / 1000).toFixed(1)}k`;
-  return `$${(amount / 1_000_000).toFixed(1)}M`;
+  return `$${scaled(amount, 2)}`;
 }
 
 /** "950", "12.3k", "4.5M". */
 export function formatCount(count: number): string {
   if (!Number.isFinite(count) || count <= 0) return '0';
-  if (count < 1000) return String(Math.round(count));
-  if (count < 1_000_000) return `${(count / 1000).toFixed(1)}k`;
-  return `${(count / 1_000_000).toFixed(1)}M`;
+  return scaled(count, 0);
 }
 
-/** Share of requests answered without the cloud, as a whole percentage ("0%" with no requests). */
+/**
+ * A share as a whole percentage that never claims more than it knows: "0%" and "100%" only when
+ * exact, "<1%" and ">99%" for what rounding would turn into them (199 of 200 is not "100% local").
+ */
+function percent(part: number, whole: number): string {
+  if (!(whole > 0) || !(part > 0)) return '0%';
+  if (part >= whole) return '100%';
+  const rounded = Math.round((100 * part) / whole);
+  if (rounded < 1) return '<1%';
+  if (rounded > 99) return '>99%';
+  return `${rounded}%`;
+}
+
+/** Share of requests answered without the cloud ("0%" with no requests). */
 export function deflectionRate(totals: { requests: number; deflected: number }): string {
-  if (totals.requests <= 0) return '0%';
-  return `${Math.round((100 * totals.deflected) / totals.requests)}%`;
+  return percent(totals.deflected, totals.requests);
 }
 
 /** Share of what the requests would have cost that was saved: saved / (saved + spent). */
 export function savedShare(savedUsd: number, spentUsd: number): string {
-  const whole = savedUsd + spentUsd;
-  if (!(whole > 0)) return '0%';
-  return `${Math.round((100 * Math.max(0, savedUsd)) / whole)}%`;
+  return percent(Math.max(0, savedUsd), savedUsd + spentUsd);
 }

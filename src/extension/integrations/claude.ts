@@ -12,7 +12,7 @@ import { readFileIfExists } from './atomicFile';
 import { DocumentSyntaxError, valueAt, type KeyPath } from './documentEdit';
 import { jsoncEditor } from './jsoncEdit';
 import { journaledWrite, loadJournal, originalValue } from './journal';
-import { displayPath, isLoopbackUrl, routeUrl, trimSlashes } from './proxyUrls';
+import { displayPath, isLoopbackUrl, isRouteElsewhere, routeUrl, trimSlashes } from './proxyUrls';
 import { fileToolRestore } from './restore';
 
 const TOOL = 'claude';
@@ -109,7 +109,9 @@ export function createClaudeIntegration(options: ClaudeOptions = {}): Integratio
     } catch (error) {
       return { state: 'available', detail: (error as Error).message };
     }
-    if (state.viaIsartor) return { state: 'connected', detail: `${where}: ANTHROPIC_BASE_URL via Isartor` };
+    if (state.viaIsartor) {
+      return { state: 'connected', detail: `${where}: ANTHROPIC_BASE_URL via Isartor`, ...(isRouteElsewhere(state.current, ctx.proxyUrl) ? { elsewhere: true } : {}) };
+    }
     if (typeof state.current === 'string' && isLoopbackUrl(state.current)) {
       return { state: 'available', detail: `${where}: ANTHROPIC_BASE_URL points at a local server; left alone` };
     }

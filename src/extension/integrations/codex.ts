@@ -13,7 +13,7 @@ import type { Detection, Integration, IntegrationContext } from './integration';
 import { readFileIfExists } from './atomicFile';
 import { DocumentSyntaxError, valueAt, type KeyPath } from './documentEdit';
 import { journaledWrite, loadJournal, originalValue } from './journal';
-import { displayPath, isLoopbackUrl, routeUrl, trimSlashes } from './proxyUrls';
+import { displayPath, isLoopbackUrl, isRouteElsewhere, routeUrl, trimSlashes } from './proxyUrls';
 import { fileToolRestore } from './restore';
 import { tomlEditor } from './tomlEdit';
 
@@ -91,7 +91,10 @@ export function createCodexIntegration(options: CodexOptions = {}): Integration 
   async function connect(ctx: IntegrationContext): Promise<void> {
     const file = codexConfigPath(ctx.homeDir, env);
     const state = await readState(ctx, file);
-    if (state.viaIsartor) return;
+    if (state.viaIsartor) {
+      await repoint(ctx, file, state);
+      return;
+    }
     if (valueAt(state.data, TABLE_KEY) !== undefined) {
       ctx.logger.warn(`codex: ${displayPath(file, ctx.homeDir)} already has a model_providers.${CODEX_PROVIDER_ID} entry Isartor did not write; left alone`);
       return;
@@ -130,6 +133,37 @@ export function createCodexIntegration(options: CodexOptions = {}): Integration 
     ctx.logger.info(`codex: ${displayPath(file, ctx.homeDir)} now sends Codex through Isartor`);
   }
 
+  /**
+   * Already connected: the proxy may have moved (another port, another window's proxy), so the
+   * table's base_url is rewritten to this proxy, keeping its route. Journaled like a first write,
+   * with what the entry that wrote the table knew (it was created by Isartor), so a restore stays exact.
+   */
+  async function repoint(ctx: IntegrationContext, file: string, state: CodexState): Promise<void> {
+    const table = valueAt(state.data, TABLE_KEY) as Record<string, JsonValue> | undefined;
+    const current = table?.base_url;
+    const routeId = typeof current === 'string' ? /\/r\/([0-9a-f]{32})(\/|$)/.exec(current)?.[1] : undefined;
+    if (!table || !routeId) {
+      ctx.logger.warn(`codex: model_providers.${CODEX_PROVIDER_ID} in ${displayPath(file, ctx.homeDir)} was changed by hand; left alone`);
+      return;
+    }
+    const url = `${routeUrl(ctx.proxyUrl, routeId)}/v1`;
+    if (current === url) return;
+    const written = originalValue(await loadJournal(ctx.journalDir), file, TABLE_KEY, table);
+    const moved: Record<string, JsonValue> = { ...table, base_url: url };
+    await journaledWrite({
+      journalDir: ctx.journalDir,
+      homeDir: ctx.homeDir,
+      tool: TOOL,
+      file,
+      format: 'toml',
+      before: state.before,
+      // The TOML editor writes whole tables only: Isartor's own table is written again at its place at the end.
+      after: tomlEditor.set(tomlEditor.remove(state.text, TABLE_KEY), TABLE_KEY, moved),
+      edits: [{ keyPath: TABLE_KEY, newValue: moved, secret: true, ...(written.entry?.createdPath ? { createdPath: written.entry.createdPath } : {}) }],
+    });
+    ctx.logger.info(`codex: ${displayPath(file, ctx.homeDir)} now uses Isartor at ${ctx.proxyUrl}`);
+  }
+
   async function detect(ctx: IntegrationContext): Promise<Detection> {
     const file = codexConfigPath(ctx.homeDir, env);
     const where = displayPath(file, ctx.homeDir);
@@ -140,7 +174,10 @@ export function createCodexIntegration(options: CodexOptions = {}): Integration 
     } catch (error) {
       return { state: 'available', detail: (error as Error).message };
     }
-    if (state.viaIsartor) return { state: 'connected', detail: `${where}: model_provider "${CODEX_PROVIDER_ID}" via Isartor` };
+    if (state.viaIsartor) {
+      const elsewhere = isRouteElsewhere(valueAt(state.data, [...TABLE_KEY, 'base_url']), ctx.proxyUrl);
+      return { state: 'connected', detail: `${where}: model_provider "${CODEX_PROVIDER_ID}" via Isartor`, ...(elsewhere ? { elsewhere: true } : {}) };
+    }
     const prior = priorProvider(state.data, state.original, env);
     if (typeof prior === 'string') return { state: 'available', detail: `${where}: ${prior}` };
     return { state: 'available', detail: `${where}: will add model_providers.${CODEX_PROVIDER_ID} and set model_provider` };

@@ -12,7 +12,7 @@ import { DocumentSyntaxError, sameJson, valueAt, type DocumentEditor, type Docum
 import { jsoncEditor } from './jsoncEdit';
 import { entriesForFile, journaledWrite, loadJournal, originalValue, wroteValue, type FileEdit, type JournalEntry } from './journal';
 import { modelIdentity, planModel } from './continueModels';
-import { displayPath, looksLikeRouteUrl, routeUrl } from './proxyUrls';
+import { displayPath, isRouteElsewhere, looksLikeRouteUrl, routeUrl } from './proxyUrls';
 import { fileToolRestore } from './restore';
 import { yamlEditor } from './yamlEdit';
 
@@ -129,7 +129,8 @@ async function detect(ctx: IntegrationContext): Promise<Detection> {
   const stale = states.filter((state) => !state.viaIsartor && typeof state.model.apiBase === 'string' && looksLikeRouteUrl(state.model.apiBase)).length;
   const parts = [connected && `${connected} model(s) via Isartor`, routable && `${routable} cloud model(s) to connect`, stale && `${stale} with an old Isartor URL`];
   const detail = `${where}: ${parts.filter(Boolean).join(', ') || 'no cloud models'}`;
-  return { state: connected > 0 ? 'connected' : 'available', detail };
+  const elsewhere = states.some((state) => state.viaIsartor && isRouteElsewhere(state.model.apiBase, ctx.proxyUrl));
+  return { state: connected > 0 ? 'connected' : 'available', detail, ...(connected > 0 && elsewhere ? { elsewhere: true } : {}) };
 }
 
 function readConfig(config: ConfigFile, text: string): unknown {

@@ -37,6 +37,11 @@ export interface Detection {
   state: ToolState;
   /** One line for the Connect quick pick, e.g. "~/.continue/config.yaml: 2 models". */
   detail: string;
+  /**
+   * Connected, but to an Isartor URL other than `ctx.proxyUrl` (a proxy that moved, or another
+   * window's that may have closed): `connect` points it at `ctx.proxyUrl` again.
+   */
+  elsewhere?: boolean;
   /** Copy-ready values for tools Isartor does not edit (Cline). */
   copyValues?: { label: string; value: string }[];
 }

@@ -26,6 +26,16 @@ export function looksLikeRouteUrl(url: string): boolean {
   return /^\/r\/[0-9a-f]{32}(\/|$)/.test(new URL(url).pathname);
 }
 
+/** Whether `url` is a route URL of the proxy at `proxyUrl` (and not of another port's). */
+export function isRouteOf(url: unknown, proxyUrl: string): boolean {
+  return typeof url === 'string' && url.startsWith(`${proxyUrl.replace(/\/+$/, '')}/r/`);
+}
+
+/** Whether `url` is an Isartor route URL of another proxy than the one at `proxyUrl` (it moved, or is another window's). */
+export function isRouteElsewhere(url: unknown, proxyUrl: string): boolean {
+  return typeof url === 'string' && looksLikeRouteUrl(url) && !isRouteOf(url, proxyUrl);
+}
+
 /** Removes trailing slashes (route bases are stored without them). */
 export function trimSlashes(url: string): string {
   return url.replace(/\/+$/, '');

@@ -7,7 +7,7 @@
 import type { JsonValue, ProviderKind } from '../../core/request';
 import type { Detection, Integration, IntegrationContext } from './integration';
 import { recordSetting, removeEntries, settingEntries, type SettingJournalEntry } from './journal';
-import { isLoopbackUrl, proxyCopyValues, routeUrl, trimSlashes } from './proxyUrls';
+import { isLoopbackUrl, isRouteElsewhere, proxyCopyValues, routeUrl, trimSlashes } from './proxyUrls';
 import { extensionExports } from './vscodeExtensions';
 
 const TOOL = 'roo';
@@ -93,7 +93,12 @@ export function createRooIntegration(getApi: () => Promise<unknown>): Integratio
     if (roo === 'unsupported') return { state: 'manual', detail: 'this Roo Code version exports no profile API; paste a base URL into a profile', copyValues: proxyCopyValues(ctx.proxyUrl) };
     const entry = await latestEntry(ctx);
     const active = roo.getActiveProfile();
-    if (entry && active === entry.newValue) return { state: 'connected', detail: `Roo Code: profile "${active}" active (was "${String(entry.oldValue ?? 'none')}")` };
+    if (entry && active === entry.newValue) {
+      const config = roo.getConfiguration();
+      const field = ROO_PROVIDERS[String(config.apiProvider)]?.field;
+      const elsewhere = field !== undefined && isRouteElsewhere(config[field], ctx.proxyUrl);
+      return { state: 'connected', detail: `Roo Code: profile "${active}" active (was "${String(entry.oldValue ?? 'none')}")`, ...(elsewhere ? { elsewhere: true } : {}) };
+    }
     const plan = planFor(roo.getConfiguration());
     if (!plan.ok) return { state: 'manual', detail: `Roo Code: ${plan.reason}`, copyValues: proxyCopyValues(ctx.proxyUrl) };
     return { state: 'available', detail: `Roo Code: will copy profile "${active ?? 'default'}" into an "${PROFILE_NAME}" profile` };

@@ -16,6 +16,7 @@ import type { PersistentRouteRegistry, RouteMemento } from '../routes';
 import type { ProviderKeys } from '../secrets';
 import { ConnectedTools, toolStateFile } from './connectedTools';
 import type { EmbeddedProxy, ProxyHost } from './proxyHost';
+import { SerialQueue } from './serialQueue';
 
 export { CONNECTED_TOOLS_KEY, SUSPENDED_TOOLS_KEY } from './connectedTools';
 export const ENABLED_KEY = 'isartor.enabled';
@@ -35,6 +36,8 @@ export interface ControllerDeps<P extends EmbeddedProxy> {
   settings(): IsartorSettings;
   /** The data folder for these settings (workspace storage or global storage). */
   dataDir(settings: IsartorSettings): string;
+  /** This window's own data folder (workspace storage), when it has one (a folder is open). */
+  windowDataDir?(): string | undefined;
   keys: ProviderKeys;
   host: ProxyHost<P>;
   routes: PersistentRouteRegistry;
@@ -56,12 +59,21 @@ export interface ControllerDeps<P extends EmbeddedProxy> {
  * The extension's state machine. `enabled` persists in globalState: on activation an enabled
  * Isartor starts its proxy again, connects the file-based tools its last deactivation restored,
  * and, if the proxy had to move to another port, re-points the tools it connected.
+ *
+ * The operations that start, stop or connect (activate, enable, disable, toggle, settings and
+ * key changes, restart, the periodic tool check, deactivate) run one at a time: a Disable clicked
+ * while Enable connects, or VS Code closing meanwhile, would otherwise leave tools pointing at a
+ * stopped proxy. Inside them only the private methods are called, never the public ones (a queued
+ * operation waiting for another queued one would wait forever).
  */
 export class IsartorController<P extends EmbeddedProxy> {
   private keys = new Map<string, string>();
   /** Per-proxy routes for the chat models' providers (carry the provider's key; never persisted). */
   private chatRoutes = new Map<string, string>();
   private readonly tools: ConnectedTools;
+  private readonly queue = new SerialQueue();
+  /** Set as deactivate() is called: no operation connects a tool or starts a proxy after it. */
+  private closing = false;
 
   constructor(private readonly deps: ControllerDeps<P>) {
     this.tools = new ConnectedTools(toolStateFile(deps.journalDir), deps.state);
@@ -76,7 +88,11 @@ export class IsartorController<P extends EmbeddedProxy> {
    * on and connect the tools the last deactivation restored. A proxy that cannot start leaves no
    * tool pointing at it (after a crash the files still point at the old port: they are restored).
    */
-  async activate(): Promise<void> {
+  activate(): Promise<void> {
+    return this.serial(() => this.activateNow(), () => undefined);
+  }
+
+  private async activateNow(): Promise<void> {
     await this.refreshKeys();
     try {
       await this.deps.reconcileJournal(this.context());
@@ -91,8 +107,14 @@ export class IsartorController<P extends EmbeddedProxy> {
    * VS Code is closing this window: put the file-based tools back exactly (Claude Code in a
    * terminal must not point at a dead port while VS Code is closed), then stop the proxy. They
    * stay marked for the next activation. Never throws: deactivate has only a few seconds.
+   * Operations already queued or running stop connecting tools at once; later ones do nothing.
    */
-  async deactivate(): Promise<void> {
+  deactivate(): Promise<void> {
+    this.closing = true;
+    return this.queue.run(() => this.shutdown());
+  }
+
+  private async shutdown(): Promise<void> {
     try {
       const proxy = this.deps.host.proxy;
       // Only the window whose proxy the tools point at restores them; another window's tools are its own.
@@ -104,13 +126,22 @@ export class IsartorController<P extends EmbeddedProxy> {
   }
 
   /** Starts the proxy and connects every detected tool. False when the proxy could not start. */
-  async enable(): Promise<boolean> {
+  enable(): Promise<boolean> {
+    return this.serial(() => this.enableNow(), () => false);
+  }
+
+  private async enableNow(): Promise<boolean> {
     await this.deps.state.update(ENABLED_KEY, true);
     // Retry after a failed start means "Enable again", so the tools get connected too.
     if (!(await this.start(() => this.enable()))) return false;
+    if (this.closing) return false;
+    // This window writes the tools' URLs now, so it is the one that must restore them on close.
+    await this.takeOwnership();
     const connected: string[] = [];
     let copilotWaits = false;
     for (const integration of this.deps.integrations()) {
+      // VS Code is closing: deactivate (queued behind this) restores what was connected so far.
+      if (this.closing) return false;
       const ctx = this.context();
       try {
         const detection = await integration.detect(ctx);
@@ -132,7 +163,11 @@ export class IsartorController<P extends EmbeddedProxy> {
   }
 
   /** Restores every connected tool exactly, then stops the proxy. */
-  async disable(): Promise<void> {
+  disable(): Promise<void> {
+    return this.serial(() => this.disableNow(), () => undefined);
+  }
+
+  private async disableNow(): Promise<void> {
     await this.deps.state.update(ENABLED_KEY, false);
     const failures: string[] = [];
     for (const integration of [...this.deps.integrations()].reverse()) {
@@ -151,7 +186,13 @@ export class IsartorController<P extends EmbeddedProxy> {
   }
 
   /** Connects or disconnects one tool (Connect Tools… pick). Returns its new state. */
-  async toggle(integration: Integration): Promise<'connected' | 'disconnected'> {
+  toggle(integration: Integration): Promise<'connected' | 'disconnected'> {
+    return this.serial(() => this.toggleNow(integration), () => {
+      throw new Error('VS Code is closing');
+    });
+  }
+
+  private async toggleNow(integration: Integration): Promise<'connected' | 'disconnected'> {
     // What the files say now, not what was marked: a tool whose files were put back (by hand, or
     // by a shutdown whose bookkeeping was lost) is connected by this pick, as the pick promised.
     if (await this.pointsAtIsartor(integration)) {
@@ -160,6 +201,10 @@ export class IsartorController<P extends EmbeddedProxy> {
       return 'disconnected';
     }
     if (!this.deps.host.proxy && !(await this.enableProxyOnly())) throw new Error('the proxy is not running');
+    if (this.closing) throw new Error('VS Code is closing');
+    // Connecting here makes this window the tools' owner: the others follow, so one window restores them all on close.
+    const previous = await this.takeOwnership();
+    if (previous !== undefined) await this.repoint(previous, this.deps.host.proxy!.url);
     await integration.connect(this.context());
     this.tools.mark(integration.id, true);
     this.deps.onDidChange();
@@ -167,23 +212,31 @@ export class IsartorController<P extends EmbeddedProxy> {
   }
 
   /** Settings changed: layer switches apply live; anything else restarts a running proxy. */
-  async settingsChanged(changedLayers: readonly LayerSwitch[], needsRestart: boolean): Promise<void> {
-    const proxy = this.deps.host.proxy;
-    const settings = this.deps.settings();
-    if (needsRestart) await this.refreshKeys();
-    if (proxy) for (const layer of changedLayers) this.applyLayer(proxy, layer, settings.layers[layer]);
-    if (needsRestart) await this.restart();
-    this.deps.onDidChange();
+  settingsChanged(changedLayers: readonly LayerSwitch[], needsRestart: boolean): Promise<void> {
+    return this.serial(async () => {
+      const proxy = this.deps.host.proxy;
+      const settings = this.deps.settings();
+      if (needsRestart) await this.refreshKeys();
+      if (proxy) for (const layer of changedLayers) this.applyLayer(proxy, layer, settings.layers[layer]);
+      if (needsRestart) await this.restartNow();
+      this.deps.onDidChange();
+    }, () => undefined);
   }
 
   /** Keys changed in the secret store: reload them and restart so the engine uses them. */
-  async keysChanged(): Promise<void> {
-    await this.refreshKeys();
-    await this.restart();
-    this.deps.onDidChange();
+  keysChanged(): Promise<void> {
+    return this.serial(async () => {
+      await this.refreshKeys();
+      await this.restartNow();
+      this.deps.onDidChange();
+    }, () => undefined);
   }
 
-  async restart(): Promise<void> {
+  restart(): Promise<void> {
+    return this.serial(() => this.restartNow(), () => undefined);
+  }
+
+  private async restartNow(): Promise<void> {
     if (!this.deps.host.proxy) return;
     await this.stop();
     await this.start();
@@ -241,16 +294,24 @@ export class IsartorController<P extends EmbeddedProxy> {
    * start while the old one still holds the port, so the tools stay with the old URL, and then the
    * old window's shutdown restores them. Called periodically; cheap when there is nothing to do.
    */
-  async adoptSuspendedTools(): Promise<void> {
+  adoptSuspendedTools(): Promise<void> {
+    return this.serial(() => this.adoptNow(), () => undefined);
+  }
+
+  private async adoptNow(): Promise<void> {
     const proxy = this.deps.host.proxy;
-    if (!proxy || !this.enabled || this.tools.suspended().length === 0) return;
+    if (!proxy || !this.enabled) return;
+    const suspended = this.tools.suspended().length > 0;
     const lastUrl = this.deps.state.get<string>(LAST_URL_KEY);
     if (lastUrl !== proxy.url) {
+      if (!suspended && this.tools.connected().length === 0) return;
       if (lastUrl && (await this.deps.isIsartorAt(lastUrl))) return;
+      // The owner closed (its tools are suspended) or crashed (they point at its dead port).
       this.deps.logger.info(`the proxy at ${lastUrl ?? '(none)'} is gone; connecting its tools to ${proxy.url}`);
-      await this.deps.state.update(LAST_URL_KEY, proxy.url);
+      await this.takeOwnership();
     }
-    await this.resumeTools();
+    // Tools a user put back by hand are connected again only along with suspended ones, as at startup.
+    await this.resumeTools({ reverted: suspended, quiet: true });
   }
 
   /** Ids of the tools marked connected (for the walkthrough's "connect your tools" step). */
@@ -276,10 +337,17 @@ export class IsartorController<P extends EmbeddedProxy> {
 
   /** Whether the tool's settings point at Isartor now (the mark when they cannot be read). */
   private async pointsAtIsartor(integration: Integration): Promise<boolean> {
+    return (await this.pointing(integration)) !== 'no';
+  }
+
+  /** Where the tool's settings point: at this proxy, at another Isartor URL (moved or gone), or not at Isartor. */
+  private async pointing(integration: Integration): Promise<'here' | 'elsewhere' | 'no'> {
     try {
-      return (await integration.detect(this.context())).state === 'connected';
+      const detection = await integration.detect(this.context());
+      if (detection.state !== 'connected') return 'no';
+      return detection.elsewhere ? 'elsewhere' : 'here';
     } catch {
-      return this.tools.connected().includes(integration.id);
+      return this.tools.connected().includes(integration.id) ? 'here' : 'no';
     }
   }
 
@@ -300,7 +368,8 @@ export class IsartorController<P extends EmbeddedProxy> {
 
   /** Starts the proxy and connects the suspended tools; restores the connected ones if it cannot start. */
   private async startAndResume(): Promise<boolean> {
-    if (await this.start(() => this.startAndResume())) {
+    if (await this.start(() => this.serial(() => this.startAndResume(), () => false))) {
+      if (this.closing) return true;
       await this.resumeTools();
       return true;
     }
@@ -325,26 +394,35 @@ export class IsartorController<P extends EmbeddedProxy> {
   }
 
   /**
-   * Connects again the tools a shutdown restored, when this window's proxy is the one they use.
-   * A file-based tool still marked connected whose files were put back anyway (a shutdown of an
-   * older version lost its bookkeeping) is connected again too.
+   * Connects again the tools a shutdown restored, when this window's proxy is the one they use,
+   * and re-points marked tools left on another Isartor URL (a port that moved, a window that
+   * crashed). With `reverted`, a file-based tool still marked connected whose files were put
+   * back anyway (a shutdown of an older version lost its bookkeeping) is connected again too.
+   * `quiet` (the periodic check) logs failures instead of notifying every few seconds.
    */
-  private async resumeTools(): Promise<void> {
+  private async resumeTools(options: { reverted: boolean; quiet?: boolean } = { reverted: true }): Promise<void> {
     if (this.deps.state.get<string>(LAST_URL_KEY) !== this.deps.host.proxy?.url) return;
     const suspended = this.tools.suspended();
     const connected = this.tools.connected();
+    let changed = false;
     for (const integration of this.deps.integrations()) {
-      const wanted = suspended.includes(integration.id) || (integration.suspend !== undefined && connected.includes(integration.id) && !(await this.pointsAtIsartor(integration)));
+      if (this.closing) return;
+      let wanted = suspended.includes(integration.id);
+      if (!wanted && connected.includes(integration.id)) {
+        const pointing = await this.pointing(integration);
+        wanted = pointing === 'elsewhere' || (options.reverted && integration.suspend !== undefined && pointing === 'no');
+      }
       if (!wanted) continue;
       try {
         await integration.connect(this.context());
         this.tools.mark(integration.id, true);
+        changed = true;
       } catch (error) {
         this.deps.logger.error(`could not connect ${integration.label} again: ${describeError(error)}`);
-        this.deps.ui.warn(`Isartor could not connect ${integration.label} again: ${describeError(error)}`);
+        if (!options.quiet) this.deps.ui.warn(`Isartor could not connect ${integration.label} again: ${describeError(error)}`);
       }
     }
-    this.deps.onDidChange();
+    if (changed || !options.quiet) this.deps.onDidChange();
   }
 
   /** Isartor is off but tools are still marked (a crash during Disable): restore the file-based ones. */
@@ -365,16 +443,19 @@ export class IsartorController<P extends EmbeddedProxy> {
     return this.start();
   }
 
-  /** Starts the proxy; on failure shows one notification whose Retry runs `retry`. */
-  private async start(retry: () => Promise<unknown> = () => this.start()): Promise<boolean> {
+  /**
+   * Starts the proxy; on failure shows one notification whose Retry runs `retry` (a queued
+   * operation: the notification outlives the one that failed).
+   */
+  private async start(retry: () => Promise<unknown> = () => this.serial(() => this.start(), () => false)): Promise<boolean> {
     const settings = this.deps.settings();
     for (const problem of settings.problems) this.deps.logger.warn(`settings: ${problem}`);
     const running = this.deps.host.proxy;
     let proxy: P;
     try {
-      proxy = (await this.deps.host.start(this.engineConfig())).proxy;
+      proxy = await this.startHost(settings);
     } catch (error) {
-      void this.deps.ui.startFailed(describeError(error)).then((choice) => {
+      void this.deps.ui.startFailed(startFailure(error)).then((choice) => {
         if (choice === 'retry') void retry();
         if (choice === 'log') this.deps.ui.showLog();
       });
@@ -396,6 +477,36 @@ export class IsartorController<P extends EmbeddedProxy> {
     }
     this.deps.onDidChange();
     return true;
+  }
+
+  /**
+   * Makes this window's proxy the one the tools use (LAST_URL_KEY) and installs the routes other
+   * windows stored since it started. Returns the previous owner's URL, or undefined when this
+   * window owned them already.
+   */
+  private async takeOwnership(): Promise<string | undefined> {
+    const proxy = this.deps.host.proxy;
+    const previous = this.deps.state.get<string>(LAST_URL_KEY);
+    if (!proxy || previous === proxy.url) return undefined;
+    await this.deps.state.update(LAST_URL_KEY, proxy.url);
+    this.deps.routes.attach(proxy);
+    return previous ?? '(none)';
+  }
+
+  /**
+   * Starts the host. Global storage (or no folder open) is one folder for every window, and its
+   * store opens in one process only: a second window then uses its workspace storage if it has one.
+   */
+  private async startHost(settings: IsartorSettings): Promise<P> {
+    const config = this.engineConfig();
+    try {
+      return (await this.deps.host.start(config)).proxy;
+    } catch (error) {
+      const own = this.deps.windowDataDir?.();
+      if (!isStoreLocked(error) || !own || own === config.dataDir) throw error;
+      this.deps.logger.warn(`another VS Code window has Isartor's ${settings.storage} storage open; this window uses its workspace storage (${own})`);
+      return (await this.deps.host.start({ ...config, dataDir: own })).proxy;
+    }
   }
 
   private async stop(): Promise<void> {
@@ -425,7 +536,23 @@ export class IsartorController<P extends EmbeddedProxy> {
     this.tools.mark(integration.id, false);
   }
 
+  /** Runs `task` after the operations queued before it; once VS Code is closing, `whenClosing` instead. */
+  private serial<T>(task: () => Promise<T>, whenClosing: () => T): Promise<T> {
+    return this.queue.run(async () => (this.closing ? whenClosing() : task()));
+  }
+
   private async refreshKeys(): Promise<void> {
     this.keys = await this.deps.keys.all(this.deps.settings().providers);
   }
+}
+
+/** The store's lock is held (by another window's extension host, or by `isartor serve`). */
+function isStoreLocked(error: unknown): boolean {
+  return (error as Error | undefined)?.name === 'StoreLockedError' || /already open in process/.test(describeError(error));
+}
+
+/** The start failure as the notification says it: a held store gets what to do about it. */
+function startFailure(error: unknown): string {
+  if (!isStoreLocked(error)) return describeError(error);
+  return `${describeError(error)}. Another VS Code window (or "isartor serve") uses the same storage: close it, open a folder in this window, or set "isartor.storage" to "workspace" so each workspace has its own.`;
 }

@@ -73,6 +73,21 @@ describe('PersistentRouteRegistry', () => {
     assert.equal(proxy.routes.size, 1);
   });
 
+  it('installs a route another window stored after attach, when it is used here (and once)', async () => {
+    const shared = new MapMemento();
+    const here = new PersistentRouteRegistry(shared);
+    const proxy = new RouteTable();
+    here.attach(proxy);
+    const id = await new PersistentRouteRegistry(shared).ensureRoute(continueOpenAi); // the other window
+    assert.equal(proxy.routes.has(id), false);
+    assert.equal(await here.ensureRoute(continueOpenAi), id);
+    assert.ok(proxy.routes.has(id), 'this proxy serves the id it handed out');
+    assert.equal(await here.ensureRoute(continueOpenAi), id);
+    const later = await new PersistentRouteRegistry(shared).ensureRoute({ ...continueOpenAi, tool: 'claude' });
+    here.attach(proxy); // attaching again picks up what was stored since
+    assert.ok(proxy.routes.has(later));
+  });
+
   it('releases only the given tool’s routes, from storage and from the proxy', async () => {
     const registry = new PersistentRouteRegistry(new MapMemento());
     const proxy = new RouteTable();

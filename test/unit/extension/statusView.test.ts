@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import type { LedgerSummary, LedgerTotals } from '../../../src/core/ledger-types';
 import { formatStatus } from '../../../src/extension/statusView';
-import { deflectionRate, formatCount, formatUsd } from '../../../src/shared/format';
+import { deflectionRate, formatCount, formatUsd, savedShare } from '../../../src/shared/format';
 
 const ROOT = join(__dirname, '..', '..', '..');
 
@@ -39,6 +39,30 @@ describe('status formatting', () => {
     assert.equal(formatCount(4_500_000), '4.5M');
     assert.equal(deflectionRate({ requests: 0, deflected: 0 }), '0%');
     assert.equal(deflectionRate({ requests: 27, deflected: 10 }), '37%');
+  });
+
+  it('picks the unit after rounding, so no value reads "1000" of a unit', () => {
+    assert.equal(formatUsd(999.996), '$1.0k');
+    assert.equal(formatUsd(999.994), '$999.99');
+    assert.equal(formatUsd(999_950), '$1.0M');
+    assert.equal(formatUsd(999_949), '$999.9k');
+    assert.equal(formatUsd(1e13), '$10.0T');
+    assert.equal(formatCount(999.5), '1.0k');
+    assert.equal(formatCount(999_950), '1.0M');
+    assert.equal(formatCount(2.5e9), '2.5B');
+  });
+
+  it('shows 0% and 100% only when exact', () => {
+    assert.equal(deflectionRate({ requests: 200, deflected: 199 }), '>99%');
+    assert.equal(deflectionRate({ requests: 200, deflected: 200 }), '100%');
+    assert.equal(deflectionRate({ requests: 1000, deflected: 4 }), '<1%');
+    assert.equal(deflectionRate({ requests: 1000, deflected: 0 }), '0%');
+    assert.equal(deflectionRate({ requests: 1000, deflected: 5 }), '1%');
+    assert.equal(deflectionRate({ requests: 1000, deflected: 995 }), '>99%');
+    assert.equal(savedShare(0.004, 10), '<1%');
+    assert.equal(savedShare(10, 0.004), '>99%');
+    assert.equal(savedShare(10, 0), '100%');
+    assert.equal(savedShare(0, 10), '0%');
   });
 
   it('shows rate and money when on, with a per-layer tooltip', () => {

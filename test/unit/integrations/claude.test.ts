@@ -133,7 +133,10 @@ describe('claude settings.json', () => {
     const original = await placeFixture('claude-settings.json', file);
     await claude.connect(home.ctx(8787));
     const first = baseUrlIn(await readFile(file, 'utf8'));
+    assert.equal((await claude.detect(home.ctx(8787))).elsewhere, undefined);
+    assert.equal((await claude.detect(home.ctx(8788))).elsewhere, true, 'connected, to another port');
     await claude.connect(home.ctx(8788));
+    assert.equal((await claude.detect(home.ctx(8788))).elsewhere, undefined);
     const second = baseUrlIn(await readFile(file, 'utf8'));
     assert.match(String(second), /^http:\/\/127\.0\.0\.1:8788\/r\//);
     assert.equal(routeIdOf(second), routeIdOf(first));

@@ -136,6 +136,23 @@ describe('codex config.toml', () => {
     assert.equal(String((await read(file)).model_providers!.isartor!.base_url), url, 'the same URL again');
   });
 
+  it('connect after the proxy moved writes the new port with the same route, and disconnect still restores the bytes', async () => {
+    const original = await placeFixture('codex-config.toml', file);
+    await codex.connect(home.ctx(8787));
+    const first = String((await read(file)).model_providers!.isartor!.base_url);
+    assert.equal((await codex.detect(home.ctx(9911))).elsewhere, true, 'connected, to another port');
+    await codex.connect(home.ctx(9911));
+    assert.equal((await codex.detect(home.ctx(9911))).elsewhere, undefined);
+    const config = await read(file);
+    assert.equal(config.model_providers!.isartor!.base_url, first.replace(':8787/', ':9911/'));
+    assert.equal(config.model_providers!.isartor!.env_key, 'OPENAI_API_KEY', 'the rest of the table stays');
+    assert.equal(config.model_provider, 'isartor');
+    assert.equal((await codex.detect(home.ctx(9911))).state, 'connected');
+    await codex.disconnect(home.ctx(9911));
+    assert.deepEqual(await readFile(file), original);
+    assert.deepEqual(await loadJournal(home.journalDir), []);
+  });
+
   it('leaves alone a file that does not parse, a local provider and an isartor entry it did not write', async () => {
     await mkdir(join(home.homeDir, '.codex'), { recursive: true });
     await writeFile(file, 'model = "gpt-5"\n[broken\n');

@@ -114,6 +114,8 @@ describe('continue config.yaml', () => {
   it('suspend (VS Code closing) restores the bytes but keeps the routes, so the next connect writes the same URLs', async () => {
     await continueIntegration.connect(home.ctx(8787));
     const connected = await readFile(file, 'utf8');
+    assert.equal((await continueIntegration.detect(home.ctx(8787))).elsewhere, undefined);
+    assert.equal((await continueIntegration.detect(home.ctx(8790))).elsewhere, true, 'connected, to another port');
     const routes = [...home.routes.routes.values()].map((route) => route.id).sort();
     await continueIntegration.suspend!(home.ctx(8787));
     assert.deepEqual(await readFile(file), original);

@@ -107,7 +107,9 @@ describe('roo code', () => {
   it('connecting again on a new port re-points the same profile and keeps the original previous profile', async () => {
     await integration().connect(home.ctx(8787));
     const first = String(roo.profiles.get('Isartor')!.anthropicBaseUrl);
+    assert.equal((await integration().detect(home.ctx(9100))).elsewhere, true, 'connected, to another port');
     await integration().connect(home.ctx(9100));
+    assert.equal((await integration().detect(home.ctx(9100))).elsewhere, undefined);
     const second = String(roo.profiles.get('Isartor')!.anthropicBaseUrl);
     assert.match(second, /^http:\/\/127\.0\.0\.1:9100\/r\//);
     assert.equal(routeIdOf(second), routeIdOf(first));
