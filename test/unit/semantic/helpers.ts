@@ -48,11 +48,15 @@ export function chatBody(text: string, options: { history?: JsonObject[]; extra?
 
 export const context = (req: ProxyRequest): LayerContext => ({ req, notes: {}, responseHeaders: {} });
 
-/** The answer the stand-in upstream gives to call number `call`. */
+/** The answer the stand-in upstream gives to call number `call`, in the request's API style. */
 export function answerFor(req: ProxyRequest, call: number): StoredAnswer {
+  const body: JsonObject =
+    req.api === 'anthropic.messages'
+      ? { id: `answer-${call}`, type: 'message', role: 'assistant', model: req.model, content: [{ type: 'text', text: `answer ${call}` }], stop_reason: 'end_turn' }
+      : { id: `answer-${call}`, object: 'chat.completion', model: req.model, choices: [{ index: 0, message: { role: 'assistant', content: `answer ${call}` }, finish_reason: 'stop' }] };
   return {
     api: req.api,
-    body: { id: `answer-${call}`, object: 'chat.completion', model: req.model, choices: [{ index: 0, message: { role: 'assistant', content: `answer ${call}` }, finish_reason: 'stop' }] },
+    body,
     usage: { inputTokens: 10, outputTokens: 5, cachedInputTokens: 0, cacheWriteTokens: 0 },
     createdAt: 1_700_000_000_000 + call,
   };
