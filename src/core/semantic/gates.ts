@@ -7,7 +7,7 @@ import { stemmer } from 'stemmer';
 import { lexicalTokens, weightedTerms } from '../embed/lexical';
 import { foldSynonym } from '../embed/synonyms';
 import { TECH_TERMS } from '../embed/tech-terms';
-import { casingDiffers, symbolTokens, wordCasing } from './symbols';
+import { casingDiffers, isSpaceCode, symbolTokens, wordCasing } from './symbols';
 
 /** Why a candidate was rejected; the ledger counts `l1b_rejected` by these. */
 export type GateReason =
@@ -15,6 +15,7 @@ export type GateReason =
   | 'identifiers'
   | 'code'
   | 'symbols'
+  | 'layout'
   | 'case'
   | 'negation'
   | 'tech'
@@ -32,6 +33,8 @@ export interface GateSignature {
   code: string;
   /** Operators and punctuation-bearing tokens outside code, in order, as written. */
   symbols: string;
+  /** Line breaks, indentation and other whitespace outside code (see `layoutOf`). */
+  layout: string;
   /** Lower-cased word → how it is capitalised (see `wordCasing`). */
   casing: Map<string, string>;
   negations: number;
@@ -137,7 +140,8 @@ function properNames(prose: string): Set<string> {
 }
 
 // Non-ASCII written as \u escapes (\u2019 is ’): the bundles must stay ASCII (scripts/ascii-bundle.mjs).
-const FENCED_CODE = /```[^\n]*\n?([\s\S]*?)```/g;
+/** A fenced block: its info string (language tag) and its code. */
+const FENCED_CODE = /```([^\n]*)\n?([\s\S]*?)```/g;
 const INLINE_CODE = /`([^`\n]+)`/g;
 const QUOTED = /"([^"\n]{1,300})"|\u201C([^\u201D\n]{1,300})\u201D|(?:^|[\s(])'([^'\n]{1,300})'(?=$|[\s.,;:?!)])/g;
 const INNER_CAPITAL = /[a-z0-9][A-Z]/;
@@ -186,7 +190,7 @@ export const MAX_GATED_CHARS = 16_384;
 /** A signature that only the same text matches. */
 function exactOnlySignature(text: string): GateSignature {
   return {
-    numbers: '', identifiers: '', code: text, symbols: '', casing: new Map(), negations: 0, tech: '', contrast: '',
+    numbers: '', identifiers: '', code: text, symbols: '', layout: '', casing: new Map(), negations: 0, tech: '', contrast: '',
     terms: [], specificTerms: new Set(), termSet: new Set(), names: new Set(), words: new Set(), question: '', wording: '', wordOrder: [],
   };
 }
@@ -200,10 +204,59 @@ export interface ExactParts {
   numbers: string;
   identifiers: string;
   symbols: string;
+  layout: string;
 }
 
 /** The gates that compare `ExactParts`, one part each. */
-export const EXACT_GATES: readonly GateReason[] = ['code', 'numbers', 'identifiers', 'symbols'];
+export const EXACT_GATES: readonly GateReason[] = ['code', 'numbers', 'identifiers', 'symbols', 'layout'];
+
+/** Whitespace other than a space: a line break, a tab, a no-break space. */
+const OTHER_SPACE = /[^\S ]/;
+/** A whitespace run that is not a single space. Greedy from a run's start, so linear. */
+const NOTABLE_RUN = /\s{2,}|[^\S ]/g;
+const LINE_BREAK = /[\n\r\v\f\u2028\u2029]/;
+
+/**
+ * The layout of a text: its whitespace runs as written, each after the number of runs before it
+ * (so where the words break), the text's leading and trailing whitespace aside. Code and
+ * configuration mean different things with a line indented, a tab for spaces or a line break
+ * moved ("print(done)" inside or after the loop), so in a text on several lines every run but a
+ * single space counts: line breaks, indentation, tabs, blank lines, trailing or doubled spaces.
+ * In a text on one line only runs holding other whitespace than spaces (a tab) count: "How do  I"
+ * is "How do I", and a doubled space inside a quoted string is the identifiers gate's. Empty for
+ * most questions. Linear: one regexp pass, and between two such runs a count of the spaces.
+ *
+ * @example layoutOf('if x:\n    y') // "2\n    "
+ */
+export function layoutOf(prose: string): string {
+  if (!OTHER_SPACE.test(prose)) return '';
+  let end = prose.length;
+  while (end > 0 && isSpaceCode(prose.charCodeAt(end - 1))) end--;
+  let start = 0;
+  while (start < end && isSpaceCode(prose.charCodeAt(start))) start++;
+  let runs = 0;
+  let strict = '';
+  let lenient = '';
+  let lineBreak = false;
+  let cursor = start;
+  NOTABLE_RUN.lastIndex = start;
+  for (let match = NOTABLE_RUN.exec(prose); match !== null && match.index < end; match = NOTABLE_RUN.exec(prose)) {
+    // Between two notable runs every run is a single space.
+    for (let space = prose.indexOf(' ', cursor); space !== -1 && space < match.index; space = prose.indexOf(' ', space + 1)) runs++;
+    runs++;
+    const run = match[0];
+    cursor = match.index + run.length;
+    // Digits never are whitespace, so the count and the run after it cannot run together.
+    const entry = `${runs}${run}`;
+    strict += entry;
+    if (OTHER_SPACE.test(run)) {
+      lenient += entry;
+      if (!lineBreak && LINE_BREAK.test(run)) lineBreak = true;
+    }
+  }
+  return lineBreak ? strict : lenient;
+}
+
 
 /** `ExactParts` plus what `gateSignature` reuses of the work. */
 type ExactPartsWork = ExactParts & { prose: string; tokens: string[] };
@@ -211,7 +264,16 @@ type ExactPartsWork = ExactParts & { prose: string; tokens: string[] };
 function exactPartsWork(text: string, wantTokens: boolean): ExactPartsWork {
   // Each pattern runs only on a text holding the characters it needs to match (same result, less work).
   const hasFence = text.includes('```');
-  const fenced = hasFence ? collect(text, FENCED_CODE).map((code) => code.replace(/\s+$/gm, '')) : [];
+  // Fenced code exactly as written, with its language tag ("7 / 2" is 3 in C, 3.5 in Python):
+  // blank lines, indentation and trailing spaces may all be what is asked about. Only the newline
+  // before the closing fence is left out.
+  const fenced: string[] = [];
+  if (hasFence) {
+    for (const match of text.matchAll(FENCED_CODE)) {
+      const code = match[2]!;
+      fenced.push(`${match[1]!.trim()}\n${code.endsWith('\n') ? code.slice(0, -1) : code}`);
+    }
+  }
   const withoutFences = hasFence ? text.replace(FENCED_CODE, ' ') : text;
   const hasInline = withoutFences.includes('`');
   const inline = hasInline ? collect(withoutFences, INLINE_CODE) : [];
@@ -229,27 +291,29 @@ function exactPartsWork(text: string, wantTokens: boolean): ExactPartsWork {
   const numbers: string[] = [];
   for (const match of prose.matchAll(/\d[\d,]*(?:\.\d+)?/g)) numbers.push(match[0].replace(/,(?=\d{3}\b)/g, ''));
   for (const token of tokens) if (Object.hasOwn(NUMBER_WORDS, token)) numbers.push(NUMBER_WORDS[token]!);
+  const symbols = symbolTokens(prose);
   return {
     prose,
     tokens,
     numbers: sortedJoin(numbers),
     identifiers: sortedJoin(identifiers),
     code: [...fenced, '\u0001', ...inline].join('\u0000'),
-    symbols: symbolTokens(prose).join('\u0000'),
+    symbols: symbols.join('\u0000'),
+    layout: layoutOf(prose),
   };
 }
 
 /** The `ExactParts` of a turn, exactly as `gateSignature` has them. */
 export function exactParts(text: string): ExactParts {
   if (text.length > MAX_GATED_CHARS) return exactOnlySignature(text);
-  const { code, numbers, identifiers, symbols } = exactPartsWork(text, false);
-  return { code, numbers, identifiers, symbols };
+  const { code, numbers, identifiers, symbols, layout } = exactPartsWork(text, false);
+  return { code, numbers, identifiers, symbols, layout };
 }
 
 /** Extracts everything the gates compare from one last user turn. */
 export function gateSignature(text: string): GateSignature {
   if (text.length > MAX_GATED_CHARS) return exactOnlySignature(text);
-  const { prose, tokens, numbers, identifiers, code, symbols } = exactPartsWork(text, true);
+  const { prose, tokens, numbers, identifiers, code, symbols, layout } = exactPartsWork(text, true);
   const weighted = weightedTerms(prose, true, true);
   const wordOrder = tokens.filter((token) => !FILLER_WORDS.has(token)).map((token) => foldSynonym(pluralStem(token)));
   const terms = weighted.map((term) => term.term);
@@ -258,6 +322,7 @@ export function gateSignature(text: string): GateSignature {
     identifiers,
     code,
     symbols,
+    layout,
     casing: wordCasing(prose),
     negations: tokens.filter((token) => NEGATIONS.has(token)).length,
     tech: sortedJoin(new Set(tokens.filter((token) => TECH_TERMS.has(token)))),
@@ -297,6 +362,7 @@ export function checkGates(query: GateSignature, candidate: GateSignature, optio
   if (on('numbers') && query.numbers !== candidate.numbers) return 'numbers';
   if (on('identifiers') && query.identifiers !== candidate.identifiers) return 'identifiers';
   if (on('symbols') && query.symbols !== candidate.symbols) return 'symbols';
+  if (on('layout') && query.layout !== candidate.layout) return 'layout';
   if (on('case') && casingDiffers(query.casing, candidate.casing)) return 'case';
   if (on('negation') && query.negations !== candidate.negations) return 'negation';
   if (on('tech') && query.tech !== candidate.tech) return 'tech';
