@@ -5,7 +5,7 @@
  */
 import { stemmer } from 'stemmer';
 import { lexicalTokens, weightedTerms } from '../embed/lexical';
-import { foldSynonym } from '../embed/synonyms';
+import { foldSynonym, foldSynonymInflected } from '../embed/synonyms';
 import { TECH_TERMS } from '../embed/tech-terms';
 import { casingDiffers, isSpaceCode, symbolTokens, wordCasing } from './symbols';
 
@@ -52,7 +52,10 @@ export interface GateSignature {
   words: Set<string>;
   /** Question words (why, how, when, ...): "why X" and "how X" want different answers. */
   question: string;
-  /** Every word but fillers, synonyms folded and stemmed: who asks, tense, modality all count. */
+  /**
+   * Every word but "the" and a greeting or thanks that opens or closes the text, spellings folded
+   * (never plurals): who asks, tense, modality, "a" and "an", number all count.
+   */
   wording: string;
   /** The same words in their order, for the order gate. */
   wordOrder: string[];
@@ -96,19 +99,40 @@ const CONTRAST_WORDS = new Set(
 );
 
 /**
- * Harman's S-stemmer: folds plurals only. The Porter stemmer is too eager for the wording gate
- * ("animals" and "anime", "bored" and "boring" share a stem).
+ * A greeting that opens a text, followed by punctuation: "Hi, …", "Hello! …", "hey there, …".
+ * Without the punctuation the word may be what is asked about ("Hello world in Rust").
+ * Bounded repeats only: anchored and linear.
  */
-export function pluralStem(word: string): string {
-  if (word.length < 4 || !word.endsWith('s')) return word;
-  if (word.endsWith('ies') && !word.endsWith('eies') && !word.endsWith('aies')) return `${word.slice(0, -3)}y`;
-  if (word.endsWith('es') && !/(aes|ees|oes)$/.test(word)) return word.slice(0, -1);
-  if (/(us|ss)$/.test(word)) return word;
-  return word.slice(0, -1);
-}
+const LEADING_GREETING = /^\s{0,8}(hi|hello|hey)(\s{1,4}there)?\s{0,4}[,!.:;\u2026]/i;
 
-/** Words whose presence never changes what is asked. */
-const FILLER_WORDS = new Set(['a', 'an', 'the', 'please', 'kindly', 'thanks', 'thank', 'hi', 'hello', 'hey', 'just', 'really']);
+/** Words that ask politely when they open the text (after a greeting). */
+const POLITE_OPENERS = new Set(['please', 'kindly']);
+
+/** Thanks and "please" that close the text, as token sequences. */
+const POLITE_CLOSERS: readonly (readonly string[])[] = [['please'], ['thanks'], ['thx'], ['thank', 'you'], ['thanks', 'in', 'advance'], ['thank', 'you', 'in', 'advance']];
+
+/**
+ * The tokens of a text but a greeting or "please" that opens it and "please" or thanks that close
+ * it: only there are they politeness. Inside the text they are words like any other ("How do I
+ * say hi in French?", "Write a hello world program"), and so are articles, "just" and "really".
+ */
+function withoutPoliteEnds(tokens: readonly string[], prose: string): readonly string[] {
+  let start = 0;
+  const greeting = LEADING_GREETING.exec(prose);
+  if (greeting && tokens[0] === greeting[1]!.toLowerCase()) start = greeting[2] !== undefined && tokens[1] === 'there' ? 2 : 1;
+  if (start < tokens.length && POLITE_OPENERS.has(tokens[start]!)) start++;
+  let end = tokens.length;
+  for (let closed = true; closed; ) {
+    closed = false;
+    for (const closer of POLITE_CLOSERS) {
+      if (end - closer.length < start || !closer.every((word, i) => tokens[end - closer.length + i] === word)) continue;
+      end -= closer.length;
+      closed = true;
+      break;
+    }
+  }
+  return start === 0 && end === tokens.length ? tokens : tokens.slice(start, end);
+}
 
 const QUESTION_WORDS = new Set(['what', 'why', 'how', 'when', 'where', 'who', 'whom', 'whose', 'which', 'whether']);
 
@@ -287,7 +311,7 @@ function exactPartsWork(text: string, wantTokens: boolean): ExactPartsWork {
   }
 
   // The tokens matter here only for number words; the gate key's callers need nothing else of them.
-  const tokens = wantTokens || NUMBER_WORD_HINT.test(prose) ? lexicalTokens(prose) : [];
+  const tokens = wantTokens || NUMBER_WORD_HINT.test(prose) ? lexicalTokens(prose, true) : [];
   const numbers: string[] = [];
   for (const match of prose.matchAll(/\d[\d,]*(?:\.\d+)?/g)) numbers.push(match[0].replace(/,(?=\d{3}\b)/g, ''));
   for (const token of tokens) if (Object.hasOwn(NUMBER_WORDS, token)) numbers.push(NUMBER_WORDS[token]!);
@@ -315,7 +339,9 @@ export function gateSignature(text: string): GateSignature {
   if (text.length > MAX_GATED_CHARS) return exactOnlySignature(text);
   const { prose, tokens, numbers, identifiers, code, symbols, layout } = exactPartsWork(text, true);
   const weighted = weightedTerms(prose, true, true);
-  const wordOrder = tokens.filter((token) => !FILLER_WORDS.has(token)).map((token) => foldSynonym(pluralStem(token)));
+  // "the" alone never says which thing is meant ("the Fibonacci sequence" is "Fibonacci sequence";
+  // "The Matrix" is a name, which the names gate keeps). "a" and "an" do: "a" may be a variable.
+  const wordOrder = withoutPoliteEnds(tokens, prose).filter((token) => token !== 'the').map((token) => foldSynonymInflected(token));
   const terms = weighted.map((term) => term.term);
   return {
     numbers,
