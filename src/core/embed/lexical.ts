@@ -15,7 +15,7 @@ export interface LexicalOptions {
   dimensions: number;
   /** Weight of a word bigram relative to a word; bigrams make word order count a little. */
   bigramWeight: number;
-  /** Fold the reviewed synonyms ("price" → "cost") before stemming. */
+  /** Fold the reviewed synonyms ("purchase" → "buy") before stemming. */
   synonyms: boolean;
   /** Weigh words by rarity (rare words decide more than common ones). */
   rarity: boolean;
@@ -127,7 +127,7 @@ export function lexicalVector(text: string, options: LexicalOptions = DEFAULT_LE
 /**
  * Creates the built-in embedder.
  *
- * @example const vector = await createLexicalEmbedder().embed('Price?');
+ * @example const vector = await createLexicalEmbedder().embed('Purchase?');
  */
 export function createLexicalEmbedder(options: Partial<LexicalOptions> = {}): Embedder & { embedSync(text: string): Float32Array } {
   const resolved = { ...DEFAULT_LEXICAL_OPTIONS, ...options };

@@ -31,7 +31,10 @@ export interface GateSignature {
   numbers: string;
   identifiers: string;
   code: string;
-  /** Operators and punctuation-bearing tokens outside code, in order, as written. */
+  /**
+   * Operators and punctuation-bearing tokens outside code, in order, as written, then the marks
+   * that end its sentences (see `sentenceMarks`).
+   */
   symbols: string;
   /** Line breaks, indentation and other whitespace outside code (see `layoutOf`). */
   layout: string;
@@ -110,6 +113,13 @@ const POLITE_OPENERS = new Set(['please', 'kindly']);
 
 /** Thanks and "please" that close the text, as token sequences. */
 const POLITE_CLOSERS: readonly (readonly string[])[] = [['please'], ['thanks'], ['thx'], ['thank', 'you'], ['thanks', 'in', 'advance'], ['thank', 'you', 'in', 'advance']];
+
+/** Whether the text's first letter may open a greeting (h or H): spares LEADING_GREETING on most texts. */
+function mayGreet(prose: string): boolean {
+  let i = 0;
+  while (i < prose.length && i < 8 && isSpaceCode(prose.charCodeAt(i))) i++;
+  return (prose.charCodeAt(i) | 0x20) === 0x68;
+}
 
 /**
  * The tokens of a text but a greeting or "please" that opens it and "please" or thanks that close
@@ -281,6 +291,73 @@ export function layoutOf(prose: string): string {
   return lineBreak ? strict : lenient;
 }
 
+/** A run of sentence marks ending a sentence (before whitespace or the end), found from its start. */
+const SENTENCE_MARKS = /(?<![.!?\u2026\u3002\uff01\uff0e\uff1f])[.!?\u2026\u3002\uff01\uff0e\uff1f]+(?=\s|$)/g;
+/**
+ * Thanks or "please" closing a text, and what precedes them but sentence marks. Bounded repeats
+ * and a literal after them: at most a few steps per position.
+ */
+const POLITE_END = /[\s,;:-]{0,8}\b(?:please|thx|thanks(?:\s{1,4}in\s{1,4}advance)?|thank\s{1,4}you(?:\s{1,4}in\s{1,4}advance)?)[\s.!?\u2026]{0,8}$/i;
+/**
+ * Whether the last two letters before the final marks and spaces are ones a polite closer ends
+ * with (plea-se, than-ks, t-hx, thank y-ou, advan-ce): spares POLITE_END on most texts.
+ */
+function mayEndPolitely(prose: string): boolean {
+  let i = prose.length - 1;
+  for (let skipped = 0; i >= 0 && skipped < 9; i--, skipped++) {
+    const code = prose.charCodeAt(i);
+    if (!(isSpaceCode(code) || code === 0x2e || code === 0x21 || code === 0x3f || code === 0x2026)) break;
+  }
+  if (i < 1) return false;
+  const last = prose.charCodeAt(i) | 0x20;
+  const before = prose.charCodeAt(i - 1) | 0x20;
+  return (last === 0x65 && (before === 0x73 || before === 0x63)) || (last === 0x73 && before === 0x6b) || (last === 0x78 && before === 0x68) || (last === 0x75 && before === 0x6f);
+}
+
+/** The first word of a sentence, from where the regexp's lastIndex is put. */
+const FIRST_WORD = /[\s"'\u201C\u2018(]*([A-Za-z]+)/y;
+/** Words that open a question: a sentence starting with one and ending without a mark asks. */
+const QUESTION_OPENERS = new Set([
+  ...QUESTION_WORDS,
+  ...`is are was were am do does did can could should would will shall may might must have has had
+  isn aren wasn weren don doesn didn couldn shouldn wouldn won haven hasn`.split(/\s+/).filter(Boolean),
+]);
+
+/**
+ * How the sentences of a text end, in order: "?" (a run holding a question mark), "!" or "." (a
+ * full stop alone); an ellipsis is no mark. A text that ends with no mark ends with "?" when its
+ * last sentence opens like a question ("How do I X" asks "How do I X?") and with "." otherwise
+ * ("Delete the branch" is "Delete the branch."): so "Delete the branch." and "It works!" are never
+ * the question "…?". A greeting that opens the text and thanks that close it do not count.
+ *
+ * @example sentenceMarks('It works. Why') // ".?"
+ */
+export function sentenceMarks(prose: string): string {
+  let end = prose.length;
+  if (mayEndPolitely(prose)) {
+    // POLITE_END matches at most ~50 characters: looking at the last 64 finds the same match.
+    const tailStart = Math.max(0, prose.length - 64);
+    const polite = POLITE_END.exec(tailStart === 0 ? prose : prose.slice(tailStart));
+    if (polite) end = tailStart + polite.index;
+  }
+  while (end > 0 && isSpaceCode(prose.charCodeAt(end - 1))) end--;
+  const greeting = mayGreet(prose) ? LEADING_GREETING.exec(prose) : null;
+  let marks = '';
+  let sentenceStart = greeting ? greeting[0].length : 0;
+  let endsWithMark = false;
+  SENTENCE_MARKS.lastIndex = sentenceStart;
+  for (let match = SENTENCE_MARKS.exec(prose); match !== null && match.index < end; match = SENTENCE_MARKS.exec(prose)) {
+    const run = match[0];
+    const mark = run.includes('?') || run.includes('\uff1f') ? '?' : run.includes('!') || run.includes('\uff01') ? '!' : run.length === 1 && run !== '\u2026' ? '.' : '';
+    sentenceStart = match.index + run.length;
+    endsWithMark = mark !== '' && sentenceStart >= end;
+    marks += mark;
+  }
+  if (endsWithMark) return marks;
+  FIRST_WORD.lastIndex = sentenceStart;
+  const opener = FIRST_WORD.exec(prose)?.[1]?.toLowerCase();
+  return marks + (opener !== undefined && QUESTION_OPENERS.has(opener) ? '?' : '.');
+}
 
 /** `ExactParts` plus what `gateSignature` reuses of the work. */
 type ExactPartsWork = ExactParts & { prose: string; tokens: string[] };
@@ -322,7 +399,7 @@ function exactPartsWork(text: string, wantTokens: boolean): ExactPartsWork {
     numbers: sortedJoin(numbers),
     identifiers: sortedJoin(identifiers),
     code: [...fenced, '\u0001', ...inline].join('\u0000'),
-    symbols: symbols.join('\u0000'),
+    symbols: `${symbols.join('\u0000')}\u0001${sentenceMarks(prose)}`,
     layout: layoutOf(prose),
   };
 }
