@@ -52,12 +52,12 @@ after(async () => {
 });
 
 test('a paraphrase answered through replica A is an L1b hit on replica B within a second', async () => {
-  const first = await ask(a, 'What is the price of the pro plan?');
+  const first = await ask(a, 'How do I purchase the pro plan?');
   assert.equal(first.layer, 'l3');
   const stored = Date.now();
   await until(async () => (await semanticEntries(b)) >= 1, "A's entry in B's index", 1000);
   const followedMs = Date.now() - stored;
-  const second = await ask(b, 'what is the COST of the pro plan');
+  const second = await ask(b, 'how do i BUY the pro plan');
   assert.equal(second.layer, 'l1b', `followed after ${followedMs} ms`);
   assert.equal(second.text, first.text);
   assert.equal(fake.requests.length, 1);

@@ -29,7 +29,7 @@ async function cli(args: string[]): Promise<{ code: number; stdout: string; stde
 it('prints the contract JSON and exits 0, or exits 2 for an unreadable file', async () => {
   const file = join(dir, 'pairs.jsonl');
   const rows = [
-    { text_a: 'Price?', text_b: 'Cost?', label: 1 },
+    { text_a: 'Purchase?', text_b: 'Buy?', label: 1 },
     { text_a: 'How do I sort a list in Python?', text_b: 'How do I sort a list in Rust?', label: 0 },
   ];
   await writeFile(file, rows.map((row) => JSON.stringify(row)).join('\n'));

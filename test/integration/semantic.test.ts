@@ -37,18 +37,18 @@ describe('L1b through the proxy (lexical embedder)', () => {
   });
 
   it('answers a paraphrased repeat from L1b, without calling the upstream', async () => {
-    const first = await ask(stack, 'What is the price of the pro plan?');
+    const first = await ask(stack, 'How do I purchase the pro plan?');
     assert.equal(first.response.headers.get('x-isartor-layer'), 'l3');
     await semanticEntries(stack, 1);
     const upstreamCalls = stack.fake.requests.length;
-    const second = await ask(stack, 'what is the COST of the pro plan');
+    const second = await ask(stack, 'how do i BUY the pro plan');
     assert.equal(second.response.headers.get('x-isartor-layer'), 'l1b');
     assert.equal(second.data.choices[0]?.message.content, first.data.choices[0]?.message.content);
     assert.equal(stack.fake.requests.length, upstreamCalls);
 
     const streamed = await stack
       .openai()
-      .chat.completions.create({ model: 'gpt-4o-mini', stream: true, messages: [{ role: 'system', content: 'Be brief.' }, { role: 'user', content: 'What is the cost of the pro plan?' }] })
+      .chat.completions.create({ model: 'gpt-4o-mini', stream: true, messages: [{ role: 'system', content: 'Be brief.' }, { role: 'user', content: 'How do I buy the pro plan?' }] })
       .withResponse();
     assert.equal(streamed.response.headers.get('x-isartor-layer'), 'l1b');
     let text = '';
@@ -205,22 +205,22 @@ describe('L1b through the proxy for the Responses API (lexical embedder)', () =>
       .withResponse();
 
   it('answers a rephrased input from L1b, and never across instructions, operators or provider state', async () => {
-    const first = await respond('What is the price of the pro plan?');
+    const first = await respond('How do I purchase the pro plan?');
     assert.equal(first.response.headers.get('x-isartor-layer'), 'l3');
     await semanticEntries(stack, 1);
     const upstreamCalls = stack.fake.requests.length;
-    const second = await respond([{ role: 'user', content: 'what is the COST of the pro plan' }]);
+    const second = await respond([{ role: 'user', content: 'how do i BUY the pro plan' }]);
     assert.equal(second.response.headers.get('x-isartor-layer'), 'l1b');
     assert.equal(second.data.output_text, first.data.output_text);
     assert.equal(stack.fake.requests.length, upstreamCalls);
 
     // Other instructions are another partition; an operator makes another question.
-    const otherInstructions = await stack.openai().responses.create({ model: 'gpt-5-mini', instructions: 'Answer in French.', input: 'What is the cost of the pro plan?' }).withResponse();
+    const otherInstructions = await stack.openai().responses.create({ model: 'gpt-5-mini', instructions: 'Answer in French.', input: 'How do I buy the pro plan?' }).withResponse();
     assert.equal(otherInstructions.response.headers.get('x-isartor-layer'), 'l3');
     await respond('Return true if x > y');
     await semanticEntries(stack, 3);
     assert.equal((await respond('Return true if x < y')).response.headers.get('x-isartor-layer'), 'l3');
     // A request that continues a conversation the provider keeps is never answered from a cache.
-    assert.equal((await respond('What is the cost of the pro plan?', { previous_response_id: 'resp_123' })).response.headers.get('x-isartor-layer'), 'l3');
+    assert.equal((await respond('How do I buy the pro plan?', { previous_response_id: 'resp_123' })).response.headers.get('x-isartor-layer'), 'l3');
   });
 });

@@ -15,7 +15,7 @@ export interface LexicalOptions {
   dimensions: number;
   /** Weight of a word bigram relative to a word; bigrams make word order count a little. */
   bigramWeight: number;
-  /** Fold the reviewed synonyms ("price" → "cost") before stemming. */
+  /** Fold the reviewed synonyms ("purchase" → "buy") before stemming. */
   synonyms: boolean;
   /** Weigh words by rarity (rare words decide more than common ones). */
   rarity: boolean;
@@ -33,21 +33,28 @@ const CONTRACTIONS: ReadonlyArray<readonly [RegExp, string]> = [
   [/\bshan['\u2019]t\b/g, 'shall not'],
   [/n['\u2019]t\b/g, ' not'],
   // Spelled out, so "who'll win" and "who'd win" stay different questions to the wording gate
-  // ("'d" may be "had" too: either way not "will"). "'s" is also the possessive: dropped.
+  // ("'d" may be "had" too: either way not "will").
   [/['\u2019]ll\b/g, ' will'],
   [/['\u2019]d\b/g, ' would'],
   [/['\u2019]ve\b/g, ' have'],
   [/['\u2019]re\b/g, ' are'],
   [/['\u2019]m\b/g, ' am'],
-  [/['\u2019]s\b/g, ''],
 ];
 
-/** Lower-cases, rewrites contractions and punctuated tech names, and splits into word tokens. */
-export function lexicalTokens(text: string): string[] {
+/** "'s": "is", "has" or the possessive; which one, the words around it tell. */
+const APOSTROPHE_S = /['\u2019]s\b/g;
+
+/**
+ * Lower-cases, rewrites contractions and punctuated tech names, and splits into word tokens.
+ * "'s" is dropped for the embedder (it names no topic); with `keepApostropheS` it becomes the token
+ * "s", for the wording gate: "the user's role" is not "the user role".
+ */
+export function lexicalTokens(text: string, keepApostropheS = false): string[] {
   let normalized = text.normalize('NFKC');
   for (const [pattern, replacement] of TECH_SPELLINGS) normalized = normalized.replace(pattern, replacement);
   normalized = normalized.toLowerCase();
   for (const [pattern, replacement] of CONTRACTIONS) normalized = normalized.replace(pattern, replacement);
+  normalized = normalized.replace(APOSTROPHE_S, keepApostropheS ? ' s' : '');
   return normalized.match(/[\p{L}\p{N}]+(?:[.\-][\p{L}\p{N}]+)*/gu) ?? [];
 }
 
@@ -120,7 +127,7 @@ export function lexicalVector(text: string, options: LexicalOptions = DEFAULT_LE
 /**
  * Creates the built-in embedder.
  *
- * @example const vector = await createLexicalEmbedder().embed('Price?');
+ * @example const vector = await createLexicalEmbedder().embed('Purchase?');
  */
 export function createLexicalEmbedder(options: Partial<LexicalOptions> = {}): Embedder & { embedSync(text: string): Float32Array } {
   const resolved = { ...DEFAULT_LEXICAL_OPTIONS, ...options };

@@ -10,29 +10,47 @@ import synonymData from './synonyms.json';
 /** Word → its group's representative (the representative maps to itself). */
 const SYNONYMS: ReadonlyMap<string, string> = new Map(synonymData.groups.flatMap((group) => group.map((word) => [word, group[0]!] as const)));
 
-/** Inflection endings tried, in order, when the word itself is not in the map ("prices" → "price"). */
-const ENDINGS: ReadonlyArray<readonly [string, string]> = [
-  ['ies', 'y'],
-  ['es', ''],
-  ['s', ''],
-  ['ing', ''],
-  ['ing', 'e'],
-  ['ed', ''],
-  ['ed', 'e'],
+/**
+ * Inflection endings tried, in order, when the word itself is not in the map ("colours" → "colour"),
+ * each with the ending it stands for ("ies", "es" and "s" all mark a plural or a third person).
+ */
+const ENDINGS: ReadonlyArray<readonly [string, string, string]> = [
+  ['ies', 'y', 's'],
+  ['es', '', 's'],
+  ['s', '', 's'],
+  ['ing', '', 'ing'],
+  ['ing', 'e', 'ing'],
+  ['ed', '', 'ed'],
+  ['ed', 'e', 'ed'],
 ];
 
 /**
- * The group representative for `word`, or `word` unchanged.
+ * The group representative for `word`, or `word` unchanged. Inflections fold to the bare
+ * representative: right for the embedder, which stems words anyway.
  *
- * @example foldSynonym('prices') // "cost"
+ * @example foldSynonym('colours') // "color"
  */
 export function foldSynonym(word: string): string {
+  return foldSynonymKeepingEnding(word, false);
+}
+
+/**
+ * Like `foldSynonym`, but an inflected word keeps its ending ("colours" → "color+s"): the wording
+ * gate folds spellings, never plurals ("the colour" is not "the colours").
+ *
+ * @example foldSynonymInflected('colours') // "color+s"
+ */
+export function foldSynonymInflected(word: string): string {
+  return foldSynonymKeepingEnding(word, true);
+}
+
+function foldSynonymKeepingEnding(word: string, keepEnding: boolean): string {
   const direct = SYNONYMS.get(word);
   if (direct !== undefined) return direct;
-  for (const [ending, replacement] of ENDINGS) {
+  for (const [ending, replacement, marker] of ENDINGS) {
     if (word.length <= ending.length + 2 || !word.endsWith(ending)) continue;
     const base = SYNONYMS.get(word.slice(0, word.length - ending.length) + replacement);
-    if (base !== undefined) return base;
+    if (base !== undefined) return keepEnding ? `${base}+${marker}` : base;
   }
   return word;
 }

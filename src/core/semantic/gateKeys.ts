@@ -1,6 +1,6 @@
 /**
  * A short hash of the parts of a turn that every gate profile requires to be equal (`ExactParts`:
- * code, numbers, identifiers, symbols). It is written into each entry's store key, so the worker
+ * code, numbers, identifiers, symbols, layout). It is written into each entry's store key, so the worker
  * knows it for every entry from the keys alone (journal, store) and the main thread can tell, from
  * the text alone, that no entry could pass the gates: a lookup then needs no round trip to the
  * worker (issue 15).
@@ -18,8 +18,8 @@ const GATE_KEY_LENGTH = 8;
  * @example gateKeyOf('sort 10 items') !== gateKeyOf('sort 12 items') // true
  */
 export function gateKeyOf(text: string): string {
-  const { code, numbers, identifiers, symbols } = exactParts(text);
-  return sha256(`${code}\u0002${numbers}\u0002${identifiers}\u0002${symbols}`).slice(0, GATE_KEY_LENGTH);
+  const { code, numbers, identifiers, symbols, layout } = exactParts(text);
+  return sha256(`${code}\u0002${numbers}\u0002${identifiers}\u0002${symbols}\u0002${layout}`).slice(0, GATE_KEY_LENGTH);
 }
 
 /** Whether gate keys say anything under `gates` (a profile's gates; undefined = all gates). */
@@ -28,7 +28,7 @@ export function gatesCoverExactParts(gates: ReadonlySet<GateReason> | undefined)
 }
 
 /** Marks the store keys that carry a gate key (and its version: a new `ExactParts` gets a new tag). */
-export const GATE_KEY_TAG = 'g1';
+export const GATE_KEY_TAG = 'g2';
 
 /** Length of the part of an entry key after the partition that holds a gate key and a text hash. */
 export const TAGGED_HASH_LENGTH = GATE_KEY_TAG.length + GATE_KEY_LENGTH + 24;

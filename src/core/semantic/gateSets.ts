@@ -6,7 +6,7 @@ import type { GateReason } from './gates';
 
 /** Every gate, in the order `checkGates` runs them. */
 export const ALL_GATES: ReadonlySet<GateReason> = new Set<GateReason>([
-  'code', 'numbers', 'identifiers', 'symbols', 'case', 'negation', 'tech', 'names', 'question', 'contrast', 'detail', 'wording', 'order',
+  'code', 'numbers', 'identifiers', 'symbols', 'layout', 'case', 'negation', 'tech', 'names', 'question', 'contrast', 'detail', 'wording', 'order',
 ]);
 
 /**

@@ -5,9 +5,9 @@
  */
 import { stemmer } from 'stemmer';
 import { lexicalTokens, weightedTerms } from '../embed/lexical';
-import { foldSynonym } from '../embed/synonyms';
+import { foldSynonym, foldSynonymInflected } from '../embed/synonyms';
 import { TECH_TERMS } from '../embed/tech-terms';
-import { casingDiffers, symbolTokens, wordCasing } from './symbols';
+import { casingDiffers, isSpaceCode, symbolTokens, wordCasing } from './symbols';
 
 /** Why a candidate was rejected; the ledger counts `l1b_rejected` by these. */
 export type GateReason =
@@ -15,6 +15,7 @@ export type GateReason =
   | 'identifiers'
   | 'code'
   | 'symbols'
+  | 'layout'
   | 'case'
   | 'negation'
   | 'tech'
@@ -30,8 +31,13 @@ export interface GateSignature {
   numbers: string;
   identifiers: string;
   code: string;
-  /** Operators and punctuation-bearing tokens outside code, in order, as written. */
+  /**
+   * Operators and punctuation-bearing tokens outside code, in order, as written, then the marks
+   * that end its sentences (see `sentenceMarks`).
+   */
   symbols: string;
+  /** Line breaks, indentation and other whitespace outside code (see `layoutOf`). */
+  layout: string;
   /** Lower-cased word → how it is capitalised (see `wordCasing`). */
   casing: Map<string, string>;
   negations: number;
@@ -49,7 +55,10 @@ export interface GateSignature {
   words: Set<string>;
   /** Question words (why, how, when, ...): "why X" and "how X" want different answers. */
   question: string;
-  /** Every word but fillers, synonyms folded and stemmed: who asks, tense, modality all count. */
+  /**
+   * Every word but "the" and a greeting or thanks that opens or closes the text, spellings folded
+   * (never plurals): who asks, tense, modality, "a" and "an", number all count.
+   */
   wording: string;
   /** The same words in their order, for the order gate. */
   wordOrder: string[];
@@ -93,19 +102,47 @@ const CONTRAST_WORDS = new Set(
 );
 
 /**
- * Harman's S-stemmer: folds plurals only. The Porter stemmer is too eager for the wording gate
- * ("animals" and "anime", "bored" and "boring" share a stem).
+ * A greeting that opens a text, followed by punctuation: "Hi, …", "Hello! …", "hey there, …".
+ * Without the punctuation the word may be what is asked about ("Hello world in Rust").
+ * Bounded repeats only: anchored and linear.
  */
-export function pluralStem(word: string): string {
-  if (word.length < 4 || !word.endsWith('s')) return word;
-  if (word.endsWith('ies') && !word.endsWith('eies') && !word.endsWith('aies')) return `${word.slice(0, -3)}y`;
-  if (word.endsWith('es') && !/(aes|ees|oes)$/.test(word)) return word.slice(0, -1);
-  if (/(us|ss)$/.test(word)) return word;
-  return word.slice(0, -1);
+const LEADING_GREETING = /^\s{0,8}(hi|hello|hey)(\s{1,4}there)?\s{0,4}[,!.:;\u2026]/i;
+
+/** Words that ask politely when they open the text (after a greeting). */
+const POLITE_OPENERS = new Set(['please', 'kindly']);
+
+/** Thanks and "please" that close the text, as token sequences. */
+const POLITE_CLOSERS: readonly (readonly string[])[] = [['please'], ['thanks'], ['thx'], ['thank', 'you'], ['thanks', 'in', 'advance'], ['thank', 'you', 'in', 'advance']];
+
+/** Whether the text's first letter may open a greeting (h or H): spares LEADING_GREETING on most texts. */
+function mayGreet(prose: string): boolean {
+  let i = 0;
+  while (i < prose.length && i < 8 && isSpaceCode(prose.charCodeAt(i))) i++;
+  return (prose.charCodeAt(i) | 0x20) === 0x68;
 }
 
-/** Words whose presence never changes what is asked. */
-const FILLER_WORDS = new Set(['a', 'an', 'the', 'please', 'kindly', 'thanks', 'thank', 'hi', 'hello', 'hey', 'just', 'really']);
+/**
+ * The tokens of a text but a greeting or "please" that opens it and "please" or thanks that close
+ * it: only there are they politeness. Inside the text they are words like any other ("How do I
+ * say hi in French?", "Write a hello world program"), and so are articles, "just" and "really".
+ */
+function withoutPoliteEnds(tokens: readonly string[], prose: string): readonly string[] {
+  let start = 0;
+  const greeting = LEADING_GREETING.exec(prose);
+  if (greeting && tokens[0] === greeting[1]!.toLowerCase()) start = greeting[2] !== undefined && tokens[1] === 'there' ? 2 : 1;
+  if (start < tokens.length && POLITE_OPENERS.has(tokens[start]!)) start++;
+  let end = tokens.length;
+  for (let closed = true; closed; ) {
+    closed = false;
+    for (const closer of POLITE_CLOSERS) {
+      if (end - closer.length < start || !closer.every((word, i) => tokens[end - closer.length + i] === word)) continue;
+      end -= closer.length;
+      closed = true;
+      break;
+    }
+  }
+  return start === 0 && end === tokens.length ? tokens : tokens.slice(start, end);
+}
 
 const QUESTION_WORDS = new Set(['what', 'why', 'how', 'when', 'where', 'who', 'whom', 'whose', 'which', 'whether']);
 
@@ -137,7 +174,8 @@ function properNames(prose: string): Set<string> {
 }
 
 // Non-ASCII written as \u escapes (\u2019 is ’): the bundles must stay ASCII (scripts/ascii-bundle.mjs).
-const FENCED_CODE = /```[^\n]*\n?([\s\S]*?)```/g;
+/** A fenced block: its info string (language tag) and its code. */
+const FENCED_CODE = /```([^\n]*)\n?([\s\S]*?)```/g;
 const INLINE_CODE = /`([^`\n]+)`/g;
 const QUOTED = /"([^"\n]{1,300})"|\u201C([^\u201D\n]{1,300})\u201D|(?:^|[\s(])'([^'\n]{1,300})'(?=$|[\s.,;:?!)])/g;
 const INNER_CAPITAL = /[a-z0-9][A-Z]/;
@@ -186,7 +224,7 @@ export const MAX_GATED_CHARS = 16_384;
 /** A signature that only the same text matches. */
 function exactOnlySignature(text: string): GateSignature {
   return {
-    numbers: '', identifiers: '', code: text, symbols: '', casing: new Map(), negations: 0, tech: '', contrast: '',
+    numbers: '', identifiers: '', code: text, symbols: '', layout: '', casing: new Map(), negations: 0, tech: '', contrast: '',
     terms: [], specificTerms: new Set(), termSet: new Set(), names: new Set(), words: new Set(), question: '', wording: '', wordOrder: [],
   };
 }
@@ -200,10 +238,126 @@ export interface ExactParts {
   numbers: string;
   identifiers: string;
   symbols: string;
+  layout: string;
 }
 
 /** The gates that compare `ExactParts`, one part each. */
-export const EXACT_GATES: readonly GateReason[] = ['code', 'numbers', 'identifiers', 'symbols'];
+export const EXACT_GATES: readonly GateReason[] = ['code', 'numbers', 'identifiers', 'symbols', 'layout'];
+
+/** Whitespace other than a space: a line break, a tab, a no-break space. */
+const OTHER_SPACE = /[^\S ]/;
+/** A whitespace run that is not a single space. Greedy from a run's start, so linear. */
+const NOTABLE_RUN = /\s{2,}|[^\S ]/g;
+const LINE_BREAK = /[\n\r\v\f\u2028\u2029]/;
+
+/**
+ * The layout of a text: its whitespace runs as written, each after the number of runs before it
+ * (so where the words break), the text's leading and trailing whitespace aside. Code and
+ * configuration mean different things with a line indented, a tab for spaces or a line break
+ * moved ("print(done)" inside or after the loop), so in a text on several lines every run but a
+ * single space counts: line breaks, indentation, tabs, blank lines, trailing or doubled spaces.
+ * In a text on one line only runs holding other whitespace than spaces (a tab) count: "How do  I"
+ * is "How do I", and a doubled space inside a quoted string is the identifiers gate's. Empty for
+ * most questions. Linear: one regexp pass, and between two such runs a count of the spaces.
+ *
+ * @example layoutOf('if x:\n    y') // "2\n    "
+ */
+export function layoutOf(prose: string): string {
+  if (!OTHER_SPACE.test(prose)) return '';
+  let end = prose.length;
+  while (end > 0 && isSpaceCode(prose.charCodeAt(end - 1))) end--;
+  let start = 0;
+  while (start < end && isSpaceCode(prose.charCodeAt(start))) start++;
+  let runs = 0;
+  let strict = '';
+  let lenient = '';
+  let lineBreak = false;
+  let cursor = start;
+  NOTABLE_RUN.lastIndex = start;
+  for (let match = NOTABLE_RUN.exec(prose); match !== null && match.index < end; match = NOTABLE_RUN.exec(prose)) {
+    // Between two notable runs every run is a single space.
+    for (let space = prose.indexOf(' ', cursor); space !== -1 && space < match.index; space = prose.indexOf(' ', space + 1)) runs++;
+    runs++;
+    const run = match[0];
+    cursor = match.index + run.length;
+    // Digits never are whitespace, so the count and the run after it cannot run together.
+    const entry = `${runs}${run}`;
+    strict += entry;
+    if (OTHER_SPACE.test(run)) {
+      lenient += entry;
+      if (!lineBreak && LINE_BREAK.test(run)) lineBreak = true;
+    }
+  }
+  return lineBreak ? strict : lenient;
+}
+
+/** A run of sentence marks ending a sentence (before whitespace or the end), found from its start. */
+const SENTENCE_MARKS = /(?<![.!?\u2026\u3002\uff01\uff0e\uff1f])[.!?\u2026\u3002\uff01\uff0e\uff1f]+(?=\s|$)/g;
+/**
+ * Thanks or "please" closing a text, and what precedes them but sentence marks. Bounded repeats
+ * and a literal after them: at most a few steps per position.
+ */
+const POLITE_END = /[\s,;:-]{0,8}\b(?:please|thx|thanks(?:\s{1,4}in\s{1,4}advance)?|thank\s{1,4}you(?:\s{1,4}in\s{1,4}advance)?)[\s.!?\u2026]{0,8}$/i;
+/**
+ * Whether the last two letters before the final marks and spaces are ones a polite closer ends
+ * with (plea-se, than-ks, t-hx, thank y-ou, advan-ce): spares POLITE_END on most texts.
+ */
+function mayEndPolitely(prose: string): boolean {
+  let i = prose.length - 1;
+  for (let skipped = 0; i >= 0 && skipped < 9; i--, skipped++) {
+    const code = prose.charCodeAt(i);
+    if (!(isSpaceCode(code) || code === 0x2e || code === 0x21 || code === 0x3f || code === 0x2026)) break;
+  }
+  if (i < 1) return false;
+  const last = prose.charCodeAt(i) | 0x20;
+  const before = prose.charCodeAt(i - 1) | 0x20;
+  return (last === 0x65 && (before === 0x73 || before === 0x63)) || (last === 0x73 && before === 0x6b) || (last === 0x78 && before === 0x68) || (last === 0x75 && before === 0x6f);
+}
+
+/** The first word of a sentence, from where the regexp's lastIndex is put. */
+const FIRST_WORD = /[\s"'\u201C\u2018(]*([A-Za-z]+)/y;
+/** Words that open a question: a sentence starting with one and ending without a mark asks. */
+const QUESTION_OPENERS = new Set([
+  ...QUESTION_WORDS,
+  ...`is are was were am do does did can could should would will shall may might must have has had
+  isn aren wasn weren don doesn didn couldn shouldn wouldn won haven hasn`.split(/\s+/).filter(Boolean),
+]);
+
+/**
+ * How the sentences of a text end, in order: "?" (a run holding a question mark), "!" or "." (a
+ * full stop alone); an ellipsis is no mark. A text that ends with no mark ends with "?" when its
+ * last sentence opens like a question ("How do I X" asks "How do I X?") and with "." otherwise
+ * ("Delete the branch" is "Delete the branch."): so "Delete the branch." and "It works!" are never
+ * the question "…?". A greeting that opens the text and thanks that close it do not count.
+ *
+ * @example sentenceMarks('It works. Why') // ".?"
+ */
+export function sentenceMarks(prose: string): string {
+  let end = prose.length;
+  if (mayEndPolitely(prose)) {
+    // POLITE_END matches at most ~50 characters: looking at the last 64 finds the same match.
+    const tailStart = Math.max(0, prose.length - 64);
+    const polite = POLITE_END.exec(tailStart === 0 ? prose : prose.slice(tailStart));
+    if (polite) end = tailStart + polite.index;
+  }
+  while (end > 0 && isSpaceCode(prose.charCodeAt(end - 1))) end--;
+  const greeting = mayGreet(prose) ? LEADING_GREETING.exec(prose) : null;
+  let marks = '';
+  let sentenceStart = greeting ? greeting[0].length : 0;
+  let endsWithMark = false;
+  SENTENCE_MARKS.lastIndex = sentenceStart;
+  for (let match = SENTENCE_MARKS.exec(prose); match !== null && match.index < end; match = SENTENCE_MARKS.exec(prose)) {
+    const run = match[0];
+    const mark = run.includes('?') || run.includes('\uff1f') ? '?' : run.includes('!') || run.includes('\uff01') ? '!' : run.length === 1 && run !== '\u2026' ? '.' : '';
+    sentenceStart = match.index + run.length;
+    endsWithMark = mark !== '' && sentenceStart >= end;
+    marks += mark;
+  }
+  if (endsWithMark) return marks;
+  FIRST_WORD.lastIndex = sentenceStart;
+  const opener = FIRST_WORD.exec(prose)?.[1]?.toLowerCase();
+  return marks + (opener !== undefined && QUESTION_OPENERS.has(opener) ? '?' : '.');
+}
 
 /** `ExactParts` plus what `gateSignature` reuses of the work. */
 type ExactPartsWork = ExactParts & { prose: string; tokens: string[] };
@@ -211,7 +365,16 @@ type ExactPartsWork = ExactParts & { prose: string; tokens: string[] };
 function exactPartsWork(text: string, wantTokens: boolean): ExactPartsWork {
   // Each pattern runs only on a text holding the characters it needs to match (same result, less work).
   const hasFence = text.includes('```');
-  const fenced = hasFence ? collect(text, FENCED_CODE).map((code) => code.replace(/\s+$/gm, '')) : [];
+  // Fenced code exactly as written, with its language tag ("7 / 2" is 3 in C, 3.5 in Python):
+  // blank lines, indentation and trailing spaces may all be what is asked about. Only the newline
+  // before the closing fence is left out.
+  const fenced: string[] = [];
+  if (hasFence) {
+    for (const match of text.matchAll(FENCED_CODE)) {
+      const code = match[2]!;
+      fenced.push(`${match[1]!.trim()}\n${code.endsWith('\n') ? code.slice(0, -1) : code}`);
+    }
+  }
   const withoutFences = hasFence ? text.replace(FENCED_CODE, ' ') : text;
   const hasInline = withoutFences.includes('`');
   const inline = hasInline ? collect(withoutFences, INLINE_CODE) : [];
@@ -225,39 +388,44 @@ function exactPartsWork(text: string, wantTokens: boolean): ExactPartsWork {
   }
 
   // The tokens matter here only for number words; the gate key's callers need nothing else of them.
-  const tokens = wantTokens || NUMBER_WORD_HINT.test(prose) ? lexicalTokens(prose) : [];
+  const tokens = wantTokens || NUMBER_WORD_HINT.test(prose) ? lexicalTokens(prose, true) : [];
   const numbers: string[] = [];
   for (const match of prose.matchAll(/\d[\d,]*(?:\.\d+)?/g)) numbers.push(match[0].replace(/,(?=\d{3}\b)/g, ''));
   for (const token of tokens) if (Object.hasOwn(NUMBER_WORDS, token)) numbers.push(NUMBER_WORDS[token]!);
+  const symbols = symbolTokens(prose);
   return {
     prose,
     tokens,
     numbers: sortedJoin(numbers),
     identifiers: sortedJoin(identifiers),
     code: [...fenced, '\u0001', ...inline].join('\u0000'),
-    symbols: symbolTokens(prose).join('\u0000'),
+    symbols: `${symbols.join('\u0000')}\u0001${sentenceMarks(prose)}`,
+    layout: layoutOf(prose),
   };
 }
 
 /** The `ExactParts` of a turn, exactly as `gateSignature` has them. */
 export function exactParts(text: string): ExactParts {
   if (text.length > MAX_GATED_CHARS) return exactOnlySignature(text);
-  const { code, numbers, identifiers, symbols } = exactPartsWork(text, false);
-  return { code, numbers, identifiers, symbols };
+  const { code, numbers, identifiers, symbols, layout } = exactPartsWork(text, false);
+  return { code, numbers, identifiers, symbols, layout };
 }
 
 /** Extracts everything the gates compare from one last user turn. */
 export function gateSignature(text: string): GateSignature {
   if (text.length > MAX_GATED_CHARS) return exactOnlySignature(text);
-  const { prose, tokens, numbers, identifiers, code, symbols } = exactPartsWork(text, true);
+  const { prose, tokens, numbers, identifiers, code, symbols, layout } = exactPartsWork(text, true);
   const weighted = weightedTerms(prose, true, true);
-  const wordOrder = tokens.filter((token) => !FILLER_WORDS.has(token)).map((token) => foldSynonym(pluralStem(token)));
+  // "the" alone never says which thing is meant ("the Fibonacci sequence" is "Fibonacci sequence";
+  // "The Matrix" is a name, which the names gate keeps). "a" and "an" do: "a" may be a variable.
+  const wordOrder = withoutPoliteEnds(tokens, prose).filter((token) => token !== 'the').map((token) => foldSynonymInflected(token));
   const terms = weighted.map((term) => term.term);
   return {
     numbers,
     identifiers,
     code,
     symbols,
+    layout,
     casing: wordCasing(prose),
     negations: tokens.filter((token) => NEGATIONS.has(token)).length,
     tech: sortedJoin(new Set(tokens.filter((token) => TECH_TERMS.has(token)))),
@@ -297,6 +465,7 @@ export function checkGates(query: GateSignature, candidate: GateSignature, optio
   if (on('numbers') && query.numbers !== candidate.numbers) return 'numbers';
   if (on('identifiers') && query.identifiers !== candidate.identifiers) return 'identifiers';
   if (on('symbols') && query.symbols !== candidate.symbols) return 'symbols';
+  if (on('layout') && query.layout !== candidate.layout) return 'layout';
   if (on('case') && casingDiffers(query.casing, candidate.casing)) return 'case';
   if (on('negation') && query.negations !== candidate.negations) return 'negation';
   if (on('tech') && query.tech !== candidate.tech) return 'tech';

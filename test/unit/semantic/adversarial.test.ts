@@ -65,7 +65,7 @@ describe('adversarial last turns (fixture: test/fixtures/semantic/adversarial-te
 
   it('holds enough cases of every kind the issue lists', () => {
     assert.ok(pairs.length >= 180, `only ${pairs.length} text pairs`);
-    for (const category of ['numbers', 'paths', 'identifiers', 'code', 'negation', 'tech', 'order', 'contrast', 'question', 'detail', 'operators', 'symbols', 'case', 'wording']) {
+    for (const category of ['numbers', 'paths', 'identifiers', 'code', 'negation', 'tech', 'order', 'contrast', 'question', 'detail', 'operators', 'symbols', 'case', 'wording', 'layout']) {
       assert.ok(pairs.filter((pair) => pair.category === category).length >= 8, `too few "${category}" pairs`);
     }
   });

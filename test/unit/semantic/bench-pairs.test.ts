@@ -24,9 +24,9 @@ async function run(argv: string[]): Promise<{ status: number; out: string; err: 
 
 const rows = [
   // True: a paraphrase on a duplicate pair returns the pair's own text_a.
-  { text_a: 'Price?', text_b: 'Cost?', label: 1 },
+  { text_a: 'Purchase?', text_b: 'Buy?', label: 1 },
   // False: the same kind of paraphrase on a pair labelled "not duplicate" returns its own text_a.
-  { text_a: 'What is the price of the pro plan?', text_b: 'What is the cost of the pro plan?', label: 0 },
+  { text_a: 'How do I purchase the pro plan?', text_b: 'How do I buy the pro plan?', label: 0 },
   // True by the first rule: text_b is (after folding) another pair's text_a.
   { text_a: 'How do I learn Rust quickly?', text_b: 'HOW do I rename a   branch in git?', label: 0 },
   { text_a: 'How do I rename a branch in git?', text_b: 'Which shell should I use?', label: 1 },
@@ -35,7 +35,7 @@ const rows = [
   // True but trivial: the very same bytes, which the exact cache answers anyway.
   { text_a: 'Is Rust memory safe?', text_b: 'Is Rust memory safe?', label: 1 },
   // A duplicate text_a (after folding) is loaded once.
-  { text_a: 'price?', text_b: 'What is a monad?', label: 0 },
+  { text_a: 'purchase?', text_b: 'What is a monad?', label: 0 },
 ];
 
 describe('isartor bench pairs', () => {
@@ -57,7 +57,7 @@ describe('isartor bench pairs', () => {
     assert.equal(report.unjudgedHits, 1);
     assert.equal(report.precision, 0.6);
     assert.equal(report.recall, 0.5);
-    // Price?→Cost? and the "HOW do I rename…" repeat add over L1a; the identical repeat does not.
+    // Purchase?→Buy? and the "HOW do I rename…" repeat add over L1a; the identical repeat does not.
     assert.equal(report.nontrivialHits, 2);
     assert.equal(report.nontrivialRecall, 0.25);
     assert.deepEqual(report.precisionCi95, wilsonInterval(3, 5));

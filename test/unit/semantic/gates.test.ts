@@ -4,8 +4,8 @@ import { describe, it } from 'node:test';
 import { dot } from '../../../src/core/embed/embedder';
 import { contentTerms, createLexicalEmbedder } from '../../../src/core/embed/lexical';
 import { wordWeight } from '../../../src/core/embed/rarity';
-import { foldSynonym } from '../../../src/core/embed/synonyms';
-import { checkGates, exactParts, gateSignature, pluralStem } from '../../../src/core/semantic/gates';
+import { foldSynonym, foldSynonymInflected } from '../../../src/core/embed/synonyms';
+import { checkGates, exactParts, gateSignature } from '../../../src/core/semantic/gates';
 import { ALL_GATES, LEXICAL_GATES } from '../../../src/core/semantic/gateSets';
 
 const gate = (a: string, b: string, strictWording = true): string | undefined =>
@@ -45,9 +45,29 @@ describe('safety gates', () => {
     ['trailing punctuation after an operator', 'Is x++ atomic?', 'Is x++ atomic', ''],
     ['hyphens and apostrophes in words', "Why doesn't a built-in type work?", "why doesn't a built-in type work", ''],
     ['product names in any case', 'Sort a list in Python', 'sort a list in python', ''],
-    ['synonyms', 'What is the price?', 'What is the cost?', ''],
-    ['plurals', 'List the files', 'List the file', ''],
-    ['fillers', 'Please explain closures', 'Explain closures, thanks', ''],
+    ['synonyms', 'How do I purchase a license?', 'How do I buy a license?', ''],
+    ['spellings, inflected alike', 'Which colours does the theme use?', 'Which colors does the theme use?', ''],
+    ['no cost/price group', 'What is a cost function?', 'What is a price function?', 'wording'],
+    ['plurals (wording)', 'List the files', 'List the file', 'wording'],
+    ['possessives (wording)', "What does the user's role allow?", 'What does the user role allow?', 'wording'],
+    ['politeness at either end', 'Please explain closures', 'Explain closures, thanks', ''],
+    ['a greeting that opens the text', 'Hi, how do I rename a branch?', 'How do I rename a branch?', ''],
+    ['greeting words inside the text', 'How do I say hi in French?', 'How do I say please in French?', 'wording'],
+    ['articles (wording)', 'Why is a null here?', 'Why is null here?', 'wording'],
+    ['"the" alone is no word', 'What is the Fibonacci sequence?', 'What is Fibonacci sequence?', ''],
+    ['"The" in a name is a name', 'What is The Matrix about?', 'What is Matrix about?', 'names'],
+    ['"just" and "really" (wording)', 'Should I just delete the lock file?', 'Should I delete the lock file?', 'wording'],
+    ['statement vs question', 'It works!', 'It works?', 'symbols'],
+    ['command vs question', 'Delete all merged branches.', 'Delete all merged branches?', 'symbols'],
+    ['a question without its mark', 'How do I undo a commit in git', 'How do I undo a commit in git?', ''],
+    ['a command without its full stop', 'Delete all merged branches', 'Delete all merged branches.', ''],
+    ['indentation outside code', 'What does this print?\nfor i in x:\n    f(i)\nf(done)', 'What does this print?\nfor i in x:\n    f(i)\n    f(done)', 'layout'],
+    ['tab vs spaces outside code', 'Why does make fail?\nall:\n\techo done', 'Why does make fail?\nall:\n    echo done', 'layout'],
+    ['a line break moved', 'What does this do?\necho a; rm -rf build\nls', 'What does this do?\necho a; rm -rf build ls', 'layout'],
+    ['spaces in one line of prose', 'How do I sort a list?', 'How  do I sort   a list?', ''],
+    ['fence language tag', 'What is this?\n```c\n7 / 2\n```', 'What is this?\n```python\n7 / 2\n```', 'code'],
+    ['blank lines in fenced code', 'Lint this:\n```\nimport os\n\ndef f(): pass\n```', 'Lint this:\n```\nimport os\n\n\ndef f(): pass\n```', 'code'],
+    ['trailing spaces in fenced code', 'Render:\n```md\none  \ntwo\n```', 'Render:\n```md\none\ntwo\n```', 'code'],
     ['capitalised first word', 'HOW do I rename a branch?', 'How do I rename a branch?', ''],
     ['product spellings', 'Explain closures in JavaScript', 'explain closures in javascript', ''],
   ];
@@ -93,12 +113,13 @@ describe('exactParts: number words', () => {
 
 describe('lexical embedder', () => {
   const embedder = createLexicalEmbedder();
-  it('folds WordNet synonyms and plurals: "Price?" is "Cost?"', () => {
-    assert.equal(foldSynonym('price'), 'cost');
-    assert.equal(foldSynonym('prices'), 'cost');
+  it('folds reviewed synonyms and plurals: "Purchase?" is "Buy?"', () => {
+    assert.equal(foldSynonym('purchase'), 'buy');
+    assert.equal(foldSynonym('purchases'), 'buy');
+    assert.equal(foldSynonym('price'), 'price', 'cost/price is no group: "cost function" is not "price function"');
     assert.equal(foldSynonym('java'), 'java', 'tech names never fold (java is not coffee here)');
-    assert.ok(dot(embedder.embedSync('Price?'), embedder.embedSync('Cost?')) > 0.999);
-    assert.deepEqual(contentTerms('What are the prices?'), contentTerms('what is the cost'));
+    assert.ok(dot(embedder.embedSync('Purchase?'), embedder.embedSync('Buy?')) > 0.999);
+    assert.deepEqual(contentTerms('What are the purchases?'), contentTerms('what is the buy'));
   });
 
   it('weighs rare words above common ones and keeps vectors unit length', () => {
@@ -117,7 +138,7 @@ describe('lexical embedder', () => {
     assert.equal(embedder.embedSync('Why are constructors not inherited?').length, embedder.dimensions);
   });
 
-  it('folds plurals only, not derivations', () => {
-    assert.deepEqual(['files', 'queries', 'classes', 'status', 'animals'].map(pluralStem), ['file', 'query', 'classe', 'status', 'animal']);
+  it('the wording gate folds spellings, never plurals', () => {
+    assert.deepEqual(['colour', 'colours', 'colored', 'purchases', 'files'].map(foldSynonymInflected), ['color', 'color+s', 'color+ed', 'buy+s', 'files']);
   });
 });

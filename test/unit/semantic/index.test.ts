@@ -165,7 +165,7 @@ describe('VectorIndex', () => {
 
 describe('SemanticCache persistence', () => {
   const answer = { api: 'openai.chat' as const, body: { id: 'stored' }, usage: ZERO_USAGE, createdAt: 1 };
-  const texts = ['How do I rename a branch in git?', 'What is the price of the pro plan?', 'Explain closures in JavaScript'];
+  const texts = ['How do I rename a branch in git?', 'How do I purchase the pro plan?', 'Explain closures in JavaScript'];
 
   async function withCache<T>(dir: string, run: (cache: SemanticCache) => Promise<T>, embedder = createLexicalEmbedder()): Promise<T> {
     const store = await openEmbeddedStore(join(dir, 'store'), { maxEntries: 100, ttlSeconds: 0 }, { name: 'semantic' });
@@ -178,7 +178,7 @@ describe('SemanticCache persistence', () => {
     }
   }
   const hits = async (cache: SemanticCache): Promise<boolean[]> =>
-    Promise.all(['how do i rename a branch in git', 'What is the cost of the pro plan?'].map(async (q) => (await cache.lookup('p', q)).hit));
+    Promise.all(['how do i rename a branch in git', 'How do I buy the pro plan?'].map(async (q) => (await cache.lookup('p', q)).hit));
 
   it('saves the index on close and loads it on open', async () => {
     const { dir, cleanup } = await tempDir('l1b-snapshot');
@@ -396,10 +396,10 @@ describe('SemanticCache expiry', () => {
     const embedder = createLexicalEmbedder();
     const cache = await SemanticCache.open({ store, embedder, threshold: embedder.defaultThreshold, logger: silentLogger });
     try {
-      await cache.insert('p', 'What is the price of the pro plan?', { api: 'openai.chat', body: {}, usage: ZERO_USAGE, createdAt: now });
-      assert.equal((await cache.lookup('p', 'What is the cost of the pro plan?')).hit, true);
+      await cache.insert('p', 'How do I purchase the pro plan?', { api: 'openai.chat', body: {}, usage: ZERO_USAGE, createdAt: now });
+      assert.equal((await cache.lookup('p', 'How do I buy the pro plan?')).hit, true);
       now += 61_000;
-      assert.equal((await cache.lookup('p', 'What is the cost of the pro plan?')).hit, false);
+      assert.equal((await cache.lookup('p', 'How do I buy the pro plan?')).hit, false);
       assert.equal(cache.index.size, 0, 'the expired entry left the index too');
     } finally {
       await cache.close();

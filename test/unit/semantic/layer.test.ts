@@ -74,8 +74,8 @@ describe('positive cases (fixture: test/fixtures/semantic/positive-text.jsonl)',
     await ask({ body: chatBody('How do I rename a branch in git?', { history }) });
     assert.equal((await ask({ body: chatBody('how do i rename a branch in git', { history, extra: { stream: true } }) })).kind, 'stored');
     const anthropic = (text: string): RequestSpec => ({ api: 'anthropic.messages', body: { model: 'claude-x', max_tokens: 64, messages: [{ role: 'user', content: [{ type: 'text', text }] }] } });
-    assert.equal((await ask(anthropic('What is the price of the team plan?'))).kind, 'upstream');
-    assert.equal((await ask(anthropic('What is the cost of the team plan?'))).kind, 'stored');
+    assert.equal((await ask(anthropic('How do I purchase the team plan?'))).kind, 'upstream');
+    assert.equal((await ask(anthropic('How do I buy the team plan?'))).kind, 'stored');
   });
 });
 
