@@ -74,13 +74,15 @@ export interface WeightedTerm {
 /** Content terms with their rarity weight (1 for everything when `rarity` is false). */
 export function weightedTerms(text: string, useSynonyms: boolean, rarity: boolean): WeightedTerm[] {
   const terms: WeightedTerm[] = [];
-  for (const token of lexicalTokens(text)) {
+  const tokens = lexicalTokens(text);
+  for (let i = 0; i < tokens.length; i++) {
+    const token = tokens[i]!;
     if (STOP_WORDS.has(token)) continue;
     if (/\d/.test(token) || TECH_TERMS.has(token)) {
       terms.push({ term: token, weight: 1 });
       continue;
     }
-    const word = useSynonyms ? foldSynonym(token) : token;
+    const word = useSynonyms ? foldSynonym(token, tokens[i + 1]) : token;
     terms.push({ term: stemmer(word), weight: rarity ? wordWeight(word) : 1 });
   }
   return terms;

@@ -11,6 +11,15 @@ import synonymData from './synonyms.json';
 const SYNONYMS: ReadonlyMap<string, string> = new Map(synonymData.groups.flatMap((group) => group.map((word) => [word, group[0]!] as const)));
 
 /**
+ * Words folded only where they stand alone: "the cost of the plan" is "the price of the plan",
+ * but "cost function" or "price action" is a term of its own that the other word does not make.
+ */
+const COMPOUND_GUARDED: ReadonlySet<string> = new Set(synonymData.compoundGuarded);
+
+/** Words after which a guarded word still stands alone (or it ends the text). */
+const CONNECTORS: ReadonlySet<string> = new Set(['of', 'for', 'per', 'is', 'are', 'was', 'were', 'be', 'and', 'or', 'in', 'at', 'on', 'to', 'with', 'from', 'than', 'vs', 'versus']);
+
+/**
  * Inflection endings tried, in order, when the word itself is not in the map ("colours" → "colour"),
  * each with the ending it stands for ("ies", "es" and "s" all mark a plural or a third person).
  */
@@ -26,12 +35,12 @@ const ENDINGS: ReadonlyArray<readonly [string, string, string]> = [
 
 /**
  * The group representative for `word`, or `word` unchanged. Inflections fold to the bare
- * representative: right for the embedder, which stems words anyway.
+ * representative: right for the embedder, which stems words anyway. `next` is the word after it.
  *
  * @example foldSynonym('colours') // "color"
  */
-export function foldSynonym(word: string): string {
-  return foldSynonymKeepingEnding(word, false);
+export function foldSynonym(word: string, next?: string): string {
+  return foldSynonymKeepingEnding(word, false, next);
 }
 
 /**
@@ -40,17 +49,23 @@ export function foldSynonym(word: string): string {
  *
  * @example foldSynonymInflected('colours') // "color+s"
  */
-export function foldSynonymInflected(word: string): string {
-  return foldSynonymKeepingEnding(word, true);
+export function foldSynonymInflected(word: string, next?: string): string {
+  return foldSynonymKeepingEnding(word, true, next);
 }
 
-function foldSynonymKeepingEnding(word: string, keepEnding: boolean): string {
+/** `next` is the word that follows (undefined at the end): a guarded word before another word is part of a compound. */
+function foldSynonymKeepingEnding(word: string, keepEnding: boolean, next: string | undefined): string {
   const direct = SYNONYMS.get(word);
-  if (direct !== undefined) return direct;
+  if (direct !== undefined) return inCompound(word, next) ? word : direct;
   for (const [ending, replacement, marker] of ENDINGS) {
     if (word.length <= ending.length + 2 || !word.endsWith(ending)) continue;
-    const base = SYNONYMS.get(word.slice(0, word.length - ending.length) + replacement);
-    if (base !== undefined) return keepEnding ? `${base}+${marker}` : base;
+    const stem = word.slice(0, word.length - ending.length) + replacement;
+    const base = SYNONYMS.get(stem);
+    if (base !== undefined) return inCompound(stem, next) ? word : keepEnding ? `${base}+${marker}` : base;
   }
   return word;
+}
+
+function inCompound(word: string, next: string | undefined): boolean {
+  return next !== undefined && COMPOUND_GUARDED.has(word) && !CONNECTORS.has(next);
 }

@@ -418,7 +418,7 @@ export function gateSignature(text: string): GateSignature {
   const weighted = weightedTerms(prose, true, true);
   // "the" alone never says which thing is meant ("the Fibonacci sequence" is "Fibonacci sequence";
   // "The Matrix" is a name, which the names gate keeps). "a" and "an" do: "a" may be a variable.
-  const wordOrder = withoutPoliteEnds(tokens, prose).filter((token) => token !== 'the').map((token) => foldSynonymInflected(token));
+  const wordOrder = withoutPoliteEnds(tokens, prose).filter((token) => token !== 'the').map((token, i, kept) => foldSynonymInflected(token, kept[i + 1]));
   const terms = weighted.map((term) => term.term);
   return {
     numbers,
@@ -429,12 +429,12 @@ export function gateSignature(text: string): GateSignature {
     casing: wordCasing(prose),
     negations: tokens.filter((token) => NEGATIONS.has(token)).length,
     tech: sortedJoin(new Set(tokens.filter((token) => TECH_TERMS.has(token)))),
-    contrast: sortedJoin(new Set(tokens.map((token) => stemmer(foldSynonym(token))).filter((stem) => CONTRAST_WORDS.has(stem)))),
+    contrast: sortedJoin(new Set(tokens.map((token, i) => stemmer(foldSynonym(token, tokens[i + 1]))).filter((stem) => CONTRAST_WORDS.has(stem)))),
     terms,
     specificTerms: new Set(weighted.filter((term) => term.weight >= SPECIFIC_TERM_WEIGHT).map((term) => term.term)),
     termSet: new Set(terms),
     names: new Set([...properNames(prose)].map((name) => foldSynonym(name))),
-    words: new Set(tokens.map((token) => foldSynonym(token))),
+    words: new Set(tokens.map((token, i) => foldSynonym(token, tokens[i + 1]))),
     wording: sortedJoin(wordOrder),
     wordOrder,
     question: sortedJoin(new Set(tokens.filter((token) => QUESTION_WORDS.has(token)))),

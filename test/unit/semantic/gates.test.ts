@@ -139,6 +139,6 @@ describe('lexical embedder', () => {
   });
 
   it('the wording gate folds spellings, never plurals', () => {
-    assert.deepEqual(['colour', 'colours', 'colored', 'purchases', 'files'].map(foldSynonymInflected), ['color', 'color+s', 'color+ed', 'buy+s', 'files']);
+    assert.deepEqual(['colour', 'colours', 'colored', 'purchases', 'files'].map((word) => foldSynonymInflected(word)), ['color', 'color+s', 'color+ed', 'buy+s', 'files']);
   });
 });
