@@ -131,6 +131,11 @@ export interface UpstreamOutcome {
   unstored?: Promise<AnswerUsage | undefined>;
   /** Milliseconds from sending the request to the upstream's response headers. */
   upstreamLatencyMs: number;
+  /**
+   * Asked when the client goes away before the body's end: true when other requests share this
+   * upstream call (single flight), so the body must be read on for them rather than destroyed.
+   */
+  readOnFor?: () => boolean;
 }
 
 /**

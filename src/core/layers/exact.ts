@@ -9,7 +9,8 @@ import { storedAnswerJson, type Outcome, type StoredAnswer, type StoredOutcome, 
 import type { Layer, LayerContext, Next } from '../pipeline';
 import { canonicalHash, type ProxyRequest } from '../request';
 import { untilAborted } from '../abortable';
-import { SingleFlight, type FlightLead } from '../singleFlight';
+import { SharedCall } from '../sharedCall';
+import { SingleFlight, type Flight, type FlightLead } from '../singleFlight';
 import { broadcastBody, type Broadcast } from '../stream/broadcast';
 import { followerStream, requestIncludesUsage } from '../stream/follower-stream';
 import { MAX_STORED_ANSWER_BYTES } from '../stream/large-answer';
@@ -66,7 +67,7 @@ export interface ExactLayer extends Layer {
  */
 export function createExactLayer(deps: ExactLayerDeps): ExactLayer {
   const { store, logger } = deps;
-  const flights = new SingleFlight<FlightResult>();
+  const flights = new SingleFlight<FlightResult, SharedCall>();
   /** Store writes under way (answers already complete), so close() can wait for them. */
   const writes = new Set<Promise<void>>();
 
@@ -131,8 +132,12 @@ export function createExactLayer(deps: ExactLayerDeps): ExactLayer {
    * Runs the later layers for a flight's leader and shares what comes back: a live stream at once,
    * an error response or a thrown error as soon as it is known, an answer once it is complete.
    */
-  async function leadFlight(key: string, req: ProxyRequest, next: Next): Promise<Outcome> {
-    const local = flights.lead(key);
+  async function leadFlight(key: string, ctx: LayerContext, next: Next): Promise<Outcome> {
+    const { req } = ctx;
+    // The upstream call outlives the leader's client while a follower still wants its answer.
+    const call = new SharedCall(req.signal);
+    ctx.upstreamSignal = call.signal;
+    const local = flights.lead(key, call);
     // On a team Redis, replicas take turns too: one asks the upstream, the others read its answer.
     const replica = await deps.replicas?.take(key, req.signal);
     if (replica?.kind === 'stored') {
@@ -148,8 +153,8 @@ export function createExactLayer(deps: ExactLayerDeps): ExactLayer {
     try {
       outcome = await next();
     } catch (error) {
-      // The leader's own client leaving is not the followers' failure: they try again instead.
-      if (!req.signal.aborted) lead.resolve({ kind: 'thrown', error });
+      // A call cancelled because everyone left is no one's failure; any other error is everyone's.
+      if (!call.signal.aborted) lead.resolve({ kind: 'thrown', error });
       lead.land(undefined);
       throw error;
     }
@@ -160,6 +165,8 @@ export function createExactLayer(deps: ExactLayerDeps): ExactLayer {
       outcome = { ...outcome, body };
       lead.resolve({ kind: 'live', broadcast, headers: outcome.headers, completion: outcome.completion, leaderIncludesUsage: requestIncludesUsage(req.body) });
     }
+    // The leader's client leaving detaches only its own output while a follower still reads.
+    outcome.readOnFor = () => call.followed;
     return storeWhenComplete(key, req, outcome, lead);
   }
 
@@ -181,6 +188,29 @@ export function createExactLayer(deps: ExactLayerDeps): ExactLayer {
     lead.resolve({ kind: 'failure', response, bytes });
     lead.land(undefined);
     return failureOutcome(response, bytes);
+  }
+
+  /**
+   * Waits on a flight, holding its upstream call meanwhile (released once this request has what it
+   * needs or its client left), and returns its outcome, or undefined when it must try again.
+   */
+  async function follow(flight: Flight<FlightResult, SharedCall>, req: ProxyRequest): Promise<Outcome | undefined> {
+    const release = flight.shared.join(req.signal);
+    if (!release) {
+      // Cancelled, everyone having left: it ends with nothing to share; then try again.
+      await untilAborted(flight.result, req.signal);
+      return undefined;
+    }
+    try {
+      const outcome = await followerOutcome(await untilAborted(flight.result, req.signal), req);
+      // A follower's stream holds the call until it closes (ended, or its client went away).
+      if (outcome?.kind === 'shared') outcome.body.once('close', release);
+      else release();
+      return outcome;
+    } catch (error) {
+      release();
+      throw error;
+    }
   }
 
   /** This request's outcome from what its flight shared, or undefined when it must try again. */
@@ -211,8 +241,8 @@ export function createExactLayer(deps: ExactLayerDeps): ExactLayer {
         const stored = await lookup(key, req);
         if (stored) return hit(stored);
         const flight = flights.follow(key);
-        if (!flight) return leadFlight(key, req, next);
-        const outcome = await followerOutcome(await untilAborted(flight, req.signal), req);
+        if (!flight) return leadFlight(key, ctx, next);
+        const outcome = await follow(flight, req);
         if (outcome) return outcome;
         // The leader got nothing to share: look again, and one of the waiting requests leads the next flight.
       }
