@@ -7,7 +7,7 @@ import type { ExactCacheConfig } from '../config';
 import type { Logger } from '../logger';
 import { storedAnswerJson, type Outcome, type StoredAnswer, type StoredOutcome, type UpstreamOutcome } from '../outcome';
 import type { Layer, LayerContext, Next } from '../pipeline';
-import { canonicalHash, type ProxyRequest } from '../request';
+import { canonicalHash, type JsonObject, type ProxyRequest } from '../request';
 import { untilAborted } from '../abortable';
 import { SharedCall } from '../sharedCall';
 import { SingleFlight, type Flight, type FlightLead } from '../singleFlight';
@@ -24,7 +24,7 @@ import { releasingLead, type ReplicaFlight } from '../store/redisFlight';
  */
 type FlightResult =
   | { kind: 'answer'; answer: StoredAnswer }
-  | { kind: 'live'; broadcast: Broadcast; headers: Record<string, string>; completion: Promise<StoredAnswer | undefined>; leaderIncludesUsage: boolean }
+  | { kind: 'live'; broadcast: Broadcast; headers: Record<string, string>; completion: Promise<StoredAnswer | undefined>; leaderRequest: JsonObject }
   | { kind: 'failure'; response: Omit<UpstreamOutcome, 'body' | 'completion'>; bytes: Buffer }
   | { kind: 'thrown'; error: unknown }
   | undefined;
@@ -163,7 +163,7 @@ export function createExactLayer(deps: ExactLayerDeps): ExactLayer {
     if (outcome.headers['content-type']?.includes('text/event-stream')) {
       const { body, broadcast } = broadcastBody(outcome.body);
       outcome = { ...outcome, body };
-      lead.resolve({ kind: 'live', broadcast, headers: outcome.headers, completion: outcome.completion, leaderIncludesUsage: requestIncludesUsage(req.body) });
+      lead.resolve({ kind: 'live', broadcast, headers: outcome.headers, completion: outcome.completion, leaderRequest: req.body });
     }
     // The leader's client leaving detaches only its own output while a follower still reads.
     outcome.readOnFor = () => call.followed;
@@ -224,7 +224,11 @@ export function createExactLayer(deps: ExactLayerDeps): ExactLayer {
       return answer && answer.api === req.api ? hit(answer) : undefined;
     }
     const body = followerStream(shared.broadcast, shared.completion, {
-      api: req.api, includeUsage: requestIncludesUsage(req.body), leaderIncludesUsage: shared.leaderIncludesUsage,
+      api: req.api,
+      includeUsage: requestIncludesUsage(req.body),
+      leaderIncludesUsage: requestIncludesUsage(shared.leaderRequest),
+      request: req.body,
+      leaderRequest: shared.leaderRequest,
     });
     return { kind: 'shared', layer: 'l1a', headers: shared.headers, body, completion: shared.completion };
   }

@@ -2,15 +2,19 @@
  * A follower's own copy of a leader's live stream. The bytes are the leader's, except where the two
  * requests asked for different framing: an OpenAI chat or completions stream carries the usage
  * chunk (and `usage: null` on every chunk) only when `stream_options.include_usage` was set, so a
- * follower that asked otherwise gets the stream re-framed for its own request.
+ * follower that asked otherwise gets the stream re-framed for its own request; and a Responses
+ * stream's response object echoes request fields (`store`, `metadata`, `user`…) that are not part
+ * of the cache key, so a follower that asked other values gets them, as a replay from the cache would.
  */
 import { PassThrough, type Readable } from 'node:stream';
 import type { StoredAnswer } from '../outcome';
 import type { ApiStyle, JsonObject, JsonValue } from '../request';
 import { streamErrorFrame } from '../upstream/tee';
 import type { Broadcast } from './broadcast';
+import { MAX_STORED_ANSWER_BYTES } from './large-answer';
 import { openAIUsageObject } from './openai-render';
-import { DONE_FRAME, dataFrame } from './sse-format';
+import { responsesReplayBody, sameEcho } from './responses-render';
+import { DONE_FRAME, dataFrame, namedFrame } from './sse-format';
 import { SseParser, type SseEvent } from './sse-parser';
 
 export interface FollowerFraming {
@@ -19,6 +23,9 @@ export interface FollowerFraming {
   includeUsage: boolean;
   /** The leader's. */
   leaderIncludesUsage: boolean;
+  /** The follower's request body and the leader's: a Responses stream echoes fields of it. */
+  request: JsonObject;
+  leaderRequest: JsonObject;
 }
 
 function isObject(value: JsonValue | undefined): value is JsonObject {
@@ -43,6 +50,27 @@ function reframe(event: SseEvent, includeUsage: boolean): string | undefined {
   return dataFrame({ ...chunk, usage: null });
 }
 
+/** Responses events that carry the whole response object, and so the fields it echoes. */
+const RESPONSE_OBJECT_EVENTS = new Set(['response.created', 'response.queued', 'response.in_progress', 'response.completed', 'response.failed', 'response.incomplete']);
+
+/**
+ * One Responses event for a follower whose echoed fields differ from the leader's. An event too
+ * large to parse without holding the thread (a final response of over 1 MiB) passes as it came.
+ */
+function readdress(event: SseEvent, request: JsonObject): string {
+  const type = event.event ?? /^\{\s*"type"\s*:\s*"([^"\\]{1,100})"/.exec(event.data.slice(0, 200))?.[1];
+  if (type !== undefined && RESPONSE_OBJECT_EVENTS.has(type) && event.data.length <= MAX_STORED_ANSWER_BYTES) {
+    try {
+      const value = JSON.parse(event.data) as JsonValue;
+      if (isObject(value) && isObject(value.response)) return namedFrame(type, { ...value, response: responsesReplayBody(value.response, request) });
+    } catch {
+      // not JSON: passed on as it is below
+    }
+  }
+  const data = event.data.includes('\n') ? event.data.split('\n').join('\ndata: ') : event.data;
+  return event.event === undefined ? `data: ${data}\n\n` : `event: ${event.event}\ndata: ${data}\n\n`;
+}
+
 /**
  * The follower's body: what the leader received so far, then the rest live. `completion` is the
  * leader's finished answer; it supplies the usage chunk a follower asked for and the leader did not.
@@ -51,7 +79,8 @@ function reframe(event: SseEvent, includeUsage: boolean): string | undefined {
  */
 export function followerStream(broadcast: Broadcast, completion: Promise<StoredAnswer | undefined>, framing: FollowerFraming): Readable {
   const out = new PassThrough();
-  const verbatim = framing.api === 'anthropic.messages' || framing.api === 'openai.responses' || framing.includeUsage === framing.leaderIncludesUsage;
+  const readdressed = framing.api === 'openai.responses' && !sameEcho(framing.request, framing.leaderRequest);
+  const verbatim = !readdressed && (framing.api === 'anthropic.messages' || framing.api === 'openai.responses' || framing.includeUsage === framing.leaderIncludesUsage);
   const parser = verbatim ? undefined : new SseParser();
   let head: JsonObject | undefined;
   let finished = false;
@@ -62,6 +91,10 @@ export function followerStream(broadcast: Broadcast, completion: Promise<StoredA
   };
 
   const onEvent = (event: SseEvent): void => {
+    if (readdressed) {
+      out.write(readdress(event, framing.request));
+      return;
+    }
     if (event.data.startsWith('[DONE]')) {
       if (!framing.includeUsage) {
         out.write(DONE_FRAME);
