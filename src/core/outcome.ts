@@ -132,8 +132,9 @@ export interface UpstreamOutcome {
   /** Milliseconds from sending the request to the upstream's response headers. */
   upstreamLatencyMs: number;
   /**
-   * Asked when the client goes away before the body's end: true when other requests share this
-   * upstream call (single flight), so the body must be read on for them rather than destroyed.
+   * Called when the client goes away before the body's end, once the body is unpiped from it: true
+   * when it has the body read on for other requests sharing this upstream call (single flight);
+   * false, and the body is destroyed.
    */
   readOnFor?: () => boolean;
 }

@@ -108,15 +108,11 @@ export function pipeToClient(res: ServerResponse, body: Readable, readOnFor?: ()
   });
 }
 
-/** The client left: destroys an unfinished body, or reads it on without this client for the others sharing it. */
+/** The client left: destroys an unfinished body, unless it is read on without this client for the others sharing it. */
 function abandon(res: ServerResponse, body: Readable, readOnFor: (() => boolean) | undefined): void {
   if (body.readableEnded) return;
-  if (!readOnFor?.()) {
-    body.destroy();
-    return;
-  }
   body.unpipe(res);
-  body.resume();
+  if (!readOnFor?.()) body.destroy();
 }
 
 function writeUpstream(res: ServerResponse, outcome: UpstreamOutcome, extraHeaders: Record<string, string>): Promise<void> {

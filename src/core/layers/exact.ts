@@ -160,13 +160,19 @@ export function createExactLayer(deps: ExactLayerDeps): ExactLayer {
     }
     if (outcome.kind !== 'upstream') return storeWhenComplete(key, req, outcome, lead);
     if (outcome.status >= 400) return shareFailure(outcome, lead);
+    // The leader's client leaving detaches only its own output while a follower still waits.
     if (outcome.headers['content-type']?.includes('text/event-stream')) {
       const { body, broadcast } = broadcastBody(outcome.body);
-      outcome = { ...outcome, body };
+      outcome = { ...outcome, body, readOnFor: () => call.followed && broadcast.readOn() };
       lead.resolve({ kind: 'live', broadcast, headers: outcome.headers, completion: outcome.completion, leaderRequest: req.body });
+    } else {
+      const { body } = outcome;
+      outcome.readOnFor = () => {
+        if (!call.followed) return false;
+        body.resume();
+        return true;
+      };
     }
-    // The leader's client leaving detaches only its own output while a follower still reads.
-    outcome.readOnFor = () => call.followed;
     return storeWhenComplete(key, req, outcome, lead);
   }
 
@@ -230,6 +236,8 @@ export function createExactLayer(deps: ExactLayerDeps): ExactLayer {
       request: req.body,
       leaderRequest: shared.leaderRequest,
     });
+    // Too long to join (broadcast.ts): this request makes its own call.
+    if (!body) return undefined;
     return { kind: 'shared', layer: 'l1a', headers: shared.headers, body, completion: shared.completion };
   }
 

@@ -6,7 +6,7 @@
  * stream's response object echoes request fields (`store`, `metadata`, `user`…) that are not part
  * of the cache key, so a follower that asked other values gets them, as a replay from the cache would.
  */
-import { PassThrough, type Readable } from 'node:stream';
+import { Readable } from 'node:stream';
 import type { StoredAnswer } from '../outcome';
 import type { ApiStyle, JsonObject, JsonValue } from '../request';
 import { streamErrorFrame } from '../upstream/tee';
@@ -72,40 +72,54 @@ function readdress(event: SseEvent, request: JsonObject): string {
 }
 
 /**
- * The follower's body: what the leader received so far, then the rest live. `completion` is the
- * leader's finished answer; it supplies the usage chunk a follower asked for and the leader did not.
+ * The follower's body: what the leader received so far, then the rest live, taken from the
+ * broadcast only as fast as the follower's client reads (its own backpressure; the chunks stay the
+ * broadcast's, not copied). `completion` is the leader's finished answer; it supplies the usage
+ * chunk a follower asked for and the leader did not. Undefined when the body is too long to join.
  *
- * @example const body = followerStream(broadcast, completion, { api: 'openai.chat', includeUsage: true, leaderIncludesUsage: false });
+ * @example const body = followerStream(broadcast, completion, { api: 'openai.chat', includeUsage: true, leaderIncludesUsage: false, request, leaderRequest });
  */
-export function followerStream(broadcast: Broadcast, completion: Promise<StoredAnswer | undefined>, framing: FollowerFraming): Readable {
-  const out = new PassThrough();
+export function followerStream(broadcast: Broadcast, completion: Promise<StoredAnswer | undefined>, framing: FollowerFraming): Readable | undefined {
   const readdressed = framing.api === 'openai.responses' && !sameEcho(framing.request, framing.leaderRequest);
   const verbatim = !readdressed && (framing.api === 'anthropic.messages' || framing.api === 'openai.responses' || framing.includeUsage === framing.leaderIncludesUsage);
   const parser = verbatim ? undefined : new SseParser();
   let head: JsonObject | undefined;
   let finished = false;
-  const fail = (reason: string): void => {
-    if (finished || out.destroyed) return;
+  /** Whether the client side wants more: set by read(), cleared when push() says it is full. */
+  let wanted = false;
+
+  const out = new Readable({
+    read() {
+      wanted = true;
+      pump();
+    },
+  });
+  const send = (frame: string | Buffer): void => {
+    if (!out.push(frame)) wanted = false;
+  };
+  const close = (frame?: string): void => {
     finished = true;
-    out.end(streamErrorFrame(framing.api, `the shared upstream stream broke off before the answer was complete (${reason}); retry the request`));
+    if (frame !== undefined) out.push(frame);
+    out.push(null);
   };
 
   const onEvent = (event: SseEvent): void => {
+    if (finished) return;
     if (readdressed) {
-      out.write(readdress(event, framing.request));
+      send(readdress(event, framing.request));
       return;
     }
     if (event.data.startsWith('[DONE]')) {
       if (!framing.includeUsage) {
-        out.write(DONE_FRAME);
+        send(DONE_FRAME);
         return;
       }
       // This follower asked for usage the leader's stream does not carry: send the answer's own.
       finished = true;
       void completion.then((answer) => {
         if (out.destroyed) return;
-        if (answer) out.write(dataFrame({ ...(head ?? {}), choices: [], usage: openAIUsageObject(answer) }));
-        out.end(DONE_FRAME);
+        if (answer) out.push(dataFrame({ ...(head ?? {}), choices: [], usage: openAIUsageObject(answer) }));
+        close(DONE_FRAME);
       });
       return;
     }
@@ -118,25 +132,37 @@ export function followerStream(broadcast: Broadcast, completion: Promise<StoredA
       }
     }
     const frame = reframe(event, framing.includeUsage);
-    if (frame !== undefined) out.write(frame);
+    if (frame !== undefined) send(frame);
   };
 
-  const unsubscribe = broadcast.subscribe({
-    chunk(chunk) {
-      if (out.destroyed) return;
-      if (!parser) out.write(chunk);
-      else for (const event of parser.push(chunk)) onEvent(event);
-    },
-    end() {
-      if (parser) for (const event of parser.end()) onEvent(event);
-      if (!finished && !out.destroyed) {
-        finished = true;
-        out.end();
+  /** Moves chunks from the broadcast to the client while it wants them; ends once the body is over. */
+  const pump = (): void => {
+    let caughtUp = false;
+    while (wanted && !finished && !out.destroyed) {
+      const chunk = reader.take();
+      if (chunk === undefined) {
+        caughtUp = true;
+        break;
       }
-    },
-    fail,
+      if (!parser) send(chunk);
+      else for (const event of parser.push(chunk)) onEvent(event);
+    }
+    const over = reader.over;
+    if (!caughtUp || finished || out.destroyed || !over) return;
+    if ('failed' in over) {
+      close(streamErrorFrame(framing.api, `the shared upstream stream broke off before the answer was complete (${over.failed}); retry the request`));
+      return;
+    }
+    if (parser) for (const event of parser.end()) onEvent(event);
+    if (!finished) close();
+  };
+
+  const joined = broadcast.join(() => {
+    if (wanted) pump();
   });
-  out.once('close', unsubscribe);
+  if (!joined) return undefined;
+  const reader = joined;
+  out.once('close', () => reader.close());
   return out;
 }
 
