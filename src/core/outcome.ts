@@ -136,6 +136,12 @@ export interface UpstreamOutcome {
   unstored?: Promise<AnswerUsage | undefined>;
   /** Milliseconds from sending the request to the upstream's response headers. */
   upstreamLatencyMs: number;
+  /**
+   * Called when the client goes away before the body's end, once the body is unpiped from it: true
+   * when it has the body read on for other requests sharing this upstream call (single flight);
+   * false, and the body is destroyed.
+   */
+  readOnFor?: () => boolean;
 }
 
 /**

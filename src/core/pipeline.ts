@@ -3,6 +3,7 @@
  * on what the later layers returned (caches store upstream answers that way).
  */
 import type { Outcome, OutcomeNotes } from './outcome';
+import type { RequestSignal } from './clientSignal';
 import type { ProxyRequest } from './request';
 
 /** Everything a layer may read or set while handling one request. */
@@ -14,6 +15,11 @@ export interface LayerContext {
   forwardBody?: Buffer;
   /** Extra response headers a layer wants the client to see (e.g. `x-isartor-optimised`). */
   responseHeaders: Record<string, string>;
+  /**
+   * What the upstream call runs on, when not `req.signal`: a call that identical requests share
+   * (the exact layer's single flight) ends when all of them have gone, not when its starter has.
+   */
+  upstreamSignal?: RequestSignal;
 }
 
 export type Next = () => Promise<Outcome>;

@@ -11,29 +11,37 @@ export interface FlightLead<T> {
   land(fallback: T): void;
 }
 
+/** A flight in progress: its result to come, and what its leader shares with followers meanwhile. */
+export interface Flight<T, S> {
+  result: Promise<T>;
+  /** Given by the leader when it took off (e.g. a handle on the work, for followers to hold). */
+  shared: S;
+}
+
 /**
  * A table of flights in progress, keyed by request identity.
  *
  * @example
  * const joined = flights.follow(key);
- * if (joined) return await joined;
- * const lead = flights.lead(key);
+ * if (joined) return await joined.result;
+ * const lead = flights.lead(key, undefined);
  * try { lead.resolve(await work()); } finally { lead.land(undefined); }
  */
-export class SingleFlight<T> {
-  private readonly flights = new Map<string, Promise<T>>();
+export class SingleFlight<T, S = undefined> {
+  private readonly flights = new Map<string, Flight<T, S>>();
 
-  /** The result of the flight in progress for `key`, or undefined when there is none. */
-  follow(key: string): Promise<T> | undefined {
+  /** The flight in progress for `key`, or undefined when there is none. */
+  follow(key: string): Flight<T, S> | undefined {
     return this.flights.get(key);
   }
 
-  /** Starts a flight for `key`. The caller must eventually call `land()`. */
-  lead(key: string): FlightLead<T> {
+  /** Starts a flight for `key`, with `shared` for its followers. The caller must eventually call `land()`. */
+  lead(key: string, shared: S): FlightLead<T> {
     let settle!: (result: T) => void;
     let settled = false;
     const promise = new Promise<T>((resolve) => (settle = resolve));
-    this.flights.set(key, promise);
+    const flight = { result: promise, shared };
+    this.flights.set(key, flight);
     const resolve = (result: T): void => {
       if (settled) return;
       settled = true;
@@ -43,7 +51,7 @@ export class SingleFlight<T> {
       resolve,
       land: (fallback) => {
         resolve(fallback);
-        if (this.flights.get(key) === promise) this.flights.delete(key);
+        if (this.flights.get(key) === flight) this.flights.delete(key);
       },
     };
   }

@@ -86,24 +86,33 @@ async function writeGenerated(res: ServerResponse, req: ProxyRequest, outcome: G
 /**
  * Pipes a live body to the client; resolves once the response is over (finished or abandoned).
  * Plain `pipe` rather than `stream.pipeline`: pipeline allocates an AbortController per call and
- * aborts it when done, a measurable cost on the proxy's hottest path.
+ * aborts it when done, a measurable cost on the proxy's hottest path. When the client leaves early
+ * the body is destroyed (which cancels its upstream call), unless `readOnFor` says other requests
+ * share it: it is then read on for them without this client.
  */
-export function pipeToClient(res: ServerResponse, body: Readable): Promise<void> {
+export function pipeToClient(res: ServerResponse, body: Readable, readOnFor?: () => boolean): Promise<void> {
   return new Promise((resolve) => {
     if (res.destroyed) {
       // The client left while the layers were working: 'close' has already fired and will not again.
-      body.destroy();
+      abandon(res, body, readOnFor);
       resolve();
       return;
     }
     // A non-stream body that fails half-way cannot be mended: end the connection so the client sees it.
     body.once('error', () => res.destroy());
     res.on('close', () => {
-      if (!body.readableEnded) body.destroy();
+      abandon(res, body, readOnFor);
       resolve();
     });
     body.pipe(res);
   });
+}
+
+/** The client left: destroys an unfinished body, unless it is read on without this client for the others sharing it. */
+function abandon(res: ServerResponse, body: Readable, readOnFor: (() => boolean) | undefined): void {
+  if (body.readableEnded) return;
+  body.unpipe(res);
+  if (!readOnFor?.()) body.destroy();
 }
 
 function writeUpstream(res: ServerResponse, outcome: UpstreamOutcome, extraHeaders: Record<string, string>): Promise<void> {
@@ -116,7 +125,7 @@ function writeUpstream(res: ServerResponse, outcome: UpstreamOutcome, extraHeade
   // A stream's headers go out at once so the client sees a live response before the first token;
   // a JSON body goes out with its headers in one write.
   if (outcome.headers['content-type']?.includes('text/event-stream')) res.flushHeaders();
-  return pipeToClient(res, outcome.body);
+  return pipeToClient(res, outcome.body, outcome.readOnFor);
 }
 
 function writeShared(res: ServerResponse, outcome: SharedOutcome, headers: Record<string, string>): Promise<void> {

@@ -112,3 +112,101 @@ test('many identical requests against an upstream answering 503 cause one upstre
     assert.equal(error.message, '503 overloaded');
   }
 });
+
+/** Waits until the proxy has noticed that all but `count` of its clients went away. */
+function waitForClientsLeft(count: number): Promise<void> {
+  return waitForInFlight(stack.proxy, count, (inFlight, wanted) => inFlight <= wanted);
+}
+
+test('when the client whose request started a shared stream goes away, the request sharing it still gets the whole answer, which is then stored', async () => {
+  const pause = latch();
+  stack.fake.enqueue({ text: 'one two three four five six seven', pause: { events: 3, until: pause.promise } });
+  const before = stack.fake.requests.length;
+  const aborts = stack.fake.aborted.length;
+  const request = { model: 'gpt-4o-mini', messages: [{ role: 'user' as const, content: 'the first one leaves' }], stream: true as const };
+  const leader = await stack.openai().chat.completions.create(request);
+  await leader[Symbol.asyncIterator]().next();
+  const follower = await stack.openai().chat.completions.create(request);
+  const iterator = follower[Symbol.asyncIterator]();
+  const first = await iterator.next();
+  assert.equal(first.done, false);
+
+  leader.controller.abort();
+  await waitForClientsLeft(1);
+  pause.open();
+  let text = first.value.choices[0]?.delta.content ?? '';
+  for (let step = await iterator.next(); !step.done; step = await iterator.next()) text += step.value.choices[0]?.delta.content ?? '';
+  assert.equal(text, 'one two three four five six seven');
+  assert.equal(stack.fake.aborted.length, aborts, 'the upstream call was not cancelled');
+
+  const again = await stack.openai().chat.completions.create({ ...request, stream: false }).withResponse();
+  assert.equal(again.response.headers.get('x-isartor-layer'), 'l1a', 'the complete answer was stored');
+  assert.equal(again.data.choices[0]?.message.content, 'one two three four five six seven');
+  assert.equal(stack.fake.requests.length, before + 1, 'one upstream call');
+});
+
+test('a shared upstream call is cancelled once the last request reading it goes away, and nothing is stored', async () => {
+  stack.fake.enqueue({ text: 'never finished here', stallAfterEvents: 3 });
+  const aborts = stack.fake.aborted.length;
+  const before = stack.fake.requests.length;
+  const request = { model: 'gpt-4o-mini', messages: [{ role: 'user' as const, content: 'everyone leaves' }], stream: true as const };
+  const leader = await stack.openai().chat.completions.create(request);
+  await leader[Symbol.asyncIterator]().next();
+  const follower = await stack.openai().chat.completions.create(request);
+  await follower[Symbol.asyncIterator]().next();
+
+  leader.controller.abort();
+  await waitForClientsLeft(1);
+  assert.equal(stack.fake.aborted.length, aborts, 'still read by the follower');
+  follower.controller.abort();
+  await stack.fake.waitForAborts(aborts + 1);
+
+  stack.fake.enqueue({ text: 'a fresh answer' });
+  const again = await stack.openai().chat.completions.create({ ...request, stream: false }).withResponse();
+  assert.equal(again.response.headers.get('x-isartor-layer'), 'l3', 'nothing partial was stored');
+  assert.equal(stack.fake.requests.length, before + 2);
+});
+
+test('a waiting request gets the answer of the shared call when the client that started it went away before the upstream answered', async () => {
+  const held = latch();
+  stack.fake.enqueue({ text: 'worth the wait', hold: held.promise });
+  const before = stack.fake.requests.length;
+  const aborts = stack.fake.aborted.length;
+  const request = { model: 'gpt-4o-mini', messages: [{ role: 'user' as const, content: 'left before the answer' }] };
+  const controller = new AbortController();
+  const leader = stack.openai().chat.completions.create(request, { signal: controller.signal });
+  await stack.fake.waitForRequests(before + 1);
+  const follower = stack.openai().chat.completions.create(request).withResponse();
+  await waitForInFlight(stack.proxy, 2);
+
+  controller.abort();
+  await assert.rejects(leader);
+  await waitForClientsLeft(1);
+  held.open();
+  const { data, response } = await follower;
+  assert.equal(data.choices[0]?.message.content, 'worth the wait');
+  assert.equal(response.headers.get('x-isartor-layer'), 'l1a');
+  assert.equal(stack.fake.requests.length, before + 1, 'one upstream call');
+  assert.equal(stack.fake.aborted.length, aborts, 'the upstream call was not cancelled');
+});
+
+test('a Responses stream shared with a request in flight echoes that request\'s own store, metadata and user, as a replay would', async () => {
+  const pause = latch();
+  stack.fake.enqueue({ text: 'cyan magenta yellow', pause: { events: 4, until: pause.promise } });
+  const before = stack.fake.requests.length;
+  const input = { model: 'gpt-5-mini', input: 'whose metadata is this' };
+  const leader = stack.openai().responses.stream({ ...input, store: false, metadata: { session: 'leader' }, user: 'leader-user' });
+  await stack.fake.waitForRequests(before + 1);
+  const follower = stack.openai().responses.stream({ ...input, store: true, metadata: { session: 'follower' } });
+  const firstCreated = await new Promise<Record<string, unknown>>((resolve) => follower.once('response.created', (event) => resolve(event.response as unknown as Record<string, unknown>)));
+  assert.deepEqual([firstCreated.store, firstCreated.metadata], [true, { session: 'follower' }], 'response.created is the follower\'s');
+  pause.open();
+  const [leaderResponse, followerResponse] = (await Promise.all([leader.finalResponse(), follower.finalResponse()])) as unknown as Array<Record<string, unknown>>;
+  assert.equal(stack.fake.requests.length, before + 1, 'one upstream call');
+  assert.deepEqual([leaderResponse!.store, leaderResponse!.metadata, leaderResponse!.user], [false, { session: 'leader' }, 'leader-user']);
+  assert.deepEqual([followerResponse!.store, followerResponse!.metadata, followerResponse!.user], [true, { session: 'follower' }, null], 'the follower\'s own, not the leader\'s user');
+  assert.equal(followerResponse!.output_text, 'cyan magenta yellow');
+  const { store: _a, metadata: _b, user: _c, ...leaderRest } = leaderResponse!;
+  const { store: _d, metadata: _e, user: _f, ...followerRest } = followerResponse!;
+  assert.deepEqual(followerRest, leaderRest, 'the rest is the leader\'s answer');
+});

@@ -1,19 +1,23 @@
 // broadcastBody shares a leader's live stream with followers without standing in its pipe: the
-// leader's client reads the very body it was given, and followers get the same bytes, late or not.
+// leader's client reads the very body it was given, and followers get the same bytes, late or not,
+// each at its own pace, with only what some reader still needs kept.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { PassThrough, Readable, Writable } from 'node:stream';
 import { setImmediate as tick } from 'node:timers/promises';
-import { broadcastBody, type BroadcastListener } from '../../src/core/stream/broadcast';
+import { broadcastBody, type Broadcast, type BroadcastEnd } from '../../src/core/stream/broadcast';
+import { followerStream } from '../../src/core/stream/follower-stream';
 
-/** A listener that writes down what it was told. */
-function recorder(): BroadcastListener & { chunks: string[]; ended: boolean; failed: string | undefined } {
-  const seen = { chunks: [] as string[], ended: false, failed: undefined as string | undefined };
-  return Object.assign(seen, {
-    chunk: (chunk: Buffer) => void seen.chunks.push(chunk.toString()),
-    end: () => void (seen.ended = true),
-    fail: (reason: string) => void (seen.failed = reason),
-  });
+/** A reader that takes everything it is woken for and writes down what it got. */
+function recorder(broadcast: Broadcast): { chunks: string[]; over: () => BroadcastEnd | undefined; close: () => void } {
+  const chunks: string[] = [];
+  const reader = broadcast.join(() => drain());
+  assert.ok(reader);
+  const drain = (): void => {
+    for (let chunk = reader.take(); chunk; chunk = reader.take()) chunks.push(chunk.toString());
+  };
+  drain();
+  return { chunks, over: () => reader.over, close: () => reader.close() };
 }
 
 /** Reads `body` to its end through a pipe, as the proxy's response does. */
@@ -31,12 +35,11 @@ test('nothing flows before the body has a consumer, and the consumer gets every 
   const { body, broadcast } = broadcastBody(source);
   await tick();
   await tick();
-  const follower = recorder();
-  broadcast.subscribe(follower);
+  const follower = recorder(broadcast);
   assert.deepEqual(follower.chunks, [], 'paused until a consumer comes');
   assert.equal(await readThroughPipe(body), 'data: 1\n\ndata: 2\n\ndata: [DONE]\n\n');
   assert.deepEqual(follower.chunks, ['data: 1\n\n', 'data: 2\n\n', 'data: [DONE]\n\n']);
-  assert.equal(follower.ended, true);
+  assert.deepEqual(follower.over(), { ended: true });
 });
 
 test('a follower that joins late gets what it missed, then the rest, then the end', async () => {
@@ -45,43 +48,95 @@ test('a follower that joins late gets what it missed, then the rest, then the en
   const read = readThroughPipe(body);
   source.write('a');
   await tick();
-  const late = recorder();
-  broadcast.subscribe(late);
+  const late = recorder(broadcast);
   assert.deepEqual(late.chunks, ['a']);
   source.write('b');
   source.end();
   assert.equal(await read, 'ab');
   assert.deepEqual(late.chunks, ['a', 'b']);
-  assert.equal(late.ended, true);
-  const after = recorder();
-  broadcast.subscribe(after);
-  assert.deepEqual([after.chunks, after.ended], [['a', 'b'], true], 'after the end: the whole body and its end');
+  assert.deepEqual(late.over(), { ended: true });
+  const after = recorder(broadcast);
+  assert.deepEqual([after.chunks, after.over()], [['a', 'b'], { ended: true }], 'after the end: the whole body and its end');
 });
 
-test('followers fail when the leading client goes away or the body breaks, never end', async () => {
+test('followers learn when the body is destroyed or breaks, never that it ended', async () => {
   const leaving = new PassThrough();
   const left = broadcastBody(leaving);
   void readThroughPipe(left.body);
-  const followerOfLeaving = recorder();
-  left.broadcast.subscribe(followerOfLeaving);
+  const followerOfLeaving = recorder(left.broadcast);
   leaving.write('a');
   left.body.destroy();
   await tick();
-  assert.equal(followerOfLeaving.ended, false);
-  assert.match(followerOfLeaving.failed ?? '', /went away/);
+  assert.match((followerOfLeaving.over() as { failed: string }).failed, /went away/);
 
   const breaking = new PassThrough();
   const broke = broadcastBody(breaking);
   broke.body.on('error', () => undefined);
-  const followerOfBroken = recorder();
-  broke.broadcast.subscribe(followerOfBroken);
+  const followerOfBroken = recorder(broke.broadcast);
   breaking.destroy(new Error('socket hang up'));
   await tick();
-  assert.equal(followerOfBroken.failed, 'socket hang up');
-  assert.equal(followerOfBroken.ended, false);
+  assert.deepEqual(followerOfBroken.over(), { failed: 'socket hang up' });
 });
 
 test('the leader reads the body it was given, not a copy in a second stream', () => {
   const source = new PassThrough();
   assert.equal(broadcastBody(source).body, source);
+});
+
+test('a body longer than the join limit admits no new follower, and keeps only what its followers have not read', async () => {
+  const source = new PassThrough();
+  const { body, broadcast } = broadcastBody(source, { joinBytes: 10 });
+  const read = readThroughPipe(body);
+  const early = broadcast.join(() => undefined)!;
+  for (let i = 0; i < 200; i++) source.write(Buffer.alloc(1, 97));
+  await tick();
+  assert.equal(broadcast.join(() => undefined), undefined, 'too long to join');
+  let taken = 0;
+  while (early.take()) taken++;
+  assert.equal(taken, 200, 'the follower that was there from the start gets every chunk');
+  source.end();
+  await read;
+  assert.deepEqual(early.over, { ended: true });
+});
+
+test('a follower that stops reading holds no copy of the stream, however much the leader reads', async () => {
+  const source = new PassThrough();
+  const { body, broadcast } = broadcastBody(source);
+  const read = readThroughPipe(body);
+  const follower = followerStream(broadcast, Promise.resolve(undefined), { api: 'anthropic.messages', includeUsage: false, leaderIncludesUsage: false, request: {}, leaderRequest: {} })!;
+  const stalled = new Writable({ highWaterMark: 1024, write: () => undefined });
+  follower.pipe(stalled);
+  const chunk = Buffer.alloc(64 * 1024, 97);
+  for (let i = 0; i < 100; i++) {
+    source.write(chunk);
+    await tick();
+  }
+  // Counting what a PassThrough would hold on its writable side too.
+  const held = follower.readableLength + ((follower as unknown as Partial<Writable>).writableLength ?? 0);
+  assert.ok(held <= follower.readableHighWaterMark + chunk.length, `the follower's stream holds ${held} bytes`);
+  source.end();
+  assert.equal((await read).length, 100 * chunk.length);
+});
+
+test('once the leader\'s client has gone, the body goes at the pace of its slowest follower', async () => {
+  const source = new PassThrough({ highWaterMark: 1024 });
+  const { body, broadcast } = broadcastBody(source, { lagBytes: 4096 });
+  const reader = broadcast.join(() => undefined)!;
+  assert.equal(broadcast.readOn(), true);
+  const chunk = Buffer.alloc(1024, 97);
+  for (let i = 0; i < 64; i++) source.write(chunk);
+  await tick();
+  assert.ok(body.isPaused(), 'paused while the follower is behind');
+  let taken = 0;
+  while (reader.take()) taken++;
+  await tick();
+  assert.ok(taken < 64, `held back: ${taken} of 64 chunks read`);
+  source.end();
+  for (let step = 0; step < 100 && !reader.over; step++) {
+    while (reader.take()) taken++;
+    await tick();
+  }
+  while (reader.take()) taken++;
+  assert.equal(taken, 64);
+  assert.deepEqual(reader.over, { ended: true });
 });

@@ -8,7 +8,9 @@ import assert from 'node:assert/strict';
 import { Readable } from 'node:stream';
 import { anthropicBody, anthropicEvents, openAIChatBody, openAIChatChunks, openAIResponsesBody, openAIResponsesEvents, type FakeAnswer } from '../../src/bench/fake-answers';
 import type { ApiStyle } from '../../src/core/request';
-import { createAnswerCollector } from '../../src/core/stream/answer-collector';
+import { createAccumulator, createAnswerCollector } from '../../src/core/stream/answer-collector';
+import { answerTexts } from '../../src/core/stream/estimate-usage';
+import { SseParser } from '../../src/core/stream/sse-parser';
 import { LargeAnswer, MAX_STORED_ANSWER_BYTES, type AnswerReading, type OffThreadAnswerReader } from '../../src/core/stream/large-answer';
 import { teeUpstreamBody } from '../../src/core/upstream/tee';
 import { createBodyParser } from '../../src/proxy/bodyParser';
@@ -144,4 +146,32 @@ test('the tee passes every byte on and settles completion as undefined, the larg
   small.body.resume();
   assert.deepEqual((await small.completion)?.usage, USAGE);
   assert.equal(await small.large, undefined);
+});
+
+test('once a stream\'s text is past what can be stored, its text is let go as it comes: the reading is the same, the text is not kept', async () => {
+  const text = 'lorem ipsum '.repeat(MAX_STORED_ANSWER_BYTES / 4);
+  const frames = { chat: unnamed(openAIChatChunks(answerOf(text), true)), messages: named(anthropicEvents(answerOf(text))) };
+  const chat = collectStream('openai.chat', frames.chat, workerReader);
+  assert.deepEqual(await readingOf(chat.result), { complete: true, usage: USAGE, outputTokens: Math.ceil(text.length / 4) });
+  const messages = collectStream('anthropic.messages', frames.messages, workerReader);
+  const reading = await readingOf(messages.result);
+  assert.deepEqual([reading?.complete, reading?.usage?.outputTokens, reading?.outputTokens], [true, USAGE.outputTokens, Math.ceil(text.length / 4)]);
+
+  for (const [api, stream] of [['openai.chat', frames.chat], ['anthropic.messages', frames.messages]] as const) {
+    const accumulator = createAccumulator(api);
+    const parser = new SseParser();
+    const bytes = Buffer.from(stream);
+    let kept = 0;
+    for (let at = 0; at < bytes.length; at += 16 * 1024) {
+      for (const event of parser.push(bytes.subarray(at, at + 16 * 1024))) {
+        accumulator.push(event);
+        if ((accumulator.textLength?.() ?? 0) > MAX_STORED_ANSWER_BYTES) accumulator.shed?.();
+      }
+    }
+    for (const event of parser.end()) accumulator.push(event);
+    const body = accumulator.result();
+    assert.ok(body, `${api}: still a complete answer's shape`);
+    kept = answerTexts(api, body).reduce((sum, piece) => sum + piece.length, 0);
+    assert.ok(kept <= MAX_STORED_ANSWER_BYTES, `${api}: ${kept} characters of text kept`);
+  }
 });

@@ -96,3 +96,15 @@ test('cache rules: provider state and background make a request uncacheable; sto
   assert.equal(canonicalHash(req({ model: 'm', input: 'x', store: true })), canonicalHash(req({ model: 'm', input: 'x' })));
   assert.notEqual(canonicalHash(req({ model: 'm', input: 'x', include: ['reasoning.encrypted_content'] })), canonicalHash(req({ model: 'm', input: 'x' })));
 });
+
+test('a replayed response echoes only what the asking request set: never the user or ids another request set', () => {
+  const stored = { id: 'resp_1', object: 'response', store: false, metadata: { session: 'first' }, user: 'first-user', safety_identifier: 'first-id', prompt_cache_key: 'first-key', output: [] };
+  const replay = responsesReplayBody(stored, { model: 'm', input: 'x' });
+  assert.deepEqual(
+    [replay.store, replay.metadata, replay.user, replay.safety_identifier, replay.prompt_cache_key],
+    [true, {}, null, null, null],
+  );
+  const own = responsesReplayBody(stored, { model: 'm', input: 'x', store: false, user: 'second-user', prompt_cache_key: 'k2' });
+  assert.deepEqual([own.store, own.user, own.prompt_cache_key, own.safety_identifier], [false, 'second-user', 'k2', null]);
+  assert.equal('safety_identifier' in responsesReplayBody({ id: 'resp_2' }, {}), false, 'a field the provider did not send is not added');
+});

@@ -7,10 +7,11 @@ import type { ExactCacheConfig } from '../config';
 import type { Logger } from '../logger';
 import { storedAnswerJson, type Outcome, type StoredAnswer, type StoredOutcome, type UpstreamOutcome } from '../outcome';
 import type { Layer, LayerContext, Next } from '../pipeline';
-import { canonicalHash, type ProxyRequest } from '../request';
+import { canonicalHash, type JsonObject, type ProxyRequest } from '../request';
 import { unstorableReason } from '../stream/storable';
 import { untilAborted } from '../abortable';
-import { SingleFlight, type FlightLead } from '../singleFlight';
+import { SharedCall } from '../sharedCall';
+import { SingleFlight, type Flight, type FlightLead } from '../singleFlight';
 import { broadcastBody, type Broadcast } from '../stream/broadcast';
 import { followerStream, requestIncludesUsage } from '../stream/follower-stream';
 import { MAX_STORED_ANSWER_BYTES } from '../stream/large-answer';
@@ -24,7 +25,7 @@ import { releasingLead, type ReplicaFlight } from '../store/redisFlight';
  */
 type FlightResult =
   | { kind: 'answer'; answer: StoredAnswer }
-  | { kind: 'live'; broadcast: Broadcast; headers: Record<string, string>; completion: Promise<StoredAnswer | undefined>; leaderIncludesUsage: boolean }
+  | { kind: 'live'; broadcast: Broadcast; headers: Record<string, string>; completion: Promise<StoredAnswer | undefined>; leaderRequest: JsonObject }
   | { kind: 'failure'; response: Omit<UpstreamOutcome, 'body' | 'completion'>; bytes: Buffer }
   | { kind: 'thrown'; error: unknown }
   | undefined;
@@ -67,7 +68,7 @@ export interface ExactLayer extends Layer {
  */
 export function createExactLayer(deps: ExactLayerDeps): ExactLayer {
   const { store, logger } = deps;
-  const flights = new SingleFlight<FlightResult>();
+  const flights = new SingleFlight<FlightResult, SharedCall>();
   /** Store writes under way (answers already complete), so close() can wait for them. */
   const writes = new Set<Promise<void>>();
 
@@ -133,8 +134,12 @@ export function createExactLayer(deps: ExactLayerDeps): ExactLayer {
    * Runs the later layers for a flight's leader and shares what comes back: a live stream at once,
    * an error response or a thrown error as soon as it is known, an answer once it is complete.
    */
-  async function leadFlight(key: string, req: ProxyRequest, next: Next): Promise<Outcome> {
-    const local = flights.lead(key);
+  async function leadFlight(key: string, ctx: LayerContext, next: Next): Promise<Outcome> {
+    const { req } = ctx;
+    // The upstream call outlives the leader's client while a follower still wants its answer.
+    const call = new SharedCall(req.signal);
+    ctx.upstreamSignal = call.signal;
+    const local = flights.lead(key, call);
     // On a team Redis, replicas take turns too: one asks the upstream, the others read its answer.
     const replica = await deps.replicas?.take(key, req.signal);
     if (replica?.kind === 'stored') {
@@ -150,17 +155,25 @@ export function createExactLayer(deps: ExactLayerDeps): ExactLayer {
     try {
       outcome = await next();
     } catch (error) {
-      // The leader's own client leaving is not the followers' failure: they try again instead.
-      if (!req.signal.aborted) lead.resolve({ kind: 'thrown', error });
+      // A call cancelled because everyone left is no one's failure; any other error is everyone's.
+      if (!call.signal.aborted) lead.resolve({ kind: 'thrown', error });
       lead.land(undefined);
       throw error;
     }
     if (outcome.kind !== 'upstream') return storeWhenComplete(key, req, outcome, lead);
     if (outcome.status >= 400) return shareFailure(outcome, lead);
+    // The leader's client leaving detaches only its own output while a follower still waits.
     if (outcome.headers['content-type']?.includes('text/event-stream')) {
       const { body, broadcast } = broadcastBody(outcome.body);
-      outcome = { ...outcome, body };
-      lead.resolve({ kind: 'live', broadcast, headers: outcome.headers, completion: outcome.completion, leaderIncludesUsage: requestIncludesUsage(req.body) });
+      outcome = { ...outcome, body, readOnFor: () => call.followed && broadcast.readOn() };
+      lead.resolve({ kind: 'live', broadcast, headers: outcome.headers, completion: outcome.completion, leaderRequest: req.body });
+    } else {
+      const { body } = outcome;
+      outcome.readOnFor = () => {
+        if (!call.followed) return false;
+        body.resume();
+        return true;
+      };
     }
     return storeWhenComplete(key, req, outcome, lead);
   }
@@ -185,6 +198,29 @@ export function createExactLayer(deps: ExactLayerDeps): ExactLayer {
     return failureOutcome(response, bytes);
   }
 
+  /**
+   * Waits on a flight, holding its upstream call meanwhile (released once this request has what it
+   * needs or its client left), and returns its outcome, or undefined when it must try again.
+   */
+  async function follow(flight: Flight<FlightResult, SharedCall>, req: ProxyRequest): Promise<Outcome | undefined> {
+    const release = flight.shared.join(req.signal);
+    if (!release) {
+      // Cancelled, everyone having left: it ends with nothing to share; then try again.
+      await untilAborted(flight.result, req.signal);
+      return undefined;
+    }
+    try {
+      const outcome = await followerOutcome(await untilAborted(flight.result, req.signal), req);
+      // A follower's stream holds the call until it closes (ended, or its client went away).
+      if (outcome?.kind === 'shared') outcome.body.once('close', release);
+      else release();
+      return outcome;
+    } catch (error) {
+      release();
+      throw error;
+    }
+  }
+
   /** This request's outcome from what its flight shared, or undefined when it must try again. */
   async function followerOutcome(shared: FlightResult, req: ProxyRequest): Promise<Outcome | undefined> {
     if (!shared) return undefined;
@@ -196,8 +232,14 @@ export function createExactLayer(deps: ExactLayerDeps): ExactLayer {
       return answer && answer.api === req.api ? hit(answer) : undefined;
     }
     const body = followerStream(shared.broadcast, shared.completion, {
-      api: req.api, includeUsage: requestIncludesUsage(req.body), leaderIncludesUsage: shared.leaderIncludesUsage,
+      api: req.api,
+      includeUsage: requestIncludesUsage(req.body),
+      leaderIncludesUsage: requestIncludesUsage(shared.leaderRequest),
+      request: req.body,
+      leaderRequest: shared.leaderRequest,
     });
+    // Too long to join (broadcast.ts): this request makes its own call.
+    if (!body) return undefined;
     return { kind: 'shared', layer: 'l1a', headers: shared.headers, body, completion: shared.completion };
   }
 
@@ -213,8 +255,8 @@ export function createExactLayer(deps: ExactLayerDeps): ExactLayer {
         const stored = await lookup(key, req);
         if (stored) return hit(stored);
         const flight = flights.follow(key);
-        if (!flight) return leadFlight(key, req, next);
-        const outcome = await followerOutcome(await untilAborted(flight, req.signal), req);
+        if (!flight) return leadFlight(key, ctx, next);
+        const outcome = await follow(flight, req);
         if (outcome) return outcome;
         // The leader got nothing to share: look again, and one of the waiting requests leads the next flight.
       }

@@ -33,7 +33,7 @@ export function createUpstreamLayer(deps: { client: UpstreamClient; readAnswer?:
         headers: req.headers,
         body: ctx.forwardBody ?? req.rawBody,
         query: req.query,
-        signal: req.signal,
+        signal: ctx.upstreamSignal ?? req.signal,
         stream: req.stream,
       });
       const headers = clientResponseHeaders(response.headers);

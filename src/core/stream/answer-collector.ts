@@ -84,12 +84,18 @@ const RESPONSES_END_EVENTS = new Set(['response.completed', 'response.failed', '
 function createStreamCollector(api: ApiStyle, reader: OffThreadAnswerReader | undefined): AnswerCollector {
   const parser = new SseParser();
   const accumulator = createAccumulator(api);
+  /** Once the text is past what can be stored, the accumulator keeps none of it (only counts it). */
+  let shed = false;
   let skipped = false;
   let endEvent: string | undefined;
   let completedReading: Promise<AnswerReading | undefined> | undefined;
   const feed = (event: SseEvent): void => {
     if (!tooLargeToParseHere(event.data)) {
       accumulator.push(event);
+      if (!shed && accumulator.shed && (accumulator.textLength?.() ?? 0) > MAX_STORED_ANSWER_BYTES) {
+        accumulator.shed();
+        shed = true;
+      }
       return;
     }
     skipped = true;
@@ -106,7 +112,8 @@ function createStreamCollector(api: ApiStyle, reader: OffThreadAnswerReader | un
       for (const event of parser.end()) feed(event);
       if (completedReading) return new LargeAnswer(completedReading);
       const body = accumulator.result();
-      if (!body) return skipped ? new LargeAnswer(Promise.resolve(undefined)) : undefined;
+      if (!body) return skipped || shed ? new LargeAnswer(Promise.resolve(undefined)) : undefined;
+      if (shed) return new LargeAnswer(Promise.resolve(shedReading(api, body, accumulator.shed!())));
       if (skipped || answerTextBytes(api, body) > MAX_STORED_ANSWER_BYTES) return new LargeAnswer(Promise.resolve(readAnswerValue(api, body)));
       const answer = toStoredAnswer(api, body);
       const streamUsage = accumulator.streamUsage?.();
@@ -115,6 +122,13 @@ function createStreamCollector(api: ApiStyle, reader: OffThreadAnswerReader | un
     },
     ended: () => endEvent !== undefined || (accumulator.ended?.() ?? true),
   };
+}
+
+/** The reading of an answer whose text was shed: its usage, and output tokens counting the shed text. */
+function shedReading(api: ApiStyle, body: JsonObject, shedBytes: number): AnswerReading {
+  const reading = readAnswerValue(api, body);
+  // approximateTokensOf's rule (UTF-8 bytes / 4) over all of the text, kept and shed.
+  return { ...reading, outputTokens: Math.ceil((answerTextBytes(api, body) + shedBytes) / 4) };
 }
 
 /** Whether an event's data is over MAX_STORED_ANSWER_BYTES in UTF-8 (a UTF-16 unit is at most 3 bytes of it). */

@@ -25,21 +25,36 @@ export function createAnthropicAccumulator(): StreamAccumulator {
   let startUsage: JsonObject | undefined;
   let endUsage: JsonObject | undefined;
   let failed = false;
+  let textLength = 0;
+  /** Once shed: the UTF-8 bytes of text let go (undefined while the text is kept). */
+  let shedBytes: number | undefined;
+
+  /** Appends a text delta to `block[key]`, or once shed only counts it. */
+  const append = (block: JsonObject, key: string, value: JsonValue | undefined): void => {
+    const piece = String(value ?? '');
+    textLength += piece.length;
+    if (shedBytes === undefined) block[key] = String(block[key] ?? '') + piece;
+    else shedBytes += Buffer.byteLength(piece, 'utf8');
+  };
 
   const applyDelta = (block: JsonObject, index: number, delta: JsonObject): void => {
     switch (delta.type) {
       case 'text_delta':
-        block.text = String(block.text ?? '') + String(delta.text ?? '');
+        append(block, 'text', delta.text);
         break;
       case 'thinking_delta':
-        block.thinking = String(block.thinking ?? '') + String(delta.thinking ?? '');
+        append(block, 'thinking', delta.thinking);
         break;
       case 'signature_delta':
         block.signature = delta.signature ?? '';
         break;
-      case 'input_json_delta':
-        partialJson.set(index, (partialJson.get(index) ?? '') + String(delta.partial_json ?? ''));
+      case 'input_json_delta': {
+        const piece = String(delta.partial_json ?? '');
+        textLength += piece.length;
+        if (shedBytes === undefined) partialJson.set(index, (partialJson.get(index) ?? '') + piece);
+        else shedBytes += Buffer.byteLength(piece, 'utf8');
         break;
+      }
       case 'citations_delta':
         block.citations = [...(Array.isArray(block.citations) ? block.citations : []), delta.citation ?? null];
         break;
@@ -54,6 +69,8 @@ export function createAnthropicAccumulator(): StreamAccumulator {
     const json = partialJson.get(index);
     if (!block || json === undefined) return;
     partialJson.delete(index);
+    // Shed: its JSON is not whole any more; the answer is not stored, only its usage read.
+    if (shedBytes !== undefined) return;
     if (json.trim() === '') return;
     try {
       block.input = JSON.parse(json) as JsonValue;
@@ -131,6 +148,25 @@ export function createAnthropicAccumulator(): StreamAccumulator {
       return { ...message, content: content.filter((block) => block !== undefined) };
     },
     usage: () => message?.usage,
+    textLength: () => textLength,
+    shed() {
+      if (shedBytes === undefined) {
+        shedBytes = 0;
+        for (const block of content) {
+          if (!block) continue;
+          for (const key of ['text', 'thinking']) {
+            if (typeof block[key] !== 'string') continue;
+            shedBytes += Buffer.byteLength(block[key], 'utf8');
+            block[key] = '';
+          }
+        }
+        for (const [index, json] of partialJson) {
+          shedBytes += Buffer.byteLength(json, 'utf8');
+          partialJson.set(index, '');
+        }
+      }
+      return shedBytes;
+    },
     streamUsage: () => (startUsage && endUsage ? { start: startUsage, end: endUsage } : undefined),
   };
 }

@@ -2,15 +2,19 @@
  * A follower's own copy of a leader's live stream. The bytes are the leader's, except where the two
  * requests asked for different framing: an OpenAI chat or completions stream carries the usage
  * chunk (and `usage: null` on every chunk) only when `stream_options.include_usage` was set, so a
- * follower that asked otherwise gets the stream re-framed for its own request.
+ * follower that asked otherwise gets the stream re-framed for its own request; and a Responses
+ * stream's response object echoes request fields (`store`, `metadata`, `user`…) that are not part
+ * of the cache key, so a follower that asked other values gets them, as a replay from the cache would.
  */
-import { PassThrough, type Readable } from 'node:stream';
+import { Readable } from 'node:stream';
 import type { StoredAnswer } from '../outcome';
 import type { ApiStyle, JsonObject, JsonValue } from '../request';
 import { streamErrorFrame } from '../upstream/tee';
 import type { Broadcast } from './broadcast';
+import { MAX_STORED_ANSWER_BYTES } from './large-answer';
 import { openAIUsageObject } from './openai-render';
-import { DONE_FRAME, dataFrame } from './sse-format';
+import { responsesReplayBody, sameEcho } from './responses-render';
+import { DONE_FRAME, dataFrame, namedFrame } from './sse-format';
 import { SseParser, type SseEvent } from './sse-parser';
 
 export interface FollowerFraming {
@@ -19,6 +23,9 @@ export interface FollowerFraming {
   includeUsage: boolean;
   /** The leader's. */
   leaderIncludesUsage: boolean;
+  /** The follower's request body and the leader's: a Responses stream echoes fields of it. */
+  request: JsonObject;
+  leaderRequest: JsonObject;
 }
 
 function isObject(value: JsonValue | undefined): value is JsonObject {
@@ -43,36 +50,76 @@ function reframe(event: SseEvent, includeUsage: boolean): string | undefined {
   return dataFrame({ ...chunk, usage: null });
 }
 
+/** Responses events that carry the whole response object, and so the fields it echoes. */
+const RESPONSE_OBJECT_EVENTS = new Set(['response.created', 'response.queued', 'response.in_progress', 'response.completed', 'response.failed', 'response.incomplete']);
+
 /**
- * The follower's body: what the leader received so far, then the rest live. `completion` is the
- * leader's finished answer; it supplies the usage chunk a follower asked for and the leader did not.
- *
- * @example const body = followerStream(broadcast, completion, { api: 'openai.chat', includeUsage: true, leaderIncludesUsage: false });
+ * One Responses event for a follower whose echoed fields differ from the leader's. An event too
+ * large to parse without holding the thread (a final response of over 1 MiB) passes as it came.
  */
-export function followerStream(broadcast: Broadcast, completion: Promise<StoredAnswer | undefined>, framing: FollowerFraming): Readable {
-  const out = new PassThrough();
-  const verbatim = framing.api === 'anthropic.messages' || framing.api === 'openai.responses' || framing.includeUsage === framing.leaderIncludesUsage;
+function readdress(event: SseEvent, request: JsonObject): string {
+  const type = event.event ?? /^\{\s*"type"\s*:\s*"([^"\\]{1,100})"/.exec(event.data.slice(0, 200))?.[1];
+  if (type !== undefined && RESPONSE_OBJECT_EVENTS.has(type) && event.data.length <= MAX_STORED_ANSWER_BYTES) {
+    try {
+      const value = JSON.parse(event.data) as JsonValue;
+      if (isObject(value) && isObject(value.response)) return namedFrame(type, { ...value, response: responsesReplayBody(value.response, request) });
+    } catch {
+      // not JSON: passed on as it is below
+    }
+  }
+  const data = event.data.includes('\n') ? event.data.split('\n').join('\ndata: ') : event.data;
+  return event.event === undefined ? `data: ${data}\n\n` : `event: ${event.event}\ndata: ${data}\n\n`;
+}
+
+/**
+ * The follower's body: what the leader received so far, then the rest live, taken from the
+ * broadcast only as fast as the follower's client reads (its own backpressure; the chunks stay the
+ * broadcast's, not copied). `completion` is the leader's finished answer; it supplies the usage
+ * chunk a follower asked for and the leader did not. Undefined when the body is too long to join.
+ *
+ * @example const body = followerStream(broadcast, completion, { api: 'openai.chat', includeUsage: true, leaderIncludesUsage: false, request, leaderRequest });
+ */
+export function followerStream(broadcast: Broadcast, completion: Promise<StoredAnswer | undefined>, framing: FollowerFraming): Readable | undefined {
+  const readdressed = framing.api === 'openai.responses' && !sameEcho(framing.request, framing.leaderRequest);
+  const verbatim = !readdressed && (framing.api === 'anthropic.messages' || framing.api === 'openai.responses' || framing.includeUsage === framing.leaderIncludesUsage);
   const parser = verbatim ? undefined : new SseParser();
   let head: JsonObject | undefined;
   let finished = false;
-  const fail = (reason: string): void => {
-    if (finished || out.destroyed) return;
+  /** Whether the client side wants more: set by read(), cleared when push() says it is full. */
+  let wanted = false;
+
+  const out = new Readable({
+    read() {
+      wanted = true;
+      pump();
+    },
+  });
+  const send = (frame: string | Buffer): void => {
+    if (!out.push(frame)) wanted = false;
+  };
+  const close = (frame?: string): void => {
     finished = true;
-    out.end(streamErrorFrame(framing.api, `the shared upstream stream broke off before the answer was complete (${reason}); retry the request`));
+    if (frame !== undefined) out.push(frame);
+    out.push(null);
   };
 
   const onEvent = (event: SseEvent): void => {
+    if (finished) return;
+    if (readdressed) {
+      send(readdress(event, framing.request));
+      return;
+    }
     if (event.data.startsWith('[DONE]')) {
       if (!framing.includeUsage) {
-        out.write(DONE_FRAME);
+        send(DONE_FRAME);
         return;
       }
       // This follower asked for usage the leader's stream does not carry: send the answer's own.
       finished = true;
       void completion.then((answer) => {
         if (out.destroyed) return;
-        if (answer) out.write(dataFrame({ ...(head ?? {}), choices: [], usage: openAIUsageObject(answer) }));
-        out.end(DONE_FRAME);
+        if (answer) out.push(dataFrame({ ...(head ?? {}), choices: [], usage: openAIUsageObject(answer) }));
+        close(DONE_FRAME);
       });
       return;
     }
@@ -85,25 +132,37 @@ export function followerStream(broadcast: Broadcast, completion: Promise<StoredA
       }
     }
     const frame = reframe(event, framing.includeUsage);
-    if (frame !== undefined) out.write(frame);
+    if (frame !== undefined) send(frame);
   };
 
-  const unsubscribe = broadcast.subscribe({
-    chunk(chunk) {
-      if (out.destroyed) return;
-      if (!parser) out.write(chunk);
-      else for (const event of parser.push(chunk)) onEvent(event);
-    },
-    end() {
-      if (parser) for (const event of parser.end()) onEvent(event);
-      if (!finished && !out.destroyed) {
-        finished = true;
-        out.end();
+  /** Moves chunks from the broadcast to the client while it wants them; ends once the body is over. */
+  const pump = (): void => {
+    let caughtUp = false;
+    while (wanted && !finished && !out.destroyed) {
+      const chunk = reader.take();
+      if (chunk === undefined) {
+        caughtUp = true;
+        break;
       }
-    },
-    fail,
+      if (!parser) send(chunk);
+      else for (const event of parser.push(chunk)) onEvent(event);
+    }
+    const over = reader.over;
+    if (!caughtUp || finished || out.destroyed || !over) return;
+    if ('failed' in over) {
+      close(streamErrorFrame(framing.api, `the shared upstream stream broke off before the answer was complete (${over.failed}); retry the request`));
+      return;
+    }
+    if (parser) for (const event of parser.end()) onEvent(event);
+    if (!finished) close();
+  };
+
+  const joined = broadcast.join(() => {
+    if (wanted) pump();
   });
-  out.once('close', unsubscribe);
+  if (!joined) return undefined;
+  const reader = joined;
+  out.once('close', () => reader.close());
   return out;
 }
 

@@ -20,6 +20,13 @@ export interface StreamAccumulator {
   ended?(): boolean;
   /** Anthropic: the usage of `message_start` and of the last `message_delta` as streamed (they differ from the final usage). */
   streamUsage?(): StreamUsage | undefined;
+  /** UTF-16 length of the answer's text so far: never more than its UTF-8 bytes. */
+  textLength?(): number;
+  /**
+   * The answer will not be stored: lets go of its text and keeps none from now on, only counting
+   * it. `result()` then has the answer's shape with empty texts; returns the UTF-8 bytes let go.
+   */
+  shed?(): number;
 }
 
 /** The usage objects a Messages stream carried at its start and end, replayed as they were. */
@@ -55,6 +62,26 @@ export function createOpenAIAccumulator(kind: 'chat' | 'completions'): StreamAcc
   let usage: JsonValue | undefined;
   let done = false;
   let failed = false;
+  let textLength = 0;
+  /** Once shed: the UTF-8 bytes of text let go (undefined while the text is kept). */
+  let shedBytes: number | undefined;
+
+  /** Counts the text at `holder[key]`, and once shed lets it go (an empty string keeps the shape). */
+  const text = (holder: JsonObject, key: string): void => {
+    const value = holder[key];
+    if (typeof value !== 'string') return;
+    textLength += value.length;
+    if (shedBytes === undefined) return;
+    shedBytes += Buffer.byteLength(value, 'utf8');
+    holder[key] = '';
+  };
+  /** The text fields answerTexts() reads: content, refusal, tool call arguments, a completion's text. */
+  const texts = (holder: JsonObject, toolCalls: JsonValue[] | undefined): void => {
+    text(holder, 'content');
+    text(holder, 'refusal');
+    text(holder, 'text');
+    for (const call of toolCalls ?? []) if (isObject(call) && isObject(call.function)) text(call.function, 'arguments');
+  };
 
   const choiceAt = (index: number): ChoiceState => {
     let state = choices.get(index);
@@ -91,10 +118,13 @@ export function createOpenAIAccumulator(kind: 'chat' | 'completions'): StreamAcc
       const state = choiceAt(typeof choice.index === 'number' ? choice.index : 0);
       if (kind === 'chat' && isObject(choice.delta)) {
         const { tool_calls: toolCalls, ...delta } = choice.delta;
+        texts(delta, Array.isArray(toolCalls) ? toolCalls : undefined);
         mergeDelta(state.snapshot, delta);
         if (Array.isArray(toolCalls)) mergeToolCalls(state, toolCalls);
       } else if (kind === 'completions' && typeof choice.text === 'string') {
-        mergeDelta(state.snapshot, { text: choice.text });
+        const delta: JsonObject = { text: choice.text };
+        texts(delta, undefined);
+        mergeDelta(state.snapshot, delta);
       }
       if (isObject(choice.logprobs)) mergeDelta((state.logprobs ??= {}), choice.logprobs);
       if (choice.finish_reason !== undefined && choice.finish_reason !== null) state.finishReason = choice.finish_reason;
@@ -150,5 +180,11 @@ export function createOpenAIAccumulator(kind: 'chat' | 'completions'): StreamAcc
       return body;
     },
     usage: () => usage,
+    textLength: () => textLength,
+    shed() {
+      shedBytes ??= 0;
+      for (const state of choices.values()) texts(state.snapshot, state.toolCalls);
+      return shedBytes;
+    },
   };
 }

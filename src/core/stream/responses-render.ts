@@ -32,8 +32,19 @@ export function responsesReplayBody(stored: JsonObject, request: JsonObject): Js
     if (request[field] !== undefined) body[field] = request[field];
     else if (field === 'store') body.store = true; // the API's default
     else if (field === 'metadata') body.metadata = {};
+    // Unset by this request: never the value another request set (the API says null).
+    else if (body[field] !== undefined) body[field] = null;
   }
   return body;
+}
+
+/** Whether two requests ask for the same echoed fields, so one's response reads right for the other as it is. */
+export function sameEcho(a: JsonObject, b: JsonObject): boolean {
+  for (const field of ECHOED_FIELDS) {
+    if (a[field] === b[field]) continue;
+    if (JSON.stringify(a[field]) !== JSON.stringify(b[field])) return false;
+  }
+  return true;
 }
 
 /** The events that stream one output item, from `output_item.added` to `output_item.done`. */
