@@ -195,15 +195,16 @@ test('a Responses stream shared with a request in flight echoes that request\'s 
   stack.fake.enqueue({ text: 'cyan magenta yellow', pause: { events: 4, until: pause.promise } });
   const before = stack.fake.requests.length;
   const input = { model: 'gpt-5-mini', input: 'whose metadata is this' };
-  const leader = stack.openai().responses.stream({ ...input, store: false, metadata: { session: 'leader' }, user: 'leader-user' });
+  // store: true and no store are one request (true is the default); store: false would be another.
+  const leader = stack.openai().responses.stream({ ...input, store: true, metadata: { session: 'leader' }, user: 'leader-user' });
   await stack.fake.waitForRequests(before + 1);
-  const follower = stack.openai().responses.stream({ ...input, store: true, metadata: { session: 'follower' } });
+  const follower = stack.openai().responses.stream({ ...input, metadata: { session: 'follower' } });
   const firstCreated = await new Promise<Record<string, unknown>>((resolve) => follower.once('response.created', (event) => resolve(event.response as unknown as Record<string, unknown>)));
   assert.deepEqual([firstCreated.store, firstCreated.metadata], [true, { session: 'follower' }], 'response.created is the follower\'s');
   pause.open();
   const [leaderResponse, followerResponse] = (await Promise.all([leader.finalResponse(), follower.finalResponse()])) as unknown as Array<Record<string, unknown>>;
   assert.equal(stack.fake.requests.length, before + 1, 'one upstream call');
-  assert.deepEqual([leaderResponse!.store, leaderResponse!.metadata, leaderResponse!.user], [false, { session: 'leader' }, 'leader-user']);
+  assert.deepEqual([leaderResponse!.store, leaderResponse!.metadata, leaderResponse!.user], [true, { session: 'leader' }, 'leader-user']);
   assert.deepEqual([followerResponse!.store, followerResponse!.metadata, followerResponse!.user], [true, { session: 'follower' }, null], 'the follower\'s own, not the leader\'s user');
   assert.equal(followerResponse!.output_text, 'cyan magenta yellow');
   const { store: _a, metadata: _b, user: _c, ...leaderRest } = leaderResponse!;
