@@ -1,0 +1,90 @@
+/**
+ * The shared store when Redis stalls (DEBUG SLEEP) or answers with errors, on a real redis-server:
+ * a cut-short key walk never empties the L1b index, a clear fails loudly, a late lock is freed,
+ * error replies are not outages, a stalled Redis costs nothing once it counts as down, and another
+ * version's records are left alone.
+ */
+import { after, afterEach, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { createClient } from 'redis';
+import { createLogger, type Logger } from '../../src/core/logger';
+import { openRedisStore } from '../../src/core/store/redis';
+import { openSharedRedis, type SharedRedis } from '../../src/core/store/redisConnection';
+import { startRedis, type TestRedis } from './redis-helpers';
+
+const BUDGET_MS = 100;
+let redis: TestRedis;
+let direct: ReturnType<typeof createClient>;
+const opened: SharedRedis[] = [];
+let namespaces = 0;
+
+before(async () => {
+  redis = await startRedis({ args: ['--enable-debug-command', 'local'] });
+  direct = createClient({ url: redis.url });
+  await direct.connect();
+});
+
+afterEach(async () => {
+  await Promise.all(opened.splice(0).map((shared) => shared.close()));
+  await direct.configSet({ maxmemory: '0', 'maxmemory-policy': 'noeviction' });
+});
+
+after(async () => {
+  await direct?.close();
+  await redis?.stop();
+});
+
+/** A connection with the default budget in a namespace of its own, and the lines it logs. */
+async function connect(): Promise<{ shared: SharedRedis; lines: string[]; logger: Logger }> {
+  const lines: string[] = [];
+  const logger: Logger = createLogger((line) => lines.push(line), 'info');
+  const shared = await openSharedRedis({ url: redis.url, namespace: `stall-${++namespaces}`, shareAcrossKeys: false, timeoutMs: BUDGET_MS }, logger);
+  opened.push(shared);
+  return { shared, lines, logger };
+}
+
+/** Freezes Redis for `ms` from a connection of its own; resolves once it answers again. */
+async function stall(ms: number): Promise<{ over: Promise<void> }> {
+  const sleeper = createClient({ url: redis.url });
+  await sleeper.connect();
+  const over = sleeper.sendCommand(['DEBUG', 'SLEEP', String(ms / 1000)]).then(() => sleeper.close());
+  // Let the DEBUG SLEEP reach Redis before the commands under test.
+  await new Promise((resolve) => setTimeout(resolve, 20));
+  return { over: over.then(() => undefined) };
+}
+
+test('F6: error replies from a working Redis are not an outage, and are logged once per kind with a hint', async () => {
+  const { shared, lines, logger } = await connect();
+  const store = openRedisStore(shared, 'exact', { maxEntries: 0, ttlSeconds: 0 }, { logger: logger });
+  await direct.hSet(`${shared.prefix}exact:hash`, 'field', 'value');
+  for (let i = 0; i < 5; i++) assert.equal(await store.get('hash'), undefined);
+  await direct.configSet({ maxmemory: '1', 'maxmemory-policy': 'noeviction' });
+  for (let i = 0; i < 5; i++) await store.set(`k${i}`, Buffer.from('an answer'));
+  await direct.configSet({ maxmemory: '0' });
+  assert.equal(shared.available(), true);
+  assert.equal(shared.status().available, true);
+  assert.equal(lines.filter((line) => /unavailable|back/.test(line)).length, 0, lines.join('\n'));
+  assert.equal(lines.filter((line) => line.includes('WRONGTYPE')).length, 1, lines.join('\n'));
+  const oom = lines.filter((line) => line.includes('OOM'));
+  assert.equal(oom.length, 1, lines.join('\n'));
+  assert.match(oom[0]!, /maxmemory-policy/);
+});
+
+test('F8: once a stalled Redis counts as down, commands answer at once, and Redis is used again when it is back', async () => {
+  const { shared, logger } = await connect();
+  const store = openRedisStore(shared, 'exact', { maxEntries: 0, ttlSeconds: 0 }, { logger: logger });
+  await store.set('a', Buffer.from('answer a'));
+  const { over } = await stall(1500);
+  for (let i = 0; i < 3; i++) await store.get('a');
+  assert.equal(shared.available(), false);
+  const started = performance.now();
+  for (let i = 0; i < 5; i++) assert.equal(await store.get('a'), undefined);
+  const tookMs = performance.now() - started;
+  assert.ok(tookMs < BUDGET_MS, `5 reads during the stall took ${tookMs.toFixed(0)} ms`);
+  await over;
+  const deadline = Date.now() + 3000;
+  while (!shared.available() && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 50));
+  assert.equal(shared.available(), true, 'back within a probe interval or two');
+  assert.equal(String(await store.get('a')), 'answer a');
+});
+
