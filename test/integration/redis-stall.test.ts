@@ -7,7 +7,10 @@
 import { after, afterEach, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createClient } from 'redis';
+import { createLexicalEmbedder } from '../../src/core/embed/lexical';
 import { createLogger, type Logger } from '../../src/core/logger';
+import { ZERO_USAGE } from '../../src/core/outcome';
+import { SemanticCache } from '../../src/core/semantic/cache';
 import { openRedisStore } from '../../src/core/store/redis';
 import { openSharedRedis, type SharedRedis } from '../../src/core/store/redisConnection';
 import { startRedis, type TestRedis } from './redis-helpers';
@@ -52,6 +55,31 @@ async function stall(ms: number): Promise<{ over: Promise<void> }> {
   await new Promise((resolve) => setTimeout(resolve, 20));
   return { over: over.then(() => undefined) };
 }
+
+const answer = { api: 'openai.chat' as const, body: {}, usage: ZERO_USAGE, createdAt: 1 };
+
+test('F3: a key walk cut short by a stall removes nothing from the L1b index', async () => {
+  const { shared, logger } = await connect();
+  const store = openRedisStore(shared, 'semantic', { maxEntries: 0, ttlSeconds: 0 }, { logger: logger });
+  const embedder = createLexicalEmbedder();
+  const cache = await SemanticCache.open({ store, embedder, threshold: embedder.defaultThreshold, logger: logger, deferEmbedding: false });
+  try {
+    for (let i = 0; i < 20; i++) await cache.insert('p', `what is the price of plan number ${i}`, answer);
+    assert.equal(cache.size, 20);
+    const { over } = await stall(500);
+    await cache.reconcile();
+    await over;
+    assert.equal(cache.size, 20, 'the index kept every entry');
+    // Once Redis answers again, a walk sees them all and the index still agrees with the store.
+    await new Promise((resolve) => setTimeout(resolve, 1200));
+    const { removed } = await cache.reconcile();
+    assert.equal(removed, 0);
+    assert.equal(cache.size, 20);
+  } finally {
+    await cache.close();
+    await store.close();
+  }
+});
 
 test('F6: error replies from a working Redis are not an outage, and are logged once per kind with a hint', async () => {
   const { shared, lines, logger } = await connect();

@@ -278,6 +278,35 @@ export class SemanticCache {
     const live = new Set<string>();
     const missing: Array<{ key: string; partition: string; vector: Float32Array }> = [];
     let pended = 0;
+    try {
+      pended = await this.walkStore(live, missing);
+    } catch (error) {
+      // A walk cut short (a Redis stall) saw only some keys: removing every other one would empty
+      // the index for good. Keep the index, add what was found, and let a later pass remove.
+      if (missing.length > 0) this.bulkAdd(missing);
+      this.options.logger.warn(`l1b: index not reconciled, nothing removed: ${error instanceof Error ? error.message : String(error)}`);
+      if (missing.length > 0) this.dirty = true;
+      return { added: missing.length, removed: 0 };
+    }
+    if (missing.length > 0) this.bulkAdd(missing);
+    const added = missing.length + pended;
+    const stale: string[] = [];
+    for (const key of this.pending.keys()) if (!live.has(key)) stale.push(key);
+    for (const key of this.index.keys()) if (!live.has(key)) stale.push(key);
+    for (let i = 0; i < stale.length; i++) {
+      if (i > 0 && i % STEPS_PER_TURN === 0) await nextTurn();
+      this.removeEntry(stale[i]!);
+    }
+    if (added > 0 || stale.length > 0) this.dirty = true;
+    return { added, removed: stale.length };
+  }
+
+  /**
+   * reconcile's walk: fills `live` with the store's entry keys and `missing` with those the index
+   * lacks; returns how many it made pending. Throws when the store's walk is cut short.
+   */
+  private async walkStore(live: Set<string>, missing: Array<{ key: string; partition: string; vector: Float32Array }>): Promise<number> {
+    let pended = 0;
     let steps = 0;
     for await (const key of this.options.store.keys()) {
       if (++steps % (STEPS_PER_TURN * 4) === 0) await nextTurn();
@@ -301,17 +330,7 @@ export class SemanticCache {
       const vector = await this.vectorOf(entry);
       if (vector) missing.push({ key, partition: entry.partition, vector });
     }
-    if (missing.length > 0) this.bulkAdd(missing);
-    const added = missing.length + pended;
-    const stale: string[] = [];
-    for (const key of this.pending.keys()) if (!live.has(key)) stale.push(key);
-    for (const key of this.index.keys()) if (!live.has(key)) stale.push(key);
-    for (let i = 0; i < stale.length; i++) {
-      if (i > 0 && i % STEPS_PER_TURN === 0) await nextTurn();
-      this.removeEntry(stale[i]!);
-    }
-    if (added > 0 || stale.length > 0) this.dirty = true;
-    return { added, removed: stale.length };
+    return pended;
   }
 
   /**

@@ -14,6 +14,17 @@ import type { KeyValueStore, StoreLimits } from './store';
 const FIGURES_EVERY_MS = 10_000;
 const SCAN_BATCH = 1000;
 
+/**
+ * A walk over a store's keys that ended early (a SCAN ran out of time or Redis went away): the
+ * keys seen are not all there are, so nothing may conclude that a key missing from them is gone.
+ */
+export class IncompleteWalkError extends Error {
+  constructor(what: string) {
+    super(`the walk over ${what}'s keys in Redis was cut short (Redis slow or unavailable)`);
+    this.name = 'IncompleteWalkError';
+  }
+}
+
 export interface RedisStore extends KeyValueStore {
   /** The Redis key under which `key` lives (the cross-replica flight watches it). */
   redisKey(key: string): string;
@@ -48,7 +59,7 @@ export function openRedisStore(shared: SharedRedis, name: string, limits: StoreL
   let refreshing: Promise<void> | undefined;
   let warnedForeign = false;
 
-  /** Counts this store's keys with SCAN, off the request path (for stats only). */
+  /** Counts this store's keys with SCAN, off the request path (for stats only); a cut-short count keeps the last one. */
   async function refreshFigures(): Promise<void> {
     let count = 0;
     for await (const batch of scanKeys()) count += batch.length;
@@ -58,11 +69,12 @@ export function openRedisStore(shared: SharedRedis, name: string, limits: StoreL
     if (used) bytes = Number(used[1]);
   }
 
+  /** This store's keys, a batch per SCAN; throws IncompleteWalkError when a SCAN gets no reply in time. */
   async function* scanKeys(): AsyncGenerator<string[]> {
     let cursor = '0';
     do {
       const reply = await shared.run('SCAN', (client) => client.scan(cursor, { MATCH: `${prefix}*`, COUNT: SCAN_BATCH }), undefined);
-      if (!reply) return;
+      if (!reply) throw new IncompleteWalkError(name);
       cursor = String(reply.cursor);
       yield reply.keys.map((key) => String(key));
     } while (cursor !== '0');
