@@ -42,6 +42,16 @@ async function answerKeyMentioning(text: string): Promise<string | undefined> {
   }
 }
 
+/** Clears the caches as the savings page's Clear button does (with the page's token). */
+async function clearThroughSavingsPage(replica: Replica): Promise<Response> {
+  const token = /name="isartor-token" content="([^"]+)"/.exec(await (await fetch(`${replica.url}/isartor/`)).text())![1]!;
+  return fetch(`${replica.url}/isartor/command`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', 'x-isartor-token': token },
+    body: JSON.stringify({ id: 'clear-1', method: 'isartor/clearCache', params: {} }),
+  });
+}
+
 async function until(check: () => Promise<boolean>, what: string, ms = 10_000): Promise<void> {
   const deadline = Date.now() + ms;
   while (Date.now() < deadline) {
@@ -192,6 +202,10 @@ test('Redis frozen: requests go on within the budget, stats say so, and it recov
     // A run of commands over budget (not a single one) makes the store count as unavailable.
     await until(async () => (await stats(b)).store.available === false, 'stats to report the outage', 3000);
     assert.match((await stats(b)).layers.exact.detail, /shared cache unavailable/);
+    // Clear cannot reach Redis: the page says so instead of a 204 that cleared nothing.
+    const cleared = await clearThroughSavingsPage(b);
+    assert.equal(cleared.status, 503);
+    assert.match(((await cleared.json()) as { error: { message: string } }).error.message, /could not clear/);
   } finally {
     redis.child.kill('SIGCONT');
   }

@@ -81,6 +81,21 @@ test('F3: a key walk cut short by a stall removes nothing from the L1b index', a
   }
 });
 
+test('F4: clearing while Redis counts as down fails loudly instead of clearing nothing', async () => {
+  const { shared, logger } = await connect();
+  const store = openRedisStore(shared, 'exact', { maxEntries: 0, ttlSeconds: 0 }, { logger: logger });
+  await store.set('a', Buffer.from('answer a'));
+  const { over } = await stall(800);
+  // Three commands out of time: Redis counts as unavailable.
+  for (let i = 0; i < 3; i++) await store.get('a');
+  await assert.rejects(store.clear(), /unavailable|took over/);
+  await over;
+  assert.equal(await direct.exists(`${shared.prefix}exact:a`), 1, 'nothing was cleared');
+  await new Promise((resolve) => setTimeout(resolve, 1500));
+  await store.clear();
+  assert.equal(await direct.exists(`${shared.prefix}exact:a`), 0);
+});
+
 test('F6: error replies from a working Redis are not an outage, and are logged once per kind with a hint', async () => {
   const { shared, lines, logger } = await connect();
   const store = openRedisStore(shared, 'exact', { maxEntries: 0, ttlSeconds: 0 }, { logger: logger });

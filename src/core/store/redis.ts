@@ -6,13 +6,18 @@
  * down a read is a miss and a write is skipped, never an error on the request path.
  */
 import type { Logger } from '../logger';
-import type { SharedRedis } from './redisConnection';
+import type { RedisClient, SharedRedis } from './redisConnection';
 import { frameRecord, unframeRecord } from './redisRecord';
 import type { KeyValueStore, StoreLimits } from './store';
 
 /** How often the entry count and memory figure shown in stats are refreshed, at most. */
 const FIGURES_EVERY_MS = 10_000;
 const SCAN_BATCH = 1000;
+/**
+ * Clearing walks and unlinks every key of the store, far more than one command's budget on a big
+ * cache; it is an operator's action, so it may take this long per command, and fails loudly.
+ */
+const CLEAR_BUDGET_MS = 10_000;
 
 /**
  * A walk over a store's keys that ended early (a SCAN ran out of time or Redis went away): the
@@ -70,10 +75,11 @@ export function openRedisStore(shared: SharedRedis, name: string, limits: StoreL
   }
 
   /** This store's keys, a batch per SCAN; throws IncompleteWalkError when a SCAN gets no reply in time. */
-  async function* scanKeys(): AsyncGenerator<string[]> {
+  async function* scanKeys(budgetMs?: number): AsyncGenerator<string[]> {
     let cursor = '0';
     do {
-      const reply = await shared.run('SCAN', (client) => client.scan(cursor, { MATCH: `${prefix}*`, COUNT: SCAN_BATCH }), undefined);
+      const scan = (client: RedisClient) => client.scan(cursor, { MATCH: `${prefix}*`, COUNT: SCAN_BATCH });
+      const reply = budgetMs === undefined ? await shared.run('SCAN', scan, undefined) : await shared.runOrThrow('SCAN', scan, budgetMs);
       if (!reply) throw new IncompleteWalkError(name);
       cursor = String(reply.cursor);
       yield reply.keys.map((key) => String(key));
@@ -122,9 +128,13 @@ export function openRedisStore(shared: SharedRedis, name: string, limits: StoreL
       for await (const batch of scanKeys()) for (const key of batch) yield key.slice(prefix.length);
     },
     async clear() {
-      for await (const batch of scanKeys()) if (batch.length > 0) await shared.run('UNLINK', (client) => client.unlink(batch), 0);
+      try {
+        for await (const batch of scanKeys(CLEAR_BUDGET_MS)) if (batch.length > 0) await shared.runOrThrow('UNLINK', (client) => client.unlink(batch), CLEAR_BUDGET_MS);
+      } finally {
+        // Even a partial clear changed the count: let the next stats read count again.
+        figuresAt = 0;
+      }
       entries = 0;
-      figuresAt = 0;
     },
     size() {
       figures();
