@@ -131,3 +131,14 @@ test('F8: once a stalled Redis counts as down, commands answer at once, and Redi
   assert.equal(String(await store.get('a')), 'answer a');
 });
 
+test("F9: another version's record is a miss and stays; a torn record of this version is removed", async () => {
+  const { shared, logger } = await connect();
+  const store = openRedisStore(shared, 'exact', { maxEntries: 0, ttlSeconds: 0 }, { logger: logger });
+  await direct.set(`${shared.prefix}exact:newer`, Buffer.concat([Buffer.from('ISR2'), Buffer.alloc(40, 1)]));
+  await direct.set(`${shared.prefix}exact:torn`, Buffer.concat([Buffer.from('ISR1'), Buffer.alloc(40, 1)]));
+  assert.equal(await store.get('newer'), undefined);
+  assert.equal(await store.get('torn'), undefined);
+  await new Promise((resolve) => setTimeout(resolve, 50));
+  assert.equal(await direct.exists(`${shared.prefix}exact:newer`), 1);
+  assert.equal(await direct.exists(`${shared.prefix}exact:torn`), 0);
+});

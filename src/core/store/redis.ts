@@ -7,7 +7,7 @@
  */
 import type { Logger } from '../logger';
 import type { RedisClient, SharedRedis } from './redisConnection';
-import { frameRecord, unframeRecord } from './redisRecord';
+import { frameRecord, isOwnFormat, unframeRecord } from './redisRecord';
 import type { KeyValueStore, StoreLimits } from './store';
 
 /** How often the entry count and memory figure shown in stats are refreshed, at most. */
@@ -103,11 +103,14 @@ export function openRedisStore(shared: SharedRedis, name: string, limits: StoreL
     async get(key) {
       const record = await shared.run('GET', (client) => client.get(redisKey(key)), null);
       if (record === null || record === undefined) return undefined;
-      const value = unframeRecord(redisKey(key), Buffer.isBuffer(record) ? record : Buffer.from(String(record), 'utf8'));
+      const bytes = Buffer.isBuffer(record) ? record : Buffer.from(String(record), 'utf8');
+      const value = unframeRecord(redisKey(key), bytes);
       if (value) return value;
-      if (!warnedForeign) deps.logger.warn(`shared cache: ignored a value under ${prefix}… that is torn or not written by Isartor (logged once)`);
+      if (!warnedForeign) deps.logger.warn(`shared cache: ignored a value under ${prefix}… that is torn, of another Isartor version or not written by Isartor (logged once)`);
       warnedForeign = true;
-      void shared.run('DEL', (client) => client.del(redisKey(key)), 0);
+      // Only a torn record of this version's format is removed: during a rolling upgrade another
+      // version's replicas still read theirs, and an answer stored here will overwrite it anyway.
+      if (isOwnFormat(bytes)) void shared.run('DEL', (client) => client.del(redisKey(key)), 0);
       return undefined;
     },
     async set(key, value) {
