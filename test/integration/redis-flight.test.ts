@@ -71,3 +71,29 @@ test('a waiting replica leads when the leader gives up without an answer', async
   release();
   assert.equal((await follower).kind, 'lead');
 });
+
+test('F1: a follower keeps waiting past the lock lifetime while the leader renews its lock', async () => {
+  // A 300 ms lock: without renewal it would expire and the follower would ask the upstream itself.
+  const flight = createRedisFlight(store, { lockMs: 300, pollMs: 10 });
+  const leader = await flight.take('k-long', new ClientSignal());
+  assert.ok(leader.kind === 'lead');
+  let settled = false;
+  const follower = flight.take('k-long', new ClientSignal()).finally(() => (settled = true));
+  await new Promise((resolve) => setTimeout(resolve, 1200));
+  assert.equal(settled, false, 'still waiting on the leader');
+  await store.set('k-long', Buffer.from('a slow answer'));
+  leader.release();
+  assert.equal((await follower).kind, 'stored');
+});
+
+test('F1: a follower whose client streams waits at most streamWaitMs, then goes alone', async () => {
+  const flight = createRedisFlight(store, { lockMs: 1000, pollMs: 10, streamWaitMs: 200 });
+  const leader = await flight.take('k-stream', new ClientSignal());
+  assert.ok(leader.kind === 'lead');
+  const started = Date.now();
+  const turn = await flight.take('k-stream', new ClientSignal(), { stream: true });
+  const waitedMs = Date.now() - started;
+  leader.release();
+  assert.equal(turn.kind, 'alone');
+  assert.ok(waitedMs >= 190 && waitedMs < 700, `waited ${waitedMs} ms`);
+});

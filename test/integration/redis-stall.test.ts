@@ -7,12 +7,14 @@
 import { after, afterEach, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createClient } from 'redis';
+import { ClientSignal } from '../../src/core/clientSignal';
 import { createLexicalEmbedder } from '../../src/core/embed/lexical';
 import { createLogger, type Logger } from '../../src/core/logger';
 import { ZERO_USAGE } from '../../src/core/outcome';
 import { SemanticCache } from '../../src/core/semantic/cache';
 import { openRedisStore } from '../../src/core/store/redis';
 import { openSharedRedis, type SharedRedis } from '../../src/core/store/redisConnection';
+import { createRedisFlight } from '../../src/core/store/redisFlight';
 import { startRedis, type TestRedis } from './redis-helpers';
 
 const BUDGET_MS = 100;
@@ -94,6 +96,18 @@ test('F4: clearing while Redis counts as down fails loudly instead of clearing n
   await new Promise((resolve) => setTimeout(resolve, 1500));
   await store.clear();
   assert.equal(await direct.exists(`${shared.prefix}exact:a`), 0);
+});
+
+test('F5: a lock attempt that ran out of time during a stall leaves no lock behind', async () => {
+  const { shared, logger } = await connect();
+  const store = openRedisStore(shared, 'exact', { maxEntries: 0, ttlSeconds: 0 }, { logger: logger });
+  const flight = createRedisFlight(store);
+  const { over } = await stall(400);
+  const turn = await flight.take('late-lock', new ClientSignal());
+  assert.equal(turn.kind, 'alone');
+  await over;
+  await new Promise((resolve) => setTimeout(resolve, 200));
+  assert.equal(await direct.exists(`${shared.prefix}lock:late-lock`), 0, 'the late SET NX was undone');
 });
 
 test('F6: error replies from a working Redis are not an outage, and are logged once per kind with a hint', async () => {

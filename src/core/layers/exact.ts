@@ -134,7 +134,7 @@ export function createExactLayer(deps: ExactLayerDeps): ExactLayer {
   async function leadFlight(key: string, req: ProxyRequest, next: Next): Promise<Outcome> {
     const local = flights.lead(key);
     // On a team Redis, replicas take turns too: one asks the upstream, the others read its answer.
-    const replica = await deps.replicas?.take(key, req.signal);
+    const replica = await deps.replicas?.take(key, req.signal, { stream: req.stream });
     if (replica?.kind === 'stored') {
       const stored = await lookup(key, req);
       if (stored) {

@@ -1,7 +1,7 @@
 /**
- * Single flight across replicas: when two replicas get the same new question, one takes a short
- * Redis lock (`SET NX PX`) and asks the upstream; the other polls for the stored answer for a
- * bounded time and then goes on alone. Redis down = every replica goes on alone at once.
+ * Single flight across replicas: when two replicas get the same new question, one takes a Redis
+ * lock (`SET NX PX`, renewed while it asks the upstream) and asks; the others wait while the lock
+ * is held and then read the stored answer. Redis down = every replica goes on alone at once.
  */
 import { randomBytes } from 'node:crypto';
 import type { RequestSignal } from '../clientSignal';
@@ -18,30 +18,48 @@ export type ReplicaTurn =
   | { kind: 'alone' };
 
 export interface ReplicaFlight {
-  take(key: string, signal: RequestSignal): Promise<ReplicaTurn>;
+  /** `stream`: the client waits for a stream, which a replica cannot follow live (see streamWaitMs). */
+  take(key: string, signal: RequestSignal, request?: { stream?: boolean }): Promise<ReplicaTurn>;
 }
 
 export interface ReplicaFlightOptions {
-  /** Lock lifetime and longest a follower waits; a leader that dies frees the key after it. */
+  /**
+   * Lock lifetime without renewal: the leader renews it every third of it while it waits for the
+   * upstream, so this is how soon a crashed leader's key is free again.
+   */
   lockMs: number;
+  /** Longest a follower waits while the lock is held, and longest a leader renews it: the upstream's own timeout. */
+  maxWaitMs: number;
+  /**
+   * Longest a follower whose client streams waits before asking the upstream itself: it gets the
+   * answer only once the leader stored all of it, and a streaming client waits for its first byte.
+   */
+  streamWaitMs: number;
   /** Pause between a follower's checks. */
   pollMs: number;
 }
 
-const DEFAULTS: ReplicaFlightOptions = { lockMs: 15_000, pollMs: 50 };
+/**
+ * 2 s for a streaming follower: providers send a stream's first byte within ~0.5-2 s, so waiting
+ * longer than that for a whole answer makes the follower's first byte later than asking itself
+ * would; short answers (most repeats) are still complete within it and cost no second call.
+ */
+const DEFAULTS: ReplicaFlightOptions = { lockMs: 15_000, maxWaitMs: 600_000, streamWaitMs: 2000, pollMs: 50 };
 
 /** Deletes the lock only if it is still ours (a lock that expired may belong to another replica now). */
 const RELEASE_SCRIPT = "if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) else return 0 end";
+/** Extends the lock only while it is still ours. */
+const RENEW_SCRIPT = "if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('PEXPIRE', KEYS[1], ARGV[2]) else return 0 end";
 
 /**
  * The cross-replica flight for the answers of `store`.
  *
  * @example
- * const turn = await flight.take(key, req.signal);
+ * const turn = await flight.take(key, req.signal, { stream: req.stream });
  * if (turn.kind === 'stored') return lookup(key);
  */
 export function createRedisFlight(store: RedisStore, options: Partial<ReplicaFlightOptions> = {}): ReplicaFlight {
-  const { lockMs, pollMs } = { ...DEFAULTS, ...options };
+  const { lockMs, maxWaitMs, streamWaitMs, pollMs } = { ...DEFAULTS, ...options };
   const { shared } = store;
   const lockKey = (key: string): string => `${shared.prefix}lock:${key}`;
 
@@ -51,57 +69,97 @@ export function createRedisFlight(store: RedisStore, options: Partial<ReplicaFli
    * missed just before that would otherwise find the lock free and ask the upstream again.
    * undefined when Redis did not answer.
    */
-  async function tryLock(key: string, token: string): Promise<{ locked: boolean; stored: boolean } | undefined> {
+  async function tryLock(key: string, token: string, release: () => void): Promise<{ locked: boolean; stored: boolean } | undefined> {
+    let sent: Promise<unknown[]> | undefined;
     const reply = await shared.run(
       'SET NX',
-      (client) => client.multi().set(lockKey(key), token, { condition: 'NX', expiration: { type: 'PX', value: lockMs } }).exists(store.redisKey(key)).exec(),
+      (client) =>
+        (sent = client
+          .multi()
+          .set(lockKey(key), token, { condition: 'NX', expiration: { type: 'PX', value: lockMs } })
+          .exists(store.redisKey(key))
+          .exec() as Promise<unknown[]>),
       undefined,
     );
-    if (reply === undefined) return undefined;
-    const [locked, stored] = reply as unknown[];
+    if (reply === undefined) {
+      // Out of time is not undone: a stalled Redis still takes the lock once it wakes up, and
+      // nobody would own it for lockMs. Free it when that late reply says it was taken.
+      void sent?.then(([locked]) => String(locked) === 'OK' && release(), () => undefined);
+      return undefined;
+    }
+    const [locked, stored] = reply;
     return { locked: String(locked) === 'OK', stored: Number(stored) > 0 };
   }
 
-  /** The turn a lock attempt gives: the stored answer first (freeing a lock just taken), else the lead. */
-  function turnOf(attempt: { locked: boolean; stored: boolean }, release: () => void): ReplicaTurn | undefined {
-    if (attempt.stored) {
-      if (attempt.locked) release();
-      return { kind: 'stored' };
-    }
-    return attempt.locked ? { kind: 'lead', release } : undefined;
+  /** Keeps the lock alive while the leader waits for the upstream; returns what stops it. */
+  function renewWhileLeading(key: string, token: string): () => void {
+    const started = Date.now();
+    const timer = setInterval(() => {
+      if (Date.now() - started > maxWaitMs) return clearInterval(timer);
+      void shared.run('renew lock', (client) => client.eval(RENEW_SCRIPT, { keys: [lockKey(key)], arguments: [token, String(lockMs)] }), 0);
+    }, Math.max(1, Math.floor(lockMs / 3)));
+    timer.unref();
+    return () => clearInterval(timer);
+  }
+
+  /** The lead turn: renews the lock until `release`. */
+  function lead(key: string, token: string): ReplicaTurn {
+    const stop = renewWhileLeading(key, token);
+    let released = false;
+    return {
+      kind: 'lead',
+      release() {
+        if (released) return;
+        released = true;
+        stop();
+        // Sent even while Redis counts as down for slowness (run() would skip it): a lock left
+        // behind makes the next replica to ask wait for nothing until it expires.
+        void shared.client.eval(RELEASE_SCRIPT, { keys: [lockKey(key)], arguments: [token] }).catch(() => undefined);
+      },
+    };
   }
 
   return {
-    async take(key, signal) {
+    async take(key, signal, request = {}) {
       const token = randomBytes(16).toString('hex');
-      const release = (): void => {
-        void shared.run('release lock', (client) => client.eval(RELEASE_SCRIPT, { keys: [lockKey(key)], arguments: [token] }), 0);
+      // Frees a lock this attempt took but will not lead with.
+      const free = (): void => {
+        void shared.client.eval(RELEASE_SCRIPT, { keys: [lockKey(key)], arguments: [token] }).catch(() => undefined);
       };
-      const first = await tryLock(key, token);
-      if (first === undefined) return { kind: 'alone' };
-      const turn = turnOf(first, release);
-      if (turn) return turn;
-      const deadline = Date.now() + lockMs;
-      while (Date.now() < deadline && !signal.aborted) {
-        await new Promise((resolve) => setTimeout(resolve, pollMs));
-        const [stored, locked] = await shared.run(
-          'poll',
-          (client) => client.multi().exists(store.redisKey(key)).exists(lockKey(key)).exec(),
-          [undefined, undefined] as unknown[],
-        );
-        if (stored === undefined) return { kind: 'alone' };
-        if (Number(stored) > 0) return { kind: 'stored' };
-        if (Number(locked) === 0) {
-          // The leader gave up without an answer (error, abort): one of the waiting replicas leads now.
-          const again = await tryLock(key, token);
-          if (again === undefined) return { kind: 'alone' };
-          const retaken = turnOf(again, release);
-          if (retaken) return retaken;
+      let attempt = await tryLock(key, token, free);
+      const started = Date.now();
+      const waitMs = request.stream ? Math.min(streamWaitMs, maxWaitMs) : maxWaitMs;
+      for (;;) {
+        if (attempt === undefined) return { kind: 'alone' };
+        if (attempt.stored) {
+          if (attempt.locked) free();
+          return { kind: 'stored' };
         }
+        if (attempt.locked) return lead(key, token);
+        // Someone else leads: wait while their lock is held (renewed as long as they wait upstream).
+        const outcome = await waitForLeader(key, started + waitMs, signal);
+        if (outcome !== 'free') return outcome;
+        // The leader gave up without an answer (abort, thrown error): one of the waiting replicas leads now.
+        attempt = await tryLock(key, token, free);
       }
-      return { kind: 'alone' };
     },
   };
+
+  /** Polls until the answer is stored, the lock is free ('free'), or time is up. */
+  async function waitForLeader(key: string, deadline: number, signal: RequestSignal): Promise<ReplicaTurn | 'free'> {
+    while (Date.now() < deadline && !signal.aborted) {
+      await new Promise((resolve) => setTimeout(resolve, pollMs));
+      const [stored, locked] = await shared.run(
+        'poll',
+        (client) => client.multi().exists(store.redisKey(key)).exists(lockKey(key)).exec() as Promise<unknown[]>,
+        [undefined, undefined] as unknown[],
+      );
+      if (stored === undefined) return { kind: 'alone' };
+      if (Number(stored) > 0) return { kind: 'stored' };
+      if (Number(locked) === 0) return 'free';
+    }
+    return { kind: 'alone' };
+  }
 }
 
 /** A flight lead whose `land()` also releases the cross-replica lock (after the answer is stored). */
