@@ -9,7 +9,7 @@ import { ClientSignal } from '../../src/core/clientSignal';
 import { silentLogger } from '../../src/core/logger';
 import { openRedisStore, type RedisStore } from '../../src/core/store/redis';
 import { openSharedRedis, type SharedRedis } from '../../src/core/store/redisConnection';
-import { createRedisFlight, type ReplicaTurn } from '../../src/core/store/redisFlight';
+import { createRedisFlight, type ReplicaFailure, type ReplicaTurn } from '../../src/core/store/redisFlight';
 import { startRedis, type TestRedis } from './redis-helpers';
 
 let redis: TestRedis;
@@ -39,7 +39,7 @@ async function lockHeld(key: string): Promise<boolean> {
 }
 
 /** One replica takes the lead on `key`, a second asks after it and is left waiting; `release` frees the leader's lock. */
-async function leaderAndWaitingFollower(key: string): Promise<{ release: () => void; follower: Promise<ReplicaTurn> }> {
+async function leaderAndWaitingFollower(key: string): Promise<{ release: (failure?: ReplicaFailure) => void; follower: Promise<ReplicaTurn> }> {
   const flight = createRedisFlight(store, { pollMs: 10 });
   const leader = await flight.take(key, new ClientSignal());
   assert.ok(leader.kind === 'lead', `the first to ask leads (got ${leader.kind})`);
@@ -96,4 +96,20 @@ test('F1: a follower whose client streams waits at most streamWaitMs, then goes 
   leader.release();
   assert.equal(turn.kind, 'alone');
   assert.ok(waitedMs >= 190 && waitedMs < 700, `waited ${waitedMs} ms`);
+});
+
+test("F2: the replicas waiting on a leader get its upstream error response, later requests do not", async () => {
+  const flight = createRedisFlight(store, { pollMs: 10 });
+  const { release, follower } = await leaderAndWaitingFollower('k-fails');
+  const response = { kind: 'upstream' as const, layer: 'l3' as const, provider: 'openai', status: 400, headers: { 'content-type': 'application/json', 'x-request-id': 'req-1' }, upstreamLatencyMs: 7 };
+  const bytes = Buffer.from('{"error":{"message":"bad request","type":"invalid_request_error"}}');
+  release({ response, bytes });
+  const turn = await follower;
+  assert.ok(turn.kind === 'failed', `got ${turn.kind}`);
+  assert.deepEqual(turn.failure.response, response);
+  assert.deepEqual(turn.failure.bytes, bytes);
+  // The failure answers only the flight it came from: a request after it asks again.
+  const later = await flight.take('k-fails', new ClientSignal());
+  assert.equal(later.kind, 'lead');
+  if (later.kind === 'lead') later.release();
 });

@@ -112,6 +112,28 @@ test('the same new question on both replicas at once makes one upstream call', a
   assert.equal(answers[0]!.text, answers[1]!.text);
 });
 
+test('the same new question failing upstream on both replicas at once makes one upstream call, and both get its error', async () => {
+  fake.reset();
+  let release!: () => void;
+  const hold = new Promise<void>((resolve) => (release = resolve));
+  fake.respondWith(() => ({ hold, status: 400, body: { error: { message: 'this model does not exist', type: 'invalid_request_error' } } }));
+  const both = Promise.allSettled([ask(a, 'asked by two replicas, refused'), ask(b, 'asked by two replicas, refused')]);
+  await fake.waitForRequests(1);
+  await new Promise((resolve) => setTimeout(resolve, 300));
+  release();
+  const results = await both;
+  // Not one replica after the other: the follower answers with the error its leader got.
+  const calls = fake.requests.length;
+  fake.reset();
+  assert.equal(calls, 1);
+  for (const result of results) {
+    assert.equal(result.status, 'rejected');
+    const error = (result as PromiseRejectedResult).reason as { status?: number; message?: string };
+    assert.equal(error.status, 400);
+    assert.match(String(error.message), /this model does not exist/);
+  }
+});
+
 test('team totals: every replica appends to the Redis ledger; stats and `isartor stats --store` sum them', async () => {
   const own = async (replica: Replica): Promise<number> => (await stats(replica)).ledger.totals.requests;
   let expected = 0;

@@ -1,19 +1,30 @@
 /**
  * Single flight across replicas: when two replicas get the same new question, one takes a Redis
  * lock (`SET NX PX`, renewed while it asks the upstream) and asks; the others wait while the lock
- * is held and then read the stored answer. Redis down = every replica goes on alone at once.
+ * is held and then read the stored answer, or the error it got (published for them, so a failing
+ * question is not retried replica after replica). Redis down = every replica goes on alone at once.
  */
 import { randomBytes } from 'node:crypto';
 import type { RequestSignal } from '../clientSignal';
+import type { UpstreamOutcome } from '../outcome';
 import type { FlightLead } from '../singleFlight';
 import type { RedisStore } from './redis';
+import { frameRecord, unframeRecord } from './redisRecord';
+
+/** An upstream error response as the leader got it, for the replicas that waited on it. */
+export interface ReplicaFailure {
+  response: Omit<UpstreamOutcome, 'body' | 'completion' | 'unstored'>;
+  bytes: Buffer;
+}
 
 /** What a replica does about a key no one in this process is answering. */
 export type ReplicaTurn =
   /** This replica holds the lock: ask the upstream, then `release()` once the answer is stored. */
-  | { kind: 'lead'; release(): void }
+  | { kind: 'lead'; release(failure?: ReplicaFailure): void }
   /** Another replica stored the answer meanwhile: read it from the store. */
   | { kind: 'stored' }
+  /** The replica that led got this error response from the upstream: answer with it too. */
+  | { kind: 'failed'; failure: ReplicaFailure }
   /** No lock and no answer within the wait (or Redis unavailable): ask the upstream. */
   | { kind: 'alone' };
 
@@ -46,6 +57,11 @@ export interface ReplicaFlightOptions {
  */
 const DEFAULTS: ReplicaFlightOptions = { lockMs: 15_000, maxWaitMs: 600_000, streamWaitMs: 2000, pollMs: 50 };
 
+/** An error body larger than this is not published: followers then take their own turn. */
+const MAX_FAILURE_BYTES = 64 * 1024;
+/** Long enough for every waiting follower's next poll, short enough that no later request sees it. */
+const FAILURE_TTL_MS = 5000;
+
 /** Deletes the lock only if it is still ours (a lock that expired may belong to another replica now). */
 const RELEASE_SCRIPT = "if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) else return 0 end";
 /** Extends the lock only while it is still ours. */
@@ -62,14 +78,15 @@ export function createRedisFlight(store: RedisStore, options: Partial<ReplicaFli
   const { lockMs, maxWaitMs, streamWaitMs, pollMs } = { ...DEFAULTS, ...options };
   const { shared } = store;
   const lockKey = (key: string): string => `${shared.prefix}lock:${key}`;
+  const failureKey = (key: string): string => `${shared.prefix}failure:${key}`;
 
   /**
-   * Takes the lock if it is free and, in the same transaction, sees whether the answer is stored.
-   * Both at once: a leader stores its answer and then frees the lock, so a replica whose read
-   * missed just before that would otherwise find the lock free and ask the upstream again.
+   * Takes the lock if it is free and, in the same transaction, sees whether the answer is stored
+   * and who holds the lock. Both at once: a leader stores its answer and then frees the lock, so a
+   * replica whose read missed just before that would otherwise find the lock free and ask again.
    * undefined when Redis did not answer.
    */
-  async function tryLock(key: string, token: string, release: () => void): Promise<{ locked: boolean; stored: boolean } | undefined> {
+  async function tryLock(key: string, token: string, release: () => void): Promise<{ locked: boolean; stored: boolean; holder: string } | undefined> {
     let sent: Promise<unknown[]> | undefined;
     const reply = await shared.run(
       'SET NX',
@@ -78,6 +95,7 @@ export function createRedisFlight(store: RedisStore, options: Partial<ReplicaFli
           .multi()
           .set(lockKey(key), token, { condition: 'NX', expiration: { type: 'PX', value: lockMs } })
           .exists(store.redisKey(key))
+          .get(lockKey(key))
           .exec() as Promise<unknown[]>),
       undefined,
     );
@@ -87,8 +105,8 @@ export function createRedisFlight(store: RedisStore, options: Partial<ReplicaFli
       void sent?.then(([locked]) => String(locked) === 'OK' && release(), () => undefined);
       return undefined;
     }
-    const [locked, stored] = reply;
-    return { locked: String(locked) === 'OK', stored: Number(stored) > 0 };
+    const [locked, stored, holder] = reply;
+    return { locked: String(locked) === 'OK', stored: Number(stored) > 0, holder: String(holder ?? '') };
   }
 
   /** Keeps the lock alive while the leader waits for the upstream; returns what stops it. */
@@ -102,19 +120,23 @@ export function createRedisFlight(store: RedisStore, options: Partial<ReplicaFli
     return () => clearInterval(timer);
   }
 
-  /** The lead turn: renews the lock until `release`. */
+  /** The lead turn: renews the lock until `release`, which publishes the leader's failure (if any) first. */
   function lead(key: string, token: string): ReplicaTurn {
     const stop = renewWhileLeading(key, token);
     let released = false;
     return {
       kind: 'lead',
-      release() {
+      release(failure) {
         if (released) return;
         released = true;
         stop();
-        // Sent even while Redis counts as down for slowness (run() would skip it): a lock left
-        // behind makes the next replica to ask wait for nothing until it expires.
-        void shared.client.eval(RELEASE_SCRIPT, { keys: [lockKey(key)], arguments: [token] }).catch(() => undefined);
+        const record = failure && failure.bytes.length <= MAX_FAILURE_BYTES ? encodeFailure(failureKey(key), token, failure) : undefined;
+        // One transaction: a follower that sees the lock gone sees the failure too. Sent even while
+        // Redis counts as down for slowness (run() would skip it): a lock left behind makes the
+        // next replica to ask wait for nothing until it expires.
+        const multi = shared.client.multi();
+        if (record) multi.set(failureKey(key), record, { expiration: { type: 'PX', value: FAILURE_TTL_MS } });
+        void multi.eval(RELEASE_SCRIPT, { keys: [lockKey(key)], arguments: [token] }).exec().catch(() => undefined);
       },
     };
   }
@@ -137,7 +159,8 @@ export function createRedisFlight(store: RedisStore, options: Partial<ReplicaFli
         }
         if (attempt.locked) return lead(key, token);
         // Someone else leads: wait while their lock is held (renewed as long as they wait upstream).
-        const outcome = await waitForLeader(key, started + waitMs, signal);
+        const holder = attempt.holder;
+        const outcome = await waitForLeader(key, holder, started + waitMs, signal);
         if (outcome !== 'free') return outcome;
         // The leader gave up without an answer (abort, thrown error): one of the waiting replicas leads now.
         attempt = await tryLock(key, token, free);
@@ -145,30 +168,73 @@ export function createRedisFlight(store: RedisStore, options: Partial<ReplicaFli
     },
   };
 
-  /** Polls until the answer is stored, the lock is free ('free'), or time is up. */
-  async function waitForLeader(key: string, deadline: number, signal: RequestSignal): Promise<ReplicaTurn | 'free'> {
+  /** Polls until the answer is stored, the leader published its failure, the lock is free ('free'), or time is up. */
+  async function waitForLeader(key: string, holder: string, deadline: number, signal: RequestSignal): Promise<ReplicaTurn | 'free'> {
     while (Date.now() < deadline && !signal.aborted) {
       await new Promise((resolve) => setTimeout(resolve, pollMs));
-      const [stored, locked] = await shared.run(
+      const [stored, locker, failure] = await shared.run(
         'poll',
-        (client) => client.multi().exists(store.redisKey(key)).exists(lockKey(key)).exec() as Promise<unknown[]>,
-        [undefined, undefined] as unknown[],
+        (client) => client.multi().exists(store.redisKey(key)).get(lockKey(key)).get(failureKey(key)).exec() as Promise<unknown[]>,
+        [undefined, undefined, undefined] as unknown[],
       );
       if (stored === undefined) return { kind: 'alone' };
       if (Number(stored) > 0) return { kind: 'stored' };
-      if (Number(locked) === 0) return 'free';
+      if (locker !== null && locker !== undefined) {
+        // Whoever holds the lock now (another replica may have taken over) is the one whose failure counts.
+        holder = String(locker);
+        continue;
+      }
+      const published = Buffer.isBuffer(failure) ? decodeFailure(failureKey(key), holder, failure) : undefined;
+      return published ? { kind: 'failed', failure: published } : 'free';
     }
     return { kind: 'alone' };
   }
 }
 
-/** A flight lead whose `land()` also releases the cross-replica lock (after the answer is stored). */
-export function releasingLead<T>(lead: FlightLead<T>, release: () => void): FlightLead<T> {
+/** The failure as a framed record, tagged with the leader's token so only its own followers take it. */
+function encodeFailure(key: string, token: string, { response, bytes }: ReplicaFailure): Buffer {
+  const head = Buffer.from(JSON.stringify({ token, response }), 'utf8');
+  const length = Buffer.alloc(4);
+  length.writeUInt32BE(head.length);
+  return frameRecord(key, Buffer.concat([length, head, bytes]));
+}
+
+/** The failure published by the leader holding `token`, or undefined (another flight's, torn, unreadable). */
+function decodeFailure(key: string, token: string, record: Buffer): ReplicaFailure | undefined {
+  const value = unframeRecord(key, record);
+  if (!value || value.length < 4) return undefined;
+  const headLength = value.readUInt32BE(0);
+  try {
+    const head = JSON.parse(value.subarray(4, 4 + headLength).toString('utf8')) as { token?: unknown; response?: ReplicaFailure['response'] };
+    if (head.token !== token || !head.response || typeof head.response.status !== 'number') return undefined;
+    return { response: head.response, bytes: Buffer.from(value.subarray(4 + headLength)) };
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * A flight lead whose `land()` also releases the cross-replica lock (after the answer is stored),
+ * publishing the upstream's error response first when that is what the flight shared.
+ */
+export function releasingLead<T>(lead: FlightLead<T>, release: (failure?: ReplicaFailure) => void): FlightLead<T> {
+  let failure: ReplicaFailure | undefined;
   return {
-    resolve: (result) => lead.resolve(result),
+    resolve: (result) => {
+      failure = failureOf(result);
+      lead.resolve(result);
+    },
     land: (fallback) => {
       lead.land(fallback);
-      release();
+      release(failure);
     },
   };
+}
+
+/** The exact layer's `{ kind: 'failure', response, bytes }` flight result, if `result` is one. */
+function failureOf(result: unknown): ReplicaFailure | undefined {
+  const candidate = result as { kind?: unknown; response?: ReplicaFailure['response'] & { unstored?: unknown }; bytes?: unknown } | undefined;
+  if (candidate?.kind !== 'failure' || !candidate.response || !Buffer.isBuffer(candidate.bytes)) return undefined;
+  const { unstored: _unstored, ...response } = candidate.response;
+  return { response, bytes: candidate.bytes };
 }
