@@ -173,7 +173,7 @@ async function openEngine(config: EngineConfig, deps: EngineDeps, readOnly: bool
     await Promise.allSettled([closeLedger(), upstream.close()]);
     throw error;
   }
-  const team = shared ? openTeamLedger(shared) : undefined;
+  const team = shared ? openTeamLedger(shared, logger) : undefined;
   const layers: Layer[] = [];
   const factories = readOnly ? LAYER_FACTORIES.filter((factory) => !STORING_FACTORIES.has(factory)) : LAYER_FACTORIES;
   let ledger: Ledger;

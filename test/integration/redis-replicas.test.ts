@@ -149,6 +149,27 @@ test('team totals: every replica appends to the Redis ledger; stats and `isartor
   assert.equal(team.totals.requests, expected);
   assert.equal(team.byLayer.l1a.requests, team.totals.deflected);
   assert.ok(team.byLayer.l1a.requests >= 2 && team.byLayer.l3.requests >= 2);
+  assert.equal(cli.stderr, '', 'nothing to warn about');
+  // A mistyped namespace prints zeros, but says so instead of passing them off as the team's.
+  const typo = spawnSync(process.execPath, [join(__dirname, '..', '..', 'bin', 'isartor.js'), 'stats', '--store', redis.url, '--namespace', 'isartr'], { encoding: 'utf8' });
+  assert.equal(typo.status, 0, typo.stderr);
+  assert.match(typo.stderr, /nothing recorded under namespace "isartr"/);
+  assert.match(typo.stdout, /namespace "isartr"/);
+});
+
+test('team totals evicted from Redis: the CLI and the replica say so instead of showing 0 silently', async () => {
+  // As allkeys-lru would: the hash has no TTL, so under memory pressure it is fair game.
+  const direct = createClient({ url: redis.url });
+  await direct.connect();
+  await direct.del('isartor:ledger:totals').finally(() => direct.close());
+  const cli = spawnSync(process.execPath, [join(__dirname, '..', '..', 'bin', 'isartor.js'), 'stats', '--store', redis.url], { encoding: 'utf8' });
+  assert.equal(cli.status, 0, cli.stderr);
+  assert.match(cli.stderr, /team totals .* are gone .*volatile-lru/);
+  await until(async () => {
+    await stats(a);
+    return /team ledger: the team totals .* are gone/.test(a.stderr());
+  }, "A's warning about the lost totals");
+  assert.equal((a.stderr().match(/team totals .* are gone/g) ?? []).length, 1, 'warned once');
 });
 
 test('a replica restarted later finds the answers stored while it was down', async () => {
