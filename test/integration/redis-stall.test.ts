@@ -2,7 +2,7 @@
  * The shared store when Redis stalls (DEBUG SLEEP) or answers with errors, on a real redis-server:
  * a cut-short key walk never empties the L1b index, a clear fails loudly, a late lock is freed,
  * error replies are not outages, a stalled Redis costs nothing once it counts as down, and another
- * version's records are left alone.
+ * version's records are left alone; a cache's size in stats is its own.
  */
 import { after, afterEach, before, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -155,4 +155,21 @@ test("F9: another version's record is a miss and stays; a torn record of this ve
   await new Promise((resolve) => setTimeout(resolve, 50));
   assert.equal(await direct.exists(`${shared.prefix}exact:newer`), 1);
   assert.equal(await direct.exists(`${shared.prefix}exact:torn`), 0);
+});
+
+test("F11: a cache's size in stats is its own keys' memory, not all of Redis's", async () => {
+  const { shared, logger } = await connect();
+  const writer = openRedisStore(shared, 'exact', { maxEntries: 0, ttlSeconds: 0 }, { logger });
+  for (let i = 0; i < 50; i++) await writer.set(`k${i}`, Buffer.alloc(1000, i));
+  // Another namespace's 8 MB is not this cache's.
+  await direct.set('someone-else:big', Buffer.alloc(8 * 1024 * 1024, 1));
+  // A store opened now counts the keys (its first figures are taken when it opens).
+  const reader = openRedisStore(shared, 'exact', { maxEntries: 0, ttlSeconds: 0 }, { logger });
+  const deadline = Date.now() + 3000;
+  while (reader.size() !== 50 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 20));
+  await reader.close();
+  assert.equal(reader.size(), 50);
+  const bytes = reader.byteSize();
+  assert.ok(bytes >= 50 * 1000 && bytes < 500 * 1000, `estimated ${bytes} bytes for 50 values of 1 KB`);
+  await direct.del('someone-else:big');
 });

@@ -13,6 +13,8 @@ import type { KeyValueStore, StoreLimits } from './store';
 /** How often the entry count and memory figure shown in stats are refreshed, at most. */
 const FIGURES_EVERY_MS = 10_000;
 const SCAN_BATCH = 1000;
+/** Keys whose MEMORY USAGE estimates the store's size in stats. */
+const MEMORY_SAMPLE = 32;
 /**
  * Clearing walks and unlinks every key of the store, far more than one command's budget on a big
  * cache; it is an operator's action, so it may take this long per command, and fails loudly.
@@ -67,11 +69,29 @@ export function openRedisStore(shared: SharedRedis, name: string, limits: StoreL
   /** Counts this store's keys with SCAN, off the request path (for stats only); a cut-short count keeps the last one. */
   async function refreshFigures(): Promise<void> {
     let count = 0;
-    for await (const batch of scanKeys()) count += batch.length;
+    const sample: string[] = [];
+    for await (const batch of scanKeys()) {
+      count += batch.length;
+      for (const key of batch) if (sample.length < MEMORY_SAMPLE) sample.push(key);
+    }
     entries = count;
-    const info = await shared.run('INFO memory', (client) => client.info('memory'), '');
-    const used = /used_memory:(\d+)/.exec(String(info));
-    if (used) bytes = Number(used[1]);
+    // Redis's used_memory is every namespace's and every cache's at once (each cache showed all of
+    // it); this store's own share is estimated from a few keys' MEMORY USAGE, in one round trip.
+    if (sample.length === 0) {
+      bytes = 0;
+      return;
+    }
+    const sizes = await shared.run(
+      'MEMORY USAGE',
+      (client) => {
+        const multi = client.multi();
+        for (const key of sample) multi.memoryUsage(key);
+        return multi.exec() as Promise<unknown[]>;
+      },
+      undefined,
+    );
+    const known = (sizes ?? []).map(Number).filter((size) => Number.isFinite(size) && size > 0);
+    if (known.length > 0) bytes = Math.round((known.reduce((sum, size) => sum + size, 0) / known.length) * count);
   }
 
   /** This store's keys, a batch per SCAN; throws IncompleteWalkError when a SCAN gets no reply in time. */
