@@ -86,16 +86,31 @@ test('F1: a follower keeps waiting past the lock lifetime while the leader renew
   assert.equal((await follower).kind, 'stored');
 });
 
-test('F1: a follower whose client streams waits at most streamWaitMs, then goes alone', async () => {
+test("F1: a follower whose client streams waits at most streamWaitMs once the leader's answer streams, then goes alone", async () => {
   const flight = createRedisFlight(store, { lockMs: 1000, pollMs: 10, streamWaitMs: 200 });
   const leader = await flight.take('k-stream', new ClientSignal());
   assert.ok(leader.kind === 'lead');
+  leader.release.streaming();
   const started = Date.now();
   const turn = await flight.take('k-stream', new ClientSignal(), { stream: true });
   const waitedMs = Date.now() - started;
   leader.release();
   assert.equal(turn.kind, 'alone');
   assert.ok(waitedMs >= 190 && waitedMs < 700, `waited ${waitedMs} ms`);
+});
+
+test("F1: a follower whose client streams keeps waiting while the leader's upstream has not started to answer", async () => {
+  // Asking too would get no first byte sooner, and would pay for the same answer twice.
+  const flight = createRedisFlight(store, { lockMs: 300, pollMs: 10, streamWaitMs: 100 });
+  const leader = await flight.take('k-slow-start', new ClientSignal());
+  assert.ok(leader.kind === 'lead');
+  let settled = false;
+  const follower = flight.take('k-slow-start', new ClientSignal(), { stream: true }).finally(() => (settled = true));
+  await new Promise((resolve) => setTimeout(resolve, 600));
+  assert.equal(settled, false, 'still waiting on the leader');
+  await store.set('k-slow-start', Buffer.from('the answer'));
+  leader.release();
+  assert.equal((await follower).kind, 'stored');
 });
 
 test("F2: the replicas waiting on a leader get its upstream error response, later requests do not", async () => {

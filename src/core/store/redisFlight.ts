@@ -20,13 +20,20 @@ export interface ReplicaFailure {
 /** What a replica does about a key no one in this process is answering. */
 export type ReplicaTurn =
   /** This replica holds the lock: ask the upstream, then `release()` once the answer is stored. */
-  | { kind: 'lead'; release(failure?: ReplicaFailure): void }
+  | { kind: 'lead'; release: LeadRelease }
   /** Another replica stored the answer meanwhile: read it from the store. */
   | { kind: 'stored' }
   /** The replica that led got this error response from the upstream: answer with it too. */
   | { kind: 'failed'; failure: ReplicaFailure }
   /** No lock and no answer within the wait (or Redis unavailable): ask the upstream. */
   | { kind: 'alone' };
+
+/** Frees the lock, publishing the upstream's error response first if that is what the leader got. */
+export interface LeadRelease {
+  (failure?: ReplicaFailure): void;
+  /** The leader's answer has started to stream: streaming followers stop waiting soon (streamWaitMs). */
+  streaming(): void;
+}
 
 export interface ReplicaFlight {
   /** `stream`: the client waits for a stream, which a replica cannot follow live (see streamWaitMs). */
@@ -42,8 +49,10 @@ export interface ReplicaFlightOptions {
   /** Longest a follower waits while the lock is held, and longest a leader renews it: the upstream's own timeout. */
   maxWaitMs: number;
   /**
-   * Longest a follower whose client streams waits before asking the upstream itself: it gets the
-   * answer only once the leader stored all of it, and a streaming client waits for its first byte.
+   * Longest a follower whose client streams waits, once the leader's answer is streaming, before
+   * asking the upstream itself: it gets the answer only once the leader stored all of it, and a
+   * streaming client waits for its first byte. Before the leader's stream starts, asking too would
+   * start no sooner (the upstream is slow to answer at all) and only pay twice.
    */
   streamWaitMs: number;
   /** Pause between a follower's checks. */
@@ -54,6 +63,7 @@ export interface ReplicaFlightOptions {
  * 2 s for a streaming follower: providers send a stream's first byte within ~0.5-2 s, so waiting
  * longer than that for a whole answer makes the follower's first byte later than asking itself
  * would; short answers (most repeats) are still complete within it and cost no second call.
+ * 15 s lock renewed every 5 s: a crashed leader's question is free again within 15 s.
  */
 const DEFAULTS: ReplicaFlightOptions = { lockMs: 15_000, maxWaitMs: 600_000, streamWaitMs: 2000, pollMs: 50 };
 
@@ -62,10 +72,13 @@ const MAX_FAILURE_BYTES = 64 * 1024;
 /** Long enough for every waiting follower's next poll, short enough that no later request sees it. */
 const FAILURE_TTL_MS = 5000;
 
-/** Deletes the lock only if it is still ours (a lock that expired may belong to another replica now). */
-const RELEASE_SCRIPT = "if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) else return 0 end";
-/** Extends the lock only while it is still ours. */
-const RENEW_SCRIPT = "if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('PEXPIRE', KEYS[1], ARGV[2]) else return 0 end";
+/**
+ * Deletes the lock (KEYS[1]) and its streaming mark (KEYS[2]) only if the lock is still ours (a lock
+ * that expired may belong to another replica now).
+ */
+const RELEASE_SCRIPT = "if redis.call('GET', KEYS[1]) == ARGV[1] then redis.call('DEL', KEYS[2]) return redis.call('DEL', KEYS[1]) else return 0 end";
+/** Extends the lock and its streaming mark, if any, only while the lock is still ours. */
+const RENEW_SCRIPT = "if redis.call('GET', KEYS[1]) == ARGV[1] then redis.call('PEXPIRE', KEYS[2], ARGV[2]) return redis.call('PEXPIRE', KEYS[1], ARGV[2]) else return 0 end";
 
 /**
  * The cross-replica flight for the answers of `store`.
@@ -79,6 +92,8 @@ export function createRedisFlight(store: RedisStore, options: Partial<ReplicaFli
   const { shared } = store;
   const lockKey = (key: string): string => `${shared.prefix}lock:${key}`;
   const failureKey = (key: string): string => `${shared.prefix}failure:${key}`;
+  const streamingKey = (key: string): string => `${shared.prefix}streaming:${key}`;
+  const lockKeys = (key: string): string[] => [lockKey(key), streamingKey(key)];
 
   /**
    * Takes the lock if it is free and, in the same transaction, sees whether the answer is stored
@@ -114,7 +129,7 @@ export function createRedisFlight(store: RedisStore, options: Partial<ReplicaFli
     const started = Date.now();
     const timer = setInterval(() => {
       if (Date.now() - started > maxWaitMs) return clearInterval(timer);
-      void shared.run('renew lock', (client) => client.eval(RENEW_SCRIPT, { keys: [lockKey(key)], arguments: [token, String(lockMs)] }), 0);
+      void shared.run('renew lock', (client) => client.eval(RENEW_SCRIPT, { keys: lockKeys(key), arguments: [token, String(lockMs)] }), 0);
     }, Math.max(1, Math.floor(lockMs / 3)));
     timer.unref();
     return () => clearInterval(timer);
@@ -124,21 +139,23 @@ export function createRedisFlight(store: RedisStore, options: Partial<ReplicaFli
   function lead(key: string, token: string): ReplicaTurn {
     const stop = renewWhileLeading(key, token);
     let released = false;
-    return {
-      kind: 'lead',
-      release(failure) {
-        if (released) return;
-        released = true;
-        stop();
-        const record = failure && failure.bytes.length <= MAX_FAILURE_BYTES ? encodeFailure(failureKey(key), token, failure) : undefined;
-        // One transaction: a follower that sees the lock gone sees the failure too. Sent even while
-        // Redis counts as down for slowness (run() would skip it): a lock left behind makes the
-        // next replica to ask wait for nothing until it expires.
-        const multi = shared.client.multi();
-        if (record) multi.set(failureKey(key), record, { expiration: { type: 'PX', value: FAILURE_TTL_MS } });
-        void multi.eval(RELEASE_SCRIPT, { keys: [lockKey(key)], arguments: [token] }).exec().catch(() => undefined);
-      },
+    const release = (failure?: ReplicaFailure): void => {
+      if (released) return;
+      released = true;
+      stop();
+      const record = failure && failure.bytes.length <= MAX_FAILURE_BYTES ? encodeFailure(failureKey(key), token, failure) : undefined;
+      // One transaction: a follower that sees the lock gone sees the failure too. Sent even while
+      // Redis counts as down for slowness (run() would skip it): a lock left behind makes the
+      // next replica to ask wait for nothing until it expires.
+      const multi = shared.client.multi();
+      if (record) multi.set(failureKey(key), record, { expiration: { type: 'PX', value: FAILURE_TTL_MS } });
+      void multi.eval(RELEASE_SCRIPT, { keys: lockKeys(key), arguments: [token] }).exec().catch(() => undefined);
     };
+    const streaming = (): void => {
+      if (released) return;
+      void shared.run('mark streaming', (client) => client.set(streamingKey(key), token, { expiration: { type: 'PX', value: lockMs } }), null);
+    };
+    return { kind: 'lead', release: Object.assign(release, { streaming }) };
   }
 
   return {
@@ -146,11 +163,11 @@ export function createRedisFlight(store: RedisStore, options: Partial<ReplicaFli
       const token = randomBytes(16).toString('hex');
       // Frees a lock this attempt took but will not lead with.
       const free = (): void => {
-        void shared.client.eval(RELEASE_SCRIPT, { keys: [lockKey(key)], arguments: [token] }).catch(() => undefined);
+        void shared.client.eval(RELEASE_SCRIPT, { keys: lockKeys(key), arguments: [token] }).catch(() => undefined);
       };
       let attempt = await tryLock(key, token, free);
       const started = Date.now();
-      const waitMs = request.stream ? Math.min(streamWaitMs, maxWaitMs) : maxWaitMs;
+      const waits = { until: started + maxWaitMs, streamingUntil: request.stream ? started + streamWaitMs : Infinity };
       for (;;) {
         if (attempt === undefined) return { kind: 'alone' };
         if (attempt.stored) {
@@ -160,7 +177,7 @@ export function createRedisFlight(store: RedisStore, options: Partial<ReplicaFli
         if (attempt.locked) return lead(key, token);
         // Someone else leads: wait while their lock is held (renewed as long as they wait upstream).
         const holder = attempt.holder;
-        const outcome = await waitForLeader(key, holder, started + waitMs, signal);
+        const outcome = await waitForLeader(key, holder, waits, signal);
         if (outcome !== 'free') return outcome;
         // The leader gave up without an answer (abort, thrown error): one of the waiting replicas leads now.
         attempt = await tryLock(key, token, free);
@@ -168,17 +185,21 @@ export function createRedisFlight(store: RedisStore, options: Partial<ReplicaFli
     },
   };
 
-  /** Polls until the answer is stored, the leader published its failure, the lock is free ('free'), or time is up. */
-  async function waitForLeader(key: string, holder: string, deadline: number, signal: RequestSignal): Promise<ReplicaTurn | 'free'> {
-    while (Date.now() < deadline && !signal.aborted) {
+  /**
+   * Polls until the answer is stored, the leader published its failure, the lock is free ('free'),
+   * or time is up: `until`, or `streamingUntil` once the leader's answer is streaming.
+   */
+  async function waitForLeader(key: string, holder: string, waits: { until: number; streamingUntil: number }, signal: RequestSignal): Promise<ReplicaTurn | 'free'> {
+    while (Date.now() < waits.until && !signal.aborted) {
       await new Promise((resolve) => setTimeout(resolve, pollMs));
-      const [stored, locker, failure] = await shared.run(
+      const [stored, locker, failure, streaming] = await shared.run(
         'poll',
-        (client) => client.multi().exists(store.redisKey(key)).get(lockKey(key)).get(failureKey(key)).exec() as Promise<unknown[]>,
-        [undefined, undefined, undefined] as unknown[],
+        (client) => client.multi().exists(store.redisKey(key)).get(lockKey(key)).get(failureKey(key)).exists(streamingKey(key)).exec() as Promise<unknown[]>,
+        [undefined, undefined, undefined, undefined] as unknown[],
       );
       if (stored === undefined) return { kind: 'alone' };
       if (Number(stored) > 0) return { kind: 'stored' };
+      if (Number(streaming) > 0 && Date.now() >= waits.streamingUntil) return { kind: 'alone' };
       if (locker !== null && locker !== undefined) {
         // Whoever holds the lock now (another replica may have taken over) is the one whose failure counts.
         holder = String(locker);
@@ -217,11 +238,13 @@ function decodeFailure(key: string, token: string, record: Buffer): ReplicaFailu
  * A flight lead whose `land()` also releases the cross-replica lock (after the answer is stored),
  * publishing the upstream's error response first when that is what the flight shared.
  */
-export function releasingLead<T>(lead: FlightLead<T>, release: (failure?: ReplicaFailure) => void): FlightLead<T> {
+export function releasingLead<T>(lead: FlightLead<T>, release: LeadRelease): FlightLead<T> {
   let failure: ReplicaFailure | undefined;
   return {
     resolve: (result) => {
       failure = failureOf(result);
+      // The exact layer's live stream: the leader's answer is arriving now.
+      if ((result as { kind?: unknown } | undefined)?.kind === 'live') release.streaming();
       lead.resolve(result);
     },
     land: (fallback) => {
