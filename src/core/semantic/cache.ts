@@ -43,6 +43,8 @@ export interface SemanticCacheOptions {
 const STEPS_PER_TURN = 256;
 /** Most entries the store may have evicted before the index is reconciled with it (10% below 10k entries). */
 const RECONCILE_SLACK = 1024;
+/** How long after a reconcile whose walk of the store was cut short the next may start. */
+const RETRY_CUT_SHORT_WALK_MS = 30_000;
 /**
  * Most pending entries (pending.ts) one lookup embeds before it searches: each is a store read and
  * an embedding (~50-100 µs lexical). A group gathers more than one only from misses that arrive
@@ -85,6 +87,8 @@ export class SemanticCache {
   /** The index on disk; undefined without an `indexDir`. */
   private journal: VectorJournal | undefined;
   private reconciling: Promise<void> | undefined;
+  /** When a reconcile's walk was last cut short (a stalled store): the next waits a while. */
+  private walkCutShortAt = -Infinity;
   /** Stored entries' gate signatures: the same neighbours come up again and again. */
   private readonly signatures = new SignatureCache();
   /** Settles once the open is complete (see `openForLookups`); rejects if its background part failed. */
@@ -283,6 +287,7 @@ export class SemanticCache {
     } catch (error) {
       // A walk cut short (a Redis stall) saw only some keys: removing every other one would empty
       // the index for good. Keep the index, add what was found, and let a later pass remove.
+      this.walkCutShortAt = Date.now();
       if (missing.length > 0) this.bulkAdd(missing);
       this.options.logger.warn(`l1b: index not reconciled, nothing removed: ${error instanceof Error ? error.message : String(error)}`);
       if (missing.length > 0) this.dirty = true;
@@ -522,6 +527,8 @@ export class SemanticCache {
   private reconcileWhenBehind(): void {
     const storeSize = this.options.store.size();
     const indexed = this.size - this.removedFromStore.size;
+    // After a walk cut short, not at every insert while the store is stalled (each one logged).
+    if (Date.now() - this.walkCutShortAt < RETRY_CUT_SHORT_WALK_MS) return;
     if (!this.reconciling && indexed > storeSize + Math.min(RECONCILE_SLACK, Math.max(100, Math.floor(storeSize / 10)))) {
       this.reconciling = this.reconcile()
         .catch((error: unknown) => this.options.logger.warn(`l1b: could not reconcile the index: ${String(error)}`))
