@@ -151,6 +151,8 @@ export function openRedisStore(shared: SharedRedis, name: string, limits: StoreL
       for await (const batch of scanKeys()) for (const key of batch) yield key.slice(prefix.length);
     },
     async clear() {
+      // Not while Redis counts as down: the operator learns at once instead of after the budget.
+      if (!shared.available()) throw new Error(shared.status().detail);
       try {
         for await (const batch of scanKeys(CLEAR_BUDGET_MS)) if (batch.length > 0) await shared.runOrThrow('UNLINK', (client) => client.unlink(batch), CLEAR_BUDGET_MS);
       } finally {

@@ -62,7 +62,8 @@ export interface SharedRedis {
   run<T>(what: string, operation: (client: RedisClient) => Promise<T>, fallback: T): Promise<T>;
   /**
    * Runs one operation that must not fail silently (clearing the cache): within `budgetMs`, and
-   * throws when Redis is unavailable, too slow or answers with an error.
+   * throws when Redis is disconnected, too slow or answers with an error. Unlike run(), it does
+   * not skip a Redis that counts as down for slowness: the budget decides.
    */
   runOrThrow<T>(what: string, operation: (client: RedisClient) => Promise<T>, budgetMs: number): Promise<T>;
   available(): boolean;
@@ -181,7 +182,7 @@ export async function openSharedRedis(config: StoreConfig & { url: string }, log
       }
     },
     async runOrThrow(what, operation, budgetMs) {
-      if (!client.isReady || probe) throw new Error(`shared cache unavailable (${url}): ${down ?? 'reconnecting'}`);
+      if (!client.isReady) throw new Error(`shared cache unavailable (${url}): ${down ?? 'reconnecting'}`);
       const result = await withinBudget(operation(client), budgetMs);
       if (result === TIMEOUT) throw new Error(`shared cache (${url}): ${what} took over ${budgetMs} ms`);
       return result;
