@@ -151,6 +151,11 @@ test('F8: once a stalled Redis counts as down, commands answer at once, and Redi
   const deadline = Date.now() + 3000;
   while (!shared.available() && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 50));
   assert.equal(shared.available(), true, 'back within a probe interval or two');
+  // Back means a fresh start: one slow command right after is not another outage.
+  const { over: again } = await stall(300);
+  assert.equal(await store.get('a'), undefined);
+  await again;
+  assert.equal(shared.available(), true);
   assert.equal(String(await store.get('a')), 'answer a');
 });
 

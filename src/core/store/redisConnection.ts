@@ -86,6 +86,8 @@ export async function openSharedRedis(config: StoreConfig & { url: string }, log
   const explain = (error: unknown): string => describeRedisError(error, config.url);
   let down: string | undefined;
   let closing = false;
+  /** Commands in a row that ran out of budget; one slow reply is not an outage, a run of them is. */
+  let slowInARow = 0;
   /** Set while Redis is connected but too slow: commands skip it until a probe answers in time. */
   let probe: NodeJS.Timeout | undefined;
   const errorReplies = new ErrorReplyLog(logger, url);
@@ -105,6 +107,8 @@ export async function openSharedRedis(config: StoreConfig & { url: string }, log
   };
   const markBack = (): void => {
     stopProbing();
+    // A fresh start: one slow command after the outage is not yet another one.
+    slowInARow = 0;
     if (down !== undefined) logger.info(`shared cache back (${url})`);
     down = undefined;
   };
@@ -149,8 +153,6 @@ export async function openSharedRedis(config: StoreConfig & { url: string }, log
   // compiling the client's code, which on a busy machine alone can take longer than the budget.
   // Redis refusing it (NOAUTH without a password) is an outage like any other.
   else await Promise.race([client.ping().catch((error: unknown) => markDown(explain(error))), new Promise((resolve) => setTimeout(resolve, 1000).unref())]);
-  /** Commands in a row that ran out of budget; one slow reply is not an outage, a run of them is. */
-  let slowInARow = 0;
 
   return {
     client,
