@@ -54,16 +54,18 @@ async function teamStats(url: string, namespace: string, json: boolean): Promise
       process.stderr.write(`isartor: could not read the team ledger from ${shared.status().url}\n`);
       return 1;
     }
-    process.stdout.write(json ? `${JSON.stringify(team, null, 2)}\n` : `${formatTeam(team, shared.status().url)}\n`);
+    // A namespace with nothing in it is most likely a typo: say so rather than print zeros silently.
+    if (team.warning) process.stderr.write(`isartor: ${team.warning}\n`);
+    process.stdout.write(json ? `${JSON.stringify(team, null, 2)}\n` : `${formatTeam(team, shared.status().url, namespace)}\n`);
     return 0;
   } finally {
     await shared.close();
   }
 }
 
-function formatTeam(team: TeamTotals, url: string): string {
+function formatTeam(team: TeamTotals, url: string, namespace: string): string {
   const { totals } = team;
-  const lines = [`Team totals on ${url}: ${totals.deflected} of ${totals.requests} requests answered without the cloud, $${totals.savedUsd.toFixed(4)} and ${totals.savedTokens} tokens saved`];
+  const lines = [`Team totals on ${url} (namespace "${namespace}"): ${totals.deflected} of ${totals.requests} requests answered without the cloud, $${totals.savedUsd.toFixed(4)} and ${totals.savedTokens} tokens saved`];
   for (const [layer, row] of Object.entries(team.byLayer).sort()) lines.push(`  ${layer.padEnd(8)} ${String(row.requests).padStart(8)} requests  $${row.savedUsd.toFixed(4)} saved`);
   return lines.join('\n');
 }

@@ -56,7 +56,7 @@ export const exactLayerFactory: LayerFactory = async ({ config, logger, dataDir,
 /** L1a on the team's Redis: same keys, TTL by Redis, one upstream call per new question across replicas. */
 function sharedExactLayer(shared: SharedRedis, limits: { maxEntries: number; ttlSeconds: number }, config: EngineConfig, logger: Logger): Layer {
   const store = openRedisStore(shared, 'exact', limits, { logger });
-  const layer = createExactLayer({ store, config: config.exact, logger, replicas: createRedisFlight(store) });
+  const layer = createExactLayer({ store, config: config.exact, logger, replicas: createRedisFlight(store, { maxWaitMs: config.upstream.timeoutMs }) });
   const describe = layer.describe?.bind(layer);
   layer.describe = () => (shared.available() ? `${describe?.() ?? ''} (shared)` : `${shared.status().detail}; serving from the upstream`);
   const closeLayer = layer.close?.bind(layer);

@@ -173,7 +173,7 @@ async function openEngine(config: EngineConfig, deps: EngineDeps, readOnly: bool
     await Promise.allSettled([closeLedger(), upstream.close()]);
     throw error;
   }
-  const team = shared ? openTeamLedger(shared) : undefined;
+  const team = shared ? openTeamLedger(shared, logger) : undefined;
   const layers: Layer[] = [];
   const factories = readOnly ? LAYER_FACTORIES.filter((factory) => !STORING_FACTORIES.has(factory)) : LAYER_FACTORIES;
   let ledger: Ledger;
@@ -257,7 +257,13 @@ async function openEngine(config: EngineConfig, deps: EngineDeps, readOnly: bool
       return states;
     },
     async clearCaches() {
-      await Promise.all(cacheLayers().map((layer) => layer.clear?.()));
+      // Every cache gets its turn; a failure (a shared store too slow or down) is reported, never a silent success.
+      const results = await Promise.allSettled(cacheLayers().map(async (layer) => layer.clear?.()));
+      const failed = results.flatMap((result, i) => (result.status === 'rejected' ? [`${cacheLayers()[i]!.name}: ${result.reason instanceof Error ? result.reason.message : String(result.reason)}`] : []));
+      if (failed.length > 0) {
+        logger.warn(`clearing the caches failed (${failed.join('; ')})`);
+        throw new Error(`could not clear every cache (${failed.join('; ')})`);
+      }
     },
     cacheInfo() {
       const info: Record<string, CacheInfo> = {};

@@ -193,8 +193,14 @@ export function createSavingsPage(px: ProxyContext, options: SavingsPageOptions 
       return;
     }
     if (isMessageOf(message, SetLayerCommand)) px.engine.setLayerEnabled(message.params.layer, message.params.enabled);
-    else if (isMessageOf(message, ClearCacheCommand)) await px.engine.clearCaches();
-    else {
+    else if (isMessageOf(message, ClearCacheCommand)) {
+      try {
+        await px.engine.clearCaches();
+      } catch (error) {
+        sendError(res, 'openai', new ProxyError(503, 'cache_clear_failed', `Isartor ${error instanceof Error ? error.message : String(error)}. Try again once the shared cache is back.`));
+        return;
+      }
+    } else {
       sendError(res, 'openai', new ProxyError(409, 'not_available', 'Enable/Disable and the log belong to the VS Code extension; in a terminal, stop `isartor serve` with Ctrl-C and read its log on stderr.'));
       return;
     }

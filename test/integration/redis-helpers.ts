@@ -53,18 +53,20 @@ export interface RedisOptions {
   tls?: TestCertificates;
   /** `requirepass`: clients log in as `default` with this password. */
   password?: string;
+  /** More redis-server arguments, e.g. `['--enable-debug-command', 'local']` for DEBUG SLEEP. */
+  args?: string[];
 }
 
 /** Starts redis-server; a number reuses a port (a restart after `kill()`). */
 export async function startRedis(options: number | RedisOptions = {}): Promise<TestRedis> {
-  const { port, tls, password } = typeof options === 'number' ? { port: options } : options;
+  const { port, tls, password, args = [] } = typeof options === 'number' ? { port: options } : options;
   const chosen = port ?? (await freePort());
   const dir = await mkdtemp(join(tmpdir(), 'isartor-redis-'));
   const listen = tls
     ? ['--port', '0', '--tls-port', String(chosen), '--tls-cert-file', tls.certFile, '--tls-key-file', tls.keyFile, '--tls-ca-cert-file', tls.caFile, '--tls-auth-clients', 'no']
     : ['--port', String(chosen)];
   const auth = password === undefined ? [] : ['--requirepass', password];
-  const child = spawn('redis-server', [...listen, ...auth, '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn('redis-server', [...listen, ...auth, ...args, '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir], { stdio: ['ignore', 'pipe', 'pipe'] });
   let output = '';
   const ready = new Promise<void>((resolve, reject) => {
     child.stdout!.on('data', (chunk: Buffer) => {

@@ -42,6 +42,16 @@ async function answerKeyMentioning(text: string): Promise<string | undefined> {
   }
 }
 
+/** Clears the caches as the savings page's Clear button does (with the page's token). */
+async function clearThroughSavingsPage(replica: Replica): Promise<Response> {
+  const token = /name="isartor-token" content="([^"]+)"/.exec(await (await fetch(`${replica.url}/isartor/`)).text())![1]!;
+  return fetch(`${replica.url}/isartor/command`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', 'x-isartor-token': token },
+    body: JSON.stringify({ id: 'clear-1', method: 'isartor/clearCache', params: {} }),
+  });
+}
+
 async function until(check: () => Promise<boolean>, what: string, ms = 10_000): Promise<void> {
   const deadline = Date.now() + ms;
   while (Date.now() < deadline) {
@@ -102,6 +112,28 @@ test('the same new question on both replicas at once makes one upstream call', a
   assert.equal(answers[0]!.text, answers[1]!.text);
 });
 
+test('the same new question failing upstream on both replicas at once makes one upstream call, and both get its error', async () => {
+  fake.reset();
+  let release!: () => void;
+  const hold = new Promise<void>((resolve) => (release = resolve));
+  fake.respondWith(() => ({ hold, status: 400, body: { error: { message: 'this model does not exist', type: 'invalid_request_error' } } }));
+  const both = Promise.allSettled([ask(a, 'asked by two replicas, refused'), ask(b, 'asked by two replicas, refused')]);
+  await fake.waitForRequests(1);
+  await new Promise((resolve) => setTimeout(resolve, 300));
+  release();
+  const results = await both;
+  // Not one replica after the other: the follower answers with the error its leader got.
+  const calls = fake.requests.length;
+  fake.reset();
+  assert.equal(calls, 1);
+  for (const result of results) {
+    assert.equal(result.status, 'rejected');
+    const error = (result as PromiseRejectedResult).reason as { status?: number; message?: string };
+    assert.equal(error.status, 400);
+    assert.match(String(error.message), /this model does not exist/);
+  }
+});
+
 test('team totals: every replica appends to the Redis ledger; stats and `isartor stats --store` sum them', async () => {
   const own = async (replica: Replica): Promise<number> => (await stats(replica)).ledger.totals.requests;
   let expected = 0;
@@ -117,6 +149,27 @@ test('team totals: every replica appends to the Redis ledger; stats and `isartor
   assert.equal(team.totals.requests, expected);
   assert.equal(team.byLayer.l1a.requests, team.totals.deflected);
   assert.ok(team.byLayer.l1a.requests >= 2 && team.byLayer.l3.requests >= 2);
+  assert.equal(cli.stderr, '', 'nothing to warn about');
+  // A mistyped namespace prints zeros, but says so instead of passing them off as the team's.
+  const typo = spawnSync(process.execPath, [join(__dirname, '..', '..', 'bin', 'isartor.js'), 'stats', '--store', redis.url, '--namespace', 'isartr'], { encoding: 'utf8' });
+  assert.equal(typo.status, 0, typo.stderr);
+  assert.match(typo.stderr, /nothing recorded under namespace "isartr"/);
+  assert.match(typo.stdout, /namespace "isartr"/);
+});
+
+test('team totals evicted from Redis: the CLI and the replica say so instead of showing 0 silently', async () => {
+  // As allkeys-lru would: the hash has no TTL, so under memory pressure it is fair game.
+  const direct = createClient({ url: redis.url });
+  await direct.connect();
+  await direct.del('isartor:ledger:totals').finally(() => direct.close());
+  const cli = spawnSync(process.execPath, [join(__dirname, '..', '..', 'bin', 'isartor.js'), 'stats', '--store', redis.url], { encoding: 'utf8' });
+  assert.equal(cli.status, 0, cli.stderr);
+  assert.match(cli.stderr, /team totals .* are gone .*volatile-lru/);
+  await until(async () => {
+    await stats(a);
+    return /team ledger: the team totals .* are gone/.test(a.stderr());
+  }, "A's warning about the lost totals");
+  assert.equal((a.stderr().match(/team totals .* are gone/g) ?? []).length, 1, 'warned once');
 });
 
 test('a replica restarted later finds the answers stored while it was down', async () => {
@@ -192,6 +245,10 @@ test('Redis frozen: requests go on within the budget, stats say so, and it recov
     // A run of commands over budget (not a single one) makes the store count as unavailable.
     await until(async () => (await stats(b)).store.available === false, 'stats to report the outage', 3000);
     assert.match((await stats(b)).layers.exact.detail, /shared cache unavailable/);
+    // Clear cannot reach Redis: the page says so instead of a 204 that cleared nothing.
+    const cleared = await clearThroughSavingsPage(b);
+    assert.equal(cleared.status, 503);
+    assert.match(((await cleared.json()) as { error: { message: string } }).error.message, /could not clear/);
   } finally {
     redis.child.kill('SIGCONT');
   }

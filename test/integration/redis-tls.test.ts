@@ -2,7 +2,8 @@
  * The shared cache on a Redis that speaks only TLS and wants a password (`rediss://user:pass@…`), as
  * a team runs it on a network: replicas that trust the Redis's private CA (`NODE_EXTRA_CA_CERTS`)
  * share answers and the password shows up nowhere. A replica that does not trust the CA, or has
- * the wrong password, starts at once, serves from the upstream, says why once, and stops on SIGTERM.
+ * the wrong password, or says rediss:// to a Redis without TLS, starts at once, serves from the
+ * upstream, says why once, and stops on SIGTERM.
  */
 import { once } from 'node:events';
 import { after, before, test } from 'node:test';
@@ -150,4 +151,13 @@ test('a replica with the wrong password serves from the upstream, says why once,
   const wrongUrl = redis.url.replace(encodeURIComponent(PASSWORD), wrong);
   assert.notEqual(wrongUrl, redis.url);
   await checkUnusableStore(wrongUrl, { NODE_EXTRA_CA_CERTS: certificates.caFile }, /refused the login/, [PASSWORD, wrong]);
+});
+
+test('a replica pointed with rediss:// at a Redis without TLS says so once, not just "not connected"', { timeout: 30_000 }, async () => {
+  const plain = await startRedis();
+  try {
+    await checkUnusableStore(`rediss://127.0.0.1:${plain.port}`, {}, /Redis without TLS never answers rediss/, []);
+  } finally {
+    await plain.stop();
+  }
 });

@@ -141,7 +141,13 @@ export function createExactLayer(deps: ExactLayerDeps): ExactLayer {
     ctx.upstreamSignal = call.signal;
     const local = flights.lead(key, call);
     // On a team Redis, replicas take turns too: one asks the upstream, the others read its answer.
-    const replica = await deps.replicas?.take(key, req.signal);
+    const replica = await deps.replicas?.take(key, req.signal, { stream: req.stream });
+    if (replica?.kind === 'failed') {
+      // The replica that led got an error response: answer with it too instead of asking again.
+      local.resolve({ kind: 'failure', response: replica.failure.response, bytes: replica.failure.bytes });
+      local.land(undefined);
+      return failureOutcome(replica.failure.response, replica.failure.bytes);
+    }
     if (replica?.kind === 'stored') {
       const stored = await lookup(key, req);
       if (stored) {

@@ -43,6 +43,8 @@ export interface SemanticCacheOptions {
 const STEPS_PER_TURN = 256;
 /** Most entries the store may have evicted before the index is reconciled with it (10% below 10k entries). */
 const RECONCILE_SLACK = 1024;
+/** How long after a reconcile whose walk of the store was cut short the next may start. */
+const RETRY_CUT_SHORT_WALK_MS = 30_000;
 /**
  * Most pending entries (pending.ts) one lookup embeds before it searches: each is a store read and
  * an embedding (~50-100 µs lexical). A group gathers more than one only from misses that arrive
@@ -85,6 +87,8 @@ export class SemanticCache {
   /** The index on disk; undefined without an `indexDir`. */
   private journal: VectorJournal | undefined;
   private reconciling: Promise<void> | undefined;
+  /** When a reconcile's walk was last cut short (a stalled store): the next waits a while. */
+  private walkCutShortAt = -Infinity;
   /** Stored entries' gate signatures: the same neighbours come up again and again. */
   private readonly signatures = new SignatureCache();
   /** Settles once the open is complete (see `openForLookups`); rejects if its background part failed. */
@@ -278,6 +282,36 @@ export class SemanticCache {
     const live = new Set<string>();
     const missing: Array<{ key: string; partition: string; vector: Float32Array }> = [];
     let pended = 0;
+    try {
+      pended = await this.walkStore(live, missing);
+    } catch (error) {
+      // A walk cut short (a Redis stall) saw only some keys: removing every other one would empty
+      // the index for good. Keep the index, add what was found, and let a later pass remove.
+      this.walkCutShortAt = Date.now();
+      if (missing.length > 0) this.bulkAdd(missing);
+      this.options.logger.warn(`l1b: index not reconciled, nothing removed: ${error instanceof Error ? error.message : String(error)}`);
+      if (missing.length > 0) this.dirty = true;
+      return { added: missing.length, removed: 0 };
+    }
+    if (missing.length > 0) this.bulkAdd(missing);
+    const added = missing.length + pended;
+    const stale: string[] = [];
+    for (const key of this.pending.keys()) if (!live.has(key)) stale.push(key);
+    for (const key of this.index.keys()) if (!live.has(key)) stale.push(key);
+    for (let i = 0; i < stale.length; i++) {
+      if (i > 0 && i % STEPS_PER_TURN === 0) await nextTurn();
+      this.removeEntry(stale[i]!);
+    }
+    if (added > 0 || stale.length > 0) this.dirty = true;
+    return { added, removed: stale.length };
+  }
+
+  /**
+   * reconcile's walk: fills `live` with the store's entry keys and `missing` with those the index
+   * lacks; returns how many it made pending. Throws when the store's walk is cut short.
+   */
+  private async walkStore(live: Set<string>, missing: Array<{ key: string; partition: string; vector: Float32Array }>): Promise<number> {
+    let pended = 0;
     let steps = 0;
     for await (const key of this.options.store.keys()) {
       if (++steps % (STEPS_PER_TURN * 4) === 0) await nextTurn();
@@ -301,17 +335,7 @@ export class SemanticCache {
       const vector = await this.vectorOf(entry);
       if (vector) missing.push({ key, partition: entry.partition, vector });
     }
-    if (missing.length > 0) this.bulkAdd(missing);
-    const added = missing.length + pended;
-    const stale: string[] = [];
-    for (const key of this.pending.keys()) if (!live.has(key)) stale.push(key);
-    for (const key of this.index.keys()) if (!live.has(key)) stale.push(key);
-    for (let i = 0; i < stale.length; i++) {
-      if (i > 0 && i % STEPS_PER_TURN === 0) await nextTurn();
-      this.removeEntry(stale[i]!);
-    }
-    if (added > 0 || stale.length > 0) this.dirty = true;
-    return { added, removed: stale.length };
+    return pended;
   }
 
   /**
@@ -503,6 +527,8 @@ export class SemanticCache {
   private reconcileWhenBehind(): void {
     const storeSize = this.options.store.size();
     const indexed = this.size - this.removedFromStore.size;
+    // After a walk cut short, not at every insert while the store is stalled (each one logged).
+    if (Date.now() - this.walkCutShortAt < RETRY_CUT_SHORT_WALK_MS) return;
     if (!this.reconciling && indexed > storeSize + Math.min(RECONCILE_SLACK, Math.max(100, Math.floor(storeSize / 10)))) {
       this.reconciling = this.reconcile()
         .catch((error: unknown) => this.options.logger.warn(`l1b: could not reconcile the index: ${String(error)}`))

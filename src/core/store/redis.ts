@@ -6,13 +6,31 @@
  * down a read is a miss and a write is skipped, never an error on the request path.
  */
 import type { Logger } from '../logger';
-import type { SharedRedis } from './redisConnection';
-import { frameRecord, unframeRecord } from './redisRecord';
+import type { RedisClient, SharedRedis } from './redisConnection';
+import { frameRecord, isOwnFormat, unframeRecord } from './redisRecord';
 import type { KeyValueStore, StoreLimits } from './store';
 
 /** How often the entry count and memory figure shown in stats are refreshed, at most. */
 const FIGURES_EVERY_MS = 10_000;
 const SCAN_BATCH = 1000;
+/** Keys whose MEMORY USAGE estimates the store's size in stats. */
+const MEMORY_SAMPLE = 32;
+/**
+ * Clearing walks and unlinks every key of the store, far more than one command's budget on a big
+ * cache; it is an operator's action, so it may take this long per command, and fails loudly.
+ */
+const CLEAR_BUDGET_MS = 10_000;
+
+/**
+ * A walk over a store's keys that ended early (a SCAN ran out of time or Redis went away): the
+ * keys seen are not all there are, so nothing may conclude that a key missing from them is gone.
+ */
+export class IncompleteWalkError extends Error {
+  constructor(what: string) {
+    super(`the walk over ${what}'s keys in Redis was cut short (Redis slow or unavailable)`);
+    this.name = 'IncompleteWalkError';
+  }
+}
 
 export interface RedisStore extends KeyValueStore {
   /** The Redis key under which `key` lives (the cross-replica flight watches it). */
@@ -48,21 +66,41 @@ export function openRedisStore(shared: SharedRedis, name: string, limits: StoreL
   let refreshing: Promise<void> | undefined;
   let warnedForeign = false;
 
-  /** Counts this store's keys with SCAN, off the request path (for stats only). */
+  /** Counts this store's keys with SCAN, off the request path (for stats only); a cut-short count keeps the last one. */
   async function refreshFigures(): Promise<void> {
     let count = 0;
-    for await (const batch of scanKeys()) count += batch.length;
+    const sample: string[] = [];
+    for await (const batch of scanKeys()) {
+      count += batch.length;
+      for (const key of batch) if (sample.length < MEMORY_SAMPLE) sample.push(key);
+    }
     entries = count;
-    const info = await shared.run('INFO memory', (client) => client.info('memory'), '');
-    const used = /used_memory:(\d+)/.exec(String(info));
-    if (used) bytes = Number(used[1]);
+    // Redis's used_memory is every namespace's and every cache's at once (each cache showed all of
+    // it); this store's own share is estimated from a few keys' MEMORY USAGE, in one round trip.
+    if (sample.length === 0) {
+      bytes = 0;
+      return;
+    }
+    const sizes = await shared.run(
+      'MEMORY USAGE',
+      (client) => {
+        const multi = client.multi();
+        for (const key of sample) multi.memoryUsage(key);
+        return multi.exec() as Promise<unknown[]>;
+      },
+      undefined,
+    );
+    const known = (sizes ?? []).map(Number).filter((size) => Number.isFinite(size) && size > 0);
+    if (known.length > 0) bytes = Math.round((known.reduce((sum, size) => sum + size, 0) / known.length) * count);
   }
 
-  async function* scanKeys(): AsyncGenerator<string[]> {
+  /** This store's keys, a batch per SCAN; throws IncompleteWalkError when a SCAN gets no reply in time. */
+  async function* scanKeys(budgetMs?: number): AsyncGenerator<string[]> {
     let cursor = '0';
     do {
-      const reply = await shared.run('SCAN', (client) => client.scan(cursor, { MATCH: `${prefix}*`, COUNT: SCAN_BATCH }), undefined);
-      if (!reply) return;
+      const scan = (client: RedisClient) => client.scan(cursor, { MATCH: `${prefix}*`, COUNT: SCAN_BATCH });
+      const reply = budgetMs === undefined ? await shared.run('SCAN', scan, undefined) : await shared.runOrThrow('SCAN', scan, budgetMs);
+      if (!reply) throw new IncompleteWalkError(name);
       cursor = String(reply.cursor);
       yield reply.keys.map((key) => String(key));
     } while (cursor !== '0');
@@ -85,11 +123,14 @@ export function openRedisStore(shared: SharedRedis, name: string, limits: StoreL
     async get(key) {
       const record = await shared.run('GET', (client) => client.get(redisKey(key)), null);
       if (record === null || record === undefined) return undefined;
-      const value = unframeRecord(redisKey(key), Buffer.isBuffer(record) ? record : Buffer.from(String(record), 'utf8'));
+      const bytes = Buffer.isBuffer(record) ? record : Buffer.from(String(record), 'utf8');
+      const value = unframeRecord(redisKey(key), bytes);
       if (value) return value;
-      if (!warnedForeign) deps.logger.warn(`shared cache: ignored a value under ${prefix}… that is torn or not written by Isartor (logged once)`);
+      if (!warnedForeign) deps.logger.warn(`shared cache: ignored a value under ${prefix}… that is torn, of another Isartor version or not written by Isartor (logged once)`);
       warnedForeign = true;
-      void shared.run('DEL', (client) => client.del(redisKey(key)), 0);
+      // Only a torn record of this version's format is removed: during a rolling upgrade another
+      // version's replicas still read theirs, and an answer stored here will overwrite it anyway.
+      if (isOwnFormat(bytes)) void shared.run('DEL', (client) => client.del(redisKey(key)), 0);
       return undefined;
     },
     async set(key, value) {
@@ -110,9 +151,15 @@ export function openRedisStore(shared: SharedRedis, name: string, limits: StoreL
       for await (const batch of scanKeys()) for (const key of batch) yield key.slice(prefix.length);
     },
     async clear() {
-      for await (const batch of scanKeys()) if (batch.length > 0) await shared.run('UNLINK', (client) => client.unlink(batch), 0);
+      // Not while Redis counts as down: the operator learns at once instead of after the budget.
+      if (!shared.available()) throw new Error(shared.status().detail);
+      try {
+        for await (const batch of scanKeys(CLEAR_BUDGET_MS)) if (batch.length > 0) await shared.runOrThrow('UNLINK', (client) => client.unlink(batch), CLEAR_BUDGET_MS);
+      } finally {
+        // Even a partial clear changed the count: let the next stats read count again.
+        figuresAt = 0;
+      }
       entries = 0;
-      figuresAt = 0;
     },
     size() {
       figures();

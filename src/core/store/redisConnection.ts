@@ -22,6 +22,16 @@ export interface SharedStoreStatus {
 
 /** Slow replies in a row that make Redis count as unavailable (logged, shown in stats). */
 const SLOW_IN_A_ROW_IS_DOWN = 3;
+/**
+ * While Redis counts as down for slowness, commands answer from their fallback at once (a stalled
+ * Redis would otherwise cost every request the whole budget) and a PING this often asks whether
+ * it answers in time again.
+ */
+const PROBE_EVERY_MS = 1000;
+/** The same kind of error reply (OOM, WRONGTYPE, …) is logged at most this often. */
+const ERROR_REPLY_LOG_EVERY_MS = 60_000;
+/** Placeholder reason until the client reports why it cannot connect (see markDown). */
+const NOT_CONNECTED_YET = 'not connected yet';
 
 function openClient({ createClient, RESP_TYPES }: typeof RedisModule, url: string, budgetMs: number) {
   return createClient({
@@ -50,6 +60,12 @@ export interface SharedRedis {
    * or answers with an error; the outage is logged once.
    */
   run<T>(what: string, operation: (client: RedisClient) => Promise<T>, fallback: T): Promise<T>;
+  /**
+   * Runs one operation that must not fail silently (clearing the cache): within `budgetMs`, and
+   * throws when Redis is disconnected, too slow or answers with an error. Unlike run(), it does
+   * not skip a Redis that counts as down for slowness: the budget decides.
+   */
+  runOrThrow<T>(what: string, operation: (client: RedisClient) => Promise<T>, budgetMs: number): Promise<T>;
   available(): boolean;
   status(): SharedStoreStatus;
   close(): Promise<void>;
@@ -65,22 +81,59 @@ export interface SharedRedis {
  */
 export async function openSharedRedis(config: StoreConfig & { url: string }, logger: Logger): Promise<SharedRedis> {
   const url = redactStoreUrl(config.url);
-  const client = openClient(await import('redis'), config.url, config.timeoutMs);
+  const redis = await import('redis');
+  const client = openClient(redis, config.url, config.timeoutMs);
   const explain = (error: unknown): string => describeRedisError(error, config.url);
   let down: string | undefined;
   let closing = false;
+  /** Commands in a row that ran out of budget; one slow reply is not an outage, a run of them is. */
+  let slowInARow = 0;
+  /** Set while Redis is connected but too slow: commands skip it until a probe answers in time. */
+  let probe: NodeJS.Timeout | undefined;
+  const errorReplies = new ErrorReplyLog(logger, url);
 
   const markDown = (reason: string): void => {
-    if (down !== undefined || closing) return;
+    if (closing) return;
+    // The first outage line may have had nothing better to say; the client's first real error
+    // (a TLS handshake against a plain Redis, say) is what the operator needs, once.
+    if (down === NOT_CONNECTED_YET && reason !== NOT_CONNECTED_YET) {
+      down = reason;
+      logger.warn(`shared cache still unavailable (${url}): ${reason}`);
+      return;
+    }
+    if (down !== undefined) return;
     down = reason;
     logger.warn(`shared cache unavailable (${url}): ${reason}; serving from the upstream until it is back`);
   };
-  // Fires on every failed (re)connect attempt too; markDown logs only the first of an outage.
-  client.on('error', (error: unknown) => markDown(explain(error)));
-  client.on('ready', () => {
+  const markBack = (): void => {
+    stopProbing();
+    // A fresh start: one slow command after the outage is not yet another one.
+    slowInARow = 0;
     if (down !== undefined) logger.info(`shared cache back (${url})`);
     down = undefined;
-  });
+  };
+  const stopProbing = (): void => {
+    clearInterval(probe);
+    probe = undefined;
+  };
+  /** Slow, not disconnected: stop sending commands and PING now and then until Redis answers in time. */
+  const startProbing = (): void => {
+    if (probe || closing) return;
+    let probing = false;
+    probe = setInterval(() => {
+      if (probing || !client.isReady) return;
+      probing = true;
+      void withinBudget(client.ping(), config.timeoutMs)
+        .then((reply) => {
+          if (reply !== TIMEOUT && probe) markBack();
+        }, () => undefined)
+        .finally(() => (probing = false));
+    }, PROBE_EVERY_MS);
+    probe.unref();
+  };
+  // Fires on every failed (re)connect attempt too; markDown logs only the first of an outage.
+  client.on('error', (error: unknown) => markDown(explain(error)));
+  client.on('ready', markBack);
 
   // connect() settles only once Redis is ready: a certificate or password Redis refuses keeps it
   // pending while the client retries in the background. Nothing may wait for it unbounded.
@@ -92,46 +145,49 @@ export async function openSharedRedis(config: StoreConfig & { url: string }, log
   // first attempt (refused, untrusted certificate, wrong password) ends the wait at once.
   const firstError = new Promise<void>((resolve) => client.once('error', () => resolve()));
   let waitTimer: NodeJS.Timeout | undefined;
-  await Promise.race([firstConnect, firstError, new Promise((resolve) => (waitTimer = setTimeout(resolve, Math.max(1000, config.timeoutMs * 10))))]);
+  // A little past the connect timeout, so a silent failure's first real reason is what gets logged.
+  await Promise.race([firstConnect, firstError, new Promise((resolve) => (waitTimer = setTimeout(resolve, Math.max(1000, config.timeoutMs * 10) + 250)))]);
   clearTimeout(waitTimer);
-  if (!client.isReady) markDown('not connected yet');
+  if (!client.isReady) markDown(NOT_CONNECTED_YET);
   // Warm the command path once outside the budget: a fresh process's first command pays for
   // compiling the client's code, which on a busy machine alone can take longer than the budget.
   // Redis refusing it (NOAUTH without a password) is an outage like any other.
   else await Promise.race([client.ping().catch((error: unknown) => markDown(explain(error))), new Promise((resolve) => setTimeout(resolve, 1000).unref())]);
-  /** Commands in a row that ran out of budget; one slow reply is not an outage, a run of them is. */
-  let slowInARow = 0;
 
   return {
     client,
     prefix: `${config.namespace}:`,
     budgetMs: config.timeoutMs,
     async run(what, operation, fallback) {
-      if (!client.isReady) return fallback;
-      let timer: NodeJS.Timeout | undefined;
-      // On expiry, give I/O one more turn (setImmediate runs after the poll phase): when the event
-      // loop itself was busy, the reply may be waiting in the socket, and it is not Redis's fault.
-      const budget = new Promise<'timeout'>((resolve) => (timer = setTimeout(() => setImmediate(() => resolve('timeout')), config.timeoutMs)));
+      if (!client.isReady || probe) return fallback;
       try {
-        const result = await Promise.race([operation(client), budget]);
-        if (result === 'timeout') {
+        const result = await withinBudget(operation(client), config.timeoutMs);
+        if (result === TIMEOUT) {
           logger.debug(`shared cache: ${what} ran out of its ${config.timeoutMs} ms`);
-          if (++slowInARow >= SLOW_IN_A_ROW_IS_DOWN) markDown(`${SLOW_IN_A_ROW_IS_DOWN} commands in a row took over ${config.timeoutMs} ms (last: ${what})`);
+          if (++slowInARow >= SLOW_IN_A_ROW_IS_DOWN) {
+            markDown(`${SLOW_IN_A_ROW_IS_DOWN} commands in a row took over ${config.timeoutMs} ms (last: ${what})`);
+            startProbing();
+          }
           return fallback;
         }
         slowInARow = 0;
-        if (down !== undefined && client.isReady) {
-          // Slow, not disconnected: the first command on time again ends the outage.
-          logger.info(`shared cache back (${url})`);
-          down = undefined;
-        }
+        // Slow, not disconnected: the first command on time again ends the outage.
+        if (down !== undefined && client.isReady) markBack();
         return result;
       } catch (error) {
-        markDown(`${what} failed: ${error instanceof Error ? error.message || error.name : String(error)}`);
+        // Redis answered, with an error (OOM, WRONGTYPE, …): it is up, this command just failed.
+        if (error instanceof redis.ErrorReply) {
+          slowInARow = 0;
+          errorReplies.note(what, error);
+        } else markDown(`${what} failed: ${error instanceof Error ? error.message || error.name : String(error)}`);
         return fallback;
-      } finally {
-        clearTimeout(timer);
       }
+    },
+    async runOrThrow(what, operation, budgetMs) {
+      if (!client.isReady) throw new Error(`shared cache unavailable (${url}): ${down ?? 'reconnecting'}`);
+      const result = await withinBudget(operation(client), budgetMs);
+      if (result === TIMEOUT) throw new Error(`shared cache (${url}): ${what} took over ${budgetMs} ms`);
+      return result;
     },
     available: () => client.isReady && down === undefined,
     status() {
@@ -140,6 +196,7 @@ export async function openSharedRedis(config: StoreConfig & { url: string }, log
     },
     async close() {
       closing = true;
+      stopProbing();
       // Not connected (Redis down, or refusing our certificate or password): nothing to drain, and
       // the pending connect would wait for a Redis that may never accept; destroy ends it.
       if (!client.isReady) {
@@ -157,6 +214,50 @@ export async function openSharedRedis(config: StoreConfig & { url: string }, log
       if (!inTime) client.destroy();
     },
   };
+}
+
+const TIMEOUT = Symbol('timeout');
+
+/** `operation`'s result, or TIMEOUT once `budgetMs` passed (the command itself still runs on in Redis). */
+async function withinBudget<T>(operation: Promise<T>, budgetMs: number): Promise<T | typeof TIMEOUT> {
+  let timer: NodeJS.Timeout | undefined;
+  // On expiry, give I/O one more turn (setImmediate runs after the poll phase): when the event
+  // loop itself was busy, the reply may be waiting in the socket, and it is not Redis's fault.
+  const budget = new Promise<typeof TIMEOUT>((resolve) => (timer = setTimeout(() => setImmediate(() => resolve(TIMEOUT)), budgetMs)));
+  try {
+    return await Promise.race([operation, budget]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/** What an operator can do about an error reply, by its first word. */
+const ERROR_REPLY_HINTS: Record<string, string> = {
+  OOM: "Redis is full and may not evict: set maxmemory-policy volatile-lru (Isartor's entries carry a TTL), or raise maxmemory",
+  WRONGTYPE: 'another program wrote a key of another type under this namespace: give Isartor its own namespace or database',
+  READONLY: 'this is a read-only replica: point the store URL at the primary',
+  MISCONF: 'Redis cannot persist and refuses writes: see its log (stop-writes-on-bgsave-error)',
+};
+
+/** Error replies from a working Redis: logged once a minute per kind, with what to do about them. */
+class ErrorReplyLog {
+  private readonly loggedAt = new Map<string, number>();
+  constructor(
+    private readonly logger: Logger,
+    private readonly url: string,
+  ) {}
+
+  note(what: string, error: Error): void {
+    // A MULTI's error lists the failed commands' replies; the first says what kind it is.
+    const first = (error as { replies?: unknown[] }).replies?.find((reply) => reply instanceof Error) as Error | undefined;
+    const message = (first ?? error).message;
+    const kind = /^[A-Z]+/.exec(message)?.[0] ?? 'ERR';
+    const now = Date.now();
+    if (now - (this.loggedAt.get(kind) ?? -Infinity) < ERROR_REPLY_LOG_EVERY_MS) return;
+    this.loggedAt.set(kind, now);
+    const hint = ERROR_REPLY_HINTS[kind];
+    this.logger.warn(`shared cache (${this.url}): ${what} refused: ${message}${hint ? `; ${hint}` : ''} (logged at most once a minute)`);
+  }
 }
 
 /** TLS verification failures Node reports by code: the server's certificate is not one we trust. */
@@ -197,6 +298,10 @@ export function describeRedisError(error: unknown, storeUrl: string): string {
     text = `Redis at ${where} refused the login (${message}): check the user and password in the store URL`;
   } else if (code === 'ECONNREFUSED') {
     text = `connection to ${where} refused`;
+  } else if (message === 'Connection timeout') {
+    // A plain Redis waits silently for a TLS client's handshake to become a command: no TLS error ever comes.
+    const tls = storeUrl.startsWith('rediss:') ? ': is it a TLS port? A Redis without TLS never answers rediss://; use redis:// for it' : '';
+    text = `no connection to ${where} within the connect timeout${tls}`;
   }
   return withoutPassword(text, storeUrl);
 }

@@ -6,10 +6,15 @@
  */
 import type { LedgerRecord, LedgerTotals } from '../ledger-types';
 import { DEFLECTING_LAYERS } from '../ledgerSummary';
+import type { Logger } from '../logger';
 import type { SharedRedis } from './redisConnection';
 
-/** Records kept in the stream (about the last million requests); the totals count every one. */
-const STREAM_LENGTH = 1_000_000;
+/**
+ * Records kept in the stream: the team's last requests, for an operator to look at (XREVRANGE).
+ * Isartor itself never reads them back (the totals count every record), so at ~390 B a record
+ * 10,000 (~4 MB) is plenty; a million was ~390 MB of Redis's memory competing with the cache.
+ */
+const STREAM_LENGTH = 10_000;
 const REFRESH_EVERY_MS = 2000;
 const FIELDS: ReadonlyArray<keyof LedgerTotals> = ['requests', 'deflected', 'inputTokens', 'outputTokens', 'savedTokens', 'savedUsd'];
 
@@ -17,6 +22,8 @@ const FIELDS: ReadonlyArray<keyof LedgerTotals> = ['requests', 'deflected', 'inp
 export interface TeamTotals {
   totals: LedgerTotals;
   byLayer: Record<string, LedgerTotals>;
+  /** Why the totals read as zero when that is suspicious: evicted, or nothing under this namespace. */
+  warning?: string;
 }
 
 export interface TeamLedger {
@@ -50,11 +57,12 @@ export function totalsFromHash(hash: Record<string, string>): TeamTotals {
  *
  * @example const team = openTeamLedger(shared); team.append(record); (await team.read())?.totals.savedUsd
  */
-export function openTeamLedger(shared: SharedRedis): TeamLedger {
+export function openTeamLedger(shared: SharedRedis, logger?: Logger): TeamLedger {
   const streamKey = `${shared.prefix}ledger`;
   const totalsKey = `${shared.prefix}ledger:totals`;
   let last: TeamTotals | undefined;
   let readAt = 0;
+  let warned = false;
   const pending = new Set<Promise<unknown>>();
 
   const read = async (): Promise<TeamTotals | undefined> => {
@@ -62,9 +70,26 @@ export function openTeamLedger(shared: SharedRedis): TeamLedger {
     if (!hash) return undefined;
     const strings: Record<string, string> = {};
     for (const [field, value] of Object.entries(hash)) strings[String(field)] = String(value);
-    last = totalsFromHash(strings);
+    const team = totalsFromHash(strings);
+    // Only an empty hash costs a second command: is it new, or was it lost?
+    if (Object.keys(strings).length === 0) team.warning = await whyEmpty(last);
+    if (team.warning && last && last.totals.requests > 0 && !warned) {
+      warned = true;
+      logger?.warn(`team ledger: ${team.warning}`);
+    }
+    last = team;
     return last;
   };
+
+  /** Totals that vanished while the stream (or an earlier read) shows requests were evicted or deleted. */
+  async function whyEmpty(before: TeamTotals | undefined): Promise<string | undefined> {
+    const length = await shared.run('XLEN ledger', (client) => client.xLen(streamKey), 0);
+    const namespace = shared.prefix.slice(0, -1);
+    if (length > 0 || (before?.totals.requests ?? 0) > 0) {
+      return `the team totals (${totalsKey}) are gone although requests were recorded: Redis evicted them (maxmemory-policy allkeys-*) or someone deleted them; use maxmemory-policy volatile-lru or a Redis database of Isartor's own`;
+    }
+    return `nothing recorded under namespace "${namespace}"`;
+  }
 
   return {
     append(record) {

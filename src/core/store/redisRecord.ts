@@ -28,6 +28,11 @@ export function frameRecord(key: string, value: Buffer): Buffer {
   return Buffer.concat([header, value]);
 }
 
+/** Whether `record` claims this version's format (so one that does not unframe is torn, not foreign). */
+export function isOwnFormat(record: Buffer): boolean {
+  return record.length >= MAGIC.length && record.subarray(0, MAGIC.length).equals(MAGIC);
+}
+
 /**
  * The value inside a record read for `key`, or undefined when the record is not one of ours, is
  * shorter or longer than its header says, or its digest does not match.

@@ -25,7 +25,10 @@ export interface KeyValueStore {
    */
   set(key: string, value: Buffer): Promise<void>;
   delete(key: string): Promise<void>;
-  /** Every live key, oldest use first (used to rebuild derived indexes). */
+  /**
+   * Every live key, oldest use first (used to rebuild derived indexes). Throws when the walk is
+   * cut short (a shared store too slow or gone): the keys seen so far are not all there are.
+   */
   keys(): AsyncIterable<string>;
   clear(): Promise<void>;
   /** Number of live entries. */
