@@ -30,9 +30,9 @@ import { isIsartorAt, ProxyHost } from '../../src/extension/lifecycle/proxyHost'
 import { PersistentRouteRegistry } from '../../src/extension/routes';
 import type { RouteMemento } from '../../src/extension/routes';
 import { ProviderKeys } from '../../src/extension/secrets';
-import type { SecretStore } from '../../src/extension/secrets';
 import { startProxy } from '../../src/proxy/server';
 import type { ProxyServer } from '../../src/proxy/server';
+import { MapSecrets } from '../fixtures/mapSecrets';
 
 // --- stand-ins for the few VS Code classes the provider constructs (not the code under test) ---
 class TextPart {
@@ -89,19 +89,6 @@ class MapMemento implements RouteMemento {
   async update(key: string, value: unknown): Promise<void> {
     if (this.cancelUpdates) throw new Error('Canceled');
     this.values.set(key, structuredClone(value));
-  }
-}
-
-class MapSecrets implements SecretStore {
-  readonly values = new Map<string, string>();
-  async get(key: string) {
-    return this.values.get(key);
-  }
-  async store(key: string, value: string) {
-    this.values.set(key, value);
-  }
-  async delete(key: string) {
-    this.values.delete(key);
   }
 }
 
