@@ -47,6 +47,9 @@ const DISK_FULL_CODES = new Set(['ENOSPC', 'EDQUOT']);
 /** The partition's credential part when `store.shareAcrossKeys` is on. */
 const SHARED_ACROSS_KEYS = 'shared-across-keys';
 
+/** How long `/isartor/stats` waits for the team totals before it shows the last ones read. */
+const FRESH_TEAM_READ_MS = 1_000;
+
 /** Layer name → the config section whose `enabled` is its initial switch. */
 const SWITCH_SECTIONS: Record<string, 'exact' | 'semantic' | 'local' | 'optimiser'> = {
   exact: 'exact',
@@ -104,7 +107,10 @@ export interface Engine {
   layerStates(): Record<string, LayerState>;
   clearCaches(): Promise<void>;
   cacheInfo(): Record<string, CacheInfo>;
+  /** What views polling every few seconds show: the team totals as last read (one poll behind). */
   stats(): StatsReport;
+  /** For a single look (`/isartor/stats`): the team totals read now, this replica's appends included. */
+  freshStats(): Promise<StatsReport>;
   close(): Promise<void>;
 }
 
@@ -274,6 +280,12 @@ async function openEngine(config: EngineConfig, deps: EngineDeps, readOnly: bool
       const report: StatsReport = { ledger: ledger.summary(), layers: engine.layerStates(), caches: engine.cacheInfo() };
       if (shared) report.store = shared.status();
       const teamTotals = team?.cached();
+      if (teamTotals) report.team = teamTotals;
+      return report;
+    },
+    async freshStats() {
+      const report = engine.stats();
+      const teamTotals = await team?.fresh(FRESH_TEAM_READ_MS);
       if (teamTotals) report.team = teamTotals;
       return report;
     },

@@ -19,8 +19,8 @@ export function createSideApp(px: ProxyContext): express.Express {
   app.get('/metrics', async (_req, res) => {
     res.set('content-type', px.metrics.registry.contentType).send(await px.metrics.registry.metrics());
   });
-  app.get('/isartor/stats', (_req, res) => {
-    res.json(px.engine.stats());
+  app.get('/isartor/stats', async (_req, res) => {
+    res.json(await px.engine.freshStats());
   });
   app.use(createSavingsPage(px));
   app.use((req: Request, res: Response) => {

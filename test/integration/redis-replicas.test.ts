@@ -157,6 +157,24 @@ test('team totals: every replica appends to the Redis ledger; stats and `isartor
   assert.match(typo.stdout, /namespace "isartr"/);
 });
 
+test('/isartor/stats reads the team totals when asked: one look right after the answers counts them', async () => {
+  const teamNow = (): number => {
+    const cli = spawnSync(process.execPath, [join(__dirname, '..', '..', 'bin', 'isartor.js'), 'stats', '--store', redis.url, '--json'], { encoding: 'utf8' });
+    assert.equal(cli.status, 0, cli.stderr);
+    return JSON.parse(cli.stdout).totals.requests;
+  };
+  const ownOf = async (replica: Replica): Promise<number> => (await stats(replica)).ledger.totals.requests;
+  const before = teamNow();
+  const bBefore = await ownOf(b);
+  await ask(a, 'counted at once, asked of A');
+  await ask(b, 'counted at once, asked of B');
+  // B's record (and so its append) exists once its own ledger shows it; that look waits for the append.
+  await until(async () => (await ownOf(b)) === bBefore + 1, "B's own record");
+  // Nothing looked at A's stats since its answer: a view one read behind shows the totals from before.
+  const team = (await stats(a)).team;
+  assert.equal(team?.totals.requests, before + 2);
+});
+
 test('team totals evicted from Redis: the CLI and the replica say so instead of showing 0 silently', async () => {
   // As allkeys-lru would: the hash has no TTL, so under memory pressure it is fair game.
   const direct = createClient({ url: redis.url });

@@ -32,6 +32,11 @@ export interface TeamLedger {
   /** The team totals last read (refreshed in the background at most every 2 s), or undefined. */
   cached(): TeamTotals | undefined;
   read(): Promise<TeamTotals | undefined>;
+  /**
+   * The totals read now, once this replica's own appends in flight have landed, so a caller that
+   * just got its answers sees them counted; the last read if Redis takes longer than `waitMs`.
+   */
+  fresh(waitMs: number): Promise<TeamTotals | undefined>;
   close(): Promise<void>;
 }
 
@@ -128,6 +133,17 @@ export function openTeamLedger(shared: SharedRedis, logger?: Logger): TeamLedger
       return last;
     },
     read,
+    fresh(waitMs) {
+      let timer: NodeJS.Timeout | undefined;
+      const late = new Promise<TeamTotals | undefined>((resolve) => {
+        timer = setTimeout(() => resolve(last), waitMs);
+      });
+      const now = Promise.allSettled([...pending]).then(() => {
+        readAt = Date.now();
+        return read();
+      });
+      return Promise.race([now, late]).finally(() => clearTimeout(timer));
+    },
     async close() {
       await Promise.allSettled([...pending]);
     },
