@@ -242,10 +242,19 @@ export class IsartorController<P extends EmbeddedProxy> {
     await this.start();
   }
 
+  /**
+   * Empties the caches. Whoever asked (palette, status-bar menu, panel), the views hear of it
+   * through `onDidChange` like any other change, so an open panel drops the old figures; also
+   * after a clear that failed part-way, since some caches may be empty by then.
+   */
   async clearCache(): Promise<boolean> {
     const proxy = this.deps.host.proxy;
     if (!proxy) return false;
-    await proxy.clearCaches();
+    try {
+      await proxy.clearCaches();
+    } finally {
+      this.deps.onDidChange();
+    }
     return true;
   }
 
