@@ -10,7 +10,8 @@ import { countTokens, countTokensOf } from '../core/tokens';
 import type { ChatModelEntry } from './chatModels';
 import { buildAnthropicBody, buildOpenAiBody } from './copilotRequest';
 import type { WireMessage, WirePart } from './copilotRequest';
-import { decodeAnthropicStream, decodeOpenAiStream, sseEvents } from './copilotStream';
+import { languageModelError, upstreamError, type LmErrorApi } from './copilotErrors';
+import { decodeAnthropicStream, decodeOpenAiStream, ModelBlockedError, sseEvents } from './copilotStream';
 import type { Detection, Integration } from './integrations/integration';
 import type { Logger } from '../core/logger';
 import { describeError, redactedError } from './log';
@@ -21,7 +22,7 @@ const CONNECTED_KEY = 'isartor.copilot.connected';
 const ANTHROPIC_DEFAULT_MAX_TOKENS = 16_384;
 
 /** The part of the `vscode` module the provider needs; passed in so this file loads in plain Node. */
-export type LmApi = Pick<typeof vscode, 'LanguageModelTextPart' | 'LanguageModelToolCallPart' | 'LanguageModelToolResultPart' | 'LanguageModelChatToolMode' | 'EventEmitter'>;
+export type LmApi = Pick<typeof vscode, 'LanguageModelTextPart' | 'LanguageModelToolCallPart' | 'LanguageModelToolResultPart' | 'LanguageModelChatToolMode' | 'EventEmitter'> & LmErrorApi;
 
 export interface CopilotDeps {
   api: LmApi;
@@ -99,7 +100,7 @@ export class IsartorChatProvider implements vscode.LanguageModelChatProvider<Mod
   ): Promise<void> {
     const { api } = this.deps;
     const entry = model.entry ?? this.deps.models().find((candidate) => candidate.id === model.id);
-    if (!entry) throw new Error(`Isartor: model "${model.id}" is no longer configured`);
+    if (!entry) throw languageModelError(api, 'NotFound', `Isartor: model "${model.id}" is no longer configured`);
     const base = this.deps.routeUrl(entry);
     if (!base) throw new Error('Isartor is not running: run "Isartor: Enable"');
     const anthropic = entry.provider.kind === 'anthropic';
@@ -119,7 +120,7 @@ export class IsartorChatProvider implements vscode.LanguageModelChatProvider<Mod
     const cancellation = token.onCancellationRequested(() => abort.abort());
     try {
       const response = await request(`${base}/v1/${anthropic ? 'messages' : 'chat/completions'}`, { method: 'POST', headers, body: JSON.stringify(body), signal: abort.signal });
-      if (response.statusCode >= 400) throw new Error(`Isartor: ${entry.provider.name} answered ${response.statusCode}: ${errorMessage(await response.body.text())}`);
+      if (response.statusCode >= 400) throw upstreamError(api, entry.provider.name, response.statusCode, await response.body.text());
       const events = sseEvents(response.body);
       for await (const output of anthropic ? decodeAnthropicStream(events) : decodeOpenAiStream(events)) {
         if (output.type === 'text') progress.report(new api.LanguageModelTextPart(output.text));
@@ -129,6 +130,7 @@ export class IsartorChatProvider implements vscode.LanguageModelChatProvider<Mod
       if (token.isCancellationRequested) return;
       this.deps.logger.warn(`chat request for ${entry.id} failed: ${describeError(error)}`);
       // The caller is another extension; it gets the same redaction the log does.
+      if (error instanceof ModelBlockedError) throw languageModelError(api, 'Blocked', `Isartor: ${entry.provider.name}: ${error.message}`);
       throw redactedError(error);
     } finally {
       cancellation.dispose();
@@ -187,18 +189,6 @@ function dataPartText(part: { data: Uint8Array; mimeType: string }): string {
   if (/^text\/|^application\/(json|xml|yaml|x-yaml|javascript)$|\+(json|xml)$/.test(mime)) return new TextDecoder().decode(part.data);
   if (!mime.includes('/')) return '';
   return `[${mime} data, ${part.data.byteLength} bytes, not sent]`;
-}
-
-/** The human message out of an OpenAI or Anthropic error body (or the raw text, shortened). */
-function errorMessage(text: string): string {
-  try {
-    const body = JSON.parse(text) as { error?: { message?: string } | string; message?: string };
-    const message = typeof body.error === 'string' ? body.error : body.error?.message ?? body.message;
-    if (message) return message;
-  } catch {
-    // not JSON
-  }
-  return text.slice(0, 300) || 'no details';
 }
 
 let activeProvider: IsartorChatProvider | undefined;

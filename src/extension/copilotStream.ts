@@ -11,6 +11,9 @@ export type StreamOutput = { type: 'text'; text: string } | { type: 'tool_call';
 /** The model's answer stream ended with an error event, or with a malformed tool call. */
 export class ModelStreamError extends Error {}
 
+/** The provider's content filter or the model's policy refusal cut the answer short. */
+export class ModelBlockedError extends ModelStreamError {}
+
 /** Splits raw bytes into SSE events (eventsource-parser handles partial lines and CRLF). */
 export async function* sseEvents(body: AsyncIterable<Uint8Array | string>): AsyncGenerator<EventSourceMessage> {
   const pending: EventSourceMessage[] = [];
@@ -52,6 +55,8 @@ export async function* decodeOpenAiStream(events: AsyncIterable<EventSourceMessa
         calls.set(index, call);
       }
     }
+    // Without this the caller would take the text streamed so far for a complete answer.
+    if (choice.finish_reason === 'content_filter') throw new ModelBlockedError('the provider\'s content filter stopped the answer (finish_reason "content_filter")');
     if (choice.finish_reason) yield* flushCalls(calls);
   }
   yield* flushCalls(calls);
@@ -84,6 +89,8 @@ export async function* decodeAnthropicStream(events: AsyncIterable<EventSourceMe
         toolBlocks.delete(index);
         yield { type: 'tool_call', callId: block.id, name: block.name, input: block.json ? parseArguments(block.name, block.json) : block.initial };
       }
+    } else if (type === 'message_delta' && isObject(data.delta) && data.delta.stop_reason === 'refusal') {
+      throw new ModelBlockedError('the model declined to answer for policy reasons (stop_reason "refusal")');
     } else if (type === 'message_stop') {
       break;
     }

@@ -221,7 +221,7 @@ export function activate(context: vscode.ExtensionContext): void {
     shutdown = undefined;
     // No tool check may start while the tools are put back (the controller would also refuse it).
     clearInterval(toolCheck);
-    // Restores Continue and Claude Code files first: used outside VS Code, they must not point at a closed port.
+    // Restores the tools that hold the proxy's URL first (Continue, Claude Code, Codex files; Roo Code's profile): they must not point at a closed port.
     await controller.deactivate();
     owner.dispose((error) => logger.error(`dispose failed: ${describeError(error)}`));
   };

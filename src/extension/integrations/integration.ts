@@ -55,11 +55,12 @@ export interface Integration {
   /** Restores the tool exactly as it was (or removes only Isartor's keys if the user edited since). */
   disconnect(ctx: IntegrationContext): Promise<void>;
   /**
-   * Only for tools configured by files that outlive VS Code (Continue, Claude Code): puts the files
-   * back exactly, like `disconnect`, but keeps the tool's routes, so `connect` after the next start
-   * writes the same URLs again. Called when VS Code closes, so a tool used outside it never points
-   * at a proxy that is gone. Tools living inside VS Code (Copilot, Roo Code) stop with it and
-   * leave this out.
+   * For tools whose settings hold the proxy's URL (Continue, Claude Code, Codex, Roo Code): puts
+   * them back as the journal says the user had them, like `disconnect`, but keeps the tool's
+   * routes, so `connect` after the next start points it at the same routes again. Called when the
+   * owning window closes or the proxy cannot start, so a tool used meanwhile (in a terminal, or in
+   * a window without Isartor) never points at a proxy that is gone. Copilot reaches Isartor in
+   * process, holds no URL, and leaves this out.
    */
   suspend?(ctx: IntegrationContext): Promise<void>;
 }

@@ -2,7 +2,8 @@
  * Roo Code: through the API its extension exports, creates an "Isartor" provider profile that
  * copies the active profile with its base URL pointed at a proxy route, and activates it. The
  * previously active profile is journaled first; disconnect re-activates it and deletes the
- * Isartor profile. Roo keeps profiles in its own storage, so no file is edited.
+ * Isartor profile; suspend (Isartor's proxy stopping) only re-activates it. Roo keeps profiles in
+ * its own storage, so no file is edited.
  */
 import type { JsonValue, ProviderKind } from '../../core/request';
 import type { Detection, Integration, IntegrationContext } from './integration';
@@ -151,20 +152,38 @@ export function createRooIntegration(getApi: () => Promise<unknown>): Integratio
     }
     for (const entry of entries) {
       const name = String(entry.newValue);
-      const profiles = roo.getProfiles();
-      if (!profiles.includes(name)) continue;
-      if (roo.getActiveProfile() === name) {
-        // Back to the profile the user had; if they deleted it since, to any other one.
-        const previous = typeof entry.oldValue === 'string' && profiles.includes(entry.oldValue) ? entry.oldValue : profiles.find((p) => p !== name);
-        if (previous) await roo.setActiveProfile(previous);
-      }
+      if (!roo.getProfiles().includes(name)) continue;
+      await leaveProfile(roo, entry);
       await roo.deleteProfile(name);
     }
     await removeEntries(ctx.journalDir, entries.map((entry) => entry.id));
     await ctx.routes.releaseRoutes(TOOL);
   }
 
-  return { id: 'roo', label: 'Roo Code', detect, connect, disconnect };
+  /**
+   * Isartor's proxy stops (the last window closes, or it cannot start): like the file-based tools,
+   * Roo goes back to what the journal says the user had, so a Roo still running (a window without
+   * Isartor) never sends to a closed port. The Isartor profile (with anything the user set in it),
+   * its journal entry and its route stay: the next connect re-activates it with the same route.
+   */
+  async function suspend(ctx: IntegrationContext): Promise<void> {
+    const entries = await settingEntries(ctx.journalDir, TOOL);
+    if (entries.length === 0) return;
+    const roo = await api();
+    if (!roo || roo === 'unsupported') return;
+    for (const entry of entries) await leaveProfile(roo, entry);
+  }
+
+  return { id: 'roo', label: 'Roo Code', detect, connect, disconnect, suspend };
+}
+
+/** Back to the profile the user had, if Isartor's is active; if they deleted theirs since, to any other one. */
+async function leaveProfile(roo: RooApi, entry: SettingJournalEntry): Promise<void> {
+  const name = String(entry.newValue);
+  if (roo.getActiveProfile() !== name) return;
+  const profiles = roo.getProfiles();
+  const previous = typeof entry.oldValue === 'string' && profiles.includes(entry.oldValue) ? entry.oldValue : profiles.find((p) => p !== name);
+  if (previous) await roo.setActiveProfile(previous);
 }
 
 function profileFrom(config: Record<string, unknown>, field: string, url: string): Record<string, unknown> {

@@ -104,9 +104,10 @@ export class IsartorController<P extends EmbeddedProxy> {
   }
 
   /**
-   * VS Code is closing this window: put the file-based tools back exactly (Claude Code in a
-   * terminal must not point at a dead port while VS Code is closed), then stop the proxy. They
-   * stay marked for the next activation. Never throws: deactivate has only a few seconds.
+   * VS Code is closing this window: put the tools that hold the proxy's URL back exactly (Claude
+   * Code in a terminal, Roo Code in a window without Isartor, must not point at a dead port),
+   * then stop the proxy. They stay marked for the next activation. Never throws: deactivate has
+   * only a few seconds.
    * Operations already queued or running stop connecting tools at once; later ones do nothing.
    */
   deactivate(): Promise<void> {
@@ -242,10 +243,19 @@ export class IsartorController<P extends EmbeddedProxy> {
     await this.start();
   }
 
+  /**
+   * Empties the caches. Whoever asked (palette, status-bar menu, panel), the views hear of it
+   * through `onDidChange` like any other change, so an open panel drops the old figures; also
+   * after a clear that failed part-way, since some caches may be empty by then.
+   */
   async clearCache(): Promise<boolean> {
     const proxy = this.deps.host.proxy;
     if (!proxy) return false;
-    await proxy.clearCaches();
+    try {
+      await proxy.clearCaches();
+    } finally {
+      this.deps.onDidChange();
+    }
     return true;
   }
 
@@ -379,7 +389,7 @@ export class IsartorController<P extends EmbeddedProxy> {
     return false;
   }
 
-  /** Restores every connected file-based tool, keeping it marked for the next start. */
+  /** Restores every connected tool that holds the proxy's URL (those with `suspend`), keeping it marked for the next start. */
   private async suspendTools(): Promise<void> {
     const ctx = this.context();
     for (const integration of [...this.deps.integrations()].reverse()) {
@@ -425,7 +435,7 @@ export class IsartorController<P extends EmbeddedProxy> {
     if (changed || !options.quiet) this.deps.onDidChange();
   }
 
-  /** Isartor is off but tools are still marked (a crash during Disable): restore the file-based ones. */
+  /** Isartor is off but tools are still marked (a crash during Disable): restore those that hold the proxy's URL. */
   private async finishInterruptedDisable(): Promise<void> {
     const marked = new Set([...this.tools.connected(), ...this.tools.suspended()]);
     for (const integration of this.deps.integrations()) {

@@ -127,6 +127,23 @@ describe('one window', () => {
     assert.equal(await codexUrl(shared.home), undefined);
     assert.deepEqual(tools.suspended().sort(), ['claude', 'codex'], 'both stay marked for the next start');
   });
+  it('Roo Code is back on the user\'s profile when the last window closes, and goes through Isartor again at the next start (R1)', async () => {
+    shared = await makeShared();
+    const roo = memoryRoo();
+    const integration = createRooIntegration(async () => roo);
+    const a = makeWindow('A', shared, [integration]);
+    await a.controller.activate();
+    await a.controller.enable();
+    await assertServedBy(String(roo.getConfiguration().anthropicBaseUrl), a.host.proxy!.url, 'Roo Code while A runs');
+    const closedUrl = a.host.proxy!.url;
+    await a.controller.deactivate();
+    assert.equal(roo.getActiveProfile(), 'default', `Roo Code's active profile still points at ${String(roo.getConfiguration().anthropicBaseUrl)} (${closedUrl} is closed)`);
+    assert.equal(roo.getConfiguration().anthropicBaseUrl, undefined);
+    const c = makeWindow('C', shared, [integration]);
+    await c.controller.activate();
+    await assertServedBy(String(roo.getConfiguration().anthropicBaseUrl), c.host.proxy!.url, 'Roo Code after the next start');
+    assert.deepEqual(roo.getProfiles(), ['default', 'Isartor'], 'the same Isartor profile is used again, not a second one');
+  });
 });
 
 describe('two windows', () => {

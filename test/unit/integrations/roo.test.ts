@@ -126,6 +126,39 @@ describe('roo code', () => {
     assert.deepEqual(roo.getProfiles(), ['default', 'work']);
   });
 
+  it('suspend (Isartor stopping) re-activates the user\'s profile and keeps the Isartor one, its route and its journal entry for the next connect', async () => {
+    await integration().connect(home.ctx(8787));
+    roo.profiles.get('Isartor')!.apiModelId = 'claude-opus-4'; // the user's own change to Isartor's profile
+    const routeId = routeIdOf(roo.profiles.get('Isartor')!.anthropicBaseUrl);
+    await integration().suspend!(home.ctx(8787));
+    assert.equal(roo.active, 'default');
+    assert.equal(roo.getConfiguration().anthropicBaseUrl, undefined, 'what Roo uses now is the user\'s own upstream');
+    assert.equal((await integration().detect(home.ctx(8787))).state, 'available');
+    assert.equal(home.routes.routes.size, 1);
+    assert.equal((await loadJournal(home.journalDir)).length, 1);
+
+    await integration().connect(home.ctx(9100)); // the next start, on another port
+    assert.equal(roo.active, 'Isartor');
+    assert.deepEqual(roo.getProfiles(), ['default', 'work', 'Isartor']);
+    const profile = roo.profiles.get('Isartor')!;
+    assert.equal(profile.anthropicBaseUrl, `http://127.0.0.1:9100/r/${routeId}`);
+    assert.equal(profile.apiModelId, 'claude-opus-4');
+
+    await integration().suspend!(home.ctx(9100));
+    await integration().disconnect(home.ctx(9100)); // Disable while suspended
+    assert.equal(roo.active, 'default');
+    assert.deepEqual(roo.getProfiles(), ['default', 'work']);
+    assert.deepEqual(await loadJournal(home.journalDir), []);
+    assert.equal(home.routes.routes.size, 0);
+  });
+
+  it('suspend keeps the user\'s later choice of profile', async () => {
+    await integration().connect(home.ctx());
+    await roo.setActiveProfile('work');
+    await integration().suspend!(home.ctx());
+    assert.equal(roo.active, 'work');
+  });
+
   it('uses a free name when the user already has an "Isartor" profile, and leaves theirs alone', async () => {
     await roo.createProfile('Isartor', { apiProvider: 'openai', openAiBaseUrl: 'https://mine.example.com/v1' }, false);
     await integration().connect(home.ctx());
