@@ -72,6 +72,28 @@ test('a streamed response passes its typed events through, is stored, and replay
   assert.equal(plain.data.output_text, live.final.output_text);
 });
 
+/** The JSON payloads of an SSE text's events, in order. */
+function ssePayloads(text: string): Array<Record<string, unknown>> {
+  return text
+    .split('\n\n')
+    .map((frame) => frame.split('\n').filter((line) => line.startsWith('data: ')).map((line) => line.slice(6)).join('\n'))
+    .filter((data) => data !== '')
+    .map((data) => JSON.parse(data) as Record<string, unknown>);
+}
+
+test('a stream that breaks off or ends before response.completed ends in an error event numbered after the last event', async () => {
+  for (const cut of [{ breakAfterEvents: 5 }, { endAfterEvents: 5 }]) {
+    stack.fake.enqueue(cut);
+    const response = await client().responses.create({ model: 'gpt-5-mini', input: `cut responses stream ${JSON.stringify(cut)}`, stream: true }).asResponse();
+    const events = ssePayloads(await response.text());
+    assert.equal(events.length, 6, `${JSON.stringify(cut)}: five upstream events and the proxy's error`);
+    assert.equal(events.at(-1)!.type, 'error');
+    assert.equal(events.at(-1)!.code, 'upstream_stream_broken');
+    // Every Responses event carries its sequence number, the proxy's error event included.
+    assert.deepEqual(events.map((event) => event.sequence_number), [0, 1, 2, 3, 4, 5], JSON.stringify(cut));
+  }
+});
+
 test('function calls: tools forwarded, call items and outputs sent back as input items, replay streamed with the call', async () => {
   const tools = [{ type: 'function' as const, name: 'get_weather', description: 'Weather for a city', strict: true, parameters: { type: 'object', properties: { city: { type: 'string' } }, required: ['city'], additionalProperties: false } }];
   stack.fake.enqueue({ toolCalls: [{ id: 'call_w1', name: 'get_weather', arguments: { city: 'Munich' } }] });

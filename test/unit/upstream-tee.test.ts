@@ -205,3 +205,29 @@ test('a stream whose client leaves ends its upstream body and is no answer', asy
   await nextTurn();
   assert.ok(source.destroyed, 'the upstream body is ended with the client');
 });
+
+const RESPONSES_FRAMES = [
+  'event: response.created\ndata: {"type":"response.created","sequence_number":0,"response":{"id":"resp_1","object":"response","status":"in_progress","output":[]}}\n\n',
+  'event: response.in_progress\ndata: {"type":"response.in_progress","sequence_number":1,"response":{"id":"resp_1","object":"response","status":"in_progress","output":[]}}\n\n',
+];
+
+/** The `sequence_number` of the error event the tee ends a broken Responses stream with. */
+async function errorEventSequence(collect: boolean): Promise<unknown> {
+  const source = new PassThrough();
+  const { body } = teeUpstreamBody(source, { api: 'openai.responses', contentType: 'text/event-stream', collect });
+  const out = sink();
+  body.pipe(out.writable);
+  for (const frame of RESPONSES_FRAMES) source.write(frame);
+  await nextTurn();
+  source.destroy(new Error('socket hang up'));
+  await out.finished;
+  const last = out.text().trimEnd().split('\n\n').at(-1)!;
+  assert.match(last, /^event: error\n/);
+  return JSON.parse(last.split('data: ')[1]!).sequence_number;
+}
+
+test('a broken Responses stream ends in an error event numbered after the last event, collected or not', async () => {
+  assert.equal(await errorEventSequence(true), 2);
+  // An error status sent as a stream is not collected; its events are still counted.
+  assert.equal(await errorEventSequence(false), 2);
+});

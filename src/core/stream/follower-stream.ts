@@ -14,6 +14,7 @@ import type { Broadcast } from './broadcast';
 import { MAX_STORED_ANSWER_BYTES } from './large-answer';
 import { openAIUsageObject } from './openai-render';
 import { responsesReplayBody, sameEcho } from './responses-render';
+import { watchResponsesSequence } from './responses-sequence';
 import { DONE_FRAME, dataFrame, namedFrame } from './sse-format';
 import { SseParser, type SseEvent } from './sse-parser';
 
@@ -83,6 +84,8 @@ export function followerStream(broadcast: Broadcast, completion: Promise<StoredA
   const readdressed = framing.api === 'openai.responses' && !sameEcho(framing.request, framing.leaderRequest);
   const verbatim = !readdressed && (framing.api === 'anthropic.messages' || framing.api === 'openai.responses' || framing.includeUsage === framing.leaderIncludesUsage);
   const parser = verbatim ? undefined : new SseParser();
+  // Numbers a Responses stream's events, for the error event that ends it if the leader's breaks off.
+  const sequence = framing.api === 'openai.responses' ? watchResponsesSequence() : undefined;
   let head: JsonObject | undefined;
   let finished = false;
   /** Whether the client side wants more: set by read(), cleared when push() says it is full. */
@@ -144,13 +147,14 @@ export function followerStream(broadcast: Broadcast, completion: Promise<StoredA
         caughtUp = true;
         break;
       }
+      sequence?.push(chunk);
       if (!parser) send(chunk);
       else for (const event of parser.push(chunk)) onEvent(event);
     }
     const over = reader.over;
     if (!caughtUp || finished || out.destroyed || !over) return;
     if ('failed' in over) {
-      close(streamErrorFrame(framing.api, `the shared upstream stream broke off before the answer was complete (${over.failed}); retry the request`));
+      close(streamErrorFrame(framing.api, `the shared upstream stream broke off before the answer was complete (${over.failed}); retry the request`, sequence?.next()));
       return;
     }
     if (parser) for (const event of parser.end()) onEvent(event);

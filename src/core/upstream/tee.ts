@@ -10,6 +10,7 @@ import type { ApiStyle } from '../request';
 import { createAnswerCollector } from '../stream/answer-collector';
 import { pacedFeed } from '../stream/paced-feed';
 import { LargeAnswer, type AnswerReading, type OffThreadAnswerReader } from '../stream/large-answer';
+import { watchResponsesSequence } from '../stream/responses-sequence';
 import { dataFrame, namedFrame } from '../stream/sse-format';
 
 export interface TeeOptions {
@@ -30,13 +31,17 @@ export interface TeedBody {
   large: Promise<AnswerReading | undefined>;
 }
 
-/** The SSE frame that tells an SDK the stream failed (OpenAI: an error chunk; Anthropic: an error event). */
-export function streamErrorFrame(api: ApiStyle, message: string): string {
+/**
+ * The SSE frame that tells an SDK the stream failed (OpenAI: an error chunk; Anthropic: an error
+ * event). A Responses error event takes `nextSequence`, the stream's next sequence number, as every
+ * event of that stream carries one.
+ */
+export function streamErrorFrame(api: ApiStyle, message: string, nextSequence = 0): string {
   if (api === 'anthropic.messages') {
     return namedFrame('error', { type: 'error', error: { type: 'api_error', message } });
   }
   if (api === 'openai.responses') {
-    return namedFrame('error', { type: 'error', code: 'upstream_stream_broken', message, param: null });
+    return namedFrame('error', { type: 'error', code: 'upstream_stream_broken', message, param: null, sequence_number: nextSequence });
   }
   return dataFrame({ error: { message, type: 'server_error', code: 'upstream_stream_broken', param: null } });
 }
@@ -78,6 +83,9 @@ export function teeUpstreamBody(source: Readable, options: TeeOptions): TeedBody
 function watchStreamBody(source: Readable, api: ApiStyle, collector: AnswerCollector | undefined, settle: (answer: StoredAnswer | LargeAnswer | undefined) => void): Readable {
   // The collector parses each event; paced, so a burst of them never holds the thread (paced-feed.ts).
   const feed = collector ? pacedFeed((chunk) => collector.push(chunk)) : undefined;
+  // A Responses error event needs the stream's next sequence number: the collector counts them;
+  // a body it does not read (an error status sent as a stream, rare) is watched for them here.
+  const watch = api === 'openai.responses' && !collector ? watchResponsesSequence() : undefined;
   let finished = false;
   const body = new Readable({
     read() {
@@ -92,9 +100,18 @@ function watchStreamBody(source: Readable, api: ApiStyle, collector: AnswerColle
     if (frame !== undefined) body.push(frame);
     body.push(null);
   };
+  /**
+   * Ends the client's side with the API's error frame. A Responses one waits for the collector to
+   * have read every event before it (the collector numbers them; it is paced, so it may lag).
+   */
+  const failWith = (message: string): void => {
+    if (api !== 'openai.responses') return finish(streamErrorFrame(api, message));
+    void (feed?.drained() ?? Promise.resolve()).then(() => finish(streamErrorFrame(api, message, collector?.nextSequence?.() ?? watch?.next())));
+  };
   source.pause();
   source.on('data', (chunk: Buffer) => {
     feed?.push(chunk);
+    watch?.push(chunk);
     if (!body.push(chunk)) source.pause();
   });
   source.on('end', () => {
@@ -112,12 +129,13 @@ function watchStreamBody(source: Readable, api: ApiStyle, collector: AnswerColle
       settle(collector.finish());
       // A stream closed cleanly before its end marker is as broken as a reset one: say so, or the
       // client takes a truncated answer for a whole one.
-      finish(collector.ended() ? undefined : streamErrorFrame(api, 'the upstream stream ended before the answer was complete (no end-of-stream marker); retry the request'));
+      if (collector.ended()) finish();
+      else failWith('the upstream stream ended before the answer was complete (no end-of-stream marker); retry the request');
     });
   });
   const brokeOff = (reason: string): void => {
     settle(undefined);
-    finish(streamErrorFrame(api, `the upstream stream broke off before the answer was complete (${reason}); retry the request`));
+    failWith(`the upstream stream broke off before the answer was complete (${reason}); retry the request`);
   };
   source.on('error', (error: Error) => brokeOff(error.message));
   // Destroyed without an error or an end (not by this tee): as broken as a reset.
