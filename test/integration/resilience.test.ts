@@ -125,6 +125,56 @@ test('a 429 on the last attempt reaches the client with the upstream status and 
   );
 });
 
+test("the primary's 429 reaches the client when the fallback cannot be connected to, not a 502", async () => {
+  const route = stack.proxy.addRoute({
+    providers: [
+      { name: 'primary', kind: 'openai', baseUrl: stack.fake.openaiBase },
+      { name: 'refusing', kind: 'openai', baseUrl: 'http://127.0.0.1:9/v1', apiKey: 'sk-fallback-own-key' },
+    ],
+  });
+  const client = stack.openai({ baseURL: `${stack.proxy.url}/r/${route.id}/v1`, defaultHeaders: noClientRetries });
+  const rateLimited = (retryAfter: string, message: string) => ({ status: 429, headers: { 'retry-after': retryAfter }, body: { error: { message, type: 'rate_limit_error', code: 'rate_limit_exceeded' } } });
+  const isThe429 = (retryAfter: string, message: string) => (error: unknown) =>
+    error instanceof OpenAI.RateLimitError && error.message.includes(message) && error.code === 'rate_limit_exceeded' && error.headers?.get('retry-after') === retryAfter;
+
+  // A Retry-After beyond the backoff cap: the fallback is tried at once, and refuses the connection.
+  stack.fake.enqueue(rateLimited('3600', 'come back in an hour'));
+  await assert.rejects(client.chat.completions.create({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'limited, fallback down' }] }), isThe429('3600', 'come back in an hour'));
+
+  // The primary's retries used up (retries: 1), then the fallback refuses: the last 429 the primary sent.
+  const primaryCalls = stack.fake.requests.length;
+  stack.fake.enqueue(rateLimited('0', 'first 429'), rateLimited('0', 'second 429'));
+  await assert.rejects(client.chat.completions.create({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'limited twice, fallback down' }] }), isThe429('0', 'second 429'));
+  assert.equal(stack.fake.requests.length, primaryCalls + 2);
+
+  // The same in the Messages API's own error shape.
+  const anthropicRoute = stack.proxy.addRoute({
+    providers: [
+      { name: 'primary', kind: 'anthropic', baseUrl: stack.fake.anthropicBase },
+      { name: 'refusing', kind: 'anthropic', baseUrl: 'http://127.0.0.1:9', apiKey: 'sk-ant-fallback-own-key' },
+    ],
+  });
+  stack.fake.enqueue({ status: 429, headers: { 'retry-after': '3600' }, body: { type: 'error', error: { type: 'rate_limit_error', message: 'anthropic says later' } } });
+  await assert.rejects(
+    stack.anthropic({ baseURL: `${stack.proxy.url}/r/${anthropicRoute.id}`, defaultHeaders: noClientRetries }).messages.create({ model: 'claude-sonnet-4-5', max_tokens: 8, messages: [{ role: 'user', content: 'limited, fallback down' }] }),
+    (error: unknown) => error instanceof Anthropic.RateLimitError && /anthropic says later/.test(error.message) && error.headers?.get('retry-after') === '3600',
+  );
+  stack.fake.reset();
+});
+
+test('when no provider of the chain can be connected to, the client still gets a 502', async () => {
+  const route = stack.proxy.addRoute({
+    providers: [
+      { name: 'refusing-primary', kind: 'openai', baseUrl: 'http://127.0.0.1:9/v1' },
+      { name: 'refusing-fallback', kind: 'openai', baseUrl: 'http://127.0.0.1:9/v2', apiKey: 'sk-fallback-own-key' },
+    ],
+  });
+  await assert.rejects(
+    stack.openai({ baseURL: `${stack.proxy.url}/r/${route.id}/v1`, defaultHeaders: noClientRetries }).chat.completions.create({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'nobody home' }] }),
+    (error: unknown) => error instanceof OpenAI.APIError && error.status === 502 && /could not reach refusing-primary .*; refusing-fallback/.test(error.message),
+  );
+});
+
 test('a client that retries itself (x-stainless-retry-count) gets one attempt per provider, fallback still allowed', async () => {
   const route = stack.proxy.addRoute({
     providers: [
