@@ -8,6 +8,7 @@ import { performance } from 'node:perf_hooks';
 import OpenAI from 'openai';
 import Anthropic from '@anthropic-ai/sdk';
 import { startFakeUpstream, type FakeUpstream } from '../../src/bench/fakeUpstream';
+import type { LedgerRecord } from '../../src/core/ledger-types';
 import { startStack, waitForInFlight, type Stack } from './helpers';
 
 let stack: Stack;
@@ -156,7 +157,7 @@ test("the primary's 429 reaches the client when the fallback cannot be connected
   });
   stack.fake.enqueue({ status: 429, headers: { 'retry-after': '3600' }, body: { type: 'error', error: { type: 'rate_limit_error', message: 'anthropic says later' } } });
   await assert.rejects(
-    stack.anthropic({ baseURL: `${stack.proxy.url}/r/${anthropicRoute.id}`, defaultHeaders: noClientRetries }).messages.create({ model: 'claude-sonnet-4-5', max_tokens: 8, messages: [{ role: 'user', content: 'limited, fallback down' }] }),
+    stack.anthropic({ baseURL: `${stack.proxy.url}/r/${anthropicRoute.id}`, defaultHeaders: noClientRetries }).messages.create({ model: 'claude-sonnet-5-5', max_tokens: 8, messages: [{ role: 'user', content: 'limited, fallback down' }] }),
     (error: unknown) => error instanceof Anthropic.RateLimitError && /anthropic says later/.test(error.message) && error.headers?.get('retry-after') === '3600',
   );
   stack.fake.reset();
@@ -262,6 +263,76 @@ test('a stream that ends cleanly before [DONE] or message_stop reaches the SDK a
   await assert.rejects(stack.anthropic().messages.stream(anthropicRequest).finalMessage(), (error: unknown) => error instanceof Anthropic.APIError && /ended before the answer was complete/.test(error.message));
   const anthropicRetry = await stack.anthropic().messages.create(anthropicRequest).withResponse();
   assert.equal(anthropicRetry.response.headers.get('x-isartor-layer'), 'l3');
+});
+
+/** The ledger records written from now on; `next(n)` resolves with the first n of them. */
+function recordsFromNow(): { next(count: number): Promise<LedgerRecord[]> } {
+  const records: LedgerRecord[] = [];
+  const waiters: Array<() => void> = [];
+  const subscription = stack.proxy.onRecord((record) => {
+    records.push(record);
+    for (const wake of waiters.splice(0)) wake();
+  });
+  return {
+    async next(count) {
+      while (records.length < count) await new Promise<void>((resolve) => waiters.push(resolve));
+      subscription.dispose();
+      return records.slice(0, count);
+    },
+  };
+}
+
+const BROKEN = { layer: 'error', status: 502, error: 'upstream_stream_broken' };
+const outcomeOf = (record: LedgerRecord) => ({ layer: record.layer, status: record.status, error: record.error });
+
+test('a stream the upstream cut mid-way is recorded as failed, not as a 200 answer, in every API', async () => {
+  const ledger = recordsFromNow();
+  stack.fake.enqueue({ breakAfterEvents: 2 }, { breakAfterEvents: 2 }, { breakAfterEvents: 3 }, { endAfterEvents: 2 });
+  const failedBefore = stack.proxy.stats().ledger.byLayer.error?.requests ?? 0;
+  await assert.rejects(async () => {
+    for await (const _chunk of await stack.openai().chat.completions.create({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'cut chat for the ledger' }], stream: true })) {
+      // read to the error
+    }
+  }, OpenAI.APIError);
+  await assert.rejects(stack.anthropic().messages.stream({ model: 'claude-sonnet-5-5', max_tokens: 32, messages: [{ role: 'user', content: 'cut messages for the ledger' }] }).finalMessage(), Anthropic.APIError);
+  await assert.rejects(stack.openai().responses.stream({ model: 'gpt-5-mini', input: 'cut responses for the ledger' }).finalResponse());
+  await assert.rejects(async () => {
+    for await (const _chunk of await stack.openai().chat.completions.create({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'ended early for the ledger' }], stream: true })) {
+      // read to the error
+    }
+  }, OpenAI.APIError);
+  const records = await ledger.next(4);
+  assert.deepEqual(records.map(outcomeOf), [BROKEN, BROKEN, BROKEN, BROKEN]);
+  assert.equal(stack.proxy.stats().ledger.byLayer.error?.requests, failedBefore + 4, 'counted as failed');
+
+  // A whole stream is still a 200 from l3.
+  const whole = recordsFromNow();
+  for await (const _chunk of await stack.openai().chat.completions.create({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'whole chat for the ledger' }], stream: true })) {
+    // read to the end
+  }
+  assert.deepEqual((await whole.next(1)).map(outcomeOf), [{ layer: 'l3', status: 200, error: undefined }]);
+});
+
+test('a request sharing a stream the upstream cut is recorded as failed too, not as an l1a deflection', async () => {
+  let release!: () => void;
+  const gate = new Promise<void>((resolve) => (release = resolve));
+  stack.fake.enqueue({ pause: { events: 2, until: gate }, breakAfterEvents: 3 });
+  const ledger = recordsFromNow();
+  const request = { model: 'gpt-4o-mini', messages: [{ role: 'user' as const, content: 'one cut stream, two readers' }], stream: true as const };
+  const readAll = async (stream: AsyncIterable<unknown>): Promise<void> => {
+    for await (const _chunk of stream) {
+      // read to the error
+    }
+  };
+  const leader = await stack.openai().chat.completions.create(request).withResponse();
+  const follower = await stack.openai().chat.completions.create(request).withResponse();
+  assert.equal(follower.response.headers.get('x-isartor-layer'), 'l1a', 'the second request shares the first one\'s stream');
+  release();
+  await assert.rejects(readAll(leader.data), OpenAI.APIError);
+  await assert.rejects(readAll(follower.data), OpenAI.APIError);
+  const records = await ledger.next(2);
+  assert.deepEqual(records.map(outcomeOf), [BROKEN, BROKEN]);
+  assert.ok(records.every((record) => record.savedTokens === 0));
 });
 
 test('a client that hangs up mid-stream aborts the upstream request, and nothing is cached', async () => {

@@ -103,7 +103,7 @@ test('a follower that stops reading holds no copy of the stream, however much th
   const source = new PassThrough();
   const { body, broadcast } = broadcastBody(source);
   const read = readThroughPipe(body);
-  const follower = followerStream(broadcast, Promise.resolve(undefined), { api: 'anthropic.messages', includeUsage: false, leaderIncludesUsage: false, request: {}, leaderRequest: {} })!;
+  const follower = followerStream(broadcast, Promise.resolve(undefined), { api: 'anthropic.messages', includeUsage: false, leaderIncludesUsage: false, request: {}, leaderRequest: {} })!.body;
   const stalled = new Writable({ highWaterMark: 1024, write: () => undefined });
   follower.pipe(stalled);
   const chunk = Buffer.alloc(64 * 1024, 97);
@@ -122,7 +122,7 @@ test('a follower of a Responses stream that breaks off gets an error event numbe
   const source = new PassThrough();
   const { body, broadcast } = broadcastBody(source);
   body.resume();
-  const follower = followerStream(broadcast, Promise.resolve(undefined), { api: 'openai.responses', includeUsage: false, leaderIncludesUsage: false, request: {}, leaderRequest: {} })!;
+  const follower = followerStream(broadcast, Promise.resolve(undefined), { api: 'openai.responses', includeUsage: false, leaderIncludesUsage: false, request: {}, leaderRequest: {} })!.body;
   const read = readThroughPipe(follower);
   for (let sequence = 0; sequence < 3; sequence++) source.write(`event: response.in_progress\ndata: {"type":"response.in_progress","sequence_number":${sequence}}\n\n`);
   await tick();

@@ -231,3 +231,29 @@ test('a broken Responses stream ends in an error event numbered after the last e
   // An error status sent as a stream is not collected; its events are still counted.
   assert.equal(await errorEventSequence(false), 2);
 });
+
+test('a stream reports its failure for the ledger only when the upstream broke it, not when the client left', async () => {
+  const broken = new PassThrough();
+  const cut = teeUpstreamBody(broken, STREAM_OPTIONS);
+  cut.body.resume();
+  broken.write(STREAM_FRAMES[0]);
+  await nextTurn();
+  broken.destroy(new Error('socket hang up'));
+  await cut.completion;
+  assert.equal(cut.streamFailure(), 'upstream_stream_broken', 'known once completion resolved');
+
+  const whole = teeUpstreamBody(Readable.from(STREAM_FRAMES.map((frame) => Buffer.from(frame))), STREAM_OPTIONS);
+  whole.body.resume();
+  await whole.completion;
+  assert.equal(whole.streamFailure(), undefined);
+
+  const left = new PassThrough();
+  const abandoned = teeUpstreamBody(left, STREAM_OPTIONS);
+  abandoned.body.resume();
+  left.write(STREAM_FRAMES[0]);
+  await nextTurn();
+  abandoned.body.destroy();
+  await abandoned.completion;
+  await nextTurn();
+  assert.equal(abandoned.streamFailure(), undefined, 'a client that left is recorded as gone (499) by the proxy');
+});

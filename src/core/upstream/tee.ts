@@ -29,7 +29,15 @@ export interface TeedBody {
   completion: Promise<StoredAnswer | undefined>;
   /** For an answer too large to store (`completion` is then undefined): what was read of it. */
   large: Promise<AnswerReading | undefined>;
+  /**
+   * STREAM_BROKEN_CODE once the client's stream ended in the tee's error frame (the upstream broke
+   * off or stopped before its end marker); undefined otherwise. Set before `completion` resolves.
+   */
+  streamFailure: () => string | undefined;
 }
+
+/** The error code of the frame that ends a stream the upstream broke off, and of its ledger record. */
+export const STREAM_BROKEN_CODE = 'upstream_stream_broken';
 
 /**
  * The SSE frame that tells an SDK the stream failed (OpenAI: an error chunk; Anthropic: an error
@@ -41,9 +49,9 @@ export function streamErrorFrame(api: ApiStyle, message: string, nextSequence = 
     return namedFrame('error', { type: 'error', error: { type: 'api_error', message } });
   }
   if (api === 'openai.responses') {
-    return namedFrame('error', { type: 'error', code: 'upstream_stream_broken', message, param: null, sequence_number: nextSequence });
+    return namedFrame('error', { type: 'error', code: STREAM_BROKEN_CODE, message, param: null, sequence_number: nextSequence });
   }
-  return dataFrame({ error: { message, type: 'server_error', code: 'upstream_stream_broken', param: null } });
+  return dataFrame({ error: { message, type: 'server_error', code: STREAM_BROKEN_CODE, param: null } });
 }
 
 /**
@@ -68,10 +76,15 @@ export function teeUpstreamBody(source: Readable, options: TeeOptions): TeedBody
     };
   });
 
-  if (!isStream) return { body: watchPlainBody(source, collector, settle), completion, large };
+  if (!isStream) return { body: watchPlainBody(source, collector, settle), completion, large, streamFailure: noFailure };
 
-  return { body: watchStreamBody(source, options.api, collector, settle), completion, large };
+  let failure: string | undefined;
+  const body = watchStreamBody(source, options.api, collector, settle, () => (failure = STREAM_BROKEN_CODE));
+  return { body, completion, large, streamFailure: () => failure };
 }
+
+/** A plain body is never mended: one that breaks is cut, and its client sees a broken connection. */
+const noFailure = (): undefined => undefined;
 
 /**
  * A stream goes to the client through a Readable fed from the upstream body's own 'data' events:
@@ -80,7 +93,13 @@ export function teeUpstreamBody(source: Readable, options: TeeOptions): TeedBody
  * breaks off or ends before its end marker. The upstream body is paused until the client's side
  * asks for data, and paused again whenever the client falls behind (backpressure).
  */
-function watchStreamBody(source: Readable, api: ApiStyle, collector: AnswerCollector | undefined, settle: (answer: StoredAnswer | LargeAnswer | undefined) => void): Readable {
+function watchStreamBody(
+  source: Readable,
+  api: ApiStyle,
+  collector: AnswerCollector | undefined,
+  settle: (answer: StoredAnswer | LargeAnswer | undefined) => void,
+  onBrokenStream: () => void,
+): Readable {
   // The collector parses each event; paced, so a burst of them never holds the thread (paced-feed.ts).
   const feed = collector ? pacedFeed((chunk) => collector.push(chunk)) : undefined;
   // A Responses error event needs the stream's next sequence number: the collector counts them;
@@ -103,8 +122,11 @@ function watchStreamBody(source: Readable, api: ApiStyle, collector: AnswerColle
   /**
    * Ends the client's side with the API's error frame. A Responses one waits for the collector to
    * have read every event before it (the collector numbers them; it is paced, so it may lag).
+   * Called before `settle`, so the failure is known once `completion` resolves.
    */
   const failWith = (message: string): void => {
+    // A client that left is recorded as gone (499), not as served a broken stream.
+    if (!body.destroyed) onBrokenStream();
     if (api !== 'openai.responses') return finish(streamErrorFrame(api, message));
     void (feed?.drained() ?? Promise.resolve()).then(() => finish(streamErrorFrame(api, message, collector?.nextSequence?.() ?? watch?.next())));
   };
@@ -126,16 +148,18 @@ function watchStreamBody(source: Readable, api: ApiStyle, collector: AnswerColle
         finish();
         return;
       }
-      settle(collector.finish());
+      const answer = collector.finish();
       // A stream closed cleanly before its end marker is as broken as a reset one: say so, or the
       // client takes a truncated answer for a whole one.
-      if (collector.ended()) finish();
-      else failWith('the upstream stream ended before the answer was complete (no end-of-stream marker); retry the request');
+      const whole = collector.ended();
+      if (!whole) failWith('the upstream stream ended before the answer was complete (no end-of-stream marker); retry the request');
+      settle(answer);
+      if (whole) finish();
     });
   });
   const brokeOff = (reason: string): void => {
-    settle(undefined);
     failWith(`the upstream stream broke off before the answer was complete (${reason}); retry the request`);
+    settle(undefined);
   };
   source.on('error', (error: Error) => brokeOff(error.message));
   // Destroyed without an error or an end (not by this tee): as broken as a reset.
