@@ -271,6 +271,8 @@ export function createExactLayer(deps: ExactLayerDeps): ExactLayer {
     async handle(ctx: LayerContext, next: Next): Promise<Outcome> {
       const { req } = ctx;
       const key = canonicalHash(req);
+      // No key: nothing may answer it, store its answer or share its call (canonicalHash).
+      if (key === undefined) return next();
       if (req.cache.noCache) return storeWhenComplete(key, req, await next(), undefined);
 
       for (let round = 0; round < FOLLOW_ROUNDS; round++) {
