@@ -13,10 +13,32 @@
  * the digest has a fixed length, so the key text still tells every two bodies apart that
  * canonical JSON does. A body without long strings has the same key text, and so the same cache
  * keys, as before.
+ *
+ * A parsed body cannot tell every two requests apart: JSON.parse rounds an integer beyond 2^53
+ * (`"seed": 9007199254740993` reads as …992), so two different requests would share one key text.
+ * The walk notes such a number as it meets it (one comparison per number, no pass of its own), and
+ * the digests of a text that holds one are UNKEYABLE_DIGEST: the caches neither answer nor store
+ * that request ("when in doubt, miss").
  */
 import { createHash } from 'node:crypto';
 import { ObjectMemo } from './objectMemo';
 import { sha256 } from './sha256';
+
+/** The digest of a key text that holds a number JSON.parse may have rounded: never a cache key. */
+export const UNKEYABLE_DIGEST = 'unkeyable';
+
+/**
+ * Whether a parsed number is certainly the number its JSON text said. An integer beyond ±2^53 may
+ * have been rounded (and every number that large is an integer). A decimal with more digits than
+ * a double holds is rounded too, but no answer-changing field takes one.
+ */
+export function isKeyableNumber(value: number): boolean {
+  // Written as "not beyond" so NaN (never parsed from JSON; canonical JSON writes null) stays keyable.
+  return !(value > Number.MAX_SAFE_INTEGER || value < -Number.MAX_SAFE_INTEGER);
+}
+
+/** Set by the walk when it meets a number that is not keyable; each digest resets and reads it. */
+let metUnkeyableNumber = false;
 
 /**
  * JSON with object keys sorted at every depth, so that two bodies that differ only in key order
@@ -43,7 +65,10 @@ function rememberingKeyText(value: unknown): string {
 /** Canonical JSON, with each string value written by `writeString`. */
 function canonicalText(value: unknown, writeString: (text: string) => string): string {
   if (typeof value === 'string') return writeString(value);
-  if (value === null || typeof value !== 'object') return JSON.stringify(value) ?? 'null';
+  if (value === null || typeof value !== 'object') {
+    if (typeof value === 'number' && !isKeyableNumber(value)) metUnkeyableNumber = true;
+    return JSON.stringify(value) ?? 'null';
+  }
   // Built by appending, not with filter/map/join: three calls per request over the messages made
   // this the largest allocation on the miss path. The output is the same, holes included (a unit
   // test compares it with the map/join form).
@@ -141,21 +166,37 @@ function stringInKeyText(text: string): string {
   return text.length < LONG_STRING_CHARS ? JSON.stringify(text) : rememberedLongStrings.token(text);
 }
 
+/** An array's element texts, and whether any element holds a number that is not keyable. */
+interface ElementTexts {
+  texts: readonly string[];
+  unkeyable: boolean;
+}
+
 /** Each element's key text, by array: a request's turns are serialised once for both caches. */
-const elementTexts = new ObjectMemo<readonly unknown[], readonly string[]>('isartor.elementTexts');
+const elementTexts = new ObjectMemo<readonly unknown[], ElementTexts>('isartor.elementTexts');
 
 /**
  * The key text of each element of `array` ('' for a hole, as canonical JSON writes one),
  * computed once per array object. Sound only because nothing edits a parsed body in place.
  */
 export function canonicalElements(array: readonly unknown[]): readonly string[] {
-  let texts = elementTexts.get(array);
-  if (!texts) {
+  return elementTextsOf(array).texts;
+}
+
+/** canonicalElements, raising the walk's unkeyable flag when an element (now or when remembered) held such a number. */
+function elementTextsOf(array: readonly unknown[]): ElementTexts {
+  let remembered = elementTexts.get(array);
+  if (!remembered) {
+    const outer = metUnkeyableNumber;
+    metUnkeyableNumber = false;
     const computed: string[] = [];
     for (let i = 0; i < array.length; i++) computed.push(i in array ? rememberingKeyText(array[i]) : '');
-    elementTexts.set(array, (texts = computed));
+    remembered = { texts: computed, unkeyable: metUnkeyableNumber };
+    elementTexts.set(array, remembered);
+    metUnkeyableNumber = outer;
   }
-  return texts;
+  if (remembered.unkeyable) metUnkeyableNumber = true;
+  return remembered;
 }
 
 /**
@@ -174,7 +215,7 @@ class PieceHash {
 
   /** Adds canonicalKeyText(array.slice(0, count)), from the elements' remembered texts. */
   addArray(array: readonly unknown[], count: number): void {
-    const texts = canonicalElements(array);
+    const { texts } = elementTextsOf(array);
     this.add('[');
     for (let i = 0; i < count; i++) {
       if (i > 0) this.add(',');
@@ -195,21 +236,25 @@ class PieceHash {
 const JOIN_BELOW_CHARS = 16 * 1024;
 
 /**
- * sha256 (hex) of canonicalKeyText(array.slice(0, count)), from the elements' remembered texts.
+ * sha256 (hex) of canonicalKeyText(array.slice(0, count)), from the elements' remembered texts;
+ * UNKEYABLE_DIGEST when the array holds a number that is not keyable.
  * (The pieces hash as their concatenation would: JSON.stringify escapes lone surrogates, so no
  * piece starts or ends inside a character.)
  */
 export function canonicalArrayDigest(array: readonly unknown[], count = array.length): string {
+  metUnkeyableNumber = false;
   const pieces = new PieceHash();
   pieces.addArray(array, Math.min(count, array.length));
-  return pieces.digest();
+  return metUnkeyableNumber ? UNKEYABLE_DIGEST : pieces.digest();
 }
 
 /**
  * sha256 (hex) of canonicalKeyText(object), where the object's array fields (turns, tools) are
- * serialised through canonicalElements, so another digest over the same arrays reuses them.
+ * serialised through canonicalElements, so another digest over the same arrays reuses them;
+ * UNKEYABLE_DIGEST when the object holds a number that is not keyable.
  */
 export function canonicalObjectDigest(object: Readonly<Record<string, unknown>>): string {
+  metUnkeyableNumber = false;
   const pieces = new PieceHash();
   pieces.add('{');
   let first = true;
@@ -222,5 +267,5 @@ export function canonicalObjectDigest(object: Readonly<Record<string, unknown>>)
     else pieces.add(rememberingKeyText(item));
   }
   pieces.add('}');
-  return pieces.digest();
+  return metUnkeyableNumber ? UNKEYABLE_DIGEST : pieces.digest();
 }

@@ -140,6 +140,24 @@ async function finishedAnswer(outcome: Outcome | undefined): Promise<AnswerUsage
 }
 
 /**
+ * Status recorded for a stream whose upstream broke off after its 200 went out: the client got the
+ * API's error event in place of the rest of the answer, a bad gateway in all but the status line.
+ */
+const STREAM_BROKEN_STATUS = 502;
+
+/**
+ * The status and error code the client effectively got: a stream that ended in the proxy's error
+ * event (the upstream broke off) is a failure, however its response began. Read once the answer
+ * is over (`finishedAnswer`), when the stream's failure is known.
+ */
+function effectiveStatus(result: RequestResult): { status: number; error: string | undefined } {
+  const outcome = result.outcome;
+  const streamFailure = outcome?.kind === 'upstream' || outcome?.kind === 'shared' ? outcome.streamFailure?.() : undefined;
+  if (streamFailure !== undefined && result.status < 400) return { status: STREAM_BROKEN_STATUS, error: streamFailure };
+  return { status: result.status, error: result.error };
+}
+
+/**
  * Opens everything the configuration asks for. Close it with `close()`.
  *
  * @example
@@ -225,7 +243,8 @@ async function openEngine(config: EngineConfig, deps: EngineDeps, readOnly: bool
       const { req, ctx, outcome } = result;
       const answer = await finishedAnswer(outcome);
       const usage = answer?.usage ?? ZERO_USAGE;
-      const layer = outcome && result.status < 400 ? outcome.layer : 'error';
+      const { status, error } = effectiveStatus(result);
+      const layer = outcome && status < 400 ? outcome.layer : 'error';
       const layerSaving = layer === 'error' ? { savedTokens: 0, savedUsd: 0, estimated: false } : savingsFor(layer, req.model, usage, config.prices);
       const saving = layer === 'l3' && ctx ? withOptimiserSavings(layerSaving, req.model, usage, ctx.notes, config.prices) : layerSaving;
       const record: LedgerRecord = {
@@ -235,7 +254,7 @@ async function openEngine(config: EngineConfig, deps: EngineDeps, readOnly: bool
         api: req.api,
         model: req.model,
         layer,
-        status: result.status,
+        status,
         inputTokens: usage.inputTokens,
         outputTokens: usage.outputTokens,
         cachedInputTokens: usage.cachedInputTokens,
@@ -247,7 +266,7 @@ async function openEngine(config: EngineConfig, deps: EngineDeps, readOnly: bool
       if (ctx?.notes.optimisedTokens !== undefined) record.optimisedTokens = ctx.notes.optimisedTokens;
       if (ctx?.notes.cacheHints !== undefined) record.cacheHints = ctx.notes.cacheHints;
       if (ctx?.notes.semanticRejected !== undefined) record.semanticRejected = ctx.notes.semanticRejected;
-      if (result.error !== undefined) record.error = result.error;
+      if (error !== undefined) record.error = error;
       ledger.record(record);
       team?.append(record);
       return record;

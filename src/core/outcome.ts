@@ -137,6 +137,11 @@ export interface UpstreamOutcome {
   /** Milliseconds from sending the request to the upstream's response headers. */
   upstreamLatencyMs: number;
   /**
+   * A stream only: the error code once the client's stream ended in the proxy's error event
+   * because the upstream broke off (tee.ts); undefined otherwise. Known once `completion` resolved.
+   */
+  streamFailure?: () => string | undefined;
+  /**
    * Called when the client goes away before the body's end, once the body is unpiped from it: true
    * when it has the body read on for other requests sharing this upstream call (single flight);
    * false, and the body is destroyed.
@@ -156,6 +161,8 @@ export interface SharedOutcome {
   body: Readable;
   /** The leader's finished answer, or undefined when its stream broke off. */
   completion: Promise<StoredAnswer | undefined>;
+  /** As UpstreamOutcome's: this request's copy of the stream ended in the proxy's error event. */
+  streamFailure?: () => string | undefined;
 }
 
 export type Outcome = StoredOutcome | GeneratedOutcome | UpstreamOutcome | SharedOutcome;

@@ -3,7 +3,7 @@
  * the partition key (who is asking whom) and the canonical hash (what exactly is asked).
  */
 import type { RequestSignal } from './clientSignal';
-import { canonicalObjectDigest } from './canonical';
+import { canonicalObjectDigest, UNKEYABLE_DIGEST } from './canonical';
 import { rememberedDigest } from './digestMemo';
 import { sha256 } from './sha256';
 
@@ -190,10 +190,14 @@ export function answerChangingHeaders(headers: Record<string, string>): string {
  * Exact identity of a request: partition plus every field that can change the answer (messages with
  * all content parts, system, tools, tool_choice, sampling parameters, max tokens, stop,
  * response_format, n, seed, ...). `stream`, `stream_options`, `user` and metadata are left out so a
- * streamed request hits an entry stored from a non-streamed one and the reverse.
+ * streamed request hits an entry stored from a non-streamed one and the reverse. Undefined when the
+ * parsed body cannot tell the request apart from others (an integer beyond 2^53, see canonical.ts):
+ * such a request has no key, and is neither answered from the cache nor stored.
  */
-export function canonicalHash(req: Pick<ProxyRequest, 'api' | 'route' | 'credentialHash' | 'model' | 'body' | 'headers'>): string {
-  return sha256(['exact-v2', partitionKey(req), answerChangingHeaders(req.headers), relevantBodyDigest(req.api, req.body)].join('\n'));
+export function canonicalHash(req: Pick<ProxyRequest, 'api' | 'route' | 'credentialHash' | 'model' | 'body' | 'headers'>): string | undefined {
+  const bodyDigest = relevantBodyDigest(req.api, req.body);
+  if (bodyDigest === UNKEYABLE_DIGEST) return undefined;
+  return sha256(['exact-v2', partitionKey(req), answerChangingHeaders(req.headers), bodyDigest].join('\n'));
 }
 
 /**

@@ -8,6 +8,7 @@ import { performance } from 'node:perf_hooks';
 import OpenAI from 'openai';
 import Anthropic from '@anthropic-ai/sdk';
 import { startFakeUpstream, type FakeUpstream } from '../../src/bench/fakeUpstream';
+import type { LedgerRecord } from '../../src/core/ledger-types';
 import { startStack, waitForInFlight, type Stack } from './helpers';
 
 let stack: Stack;
@@ -125,6 +126,56 @@ test('a 429 on the last attempt reaches the client with the upstream status and 
   );
 });
 
+test("the primary's 429 reaches the client when the fallback cannot be connected to, not a 502", async () => {
+  const route = stack.proxy.addRoute({
+    providers: [
+      { name: 'primary', kind: 'openai', baseUrl: stack.fake.openaiBase },
+      { name: 'refusing', kind: 'openai', baseUrl: 'http://127.0.0.1:9/v1', apiKey: 'sk-fallback-own-key' },
+    ],
+  });
+  const client = stack.openai({ baseURL: `${stack.proxy.url}/r/${route.id}/v1`, defaultHeaders: noClientRetries });
+  const rateLimited = (retryAfter: string, message: string) => ({ status: 429, headers: { 'retry-after': retryAfter }, body: { error: { message, type: 'rate_limit_error', code: 'rate_limit_exceeded' } } });
+  const isThe429 = (retryAfter: string, message: string) => (error: unknown) =>
+    error instanceof OpenAI.RateLimitError && error.message.includes(message) && error.code === 'rate_limit_exceeded' && error.headers?.get('retry-after') === retryAfter;
+
+  // A Retry-After beyond the backoff cap: the fallback is tried at once, and refuses the connection.
+  stack.fake.enqueue(rateLimited('3600', 'come back in an hour'));
+  await assert.rejects(client.chat.completions.create({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'limited, fallback down' }] }), isThe429('3600', 'come back in an hour'));
+
+  // The primary's retries used up (retries: 1), then the fallback refuses: the last 429 the primary sent.
+  const primaryCalls = stack.fake.requests.length;
+  stack.fake.enqueue(rateLimited('0', 'first 429'), rateLimited('0', 'second 429'));
+  await assert.rejects(client.chat.completions.create({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'limited twice, fallback down' }] }), isThe429('0', 'second 429'));
+  assert.equal(stack.fake.requests.length, primaryCalls + 2);
+
+  // The same in the Messages API's own error shape.
+  const anthropicRoute = stack.proxy.addRoute({
+    providers: [
+      { name: 'primary', kind: 'anthropic', baseUrl: stack.fake.anthropicBase },
+      { name: 'refusing', kind: 'anthropic', baseUrl: 'http://127.0.0.1:9', apiKey: 'sk-ant-fallback-own-key' },
+    ],
+  });
+  stack.fake.enqueue({ status: 429, headers: { 'retry-after': '3600' }, body: { type: 'error', error: { type: 'rate_limit_error', message: 'anthropic says later' } } });
+  await assert.rejects(
+    stack.anthropic({ baseURL: `${stack.proxy.url}/r/${anthropicRoute.id}`, defaultHeaders: noClientRetries }).messages.create({ model: 'claude-sonnet-5-5', max_tokens: 8, messages: [{ role: 'user', content: 'limited, fallback down' }] }),
+    (error: unknown) => error instanceof Anthropic.RateLimitError && /anthropic says later/.test(error.message) && error.headers?.get('retry-after') === '3600',
+  );
+  stack.fake.reset();
+});
+
+test('when no provider of the chain can be connected to, the client still gets a 502', async () => {
+  const route = stack.proxy.addRoute({
+    providers: [
+      { name: 'refusing-primary', kind: 'openai', baseUrl: 'http://127.0.0.1:9/v1' },
+      { name: 'refusing-fallback', kind: 'openai', baseUrl: 'http://127.0.0.1:9/v2', apiKey: 'sk-fallback-own-key' },
+    ],
+  });
+  await assert.rejects(
+    stack.openai({ baseURL: `${stack.proxy.url}/r/${route.id}/v1`, defaultHeaders: noClientRetries }).chat.completions.create({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'nobody home' }] }),
+    (error: unknown) => error instanceof OpenAI.APIError && error.status === 502 && /could not reach refusing-primary .*; refusing-fallback/.test(error.message),
+  );
+});
+
 test('a client that retries itself (x-stainless-retry-count) gets one attempt per provider, fallback still allowed', async () => {
   const route = stack.proxy.addRoute({
     providers: [
@@ -212,6 +263,76 @@ test('a stream that ends cleanly before [DONE] or message_stop reaches the SDK a
   await assert.rejects(stack.anthropic().messages.stream(anthropicRequest).finalMessage(), (error: unknown) => error instanceof Anthropic.APIError && /ended before the answer was complete/.test(error.message));
   const anthropicRetry = await stack.anthropic().messages.create(anthropicRequest).withResponse();
   assert.equal(anthropicRetry.response.headers.get('x-isartor-layer'), 'l3');
+});
+
+/** The ledger records written from now on; `next(n)` resolves with the first n of them. */
+function recordsFromNow(): { next(count: number): Promise<LedgerRecord[]> } {
+  const records: LedgerRecord[] = [];
+  const waiters: Array<() => void> = [];
+  const subscription = stack.proxy.onRecord((record) => {
+    records.push(record);
+    for (const wake of waiters.splice(0)) wake();
+  });
+  return {
+    async next(count) {
+      while (records.length < count) await new Promise<void>((resolve) => waiters.push(resolve));
+      subscription.dispose();
+      return records.slice(0, count);
+    },
+  };
+}
+
+const BROKEN = { layer: 'error', status: 502, error: 'upstream_stream_broken' };
+const outcomeOf = (record: LedgerRecord) => ({ layer: record.layer, status: record.status, error: record.error });
+
+test('a stream the upstream cut mid-way is recorded as failed, not as a 200 answer, in every API', async () => {
+  const ledger = recordsFromNow();
+  stack.fake.enqueue({ breakAfterEvents: 2 }, { breakAfterEvents: 2 }, { breakAfterEvents: 3 }, { endAfterEvents: 2 });
+  const failedBefore = stack.proxy.stats().ledger.byLayer.error?.requests ?? 0;
+  await assert.rejects(async () => {
+    for await (const _chunk of await stack.openai().chat.completions.create({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'cut chat for the ledger' }], stream: true })) {
+      // read to the error
+    }
+  }, OpenAI.APIError);
+  await assert.rejects(stack.anthropic().messages.stream({ model: 'claude-sonnet-5-5', max_tokens: 32, messages: [{ role: 'user', content: 'cut messages for the ledger' }] }).finalMessage(), Anthropic.APIError);
+  await assert.rejects(stack.openai().responses.stream({ model: 'gpt-5-mini', input: 'cut responses for the ledger' }).finalResponse());
+  await assert.rejects(async () => {
+    for await (const _chunk of await stack.openai().chat.completions.create({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'ended early for the ledger' }], stream: true })) {
+      // read to the error
+    }
+  }, OpenAI.APIError);
+  const records = await ledger.next(4);
+  assert.deepEqual(records.map(outcomeOf), [BROKEN, BROKEN, BROKEN, BROKEN]);
+  assert.equal(stack.proxy.stats().ledger.byLayer.error?.requests, failedBefore + 4, 'counted as failed');
+
+  // A whole stream is still a 200 from l3.
+  const whole = recordsFromNow();
+  for await (const _chunk of await stack.openai().chat.completions.create({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'whole chat for the ledger' }], stream: true })) {
+    // read to the end
+  }
+  assert.deepEqual((await whole.next(1)).map(outcomeOf), [{ layer: 'l3', status: 200, error: undefined }]);
+});
+
+test('a request sharing a stream the upstream cut is recorded as failed too, not as an l1a deflection', async () => {
+  let release!: () => void;
+  const gate = new Promise<void>((resolve) => (release = resolve));
+  stack.fake.enqueue({ pause: { events: 2, until: gate }, breakAfterEvents: 3 });
+  const ledger = recordsFromNow();
+  const request = { model: 'gpt-4o-mini', messages: [{ role: 'user' as const, content: 'one cut stream, two readers' }], stream: true as const };
+  const readAll = async (stream: AsyncIterable<unknown>): Promise<void> => {
+    for await (const _chunk of stream) {
+      // read to the error
+    }
+  };
+  const leader = await stack.openai().chat.completions.create(request).withResponse();
+  const follower = await stack.openai().chat.completions.create(request).withResponse();
+  assert.equal(follower.response.headers.get('x-isartor-layer'), 'l1a', 'the second request shares the first one\'s stream');
+  release();
+  await assert.rejects(readAll(leader.data), OpenAI.APIError);
+  await assert.rejects(readAll(follower.data), OpenAI.APIError);
+  const records = await ledger.next(2);
+  assert.deepEqual(records.map(outcomeOf), [BROKEN, BROKEN]);
+  assert.ok(records.every((record) => record.savedTokens === 0));
 });
 
 test('a client that hangs up mid-stream aborts the upstream request, and nothing is cached', async () => {

@@ -72,6 +72,84 @@ test('a streamed response passes its typed events through, is stored, and replay
   assert.equal(plain.data.output_text, live.final.output_text);
 });
 
+/** The JSON payloads of an SSE text's events, in order. */
+function ssePayloads(text: string): Array<Record<string, unknown>> {
+  return text
+    .split('\n\n')
+    .map((frame) => frame.split('\n').filter((line) => line.startsWith('data: ')).map((line) => line.slice(6)).join('\n'))
+    .filter((data) => data !== '')
+    .map((data) => JSON.parse(data) as Record<string, unknown>);
+}
+
+test('a stream that breaks off or ends before response.completed ends in an error event numbered after the last event', async () => {
+  for (const cut of [{ breakAfterEvents: 5 }, { endAfterEvents: 5 }]) {
+    stack.fake.enqueue(cut);
+    const response = await client().responses.create({ model: 'gpt-5-mini', input: `cut responses stream ${JSON.stringify(cut)}`, stream: true }).asResponse();
+    const events = ssePayloads(await response.text());
+    assert.equal(events.length, 6, `${JSON.stringify(cut)}: five upstream events and the proxy's error`);
+    assert.equal(events.at(-1)!.type, 'error');
+    assert.equal(events.at(-1)!.code, 'upstream_stream_broken');
+    // Every Responses event carries its sequence number, the proxy's error event included.
+    assert.deepEqual(events.map((event) => event.sequence_number), [0, 1, 2, 3, 4, 5], JSON.stringify(cut));
+  }
+});
+
+/**
+ * A live Responses stream with a reasoning item, written as OpenAI sends one: the item announced
+ * with an empty summary, each summary part added, its text in deltas, done, then the message.
+ */
+function reasoningStream(model: string): string {
+  const reasoning = { id: 'rs_live_1', type: 'reasoning', summary: [{ type: 'summary_text', text: '**Planning** Think it through.' }, { type: 'summary_text', text: 'Then answer briefly.' }] };
+  const message = { id: 'msg_live_1', type: 'message', status: 'completed', role: 'assistant', content: [{ type: 'output_text', text: 'Forty-two.', annotations: [], logprobs: [] }] };
+  const response = (status: string, output: unknown[]) => ({
+    id: 'resp_live_reasoning', object: 'response', created_at: 1_760_000_000, status, error: null, incomplete_details: null, model, output,
+    reasoning: { effort: 'low', summary: 'auto' }, store: true, metadata: {}, tools: [], tool_choice: 'auto', parallel_tool_calls: true, text: { format: { type: 'text' } },
+    usage: status === 'completed' ? { input_tokens: 12, input_tokens_details: { cached_tokens: 0 }, output_tokens: 30, output_tokens_details: { reasoning_tokens: 20 }, total_tokens: 42 } : null,
+  });
+  const at = { item_id: reasoning.id, output_index: 0 };
+  const text = { item_id: message.id, output_index: 1, content_index: 0 };
+  const events: Array<Record<string, unknown>> = [
+    { type: 'response.created', response: response('in_progress', []) },
+    { type: 'response.in_progress', response: response('in_progress', []) },
+    { type: 'response.output_item.added', output_index: 0, item: { ...reasoning, summary: [] } },
+  ];
+  reasoning.summary.forEach((part, summaryIndex) => {
+    const where = { ...at, summary_index: summaryIndex };
+    events.push({ type: 'response.reasoning_summary_part.added', ...where, part: { type: 'summary_text', text: '' } });
+    for (const delta of part.text.match(/.{1,8}/gs)!) events.push({ type: 'response.reasoning_summary_text.delta', ...where, delta });
+    events.push({ type: 'response.reasoning_summary_text.done', ...where, text: part.text });
+    events.push({ type: 'response.reasoning_summary_part.done', ...where, part });
+  });
+  events.push(
+    { type: 'response.output_item.done', output_index: 0, item: reasoning },
+    { type: 'response.output_item.added', output_index: 1, item: { ...message, status: 'in_progress', content: [] } },
+    { type: 'response.content_part.added', ...text, part: { type: 'output_text', text: '', annotations: [], logprobs: [] } },
+    { type: 'response.output_text.delta', ...text, delta: 'Forty-two.', logprobs: [] },
+    { type: 'response.output_text.done', ...text, text: 'Forty-two.', logprobs: [] },
+    { type: 'response.content_part.done', ...text, part: message.content[0] },
+    { type: 'response.output_item.done', output_index: 1, item: message },
+    { type: 'response.completed', response: response('completed', [reasoning, message]) },
+  );
+  return events.map((event, sequence) => `event: ${String(event.type)}\ndata: ${JSON.stringify({ ...event, sequence_number: sequence })}\n\n`).join('');
+}
+
+/** Event types in order, a run of one delta type counted once: a provider chunks text as it likes, a replay sends each text in one delta. */
+function typeSequence(types: string[]): string[] {
+  return types.filter((type, i) => !(type.endsWith('.delta') && types[i - 1] === type));
+}
+
+test('a reasoning item with a summary replays as a live stream sends it: summary parts added, text deltas, done', async () => {
+  const request = { model: 'gpt-5-mini', input: 'what is six times seven?', reasoning: { effort: 'low' as const, summary: 'auto' as const } };
+  stack.fake.enqueue({ body: reasoningStream(request.model), headers: { 'content-type': 'text/event-stream' } });
+  const before = stack.fake.requests.length;
+  const live = await streamAll(request);
+  const replay = await streamAll(request);
+  assert.equal(stack.fake.requests.length, before + 1, 'the replay did not reach the upstream');
+  assert.ok(live.types.includes('response.reasoning_summary_text.delta'), 'the live stream streamed its summary');
+  assert.deepEqual(typeSequence(replay.types), typeSequence(live.types));
+  assert.deepEqual(replay.final.output, live.final.output, 'the SDK rebuilds the same reasoning item and message');
+});
+
 test('function calls: tools forwarded, call items and outputs sent back as input items, replay streamed with the call', async () => {
   const tools = [{ type: 'function' as const, name: 'get_weather', description: 'Weather for a city', strict: true, parameters: { type: 'object', properties: { city: { type: 'string' } }, required: ['city'], additionalProperties: false } }];
   stack.fake.enqueue({ toolCalls: [{ id: 'call_w1', name: 'get_weather', arguments: { city: 'Munich' } }] });

@@ -103,7 +103,7 @@ test('a follower that stops reading holds no copy of the stream, however much th
   const source = new PassThrough();
   const { body, broadcast } = broadcastBody(source);
   const read = readThroughPipe(body);
-  const follower = followerStream(broadcast, Promise.resolve(undefined), { api: 'anthropic.messages', includeUsage: false, leaderIncludesUsage: false, request: {}, leaderRequest: {} })!;
+  const follower = followerStream(broadcast, Promise.resolve(undefined), { api: 'anthropic.messages', includeUsage: false, leaderIncludesUsage: false, request: {}, leaderRequest: {} })!.body;
   const stalled = new Writable({ highWaterMark: 1024, write: () => undefined });
   follower.pipe(stalled);
   const chunk = Buffer.alloc(64 * 1024, 97);
@@ -116,6 +116,20 @@ test('a follower that stops reading holds no copy of the stream, however much th
   assert.ok(held <= follower.readableHighWaterMark + chunk.length, `the follower's stream holds ${held} bytes`);
   source.end();
   assert.equal((await read).length, 100 * chunk.length);
+});
+
+test('a follower of a Responses stream that breaks off gets an error event numbered after the last event', async () => {
+  const source = new PassThrough();
+  const { body, broadcast } = broadcastBody(source);
+  body.resume();
+  const follower = followerStream(broadcast, Promise.resolve(undefined), { api: 'openai.responses', includeUsage: false, leaderIncludesUsage: false, request: {}, leaderRequest: {} })!.body;
+  const read = readThroughPipe(follower);
+  for (let sequence = 0; sequence < 3; sequence++) source.write(`event: response.in_progress\ndata: {"type":"response.in_progress","sequence_number":${sequence}}\n\n`);
+  await tick();
+  source.destroy(new Error('socket hang up'));
+  const last = (await read).trimEnd().split('\n\n').at(-1)!;
+  assert.match(last, /^event: error\n/);
+  assert.equal(JSON.parse(last.split('data: ')[1]!).sequence_number, 3);
 });
 
 test('once the leader\'s client has gone, the body goes at the pace of its slowest follower', async () => {

@@ -94,6 +94,22 @@ test('partitionKey is the sha256 of its parts, remembered or not, and changes wi
   assert.equal(keys.size, 1 + variants.length);
 });
 
+/**
+ * Whether a value holds a number beyond ±2^53 (1e21 and Infinity among the random ones): its digests
+ * are then UNKEYABLE_DIGEST, since JSON.parse may have rounded it. An array digest over the first
+ * `count` elements says so for a number anywhere in the array (its element texts are made once).
+ */
+function holdsUnkeyable(value: unknown): boolean {
+  if (typeof value === 'number') return value > Number.MAX_SAFE_INTEGER || value < -Number.MAX_SAFE_INTEGER;
+  if (value === null || typeof value !== 'object') return false;
+  return Object.values(value).some(holdsUnkeyable);
+}
+
+/** The digest the caches key `value` by: the sha256 of its canonical JSON, or none at all. */
+function expectedDigest(value: unknown, whole: unknown = value): string {
+  return holdsUnkeyable(whole) ? 'unkeyable' : sha256(canonicalJson(value));
+}
+
 test('without long strings, canonicalObjectDigest and canonicalArrayDigest hash exactly what canonicalJson writes (cache keys as before), for 3,000 random values', async () => {
   const { canonicalArrayDigest, canonicalObjectDigest } = await import('../../src/core/canonical');
   const next = random(26);
@@ -101,10 +117,10 @@ test('without long strings, canonicalObjectDigest and canonicalArrayDigest hash 
     const object: Record<string, unknown> = {};
     const size = Math.floor(next() * 5);
     for (let k = 0; k < size; k++) object[KEYS[Math.floor(next() * KEYS.length)]!] = next() < 0.4 ? [value(next, 1), value(next, 1), value(next, 1)] : value(next, 1);
-    assert.equal(canonicalObjectDigest(object), sha256(canonicalJson(object)));
+    assert.equal(canonicalObjectDigest(object), expectedDigest(object));
     const array = value(next, 1);
     if (!Array.isArray(array)) continue;
-    for (let count = 0; count <= array.length; count++) assert.equal(canonicalArrayDigest(array, count), sha256(canonicalJson(array.slice(0, count))));
+    for (let count = 0; count <= array.length; count++) assert.equal(canonicalArrayDigest(array, count), expectedDigest(array.slice(0, count), array));
   }
 });
 
@@ -124,8 +140,8 @@ test('the digests are the same on both sides of the length at which pieces stop 
       turns.push(value(next, 1), { role: 'user', content: STRINGS[i % STRINGS.length] });
       const body = { model: 'm', messages: turns, extra: value(next, 1) };
       assert.equal(canonicalKeyText(body), canonicalJson(body), 'no long string: the key text is the canonical JSON');
-      assert.equal(canonicalObjectDigest(body), sha256(canonicalJson(body)), `object of ~${length} characters`);
-      for (let count = 0; count <= turns.length; count += 3) assert.equal(canonicalArrayDigest(turns, count), sha256(canonicalJson(turns.slice(0, count))), `array of ~${length} characters`);
+      assert.equal(canonicalObjectDigest(body), expectedDigest(body), `object of ~${length} characters`);
+      for (let count = 0; count <= turns.length; count += 3) assert.equal(canonicalArrayDigest(turns, count), expectedDigest(turns.slice(0, count), turns), `array of ~${length} characters`);
     }
   }
 });
@@ -151,7 +167,7 @@ test('bodies with long strings: digests equal the sha256 of the key text, rememb
       next() < 0.5 ? { role: 'user', content: longs[Math.floor(next() * longs.length)]! } : { content: [{ type: 'text', text: longs[Math.floor(next() * longs.length)]! }], role: 'assistant' },
     );
     const body = JSON.parse(JSON.stringify({ model: 'm', system: longs[round % longs.length], messages: turns, extra: value(next, 1) })) as Record<string, unknown>;
-    assert.equal(canonicalObjectDigest(body), sha256(canonicalKeyText(body)));
+    assert.equal(canonicalObjectDigest(body), holdsUnkeyable(body) ? 'unkeyable' : sha256(canonicalKeyText(body)));
     const reordered = JSON.parse(JSON.stringify(Object.fromEntries(Object.entries(body).reverse()))) as Record<string, unknown>;
     assert.equal(canonicalObjectDigest(reordered), canonicalObjectDigest(body), 'key order');
     const parsedTurns = JSON.parse(JSON.stringify(turns)) as unknown[];
@@ -260,4 +276,34 @@ test('the exact and semantic digests of a body are the sha256 of its parts\' key
     assert.equal(digests.historyHash, sha256(canonicalKeyText(turns.slice(0, -1))), `${api}: history digest`);
     assert.equal(digests.paramsHash, sha256(canonicalKeyText(params)), `${api}: params digest`);
   }
+});
+
+test('a body holding an integer beyond 2^53 in an answer-relevant field has no cache key, exact or semantic', async () => {
+  const { canonicalHash } = await import('../../src/core/request');
+  const { semanticKey } = await import('../../src/core/semantic/keys');
+  const { canonicalArrayDigest, canonicalElements, UNKEYABLE_DIGEST } = await import('../../src/core/canonical');
+  const route = { id: 'default', providers: [{ name: 'p', kind: 'openai' as const, baseUrl: 'http://127.0.0.1:9/v1' }] };
+  const request = (json: string, api: 'openai.chat' | 'anthropic.messages' = 'openai.chat') => {
+    const body = JSON.parse(json) as Record<string, never>;
+    return { api, body, model: String(body.model), credentialHash: 'anonymous', headers: {}, route };
+  };
+  const seeded = (seed: string) => request(`{"model":"m","messages":[{"role":"user","content":"q"}],"seed":${seed}}`);
+  // 2^53 - 1 and its negative are exact; one past them may not be.
+  for (const seed of ['9007199254740991', '-9007199254740991', '1.5', '1e-300']) assert.match(canonicalHash(seeded(seed)) ?? '', /^[0-9a-f]{64}$/, seed);
+  for (const seed of ['9007199254740992', '9007199254740993', '-9007199254740993', '1e300', '123456789012345678901234567890']) {
+    assert.equal(canonicalHash(seeded(seed)), undefined, seed);
+    assert.deepEqual(semanticKey(seeded(seed)), { eligible: false, reason: 'unkeyable_number' }, seed);
+  }
+  // Deep inside the turns (a tool call's input), even when the turns' texts were remembered first.
+  const withToolInput = (id: string) => request(`{"model":"m","max_tokens":9,"messages":[{"role":"assistant","content":[{"type":"tool_use","id":"t","name":"f","input":{"ids":[1,${id}]}}]},{"role":"user","content":"and now?"}]}`, 'anthropic.messages');
+  const remembered = withToolInput('12345678901234567890');
+  canonicalElements(remembered.body.messages);
+  assert.equal(canonicalArrayDigest(remembered.body.messages), UNKEYABLE_DIGEST);
+  assert.equal(canonicalHash(remembered), undefined);
+  assert.equal(semanticKey(remembered).eligible, false);
+  assert.ok(canonicalHash(withToolInput('12345')));
+  // Answer-neutral fields do not count: metadata is not in the key.
+  assert.ok(canonicalHash(request('{"model":"m","messages":[{"role":"user","content":"q"}],"metadata":{"trace":12345678901234567890}}')));
+  // Nor does the flag leak into the next body's key.
+  assert.ok(canonicalHash(seeded('7')));
 });

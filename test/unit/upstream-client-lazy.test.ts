@@ -4,6 +4,7 @@
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import { text } from 'node:stream/consumers';
 import { startFakeUpstream } from '../../src/bench/fakeUpstream';
 import { silentLogger } from '../../src/core/logger';
 import { createUpstreamClient } from '../../src/core/upstream/client';
@@ -18,7 +19,7 @@ test('the first send loads undici and creates the pool, with nothing prepared be
     const body = Buffer.from(JSON.stringify({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'first' }] }));
     const response = await client.send({ providers, endpoint: 'chat', model: 'gpt-4o-mini', method: 'POST', headers: { 'content-type': 'application/json' }, body, signal: new AbortController().signal });
     assert.equal(response.status, 200);
-    assert.match(await response.body.text(), /chat\.completion/);
+    assert.match(await text(response.body), /chat\.completion/);
     assert.ok(undiciIfLoaded());
     assert.equal(fake.requests.length, 1);
   } finally {

@@ -205,3 +205,55 @@ test('a stream whose client leaves ends its upstream body and is no answer', asy
   await nextTurn();
   assert.ok(source.destroyed, 'the upstream body is ended with the client');
 });
+
+const RESPONSES_FRAMES = [
+  'event: response.created\ndata: {"type":"response.created","sequence_number":0,"response":{"id":"resp_1","object":"response","status":"in_progress","output":[]}}\n\n',
+  'event: response.in_progress\ndata: {"type":"response.in_progress","sequence_number":1,"response":{"id":"resp_1","object":"response","status":"in_progress","output":[]}}\n\n',
+];
+
+/** The `sequence_number` of the error event the tee ends a broken Responses stream with. */
+async function errorEventSequence(collect: boolean): Promise<unknown> {
+  const source = new PassThrough();
+  const { body } = teeUpstreamBody(source, { api: 'openai.responses', contentType: 'text/event-stream', collect });
+  const out = sink();
+  body.pipe(out.writable);
+  for (const frame of RESPONSES_FRAMES) source.write(frame);
+  await nextTurn();
+  source.destroy(new Error('socket hang up'));
+  await out.finished;
+  const last = out.text().trimEnd().split('\n\n').at(-1)!;
+  assert.match(last, /^event: error\n/);
+  return JSON.parse(last.split('data: ')[1]!).sequence_number;
+}
+
+test('a broken Responses stream ends in an error event numbered after the last event, collected or not', async () => {
+  assert.equal(await errorEventSequence(true), 2);
+  // An error status sent as a stream is not collected; its events are still counted.
+  assert.equal(await errorEventSequence(false), 2);
+});
+
+test('a stream reports its failure for the ledger only when the upstream broke it, not when the client left', async () => {
+  const broken = new PassThrough();
+  const cut = teeUpstreamBody(broken, STREAM_OPTIONS);
+  cut.body.resume();
+  broken.write(STREAM_FRAMES[0]);
+  await nextTurn();
+  broken.destroy(new Error('socket hang up'));
+  await cut.completion;
+  assert.equal(cut.streamFailure(), 'upstream_stream_broken', 'known once completion resolved');
+
+  const whole = teeUpstreamBody(Readable.from(STREAM_FRAMES.map((frame) => Buffer.from(frame))), STREAM_OPTIONS);
+  whole.body.resume();
+  await whole.completion;
+  assert.equal(whole.streamFailure(), undefined);
+
+  const left = new PassThrough();
+  const abandoned = teeUpstreamBody(left, STREAM_OPTIONS);
+  abandoned.body.resume();
+  left.write(STREAM_FRAMES[0]);
+  await nextTurn();
+  abandoned.body.destroy();
+  await abandoned.completion;
+  await nextTurn();
+  assert.equal(abandoned.streamFailure(), undefined, 'a client that left is recorded as gone (499) by the proxy');
+});

@@ -25,7 +25,15 @@ import { releasingLead, type ReplicaFlight } from '../store/redisFlight';
  */
 type FlightResult =
   | { kind: 'answer'; answer: StoredAnswer }
-  | { kind: 'live'; broadcast: Broadcast; headers: Record<string, string>; completion: Promise<StoredAnswer | undefined>; leaderRequest: JsonObject }
+  | {
+      kind: 'live';
+      broadcast: Broadcast;
+      headers: Record<string, string>;
+      completion: Promise<StoredAnswer | undefined>;
+      leaderRequest: JsonObject;
+      /** The leader's stream ended in the proxy's error event: so did every follower's copy. */
+      streamFailure: (() => string | undefined) | undefined;
+    }
   | { kind: 'failure'; response: Omit<UpstreamOutcome, 'body' | 'completion'>; bytes: Buffer }
   | { kind: 'thrown'; error: unknown }
   | undefined;
@@ -172,7 +180,7 @@ export function createExactLayer(deps: ExactLayerDeps): ExactLayer {
     if (outcome.headers['content-type']?.includes('text/event-stream')) {
       const { body, broadcast } = broadcastBody(outcome.body);
       outcome = { ...outcome, body, readOnFor: () => call.followed && broadcast.readOn() };
-      lead.resolve({ kind: 'live', broadcast, headers: outcome.headers, completion: outcome.completion, leaderRequest: req.body });
+      lead.resolve({ kind: 'live', broadcast, headers: outcome.headers, completion: outcome.completion, leaderRequest: req.body, streamFailure: outcome.streamFailure });
     } else {
       const { body } = outcome;
       outcome.readOnFor = () => {
@@ -237,7 +245,7 @@ export function createExactLayer(deps: ExactLayerDeps): ExactLayer {
       const answer = await untilAborted(shared.completion, req.signal);
       return answer && answer.api === req.api ? hit(answer) : undefined;
     }
-    const body = followerStream(shared.broadcast, shared.completion, {
+    const follower = followerStream(shared.broadcast, shared.completion, {
       api: req.api,
       includeUsage: requestIncludesUsage(req.body),
       leaderIncludesUsage: requestIncludesUsage(shared.leaderRequest),
@@ -245,8 +253,16 @@ export function createExactLayer(deps: ExactLayerDeps): ExactLayer {
       leaderRequest: shared.leaderRequest,
     });
     // Too long to join (broadcast.ts): this request makes its own call.
-    if (!body) return undefined;
-    return { kind: 'shared', layer: 'l1a', headers: shared.headers, body, completion: shared.completion };
+    if (!follower) return undefined;
+    const leaderFailure = shared.streamFailure;
+    return {
+      kind: 'shared',
+      layer: 'l1a',
+      headers: shared.headers,
+      body: follower.body,
+      completion: shared.completion,
+      streamFailure: () => follower.streamFailure() ?? leaderFailure?.(),
+    };
   }
 
   return {
@@ -255,6 +271,8 @@ export function createExactLayer(deps: ExactLayerDeps): ExactLayer {
     async handle(ctx: LayerContext, next: Next): Promise<Outcome> {
       const { req } = ctx;
       const key = canonicalHash(req);
+      // No key: nothing may answer it, store its answer or share its call (canonicalHash).
+      if (key === undefined) return next();
       if (req.cache.noCache) return storeWhenComplete(key, req, await next(), undefined);
 
       for (let round = 0; round < FOLLOW_ROUNDS; round++) {

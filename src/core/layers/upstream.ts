@@ -53,6 +53,7 @@ export function createUpstreamLayer(deps: { client: UpstreamClient; readAnswer?:
         completion,
         unstored,
         upstreamLatencyMs: response.latencyMs,
+        streamFailure: tee.streamFailure,
       };
     },
     describe: () => 'forwards to the configured providers',

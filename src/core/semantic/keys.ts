@@ -3,13 +3,13 @@
  * the turns (chat `messages`, Responses `input`), plus a hash of the whole history before the last user turn. Only the last user
  * turn's text is compared by meaning, and only when it is plain text.
  */
-import { canonicalArrayDigest, canonicalJson, canonicalObjectDigest } from '../canonical';
+import { canonicalArrayDigest, canonicalJson, canonicalObjectDigest, isKeyableNumber, UNKEYABLE_DIGEST } from '../canonical';
 import { answerChangingHeaders, answerRelevantBody, partitionKey, sha256 } from '../request';
 import type { ApiStyle, JsonObject, JsonValue, ProxyRequest } from '../request';
 import { rememberedDigest } from '../digestMemo';
 
 /** Why a request is not looked up or stored semantically. */
-export type SemanticSkipReason = 'not_chat' | 'no_user_turn' | 'tool_result' | 'non_text' | 'empty';
+export type SemanticSkipReason = 'not_chat' | 'no_user_turn' | 'tool_result' | 'non_text' | 'empty' | 'unkeyable_number';
 
 export type SemanticKey =
   | { eligible: true; partition: string; historyHash: string; lastTurn: string }
@@ -92,6 +92,7 @@ function lastTurnExtras(found: Conversation): string | null | undefined {
     // Short plain values only: anything else is not worth comparing (and would be work on the request path).
     if (value !== null && typeof value === 'object') return null;
     if (typeof value === 'string' && value.length > MAX_TURN_EXTRA_CHARS) return null;
+    if (typeof value === 'number' && !isKeyableNumber(value)) return null;
     (extras ??= {})[field] = value;
   }
   return extras === undefined ? undefined : canonicalJson(extras);
@@ -113,6 +114,8 @@ export function semanticKey(req: Pick<ProxyRequest, 'api' | 'route' | 'credentia
   if ('skip' in turn) return { eligible: false, reason: turn.skip };
   if (turn.text.trim() === '') return { eligible: false, reason: 'empty' };
   const { historyHash, paramsHash } = semanticBodyDigests(req.api, req.body, found);
+  // A number the parsed body may have rounded: this request could take another's answer (canonical.ts).
+  if (historyHash === UNKEYABLE_DIGEST || paramsHash === UNKEYABLE_DIGEST) return { eligible: false, reason: 'unkeyable_number' };
   const parts = ['l1b-v2', partitionKey(req), answerChangingHeaders(req.headers), paramsHash, historyHash];
   const extra = lastTurnExtras(found);
   if (extra === null) return { eligible: false, reason: 'non_text' };

@@ -23,6 +23,8 @@ export interface AnswerCollector {
   finish(): StoredAnswer | LargeAnswer | undefined;
   /** After finish(): false for a stream that stopped before its end marker or an error event. */
   ended(): boolean;
+  /** Responses streams: the `sequence_number` an event added after those fed so far takes. */
+  nextSequence?(): number;
 }
 
 /** The stream accumulator for an API style. */
@@ -99,6 +101,7 @@ function createStreamCollector(api: ApiStyle, reader: OffThreadAnswerReader | un
       return;
     }
     skipped = true;
+    accumulator.unread?.();
     const type = event.event ?? leadingType(event.data);
     if (api !== 'openai.responses' || type === undefined || !RESPONSES_END_EVENTS.has(type)) return;
     endEvent = type;
@@ -121,6 +124,7 @@ function createStreamCollector(api: ApiStyle, reader: OffThreadAnswerReader | un
       return answer;
     },
     ended: () => endEvent !== undefined || (accumulator.ended?.() ?? true),
+    ...(accumulator.nextSequence ? { nextSequence: accumulator.nextSequence } : {}),
   };
 }
 

@@ -9,11 +9,12 @@
 import { Readable } from 'node:stream';
 import type { StoredAnswer } from '../outcome';
 import type { ApiStyle, JsonObject, JsonValue } from '../request';
-import { streamErrorFrame } from '../upstream/tee';
+import { STREAM_BROKEN_CODE, streamErrorFrame } from '../upstream/tee';
 import type { Broadcast } from './broadcast';
 import { MAX_STORED_ANSWER_BYTES } from './large-answer';
 import { openAIUsageObject } from './openai-render';
 import { responsesReplayBody, sameEcho } from './responses-render';
+import { watchResponsesSequence } from './responses-sequence';
 import { DONE_FRAME, dataFrame, namedFrame } from './sse-format';
 import { SseParser, type SseEvent } from './sse-parser';
 
@@ -71,20 +72,30 @@ function readdress(event: SseEvent, request: JsonObject): string {
   return event.event === undefined ? `data: ${data}\n\n` : `event: ${event.event}\ndata: ${data}\n\n`;
 }
 
+/** A follower's body, and whether it ended in the proxy's error event because the leader's stream broke off. */
+export interface FollowerBody {
+  body: Readable;
+  /** STREAM_BROKEN_CODE once the broadcast broke off under this follower; undefined otherwise. */
+  streamFailure: () => string | undefined;
+}
+
 /**
  * The follower's body: what the leader received so far, then the rest live, taken from the
  * broadcast only as fast as the follower's client reads (its own backpressure; the chunks stay the
  * broadcast's, not copied). `completion` is the leader's finished answer; it supplies the usage
  * chunk a follower asked for and the leader did not. Undefined when the body is too long to join.
  *
- * @example const body = followerStream(broadcast, completion, { api: 'openai.chat', includeUsage: true, leaderIncludesUsage: false, request, leaderRequest });
+ * @example const { body } = followerStream(broadcast, completion, { api: 'openai.chat', includeUsage: true, leaderIncludesUsage: false, request, leaderRequest })!;
  */
-export function followerStream(broadcast: Broadcast, completion: Promise<StoredAnswer | undefined>, framing: FollowerFraming): Readable | undefined {
+export function followerStream(broadcast: Broadcast, completion: Promise<StoredAnswer | undefined>, framing: FollowerFraming): FollowerBody | undefined {
   const readdressed = framing.api === 'openai.responses' && !sameEcho(framing.request, framing.leaderRequest);
   const verbatim = !readdressed && (framing.api === 'anthropic.messages' || framing.api === 'openai.responses' || framing.includeUsage === framing.leaderIncludesUsage);
   const parser = verbatim ? undefined : new SseParser();
+  // Numbers a Responses stream's events, for the error event that ends it if the leader's breaks off.
+  const sequence = framing.api === 'openai.responses' ? watchResponsesSequence() : undefined;
   let head: JsonObject | undefined;
   let finished = false;
+  let failure: string | undefined;
   /** Whether the client side wants more: set by read(), cleared when push() says it is full. */
   let wanted = false;
 
@@ -144,13 +155,15 @@ export function followerStream(broadcast: Broadcast, completion: Promise<StoredA
         caughtUp = true;
         break;
       }
+      sequence?.push(chunk);
       if (!parser) send(chunk);
       else for (const event of parser.push(chunk)) onEvent(event);
     }
     const over = reader.over;
     if (!caughtUp || finished || out.destroyed || !over) return;
     if ('failed' in over) {
-      close(streamErrorFrame(framing.api, `the shared upstream stream broke off before the answer was complete (${over.failed}); retry the request`));
+      failure = STREAM_BROKEN_CODE;
+      close(streamErrorFrame(framing.api, `the shared upstream stream broke off before the answer was complete (${over.failed}); retry the request`, sequence?.next()));
       return;
     }
     if (parser) for (const event of parser.end()) onEvent(event);
@@ -163,7 +176,7 @@ export function followerStream(broadcast: Broadcast, completion: Promise<StoredA
   if (!joined) return undefined;
   const reader = joined;
   out.once('close', () => reader.close());
-  return out;
+  return { body: out, streamFailure: () => failure };
 }
 
 /** A request body's `stream_options.include_usage`. */

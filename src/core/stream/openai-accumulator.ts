@@ -27,6 +27,10 @@ export interface StreamAccumulator {
    * it. `result()` then has the answer's shape with empty texts; returns the UTF-8 bytes let go.
    */
   shed?(): number;
+  /** Responses: the `sequence_number` the next event of the stream takes (responses-sequence.ts). */
+  nextSequence?(): number;
+  /** Responses: an event went by unparsed (too large to read here); it took a sequence number. */
+  unread?(): void;
 }
 
 /** The usage objects a Messages stream carried at its start and end, replayed as they were. */

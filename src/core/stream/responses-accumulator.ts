@@ -5,6 +5,7 @@
  */
 import type { JsonObject, JsonValue } from '../request';
 import type { StreamAccumulator } from './openai-accumulator';
+import { ResponsesSequence } from './responses-sequence';
 
 function isObject(value: JsonValue | undefined): value is JsonObject {
   return value !== null && typeof value === 'object' && !Array.isArray(value);
@@ -24,17 +25,19 @@ const FAILURE_EVENTS = new Set(['response.failed', 'response.incomplete', 'error
 export function createResponsesAccumulator(): StreamAccumulator {
   let completed: JsonObject | undefined;
   let failed = false;
+  const sequence = new ResponsesSequence();
   return {
     push(event) {
-      if (failed || completed) return;
       let payload: JsonValue;
       try {
         payload = JSON.parse(event.data) as JsonValue;
       } catch {
-        failed = !event.data.startsWith('[DONE]');
+        sequence.seen();
+        if (!completed) failed ||= !event.data.startsWith('[DONE]');
         return;
       }
-      if (!isObject(payload)) return;
+      sequence.seen(isObject(payload) ? payload.sequence_number : undefined);
+      if (failed || completed || !isObject(payload)) return;
       const type = typeof payload.type === 'string' ? payload.type : event.event;
       if (payload.error !== undefined && payload.error !== null && type !== 'response.completed') failed = true;
       else if (type !== undefined && FAILURE_EVENTS.has(type)) failed = true;
@@ -44,6 +47,8 @@ export function createResponsesAccumulator(): StreamAccumulator {
     usage: () => completed?.usage,
     // Its own end: `response.completed`, or a failure event that closes the stream.
     ended: () => completed !== undefined || failed,
+    nextSequence: () => sequence.next(),
+    unread: () => sequence.seen(),
   };
 }
 

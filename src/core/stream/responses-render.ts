@@ -1,8 +1,9 @@
 /**
  * Renders a stored Responses API `response` as the JSON or the typed event stream the API sends:
  * `response.created`, `response.in_progress`, per output item `response.output_item.added`, its
- * content parts and text / argument deltas and their `.done` events, `response.output_item.done`,
- * then `response.completed`. The official `openai` SDK rebuilds the same response from it.
+ * content parts (a reasoning item's summary parts) and text / argument deltas and their `.done`
+ * events, `response.output_item.done`, then `response.completed`. The official `openai` SDK
+ * rebuilds the same response from it.
  */
 import type { StoredAnswer } from '../outcome';
 import type { JsonObject, JsonValue } from '../request';
@@ -82,8 +83,20 @@ function itemEvents(item: JsonObject, outputIndex: number): JsonObject[] {
     events.push({ type: 'response.output_item.added', output_index: outputIndex, item: { ...item, status: 'in_progress', arguments: '' } });
     if (args !== '') events.push({ type: 'response.function_call_arguments.delta', ...at, delta: args });
     events.push({ type: 'response.function_call_arguments.done', ...at, arguments: args });
+  } else if (item.type === 'reasoning' && Array.isArray(item.summary) && item.summary.length > 0) {
+    // As a live stream sends it: the item with no summary yet, then each summary part streamed.
+    events.push({ type: 'response.output_item.added', output_index: outputIndex, item: { ...item, summary: [] } });
+    item.summary.forEach((part, summaryIndex) => {
+      if (!isObject(part)) return;
+      const where = { ...at, summary_index: summaryIndex };
+      const text = typeof part.text === 'string' ? part.text : '';
+      events.push({ type: 'response.reasoning_summary_part.added', ...where, part: { ...part, text: '' } });
+      if (text !== '') events.push({ type: 'response.reasoning_summary_text.delta', ...where, delta: text });
+      events.push({ type: 'response.reasoning_summary_text.done', ...where, text });
+      events.push({ type: 'response.reasoning_summary_part.done', ...where, part });
+    });
   } else {
-    // Reasoning, web search, file search and other items: announced whole, then finished.
+    // Web search, file search, reasoning without a summary and other items: announced whole, then finished.
     events.push({ type: 'response.output_item.added', output_index: outputIndex, item });
   }
   events.push({ type: 'response.output_item.done', output_index: outputIndex, item });

@@ -4,12 +4,14 @@
  */
 import { setTimeout as wait } from 'node:timers/promises';
 import { performance } from 'node:perf_hooks';
-import type { Agent, Dispatcher } from 'undici';
+import type { Readable } from 'node:stream';
+import type { Agent } from 'undici';
 import { asAbortSignal, type RequestSignal } from '../clientSignal';
 import type { UpstreamConfig } from '../config';
 import type { Logger } from '../logger';
 import type { UpstreamTarget } from '../request';
 import { backoffDelay, retryAfterMs } from './backoff';
+import { holdAnswer, replayHeld, type HeldAnswer } from './heldAnswer';
 import { parseUpstreamUrl } from './parsedUrl';
 import { UpstreamTimeoutError, UpstreamUnreachableError } from './errors';
 import { clientCredential, mayReceiveClientCredential, type UpstreamEndpoint, upstreamHeaders, upstreamUrl } from './target';
@@ -34,13 +36,16 @@ export interface UpstreamCall {
   stream?: boolean;
 }
 
+/** A response body: undici's stream, or a failed answer held back while the chain went on (heldAnswer.ts). */
+export type UpstreamBody = Readable & { dump(): Promise<void> };
+
 /** The provider's response, body not yet read. */
 export interface UpstreamResponse {
   provider: UpstreamTarget;
   status: number;
   headers: Record<string, string | string[] | undefined>;
-  /** undici's body stream; `dump()` discards it without buffering. */
-  body: Dispatcher.ResponseData['body'];
+  /** The body stream; `dump()` discards it without buffering. */
+  body: UpstreamBody;
   /** From sending the (successful) attempt to its response headers. */
   latencyMs: number;
 }
@@ -143,6 +148,25 @@ export function createUpstreamClient(config: UpstreamConfig, logger: Logger): Up
       const retries = clientRetries(call.headers) ? 0 : config.retries;
       // What each provider's last attempt failed with, for the client's error when all failed.
       const causes: { provider: string; cause: string }[] = [];
+      // When no provider succeeds, the client gets the most informative real answer: an HTTP
+      // answer from any provider beats a connection failure or a timeout (it has the provider's
+      // status, error body and Retry-After); among HTTP failures, the earliest provider's in the
+      // chain (the primary's when it answered), since that is the provider the client addressed.
+      // Only when no provider answered at all is the failure the proxy's own 502 or 504.
+      let held: { providerIndex: number; answer: HeldAnswer } | undefined;
+      const discard = (response: UpstreamResponse): Promise<void> => response.body.dump().catch(() => undefined);
+      /** A failure the chain goes on from: kept, unless an earlier provider's answer already is. */
+      const keep = async (response: UpstreamResponse, providerIndex: number): Promise<void> => {
+        if (held && held.providerIndex < providerIndex) return discard(response);
+        const answer = await holdAnswer(response);
+        if (answer) held = { providerIndex, answer };
+      };
+      /** The client's answer when the chain ends on `response`, a failure: an earlier provider's wins. */
+      const endOn = async (response: UpstreamResponse, providerIndex: number): Promise<UpstreamResponse> => {
+        if (!held || held.providerIndex === providerIndex) return response;
+        await discard(response);
+        return replayHeld(held.answer);
+      };
       for (const [providerIndex, target] of chain.entries()) {
         const lastProvider = providerIndex === chain.length - 1;
         for (let retry = 0; retry <= retries; retry++) {
@@ -150,21 +174,22 @@ export function createUpstreamClient(config: UpstreamConfig, logger: Logger): Up
           let delay: number;
           try {
             const response = await attempt(call, target);
-            if (!retryableStatus(response.status) || final) return response;
+            if (response.status < 400) return response;
+            if (!retryableStatus(response.status) || final) return endOn(response, providerIndex);
             const asked = retryAfterMs(response.headers);
             // A provider that asks for a longer wait than we would ever wait will not answer an
             // early retry: the next provider gets the request now, or the client the answer
             // with its Retry-After, instead of after minutes of doomed retries.
             if (asked !== undefined && asked > config.maxBackoffMs) {
-              if (lastProvider) return response;
+              if (lastProvider) return endOn(response, providerIndex);
               logger.warn(`upstream ${target.name} answered ${response.status} and asks to wait ${Math.round(asked / 1000)} s; trying the next provider`);
-              await response.body.dump().catch(() => undefined);
+              await keep(response, providerIndex);
               lastError = undefined;
               break;
             }
             delay = backoffDelay(retry, asked, config.maxBackoffMs);
             logger.warn(`upstream ${target.name} answered ${response.status}; ${retry < retries ? `retrying in ${Math.round(delay)} ms` : 'trying the next provider'}`);
-            await response.body.dump().catch(() => undefined);
+            await keep(response, providerIndex);
             lastError = undefined;
           } catch (error) {
             if (call.signal.aborted) throw error;
@@ -180,7 +205,8 @@ export function createUpstreamClient(config: UpstreamConfig, logger: Logger): Up
         }
         if (lastError !== undefined) causes.push({ provider: target.name, cause: describe(lastError) });
       }
-      // Only reached when the last attempt threw: a final HTTP failure is returned above.
+      // Only reached when the last attempt threw.
+      if (held) return replayHeld(held.answer);
       const names = chain.map((p) => p.name);
       if (isTimeout(lastError)) {
         const [limit, setting] = startLimit(call);

@@ -10,6 +10,7 @@ import type { ApiStyle } from '../request';
 import { createAnswerCollector } from '../stream/answer-collector';
 import { pacedFeed } from '../stream/paced-feed';
 import { LargeAnswer, type AnswerReading, type OffThreadAnswerReader } from '../stream/large-answer';
+import { watchResponsesSequence } from '../stream/responses-sequence';
 import { dataFrame, namedFrame } from '../stream/sse-format';
 
 export interface TeeOptions {
@@ -28,17 +29,29 @@ export interface TeedBody {
   completion: Promise<StoredAnswer | undefined>;
   /** For an answer too large to store (`completion` is then undefined): what was read of it. */
   large: Promise<AnswerReading | undefined>;
+  /**
+   * STREAM_BROKEN_CODE once the client's stream ended in the tee's error frame (the upstream broke
+   * off or stopped before its end marker); undefined otherwise. Set before `completion` resolves.
+   */
+  streamFailure: () => string | undefined;
 }
 
-/** The SSE frame that tells an SDK the stream failed (OpenAI: an error chunk; Anthropic: an error event). */
-export function streamErrorFrame(api: ApiStyle, message: string): string {
+/** The error code of the frame that ends a stream the upstream broke off, and of its ledger record. */
+export const STREAM_BROKEN_CODE = 'upstream_stream_broken';
+
+/**
+ * The SSE frame that tells an SDK the stream failed (OpenAI: an error chunk; Anthropic: an error
+ * event). A Responses error event takes `nextSequence`, the stream's next sequence number, as every
+ * event of that stream carries one.
+ */
+export function streamErrorFrame(api: ApiStyle, message: string, nextSequence = 0): string {
   if (api === 'anthropic.messages') {
     return namedFrame('error', { type: 'error', error: { type: 'api_error', message } });
   }
   if (api === 'openai.responses') {
-    return namedFrame('error', { type: 'error', code: 'upstream_stream_broken', message, param: null });
+    return namedFrame('error', { type: 'error', code: STREAM_BROKEN_CODE, message, param: null, sequence_number: nextSequence });
   }
-  return dataFrame({ error: { message, type: 'server_error', code: 'upstream_stream_broken', param: null } });
+  return dataFrame({ error: { message, type: 'server_error', code: STREAM_BROKEN_CODE, param: null } });
 }
 
 /**
@@ -63,10 +76,15 @@ export function teeUpstreamBody(source: Readable, options: TeeOptions): TeedBody
     };
   });
 
-  if (!isStream) return { body: watchPlainBody(source, collector, settle), completion, large };
+  if (!isStream) return { body: watchPlainBody(source, collector, settle), completion, large, streamFailure: noFailure };
 
-  return { body: watchStreamBody(source, options.api, collector, settle), completion, large };
+  let failure: string | undefined;
+  const body = watchStreamBody(source, options.api, collector, settle, () => (failure = STREAM_BROKEN_CODE));
+  return { body, completion, large, streamFailure: () => failure };
 }
+
+/** A plain body is never mended: one that breaks is cut, and its client sees a broken connection. */
+const noFailure = (): undefined => undefined;
 
 /**
  * A stream goes to the client through a Readable fed from the upstream body's own 'data' events:
@@ -75,9 +93,18 @@ export function teeUpstreamBody(source: Readable, options: TeeOptions): TeedBody
  * breaks off or ends before its end marker. The upstream body is paused until the client's side
  * asks for data, and paused again whenever the client falls behind (backpressure).
  */
-function watchStreamBody(source: Readable, api: ApiStyle, collector: AnswerCollector | undefined, settle: (answer: StoredAnswer | LargeAnswer | undefined) => void): Readable {
+function watchStreamBody(
+  source: Readable,
+  api: ApiStyle,
+  collector: AnswerCollector | undefined,
+  settle: (answer: StoredAnswer | LargeAnswer | undefined) => void,
+  onBrokenStream: () => void,
+): Readable {
   // The collector parses each event; paced, so a burst of them never holds the thread (paced-feed.ts).
   const feed = collector ? pacedFeed((chunk) => collector.push(chunk)) : undefined;
+  // A Responses error event needs the stream's next sequence number: the collector counts them;
+  // a body it does not read (an error status sent as a stream, rare) is watched for them here.
+  const watch = api === 'openai.responses' && !collector ? watchResponsesSequence() : undefined;
   let finished = false;
   const body = new Readable({
     read() {
@@ -92,9 +119,21 @@ function watchStreamBody(source: Readable, api: ApiStyle, collector: AnswerColle
     if (frame !== undefined) body.push(frame);
     body.push(null);
   };
+  /**
+   * Ends the client's side with the API's error frame. A Responses one waits for the collector to
+   * have read every event before it (the collector numbers them; it is paced, so it may lag).
+   * Called before `settle`, so the failure is known once `completion` resolves.
+   */
+  const failWith = (message: string): void => {
+    // A client that left is recorded as gone (499), not as served a broken stream.
+    if (!body.destroyed) onBrokenStream();
+    if (api !== 'openai.responses') return finish(streamErrorFrame(api, message));
+    void (feed?.drained() ?? Promise.resolve()).then(() => finish(streamErrorFrame(api, message, collector?.nextSequence?.() ?? watch?.next())));
+  };
   source.pause();
   source.on('data', (chunk: Buffer) => {
     feed?.push(chunk);
+    watch?.push(chunk);
     if (!body.push(chunk)) source.pause();
   });
   source.on('end', () => {
@@ -109,15 +148,18 @@ function watchStreamBody(source: Readable, api: ApiStyle, collector: AnswerColle
         finish();
         return;
       }
-      settle(collector.finish());
+      const answer = collector.finish();
       // A stream closed cleanly before its end marker is as broken as a reset one: say so, or the
       // client takes a truncated answer for a whole one.
-      finish(collector.ended() ? undefined : streamErrorFrame(api, 'the upstream stream ended before the answer was complete (no end-of-stream marker); retry the request'));
+      const whole = collector.ended();
+      if (!whole) failWith('the upstream stream ended before the answer was complete (no end-of-stream marker); retry the request');
+      settle(answer);
+      if (whole) finish();
     });
   });
   const brokeOff = (reason: string): void => {
+    failWith(`the upstream stream broke off before the answer was complete (${reason}); retry the request`);
     settle(undefined);
-    finish(streamErrorFrame(api, `the upstream stream broke off before the answer was complete (${reason}); retry the request`));
   };
   source.on('error', (error: Error) => brokeOff(error.message));
   // Destroyed without an error or an end (not by this tee): as broken as a reset.

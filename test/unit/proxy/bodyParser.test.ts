@@ -59,6 +59,16 @@ describe('the body parser', () => {
     });
   }
 
+  it('a large body holding an integer beyond 2^53 comes back from the worker without a cache key', async () => {
+    const [api, body] = bodies[0]!;
+    const raw = Buffer.from(JSON.stringify(body).replace('"temperature":0.2', '"seed":9007199254740993,"temperature":0.2'));
+    assert.ok(raw.length >= SMALL_LIMIT && raw.includes('9007199254740993'));
+    const parsed = (await parser.parse(raw, api)) as JsonObject;
+    assert.ok(Object.keys(digestsOf(parsed)).length >= 3, 'digested on the worker');
+    assert.equal(canonicalHash(requestFor(api, parsed)), undefined);
+    assert.deepEqual(semanticKey(requestFor(api, parsed)), { eligible: false, reason: 'unkeyable_number' });
+  });
+
   it('a changed copy of a parsed body gets its own key, not the remembered one', async () => {
     const [api, body] = bodies[0]!;
     const parsed = (await parser.parse(Buffer.from(JSON.stringify(body)), api)) as JsonObject;
