@@ -86,19 +86,21 @@ interface BlockSlot {
 }
 
 export interface CacheHintPlan {
-  /** String contents wrapped into one text block, plus the breakpoints. */
+  /** The breakpoints: a marker appended to a block, or a string wrapped into one marked text block. */
   edits: JsonEdit[];
   /** Number of breakpoints added. */
   breakpoints: number;
 }
 
-/** Blocks of a `system` or message `content` value, wrapping a string into one text block. */
-function contentSlots(value: JsonValue | undefined, path: JsonPath, wraps: JsonEdit[]): BlockSlot[] {
+/**
+ * Blocks of a `system` or message `content` value. A string counts as the one text block the API
+ * reads it as; it is wrapped into that block only if it gets a marker (nothing else is changed).
+ */
+function contentSlots(value: JsonValue | undefined, path: JsonPath): BlockSlot[] {
   if (typeof value === 'string') {
     // An empty string stays a string: the API refuses empty text blocks, and there is nothing to mark.
     if (value === '') return [];
-    wraps.push({ kind: 'wrapAsTextBlock', path, marker: false });
-    return [{ text: value, markable: value !== '', markerEdit: { kind: 'wrapAsTextBlock', path, marker: true } }];
+    return [{ text: value, markable: true, markerEdit: { kind: 'wrapAsTextBlock', path, marker: true } }];
   }
   if (!Array.isArray(value)) return [];
   return value.flatMap((block, index): BlockSlot[] => {
@@ -115,17 +117,19 @@ function lastMarkable(slots: BlockSlot[], from: number, to: number): number | un
 }
 
 /**
- * Decides the breakpoints for one request, from that request alone. When any breakpoint is placed,
- * every string `content` and a string `system` become one-block arrays (a pure function of each
- * turn, the same on every hinted request, marked or not), and markers go on: the last tool, the last system block and the last block of each
- * of the two newest user turns, each only if the prefix up to it reaches the model's minimum.
- * Returns no edits for requests with markers of their own or too short to cache.
+ * Decides the breakpoints for one request, from that request alone. Markers go on the last tool,
+ * the last system block and the last block of each of the two newest user turns, each only if the
+ * prefix up to it reaches the model's minimum. A marked string `content` or `system` becomes the
+ * one-block array the API reads it as, with the marker; every other turn keeps its bytes. (The
+ * provider reads a string and its one-block array as the same block, so a turn wrapped while marked
+ * and forwarded as a string later still matches the cache entry.) At most MAX_BREAKPOINTS edits,
+ * whatever the number of turns. Returns no edits for requests with markers of their own or too
+ * short to cache.
  *
  * @example planCacheHints(body, 'claude-sonnet-4-5', countTokens).breakpoints // 0..4
  */
 export function planCacheHints(body: JsonObject, model: string, countTokens: TokenCounter): CacheHintPlan {
   if (hasClientCacheControl(body)) return { edits: [], breakpoints: 0 };
-  const wraps: JsonEdit[] = [];
   const slots: BlockSlot[] = [];
   const candidates: number[] = [];
   const tools = Array.isArray(body.tools) ? body.tools : [];
@@ -134,7 +138,7 @@ export function planCacheHints(body: JsonObject, model: string, countTokens: Tok
   });
   if (slots.length > 0) candidates.push(slots.length - 1);
   const systemStart = slots.length;
-  slots.push(...contentSlots(body.system, ['system'], wraps));
+  slots.push(...contentSlots(body.system, ['system']));
   const systemEnd = lastMarkable(slots, systemStart, slots.length);
   if (systemEnd !== undefined) candidates.push(systemEnd);
   const userTurnEnds: number[] = [];
@@ -142,7 +146,7 @@ export function planCacheHints(body: JsonObject, model: string, countTokens: Tok
   messages.forEach((message, index) => {
     if (!isObject(message)) return;
     const start = slots.length;
-    slots.push(...contentSlots(message.content, ['messages', index, 'content'], wraps));
+    slots.push(...contentSlots(message.content, ['messages', index, 'content']));
     const end = message.role === 'user' ? lastMarkable(slots, start, slots.length) : undefined;
     if (end !== undefined) userTurnEnds.push(end);
   });
@@ -157,16 +161,6 @@ export function planCacheHints(body: JsonObject, model: string, countTokens: Tok
     return cumulative >= minimum;
   };
   const chosen = [...new Set(candidates)].filter(qualifies).slice(-MAX_BREAKPOINTS);
-  // Nothing worth caching: forward the client's bytes. Wrapping starts with the first hinted request
-  // of a conversation; the provider had cached nothing for the requests before it, so nothing is lost.
-  if (chosen.length === 0) return { edits: [], breakpoints: 0 };
-
-  const markerBySlot = new Map(chosen.map((slot) => [slot, slots[slot]!.markerEdit]));
-  const edits: JsonEdit[] = wraps.filter((wrap) => ![...markerBySlot.values()].some((edit) => edit.kind === 'wrapAsTextBlock' && samePath(edit.path, wrap.path)));
-  edits.push(...markerBySlot.values());
-  return { edits, breakpoints: chosen.length };
-}
-
-function samePath(a: JsonPath, b: JsonPath): boolean {
-  return a.length === b.length && a.every((part, index) => part === b[index]);
+  // None chosen (nothing worth caching): no edits, the client's bytes go out as they came.
+  return { edits: chosen.map((slot) => slots[slot]!.markerEdit), breakpoints: chosen.length };
 }
