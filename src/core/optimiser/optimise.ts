@@ -12,7 +12,7 @@ import { planCacheHints } from './cacheHints';
 import { planDedupe } from './dedupe';
 import { findInstructionPayloads } from './instructions';
 import type { InstructionPayload } from './instructions';
-import { applyJsonEdits } from './jsonEdits';
+import { applyJsonEdits, DuplicateKeyError } from './jsonEdits';
 import type { JsonEdit } from './jsonEdits';
 import { shrinkMarkdown } from './markdown';
 import { memoiseTokenCounter } from './tokenCounter';
@@ -126,24 +126,37 @@ export function createRequestOptimiser(config: OptimiserConfig, countTokens: Tok
     return { edits, saved };
   };
 
+  /** The transformation; throws DuplicateKeyError for a body that repeats a key (see optimise). */
+  const transform = (api: ApiStyle, model: string, body: JsonObject, rawBody: Buffer): OptimiseResult => {
+    // Decoded only when something is edited: a large body that goes out as it came costs nothing here.
+    let text: string | undefined;
+    let current = body;
+    const phase1 = instructionEdits(api, body);
+    if (phase1.edits.length > 0) {
+      text = applyJsonEdits(rawBody.toString('utf8'), phase1.edits);
+      current = JSON.parse(text) as JsonObject;
+    }
+    let cacheHints = 0;
+    if (api === 'anthropic.messages' && config.cacheHints) {
+      const plan = planCacheHints(current, model, count);
+      if (plan.edits.length > 0) text = applyJsonEdits(text ?? rawBody.toString('utf8'), plan.edits);
+      cacheHints = plan.breakpoints;
+    }
+    return { forwardBody: text === undefined ? undefined : Buffer.from(text, 'utf8'), tokensSaved: phase1.saved, cacheHints };
+  };
+
   return {
     optimise({ api, model, body, rawBody }) {
       if (!config.enabled || (api !== 'anthropic.messages' && api !== 'openai.chat')) return { tokensSaved: 0, cacheHints: 0 };
-      // Decoded only when something is edited: a large body that goes out as it came costs nothing here.
-      let text: string | undefined;
-      let current = body;
-      const phase1 = instructionEdits(api, body);
-      if (phase1.edits.length > 0) {
-        text = applyJsonEdits(rawBody.toString('utf8'), phase1.edits);
-        current = JSON.parse(text) as JsonObject;
+      try {
+        return transform(api, model, body, rawBody);
+      } catch (error) {
+        // A key repeated within one object: the plan was made on the parsed body (the last copy
+        // wins, as at the provider), but an edit could land in the first copy, which the provider
+        // ignores. Nothing is changed: the client's bytes go out as they came.
+        if (error instanceof DuplicateKeyError) return { tokensSaved: 0, cacheHints: 0 };
+        throw error;
       }
-      let cacheHints = 0;
-      if (api === 'anthropic.messages' && config.cacheHints) {
-        const plan = planCacheHints(current, model, count);
-        if (plan.edits.length > 0) text = applyJsonEdits(text ?? rawBody.toString('utf8'), plan.edits);
-        cacheHints = plan.breakpoints;
-      }
-      return { forwardBody: text === undefined ? undefined : Buffer.from(text, 'utf8'), tokensSaved: phase1.saved, cacheHints };
     },
   };
 }

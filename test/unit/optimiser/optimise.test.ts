@@ -149,3 +149,19 @@ test('a payload past the size bound is forwarded as it is, without parsing', () 
   assert.equal(text, JSON.stringify(body));
   assert.equal(tokensSaved, 0);
 });
+
+test('a body that repeats a key anywhere gets no hints and no edits: it goes out as it came', () => {
+  // JSON.parse keeps the last "messages" (as the provider does), an edit could only name the first:
+  // the marker went into the array the provider ignores, and the header said 2 hints for 1.
+  const system = JSON.stringify(`${FILE_HEADER}Rules   \n\n\n\n${'word '.repeat(1500)}`);
+  const raw = `{"model":"claude-sonnet-4-5","max_tokens":100,"system":${system},"messages":[{"role":"user","content":"first"},{"role":"assistant","content":"x"},{"role":"user","content":"y"}],"messages":[{"role":"user","content":"second"}]}`;
+  const body = JSON.parse(raw) as JsonObject;
+  for (const settings of [DEFAULTS, ALL_ON]) {
+    const result = createRequestOptimiser(settings, countTokens).optimise({ api: 'anthropic.messages', model: 'claude-sonnet-4-5', body, rawBody: Buffer.from(raw) });
+    assert.deepEqual([result.forwardBody, result.tokensSaved, result.cacheHints], [undefined, 0, 0]);
+  }
+  // Deeper down too: the parsed message is a system message holding an instruction file to shrink.
+  const nested = `{"model":"gpt-4o","messages":[{"role":"user","content":${system},"role":"system"}]}`;
+  const result = createRequestOptimiser(ALL_ON, countTokens).optimise({ api: 'openai.chat', model: 'gpt-4o', body: JSON.parse(nested) as JsonObject, rawBody: Buffer.from(nested) });
+  assert.deepEqual([result.forwardBody, result.tokensSaved, result.cacheHints], [undefined, 0, 0]);
+});
