@@ -137,3 +137,26 @@ test('an assistant prefill is not marked (its bytes will not recur), and empty s
   assert.equal(out.system, '', 'an empty system prompt stays an empty string');
   assert.deepEqual((out.messages as JsonObject[])[1], { role: 'assistant', content: 'Sure, here' }, 'an unmarked turn stays a string');
 });
+
+test('a deferred tool is never marked (the API refuses it): the last tool loaded up front is', () => {
+  const big = { name: 'big', description: words(1200, 'doc'), input_schema: { type: 'object' } };
+  const deferred = { name: 'mcp__x__search', description: 'found by tool search', input_schema: { type: 'object' }, defer_loading: true };
+  const toolset = { type: 'mcp_toolset', mcp_server_name: 'x', default_config: { defer_loading: true } };
+  const body: JsonObject = { model: 'm', max_tokens: 1, tools: [big, deferred, toolset], system: words(100, 's'), messages: [{ role: 'user', content: 'hi' }] };
+  const { out } = hinted(body);
+  assert.deepEqual(markerPaths(out), ['tools.0', 'system.0', 'messages.0.0']);
+  const allDeferred: JsonObject = { ...body, tools: [{ ...big, defer_loading: true }], system: words(1200, 's') };
+  assert.deepEqual(markerPaths(hinted(allDeferred).out), ['system.0', 'messages.0.0'], 'no tool marker when every tool is deferred');
+});
+
+test('a whitespace-only turn or block is never marked nor wrapped: the API refuses such a text block', () => {
+  const body: JsonObject = {
+    model: 'm',
+    max_tokens: 1,
+    system: words(1100, 's'),
+    messages: [{ role: 'user', content: 'q' }, { role: 'assistant', content: 'a' }, { role: 'user', content: [{ type: 'text', text: 'look' }, { type: 'text', text: ' \n' }] }, { role: 'assistant', content: 'b' }, { role: 'user', content: ' ' }],
+  };
+  const { out } = hinted(body);
+  assert.deepEqual(markerPaths(out), ['system.0', 'messages.0.0', 'messages.2.0']);
+  assert.equal((out.messages as JsonObject[])[4]!.content, ' ', 'the whitespace-only turn stays the client\'s string');
+});
