@@ -6,7 +6,7 @@ import { findEmbeddedSections, findInstructionPayloads } from '../../../src/core
 import type { JsonObject } from '../../../src/core/request';
 
 const slice = (payload: { container: string; start: number; end: number }): string => payload.container.slice(payload.start, payload.end);
-const FILE = 'Contents of /repo/CLAUDE.md (project instructions, checked into the codebase):\n\n# Project\nUse pnpm.';
+const FILE = '<system-reminder>\nContents of /repo/CLAUDE.md (project instructions, checked into the codebase):\n\n# Project\nUse pnpm.\n</system-reminder>';
 
 test('only recognised instruction files count, never a whole system prompt or a user\'s <instructions>', () => {
   const text = [
@@ -17,6 +17,15 @@ test('only recognised instruction files count, never a whole system prompt or a 
   ].join('\n');
   const sections = findEmbeddedSections(text, ['system']);
   assert.deepEqual(sections.map(slice), ['# Project\nUse pnpm.', 'Be terse.']);
+});
+
+test('a file with no next header or </system-reminder> after it is left alone: where it ends is unknown', () => {
+  const text = 'Contents of /r/CLAUDE.md (project instructions):\n\nUse pnpm.\n\n# Tool output format (NOT part of CLAUDE.md)\nresult: |\n  line1\n\n\n  line2   \n<!-- tool: keep this marker -->\n';
+  assert.deepEqual(findEmbeddedSections(text), []);
+  // Followed by another file's header (any file), or closed: it ends there, newlines excluded.
+  assert.deepEqual(findEmbeddedSections(`${text}\n\nContents of /r/notes.txt (notes):\n\nx`).map(slice), [text.slice(text.indexOf('Use'), text.length - 1)]);
+  assert.deepEqual(findEmbeddedSections('Contents of /r/AGENTS.md (project):\n\nA\n\n\n</system-reminder>\nmore').map(slice), ['A']);
+  assert.deepEqual(findEmbeddedSections(`Contents of /r/AGENTS.md (project):\n\nA${'\n'.repeat(50_000)}B`), [], 'a run of newlines is no end');
 });
 
 test('OpenAI: system and developer messages only; user turns never', () => {
@@ -55,5 +64,6 @@ test('dedupe drops later verbatim copies of a recognised file, never whole messa
     ],
   };
   const plan = planDedupe(findInstructionPayloads('openai.chat', openai));
-  assert.deepEqual(plan.removeSections.map((p) => p.path), [['messages', 2, 'content']]);
+  // messages[3] keeps its <system-reminder> tags, so cutting the copy out does not empty it.
+  assert.deepEqual(plan.removeSections.map((p) => p.path), [['messages', 2, 'content'], ['messages', 3, 'content']]);
 });

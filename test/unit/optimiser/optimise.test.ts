@@ -99,7 +99,7 @@ test('by default nothing the model reads changes: only cache_control markers are
 });
 
 test('opted in, only recognised instruction files in system prompts shrink; user turns and tool outputs keep every byte', () => {
-  const system = `You are terse.   \n\n\n\n<!-- keep: not an instruction file -->\n${FILE_HEADER}# Rules   \n\n\n\n<!-- internal -->\n- Use tabs.  \n\n\n\n\`\`\`sh\nmake   \n\n\n\n\`\`\`\n`;
+  const system = `You are terse.   \n\n\n\n<!-- keep: not an instruction file -->\n${FILE_HEADER}# Rules   \n\n\n\n<!-- internal -->\n- Use tabs.  \n\n\n\n\`\`\`sh\nmake   \n\n\n\n\`\`\`\n</system-reminder>`;
   const toolOutput = 'line with spaces   \n\n\n\n    indented\n';
   const user = `Go.\n<instructions>\nBe   \n\n\n\nterse.\n</instructions>\n${FILE_HEADER}<!-- x -->\nsame`;
   const body: JsonObject = {
@@ -112,7 +112,7 @@ test('opted in, only recognised instruction files in system prompts shrink; user
   };
   const { text, tokensSaved, cacheHints } = forward(createRequestOptimiser(ALL_ON, countTokens), 'openai.chat', body);
   const out = JSON.parse(text) as { messages: Array<{ content: string }> };
-  assert.equal(out.messages[0]!.content, `You are terse.   \n\n\n\n<!-- keep: not an instruction file -->\n${FILE_HEADER}# Rules\n\n- Use tabs.\n\n\`\`\`sh\nmake   \n\n\n\n\`\`\`\n`);
+  assert.equal(out.messages[0]!.content, `You are terse.   \n\n\n\n<!-- keep: not an instruction file -->\n${FILE_HEADER}# Rules\n\n- Use tabs.\n\n\`\`\`sh\nmake   \n\n\n\n\`\`\`\n</system-reminder>`);
   assert.equal(out.messages[1]!.content, user);
   assert.equal(out.messages[2]!.content, toolOutput);
   assert.ok(tokensSaved > 0);
@@ -120,11 +120,11 @@ test('opted in, only recognised instruction files in system prompts shrink; user
 });
 
 test('each opt-in transformation has its own switch and never touches a cache_control block', () => {
-  const file = `${FILE_HEADER}<!-- c -->\nRules  \n\n\n\n${'word '.repeat(1500)}`;
+  const file = `${FILE_HEADER}<!-- c -->\nRules  \n\n\n\n${'word '.repeat(1500)}\n</system-reminder>`;
   const body: JsonObject = {
     model: 'claude-sonnet-4-5',
     max_tokens: 10,
-    system: [{ type: 'text', text: file }, { type: 'text', text: `${FILE_HEADER}Same` }, { type: 'text', text: `Intro\n${FILE_HEADER}Same` }, { type: 'text', text: file, cache_control: { type: 'ephemeral' } }],
+    system: [{ type: 'text', text: file }, { type: 'text', text: `${FILE_HEADER}Same\n</system-reminder>` }, { type: 'text', text: `Intro\n${FILE_HEADER}Same\n</system-reminder>` }, { type: 'text', text: file, cache_control: { type: 'ephemeral' } }],
     messages: [{ role: 'user', content: 'Hi' }],
   };
   const run = (overrides: Partial<OptimiserConfig>): JsonObject => JSON.parse(forward(createRequestOptimiser({ ...ALL_ON, ...overrides }, countTokens), 'anthropic.messages', body).text) as JsonObject;
@@ -134,7 +134,7 @@ test('each opt-in transformation has its own switch and never touches a cache_co
   assert.ok(systemText(run({ cacheHints: false, whitespace: false, dedupeBlocks: false })).startsWith(`${FILE_HEADER}Rules  \n\n\n\n`));
   assert.ok(systemText(run({ cacheHints: false, htmlComments: false, dedupeBlocks: false })).startsWith(`${FILE_HEADER}<!-- c -->\nRules\n\nword`));
   const deduped = run({ cacheHints: false, whitespace: false, htmlComments: false });
-  assert.equal(systemText(deduped, 2), 'Intro\n', 'the repeated file is cut out of its block, the block itself stays');
+  assert.equal(systemText(deduped, 2), 'Intro\n\n</system-reminder>', 'the repeated file is cut out of its block, the block itself stays');
   assert.equal((deduped.system as unknown[]).length, 4);
   assert.equal(systemText(run({ cacheHints: false }), 3), file, 'the cache_control block keeps every byte');
   const hintsOnly = run({ whitespace: false, htmlComments: false, dedupeBlocks: false });
@@ -164,4 +164,12 @@ test('a body that repeats a key anywhere gets no hints and no edits: it goes out
   const nested = `{"model":"gpt-4o","messages":[{"role":"user","content":${system},"role":"system"}]}`;
   const result = createRequestOptimiser(ALL_ON, countTokens).optimise({ api: 'openai.chat', model: 'gpt-4o', body: JSON.parse(nested) as JsonObject, rawBody: Buffer.from(nested) });
   assert.deepEqual([result.forwardBody, result.tokensSaved, result.cacheHints], [undefined, 0, 0]);
+});
+
+test('a file whose end cannot be found is not edited, nor the client\'s text after it', () => {
+  const system = `${FILE_HEADER}Use pnpm.\n\n# Tool output format (NOT part of CLAUDE.md)\nReply with YAML:\nresult: |\n  line1\n\n\n  line2   \n<!-- tool: keep this marker -->\n`;
+  const body: JsonObject = { model: 'claude-sonnet-4-5', max_tokens: 10, system, messages: [{ role: 'user', content: 'hi' }] };
+  const result = createRequestOptimiser({ ...ALL_ON, cacheHints: false }, countTokens).optimise({ api: 'anthropic.messages', model: 'claude-sonnet-4-5', body, rawBody: Buffer.from(JSON.stringify(body)) });
+  assert.equal(result.forwardBody?.toString(), undefined);
+  assert.equal(result.tokensSaved, 0);
 });
