@@ -17,9 +17,11 @@ export interface InstructionPayload {
   /** The payload (the file's text) is `container.slice(start, end)`. */
   start: number;
   end: number;
-  /** The whole section, header included (what dedupe may remove). */
+  /** The whole section, header included. */
   sectionStart: number;
   sectionEnd: number;
+  /** The file's path as its header names it (`/repo/CLAUDE.md`). */
+  file: string;
 }
 
 /**
@@ -29,7 +31,7 @@ export interface InstructionPayload {
  */
 const INSTRUCTION_FILES = ['CLAUDE.md', 'CLAUDE.local.md', 'AGENTS.md', 'GEMINI.md', '.cursorrules', 'copilot-instructions.md', '.clinerules', '.windsurfrules'];
 const escaped = INSTRUCTION_FILES.map((name) => name.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')).join('|');
-const CONTENTS_OF_HEADER = new RegExp(`^Contents of [^\\n]*[/\\\\](?:${escaped}) \\([^()\\n]*\\):\\n\\n`, 'gm');
+const CONTENTS_OF_HEADER = new RegExp(`^Contents of ([^\\n]*[/\\\\](?:${escaped})) \\([^()\\n]*\\):\\n\\n`, 'gm');
 /** Any file's header (instruction file or not): where the section before it ends. */
 const ANY_CONTENTS_OF_HEADER = /^Contents of [^\n]+ \([^()\n]*\):\n\n/gm;
 const REMINDER_END = '</system-reminder>';
@@ -79,7 +81,7 @@ export function findEmbeddedSections(text: string, path: JsonPath = []): Instruc
     if (next === ends.length) break;
     let end = ends[next]!;
     while (end > start && text.charCodeAt(end - 1) === 0x0a) end--;
-    found.push({ kind: 'embedded', path, container: text, start, end, sectionStart: match.index, sectionEnd: end });
+    found.push({ kind: 'embedded', path, container: text, start, end, sectionStart: match.index, sectionEnd: end, file: match[1]! });
   }
   return found;
 }

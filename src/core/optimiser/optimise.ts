@@ -97,10 +97,10 @@ export function createRequestOptimiser(config: OptimiserConfig, countTokens: Tok
     if (!shrinking && !config.dedupeBlocks) return { edits: [], saved: 0 };
     const payloads = findInstructionPayloads(api, body);
     if (payloads.length === 0) return { edits: [], saved: 0 };
-    const dedupe = config.dedupeBlocks ? planDedupe(payloads) : { removeSections: [] };
+    const pointers = new Map<InstructionPayload, string>();
+    if (config.dedupeBlocks) for (const { payload, pointer } of planDedupe(payloads).replacements) pointers.set(payload, pointer);
     const edits: JsonEdit[] = [];
     let saved = 0;
-    const removedSections = new Set(dedupe.removeSections);
     const byContainer = new Map<string, InstructionPayload[]>();
     for (const payload of payloads) {
       const list = byContainer.get(pathKey(payload.path)) ?? [];
@@ -109,19 +109,30 @@ export function createRequestOptimiser(config: OptimiserConfig, countTokens: Tok
     }
     for (const list of byContainer.values()) {
       const container = list[0]!.container;
-      let next = container;
-      // Right to left, so earlier offsets stay valid.
-      for (const payload of [...list].sort((a, b) => b.start - a.start)) {
-        if (removedSections.has(payload)) {
-          saved += count(container.slice(payload.sectionStart, payload.sectionEnd));
-          next = next.slice(0, payload.sectionStart) + next.slice(payload.sectionEnd);
+      // Payloads come in order and never overlap: the new text is built once.
+      const parts: string[] = [];
+      let copied = 0;
+      let changed = false;
+      for (const payload of list) {
+        const original = container.slice(payload.start, payload.end);
+        const pointer = pointers.get(payload);
+        let replacement = original;
+        if (pointer !== undefined) {
+          replacement = pointer;
+          saved += Math.max(0, count(original) - count(pointer));
         } else if (shrinking) {
-          const memo = shrinkPayload(container.slice(payload.start, payload.end));
+          const memo = shrinkPayload(original);
+          replacement = memo.text;
           saved += memo.saved;
-          next = next.slice(0, payload.start) + memo.text + next.slice(payload.end);
         }
+        if (replacement === original) continue;
+        parts.push(container.slice(copied, payload.start), replacement);
+        copied = payload.end;
+        changed = true;
       }
-      if (next !== container) edits.push({ kind: 'replaceString', path: list[0]!.path, value: next });
+      if (!changed) continue;
+      parts.push(container.slice(copied));
+      edits.push({ kind: 'replaceString', path: list[0]!.path, value: parts.join('') });
     }
     return { edits, saved };
   };

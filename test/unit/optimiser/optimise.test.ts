@@ -121,10 +121,11 @@ test('opted in, only recognised instruction files in system prompts shrink; user
 
 test('each opt-in transformation has its own switch and never touches a cache_control block', () => {
   const file = `${FILE_HEADER}<!-- c -->\nRules  \n\n\n\n${'word '.repeat(1500)}\n</system-reminder>`;
+  const SAME = 'The same rules for every package of this repository.';
   const body: JsonObject = {
     model: 'claude-sonnet-4-5',
     max_tokens: 10,
-    system: [{ type: 'text', text: file }, { type: 'text', text: `${FILE_HEADER}Same\n</system-reminder>` }, { type: 'text', text: `Intro\n${FILE_HEADER}Same\n</system-reminder>` }, { type: 'text', text: file, cache_control: { type: 'ephemeral' } }],
+    system: [{ type: 'text', text: file }, { type: 'text', text: `${FILE_HEADER}${SAME}\n</system-reminder>` }, { type: 'text', text: `Intro\n${FILE_HEADER}${SAME}\n</system-reminder>` }, { type: 'text', text: file, cache_control: { type: 'ephemeral' } }],
     messages: [{ role: 'user', content: 'Hi' }],
   };
   const run = (overrides: Partial<OptimiserConfig>): JsonObject => JSON.parse(forward(createRequestOptimiser({ ...ALL_ON, ...overrides }, countTokens), 'anthropic.messages', body).text) as JsonObject;
@@ -134,7 +135,7 @@ test('each opt-in transformation has its own switch and never touches a cache_co
   assert.ok(systemText(run({ cacheHints: false, whitespace: false, dedupeBlocks: false })).startsWith(`${FILE_HEADER}Rules  \n\n\n\n`));
   assert.ok(systemText(run({ cacheHints: false, htmlComments: false, dedupeBlocks: false })).startsWith(`${FILE_HEADER}<!-- c -->\nRules\n\nword`));
   const deduped = run({ cacheHints: false, whitespace: false, htmlComments: false });
-  assert.equal(systemText(deduped, 2), 'Intro\n\n</system-reminder>', 'the repeated file is cut out of its block, the block itself stays');
+  assert.equal(systemText(deduped, 2), `Intro\n${FILE_HEADER}(same content as /repo/CLAUDE.md above)\n</system-reminder>`, 'the repeated file\'s text becomes a pointer; its header and the block stay');
   assert.equal((deduped.system as unknown[]).length, 4);
   assert.equal(systemText(run({ cacheHints: false }), 3), file, 'the cache_control block keeps every byte');
   const hintsOnly = run({ whitespace: false, htmlComments: false, dedupeBlocks: false });
@@ -172,4 +173,18 @@ test('a file whose end cannot be found is not edited, nor the client\'s text aft
   const result = createRequestOptimiser({ ...ALL_ON, cacheHints: false }, countTokens).optimise({ api: 'anthropic.messages', model: 'claude-sonnet-4-5', body, rawBody: Buffer.from(JSON.stringify(body)) });
   assert.equal(result.forwardBody?.toString(), undefined);
   assert.equal(result.tokensSaved, 0);
+});
+
+test('dedupe: a later copy keeps its header and points to the first; texts must match exactly', () => {
+  const optimiser = createRequestOptimiser({ ...DEFAULTS, cacheHints: false, dedupeBlocks: true }, countTokens);
+  const run = (system: string): string => {
+    const body: JsonObject = { model: 'claude-sonnet-4-5', max_tokens: 10, system, messages: [{ role: 'user', content: 'hi' }] };
+    const result = optimiser.optimise({ api: 'anthropic.messages', model: 'claude-sonnet-4-5', body, rawBody: Buffer.from(JSON.stringify(body)) });
+    return result.forwardBody ? (JSON.parse(result.forwardBody.toString()) as { system: string }).system : system;
+  };
+  const rule = 'Run the tests with make test, never with npm test or yarn test.';
+  const twoFiles = `Contents of /r/CLAUDE.md (project instructions):\n\n${rule}\n\nContents of /r/legacy/CLAUDE.md (project instructions):\n\n${rule}\n\nContents of /r/notes.txt (user notes):\n\nbe nice`;
+  assert.equal(run(twoFiles), twoFiles.replace(`legacy/CLAUDE.md (project instructions):\n\n${rule}`, 'legacy/CLAUDE.md (project instructions):\n\n(same content as /r/CLAUDE.md above)'));
+  const indented = `Contents of /r/CLAUDE.md (project instructions):\n\n${rule}\n\nContents of /r/sub/AGENTS.md (project instructions):\n\n    ${rule}\n\nContents of /r/x.txt (other):\n\nz`;
+  assert.equal(run(indented), indented, 'an indented code block is not the paragraph it shares words with');
 });
