@@ -155,32 +155,67 @@ function splitLines(text: string): Line[] {
   return lines;
 }
 
-/** Removes trailing spaces and tabs on lines where they sit outside every protected node. */
-function stripTrailingSpaces(text: string, tree: MdNode): string {
-  const mask = protectedMask(text, tree);
-  let out = '';
-  for (const line of splitLines(text)) {
-    let contentEnd = line.end;
-    while (contentEnd > line.start && (text[contentEnd - 1] === ' ' || text[contentEnd - 1] === '\t')) contentEnd--;
-    const keep = contentEnd === line.end || anyProtected(mask, contentEnd, line.end);
-    out += keep ? text.slice(line.start, line.next) : text.slice(line.start, contentEnd) + text.slice(line.end, line.next);
-  }
-  return out;
+function isSpaceOrTab(code: number): boolean {
+  return code === 0x20 || code === 0x09;
 }
 
-/** Collapses runs of two or more empty lines into one, where no line of the run is protected. */
+/**
+ * Which lines whitespace shrinking leaves alone although no parsed code node covers them: code
+ * can sit outside fences (an unfenced YAML `script: |` block, a Python docstring, a Makefile
+ * recipe), and its indentation is all that marks it. So a line that starts with a space or tab
+ * keeps its trailing whitespace, and a blank line keeps its whitespace and its place in a run when
+ * the nearest non-blank line before or after it is indented.
+ */
+function indentationGuard(text: string, lines: Line[]): Uint8Array {
+  const guarded = new Uint8Array(lines.length);
+  const blank = (line: Line): boolean => {
+    for (let i = line.start; i < line.end; i++) if (!isSpaceOrTab(text.charCodeAt(i))) return false;
+    return true;
+  };
+  const kinds = lines.map((line) => (blank(line) ? 0 : isSpaceOrTab(text.charCodeAt(line.start)) ? 2 : 1));
+  let before = 0;
+  lines.forEach((_, index) => {
+    if (kinds[index] !== 0) before = kinds[index]!;
+    if (kinds[index] === 2 || (kinds[index] === 0 && before === 2)) guarded[index] = 1;
+  });
+  let after = 0;
+  for (let index = lines.length - 1; index >= 0; index--) {
+    if (kinds[index] !== 0) after = kinds[index]!;
+    else if (after === 2) guarded[index] = 1;
+  }
+  return guarded;
+}
+
+/** Removes trailing spaces and tabs on lines where they sit outside every protected node and every guarded line. */
+function stripTrailingSpaces(text: string, tree: MdNode): string {
+  const mask = protectedMask(text, tree);
+  const lines = splitLines(text);
+  const guarded = indentationGuard(text, lines);
+  const parts: string[] = [];
+  lines.forEach((line, index) => {
+    let contentEnd = line.end;
+    while (contentEnd > line.start && isSpaceOrTab(text.charCodeAt(contentEnd - 1))) contentEnd--;
+    const keep = contentEnd === line.end || guarded[index] === 1 || anyProtected(mask, contentEnd, line.end);
+    parts.push(keep ? text.slice(line.start, line.next) : text.slice(line.start, contentEnd) + text.slice(line.end, line.next));
+  });
+  return parts.join('');
+}
+
+/** Collapses runs of two or more empty lines into one, where no line of the run is protected or guarded. */
 function collapseBlankRuns(text: string, tree: MdNode): string {
   const mask = protectedMask(text, tree);
   const lines = splitLines(text);
-  let out = '';
+  const guarded = indentationGuard(text, lines);
+  const parts: string[] = [];
   let previousBlankKept = false;
-  for (const line of lines) {
+  lines.forEach((line, index) => {
     const blank = line.end === line.start && line.next > line.start;
-    const dropable = blank && previousBlankKept && !anyProtected(mask, line.start, line.next);
-    if (!dropable) out += text.slice(line.start, line.next);
-    previousBlankKept = blank && !anyProtected(mask, line.start, line.next);
-  }
-  return out;
+    const free = guarded[index] === 0 && !anyProtected(mask, line.start, line.next);
+    const dropable = blank && previousBlankKept && free;
+    if (!dropable) parts.push(text.slice(line.start, line.next));
+    previousBlankKept = blank && free;
+  });
+  return parts.join('');
 }
 
 /** Byte ranges to delete for the given comment nodes (whole lines when the comment stands alone). */

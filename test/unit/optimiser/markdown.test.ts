@@ -72,6 +72,17 @@ test('fenced, indented and inline code keep every byte, blank lines included', (
   assert.ok(out.startsWith('Intro\n'));
 });
 
+test('code outside fences keeps its whitespace: blank lines and trailing spaces next to indented lines stay', () => {
+  // Parsed as paragraphs, these were shrunk: the YAML literal lost a blank line, the docstring its
+  // trailing spaces and blank lines.
+  const yaml = 'Config example:\n\nscript: |\n  echo a\n\n\n  echo b   \n';
+  assert.equal(shrinkMarkdown(yaml, WHITESPACE_ONLY), yaml);
+  const python = 'def f():\n    return 1\n\n\n\ndef g():\n    s = """a  \n\n\n\nb"""\n';
+  assert.equal(shrinkMarkdown(python, WHITESPACE_ONLY), python);
+  // Away from indented lines the shrinking still works, blank lines holding spaces included.
+  assert.equal(shrinkMarkdown('# Rules   \n  \n\n\nUse pnpm.  \n\n\n\n  - nested\n', WHITESPACE_ONLY), '# Rules\n\nUse pnpm.\n\n\n\n  - nested\n');
+});
+
 test('front matter is never touched', () => {
   const text = '---\napplyTo: "**/*.ts"   \n\n\n\nglobs: src/**  \n---\n\n\n\n# Title  \n';
   const out = shrinkMarkdown(text, ALL_ON);
