@@ -38,7 +38,7 @@ export interface BodyParser {
    * `validateBody` does for an oversized one). A large body of very many pieces is an OversizedBody.
    */
   parse(raw: Buffer, api?: ApiStyle): Promise<JsonValue | OversizedBody>;
-  /** The L2.5 optimiser on a large body, in the worker (see OffThreadOptimise); undefined for a small one. */
+  /** The L2.5 optimiser on a large body or heavy editing, in the worker (see OffThreadOptimise); undefined otherwise. */
   optimise: OffThreadOptimise;
   /** Reads an upstream answer too large to store, in the worker (see OffThreadAnswerReader). */
   readAnswer: OffThreadAnswerReader;
@@ -137,8 +137,8 @@ export function createBodyParser(options: { logger: Logger; offThreadBytes?: num
       if (reply.value !== null && typeof reply.value === 'object') adoptDigests(reply.value, reply.digests);
       return reply.value;
     },
-    optimise(settings, input) {
-      if (!offThread(input.rawBody.length)) return undefined;
+    optimise(settings, input, options) {
+      if (!offThread(options?.heavy === true ? offThreadBytes : input.rawBody.length)) return undefined;
       return run({ kind: 'optimise', bytes: sharedView(input.rawBody), api: input.api, model: input.model, settings }).then((reply) => {
         if ('error' in reply) throw failureOf(reply.error);
         if (!('optimised' in reply)) throw new Error('the body worker answered an optimisation with something else');

@@ -4,7 +4,7 @@
  */
 import type { EngineConfig } from '../config';
 import type { Logger } from '../logger';
-import { createRequestOptimiser, type OffThreadOptimise } from '../optimiser/optimise';
+import { createRequestOptimiser, INLINE_EDIT_CHARS, instructionEditChars, type OffThreadOptimise } from '../optimiser/optimise';
 import type { TokenCounter } from '../optimiser/tokenCounter';
 import type { Layer, LayerContext, Next } from '../pipeline';
 import { approximateTokens } from '../tokens';
@@ -45,7 +45,9 @@ export function createOptimiserLayer(deps: OptimiserLayerDeps): Layer {
       if (req.api !== 'anthropic.messages' && req.api !== 'openai.chat') return next();
       try {
         const input = { api: req.api, model: req.model, rawBody: req.rawBody };
-        const result = (await offThread?.(settings, input)) ?? optimiser.optimise({ ...input, body: req.body });
+        // Instruction files worth more than a few milliseconds of parsing go off this thread too.
+        const heavy = offThread !== undefined && instructionEditChars(settings, req.api, req.body) > INLINE_EDIT_CHARS;
+        const result = (await offThread?.(settings, input, { heavy })) ?? optimiser.optimise({ ...input, body: req.body });
         if (result.forwardBody) ctx.forwardBody = result.forwardBody;
         ctx.notes.optimisedTokens = result.tokensSaved;
         ctx.notes.cacheHints = result.cacheHints;

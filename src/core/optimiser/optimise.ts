@@ -43,9 +43,31 @@ export interface RequestOptimiser {
 /**
  * Runs the optimiser with `settings` on another thread, from the client's bytes alone, or returns
  * undefined for a body small enough to optimise here. Editing a 4 MiB body (decode, scan, splice,
- * encode) takes ~50 ms, which on the proxy's thread delays every other client.
+ * encode) takes ~50 ms, which on the proxy's thread delays every other client. With `heavy`
+ * (instruction files to parse: see instructionEditChars) any body goes, when a thread is there.
  */
-export type OffThreadOptimise = (settings: OptimiserConfig, input: Omit<OptimiseInput, 'body'>) => Promise<OptimiseResult> | undefined;
+export type OffThreadOptimise = (settings: OptimiserConfig, input: Omit<OptimiseInput, 'body'>, options?: { heavy?: boolean }) => Promise<OptimiseResult> | undefined;
+
+/**
+ * Instruction text beyond which the opt-in edits are run off the proxy's thread: each Markdown
+ * parse costs ~0.2 ms per KB and comment removal may take a few dozen of them, so 2 KiB stays
+ * within a few milliseconds here; a larger payload goes to the body worker.
+ */
+export const INLINE_EDIT_CHARS = 2 * 1024;
+
+/**
+ * Characters of recognised instruction files the opt-in edits would parse in `body` (0 when they
+ * are all off): one scan of the system prompts, no parse.
+ *
+ * @example instructionEditChars(config.optimiser, 'anthropic.messages', body) > INLINE_EDIT_CHARS // off the proxy's thread
+ */
+export function instructionEditChars(config: OptimiserConfig, api: ApiStyle, body: JsonObject): number {
+  if (!config.enabled || !(config.whitespace || config.htmlComments || config.dedupeBlocks)) return 0;
+  if (api !== 'anthropic.messages' && api !== 'openai.chat') return 0;
+  let chars = 0;
+  for (const payload of findInstructionPayloads(api, body)) chars += payload.end - payload.start;
+  return chars;
+}
 
 /** A shrunk payload and the tokens it saved, remembered by content. */
 interface ShrinkMemo {
@@ -60,6 +82,11 @@ const MEMO_ENTRIES = 256;
  * paid on the request path the first time a payload is seen, for a saving the corpus puts under 0.1%.
  */
 const MAX_SHRINK_CHARS = 100_000;
+/**
+ * Payload characters one request may have shrunk (in request order; the rest go out as they are),
+ * so the parsing a request can cause is bounded whatever it holds.
+ */
+const MAX_SHRINK_CHARS_PER_REQUEST = 256 * 1024;
 const TOKEN_MEMO_ENTRIES = 50_000;
 
 function pathKey(path: ReadonlyArray<string | number>): string {
@@ -101,6 +128,7 @@ export function createRequestOptimiser(config: OptimiserConfig, countTokens: Tok
     if (config.dedupeBlocks) for (const { payload, pointer } of planDedupe(payloads).replacements) pointers.set(payload, pointer);
     const edits: JsonEdit[] = [];
     let saved = 0;
+    let budget = MAX_SHRINK_CHARS_PER_REQUEST;
     const byContainer = new Map<string, InstructionPayload[]>();
     for (const payload of payloads) {
       const list = byContainer.get(pathKey(payload.path)) ?? [];
@@ -120,7 +148,8 @@ export function createRequestOptimiser(config: OptimiserConfig, countTokens: Tok
         if (pointer !== undefined) {
           replacement = pointer;
           saved += Math.max(0, count(original) - count(pointer));
-        } else if (shrinking) {
+        } else if (shrinking && original.length <= budget) {
+          budget -= original.length;
           const memo = shrinkPayload(original);
           replacement = memo.text;
           saved += memo.saved;
