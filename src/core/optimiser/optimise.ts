@@ -30,8 +30,13 @@ export interface OptimiseInput {
 export interface OptimiseResult {
   /** The body to forward, or undefined when nothing changed (forward the client's bytes). */
   forwardBody?: Buffer;
-  /** Input tokens removed by shrinking and de-duplication. */
+  /** Input tokens removed by shrinking and de-duplication, as the optimiser's counter counts them. */
   tokensSaved: number;
+  /**
+   * The instruction texts the edits changed, as sent and as forwarded (same order), so a real
+   * tokenizer can count what was removed later, off the request's path (CountRemovedTokens).
+   */
+  edited?: { before: string[]; after: string[] };
   /** `cache_control` breakpoints added. */
   cacheHints: number;
 }
@@ -46,6 +51,13 @@ export interface RequestOptimiser {
  * encode) takes ~50 ms, which on the proxy's thread delays every other client. With `heavy`
  * (instruction files to parse: see instructionEditChars) any body goes, when a thread is there.
  */
+/**
+ * Counts with the real tokenizer (o200k) the tokens `after` holds fewer than `before`, text by
+ * text, on a thread of its own: loading the tokenizer (~0.4 s) and counting must not hold the
+ * proxy's thread nor the body worker, which requests wait for.
+ */
+export type CountRemovedTokens = (edited: { before: string[]; after: string[] }) => Promise<number>;
+
 export type OffThreadOptimise = (settings: OptimiserConfig, input: Omit<OptimiseInput, 'body'>, options?: { heavy?: boolean }) => Promise<OptimiseResult> | undefined;
 
 /**
@@ -119,11 +131,13 @@ export function createRequestOptimiser(config: OptimiserConfig, countTokens: Tok
   };
 
   /** Phase 1: instruction payloads. Returns the edits and the tokens they remove. */
-  const instructionEdits = (api: ApiStyle, body: JsonObject): { edits: JsonEdit[]; saved: number } => {
+  const instructionEdits = (api: ApiStyle, body: JsonObject): { edits: JsonEdit[]; saved: number; before: string[]; after: string[] } => {
+    const before: string[] = [];
+    const after: string[] = [];
     const shrinking = config.whitespace || config.htmlComments;
-    if (!shrinking && !config.dedupeBlocks) return { edits: [], saved: 0 };
+    if (!shrinking && !config.dedupeBlocks) return { edits: [], saved: 0, before, after };
     const payloads = findInstructionPayloads(api, body);
-    if (payloads.length === 0) return { edits: [], saved: 0 };
+    if (payloads.length === 0) return { edits: [], saved: 0, before, after };
     const pointers = new Map<InstructionPayload, string>();
     if (config.dedupeBlocks) for (const { payload, pointer } of planDedupe(payloads).replacements) pointers.set(payload, pointer);
     const edits: JsonEdit[] = [];
@@ -155,6 +169,8 @@ export function createRequestOptimiser(config: OptimiserConfig, countTokens: Tok
           saved += memo.saved;
         }
         if (replacement === original) continue;
+        before.push(original);
+        after.push(replacement);
         parts.push(container.slice(copied, payload.start), replacement);
         copied = payload.end;
         changed = true;
@@ -163,7 +179,7 @@ export function createRequestOptimiser(config: OptimiserConfig, countTokens: Tok
       parts.push(container.slice(copied));
       edits.push({ kind: 'replaceString', path: list[0]!.path, value: parts.join('') });
     }
-    return { edits, saved };
+    return { edits, saved, before, after };
   };
 
   /** The transformation; throws DuplicateKeyError for a body that repeats a key (see optimise). */
@@ -182,7 +198,9 @@ export function createRequestOptimiser(config: OptimiserConfig, countTokens: Tok
       if (plan.edits.length > 0) text = applyJsonEdits(text ?? rawBody.toString('utf8'), plan.edits);
       cacheHints = plan.breakpoints;
     }
-    return { forwardBody: text === undefined ? undefined : Buffer.from(text, 'utf8'), tokensSaved: phase1.saved, cacheHints };
+    const result: OptimiseResult = { forwardBody: text === undefined ? undefined : Buffer.from(text, 'utf8'), tokensSaved: phase1.saved, cacheHints };
+    if (phase1.before.length > 0) result.edited = { before: phase1.before, after: phase1.after };
+    return result;
   };
 
   return {
