@@ -43,6 +43,8 @@ const VERBATIM_TYPES = new Set(['code', 'inlineCode', 'yaml', 'toml']);
  * before, re-parsed an 84 KB payload 66 times a round, 4.4 s in all.
  */
 const MAX_GROUP_TRIALS = 6;
+/** Past this many comments removal is all or nothing: so many are seldom told apart in six tries. */
+const MAX_COMMENTS_TRIED_IN_GROUPS = 64;
 
 const PARSE_OPTIONS = {
   extensions: [frontmatter(['yaml', 'toml']), gfm()],
@@ -282,8 +284,9 @@ function isLosslessEdit(original: string, originalTree: MdNode, candidate: strin
 /**
  * Comment removal in a bounded number of parses: all at once; if that changes the tree (a comment
  * can carry structure, e.g. separate two lists), halves, quarters, … of the comments, each group
- * kept whole if removing it alone changes the tree, until MAX_GROUP_TRIALS groups were tried; then
- * the groups that passed, together, checked once more. Comments not cleared within the budget stay.
+ * kept whole if removing it alone changes the tree, until MAX_GROUP_TRIALS groups were tried (or
+ * both halves failed); then the groups that passed, together, checked once more. Comments not
+ * cleared within the budget stay.
  */
 function removeComments(text: string): string {
   const tree = parseMarkdown(text);
@@ -295,9 +298,13 @@ function removeComments(text: string): string {
   const without = (group: MdNode[]): string => deleteRanges(text, commentDeletions(text, group));
   const all = without(comments);
   if (isLosslessEdit(text, tree, all, true)) return all;
+  if (comments.length > MAX_COMMENTS_TRIED_IN_GROUPS) return text;
   const removable: MdNode[] = [];
   const queue: MdNode[][] = comments.length > 1 ? [comments.slice(0, comments.length >> 1), comments.slice(comments.length >> 1)] : [];
   for (let trials = 0; queue.length > 0 && trials < MAX_GROUP_TRIALS; trials++) {
+    // Neither half could go: structure is everywhere (a parse can take 0.3 s on a comment-heavy
+    // 100 KB file), so the rest of the budget would most likely be spent for nothing.
+    if (trials === 2 && removable.length === 0) break;
     const group = queue.shift()!;
     if (isLosslessEdit(text, tree, without(group), true)) removable.push(...group);
     else if (group.length > 1) queue.push(group.slice(0, group.length >> 1), group.slice(group.length >> 1));
