@@ -25,6 +25,9 @@ const entries = [
   { entryPoints: ['src/core/semantic/worker.ts'], outfile: 'dist/semanticWorker.js' },
   // Parses and digests large request bodies off the thread that serves requests (src/proxy/bodyParser.ts).
   { entryPoints: ['src/proxy/bodyWorker.ts'], outfile: 'dist/bodyWorker.js' },
+  // Counts with o200k what the optimiser's opt-in edits removed, for the ledger (src/proxy/countWorker.ts);
+  // it bundles the tokenizer, which the body worker does not load.
+  { entryPoints: ['src/proxy/countWorker.ts'], outfile: 'dist/countWorker.js' },
   // The `vscode:uninstall` hook: plain Node after VS Code removed the extension (restores tool settings).
   { entryPoints: ['src/extension/uninstall.ts'], outfile: 'dist/uninstall.js' },
 ];

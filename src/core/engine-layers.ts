@@ -13,7 +13,7 @@ import { openRedisStore } from './store/redis';
 import type { SharedRedis } from './store/redisConnection';
 import { createRedisFlight } from './store/redisFlight';
 import type { UpstreamClient } from './upstream/client';
-import type { OffThreadOptimise } from './optimiser/optimise';
+import type { CountRemovedTokens, OffThreadOptimise } from './optimiser/optimise';
 import type { OffThreadAnswerReader } from './stream/large-answer';
 
 /** What every layer factory receives. */
@@ -30,6 +30,8 @@ export interface LayerFactoryDeps {
   offThreadOptimise?: OffThreadOptimise;
   /** Reads answers too large to store on a worker thread (the proxy's body worker); absent, here. */
   readAnswer?: OffThreadAnswerReader;
+  /** Counts removed tokens with the real tokenizer on a worker (the proxy's count worker). */
+  countRemovedTokens?: CountRemovedTokens | undefined;
 }
 
 export type LayerFactory = (deps: LayerFactoryDeps) => Promise<Layer> | Layer;

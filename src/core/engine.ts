@@ -15,7 +15,7 @@ import { localLayerFactory } from './layers/local';
 import { semanticLayerFactory } from './layers/semantic';
 import { deferredLayerFactory, isDeferredLayer } from './layers/deferred';
 import { optimiserLayerFactory } from './layers/optimiser';
-import type { OffThreadOptimise } from './optimiser/optimise';
+import type { CountRemovedTokens, OffThreadOptimise } from './optimiser/optimise';
 import type { OffThreadAnswerReader } from './stream/large-answer';
 import { withOptimiserSavings } from './optimiser/savings';
 import { routeLabel } from './routeLabel';
@@ -128,6 +128,25 @@ export interface EngineDeps {
   offThreadOptimise?: OffThreadOptimise;
   /** Reads answers too large to store on a worker thread; absent, on this one. */
   readAnswer?: OffThreadAnswerReader;
+  /** Counts with the real tokenizer what the optimiser's edits removed, on a worker; absent, the estimate stays. */
+  countRemovedTokens?: CountRemovedTokens;
+}
+
+/** How long a ledger record waits for the real count of what the optimiser removed. */
+const REMOVED_COUNT_WAIT_MS = 10_000;
+
+/** `promise`'s value, or undefined if it fails or takes longer than `ms`. */
+async function within<T>(promise: Promise<T>, ms: number): Promise<T | undefined> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<undefined>((resolve) => {
+    timer = setTimeout(() => resolve(undefined), ms);
+    timer.unref();
+  });
+  try {
+    return await Promise.race([promise.catch(() => undefined), timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
 }
 
 /** The usage of the answer behind an outcome, once its body has been delivered. */
@@ -181,7 +200,7 @@ export async function createEngine(config: EngineConfig, deps: EngineDeps): Prom
 }
 
 async function openEngine(config: EngineConfig, deps: EngineDeps, readOnly: boolean): Promise<Engine> {
-  const { logger, offThreadOptimise, readAnswer } = deps;
+  const { logger, offThreadOptimise, readAnswer, countRemovedTokens } = deps;
   if (!readOnly) await makeDataDir(config.dataDir);
   // The ledger opens while the layers do: each is a chain of file system round trips, and the
   // exact cache's index load (the first L1a hit, issue 15) used to start only after the ledger's.
@@ -202,7 +221,7 @@ async function openEngine(config: EngineConfig, deps: EngineDeps, readOnly: bool
   const factories = readOnly ? LAYER_FACTORIES.filter((factory) => !STORING_FACTORIES.has(factory)) : LAYER_FACTORIES;
   let ledger: Ledger;
   try {
-    for (const factory of factories) layers.push(await factory({ config, logger, dataDir: config.dataDir, upstream, shared, offThreadOptimise, readAnswer }));
+    for (const factory of factories) layers.push(await factory({ config, logger, dataDir: config.dataDir, upstream, shared, offThreadOptimise, readAnswer, countRemovedTokens }));
     ledger = await ledgerOpening;
   } catch (error) {
     await Promise.allSettled(layers.map((layer) => layer.close?.()));
@@ -242,6 +261,12 @@ async function openEngine(config: EngineConfig, deps: EngineDeps, readOnly: bool
     async recordOutcome(result) {
       const { req, ctx, outcome } = result;
       const answer = await finishedAnswer(outcome);
+      // The optimiser's removed tokens, counted with o200k on a worker meanwhile (the record waits,
+      // the answer did not); if that count never comes, the estimate made on the request's path stays.
+      if (ctx?.notes.optimisedTokensCounting) {
+        const counted = await within(ctx.notes.optimisedTokensCounting, REMOVED_COUNT_WAIT_MS);
+        if (counted !== undefined) ctx.notes.optimisedTokens = counted;
+      }
       const usage = answer?.usage ?? ZERO_USAGE;
       const { status, error } = effectiveStatus(result);
       const layer = outcome && status < 400 ? outcome.layer : 'error';

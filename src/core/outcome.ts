@@ -173,8 +173,10 @@ export interface OutcomeNotes {
   semanticRejected?: string;
   /** L2: why the local model did not answer (ineligible, complex, low confidence, ...). */
   localSkipped?: string;
-  /** L2.5: input tokens removed by lossless shrinking. */
+  /** L2.5: input tokens removed by the opt-in edits (an estimate until the real count replaces it). */
   optimisedTokens?: number;
+  /** L2.5: the same counted with o200k off the request's path; the ledger record waits for it. */
+  optimisedTokensCounting?: Promise<number | undefined>;
   /** L2.5: Anthropic cache_control breakpoints the optimiser added. */
   cacheHints?: number;
 }

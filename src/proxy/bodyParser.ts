@@ -12,7 +12,7 @@ import { Worker } from 'node:worker_threads';
 import { adoptDigests } from '../core/digestMemo';
 import type { Logger } from '../core/logger';
 import type { ApiStyle, JsonValue } from '../core/request';
-import type { OffThreadOptimise } from '../core/optimiser/optimise';
+import type { CountRemovedTokens, OffThreadOptimise } from '../core/optimiser/optimise';
 import { readAnswerJson, type OffThreadAnswerReader } from '../core/stream/large-answer';
 import type { BodyJob, BodyReply, JobFailure } from './bodyWorkerProtocol';
 import { ProxyError } from './errors';
@@ -38,12 +38,22 @@ export interface BodyParser {
    * `validateBody` does for an oversized one). A large body of very many pieces is an OversizedBody.
    */
   parse(raw: Buffer, api?: ApiStyle): Promise<JsonValue | OversizedBody>;
-  /** The L2.5 optimiser on a large body, in the worker (see OffThreadOptimise); undefined for a small one. */
+  /** The L2.5 optimiser on a large body or heavy editing, in the worker (see OffThreadOptimise); undefined otherwise. */
   optimise: OffThreadOptimise;
+  /**
+   * Counts with o200k the tokens the optimiser's edits removed, on a second worker started on
+   * first use (see CountRemovedTokens); rejects when there is no worker script.
+   */
+  countRemoved: CountRemovedTokens;
   /** Reads an upstream answer too large to store, in the worker (see OffThreadAnswerReader). */
   readAnswer: OffThreadAnswerReader;
   /** Stops the worker; bodies being parsed fail. */
   close(): Promise<void>;
+}
+
+/** The count worker's script (src/proxy/countWorker.ts), found as bodyWorkerScript finds its own. */
+export function countWorkerScript(): string | undefined {
+  return [join(__dirname, 'countWorker.js'), join(__dirname, 'countWorker.ts')].find((path) => existsSync(path));
 }
 
 /**
@@ -82,50 +92,67 @@ export function createBodyParser(options: { logger: Logger; offThreadBytes?: num
   const offThreadBytes = options.offThreadBytes ?? OFF_THREAD_BYTES;
   const script = 'script' in options ? options.script : bodyWorkerScript();
   if (!script) logger.warn('the body worker (dist/bodyWorker.js) is missing from this install, so large requests are parsed on the proxy\'s thread and can delay other clients; reinstall Isartor');
-  let worker: Worker | undefined;
-  const pending = new Map<number, Pending>();
-  let nextId = 1;
   let closed = false;
 
-  const start = (path: string): Worker => {
-    const started = path.endsWith('.ts')
-      ? // From source (tests): a worker thread does not inherit tsx's loader, so register it first.
-        new Worker(`require('tsx/cjs'); require(${JSON.stringify(path)});`, { eval: true, name: 'isartor-body' })
-      : new Worker(path, { name: 'isartor-body' });
-    started.on('message', (reply: BodyReply) => {
-      const waiter = pending.get(reply.id);
-      pending.delete(reply.id);
-      if (pending.size === 0) started.unref();
-      waiter?.resolve(reply);
-    });
-    // A worker that dies (out of memory on a huge body, say) fails the bodies it held; the next
-    // large body starts a new one.
-    const fail = (reason: string): void => {
-      if (worker === started) worker = undefined;
-      for (const waiter of pending.values()) waiter.reject(new ProxyError(500, 'internal_error', `Isartor could not read the request body: ${reason}. The proxy is still running.`));
-      pending.clear();
+  /**
+   * One worker thread with its jobs in flight, started on first use: `body` for what requests wait
+   * for, `count` for the token counts recorded after the fact (its tokenizer load must not delay a
+   * request's parse).
+   */
+  const channel = (name: string, path: string | undefined): { run: (job: Job) => Promise<BodyReply>; stop: () => Promise<void> } => {
+    let worker: Worker | undefined;
+    const pending = new Map<number, Pending>();
+    let nextId = 1;
+    const start = (path: string): Worker => {
+      const started = path.endsWith('.ts')
+        ? // From source (tests): a worker thread does not inherit tsx's loader, so register it first.
+          new Worker(`require('tsx/cjs'); require(${JSON.stringify(path)});`, { eval: true, name })
+        : new Worker(path, { name });
+      started.on('message', (reply: BodyReply) => {
+        const waiter = pending.get(reply.id);
+        pending.delete(reply.id);
+        if (pending.size === 0) started.unref();
+        waiter?.resolve(reply);
+      });
+      // A worker that dies (out of memory on a huge body, say) fails the bodies it held; the next
+      // large body starts a new one.
+      const fail = (reason: string): void => {
+        if (worker === started) worker = undefined;
+        for (const waiter of pending.values()) waiter.reject(new ProxyError(500, 'internal_error', `Isartor could not read the request body: ${reason}. The proxy is still running.`));
+        pending.clear();
+      };
+      started.on('error', (error) => {
+        logger.warn(`the ${name} worker failed: ${error.message}`);
+        fail(error.message);
+      });
+      started.on('exit', (code) => fail(`the ${name} worker exited (code ${code})`));
+      started.unref();
+      return started;
     };
-    started.on('error', (error) => {
-      logger.warn(`the body worker failed: ${error.message}`);
-      fail(error.message);
-    });
-    started.on('exit', (code) => fail(`the body worker exited (code ${code})`));
-    started.unref();
-    return started;
+    return {
+      run(job) {
+        worker ??= start(path!);
+        const id = nextId++;
+        return new Promise<BodyReply>((resolve, reject) => {
+          pending.set(id, { resolve, reject });
+          worker!.ref();
+          worker!.postMessage({ ...job, id });
+        });
+      },
+      async stop() {
+        const stopping = worker;
+        worker = undefined;
+        await stopping?.terminate();
+      },
+    };
   };
+  const bodyChannel = channel('isartor-body', script);
+  const countScript = 'script' in options ? options.script && countWorkerScript() : countWorkerScript();
+  const countChannel = channel('isartor-count', countScript);
+  const run = bodyChannel.run;
 
   /** Whether a body of `bytes` goes to the worker. */
   const offThread = (bytes: number): boolean => script !== undefined && !closed && bytes >= offThreadBytes;
-
-  const run = (job: Job): Promise<BodyReply> => {
-    worker ??= start(script!);
-    const id = nextId++;
-    return new Promise<BodyReply>((resolve, reject) => {
-      pending.set(id, { resolve, reject });
-      worker!.ref();
-      worker!.postMessage({ ...job, id });
-    });
-  };
 
   return {
     async parse(raw, api) {
@@ -137,14 +164,15 @@ export function createBodyParser(options: { logger: Logger; offThreadBytes?: num
       if (reply.value !== null && typeof reply.value === 'object') adoptDigests(reply.value, reply.digests);
       return reply.value;
     },
-    optimise(settings, input) {
-      if (!offThread(input.rawBody.length)) return undefined;
+    optimise(settings, input, options) {
+      if (!offThread(options?.heavy === true ? offThreadBytes : input.rawBody.length)) return undefined;
       return run({ kind: 'optimise', bytes: sharedView(input.rawBody), api: input.api, model: input.model, settings }).then((reply) => {
         if ('error' in reply) throw failureOf(reply.error);
         if (!('optimised' in reply)) throw new Error('the body worker answered an optimisation with something else');
-        const { forwardBody, tokensSaved, cacheHints } = reply.optimised;
+        const { forwardBody, tokensSaved, cacheHints, edited } = reply.optimised;
         // The worker handed its buffer over: a view, not a copy.
-        return forwardBody ? { forwardBody: Buffer.from(forwardBody.buffer, forwardBody.byteOffset, forwardBody.byteLength), tokensSaved, cacheHints } : { tokensSaved, cacheHints };
+        const result = forwardBody ? { forwardBody: Buffer.from(forwardBody.buffer, forwardBody.byteOffset, forwardBody.byteLength), tokensSaved, cacheHints } : { tokensSaved, cacheHints };
+        return edited ? { ...result, edited } : result;
       });
     },
     async readAnswer(api, json) {
@@ -153,11 +181,16 @@ export function createBodyParser(options: { logger: Logger; offThreadBytes?: num
       if (!('reading' in reply)) throw new Error('the body worker answered an answer reading with something else');
       return reply.reading;
     },
+    async countRemoved(edited) {
+      if (countScript === undefined || closed) throw new Error('no worker to count tokens on');
+      const reply = await countChannel.run({ kind: 'count', before: edited.before, after: edited.after });
+      if ('error' in reply) throw new Error(reply.error.message);
+      if (!('counted' in reply)) throw new Error('the count worker answered with something else');
+      return reply.counted;
+    },
     async close() {
       closed = true;
-      const stopping = worker;
-      worker = undefined;
-      await stopping?.terminate();
+      await Promise.all([bodyChannel.stop(), countChannel.stop()]);
     },
   };
 }

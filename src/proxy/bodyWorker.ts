@@ -55,7 +55,7 @@ function optimise(job: OptimiseJob): { reply: BodyReply; transfer: ArrayBuffer[]
   return { reply: { id: job.id, optimised: { ...result, forwardBody } }, transfer: [forwardBody.buffer] };
 }
 
-parentPort!.on('message', (job: BodyJob) => {
+parentPort!.on('message', (job: Exclude<BodyJob, { kind: 'count' }>) => {
   try {
     if (job.kind === 'parse') parentPort!.postMessage(parse(job));
     else if (job.kind === 'answer') parentPort!.postMessage({ id: job.id, reading: readAnswerJson(job.api, job.json) } satisfies BodyReply);

@@ -29,7 +29,18 @@ export interface AnswerJob {
   api: ApiStyle;
 }
 
-export type BodyJob = ParseJob | OptimiseJob | AnswerJob;
+/**
+ * Instruction texts as sent and as forwarded, whose o200k counts' difference is wanted: for the
+ * count worker (src/proxy/countWorker.ts), never the body worker requests wait for.
+ */
+export interface CountJob {
+  kind: 'count';
+  id: number;
+  before: string[];
+  after: string[];
+}
+
+export type BodyJob = ParseJob | OptimiseJob | AnswerJob | CountJob;
 
 /** A failure, as plain fields: for a parse, the ProxyError it threw (a 400 that says what is wrong). */
 export interface JobFailure {
@@ -46,6 +57,7 @@ export type BodyReply =
    * worker keeps it and says only its `model` (a string when the body is an object that has one).
    */
   | { id: number; oversized: { model?: string } }
-  | { id: number; optimised: { forwardBody?: Uint8Array; tokensSaved: number; cacheHints: number } }
+  | { id: number; optimised: { forwardBody?: Uint8Array; tokensSaved: number; cacheHints: number; edited?: { before: string[]; after: string[] } } }
+  | { id: number; counted: number }
   | { id: number; reading: AnswerReading }
   | { id: number; error: JobFailure };

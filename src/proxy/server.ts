@@ -62,7 +62,7 @@ export async function startProxy(config: EngineConfig, deps: { logger: Logger })
   const bodies = createBodyParser({ logger: deps.logger });
   let engine: Engine;
   try {
-    engine = await createEngine(config, { logger: deps.logger, offThreadOptimise: bodies.optimise, readAnswer: bodies.readAnswer });
+    engine = await createEngine(config, { logger: deps.logger, offThreadOptimise: bodies.optimise, readAnswer: bodies.readAnswer, countRemovedTokens: bodies.countRemoved });
   } catch (error) {
     await bodies.close();
     throw error;

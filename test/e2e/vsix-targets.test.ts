@@ -48,7 +48,7 @@ describe('one .vsix per platform target', { timeout: 40 * 60_000 }, () => {
       const heads = await zipHeads(vsix);
       assert.match(heads.get('extension.vsixmanifest')!.toString('utf8'), new RegExp(`TargetPlatform="${target}"`));
       // The extension's bundles, its worker threads' included: without one, work falls back onto the extension host's thread.
-      const bundles = ['extension.js', 'semanticWorker.js', 'bodyWorker.js', 'uninstall.js', 'webview.js', 'webview.css'];
+      const bundles = ['extension.js', 'semanticWorker.js', 'bodyWorker.js', 'countWorker.js', 'uninstall.js', 'webview.js', 'webview.css'];
       assert.deepEqual(bundles.filter((name) => !heads.has(`extension/dist/${name}`)), [], 'bundles missing from the .vsix');
 
       const natives = new Map<string, BinaryKind>();

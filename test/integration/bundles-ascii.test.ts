@@ -9,8 +9,8 @@ import { test } from 'node:test';
 
 const DIST = join(__dirname, '..', '..', 'dist');
 
-test('dist/cli.js, extension.js, semanticWorker.js and bodyWorker.js hold only ASCII', () => {
-  for (const name of ['cli.js', 'extension.js', 'semanticWorker.js', 'bodyWorker.js']) {
+test('dist/cli.js, extension.js, semanticWorker.js, bodyWorker.js and countWorker.js hold only ASCII', () => {
+  for (const name of ['cli.js', 'extension.js', 'semanticWorker.js', 'bodyWorker.js', 'countWorker.js']) {
     const text = readFileSync(join(DIST, name), 'latin1');
     const at = text.search(/[^\x00-\x7f]/);
     assert.equal(at, -1, `${name}: byte 0x${text.charCodeAt(at).toString(16)} at line ${text.slice(0, at).split('\n').length}`);

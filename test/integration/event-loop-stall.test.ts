@@ -10,7 +10,7 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
@@ -223,6 +223,71 @@ for (const [index, [name, makeText]] of SHAPES.entries()) {
     }
   });
 }
+
+test(`default settings: thousands of short turns just under the worker's threshold get cache hints without stalling /healthz over ${MAX_POLL_MS} ms`, { timeout: 120_000 }, async (t) => {
+  // Cache hints are on by default and such a body is optimised on the proxy's thread: wrapping
+  // every string turn, one copy of the body per turn, held that thread for 1.7-2.1 s.
+  const messages = Array.from({ length: 6_500 }, (_, i) => ({ role: i % 2 ? ('assistant' as const) : ('user' as const), content: `ok${i % 10}` }));
+  messages.push({ role: 'user', content: `end ${Date.now()}` });
+  const request = { model: 'claude-sonnet-4-5', max_tokens: 16, system: 'You are a careful coding agent. '.repeat(200), messages };
+  assert.ok(JSON.stringify(request).length < 256 * KIB, 'under the body worker\'s threshold');
+  const anthropic = new Anthropic({ apiKey: 'sk-ant-stall-test-0001', baseURL: baseUrl, maxRetries: 0, timeout: 120_000 });
+  const poller = await startPoller(`${baseUrl}/healthz`, child.pid!);
+  try {
+    const { data, response } = await anthropic.messages.create(request).withResponse();
+    assert.equal(data.content[0]?.type, 'text');
+    assert.match(response.headers.get('x-isartor-optimised') ?? '', /cache_hints=[1-4]$/);
+    const forwarded = fake.requests.at(-1)!.rawBody.toString('utf8');
+    assert.ok(forwarded.includes('{"role":"assistant","content":"ok1"},{"role":"user","content":"ok2"}'), 'unmarked turns go out as sent');
+  } finally {
+    const { polls, maxMs, maxBusyMs, maxProcessMs } = await poller.stop();
+    const figures = `longest wait ${maxMs.toFixed(0)} ms, of which the proxy's main thread computed ${maxBusyMs.toFixed(0)} ms (the whole process at most ${maxProcessMs.toFixed(0)} ms in one wait; ${polls} polls)`;
+    assert.ok(maxBusyMs <= MAX_POLL_MS, `a /healthz poll waited on the proxy: ${figures}\n${stderr}`);
+    t.diagnostic(figures);
+  }
+});
+
+test(`opted-in edits of a large instruction file with 64 comments never stall /healthz over ${MAX_POLL_MS} ms`, { timeout: 120_000 }, async (t) => {
+  // An 84 KB CLAUDE.md whose comments each separate two lists: removing them all changes the tree,
+  // and trying each alone re-parsed the file 66 times a round, 4.4 s on the proxy's thread (the body
+  // is far below the worker's 256 KiB). Now the parses are bounded and such editing runs in the worker.
+  const editingDir = await mkdtemp(join(tmpdir(), 'isartor-stall-edit-'));
+  const configFile = join(editingDir, 'config.json');
+  await writeFile(configFile, JSON.stringify({ optimiser: { cacheHints: true, whitespace: true, htmlComments: true, dedupeBlocks: true } }));
+  const env: NodeJS.ProcessEnv = { ...process.env, ISARTOR_CONFIG: configFile };
+  for (const name of ['OPENAI_API_KEY', 'ANTHROPIC_API_KEY', 'AZURE_OPENAI_API_KEY', 'AZURE_OPENAI_ENDPOINT', 'ISARTOR_PORT', 'ISARTOR_DATA_DIR']) delete env[name];
+  const editing = spawn(process.execPath, [BIN, 'serve', '--port', '0', '--data-dir', join(editingDir, 'data'), '--upstream', fake.openaiBase, '--anthropic-upstream', fake.anthropicBase], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+  let editingStderr = '';
+  editing.stderr!.on('data', (chunk: Buffer) => (editingStderr += chunk.toString()));
+  try {
+    const lines = createInterface({ input: editing.stdout! });
+    const [line] = (await once(lines, 'line')) as [string];
+    lines.close();
+    const url = /^isartor listening on (http:\/\/127\.0\.0\.1:\d+)/.exec(line)?.[1];
+    assert.ok(url, `unexpected ready line: ${line}`);
+    let markdown = '';
+    for (let k = 0; k < 64; k++) markdown += `- a${k} ${'words about the build and tests '.repeat(40)}\n\n<!-- sep ${k} -->\n\n- b${k}\n\n`;
+    const system = `Contents of /r/CLAUDE.md (project instructions):\n\n${markdown}</system-reminder>`;
+    const anthropic = new Anthropic({ apiKey: 'sk-ant-stall-test-0001', baseURL: url, maxRetries: 0, timeout: 120_000 });
+    await anthropic.messages.create({ model: 'claude-sonnet-4-5', max_tokens: 16, messages: [{ role: 'user', content: 'warm up' }] });
+    const poller = await startPoller(`${url}/healthz`, editing.pid!);
+    try {
+      const { response } = await anthropic.messages.create({ model: 'claude-sonnet-4-5', max_tokens: 16, system, messages: [{ role: 'user', content: `hi ${Date.now()}` }] }).withResponse();
+      assert.match(response.headers.get('x-isartor-optimised') ?? '', /cache_hints=[1-4]$/);
+    } finally {
+      const { polls, maxMs, maxBusyMs, maxProcessMs } = await poller.stop();
+      const figures = `longest wait ${maxMs.toFixed(0)} ms, of which the proxy's main thread computed ${maxBusyMs.toFixed(0)} ms (the whole process at most ${maxProcessMs.toFixed(0)} ms in one wait; ${polls} polls)`;
+      assert.ok(maxBusyMs <= MAX_POLL_MS, `a /healthz poll waited on the proxy: ${figures}\n${editingStderr}`);
+      t.diagnostic(figures);
+    }
+  } finally {
+    if (editing.exitCode === null) {
+      editing.kill('SIGTERM');
+      await once(editing, 'exit');
+    }
+    await rm(editingDir, { recursive: true, force: true });
+  }
+});
 
 test(`bodies of very many JSON values go upstream as sent, uncached, and never stall /healthz over ${MAX_POLL_MS} ms`, { timeout: 120_000 }, async (t) => {
   // A million pieces each (src/proxy/jsonNodes.ts), ~5 MB: taking such a body in from the body

@@ -90,7 +90,7 @@ describe('the npm package, installed globally into a fresh prefix', { timeout: 1
     fake = await startFakeUpstream();
     const packed = await execFile('npm', ['pack', '--ignore-scripts', '--json', '--pack-destination', work], { cwd: ROOT, env: freshEnv() });
     const [tarball] = JSON.parse(packed.stdout) as { filename: string; files: { path: string }[] }[];
-    assert.deepEqual(tarball!.files.map((file) => file.path).sort(), ['README.md', 'bin/codeCache.js', 'bin/isartor.js', 'dist/bodyWorker.js', 'dist/cli.js', 'dist/semanticWorker.js', 'dist/webview.css', 'dist/webview.js', 'package.json']);
+    assert.deepEqual(tarball!.files.map((file) => file.path).sort(), ['README.md', 'bin/codeCache.js', 'bin/isartor.js', 'dist/bodyWorker.js', 'dist/cli.js', 'dist/countWorker.js', 'dist/semanticWorker.js', 'dist/webview.css', 'dist/webview.js', 'package.json']);
     // Run from the temp folder, so nothing of the checkout (its .npmrc, its node_modules) takes part.
     await execFile('npm', ['install', '-g', '--prefix', prefix, '--prefer-offline', '--no-audit', '--no-fund', `./${tarball!.filename}`], { cwd: work, env: freshEnv(), maxBuffer: 16 * 1024 * 1024 });
     bin = join(prefix, 'bin', process.platform === 'win32' ? 'isartor.cmd' : 'isartor');

@@ -8,6 +8,7 @@ import { after, before, describe, test } from 'node:test';
 import type Anthropic from '@anthropic-ai/sdk';
 import { startsWithTurns, turnBytes } from '../../src/bench/prefixStability';
 import type { LedgerRecord } from '../../src/core/ledger-types';
+import { countTokensExactly } from '../../src/core/tokens';
 import { startStack, type Stack } from './helpers';
 
 let stack: Stack;
@@ -49,7 +50,11 @@ test('an agent loop without markers gets breakpoints, keeps its forwarded prefix
     assert.equal(Number(/tokens_saved=(\d+)/.exec(header)![1]), 0, 'by default nothing is shrunk');
     // The system prompt and the user's own words reach the upstream unchanged.
     assert.equal(received.json.system[0].text, SYSTEM);
-    assert.equal(received.json.messages[0].content[0].text, 'Fix the failing test in   src/app.ts');
+    // The first turn is wrapped into a marked text block while it is one of the two newest user
+    // turns, and goes out as the client's own string once it is not.
+    const first = received.json.messages[0].content;
+    assert.equal(typeof first === 'string' ? first : first[0].text, 'Fix the failing test in   src/app.ts');
+    if (turn >= 2) assert.equal(first, 'Fix the failing test in   src/app.ts', 'an unmarked turn keeps its bytes');
     forwarded.push(turnBytes(received.rawBody.toString('utf8')));
     if (turn > 0) assert.ok(startsWithTurns(forwarded[turn]!, forwarded[turn - 1]!), `turn ${turn} rewrote bytes of an earlier turn`);
     const toolUse = data.content.find((block) => block.type === 'tool_use');
@@ -189,4 +194,30 @@ describe('by default the client\'s text reaches the upstream byte for byte (only
     assert.deepEqual(received.json, request);
     assert.equal(received.rawBody.toString('utf8'), JSON.stringify(request), 'no hints for OpenAI: the very bytes the SDK sent');
   });
+});
+
+test('removed tokens: the header shows the estimate marked "~", the ledger the real o200k count, made off the request\'s path', async () => {
+  const editing = await startStack((config) => {
+    config.optimiser = { ...config.optimiser, whitespace: true };
+  });
+  try {
+    // 400 trailing spaces: about four bytes a token says 100, o200k says 13.
+    const file = `Use pnpm for everything.${' '.repeat(400)}\n\nNext rule.\n`;
+    const system = `Contents of /r/CLAUDE.md (project instructions):\n\n${file}</system-reminder>`;
+    const recorded = new Promise<LedgerRecord>((resolve) => {
+      const subscription = editing.proxy.onRecord((record) => {
+        subscription.dispose();
+        resolve(record);
+      });
+    });
+    const { response } = await editing.anthropic().messages.create({ model: MODEL, max_tokens: 16, system, messages: [{ role: 'user', content: 'hi' }] }).withResponse();
+    const before = countTokensExactly(file);
+    const after = countTokensExactly(file.replace(/ +\n/, '\n'));
+    assert.equal(response.headers.get('x-isartor-optimised'), `tokens_saved=~${Math.ceil(Buffer.byteLength(file) / 4) - Math.ceil(Buffer.byteLength(file.replace(/ +\n/, '\n')) / 4)},cache_hints=0`);
+    const record = await recorded;
+    assert.equal(record.optimisedTokens, before - after, `o200k: ${before} - ${after}`);
+    assert.ok(record.optimisedTokens! < 20);
+  } finally {
+    await editing.close();
+  }
 });

@@ -4,7 +4,7 @@
  */
 import type { EngineConfig } from '../config';
 import type { Logger } from '../logger';
-import { createRequestOptimiser, type OffThreadOptimise } from '../optimiser/optimise';
+import { createRequestOptimiser, INLINE_EDIT_CHARS, instructionEditChars, type CountRemovedTokens, type OffThreadOptimise } from '../optimiser/optimise';
 import type { TokenCounter } from '../optimiser/tokenCounter';
 import type { Layer, LayerContext, Next } from '../pipeline';
 import { approximateTokens } from '../tokens';
@@ -21,6 +21,11 @@ export interface OptimiserLayerDeps {
   countTokens?: TokenCounter;
   /** Optimises large bodies on a worker thread; used only with the default counter, which it shares. */
   offThreadOptimise?: OffThreadOptimise;
+  /**
+   * With the default counter: counts what the edits removed with the real tokenizer, on a worker,
+   * for the ledger record (written after the answer). The header, sent before, shows the estimate.
+   */
+  countRemovedTokens?: CountRemovedTokens;
 }
 
 /** The response header that tells the client what the optimiser did. */
@@ -45,11 +50,17 @@ export function createOptimiserLayer(deps: OptimiserLayerDeps): Layer {
       if (req.api !== 'anthropic.messages' && req.api !== 'openai.chat') return next();
       try {
         const input = { api: req.api, model: req.model, rawBody: req.rawBody };
-        const result = (await offThread?.(settings, input)) ?? optimiser.optimise({ ...input, body: req.body });
+        // Instruction files worth more than a few milliseconds of parsing go off this thread too.
+        const heavy = offThread !== undefined && instructionEditChars(settings, req.api, req.body) > INLINE_EDIT_CHARS;
+        const result = (await offThread?.(settings, input, { heavy })) ?? optimiser.optimise({ ...input, body: req.body });
         if (result.forwardBody) ctx.forwardBody = result.forwardBody;
         ctx.notes.optimisedTokens = result.tokensSaved;
         ctx.notes.cacheHints = result.cacheHints;
-        ctx.responseHeaders[OPTIMISED_HEADER] = `tokens_saved=${result.tokensSaved},cache_hints=${result.cacheHints}`;
+        // Counted at about four bytes a token here (the tokenizer's load would stall this thread):
+        // the header marks that figure "~" as an estimate; the ledger gets the real count.
+        const estimated = deps.countTokens === undefined && result.tokensSaved > 0;
+        if (estimated && result.edited && deps.countRemovedTokens) ctx.notes.optimisedTokensCounting = deps.countRemovedTokens(result.edited).catch(() => undefined);
+        ctx.responseHeaders[OPTIMISED_HEADER] = `tokens_saved=${estimated ? '~' : ''}${result.tokensSaved},cache_hints=${result.cacheHints}`;
       } catch (error) {
         deps.logger.warn(`optimiser skipped a request: ${error instanceof Error ? error.message : String(error)}`);
       }
@@ -63,5 +74,10 @@ export function createOptimiserLayer(deps: OptimiserLayerDeps): Layer {
 }
 
 /** Engine wiring: the layer factory listed in `LAYER_FACTORIES` between local and upstream. */
-export const optimiserLayerFactory = (deps: { config: EngineConfig; logger: Logger; offThreadOptimise?: OffThreadOptimise }): Layer =>
-  createOptimiserLayer({ config: deps.config, logger: deps.logger, ...(deps.offThreadOptimise ? { offThreadOptimise: deps.offThreadOptimise } : {}) });
+export const optimiserLayerFactory = (deps: { config: EngineConfig; logger: Logger; offThreadOptimise?: OffThreadOptimise; countRemovedTokens?: CountRemovedTokens | undefined }): Layer =>
+  createOptimiserLayer({
+    config: deps.config,
+    logger: deps.logger,
+    ...(deps.offThreadOptimise ? { offThreadOptimise: deps.offThreadOptimise } : {}),
+    ...(deps.countRemovedTokens ? { countRemovedTokens: deps.countRemovedTokens } : {}),
+  });

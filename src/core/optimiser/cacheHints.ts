@@ -47,6 +47,25 @@ function containsCacheControl(value: JsonValue | undefined): boolean {
 }
 
 /**
+ * True for a tool the provider loads only when its tool search finds it (`defer_loading` on the
+ * tool or, for an MCP toolset, in its `default_config` or any of its `configs`). Such a tool is not part of the cached prefix, and
+ * the API refuses a marker on it: "Tool 'x' cannot have both defer_loading=true and cache_control
+ * set. Tools with defer_loading cannot use prompt caching." (a 400, reported by proxies that
+ * marked the last tool blindly: router-for-me/CLIProxyAPI#4561, decolua/9router#3687).
+ */
+function isDeferredTool(tool: JsonObject): boolean {
+  const defers = (value: JsonValue | undefined): boolean => isObject(value) && value.defer_loading !== undefined && value.defer_loading !== null && value.defer_loading !== false;
+  if (defers(tool) || defers(tool.default_config)) return true;
+  // An MCP toolset's marker lands on its last expanded tool, which any deferred member could be.
+  return isObject(tool.configs) && Object.values(tool.configs).some(defers);
+}
+
+/** Text that holds nothing but whitespace: the API refuses such a text block, marked or not. */
+function blank(text: unknown): boolean {
+  return typeof text !== 'string' || text.trim() === '';
+}
+
+/**
  * True when the client placed any `cache_control` of its own (top level, a tool, a system block, or
  * any content block at any depth): such requests are forwarded without hints.
  */
@@ -79,32 +98,36 @@ export function blockText(block: JsonValue): string {
 /** One content block in provider order, with what marking it would take. */
 interface BlockSlot {
   text: string;
-  /** The API refuses markers on empty text blocks. */
+  /** The API refuses markers on empty or whitespace-only text blocks and on deferred tools. */
   markable: boolean;
   /** How to mark this block: an object to append to, or a string to wrap. */
   markerEdit: JsonEdit;
 }
 
 export interface CacheHintPlan {
-  /** String contents wrapped into one text block, plus the breakpoints. */
+  /** The breakpoints: a marker appended to a block, or a string wrapped into one marked text block. */
   edits: JsonEdit[];
   /** Number of breakpoints added. */
   breakpoints: number;
 }
 
-/** Blocks of a `system` or message `content` value, wrapping a string into one text block. */
-function contentSlots(value: JsonValue | undefined, path: JsonPath, wraps: JsonEdit[]): BlockSlot[] {
+/**
+ * Blocks of a `system` or message `content` value. A string counts as the one text block the API
+ * reads it as; it is wrapped into that block only if it gets a marker (nothing else is changed).
+ */
+function contentSlots(value: JsonValue | undefined, path: JsonPath): BlockSlot[] {
   if (typeof value === 'string') {
     // An empty string stays a string: the API refuses empty text blocks, and there is nothing to mark.
     if (value === '') return [];
-    wraps.push({ kind: 'wrapAsTextBlock', path, marker: false });
-    return [{ text: value, markable: value !== '', markerEdit: { kind: 'wrapAsTextBlock', path, marker: true } }];
+    // A whitespace-only one too: wrapped, it would be a text block the API refuses ("text content
+    // blocks must contain non-whitespace text").
+    return [{ text: value, markable: !blank(value), markerEdit: { kind: 'wrapAsTextBlock', path, marker: true } }];
   }
   if (!Array.isArray(value)) return [];
   return value.flatMap((block, index): BlockSlot[] => {
     if (!isObject(block)) return [];
-    const emptyText = block.type === 'text' && !block.text;
-    return [{ text: blockText(block), markable: !emptyText, markerEdit: { kind: 'addMarker', path: [...path, index] } }];
+    const blankText = block.type === 'text' && blank(block.text);
+    return [{ text: blockText(block), markable: !blankText, markerEdit: { kind: 'addMarker', path: [...path, index] } }];
   });
 }
 
@@ -115,26 +138,32 @@ function lastMarkable(slots: BlockSlot[], from: number, to: number): number | un
 }
 
 /**
- * Decides the breakpoints for one request, from that request alone. When any breakpoint is placed,
- * every string `content` and a string `system` become one-block arrays (a pure function of each
- * turn, the same on every hinted request, marked or not), and markers go on: the last tool, the last system block and the last block of each
- * of the two newest user turns, each only if the prefix up to it reaches the model's minimum.
- * Returns no edits for requests with markers of their own or too short to cache.
+ * Decides the breakpoints for one request, from that request alone. Markers go on the last tool
+ * that is not deferred, the last system block and the last block of each of the two newest user turns, each only if the
+ * prefix up to it reaches the model's minimum. A marked string `content` or `system` becomes the
+ * one-block array the API reads it as, with the marker; every other turn keeps its bytes. (The
+ * provider reads a string and its one-block array as the same block, so a turn wrapped while marked
+ * and forwarded as a string later still matches the cache entry.) At most MAX_BREAKPOINTS edits,
+ * whatever the number of turns. Returns no edits for requests with markers of their own or too
+ * short to cache.
  *
  * @example planCacheHints(body, 'claude-sonnet-4-5', countTokens).breakpoints // 0..4
  */
 export function planCacheHints(body: JsonObject, model: string, countTokens: TokenCounter): CacheHintPlan {
   if (hasClientCacheControl(body)) return { edits: [], breakpoints: 0 };
-  const wraps: JsonEdit[] = [];
   const slots: BlockSlot[] = [];
   const candidates: number[] = [];
   const tools = Array.isArray(body.tools) ? body.tools : [];
   tools.forEach((tool, index) => {
-    if (isObject(tool)) slots.push({ text: JSON.stringify(tool), markable: true, markerEdit: { kind: 'addMarker', path: ['tools', index] } });
+    if (!isObject(tool)) return;
+    // A deferred tool is not in the prefix: it counts nothing and is never marked.
+    const deferred = isDeferredTool(tool);
+    slots.push({ text: deferred ? '' : JSON.stringify(tool), markable: !deferred, markerEdit: { kind: 'addMarker', path: ['tools', index] } });
   });
-  if (slots.length > 0) candidates.push(slots.length - 1);
+  const toolsEnd = lastMarkable(slots, 0, slots.length);
+  if (toolsEnd !== undefined) candidates.push(toolsEnd);
   const systemStart = slots.length;
-  slots.push(...contentSlots(body.system, ['system'], wraps));
+  slots.push(...contentSlots(body.system, ['system']));
   const systemEnd = lastMarkable(slots, systemStart, slots.length);
   if (systemEnd !== undefined) candidates.push(systemEnd);
   const userTurnEnds: number[] = [];
@@ -142,7 +171,7 @@ export function planCacheHints(body: JsonObject, model: string, countTokens: Tok
   messages.forEach((message, index) => {
     if (!isObject(message)) return;
     const start = slots.length;
-    slots.push(...contentSlots(message.content, ['messages', index, 'content'], wraps));
+    slots.push(...contentSlots(message.content, ['messages', index, 'content']));
     const end = message.role === 'user' ? lastMarkable(slots, start, slots.length) : undefined;
     if (end !== undefined) userTurnEnds.push(end);
   });
@@ -157,16 +186,6 @@ export function planCacheHints(body: JsonObject, model: string, countTokens: Tok
     return cumulative >= minimum;
   };
   const chosen = [...new Set(candidates)].filter(qualifies).slice(-MAX_BREAKPOINTS);
-  // Nothing worth caching: forward the client's bytes. Wrapping starts with the first hinted request
-  // of a conversation; the provider had cached nothing for the requests before it, so nothing is lost.
-  if (chosen.length === 0) return { edits: [], breakpoints: 0 };
-
-  const markerBySlot = new Map(chosen.map((slot) => [slot, slots[slot]!.markerEdit]));
-  const edits: JsonEdit[] = wraps.filter((wrap) => ![...markerBySlot.values()].some((edit) => edit.kind === 'wrapAsTextBlock' && samePath(edit.path, wrap.path)));
-  edits.push(...markerBySlot.values());
-  return { edits, breakpoints: chosen.length };
-}
-
-function samePath(a: JsonPath, b: JsonPath): boolean {
-  return a.length === b.length && a.every((part, index) => part === b[index]);
+  // None chosen (nothing worth caching): no edits, the client's bytes go out as they came.
+  return { edits: chosen.map((slot) => slots[slot]!.markerEdit), breakpoints: chosen.length };
 }

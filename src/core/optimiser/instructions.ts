@@ -17,9 +17,11 @@ export interface InstructionPayload {
   /** The payload (the file's text) is `container.slice(start, end)`. */
   start: number;
   end: number;
-  /** The whole section, header included (what dedupe may remove). */
+  /** The whole section, header included. */
   sectionStart: number;
   sectionEnd: number;
+  /** The file's path as its header names it (`/repo/CLAUDE.md`). */
+  file: string;
 }
 
 /**
@@ -29,8 +31,10 @@ export interface InstructionPayload {
  */
 const INSTRUCTION_FILES = ['CLAUDE.md', 'CLAUDE.local.md', 'AGENTS.md', 'GEMINI.md', '.cursorrules', 'copilot-instructions.md', '.clinerules', '.windsurfrules'];
 const escaped = INSTRUCTION_FILES.map((name) => name.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')).join('|');
-const CONTENTS_OF_HEADER = new RegExp(`^Contents of [^\\n]*[/\\\\](?:${escaped}) \\([^()\\n]*\\):\\n\\n`, 'gm');
-const CONTENTS_OF_END = /\n+(?=Contents of [^\n]+ \([^()\n]*\):\n\n)|\n*<\/system-reminder>/g;
+const CONTENTS_OF_HEADER = new RegExp(`^Contents of ([^\\n]*[/\\\\](?:${escaped})) \\([^()\\n]*\\):\\n\\n`, 'gm');
+/** Any file's header (instruction file or not): where the section before it ends. */
+const ANY_CONTENTS_OF_HEADER = /^Contents of [^\n]+ \([^()\n]*\):\n\n/gm;
+const REMINDER_END = '</system-reminder>';
 
 function isObject(value: JsonValue | undefined): value is JsonObject {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
@@ -50,22 +54,36 @@ function textParts(content: JsonValue | undefined, basePath: JsonPath): Array<{ 
   return parts;
 }
 
-/** The recognised instruction files inside one string, in order, never overlapping. */
+/**
+ * Where sections can end, ascending: the start of every "Contents of … (…):" header and of every
+ * `</system-reminder>`. One scan each, no backtracking over runs of newlines.
+ */
+function sectionEnds(text: string): number[] {
+  const ends: number[] = [];
+  for (const match of text.matchAll(ANY_CONTENTS_OF_HEADER)) ends.push(match.index);
+  for (let at = text.indexOf(REMINDER_END); at >= 0; at = text.indexOf(REMINDER_END, at + REMINDER_END.length)) ends.push(at);
+  return ends.sort((a, b) => a - b);
+}
+
+/**
+ * The recognised instruction files inside one string, in order, never overlapping. A file ends
+ * where the next file's header or `</system-reminder>` begins (the newlines before it are not
+ * part of it). A file with neither after it is left out: its end cannot be told from text the
+ * client wrote after it, and that text must never be edited.
+ */
 export function findEmbeddedSections(text: string, path: JsonPath = []): InstructionPayload[] {
   const found: InstructionPayload[] = [];
+  const ends = sectionEnds(text);
+  let next = 0;
   for (const match of text.matchAll(CONTENTS_OF_HEADER)) {
     const start = match.index + match[0].length;
-    CONTENTS_OF_END.lastIndex = start;
-    const endMatch = CONTENTS_OF_END.exec(text);
-    const end = endMatch ? endMatch.index : text.length;
-    found.push({ kind: 'embedded', path, container: text, start, end, sectionStart: match.index, sectionEnd: end });
+    while (next < ends.length && ends[next]! < start) next++;
+    if (next === ends.length) break;
+    let end = ends[next]!;
+    while (end > start && text.charCodeAt(end - 1) === 0x0a) end--;
+    found.push({ kind: 'embedded', path, container: text, start, end, sectionStart: match.index, sectionEnd: end, file: match[1]! });
   }
-  const kept: InstructionPayload[] = [];
-  for (const section of found) {
-    const last = kept[kept.length - 1];
-    if (!last || section.sectionStart >= last.sectionEnd) kept.push(section);
-  }
-  return kept;
+  return found;
 }
 
 /**
@@ -73,8 +91,8 @@ export function findEmbeddedSections(text: string, path: JsonPath = []): Instruc
  * (Anthropic `system`, OpenAI system and developer messages), never in a user, assistant or tool
  * turn, never in a block marked with `cache_control`.
  *
- * @example findInstructionPayloads('anthropic.messages', { system: 'Contents of /r/CLAUDE.md (project instructions):\n\nUse pnpm.', messages: [] })
- * // [{ kind: 'embedded', path: ['system'], start: 49, end: 58, … }]
+ * @example findInstructionPayloads('anthropic.messages', { system: 'Contents of /r/CLAUDE.md (project instructions):\n\nUse pnpm.\n</system-reminder>', messages: [] })
+ * // [{ kind: 'embedded', path: ['system'], start: 50, end: 59, … }]
  */
 export function findInstructionPayloads(api: ApiStyle, body: JsonObject): InstructionPayload[] {
   const payloads: InstructionPayload[] = [];

@@ -36,15 +36,31 @@ const PROTECTED_TYPES = new Set(['code', 'inlineCode', 'html', 'yaml', 'toml', '
 /** Node types whose raw source must come out byte-identical (the golden tests check the same). */
 const VERBATIM_TYPES = new Set(['code', 'inlineCode', 'yaml', 'toml']);
 
-const MAX_COMMENTS_TRIED_ALONE = 64;
+/**
+ * Parses one round of comment removal may spend on finding which comments can go when removing
+ * them all would change the tree (besides the parse of the text and of each candidate's check).
+ * Each costs a parse of the whole payload (~0.2 ms per KB here): trying every comment alone, as
+ * before, re-parsed an 84 KB payload 66 times a round, 4.4 s in all.
+ */
+const MAX_GROUP_TRIALS = 6;
+/** Past this many comments removal is all or nothing: so many are seldom told apart in six tries. */
+const MAX_COMMENTS_TRIED_IN_GROUPS = 64;
 
 const PARSE_OPTIONS = {
   extensions: [frontmatter(['yaml', 'toml']), gfm()],
   mdastExtensions: [frontmatterFromMarkdown(['yaml', 'toml']), gfmFromMarkdown()],
 };
 
+let parses = 0;
+
+/** How many parses this thread has made: the tests check the work per payload stays bounded. */
+export function markdownParseCount(): number {
+  return parses;
+}
+
 /** Parses Markdown (CommonMark + GFM + YAML/TOML front matter) into an mdast tree. */
 export function parseMarkdown(text: string): MdNode {
+  parses++;
   return fromMarkdown(text, PARSE_OPTIONS) as unknown as MdNode;
 }
 
@@ -155,58 +171,101 @@ function splitLines(text: string): Line[] {
   return lines;
 }
 
-/** Removes trailing spaces and tabs on lines where they sit outside every protected node. */
-function stripTrailingSpaces(text: string, tree: MdNode): string {
-  const mask = protectedMask(text, tree);
-  let out = '';
-  for (const line of splitLines(text)) {
-    let contentEnd = line.end;
-    while (contentEnd > line.start && (text[contentEnd - 1] === ' ' || text[contentEnd - 1] === '\t')) contentEnd--;
-    const keep = contentEnd === line.end || anyProtected(mask, contentEnd, line.end);
-    out += keep ? text.slice(line.start, line.next) : text.slice(line.start, contentEnd) + text.slice(line.end, line.next);
-  }
-  return out;
+function isSpaceOrTab(code: number): boolean {
+  return code === 0x20 || code === 0x09;
 }
 
-/** Collapses runs of two or more empty lines into one, where no line of the run is protected. */
+/**
+ * Which lines whitespace shrinking leaves alone although no parsed code node covers them: code
+ * can sit outside fences (an unfenced YAML `script: |` block, a Python docstring, a Makefile
+ * recipe), and its indentation is all that marks it. So a line that starts with a space or tab
+ * keeps its trailing whitespace, and a blank line keeps its whitespace and its place in a run when
+ * the nearest non-blank line before or after it is indented.
+ */
+function indentationGuard(text: string, lines: Line[]): Uint8Array {
+  const guarded = new Uint8Array(lines.length);
+  const blank = (line: Line): boolean => {
+    for (let i = line.start; i < line.end; i++) if (!isSpaceOrTab(text.charCodeAt(i))) return false;
+    return true;
+  };
+  const kinds = lines.map((line) => (blank(line) ? 0 : isSpaceOrTab(text.charCodeAt(line.start)) ? 2 : 1));
+  let before = 0;
+  lines.forEach((_, index) => {
+    if (kinds[index] !== 0) before = kinds[index]!;
+    if (kinds[index] === 2 || (kinds[index] === 0 && before === 2)) guarded[index] = 1;
+  });
+  let after = 0;
+  for (let index = lines.length - 1; index >= 0; index--) {
+    if (kinds[index] !== 0) after = kinds[index]!;
+    else if (after === 2) guarded[index] = 1;
+  }
+  return guarded;
+}
+
+/** Removes trailing spaces and tabs on lines where they sit outside every protected node and every guarded line. */
+function stripTrailingSpaces(text: string, tree: MdNode): string {
+  const mask = protectedMask(text, tree);
+  const lines = splitLines(text);
+  const guarded = indentationGuard(text, lines);
+  const parts: string[] = [];
+  lines.forEach((line, index) => {
+    let contentEnd = line.end;
+    while (contentEnd > line.start && isSpaceOrTab(text.charCodeAt(contentEnd - 1))) contentEnd--;
+    const keep = contentEnd === line.end || guarded[index] === 1 || anyProtected(mask, contentEnd, line.end);
+    parts.push(keep ? text.slice(line.start, line.next) : text.slice(line.start, contentEnd) + text.slice(line.end, line.next));
+  });
+  return parts.join('');
+}
+
+/** Collapses runs of two or more empty lines into one, where no line of the run is protected or guarded. */
 function collapseBlankRuns(text: string, tree: MdNode): string {
   const mask = protectedMask(text, tree);
   const lines = splitLines(text);
-  let out = '';
+  const guarded = indentationGuard(text, lines);
+  const parts: string[] = [];
   let previousBlankKept = false;
-  for (const line of lines) {
+  lines.forEach((line, index) => {
     const blank = line.end === line.start && line.next > line.start;
-    const dropable = blank && previousBlankKept && !anyProtected(mask, line.start, line.next);
-    if (!dropable) out += text.slice(line.start, line.next);
-    previousBlankKept = blank && !anyProtected(mask, line.start, line.next);
-  }
-  return out;
+    const free = guarded[index] === 0 && !anyProtected(mask, line.start, line.next);
+    const dropable = blank && previousBlankKept && free;
+    if (!dropable) parts.push(text.slice(line.start, line.next));
+    previousBlankKept = blank && free;
+  });
+  return parts.join('');
 }
 
 /** Byte ranges to delete for the given comment nodes (whole lines when the comment stands alone). */
 function commentDeletions(text: string, comments: MdNode[]): Array<[number, number]> {
   const ranges: Array<[number, number]> = [];
+  const lineEnding = /\r\n|\n|\r|$/g;
   for (const node of comments) {
     const range = nodeRange(node);
     if (!range) continue;
     let [start, end] = range;
     const lineStart = text.lastIndexOf('\n', start - 1) + 1;
-    const eol = /\r\n|\n|\r|$/.exec(text.slice(end));
-    const lineEnd = end + (eol?.index ?? 0);
-    if (/^[ \t]*$/.test(text.slice(lineStart, start)) && /^[ \t]*$/.test(text.slice(end, lineEnd))) {
+    lineEnding.lastIndex = end;
+    const eol = lineEnding.exec(text)!;
+    if (/^[ \t]*$/.test(text.slice(lineStart, start)) && /^[ \t]*$/.test(text.slice(end, eol.index))) {
       start = lineStart;
-      end = lineEnd + (eol?.[0].length ?? 0);
+      end = eol.index + eol[0].length;
     }
     ranges.push([start, end]);
   }
   return ranges;
 }
 
+/** `text` without the given ranges (non-overlapping), built in one pass. */
 function deleteRanges(text: string, ranges: Array<[number, number]>): string {
-  const sorted = [...ranges].sort((a, b) => b[0] - a[0]);
-  let out = text;
-  for (const [start, end] of sorted) out = out.slice(0, start) + out.slice(end);
-  return out;
+  const sorted = [...ranges].sort((a, b) => a[0] - b[0]);
+  const parts: string[] = [];
+  let copied = 0;
+  for (const [start, end] of sorted) {
+    if (start < copied) continue;
+    parts.push(text.slice(copied, start));
+    copied = end;
+  }
+  parts.push(text.slice(copied));
+  return parts.join('');
 }
 
 /** True when both parse to the same tree and keep every code block byte-identical. */
@@ -222,7 +281,13 @@ function isLosslessEdit(original: string, originalTree: MdNode, candidate: strin
   return sameTree({ text: original, tree: originalTree }, { text: candidate, tree: parseMarkdown(candidate) }, ignoreComments);
 }
 
-/** Comment removal: all at once, or comment by comment when removing them all would change the tree. */
+/**
+ * Comment removal in a bounded number of parses: all at once; if that changes the tree (a comment
+ * can carry structure, e.g. separate two lists), halves, quarters, … of the comments, each group
+ * kept whole if removing it alone changes the tree, until MAX_GROUP_TRIALS groups were tried (or
+ * both halves failed); then the groups that passed, together, checked once more. Comments not
+ * cleared within the budget stay.
+ */
 function removeComments(text: string): string {
   const tree = parseMarkdown(text);
   const comments: MdNode[] = [];
@@ -230,14 +295,22 @@ function removeComments(text: string): string {
     if (isHtmlComment(node)) comments.push(node);
   });
   if (comments.length === 0) return text;
-  const all = deleteRanges(text, commentDeletions(text, comments));
+  const without = (group: MdNode[]): string => deleteRanges(text, commentDeletions(text, group));
+  const all = without(comments);
   if (isLosslessEdit(text, tree, all, true)) return all;
-  // One comment may carry structure (e.g. it separates two lists); keep that one, drop the others.
-  // Past a bound, trying each alone costs too many parses: then it is all or nothing.
-  if (comments.length > MAX_COMMENTS_TRIED_ALONE) return text;
-  const removable = comments.filter((node) => isLosslessEdit(text, tree, deleteRanges(text, commentDeletions(text, [node])), true));
+  if (comments.length > MAX_COMMENTS_TRIED_IN_GROUPS) return text;
+  const removable: MdNode[] = [];
+  const queue: MdNode[][] = comments.length > 1 ? [comments.slice(0, comments.length >> 1), comments.slice(comments.length >> 1)] : [];
+  for (let trials = 0; queue.length > 0 && trials < MAX_GROUP_TRIALS; trials++) {
+    // Neither half could go: structure is everywhere (a parse can take 0.3 s on a comment-heavy
+    // 100 KB file), so the rest of the budget would most likely be spent for nothing.
+    if (trials === 2 && removable.length === 0) break;
+    const group = queue.shift()!;
+    if (isLosslessEdit(text, tree, without(group), true)) removable.push(...group);
+    else if (group.length > 1) queue.push(group.slice(0, group.length >> 1), group.slice(group.length >> 1));
+  }
   if (removable.length === 0) return text;
-  const some = deleteRanges(text, commentDeletions(text, removable));
+  const some = without(removable);
   return isLosslessEdit(text, tree, some, true) ? some : text;
 }
 

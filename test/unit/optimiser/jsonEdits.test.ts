@@ -35,3 +35,25 @@ test('a path to the wrong kind of node, or overlapping edits, is an error', () =
     JsonEditError,
   );
 });
+
+test('many edits are spliced in one pass, each where its path says, whatever the order they come in', () => {
+  const messages = Array.from({ length: 5_000 }, (_, i) => ({ role: 'user', content: `m${i}`, meta: { n: i } }));
+  const text = JSON.stringify({ system: 's', messages });
+  const edits = messages.flatMap((_, i) => [
+    { kind: 'wrapAsTextBlock' as const, path: ['messages', i, 'content'], marker: i % 2 === 0 },
+    { kind: 'addMarker' as const, path: ['messages', 4_999 - i, 'meta'] },
+  ]);
+  const out = JSON.parse(applyJsonEdits(text, edits)) as { messages: Array<{ content: unknown; meta: { n: number; cache_control?: unknown } }> };
+  out.messages.forEach((message, i) => {
+    assert.deepEqual(message.content, [{ type: 'text', text: `m${i}`, ...(i % 2 === 0 ? { cache_control: { type: 'ephemeral' } } : {}) }]);
+    assert.deepEqual(message.meta, { n: i, cache_control: { type: 'ephemeral' } });
+  });
+});
+
+test('escaped keys, nesting deeper than the call stack and whitespace everywhere are read right', () => {
+  const deep = `${'['.repeat(20_000)}1${']'.repeat(20_000)}`;
+  const text = ` { "a\\u0062" : { } , "deep" : ${deep} , "list" : [ "x" , { "k" : "v" } ] } `;
+  const out = applyJsonEdits(text, [{ kind: 'addMarker', path: ['ab'] }, { kind: 'replaceString', path: ['list', 0], value: 'y' }, { kind: 'addMarker', path: ['list', 1] }]);
+  assert.ok(out.includes(deep));
+  assert.equal(out.replace(deep, 'DEEP'), ` { "a\\u0062" : { "cache_control":{"type":"ephemeral"}} , "deep" : DEEP , "list" : [ "y" , { "k" : "v" ,"cache_control":{"type":"ephemeral"}} ] } `);
+});

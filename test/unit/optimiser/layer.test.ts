@@ -78,3 +78,25 @@ test('a failure inside the optimiser is logged and the request still goes out ve
   assert.equal(ctx.forwardBody, undefined);
   assert.equal(warnings.length, 1);
 });
+
+test('opted-in edits of instruction files over a few KB go to the body worker, whatever the body\'s size', async () => {
+  // Parsing 84 KB of Markdown once per comment held the proxy's thread for 4.4 s; a body that
+  // small is otherwise optimised on the proxy's thread.
+  const config = defaultConfig('/unused');
+  config.optimiser = { ...config.optimiser, whitespace: true, htmlComments: true };
+  const calls: Array<boolean | undefined> = [];
+  const offThreadOptimise = (_settings: unknown, _input: unknown, options?: { heavy?: boolean }): Promise<{ tokensSaved: number; cacheHints: number }> | undefined => {
+    calls.push(options?.heavy);
+    return options?.heavy ? Promise.resolve({ tokensSaved: 7, cacheHints: 0 }) : undefined;
+  };
+  const layer = createOptimiserLayer({ config, logger: silentLogger, offThreadOptimise });
+  const file = (text: string): string => `Contents of /r/CLAUDE.md (project instructions):\n\n${text}\n</system-reminder>`;
+  const big = context('anthropic.messages', { model: 'claude-sonnet-4-5', max_tokens: 5, system: file(`Rule  \n\n\n<!-- c -->\n${'word '.repeat(1000)}`), messages: [{ role: 'user', content: 'Hi' }] });
+  await layer.handle(big, async () => answered);
+  assert.deepEqual(calls, [true]);
+  assert.equal(big.notes.optimisedTokens, 7, 'the worker\'s answer is used');
+  const small = context('anthropic.messages', { model: 'claude-sonnet-4-5', max_tokens: 5, system: file('Rule  \n\n\n<!-- c -->\nshort'), messages: [{ role: 'user', content: 'Hi' }] });
+  await layer.handle(small, async () => answered);
+  assert.deepEqual(calls, [true, false], 'a small one stays here');
+  assert.ok(Buffer.from(small.forwardBody!).toString().includes('Rule\\n\\nshort'));
+});

@@ -99,7 +99,7 @@ test('by default nothing the model reads changes: only cache_control markers are
 });
 
 test('opted in, only recognised instruction files in system prompts shrink; user turns and tool outputs keep every byte', () => {
-  const system = `You are terse.   \n\n\n\n<!-- keep: not an instruction file -->\n${FILE_HEADER}# Rules   \n\n\n\n<!-- internal -->\n- Use tabs.  \n\n\n\n\`\`\`sh\nmake   \n\n\n\n\`\`\`\n`;
+  const system = `You are terse.   \n\n\n\n<!-- keep: not an instruction file -->\n${FILE_HEADER}# Rules   \n\n\n\n<!-- internal -->\n- Use tabs.  \n\n\n\n\`\`\`sh\nmake   \n\n\n\n\`\`\`\n</system-reminder>`;
   const toolOutput = 'line with spaces   \n\n\n\n    indented\n';
   const user = `Go.\n<instructions>\nBe   \n\n\n\nterse.\n</instructions>\n${FILE_HEADER}<!-- x -->\nsame`;
   const body: JsonObject = {
@@ -112,7 +112,7 @@ test('opted in, only recognised instruction files in system prompts shrink; user
   };
   const { text, tokensSaved, cacheHints } = forward(createRequestOptimiser(ALL_ON, countTokens), 'openai.chat', body);
   const out = JSON.parse(text) as { messages: Array<{ content: string }> };
-  assert.equal(out.messages[0]!.content, `You are terse.   \n\n\n\n<!-- keep: not an instruction file -->\n${FILE_HEADER}# Rules\n\n- Use tabs.\n\n\`\`\`sh\nmake   \n\n\n\n\`\`\`\n`);
+  assert.equal(out.messages[0]!.content, `You are terse.   \n\n\n\n<!-- keep: not an instruction file -->\n${FILE_HEADER}# Rules\n\n- Use tabs.\n\n\`\`\`sh\nmake   \n\n\n\n\`\`\`\n</system-reminder>`);
   assert.equal(out.messages[1]!.content, user);
   assert.equal(out.messages[2]!.content, toolOutput);
   assert.ok(tokensSaved > 0);
@@ -120,11 +120,12 @@ test('opted in, only recognised instruction files in system prompts shrink; user
 });
 
 test('each opt-in transformation has its own switch and never touches a cache_control block', () => {
-  const file = `${FILE_HEADER}<!-- c -->\nRules  \n\n\n\n${'word '.repeat(1500)}`;
+  const file = `${FILE_HEADER}<!-- c -->\nRules  \n\n\n\n${'word '.repeat(1500)}\n</system-reminder>`;
+  const SAME = 'The same rules for every package of this repository.';
   const body: JsonObject = {
     model: 'claude-sonnet-4-5',
     max_tokens: 10,
-    system: [{ type: 'text', text: file }, { type: 'text', text: `${FILE_HEADER}Same` }, { type: 'text', text: `Intro\n${FILE_HEADER}Same` }, { type: 'text', text: file, cache_control: { type: 'ephemeral' } }],
+    system: [{ type: 'text', text: file }, { type: 'text', text: `${FILE_HEADER}${SAME}\n</system-reminder>` }, { type: 'text', text: `Intro\n${FILE_HEADER}${SAME}\n</system-reminder>` }, { type: 'text', text: file, cache_control: { type: 'ephemeral' } }],
     messages: [{ role: 'user', content: 'Hi' }],
   };
   const run = (overrides: Partial<OptimiserConfig>): JsonObject => JSON.parse(forward(createRequestOptimiser({ ...ALL_ON, ...overrides }, countTokens), 'anthropic.messages', body).text) as JsonObject;
@@ -134,7 +135,7 @@ test('each opt-in transformation has its own switch and never touches a cache_co
   assert.ok(systemText(run({ cacheHints: false, whitespace: false, dedupeBlocks: false })).startsWith(`${FILE_HEADER}Rules  \n\n\n\n`));
   assert.ok(systemText(run({ cacheHints: false, htmlComments: false, dedupeBlocks: false })).startsWith(`${FILE_HEADER}<!-- c -->\nRules\n\nword`));
   const deduped = run({ cacheHints: false, whitespace: false, htmlComments: false });
-  assert.equal(systemText(deduped, 2), 'Intro\n', 'the repeated file is cut out of its block, the block itself stays');
+  assert.equal(systemText(deduped, 2), `Intro\n${FILE_HEADER}(same content as /repo/CLAUDE.md above)\n</system-reminder>`, 'the repeated file\'s text becomes a pointer; its header and the block stay');
   assert.equal((deduped.system as unknown[]).length, 4);
   assert.equal(systemText(run({ cacheHints: false }), 3), file, 'the cache_control block keeps every byte');
   const hintsOnly = run({ whitespace: false, htmlComments: false, dedupeBlocks: false });
@@ -148,4 +149,42 @@ test('a payload past the size bound is forwarded as it is, without parsing', () 
   const { text, tokensSaved } = forward(createRequestOptimiser(ALL_ON, countTokens), 'openai.chat', body);
   assert.equal(text, JSON.stringify(body));
   assert.equal(tokensSaved, 0);
+});
+
+test('a body that repeats a key anywhere gets no hints and no edits: it goes out as it came', () => {
+  // JSON.parse keeps the last "messages" (as the provider does), an edit could only name the first:
+  // the marker went into the array the provider ignores, and the header said 2 hints for 1.
+  const system = JSON.stringify(`${FILE_HEADER}Rules   \n\n\n\n${'word '.repeat(1500)}`);
+  const raw = `{"model":"claude-sonnet-4-5","max_tokens":100,"system":${system},"messages":[{"role":"user","content":"first"},{"role":"assistant","content":"x"},{"role":"user","content":"y"}],"messages":[{"role":"user","content":"second"}]}`;
+  const body = JSON.parse(raw) as JsonObject;
+  for (const settings of [DEFAULTS, ALL_ON]) {
+    const result = createRequestOptimiser(settings, countTokens).optimise({ api: 'anthropic.messages', model: 'claude-sonnet-4-5', body, rawBody: Buffer.from(raw) });
+    assert.deepEqual([result.forwardBody, result.tokensSaved, result.cacheHints], [undefined, 0, 0]);
+  }
+  // Deeper down too: the parsed message is a system message holding an instruction file to shrink.
+  const nested = `{"model":"gpt-4o","messages":[{"role":"user","content":${system},"role":"system"}]}`;
+  const result = createRequestOptimiser(ALL_ON, countTokens).optimise({ api: 'openai.chat', model: 'gpt-4o', body: JSON.parse(nested) as JsonObject, rawBody: Buffer.from(nested) });
+  assert.deepEqual([result.forwardBody, result.tokensSaved, result.cacheHints], [undefined, 0, 0]);
+});
+
+test('a file whose end cannot be found is not edited, nor the client\'s text after it', () => {
+  const system = `${FILE_HEADER}Use pnpm.\n\n# Tool output format (NOT part of CLAUDE.md)\nReply with YAML:\nresult: |\n  line1\n\n\n  line2   \n<!-- tool: keep this marker -->\n`;
+  const body: JsonObject = { model: 'claude-sonnet-4-5', max_tokens: 10, system, messages: [{ role: 'user', content: 'hi' }] };
+  const result = createRequestOptimiser({ ...ALL_ON, cacheHints: false }, countTokens).optimise({ api: 'anthropic.messages', model: 'claude-sonnet-4-5', body, rawBody: Buffer.from(JSON.stringify(body)) });
+  assert.equal(result.forwardBody?.toString(), undefined);
+  assert.equal(result.tokensSaved, 0);
+});
+
+test('dedupe: a later copy keeps its header and points to the first; texts must match exactly', () => {
+  const optimiser = createRequestOptimiser({ ...DEFAULTS, cacheHints: false, dedupeBlocks: true }, countTokens);
+  const run = (system: string): string => {
+    const body: JsonObject = { model: 'claude-sonnet-4-5', max_tokens: 10, system, messages: [{ role: 'user', content: 'hi' }] };
+    const result = optimiser.optimise({ api: 'anthropic.messages', model: 'claude-sonnet-4-5', body, rawBody: Buffer.from(JSON.stringify(body)) });
+    return result.forwardBody ? (JSON.parse(result.forwardBody.toString()) as { system: string }).system : system;
+  };
+  const rule = 'Run the tests with make test, never with npm test or yarn test.';
+  const twoFiles = `Contents of /r/CLAUDE.md (project instructions):\n\n${rule}\n\nContents of /r/legacy/CLAUDE.md (project instructions):\n\n${rule}\n\nContents of /r/notes.txt (user notes):\n\nbe nice`;
+  assert.equal(run(twoFiles), twoFiles.replace(`legacy/CLAUDE.md (project instructions):\n\n${rule}`, 'legacy/CLAUDE.md (project instructions):\n\n(same content as /r/CLAUDE.md above)'));
+  const indented = `Contents of /r/CLAUDE.md (project instructions):\n\n${rule}\n\nContents of /r/sub/AGENTS.md (project instructions):\n\n    ${rule}\n\nContents of /r/x.txt (other):\n\nz`;
+  assert.equal(run(indented), indented, 'an indented code block is not the paragraph it shares words with');
 });
