@@ -6,10 +6,8 @@
  *
  * The optimiser's own breakpoint markers are removed before comparing: the provider's cache key
  * leaves `cache_control` out (see src/core/optimiser/cacheHints.ts), so a marker that moves from one
- * turn to the next does not break the prefix. Likewise a string wrapped into the one text block the
- * API reads it as (`[{"type":"text","text":"…"}]`, exactly as the optimiser writes it when it marks
- * a string turn) compares as that string: the optimiser wraps a turn only while it is marked. Nothing
- * else is normalised: any other changed byte in an earlier turn counts as unstable.
+ * turn to the next does not break the prefix. Nothing else is normalised: any other changed byte in
+ * an earlier turn counts as unstable.
  */
 import { CACHE_MARKER_JSON } from '../core/optimiser/jsonEdits';
 
@@ -22,8 +20,6 @@ export interface TurnBytes {
 
 const PREFIX_KEYS = new Set(['model', 'tools', 'system']);
 const ADDED_MARKER = `,${CACHE_MARKER_JSON}`;
-/** A JSON string wrapped into one text block, as the optimiser writes it (its marker removed). */
-const WRAPPED_STRING = /\[\{"type":"text","text":("(?:[^"\\]|\\.)*")\}\]/g;
 
 function skipWhitespace(text: string, index: number): number {
   let i = index;
@@ -83,10 +79,9 @@ function arrayElements(text: string, index: number): string[] {
   return elements;
 }
 
-/** Splits a request body into its prefix-relevant turns, markers and wraps added by the optimiser undone. */
+/** Splits a request body into its prefix-relevant turns, markers added by the optimiser removed. */
 export function turnBytes(body: string): TurnBytes {
-  const unmarked = body.includes(ADDED_MARKER) ? body.split(ADDED_MARKER).join('') : body;
-  const text = unmarked.replace(WRAPPED_STRING, '$1');
+  const text = body.includes(ADDED_MARKER) ? body.split(ADDED_MARKER).join('') : body;
   const head: string[] = [];
   let messages: string[] = [];
   let i = skipWhitespace(text, 0);

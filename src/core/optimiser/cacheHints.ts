@@ -113,15 +113,17 @@ export interface CacheHintPlan {
 
 /**
  * Blocks of a `system` or message `content` value. A string counts as the one text block the API
- * reads it as; it is wrapped into that block only if it gets a marker (nothing else is changed).
+ * reads it as; `wraps` gets the edit that writes it as that block (see planCacheHints).
  */
-function contentSlots(value: JsonValue | undefined, path: JsonPath): BlockSlot[] {
+function contentSlots(value: JsonValue | undefined, path: JsonPath, wraps: JsonEdit[]): BlockSlot[] {
   if (typeof value === 'string') {
     // An empty string stays a string: the API refuses empty text blocks, and there is nothing to mark.
     if (value === '') return [];
     // A whitespace-only one too: wrapped, it would be a text block the API refuses ("text content
     // blocks must contain non-whitespace text").
-    return [{ text: value, markable: !blank(value), markerEdit: { kind: 'wrapAsTextBlock', path, marker: true } }];
+    if (blank(value)) return [{ text: value, markable: false, markerEdit: { kind: 'wrapAsTextBlock', path, marker: true } }];
+    wraps.push({ kind: 'wrapAsTextBlock', path, marker: false });
+    return [{ text: value, markable: true, markerEdit: { kind: 'wrapAsTextBlock', path, marker: true } }];
   }
   if (!Array.isArray(value)) return [];
   return value.flatMap((block, index): BlockSlot[] => {
@@ -138,19 +140,20 @@ function lastMarkable(slots: BlockSlot[], from: number, to: number): number | un
 }
 
 /**
- * Decides the breakpoints for one request, from that request alone. Markers go on the last tool
- * that is not deferred, the last system block and the last block of each of the two newest user turns, each only if the
- * prefix up to it reaches the model's minimum. A marked string `content` or `system` becomes the
- * one-block array the API reads it as, with the marker; every other turn keeps its bytes. (The
- * provider reads a string and its one-block array as the same block, so a turn wrapped while marked
- * and forwarded as a string later still matches the cache entry.) At most MAX_BREAKPOINTS edits,
- * whatever the number of turns. Returns no edits for requests with markers of their own or too
- * short to cache.
+ * Decides the breakpoints for one request, from that request alone. When any breakpoint is placed,
+ * every non-blank string `content` and a string `system` become one-block arrays, marked or not:
+ * a pure function of each turn, the same on every hinted request, so the bytes of earlier turns
+ * never change from one request to the next, whatever the provider normalises. Markers go on the
+ * last tool that is not deferred, the last system block and the last block of each of the two
+ * newest user turns, each only if the prefix up to it reaches the model's minimum. The edits are
+ * applied in one pass (jsonEdits.ts), so thousands of turns cost one copy of the body. Returns no
+ * edits for requests with markers of their own or too short to cache.
  *
  * @example planCacheHints(body, 'claude-sonnet-4-5', countTokens).breakpoints // 0..4
  */
 export function planCacheHints(body: JsonObject, model: string, countTokens: TokenCounter): CacheHintPlan {
   if (hasClientCacheControl(body)) return { edits: [], breakpoints: 0 };
+  const wraps: JsonEdit[] = [];
   const slots: BlockSlot[] = [];
   const candidates: number[] = [];
   const tools = Array.isArray(body.tools) ? body.tools : [];
@@ -163,7 +166,7 @@ export function planCacheHints(body: JsonObject, model: string, countTokens: Tok
   const toolsEnd = lastMarkable(slots, 0, slots.length);
   if (toolsEnd !== undefined) candidates.push(toolsEnd);
   const systemStart = slots.length;
-  slots.push(...contentSlots(body.system, ['system']));
+  slots.push(...contentSlots(body.system, ['system'], wraps));
   const systemEnd = lastMarkable(slots, systemStart, slots.length);
   if (systemEnd !== undefined) candidates.push(systemEnd);
   const userTurnEnds: number[] = [];
@@ -171,7 +174,7 @@ export function planCacheHints(body: JsonObject, model: string, countTokens: Tok
   messages.forEach((message, index) => {
     if (!isObject(message)) return;
     const start = slots.length;
-    slots.push(...contentSlots(message.content, ['messages', index, 'content']));
+    slots.push(...contentSlots(message.content, ['messages', index, 'content'], wraps));
     const end = message.role === 'user' ? lastMarkable(slots, start, slots.length) : undefined;
     if (end !== undefined) userTurnEnds.push(end);
   });
@@ -186,6 +189,17 @@ export function planCacheHints(body: JsonObject, model: string, countTokens: Tok
     return cumulative >= minimum;
   };
   const chosen = [...new Set(candidates)].filter(qualifies).slice(-MAX_BREAKPOINTS);
-  // None chosen (nothing worth caching): no edits, the client's bytes go out as they came.
-  return { edits: chosen.map((slot) => slots[slot]!.markerEdit), breakpoints: chosen.length };
+  // Nothing worth caching: forward the client's bytes. Wrapping starts with the first hinted request
+  // of a conversation; the provider had cached nothing for the requests before it, so nothing is lost.
+  if (chosen.length === 0) return { edits: [], breakpoints: 0 };
+  const markers = chosen.map((slot) => slots[slot]!.markerEdit);
+  // A marked string is wrapped by its marker edit; the others by a plain wrap.
+  const markedPaths = new Set(markers.filter((edit) => edit.kind === 'wrapAsTextBlock').map((edit) => pathKey(edit.path)));
+  const edits = wraps.filter((wrap) => !markedPaths.has(pathKey(wrap.path)));
+  edits.push(...markers);
+  return { edits, breakpoints: chosen.length };
+}
+
+function pathKey(path: JsonPath): string {
+  return path.join('\u0000');
 }

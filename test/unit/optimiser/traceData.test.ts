@@ -62,10 +62,9 @@ test('OpenAI → Anthropic: system pulled out, tool calls become tool_use, tool 
   assert.deepEqual(answer.usage, { input_tokens: 10, output_tokens: 2, cache_creation_input_tokens: 0, cache_read_input_tokens: 0 });
 });
 
-test('turnBytes: raw turn bytes, markers and wraps the optimiser added undone, any other change detected', () => {
+test('turnBytes: raw turn bytes, markers the optimiser added removed, any other change detected', () => {
   const previous = turnBytes('{"model":"m","system":"S","messages":[{"role":"user","content":[{"type":"text","text":"a \\" ]}","cache_control":{"type":"ephemeral"}}]}],"max_tokens":5}');
-  assert.deepEqual(previous.messages, ['{"role":"user","content":"a \\" ]}"}'], 'a marked wrap compares as the string it wraps');
-  assert.ok(startsWithTurns(turnBytes('{"model":"m","system":"S","messages":[{"role":"user","content":"a \\" ]}"}]}'), previous), 'the same turn unmarked, as a string');
+  assert.deepEqual(previous.messages, ['{"role":"user","content":[{"type":"text","text":"a \\" ]}"}]}']);
   const next = turnBytes('{"model":"m","system":"S","messages":[{"role":"user","content":[{"type":"text","text":"a \\" ]}"}]} , {"role":"assistant","content":"b"}],"max_tokens":9}');
   assert.ok(startsWithTurns(next, previous));
   const edited = turnBytes('{"model":"m","system":"S","messages":[{"role":"user","content":[{"type":"text","text":"a \\" ]} "}]}]}');
