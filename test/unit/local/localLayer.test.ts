@@ -11,7 +11,7 @@ import type { GeneratedOutcome, Outcome } from '../../../src/core/outcome';
 import { runLayers } from '../../../src/core/pipeline';
 import type { JsonObject, ProxyRequest } from '../../../src/core/request';
 import { tempDirUntilExit } from '../../fixtures/tempDir';
-import { localConfig, makeRequest, ManualTimers, newContext, readDeltas, recordingUpstream, ScriptedEngine } from './helpers';
+import { ControlledEngine, fireWhenSet, whenTimerSet, localConfig, makeRequest, ManualTimers, newContext, readDeltas, recordingUpstream, ScriptedEngine } from './helpers';
 import type { ScriptedEngineScript } from './helpers';
 
 const simpleQuestion: JsonObject = { model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'How do I list hidden files?' }] };
@@ -216,4 +216,57 @@ void test('the model source is looked up once per refresh period, not on every r
   clock += 60_000;
   await runLayers([layer, upstream], newContext(makeRequest('openai.chat', simpleQuestion)), () => true);
   assert.equal(lookups, 2, 'a request after the period looks again, so a newly downloaded model is found');
+});
+
+/** Deadlines no other timer of the layer uses, so the test fires exactly these. */
+const DEADLINES = { firstTokenTimeoutMs: 1111, idleTimeoutMs: 2222 };
+
+void test('an answer that never starts goes to the cloud at the first-token deadline, and the backend is aborted', async () => {
+  for (const stream of [false, true]) {
+    const engine = new ControlledEngine();
+    const { run, upstream, timers } = setup(async () => engine, DEADLINES);
+    const pending = run(makeRequest('openai.chat', { ...simpleQuestion, stream, max_tokens: 100 }));
+    await fireWhenSet(timers, 1111);
+    const { ctx, outcome } = await pending;
+    assert.equal(outcome.kind, 'upstream', `stream: ${stream}`);
+    assert.equal(ctx.notes.localSkipped, 'no answer from the local model within 1111 ms');
+    assert.equal(upstream.seen.length, 1);
+    assert.deepEqual(ctx.responseHeaders, {});
+    assert.equal(engine.signals[0]?.aborted, true, 'the backend request was aborted');
+  }
+});
+
+void test('an answer that stalls before it is committed goes to the cloud at the idle deadline', async () => {
+  for (const stream of [false, true]) {
+    const engine = new ControlledEngine();
+    const { run, upstream, timers } = setup(async () => engine, DEADLINES);
+    const pending = run(makeRequest('openai.chat', { ...simpleQuestion, stream, max_tokens: 100 }));
+    await whenTimerSet(timers, 1111);
+    engine.send('The capital of France ');
+    await fireWhenSet(timers, 2222);
+    const { ctx, outcome } = await pending;
+    assert.equal(outcome.kind, 'upstream', `stream: ${stream}`);
+    assert.equal(ctx.notes.localSkipped, 'the local model stalled for 2222 ms');
+    assert.equal(upstream.seen.length, 1);
+    assert.equal(engine.signals[0]?.aborted, true);
+  }
+});
+
+void test('a committed stream that stalls ends with an error at the idle deadline instead of hanging', async () => {
+  const engine = new ControlledEngine();
+  const { run, upstream, timers } = setup(async () => engine, DEADLINES);
+  const pending = run(makeRequest('openai.chat', { ...simpleQuestion, stream: true, max_tokens: 100 }));
+  await whenTimerSet(timers, 1111);
+  engine.send('x'.repeat(STREAM_HEAD_CHARS + 6));
+  const answer = generated((await pending).outcome);
+  const received: string[] = [];
+  const reading = (async () => {
+    for await (const delta of answer.deltas) received.push(delta);
+  })();
+  await fireWhenSet(timers, 2222);
+  await assert.rejects(reading, /the local model stalled for 2222 ms/);
+  await assert.rejects(answer.done, /the local model stalled for 2222 ms/);
+  assert.deepEqual(received, ['x'.repeat(STREAM_HEAD_CHARS + 6)]);
+  assert.equal(engine.signals[0]?.aborted, true, 'the backend stops generating');
+  assert.equal(upstream.seen.length, 0);
 });

@@ -132,3 +132,32 @@ void test('the real model unloads after the idle period and loads again for the 
     await layer.close?.();
   }
 });
+
+/** Manual timers that fire the next timer of `fireAtOnce` ms as soon as it is set. */
+class ArmedTimers extends ManualTimers {
+  fireAtOnce: number | undefined;
+  override setTimeout(callback: () => void, ms: number): unknown {
+    if (ms !== this.fireAtOnce) return super.setTimeout(callback, ms);
+    this.fireAtOnce = undefined;
+    queueMicrotask(callback);
+    return 0;
+  }
+}
+
+void test('a generation given up on at its idle deadline is aborted mid-answer, and the model answers the next request', { timeout: 120_000 }, async () => {
+  const timers = new ArmedTimers();
+  const layer = tinyLayer([{ token: 'S', logit: 20 }], { firstTokenTimeoutMs: 3333, idleTimeoutMs: 4444 }, timers);
+  try {
+    // The deadline after the first piece of text passes at once: node-llama-cpp is mid-generation.
+    timers.fireAtOnce = 4444;
+    const stalled = await run(layer, { ...question, max_tokens: 60 });
+    assert.equal(stalled.outcome.kind, 'upstream');
+    assert.equal(stalled.ctx.notes.localSkipped, 'the local model stalled for 4444 ms');
+    // Had the abort not stopped the generation and freed the model's one sequence, this would wait forever.
+    const next = await run(layer, { ...question, stream: true, max_tokens: 80 });
+    assert.equal(next.outcome.kind, 'generated');
+    assert.equal((await readDeltas((next.outcome as GeneratedOutcome).deltas)).join(''), 'S'.repeat(80));
+  } finally {
+    await layer.close?.();
+  }
+});

@@ -1,0 +1,147 @@
+/**
+ * L2 on a local OpenAI-compatible server through the real proxy, with the official SDKs: a second
+ * fake upstream on loopback plays Ollama / LM Studio (triage from top_logprobs, answers over SSE)
+ * and is scripted per test to hang, stall or run into the local cap. Whatever it does, the client
+ * gets either a well-formed local answer, the cloud's answer, or an error frame: never a hang.
+ */
+import assert from 'node:assert/strict';
+import Anthropic from '@anthropic-ai/sdk';
+import OpenAI from 'openai';
+import { after, before, beforeEach, test } from 'node:test';
+import { startFakeUpstream } from '../../src/bench/fakeUpstream';
+import type { FakeReply, FakeUpstream, RecordedRequest } from '../../src/bench/fakeUpstream';
+import { ANTHROPIC_KEY, OPENAI_KEY, startStack } from './helpers';
+import type { Stack } from './helpers';
+
+/** Short deadlines, so a stuck local server is given up on quickly; a hang fails the test by its own timeout. */
+const FIRST_TOKEN_MS = 500;
+const IDLE_MS = 500;
+const LOCAL_CAP = 40;
+const HANG_GUARD = { timeout: 30_000 };
+
+let local: FakeUpstream;
+let stack: Stack;
+/** How the local server answers the next generation requests (triage always says SIMPLE). */
+let generation: (request: RecordedRequest) => FakeReply;
+
+const triageReply: FakeReply = {
+  body: {
+    id: 'triage', object: 'chat.completion', model: 'fake-local',
+    choices: [{ index: 0, message: { role: 'assistant', content: 'SIMPLE' }, logprobs: { content: [{ token: 'SIMPLE', logprob: -0.01, top_logprobs: [{ token: 'SIMPLE', logprob: -0.01 }, { token: 'COMPLEX', logprob: -5 }] }] }, finish_reason: 'length' }],
+  },
+};
+
+const neverSettles = new Promise<never>(() => {});
+
+before(async () => {
+  local = await startFakeUpstream();
+  local.respondWith((request) => (request.json?.stream === true ? generation(request) : triageReply));
+  stack = await startStack((config) => {
+    config.exact.enabled = false;
+    config.local = {
+      ...config.local,
+      enabled: true,
+      backendUrl: local.openaiBase,
+      backendModel: 'fake-local',
+      triageBudgetMs: 10_000,
+      firstTokenTimeoutMs: FIRST_TOKEN_MS,
+      idleTimeoutMs: IDLE_MS,
+      maxAnswerTokens: LOCAL_CAP,
+    };
+  });
+});
+after(async () => {
+  await stack.close();
+  await local.close();
+});
+beforeEach(() => {
+  generation = () => ({ text: 'The capital of France is Paris.' });
+  local.reset();
+  local.respondWith((request) => (request.json?.stream === true ? generation(request) : triageReply));
+  stack.fake.reset();
+});
+
+const openai = (): OpenAI => new OpenAI({ apiKey: OPENAI_KEY, baseURL: `${stack.proxy.url}/v1`, maxRetries: 0, timeout: 20_000 });
+const anthropic = (): Anthropic => new Anthropic({ apiKey: ANTHROPIC_KEY, baseURL: stack.proxy.url, maxRetries: 0, timeout: 20_000 });
+const ask = <T extends object = object>(extra?: T) => ({ model: 'gpt-4o-mini', messages: [{ role: 'user' as const, content: 'What is the capital of France?' }], ...extra }) as { model: string; messages: Array<{ role: 'user'; content: string }> } & T;
+
+/** The generation requests the local server received, and how many of them the proxy aborted. */
+function localGenerations(): { asked: number; aborted: number } {
+  return { asked: local.requests.filter((r) => r.json?.stream === true).length, aborted: local.aborted.filter((r) => r.json?.stream === true).length };
+}
+
+async function readOpenAIStream(stream: AsyncIterable<OpenAI.Chat.Completions.ChatCompletionChunk>) {
+  let text = '';
+  let finish: string | null = null;
+  const ids = new Set<string>();
+  for await (const chunk of stream) {
+    ids.add(chunk.id);
+    text += chunk.choices[0]?.delta.content ?? '';
+    finish = chunk.choices[0]?.finish_reason ?? finish;
+  }
+  return { text, finish, ids: [...ids] };
+}
+
+void test('a local server that answers normally: the answer is L2 (sanity check of the fixture)', HANG_GUARD, async () => {
+  const { data, response } = await openai().chat.completions.create(ask()).withResponse();
+  assert.equal(response.headers.get('x-isartor-layer'), 'l2');
+  assert.equal(data.choices[0]!.message.content, 'The capital of France is Paris.');
+  assert.equal(stack.fake.requests.length, 0);
+});
+
+void test('a local server that never starts its answer: plain and streamed requests get the cloud answer, and the local request is aborted', HANG_GUARD, async () => {
+  generation = () => ({ hold: neverSettles });
+  const plain = await openai().chat.completions.create(ask()).withResponse();
+  assert.equal(plain.response.headers.get('x-isartor-layer'), 'l3');
+  assert.match(plain.data.choices[0]!.message.content ?? '', /^Answer 1 to: What is the capital/);
+
+  const streamed = await openai().chat.completions.create(ask({ stream: true as const })).withResponse();
+  assert.equal(streamed.response.headers.get('x-isartor-layer'), 'l3');
+  assert.match((await readOpenAIStream(streamed.data)).text, /^Answer 2 to: What is the capital/);
+
+  const message = await anthropic().messages.create({ model: 'claude-haiku-4-5', max_tokens: 20, messages: [{ role: 'user', content: 'What is the capital of France?' }] }).withResponse();
+  assert.equal(message.response.headers.get('x-isartor-layer'), 'l3');
+  assert.equal(stack.fake.requests.length, 3, 'every request reached the cloud');
+  await local.waitForAborts(3);
+  assert.deepEqual(localGenerations(), { asked: 3, aborted: 3 });
+});
+
+void test('a local server that stalls before the answer is committed: the cloud answers, nothing local reaches the client', HANG_GUARD, async () => {
+  // Role chunk and one short piece, then silence: under the streamed head, and the plain answer is unfinished.
+  generation = () => ({ text: 'The capital of France is Paris.', stallAfterEvents: 2 });
+  const plain = await openai().chat.completions.create(ask({ max_tokens: 20 })).withResponse();
+  assert.equal(plain.response.headers.get('x-isartor-layer'), 'l3');
+  const streamed = await openai().chat.completions.create(ask({ max_tokens: 20, stream: true as const })).withResponse();
+  assert.equal(streamed.response.headers.get('x-isartor-layer'), 'l3');
+  assert.match((await readOpenAIStream(streamed.data)).text, /^Answer 2 to:/);
+  await local.waitForAborts(2);
+  assert.deepEqual(localGenerations(), { asked: 2, aborted: 2 });
+});
+
+void test('a local server that stalls after the answer is committed: the stream ends with an error in the API shape', HANG_GUARD, async () => {
+  // About 100 characters in short pieces, then silence: past the 64-character head.
+  const long = 'Paris is the capital and most populous city of France, on the Seine, with museums and a tower. More';
+  generation = () => ({ text: long, stallAfterEvents: 1 + long.split(' ').length - 1 });
+  const streamed = await openai().chat.completions.create(ask({ max_tokens: 20, stream: true as const })).withResponse();
+  assert.equal(streamed.response.headers.get('x-isartor-layer'), 'l2');
+  let text = '';
+  await assert.rejects(
+    (async () => {
+      for await (const chunk of streamed.data) text += chunk.choices[0]?.delta.content ?? '';
+    })(),
+    (error: Error) => error instanceof OpenAI.APIError && /local model stalled for 500 ms/.test(error.message),
+  );
+  assert.ok(text.length >= 64 && long.startsWith(text), `the committed part arrived: ${JSON.stringify(text)}`);
+
+  const message = await anthropic().messages.create({ model: 'claude-haiku-4-5', max_tokens: 20, stream: true, messages: [{ role: 'user', content: 'What is the capital of France?' }] }).withResponse();
+  assert.equal(message.response.headers.get('x-isartor-layer'), 'l2');
+  await assert.rejects(
+    (async () => {
+      for await (const _event of message.data) void _event;
+    })(),
+    (error: Error) => error instanceof Anthropic.APIError && /local model stalled for 500 ms/.test(error.message),
+  );
+  assert.equal(stack.fake.requests.length, 0, 'a committed answer does not go to the cloud');
+  await local.waitForAborts(2);
+  assert.deepEqual(localGenerations(), { asked: 2, aborted: 2 });
+});
