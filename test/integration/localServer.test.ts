@@ -33,6 +33,15 @@ const triageReply: FakeReply = {
 
 const neverSettles = new Promise<never>(() => {});
 
+/** An SSE answer in `pieces` ending with `finish`, as a local server streams it. */
+function sseAnswer(pieces: string[], finish: string): FakeReply {
+  const frame = (data: unknown): string => `data: ${JSON.stringify(data)}\n\n`;
+  const chunk = (delta: object, finishReason: string | null = null): string => frame({ id: 'local', object: 'chat.completion.chunk', choices: [{ index: 0, delta, finish_reason: finishReason }] });
+  const body = chunk({ role: 'assistant', content: '' }) + pieces.map((piece) => chunk({ content: piece })).join('') + chunk({}, finish)
+    + frame({ id: 'local', object: 'chat.completion.chunk', choices: [], usage: { prompt_tokens: 17, completion_tokens: pieces.length } }) + 'data: [DONE]\n\n';
+  return { headers: { 'content-type': 'text/event-stream' }, body };
+}
+
 before(async () => {
   local = await startFakeUpstream();
   local.respondWith((request) => (request.json?.stream === true ? generation(request) : triageReply));
@@ -144,4 +153,29 @@ void test('a local server that stalls after the answer is committed: the stream 
   assert.equal(stack.fake.requests.length, 0, 'a committed answer does not go to the cloud');
   await local.waitForAborts(2);
   assert.deepEqual(localGenerations(), { asked: 2, aborted: 2 });
+});
+
+void test('a streamed answer the local cap cut goes to the cloud, as a plain one does; within the client\'s own limit it ends in length', HANG_GUARD, async () => {
+  // The local server writes until the token limit it was given, then says "length".
+  generation = (request) => sseAnswer(Array.from({ length: Number(request.json.max_tokens) }, () => 'word '), 'length');
+  for (const extra of [{}, { max_tokens: LOCAL_CAP + 1 }]) {
+    const before = stack.fake.requests.length;
+    const plain = await openai().chat.completions.create(ask(extra)).withResponse();
+    assert.equal(plain.response.headers.get('x-isartor-layer'), 'l3', `plain ${JSON.stringify(extra)}`);
+    const streamed = await openai().chat.completions.create(ask({ ...extra, stream: true as const })).withResponse();
+    assert.equal(streamed.response.headers.get('x-isartor-layer'), 'l3', `streamed ${JSON.stringify(extra)}`);
+    const { text, finish } = await readOpenAIStream(streamed.data);
+    assert.match(text, /^Answer \d+ to: What is the capital/);
+    assert.equal(finish, 'stop');
+    assert.equal(stack.fake.requests.length, before + 2);
+  }
+  const message = await anthropic().messages.create({ model: 'claude-haiku-4-5', max_tokens: 1000, stream: true, messages: [{ role: 'user', content: 'What is the capital of France?' }] }).withResponse();
+  assert.equal(message.response.headers.get('x-isartor-layer'), 'l3');
+  for await (const _event of message.data) void _event;
+
+  const limited = await openai().chat.completions.create(ask({ max_tokens: 30, stream: true as const })).withResponse();
+  assert.equal(limited.response.headers.get('x-isartor-layer'), 'l2');
+  const { text, finish } = await readOpenAIStream(limited.data);
+  assert.equal(text, 'word '.repeat(30));
+  assert.equal(finish, 'length', 'the limit the client asked for');
 });

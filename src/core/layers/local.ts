@@ -166,11 +166,12 @@ export function createLocalLayer(deps: LocalLayerDeps, options: LocalLayerOption
 
   /**
    * Generates the answer. A non-streamed answer is generated in full and checked (empty, refusal,
-   * local cap) before anything is sent. A streamed one is committed once its first
-   * STREAM_HEAD_CHARS characters, or the whole answer if shorter, pass the checks: streaming stays
-   * real, and a refusal or an empty answer still goes upstream. The price: a streamed answer that
-   * runs into the local cap after its head has been sent ends with "length" instead of going
-   * upstream, since the client already has part of it.
+   * local cap) before anything is sent. A streamed one whose client set its own token limit within
+   * the local cap is committed once its first STREAM_HEAD_CHARS characters, or the whole answer if
+   * shorter, pass the checks: streaming stays real, a refusal or an empty answer still goes
+   * upstream, and a "length" ending can only be the limit the client asked for. Any other streamed
+   * answer could still run into the local cap after its head (an answer the client did not ask to
+   * be cut), so it is generated in full and checked like a non-streamed one, then sent as a stream.
    */
   async function answer(ctx: LayerContext, next: Next, request: EligibleRequest, lease: EngineLease, confidence: number): Promise<Outcome> {
     const { req } = ctx;
@@ -202,7 +203,8 @@ export function createLocalLayer(deps: LocalLayerDeps, options: LocalLayerOption
       let headText = '';
       let finished = false;
       try {
-        const headTarget = req.stream ? STREAM_HEAD_CHARS : Number.POSITIVE_INFINITY;
+        const commitEarly = req.stream && !cappedByLocal;
+        const headTarget = commitEarly ? STREAM_HEAD_CHARS : Number.POSITIVE_INFINITY;
         while (headText.length < headTarget) {
           // Nothing has reached the client yet: a missed deadline sends the request to the cloud.
           const step = head.length === 0 ? await nextWithin(chunks, local.firstTokenTimeoutMs, firstTokenMissed) : await nextWithin(chunks, local.idleTimeoutMs, idleMissed);

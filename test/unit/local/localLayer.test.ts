@@ -139,12 +139,46 @@ void test("hitting the client's own max_tokens is a normal answer ending in leng
   assert.equal((done.body.choices as JsonObject[])[0]!.finish_reason, 'length');
 });
 
-void test('a streamed answer is committed after its head and delivers the rest as generated', async () => {
-  const parts = ['The ', 'answer ', 'is ', ...Array.from({ length: 30 }, (_, i) => `word${i} `)];
-  const { run } = setup({ labels: [0.99, 0.01], chunks: parts });
-  const { outcome } = await run(makeRequest('openai.chat', { ...simpleQuestion, stream: true }));
-  const deltas = await readDeltas(generated(outcome).deltas);
-  assert.deepEqual(deltas, parts);
+void test('a streamed answer within the client\'s own limit is committed after its head and delivers the rest as generated', async () => {
+  const engine = new ControlledEngine();
+  const { run, timers } = setup(async () => engine);
+  const pending = run(makeRequest('openai.chat', { ...simpleQuestion, stream: true, max_tokens: 100 }));
+  await whenTimerSet(timers, 15_000);
+  const head = 'x'.repeat(STREAM_HEAD_CHARS + 1);
+  engine.send(head);
+  // Committed while the model is still writing: streaming stays real.
+  const answer = generated((await pending).outcome);
+  engine.send(' and more');
+  engine.finish('max_tokens');
+  assert.deepEqual(await readDeltas(answer.deltas), [head, ' and more']);
+  assert.equal(((await answer.done).body.choices as JsonObject[])[0]!.finish_reason, 'length', 'the limit the client asked for');
+});
+
+void test('a streamed answer the local cap could cut is held until it ends: capped goes to the cloud, complete is streamed', async () => {
+  for (const maxTokens of [undefined, 513]) {
+    for (const ending of ['max_tokens', 'end'] as const) {
+      const engine = new ControlledEngine();
+      const { run, upstream, timers } = setup(async () => engine);
+      let settled = false;
+      const pending = run(makeRequest('openai.chat', { ...simpleQuestion, stream: true, ...(maxTokens !== undefined ? { max_tokens: maxTokens } : {}) }));
+      void pending.then(() => (settled = true));
+      await whenTimerSet(timers, 15_000);
+      engine.send('x'.repeat(STREAM_HEAD_CHARS + 1));
+      for (let turn = 0; turn < 20; turn++) await new Promise((resolve) => setImmediate(resolve));
+      assert.equal(settled, false, `max_tokens ${maxTokens}: nothing is committed past the head while the local cap may still cut the answer`);
+      engine.send(' more');
+      engine.finish(ending);
+      const { ctx, outcome } = await pending;
+      if (ending === 'max_tokens') {
+        assert.equal(outcome.kind, 'upstream');
+        assert.equal(ctx.notes.localSkipped, 'local answer rejected: hit the local token cap');
+        assert.equal(upstream.seen.length, 1);
+      } else {
+        assert.equal((await readDeltas(generated(outcome).deltas)).join(''), `${'x'.repeat(STREAM_HEAD_CHARS + 1)} more`);
+        assert.equal(upstream.seen.length, 0);
+      }
+    }
+  }
 });
 
 void test('x-isartor-local: off, ineligible requests and a missing model cost nothing: no load, no triage', async () => {
