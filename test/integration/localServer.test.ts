@@ -179,3 +179,25 @@ void test('a streamed answer the local cap cut goes to the cloud, as a plain one
   assert.equal(text, 'word '.repeat(30));
   assert.equal(finish, 'length', 'the limit the client asked for');
 });
+
+void test('requests with stop sequences go to the cloud, streamed or not, on both APIs: a local server cannot report the stop correctly', HANG_GUARD, async () => {
+  // This local server ignores `stop` and says "stop" either way, as some do.
+  generation = () => ({ text: 'The capital of France is Paris. END It has a famous tower.' });
+  const plain = await openai().chat.completions.create(ask({ stop: ['END'] })).withResponse();
+  assert.equal(plain.response.headers.get('x-isartor-layer'), 'l3');
+  const streamed = await openai().chat.completions.create(ask({ stop: 'END', stream: true as const })).withResponse();
+  assert.equal(streamed.response.headers.get('x-isartor-layer'), 'l3');
+  await readOpenAIStream(streamed.data);
+
+  const request = { model: 'claude-haiku-4-5', max_tokens: 100, stop_sequences: ['END'], messages: [{ role: 'user' as const, content: 'What is the capital of France?' }] };
+  const message = await anthropic().messages.create(request).withResponse();
+  assert.equal(message.response.headers.get('x-isartor-layer'), 'l3');
+  assert.equal(message.data.stop_reason, 'end_turn', "the cloud's own answer");
+  const events = await anthropic().messages.create({ ...request, stream: true }).withResponse();
+  assert.equal(events.response.headers.get('x-isartor-layer'), 'l3');
+  for await (const _event of events.data) void _event;
+
+  assert.equal(stack.fake.requests.length, 4);
+  assert.deepEqual(stack.fake.requests.map((r) => r.json.stop ?? r.json.stop_sequences), [['END'], 'END', ['END'], ['END']], 'forwarded as sent');
+  assert.equal(local.requests.length, 0, 'the local model was not even asked to triage');
+});

@@ -105,6 +105,18 @@ function anthropicPrompt(body: JsonObject): LocalPrompt {
   return { system: contentText(body.system, 'system'), turns };
 }
 
+/**
+ * Stop sequences keep a request from the local model. An OpenAI-compatible local server does not
+ * say which sequence ended its answer (Anthropic's `stop_reason: "stop_sequence"` needs the
+ * string), may ignore `stop` altogether, and reports a stop the same as a natural end: the answer
+ * could come back uncut, or with the wrong stop reason. An empty list (or an empty string) asks for
+ * nothing and is fine.
+ */
+function refuseStopSequences(api: 'openai.chat' | 'anthropic.messages', body: JsonObject): void {
+  const stop = api === 'openai.chat' ? body.stop : body.stop_sequences;
+  if ((typeof stop === 'string' && stop !== '') || (Array.isArray(stop) && stop.length > 0)) throw new Ineligible('stop sequences');
+}
+
 const numberField = (body: JsonObject, ...names: string[]): number | undefined => {
   for (const name of names) if (typeof body[name] === 'number') return body[name] as number;
   return undefined;
@@ -147,6 +159,7 @@ export function checkEligibility(api: ApiStyle, body: JsonObject, limits: Eligib
   try {
     const unknown = Object.keys(body).find((field) => !KNOWN_FIELDS[api].has(field));
     if (unknown !== undefined) throw new Ineligible(`unsupported field "${unknown}"`);
+    refuseStopSequences(api, body);
     const prompt = api === 'openai.chat' ? openaiPrompt(body) : anthropicPrompt(body);
     const last = prompt.turns.at(-1);
     if (!last || last.role !== 'user') throw new Ineligible('last message is not from the user');

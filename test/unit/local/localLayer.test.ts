@@ -69,14 +69,14 @@ void test('a simple, confident request is answered locally in the OpenAI shape, 
 
 void test('an Anthropic request gets an Anthropic message body, with the client settings passed to the model', async () => {
   const { run, engines } = setup({ labels: [0.95, 0.03], chunks: ['3.11 miles'] });
-  const body = { model: 'claude-haiku-4-5', max_tokens: 64, temperature: 0.3, top_k: 4, stop_sequences: ['END'], messages: [{ role: 'user', content: 'Convert 5 km to miles' }] };
+  const body = { model: 'claude-haiku-4-5', max_tokens: 64, temperature: 0.3, top_k: 4, messages: [{ role: 'user', content: 'Convert 5 km to miles' }] };
   const { outcome } = await run(makeRequest('anthropic.messages', body));
   const done = await generated(outcome).done;
   assert.equal(done.body.type, 'message');
   assert.deepEqual(done.body.content, [{ type: 'text', text: '3.11 miles' }]);
   assert.equal(done.body.stop_reason, 'end_turn');
   const { options } = engines[0]!.generations[0]!;
-  assert.deepEqual({ maxTokens: options.maxTokens, temperature: options.temperature, topK: options.topK, stop: options.stop }, { maxTokens: 64, temperature: 0.3, topK: 4, stop: ['END'] });
+  assert.deepEqual({ maxTokens: options.maxTokens, temperature: options.temperature, topK: options.topK, stop: options.stop }, { maxTokens: 64, temperature: 0.3, topK: 4, stop: [] });
 });
 
 void test('COMPLEX and low-confidence requests reach the upstream untouched, without any generation', async () => {
