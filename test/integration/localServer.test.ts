@@ -201,3 +201,17 @@ void test('requests with stop sequences go to the cloud, streamed or not, on bot
   assert.deepEqual(stack.fake.requests.map((r) => r.json.stop ?? r.json.stop_sequences), [['END'], 'END', ['END'], ['END']], 'forwarded as sent');
   assert.equal(local.requests.length, 0, 'the local model was not even asked to triage');
 });
+
+void test('store: true and service_tier go to the cloud through the SDKs; metadata without store stays local', HANG_GUARD, async () => {
+  const stored = await openai().chat.completions.create(ask({ store: true, metadata: { ticket: '42' } })).withResponse();
+  assert.equal(stored.response.headers.get('x-isartor-layer'), 'l3');
+  const tiered = await openai().chat.completions.create(ask({ service_tier: 'flex' as const, stream: true as const })).withResponse();
+  assert.equal(tiered.response.headers.get('x-isartor-layer'), 'l3');
+  await readOpenAIStream(tiered.data);
+  const anthropicTier = await anthropic().messages.create({ model: 'claude-haiku-4-5', max_tokens: 20, service_tier: 'standard_only', messages: [{ role: 'user', content: 'What is the capital of France?' }] }).withResponse();
+  assert.equal(anthropicTier.response.headers.get('x-isartor-layer'), 'l3');
+  assert.equal(stack.fake.requests.length, 3);
+
+  const tagged = await openai().chat.completions.create(ask({ metadata: { ticket: '42' } })).withResponse();
+  assert.equal(tagged.response.headers.get('x-isartor-layer'), 'l2');
+});

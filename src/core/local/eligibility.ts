@@ -112,6 +112,19 @@ function anthropicPrompt(body: JsonObject): LocalPrompt {
  * could come back uncut, or with the wrong stop reason. An empty list (or an empty string) asks for
  * nothing and is fine.
  */
+/**
+ * Requests that ask the provider to do something besides answering stay with the provider:
+ * `store: true` (OpenAI keeps the completion, for the dashboard, evals or distillation, where the
+ * user will look for it) and any `service_tier` (a processing tier the user chose and is billed
+ * for, echoed in the reply; "auto" included, rather than guess how the reply should report it).
+ * `metadata` alone stays eligible: OpenAI only keeps it with a stored completion, and Anthropic's
+ * `metadata.user_id` only tags the request for abuse detection, so a local answer loses nothing.
+ */
+function refuseProviderSideEffects(body: JsonObject): void {
+  if (body.store === true) throw new Ineligible('store: true');
+  if (body.service_tier !== undefined && body.service_tier !== null) throw new Ineligible('service_tier');
+}
+
 function refuseStopSequences(api: 'openai.chat' | 'anthropic.messages', body: JsonObject): void {
   const stop = api === 'openai.chat' ? body.stop : body.stop_sequences;
   if ((typeof stop === 'string' && stop !== '') || (Array.isArray(stop) && stop.length > 0)) throw new Ineligible('stop sequences');
@@ -159,6 +172,7 @@ export function checkEligibility(api: ApiStyle, body: JsonObject, limits: Eligib
   try {
     const unknown = Object.keys(body).find((field) => !KNOWN_FIELDS[api].has(field));
     if (unknown !== undefined) throw new Ineligible(`unsupported field "${unknown}"`);
+    refuseProviderSideEffects(body);
     refuseStopSequences(api, body);
     const prompt = api === 'openai.chat' ? openaiPrompt(body) : anthropicPrompt(body);
     const last = prompt.turns.at(-1);

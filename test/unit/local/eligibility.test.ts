@@ -123,3 +123,13 @@ void test('stop sequences make a request ineligible: a local server cannot say w
   for (const stop of [null, [], '']) assert.equal(checkEligibility('openai.chat', { model: 'm', messages: [user('hi')], stop }, limits).eligible, true);
   assert.equal(checkEligibility('anthropic.messages', { model: 'm', max_tokens: 10, messages: [user('hi')], stop_sequences: [] }, limits).eligible, true);
 });
+
+void test('store: true and a service_tier keep a request with the provider; metadata alone does not', () => {
+  const hi = { model: 'm', messages: [user('hi')] };
+  assert.equal(reason('openai.chat', { ...hi, store: true }), 'store: true');
+  assert.equal(reason('openai.chat', { ...hi, store: true, metadata: { project: 'x' } }), 'store: true');
+  for (const tier of ['auto', 'default', 'flex', 'priority']) assert.equal(reason('openai.chat', { ...hi, service_tier: tier }), 'service_tier');
+  assert.equal(reason('anthropic.messages', { ...hi, max_tokens: 10, service_tier: 'standard_only' }), 'service_tier');
+  assert.equal(checkEligibility('openai.chat', { ...hi, store: false, metadata: { project: 'x' } }, limits).eligible, true);
+  assert.equal(checkEligibility('anthropic.messages', { ...hi, max_tokens: 10, metadata: { user_id: 'u-1' } }, limits).eligible, true);
+});
