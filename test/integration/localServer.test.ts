@@ -215,3 +215,12 @@ void test('store: true and service_tier go to the cloud through the SDKs; metada
   const tagged = await openai().chat.completions.create(ask({ metadata: { ticket: '42' } })).withResponse();
   assert.equal(tagged.response.headers.get('x-isartor-layer'), 'l2');
 });
+
+void test('the local model reads Anthropic system blocks as separate instructions', HANG_GUARD, async () => {
+  const message = await anthropic()
+    .messages.create({ model: 'claude-haiku-4-5', max_tokens: 20, system: [{ type: 'text', text: 'Answer in French.' }, { type: 'text', text: 'Be brief.' }], messages: [{ role: 'user', content: 'What is the capital of France?' }] })
+    .withResponse();
+  assert.equal(message.response.headers.get('x-isartor-layer'), 'l2');
+  const answerRequest = local.requests.find((r) => r.json?.stream === true);
+  assert.deepEqual(answerRequest?.json.messages[0], { role: 'system', content: 'Answer in French.\n\nBe brief.' });
+});

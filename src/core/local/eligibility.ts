@@ -48,13 +48,19 @@ const KNOWN_FIELDS: Record<'openai.chat' | 'anthropic.messages', ReadonlySet<str
 
 class Ineligible extends Error {}
 
+/** Between the parts of the system text: separate system messages (OpenAI) or blocks (Anthropic). */
+const SYSTEM_SEPARATOR = '\n\n';
+
 const isObject = (value: JsonValue | undefined): value is JsonObject =>
   typeof value === 'object' && value !== null && !Array.isArray(value);
 
 const nonEmptyArray = (value: JsonValue | undefined): boolean => Array.isArray(value) && value.length > 0;
 
-/** Text of a message's content: a string or text-only parts; anything else (images, audio, files, tool blocks) refuses. */
-function contentText(content: JsonValue | undefined, where: string): string {
+/**
+ * Text of a message's content: a string or text-only parts joined by `separator`; anything else
+ * (images, audio, files, tool blocks) refuses.
+ */
+function contentText(content: JsonValue | undefined, where: string, separator = ''): string {
   if (typeof content === 'string') return content;
   if (!Array.isArray(content)) throw new Ineligible(`${where} has no text content`);
   return content
@@ -65,7 +71,7 @@ function contentText(content: JsonValue | undefined, where: string): string {
       }
       return part.text;
     })
-    .join('');
+    .join(separator);
 }
 
 function openaiPrompt(body: JsonObject): LocalPrompt {
@@ -89,7 +95,7 @@ function openaiPrompt(body: JsonObject): LocalPrompt {
       turns.push({ role: 'assistant', text: contentText(message.content ?? '', where) });
     } else throw new Ineligible(`${String(message.role)} message in history`);
   });
-  return system.length > 0 ? { system: system.join('\n\n'), turns } : { turns };
+  return system.length > 0 ? { system: system.join(SYSTEM_SEPARATOR), turns } : { turns };
 }
 
 function anthropicPrompt(body: JsonObject): LocalPrompt {
@@ -102,7 +108,9 @@ function anthropicPrompt(body: JsonObject): LocalPrompt {
     return { role: message.role, text: contentText(message.content, `message ${index}`) };
   });
   if (body.system === undefined) return { turns };
-  return { system: contentText(body.system, 'system'), turns };
+  // Separate system blocks are separate instructions ("Answer in French." "Be brief."): joined as
+  // the OpenAI path joins separate system messages, never run together.
+  return { system: contentText(body.system, 'system', SYSTEM_SEPARATOR), turns };
 }
 
 /**

@@ -133,3 +133,18 @@ void test('store: true and a service_tier keep a request with the provider; meta
   assert.equal(checkEligibility('openai.chat', { ...hi, store: false, metadata: { project: 'x' } }, limits).eligible, true);
   assert.equal(checkEligibility('anthropic.messages', { ...hi, max_tokens: 10, metadata: { user_id: 'u-1' } }, limits).eligible, true);
 });
+
+void test('system text blocks are joined as separate system messages are, never run together', () => {
+  const anthropicResult = checkEligibility(
+    'anthropic.messages',
+    { model: 'm', max_tokens: 10, system: [{ type: 'text', text: 'Answer in French.' }, { type: 'text', text: 'Be brief.' }], messages: [user('hi')] },
+    limits,
+  );
+  const openaiResult = checkEligibility(
+    'openai.chat',
+    { model: 'm', messages: [{ role: 'system', content: 'Answer in French.' }, { role: 'developer', content: 'Be brief.' }, user('hi')] },
+    limits,
+  );
+  assert.equal(anthropicResult.eligible && anthropicResult.prompt.system, 'Answer in French.\n\nBe brief.');
+  assert.equal(openaiResult.eligible && openaiResult.prompt.system, 'Answer in French.\n\nBe brief.');
+});
