@@ -224,3 +224,33 @@ void test('the local model reads Anthropic system blocks as separate instruction
   const answerRequest = local.requests.find((r) => r.json?.stream === true);
   assert.deepEqual(answerRequest?.json.messages[0], { role: 'system', content: 'Answer in French.\n\nBe brief.' });
 });
+
+void test('local answers carry ids in their API\'s style, streamed or not, and echo the requested model', HANG_GUARD, async () => {
+  const plain = await openai().chat.completions.create(ask()).withResponse();
+  assert.equal(plain.response.headers.get('x-isartor-layer'), 'l2');
+  assert.match(plain.data.id, /^chatcmpl-isartor-l2-[0-9a-f]{24}$/);
+  assert.equal(plain.data.model, 'gpt-4o-mini');
+  assert.equal(plain.response.headers.get('x-isartor-local-model'), 'fake-local');
+
+  const streamed = await openai().chat.completions.create(ask({ stream: true as const, stream_options: { include_usage: true } })).withResponse();
+  assert.equal(streamed.response.headers.get('x-isartor-layer'), 'l2');
+  const models = new Set<string>();
+  const chunks: OpenAI.Chat.Completions.ChatCompletionChunk[] = [];
+  for await (const chunk of streamed.data) {
+    chunks.push(chunk);
+    models.add(chunk.model);
+  }
+  const ids = [...new Set(chunks.map((chunk) => chunk.id))];
+  assert.equal(ids.length, 1, `one id for every chunk: ${ids.join(', ')}`);
+  assert.match(ids[0]!, /^chatcmpl-isartor-l2-[0-9a-f]{24}$/);
+  assert.deepEqual([...models], ['gpt-4o-mini']);
+
+  const message = await anthropic().messages.create({ model: 'claude-haiku-4-5', max_tokens: 20, messages: [{ role: 'user', content: 'What is the capital of France?' }] }).withResponse();
+  assert.equal(message.response.headers.get('x-isartor-layer'), 'l2');
+  assert.match(message.data.id, /^msg_isartor_l2_[0-9a-f]{24}$/);
+  const stream = anthropic().messages.stream({ model: 'claude-haiku-4-5', max_tokens: 20, messages: [{ role: 'user', content: 'What is the capital of France?' }] });
+  const final = await stream.finalMessage();
+  assert.match(final.id, /^msg_isartor_l2_[0-9a-f]{24}$/);
+  assert.equal(final.model, 'claude-haiku-4-5');
+  assert.equal(stack.fake.requests.length, 0);
+});

@@ -8,7 +8,7 @@ import type { Logger } from '../logger';
 import type { GeneratedOutcome, Outcome } from '../outcome';
 import type { Layer, LayerContext, Next } from '../pipeline';
 import { judgeAnswer, STREAM_HEAD_CHARS } from '../local/answerCheck';
-import { buildLocalAnswer } from '../local/answerShape';
+import { buildLocalAnswer, localAnswerId } from '../local/answerShape';
 import { untilAborted } from '../abortable';
 import { checkEligibility } from '../local/eligibility';
 import type { Eligibility } from '../local/eligibility';
@@ -236,6 +236,9 @@ export function createLocalLayer(deps: LocalLayerDeps, options: LocalLayerOption
     ctx.responseHeaders['x-isartor-local-model'] = engine.modelName;
     ctx.responseHeaders['x-isartor-local-confidence'] = confidence.toFixed(3);
     const api = req.api === 'anthropic.messages' ? 'anthropic.messages' : 'openai.chat';
+    // One id and time for the streamed frames and the finished body alike.
+    const id = localAnswerId(api);
+    const createdAt = Date.now();
     async function* deltas(): AsyncGenerator<string> {
       yield* head;
       try {
@@ -261,17 +264,18 @@ export function createLocalLayer(deps: LocalLayerDeps, options: LocalLayerOption
         return buildLocalAnswer({
           api,
           model: req.model,
+          createdAt,
           text: result.text,
           stopReason: result.stopReason,
           ...(result.stopSequence !== undefined ? { stopSequence: result.stopSequence } : {}),
           inputTokens: result.inputTokens,
           outputTokens: result.outputTokens,
-        });
+        }, id);
       })
       .finally(finish);
     // The proxy awaits `done`; this only keeps a failure it has not reached yet from counting as unhandled.
     done.catch(() => undefined);
-    const outcome: GeneratedOutcome = { kind: 'generated', layer: 'l2', localModel: engine.modelName, deltas: deltas(), done };
+    const outcome: GeneratedOutcome = { kind: 'generated', layer: 'l2', localModel: engine.modelName, id, createdAt, deltas: deltas(), done };
     return outcome;
   }
 

@@ -59,6 +59,9 @@ void test('a simple, confident request is answered locally in the OpenAI shape, 
   const done = await answer.done;
   assert.equal(done.api, 'openai.chat');
   assert.equal(done.body.model, 'gpt-4o-mini', 'the body reports the requested model; the header names the local one');
+  assert.match(answer.id, /^chatcmpl-isartor-l2-[0-9a-f]{24}$/);
+  assert.equal(done.body.id, answer.id, 'a streamed rendering and the body share one id');
+  assert.equal(done.body.created, Math.floor(answer.createdAt / 1000));
   assert.deepEqual((done.body.choices as JsonObject[])[0]!.message, { role: 'assistant', content: 'Use `ls -a`.', refusal: null });
   assert.deepEqual(done.usage, { inputTokens: 11, outputTokens: 3, cachedInputTokens: 0, cacheWriteTokens: 0 });
   assert.equal(ctx.responseHeaders['x-isartor-local-model'], 'scripted-model');
@@ -73,6 +76,8 @@ void test('an Anthropic request gets an Anthropic message body, with the client 
   const { outcome } = await run(makeRequest('anthropic.messages', body));
   const done = await generated(outcome).done;
   assert.equal(done.body.type, 'message');
+  assert.match(generated(outcome).id, /^msg_isartor_l2_[0-9a-f]{24}$/);
+  assert.equal(done.body.id, generated(outcome).id);
   assert.deepEqual(done.body.content, [{ type: 'text', text: '3.11 miles' }]);
   assert.equal(done.body.stop_reason, 'end_turn');
   const { options } = engines[0]!.generations[0]!;
