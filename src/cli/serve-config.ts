@@ -184,6 +184,8 @@ const RANGES: ReadonlyArray<readonly [path: string, check: (value: number) => bo
   ['local.contextSize', (v) => Number.isInteger(v) && v > 0, 'a positive whole number of tokens'],
   ['local.confidence', (v) => v >= 0 && v <= 1, 'a number from 0 to 1'],
   ['local.triageBudgetMs', (v) => v >= 0, 'a number of milliseconds, 0 or more'],
+  ['local.firstTokenTimeoutMs', (v) => v > 0, 'a positive number of milliseconds'],
+  ['local.idleTimeoutMs', (v) => v > 0, 'a positive number of milliseconds'],
   ['local.maxPromptTokens', (v) => Number.isInteger(v) && v > 0, 'a positive whole number of tokens'],
   ['local.maxHistoryTokens', (v) => Number.isInteger(v) && v >= 0, 'a whole number of tokens, 0 or more'],
   ['local.maxAnswerTokens', (v) => Number.isInteger(v) && v > 0, 'a positive whole number of tokens'],

@@ -36,6 +36,16 @@ export interface LocalModelConfig {
   /** Minimum probability of SIMPLE from the triage step to answer locally. */
   confidence: number;
   triageBudgetMs: number;
+  /**
+   * Longest wait for the first text of a local answer once triage said SIMPLE (the model reads the
+   * prompt, or waits for the answer before it, meanwhile). Past it the request goes to the cloud.
+   */
+  firstTokenTimeoutMs: number;
+  /**
+   * Longest silence between two pieces of a local answer. Before the answer is committed to the
+   * client the request then goes to the cloud; after, the client's stream ends with an error frame.
+   */
+  idleTimeoutMs: number;
   maxPromptTokens: number;
   /** Earlier turns allowed before the last user turn, in tokens; 0 = single-turn requests only. Default 256. */
   maxHistoryTokens?: number;
@@ -155,6 +165,10 @@ export function defaultConfig(dataDir: string): EngineConfig {
       gpu: false,
       confidence: 0.9,
       triageBudgetMs: 400,
+      // A 0.5B model on a slow 2-core machine reads a 512-token prompt in a few seconds and then
+      // writes several tokens a second; these only catch a backend that hangs.
+      firstTokenTimeoutMs: 15_000,
+      idleTimeoutMs: 5_000,
       maxPromptTokens: 512,
       maxHistoryTokens: 256,
       maxAnswerTokens: 512,

@@ -102,6 +102,12 @@ export interface GeneratedOutcome {
   layer: 'l2';
   /** Name of the local model, sent as `x-isartor-local-model`. */
   localModel: string;
+  /**
+   * The answer's id in its API's style (`chatcmpl-…`, `msg_…`) and its creation time (epoch ms):
+   * a streamed rendering uses them, so it says what the body in `done` says.
+   */
+  id: string;
+  createdAt: number;
   /** Text as the model produces it. */
   deltas: AsyncIterable<string>;
   /** Resolves after the last delta with the full answer and real local token counts. */

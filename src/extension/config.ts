@@ -45,7 +45,15 @@ export interface IsartorSettings {
   exact: { maxEntries: number; ttlHours: number };
   /** embedder: which L1b embedder; model: a transformers.js model folder (or hub id downloaded into the data dir). */
   semantic: { threshold?: number; embedder: 'lexical' | 'transformers'; model?: string };
-  local: { modelPath?: string; backendUrl?: string; backendModel?: string; triageBudgetMs: number; maxAnswerTokens: number };
+  local: {
+    modelPath?: string;
+    backendUrl?: string;
+    backendModel?: string;
+    triageBudgetMs: number;
+    firstTokenTimeoutMs: number;
+    idleTimeoutMs: number;
+    maxAnswerTokens: number;
+  };
   /** Opt-in L2.5 edits of recognised instruction files (off by default: they change what the model reads). */
   optimiser: { whitespace: boolean; htmlComments: boolean; dedupeBlocks: boolean };
   /** Ordered fallback chain of the default route; the built-in OpenAI + Anthropic pair when unset. */
@@ -107,6 +115,8 @@ export function readSettings(source: SettingsSource): IsartorSettings {
       backendUrl: readOptionalUrl(source, 'local.backendUrl', problems),
       backendModel: readOptionalString(source, 'local.backendModel'),
       triageBudgetMs: readInteger(source, 'local.triageBudgetMs', engineDefaults.local.triageBudgetMs, 50, 120_000, problems),
+      firstTokenTimeoutMs: readInteger(source, 'local.firstTokenTimeoutMs', engineDefaults.local.firstTokenTimeoutMs, 100, 600_000, problems),
+      idleTimeoutMs: readInteger(source, 'local.idleTimeoutMs', engineDefaults.local.idleTimeoutMs, 100, 600_000, problems),
       maxAnswerTokens: readInteger(source, 'local.maxAnswerTokens', engineDefaults.local.maxAnswerTokens, 1, 8192, problems),
     },
     optimiser: {

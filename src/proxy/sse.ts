@@ -47,9 +47,14 @@ function writeStored(res: ServerResponse, req: ProxyRequest, outcome: StoredOutc
   res.end(text);
 }
 
-function liveRenderer(req: ProxyRequest, localModel: string): LiveRenderer {
-  const meta = { id: `isartor-${Date.now().toString(36)}`, model: req.model, created: Math.floor(Date.now() / 1000) };
-  if (req.api === 'anthropic.messages') return createAnthropicLiveRenderer({ id: `msg_${meta.id}`, model: meta.model || localModel });
+/**
+ * Frames for a local answer as it is generated: the answer's own id (`chatcmpl-…`, `msg_…`) and
+ * time, so the stream says what a plain reply would. `model` echoes the requested model, as the
+ * plain reply does; the local model is named in `x-isartor-local-model`.
+ */
+function liveRenderer(req: ProxyRequest, outcome: GeneratedOutcome): LiveRenderer {
+  if (req.api === 'anthropic.messages') return createAnthropicLiveRenderer({ id: outcome.id, model: req.model || outcome.localModel });
+  const meta = { id: outcome.id, model: req.model, created: Math.floor(outcome.createdAt / 1000) };
   return createOpenAILiveRenderer(req.api === 'openai.chat' ? 'chat' : 'completions', meta, { includeUsage: includeUsage(req) });
 }
 
@@ -69,7 +74,7 @@ async function writeGenerated(res: ServerResponse, req: ProxyRequest, outcome: G
     }
     return;
   }
-  const renderer = liveRenderer(req, outcome.localModel);
+  const renderer = liveRenderer(req, outcome);
   res.writeHead(200, { ...SSE_HEADERS, ...allHeaders });
   res.write(renderer.start());
   try {

@@ -72,11 +72,15 @@ async function ask(content: string, maxTokens?: number): Promise<{ layer: string
   return { layer: response.headers.get('x-isartor-layer'), text: data.choices[0]?.message.content ?? '' };
 }
 
-/** Asks for a stream and reads it whole: the local model serves streamed answers only (a
- * non-streamed one runs into its answer cap with this fixture and goes to the cloud). */
+/** The local answer cap the e2e VS Code is given: just past the streamed head. */
+const LOCAL_CAP = STREAM_HEAD_CHARS + 8;
+
+/** Asks for a stream limited to the local answer cap and reads it whole: the fixture never stops by
+ * itself, so only an answer whose "length" ending is the client's own limit is served locally
+ * (without a limit it runs into the local cap and goes to the cloud, streamed or not). */
 async function askStreamed(content: string): Promise<{ layer: string | null; localModel: string | null; text: string }> {
   const client = new OpenAI({ baseURL: `${proxyUrl}/v1`, apiKey: 'sk-e2e-client-0123456789', maxRetries: 0, timeout: 120_000 });
-  const { data: stream, response } = await client.chat.completions.create({ model: 'gpt-4o-mini', messages: [{ role: 'user', content }], stream: true }).withResponse();
+  const { data: stream, response } = await client.chat.completions.create({ model: 'gpt-4o-mini', messages: [{ role: 'user', content }], max_tokens: LOCAL_CAP, stream: true }).withResponse();
   let text = '';
   for await (const chunk of stream) text += chunk.choices[0]?.delta.content ?? '';
   return { layer: response.headers.get('x-isartor-layer'), localModel: response.headers.get('x-isartor-local-model'), text };
@@ -122,10 +126,13 @@ before(
         'isartor.layers.exact': false,
         // This busy 2-core machine needs more than the default 400 ms to triage (every prompt went
         // to the cloud with it); a user on a slow machine raises the same setting. The fixture
-        // model never stops by itself, so its answers are kept short: past the 64-character head a
-        // streamed answer is committed (one "S" per token), below it the cap sends it to the cloud.
+        // model never stops by itself, so its answers are kept short: a streamed answer limited to
+        // the cap by the client is committed past the 64-character head (one "S" per token).
         'isartor.local.triageBudgetMs': 60_000,
-        'isartor.local.maxAnswerTokens': STREAM_HEAD_CHARS + 8,
+        // The same for the answer's deadlines: the fixture writes slowly on this machine.
+        'isartor.local.firstTokenTimeoutMs': 60_000,
+        'isartor.local.idleTimeoutMs': 60_000,
+        'isartor.local.maxAnswerTokens': LOCAL_CAP,
       },
     });
     await session.waitForStatusBar(STATUS_ID, { icon: 'shield' });

@@ -41,7 +41,7 @@ void describe('a model sure of SIMPLE', () => {
   void test('answers an OpenAI SDK stream token by token, marked l2, with real local usage', async () => {
     const { data: stream, response } = await stack
       .openai()
-      .chat.completions.create({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: question }], stream: true, stream_options: { include_usage: true } })
+      .chat.completions.create({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: question }], max_tokens: 80, stream: true, stream_options: { include_usage: true } })
       .withResponse();
     assert.equal(response.headers.get('x-isartor-layer'), 'l2');
     assert.equal(response.headers.get('x-isartor-deflected'), 'true');
@@ -70,7 +70,7 @@ void describe('a model sure of SIMPLE', () => {
   void test('answers an Anthropic SDK stream the same way', async () => {
     const { data: stream, response } = await stack
       .anthropic()
-      .messages.create({ model: 'claude-haiku-4-5', max_tokens: 1000, messages: [{ role: 'user', content: question }], stream: true })
+      .messages.create({ model: 'claude-haiku-4-5', max_tokens: 80, messages: [{ role: 'user', content: question }], stream: true })
       .withResponse();
     assert.equal(response.headers.get('x-isartor-layer'), 'l2');
     assert.equal(response.headers.get('x-isartor-local-model'), 'isartor-tiny-test');
@@ -150,7 +150,8 @@ void describe('a long local generation', () => {
     const response = await fetch(`${stack.proxy.url}/v1/chat/completions`, {
       method: 'POST',
       headers: { 'content-type': 'application/json', authorization: `Bearer ${OPENAI_KEY}` },
-      body: JSON.stringify({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: question }], stream: true }),
+      // Within the client's own limit, so the answer is committed early and streams as it is written.
+      body: JSON.stringify({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: question }], max_tokens: 900, stream: true }),
     });
     assert.equal(response.headers.get('x-isartor-layer'), 'l2');
     const reader = response.body!.getReader();

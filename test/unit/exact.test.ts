@@ -218,7 +218,7 @@ describe('exact layer (L1a)', () => {
       name: 'local',
       handle: async (ctx) => {
         const done = Promise.resolve(answerFor(ctx.req, 2));
-        return { kind: 'generated', layer: 'l2', localModel: 'tiny', deltas: Readable.from(['hi']), done };
+        return { kind: 'generated', layer: 'l2', localModel: 'tiny', id: 'chatcmpl-isartor-l2-test', createdAt: 0, deltas: Readable.from(['hi']), done };
       },
     };
     const outcome = await runLayers([exact, generated], context(req), () => true);

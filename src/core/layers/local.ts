@@ -8,7 +8,7 @@ import type { Logger } from '../logger';
 import type { GeneratedOutcome, Outcome } from '../outcome';
 import type { Layer, LayerContext, Next } from '../pipeline';
 import { judgeAnswer, STREAM_HEAD_CHARS } from '../local/answerCheck';
-import { buildLocalAnswer } from '../local/answerShape';
+import { buildLocalAnswer, localAnswerId } from '../local/answerShape';
 import { untilAborted } from '../abortable';
 import { checkEligibility } from '../local/eligibility';
 import type { Eligibility } from '../local/eligibility';
@@ -63,6 +63,9 @@ function reuseFor(resolve: () => EngineSource, maxAgeMs: number, now: () => numb
 
 /** Thrown into the budget signal when triage took too long. */
 class BudgetExceeded extends Error {}
+
+/** A local answer missed its first-token or idle deadline: the backend is stuck, or far too slow. */
+class DeadlineMissed extends Error {}
 
 type EligibleRequest = Extract<Eligibility, { eligible: true }>;
 
@@ -142,12 +145,33 @@ export function createLocalLayer(deps: LocalLayerDeps, options: LocalLayerOption
   }
 
   /**
+   * The iterator's next chunk, or a DeadlineMissed rejection after `ms` without one. The step still
+   * pending when the deadline passes is left to settle unobserved (the generation is aborted then).
+   */
+  function nextWithin(chunks: AsyncIterator<string>, ms: number, missed: string): Promise<IteratorResult<string>> {
+    return new Promise((resolve, reject) => {
+      const timer = timers.setTimeout(() => reject(new DeadlineMissed(missed)), ms);
+      chunks.next().then(
+        (step) => {
+          timers.clearTimeout(timer);
+          resolve(step);
+        },
+        (error: unknown) => {
+          timers.clearTimeout(timer);
+          reject(error);
+        },
+      );
+    });
+  }
+
+  /**
    * Generates the answer. A non-streamed answer is generated in full and checked (empty, refusal,
-   * local cap) before anything is sent. A streamed one is committed once its first
-   * STREAM_HEAD_CHARS characters, or the whole answer if shorter, pass the checks: streaming stays
-   * real, and a refusal or an empty answer still goes upstream. The price: a streamed answer that
-   * runs into the local cap after its head has been sent ends with "length" instead of going
-   * upstream, since the client already has part of it.
+   * local cap) before anything is sent. A streamed one whose client set its own token limit within
+   * the local cap is committed once its first STREAM_HEAD_CHARS characters, or the whole answer if
+   * shorter, pass the checks: streaming stays real, a refusal or an empty answer still goes
+   * upstream, and a "length" ending can only be the limit the client asked for. Any other streamed
+   * answer could still run into the local cap after its head (an answer the client did not ask to
+   * be cut), so it is generated in full and checked like a non-streamed one, then sent as a stream.
    */
   async function answer(ctx: LayerContext, next: Next, request: EligibleRequest, lease: EngineLease, confidence: number): Promise<Outcome> {
     const { req } = ctx;
@@ -172,14 +196,18 @@ export function createLocalLayer(deps: LocalLayerDeps, options: LocalLayerOption
     });
     generation.result.catch(() => undefined);
     const chunks = generation.chunks[Symbol.asyncIterator]();
+    const firstTokenMissed = `no answer from the local model within ${local.firstTokenTimeoutMs} ms`;
+    const idleMissed = `the local model stalled for ${local.idleTimeoutMs} ms`;
     const head: string[] = [];
     const rejection = await (async (): Promise<string | undefined> => {
       let headText = '';
       let finished = false;
       try {
-        const headTarget = req.stream ? STREAM_HEAD_CHARS : Number.POSITIVE_INFINITY;
+        const commitEarly = req.stream && !cappedByLocal;
+        const headTarget = commitEarly ? STREAM_HEAD_CHARS : Number.POSITIVE_INFINITY;
         while (headText.length < headTarget) {
-          const step = await chunks.next();
+          // Nothing has reached the client yet: a missed deadline sends the request to the cloud.
+          const step = head.length === 0 ? await nextWithin(chunks, local.firstTokenTimeoutMs, firstTokenMissed) : await nextWithin(chunks, local.idleTimeoutMs, idleMissed);
           if (step.done) {
             finished = true;
             break;
@@ -194,7 +222,7 @@ export function createLocalLayer(deps: LocalLayerDeps, options: LocalLayerOption
       } catch (error) {
         const message = error instanceof Error ? error.message : String(error);
         deps.logger.warn(`local model: generation failed: ${message}`);
-        return `local model error: ${message}`;
+        return error instanceof DeadlineMissed ? message : `local model error: ${message}`;
       }
     })();
     if (rejection !== undefined) {
@@ -208,27 +236,46 @@ export function createLocalLayer(deps: LocalLayerDeps, options: LocalLayerOption
     ctx.responseHeaders['x-isartor-local-model'] = engine.modelName;
     ctx.responseHeaders['x-isartor-local-confidence'] = confidence.toFixed(3);
     const api = req.api === 'anthropic.messages' ? 'anthropic.messages' : 'openai.chat';
+    // One id and time for the streamed frames and the finished body alike.
+    const id = localAnswerId(api);
+    const createdAt = Date.now();
     async function* deltas(): AsyncGenerator<string> {
       yield* head;
-      for (let step = await chunks.next(); !step.done; step = await chunks.next()) yield step.value;
+      try {
+        for (let step = await nextWithin(chunks, local.idleTimeoutMs, idleMissed); !step.done; step = await nextWithin(chunks, local.idleTimeoutMs, idleMissed)) {
+          yield step.value;
+        }
+      } catch (error) {
+        // Committed: the client has part of the answer, so the stream ends with an error frame
+        // (the proxy writes it) instead of hanging, and the backend stops generating.
+        if (error instanceof DeadlineMissed) {
+          deps.logger.warn(`local model: ${error.message} mid-answer; ending the client's stream`);
+          generationAbort.abort(error);
+        }
+        throw error;
+      }
     }
     const done = generation.result
       .then((result) => {
-        if (result.stopReason === 'aborted') throw new Error('local generation aborted: the client disconnected');
+        if (result.stopReason === 'aborted') {
+          const reason: unknown = generationAbort.signal.reason;
+          throw reason instanceof DeadlineMissed ? reason : new Error('local generation aborted: the client disconnected');
+        }
         return buildLocalAnswer({
           api,
           model: req.model,
+          createdAt,
           text: result.text,
           stopReason: result.stopReason,
           ...(result.stopSequence !== undefined ? { stopSequence: result.stopSequence } : {}),
           inputTokens: result.inputTokens,
           outputTokens: result.outputTokens,
-        });
+        }, id);
       })
       .finally(finish);
     // The proxy awaits `done`; this only keeps a failure it has not reached yet from counting as unhandled.
     done.catch(() => undefined);
-    const outcome: GeneratedOutcome = { kind: 'generated', layer: 'l2', localModel: engine.modelName, deltas: deltas(), done };
+    const outcome: GeneratedOutcome = { kind: 'generated', layer: 'l2', localModel: engine.modelName, id, createdAt, deltas: deltas(), done };
     return outcome;
   }
 

@@ -48,13 +48,19 @@ const KNOWN_FIELDS: Record<'openai.chat' | 'anthropic.messages', ReadonlySet<str
 
 class Ineligible extends Error {}
 
+/** Between the parts of the system text: separate system messages (OpenAI) or blocks (Anthropic). */
+const SYSTEM_SEPARATOR = '\n\n';
+
 const isObject = (value: JsonValue | undefined): value is JsonObject =>
   typeof value === 'object' && value !== null && !Array.isArray(value);
 
 const nonEmptyArray = (value: JsonValue | undefined): boolean => Array.isArray(value) && value.length > 0;
 
-/** Text of a message's content: a string or text-only parts; anything else (images, audio, files, tool blocks) refuses. */
-function contentText(content: JsonValue | undefined, where: string): string {
+/**
+ * Text of a message's content: a string or text-only parts joined by `separator`; anything else
+ * (images, audio, files, tool blocks) refuses.
+ */
+function contentText(content: JsonValue | undefined, where: string, separator = ''): string {
   if (typeof content === 'string') return content;
   if (!Array.isArray(content)) throw new Ineligible(`${where} has no text content`);
   return content
@@ -65,7 +71,7 @@ function contentText(content: JsonValue | undefined, where: string): string {
       }
       return part.text;
     })
-    .join('');
+    .join(separator);
 }
 
 function openaiPrompt(body: JsonObject): LocalPrompt {
@@ -89,7 +95,7 @@ function openaiPrompt(body: JsonObject): LocalPrompt {
       turns.push({ role: 'assistant', text: contentText(message.content ?? '', where) });
     } else throw new Ineligible(`${String(message.role)} message in history`);
   });
-  return system.length > 0 ? { system: system.join('\n\n'), turns } : { turns };
+  return system.length > 0 ? { system: system.join(SYSTEM_SEPARATOR), turns } : { turns };
 }
 
 function anthropicPrompt(body: JsonObject): LocalPrompt {
@@ -102,7 +108,34 @@ function anthropicPrompt(body: JsonObject): LocalPrompt {
     return { role: message.role, text: contentText(message.content, `message ${index}`) };
   });
   if (body.system === undefined) return { turns };
-  return { system: contentText(body.system, 'system'), turns };
+  // Separate system blocks are separate instructions ("Answer in French." "Be brief."): joined as
+  // the OpenAI path joins separate system messages, never run together.
+  return { system: contentText(body.system, 'system', SYSTEM_SEPARATOR), turns };
+}
+
+/**
+ * Stop sequences keep a request from the local model. An OpenAI-compatible local server does not
+ * say which sequence ended its answer (Anthropic's `stop_reason: "stop_sequence"` needs the
+ * string), may ignore `stop` altogether, and reports a stop the same as a natural end: the answer
+ * could come back uncut, or with the wrong stop reason. An empty list (or an empty string) asks for
+ * nothing and is fine.
+ */
+/**
+ * Requests that ask the provider to do something besides answering stay with the provider:
+ * `store: true` (OpenAI keeps the completion, for the dashboard, evals or distillation, where the
+ * user will look for it) and any `service_tier` (a processing tier the user chose and is billed
+ * for, echoed in the reply; "auto" included, rather than guess how the reply should report it).
+ * `metadata` alone stays eligible: OpenAI only keeps it with a stored completion, and Anthropic's
+ * `metadata.user_id` only tags the request for abuse detection, so a local answer loses nothing.
+ */
+function refuseProviderSideEffects(body: JsonObject): void {
+  if (body.store === true) throw new Ineligible('store: true');
+  if (body.service_tier !== undefined && body.service_tier !== null) throw new Ineligible('service_tier');
+}
+
+function refuseStopSequences(api: 'openai.chat' | 'anthropic.messages', body: JsonObject): void {
+  const stop = api === 'openai.chat' ? body.stop : body.stop_sequences;
+  if ((typeof stop === 'string' && stop !== '') || (Array.isArray(stop) && stop.length > 0)) throw new Ineligible('stop sequences');
 }
 
 const numberField = (body: JsonObject, ...names: string[]): number | undefined => {
@@ -147,6 +180,8 @@ export function checkEligibility(api: ApiStyle, body: JsonObject, limits: Eligib
   try {
     const unknown = Object.keys(body).find((field) => !KNOWN_FIELDS[api].has(field));
     if (unknown !== undefined) throw new Ineligible(`unsupported field "${unknown}"`);
+    refuseProviderSideEffects(body);
+    refuseStopSequences(api, body);
     const prompt = api === 'openai.chat' ? openaiPrompt(body) : anthropicPrompt(body);
     const last = prompt.turns.at(-1);
     if (!last || last.role !== 'user') throw new Ineligible('last message is not from the user');

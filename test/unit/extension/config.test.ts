@@ -27,6 +27,10 @@ describe('readSettings', () => {
     }).contributes.configuration.properties;
     assert.equal(contributed['isartor.local.triageBudgetMs']?.default, settings.local.triageBudgetMs);
     assert.equal(contributed['isartor.local.maxAnswerTokens']?.default, settings.local.maxAnswerTokens);
+    assert.equal(contributed['isartor.local.firstTokenTimeoutMs']?.default, settings.local.firstTokenTimeoutMs);
+    assert.equal(contributed['isartor.local.idleTimeoutMs']?.default, settings.local.idleTimeoutMs);
+    assert.equal(settings.local.firstTokenTimeoutMs, defaultConfig('').local.firstTokenTimeoutMs);
+    assert.equal(settings.local.idleTimeoutMs, defaultConfig('').local.idleTimeoutMs);
     assert.equal(settings.local.triageBudgetMs, defaultConfig('').local.triageBudgetMs);
   });
 

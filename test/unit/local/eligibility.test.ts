@@ -23,7 +23,7 @@ void test('a single OpenAI user turn is eligible, with its settings read from th
       temperature: 0.2,
       top_p: 0.9,
       seed: 7,
-      stop: ['\n\n'],
+      stop: [],
       stream: true,
     },
     limits,
@@ -31,7 +31,7 @@ void test('a single OpenAI user turn is eligible, with its settings read from th
   assert.deepEqual(result, {
     eligible: true,
     prompt: { system: 'Be brief.', turns: [{ role: 'user', text: 'How do I list hidden files?' }] },
-    settings: { maxTokens: 40, temperature: 0.2, topP: 0.9, seed: 7, stop: ['\n\n'] },
+    settings: { maxTokens: 40, temperature: 0.2, topP: 0.9, seed: 7, stop: [] },
   });
 });
 
@@ -43,7 +43,7 @@ void test('an Anthropic request with text blocks and a system block array is eli
       max_tokens: 1024,
       system: [{ type: 'text', text: 'Answer in one line.', cache_control: { type: 'ephemeral' } }],
       messages: [{ role: 'user', content: [{ type: 'text', text: 'Convert 5 km to miles' }] }],
-      stop_sequences: ['END'],
+      stop_sequences: [],
       top_k: 5,
     },
     limits,
@@ -51,7 +51,7 @@ void test('an Anthropic request with text blocks and a system block array is eli
   assert.deepEqual(result, {
     eligible: true,
     prompt: { system: 'Answer in one line.', turns: [{ role: 'user', text: 'Convert 5 km to miles' }] },
-    settings: { maxTokens: 1024, topK: 5, stop: ['END'] },
+    settings: { maxTokens: 1024, topK: 5, stop: [] },
   });
 });
 
@@ -113,4 +113,38 @@ void test('a short history is allowed, a long one is not, and 0 means single-tur
 void test('a prompt over the size limit is ineligible, the system text included', () => {
   assert.match(reason('openai.chat', { model: 'm', messages: [user('word '.repeat(250))] }), /prompt over 200 tokens/);
   assert.match(reason('openai.chat', { model: 'm', messages: [{ role: 'system', content: 'rule '.repeat(250) }, user('hi')] }), /prompt over 200 tokens/);
+});
+
+void test('stop sequences make a request ineligible: a local server cannot say which one matched, or may ignore them', () => {
+  assert.equal(reason('openai.chat', { model: 'm', messages: [user('hi')], stop: 'END' }), 'stop sequences');
+  assert.equal(reason('openai.chat', { model: 'm', messages: [user('hi')], stop: ['END', '\n\n'] }), 'stop sequences');
+  assert.equal(reason('anthropic.messages', { model: 'm', max_tokens: 10, messages: [user('hi')], stop_sequences: ['END'] }), 'stop sequences');
+  // Asking for no stop sequence is fine.
+  for (const stop of [null, [], '']) assert.equal(checkEligibility('openai.chat', { model: 'm', messages: [user('hi')], stop }, limits).eligible, true);
+  assert.equal(checkEligibility('anthropic.messages', { model: 'm', max_tokens: 10, messages: [user('hi')], stop_sequences: [] }, limits).eligible, true);
+});
+
+void test('store: true and a service_tier keep a request with the provider; metadata alone does not', () => {
+  const hi = { model: 'm', messages: [user('hi')] };
+  assert.equal(reason('openai.chat', { ...hi, store: true }), 'store: true');
+  assert.equal(reason('openai.chat', { ...hi, store: true, metadata: { project: 'x' } }), 'store: true');
+  for (const tier of ['auto', 'default', 'flex', 'priority']) assert.equal(reason('openai.chat', { ...hi, service_tier: tier }), 'service_tier');
+  assert.equal(reason('anthropic.messages', { ...hi, max_tokens: 10, service_tier: 'standard_only' }), 'service_tier');
+  assert.equal(checkEligibility('openai.chat', { ...hi, store: false, metadata: { project: 'x' } }, limits).eligible, true);
+  assert.equal(checkEligibility('anthropic.messages', { ...hi, max_tokens: 10, metadata: { user_id: 'u-1' } }, limits).eligible, true);
+});
+
+void test('system text blocks are joined as separate system messages are, never run together', () => {
+  const anthropicResult = checkEligibility(
+    'anthropic.messages',
+    { model: 'm', max_tokens: 10, system: [{ type: 'text', text: 'Answer in French.' }, { type: 'text', text: 'Be brief.' }], messages: [user('hi')] },
+    limits,
+  );
+  const openaiResult = checkEligibility(
+    'openai.chat',
+    { model: 'm', messages: [{ role: 'system', content: 'Answer in French.' }, { role: 'developer', content: 'Be brief.' }, user('hi')] },
+    limits,
+  );
+  assert.equal(anthropicResult.eligible && anthropicResult.prompt.system, 'Answer in French.\n\nBe brief.');
+  assert.equal(openaiResult.eligible && openaiResult.prompt.system, 'Answer in French.\n\nBe brief.');
 });

@@ -135,3 +135,60 @@ export async function readDeltas(deltas: AsyncIterable<string>): Promise<string[
   for await (const delta of deltas) out.push(delta);
   return out;
 }
+
+/**
+ * An engine whose answer the test writes piece by piece: `send` pushes text, `finish` ends it,
+ * and an abort (a fall-through, a missed deadline) ends it as a real backend does.
+ */
+export class ControlledEngine implements LocalEngine {
+  readonly modelName = 'controlled-model';
+  /** The signal of each generation, to check that giving up aborted the backend. */
+  readonly signals: AbortSignal[] = [];
+  private channel: TextChannel | undefined;
+  private text = '';
+  private settle: ((result: GenerationResult) => void) | undefined;
+
+  async labelProbabilities(): Promise<[number, number]> {
+    return [0.99, 0.01];
+  }
+
+  generate(_prompt: LocalPrompt, options: GenerateOptions): { chunks: TextChannel; result: Promise<GenerationResult> } {
+    const chunks = new TextChannel();
+    this.channel = chunks;
+    this.text = '';
+    this.signals.push(options.signal);
+    const result = new Promise<GenerationResult>((resolve) => (this.settle = resolve));
+    options.signal.addEventListener('abort', () => this.finish('aborted'), { once: true });
+    return { chunks, result };
+  }
+
+  send(text: string): void {
+    this.text += text;
+    this.channel?.push(text);
+  }
+
+  finish(stopReason: GenerationResult['stopReason'] = 'end'): void {
+    this.settle?.({ text: this.text, inputTokens: 7, outputTokens: this.text.length, stopReason });
+    this.settle = undefined;
+    this.channel?.close();
+  }
+
+  async dispose(): Promise<void> {}
+}
+
+/**
+ * Waits, a turn of the event loop at a time, until a timer of `ms` is pending. Throws when none is
+ * set within a thousand turns (the layer sets its timers within a few).
+ */
+export async function whenTimerSet(timers: ManualTimers, ms: number): Promise<void> {
+  for (let turn = 0; !timers.has(ms); turn++) {
+    if (turn === 1000) throw new Error(`no ${ms} ms timer was ever set`);
+    await new Promise((resolve) => setImmediate(resolve));
+  }
+}
+
+/** Fires the timer of `ms` as soon as it is set (see `whenTimerSet`). */
+export async function fireWhenSet(timers: ManualTimers, ms: number): Promise<void> {
+  await whenTimerSet(timers, ms);
+  timers.fire(ms);
+}

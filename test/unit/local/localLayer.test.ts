@@ -11,7 +11,7 @@ import type { GeneratedOutcome, Outcome } from '../../../src/core/outcome';
 import { runLayers } from '../../../src/core/pipeline';
 import type { JsonObject, ProxyRequest } from '../../../src/core/request';
 import { tempDirUntilExit } from '../../fixtures/tempDir';
-import { localConfig, makeRequest, ManualTimers, newContext, readDeltas, recordingUpstream, ScriptedEngine } from './helpers';
+import { ControlledEngine, fireWhenSet, whenTimerSet, localConfig, makeRequest, ManualTimers, newContext, readDeltas, recordingUpstream, ScriptedEngine } from './helpers';
 import type { ScriptedEngineScript } from './helpers';
 
 const simpleQuestion: JsonObject = { model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'How do I list hidden files?' }] };
@@ -59,6 +59,9 @@ void test('a simple, confident request is answered locally in the OpenAI shape, 
   const done = await answer.done;
   assert.equal(done.api, 'openai.chat');
   assert.equal(done.body.model, 'gpt-4o-mini', 'the body reports the requested model; the header names the local one');
+  assert.match(answer.id, /^chatcmpl-isartor-l2-[0-9a-f]{24}$/);
+  assert.equal(done.body.id, answer.id, 'a streamed rendering and the body share one id');
+  assert.equal(done.body.created, Math.floor(answer.createdAt / 1000));
   assert.deepEqual((done.body.choices as JsonObject[])[0]!.message, { role: 'assistant', content: 'Use `ls -a`.', refusal: null });
   assert.deepEqual(done.usage, { inputTokens: 11, outputTokens: 3, cachedInputTokens: 0, cacheWriteTokens: 0 });
   assert.equal(ctx.responseHeaders['x-isartor-local-model'], 'scripted-model');
@@ -69,14 +72,16 @@ void test('a simple, confident request is answered locally in the OpenAI shape, 
 
 void test('an Anthropic request gets an Anthropic message body, with the client settings passed to the model', async () => {
   const { run, engines } = setup({ labels: [0.95, 0.03], chunks: ['3.11 miles'] });
-  const body = { model: 'claude-haiku-4-5', max_tokens: 64, temperature: 0.3, top_k: 4, stop_sequences: ['END'], messages: [{ role: 'user', content: 'Convert 5 km to miles' }] };
+  const body = { model: 'claude-haiku-4-5', max_tokens: 64, temperature: 0.3, top_k: 4, messages: [{ role: 'user', content: 'Convert 5 km to miles' }] };
   const { outcome } = await run(makeRequest('anthropic.messages', body));
   const done = await generated(outcome).done;
   assert.equal(done.body.type, 'message');
+  assert.match(generated(outcome).id, /^msg_isartor_l2_[0-9a-f]{24}$/);
+  assert.equal(done.body.id, generated(outcome).id);
   assert.deepEqual(done.body.content, [{ type: 'text', text: '3.11 miles' }]);
   assert.equal(done.body.stop_reason, 'end_turn');
   const { options } = engines[0]!.generations[0]!;
-  assert.deepEqual({ maxTokens: options.maxTokens, temperature: options.temperature, topK: options.topK, stop: options.stop }, { maxTokens: 64, temperature: 0.3, topK: 4, stop: ['END'] });
+  assert.deepEqual({ maxTokens: options.maxTokens, temperature: options.temperature, topK: options.topK, stop: options.stop }, { maxTokens: 64, temperature: 0.3, topK: 4, stop: [] });
 });
 
 void test('COMPLEX and low-confidence requests reach the upstream untouched, without any generation', async () => {
@@ -139,12 +144,46 @@ void test("hitting the client's own max_tokens is a normal answer ending in leng
   assert.equal((done.body.choices as JsonObject[])[0]!.finish_reason, 'length');
 });
 
-void test('a streamed answer is committed after its head and delivers the rest as generated', async () => {
-  const parts = ['The ', 'answer ', 'is ', ...Array.from({ length: 30 }, (_, i) => `word${i} `)];
-  const { run } = setup({ labels: [0.99, 0.01], chunks: parts });
-  const { outcome } = await run(makeRequest('openai.chat', { ...simpleQuestion, stream: true }));
-  const deltas = await readDeltas(generated(outcome).deltas);
-  assert.deepEqual(deltas, parts);
+void test('a streamed answer within the client\'s own limit is committed after its head and delivers the rest as generated', async () => {
+  const engine = new ControlledEngine();
+  const { run, timers } = setup(async () => engine);
+  const pending = run(makeRequest('openai.chat', { ...simpleQuestion, stream: true, max_tokens: 100 }));
+  await whenTimerSet(timers, 15_000);
+  const head = 'x'.repeat(STREAM_HEAD_CHARS + 1);
+  engine.send(head);
+  // Committed while the model is still writing: streaming stays real.
+  const answer = generated((await pending).outcome);
+  engine.send(' and more');
+  engine.finish('max_tokens');
+  assert.deepEqual(await readDeltas(answer.deltas), [head, ' and more']);
+  assert.equal(((await answer.done).body.choices as JsonObject[])[0]!.finish_reason, 'length', 'the limit the client asked for');
+});
+
+void test('a streamed answer the local cap could cut is held until it ends: capped goes to the cloud, complete is streamed', async () => {
+  for (const maxTokens of [undefined, 513]) {
+    for (const ending of ['max_tokens', 'end'] as const) {
+      const engine = new ControlledEngine();
+      const { run, upstream, timers } = setup(async () => engine);
+      let settled = false;
+      const pending = run(makeRequest('openai.chat', { ...simpleQuestion, stream: true, ...(maxTokens !== undefined ? { max_tokens: maxTokens } : {}) }));
+      void pending.then(() => (settled = true));
+      await whenTimerSet(timers, 15_000);
+      engine.send('x'.repeat(STREAM_HEAD_CHARS + 1));
+      for (let turn = 0; turn < 20; turn++) await new Promise((resolve) => setImmediate(resolve));
+      assert.equal(settled, false, `max_tokens ${maxTokens}: nothing is committed past the head while the local cap may still cut the answer`);
+      engine.send(' more');
+      engine.finish(ending);
+      const { ctx, outcome } = await pending;
+      if (ending === 'max_tokens') {
+        assert.equal(outcome.kind, 'upstream');
+        assert.equal(ctx.notes.localSkipped, 'local answer rejected: hit the local token cap');
+        assert.equal(upstream.seen.length, 1);
+      } else {
+        assert.equal((await readDeltas(generated(outcome).deltas)).join(''), `${'x'.repeat(STREAM_HEAD_CHARS + 1)} more`);
+        assert.equal(upstream.seen.length, 0);
+      }
+    }
+  }
 });
 
 void test('x-isartor-local: off, ineligible requests and a missing model cost nothing: no load, no triage', async () => {
@@ -216,4 +255,57 @@ void test('the model source is looked up once per refresh period, not on every r
   clock += 60_000;
   await runLayers([layer, upstream], newContext(makeRequest('openai.chat', simpleQuestion)), () => true);
   assert.equal(lookups, 2, 'a request after the period looks again, so a newly downloaded model is found');
+});
+
+/** Deadlines no other timer of the layer uses, so the test fires exactly these. */
+const DEADLINES = { firstTokenTimeoutMs: 1111, idleTimeoutMs: 2222 };
+
+void test('an answer that never starts goes to the cloud at the first-token deadline, and the backend is aborted', async () => {
+  for (const stream of [false, true]) {
+    const engine = new ControlledEngine();
+    const { run, upstream, timers } = setup(async () => engine, DEADLINES);
+    const pending = run(makeRequest('openai.chat', { ...simpleQuestion, stream, max_tokens: 100 }));
+    await fireWhenSet(timers, 1111);
+    const { ctx, outcome } = await pending;
+    assert.equal(outcome.kind, 'upstream', `stream: ${stream}`);
+    assert.equal(ctx.notes.localSkipped, 'no answer from the local model within 1111 ms');
+    assert.equal(upstream.seen.length, 1);
+    assert.deepEqual(ctx.responseHeaders, {});
+    assert.equal(engine.signals[0]?.aborted, true, 'the backend request was aborted');
+  }
+});
+
+void test('an answer that stalls before it is committed goes to the cloud at the idle deadline', async () => {
+  for (const stream of [false, true]) {
+    const engine = new ControlledEngine();
+    const { run, upstream, timers } = setup(async () => engine, DEADLINES);
+    const pending = run(makeRequest('openai.chat', { ...simpleQuestion, stream, max_tokens: 100 }));
+    await whenTimerSet(timers, 1111);
+    engine.send('The capital of France ');
+    await fireWhenSet(timers, 2222);
+    const { ctx, outcome } = await pending;
+    assert.equal(outcome.kind, 'upstream', `stream: ${stream}`);
+    assert.equal(ctx.notes.localSkipped, 'the local model stalled for 2222 ms');
+    assert.equal(upstream.seen.length, 1);
+    assert.equal(engine.signals[0]?.aborted, true);
+  }
+});
+
+void test('a committed stream that stalls ends with an error at the idle deadline instead of hanging', async () => {
+  const engine = new ControlledEngine();
+  const { run, upstream, timers } = setup(async () => engine, DEADLINES);
+  const pending = run(makeRequest('openai.chat', { ...simpleQuestion, stream: true, max_tokens: 100 }));
+  await whenTimerSet(timers, 1111);
+  engine.send('x'.repeat(STREAM_HEAD_CHARS + 6));
+  const answer = generated((await pending).outcome);
+  const received: string[] = [];
+  const reading = (async () => {
+    for await (const delta of answer.deltas) received.push(delta);
+  })();
+  await fireWhenSet(timers, 2222);
+  await assert.rejects(reading, /the local model stalled for 2222 ms/);
+  await assert.rejects(answer.done, /the local model stalled for 2222 ms/);
+  assert.deepEqual(received, ['x'.repeat(STREAM_HEAD_CHARS + 6)]);
+  assert.equal(engine.signals[0]?.aborted, true, 'the backend stops generating');
+  assert.equal(upstream.seen.length, 0);
 });

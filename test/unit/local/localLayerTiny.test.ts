@@ -55,7 +55,8 @@ async function run(layer: LocalLayer, body: JsonObject, api: 'openai.chat' | 'an
 void test('a model sure of SIMPLE streams its tokens as an L2 answer with real local token counts', async () => {
   const layer = tinyLayer([{ token: 'S', logit: 20 }]);
   try {
-    const { ctx, outcome, upstream } = await run(layer, { ...question, stream: true });
+    // The client's own limit is the local cap: the answer is committed after its head.
+    const { ctx, outcome, upstream } = await run(layer, { ...question, stream: true, max_tokens: 80 });
     assert.equal(outcome.kind, 'generated');
     const answer = outcome as GeneratedOutcome;
     assert.equal(answer.localModel, 'isartor-tiny-test');
@@ -64,7 +65,7 @@ void test('a model sure of SIMPLE streams its tokens as an L2 answer with real l
     assert.ok(deltas.length > 1, 'delivered as several deltas');
     assert.equal(deltas.join(''), 'S'.repeat(80));
     const done = await answer.done;
-    // The head passed and was committed; running into the cap afterwards ends the stream in "length".
+    // Running into the client's own limit ends the stream in "length".
     const choice = (done.body.choices as JsonObject[])[0]!;
     assert.equal(choice.finish_reason, 'length');
     assert.equal(done.usage.outputTokens, 80);
@@ -75,14 +76,16 @@ void test('a model sure of SIMPLE streams its tokens as an L2 answer with real l
   }
 });
 
-void test('the same model, not streamed, runs into the local cap and hands the request to the upstream', async () => {
+void test('the same model without a client limit runs into the local cap and hands the request to the upstream, streamed or not', async () => {
   const layer = tinyLayer([{ token: 'S', logit: 20 }]);
   try {
-    const { ctx, outcome, upstream } = await run(layer, question);
-    assert.equal(outcome.kind, 'upstream');
-    assert.equal(ctx.notes.localSkipped, 'local answer rejected: hit the local token cap');
-    assert.equal(upstream.seen.length, 1);
-    assert.equal(ctx.responseHeaders['x-isartor-local-model'], undefined);
+    for (const stream of [false, true]) {
+      const { ctx, outcome, upstream } = await run(layer, { ...question, stream });
+      assert.equal(outcome.kind, 'upstream');
+      assert.equal(ctx.notes.localSkipped, 'local answer rejected: hit the local token cap');
+      assert.equal(upstream.seen.length, 1);
+      assert.equal(ctx.responseHeaders['x-isartor-local-model'], undefined);
+    }
   } finally {
     await layer.close?.();
   }
@@ -116,18 +119,47 @@ void test('the real model unloads after the idle period and loads again for the 
   const layer = tinyLayer([{ token: 'S', logit: 20 }], { idleUnloadSeconds: 30 }, timers);
   disposals.length = 0;
   try {
-    const first = await run(layer, { ...question, stream: true });
+    const first = await run(layer, { ...question, stream: true, max_tokens: 80 });
     await readDeltas((first.outcome as GeneratedOutcome).deltas);
     await (first.outcome as GeneratedOutcome).done;
     assert.match(layer.describe?.() ?? '', /^ready: isartor-tiny-test/);
     assert.equal(timers.fire(30_000), 1);
     assert.match(layer.describe?.() ?? '', /^idle: tiny-.*\.gguf loads on the first eligible request/);
     await waitFor(() => disposals.length === 1);
-    const second = await run(layer, { ...question, stream: true });
+    const second = await run(layer, { ...question, stream: true, max_tokens: 80 });
     assert.equal(second.outcome.kind, 'generated');
     await readDeltas((second.outcome as GeneratedOutcome).deltas);
     await (second.outcome as GeneratedOutcome).done;
     assert.match(layer.describe?.() ?? '', /^ready: isartor-tiny-test \(answered 2, passed on 0\)/);
+  } finally {
+    await layer.close?.();
+  }
+});
+
+/** Manual timers that fire the next timer of `fireAtOnce` ms as soon as it is set. */
+class ArmedTimers extends ManualTimers {
+  fireAtOnce: number | undefined;
+  override setTimeout(callback: () => void, ms: number): unknown {
+    if (ms !== this.fireAtOnce) return super.setTimeout(callback, ms);
+    this.fireAtOnce = undefined;
+    queueMicrotask(callback);
+    return 0;
+  }
+}
+
+void test('a generation given up on at its idle deadline is aborted mid-answer, and the model answers the next request', { timeout: 120_000 }, async () => {
+  const timers = new ArmedTimers();
+  const layer = tinyLayer([{ token: 'S', logit: 20 }], { firstTokenTimeoutMs: 3333, idleTimeoutMs: 4444 }, timers);
+  try {
+    // The deadline after the first piece of text passes at once: node-llama-cpp is mid-generation.
+    timers.fireAtOnce = 4444;
+    const stalled = await run(layer, { ...question, max_tokens: 60 });
+    assert.equal(stalled.outcome.kind, 'upstream');
+    assert.equal(stalled.ctx.notes.localSkipped, 'the local model stalled for 4444 ms');
+    // Had the abort not stopped the generation and freed the model's one sequence, this would wait forever.
+    const next = await run(layer, { ...question, stream: true, max_tokens: 80 });
+    assert.equal(next.outcome.kind, 'generated');
+    assert.equal((await readDeltas((next.outcome as GeneratedOutcome).deltas)).join(''), 'S'.repeat(80));
   } finally {
     await layer.close?.();
   }
