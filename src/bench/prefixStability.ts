@@ -9,6 +9,7 @@
  * turn to the next does not break the prefix. Nothing else is normalised: any other changed byte in
  * an earlier turn counts as unstable.
  */
+import { skipJsonString, skipJsonWhitespace } from '../core/jsonScan';
 import { CACHE_MARKER_JSON } from '../core/optimiser/jsonEdits';
 
 export interface TurnBytes {
@@ -21,33 +22,10 @@ export interface TurnBytes {
 const PREFIX_KEYS = new Set(['model', 'tools', 'system']);
 const ADDED_MARKER = `,${CACHE_MARKER_JSON}`;
 
-function skipWhitespace(text: string, index: number): number {
-  let i = index;
-  while (i < text.length) {
-    const code = text.charCodeAt(i);
-    if (code !== 0x20 && code !== 0x0a && code !== 0x0d && code !== 0x09) break;
-    i++;
-  }
-  return i;
-}
-
-/** Index just past the string that opens at `index`. */
-function skipString(text: string, index: number): number {
-  let i = index + 1;
-  for (;;) {
-    const quote = text.indexOf('"', i);
-    if (quote < 0) throw new SyntaxError('unterminated string');
-    let backslashes = 0;
-    for (let j = quote - 1; text.charCodeAt(j) === 0x5c; j--) backslashes++;
-    if (backslashes % 2 === 0) return quote + 1;
-    i = quote + 1;
-  }
-}
-
 /** Index just past the JSON value that starts at `index`. */
 function skipValue(text: string, index: number): number {
   const first = text.charCodeAt(index);
-  if (first === 0x22) return skipString(text, index);
+  if (first === 0x22) return skipJsonString(text, index);
   if (first !== 0x7b && first !== 0x5b) {
     let i = index;
     while (i < text.length && !',}] \n\r\t'.includes(text[i]!)) i++;
@@ -56,7 +34,7 @@ function skipValue(text: string, index: number): number {
   let depth = 0;
   for (let i = index; i < text.length; i++) {
     const code = text.charCodeAt(i);
-    if (code === 0x22) i = skipString(text, i) - 1;
+    if (code === 0x22) i = skipJsonString(text, i) - 1;
     else if (code === 0x7b || code === 0x5b) depth++;
     else if (code === 0x7d || code === 0x5d) {
       depth--;
@@ -69,12 +47,12 @@ function skipValue(text: string, index: number): number {
 /** Raw slices of the elements of the array that opens at `index`. */
 function arrayElements(text: string, index: number): string[] {
   const elements: string[] = [];
-  let i = skipWhitespace(text, index + 1);
+  let i = skipJsonWhitespace(text, index + 1);
   while (text[i] !== ']') {
     const end = skipValue(text, i);
     elements.push(text.slice(i, end));
-    i = skipWhitespace(text, end);
-    if (text[i] === ',') i = skipWhitespace(text, i + 1);
+    i = skipJsonWhitespace(text, end);
+    if (text[i] === ',') i = skipJsonWhitespace(text, i + 1);
   }
   return elements;
 }
@@ -84,18 +62,18 @@ export function turnBytes(body: string): TurnBytes {
   const text = body.includes(ADDED_MARKER) ? body.split(ADDED_MARKER).join('') : body;
   const head: string[] = [];
   let messages: string[] = [];
-  let i = skipWhitespace(text, 0);
+  let i = skipJsonWhitespace(text, 0);
   if (text[i] !== '{') throw new SyntaxError('body is not a JSON object');
-  i = skipWhitespace(text, i + 1);
+  i = skipJsonWhitespace(text, i + 1);
   while (text[i] !== '}') {
-    const keyEnd = skipString(text, i);
+    const keyEnd = skipJsonString(text, i);
     const key = JSON.parse(text.slice(i, keyEnd)) as string;
-    const valueStart = skipWhitespace(text, skipWhitespace(text, keyEnd) + 1);
+    const valueStart = skipJsonWhitespace(text, skipJsonWhitespace(text, keyEnd) + 1);
     const valueEnd = skipValue(text, valueStart);
     if (key === 'messages' && text[valueStart] === '[') messages = arrayElements(text, valueStart);
     else if (PREFIX_KEYS.has(key)) head.push(`${key}=${text.slice(valueStart, valueEnd)}`);
-    i = skipWhitespace(text, valueEnd);
-    if (text[i] === ',') i = skipWhitespace(text, i + 1);
+    i = skipJsonWhitespace(text, valueEnd);
+    if (text[i] === ',') i = skipJsonWhitespace(text, i + 1);
   }
   return { head: head.sort().join('\n'), messages };
 }

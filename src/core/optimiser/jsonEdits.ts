@@ -1,5 +1,5 @@
 /**
- * Splices the optimiser's few edits into the client's JSON text, so that every byte the optimiser
+ * Splices the optimiser's edits into the client's JSON text, so that every byte the optimiser
  * does not deliberately change is forwarded exactly as the client sent it (no re-serialisation: big
  * integers, number spellings, escapes and key order all stay the client's).
  *
@@ -8,6 +8,7 @@
  * number of edits. (Splicing edit by edit copied the whole body once per edit: 6,500 edits on a
  * 230 KB body held the proxy's thread for ~2 s.)
  */
+import { isJsonWhitespace, skipJsonString, skipJsonWhitespace } from '../jsonScan';
 
 export type JsonPath = Array<string | number>;
 
@@ -94,37 +95,13 @@ interface Frame {
 }
 
 const QUOTE = 0x22;
-const BACKSLASH = 0x5c;
-
-function isWhitespace(code: number): boolean {
-  return code === 0x20 || code === 0x0a || code === 0x0d || code === 0x09;
-}
-
-function skipWhitespace(text: string, index: number): number {
-  let i = index;
-  while (i < text.length && isWhitespace(text.charCodeAt(i))) i++;
-  return i;
-}
-
-/** Index just past the string that opens at `index`. */
-function skipString(text: string, index: number): number {
-  let i = index + 1;
-  for (;;) {
-    const quote = text.indexOf('"', i);
-    if (quote < 0) throw new JsonEditError('unterminated string');
-    let backslashes = 0;
-    for (let j = quote - 1; text.charCodeAt(j) === BACKSLASH; j--) backslashes++;
-    if (backslashes % 2 === 0) return quote + 1;
-    i = quote + 1;
-  }
-}
 
 /** Index just past a number, `true`, `false` or `null` that starts at `index`. */
 function skipLiteral(text: string, index: number): number {
   let i = index;
   for (; i < text.length; i++) {
     const code = text.charCodeAt(i);
-    if (code === 0x2c || code === 0x7d || code === 0x5d || isWhitespace(code)) break;
+    if (code === 0x2c || code === 0x7d || code === 0x5d || isJsonWhitespace(code)) break;
   }
   if (i === index) throw new JsonEditError(`unexpected character at ${index}`);
   return i;
@@ -144,13 +121,13 @@ function enterMember(text: string, frame: Frame, index: number): { start: number
   const position = frame.members++;
   if (frame.kind === 'array') return { start: index, trie: frame.trie?.children.get(position) };
   if (text.charCodeAt(index) !== QUOTE) throw new JsonEditError(`expected a key at ${index}`);
-  const keyEnd = skipString(text, index);
+  const keyEnd = skipJsonString(text, index);
   const key = keyAt(text, index, keyEnd);
   if (frame.keys!.has(key)) throw new DuplicateKeyError(`the body repeats the key ${JSON.stringify(key)} in one object`);
   frame.keys!.add(key);
-  const colon = skipWhitespace(text, keyEnd);
+  const colon = skipJsonWhitespace(text, keyEnd);
   if (text.charCodeAt(colon) !== 0x3a) throw new JsonEditError(`expected ':' at ${colon}`);
-  return { start: skipWhitespace(text, colon + 1), trie: frame.trie?.children.get(key) };
+  return { start: skipJsonWhitespace(text, colon + 1), trie: frame.trie?.children.get(key) };
 }
 
 /**
@@ -159,7 +136,7 @@ function enterMember(text: string, frame: Frame, index: number): { start: number
  */
 function locate(text: string, root: PathTrie): void {
   const stack: Frame[] = [];
-  let i = skipWhitespace(text, 0);
+  let i = skipJsonWhitespace(text, 0);
   let trie: PathTrie | undefined = root;
   for (;;) {
     // A value starts at i; `trie` is its place among the edited paths, if it has one.
@@ -178,14 +155,14 @@ function locate(text: string, root: PathTrie): void {
       if (located) located.type = kind;
       const frame: Frame = { kind, trie, located, keys: kind === 'object' ? new Set() : undefined, members: 0, lastEnd: i, waitingForNext: undefined };
       stack.push(frame);
-      i = skipWhitespace(text, i + 1);
+      i = skipJsonWhitespace(text, i + 1);
       if (text.charCodeAt(i) !== (kind === 'object' ? 0x7d : 0x5d)) {
         ({ start: i, trie } = enterMember(text, frame, i));
         continue;
       }
       // An empty container: its closing bracket is read below like any other.
     } else if (code === QUOTE) {
-      i = skipString(text, i);
+      i = skipJsonString(text, i);
       if (located) located.type = 'string';
     } else {
       i = skipLiteral(text, i);
@@ -195,15 +172,15 @@ function locate(text: string, root: PathTrie): void {
     for (;;) {
       const top = stack[stack.length - 1];
       if (!top) {
-        if (skipWhitespace(text, i) !== text.length) throw new JsonEditError('text after the JSON value');
+        if (skipJsonWhitespace(text, i) !== text.length) throw new JsonEditError('text after the JSON value');
         return;
       }
       const valueEnd = i;
-      i = skipWhitespace(text, i);
+      i = skipJsonWhitespace(text, i);
       const next = text.charCodeAt(i);
       if (next === 0x2c) {
         top.lastEnd = valueEnd;
-        ({ start: i, trie } = enterMember(text, top, skipWhitespace(text, i + 1)));
+        ({ start: i, trie } = enterMember(text, top, skipJsonWhitespace(text, i + 1)));
         break;
       }
       if (next !== (top.kind === 'object' ? 0x7d : 0x5d)) throw new JsonEditError(`unexpected character at ${i}`);
