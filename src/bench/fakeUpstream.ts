@@ -48,6 +48,8 @@ export interface FakeReply {
   endAfterEvents?: number;
   /** Streams only: send `events` events, then wait for `until` before sending the rest. */
   pause?: { events: number; until: Promise<unknown> };
+  /** Streams only: send `events` events, then `frame` (the API's own error event, as a provider sends it), then end. */
+  errorAfterEvents?: { events: number; frame: string };
 }
 
 export type FakeResponder = (req: RecordedRequest) => FakeReply | Promise<FakeReply>;
@@ -164,6 +166,10 @@ export async function startFakeUpstream(): Promise<FakeUpstream> {
       }
       if (reply.stallAfterEvents !== undefined && index >= reply.stallAfterEvents) return; // the 'close' handler records the abort
       if (reply.endAfterEvents !== undefined && index >= reply.endAfterEvents) break;
+      if (reply.errorAfterEvents && index >= reply.errorAfterEvents.events) {
+        res.end(reply.errorAfterEvents.frame);
+        return;
+      }
       if (reply.pause && index === reply.pause.events) await reply.pause.until;
       // Split each frame across two writes so the proxy's parser meets events cut mid-line.
       const middle = Math.floor(frame.length / 2);

@@ -313,6 +313,28 @@ test('a stream the upstream cut mid-way is recorded as failed, not as a 200 answ
   assert.deepEqual((await whole.next(1)).map(outcomeOf), [{ layer: 'l3', status: 200, error: undefined }]);
 });
 
+test("a stream that ends in the provider's own error event is recorded as failed, in every API", async () => {
+  const ledger = recordsFromNow();
+  stack.fake.enqueue(
+    { errorAfterEvents: { events: 2, frame: `data: ${JSON.stringify({ error: { message: 'The server had an error while processing your request.', type: 'server_error' } })}\n\n` } },
+    { errorAfterEvents: { events: 3, frame: `event: error\ndata: ${JSON.stringify({ type: 'error', error: { type: 'overloaded_error', message: 'Overloaded' } })}\n\n` } },
+    { errorAfterEvents: { events: 3, frame: `event: response.failed\ndata: ${JSON.stringify({ type: 'response.failed', sequence_number: 3, response: { id: 'resp_failed', object: 'response', status: 'failed', error: { code: 'server_error', message: 'failed' }, output: [] } })}\n\n` } },
+  );
+  await assert.rejects(async () => {
+    for await (const _chunk of await stack.openai().chat.completions.create({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'provider error in chat' }], stream: true })) {
+      // read to the error
+    }
+  }, OpenAI.APIError);
+  await assert.rejects(stack.anthropic().messages.stream({ model: 'claude-sonnet-5-5', max_tokens: 32, messages: [{ role: 'user', content: 'provider error in messages' }] }).finalMessage());
+  // A failed response is an event the SDK hands over, not a thrown error.
+  const types: string[] = [];
+  for await (const event of await stack.openai().responses.create({ model: 'gpt-5-mini', input: 'provider error in responses', stream: true })) types.push(event.type);
+  assert.equal(types.at(-1), 'response.failed');
+  const records = await ledger.next(3);
+  const failed = { layer: 'error', status: 502, error: 'upstream_stream_error' };
+  assert.deepEqual(records.map(outcomeOf), [failed, failed, failed]);
+});
+
 test('a request sharing a stream the upstream cut is recorded as failed too, not as an l1a deflection', async () => {
   let release!: () => void;
   const gate = new Promise<void>((resolve) => (release = resolve));

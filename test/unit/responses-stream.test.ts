@@ -42,6 +42,21 @@ test('a stream that failed, stopped incomplete or broke off before response.comp
   assert.equal(accumulate(frames([...events.slice(0, -1), ['response.incomplete', { type: 'response.incomplete', response: { ...failed, status: 'incomplete' } }]])), undefined);
 });
 
+test("a failed response or an error event is the provider's error; an incomplete one is an answer cut by its own limit", () => {
+  const events = openAIResponsesEvents(answer, request);
+  const body = openAIResponsesBody(answer, request);
+  const upstreamError = (last: [string, object]): boolean | undefined => {
+    const parser = new SseParser();
+    const accumulator = createResponsesAccumulator();
+    for (const event of parser.push(frames([...events.slice(0, -1), last]))) accumulator.push(event);
+    return accumulator.upstreamError?.();
+  };
+  assert.equal(upstreamError(['response.failed', { type: 'response.failed', response: { ...body, status: 'failed' } }]), true);
+  assert.equal(upstreamError(['error', { type: 'error', code: 'server_error', message: 'boom', param: null }]), true);
+  assert.equal(upstreamError(['response.incomplete', { type: 'response.incomplete', response: { ...body, status: 'incomplete' } }]), false);
+  assert.equal(upstreamError(events.at(-1)!), false);
+});
+
 test('the rendered replay rebuilds the stored response, with increasing sequence numbers and the request echoed', () => {
   const stored = { api: 'openai.responses' as const, body: openAIResponsesBody(answer, { ...request, store: true }) as JsonObject, usage: { inputTokens: 12, outputTokens: 9, cachedInputTokens: 0, cacheWriteTokens: 0 }, createdAt: 0 };
   const text = renderResponsesStream(stored, request);

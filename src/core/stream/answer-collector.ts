@@ -25,6 +25,8 @@ export interface AnswerCollector {
   ended(): boolean;
   /** Responses streams: the `sequence_number` an event added after those fed so far takes. */
   nextSequence?(): number;
+  /** After finish(): the stream carried the provider's own error event (its client got that error). */
+  upstreamError?(): boolean;
 }
 
 /** The stream accumulator for an API style. */
@@ -124,6 +126,7 @@ function createStreamCollector(api: ApiStyle, reader: OffThreadAnswerReader | un
       return answer;
     },
     ended: () => endEvent !== undefined || (accumulator.ended?.() ?? true),
+    upstreamError: () => endEvent === 'response.failed' || (accumulator.upstreamError?.() ?? false),
     ...(accumulator.nextSequence ? { nextSequence: accumulator.nextSequence } : {}),
   };
 }

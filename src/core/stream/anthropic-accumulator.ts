@@ -25,6 +25,8 @@ export function createAnthropicAccumulator(): StreamAccumulator {
   let startUsage: JsonObject | undefined;
   let endUsage: JsonObject | undefined;
   let failed = false;
+  /** An `error` event from the provider, as opposed to bytes this side could not read. */
+  let errorEvent = false;
   let textLength = 0;
   /** Once shed: the UTF-8 bytes of text let go (undefined while the text is kept). */
   let shedBytes: number | undefined;
@@ -119,6 +121,7 @@ export function createAnthropicAccumulator(): StreamAccumulator {
         break;
       case 'error':
         failed = true;
+        errorEvent = true;
         break;
       default:
         break; // ping and future informational events
@@ -130,6 +133,7 @@ export function createAnthropicAccumulator(): StreamAccumulator {
       if (stopped || failed) return;
       if (event.event === 'error') {
         failed = true;
+        errorEvent = true;
         return;
       }
       let data: JsonValue;
@@ -143,6 +147,7 @@ export function createAnthropicAccumulator(): StreamAccumulator {
       handle(event.event ?? (typeof data.type === 'string' ? data.type : undefined), data);
     },
     ended: () => stopped || failed,
+    upstreamError: () => errorEvent,
     result() {
       if (!message || !stopped || failed || partialJson.size > 0) return undefined;
       return { ...message, content: content.filter((block) => block !== undefined) };

@@ -29,6 +29,8 @@ export interface StreamAccumulator {
   shed?(): number;
   /** Responses: the `sequence_number` the next event of the stream takes (responses-sequence.ts). */
   nextSequence?(): number;
+  /** The provider's own error event came in the stream: the client's answer ended in an error. */
+  upstreamError?(): boolean;
   /** Responses: an event went by unparsed (too large to read here); it took a sequence number. */
   unread?(): void;
 }
@@ -66,6 +68,8 @@ export function createOpenAIAccumulator(kind: 'chat' | 'completions'): StreamAcc
   let usage: JsonValue | undefined;
   let done = false;
   let failed = false;
+  /** An error chunk or event from the provider, as opposed to bytes this side could not read. */
+  let errorEvent = false;
   let textLength = 0;
   /** Once shed: the UTF-8 bytes of text let go (undefined while the text is kept). */
   let shedBytes: number | undefined;
@@ -109,6 +113,7 @@ export function createOpenAIAccumulator(kind: 'chat' | 'completions'): StreamAcc
   const pushChunk = (chunk: JsonObject): void => {
     if (chunk.error !== undefined && chunk.error !== null) {
       failed = true;
+      errorEvent = true;
       return;
     }
     for (const key of ['id', 'created', 'model', ...CARRIED_FIELDS]) {
@@ -153,6 +158,7 @@ export function createOpenAIAccumulator(kind: 'chat' | 'completions'): StreamAcc
       }
       if (event.event === 'error') {
         failed = true;
+        errorEvent = true;
         return;
       }
       let chunk: JsonValue;
@@ -167,6 +173,7 @@ export function createOpenAIAccumulator(kind: 'chat' | 'completions'): StreamAcc
     // Some OpenAI-compatible servers end a complete stream without `[DONE]`: once every choice
     // has its finish_reason the client gets a clean end, as it would straight from the server.
     // Only a stream with its end marker is stored (result()), so a cut one is never cached.
+    upstreamError: () => errorEvent,
     ended: () => done || failed || (choices.size > 0 && [...choices.values()].every((state) => state.finishReason !== null)),
     result() {
       if (!done || failed || choices.size === 0) return undefined;

@@ -14,6 +14,9 @@ function isObject(value: JsonValue | undefined): value is JsonObject {
 /** Events after which the response will never complete. */
 const FAILURE_EVENTS = new Set(['response.failed', 'response.incomplete', 'error']);
 
+/** Of those, the provider's failures; `response.incomplete` is an answer cut by its own limits. */
+const ERROR_EVENTS = new Set(['response.failed', 'error']);
+
 /**
  * Accumulates one Responses event stream; `result()` is the `response` of `response.completed`.
  *
@@ -25,6 +28,7 @@ const FAILURE_EVENTS = new Set(['response.failed', 'response.incomplete', 'error
 export function createResponsesAccumulator(): StreamAccumulator {
   let completed: JsonObject | undefined;
   let failed = false;
+  let errorEvent = false;
   const sequence = new ResponsesSequence();
   return {
     push(event) {
@@ -39,8 +43,11 @@ export function createResponsesAccumulator(): StreamAccumulator {
       sequence.seen(isObject(payload) ? payload.sequence_number : undefined);
       if (failed || completed || !isObject(payload)) return;
       const type = typeof payload.type === 'string' ? payload.type : event.event;
-      if (payload.error !== undefined && payload.error !== null && type !== 'response.completed') failed = true;
-      else if (type !== undefined && FAILURE_EVENTS.has(type)) failed = true;
+      if (payload.error !== undefined && payload.error !== null && type !== 'response.completed') failed = errorEvent = true;
+      else if (type !== undefined && FAILURE_EVENTS.has(type)) {
+        failed = true;
+        errorEvent = ERROR_EVENTS.has(type);
+      }
       else if (type === 'response.completed' && isObject(payload.response)) completed = payload.response;
     },
     result: () => (!failed && completed && isCompleteResponse(completed) ? completed : undefined),
@@ -48,6 +55,7 @@ export function createResponsesAccumulator(): StreamAccumulator {
     // Its own end: `response.completed`, or a failure event that closes the stream.
     ended: () => completed !== undefined || failed,
     nextSequence: () => sequence.next(),
+    upstreamError: () => errorEvent,
     unread: () => sequence.seen(),
   };
 }

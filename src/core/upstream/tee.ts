@@ -31,13 +31,17 @@ export interface TeedBody {
   large: Promise<AnswerReading | undefined>;
   /**
    * STREAM_BROKEN_CODE once the client's stream ended in the tee's error frame (the upstream broke
-   * off or stopped before its end marker); undefined otherwise. Set before `completion` resolves.
+   * off or stopped before its end marker), STREAM_ERROR_CODE once it ended in the provider's own
+   * error event; undefined otherwise. Set before `completion` resolves.
    */
   streamFailure: () => string | undefined;
 }
 
 /** The error code of the frame that ends a stream the upstream broke off, and of its ledger record. */
 export const STREAM_BROKEN_CODE = 'upstream_stream_broken';
+
+/** The ledger's error code for a stream that ended in the provider's own error event. */
+export const STREAM_ERROR_CODE = 'upstream_stream_error';
 
 /**
  * The SSE frame that tells an SDK the stream failed (OpenAI: an error chunk; Anthropic: an error
@@ -79,7 +83,7 @@ export function teeUpstreamBody(source: Readable, options: TeeOptions): TeedBody
   if (!isStream) return { body: watchPlainBody(source, collector, settle), completion, large, streamFailure: noFailure };
 
   let failure: string | undefined;
-  const body = watchStreamBody(source, options.api, collector, settle, () => (failure = STREAM_BROKEN_CODE));
+  const body = watchStreamBody(source, options.api, collector, settle, (code) => (failure = code));
   return { body, completion, large, streamFailure: () => failure };
 }
 
@@ -98,7 +102,7 @@ function watchStreamBody(
   api: ApiStyle,
   collector: AnswerCollector | undefined,
   settle: (answer: StoredAnswer | LargeAnswer | undefined) => void,
-  onBrokenStream: () => void,
+  onFailure: (code: string) => void,
 ): Readable {
   // The collector parses each event; paced, so a burst of them never holds the thread (paced-feed.ts).
   const feed = collector ? pacedFeed((chunk) => collector.push(chunk)) : undefined;
@@ -126,7 +130,7 @@ function watchStreamBody(
    */
   const failWith = (message: string): void => {
     // A client that left is recorded as gone (499), not as served a broken stream.
-    if (!body.destroyed) onBrokenStream();
+    if (!body.destroyed) onFailure(STREAM_BROKEN_CODE);
     if (api !== 'openai.responses') return finish(streamErrorFrame(api, message));
     void (feed?.drained() ?? Promise.resolve()).then(() => finish(streamErrorFrame(api, message, collector?.nextSequence?.() ?? watch?.next())));
   };
@@ -149,6 +153,9 @@ function watchStreamBody(
         return;
       }
       const answer = collector.finish();
+      // The provider said the answer failed (its own error event, passed on as it came): the
+      // client got an error, and the ledger says so rather than counting a served answer.
+      if (collector.upstreamError?.()) onFailure(STREAM_ERROR_CODE);
       // A stream closed cleanly before its end marker is as broken as a reset one: say so, or the
       // client takes a truncated answer for a whole one.
       const whole = collector.ended();
