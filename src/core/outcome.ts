@@ -15,8 +15,13 @@ export interface TokenUsage {
   outputTokens: number;
   /** Input tokens the provider served from its prompt cache (OpenAI cached_tokens, Anthropic cache_read). */
   cachedInputTokens: number;
-  /** Anthropic cache_creation_input_tokens. */
+  /** Anthropic cache_creation_input_tokens: every cache write, 5-minute and 1-hour. */
   cacheWriteTokens: number;
+  /**
+   * The part of cacheWriteTokens written to Anthropic's 1-hour cache
+   * (`cache_creation.ephemeral_1h_input_tokens`), billed at 2x input instead of 1.25x. Absent: none.
+   */
+  cacheWrite1hTokens?: number;
 }
 
 export const ZERO_USAGE: TokenUsage = { inputTokens: 0, outputTokens: 0, cachedInputTokens: 0, cacheWriteTokens: 0 };

@@ -14,17 +14,22 @@ export const PRICES_AS_OF = '2025-12-01';
 /**
  * Built-in prices, standard (non-batch) tier. `cachedInput` is the prompt-cache read rate (OpenAI
  * cached input, Anthropic cache hits, DeepSeek cache hits); `cacheWrite` is Anthropic's 5-minute
- * cache write rate (1.25x input). Dated snapshots (e.g. claude-sonnet-4-20250514) resolve to their
- * family by prefix, so only families whose price differs need their own entry.
+ * cache write rate (1.25x input; 1-hour writes are billed at 2x input, see costUsd). A dated
+ * snapshot (e.g. claude-sonnet-4-20250514, gpt-4o-2024-08-06) resolves to its family, so only
+ * snapshots whose price differs (gpt-4o-2024-05-13) need their own entry; another size or variant
+ * of a family ("-mini", "-codex-mini", "-audio-preview") never does and needs an entry of its own.
  */
 export const BUILT_IN_PRICES: Readonly<Record<string, ModelPrice>> = {
   // OpenAI
   'gpt-4o': { input: 2.5, output: 10, cachedInput: 1.25 },
+  // The first gpt-4o snapshot kept its launch price and has no cached-input discount.
+  'gpt-4o-2024-05-13': { input: 5, output: 15 },
   'gpt-4o-mini': { input: 0.15, output: 0.6, cachedInput: 0.075 },
   'gpt-4.1': { input: 2, output: 8, cachedInput: 0.5 },
   'gpt-4.1-mini': { input: 0.4, output: 1.6, cachedInput: 0.1 },
   'gpt-4.1-nano': { input: 0.1, output: 0.4, cachedInput: 0.025 },
   o1: { input: 15, output: 60, cachedInput: 7.5 },
+  'o1-mini': { input: 1.1, output: 4.4, cachedInput: 0.55 },
   'o1-pro': { input: 150, output: 600 },
   o3: { input: 2, output: 8, cachedInput: 0.5 },
   'o3-mini': { input: 1.1, output: 4.4, cachedInput: 0.55 },
@@ -58,19 +63,27 @@ export const BUILT_IN_PRICES: Readonly<Record<string, ModelPrice>> = {
 };
 
 /**
- * What may follow a family name in a longer id of the same model: "-" (dated snapshots, variants
- * such as "-codex"), "@" (Vertex AI "claude-sonnet-4@20250514") and ":" (Bedrock versions). A "."
- * may not ("gpt-4.1" is not a snapshot of "gpt-4"), nor "-" plus a one- or two-digit number: that is
- * a newer minor version ("claude-opus-4-5" is not priced like "claude-opus-4"), which is better
- * unknown (saving marked estimated) than priced wrong.
+ * What may follow a family name in a longer id of the same model, and nothing else: a snapshot
+ * date ("-2024-08-06", "-20250929", Vertex AI's "@20250514", Vertex's "-v2@20241022"), optionally
+ * with a Bedrock version ("-20240620-v1:0"), or "-latest". Anything else is another size or variant
+ * ("o1-mini" is not "o1", "gpt-5-codex-mini" is not "gpt-5", "claude-opus-4-5" is not
+ * "claude-opus-4") or another offer (OpenRouter's ":free"), which is better unknown (saving marked
+ * estimated) than priced wrong.
  */
-const SAME_MODEL_SUFFIX = /^(?:[@:]|-(?!\d{1,2}(?!\d)))/;
+const SAME_MODEL_SUFFIX = /^(?:(?:-\d{4}-\d{2}-\d{2}|-\d{8}|(?:-v\d+)?@\d{8})(?:-v\d+(?::\d+)?)?|-latest)$/;
 
 /**
  * The price of `model`: from the built-in table with `overrides` (EngineConfig.prices) on top; an
- * exact id first, then the longest family name the id starts with (so "claude-sonnet-4-20250514"
- * costs what "claude-sonnet-4" costs). Case-insensitive; a provider prefix ("openai/gpt-4o",
- * "us.anthropic.claude-…") is tried without it too. Unknown model: undefined.
+ * exact id first, then a family name followed only by a snapshot date (so
+ * "claude-sonnet-4-20250514" costs what "claude-sonnet-4" costs, but "o1-mini" does not cost what
+ * "o1" costs). Case-insensitive; a provider prefix ("openai/gpt-4o", "us.anthropic.claude-…") is
+ * tried without it too, and a dotted Claude version (OpenRouter's "anthropic/claude-sonnet-4.5")
+ * as Anthropic's hyphenated one ("claude-sonnet-4-5"). Unknown model: undefined.
+ *
+ * An override without `cachedInput` (or, for Claude, `cacheWrite`) gets the provider's discount:
+ * the built-in entry's ratio to input when the model has one, else Anthropic's 0.1x (reads) and
+ * 1.25x (writes) for any claude-* id and DeepSeek's 0.1x for deepseek-*; otherwise cache reads are
+ * billed at the input rate (OpenAI's discount differs by model, 0.1x to 0.5x, so it is not guessed).
  *
  * @example priceFor('gpt-4o-mini-2024-07-18') // { input: 0.15, output: 0.6, cachedInput: 0.075 }
  */
@@ -78,28 +91,46 @@ export function priceFor(model: string, overrides: Readonly<Record<string, Model
   const id = model.trim().toLowerCase();
   if (!id) return undefined;
   const table = tableWith(overrides);
+  for (const candidate of candidateIds(id)) {
+    const price = lookup(table, candidate);
+    if (price) return price;
+  }
+  return undefined;
+}
+
+/** `id` as given, then without a provider prefix, then (Claude) with dotted versions hyphenated. */
+function candidateIds(id: string): string[] {
   const unprefixed = id.replace(/^.*\//, '').replace(/^(?:(?:us|eu|apac|global)\.)?(?:anthropic|openai)\./, '');
-  return lookup(table, id) ?? (unprefixed !== id && unprefixed ? lookup(table, unprefixed) : undefined);
+  // Anthropic's ids never contain a dot; OpenRouter writes the same versions dotted ("claude-3.5-sonnet").
+  const hyphenated = unprefixed.startsWith('claude-') ? unprefixed.replace(/(\d)\.(\d)/g, '$1-$2') : unprefixed;
+  return [...new Set([id, unprefixed, hyphenated])].filter((candidate) => candidate !== '');
 }
 
 /**
  * USD for `usage` at `price`. `usage.inputTokens` counts every input token, cached and cache-write
  * ones included (see normaliseUsage), so those are billed at their own rates and the rest at the
- * input rate. Missing cache rates fall back to the input rate.
+ * input rate. Of the cache writes, `usage.cacheWrite1hTokens` (Anthropic's 1-hour cache) are billed at
+ * 2x input, the rest at `cacheWrite` (the 5-minute rate). Missing cache rates fall back to the input
+ * rate.
  *
  * @example costUsd({ input: 3, output: 15 }, { inputTokens: 1_000_000, outputTokens: 0, cachedInputTokens: 0, cacheWriteTokens: 0 }) // 3
  */
 export function costUsd(price: ModelPrice, usage: TokenUsage): number {
   const cached = Math.max(0, usage.cachedInputTokens);
   const cacheWrite = Math.max(0, usage.cacheWriteTokens);
+  const cacheWrite1h = Math.min(cacheWrite, Math.max(0, usage.cacheWrite1hTokens ?? 0));
   const uncached = Math.max(0, usage.inputTokens - cached - cacheWrite);
   const micro =
     uncached * price.input +
     cached * (price.cachedInput ?? price.input) +
-    cacheWrite * (price.cacheWrite ?? price.input) +
+    (cacheWrite - cacheWrite1h) * (price.cacheWrite ?? price.input) +
+    cacheWrite1h * price.input * ANTHROPIC_1H_WRITE_FACTOR +
     Math.max(0, usage.outputTokens) * price.output;
   return micro / 1_000_000;
 }
+
+/** Anthropic bills a 1-hour cache write at twice the input rate (a 5-minute one at 1.25x). */
+const ANTHROPIC_1H_WRITE_FACTOR = 2;
 
 const BUILT_IN_TABLE: ReadonlyMap<string, ModelPrice> = new Map(Object.entries(BUILT_IN_PRICES));
 const mergedTables = new WeakMap<object, ReadonlyMap<string, ModelPrice>>();
@@ -110,11 +141,47 @@ function tableWith(overrides: Readonly<Record<string, ModelPrice>>): ReadonlyMap
   let table = mergedTables.get(overrides);
   if (!table) {
     const merged = new Map(BUILT_IN_TABLE);
-    for (const [key, price] of Object.entries(overrides)) if (isPrice(price) && key.trim()) merged.set(key.trim().toLowerCase(), price);
+    for (const [key, price] of Object.entries(overrides)) {
+      const id = key.trim().toLowerCase();
+      if (isPrice(price) && id) merged.set(id, withCacheRates(id, price));
+    }
     table = merged;
     mergedTables.set(overrides, table);
   }
   return table;
+}
+
+/**
+ * An override with its missing cache rates filled in from the provider's discount (see priceFor),
+ * so cache reads are not billed at the full input rate because the user gave only input and output.
+ */
+function withCacheRates(id: string, price: ModelPrice): ModelPrice {
+  if (price.cachedInput !== undefined && price.cacheWrite !== undefined) return price;
+  const builtIn = candidateIds(id)
+    .map((candidate) => lookup(BUILT_IN_TABLE, candidate))
+    .find((found) => found !== undefined);
+  const family = candidateIds(id).at(-1) ?? id;
+  let readRatio: number | undefined;
+  let writeRatio: number | undefined;
+  if (builtIn) {
+    readRatio = builtIn.cachedInput !== undefined && builtIn.input > 0 ? builtIn.cachedInput / builtIn.input : undefined;
+    writeRatio = builtIn.cacheWrite !== undefined && builtIn.input > 0 ? builtIn.cacheWrite / builtIn.input : undefined;
+  } else if (family.startsWith('claude-')) {
+    readRatio = 0.1;
+    writeRatio = 1.25;
+  } else if (family.startsWith('deepseek-')) {
+    readRatio = 0.1;
+  }
+  return {
+    ...price,
+    ...(price.cachedInput === undefined && readRatio !== undefined ? { cachedInput: rate(price.input * readRatio) } : {}),
+    ...(price.cacheWrite === undefined && writeRatio !== undefined ? { cacheWrite: rate(price.input * writeRatio) } : {}),
+  };
+}
+
+/** A derived rate without float noise (9 * 0.1 is 0.9, not 0.9000000000000001). */
+function rate(usdPerMillion: number): number {
+  return Math.round(usdPerMillion * 1e9) / 1e9;
 }
 
 function lookup(table: ReadonlyMap<string, ModelPrice>, id: string): ModelPrice | undefined {

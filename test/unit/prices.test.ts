@@ -35,13 +35,72 @@ describe('priceFor', () => {
   });
 
   it('applies overrides on top of the built-in table, for exact ids and families', () => {
-    const overrides = { 'gpt-4o': { input: 1, output: 2 }, 'my-local-model': { input: 0.5, output: 0.5 }, 'Claude-Sonnet-4': { input: 9, output: 9 } };
-    assert.deepEqual(priceFor('gpt-4o', overrides), { input: 1, output: 2 });
-    assert.deepEqual(priceFor('gpt-4o-2024-11-20', overrides), { input: 1, output: 2 });
+    const overrides = {
+      'gpt-4o': { input: 1, output: 2, cachedInput: 0.5 },
+      'my-local-model': { input: 0.5, output: 0.5 },
+      'Claude-Sonnet-4': { input: 9, output: 9, cachedInput: 1, cacheWrite: 10 },
+    };
+    assert.deepEqual(priceFor('gpt-4o', overrides), { input: 1, output: 2, cachedInput: 0.5 });
+    assert.deepEqual(priceFor('gpt-4o-2024-11-20', overrides), { input: 1, output: 2, cachedInput: 0.5 });
     assert.deepEqual(priceFor('my-local-model', overrides), { input: 0.5, output: 0.5 });
-    assert.deepEqual(priceFor('claude-sonnet-4-20250514', overrides), { input: 9, output: 9 });
+    assert.deepEqual(priceFor('claude-sonnet-4-20250514', overrides), { input: 9, output: 9, cachedInput: 1, cacheWrite: 10 });
     assert.equal(priceFor('claude-sonnet-4-5', overrides), BUILT_IN_PRICES['claude-sonnet-4-5'], 'a more specific built-in family still wins');
     assert.equal(priceFor('gpt-4o-mini', overrides), BUILT_IN_PRICES['gpt-4o-mini']);
+  });
+
+  it('never prices a model as another size or variant of its family (QA round 4)', () => {
+    assert.deepEqual(priceFor('o1-mini'), { input: 1.1, output: 4.4, cachedInput: 0.55 }, 'o1-mini is not o1 (15/60)');
+    assert.deepEqual(priceFor('o1-mini-2024-09-12'), { input: 1.1, output: 4.4, cachedInput: 0.55 });
+    assert.deepEqual(priceFor('o3-mini-2025-01-31'), { input: 1.1, output: 4.4, cachedInput: 0.55 });
+    assert.equal(priceFor('gpt-5-codex-mini'), undefined, 'not gpt-5');
+    assert.equal(priceFor('gpt-4o-audio-preview'), undefined, 'not gpt-4o');
+    assert.equal(priceFor('gpt-4o-realtime-preview-2024-12-17'), undefined);
+    assert.equal(priceFor('gpt-4.1-turbo'), undefined);
+    assert.equal(priceFor('gpt-5-chat-latest'), undefined, '-chat is a variant, -latest alone is not enough');
+    assert.equal(priceFor('openrouter/anthropic/claude-sonnet-4.5:free'), undefined, 'an other offer is not the list price');
+    assert.equal(priceFor('claude-opus-4-5x'), undefined);
+  });
+
+  it('prices the first gpt-4o snapshot at its own 5/15 and later snapshots at the current price', () => {
+    assert.deepEqual(priceFor('gpt-4o-2024-05-13'), { input: 5, output: 15 });
+    assert.equal(priceFor('gpt-4o-2024-08-06'), BUILT_IN_PRICES['gpt-4o']);
+    assert.equal(priceFor('gpt-4o-2024-11-20'), BUILT_IN_PRICES['gpt-4o']);
+  });
+
+  it('accepts the snapshot spellings of Anthropic, Vertex AI, Bedrock and a -latest alias', () => {
+    assert.equal(priceFor('claude-3-5-sonnet-v2@20241022'), BUILT_IN_PRICES['claude-3-5-sonnet']);
+    assert.equal(priceFor('anthropic.claude-3-5-sonnet-20241022-v2:0'), BUILT_IN_PRICES['claude-3-5-sonnet']);
+    assert.equal(priceFor('claude-3-7-sonnet-latest'), BUILT_IN_PRICES['claude-3-7-sonnet']);
+    assert.equal(priceFor('claude-opus-4-1-20250805'), BUILT_IN_PRICES['claude-opus-4-1']);
+  });
+
+  it('reads OpenRouter-style names: a provider prefix and dotted Claude versions', () => {
+    assert.equal(priceFor('anthropic/claude-sonnet-4.5'), BUILT_IN_PRICES['claude-sonnet-4-5']);
+    assert.equal(priceFor('anthropic/claude-3.5-haiku'), BUILT_IN_PRICES['claude-3-5-haiku']);
+    assert.equal(priceFor('claude-opus-4.1'), BUILT_IN_PRICES['claude-opus-4-1']);
+    assert.equal(priceFor('openai/gpt-4.1'), BUILT_IN_PRICES['gpt-4.1'], 'OpenAI dots are versions of their own');
+    assert.equal(priceFor('openai/gpt-4-1'), undefined);
+  });
+
+  it('gives an override without cache rates the provider discount, not the full input rate', () => {
+    const overrides = {
+      'claude-sonnet-4-5': { input: 6, output: 30 },
+      'claude-next': { input: 4, output: 20 },
+      'gpt-4o': { input: 5, output: 15 },
+      'gpt-5': { input: 2, output: 16, cachedInput: 1 },
+      'deepseek-v9': { input: 1, output: 2 },
+      'my-model': { input: 1, output: 4 },
+      'o1-pro': { input: 100, output: 400 },
+    };
+    assert.deepEqual(priceFor('claude-sonnet-4-5-20250929', overrides), { input: 6, output: 30, cachedInput: 0.6, cacheWrite: 7.5 });
+    assert.deepEqual(priceFor('claude-next', overrides), { input: 4, output: 20, cachedInput: 0.4, cacheWrite: 5 }, "Anthropic's 0.1x / 1.25x");
+    assert.deepEqual(priceFor('gpt-4o', overrides), { input: 5, output: 15, cachedInput: 2.5 }, "the table entry's 0.5x");
+    assert.deepEqual(priceFor('gpt-5', overrides), { input: 2, output: 16, cachedInput: 1 }, 'a given rate is kept');
+    assert.deepEqual(priceFor('deepseek-v9', overrides), { input: 1, output: 2, cachedInput: 0.1 });
+    assert.deepEqual(priceFor('my-model', overrides), { input: 1, output: 4 }, 'no provider known: no guess');
+    assert.deepEqual(priceFor('o1-pro', overrides), { input: 100, output: 400 }, 'a model without a cache discount gets none');
+    const cost = costUsd(priceFor('claude-next', overrides)!, usage(1_000_000, 0, 1_000_000, 0));
+    assert.ok(Math.abs(cost - 0.4) < 1e-12, `cache reads billed at 0.1x input, got ${cost}`);
   });
 
   it('ignores override entries that are not usable prices', () => {
@@ -68,6 +127,15 @@ describe('costUsd', () => {
     // 10k input of which 6k cache reads and 3k cache writes: 1k at 3, 6k at 0.3, 3k at 3.75.
     const expected = (1000 * 3 + 6000 * 0.3 + 3000 * 3.75 + 100 * 15) / 1e6;
     assert.ok(Math.abs(costUsd(price, usage(10_000, 100, 6000, 3000)) - expected) < 1e-12);
+  });
+
+  it("bills Anthropic's 1-hour cache writes at 2x input and 5-minute ones at cacheWrite", () => {
+    // 10k input: 1k plain at 3, 4k 5-minute writes at 3.75, 5k 1-hour writes at 6.
+    const expected = (1000 * 3 + 4000 * 3.75 + 5000 * 6) / 1e6;
+    const got = costUsd(price, { ...usage(10_000, 0, 0, 9000), cacheWrite1hTokens: 5000 });
+    assert.ok(Math.abs(got - expected) < 1e-12, `expected ${expected}, got ${got}`);
+    // More 1-hour tokens than writes (inconsistent usage) never bills more than every write at 2x.
+    assert.ok(costUsd(price, { ...usage(1000, 0, 0, 1000), cacheWrite1hTokens: 5000 }) <= (1000 * 6) / 1e6 + 1e-12);
   });
 
   it('falls back to the input rate when a model has no cache rates', () => {

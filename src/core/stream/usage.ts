@@ -15,7 +15,8 @@ function field(value: JsonValue | undefined, key: string): JsonValue | undefined
 /**
  * Normalises a provider `usage` object. `inputTokens` is every input token the provider processed,
  * cached ones included: OpenAI's `prompt_tokens` already counts them, while Anthropic's `input_tokens`
- * leaves out cache reads and writes, so those are added back.
+ * leaves out cache reads and writes, so those are added back. Anthropic's 1-hour cache writes
+ * (`cache_creation.ephemeral_1h_input_tokens`) are also counted apart in `cacheWrite1hTokens`.
  *
  * @example normaliseUsage('openai.chat', { prompt_tokens: 10, completion_tokens: 3 }) // { inputTokens: 10, outputTokens: 3, ... }
  */
@@ -24,11 +25,14 @@ export function normaliseUsage(api: ApiStyle, usage: JsonValue | undefined): Tok
   if (api === 'anthropic.messages') {
     const cachedInputTokens = num(usage.cache_read_input_tokens);
     const cacheWriteTokens = num(usage.cache_creation_input_tokens);
+    // 1-hour cache writes cost 2x input, 5-minute ones 1.25x: keep the 1-hour part apart for pricing.
+    const cacheWrite1hTokens = Math.min(cacheWriteTokens, num(field(usage.cache_creation, 'ephemeral_1h_input_tokens')));
     return {
       inputTokens: num(usage.input_tokens) + cachedInputTokens + cacheWriteTokens,
       outputTokens: num(usage.output_tokens),
       cachedInputTokens,
       cacheWriteTokens,
+      ...(cacheWrite1hTokens > 0 ? { cacheWrite1hTokens } : {}),
     };
   }
   if (api === 'openai.responses') {
