@@ -17,7 +17,7 @@ import { ClearCacheCommand, emptySummary, GetSnapshotRequest, ResponseMethod, Se
 
 const CHROMIUM_FLAGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
 
-const totals = (requests: number, deflected: number, savedTokens: number, savedUsd: number): LedgerTotals => ({ requests, deflected, inputTokens: requests * 900, outputTokens: requests * 120, savedTokens, savedUsd });
+const totals = (requests: number, deflected: number, savedTokens: number, savedUsd: number): LedgerTotals => ({ requests, deflected, inputTokens: requests * 900, outputTokens: requests * 120, savedTokens, savedUsd, failed: 0, spentUsd: 0, estimated: 0, unpriced: 0, spentMissing: 0 });
 
 function record(minutesAgo: number, layer: LedgerRecord['layer'], tool: string, model: string): LedgerRecord {
   return { time: Date.UTC(2026, 10, 24, 15, 0) - minutesAgo * 60_000, tool, routeId: 'r', api: 'openai.chat', model, layer, status: 200, inputTokens: 900, outputTokens: 120, cachedInputTokens: 0, latencyMs: layer === 'l3' ? 812.4 : 3.2, savedTokens: layer === 'l3' ? 0 : 1020, savedUsd: layer === 'l3' ? 0 : 0.004, estimated: false };
