@@ -91,7 +91,7 @@ function formatOn(input: StatusInput): StatusView {
   if (input.sharedCacheProblem) {
     return { text: `$(shield) $(warning) Shared cache unavailable · ${formatUsd(totals.savedUsd)} saved`, look: 'warning', tooltip: lines.join('\n') };
   }
-  return { text: `$(shield) ${formatUsd(totals.savedUsd)} saved · ${deflectionRate(totals)} local`, look: 'on', tooltip: lines.join('\n') };
+  return { text: `$(shield) ${formatUsdEstimated(totals.savedUsd, totals)} saved · ${deflectionRate(totals)} local`, look: 'on', tooltip: lines.join('\n') };
 }
 
 function escapeMarkdown(text: string): string {

@@ -124,7 +124,9 @@ describe('savings panel in Chromium', () => {
     await answerSnapshot(page, snapshot());
     const cards = await page.locator('.card-value').allTextContents();
     assert.deepEqual(cards, ['27', '10', '$4.12', '$1.37']);
-    assert.deepEqual(await page.locator('.card-note').allTextContents(), ['37% answered locally', '15.0k tokens', '75% of the bill saved']);
+    assert.deepEqual(await page.locator('.card-note').allTextContents(), ['37% local · 10 of 27 answered requests', '15.0k tokens', '75% of the bill saved']);
+    // The optimiser answers nothing itself; its row shows the saving booked on the cloud requests.
+    assert.match((await page.locator('#layer-optimiser').locator('xpath=../..').locator('.switch-figures').textContent()) ?? '', /on 17 cloud requests · 0 tokens · \$0\.00 net of cache writes/);
     assert.match(await page.locator('#header').innerText(), /On/);
     assert.match(await page.locator('#cache-size').innerText(), /812 entries · 3\.2 MB/);
     assert.match(await page.locator('#tools').innerText(), /continue\s+20\s+45%\s+14\.0k\s+\$4\.00/);

@@ -157,7 +157,9 @@ describe('estimates and unpriced models are said (QA #4)', () => {
     const summary = await summaryOf([unknown, l2, record('l3', SECOND)]);
     assert.equal(summary.totals.unpriced, 1);
     assert.equal(summary.totals.estimated, 2);
-    const tooltip = formatStatus({ state: 'on', summary }).tooltip;
+    const view = formatStatus({ state: 'on', summary });
+    assert.match(view.text, /^\$\(shield\) ~\$0\.\d\d saved/);
+    const tooltip = view.tooltip;
     assert.match(tooltip, /1 request on a model without a price is not counted in \$/);
     assert.match(tooltip, /Saved \*\*~\$/);
     const table = formatStatsTable(summary, '/data');
