@@ -130,6 +130,6 @@ export function parseWebviewMessage(raw: unknown): IpcMessage | undefined {
 
 /** An empty ledger summary, for a panel whose proxy has never run. */
 export function emptySummary(): LedgerSummary {
-  const zero = { requests: 0, deflected: 0, inputTokens: 0, outputTokens: 0, savedTokens: 0, savedUsd: 0 };
+  const zero = { requests: 0, deflected: 0, failed: 0, inputTokens: 0, outputTokens: 0, savedTokens: 0, savedUsd: 0, spentUsd: 0, estimated: 0, unpriced: 0, spentMissing: 0 };
   return { totals: { ...zero }, byLayer: {}, byTool: {}, byModel: {}, byDay: {}, semanticRejected: {}, recent: [] };
 }

@@ -3,7 +3,7 @@
  * per-tool and per-model tables and the latest requests. Charts live in charts.ts.
  */
 import type { LedgerTotals } from '../src/core/ledger-types';
-import { deflectionRate, formatCount, formatUsd, LAYER_LABELS, LAYER_TAGS, savedShare } from '../src/shared/format';
+import { answeredRequests, deflectionRate, formatCount, formatUsd, formatUsdEstimated, LAYER_LABELS, LAYER_TAGS, moneyNotes, savedShare } from '../src/shared/format';
 import { h, replaceChildren, table } from './dom';
 import type { LayerSwitchName, PanelSnapshot } from './protocol';
 
@@ -55,9 +55,10 @@ export function renderTotals(section: HTMLElement, snapshot: PanelSnapshot): voi
   replaceChildren(
     section,
     card('Requests', formatCount(totals.requests)),
-    card('Deflected', formatCount(totals.deflected), `${deflectionRate(totals)} answered locally`),
-    card('Money saved', formatUsd(totals.savedUsd), `${formatCount(totals.savedTokens)} tokens`),
+    card('Deflected', formatCount(totals.deflected), `${deflectionRate(totals)} local · ${formatCount(totals.deflected)} of ${formatCount(answeredRequests(totals))} answered requests`),
+    card('Money saved', formatUsdEstimated(totals.savedUsd, totals), `${formatCount(totals.savedTokens)} tokens`),
     card('Spent in the cloud', formatUsd(snapshot.spentUsd), `${savedShare(totals.savedUsd, snapshot.spentUsd)} of the bill saved`),
+    ...moneyNotes(totals).map((note) => h('p', { class: 'note money-note' }, note)),
   );
 }
 
@@ -69,7 +70,13 @@ export function renderLayers(section: HTMLElement, snapshot: PanelSnapshot, acti
     input.addEventListener('change', () => actions.setLayer(layer.name, input.checked));
     const ledgerLayer = SWITCH_LEDGER_LAYER[layer.name];
     const slice = ledgerLayer ? snapshot.summary.byLayer[ledgerLayer] : undefined;
-    const figures = slice ? `${formatCount(slice.requests)} answered · ${formatCount(slice.savedTokens)} tokens · ${formatUsd(slice.savedUsd)}` : undefined;
+    // The optimiser answers nothing itself: its savings are booked on the l3 (cloud) records.
+    const optimised = layer.name === 'optimiser' ? snapshot.summary.byLayer.l3 : undefined;
+    const figures = slice
+      ? `${formatCount(slice.requests)} answered · ${formatCount(slice.savedTokens)} tokens · ${formatUsd(slice.savedUsd)}`
+      : optimised
+        ? `on ${formatCount(optimised.requests)} cloud requests · ${formatCount(optimised.savedTokens)} tokens · ${formatUsd(optimised.savedUsd)} net of cache writes`
+        : undefined;
     return h(
       'li',
       { class: 'switch' },

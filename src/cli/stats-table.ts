@@ -2,8 +2,9 @@
  * Formats the ledger summary as a plain terminal table for `isartor stats`.
  */
 import type { LedgerSummary, LedgerTotals } from '../core/ledger-types';
+import { answeredRequests, deflectionRate, formatUsd, formatUsdEstimated, moneyNotes, savedShare } from '../shared/format';
 
-const COLUMNS = ['requests', 'deflected', 'input tok', 'output tok', 'saved tok', 'saved USD'];
+const COLUMNS = ['requests', 'deflected', 'input tok', 'output tok', 'saved tok', 'saved USD', 'spent USD'];
 
 function row(label: string, totals: LedgerTotals): string[] {
   return [
@@ -13,7 +14,9 @@ function row(label: string, totals: LedgerTotals): string[] {
     String(totals.inputTokens),
     String(totals.outputTokens),
     String(totals.savedTokens),
-    `$${totals.savedUsd.toFixed(4)}`,
+    // The status bar's rounding: "<$0.01" for a fraction of a cent, never "$0.0000".
+    formatUsd(totals.savedUsd),
+    formatUsd(totals.spentUsd ?? 0),
   ];
 }
 
@@ -21,7 +24,7 @@ function section(title: string, slices: Record<string, LedgerTotals>, limit?: nu
   const keys = Object.keys(slices).sort();
   const shown = limit === undefined ? keys : keys.slice(-limit);
   if (shown.length === 0) return [];
-  return [[title, '', '', '', '', '', ''], ...shown.map((key) => row(`  ${key}`, slices[key]!))];
+  return [[title, '', '', '', '', '', '', ''], ...shown.map((key) => row(`  ${key}`, slices[key]!))];
 }
 
 /**
@@ -40,11 +43,12 @@ export function formatStatsTable(summary: LedgerSummary, dataDir: string): strin
   ];
   const widths = rows[0]!.map((_, column) => Math.max(...rows.map((cells) => cells[column]!.length)));
   const lines = rows.map((cells) => cells.map((cell, column) => (column === 0 ? cell.padEnd(widths[column]!) : cell.padStart(widths[column]!))).join('  ').trimEnd());
-  const rate = summary.totals.requests > 0 ? ((summary.totals.deflected / summary.totals.requests) * 100).toFixed(1) : '0.0';
+  const totals = summary.totals;
   const rejected = Object.entries(summary.semanticRejected).map(([reason, count]) => `${reason} ${count}`).join(', ');
   return [
     `Isartor savings (data: ${dataDir})`,
-    `${summary.totals.deflected} of ${summary.totals.requests} requests answered without the cloud (${rate}%), $${summary.totals.savedUsd.toFixed(4)} saved`,
+    `${totals.deflected} of ${answeredRequests(totals)} answered requests served without the cloud (${deflectionRate(totals)}), ${formatUsdEstimated(totals.savedUsd, totals)} saved, ${formatUsd(totals.spentUsd ?? 0)} spent in the cloud (${savedShare(totals.savedUsd, totals.spentUsd ?? 0)} of the bill saved)`,
+    ...moneyNotes(totals).map((note) => `  note: ${note}`),
     '',
     ...lines,
     ...(rejected ? ['', `semantic near-misses rejected by a gate: ${rejected}`] : []),

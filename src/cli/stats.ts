@@ -12,6 +12,7 @@ import { openTeamLedger, type TeamTotals } from '../core/store/redisLedger';
 import { storeUrlProblem } from '../core/store/redisUrl';
 import { defaultDataDir, UsageError } from './serve-config';
 import { formatStatsTable } from './stats-table';
+import { answeredRequests, formatUsd, formatUsdEstimated, moneyNotes } from '../shared/format';
 
 /** Prints the aggregates; resolves with the exit status. */
 export async function statsCommand(argv: string[], env: NodeJS.ProcessEnv = process.env): Promise<number> {
@@ -65,7 +66,10 @@ async function teamStats(url: string, namespace: string, json: boolean): Promise
 
 function formatTeam(team: TeamTotals, url: string, namespace: string): string {
   const { totals } = team;
-  const lines = [`Team totals on ${url} (namespace "${namespace}"): ${totals.deflected} of ${totals.requests} requests answered without the cloud, $${totals.savedUsd.toFixed(4)} and ${totals.savedTokens} tokens saved`];
-  for (const [layer, row] of Object.entries(team.byLayer).sort()) lines.push(`  ${layer.padEnd(8)} ${String(row.requests).padStart(8)} requests  $${row.savedUsd.toFixed(4)} saved`);
+  const lines = [
+    `Team totals on ${url} (namespace "${namespace}"): ${totals.deflected} of ${answeredRequests(totals)} answered requests served without the cloud, ${formatUsdEstimated(totals.savedUsd, totals)} and ${totals.savedTokens} tokens saved, ${formatUsd(totals.spentUsd ?? 0)} spent in the cloud`,
+    ...moneyNotes(totals).map((note) => `  note: ${note}`),
+  ];
+  for (const [layer, row] of Object.entries(team.byLayer).sort()) lines.push(`  ${layer.padEnd(8)} ${String(row.requests).padStart(8)} requests  ${formatUsd(row.savedUsd)} saved  ${formatUsd(row.spentUsd ?? 0)} spent`);
   return lines.join('\n');
 }

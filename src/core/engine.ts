@@ -3,7 +3,7 @@
  * the layers in order, runs requests through them and writes one ledger record per request.
  */
 import type { EngineConfig } from './config';
-import { savingsFor, openLedger, type Ledger } from './ledger';
+import { savingsFor, spentFor, openLedger, type Ledger } from './ledger';
 import type { LedgerRecord, LedgerSummary } from './ledger-types';
 import type { Logger } from './logger';
 import { ZERO_USAGE, type AnswerUsage, type Outcome } from './outcome';
@@ -272,6 +272,7 @@ async function openEngine(config: EngineConfig, deps: EngineDeps, readOnly: bool
       const layer = outcome && status < 400 ? outcome.layer : 'error';
       const layerSaving = layer === 'error' ? { savedTokens: 0, savedUsd: 0, estimated: false } : savingsFor(layer, req.model, usage, config.prices);
       const saving = layer === 'l3' && ctx ? withOptimiserSavings(layerSaving, req.model, usage, ctx.notes, config.prices) : layerSaving;
+      const spent = spentFor(layer, req.model, usage, config.prices);
       const record: LedgerRecord = {
         time: Date.now(),
         tool: req.clientTool,
@@ -286,8 +287,10 @@ async function openEngine(config: EngineConfig, deps: EngineDeps, readOnly: bool
         latencyMs: result.latencyMs,
         savedTokens: saving.savedTokens,
         savedUsd: saving.savedUsd,
+        spentUsd: spent.spentUsd,
         estimated: saving.estimated || answer?.usageEstimated === true,
       };
+      if (spent.unpriced) record.unpriced = true;
       if (ctx?.notes.optimisedTokens !== undefined) record.optimisedTokens = ctx.notes.optimisedTokens;
       if (ctx?.notes.cacheHints !== undefined) record.cacheHints = ctx.notes.cacheHints;
       if (ctx?.notes.semanticRejected !== undefined) record.semanticRejected = ctx.notes.semanticRejected;

@@ -25,8 +25,20 @@ export interface LedgerRecord {
   latencyMs: number;
   /** Cloud tokens (input + output) not billed thanks to Isartor. */
   savedTokens: number;
-  /** USD not billed thanks to Isartor, under the price table. */
+  /**
+   * USD not billed thanks to Isartor, under the price table. Negative only on an l3 record whose
+   * optimiser cache hints cost more in cache writes than they saved in cache reads (a first turn).
+   */
   savedUsd: number;
+  /**
+   * USD the request was billed in the cloud, priced when recorded with the same cache-aware rates as
+   * `savedUsd`: the provider's usage (cached reads and cache writes at their rates) for anything
+   * that reached the cloud, 0 for l1a/l1b/l2 answers and for failures without reported usage.
+   * Absent on records written before Isartor recorded it (see LedgerTotals.spentMissing).
+   */
+  spentUsd?: number;
+  /** True when the model has no price in the table, so `savedUsd` and `spentUsd` are $0 whatever the tokens. */
+  unpriced?: boolean;
   /** True when the saving is estimated (L2 answers, models missing from the price table). */
   estimated: boolean;
   /** L2.5: input tokens removed and breakpoints added (on L3 requests). */
@@ -42,10 +54,20 @@ export interface LedgerRecord {
 export interface LedgerTotals {
   requests: number;
   deflected: number;
+  /** Requests that got no answer (layer "error": status >= 400, a client that went away). */
+  failed: number;
   inputTokens: number;
   outputTokens: number;
   savedTokens: number;
   savedUsd: number;
+  /** Sum of the records' `spentUsd`: what the cloud billed. */
+  spentUsd: number;
+  /** Requests whose figures are estimates (record.estimated). */
+  estimated: number;
+  /** Requests on a model without a price: their tokens are counted, their money is $0. */
+  unpriced: number;
+  /** Requests recorded before `spentUsd` existed: their cloud cost is not in `spentUsd`. */
+  spentMissing: number;
 }
 
 export interface LedgerSummary {

@@ -108,6 +108,28 @@ export function savingsFor(
   return { savedTokens, savedUsd: price ? costUsd(price, usage) : 0, estimated: layer === 'l2' || !price };
 }
 
+/**
+ * What a request was billed in the cloud, priced with the same cache-aware rates as `savingsFor`:
+ * l1a/l1b/l2 answers never reached it ($0); an l3 answer or a failure costs the provider's usage
+ * (cached reads and cache writes at their own rates; a failure without reported usage is $0).
+ * `unpriced` is true when tokens were counted on a model missing from the price table, so its
+ * money figures are $0 whatever the tokens.
+ *
+ * @example spentFor('l3', 'gpt-4o', upstream.usage, config.prices) // { spentUsd: 0.0123, unpriced: false }
+ */
+export function spentFor(
+  layer: LedgerLayer,
+  model: string,
+  usage: TokenUsage,
+  prices: Readonly<Record<string, ModelPrice>> = {},
+): { spentUsd: number; unpriced: boolean } {
+  const price = priceFor(model, prices);
+  const tokens = Math.max(0, usage.inputTokens) + Math.max(0, usage.outputTokens) > 0;
+  const unpriced = !price && tokens;
+  if (layer === 'l1a' || layer === 'l1b' || layer === 'l2' || !price) return { spentUsd: 0, unpriced };
+  return { spentUsd: costUsd(price, usage), unpriced };
+}
+
 class FileLedger implements Ledger {
   /** Everything counted, flushed or not: what summary() shows (its `recent` is liveRecent's). */
   private live: LedgerSummary;

@@ -22,7 +22,22 @@ export const MAX_KEYS = 200;
 export const OTHER_KEY = 'other';
 
 export function emptyTotals(): LedgerTotals {
-  return { requests: 0, deflected: 0, inputTokens: 0, outputTokens: 0, savedTokens: 0, savedUsd: 0 };
+  return { requests: 0, deflected: 0, failed: 0, inputTokens: 0, outputTokens: 0, savedTokens: 0, savedUsd: 0, spentUsd: 0, estimated: 0, unpriced: 0, spentMissing: 0 };
+}
+
+/**
+ * Totals read from a snapshot written by an older Isartor, with the fields it lacked filled in.
+ * A snapshot without `spentUsd` counted requests whose cloud cost was never recorded: they are
+ * `spentMissing` (every request of it: which of them reached the cloud is not known any more).
+ */
+export function completeTotals(raw: Partial<LedgerTotals> | undefined): LedgerTotals {
+  const totals = emptyTotals();
+  for (const field of Object.keys(totals) as Array<keyof LedgerTotals>) {
+    const value = raw?.[field];
+    if (typeof value === 'number' && Number.isFinite(value)) totals[field] = value;
+  }
+  if (raw && typeof raw.spentUsd !== 'number') totals.spentMissing = totals.requests;
+  return totals;
 }
 
 export function emptySummary(): LedgerSummary {
@@ -73,10 +88,15 @@ export function countRecord(summary: LedgerSummary, record: LedgerRecord): void 
   for (const totals of slices) {
     totals.requests += 1;
     totals.deflected += deflected;
+    if (record.layer === 'error') totals.failed += 1;
     totals.inputTokens += record.inputTokens;
     totals.outputTokens += record.outputTokens;
     totals.savedTokens += record.savedTokens;
     totals.savedUsd += record.savedUsd;
+    totals.spentUsd += record.spentUsd ?? 0;
+    if (record.estimated) totals.estimated += 1;
+    if (record.unpriced) totals.unpriced += 1;
+    if (record.spentUsd === undefined) totals.spentMissing += 1;
   }
   if (record.semanticRejected) summary.semanticRejected[record.semanticRejected] = (summary.semanticRejected[record.semanticRejected] ?? 0) + 1;
 }
@@ -108,9 +128,12 @@ export function sanitiseRecord(value: unknown): LedgerRecord | undefined {
     cachedInputTokens: count(raw.cachedInputTokens),
     latencyMs: count(raw.latencyMs),
     savedTokens: count(raw.savedTokens),
-    savedUsd: count(raw.savedUsd),
+    // An l3 record's optimiser net may be negative (cache writes cost more than the reads saved).
+    savedUsd: layer === 'l3' ? finite(raw.savedUsd) : count(raw.savedUsd),
     estimated: raw.estimated === true,
   };
+  if (raw.spentUsd !== undefined) record.spentUsd = count(raw.spentUsd);
+  if (raw.unpriced === true) record.unpriced = true;
   if (raw.optimisedTokens !== undefined) record.optimisedTokens = count(raw.optimisedTokens);
   if (raw.cacheHints !== undefined) record.cacheHints = count(raw.cacheHints);
   if (typeof raw.semanticRejected === 'string' && raw.semanticRejected) record.semanticRejected = label(raw.semanticRejected, '');
@@ -120,6 +143,10 @@ export function sanitiseRecord(value: unknown): LedgerRecord | undefined {
 
 function count(n: unknown): number {
   return typeof n === 'number' && Number.isFinite(n) && n > 0 ? n : 0;
+}
+
+function finite(n: unknown): number {
+  return typeof n === 'number' && Number.isFinite(n) ? n : 0;
 }
 
 function label(s: unknown, fallback: string): string {
@@ -139,17 +166,33 @@ function boundedSlice(table: Record<string, LedgerTotals>, key: string): LedgerT
 }
 
 /**
- * The summary with long labels cut and overflowing tool and model tables folded into OTHER_KEY,
- * for snapshots written before these bounds existed. Changes `summary` in place.
+ * The summary with long labels cut, overflowing tool and model tables folded into OTHER_KEY, and
+ * totals missing newer fields completed (completeTotals), for snapshots written before these
+ * existed. Changes `summary` in place.
  */
 export function boundSummary(summary: LedgerSummary): LedgerSummary {
   for (const name of ['byTool', 'byModel'] as const) {
     const bounded: Record<string, LedgerTotals> = {};
     for (const [key, totals] of Object.entries(summary[name] ?? {})) {
       const target = boundedSlice(bounded, key.slice(0, MAX_LABEL_CHARS));
-      for (const field of Object.keys(target) as Array<keyof LedgerTotals>) target[field] += totals[field] ?? 0;
+      const complete = completeTotals(totals);
+      for (const field of Object.keys(target) as Array<keyof LedgerTotals>) target[field] += complete[field];
     }
     summary[name] = bounded;
+  }
+  const oldTotals = typeof summary.totals?.failed !== 'number';
+  summary.totals = completeTotals(summary.totals);
+  if (oldTotals) summary.totals.failed = completeTotals(summary.byLayer?.error).requests;
+  const complete = (table: Record<string, LedgerTotals>, key: string): void => {
+    const old = typeof table[key]?.failed !== 'number';
+    table[key] = completeTotals(table[key]);
+    if (old && key === 'error') table[key].failed = table[key].requests;
+  };
+  for (const name of ['byLayer', 'byDay'] as const) {
+    for (const key of Object.keys(summary[name] ?? {})) complete(summary[name], key);
+  }
+  for (const day of Object.values(summary.byDayLayer ?? {})) {
+    for (const key of Object.keys(day)) complete(day, key);
   }
   const recent = Array.isArray(summary.recent) ? summary.recent : [];
   summary.recent = recent.map((record) => sanitiseRecord(record)).filter((record): record is LedgerRecord => record !== undefined);

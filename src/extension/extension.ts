@@ -26,7 +26,6 @@ import type { PanelSource } from './panel';
 import { SAVINGS_SIDEBAR_VIEW_ID, SavingsPanel, SavingsViewProvider } from './panel';
 import { openLedger } from '../core/ledger';
 import type { LedgerSummary } from '../core/ledger-types';
-import { estimateSpentUsd } from './lifecycle/spent';
 import { PersistentRouteRegistry } from './routes';
 import { ProviderKeys } from './secrets';
 import { layerSettingValue } from './settingWrites';
@@ -142,7 +141,7 @@ export function activate(context: vscode.ExtensionContext): void {
       const stats = controller.stats();
       const summary = stats?.ledger;
       const sharedCacheProblem = stats?.store && !stats.store.available ? stats.store.detail : undefined;
-      return { state: snapshot.state, proxyUrl: snapshot.url, error: snapshot.error, summary, spentUsd: summary ? estimateSpentUsd(summary, currentSettings().prices) : 0, disconnected: lostTools, sharedCacheProblem };
+      return { state: snapshot.state, proxyUrl: snapshot.url, error: snapshot.error, summary, disconnected: lostTools, sharedCacheProblem };
     }),
   );
   owner.add(host.onDidChangeState(() => notifyChanged()));

@@ -3,7 +3,8 @@
  * the ledger summary. Kept free of `vscode` so it is tested in plain Node.
  */
 import type { LedgerSummary } from '../core/ledger-types';
-import { deflectionRate, formatCount, formatUsd, LAYER_LABELS, LEDGER_LAYERS, savedShare } from '../shared/format';
+import { answeredRequests, deflectionRate, formatCount, formatUsd, formatUsdEstimated, L3_SAVED_LABEL, LAYER_LABELS, LEDGER_LAYERS, moneyNotes, savedShare } from '../shared/format';
+import { emptyTotals } from '../core/ledgerSummary';
 
 /** Where the embedded proxy is in its life. */
 export type HostState = 'off' | 'starting' | 'on' | 'error';
@@ -14,8 +15,6 @@ export interface StatusInput {
   proxyUrl?: string;
   /** Set in the error state: why the proxy is not running. */
   error?: string;
-  /** What the requests that reached the cloud cost (estimated from the price table). */
-  spentUsd?: number;
   /** Tools Isartor connected whose settings no longer go through it (labels). */
   disconnected?: string[];
   /** Set while the team's shared cache (Redis) cannot be reached: requests go to the cloud meanwhile. */
@@ -59,28 +58,30 @@ export function formatStatus(input: StatusInput): StatusView {
 }
 
 function formatOn(input: StatusInput): StatusView {
-  const totals = input.summary?.totals ?? { requests: 0, deflected: 0, inputTokens: 0, outputTokens: 0, savedTokens: 0, savedUsd: 0 };
-  const spent = input.spentUsd ?? 0;
+  const totals = input.summary?.totals ?? emptyTotals();
+  const spent = totals.spentUsd ?? 0;
   const disconnected = input.disconnected ?? [];
   const lines: string[] = [];
   if (disconnected.length > 0) {
     lines.push(`$(warning) **${escapeMarkdown(disconnected.join(', '))} ${disconnected.length === 1 ? 'does' : 'do'} not go through Isartor**: ${disconnected.length === 1 ? 'its settings were' : 'their settings were'} changed back. ${link('Connect Tools…', 'isartor.connectTools')}`, '');
   }
   lines.push(
-    `**Isartor** — ${formatCount(totals.deflected)} of ${formatCount(totals.requests)} requests answered locally (${deflectionRate(totals)})`,
+    `**Isartor** — ${formatCount(totals.deflected)} of ${formatCount(answeredRequests(totals))} answered requests served locally (${deflectionRate(totals)})`,
     '',
-    `Saved **${formatUsd(totals.savedUsd)}** (${formatCount(totals.savedTokens)} tokens) · spent ${formatUsd(spent)} in the cloud · ${savedShare(totals.savedUsd, spent)} of the bill saved`,
+    `Saved **${formatUsdEstimated(totals.savedUsd, totals)}** (${formatCount(totals.savedTokens)} tokens) · spent ${formatUsd(spent)} in the cloud · ${savedShare(totals.savedUsd, spent)} of the bill saved`,
+    ...moneyNotes(totals).map((note) => `\n_${escapeMarkdown(note)}_`),
     '',
-    '| Layer | Requests | Tokens saved | Saved |',
-    '|:--|--:|--:|--:|',
+    '| Layer | Requests | Tokens saved | Saved | Spent |',
+    '|:--|--:|--:|--:|--:|',
   );
   const byLayer = input.summary?.byLayer ?? {};
   for (const layer of LEDGER_LAYERS) {
     const slice = byLayer[layer];
     if (!slice || slice.requests === 0) continue;
-    lines.push(`| ${LAYER_LABELS[layer]} | ${formatCount(slice.requests)} | ${formatCount(slice.savedTokens)} | ${formatUsd(slice.savedUsd)} |`);
+    const label = layer === 'l3' ? L3_SAVED_LABEL : LAYER_LABELS[layer];
+    lines.push(`| ${label} | ${formatCount(slice.requests)} | ${formatCount(slice.savedTokens)} | ${formatUsd(slice.savedUsd)} | ${formatUsd(slice.spentUsd ?? 0)} |`);
   }
-  if (Object.keys(byLayer).every((layer) => (byLayer[layer]?.requests ?? 0) === 0)) lines.push('| No requests yet | | | |');
+  if (Object.keys(byLayer).every((layer) => (byLayer[layer]?.requests ?? 0) === 0)) lines.push('| No requests yet | | | | |');
   if (input.sharedCacheProblem) lines.push('', `$(warning) **Shared cache unavailable**: ${escapeMarkdown(input.sharedCacheProblem)}. Requests go to the cloud until it is back.`);
   if (input.proxyUrl) lines.push('', `Proxy: \`${input.proxyUrl}\``);
   lines.push('', `${link('$(graph) Show Savings', 'isartor.showSavings')} · ${link('$(plug) Connect Tools…', 'isartor.connectTools')} · ${link('$(debug-stop) Disable', 'isartor.disable')} · ${link('$(output) Log', 'isartor.showLog')}`);
@@ -90,7 +91,7 @@ function formatOn(input: StatusInput): StatusView {
   if (input.sharedCacheProblem) {
     return { text: `$(shield) $(warning) Shared cache unavailable · ${formatUsd(totals.savedUsd)} saved`, look: 'warning', tooltip: lines.join('\n') };
   }
-  return { text: `$(shield) ${formatUsd(totals.savedUsd)} saved · ${deflectionRate(totals)} local`, look: 'on', tooltip: lines.join('\n') };
+  return { text: `$(shield) ${formatUsdEstimated(totals.savedUsd, totals)} saved · ${deflectionRate(totals)} local`, look: 'on', tooltip: lines.join('\n') };
 }
 
 function escapeMarkdown(text: string): string {

@@ -40,6 +40,14 @@ export function createProxyMetrics(): ProxyMetrics {
   });
   const savedTokens = new Counter({ name: 'isartor_saved_tokens_total', help: 'Cloud tokens not billed thanks to Isartor.', labelNames: ['layer'] as const, registers: [registry] });
   const savedUsd = new Counter({ name: 'isartor_saved_usd_total', help: 'USD not billed thanks to Isartor, under the price table.', labelNames: ['layer'] as const, registers: [registry] });
+  // Counters only go up: an optimiser net below zero (cache writes dearer than what the hints saved)
+  // is counted here, so the net saving is isartor_saved_usd_total minus this.
+  const writePremium = new Counter({
+    name: 'isartor_optimiser_cache_write_premium_usd_total',
+    help: 'USD by which optimiser-hinted requests cost more in cache writes than they saved; subtract from isartor_saved_usd_total for the net.',
+    registers: [registry],
+  });
+  const spentUsd = new Counter({ name: 'isartor_spent_usd_total', help: 'USD billed in the cloud, under the price table (cache reads and writes at their rates).', labelNames: ['layer'] as const, registers: [registry] });
   const errors = new Counter({
     name: 'isartor_errors_total',
     help: 'Requests that ended in an error, by endpoint, status and code.',
@@ -56,6 +64,9 @@ export function createProxyMetrics(): ProxyMetrics {
       if (record.layer === 'l1a' || record.layer === 'l1b' || record.layer === 'l2') deflections.inc({ layer: record.layer });
       if (record.savedTokens > 0) savedTokens.inc({ layer: record.layer }, record.savedTokens);
       if (record.savedUsd > 0) savedUsd.inc({ layer: record.layer }, record.savedUsd);
+      else if (record.savedUsd < 0) writePremium.inc(-record.savedUsd);
+      const spent = record.spentUsd ?? 0;
+      if (spent > 0) spentUsd.inc({ layer: record.layer }, spent);
       if (record.error) errors.inc({ endpoint: record.api, status: String(record.status), code: record.error });
     },
     observeError(endpoint, status, code) {

@@ -20,6 +20,9 @@ export const LAYER_LABELS: Record<LedgerLayerId, string> = {
   error: 'Errors',
 };
 
+/** What an l3 row's "saved" figure is: the L2.5 optimiser's work on requests that went to the cloud. */
+export const L3_SAVED_LABEL = 'L3 cloud (saved by the optimiser\'s cache hints and prompt edits)';
+
 /** The short tag shown in table cells ("L1a"), with the label as its tooltip. */
 export const LAYER_TAGS: Record<LedgerLayerId, string> = { l1a: 'L1a', l1b: 'L1b', l2: 'L2', l3: 'L3', error: 'Error' };
 
@@ -55,6 +58,8 @@ function scaled(value: number, plainDigits: number): string {
  * @example formatUsd(0.000008) // "<$0.01"
  */
 export function formatUsd(amount: number): string {
+  // A net below zero (optimiser cache writes that cost more than their reads saved) keeps its sign.
+  if (amount < 0 && Number.isFinite(amount)) return `-${formatUsd(-amount)}`;
   if (!Number.isFinite(amount) || amount <= 0) return '$0.00';
   if (amount < 0.01) return '<$0.01';
   return `$${scaled(amount, 2)}`;
@@ -79,9 +84,45 @@ function percent(part: number, whole: number): string {
   return `${rounded}%`;
 }
 
-/** Share of requests answered without the cloud ("0%" with no requests). */
-export function deflectionRate(totals: { requests: number; deflected: number }): string {
-  return percent(totals.deflected, totals.requests);
+/**
+ * Requests that got an answer (status < 400): failures (upstream errors, a client that went away)
+ * are not counted, so three 404s do not make the cache look worse. `failed` is absent on totals
+ * an older Isartor wrote.
+ */
+export function answeredRequests(totals: { requests: number; failed?: number }): number {
+  return Math.max(0, totals.requests - (totals.failed ?? 0));
+}
+
+/** Share of the answered requests that were answered without the cloud ("0%" with none). */
+export function deflectionRate(totals: { requests: number; deflected: number; failed?: number }): string {
+  return percent(totals.deflected, answeredRequests(totals));
+}
+
+/** Totals' caveats as the money figures' fine print. */
+export interface MoneyCaveats {
+  estimated?: number;
+  unpriced?: number;
+  spentMissing?: number;
+}
+
+/**
+ * What the money figures leave out or guess, one short sentence each, for the status bar, the
+ * panel and `isartor stats` alike; empty when the figures are exact and complete.
+ *
+ * @example moneyNotes({ unpriced: 3 }) // ["3 requests on models without a price are not counted in $"]
+ */
+export function moneyNotes(totals: MoneyCaveats): string[] {
+  const notes: string[] = [];
+  const plural = (n: number, one: string, many: string): string => `${formatCount(n)} ${n === 1 ? one : many}`;
+  if ((totals.unpriced ?? 0) > 0) notes.push(`${plural(totals.unpriced!, 'request on a model', 'requests on models')} without a price ${totals.unpriced === 1 ? 'is' : 'are'} not counted in $`);
+  if ((totals.estimated ?? 0) > 0) notes.push(`~ estimated: ${plural(totals.estimated!, 'request', 'requests')} (local-model answers, token counts Isartor made)`);
+  if ((totals.spentMissing ?? 0) > 0) notes.push(`spent leaves out ${plural(totals.spentMissing!, 'older request', 'older requests')}, recorded before Isartor tracked it`);
+  return notes;
+}
+
+/** "~$4.12" when some of the figures behind the amount are estimates, else "$4.12". */
+export function formatUsdEstimated(amount: number, totals: MoneyCaveats): string {
+  return `${(totals.estimated ?? 0) > 0 ? '~' : ''}${formatUsd(amount)}`;
 }
 
 /** Share of what the requests would have cost that was saved: saved / (saved + spent). */

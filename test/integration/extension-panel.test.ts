@@ -17,7 +17,7 @@ import { ClearCacheCommand, emptySummary, GetSnapshotRequest, ResponseMethod, Se
 
 const CHROMIUM_FLAGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
 
-const totals = (requests: number, deflected: number, savedTokens: number, savedUsd: number): LedgerTotals => ({ requests, deflected, inputTokens: requests * 900, outputTokens: requests * 120, savedTokens, savedUsd });
+const totals = (requests: number, deflected: number, savedTokens: number, savedUsd: number): LedgerTotals => ({ requests, deflected, inputTokens: requests * 900, outputTokens: requests * 120, savedTokens, savedUsd, failed: 0, spentUsd: 0, estimated: 0, unpriced: 0, spentMissing: 0 });
 
 function record(minutesAgo: number, layer: LedgerRecord['layer'], tool: string, model: string): LedgerRecord {
   return { time: Date.UTC(2026, 10, 24, 15, 0) - minutesAgo * 60_000, tool, routeId: 'r', api: 'openai.chat', model, layer, status: 200, inputTokens: 900, outputTokens: 120, cachedInputTokens: 0, latencyMs: layer === 'l3' ? 812.4 : 3.2, savedTokens: layer === 'l3' ? 0 : 1020, savedUsd: layer === 'l3' ? 0 : 0.004, estimated: false };
@@ -124,7 +124,9 @@ describe('savings panel in Chromium', () => {
     await answerSnapshot(page, snapshot());
     const cards = await page.locator('.card-value').allTextContents();
     assert.deepEqual(cards, ['27', '10', '$4.12', '$1.37']);
-    assert.deepEqual(await page.locator('.card-note').allTextContents(), ['37% answered locally', '15.0k tokens', '75% of the bill saved']);
+    assert.deepEqual(await page.locator('.card-note').allTextContents(), ['37% local · 10 of 27 answered requests', '15.0k tokens', '75% of the bill saved']);
+    // The optimiser answers nothing itself; its row shows the saving booked on the cloud requests.
+    assert.match((await page.locator('#layer-optimiser').locator('xpath=../..').locator('.switch-figures').textContent()) ?? '', /on 17 cloud requests · 0 tokens · \$0\.00 net of cache writes/);
     assert.match(await page.locator('#header').innerText(), /On/);
     assert.match(await page.locator('#cache-size').innerText(), /812 entries · 3\.2 MB/);
     assert.match(await page.locator('#tools').innerText(), /continue\s+20\s+45%\s+14\.0k\s+\$4\.00/);

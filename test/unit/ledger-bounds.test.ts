@@ -57,7 +57,7 @@ it('1,000 distinct 20 kB model and tool names: bounded summary, short ledger lin
 it('a snapshot written before the bounds is folded when it is read', async () => {
   const dir = join(root, 'b');
   const summary = emptySummary();
-  for (let i = 0; i < 500; i++) summary.byModel[longName(i, 'old')] = { requests: 1, deflected: 0, inputTokens: 1, outputTokens: 1, savedTokens: 0, savedUsd: 0 };
+  for (let i = 0; i < 500; i++) summary.byModel[longName(i, 'old')] = { requests: 1, deflected: 0, inputTokens: 1, outputTokens: 1, savedTokens: 0, savedUsd: 0, failed: 0, spentUsd: 0, estimated: 0, unpriced: 0, spentMissing: 0 };
   summary.totals.requests = 500;
   const ledger = await openLedger(dir);
   await ledger.close();

@@ -36,6 +36,7 @@ function rec(overrides: Partial<LedgerRecord> = {}): LedgerRecord {
     latencyMs: 300,
     savedTokens: 0,
     savedUsd: 0,
+    spentUsd: 0,
     estimated: false,
     ...overrides,
   };
@@ -53,7 +54,7 @@ describe('ledger', () => {
     ledger.record(rec({ layer: 'error', status: 502, inputTokens: 0, outputTokens: 0, error: 'upstream_unreachable', semanticRejected: 'numbers_differ' }));
     // Counted at once, before anything reached the disk.
     const summary = ledger.summary();
-    assert.deepEqual(summary.totals, { requests: 5, deflected: 3, inputTokens: 400, outputTokens: 80, savedTokens: 200, savedUsd: 0.012 });
+    assert.deepEqual(summary.totals, { requests: 5, deflected: 3, failed: 1, inputTokens: 400, outputTokens: 80, savedTokens: 200, savedUsd: 0.012, spentUsd: 0, estimated: 1, unpriced: 0, spentMissing: 0 });
     assert.equal(summary.byLayer.l1a!.deflected, 1);
     assert.equal(summary.byLayer.l3!.deflected, 0);
     assert.equal(summary.byLayer.error!.requests, 1);

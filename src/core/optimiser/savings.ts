@@ -20,7 +20,8 @@ const PER_MILLION = 1_000_000;
  * answer). Cache reads count only on requests the optimiser hinted: the client had set no marker
  * of its own, so without Isartor the provider would have read nothing from its cache. A request
  * whose write premium exceeds its read discount (the first turn of a conversation) nets out below
- * zero; the ledger records savings, so such a record shows $0. Removed tokens are counted with our
+ * zero, and is recorded so: the later turns' reads are what pay it back, and a conversation's
+ * saving is the sum of both. Removed tokens are counted with our
  * tokenizer, so a saving that includes them is marked estimated.
  *
  * @example withOptimiserSavings(base, 'claude-sonnet-4-5', usage, { optimisedTokens: 12, cacheHints: 3 }, config.prices)

@@ -16,7 +16,7 @@ import type { SharedRedis } from './redisConnection';
  */
 const STREAM_LENGTH = 10_000;
 const REFRESH_EVERY_MS = 2000;
-const FIELDS: ReadonlyArray<keyof LedgerTotals> = ['requests', 'deflected', 'inputTokens', 'outputTokens', 'savedTokens', 'savedUsd'];
+const FIELDS: ReadonlyArray<keyof LedgerTotals> = ['requests', 'deflected', 'failed', 'inputTokens', 'outputTokens', 'savedTokens', 'savedUsd', 'spentUsd', 'estimated', 'unpriced', 'spentMissing'];
 
 /** What the team saved: the sum over every replica's records, by layer too. */
 export interface TeamTotals {
@@ -40,7 +40,7 @@ export interface TeamLedger {
   close(): Promise<void>;
 }
 
-const zero = (): LedgerTotals => ({ requests: 0, deflected: 0, inputTokens: 0, outputTokens: 0, savedTokens: 0, savedUsd: 0 });
+const zero = (): LedgerTotals => ({ requests: 0, deflected: 0, failed: 0, inputTokens: 0, outputTokens: 0, savedTokens: 0, savedUsd: 0, spentUsd: 0, estimated: 0, unpriced: 0, spentMissing: 0 });
 
 /** `total:requests`, `layer:l1a:savedUsd`, … → nested totals. */
 export function totalsFromHash(hash: Record<string, string>): TeamTotals {
@@ -101,10 +101,15 @@ export function openTeamLedger(shared: SharedRedis, logger?: Logger): TeamLedger
       const values: Partial<LedgerTotals> = {
         requests: 1,
         deflected: DEFLECTING_LAYERS.has(record.layer) ? 1 : 0,
+        failed: record.layer === 'error' ? 1 : 0,
         inputTokens: record.inputTokens,
         outputTokens: record.outputTokens,
         savedTokens: record.savedTokens,
         savedUsd: record.savedUsd,
+        spentUsd: record.spentUsd ?? 0,
+        estimated: record.estimated ? 1 : 0,
+        unpriced: record.unpriced ? 1 : 0,
+        spentMissing: record.spentUsd === undefined ? 1 : 0,
       };
       const write = shared.run(
         'ledger append',

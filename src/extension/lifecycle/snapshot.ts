@@ -6,7 +6,6 @@ import { emptySummary, LAYER_SWITCH_NAMES } from '../../../webview/protocol';
 import { SWITCH_LABELS } from '../../shared/format';
 import type { IsartorSettings } from '../config';
 import type { HostSnapshot } from './proxyHost';
-import { estimateSpentUsd } from './spent';
 
 export const LAYER_SWITCH_LABELS: Record<LayerSwitchName, string> = SWITCH_LABELS;
 
@@ -35,7 +34,8 @@ export function buildPanelSnapshot(input: SnapshotInput): PanelSnapshot {
     state: host.state,
     enabled: input.enabled,
     summary,
-    spentUsd: estimateSpentUsd(summary, input.settings.prices),
+    // What the cloud billed, summed from the records (each priced when it was recorded).
+    spentUsd: summary.totals.spentUsd ?? 0,
     disconnected: input.disconnected ?? [],
     layers: LAYER_SWITCH_NAMES.map((name) => {
       const live = stats?.layers[name];

@@ -26,7 +26,7 @@ describe('buildPanelSnapshot', () => {
 
   it('shows the engine’s live layer states, summed cache sizes and the error text', () => {
     const stats: StatsReport = {
-      ledger: { ...emptySummary(), totals: { requests: 3, deflected: 1, inputTokens: 0, outputTokens: 0, savedTokens: 10, savedUsd: 0.01 } },
+      ledger: { ...emptySummary(), totals: { requests: 3, deflected: 1, inputTokens: 0, outputTokens: 0, savedTokens: 10, savedUsd: 0.01, failed: 0, spentUsd: 0, estimated: 0, unpriced: 0, spentMissing: 0 } },
       layers: { exact: { enabled: false, detail: '12 entries' }, local: { enabled: true, detail: 'idle: no model configured' }, upstream: { enabled: true, detail: '' } },
       caches: { exact: { entries: 12, bytes: 4096 }, semantic: { entries: 3, bytes: 1000 } },
     };
@@ -45,11 +45,10 @@ describe('buildPanelSnapshot', () => {
   });
 
   it('shows the history on disk while the proxy is off, with what the cloud requests cost', () => {
-    const stored = { ...emptySummary(), totals: { requests: 4, deflected: 1, inputTokens: 4_000_000, outputTokens: 0, savedTokens: 1_000_000, savedUsd: 2.5 } };
-    stored.byModel = { 'gpt-4o': { requests: 4, deflected: 1, inputTokens: 4_000_000, outputTokens: 0, savedTokens: 1_000_000, savedUsd: 2.5 } };
+    const stored = { ...emptySummary(), totals: { requests: 4, deflected: 1, inputTokens: 4_000_000, outputTokens: 0, savedTokens: 1_000_000, savedUsd: 2.5, failed: 0, spentUsd: 7.5, estimated: 0, unpriced: 0, spentMissing: 0 } };
     const snapshot = buildPanelSnapshot({ host: { state: 'off' }, enabled: false, storedSummary: stored, disconnected: ['Claude Code'], settings: { layers, prices: { 'gpt-4o': { input: 2.5, output: 10 } } } });
     assert.equal(snapshot.summary.totals.requests, 4);
-    assert.equal(snapshot.spentUsd.toFixed(2), '7.50', '3M input tokens went to the cloud at $2.50 per million');
+    assert.equal(snapshot.spentUsd.toFixed(2), '7.50', 'the records\' summed spentUsd');
     assert.deepEqual(snapshot.disconnected, ['Claude Code']);
   });
 

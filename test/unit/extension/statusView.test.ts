@@ -8,13 +8,13 @@ import { deflectionRate, formatCount, formatUsd, savedShare } from '../../../src
 
 const ROOT = join(__dirname, '..', '..', '..');
 
-function totals(requests: number, deflected: number, savedTokens: number, savedUsd: number): LedgerTotals {
-  return { requests, deflected, inputTokens: 0, outputTokens: 0, savedTokens, savedUsd };
+function totals(requests: number, deflected: number, savedTokens: number, savedUsd: number, spentUsd = 0, failed = 0): LedgerTotals {
+  return { requests, deflected, failed, inputTokens: 0, outputTokens: 0, savedTokens, savedUsd, spentUsd, estimated: 0, unpriced: 0, spentMissing: 0 };
 }
 
 function summary(byLayer: Record<string, LedgerTotals>): LedgerSummary {
   const sum = Object.values(byLayer).reduce(
-    (acc, t) => totals(acc.requests + t.requests, acc.deflected + t.deflected, acc.savedTokens + t.savedTokens, acc.savedUsd + t.savedUsd),
+    (acc, t) => totals(acc.requests + t.requests, acc.deflected + t.deflected, acc.savedTokens + t.savedTokens, acc.savedUsd + t.savedUsd, acc.spentUsd + t.spentUsd, acc.failed + t.failed),
     totals(0, 0, 0, 0),
   );
   return { totals: sum, byLayer, byTool: {}, byModel: {}, byDay: {}, semanticRejected: {}, recent: [] };
@@ -23,7 +23,7 @@ function summary(byLayer: Record<string, LedgerTotals>): LedgerSummary {
 describe('status formatting', () => {
   it('formats money for every order of magnitude', () => {
     assert.equal(formatUsd(0), '$0.00');
-    assert.equal(formatUsd(-1), '$0.00');
+    assert.equal(formatUsd(-1), '-$1.00', 'an optimiser net below zero keeps its sign');
     assert.equal(formatUsd(Number.NaN), '$0.00');
     assert.equal(formatUsd(0.0042), '<$0.01');
     assert.equal(formatUsd(0.000008), '<$0.01');
@@ -69,16 +69,15 @@ describe('status formatting', () => {
     const view = formatStatus({
       state: 'on',
       proxyUrl: 'http://127.0.0.1:8787',
-      summary: summary({ l1a: totals(8, 8, 12_000, 3.5), l1b: totals(2, 2, 3000, 0.62), l3: totals(17, 0, 0, 0) }),
-      spentUsd: 12.36,
+      summary: summary({ l1a: totals(8, 8, 12_000, 3.5), l1b: totals(2, 2, 3000, 0.62), l3: totals(17, 0, 0, 0, 12.36) }),
     });
     assert.equal(view.text, '$(shield) $4.12 saved · 37% local');
     assert.match(view.tooltip, /spent \$12\.36 in the cloud · 25% of the bill saved/);
     assert.match(view.tooltip, /\[\$\(graph\) Show Savings\]\(command:isartor\.showSavings\)/);
     assert.equal(view.look, 'on');
-    assert.match(view.tooltip, /\| L1a exact cache \| 8 \| 12\.0k \| \$3\.50 \|/);
+    assert.match(view.tooltip, /\| L1a exact cache \| 8 \| 12\.0k \| \$3\.50 \| \$0\.00 \|/);
     assert.match(view.tooltip, /\| L1b semantic cache \| 2 \| 3\.0k \| \$0\.62 \|/);
-    assert.match(view.tooltip, /\| L3 cloud \| 17 \| 0 \| \$0\.00 \|/);
+    assert.match(view.tooltip, /\| L3 cloud \(saved by the optimiser's cache hints and prompt edits\) \| 17 \| 0 \| \$0\.00 \| \$12\.36 \|/);
     assert.doesNotMatch(view.tooltip, /L2 local model/);
     assert.match(view.tooltip, /Saved \*\*\$4\.12\*\* \(15\.0k tokens\)/);
     assert.match(view.tooltip, /127\.0\.0\.1:8787/);

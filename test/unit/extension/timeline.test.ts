@@ -4,7 +4,7 @@ import type { LedgerRecord, LedgerTotals } from '../../../src/core/ledger-types'
 import { buildTimeline } from '../../../webview/timeline';
 import { emptySummary } from '../../../webview/protocol';
 
-const t = (requests: number): LedgerTotals => ({ requests, deflected: 0, inputTokens: 0, outputTokens: 0, savedTokens: 0, savedUsd: 0 });
+const t = (requests: number): LedgerTotals => ({ requests, deflected: 0, inputTokens: 0, outputTokens: 0, savedTokens: 0, savedUsd: 0, failed: 0, spentUsd: 0, estimated: 0, unpriced: 0, spentMissing: 0 });
 
 function record(time: string, layer: LedgerRecord['layer']): LedgerRecord {
   return { time: Date.parse(time), tool: 'continue', routeId: '', api: 'openai.chat', model: 'gpt-4o', layer, status: 200, inputTokens: 1, outputTokens: 1, cachedInputTokens: 0, latencyMs: 1, savedTokens: 0, savedUsd: 0, estimated: false };
