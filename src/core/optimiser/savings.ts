@@ -35,7 +35,10 @@ export function withOptimiserSavings(base: Saving, model: string, usage: TokenUs
   let usd = (removed * price.input) / PER_MILLION;
   if (hinted) {
     usd += (Math.max(0, usage.cachedInputTokens) * (price.input - (price.cachedInput ?? price.input))) / PER_MILLION;
-    usd -= (Math.max(0, usage.cacheWriteTokens) * ((price.cacheWrite ?? price.input) - price.input)) / PER_MILLION;
+    // Isartor's markers write 5-minute entries; a 1-hour write (2x input) is priced as billed anyway.
+    const writes = Math.max(0, usage.cacheWriteTokens);
+    const writes1h = Math.min(writes, Math.max(0, usage.cacheWrite1hTokens ?? 0));
+    usd -= ((writes - writes1h) * ((price.cacheWrite ?? price.input) - price.input) + writes1h * price.input) / PER_MILLION;
   }
   return { savedTokens: base.savedTokens + removed, savedUsd: base.savedUsd + usd, estimated: base.estimated || removed > 0 };
 }

@@ -24,3 +24,10 @@ test('cache reads the client arranged itself are not the optimiser\'s to claim',
 test('an unknown model saves tokens but no dollars, marked estimated', () => {
   assert.deepEqual(withOptimiserSavings(NONE, 'mystery-model', usage, { optimisedTokens: 5, cacheHints: 2 }), { savedTokens: 5, savedUsd: 0, estimated: true });
 });
+
+test('a 1-hour cache write costs its premium at 2x input, a 5-minute one at 1.25x', () => {
+  const mixed = { ...usage, cacheWrite1hTokens: 400 };
+  const saving = withOptimiserSavings(NONE, 'claude-sonnet-4-5', mixed, { optimisedTokens: 0, cacheHints: 1 });
+  const expected = (18_000 * (3 - 0.3) - 600 * (3.75 - 3) - 400 * (6 - 3)) / 1e6;
+  assert.ok(Math.abs(saving.savedUsd - expected) < 1e-12, `${saving.savedUsd} vs ${expected}`);
+});
