@@ -71,7 +71,8 @@ test('serve: ready line, an SDK request twice (second from l1a), SIGTERM exits 0
 test('stats reads the ledger the server wrote, as a table and as JSON', () => {
   const table = spawnSync(process.execPath, [BIN, 'stats', '--data-dir', dataDir], { env: cleanEnv(), encoding: 'utf8' });
   assert.equal(table.status, 0, table.stderr);
-  assert.match(table.stdout, /1 of 2 requests answered without the cloud/);
+  assert.match(table.stdout, /1 of 2 answered requests served without the cloud \(50%\)/);
+  assert.match(table.stdout, /spent in the cloud/);
   assert.match(table.stdout, /^ {2}l1a\s+1\s+1/m);
   const json = spawnSync(process.execPath, [BIN, 'stats', '--data-dir', dataDir, '--json'], { env: cleanEnv(), encoding: 'utf8' });
   assert.equal(json.status, 0, json.stderr);
