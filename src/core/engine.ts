@@ -106,6 +106,11 @@ export interface Engine {
   setLayerEnabled(name: string, on: boolean): void;
   layerStates(): Record<string, LayerState>;
   clearCaches(): Promise<void>;
+  /**
+   * Fires after a layer is switched or a clear of the caches ends (emptied or not), whoever asked: the
+   * savings page in a browser changes them too, and VS Code's views must not show the old state.
+   */
+  onStateChange(listener: () => void): { dispose(): void };
   cacheInfo(): Record<string, CacheInfo>;
   /** What views polling every few seconds show: the team totals as last read (one poll behind). */
   stats(): StatsReport;
@@ -245,6 +250,16 @@ async function openEngine(config: EngineConfig, deps: EngineDeps, readOnly: bool
     switches.set(layer.name, section ? config[section].enabled : true);
   }
   const isEnabled = (name: string): boolean => switches.get(name) !== false;
+  const stateListeners = new Set<() => void>();
+  const stateChanged = (): void => {
+    for (const listener of stateListeners) {
+      try {
+        listener();
+      } catch (error) {
+        logger.warn(`a state listener failed: ${error instanceof Error ? error.message : String(error)}`);
+      }
+    }
+  };
   const cacheLayers = (): Array<Layer & CacheHandles> => layers.filter((layer) => typeof (layer as CacheHandles).entries === 'function');
 
   const engine: Engine = {
@@ -302,7 +317,9 @@ async function openEngine(config: EngineConfig, deps: EngineDeps, readOnly: bool
     setLayerEnabled(name, on) {
       if (!switches.has(name)) throw new RangeError(`no layer named "${name}" (layers: ${[...switches.keys()].join(', ')})`);
       if (name === 'upstream' && !on) throw new RangeError('the upstream layer cannot be turned off: it answers everything the caches do not');
+      if (switches.get(name) === on) return;
       switches.set(name, on);
+      stateChanged();
     },
     layerStates() {
       const states: Record<string, LayerState> = {};
@@ -312,11 +329,17 @@ async function openEngine(config: EngineConfig, deps: EngineDeps, readOnly: bool
     async clearCaches() {
       // Every cache gets its turn; a failure (a shared store too slow or down) is reported, never a silent success.
       const results = await Promise.allSettled(cacheLayers().map(async (layer) => layer.clear?.()));
+      // Also after a failure: some caches may be empty by then.
+      stateChanged();
       const failed = results.flatMap((result, i) => (result.status === 'rejected' ? [`${cacheLayers()[i]!.name}: ${result.reason instanceof Error ? result.reason.message : String(result.reason)}`] : []));
       if (failed.length > 0) {
         logger.warn(`clearing the caches failed (${failed.join('; ')})`);
         throw new Error(`could not clear every cache (${failed.join('; ')})`);
       }
+    },
+    onStateChange(listener) {
+      stateListeners.add(listener);
+      return { dispose: () => void stateListeners.delete(listener) };
     },
     cacheInfo() {
       const info: Record<string, CacheInfo> = {};
@@ -337,6 +360,7 @@ async function openEngine(config: EngineConfig, deps: EngineDeps, readOnly: bool
       return report;
     },
     async close() {
+      stateListeners.clear();
       // Reverse order: later layers may hold on to earlier ones' stores.
       for (const layer of [...layers].reverse()) {
         try {

@@ -145,6 +145,8 @@ export function activate(context: vscode.ExtensionContext): void {
     }),
   );
   owner.add(host.onDidChangeState(() => notifyChanged()));
+  // A layer switched or the caches cleared from the savings page in a browser: the panel and status bar follow.
+  owner.add(host.onEngineStateChange(() => notifyChanged()));
   owner.add(
     host.onRecord(() => {
       statusBar?.refresh();

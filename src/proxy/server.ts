@@ -30,6 +30,8 @@ export interface ProxyServer {
   onRecord(listener: (record: LedgerRecord) => void): { dispose(): void };
   setLayerEnabled(name: string, on: boolean): void;
   clearCaches(): Promise<void>;
+  /** A layer switched or the caches cleared, from any caller (the savings page in a browser too). */
+  onStateChange(listener: () => void): { dispose(): void };
   /** Stops accepting connections, ends open requests and closes the stores. */
   close(): Promise<void>;
 }
@@ -95,6 +97,7 @@ export async function startProxy(config: EngineConfig, deps: { logger: Logger })
     onRecord: (listener) => engine.ledger.onRecord(listener),
     setLayerEnabled: (name, on) => engine.setLayerEnabled(name, on),
     clearCaches: () => engine.clearCaches(),
+    onStateChange: (listener) => engine.onStateChange(listener),
     close() {
       closing ??= (async () => {
         const closed = new Promise<void>((resolve) => server.close(() => resolve()));

@@ -68,3 +68,21 @@ test('with its token and from itself, a switch works and the stream sends snapsh
   const data = /event: snapshot\ndata: (.+)\n/.exec(text)![1]!;
   assert.equal((JSON.parse(data) as { layers: { name: string; enabled: boolean }[] }).layers.find((layer) => layer.name === 'exact')?.enabled, false);
 });
+
+test('a switch or a clear from the page is announced, so VS Code views refresh (and a repeated switch is not)', async () => {
+  let heard = 0;
+  const subscription = stack.proxy.onStateChange(() => heard++);
+  try {
+    const headers = { origin: stack.proxy.url, 'sec-fetch-site': 'same-origin' };
+    const enabled = !stack.proxy.stats().layers.exact!.enabled;
+    const flip = JSON.stringify({ id: 'b', method: 'isartor/setLayer', params: { layer: 'exact', enabled } });
+    assert.equal((await command(flip, headers)).status, 204);
+    assert.equal(heard, 1);
+    assert.equal((await command(flip, headers)).status, 204);
+    assert.equal(heard, 1);
+    assert.equal((await command(JSON.stringify({ id: 'c', method: 'isartor/clearCache', params: {} }), headers)).status, 204);
+    assert.equal(heard, 2);
+  } finally {
+    subscription.dispose();
+  }
+});

@@ -24,6 +24,7 @@ export interface EmbeddedProxy {
   onRecord(listener: (record: LedgerRecord) => void): { dispose(): void };
   setLayerEnabled(name: string, on: boolean): void;
   clearCaches(): Promise<void>;
+  onStateChange(listener: () => void): { dispose(): void };
   close(): Promise<void>;
 }
 
@@ -70,11 +71,12 @@ export function isPortInUse(error: unknown): boolean {
  */
 export class ProxyHost<P extends EmbeddedProxy = EmbeddedProxy> implements DisposableLike {
   private current: P | undefined;
-  private recordSubscription: { dispose(): void } | undefined;
+  private proxySubscriptions: { dispose(): void }[] = [];
   private snapshotValue: HostSnapshot = { state: 'off' };
   private queue: Promise<unknown> = Promise.resolve();
   private readonly stateEmitter: Emitter<HostSnapshot>;
   private readonly recordEmitter: Emitter<LedgerRecord>;
+  private readonly engineStateEmitter: Emitter<void>;
 
   constructor(
     private readonly startProxy: ProxyStarter<P>,
@@ -83,6 +85,7 @@ export class ProxyHost<P extends EmbeddedProxy = EmbeddedProxy> implements Dispo
     const report = (error: unknown): void => this.logger.error(`listener failed: ${describeError(error)}`);
     this.stateEmitter = new Emitter(report);
     this.recordEmitter = new Emitter(report);
+    this.engineStateEmitter = new Emitter(report);
   }
 
   /** Fires on every state change (off → starting → on | error, on → off). */
@@ -90,6 +93,9 @@ export class ProxyHost<P extends EmbeddedProxy = EmbeddedProxy> implements Dispo
 
   /** Ledger records of whichever proxy is running; survives restarts. */
   readonly onRecord = (listener: (record: LedgerRecord) => void): DisposableLike => this.recordEmitter.event(listener);
+
+  /** A layer switched or the caches cleared in whichever proxy is running, by anyone (the browser's savings page too); survives restarts. */
+  readonly onEngineStateChange = (listener: () => void): DisposableLike => this.engineStateEmitter.event(listener);
 
   get snapshot(): HostSnapshot {
     return this.snapshotValue;
@@ -120,7 +126,7 @@ export class ProxyHost<P extends EmbeddedProxy = EmbeddedProxy> implements Dispo
           moved = true;
         }
         this.current = proxy;
-        this.recordSubscription = proxy.onRecord((record) => this.recordEmitter.fire(record));
+        this.proxySubscriptions = [proxy.onRecord((record) => this.recordEmitter.fire(record)), proxy.onStateChange(() => this.engineStateEmitter.fire(undefined))];
         this.logger.info(`proxy listening on ${proxy.url} (data: ${proxy.dataDir})`);
         this.setState({ state: 'on', url: proxy.url });
         return { proxy, moved };
@@ -138,8 +144,8 @@ export class ProxyHost<P extends EmbeddedProxy = EmbeddedProxy> implements Dispo
     return this.enqueue(async () => {
       const proxy = this.current;
       this.current = undefined;
-      this.recordSubscription?.dispose();
-      this.recordSubscription = undefined;
+      for (const subscription of this.proxySubscriptions) subscription.dispose();
+      this.proxySubscriptions = [];
       if (proxy) {
         try {
           await proxy.close();
@@ -156,6 +162,7 @@ export class ProxyHost<P extends EmbeddedProxy = EmbeddedProxy> implements Dispo
     void this.stop();
     this.stateEmitter.dispose();
     this.recordEmitter.dispose();
+    this.engineStateEmitter.dispose();
   }
 
   private setState(snapshot: HostSnapshot): void {
