@@ -96,10 +96,14 @@ test('a stream that breaks off or ends before response.completed ends in an erro
 
 /**
  * A live Responses stream with a reasoning item, written as OpenAI sends one: the item announced
- * with an empty summary, each summary part added, its text in deltas, done, then the message.
+ * with an empty summary, each summary part added, its text in deltas, done, then the message. With
+ * `rawText`, as open-weight models (gpt-oss) send their chain of thought: `reasoning_text` content
+ * parts streamed the same way, and no summary.
  */
-function reasoningStream(model: string): string {
-  const reasoning = { id: 'rs_live_1', type: 'reasoning', summary: [{ type: 'summary_text', text: '**Planning** Think it through.' }, { type: 'summary_text', text: 'Then answer briefly.' }] };
+function reasoningStream(model: string, rawText = false): string {
+  const reasoning: { id: string; type: string; summary: { type: string; text: string }[]; content?: { type: string; text: string }[] } = rawText
+    ? { id: 'rs_live_2', type: 'reasoning', summary: [], content: [{ type: 'reasoning_text', text: 'Six sevens: 7+7+7+7+7+7 = 42.' }] }
+    : { id: 'rs_live_1', type: 'reasoning', summary: [{ type: 'summary_text', text: '**Planning** Think it through.' }, { type: 'summary_text', text: 'Then answer briefly.' }] };
   const message = { id: 'msg_live_1', type: 'message', status: 'completed', role: 'assistant', content: [{ type: 'output_text', text: 'Forty-two.', annotations: [], logprobs: [] }] };
   const response = (status: string, output: unknown[]) => ({
     id: 'resp_live_reasoning', object: 'response', created_at: 1_760_000_000, status, error: null, incomplete_details: null, model, output,
@@ -111,8 +115,15 @@ function reasoningStream(model: string): string {
   const events: Array<Record<string, unknown>> = [
     { type: 'response.created', response: response('in_progress', []) },
     { type: 'response.in_progress', response: response('in_progress', []) },
-    { type: 'response.output_item.added', output_index: 0, item: { ...reasoning, summary: [] } },
+    { type: 'response.output_item.added', output_index: 0, item: { ...reasoning, summary: [], ...(reasoning.content ? { content: [] } : {}) } },
   ];
+  (reasoning.content ?? []).forEach((part, contentIndex) => {
+    const where = { ...at, content_index: contentIndex };
+    events.push({ type: 'response.content_part.added', ...where, part: { type: 'reasoning_text', text: '' } });
+    for (const delta of part.text.match(/.{1,8}/gs)!) events.push({ type: 'response.reasoning_text.delta', ...where, delta });
+    events.push({ type: 'response.reasoning_text.done', ...where, text: part.text });
+    events.push({ type: 'response.content_part.done', ...where, part });
+  });
   reasoning.summary.forEach((part, summaryIndex) => {
     const where = { ...at, summary_index: summaryIndex };
     events.push({ type: 'response.reasoning_summary_part.added', ...where, part: { type: 'summary_text', text: '' } });
@@ -146,6 +157,18 @@ test('a reasoning item with a summary replays as a live stream sends it: summary
   const replay = await streamAll(request);
   assert.equal(stack.fake.requests.length, before + 1, 'the replay did not reach the upstream');
   assert.ok(live.types.includes('response.reasoning_summary_text.delta'), 'the live stream streamed its summary');
+  assert.deepEqual(typeSequence(replay.types), typeSequence(live.types));
+  assert.deepEqual(replay.final.output, live.final.output, 'the SDK rebuilds the same reasoning item and message');
+});
+
+test('a reasoning item with raw reasoning text (open-weight models) replays its text as deltas, not whole', async () => {
+  const request = { model: 'gpt-oss-120b', input: 'what is six times seven, step by step?', reasoning: { effort: 'low' as const } };
+  stack.fake.enqueue({ body: reasoningStream(request.model, true), headers: { 'content-type': 'text/event-stream' } });
+  const before = stack.fake.requests.length;
+  const live = await streamAll(request);
+  const replay = await streamAll(request);
+  assert.equal(stack.fake.requests.length, before + 1, 'the replay did not reach the upstream');
+  assert.ok(live.types.includes('response.reasoning_text.delta'), 'the live stream streamed its reasoning text');
   assert.deepEqual(typeSequence(replay.types), typeSequence(live.types));
   assert.deepEqual(replay.final.output, live.final.output, 'the SDK rebuilds the same reasoning item and message');
 });

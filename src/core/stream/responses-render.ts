@@ -1,7 +1,7 @@
 /**
  * Renders a stored Responses API `response` as the JSON or the typed event stream the API sends:
  * `response.created`, `response.in_progress`, per output item `response.output_item.added`, its
- * content parts (a reasoning item's summary parts) and text / argument deltas and their `.done`
+ * content parts (a reasoning item's reasoning text and summary parts) and text / argument deltas and their `.done`
  * events, `response.output_item.done`, then `response.completed`. The official `openai` SDK
  * rebuilds the same response from it.
  */
@@ -48,6 +48,10 @@ export function sameEcho(a: JsonObject, b: JsonObject): boolean {
   return true;
 }
 
+function nonEmptyArray(value: JsonValue | undefined): boolean {
+  return Array.isArray(value) && value.length > 0;
+}
+
 /** The events that stream one output item, from `output_item.added` to `output_item.done`. */
 function itemEvents(item: JsonObject, outputIndex: number): JsonObject[] {
   const itemId = typeof item.id === 'string' ? item.id : '';
@@ -83,10 +87,24 @@ function itemEvents(item: JsonObject, outputIndex: number): JsonObject[] {
     events.push({ type: 'response.output_item.added', output_index: outputIndex, item: { ...item, status: 'in_progress', arguments: '' } });
     if (args !== '') events.push({ type: 'response.function_call_arguments.delta', ...at, delta: args });
     events.push({ type: 'response.function_call_arguments.done', ...at, arguments: args });
-  } else if (item.type === 'reasoning' && Array.isArray(item.summary) && item.summary.length > 0) {
-    // As a live stream sends it: the item with no summary yet, then each summary part streamed.
-    events.push({ type: 'response.output_item.added', output_index: outputIndex, item: { ...item, summary: [] } });
-    item.summary.forEach((part, summaryIndex) => {
+  } else if (item.type === 'reasoning' && (nonEmptyArray(item.summary) || nonEmptyArray(item.content))) {
+    // As a live stream sends it: the item with no text yet, then its reasoning text (open-weight models
+    // return the raw chain of thought as `reasoning_text` content) and its summary parts, each streamed.
+    const added: JsonObject = { ...item, summary: [] };
+    if (Array.isArray(item.content)) added.content = [];
+    events.push({ type: 'response.output_item.added', output_index: outputIndex, item: added });
+    (Array.isArray(item.content) ? item.content : []).forEach((part, contentIndex) => {
+      if (!isObject(part)) return;
+      const where = { ...at, content_index: contentIndex };
+      const text = typeof part.text === 'string' ? part.text : '';
+      events.push({ type: 'response.content_part.added', ...where, part: part.type === 'reasoning_text' ? { ...part, text: '' } : part });
+      if (part.type === 'reasoning_text') {
+        if (text !== '') events.push({ type: 'response.reasoning_text.delta', ...where, delta: text });
+        events.push({ type: 'response.reasoning_text.done', ...where, text });
+      }
+      events.push({ type: 'response.content_part.done', ...where, part });
+    });
+    (Array.isArray(item.summary) ? item.summary : []).forEach((part, summaryIndex) => {
       if (!isObject(part)) return;
       const where = { ...at, summary_index: summaryIndex };
       const text = typeof part.text === 'string' ? part.text : '';
