@@ -2,6 +2,9 @@
  * Entry point of the `isartor` command, bundled to dist/cli.js and run by bin/isartor.js.
  */
 import { main } from './cli/main';
+import { hideSecretsFromProcessList } from './cli/processTitle';
+
+hideSecretsFromProcessList();
 
 main(process.argv.slice(2)).then(
   (status) => process.exit(status),

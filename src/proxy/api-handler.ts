@@ -8,7 +8,7 @@ import type { ApiStyle } from '../core/request';
 import { BodyAbortedError, discardBody, jsonContentTypeError, readRequestBody } from './body';
 import type { ProxyContext } from './context';
 import { serveEngineRequest } from './engine-route';
-import { MethodNotAllowedError, sendError, toProxyError, unknownRoute, type ErrorShape, type ProxyError } from './errors';
+import { clientErrorShape, MethodNotAllowedError, sendError, toProxyError, unknownRoute, type ErrorShape, type ProxyError } from './errors';
 import { serveModels, servePassthroughPost } from './passthrough';
 import { serveResponseOperation } from './responses';
 import { matchApiPath, type ApiEndpoint } from './routes';
@@ -23,7 +23,7 @@ const ENGINE_APIS: Partial<Record<ApiEndpoint, ApiStyle>> = {
 /** Anthropic endpoints answer errors in Anthropic's shape; `models` follows the client's headers. */
 export function errorShapeFor(endpoint: ApiEndpoint, req: IncomingMessage): ErrorShape {
   if (endpoint === 'messages' || endpoint === 'count_tokens') return 'anthropic';
-  if (endpoint === 'models' && req.headers['anthropic-version']) return 'anthropic';
+  if (endpoint === 'models') return clientErrorShape(req);
   return 'openai';
 }
 

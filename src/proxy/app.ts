@@ -7,7 +7,7 @@ import { createApiHandler, errorShapeFor } from './api-handler';
 import { discardBody } from './body';
 import type { ProxyContext } from './context';
 import { allowCorsResponse, answerPreflight, trustedCorsOrigin } from './cors';
-import { ProxyError, sendError, toProxyError } from './errors';
+import { clientErrorShape, ProxyError, sendError, toProxyError } from './errors';
 import { refusalReason } from './guard';
 import { matchApiPath } from './routes';
 
@@ -48,7 +48,7 @@ export function createProxyListener(px: ProxyContext): Handler {
     if (refusal) {
       px.metrics.observeError('guard', 403, 'forbidden_origin');
       const match = matchApiPath((req.url ?? '/').split('?')[0]!);
-      const shape = match ? errorShapeFor(match.endpoint, req) : 'openai';
+      const shape = match ? errorShapeFor(match.endpoint, req) : clientErrorShape(req);
       void discardBody(req).then(() => sendError(res, shape, new ProxyError(403, 'forbidden_origin', refusal)));
       return;
     }

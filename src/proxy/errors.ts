@@ -2,11 +2,19 @@
  * Errors the proxy answers itself, rendered in the error shape of the API the client called
  * (OpenAI `{"error":{…}}`, Anthropic `{"type":"error","error":{…}}`), each saying what to do.
  */
-import type { ServerResponse } from 'node:http';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import { NoProviderError, UpstreamTimeoutError, UpstreamUnreachableError } from '../core/upstream/errors';
 
 /** Which API's error object to answer with. */
 export type ErrorShape = 'openai' | 'anthropic';
+
+/**
+ * The error shape of the client's API when the path names none (an endpoint Isartor does not
+ * serve): Anthropic's for a client that says `anthropic-version` (its SDKs always do), else OpenAI's.
+ */
+export function clientErrorShape(req: IncomingMessage): ErrorShape {
+  return req.headers['anthropic-version'] ? 'anthropic' : 'openai';
+}
 
 /** An error with the HTTP status and short code the client should see. */
 export class ProxyError extends Error {

@@ -5,7 +5,7 @@
  */
 import express, { type NextFunction, type Request, type Response } from 'express';
 import type { ProxyContext } from './context';
-import { ProxyError, sendError, toProxyError } from './errors';
+import { clientErrorShape, ProxyError, sendError, toProxyError } from './errors';
 import { createSavingsPage } from './savingsPage';
 
 /** The express app for everything that is not an API call. */
@@ -24,7 +24,7 @@ export function createSideApp(px: ProxyContext): express.Express {
   });
   app.use(createSavingsPage(px));
   app.use((req: Request, res: Response) => {
-    sendError(res, 'openai', new ProxyError(404, 'not_found', `Isartor has no endpoint ${req.method} ${req.path}. It serves /v1/chat/completions, /v1/responses, /v1/messages, /v1/completions, /v1/embeddings, /v1/models and /v1/messages/count_tokens.`));
+    sendError(res, clientErrorShape(req), new ProxyError(404, 'not_found', `Isartor has no endpoint ${req.method} ${req.path}. It serves /v1/chat/completions, /v1/responses, /v1/messages, /v1/completions, /v1/embeddings, /v1/models and /v1/messages/count_tokens.`));
   });
   // Express's default error page is HTML; clients of this proxy expect JSON.
   app.use((error: unknown, _req: Request, res: Response, _next: NextFunction) => {

@@ -174,6 +174,20 @@ test('unknown route: 404 in the API shape, nothing forwarded', async () => {
   await stillServes();
 });
 
+test('an endpoint Isartor does not serve: 404 in the Anthropic shape for Anthropic clients, the OpenAI shape otherwise', async () => {
+  const calls = stack.fake.requests.length;
+  await assert.rejects(
+    stack.anthropic().messages.batches.list(),
+    (error: unknown) => error instanceof Anthropic.NotFoundError && (error.error as any)?.type === 'error' && (error.error as any)?.error?.type === 'not_found_error' && /no endpoint GET \/v1\/messages\/batches/.test(error.message),
+  );
+  await assert.rejects(
+    stack.openai().files.list(),
+    (error: unknown) => error instanceof OpenAI.NotFoundError && error.code === 'not_found' && /no endpoint GET \/v1\/files/.test(error.message),
+  );
+  assert.equal(stack.fake.requests.length, calls, 'nothing was forwarded');
+  await stillServes();
+});
+
 test('a body over maxBodyBytes: 413, the proxy keeps serving', async () => {
   const huge = JSON.stringify(chatBody('x'.repeat(100 * 1024)));
   const openai = await postRaw(`${stack.proxy.url}/v1/chat/completions`, huge, openaiAuth);

@@ -51,6 +51,46 @@ test('a 503 from the first provider (after its retry) falls back to the second, 
   assert.notEqual(stack.fake.requests.at(-1)!.headers['authorization'], 'Bearer sk-secondary-own-key');
 });
 
+test('a fallback on another origin sees none of the secrets the client meant for the primary: gateway keys, cookies, ?key=', async () => {
+  const route = stack.proxy.addRoute({
+    providers: [
+      { name: 'primary', kind: 'openai', baseUrl: stack.fake.openaiBase },
+      { name: 'secondary', kind: 'openai', baseUrl: backup.openaiBase, apiKey: 'sk-secondary-own-key' },
+    ],
+  });
+  // What gateways and vendors authenticate with besides Authorization / x-api-key / api-key.
+  const secrets = {
+    'x-goog-api-key': 'AIzaSy-client-google-key-000000000000000',
+    'ocp-apim-subscription-key': 'client-azure-apim-subscription-key-01',
+    'cf-aig-authorization': 'Bearer client-cloudflare-gateway-token',
+    'helicone-auth': 'Bearer client-helicone-key',
+    'x-portkey-api-key': 'client-portkey-key',
+    cookie: 'session=client-session-cookie',
+  };
+  const backupCalls = backup.requests.length;
+  stack.fake.enqueue({ status: 503, headers: { 'retry-after-ms': '0' } }, { status: 503, headers: { 'retry-after-ms': '0' } });
+  const client = new OpenAI({
+    apiKey: 'sk-client-own-key-for-the-primary', baseURL: `${stack.proxy.url}/r/${route.id}/v1`, maxRetries: 0,
+    defaultHeaders: { ...noClientRetries, ...secrets, 'x-kept-header': 'kept' },
+    defaultQuery: { key: 'AIzaSy-client-query-key-0000000000000', beta: 'true' },
+  });
+  const { response } = await client.chat.completions.create({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'fall back, keep my secrets' }] }).withResponse();
+  assert.equal(response.status, 200);
+  assert.equal(backup.requests.length, backupCalls + 1, 'the secondary answered');
+  const primarySaw = stack.fake.requests.at(-1)!;
+  const fallbackSaw = backup.requests.at(-1)!;
+  for (const [name, value] of Object.entries(secrets)) {
+    assert.equal(primarySaw.headers[name], value, `the primary, whom the client addressed, gets ${name}`);
+    assert.equal(fallbackSaw.headers[name], undefined, `the fallback on another origin does not get ${name}`);
+  }
+  assert.match(primarySaw.url, /[?&]key=AIzaSy-client-query-key/);
+  assert.doesNotMatch(fallbackSaw.url, /client-query-key/, 'nor a key in the query string');
+  assert.match(fallbackSaw.url, /[?&]beta=true/, 'the rest of the query still goes');
+  assert.equal(fallbackSaw.headers['x-kept-header'], 'kept', 'other headers still go');
+  assert.equal(fallbackSaw.headers['authorization'], 'Bearer sk-secondary-own-key');
+  stack.fake.reset();
+});
+
 test("a fallback vendor's answer reaches the client but is not cached as the primary's", async () => {
   const route = stack.proxy.addRoute({
     providers: [

@@ -5,7 +5,7 @@
  */
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { request } from 'node:http';
 import { mkdtemp, rm } from 'node:fs/promises';
@@ -153,6 +153,37 @@ test('isartor serve --host 127.0.0.2 does not call that address "not loopback", 
     assert.doesNotMatch(stderr, /hunter2/);
     assert.match(stderr, /proxyuser:\*\*\*@127\.0\.0\.1/);
     assert.equal(await statusWithHost(url, 'rebound.example'), 403);
+  } finally {
+    child.kill('SIGTERM');
+    await once(child, 'exit');
+    await rm(dataDir, { recursive: true, force: true });
+  }
+});
+
+/** The command line `ps` shows other users for a process (Linux and macOS). */
+function processListLine(pid: number): string {
+  return execFileSync('ps', ['-o', 'args=', '-p', String(pid)], { encoding: 'utf8' });
+}
+
+test('isartor serve hides the passwords on its command line (--store, --upstream) from the process list', async () => {
+  const dataDir = await mkdtemp(join(tmpdir(), 'isartor-security-ps-'));
+  const bin = join(__dirname, '..', '..', 'bin', 'isartor.js');
+  const upstream = stack.fake.openaiBase.replace('http://', 'http://proxyuser:upstream-pass-in-argv@');
+  // README's team set-up passes the Redis password this way; port 1 refuses, and serve starts anyway.
+  const store = 'redis://isartor:store-pass-in-argv@127.0.0.1:1/0';
+  const env = { ...process.env };
+  for (const name of ['OPENAI_API_KEY', 'ANTHROPIC_API_KEY', 'AZURE_OPENAI_API_KEY', 'AZURE_OPENAI_ENDPOINT', 'ISARTOR_PORT', 'ISARTOR_DATA_DIR', 'ISARTOR_CONFIG', 'ISARTOR_HOST', 'ISARTOR_STORE_URL']) delete env[name];
+  const child = spawn(process.execPath, [bin, 'serve', '--port', '0', '--data-dir', dataDir, '--upstream', upstream, '--store', store], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+  child.stderr!.resume();
+  try {
+    const lines = createInterface({ input: child.stdout! });
+    const [line] = (await once(lines, 'line')) as [string];
+    lines.close();
+    assert.match(line, /listening on http:\/\/127\.0\.0\.1:\d+/);
+    const shown = processListLine(child.pid!);
+    assert.doesNotMatch(shown, /store-pass-in-argv/, `ps shows: ${shown}`);
+    assert.doesNotMatch(shown, /upstream-pass-in-argv/, `ps shows: ${shown}`);
+    assert.match(shown, /serve/, 'the rest of the command line is still there to recognise the process');
   } finally {
     child.kill('SIGTERM');
     await once(child, 'exit');

@@ -14,7 +14,7 @@ import { backoffDelay, retryAfterMs } from './backoff';
 import { holdAnswer, replayHeld, type HeldAnswer } from './heldAnswer';
 import { parseUpstreamUrl } from './parsedUrl';
 import { UpstreamTimeoutError, UpstreamUnreachableError } from './errors';
-import { clientCredential, mayReceiveClientCredential, type UpstreamEndpoint, upstreamHeaders, upstreamUrl } from './target';
+import { clientCredential, mayReceiveClientCredential, queryWithoutSecrets, type UpstreamEndpoint, upstreamHeaders, upstreamUrl } from './target';
 import { loadUndici, undiciIfLoaded } from './undici';
 
 /** One call to make against a chain of providers that all serve `endpoint`. */
@@ -121,12 +121,15 @@ export function createUpstreamClient(config: UpstreamConfig, logger: Logger): Up
   const attempt = async (call: UpstreamCall, target: UpstreamTarget): Promise<UpstreamResponse> => {
     const pool = agent ?? (await createAgent());
     const started = performance.now();
-    const { origin, path } = parseUpstreamUrl(upstreamUrl(target, call.endpoint, call.model, call.query, call.subpath));
+    // A provider on another origin (a fallback vendor) gets no secret the client meant for the primary.
+    const onPrimary = mayReceiveClientCredential(target, call.providers[0]);
+    const query = onPrimary || call.query === undefined ? call.query : queryWithoutSecrets(call.query);
+    const { origin, path } = parseUpstreamUrl(upstreamUrl(target, call.endpoint, call.model, query, call.subpath));
     const response = await pool.request({
       origin,
       path,
       method: call.method,
-      headers: upstreamHeaders(call.headers, target, clientCredential(call.headers) !== undefined && mayReceiveClientCredential(target, call.providers[0])),
+      headers: upstreamHeaders(call.headers, target, clientCredential(call.headers) !== undefined && onPrimary, onPrimary),
       body: call.body,
       signal: asAbortSignal(call.signal),
       headersTimeout: startLimit(call)[0],

@@ -149,14 +149,41 @@ function originOf(baseUrl: string): string | undefined {
 }
 
 /**
+ * Header names that carry a secret somewhere: gateways and vendors authenticate with more than the
+ * three credential headers (`x-goog-api-key`, `ocp-apim-subscription-key`, `cf-aig-authorization`,
+ * `helicone-auth`, `x-portkey-api-key`), and a cookie is a session.
+ */
+const SECRET_HEADER = /^cookie$|(?:^|-)(?:auth|authorization|key|token|secret|password|session|signature|credentials?)(?:-|$)/;
+
+/** Query parameters that carry a secret (Gemini's `?key=`, signed URLs' tokens). */
+const SECRET_QUERY_PARAM = /^(?:key|api[-_]?key|access[-_]?token|token|sig|signature|auth)$/i;
+
+/**
+ * The client's query string without its secret-looking parameters, for a provider on another
+ * origin than the one the client addressed.
+ *
+ * @example queryWithoutSecrets('beta=true&key=AIza…') // "beta=true"
+ */
+export function queryWithoutSecrets(query: string): string {
+  if (query === '') return query;
+  const params = new URLSearchParams(query);
+  for (const name of [...params.keys()]) if (SECRET_QUERY_PARAM.test(name)) params.delete(name);
+  return params.toString();
+}
+
+/**
  * Headers for the upstream request: every client header except hop-by-hop ones and `x-isartor-*`
  * directives; the client's own credential untouched where it may go (see
- * mayReceiveClientCredential), else the provider's own key in its header.
+ * mayReceiveClientCredential), else the provider's own key in its header. A provider off the
+ * primary's origin (`onPrimary` false, another vendor) gets no header that looks like a secret:
+ * whatever the client authenticated with was meant for the primary.
  */
-export function upstreamHeaders(clientHeaders: Record<string, string>, target: UpstreamTarget, useClientCredential = true): Record<string, string> {
+export function upstreamHeaders(clientHeaders: Record<string, string>, target: UpstreamTarget, useClientCredential = true, onPrimary = true): Record<string, string> {
   const out: Record<string, string> = {};
   for (const [name, value] of Object.entries(clientHeaders)) {
-    if (!NOT_FORWARDED.has(name) && !name.startsWith('x-isartor-')) out[name] = value;
+    if (NOT_FORWARDED.has(name) || name.startsWith('x-isartor-')) continue;
+    if (!onPrimary && SECRET_HEADER.test(name)) continue;
+    out[name] = value;
   }
   // Headers the client named in `Connection` are for this hop only (RFC 9110 §7.6.1); not its
   // credential, which the caches are partitioned by and the provider must see.

@@ -12,6 +12,7 @@ import type { DisposableLike } from '../disposables';
 import { Emitter } from '../events';
 import { describeError } from '../log';
 import type { HostState } from '../statusView';
+import { listenedToOnlyByThisUser } from './portOwner';
 
 /** What the shell uses of `ProxyServer` (src/proxy/server.ts); the real server has more. */
 export interface EmbeddedProxy {
@@ -39,10 +40,12 @@ export interface HostSnapshot {
 /**
  * True when an Isartor proxy (another VS Code window's, or `isartor serve`) answers at `url`: its
  * `/isartor/stats` returns the ledger and layer states. Anything else, or no answer within a
- * second, is not Isartor.
+ * second, is not Isartor; nor is a port another user listens on, however it answers (see
+ * portOwner.ts). `ownUid` is this process's unless a test says otherwise.
  */
-export async function isIsartorAt(url: string): Promise<boolean> {
+export async function isIsartorAt(url: string, options: { ownUid?: number } = {}): Promise<boolean> {
   try {
+    if (!(await listenedToOnlyByThisUser(url, options.ownUid ?? process.getuid?.()))) return false;
     const response = await request(`${url}/isartor/stats`, { signal: AbortSignal.timeout(1000) });
     if (response.statusCode !== 200) {
       await response.body.dump();
