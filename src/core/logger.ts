@@ -35,6 +35,20 @@ export function redactSecrets(text: string): string {
   return keysRedacted.replace(URL_PASSWORD, '$1***@');
 }
 
+/** Line breaks and other control characters, which a client could use to forge log lines. */
+const CONTROL_CHARACTERS = /[\u0000-\u001f\u007f\u2028\u2029]/g;
+
+/**
+ * A value a client chose (a model name, an upstream's error text) made safe for one log line:
+ * control characters escaped, so a name with a line break cannot forge a line, and cut at `max`.
+ *
+ * @example logValue('gpt-4o\nERROR fake') // "gpt-4o\\nERROR fake"
+ */
+export function logValue(value: unknown, max = 300): string {
+  const text = String(value).replace(CONTROL_CHARACTERS, (char) => (char === '\n' ? '\\n' : char === '\r' ? '\\r' : `\\u${char.charCodeAt(0).toString(16).padStart(4, '0')}`));
+  return text.length > max ? `${text.slice(0, max)}…` : text;
+}
+
 /** A logger that writes redacted lines to a sink (stderr, an output channel, a test array). */
 export function createLogger(write: (line: string) => void, level: 'debug' | 'info' | 'warn' | 'error' = 'info'): Logger {
   const order = { debug: 0, info: 1, warn: 2, error: 3 } as const;

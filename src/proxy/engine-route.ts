@@ -9,6 +9,7 @@ import type { Outcome, UpstreamOutcome } from '../core/outcome';
 import type { LayerContext } from '../core/pipeline';
 import type { ApiStyle, ProxyRequest, Route } from '../core/request';
 import { ClientSignal } from '../core/clientSignal';
+import { logValue } from '../core/logger';
 import { NoProviderError } from '../core/upstream/errors';
 import { endpointForApi, providersFor } from '../core/upstream/target';
 import { requestCredentialHash } from './auth';
@@ -49,7 +50,7 @@ export async function serveEngineRequest(
   if (parsed instanceof OversizedBody) {
     // Taking it in would hold every other client (in VS Code, the extension host) too long; it
     // goes to the provider as the client sent it, past the caches and the optimiser, unrecorded.
-    px.logger.info(`${api} ${parsed.model}: a body of over ${MAX_MAIN_THREAD_NODES.toLocaleString('en-US')} JSON values (${rawBody.length} bytes) is forwarded as it is, uncached`);
+    px.logger.info(`${api} ${logValue(parsed.model)}: a body of over ${MAX_MAIN_THREAD_NODES.toLocaleString('en-US')} JSON values (${rawBody.length} bytes) is forwarded as it is, uncached`);
     return forwardVerbatim(px, http, { endpoint: endpointForApi(api), shape: shapeOf(api), route, rawBody, model: parsed.model! });
   }
   const headers = flatHeaders(http.req);
@@ -98,7 +99,7 @@ export async function serveEngineRequest(
       error = 'client_closed';
     } else {
       const proxyError = toProxyError(failure);
-      if (proxyError.status >= 500) px.logger.warn(`${api} ${model}: ${proxyError.message}`);
+      if (proxyError.status >= 500) px.logger.warn(`${api} ${logValue(model)}: ${logValue(proxyError.message, 2000)}`);
       status = proxyError.status;
       error = proxyError.code;
       sendError(res, shapeOf(api), proxyError);
@@ -117,7 +118,7 @@ export async function serveEngineRequest(
   try {
     const record = await px.engine.recordOutcome(result);
     px.metrics.observeRecord(record);
-    px.logger.debug(`${api} ${model} → ${record.layer} ${status} in ${Math.round(record.latencyMs)} ms (${record.tool})`);
+    px.logger.debug(`${api} ${logValue(model)} → ${record.layer} ${status} in ${Math.round(record.latencyMs)} ms (${record.tool})`);
   } catch (recordError) {
     px.logger.warn(`could not write the ledger record: ${recordError instanceof Error ? recordError.message : String(recordError)}`);
   }
