@@ -1,6 +1,7 @@
 /**
  * Dispatches an `isartor` command line to `serve`, `stats`, `model` or `bench`; importable by tests.
  */
+import { redactSecrets } from '../core/logger';
 import { COMMAND_HELP, packageVersion, USAGE, wantsHelp } from './help';
 import { UsageError } from './serve-config';
 
@@ -46,11 +47,12 @@ export async function main(argv: string[]): Promise<number> {
   try {
     return await run(rest);
   } catch (error) {
+    // A message may quote what the user typed: a URL's password or a key stays out of the terminal's scrollback.
     if (error instanceof UsageError) {
-      process.stderr.write(`isartor ${command}: ${error.message}\n${COMMAND_HELP[command]}\n`);
+      process.stderr.write(`isartor ${command}: ${redactSecrets(error.message)}\n${COMMAND_HELP[command]}\n`);
       return 2;
     }
-    process.stderr.write(`isartor ${command}: ${error instanceof Error ? error.message : String(error)}\n`);
+    process.stderr.write(`isartor ${command}: ${redactSecrets(error instanceof Error ? error.message : String(error))}\n`);
     return 1;
   }
 }
