@@ -19,6 +19,10 @@ test('URLs per provider kind, with the client query string kept', () => {
   assert.equal(upstreamUrl(azure, 'chat', 'gpt-4o'), 'https://res.openai.azure.com/openai/deployments/gpt-4o/chat/completions?api-version=2024-10-21');
   const fixed: UpstreamTarget = { ...azure, azure: { apiVersion: '2025-01-01', deployment: 'my deploy' } };
   assert.equal(upstreamUrl(fixed, 'chat', 'gpt-4o', 'api-version=old&x=1'), 'https://res.openai.azure.com/openai/deployments/my%20deploy/chat/completions?api-version=2025-01-01&x=1');
+  // A client's model of "." or ".." names a deployment, never a step up the path (a server would normalise it away).
+  assert.equal(upstreamUrl(azure, 'chat', '..'), 'https://res.openai.azure.com/openai/deployments/%2E%2E/chat/completions?api-version=2024-10-21');
+  assert.equal(upstreamUrl(azure, 'embeddings', '.'), 'https://res.openai.azure.com/openai/deployments/%2E/embeddings?api-version=2024-10-21');
+  assert.equal(upstreamUrl(azure, 'chat', '...'), 'https://res.openai.azure.com/openai/deployments/.../chat/completions?api-version=2024-10-21');
 });
 
 test('providers are filtered by the API they speak, in chain order', () => {

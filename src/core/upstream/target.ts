@@ -62,7 +62,8 @@ export function upstreamUrl(target: UpstreamTarget, endpoint: UpstreamEndpoint, 
     const params = new URLSearchParams(query);
     params.set('api-version', target.azure?.apiVersion ?? '2024-10-21');
     if (endpoint === 'openai.models') return `${base}/openai/models?${params}`;
-    const deployment = encodeURIComponent(target.azure?.deployment || model);
+    // encodeURIComponent leaves "." and "..": a client's model of ".." would climb out of /deployments/.
+    const deployment = encodeURIComponent(target.azure?.deployment || model).replace(/^\.{1,2}$/, (dots) => '%2E'.repeat(dots.length));
     return `${base}/openai/deployments/${deployment}${OPENAI_PATHS[endpoint] ?? ''}?${params}`;
   }
   const suffix = query ? `?${query}` : '';
