@@ -107,3 +107,16 @@ test('a config file with an unknown or mistyped setting is a usage error', async
   assert.equal(result.status, 2);
   assert.match(result.stderr, /exact\.maxEntries must be a number/);
 });
+
+test('serve on a data dir it cannot create says so in words and exits 1', async () => {
+  const { writeFile } = await import('node:fs/promises');
+  // A file where the data dir should be: the one unusable data dir a root test run can make.
+  const inTheWay = join(dataDir, 'not-a-folder');
+  await writeFile(inTheWay, 'x');
+  for (const target of [inTheWay, join(inTheWay, 'isartor')]) {
+    const result = spawnSync(process.execPath, [BIN, 'serve', '--port', '0', '--data-dir', target], { env: cleanEnv(), encoding: 'utf8', timeout: 30_000 });
+    assert.equal(result.status, 1, result.stderr);
+    assert.ok(result.stderr.startsWith(`isartor: cannot use the data dir ${target}: a file is in the way of a folder (`), result.stderr);
+    assert.match(result.stderr, /pick another with --data-dir DIR or ISARTOR_DATA_DIR\n$/);
+  }
+});
