@@ -120,3 +120,12 @@ test('serve on a data dir it cannot create says so in words and exits 1', async 
     assert.match(result.stderr, /pick another with --data-dir DIR or ISARTOR_DATA_DIR\n$/);
   }
 });
+
+test('stats on a data dir that does not exist says so instead of printing zeros silently', () => {
+  const missing = join(dataDir, 'no-such-data-dir');
+  const result = spawnSync(process.execPath, [BIN, 'stats', '--data-dir', missing, '--json'], { env: cleanEnv(), encoding: 'utf8' });
+  assert.equal(result.status, 0, result.stderr);
+  assert.equal(JSON.parse(result.stdout).totals.requests, 0);
+  assert.equal(result.stderr, `isartor: no data dir at ${missing}, so nothing was recorded there; \`isartor serve\` prints the one it uses\n`);
+  assert.equal(spawnSync(process.execPath, [BIN, 'stats', '--data-dir', dataDir], { env: cleanEnv(), encoding: 'utf8' }).stderr, '', 'an existing data dir: no note');
+});
