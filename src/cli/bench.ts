@@ -3,6 +3,8 @@
  * in BENCH_MODES; a mode that is not listed is an argument error (exit 2), never a pretend run.
  */
 
+import { COMMAND_HELP } from './help';
+
 /** A bench mode: takes the arguments after its name, resolves with the exit status. */
 export type BenchMode = (argv: string[]) => Promise<number>;
 
@@ -18,14 +20,6 @@ export const BENCH_MODES: Record<string, BenchMode> = {
   traces: async (argv) => (await import('../bench/tracesCommand')).benchTracesCommand(argv),
 };
 
-const USAGE = `usage:
-  isartor bench pairs --file F.jsonl [--threshold T] [--embedder lexical|transformers] --json
-  isartor bench traces --dir DIR [--limit N] [--api openai|anthropic] --json
-  isartor bench overhead [--requests N] --json
-  isartor bench scale [--entries 10000,100000] [--idle-seconds 60] --json
-  isartor bench scale --store redis://HOST:PORT [--entries 10000] [--requests 2000] --json
-  isartor bench all [--eval-dir DIR] [--out DIR]   (what \`npm run bench\` runs)`;
-
 /** Runs `bench <mode> …`; prints usage and returns 2 for a missing or unknown mode. */
 export async function benchCommand(argv: string[]): Promise<number> {
   const [mode, ...rest] = argv;
@@ -33,7 +27,7 @@ export async function benchCommand(argv: string[]): Promise<number> {
   if (!run) {
     const available = Object.keys(BENCH_MODES);
     const why = mode === undefined ? 'no bench mode given' : `unknown or unavailable bench mode "${mode}"`;
-    process.stderr.write(`isartor bench: ${why} (available in this build: ${available.length > 0 ? available.join(', ') : 'none'})\n${USAGE}\n`);
+    process.stderr.write(`isartor bench: ${why} (available in this build: ${available.length > 0 ? available.join(', ') : 'none'})\n${COMMAND_HELP.bench}\n`);
     return 2;
   }
   return run(rest);

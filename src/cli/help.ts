@@ -23,9 +23,10 @@ const SERVE = `usage: isartor serve [--port N] [--host H] [--data-dir DIR] [--up
                             answers. It spends the keys configured here. Every other Origin gets 403
   --open                    open the savings page in the default browser once listening
 
-  Keys come from OPENAI_API_KEY, ANTHROPIC_API_KEY, AZURE_OPENAI_API_KEY + AZURE_OPENAI_ENDPOINT, or
-  else the client's own auth header passes through. Also ISARTOR_PORT, ISARTOR_HOST, ISARTOR_DATA_DIR,
-  ISARTOR_CONFIG, ISARTOR_STORE_URL and ISARTOR_LOG_LEVEL (debug, info, warn, error); a flag wins over them.`;
+  A client's own key passes through untouched; a request without one gets OPENAI_API_KEY,
+  ANTHROPIC_API_KEY or AZURE_OPENAI_API_KEY (+ AZURE_OPENAI_ENDPOINT). Also ISARTOR_PORT,
+  ISARTOR_HOST, ISARTOR_DATA_DIR, ISARTOR_CONFIG, ISARTOR_STORE_URL and ISARTOR_LOG_LEVEL (debug,
+  info, warn, error); a flag wins over them.`;
 
 const STATS = `usage: isartor stats [--data-dir DIR] [--json]
        isartor stats --store redis://HOST:PORT [--namespace NS] [--json]   (a team's totals)

@@ -3,9 +3,11 @@
  * embedding model on request, with a progress bar and Ctrl-C, and say which models would be used.
  */
 import { existsSync } from 'node:fs';
+import { dirname } from 'node:path';
 import { parseArgs } from 'node:util';
 import { Presets, SingleBar } from 'cli-progress';
 import type { EngineConfig } from '../core/config';
+import { explainDownloadFailure, probeHost, removeEmptyFolders } from '../core/downloadFailure';
 import { DEFAULT_EMBEDDING_MODEL } from '../core/embed/download';
 import { plannedEmbedder } from '../core/embed/plannedEmbedder';
 import type { DownloadableModel } from '../core/local/modelDownload';
@@ -97,7 +99,10 @@ async function downloadCommand(argv: string[], env: NodeJS.ProcessEnv, io: Model
       io.stderr.write('isartor model download: cancelled; no partial file was kept\n');
       return CANCELLED_STATUS;
     }
-    io.stderr.write(`isartor model download: ${error instanceof Error ? error.message : String(error)}\n`);
+    // Offline, fetch says only "fetch failed": say why (the cause, or a probe of the host) and what to do.
+    await removeEmptyFolders(dirname(target), config.dataDir);
+    const why = explainDownloadFailure(error, { url: model.url, mirrorHint: 'set ISARTOR_MODEL_URL and ISARTOR_MODEL_SHA256 to a mirror' }, await probeHost(model.url));
+    io.stderr.write(`isartor model download: ${why}\n  (${error instanceof Error ? error.message : String(error)})\n`);
     return 1;
   } finally {
     process.removeListener('SIGINT', onSigint);

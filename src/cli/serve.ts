@@ -9,6 +9,8 @@ import { startSemanticWorkerEarly } from '../core/semantic/placement';
 import { prefetchSnapshot } from '../core/store/snapshotPrefetch';
 import { isLoopbackHost } from '../proxy/guard';
 import { SAVINGS_PAGE_PATH } from '../../webview/transportHttpRoutes';
+import { dataDirProblem } from './dataDirProblem';
+import { listenProblem } from './listenProblem';
 import { SERVE_HEAP_GROWING_PERCENT, limitHeapGrowthAfterStartup } from './heapGrowth';
 import { openBrowser } from './openBrowser';
 import { SERVE_NEW_SPACE_MB, capYoungGeneration } from './youngGeneration';
@@ -39,9 +41,9 @@ export async function serveCommand(argv: string[], env: NodeJS.ProcessEnv = proc
   try {
     proxy = await startProxy(config, { logger });
   } catch (error) {
-    const code = (error as NodeJS.ErrnoException).code;
-    if (code === 'EADDRINUSE') {
-      process.stderr.write(`isartor: port ${config.port} on ${config.host} is already in use; pick another with --port N (or --port 0 for any free port)\n`);
+    const problem = listenProblem(error, config.host, config.port) ?? dataDirProblem(error, config.dataDir);
+    if (problem) {
+      process.stderr.write(`isartor: ${problem}\n`);
       return 1;
     }
     throw error;

@@ -2,6 +2,7 @@
  * `isartor stats [--data-dir DIR] [--json]`: the savings ledger's aggregates, as a table or JSON.
  * `isartor stats --store redis://…`: the team's totals, summed over every replica on that Redis.
  */
+import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { openLedger } from '../core/ledger';
@@ -31,6 +32,8 @@ export async function statsCommand(argv: string[], env: NodeJS.ProcessEnv = proc
   const storeUrl = values.store ?? (values['data-dir'] === undefined ? env.ISARTOR_STORE_URL : undefined);
   if (storeUrl) return teamStats(storeUrl, values.namespace ?? 'isartor', values.json === true);
   const dataDir = values['data-dir'] ? resolve(values['data-dir']) : env.ISARTOR_DATA_DIR ? resolve(env.ISARTOR_DATA_DIR) : defaultDataDir(env);
+  // A data dir that does not exist is most likely a typo: say so rather than print zeros silently.
+  if (!existsSync(dataDir)) process.stderr.write(`isartor: no data dir at ${dataDir}, so nothing was recorded there; \`isartor serve\` prints the one it uses\n`);
   // Read-only: a proxy may be writing the same ledger right now.
   const ledger = await openLedger(dataDir, { readOnly: true });
   try {

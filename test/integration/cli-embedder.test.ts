@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { existsSync } from 'node:fs';
-import { mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { copyFile, mkdir, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -60,9 +60,9 @@ function env(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
   return { ...clean, ...extra };
 }
 
-/** Runs the CLI as a child process; asynchronous, since the hub lives in this process. */
-async function isartor(args: string[], extra: Record<string, string> = {}): Promise<{ status: number | null; stdout: string; stderr: string }> {
-  const child = spawn(process.execPath, [BIN, ...args], { env: env(extra), stdio: ['ignore', 'pipe', 'pipe'] });
+/** Runs the CLI (`bin`, default this checkout's) as a child process; asynchronous, since the hub lives in this process. */
+async function isartor(args: string[], extra: Record<string, string> = {}, bin = BIN): Promise<{ status: number | null; stdout: string; stderr: string }> {
+  const child = spawn(process.execPath, [bin, ...args], { env: env(extra), stdio: ['ignore', 'pipe', 'pipe'] });
   let stdout = '';
   let stderr = '';
   child.stdout!.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
@@ -139,4 +139,20 @@ test('offline, the download fails with a clear message and exit 1; bad flags are
   assert.equal((await isartor(['model', 'download', '--model', 'x/y', '--data-dir', dataDir])).status, 2, '--model without --embedder');
   assert.equal((await isartor(['model', 'download', '--embedder', '--model', ' ', '--data-dir', dataDir])).status, 2);
   await assert.rejects(stat(join(dataDir, 'models', 'x')));
+});
+
+test('without the optional @huggingface/transformers package, download --embedder names it and says what to do', async () => {
+  // The command as npm installs it when the optional dependency failed to install: bin/ and the
+  // bundle beside a package.json, with no node_modules anywhere above.
+  const install = join(root, 'no-optional');
+  await mkdir(join(install, 'bin'), { recursive: true });
+  await mkdir(join(install, 'dist'), { recursive: true });
+  const checkout = join(__dirname, '..', '..');
+  for (const file of ['bin/isartor.js', 'bin/codeCache.js', 'dist/cli.js', 'package.json']) await copyFile(join(checkout, file), join(install, file));
+
+  const run = await isartor(['model', 'download', '--embedder', '--data-dir', join(root, 'no-optional-data')], { HF_ENDPOINT: hubUrl, XDG_CACHE_HOME: join(root, 'no-optional-cache') }, join(install, 'bin', 'isartor.js'));
+  assert.equal(run.status, 1, run.stderr);
+  assert.match(run.stderr, /isartor model download: the neural embedder's optional package @huggingface\/transformers is not installed \(npm leaves it out when its install fails, e\.g\. offline\); reinstall isartor with network access to use it/);
+  assert.doesNotMatch(run.stderr, /Cannot find package/);
+  assert.ok(!requested.some((url) => url.includes('all-MiniLM')), 'nothing requested from the hub');
 });

@@ -43,3 +43,12 @@ test('--help on every command prints that command\'s usage and exits 0', () => {
   assert.equal(unknown.status, 2);
   assert.match(unknown.stderr, /unknown command "frob"/);
 });
+
+test('a missing or unknown bench mode prints the same usage as bench --help, and exits 2', () => {
+  const help = run('bench', '--help').stdout;
+  for (const args of [['bench'], ['bench', 'nope']]) {
+    const result = run(...args);
+    assert.equal(result.status, 2, args.join(' '));
+    assert.ok(result.stderr.endsWith(`${help}`), `${args.join(' ')}: ${result.stderr}`);
+  }
+});

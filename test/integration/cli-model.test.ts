@@ -148,3 +148,17 @@ test('model status follows local.modelPath from a --config file', async () => {
   assert.equal(status.status, 0, status.stderr);
   assert.deepEqual(JSON.parse(status.stdout).source, { kind: 'llama', modelPath: model });
 });
+
+test('offline, a download says why it failed and what to do, not just "fetch failed", and leaves no empty folder', async () => {
+  const dataDir = join(root, 'offline');
+  const closed = createServer();
+  await new Promise<void>((resolve) => closed.listen(0, '127.0.0.1', resolve));
+  const host = `127.0.0.1:${(closed.address() as AddressInfo).port}`;
+  await new Promise<void>((resolve) => closed.close(() => resolve()));
+
+  const run = await isartor(['model', 'download', '--data-dir', dataDir], { ISARTOR_MODEL_URL: `http://${host}/model.gguf`, ISARTOR_MODEL_SHA256: payloadSha });
+  assert.equal(run.status, 1, run.stderr);
+  assert.ok(run.stderr.includes(`isartor model download: Could not reach ${host} (connection refused). Check your network connection, or set ISARTOR_MODEL_URL and ISARTOR_MODEL_SHA256 to a mirror.`), run.stderr);
+  assert.doesNotMatch(run.stderr, /^isartor model download: fetch failed$/m);
+  assert.equal(existsSync(join(dataDir, 'models')), false, 'the failed download leaves no empty models folder');
+});

@@ -107,3 +107,52 @@ test('a config file with an unknown or mistyped setting is a usage error', async
   assert.equal(result.status, 2);
   assert.match(result.stderr, /exact\.maxEntries must be a number/);
 });
+
+test('serve on a data dir it cannot create says so in words and exits 1', async () => {
+  const { writeFile } = await import('node:fs/promises');
+  // A file where the data dir should be: the one unusable data dir a root test run can make.
+  const inTheWay = join(dataDir, 'not-a-folder');
+  await writeFile(inTheWay, 'x');
+  for (const target of [inTheWay, join(inTheWay, 'isartor')]) {
+    const result = spawnSync(process.execPath, [BIN, 'serve', '--port', '0', '--data-dir', target], { env: cleanEnv(), encoding: 'utf8', timeout: 30_000 });
+    assert.equal(result.status, 1, result.stderr);
+    assert.ok(result.stderr.startsWith(`isartor: cannot use the data dir ${target}: a file is in the way of a folder (`), result.stderr);
+    assert.match(result.stderr, /pick another with --data-dir DIR or ISARTOR_DATA_DIR\n$/);
+  }
+});
+
+test('stats on a data dir that does not exist says so instead of printing zeros silently', () => {
+  const missing = join(dataDir, 'no-such-data-dir');
+  const result = spawnSync(process.execPath, [BIN, 'stats', '--data-dir', missing, '--json'], { env: cleanEnv(), encoding: 'utf8' });
+  assert.equal(result.status, 0, result.stderr);
+  assert.equal(JSON.parse(result.stdout).totals.requests, 0);
+  assert.equal(result.stderr, `isartor: no data dir at ${missing}, so nothing was recorded there; \`isartor serve\` prints the one it uses\n`);
+  assert.equal(spawnSync(process.execPath, [BIN, 'stats', '--data-dir', dataDir], { env: cleanEnv(), encoding: 'utf8' }).stderr, '', 'an existing data dir: no note');
+});
+
+test('serve on a host it cannot listen on says which and how to pick another, exit 1', () => {
+  // 192.0.2.1 (TEST-NET-1) is never a local address; a .invalid name never resolves (RFC 6761).
+  const cases: Array<[host: string, message: string]> = [
+    ['192.0.2.1', 'isartor: 192.0.2.1 is not an address of this machine; pick another with --host H (default 127.0.0.1)\n'],
+    ['isartor-test.invalid', 'isartor: the host name isartor-test.invalid does not resolve to an address; pick another with --host H (default 127.0.0.1)\n'],
+  ];
+  for (const [host, message] of cases) {
+    const result = spawnSync(process.execPath, [BIN, 'serve', '--port', '0', '--host', host, '--data-dir', join(dataDir, 'listen')], { env: cleanEnv(), encoding: 'utf8', timeout: 30_000 });
+    assert.equal(result.status, 1, result.stderr);
+    assert.ok(result.stderr.endsWith(message), result.stderr);
+  }
+});
+
+test('serve on a port in use says so and how to pick another, exit 1', async () => {
+  const { createServer } = await import('node:net');
+  const taken = createServer();
+  await new Promise<void>((resolve) => taken.listen(0, '127.0.0.1', resolve));
+  const port = (taken.address() as { port: number }).port;
+  try {
+    const result = spawnSync(process.execPath, [BIN, 'serve', '--port', String(port), '--data-dir', join(dataDir, 'port-taken')], { env: cleanEnv(), encoding: 'utf8', timeout: 30_000 });
+    assert.equal(result.status, 1, result.stderr);
+    assert.ok(result.stderr.endsWith(`isartor: port ${port} on 127.0.0.1 is already in use; pick another with --port N (or --port 0 for any free port)\n`), result.stderr);
+  } finally {
+    taken.close();
+  }
+});

@@ -38,10 +38,31 @@ export class ModelDownloadError extends Error {
  */
 export function loadTransformers(): Promise<typeof Transformers> {
   optOutOfOnnxRuntimeTelemetry();
-  transformersModule ??= import('@huggingface/transformers');
+  transformersModule ??= import('@huggingface/transformers').catch((error: unknown) => {
+    throw missingEmbedderPackage(error) ?? error;
+  });
   return transformersModule;
 }
 let transformersModule: Promise<typeof Transformers> | undefined;
+
+/** The packages the neural embedder loads; npm may leave them out of an install (optional dependencies). */
+const EMBEDDER_PACKAGES = ['@huggingface/transformers', 'onnxruntime-node'];
+
+/**
+ * An error saying which optional package is missing and what to do, for Node's "Cannot find
+ * package '…' imported from <bundle>" (which names neither the cause nor a remedy); undefined for
+ * any other error.
+ */
+export function missingEmbedderPackage(error: unknown): Error | undefined {
+  if ((error as { code?: unknown } | null)?.code !== 'ERR_MODULE_NOT_FOUND') return undefined;
+  const message = error instanceof Error ? error.message : String(error);
+  const name = EMBEDDER_PACKAGES.find((candidate) => message.includes(`'${candidate}'`));
+  if (!name) return undefined;
+  return new Error(
+    `the neural embedder's optional package ${name} is not installed (npm leaves it out when its install fails, e.g. offline); ` +
+      'reinstall isartor with network access to use it',
+  );
+}
 
 /** Folder under the data dir where downloaded models are cached. */
 export function modelCacheDir(dataDir: string): string {

@@ -7,7 +7,7 @@ import { downloadModel, embeddingModelDir, totalProgress } from '../../core/embe
 import { holdsEmbeddingModel } from '../../core/embed/plannedEmbedder';
 import type { Logger } from '../../core/logger';
 import { describeError } from '../log';
-import { explainDownloadFailure, probeHost, removeEmptyFolders } from './downloadFailure';
+import { explainDownloadFailure, probeHost, removeEmptyFolders } from '../../core/downloadFailure';
 import type { ModelDownloadOutcome, ModelDownloadUi } from './modelDownloadFlow';
 
 /** The same UI as the local model's download, with a consent modal that names a hub model. */

@@ -8,7 +8,7 @@ import { downloadModel, downloadedModelPath } from '../../core/local/modelDownlo
 import { existsSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { describeError } from '../log';
-import { explainDownloadFailure, probeHost, removeEmptyFolders } from './downloadFailure';
+import { explainDownloadFailure, probeHost, removeEmptyFolders } from '../../core/downloadFailure';
 
 export type ModelDownloadOutcome = 'downloaded' | 'already-present' | 'declined' | 'cancelled' | 'failed';
 

@@ -4,7 +4,7 @@ import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import { explainDownloadFailure, removeEmptyFolders } from '../../../src/extension/lifecycle/downloadFailure';
+import { explainDownloadFailure, removeEmptyFolders } from '../../src/core/downloadFailure';
 
 const hub = { url: 'https://huggingface.co/', mirrorHint: 'set HF_ENDPOINT to a Hugging Face mirror' };
 /** What undici's fetch throws: a bare "fetch failed" with the socket error as its cause. */
