@@ -15,6 +15,7 @@ import { SERVE_HEAP_GROWING_PERCENT, limitHeapGrowthAfterStartup } from './heapG
 import { openBrowser } from './openBrowser';
 import { SERVE_NEW_SPACE_MB, capYoungGeneration } from './youngGeneration';
 import { loadServeConfig, parseServeArgs, providersWithoutKey } from './serve-config';
+import { logLevelFrom } from './logLevel';
 
 /** Runs the server until a signal arrives; resolves with the exit status. */
 export async function serveCommand(argv: string[], env: NodeJS.ProcessEnv = process.env): Promise<number> {
@@ -25,8 +26,9 @@ export async function serveCommand(argv: string[], env: NodeJS.ProcessEnv = proc
   // proxy's modules initialise, not after the engine opens the store (issue 15: the first L1a hit).
   // With a shared store (store.url) the exact cache lives on Redis.
   if (!config.store?.url) prefetchSnapshot(exactStoreDir(config.dataDir), EXACT_STORE_NAME);
-  const level = env.ISARTOR_LOG_LEVEL === 'debug' || env.ISARTOR_LOG_LEVEL === 'warn' || env.ISARTOR_LOG_LEVEL === 'error' ? env.ISARTOR_LOG_LEVEL : 'info';
+  const { level, problem } = logLevelFrom(env.ISARTOR_LOG_LEVEL);
   const logger = createLogger((line) => process.stderr.write(`${line}\n`), level);
+  if (problem) logger.warn(problem);
   if (capYoungGeneration(process.execArgv, env.NODE_OPTIONS)) logger.debug(`heap: young generation held at ${SERVE_NEW_SPACE_MB} MB`);
   if (!isLoopbackHost(config.host)) {
     logger.warn(`listening on ${config.host}, not loopback: anyone who can reach this address can spend the keys configured here`);
