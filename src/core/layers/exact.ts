@@ -198,7 +198,8 @@ export function createExactLayer(deps: ExactLayerDeps): ExactLayer {
    * flight: a struggling provider sees one call per attempt, not one per waiting request.
    */
   async function shareFailure(outcome: UpstreamOutcome, lead: FlightLead<FlightResult>): Promise<Outcome> {
-    const { body, completion: _completion, ...response } = outcome;
+    // What the leader was billed is its own: the requests sharing its error were not.
+    const { body, completion: _completion, billed: _billed, ...response } = outcome;
     const chunks: Buffer[] = [];
     try {
       for await (const chunk of body) chunks.push(Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk as Uint8Array));
