@@ -106,7 +106,7 @@ describe('what the cloud billed (QA #1, #6)', () => {
     assert.equal(summary.totals.requests, 2);
     close(summary.totals.spentUsd, 0.0435, 'only the new record\'s spend');
     assert.equal(summary.totals.spentMissing, 1);
-    assert.match(formatStatus({ state: 'on', summary }).tooltip, /spent leaves out 1 older request, recorded before Isartor tracked it/);
+    assert.match(formatStatus({ state: 'on', summary }).tooltip, /spent unknown for 1 request recorded before Isartor tracked it/);
   });
 
   it('an old snapshot without the new fields reads with them filled in, not as NaN', async () => {
