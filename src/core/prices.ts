@@ -143,8 +143,10 @@ export function costUsd(tablePrice: ModelPrice, usage: TokenUsage): number {
 /**
  * The rates `usage` is billed at: a long-context model's higher tier when its input (which counts
  * cache reads and writes, see normaliseUsage) is past the threshold, for every token of the request.
+ *
+ * @example tierFor(priceFor('claude-sonnet-4-5')!, { inputTokens: 250_000, … }).input // 6
  */
-function tierFor(price: ModelPrice, usage: TokenUsage): ModelPrice {
+export function tierFor(price: ModelPrice, usage: TokenUsage): ModelPrice {
   const tier = price.longContext;
   if (!tier || usage.inputTokens <= tier.aboveInputTokens) return price;
   // A missing cache rate falls back to the input rate in costUsd, which is scaled already.

@@ -190,3 +190,13 @@ describe('isartor stats (QA #12)', () => {
   });
 });
 
+
+describe("the optimiser's net on a long-context request", () => {
+  it('prices the read discount and the write premium at the long-context rates the request was billed at', () => {
+    // claude-sonnet-4-5 over 200K input: input $6, cache read $0.60, 5-minute write $7.50 per MTok.
+    const usage: TokenUsage = { inputTokens: 260_000, outputTokens: 1_000, cachedInputTokens: 200_000, cacheWriteTokens: 40_000 };
+    const saving = withOptimiserSavings({ savedTokens: 0, savedUsd: 0, estimated: false }, 'claude-sonnet-4-5', usage, { cacheHints: 2 });
+    const expected = (200_000 * (6 - 0.6) - 40_000 * (7.5 - 6)) / 1e6;
+    assert.ok(Math.abs(saving.savedUsd - expected) < 1e-9, `${saving.savedUsd} != ${expected}`);
+  });
+});
