@@ -50,6 +50,11 @@ export interface FakeReply {
   pause?: { events: number; until: Promise<unknown> };
   /** Streams only: send `events` events, then `frame` (the API's own error event, as a provider sends it), then end. */
   errorAfterEvents?: { events: number; frame: string };
+  /**
+   * Responses only: the answer stopped at max_output_tokens, as the API reports it: status
+   * "incomplete" with its usage, streamed as a last `response.incomplete` event instead of `response.completed`.
+   */
+  incomplete?: boolean;
 }
 
 export type FakeResponder = (req: RecordedRequest) => FakeReply | Promise<FakeReply>;
@@ -117,6 +122,17 @@ function endpointOf(path: string): Endpoint {
   if (/\/embeddings$/.test(path)) return 'embeddings';
   if (/\/models$/.test(path)) return 'models';
   return 'unknown';
+}
+
+/** A Responses `response` stopped at max_output_tokens: billed, usage and all, but not complete. */
+function incompleteResponse(response: Record<string, unknown>): Record<string, unknown> {
+  return { ...response, status: 'incomplete', incomplete_details: { reason: 'max_output_tokens' } };
+}
+
+/** A Responses stream's `response.completed` event as `response.incomplete`; other events as they are. */
+function asIncomplete(event: string, data: any): [string, object] {
+  if (event !== 'response.completed') return [event, data];
+  return ['response.incomplete', { ...data, type: 'response.incomplete', response: incompleteResponse(data.response) }];
 }
 
 /**
@@ -200,9 +216,12 @@ export async function startFakeUpstream(): Promise<FakeUpstream> {
       case 'completions':
         if (json?.stream) return sendStream(res, [...openAICompletionChunks(fake, includeUsage).map((c) => `data: ${JSON.stringify(c)}\n\n`), 'data: [DONE]\n\n'], reply);
         return sendJson(res, status, openAICompletionBody(fake), reply.headers);
-      case 'responses':
-        if (json?.stream) return sendStream(res, openAIResponsesEvents(fake, json).map(([event, data]) => `event: ${event}\ndata: ${JSON.stringify(data)}\n\n`), reply);
-        return sendJson(res, status, openAIResponsesBody(fake, json), reply.headers);
+      case 'responses': {
+        const events = openAIResponsesEvents(fake, json).map(([event, data]): [string, object] => (reply.incomplete ? asIncomplete(event, data) : [event, data]));
+        if (json?.stream) return sendStream(res, events.map(([event, data]) => `event: ${event}\ndata: ${JSON.stringify(data)}\n\n`), reply);
+        const body = openAIResponsesBody(fake, json);
+        return sendJson(res, status, reply.incomplete ? incompleteResponse(body) : body, reply.headers);
+      }
       case 'response': {
         // The provider's stored state: echo which operation was asked, so tests can check it arrived untouched.
         const id = recorded.path.split('/responses/')[1]!.split('/')[0]!;

@@ -73,6 +73,9 @@ function formatTeam(team: TeamTotals, url: string, namespace: string): string {
     `Team totals on ${url} (namespace "${namespace}"): ${totals.deflected} of ${answeredRequests(totals)} answered requests served without the cloud, ${formatUsdEstimated(totals.savedUsd, totals)} and ${totals.savedTokens} tokens saved, ${formatUsd(totals.spentUsd ?? 0)} spent in the cloud`,
     ...moneyNotes(totals).map((note) => `  note: ${note}`),
   ];
-  for (const [layer, row] of Object.entries(team.byLayer).sort()) lines.push(`  ${layer.padEnd(8)} ${String(row.requests).padStart(8)} requests  ${formatUsd(row.savedUsd)} saved  ${formatUsd(row.spentUsd ?? 0)} spent`);
+  for (const [layer, row] of Object.entries(team.byLayer).sort()) {
+    const unknown = (row.spentMissing ?? 0) > 0 ? ` (unknown for ${row.spentMissing})` : '';
+    lines.push(`  ${layer.padEnd(8)} ${String(row.requests).padStart(8)} requests  ${formatUsd(row.savedUsd)} saved  ${formatUsd(row.spentUsd ?? 0)} spent${unknown}`);
+  }
   return lines.join('\n');
 }

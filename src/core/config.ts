@@ -123,6 +123,19 @@ export interface ModelPrice {
   output: number;
   cachedInput?: number;
   cacheWrite?: number;
+  /**
+   * A higher tier for the whole request once its input passes a size (Anthropic's long-context
+   * pricing): every input-derived rate (input, cache reads, cache writes) times `inputFactor`, output
+   * times `outputFactor`. See costUsd in prices.ts.
+   */
+  longContext?: LongContextTier;
+}
+
+/** Rates for a request whose input tokens (cache reads and writes included) exceed `aboveInputTokens`. */
+export interface LongContextTier {
+  aboveInputTokens: number;
+  inputFactor: number;
+  outputFactor: number;
 }
 
 export interface EngineConfig {

@@ -159,7 +159,8 @@ async function finishedAnswer(outcome: Outcome | undefined): Promise<AnswerUsage
   if (!outcome) return undefined;
   if (outcome.kind === 'stored') return outcome.answer;
   if (outcome.kind === 'shared') return outcome.completion;
-  if (outcome.kind === 'upstream') return (await outcome.completion) ?? outcome.unstored;
+  // A response that was no complete answer was billed all the same for what the provider reported.
+  if (outcome.kind === 'upstream') return (await outcome.completion) ?? (await outcome.unstored) ?? outcome.billed;
   return outcome.done.catch(() => undefined);
 }
 

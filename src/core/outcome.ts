@@ -145,6 +145,13 @@ export interface UpstreamOutcome {
    * its usage for the ledger, read without holding the proxy's thread. Absent or undefined otherwise.
    */
   unstored?: Promise<AnswerUsage | undefined>;
+  /**
+   * For a response that did not end as a complete answer (`completion` is then undefined): the
+   * usage the provider reported in it before it was cut, cancelled or ended in an error or
+   * `response.incomplete`, which the provider bills. `usageEstimated` when it is only a running
+   * count (an Anthropic stream stopped before its final usage). Absent or undefined otherwise.
+   */
+  billed?: Promise<AnswerUsage | undefined>;
   /** Milliseconds from sending the request to the upstream's response headers. */
   upstreamLatencyMs: number;
   /**

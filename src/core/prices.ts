@@ -2,7 +2,7 @@
  * The per-model price table (USD per million tokens) behind every "money saved" figure, with the
  * user's overrides from EngineConfig.prices on top.
  */
-import type { ModelPrice } from './config';
+import type { LongContextTier, ModelPrice } from './config';
 import type { TokenUsage } from './outcome';
 
 /**
@@ -19,6 +19,16 @@ export const PRICES_AS_OF = '2025-12-01';
  * snapshots whose price differs (gpt-4o-2024-05-13) need their own entry; another size or variant
  * of a family ("-mini", "-codex-mini", "-audio-preview") never does and needs an entry of its own.
  */
+/**
+ * Anthropic's long-context pricing for Sonnet 4 and 4.5 (the models with the 1M-token context
+ * window): once a request's input passes 200K tokens, the whole request is billed at $6 input and
+ * $22.50 output per MTok instead of $3 and $15, and cache reads and writes scale from the higher
+ * input rate. The threshold counts input_tokens + cache_creation_input_tokens +
+ * cache_read_input_tokens. Source: https://docs.anthropic.com/en/docs/about-claude/pricing
+ * ("Long context pricing"), read 2026-12-07.
+ */
+const SONNET_4_LONG_CONTEXT: LongContextTier = { aboveInputTokens: 200_000, inputFactor: 2, outputFactor: 1.5 };
+
 export const BUILT_IN_PRICES: Readonly<Record<string, ModelPrice>> = {
   // OpenAI
   'gpt-4o': { input: 2.5, output: 10, cachedInput: 1.25 },
@@ -50,9 +60,9 @@ export const BUILT_IN_PRICES: Readonly<Record<string, ModelPrice>> = {
   'claude-opus-4-0': { input: 15, output: 75, cachedInput: 1.5, cacheWrite: 18.75 },
   'claude-opus-4-1': { input: 15, output: 75, cachedInput: 1.5, cacheWrite: 18.75 },
   'claude-opus-4-5': { input: 5, output: 25, cachedInput: 0.5, cacheWrite: 6.25 },
-  'claude-sonnet-4': { input: 3, output: 15, cachedInput: 0.3, cacheWrite: 3.75 },
-  'claude-sonnet-4-0': { input: 3, output: 15, cachedInput: 0.3, cacheWrite: 3.75 },
-  'claude-sonnet-4-5': { input: 3, output: 15, cachedInput: 0.3, cacheWrite: 3.75 },
+  'claude-sonnet-4': { input: 3, output: 15, cachedInput: 0.3, cacheWrite: 3.75, longContext: SONNET_4_LONG_CONTEXT },
+  'claude-sonnet-4-0': { input: 3, output: 15, cachedInput: 0.3, cacheWrite: 3.75, longContext: SONNET_4_LONG_CONTEXT },
+  'claude-sonnet-4-5': { input: 3, output: 15, cachedInput: 0.3, cacheWrite: 3.75, longContext: SONNET_4_LONG_CONTEXT },
   'claude-haiku-4-5': { input: 1, output: 5, cachedInput: 0.1, cacheWrite: 1.25 },
   'claude-3-7-sonnet': { input: 3, output: 15, cachedInput: 0.3, cacheWrite: 3.75 },
   'claude-3-5-sonnet': { input: 3, output: 15, cachedInput: 0.3, cacheWrite: 3.75 },
@@ -115,7 +125,8 @@ function candidateIds(id: string): string[] {
  *
  * @example costUsd({ input: 3, output: 15 }, { inputTokens: 1_000_000, outputTokens: 0, cachedInputTokens: 0, cacheWriteTokens: 0 }) // 3
  */
-export function costUsd(price: ModelPrice, usage: TokenUsage): number {
+export function costUsd(tablePrice: ModelPrice, usage: TokenUsage): number {
+  const price = tierFor(tablePrice, usage);
   const cached = Math.max(0, usage.cachedInputTokens);
   const cacheWrite = Math.max(0, usage.cacheWriteTokens);
   const cacheWrite1h = Math.min(cacheWrite, Math.max(0, usage.cacheWrite1hTokens ?? 0));
@@ -127,6 +138,24 @@ export function costUsd(price: ModelPrice, usage: TokenUsage): number {
     cacheWrite1h * price.input * ANTHROPIC_1H_WRITE_FACTOR +
     Math.max(0, usage.outputTokens) * price.output;
   return micro / 1_000_000;
+}
+
+/**
+ * The rates `usage` is billed at: a long-context model's higher tier when its input (which counts
+ * cache reads and writes, see normaliseUsage) is past the threshold, for every token of the request.
+ *
+ * @example tierFor(priceFor('claude-sonnet-4-5')!, { inputTokens: 250_000, … }).input // 6
+ */
+export function tierFor(price: ModelPrice, usage: TokenUsage): ModelPrice {
+  const tier = price.longContext;
+  if (!tier || usage.inputTokens <= tier.aboveInputTokens) return price;
+  // A missing cache rate falls back to the input rate in costUsd, which is scaled already.
+  return {
+    input: rate(price.input * tier.inputFactor),
+    output: rate(price.output * tier.outputFactor),
+    ...(price.cachedInput !== undefined ? { cachedInput: rate(price.cachedInput * tier.inputFactor) } : {}),
+    ...(price.cacheWrite !== undefined ? { cacheWrite: rate(price.cacheWrite * tier.inputFactor) } : {}),
+  };
 }
 
 /** Anthropic bills a 1-hour cache write at twice the input rate (a 5-minute one at 1.25x). */
@@ -156,10 +185,12 @@ function tableWith(overrides: Readonly<Record<string, ModelPrice>>): ReadonlyMap
  * so cache reads are not billed at the full input rate because the user gave only input and output.
  */
 function withCacheRates(id: string, price: ModelPrice): ModelPrice {
-  if (price.cachedInput !== undefined && price.cacheWrite !== undefined) return price;
   const builtIn = candidateIds(id)
     .map((candidate) => lookup(BUILT_IN_TABLE, candidate))
     .find((found) => found !== undefined);
+  // The provider's long-context tier holds whatever base rates the user set.
+  if (price.longContext === undefined && builtIn?.longContext) price = { ...price, longContext: builtIn.longContext };
+  if (price.cachedInput !== undefined && price.cacheWrite !== undefined) return price;
   const family = candidateIds(id).at(-1) ?? id;
   let readRatio: number | undefined;
   let writeRatio: number | undefined;
@@ -206,6 +237,13 @@ function isPrice(value: unknown): value is ModelPrice {
     rate(price.input) &&
     rate(price.output) &&
     (price.cachedInput === undefined || rate(price.cachedInput)) &&
-    (price.cacheWrite === undefined || rate(price.cacheWrite))
+    (price.cacheWrite === undefined || rate(price.cacheWrite)) &&
+    (price.longContext === undefined || isLongContextTier(price.longContext))
   );
+}
+
+function isLongContextTier(value: unknown): value is LongContextTier {
+  const tier = value as LongContextTier | null;
+  const positive = (n: unknown): boolean => typeof n === 'number' && Number.isFinite(n) && n > 0;
+  return !!tier && typeof tier === 'object' && positive(tier.aboveInputTokens) && positive(tier.inputFactor) && positive(tier.outputFactor);
 }

@@ -116,7 +116,7 @@ export function moneyNotes(totals: MoneyCaveats): string[] {
   const plural = (n: number, one: string, many: string): string => `${formatCount(n)} ${n === 1 ? one : many}`;
   if ((totals.unpriced ?? 0) > 0) notes.push(`${plural(totals.unpriced!, 'request on a model', 'requests on models')} without a price ${totals.unpriced === 1 ? 'is' : 'are'} not counted in $`);
   if ((totals.estimated ?? 0) > 0) notes.push(`~ estimated: ${plural(totals.estimated!, 'request', 'requests')} (local-model answers, token counts Isartor made)`);
-  if ((totals.spentMissing ?? 0) > 0) notes.push(`spent leaves out ${plural(totals.spentMissing!, 'older request', 'older requests')}, recorded before Isartor tracked it`);
+  if ((totals.spentMissing ?? 0) > 0) notes.push(`spent unknown for ${plural(totals.spentMissing!, 'request', 'requests')} recorded before Isartor tracked it (not in the spent figure)`);
   return notes;
 }
 

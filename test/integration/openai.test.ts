@@ -85,7 +85,8 @@ test('a repeat is served from L1a, plain and streamed, parsed by the SDK', async
 test('an answer stored from a stream serves a later plain request, and the SDK stream helper replays it', async () => {
   const request = { model: 'gpt-4o-mini', messages: [{ role: 'user' as const, content: 'stored from a stream' }] };
   let streamed = '';
-  for await (const chunk of await client().chat.completions.create({ ...request, stream: true })) streamed += chunk.choices[0]?.delta.content ?? '';
+  // With the provider's usage: a stream without it stores an estimate, never replayed as usage (replay-usage.test.ts).
+  for await (const chunk of await client().chat.completions.create({ ...request, stream: true, stream_options: { include_usage: true } })) streamed += chunk.choices[0]?.delta.content ?? '';
   const calls = stack.fake.requests.length;
   const plain = await client().chat.completions.create(request).withResponse();
   assert.equal(plain.response.headers.get('x-isartor-layer'), 'l1a');
@@ -100,6 +101,8 @@ test('tool calls round-trip: tools and tool_choice forwarded, tool results sent 
   stack.fake.enqueue({ toolCalls: [{ id: 'call_w1', name: 'get_weather', arguments: { city: 'Munich' } }] });
   const first = await client().chat.completions.create({
     model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'Weather in Munich?' }], tools, tool_choice: 'auto', parallel_tool_calls: false, stream: true,
+    // The provider's usage, so the plain replay below reports it (an estimate is never replayed as usage).
+    stream_options: { include_usage: true },
   });
   const calls: Record<number, { id?: string; name?: string; args: string }> = {};
   for await (const chunk of first) {

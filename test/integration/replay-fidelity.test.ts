@@ -47,16 +47,20 @@ test('chat: a streamed replay matches the live stream field by field, usage incl
   assert.deepEqual(plainReplay, plainLive);
 });
 
-test('chat: an answer stored from a stream without usage still sends a usage chunk to a stream that asks for it', async () => {
+test('chat: an answer stored from a stream without usage never sends its estimate as a usage chunk; the provider\'s usage replaces it', async () => {
   const messages = [{ role: 'user', content: 'stored without usage' }];
   const live = await readChat({ messages });
   assert.equal(live.usage, undefined);
+  // The stored usage is Isartor's estimate: a stream that asks for usage goes to the provider.
+  const asked = await readChat({ messages, stream_options: { include_usage: true } });
+  assert.equal(asked.layer, 'l3');
+  const usage = asked.usage as { prompt_tokens: number; completion_tokens: number; total_tokens: number } | undefined;
+  assert.ok(usage, 'a usage chunk is sent, the provider\'s');
+  assert.equal(usage.total_tokens, usage.prompt_tokens + usage.completion_tokens);
+  // Its answer replaced the entry: the replays now report the provider's usage.
   const replay = await readChat({ messages, stream_options: { include_usage: true } });
   assert.equal(replay.layer, 'l1a');
-  const usage = replay.usage as { prompt_tokens: number; completion_tokens: number; total_tokens: number } | undefined;
-  assert.ok(usage, 'a usage chunk is sent');
-  assert.ok(usage.prompt_tokens > 0 && usage.completion_tokens > 0);
-  assert.equal(usage.total_tokens, usage.prompt_tokens + usage.completion_tokens);
+  assert.deepEqual(replay.usage, usage);
   const plain = await stack.openai().chat.completions.create({ model: 'gpt-4o-mini', messages: messages as never });
   assert.deepEqual(plain.usage, usage, 'a plain replay of the same entry reports the same usage');
 });

@@ -26,25 +26,27 @@ test('a follower of a streamed chat answer gets its first chunk while the leader
   stack.fake.enqueue({ text: 'one two three four five six seven', pause: { events: 3, until: pause.promise } });
   const before = stack.fake.requests.length;
   const request = { model: 'gpt-4o-mini', messages: [{ role: 'user' as const, content: 'share this stream' }], stream: true as const };
-  const leaderStream = await stack.openai().chat.completions.create(request);
+  // The leader asks for usage, the follower does not (the other way round, see the next test).
+  const leaderStream = await stack.openai().chat.completions.create({ ...request, stream_options: { include_usage: true } });
   const leaderChunks: string[] = [];
   let leaderEnded = false;
+  let leaderUsage: unknown;
   const leaderDone = (async () => {
-    for await (const chunk of leaderStream) leaderChunks.push(chunk.choices[0]?.delta.content ?? '');
+    for await (const chunk of leaderStream) {
+      leaderChunks.push(chunk.choices[0]?.delta.content ?? '');
+      if (chunk.usage) leaderUsage = chunk.usage;
+    }
     leaderEnded = true;
   })();
   await stack.fake.waitForRequests(before + 1);
 
-  // The follower asks for usage, the leader did not.
-  const { data: followerStream, response } = await stack.openai().chat.completions
-    .create({ ...request, stream_options: { include_usage: true } })
-    .withResponse();
+  const { data: followerStream, response } = await stack.openai().chat.completions.create(request).withResponse();
   assert.equal(response.headers.get('x-isartor-layer'), 'l1a');
   const iterator = followerStream[Symbol.asyncIterator]();
   const first = await iterator.next();
   assert.equal(first.done, false);
   assert.equal(leaderEnded, false, 'the follower\'s first chunk came before the leader\'s stream ended');
-  assert.equal(first.value.usage, null, 'chunks carry usage: null when the follower asked for usage');
+  assert.equal(first.value.usage, undefined, 'no usage field on the chunks of a follower that did not ask for usage');
 
   pause.open();
   let followerText = first.value.choices[0]?.delta.content ?? '';
@@ -56,8 +58,34 @@ test('a follower of a streamed chat answer gets its first chunk while the leader
   await leaderDone;
   assert.equal(followerText, leaderChunks.join(''));
   assert.equal(followerText, 'one two three four five six seven');
-  assert.ok(usage && typeof usage === 'object' && (usage as { completion_tokens: number }).completion_tokens > 0, 'the follower gets a usage chunk');
+  assert.equal(usage, undefined, 'and no usage chunk');
+  assert.ok(leaderUsage && typeof leaderUsage === 'object' && (leaderUsage as { completion_tokens: number }).completion_tokens > 0, 'the leader gets its usage chunk');
   assert.equal(stack.fake.requests.length, before + 1, 'one upstream call');
+});
+
+test('a follower that asks for usage the leader\'s stream does not carry makes its own call, and gets the provider\'s usage, not an estimate', async () => {
+  const pause = latch();
+  // The fake's usage: its rule (text / 4) differs from Isartor's estimate for this text and request.
+  const text = 'usage is the provider\'s word, never a guess passed off as it';
+  stack.fake.enqueue({ text, pause: { events: 3, until: pause.promise } }, { text });
+  const before = stack.fake.requests.length;
+  const request = { model: 'gpt-4o-mini', messages: [{ role: 'user' as const, content: 'do not share an estimate' }], stream: true as const };
+  const leaderStream = await stack.openai().chat.completions.create(request);
+  const leaderDone = (async () => {
+    for await (const _chunk of leaderStream) {
+      // read to the end
+    }
+  })();
+  await stack.fake.waitForRequests(before + 1);
+  const follower = await stack.openai().chat.completions.create({ ...request, stream_options: { include_usage: true } }).withResponse();
+  assert.equal(follower.response.headers.get('x-isartor-layer'), 'l3', 'its own upstream call');
+  let usage: { prompt_tokens: number; completion_tokens: number } | undefined;
+  for await (const chunk of follower.data) if (chunk.usage) usage = chunk.usage;
+  pause.open();
+  await leaderDone;
+  assert.equal(stack.fake.requests.length, before + 2);
+  const own = stack.fake.requests.at(-1)!;
+  assert.deepEqual(usage && [usage.prompt_tokens, usage.completion_tokens], [Math.ceil(own.rawBody.length / 4), Math.ceil(text.length / 4)], "the provider's figures");
 });
 
 test('followers of streamed Messages and Responses answers stream too, byte for byte what the leader gets', async () => {
@@ -139,9 +167,12 @@ test('when the client whose request started a shared stream goes away, the reque
   assert.equal(text, 'one two three four five six seven');
   assert.equal(stack.fake.aborted.length, aborts, 'the upstream call was not cancelled');
 
-  const again = await stack.openai().chat.completions.create({ ...request, stream: false }).withResponse();
+  // Asked as a stream without usage: the stored answer's usage is an estimate (replay-usage.ts).
+  const again = await stack.openai().chat.completions.create(request).withResponse();
   assert.equal(again.response.headers.get('x-isartor-layer'), 'l1a', 'the complete answer was stored');
-  assert.equal(again.data.choices[0]?.message.content, 'one two three four five six seven');
+  let replayed = '';
+  for await (const chunk of again.data) replayed += chunk.choices[0]?.delta.content ?? '';
+  assert.equal(replayed, 'one two three four five six seven');
   assert.equal(stack.fake.requests.length, before + 1, 'one upstream call');
 });
 

@@ -106,7 +106,7 @@ describe('what the cloud billed (QA #1, #6)', () => {
     assert.equal(summary.totals.requests, 2);
     close(summary.totals.spentUsd, 0.0435, 'only the new record\'s spend');
     assert.equal(summary.totals.spentMissing, 1);
-    assert.match(formatStatus({ state: 'on', summary }).tooltip, /spent leaves out 1 older request, recorded before Isartor tracked it/);
+    assert.match(formatStatus({ state: 'on', summary }).tooltip, /spent unknown for 1 request recorded before Isartor tracked it/);
   });
 
   it('an old snapshot without the new fields reads with them filled in, not as NaN', async () => {
@@ -190,3 +190,13 @@ describe('isartor stats (QA #12)', () => {
   });
 });
 
+
+describe("the optimiser's net on a long-context request", () => {
+  it('prices the read discount and the write premium at the long-context rates the request was billed at', () => {
+    // claude-sonnet-4-5 over 200K input: input $6, cache read $0.60, 5-minute write $7.50 per MTok.
+    const usage: TokenUsage = { inputTokens: 260_000, outputTokens: 1_000, cachedInputTokens: 200_000, cacheWriteTokens: 40_000 };
+    const saving = withOptimiserSavings({ savedTokens: 0, savedUsd: 0, estimated: false }, 'claude-sonnet-4-5', usage, { cacheHints: 2 });
+    const expected = (200_000 * (6 - 0.6) - 40_000 * (7.5 - 6)) / 1e6;
+    assert.ok(Math.abs(saving.savedUsd - expected) < 1e-9, `${saving.savedUsd} != ${expected}`);
+  });
+});

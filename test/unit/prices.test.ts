@@ -43,7 +43,8 @@ describe('priceFor', () => {
     assert.deepEqual(priceFor('gpt-4o', overrides), { input: 1, output: 2, cachedInput: 0.5 });
     assert.deepEqual(priceFor('gpt-4o-2024-11-20', overrides), { input: 1, output: 2, cachedInput: 0.5 });
     assert.deepEqual(priceFor('my-local-model', overrides), { input: 0.5, output: 0.5 });
-    assert.deepEqual(priceFor('claude-sonnet-4-20250514', overrides), { input: 9, output: 9, cachedInput: 1, cacheWrite: 10 });
+    const longContext = BUILT_IN_PRICES['claude-sonnet-4']!.longContext;
+    assert.deepEqual(priceFor('claude-sonnet-4-20250514', overrides), { input: 9, output: 9, cachedInput: 1, cacheWrite: 10, longContext }, "keeps Anthropic's long-context tier");
     assert.equal(priceFor('claude-sonnet-4-5', overrides), BUILT_IN_PRICES['claude-sonnet-4-5'], 'a more specific built-in family still wins');
     assert.equal(priceFor('gpt-4o-mini', overrides), BUILT_IN_PRICES['gpt-4o-mini']);
   });
@@ -92,7 +93,7 @@ describe('priceFor', () => {
       'my-model': { input: 1, output: 4 },
       'o1-pro': { input: 100, output: 400 },
     };
-    assert.deepEqual(priceFor('claude-sonnet-4-5-20250929', overrides), { input: 6, output: 30, cachedInput: 0.6, cacheWrite: 7.5 });
+    assert.deepEqual(priceFor('claude-sonnet-4-5-20250929', overrides), { input: 6, output: 30, cachedInput: 0.6, cacheWrite: 7.5, longContext: BUILT_IN_PRICES['claude-sonnet-4-5']!.longContext });
     assert.deepEqual(priceFor('claude-next', overrides), { input: 4, output: 20, cachedInput: 0.4, cacheWrite: 5 }, "Anthropic's 0.1x / 1.25x");
     assert.deepEqual(priceFor('gpt-4o', overrides), { input: 5, output: 15, cachedInput: 2.5 }, "the table entry's 0.5x");
     assert.deepEqual(priceFor('gpt-5', overrides), { input: 2, output: 16, cachedInput: 1 }, 'a given rate is kept');
@@ -145,5 +146,31 @@ describe('costUsd', () => {
   it('never goes negative on inconsistent usage', () => {
     assert.ok(costUsd(price, usage(10, 0, 50, 0)) >= 0);
     assert.equal(costUsd(price, usage(-5, -5)), 0);
+  });
+});
+
+describe("Anthropic's long-context pricing (Sonnet 4 and 4.5, input over 200K tokens)", () => {
+  const close = (actual: number, expected: number) => assert.ok(Math.abs(actual - expected) < 1e-9, `${actual} != ${expected}`);
+
+  it('bills the whole request at $6 input and $22.50 output once its input passes 200K tokens', () => {
+    for (const model of ['claude-sonnet-4-5-20250929', 'claude-sonnet-4-20250514', 'anthropic/claude-sonnet-4.5']) {
+      const price = priceFor(model)!;
+      close(costUsd(price, usage(200_000, 1_000)), (200_000 * 3 + 1_000 * 15) / 1e6);
+      close(costUsd(price, usage(200_001, 1_000)), (200_001 * 6 + 1_000 * 22.5) / 1e6);
+    }
+  });
+
+  it('counts cache reads and writes toward the threshold and scales their rates from the long-context input price', () => {
+    const price = priceFor('claude-sonnet-4-5')!;
+    // 50K plain + 120K read + 40K written (10K of them 1-hour) = 210K input: the long-context tier.
+    const long = { inputTokens: 210_000, outputTokens: 2_000, cachedInputTokens: 120_000, cacheWriteTokens: 40_000, cacheWrite1hTokens: 10_000 };
+    close(costUsd(price, long), (50_000 * 6 + 120_000 * 0.6 + 30_000 * 7.5 + 10_000 * 12 + 2_000 * 22.5) / 1e6);
+  });
+
+  it('leaves other models, and overrides of a Sonnet 4 id, priced as before or in the override’s own tier', () => {
+    close(costUsd(priceFor('claude-opus-4-1')!, usage(300_000, 0)), (300_000 * 15) / 1e6);
+    close(costUsd(priceFor('gpt-4.1')!, usage(300_000, 0)), (300_000 * 2) / 1e6);
+    const overridden = priceFor('claude-sonnet-4-5', { 'claude-sonnet-4-5': { input: 2, output: 10 } })!;
+    close(costUsd(overridden, usage(300_000, 1_000)), (300_000 * 4 + 1_000 * 15) / 1e6);
   });
 });

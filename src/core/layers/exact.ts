@@ -15,6 +15,7 @@ import { SingleFlight, type Flight, type FlightLead } from '../singleFlight';
 import { broadcastBody, type Broadcast } from '../stream/broadcast';
 import { followerStream, requestIncludesUsage } from '../stream/follower-stream';
 import { MAX_STORED_ANSWER_BYTES } from '../stream/large-answer';
+import { replayableFor, responseCarriesUsage } from '../stream/replay-usage';
 import type { KeyValueStore } from '../store/store';
 import { releasingLead, type ReplicaFlight } from '../store/redisFlight';
 
@@ -198,7 +199,8 @@ export function createExactLayer(deps: ExactLayerDeps): ExactLayer {
    * flight: a struggling provider sees one call per attempt, not one per waiting request.
    */
   async function shareFailure(outcome: UpstreamOutcome, lead: FlightLead<FlightResult>): Promise<Outcome> {
-    const { body, completion: _completion, ...response } = outcome;
+    // What the leader was billed is its own: the requests sharing its error were not.
+    const { body, completion: _completion, billed: _billed, ...response } = outcome;
     const chunks: Buffer[] = [];
     try {
       for await (const chunk of body) chunks.push(Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk as Uint8Array));
@@ -238,13 +240,16 @@ export function createExactLayer(deps: ExactLayerDeps): ExactLayer {
   /** This request's outcome from what its flight shared, or undefined when it must try again. */
   async function followerOutcome(shared: FlightResult, req: ProxyRequest): Promise<Outcome | undefined> {
     if (!shared) return undefined;
-    if (shared.kind === 'answer') return shared.answer.api === req.api ? hit(shared.answer) : undefined;
+    if (shared.kind === 'answer') return shared.answer.api === req.api && replayableFor(req, shared.answer) ? hit(shared.answer) : undefined;
     if (shared.kind === 'thrown') throw shared.error;
     if (shared.kind === 'failure') return failureOutcome(shared.response, shared.bytes);
     if (!req.stream) {
       const answer = await untilAborted(shared.completion, req.signal);
-      return answer && answer.api === req.api ? hit(answer) : undefined;
+      return answer && answer.api === req.api && replayableFor(req, answer) ? hit(answer) : undefined;
     }
+    // A leader's stream without usage ends in an answer whose usage is our estimate: a follower that
+    // asked for usage makes its own call rather than be handed that estimate as the provider's.
+    if (responseCarriesUsage(req) && !responseCarriesUsage({ ...req, body: shared.leaderRequest })) return undefined;
     const follower = followerStream(shared.broadcast, shared.completion, {
       api: req.api,
       includeUsage: requestIncludesUsage(req.body),
@@ -277,7 +282,8 @@ export function createExactLayer(deps: ExactLayerDeps): ExactLayer {
 
       for (let round = 0; round < FOLLOW_ROUNDS; round++) {
         const stored = await lookup(key, req);
-        if (stored) return hit(stored);
+        // An entry whose usage is our estimate is a miss for a client that reads usage (replay-usage.ts).
+        if (stored && replayableFor(req, stored)) return hit(stored);
         const flight = flights.follow(key);
         if (!flight) return leadFlight(key, ctx, next);
         const outcome = await follow(flight, req);

@@ -15,6 +15,7 @@ import { cacheBackend, openSemanticBackend, type SemanticBackend, type SemanticO
 import { SemanticCache } from '../semantic/cache';
 import { semanticKey } from '../semantic/keys';
 import { unstorableReason } from '../stream/storable';
+import { replayableFor } from '../stream/replay-usage';
 import { lazyBackend } from '../semantic/lazyBackend';
 import { semanticPlacement } from '../semantic/placement';
 import { semanticWorkerScript, startWorkerBackend } from '../semantic/workerBackend';
@@ -115,7 +116,8 @@ export function semanticLayerOver(backend: SemanticBackend, logger: Logger): Sem
     if (!req.cache.noCache) {
       try {
         const result = await backend.lookup(key.partition, key.lastTurn);
-        if (result.hit && result.answer.api === req.api) return { kind: 'stored', layer: 'l1b', answer: result.answer };
+        // An answer whose usage is our estimate is a miss for a client that reads usage (replay-usage.ts).
+        if (result.hit && result.answer.api === req.api && replayableFor(req, result.answer)) return { kind: 'stored', layer: 'l1b', answer: result.answer };
         if (!result.hit && result.rejected) ctx.notes.semanticRejected = result.rejected;
       } catch (error) {
         logger.warn(`l1b: lookup failed, treating as a miss: ${String(error)}`);

@@ -42,6 +42,7 @@ export function createUpstreamLayer(deps: { client: UpstreamClient; readAnswer?:
       const { body } = tee;
       const completion = tee.completion.then((answer) => answer && withEstimatedUsage(answer, req.body));
       const unstored = tee.large.then((reading) => usageOfReading(req.api, reading, req.body));
+      const billed = tee.reported.then((reported) => reported && { usage: reported.usage, ...(reported.partial ? { usageEstimated: true } : {}) });
       return {
         kind: 'upstream',
         layer: 'l3',
@@ -52,6 +53,7 @@ export function createUpstreamLayer(deps: { client: UpstreamClient; readAnswer?:
         body,
         completion,
         unstored,
+        billed,
         upstreamLatencyMs: response.latencyMs,
         streamFailure: tee.streamFailure,
       };

@@ -5,7 +5,7 @@
  */
 import type { ModelPrice } from '../config';
 import type { OutcomeNotes, TokenUsage } from '../outcome';
-import { priceFor } from '../prices';
+import { priceFor, tierFor } from '../prices';
 
 export interface Saving {
   savedTokens: number;
@@ -30,8 +30,10 @@ export function withOptimiserSavings(base: Saving, model: string, usage: TokenUs
   const removed = Math.max(0, notes.optimisedTokens ?? 0);
   const hinted = (notes.cacheHints ?? 0) > 0;
   if (removed === 0 && !hinted) return base;
-  const price = priceFor(model, prices);
-  if (!price) return { savedTokens: base.savedTokens + removed, savedUsd: base.savedUsd, estimated: true };
+  const listed = priceFor(model, prices);
+  if (!listed) return { savedTokens: base.savedTokens + removed, savedUsd: base.savedUsd, estimated: true };
+  // The rates this request was billed at: a long-context request's discount and premium are larger.
+  const price = tierFor(listed, usage);
   let usd = (removed * price.input) / PER_MILLION;
   if (hinted) {
     usd += (Math.max(0, usage.cachedInputTokens) * (price.input - (price.cachedInput ?? price.input))) / PER_MILLION;

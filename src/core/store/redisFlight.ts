@@ -13,7 +13,7 @@ import { frameRecord, unframeRecord } from './redisRecord';
 
 /** An upstream error response as the leader got it, for the replicas that waited on it. */
 export interface ReplicaFailure {
-  response: Omit<UpstreamOutcome, 'body' | 'completion' | 'unstored'>;
+  response: Omit<UpstreamOutcome, 'body' | 'completion' | 'unstored' | 'billed'>;
   bytes: Buffer;
 }
 
@@ -256,8 +256,8 @@ export function releasingLead<T>(lead: FlightLead<T>, release: LeadRelease): Fli
 
 /** The exact layer's `{ kind: 'failure', response, bytes }` flight result, if `result` is one. */
 function failureOf(result: unknown): ReplicaFailure | undefined {
-  const candidate = result as { kind?: unknown; response?: ReplicaFailure['response'] & { unstored?: unknown }; bytes?: unknown } | undefined;
+  const candidate = result as { kind?: unknown; response?: ReplicaFailure['response'] & { unstored?: unknown; billed?: unknown }; bytes?: unknown } | undefined;
   if (candidate?.kind !== 'failure' || !candidate.response || !Buffer.isBuffer(candidate.bytes)) return undefined;
-  const { unstored: _unstored, ...response } = candidate.response;
+  const { unstored: _unstored, billed: _billed, ...response } = candidate.response;
   return { response, bytes: candidate.bytes };
 }

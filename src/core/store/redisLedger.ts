@@ -40,19 +40,34 @@ export interface TeamLedger {
   close(): Promise<void>;
 }
 
+/**
+ * A hash-only counter: records appended with a `spentUsd`. A record from a version before spend was
+ * recorded adds to `requests` and nothing else (zeros are not written), so it looks like a $0
+ * request; `requests - spentCounted` is how many of a slice's requests have an unknown spend.
+ */
+const SPENT_COUNTED = 'spentCounted';
+
 const zero = (): LedgerTotals => ({ requests: 0, deflected: 0, failed: 0, inputTokens: 0, outputTokens: 0, savedTokens: 0, savedUsd: 0, spentUsd: 0, estimated: 0, unpriced: 0, spentMissing: 0 });
 
 /** `total:requests`, `layer:l1a:savedUsd`, … → nested totals. */
 export function totalsFromHash(hash: Record<string, string>): TeamTotals {
   const team: TeamTotals = { totals: zero(), byLayer: {} };
+  const spentCounted = new Map<LedgerTotals, number>();
   for (const [field, raw] of Object.entries(hash)) {
     const parts = field.split(':');
-    const name = parts[parts.length - 1] as keyof LedgerTotals;
-    if (!FIELDS.includes(name)) continue;
+    const name = parts[parts.length - 1]!;
     const value = Number(raw);
     if (!Number.isFinite(value)) continue;
-    if (parts[0] === 'total' && parts.length === 2) team.totals[name] = value;
-    else if (parts[0] === 'layer' && parts.length === 3) (team.byLayer[parts[1]!] ??= zero())[name] = value;
+    let slice: LedgerTotals | undefined;
+    if (parts[0] === 'total' && parts.length === 2) slice = team.totals;
+    else if (parts[0] === 'layer' && parts.length === 3) slice = team.byLayer[parts[1]!] ??= zero();
+    if (!slice) continue;
+    if (name === SPENT_COUNTED) spentCounted.set(slice, value);
+    else if (FIELDS.includes(name as keyof LedgerTotals)) slice[name as keyof LedgerTotals] = value;
+  }
+  // Requests counted without a spend (older replicas' records) are said to be unknown, not $0.
+  for (const slice of [team.totals, ...Object.values(team.byLayer)]) {
+    slice.spentMissing = Math.max(slice.spentMissing, slice.requests - (spentCounted.get(slice) ?? 0));
   }
   return team;
 }
@@ -111,11 +126,12 @@ export function openTeamLedger(shared: SharedRedis, logger?: Logger): TeamLedger
         unpriced: record.unpriced ? 1 : 0,
         spentMissing: record.spentUsd === undefined ? 1 : 0,
       };
+      const counters: Record<string, number> = { ...values, [SPENT_COUNTED]: record.spentUsd === undefined ? 0 : 1 };
       const write = shared.run(
         'ledger append',
         (client) => {
           const multi = client.multi().xAdd(streamKey, '*', { record: JSON.stringify(record) }, { TRIM: { strategy: 'MAXLEN', strategyModifier: '~', threshold: STREAM_LENGTH } });
-          for (const [name, value] of Object.entries(values)) {
+          for (const [name, value] of Object.entries(counters)) {
             if (!value) continue;
             const integral = Number.isInteger(value);
             for (const field of [`total:${name}`, `layer:${record.layer}:${name}`]) {

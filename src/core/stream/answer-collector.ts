@@ -3,7 +3,7 @@
  * (a JSON body or a stream that reached its end marker), rebuilds it as a StoredAnswer. An answer
  * too large to store is not parsed on the proxy's thread: it becomes a LargeAnswer (large-answer.ts).
  */
-import type { StoredAnswer } from '../outcome';
+import type { StoredAnswer, TokenUsage } from '../outcome';
 import type { ApiStyle, JsonObject, JsonValue } from '../request';
 import { answerTextBytes, isCompleteAnswerBody, LargeAnswer, MAX_STORED_ANSWER_BYTES, readAnswerValue, readLargeAnswer, type AnswerReading, type OffThreadAnswerReader } from './large-answer';
 import { createAnthropicAccumulator } from './anthropic-accumulator';
@@ -27,6 +27,18 @@ export interface AnswerCollector {
   nextSequence?(): number;
   /** After finish(): the stream carried the provider's own error event (its client got that error). */
   upstreamError?(): boolean;
+  /**
+   * The usage the provider reported in what was fed so far, whether or not it is a complete answer:
+   * a stream cut, cancelled or ended in an error or `response.incomplete` was billed all the same.
+   */
+  reportedUsage(): ReportedUsage | undefined;
+}
+
+/** A provider's usage for a response that did not end as a complete answer. */
+export interface ReportedUsage {
+  usage: TokenUsage;
+  /** The provider's running count, not its final one (an Anthropic stream stopped before `message_delta`). */
+  partial: boolean;
 }
 
 /** The stream accumulator for an API style. */
@@ -53,6 +65,7 @@ export function createAnswerCollector(api: ApiStyle, contentType: string | undef
   if (contentType?.includes('text/event-stream')) return createStreamCollector(api, reader);
   const chunks: Uint8Array[] = [];
   let size = 0;
+  let parsed: JsonValue | undefined;
   return {
     push(chunk) {
       chunks.push(chunk);
@@ -67,13 +80,23 @@ export function createAnswerCollector(api: ApiStyle, contentType: string | undef
       } catch {
         return undefined;
       }
+      parsed = body;
       if (!isCompleteAnswerBody(api, body)) return undefined;
       const answer = toStoredAnswer(api, body);
       rememberBodyText(answer, text);
       return answer;
     },
     ended: () => true,
+    // A Responses body with status "incomplete" (cut by max_output_tokens) is no answer to store, but billed.
+    reportedUsage: () => reported(api, parsed !== null && typeof parsed === 'object' && !Array.isArray(parsed) ? parsed.usage : undefined, false),
   };
+}
+
+/** A provider usage object as ReportedUsage; undefined when there is none or it counts no token. */
+function reported(api: ApiStyle, raw: JsonValue | undefined, partial: boolean): ReportedUsage | undefined {
+  const usage = normaliseUsage(api, raw);
+  if (!usage || usage.inputTokens + usage.outputTokens <= 0) return undefined;
+  return { usage, partial };
 }
 
 /** The end events of a Responses stream, recognised even when their data is too large to parse here. */
@@ -127,6 +150,7 @@ function createStreamCollector(api: ApiStyle, reader: OffThreadAnswerReader | un
     },
     ended: () => endEvent !== undefined || (accumulator.ended?.() ?? true),
     upstreamError: () => endEvent === 'response.failed' || (accumulator.upstreamError?.() ?? false),
+    reportedUsage: () => reported(api, accumulator.usage(), accumulator.usagePartial?.() ?? false),
     ...(accumulator.nextSequence ? { nextSequence: accumulator.nextSequence } : {}),
   };
 }

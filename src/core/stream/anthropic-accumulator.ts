@@ -153,6 +153,7 @@ export function createAnthropicAccumulator(): StreamAccumulator {
       return { ...message, content: content.filter((block) => block !== undefined) };
     },
     usage: () => message?.usage,
+    usagePartial: () => message?.usage !== undefined && endUsage === undefined,
     textLength: () => textLength,
     shed() {
       if (shedBytes === undefined) {

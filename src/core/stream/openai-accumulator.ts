@@ -11,8 +11,16 @@ export interface StreamAccumulator {
   push(event: SseEvent): void;
   /** The finished non-streamed body, or undefined when the stream failed or was cut short. */
   result(): JsonObject | undefined;
-  /** The provider's usage object, if the stream carried one. */
+  /**
+   * The provider's usage object, if the stream carried one: also when the answer is not complete
+   * (cut, cancelled, ended in an error or `response.incomplete`), as the provider bills it anyway.
+   */
   usage(): JsonValue | undefined;
+  /**
+   * Anthropic: the usage so far is `message_start`'s running count (its output tokens are not the
+   * final ones), because no `message_delta` carried the final usage before the stream stopped.
+   */
+  usagePartial?(): boolean;
   /**
    * Whether the stream said it was over: its end marker (`[DONE]`, `message_stop`) or an error
    * event. A stream that stops without either was cut short, however cleanly its connection closed.

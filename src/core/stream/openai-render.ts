@@ -71,8 +71,10 @@ function completionChoiceDeltas(choice: JsonObject): JsonObject[] {
 }
 
 /**
- * The answer's usage in OpenAI's shape: what the provider reported, or else the stored (estimated)
- * counts, so a stream that asks for usage always gets a usage chunk, whatever stream stored the answer.
+ * The answer's usage in OpenAI's shape: what the provider reported, or else the stored counts, so a
+ * stream that asks for usage always gets a usage chunk, whatever stream stored the answer. Counts
+ * Isartor estimated never get here: such an answer is not replayed to a client that reads usage
+ * (replay-usage.ts).
  *
  * @example openAIUsageObject(answer) // { prompt_tokens: 12, completion_tokens: 5, total_tokens: 17 }
  */

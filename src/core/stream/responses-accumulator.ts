@@ -27,6 +27,8 @@ const ERROR_EVENTS = new Set(['response.failed', 'error']);
  */
 export function createResponsesAccumulator(): StreamAccumulator {
   let completed: JsonObject | undefined;
+  /** The usage a `response.incomplete` or `response.failed` event carried: billed though not an answer. */
+  let endUsage: JsonValue | undefined;
   let failed = false;
   let errorEvent = false;
   const sequence = new ResponsesSequence();
@@ -47,11 +49,12 @@ export function createResponsesAccumulator(): StreamAccumulator {
       else if (type !== undefined && FAILURE_EVENTS.has(type)) {
         failed = true;
         errorEvent = ERROR_EVENTS.has(type);
+        if (isObject(payload.response)) endUsage = payload.response.usage;
       }
       else if (type === 'response.completed' && isObject(payload.response)) completed = payload.response;
     },
     result: () => (!failed && completed && isCompleteResponse(completed) ? completed : undefined),
-    usage: () => completed?.usage,
+    usage: () => completed?.usage ?? endUsage,
     // Its own end: `response.completed`, or a failure event that closes the stream.
     ended: () => completed !== undefined || failed,
     nextSequence: () => sequence.next(),

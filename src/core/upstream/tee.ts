@@ -4,11 +4,11 @@
  * error event instead of a silent cut.
  */
 import { Readable } from 'node:stream';
-import type { AnswerCollector } from '../stream/answer-collector';
+import type { AnswerCollector, ReportedUsage } from '../stream/answer-collector';
 import type { StoredAnswer } from '../outcome';
 import type { ApiStyle } from '../request';
 import { createAnswerCollector } from '../stream/answer-collector';
-import { pacedFeed } from '../stream/paced-feed';
+import { pacedFeed, type PacedFeed } from '../stream/paced-feed';
 import { LargeAnswer, type AnswerReading, type OffThreadAnswerReader } from '../stream/large-answer';
 import { watchResponsesSequence } from '../stream/responses-sequence';
 import { dataFrame, namedFrame } from '../stream/sse-format';
@@ -29,6 +29,12 @@ export interface TeedBody {
   completion: Promise<StoredAnswer | undefined>;
   /** For an answer too large to store (`completion` is then undefined): what was read of it. */
   large: Promise<AnswerReading | undefined>;
+  /**
+   * For a body that did not end as a complete answer (cut, cancelled by the client, ended in an
+   * error or `response.incomplete`): the usage the provider reported in it, which it bills.
+   * Undefined for a complete answer, an uncollected body or a body without usage.
+   */
+  reported: Promise<ReportedUsage | undefined>;
   /**
    * STREAM_BROKEN_CODE once the client's stream ended in the tee's error frame (the upstream broke
    * off or stopped before its end marker), STREAM_ERROR_CODE once it ended in the provider's own
@@ -71,20 +77,29 @@ export function teeUpstreamBody(source: Readable, options: TeeOptions): TeedBody
   let settleLarge!: (reading: Promise<AnswerReading | undefined> | undefined) => void;
   const large = new Promise<AnswerReading | undefined>((resolve) => (settleLarge = resolve));
   let settled = false;
+  let answered = false;
   const completion = new Promise<StoredAnswer | undefined>((resolve) => {
     settle = (answer) => {
       if (settled) return;
       settled = true;
+      answered = answer !== undefined;
       resolve(answer instanceof LargeAnswer ? undefined : answer);
       settleLarge(answer instanceof LargeAnswer ? answer.reading : undefined);
     };
   });
+  // The collector's feed is paced (it may lag the client): its usage is read once it has caught up.
+  const feed = collector && isStream ? pacedFeed((chunk) => collector.push(chunk)) : undefined;
+  const reported = completion.then(async () => {
+    if (answered || !collector) return undefined;
+    await feed?.drained();
+    return collector.reportedUsage();
+  });
 
-  if (!isStream) return { body: watchPlainBody(source, collector, settle), completion, large, streamFailure: noFailure };
+  if (!isStream) return { body: watchPlainBody(source, collector, settle), completion, large, reported, streamFailure: noFailure };
 
   let failure: string | undefined;
-  const body = watchStreamBody(source, options.api, collector, settle, (code) => (failure = code));
-  return { body, completion, large, streamFailure: () => failure };
+  const body = watchStreamBody(source, options.api, collector, feed, settle, (code) => (failure = code));
+  return { body, completion, large, reported, streamFailure: () => failure };
 }
 
 /** A plain body is never mended: one that breaks is cut, and its client sees a broken connection. */
@@ -101,11 +116,11 @@ function watchStreamBody(
   source: Readable,
   api: ApiStyle,
   collector: AnswerCollector | undefined,
+  /** The collector's feed: paced, so a burst of events never holds the thread (paced-feed.ts). */
+  feed: PacedFeed | undefined,
   settle: (answer: StoredAnswer | LargeAnswer | undefined) => void,
   onFailure: (code: string) => void,
 ): Readable {
-  // The collector parses each event; paced, so a burst of them never holds the thread (paced-feed.ts).
-  const feed = collector ? pacedFeed((chunk) => collector.push(chunk)) : undefined;
   // A Responses error event needs the stream's next sequence number: the collector counts them;
   // a body it does not read (an error status sent as a stream, rare) is watched for them here.
   const watch = api === 'openai.responses' && !collector ? watchResponsesSequence() : undefined;
@@ -173,8 +188,9 @@ function watchStreamBody(
   source.on('close', () => {
     if (!source.readableEnded) brokeOff('the upstream body was closed');
   });
+  // A client that left does not stop the feed: what it already received may hold the provider's
+  // usage (an Anthropic message_start), which is billed; the source is destroyed, so no more comes.
   body.on('close', () => {
-    feed?.stop();
     settle(undefined);
     if (!source.readableEnded) source.destroy();
   });
