@@ -62,3 +62,25 @@ test('an Anthropic refusal is not stored', async () => {
   }
   assert.deepEqual(layers, ['l3', 'l3']);
 });
+
+test('an answer of thousands of parts reaches its client whole but is not stored: each replay would hold the proxy', async () => {
+  // Under 1 MB, yet replaying 30,000 one-letter content blocks as a stream held the proxy's
+  // thread for 80-200 ms on every hit (a replay renders each part as frames of its own).
+  const blocks = Array.from({ length: 5_000 }, (_, i) => ({ type: 'text', text: `b${i}` }));
+  const many = { id: 'msg_many', type: 'message', role: 'assistant', model: 'claude-sonnet-4-5', content: blocks, stop_reason: 'end_turn', stop_sequence: null, usage: { input_tokens: 5, output_tokens: 5_000 } };
+  stack.fake.enqueue({ body: many }, { body: many });
+  const layers: (string | null)[] = [];
+  for (let i = 0; i < 2; i++) {
+    const { data, response } = await stack.anthropic().messages.create({ model: 'claude-sonnet-4-5', max_tokens: 64, messages: [{ role: 'user', content: 'answer in five thousand blocks' }] }).withResponse();
+    assert.equal(data.content.length, 5_000);
+    layers.push(response.headers.get('x-isartor-layer'));
+  }
+  assert.deepEqual(layers, ['l3', 'l3'], 'content blocks');
+  // Streamed: 2,000 tool calls.
+  const calls = Array.from({ length: 2_000 }, (_, i) => ({ name: 'read_file', arguments: { path: `f${i}.ts` } }));
+  stack.fake.enqueue({ toolCalls: calls }, { toolCalls: calls });
+  assert.deepEqual(await layersOf('call two thousand tools', true), ['l3', 'l3'], 'tool calls');
+  // A few dozen parts are stored as ever.
+  stack.fake.enqueue({ toolCalls: calls.slice(0, 40) });
+  assert.deepEqual(await layersOf('call forty tools', true), ['l3', 'l1a'], 'forty tool calls');
+});

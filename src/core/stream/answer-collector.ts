@@ -5,7 +5,7 @@
  */
 import type { StoredAnswer } from '../outcome';
 import type { ApiStyle, JsonObject, JsonValue } from '../request';
-import { answerTextBytes, isCompleteAnswerBody, LargeAnswer, MAX_STORED_ANSWER_BYTES, readAnswerValue, readLargeAnswer, type AnswerReading, type OffThreadAnswerReader } from './large-answer';
+import { answerTextBytes, isCompleteAnswerBody, LargeAnswer, MAX_STORED_ANSWER_BYTES, readAnswerValue, readLargeAnswer, tooLargeToStore, type AnswerReading, type OffThreadAnswerReader } from './large-answer';
 import { createAnthropicAccumulator } from './anthropic-accumulator';
 import { createOpenAIAccumulator, type StreamAccumulator } from './openai-accumulator';
 import { createResponsesAccumulator } from './responses-accumulator';
@@ -68,6 +68,7 @@ export function createAnswerCollector(api: ApiStyle, contentType: string | undef
         return undefined;
       }
       if (!isCompleteAnswerBody(api, body)) return undefined;
+      if (tooLargeToStore(api, body)) return new LargeAnswer(Promise.resolve(readAnswerValue(api, body)));
       const answer = toStoredAnswer(api, body);
       rememberBodyText(answer, text);
       return answer;
@@ -119,7 +120,7 @@ function createStreamCollector(api: ApiStyle, reader: OffThreadAnswerReader | un
       const body = accumulator.result();
       if (!body) return skipped || shed ? new LargeAnswer(Promise.resolve(undefined)) : undefined;
       if (shed) return new LargeAnswer(Promise.resolve(shedReading(api, body, accumulator.shed!())));
-      if (skipped || answerTextBytes(api, body) > MAX_STORED_ANSWER_BYTES) return new LargeAnswer(Promise.resolve(readAnswerValue(api, body)));
+      if (skipped || tooLargeToStore(api, body)) return new LargeAnswer(Promise.resolve(readAnswerValue(api, body)));
       const answer = toStoredAnswer(api, body);
       const streamUsage = accumulator.streamUsage?.();
       if (streamUsage) answer.streamUsage = streamUsage;
