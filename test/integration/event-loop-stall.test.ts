@@ -292,7 +292,7 @@ test(`opted-in edits of a large instruction file with 64 comments never stall /h
 });
 
 test(`bodies of very many JSON values go upstream as sent, uncached, and never stall /healthz over ${MAX_POLL_MS} ms`, { timeout: 120_000 }, async (t) => {
-  // A million pieces each (src/proxy/jsonNodes.ts), ~5 MB: taking such a body in from the body
+  // A million pieces each (src/core/jsonNodes.ts), ~5 MB: taking such a body in from the body
   // worker held the proxy's thread for 100-200 ms; JSON.parse there would be no faster. So the
   // proxy forwards the client's bytes and keeps nothing.
   const messages = Array.from({ length: 200_000 }, (_, i) => ({ role: i % 2 ? 'assistant' : 'user', content: `turn ${i}` }));

@@ -8,6 +8,7 @@
  */
 import type { TokenUsage } from '../outcome';
 import type { ApiStyle, JsonObject, JsonValue } from '../request';
+import { jsonNodesUpTo } from '../jsonNodes';
 import { approximateTokensOf } from '../tokens';
 import { answerTexts } from './estimate-usage';
 import { isCompleteResponse } from './responses-accumulator';
@@ -23,6 +24,14 @@ export const MAX_STORED_ANSWER_BYTES = 1024 * 1024;
  * (under 1 MB) held that thread for 80-200 ms on each hit. Models answer with a few dozen at most.
  */
 export const MAX_STORED_ANSWER_PARTS = 1_000;
+
+/**
+ * Pieces of JSON (jsonNodes.ts: an object's keys past its 1,000th count ten) an answer may have to
+ * be stored. Each hit parses the stored answer on the proxy's thread and renders it: a tool call
+ * whose input has 60,000 keys (880 KB) took 35-100 ms to parse, and a stream of 2,000 tokens with
+ * top_logprobs (424,000 pieces) ~50 ms to render. 500 such tokens are ~106,000 pieces.
+ */
+export const MAX_STORED_ANSWER_NODES = 200_000;
 
 /** What the ledger needs of an answer too large to store. */
 export interface AnswerReading {
@@ -110,9 +119,9 @@ export function answerParts(api: ApiStyle, body: JsonObject): number {
   return parts;
 }
 
-/** Whether a complete answer body is too large, in text or in parts, to store. */
+/** Whether a complete answer body is too large, in text, parts or pieces, to store. */
 export function tooLargeToStore(api: ApiStyle, body: JsonObject): boolean {
-  return answerParts(api, body) > MAX_STORED_ANSWER_PARTS || answerTextBytes(api, body) > MAX_STORED_ANSWER_BYTES;
+  return answerParts(api, body) > MAX_STORED_ANSWER_PARTS || answerTextBytes(api, body) > MAX_STORED_ANSWER_BYTES || jsonNodesUpTo(body, MAX_STORED_ANSWER_NODES) > MAX_STORED_ANSWER_NODES;
 }
 
 /**

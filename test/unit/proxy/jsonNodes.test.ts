@@ -1,10 +1,10 @@
 /**
- * Counting a parsed body's pieces (src/proxy/jsonNodes.ts): what decides whether the proxy's thread
+ * Counting a parsed body's pieces (src/core/jsonNodes.ts): what decides whether the proxy's thread
  * takes a large body in, so the count must be exact up to the limit and cheap past it.
  */
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { jsonNodesUpTo, MAX_MAIN_THREAD_NODES } from '../../../src/proxy/jsonNodes';
+import { jsonNodesUpTo, MAX_MAIN_THREAD_NODES } from '../../../src/core/jsonNodes';
 import type { JsonValue } from '../../../src/core/request';
 
 describe('jsonNodesUpTo', () => {

@@ -1,12 +1,13 @@
 /**
  * How many pieces a parsed JSON value is made of, for the body worker to tell whether the proxy's
- * thread can take a body in without stalling. Handing a parsed body from the worker to that thread
+ * thread can take a body in without stalling (and the caches whether an answer is cheap enough to
+ * replay, large-answer.ts). Handing a parsed body from the worker to that thread
  * (a structured clone) costs time per piece, not per byte: ~0.02 µs a piece in arrays of numbers or
  * small objects, ~0.1 µs in an array of chat messages, and ~0.2 µs (10× a small object's, more in a
  * running proxy) in one object of 100,000 keys, which V8 keeps as a hash table (Node 20, measured on
  * this project's 2-core test machine). JSON.parse on that thread costs about the same.
  */
-import type { JsonValue } from '../core/request';
+import type { JsonValue } from './request';
 
 /**
  * Most pieces a body may have for the proxy's thread to take it in. Bodies just under it held
