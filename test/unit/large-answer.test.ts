@@ -15,6 +15,7 @@ import { LargeAnswer, MAX_STORED_ANSWER_BYTES, type AnswerReading, type OffThrea
 import { teeUpstreamBody } from '../../src/core/upstream/tee';
 import { createBodyParser } from '../../src/proxy/bodyParser';
 import { createLogger } from '../../src/core/logger';
+import { blockedMs } from './blockedMs';
 
 const bodies = createBodyParser({ logger: createLogger(() => undefined, 'error') });
 after(() => bodies.close());
@@ -174,4 +175,19 @@ test('once a stream\'s text is past what can be stored, its text is let go as it
     kept = answerTexts(api, body).reduce((sum, piece) => sum + piece.length, 0);
     assert.ok(kept <= MAX_STORED_ANSWER_BYTES, `${api}: ${kept} characters of text kept`);
   }
+});
+
+test('a plain answer under the size limit but of very many pieces is read on the body worker, not parsed here', async () => {
+  // A tool input of 60,000 keys (880 KB): parsing it on the proxy's thread took 35-100 ms, for an
+  // answer that is not stored anyway (MAX_STORED_ANSWER_NODES).
+  const input = Object.fromEntries(Array.from({ length: 60_000 }, (_, i) => [`k${i}`, i]));
+  const body = { id: 'msg_wide', type: 'message', role: 'assistant', model: 'm', content: [{ type: 'tool_use', id: 'toolu_1', name: 'write', input }], stop_reason: 'tool_use', stop_sequence: null, usage: { input_tokens: 40, output_tokens: 900_000 } };
+  assert.ok(JSON.stringify(body).length < MAX_STORED_ANSWER_BYTES);
+  handed.length = 0;
+  let collected: ReturnType<typeof collectPlain> | undefined;
+  const blocked = blockedMs(() => (collected = collectPlain('anthropic.messages', body, workerReader)));
+  const reading = await readingOf(collected!.result);
+  assert.equal(handed.length, 1, 'handed to the worker');
+  assert.deepEqual(reading?.usage, USAGE);
+  assert.ok(blocked < 30, `collecting held this thread ${blocked.toFixed(1)} ms`);
 });
