@@ -191,3 +191,34 @@ test('a plain answer under the size limit but of very many pieces is read on the
   assert.deepEqual(reading?.usage, USAGE);
   assert.ok(blocked < 30, `collecting held this thread ${blocked.toFixed(1)} ms`);
 });
+
+test('a Messages stream whose tool input has very many pieces is not parsed here: shed, not stored, its usage read', async () => {
+  // 110,000 short keys (under 1 MiB, so the text alone does not shed it) streamed as
+  // input_json_delta fragments: the joined input was parsed at its content_block_stop, and the
+  // rebuilt answer measured, in one go on this thread (60,000 keys: 62 ms in `isartor serve`).
+  const fragments = ['{', ...Array.from({ length: 110_000 }, (_, i) => `"${i.toString(36)}":0,`), '"end":1}'];
+  assert.ok(fragments.join('').length < MAX_STORED_ANSWER_BYTES);
+  const head: Array<[string, object]> = [
+    ['message_start', { type: 'message_start', message: { id: 'msg_wide', type: 'message', role: 'assistant', model: 'm', content: [], stop_reason: null, stop_sequence: null, usage: { input_tokens: 40, output_tokens: 1 } } }],
+    ['content_block_start', { type: 'content_block_start', index: 0, content_block: { type: 'tool_use', id: 'toolu_1', name: 'write', input: {} } }],
+    ...fragments.map((partial_json): [string, object] => ['content_block_delta', { type: 'content_block_delta', index: 0, delta: { type: 'input_json_delta', partial_json } }]),
+  ];
+  const tail: Array<[string, object]> = [
+    ['content_block_stop', { type: 'content_block_stop', index: 0 }],
+    ['message_delta', { type: 'message_delta', delta: { stop_reason: 'tool_use', stop_sequence: null }, usage: { output_tokens: 900_000 } }],
+    ['message_stop', { type: 'message_stop' }],
+  ];
+  const collector = createAnswerCollector('anthropic.messages', 'text/event-stream', workerReader);
+  const bytes = Buffer.from(named(head));
+  for (let at = 0; at < bytes.length; at += 16 * 1024) collector.push(bytes.subarray(at, at + 16 * 1024));
+  // The input is whole at its content_block_stop: that push, and the finish, are what is measured.
+  const ending = Buffer.from(named(tail));
+  let result: unknown;
+  const blocked = blockedMs(() => {
+    collector.push(ending);
+    result = collector.finish();
+  });
+  assert.ok(blocked < 30, `the input's end and the finish held this thread ${blocked.toFixed(1)} ms`);
+  // The unparsed input counts as output, its bytes as they came (the rebuilt block keeps `{}`).
+  assert.deepEqual(await readingOf(result), { complete: true, usage: USAGE, outputTokens: Math.ceil((2 + Buffer.byteLength(fragments.join(''))) / 4) });
+});

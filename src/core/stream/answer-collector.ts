@@ -101,7 +101,7 @@ function createStreamCollector(api: ApiStyle, reader: OffThreadAnswerReader | un
   const feed = (event: SseEvent): void => {
     if (!tooLargeToParseHere(event.data)) {
       accumulator.push(event);
-      if (!shed && accumulator.shed && (accumulator.textLength?.() ?? 0) > MAX_STORED_ANSWER_BYTES) {
+      if (!shed && accumulator.shed && ((accumulator.textLength?.() ?? 0) > MAX_STORED_ANSWER_BYTES || accumulator.unstorable?.() === true)) {
         accumulator.shed();
         shed = true;
       }
