@@ -184,12 +184,15 @@ test('a plain answer under the size limit but of very many pieces is read on the
   const body = { id: 'msg_wide', type: 'message', role: 'assistant', model: 'm', content: [{ type: 'tool_use', id: 'toolu_1', name: 'write', input }], stop_reason: 'tool_use', stop_sequence: null, usage: { input_tokens: 40, output_tokens: 900_000 } };
   assert.ok(JSON.stringify(body).length < MAX_STORED_ANSWER_BYTES);
   handed.length = 0;
-  let collected: ReturnType<typeof collectPlain> | undefined;
-  const blocked = blockedMs(() => (collected = collectPlain('anthropic.messages', body, workerReader)));
-  const reading = await readingOf(collected!.result);
+  const collector = createAnswerCollector('anthropic.messages', 'application/json', workerReader);
+  const bytes = Buffer.from(JSON.stringify(body));
+  for (let at = 0; at < bytes.length; at += 64 * 1024) collector.push(bytes.subarray(at, at + 64 * 1024));
+  let result: unknown;
+  const blocked = blockedMs(() => (result = collector.finish()));
+  const reading = await readingOf(result);
   assert.equal(handed.length, 1, 'handed to the worker');
   assert.deepEqual(reading?.usage, USAGE);
-  assert.ok(blocked < 30, `collecting held this thread ${blocked.toFixed(1)} ms`);
+  assert.ok(blocked < 30, `finishing held this thread ${blocked.toFixed(1)} ms`);
 });
 
 test('a Messages stream whose tool input has very many pieces is not parsed here: shed, not stored, its usage read', async () => {
