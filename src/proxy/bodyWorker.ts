@@ -16,7 +16,7 @@ import { approximateTokens } from '../core/tokens';
 import type { BodyJob, BodyReply, OptimiseJob, ParseJob } from './bodyWorkerProtocol';
 import { toProxyError } from './errors';
 import { parseJsonBody } from './incoming';
-import { jsonNodesUpTo, MAX_MAIN_THREAD_NODES } from './jsonNodes';
+import { jsonNodesUpTo, MAX_MAIN_THREAD_NODES } from '../core/jsonNodes';
 import { validateBody } from './validate';
 
 const bytesOf = (job: ParseJob | OptimiseJob): Buffer => Buffer.from(job.bytes.buffer, job.bytes.byteOffset, job.bytes.byteLength);

@@ -17,7 +17,7 @@ import { OversizedBody } from './bodyParser';
 import { clientToolFrom } from './client-tool';
 import type { ProxyContext } from './context';
 import { sendError, toProxyError, type ErrorShape } from './errors';
-import { MAX_MAIN_THREAD_NODES } from './jsonNodes';
+import { MAX_MAIN_THREAD_NODES } from '../core/jsonNodes';
 import { forwardVerbatim } from './passthrough';
 import { cacheDirectives, flatHeaders, queryString } from './incoming';
 import { directivesForApi } from './responses';

@@ -4,6 +4,7 @@
  */
 import type { ServerResponse } from 'node:http';
 import type { Readable } from 'node:stream';
+import { setImmediate as nextTurn } from 'node:timers/promises';
 import type { GeneratedOutcome, Outcome, SharedOutcome, StoredAnswer, StoredOutcome, UpstreamOutcome } from '../core/outcome';
 import type { JsonValue, ProxyRequest } from '../core/request';
 import { createAnthropicLiveRenderer, renderAnthropicStream } from '../core/stream/anthropic-render';
@@ -58,6 +59,27 @@ function liveRenderer(req: ProxyRequest, outcome: GeneratedOutcome): LiveRendere
   return createOpenAILiveRenderer(req.api === 'openai.chat' ? 'chat' : 'completions', meta, { includeUsage: includeUsage(req) });
 }
 
+/**
+ * How long writing a local answer may hold the event loop before other work gets a turn. Its
+ * deltas come through promises: when they are already there (an answer generated in full before
+ * it is sent), the loop below never left the microtask queue, and 500,000 of them held the proxy's
+ * thread for 1.8 s.
+ */
+const WRITE_SLICE_MS = 10;
+
+/** Resolves once `res` takes more writes again, or is closed. */
+function writable(res: ServerResponse): Promise<void> {
+  return new Promise((resolve) => {
+    const done = (): void => {
+      res.off('drain', done);
+      res.off('close', done);
+      resolve();
+    };
+    res.on('drain', done);
+    res.on('close', done);
+  });
+}
+
 async function writeGenerated(res: ServerResponse, req: ProxyRequest, outcome: GeneratedOutcome, headers: Record<string, string>): Promise<void> {
   const allHeaders = { ...headers, 'x-isartor-local-model': outcome.localModel };
   if (!req.stream) {
@@ -78,9 +100,15 @@ async function writeGenerated(res: ServerResponse, req: ProxyRequest, outcome: G
   res.writeHead(200, { ...SSE_HEADERS, ...allHeaders });
   res.write(renderer.start());
   try {
+    let sliceStart = performance.now();
     for await (const delta of outcome.deltas) {
       if (res.destroyed) return;
-      res.write(renderer.text(delta));
+      // A client reading slower than the answer comes is waited for, not buffered for. A 'drain'
+      // can come in the same turn (the socket took the bytes at once), so the slice still counts.
+      if (!res.write(renderer.text(delta))) await writable(res);
+      if (performance.now() - sliceStart < WRITE_SLICE_MS) continue;
+      await nextTurn();
+      sliceStart = performance.now();
     }
     res.end(renderer.end(await outcome.done));
   } catch (error) {

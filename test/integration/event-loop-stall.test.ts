@@ -9,6 +9,8 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { once } from 'node:events';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -290,7 +292,7 @@ test(`opted-in edits of a large instruction file with 64 comments never stall /h
 });
 
 test(`bodies of very many JSON values go upstream as sent, uncached, and never stall /healthz over ${MAX_POLL_MS} ms`, { timeout: 120_000 }, async (t) => {
-  // A million pieces each (src/proxy/jsonNodes.ts), ~5 MB: taking such a body in from the body
+  // A million pieces each (src/core/jsonNodes.ts), ~5 MB: taking such a body in from the body
   // worker held the proxy's thread for 100-200 ms; JSON.parse there would be no faster. So the
   // proxy forwards the client's bytes and keeps nothing.
   const messages = Array.from({ length: 200_000 }, (_, i) => ({ role: i % 2 ? 'assistant' : 'user', content: `turn ${i}` }));
@@ -390,4 +392,76 @@ test(`answers of 8 MB reach the client whole, are not cached, are counted, and n
   const deadline = Date.now() + 10_000;
   while ((await counted()) < 5 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 100));
   assert.equal(await counted(), 5, 'five ledger records with the answers\' usage');
+});
+
+test(`a local model's long answer, generated in full before it is streamed, never stalls /healthz over ${MAX_POLL_MS} ms`, { timeout: 120_000 }, async (t) => {
+  // A streamed request without its own token limit is answered only once the local answer is
+  // whole (it could still hit the local cap). Its deltas were then written in one run of promise
+  // callbacks that never let the event loop turn: 500,000 of them held it for 1.8 s.
+  const EVENTS = 60_000;
+  const local = createServer((req, res) => {
+    let body = '';
+    req.on('data', (chunk: Buffer) => (body += chunk.toString()));
+    req.on('end', () => {
+      const request = JSON.parse(body) as { stream?: boolean };
+      if (!request.stream) {
+        // Triage: SIMPLE, so the local model answers.
+        res.writeHead(200, { 'content-type': 'application/json' });
+        return void res.end(JSON.stringify({ choices: [{ index: 0, message: { role: 'assistant', content: 'SIMPLE' }, logprobs: { content: [{ token: 'SIMPLE', logprob: -0.01, top_logprobs: [{ token: 'SIMPLE', logprob: -0.01 }] }] }, finish_reason: 'length' }] }));
+      }
+      res.writeHead(200, { 'content-type': 'text/event-stream' });
+      const frame = (delta: object, finish: string | null = null): string => `data: ${JSON.stringify({ choices: [{ index: 0, delta, finish_reason: finish }] })}\n\n`;
+      res.write(Array.from({ length: EVENTS }, (_, i) => frame({ content: ` w${i % 10}` })).join(''));
+      res.end(`${frame({}, 'stop')}data: [DONE]\n\n`);
+    });
+  });
+  local.listen(0, '127.0.0.1');
+  await once(local, 'listening');
+  const dir = await mkdtemp(join(tmpdir(), 'isartor-stall-local-'));
+  const configFile = join(dir, 'config.json');
+  const localUrl = `http://127.0.0.1:${(local.address() as AddressInfo).port}/v1`;
+  await writeFile(configFile, JSON.stringify({ local: { enabled: true, backendUrl: localUrl, backendModel: 'fake-local', maxAnswerTokens: 100_000 } }));
+  const env: NodeJS.ProcessEnv = { ...process.env, ISARTOR_CONFIG: configFile };
+  for (const name of ['OPENAI_API_KEY', 'ANTHROPIC_API_KEY', 'AZURE_OPENAI_API_KEY', 'AZURE_OPENAI_ENDPOINT', 'ISARTOR_PORT', 'ISARTOR_DATA_DIR']) delete env[name];
+  const serve = spawn(process.execPath, [BIN, 'serve', '--port', '0', '--data-dir', join(dir, 'data'), '--upstream', fake.openaiBase, '--anthropic-upstream', fake.anthropicBase], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+  let serveStderr = '';
+  serve.stderr!.on('data', (chunk: Buffer) => (serveStderr += chunk.toString()));
+  try {
+    const lines = createInterface({ input: serve.stdout! });
+    const [line] = (await once(lines, 'line')) as [string];
+    lines.close();
+    const url = /^isartor listening on (http:\/\/127\.0\.0\.1:\d+)/.exec(line)?.[1];
+    assert.ok(url, `unexpected ready line: ${line}`);
+    const openai = new OpenAI({ apiKey: 'sk-stall-test-0001', baseURL: `${url}/v1`, maxRetries: 0, timeout: 120_000 });
+    // The tokenizer's one-time load (the first count, which the local layer's limits make) is not under test.
+    // A prompt past the local limits is counted and then goes to the cloud.
+    await openai.chat.completions.create({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'warm up '.repeat(1_000) }] });
+    const before = fake.requests.length;
+    const poller = await startPoller(`${url}/healthz`, serve.pid!);
+    try {
+      const { data: stream, response } = await openai.chat.completions.create({ model: 'gpt-4o-mini', stream: true, messages: [{ role: 'user', content: 'What is the capital of France?' }] }).withResponse();
+      let deltas = 0;
+      let text = '';
+      for await (const chunk of stream) {
+        const content = chunk.choices[0]?.delta.content;
+        if (content) (deltas++, (text += content));
+      }
+      assert.equal(response.headers.get('x-isartor-layer'), 'l2');
+      assert.equal(deltas, EVENTS, 'every delta of the local answer, one frame each');
+      assert.ok(text.startsWith(' w0 w1 w2'));
+      assert.equal(fake.requests.length, before, 'nothing went to the cloud');
+    } finally {
+      const { polls, maxMs, maxBusyMs, maxProcessMs } = await poller.stop();
+      const figures = `longest wait ${maxMs.toFixed(0)} ms, of which the proxy's main thread computed ${maxBusyMs.toFixed(0)} ms (the whole process at most ${maxProcessMs.toFixed(0)} ms in one wait; ${polls} polls)`;
+      assert.ok(maxBusyMs <= MAX_POLL_MS, `a /healthz poll waited on the proxy: ${figures}\n${serveStderr}`);
+      t.diagnostic(figures);
+    }
+  } finally {
+    if (serve.exitCode === null) {
+      serve.kill('SIGTERM');
+      await once(serve, 'exit');
+    }
+    local.close();
+    await rm(dir, { recursive: true, force: true });
+  }
 });

@@ -21,6 +21,8 @@ interface ServerScript {
   finishReason: string;
   usage?: { prompt_tokens: number; completion_tokens: number };
   failGeneration?: boolean;
+  /** Ignores max_tokens and never ends: one-token events, or one event whose line never ends. */
+  endless?: 'events' | 'line';
 }
 
 let server: Server;
@@ -40,10 +42,25 @@ function answer(req: IncomingMessage, res: ServerResponse, body: JsonObject): vo
   res.writeHead(200, { 'content-type': 'text/event-stream' });
   const frame = (data: unknown): boolean => res.write(`data: ${JSON.stringify(data)}\n\n`);
   frame({ id: 'c', object: 'chat.completion.chunk', choices: [{ index: 0, delta: { role: 'assistant', content: '' }, finish_reason: null }] });
+  if (script.endless) return void sendEndlessly(res, script.endless);
   for (const chunk of script.chunks) frame({ id: 'c', object: 'chat.completion.chunk', choices: [{ index: 0, delta: { content: chunk }, finish_reason: null }] });
   frame({ id: 'c', object: 'chat.completion.chunk', choices: [{ index: 0, delta: {}, finish_reason: script.finishReason }] });
   if (script.usage) frame({ id: 'c', object: 'chat.completion.chunk', choices: [], usage: script.usage });
   res.end('data: [DONE]\n\n');
+}
+
+/** Bytes the last endless answer had written when its reader went away. */
+let endlessBytes = 0;
+
+async function sendEndlessly(res: ServerResponse, kind: 'events' | 'line'): Promise<void> {
+  endlessBytes = 0;
+  const event = `data: ${JSON.stringify({ id: 'c', object: 'chat.completion.chunk', choices: [{ index: 0, delta: { content: ' word' }, finish_reason: null }] })}\n\n`;
+  const piece = kind === 'events' ? event.repeat(Math.ceil(64 * 1024 / event.length)) : 'x'.repeat(64 * 1024);
+  if (kind === 'line') res.write('data: {"choices":[{"index":0,"delta":{"content":"');
+  while (!res.destroyed) {
+    endlessBytes += piece.length;
+    if (!res.write(piece)) await new Promise((resolve) => (res.once('drain', resolve), res.once('close', resolve)));
+  }
 }
 
 before(async () => {
@@ -130,4 +147,26 @@ void test('a server that reports no usage gets counted with a tokenizer; length 
   const capped = await ask({ ...question, stream: false });
   assert.equal(capped.outcome.kind, 'upstream');
   assert.equal(capped.ctx.notes.localSkipped, 'local answer rejected: hit the local token cap');
+});
+
+void test('a server that ignores max_tokens and never stops is cut off at the answer\'s byte budget, as a capped answer', { timeout: 30_000 }, async () => {
+  // Every byte it sends is parsed on the proxy's thread: an answer of 500,000 events held that
+  // thread for seconds, and one that never ends was read for ever (deadlines only catch silence).
+  // (The endless line completes no event: nothing of it is text.)
+  for (const [kind, reason] of [['events', 'hit the local token cap'], ['line', 'empty answer']] as const) {
+    script.endless = kind;
+    const plain = await ask({ ...question, stream: false });
+    assert.equal(plain.outcome.kind, 'upstream', `${kind}: over the local cap, so the cloud answers`);
+    assert.equal(plain.ctx.notes.localSkipped, `local answer rejected: ${reason}`);
+    assert.ok(endlessBytes < 64 * 1024 * 1024, `${kind}: the server wrote ${endlessBytes} bytes before it was cut off`);
+  }
+  // A streamed answer within the client's own limit is committed early; it ends as cut off there.
+  script.endless = 'events';
+  const { outcome } = await ask({ ...question, max_tokens: 16 });
+  assert.equal(outcome.kind, 'generated');
+  const deltas = await readDeltas((outcome as GeneratedOutcome).deltas);
+  assert.ok(deltas.join('').startsWith(' word word'));
+  const done = await (outcome as GeneratedOutcome).done;
+  assert.equal((done.body.choices as Array<{ finish_reason: string }>)[0]!.finish_reason, 'length');
+  assert.ok(deltas.join('').length <= 16 * 4 * 1024, 'no more text than the budget for 16 tokens');
 });

@@ -62,3 +62,43 @@ test('an Anthropic refusal is not stored', async () => {
   }
   assert.deepEqual(layers, ['l3', 'l3']);
 });
+
+test('an answer of thousands of parts reaches its client whole but is not stored: each replay would hold the proxy', async () => {
+  // Under 1 MB, yet replaying 30,000 one-letter content blocks as a stream held the proxy's
+  // thread for 80-200 ms on every hit (a replay renders each part as frames of its own).
+  const blocks = Array.from({ length: 5_000 }, (_, i) => ({ type: 'text', text: `b${i}` }));
+  const many = { id: 'msg_many', type: 'message', role: 'assistant', model: 'claude-sonnet-4-5', content: blocks, stop_reason: 'end_turn', stop_sequence: null, usage: { input_tokens: 5, output_tokens: 5_000 } };
+  stack.fake.enqueue({ body: many }, { body: many });
+  const layers: (string | null)[] = [];
+  for (let i = 0; i < 2; i++) {
+    const { data, response } = await stack.anthropic().messages.create({ model: 'claude-sonnet-4-5', max_tokens: 64, messages: [{ role: 'user', content: 'answer in five thousand blocks' }] }).withResponse();
+    assert.equal(data.content.length, 5_000);
+    layers.push(response.headers.get('x-isartor-layer'));
+  }
+  assert.deepEqual(layers, ['l3', 'l3'], 'content blocks');
+  // Streamed: 2,000 tool calls.
+  const calls = Array.from({ length: 2_000 }, (_, i) => ({ name: 'read_file', arguments: { path: `f${i}.ts` } }));
+  stack.fake.enqueue({ toolCalls: calls }, { toolCalls: calls });
+  assert.deepEqual(await layersOf('call two thousand tools', true), ['l3', 'l3'], 'tool calls');
+  // A few dozen parts are stored as ever.
+  stack.fake.enqueue({ toolCalls: calls.slice(0, 40) });
+  assert.deepEqual(await layersOf('call forty tools', true), ['l3', 'l1a'], 'forty tool calls');
+});
+
+test('an answer of very many JSON pieces reaches its client whole but is not stored: each hit would parse it on the proxy', async () => {
+  // A tool call whose input has 60,000 keys (880 KB, under the size limit): parsing the stored
+  // answer back took the proxy's thread 35-100 ms on every hit.
+  const input = Object.fromEntries(Array.from({ length: 60_000 }, (_, i) => [`k${i}`, i]));
+  const wide = { id: 'msg_wide', type: 'message', role: 'assistant', model: 'claude-sonnet-4-5', content: [{ type: 'tool_use', id: 'toolu_1', name: 'write', input }], stop_reason: 'tool_use', stop_sequence: null, usage: { input_tokens: 5, output_tokens: 9 } };
+  stack.fake.enqueue({ body: wide }, { body: wide });
+  const layers: (string | null)[] = [];
+  for (let i = 0; i < 2; i++) {
+    const { data, response } = await stack.anthropic().messages.create({ model: 'claude-sonnet-4-5', max_tokens: 64, messages: [{ role: 'user', content: 'write sixty thousand keys' }] }).withResponse();
+    assert.equal(Object.keys((data.content[0] as { input: object }).input).length, 60_000);
+    layers.push(response.headers.get('x-isartor-layer'));
+  }
+  assert.deepEqual(layers, ['l3', 'l3']);
+  // The same keys in a JSON string (tool call arguments) are one piece: stored as ever.
+  stack.fake.enqueue({ toolCalls: [{ name: 'write', arguments: input }] });
+  assert.deepEqual(await layersOf('write them as arguments', true), ['l3', 'l1a']);
+});

@@ -15,6 +15,7 @@ import { LargeAnswer, MAX_STORED_ANSWER_BYTES, type AnswerReading, type OffThrea
 import { teeUpstreamBody } from '../../src/core/upstream/tee';
 import { createBodyParser } from '../../src/proxy/bodyParser';
 import { createLogger } from '../../src/core/logger';
+import { blockedMs } from './blockedMs';
 
 const bodies = createBodyParser({ logger: createLogger(() => undefined, 'error') });
 after(() => bodies.close());
@@ -174,4 +175,53 @@ test('once a stream\'s text is past what can be stored, its text is let go as it
     kept = answerTexts(api, body).reduce((sum, piece) => sum + piece.length, 0);
     assert.ok(kept <= MAX_STORED_ANSWER_BYTES, `${api}: ${kept} characters of text kept`);
   }
+});
+
+test('a plain answer under the size limit but of very many pieces is read on the body worker, not parsed here', async () => {
+  // A tool input of 60,000 keys (880 KB): parsing it on the proxy's thread took 35-100 ms, for an
+  // answer that is not stored anyway (MAX_STORED_ANSWER_NODES).
+  const input = Object.fromEntries(Array.from({ length: 60_000 }, (_, i) => [`k${i}`, i]));
+  const body = { id: 'msg_wide', type: 'message', role: 'assistant', model: 'm', content: [{ type: 'tool_use', id: 'toolu_1', name: 'write', input }], stop_reason: 'tool_use', stop_sequence: null, usage: { input_tokens: 40, output_tokens: 900_000 } };
+  assert.ok(JSON.stringify(body).length < MAX_STORED_ANSWER_BYTES);
+  handed.length = 0;
+  const collector = createAnswerCollector('anthropic.messages', 'application/json', workerReader);
+  const bytes = Buffer.from(JSON.stringify(body));
+  for (let at = 0; at < bytes.length; at += 64 * 1024) collector.push(bytes.subarray(at, at + 64 * 1024));
+  let result: unknown;
+  const blocked = blockedMs(() => (result = collector.finish()));
+  const reading = await readingOf(result);
+  assert.equal(handed.length, 1, 'handed to the worker');
+  assert.deepEqual(reading?.usage, USAGE);
+  assert.ok(blocked < 30, `finishing held this thread ${blocked.toFixed(1)} ms`);
+});
+
+test('a Messages stream whose tool input has very many pieces is not parsed here: shed, not stored, its usage read', async () => {
+  // 110,000 short keys (under 1 MiB, so the text alone does not shed it) streamed as
+  // input_json_delta fragments: the joined input was parsed at its content_block_stop, and the
+  // rebuilt answer measured, in one go on this thread (60,000 keys: 62 ms in `isartor serve`).
+  const fragments = ['{', ...Array.from({ length: 110_000 }, (_, i) => `"${i.toString(36)}":0,`), '"end":1}'];
+  assert.ok(fragments.join('').length < MAX_STORED_ANSWER_BYTES);
+  const head: Array<[string, object]> = [
+    ['message_start', { type: 'message_start', message: { id: 'msg_wide', type: 'message', role: 'assistant', model: 'm', content: [], stop_reason: null, stop_sequence: null, usage: { input_tokens: 40, output_tokens: 1 } } }],
+    ['content_block_start', { type: 'content_block_start', index: 0, content_block: { type: 'tool_use', id: 'toolu_1', name: 'write', input: {} } }],
+    ...fragments.map((partial_json): [string, object] => ['content_block_delta', { type: 'content_block_delta', index: 0, delta: { type: 'input_json_delta', partial_json } }]),
+  ];
+  const tail: Array<[string, object]> = [
+    ['content_block_stop', { type: 'content_block_stop', index: 0 }],
+    ['message_delta', { type: 'message_delta', delta: { stop_reason: 'tool_use', stop_sequence: null }, usage: { output_tokens: 900_000 } }],
+    ['message_stop', { type: 'message_stop' }],
+  ];
+  const collector = createAnswerCollector('anthropic.messages', 'text/event-stream', workerReader);
+  const bytes = Buffer.from(named(head));
+  for (let at = 0; at < bytes.length; at += 16 * 1024) collector.push(bytes.subarray(at, at + 16 * 1024));
+  // The input is whole at its content_block_stop: that push, and the finish, are what is measured.
+  const ending = Buffer.from(named(tail));
+  let result: unknown;
+  const blocked = blockedMs(() => {
+    collector.push(ending);
+    result = collector.finish();
+  });
+  assert.ok(blocked < 30, `the input's end and the finish held this thread ${blocked.toFixed(1)} ms`);
+  // The unparsed input counts as output, its bytes as they came (the rebuilt block keeps `{}`).
+  assert.deepEqual(await readingOf(result), { complete: true, usage: USAGE, outputTokens: Math.ceil((2 + Buffer.byteLength(fragments.join(''))) / 4) });
 });

@@ -19,6 +19,23 @@ export interface OpenAiBackendOptions {
 /** How many alternatives triage asks for; label tokens outside them count as probability 0. */
 const TOP_LOGPROBS = 20;
 
+/**
+ * Stream bytes read per token asked for. A server's event for one token is a few hundred bytes
+ * (llama.cpp's, with timings, under 1 KiB), so this is far above any answer that honours
+ * `max_tokens`. A server that ignores it (or sends one event of megabytes) is cut off here: every
+ * byte it sends is decoded and parsed on the proxy's thread, and 20 MB of it held that thread for
+ * 90 ms, 500,000 small events for seconds.
+ */
+const STREAM_BYTES_PER_TOKEN = 4 * 1024;
+
+/** Stream bytes read at most, whatever `max_tokens` is (a `local.maxAnswerTokens` set very high). */
+const MAX_STREAM_BYTES = 8 * 1024 * 1024;
+
+/** The bytes of stream an answer of `maxTokens` may take before it counts as cut off at its cap. */
+export function streamByteBudget(maxTokens: number): number {
+  return Math.min(MAX_STREAM_BYTES, Math.max(1, maxTokens) * STREAM_BYTES_PER_TOKEN);
+}
+
 interface TopLogprob {
   token: string;
   logprob: number;
@@ -120,18 +137,30 @@ class OpenAiCompatibleEngine implements LocalEngine {
         if (data.usage) usage = data.usage;
       },
     });
+    const budget = streamByteBudget(options.maxTokens);
+    let received = 0;
+    let overran = false;
     try {
       const response = await this.post(body, options.signal);
       if (!response.ok || !response.body) throw await this.failure(response);
       const decoder = new TextDecoder();
-      for await (const bytes of response.body) parser.feed(decoder.decode(bytes, { stream: true }));
-      parser.feed(decoder.decode());
+      for await (const bytes of response.body) {
+        received += bytes.byteLength;
+        if (received > budget) {
+          // Leaving the loop cancels the body: the server stops being read.
+          overran = true;
+          break;
+        }
+        parser.feed(decoder.decode(bytes, { stream: true }));
+      }
+      if (!overran) parser.feed(decoder.decode());
     } catch (error) {
       if (options.signal.aborted) return { text, inputTokens: 0, outputTokens: 0, stopReason: 'aborted' };
       throw error;
     }
-    if (finishReason === undefined) throw new Error('the local server ended the stream without a finish reason');
-    const stopReason: LocalStopReason = finishReason === 'length' ? 'max_tokens' : 'end';
+    if (!overran && finishReason === undefined) throw new Error('the local server ended the stream without a finish reason');
+    // Past its budget the answer is as long as the cap allows, as if the server had honoured it.
+    const stopReason: LocalStopReason = overran || finishReason === 'length' ? 'max_tokens' : 'end';
     // Servers that ignore include_usage: count with a cloud tokenizer, an estimate of the local count.
     return {
       text,

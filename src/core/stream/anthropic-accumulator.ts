@@ -2,7 +2,9 @@
  * Rebuilds a complete Anthropic `message` object from its stream of events (message_start …
  * message_stop), so a streamed answer can be cached and replayed in either streaming mode.
  */
+import { jsonTextNodesUpTo } from '../jsonNodes';
 import type { JsonObject, JsonValue } from '../request';
+import { MAX_STORED_ANSWER_NODES } from './large-answer';
 import type { StreamAccumulator } from './openai-accumulator';
 
 function isObject(value: JsonValue | undefined): value is JsonObject {
@@ -30,6 +32,8 @@ export function createAnthropicAccumulator(): StreamAccumulator {
   let textLength = 0;
   /** Once shed: the UTF-8 bytes of text let go (undefined while the text is kept). */
   let shedBytes: number | undefined;
+  /** UTF-8 bytes of JSON inputs left unparsed for their number of pieces (counted as shed text). */
+  let unparsedBytes = 0;
 
   /** Appends a text delta to `block[key]`, or once shed only counts it. */
   const append = (block: JsonObject, key: string, value: JsonValue | undefined): void => {
@@ -75,7 +79,9 @@ export function createAnthropicAccumulator(): StreamAccumulator {
     if (shedBytes !== undefined) return;
     if (json.trim() === '') return;
     try {
-      block.input = JSON.parse(json) as JsonValue;
+      // Counted first: an answer of that many pieces is not stored, so parsing it here is only a stall.
+      if (jsonTextNodesUpTo(json, MAX_STORED_ANSWER_NODES) > MAX_STORED_ANSWER_NODES) unparsedBytes += Buffer.byteLength(json, 'utf8');
+      else block.input = JSON.parse(json) as JsonValue;
     } catch {
       failed = true;
     }
@@ -155,9 +161,10 @@ export function createAnthropicAccumulator(): StreamAccumulator {
     usage: () => message?.usage,
     usagePartial: () => message?.usage !== undefined && endUsage === undefined,
     textLength: () => textLength,
+    unstorable: () => unparsedBytes > 0,
     shed() {
       if (shedBytes === undefined) {
-        shedBytes = 0;
+        shedBytes = unparsedBytes;
         for (const block of content) {
           if (!block) continue;
           for (const key of ['text', 'thinking']) {

@@ -8,6 +8,7 @@
  */
 import type { TokenUsage } from '../outcome';
 import type { ApiStyle, JsonObject, JsonValue } from '../request';
+import { jsonNodesUpTo } from '../jsonNodes';
 import { approximateTokensOf } from '../tokens';
 import { answerTexts } from './estimate-usage';
 import { isCompleteResponse } from './responses-accumulator';
@@ -15,6 +16,22 @@ import { normaliseUsage } from './usage';
 
 /** An answer body (or, for a stream, its generated text, or one of its events) larger than this is not stored. */
 export const MAX_STORED_ANSWER_BYTES = 1024 * 1024;
+
+/**
+ * An answer of more parts than this (content blocks, choices and tool calls, output items and
+ * their parts) is not stored either, whatever its size: a replay renders every part as frames of
+ * its own on the proxy's thread, ~14 µs a content block, so an answer of 30,000 one-letter blocks
+ * (under 1 MB) held that thread for 80-200 ms on each hit. Models answer with a few dozen at most.
+ */
+export const MAX_STORED_ANSWER_PARTS = 1_000;
+
+/**
+ * Pieces of JSON (jsonNodes.ts: an object's keys past its 1,000th count ten) an answer may have to
+ * be stored. Each hit parses the stored answer on the proxy's thread and renders it: a tool call
+ * whose input has 60,000 keys (880 KB) took 35-100 ms to parse, and a stream of 2,000 tokens with
+ * top_logprobs (424,000 pieces) ~50 ms to render. 500 such tokens are ~106,000 pieces.
+ */
+export const MAX_STORED_ANSWER_NODES = 200_000;
 
 /** What the ledger needs of an answer too large to store. */
 export interface AnswerReading {
@@ -79,6 +96,32 @@ export function answerTextBytes(api: ApiStyle, body: JsonObject): number {
   let bytes = 0;
   for (const text of answerTexts(api, body)) bytes += Buffer.byteLength(text, 'utf8');
   return bytes;
+}
+
+const partsOf = (value: JsonValue | undefined): number => (Array.isArray(value) ? value.length : 0);
+
+/**
+ * The parts of an answer body a replay renders one by one: what replaying it costs, beside its text.
+ *
+ * @example answerParts('anthropic.messages', { content: [{ type: 'text', text: 'hi' }] }) // 1
+ */
+export function answerParts(api: ApiStyle, body: JsonObject): number {
+  if (api === 'anthropic.messages') return partsOf(body.content);
+  let parts = 0;
+  if (api === 'openai.responses') {
+    for (const item of Array.isArray(body.output) ? body.output : []) parts += 1 + (isObject(item) ? partsOf(item.content) + partsOf(item.summary) : 0);
+    return parts;
+  }
+  for (const choice of Array.isArray(body.choices) ? body.choices : []) {
+    const message = isObject(choice) && isObject(choice.message) ? choice.message : undefined;
+    parts += 1 + (message ? partsOf(message.tool_calls) + partsOf(message.content) : 0);
+  }
+  return parts;
+}
+
+/** Whether a complete answer body is too large, in text, parts or pieces, to store. */
+export function tooLargeToStore(api: ApiStyle, body: JsonObject): boolean {
+  return answerParts(api, body) > MAX_STORED_ANSWER_PARTS || answerTextBytes(api, body) > MAX_STORED_ANSWER_BYTES || jsonNodesUpTo(body, MAX_STORED_ANSWER_NODES) > MAX_STORED_ANSWER_NODES;
 }
 
 /**

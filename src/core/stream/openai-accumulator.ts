@@ -35,6 +35,11 @@ export interface StreamAccumulator {
    * it. `result()` then has the answer's shape with empty texts; returns the UTF-8 bytes let go.
    */
   shed?(): number;
+  /**
+   * Anthropic: a part had too many pieces to rebuild here (a tool input of 60,000 keys took ~30 ms
+   * to parse); it was left unparsed, so the answer is not stored and should be shed.
+   */
+  unstorable?(): boolean;
   /** Responses: the `sequence_number` the next event of the stream takes (responses-sequence.ts). */
   nextSequence?(): number;
   /** The provider's own error event came in the stream: the client's answer ended in an error. */

@@ -9,7 +9,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createBodyParser, OversizedBody } from '../../../src/proxy/bodyParser';
-import { jsonNodesUpTo, MAX_MAIN_THREAD_NODES } from '../../../src/proxy/jsonNodes';
+import { jsonNodesUpTo, MAX_MAIN_THREAD_NODES } from '../../../src/core/jsonNodes';
 import { ProxyError } from '../../../src/proxy/errors';
 import { digestsOf } from '../../../src/core/digestMemo';
 import { canonicalHash, type ApiStyle, type JsonObject, type ProxyRequest } from '../../../src/core/request';

@@ -1,10 +1,10 @@
 /**
- * Counting a parsed body's pieces (src/proxy/jsonNodes.ts): what decides whether the proxy's thread
+ * Counting a parsed body's pieces (src/core/jsonNodes.ts): what decides whether the proxy's thread
  * takes a large body in, so the count must be exact up to the limit and cheap past it.
  */
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { jsonNodesUpTo, MAX_MAIN_THREAD_NODES } from '../../../src/proxy/jsonNodes';
+import { jsonNodesUpTo, jsonTextNodesUpTo, MAX_MAIN_THREAD_NODES } from '../../../src/core/jsonNodes';
 import type { JsonValue } from '../../../src/core/request';
 
 describe('jsonNodesUpTo', () => {
@@ -45,5 +45,29 @@ describe('jsonNodesUpTo', () => {
     assert.equal(jsonNodesUpTo({ metadata: keys }, 1_000_000), 3 + 1_000 + 5_000 + 1_500);
     const narrow = Array.from({ length: 1_500 }, (_, i) => ({ [`k${i}`]: i }));
     assert.equal(jsonNodesUpTo(narrow, 1_000_000), 1 + 1_500 * 3);
+  });
+});
+
+describe('jsonTextNodesUpTo', () => {
+  it('counts JSON text as jsonNodesUpTo counts the value it parses to', () => {
+    const wide: Record<string, number> = {};
+    for (let i = 0; i < 1_500; i++) wide[`k${i}`] = i;
+    const samples: JsonValue[] = [
+      null, true, -1.5e-7, 'text', [], {}, [1, 'a', false, null],
+      { model: 'm', messages: [{ role: 'user', content: 'say "a":1, {b} [c] \\"' }] },
+      { a: { b: { c: [[[1]]] } }, 'key with "quotes"': '\\', e: [{}, [], ''] },
+      { arguments: JSON.stringify({ x: 1, y: [2, 3] }) },
+      { metadata: wide },
+    ];
+    for (const value of samples) {
+      for (const text of [JSON.stringify(value), JSON.stringify(value, null, 2)]) {
+        assert.equal(jsonTextNodesUpTo(text, 100_000), jsonNodesUpTo(value, 100_000), text.slice(0, 80));
+      }
+    }
+  });
+
+  it('says limit + 1 past the limit, and throws on an unterminated string', () => {
+    assert.equal(jsonTextNodesUpTo(JSON.stringify(new Array(1_000).fill(0)), 100), 101);
+    assert.throws(() => jsonTextNodesUpTo('{"a":"b', 100), SyntaxError);
   });
 });

@@ -1,12 +1,14 @@
 /**
  * How many pieces a parsed JSON value is made of, for the body worker to tell whether the proxy's
- * thread can take a body in without stalling. Handing a parsed body from the worker to that thread
+ * thread can take a body in without stalling (and the caches whether an answer is cheap enough to
+ * replay, large-answer.ts). Handing a parsed body from the worker to that thread
  * (a structured clone) costs time per piece, not per byte: ~0.02 µs a piece in arrays of numbers or
  * small objects, ~0.1 µs in an array of chat messages, and ~0.2 µs (10× a small object's, more in a
  * running proxy) in one object of 100,000 keys, which V8 keeps as a hash table (Node 20, measured on
  * this project's 2-core test machine). JSON.parse on that thread costs about the same.
  */
-import type { JsonValue } from '../core/request';
+import { skipJsonString, skipJsonWhitespace } from './jsonScan';
+import type { JsonValue } from './request';
 
 /**
  * Most pieces a body may have for the proxy's thread to take it in. Bodies just under it held
@@ -47,6 +49,48 @@ export function jsonNodesUpTo(value: JsonValue, limit: number): number {
         pending.push(next[key]!);
       }
     }
+  }
+  return nodes;
+}
+
+/** Characters a number, `true`, `false` or `null` is written with. */
+function isLiteralCode(code: number): boolean {
+  return (code >= 0x30 && code <= 0x39) || (code >= 0x61 && code <= 0x7a) || (code >= 0x41 && code <= 0x5a) || code === 0x2e || code === 0x2b || code === 0x2d;
+}
+
+/**
+ * `jsonNodesUpTo` of the value JSON `text` holds, counted from the text without parsing it, so a
+ * caller learns what parsing it would cost before paying it. Linear in the text (strings are
+ * skipped by their quotes); stops past `limit`. Assumes JSON: an unterminated string throws, and
+ * other malformed text gets some count (JSON.parse will refuse it).
+ *
+ * @example jsonTextNodesUpTo('{"model":"m","messages":[]}', 10) // 5
+ */
+export function jsonTextNodesUpTo(text: string, limit: number): number {
+  let nodes = 0;
+  /** Keys so far of each open object or array, innermost last (-1 for an array). */
+  const open: number[] = [];
+  for (let i = 0; i < text.length; i++) {
+    const code = text.charCodeAt(i);
+    if (code === 0x22) {
+      const end = skipJsonString(text, i);
+      const top = open.length - 1;
+      if (top >= 0 && open[top]! >= 0 && text.charCodeAt(skipJsonWhitespace(text, end)) === 0x3a) {
+        nodes += ++open[top]! > WIDE_OBJECT_KEYS ? WIDE_KEY_WEIGHT : 1;
+      } else {
+        nodes++;
+      }
+      i = end - 1;
+    } else if (code === 0x7b || code === 0x5b) {
+      nodes++;
+      open.push(code === 0x7b ? 0 : -1);
+    } else if (code === 0x7d || code === 0x5d) {
+      open.pop();
+    } else if (isLiteralCode(code)) {
+      nodes++;
+      while (i + 1 < text.length && isLiteralCode(text.charCodeAt(i + 1))) i++;
+    }
+    if (nodes > limit) return limit + 1;
   }
   return nodes;
 }
