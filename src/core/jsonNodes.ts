@@ -94,3 +94,20 @@ export function jsonTextNodesUpTo(text: string, limit: number): number {
   }
   return nodes;
 }
+
+/**
+ * The most pieces one character of JSON text can add: a key past an object's WIDE_OBJECT_KEYS
+ * written as tightly as it can be (`"":0,`, five characters) adds WIDE_KEY_WEIGHT + 1. Rounded up.
+ */
+const MAX_NODES_PER_CHARACTER = Math.ceil((WIDE_KEY_WEIGHT + 1) / 5);
+
+/**
+ * Whether JSON `text` holds more than `limit` pieces. A text too short to hold that many is not
+ * scanned at all: answers are almost always such, and the scan costs about as much as parsing.
+ *
+ * @example jsonTextExceedsNodes(answerText, MAX_STORED_ANSWER_NODES) // false for any text under ~66 K characters
+ */
+export function jsonTextExceedsNodes(text: string, limit: number): boolean {
+  if (text.length * MAX_NODES_PER_CHARACTER <= limit) return false;
+  return jsonTextNodesUpTo(text, limit) > limit;
+}

@@ -5,7 +5,7 @@
  */
 import type { StoredAnswer, TokenUsage } from '../outcome';
 import type { ApiStyle, JsonObject, JsonValue } from '../request';
-import { jsonTextNodesUpTo } from '../jsonNodes';
+import { jsonTextExceedsNodes } from '../jsonNodes';
 import { answerTextBytes, isCompleteAnswerBody, LargeAnswer, MAX_STORED_ANSWER_BYTES, MAX_STORED_ANSWER_NODES, readAnswerValue, readLargeAnswer, tooLargeToStore, type AnswerReading, type OffThreadAnswerReader } from './large-answer';
 import { createAnthropicAccumulator } from './anthropic-accumulator';
 import { createOpenAIAccumulator, type StreamAccumulator } from './openai-accumulator';
@@ -79,7 +79,7 @@ export function createAnswerCollector(api: ApiStyle, contentType: string | undef
       try {
         // Parsing costs time per piece more than per byte: a tool input of 60,000 keys (880 KB)
         // took 35-100 ms here. An answer of that many is not stored anyway, so it is read on the worker.
-        if (jsonTextNodesUpTo(text, MAX_STORED_ANSWER_NODES) > MAX_STORED_ANSWER_NODES) return new LargeAnswer(readLargeAnswer(api, sharedCopy(chunks, size), reader));
+        if (jsonTextExceedsNodes(text, MAX_STORED_ANSWER_NODES)) return new LargeAnswer(readLargeAnswer(api, sharedCopy(chunks, size), reader));
         body = JSON.parse(text) as JsonValue;
       } catch {
         return undefined;

@@ -2,7 +2,7 @@
  * Rebuilds a complete Anthropic `message` object from its stream of events (message_start …
  * message_stop), so a streamed answer can be cached and replayed in either streaming mode.
  */
-import { jsonTextNodesUpTo } from '../jsonNodes';
+import { jsonTextExceedsNodes } from '../jsonNodes';
 import type { JsonObject, JsonValue } from '../request';
 import { MAX_STORED_ANSWER_NODES } from './large-answer';
 import type { StreamAccumulator } from './openai-accumulator';
@@ -80,7 +80,7 @@ export function createAnthropicAccumulator(): StreamAccumulator {
     if (json.trim() === '') return;
     try {
       // Counted first: an answer of that many pieces is not stored, so parsing it here is only a stall.
-      if (jsonTextNodesUpTo(json, MAX_STORED_ANSWER_NODES) > MAX_STORED_ANSWER_NODES) unparsedBytes += Buffer.byteLength(json, 'utf8');
+      if (jsonTextExceedsNodes(json, MAX_STORED_ANSWER_NODES)) unparsedBytes += Buffer.byteLength(json, 'utf8');
       else block.input = JSON.parse(json) as JsonValue;
     } catch {
       failed = true;

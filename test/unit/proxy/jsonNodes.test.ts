@@ -4,7 +4,7 @@
  */
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { jsonNodesUpTo, jsonTextNodesUpTo, MAX_MAIN_THREAD_NODES } from '../../../src/core/jsonNodes';
+import { jsonNodesUpTo, jsonTextExceedsNodes, jsonTextNodesUpTo, MAX_MAIN_THREAD_NODES } from '../../../src/core/jsonNodes';
 import type { JsonValue } from '../../../src/core/request';
 
 describe('jsonNodesUpTo', () => {
@@ -69,5 +69,18 @@ describe('jsonTextNodesUpTo', () => {
   it('says limit + 1 past the limit, and throws on an unterminated string', () => {
     assert.equal(jsonTextNodesUpTo(JSON.stringify(new Array(1_000).fill(0)), 100), 101);
     assert.throws(() => jsonTextNodesUpTo('{"a":"b', 100), SyntaxError);
+  });
+});
+
+describe('jsonTextExceedsNodes', () => {
+  it('skips only texts too short to exceed the limit: the densest JSON stays within three pieces a character', () => {
+    // Past an object's 1,000th key every key counts ten: the densest text a piece count can have.
+    const dense: Record<string, number> = {};
+    for (let i = 0; i < 20_000; i++) dense[i.toString(36)] = 0;
+    for (const text of [JSON.stringify(dense), JSON.stringify(new Array(5_000).fill(0)), JSON.stringify({ a: [[[{}]]] })]) {
+      const count = jsonTextNodesUpTo(text, Number.MAX_SAFE_INTEGER);
+      assert.ok(count <= text.length * 3, `${count} pieces in ${text.length} characters`);
+      for (const limit of [count - 1, count, count + 1, text.length * 3]) assert.equal(jsonTextExceedsNodes(text, limit), count > limit, `limit ${limit}`);
+    }
   });
 });
