@@ -28,10 +28,11 @@ export function ownerPid(content: string): number | undefined {
 
 /**
  * Creates `path` holding `content`, atomically (written to a private draft, hard-linked into place,
- * so no one ever reads it empty). Returns undefined when created, else the content found there
- * ('' when it vanished meanwhile: try again).
+ * so no live owner's lock is ever read empty). Returns undefined when created, else the content
+ * found there, or null when it vanished meanwhile (try again). An empty file found there is a dead
+ * owner's whose bytes a power cut lost: its content '' is stale like any other dead owner's.
  */
-export async function createExclusive(path: string, content: string): Promise<string | undefined> {
+export async function createExclusive(path: string, content: string): Promise<string | null | undefined> {
   const draft = `${path}.${process.pid}.${randomBytes(4).toString('hex')}`;
   try {
     await writeFile(draft, content, { mode: PRIVATE });
@@ -45,7 +46,7 @@ export async function createExclusive(path: string, content: string): Promise<st
     return undefined;
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
-    return await readFile(path, 'utf8').catch(() => '');
+    return await readFile(path, 'utf8').catch(() => null);
   } finally {
     await unlink(draft).catch(() => undefined);
   }
@@ -69,7 +70,7 @@ export async function removeStaleLock(path: string, staleContent: string): Promi
   if (rival !== undefined) {
     // Another process claimed this stale lock. If it died while taking over, its claim is stale too
     // and goes (two processes racing over a dead taker's claim is the one case left uncovered).
-    if (rival !== '' && isStale(rival)) await unlink(claim).catch(() => undefined);
+    if (rival !== null && isStale(rival)) await unlink(claim).catch(() => undefined);
     return;
   }
   try {
