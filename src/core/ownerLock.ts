@@ -11,13 +11,20 @@
  */
 import { randomBytes } from 'node:crypto';
 import { link, readFile, unlink, writeFile } from 'node:fs/promises';
-import { isProcessRunning } from './processAlive';
+import { isProcessRunning, processIdentity } from './processAlive';
 
 const PRIVATE = 0o600;
 
-/** What a lock file of this acquisition holds: "<pid> <token>" (older versions wrote the pid alone). */
+/** This process's boot and start time (see processIdentity), read once. */
+let ownIdentity: string | undefined | null = null;
+
+/**
+ * What a lock file of this acquisition holds: "<pid> <token> <identity>", the identity where the
+ * platform has one (older versions wrote "<pid> <token>", or the pid alone).
+ */
 export function ownerContent(): string {
-  return `${process.pid} ${randomBytes(8).toString('hex')}`;
+  if (ownIdentity === null) ownIdentity = processIdentity(process.pid);
+  return `${process.pid} ${randomBytes(8).toString('hex')}${ownIdentity ? ` ${ownIdentity}` : ''}`;
 }
 
 /** The owner's pid in a lock file's content, or undefined when it names none. */
@@ -56,7 +63,13 @@ export async function createExclusive(path: string, content: string): Promise<st
 export function isStale(content: string): boolean {
   const pid = ownerPid(content);
   // Our own pid can only be left by an earlier life of a reused pid: callers queue within a process.
-  return pid === undefined || pid === process.pid || !isProcessRunning(pid);
+  if (pid === undefined || pid === process.pid || !isProcessRunning(pid)) return true;
+  // A live process with the owner's pid may be another one: after a power cut and reboot, pids
+  // start over, and a lock naming one would otherwise block every start until removed by hand.
+  const recorded = content.trim().split(/\s+/)[2];
+  if (recorded === undefined) return false; // an older version's lock: the pid is all it says
+  const now = processIdentity(pid);
+  return now !== undefined && now !== recorded;
 }
 
 /**

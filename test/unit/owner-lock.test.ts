@@ -8,6 +8,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { after, before, it } from 'node:test';
 import { createExclusive, isStale, releaseOwnLock, removeStaleLock } from '../../src/core/ownerLock';
+import { processIdentity } from '../../src/core/processAlive';
 import { acquireLock, StoreLockedError } from '../../src/core/store/lockFile';
 import { withFileLock } from '../../src/extension/integrations/fileLock';
 
@@ -92,6 +93,24 @@ it('an empty takeover claim (its taker lost power mid-claim) does not keep the s
   await writeFile(`${path}.takeover-${deadPid}_abababababababab`, '');
   const held = await acquireLock(path);
   await held.release();
+});
+
+it('a lock whose pid now belongs to another process (after a reboot, or ids wrapped) is taken over', { skip: process.platform !== 'linux' && 'process start times are read from /proc' }, async () => {
+  // A power cut leaves the lock; after the reboot its pid names some other live process. The
+  // owner's boot and start time, kept in the lock, tell that process from the owner.
+  const identity = processIdentity(liveA.pid!)!;
+  assert.ok(identity, 'this platform reads process start times');
+  const path = join(dir, 'reused-pid.log.lock');
+  await writeFile(path, `${liveA.pid} 0123456789abcdef 00000000-0000-0000-0000-000000000000/12345`);
+  const held = await acquireLock(path);
+  await held.release();
+  // The same pid with its real identity is the live owner.
+  await writeFile(path, `${liveA.pid} 0123456789abcdef ${identity}`);
+  await assert.rejects(acquireLock(path), StoreLockedError);
+  // What a lock of this process holds identifies it.
+  const own = await acquireLock(path.replace('reused', 'own'));
+  assert.match(await readFile(path.replace('reused', 'own'), 'utf8'), new RegExp(`^${process.pid} [0-9a-f]{16} ${processIdentity(process.pid)}$`));
+  await own.release();
 });
 
 it('release removes only its own lock', async () => {
