@@ -273,12 +273,22 @@ class FileLedger implements Ledger {
     await this.handle?.close();
     this.handle = undefined;
     const rolled = this.files.rollingPath(id);
-    await rename(this.files.ledgerPath, rolled);
-    this.absorbed = [...this.absorbed, id].slice(-10);
-    await this.files.writeRollup({ version: 1, absorbed: this.absorbed, summary: { ...this.persisted, recent: this.persistedRecent.newestFirst() } });
-    this.handle = await open(this.files.ledgerPath, 'a', PRIVATE_FILE_MODE);
-    this.recordsInFile = 0;
-    this.fileBytes = 0;
+    let rolledAside = false;
+    try {
+      await rename(this.files.ledgerPath, rolled);
+      rolledAside = true;
+      this.absorbed = [...this.absorbed, id].slice(-10);
+      await this.files.writeRollup({ version: 1, absorbed: this.absorbed, summary: { ...this.persisted, recent: this.persistedRecent.newestFirst() } });
+    } finally {
+      // Whatever failed (a full disk refusing the snapshot), later records need a file: without one
+      // every append was skipped for the rest of the session. A rolled file the snapshot does not
+      // name yet is counted at the next open, or absorbed by the next rotation's snapshot.
+      this.handle = await open(this.files.ledgerPath, 'a', PRIVATE_FILE_MODE);
+      if (rolledAside) {
+        this.recordsInFile = 0;
+        this.fileBytes = 0;
+      }
+    }
     await unlink(rolled).catch(() => undefined);
   }
 }

@@ -1,6 +1,6 @@
 // The savings ledger on real files: aggregates, reopen, torn lines, rotation with exact totals, savingsFor.
 import assert from 'node:assert/strict';
-import { appendFile, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { appendFile, mkdir, mkdtemp, readdir, readFile, rm, rmdir, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -182,6 +182,27 @@ describe('ledger', () => {
     assert.equal(ledger.summary().totals.requests, 8, 'and still once after another reopen');
     assert.ok(!(await readdir(dir)).some((name) => name.startsWith('ledger.rolling-')));
     await ledger.close();
+  });
+
+  it('a rotation whose snapshot cannot be written (a full disk) does not stop the records after it from reaching the file', async () => {
+    const dir = freshDir();
+    const ledger = await openLedger(dir, { maxRecords: 5 });
+    // The snapshot's draft cannot be created, as on a full disk: a folder stands in its way.
+    await mkdir(join(dir, 'ledger-rollup.json.tmp'));
+    for (let i = 0; i < 5; i++) ledger.record(rec());
+    await ledger.flush(); // appended, then the rotation fails at the snapshot
+    await rmdir(join(dir, 'ledger-rollup.json.tmp')); // space again
+    for (let i = 0; i < 3; i++) ledger.record(rec({ layer: 'l1a' }));
+    await ledger.flush();
+    assert.equal(ledger.summary().totals.requests, 8);
+    // A crash now (no close): what a restart counts is what reached the disk.
+    const reopened = await openLedger(dir, { maxRecords: 5, readOnly: true });
+    assert.equal(reopened.summary().totals.requests, 8, 'the records after the failed rotation are on disk');
+    assert.equal(reopened.summary().byLayer.l1a?.requests, 3);
+    await ledger.close();
+    const afterClose = await openLedger(dir, { maxRecords: 5 });
+    assert.equal(afterClose.summary().totals.requests, 8, 'each record counted once');
+    await afterClose.close();
   });
 
   it('tells listeners about each record until disposed; a throwing listener breaks nothing', async () => {
