@@ -1,11 +1,15 @@
 // The savings ledger on real files: aggregates, reopen, torn lines, rotation with exact totals, savingsFor.
 import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { createInterface } from 'node:readline';
 import { appendFile, mkdir, mkdtemp, readdir, readFile, rm, rmdir, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { openLedger, savingsFor } from '../../src/core/ledger';
 import type { LedgerRecord } from '../../src/core/ledger-types';
+import { StoreLockedError } from '../../src/core/store/lockFile';
 import { BUILT_IN_PRICES, costUsd } from '../../src/core/prices';
 
 let root: string;
@@ -203,6 +207,28 @@ describe('ledger', () => {
     const afterClose = await openLedger(dir, { maxRecords: 5 });
     assert.equal(afterClose.summary().totals.requests, 8, 'each record counted once');
     await afterClose.close();
+  });
+
+  it('one writer per data dir: a second process is refused while the first runs, and opens once it was killed', async () => {
+    // Two writers each roll the file aside and write the snapshot of their own counts: one loses
+    // the other's records (two `isartor serve --store redis://…` on one data dir took no other lock).
+    const dir = freshDir();
+    const child = spawn(process.execPath, ['--import', 'tsx', join(__dirname, 'fixtures', 'ledgerHolderChild.ts'), dir], { stdio: ['ignore', 'pipe', 'inherit'] });
+    const exited = once(child, 'exit');
+    try {
+      const [line] = (await once(createInterface({ input: child.stdout! }), 'line')) as [string];
+      assert.equal(line, 'open');
+      await assert.rejects(openLedger(dir), StoreLockedError);
+      const reader = await openLedger(dir, { readOnly: true }); // isartor stats and the panel still read it
+      await reader.close();
+    } finally {
+      child.kill('SIGKILL');
+      await exited;
+    }
+    const ledger = await openLedger(dir); // a killed owner's lock does not block the next start
+    ledger.record(rec());
+    await ledger.close();
+    assert.ok(!(await readdir(dir)).some((name) => name.includes('.lock')), 'close releases the lock');
   });
 
   it('tells listeners about each record until disposed; a throwing listener breaks nothing', async () => {
