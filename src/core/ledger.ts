@@ -285,23 +285,33 @@ class FileLedger implements Ledger {
     await this.handle?.close();
     this.handle = undefined;
     const rolled = this.files.rollingPath(id);
-    let rolledAside = false;
     try {
-      await rename(this.files.ledgerPath, rolled);
-      rolledAside = true;
-      this.absorbed = [...this.absorbed, id].slice(-10);
-      await this.files.writeRollup({ version: 1, absorbed: this.absorbed, summary: { ...this.persisted, recent: this.persistedRecent.newestFirst() } });
+      await this.rollInto(rolled, id);
     } finally {
       // Whatever failed (a full disk refusing the snapshot), later records need a file: without one
-      // every append was skipped for the rest of the session. A rolled file the snapshot does not
-      // name yet is counted at the next open, or absorbed by the next rotation's snapshot.
+      // every append was skipped for the rest of the session.
       this.handle = await open(this.files.ledgerPath, 'a', PRIVATE_FILE_MODE);
-      if (rolledAside) {
-        this.recordsInFile = 0;
-        this.fileBytes = 0;
-      }
     }
     await unlink(rolled).catch(() => undefined);
+  }
+
+  /**
+   * Renames the file to `rolled` and writes the snapshot that absorbs it. When the snapshot fails
+   * the file is put back, records and all, for a later rotation: a rolled file left beside it
+   * would be counted again once its id fell off the snapshot's short `absorbed` list.
+   */
+  private async rollInto(rolled: string, id: string): Promise<void> {
+    await rename(this.files.ledgerPath, rolled);
+    const absorbed = [...this.absorbed, id].slice(-10);
+    try {
+      await this.files.writeRollup({ version: 1, absorbed, summary: { ...this.persisted, recent: this.persistedRecent.newestFirst() } });
+    } catch (error) {
+      await rename(rolled, this.files.ledgerPath);
+      throw error;
+    }
+    this.absorbed = absorbed;
+    this.recordsInFile = 0;
+    this.fileBytes = 0;
   }
 }
 

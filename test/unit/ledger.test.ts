@@ -195,18 +195,26 @@ describe('ledger', () => {
     await mkdir(join(dir, 'ledger-rollup.json.tmp'));
     for (let i = 0; i < 5; i++) ledger.record(rec());
     await ledger.flush(); // appended, then the rotation fails at the snapshot
+    // More than the snapshot's list of absorbed files: each failed rotation is tried again later.
+    for (let i = 0; i < 60; i++) {
+      ledger.record(rec());
+      await ledger.flush();
+    }
     await rmdir(join(dir, 'ledger-rollup.json.tmp')); // space again
     for (let i = 0; i < 3; i++) ledger.record(rec({ layer: 'l1a' }));
     await ledger.flush();
-    assert.equal(ledger.summary().totals.requests, 8);
+    for (let i = 0; i < 4; i++) ledger.record(rec());
+    await ledger.flush(); // and a rotation that succeeds
+    assert.equal(ledger.summary().totals.requests, 72);
     // A crash now (no close): what a restart counts is what reached the disk.
     const reopened = await openLedger(dir, { maxRecords: 5, readOnly: true });
-    assert.equal(reopened.summary().totals.requests, 8, 'the records after the failed rotation are on disk');
+    assert.equal(reopened.summary().totals.requests, 72, 'the records after the failed rotations are on disk');
     assert.equal(reopened.summary().byLayer.l1a?.requests, 3);
     await ledger.close();
     const afterClose = await openLedger(dir, { maxRecords: 5 });
-    assert.equal(afterClose.summary().totals.requests, 8, 'each record counted once');
+    assert.equal(afterClose.summary().totals.requests, 72, 'each record counted once');
     await afterClose.close();
+    assert.deepEqual((await readdir(dir)).filter((name) => name.startsWith('ledger.rolling-')), [], 'no rolled file left to count again');
   });
 
   it('one writer per data dir: a second process is refused while the first runs, and opens once it was killed', async () => {
