@@ -12,6 +12,7 @@ import { silentLogger, type Logger } from './logger';
 import type { TokenUsage } from './outcome';
 import { costUsd, priceFor } from './prices';
 import { RecentRecords } from './recentRecords';
+import { acquireLock, type HeldLock } from './store/lockFile';
 import { makeDataDir, PRIVATE_FILE_MODE } from './store/privateFiles';
 
 export interface Ledger {
@@ -79,13 +80,21 @@ export async function openLedger(dataDir: string, options: LedgerOptions = {}): 
   const readOnly = options.readOnly === true;
   if (!readOnly) await makeDataDir(dataDir);
   const files = new LedgerFiles(dataDir, options.logger ?? silentLogger, readOnly);
-  const rollup = await files.recoverRollup();
-  const persisted = rollup.summary;
-  const records = await files.readRecords();
-  for (const rec of records) addRecord(persisted, rec);
-  const handle = readOnly ? undefined : await open(files.ledgerPath, 'a', PRIVATE_FILE_MODE);
-  const size = handle ? (await handle.stat()).size : 0;
-  return new FileLedger(files, handle, persisted, rollup.absorbed, records.length, size, maxRecords, flushDelayMs);
+  // One writer per data dir: two would each roll the file aside and snapshot only their own
+  // counts, losing the other's records. The stores' locks do not cover it (a Redis store takes none).
+  const lock = readOnly ? undefined : await acquireLock(`${files.ledgerPath}.lock`);
+  try {
+    const rollup = await files.recoverRollup();
+    const persisted = rollup.summary;
+    const records = await files.readRecords();
+    for (const rec of records) addRecord(persisted, rec);
+    const handle = readOnly ? undefined : await open(files.ledgerPath, 'a', PRIVATE_FILE_MODE);
+    const size = handle ? (await handle.stat()).size : 0;
+    return new FileLedger(files, handle, lock, persisted, rollup.absorbed, records.length, size, maxRecords, flushDelayMs);
+  } catch (error) {
+    await lock?.release();
+    throw error;
+  }
 }
 
 /**
@@ -149,6 +158,8 @@ class FileLedger implements Ledger {
   constructor(
     private readonly files: LedgerFiles,
     private handle: FileHandle | undefined,
+    /** Held while open for writing (none when read-only). */
+    private readonly lock: HeldLock | undefined,
     /** What is on disk: the snapshot plus the records written to the file. Rotation snapshots this. */
     private persisted: LedgerSummary,
     private absorbed: string[],
@@ -229,6 +240,7 @@ class FileLedger implements Ledger {
       await this.handle?.close();
       this.handle = undefined;
     });
+    await this.lock?.release();
   }
 
   private serial(task: () => Promise<void>): Promise<void> {
@@ -273,13 +285,33 @@ class FileLedger implements Ledger {
     await this.handle?.close();
     this.handle = undefined;
     const rolled = this.files.rollingPath(id);
+    try {
+      await this.rollInto(rolled, id);
+    } finally {
+      // Whatever failed (a full disk refusing the snapshot), later records need a file: without one
+      // every append was skipped for the rest of the session.
+      this.handle = await open(this.files.ledgerPath, 'a', PRIVATE_FILE_MODE);
+    }
+    await unlink(rolled).catch(() => undefined);
+  }
+
+  /**
+   * Renames the file to `rolled` and writes the snapshot that absorbs it. When the snapshot fails
+   * the file is put back, records and all, for a later rotation: a rolled file left beside it
+   * would be counted again once its id fell off the snapshot's short `absorbed` list.
+   */
+  private async rollInto(rolled: string, id: string): Promise<void> {
     await rename(this.files.ledgerPath, rolled);
-    this.absorbed = [...this.absorbed, id].slice(-10);
-    await this.files.writeRollup({ version: 1, absorbed: this.absorbed, summary: { ...this.persisted, recent: this.persistedRecent.newestFirst() } });
-    this.handle = await open(this.files.ledgerPath, 'a', PRIVATE_FILE_MODE);
+    const absorbed = [...this.absorbed, id].slice(-10);
+    try {
+      await this.files.writeRollup({ version: 1, absorbed, summary: { ...this.persisted, recent: this.persistedRecent.newestFirst() } });
+    } catch (error) {
+      await rename(rolled, this.files.ledgerPath);
+      throw error;
+    }
+    this.absorbed = absorbed;
     this.recordsInFile = 0;
     this.fileBytes = 0;
-    await unlink(rolled).catch(() => undefined);
   }
 }
 

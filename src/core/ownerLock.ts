@@ -11,13 +11,20 @@
  */
 import { randomBytes } from 'node:crypto';
 import { link, readFile, unlink, writeFile } from 'node:fs/promises';
-import { isProcessRunning } from './processAlive';
+import { isProcessRunning, processIdentity } from './processAlive';
 
 const PRIVATE = 0o600;
 
-/** What a lock file of this acquisition holds: "<pid> <token>" (older versions wrote the pid alone). */
+/** This process's boot and start time (see processIdentity), read once. */
+let ownIdentity: string | undefined | null = null;
+
+/**
+ * What a lock file of this acquisition holds: "<pid> <token> <identity>", the identity where the
+ * platform has one (older versions wrote "<pid> <token>", or the pid alone).
+ */
 export function ownerContent(): string {
-  return `${process.pid} ${randomBytes(8).toString('hex')}`;
+  if (ownIdentity === null) ownIdentity = processIdentity(process.pid);
+  return `${process.pid} ${randomBytes(8).toString('hex')}${ownIdentity ? ` ${ownIdentity}` : ''}`;
 }
 
 /** The owner's pid in a lock file's content, or undefined when it names none. */
@@ -28,10 +35,11 @@ export function ownerPid(content: string): number | undefined {
 
 /**
  * Creates `path` holding `content`, atomically (written to a private draft, hard-linked into place,
- * so no one ever reads it empty). Returns undefined when created, else the content found there
- * ('' when it vanished meanwhile: try again).
+ * so no live owner's lock is ever read empty). Returns undefined when created, else the content
+ * found there, or null when it vanished meanwhile (try again). An empty file found there is a dead
+ * owner's whose bytes a power cut lost: its content '' is stale like any other dead owner's.
  */
-export async function createExclusive(path: string, content: string): Promise<string | undefined> {
+export async function createExclusive(path: string, content: string): Promise<string | null | undefined> {
   const draft = `${path}.${process.pid}.${randomBytes(4).toString('hex')}`;
   try {
     await writeFile(draft, content, { mode: PRIVATE });
@@ -45,7 +53,7 @@ export async function createExclusive(path: string, content: string): Promise<st
     return undefined;
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
-    return await readFile(path, 'utf8').catch(() => '');
+    return await readFile(path, 'utf8').catch(() => null);
   } finally {
     await unlink(draft).catch(() => undefined);
   }
@@ -55,7 +63,13 @@ export async function createExclusive(path: string, content: string): Promise<st
 export function isStale(content: string): boolean {
   const pid = ownerPid(content);
   // Our own pid can only be left by an earlier life of a reused pid: callers queue within a process.
-  return pid === undefined || pid === process.pid || !isProcessRunning(pid);
+  if (pid === undefined || pid === process.pid || !isProcessRunning(pid)) return true;
+  // A live process with the owner's pid may be another one: after a power cut and reboot, pids
+  // start over, and a lock naming one would otherwise block every start until removed by hand.
+  const recorded = content.trim().split(/\s+/)[2];
+  if (recorded === undefined) return false; // an older version's lock: the pid is all it says
+  const now = processIdentity(pid);
+  return now !== undefined && now !== recorded;
 }
 
 /**
@@ -69,7 +83,7 @@ export async function removeStaleLock(path: string, staleContent: string): Promi
   if (rival !== undefined) {
     // Another process claimed this stale lock. If it died while taking over, its claim is stale too
     // and goes (two processes racing over a dead taker's claim is the one case left uncovered).
-    if (rival !== '' && isStale(rival)) await unlink(claim).catch(() => undefined);
+    if (rival !== null && isStale(rival)) await unlink(claim).catch(() => undefined);
     return;
   }
   try {

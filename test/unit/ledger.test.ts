@@ -1,11 +1,15 @@
 // The savings ledger on real files: aggregates, reopen, torn lines, rotation with exact totals, savingsFor.
 import assert from 'node:assert/strict';
-import { appendFile, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { createInterface } from 'node:readline';
+import { appendFile, mkdir, mkdtemp, readdir, readFile, rm, rmdir, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { openLedger, savingsFor } from '../../src/core/ledger';
 import type { LedgerRecord } from '../../src/core/ledger-types';
+import { StoreLockedError } from '../../src/core/store/lockFile';
 import { BUILT_IN_PRICES, costUsd } from '../../src/core/prices';
 
 let root: string;
@@ -182,6 +186,57 @@ describe('ledger', () => {
     assert.equal(ledger.summary().totals.requests, 8, 'and still once after another reopen');
     assert.ok(!(await readdir(dir)).some((name) => name.startsWith('ledger.rolling-')));
     await ledger.close();
+  });
+
+  it('a rotation whose snapshot cannot be written (a full disk) does not stop the records after it from reaching the file', async () => {
+    const dir = freshDir();
+    const ledger = await openLedger(dir, { maxRecords: 5 });
+    // The snapshot's draft cannot be created, as on a full disk: a folder stands in its way.
+    await mkdir(join(dir, 'ledger-rollup.json.tmp'));
+    for (let i = 0; i < 5; i++) ledger.record(rec());
+    await ledger.flush(); // appended, then the rotation fails at the snapshot
+    // More than the snapshot's list of absorbed files: each failed rotation is tried again later.
+    for (let i = 0; i < 60; i++) {
+      ledger.record(rec());
+      await ledger.flush();
+    }
+    await rmdir(join(dir, 'ledger-rollup.json.tmp')); // space again
+    for (let i = 0; i < 3; i++) ledger.record(rec({ layer: 'l1a' }));
+    await ledger.flush();
+    for (let i = 0; i < 4; i++) ledger.record(rec());
+    await ledger.flush(); // and a rotation that succeeds
+    assert.equal(ledger.summary().totals.requests, 72);
+    // A crash now (no close): what a restart counts is what reached the disk.
+    const reopened = await openLedger(dir, { maxRecords: 5, readOnly: true });
+    assert.equal(reopened.summary().totals.requests, 72, 'the records after the failed rotations are on disk');
+    assert.equal(reopened.summary().byLayer.l1a?.requests, 3);
+    await ledger.close();
+    const afterClose = await openLedger(dir, { maxRecords: 5 });
+    assert.equal(afterClose.summary().totals.requests, 72, 'each record counted once');
+    await afterClose.close();
+    assert.deepEqual((await readdir(dir)).filter((name) => name.startsWith('ledger.rolling-')), [], 'no rolled file left to count again');
+  });
+
+  it('one writer per data dir: a second process is refused while the first runs, and opens once it was killed', async () => {
+    // Two writers each roll the file aside and write the snapshot of their own counts: one loses
+    // the other's records (two `isartor serve --store redis://…` on one data dir took no other lock).
+    const dir = freshDir();
+    const child = spawn(process.execPath, ['--import', 'tsx', join(__dirname, 'fixtures', 'ledgerHolderChild.ts'), dir], { stdio: ['ignore', 'pipe', 'inherit'] });
+    const exited = once(child, 'exit');
+    try {
+      const [line] = (await once(createInterface({ input: child.stdout! }), 'line')) as [string];
+      assert.equal(line, 'open');
+      await assert.rejects(openLedger(dir), StoreLockedError);
+      const reader = await openLedger(dir, { readOnly: true }); // isartor stats and the panel still read it
+      await reader.close();
+    } finally {
+      child.kill('SIGKILL');
+      await exited;
+    }
+    const ledger = await openLedger(dir); // a killed owner's lock does not block the next start
+    ledger.record(rec());
+    await ledger.close();
+    assert.ok(!(await readdir(dir)).some((name) => name.includes('.lock')), 'close releases the lock');
   });
 
   it('tells listeners about each record until disposed; a throwing listener breaks nothing', async () => {

@@ -8,7 +8,9 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { after, before, it } from 'node:test';
 import { createExclusive, isStale, releaseOwnLock, removeStaleLock } from '../../src/core/ownerLock';
+import { processIdentity } from '../../src/core/processAlive';
 import { acquireLock, StoreLockedError } from '../../src/core/store/lockFile';
+import { withFileLock } from '../../src/extension/integrations/fileLock';
 
 let dir: string;
 let deadPid: number;
@@ -33,7 +35,7 @@ async function take(path: string, content: string): Promise<boolean> {
   for (let attempt = 0; attempt < 50; attempt++) {
     const found = await createExclusive(path, content);
     if (found === undefined) return true;
-    if (found === '') continue;
+    if (found === null) continue;
     if (!isStale(found)) return false;
     await removeStaleLock(path, found);
     await new Promise((resolve) => setImmediate(resolve));
@@ -69,6 +71,46 @@ it("a claim left by a taker that died is cleared, and the stale lock is taken", 
   await writeFile(path, stale);
   await writeFile(`${path}.takeover-${deadPid}_feedfeedfeedfeed`, `${deadPid} 1111`);
   assert.equal(await take(path, `${liveA.pid} cccc`), true);
+});
+
+it('an empty lock file (a power cut before its bytes reached the disk) is taken over, by the store and the journal', async () => {
+  // The lock's name is on disk but not its content: no live owner ever leaves it so (createExclusive
+  // links a file already written), so it is a dead owner's, and must not block every later start.
+  const storeLock = join(dir, 'empty-store.log.lock');
+  await writeFile(storeLock, '');
+  const held = await acquireLock(storeLock);
+  assert.match(await readFile(storeLock, 'utf8'), new RegExp(`^${process.pid} `));
+  await held.release();
+  const journalLock = join(dir, 'empty-journal.lock');
+  await writeFile(journalLock, '');
+  assert.equal(await withFileLock(journalLock, async () => 'ran'), 'ran');
+});
+
+it('an empty takeover claim (its taker lost power mid-claim) does not keep the stale lock forever', async () => {
+  const path = join(dir, 'empty-claim.lock');
+  const stale = `${deadPid} abababababababab`;
+  await writeFile(path, stale);
+  await writeFile(`${path}.takeover-${deadPid}_abababababababab`, '');
+  const held = await acquireLock(path);
+  await held.release();
+});
+
+it('a lock whose pid now belongs to another process (after a reboot, or ids wrapped) is taken over', { skip: process.platform !== 'linux' && 'process start times are read from /proc' }, async () => {
+  // A power cut leaves the lock; after the reboot its pid names some other live process. The
+  // owner's boot and start time, kept in the lock, tell that process from the owner.
+  const identity = processIdentity(liveA.pid!)!;
+  assert.ok(identity, 'this platform reads process start times');
+  const path = join(dir, 'reused-pid.log.lock');
+  await writeFile(path, `${liveA.pid} 0123456789abcdef 00000000-0000-0000-0000-000000000000/12345`);
+  const held = await acquireLock(path);
+  await held.release();
+  // The same pid with its real identity is the live owner.
+  await writeFile(path, `${liveA.pid} 0123456789abcdef ${identity}`);
+  await assert.rejects(acquireLock(path), StoreLockedError);
+  // What a lock of this process holds identifies it.
+  const own = await acquireLock(path.replace('reused', 'own'));
+  assert.match(await readFile(path.replace('reused', 'own'), 'utf8'), new RegExp(`^${process.pid} [0-9a-f]{16} ${processIdentity(process.pid)}$`));
+  await own.release();
 });
 
 it('release removes only its own lock', async () => {

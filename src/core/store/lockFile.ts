@@ -50,7 +50,7 @@ export async function acquireLock(lockPath: string): Promise<HeldLock> {
         },
       };
     }
-    if (found === '') continue; // released meanwhile
+    if (found === null) continue; // released meanwhile
     if (!isStale(found)) throw new StoreLockedError(lockPath, ownerPid(found)!);
     // A dead owner's lock (a crash or `kill -9`): taken over, once, by one process.
     await removeStaleLock(lockPath, found);

@@ -45,7 +45,7 @@ async function acquire(lockPath: string): Promise<string> {
   for (;;) {
     const found = await createExclusive(lockPath, content);
     if (found === undefined) return content;
-    if (found === '') continue; // released meanwhile: try again at once
+    if (found === null) continue; // released meanwhile: try again at once
     // A dead owner's lock: taken over by exactly one of the processes that found it.
     if (isStale(found)) await removeStaleLock(lockPath, found);
     if (Date.now() - started > GIVE_UP_MS) throw new Error(`${lockPath} is held by process ${ownerPid(found) ?? '(unknown)'}; try again when it finishes`);
