@@ -20,6 +20,12 @@ export const MAX_LABEL_CHARS = 128;
 /** Distinct tools, and distinct models, a summary keeps apart; the rest are counted under OTHER_KEY. */
 export const MAX_KEYS = 200;
 export const OTHER_KEY = 'other';
+/**
+ * UTC days `byDay` and `byDayLayer` keep, newest first. Every surface shows the last 14; without a
+ * limit a proxy running for years grew a slice per day for ever, in memory, in the rollup rewritten
+ * at each roll and in every snapshot pushed to the savings panel. Older days stay in the totals.
+ */
+export const MAX_DAYS = 400;
 
 export function emptyTotals(): LedgerTotals {
   return { requests: 0, deflected: 0, failed: 0, inputTokens: 0, outputTokens: 0, savedTokens: 0, savedUsd: 0, spentUsd: 0, estimated: 0, unpriced: 0, spentMissing: 0 };
@@ -76,6 +82,7 @@ export function addRecord(summary: LedgerSummary, record: LedgerRecord): void {
  */
 export function countRecord(summary: LedgerSummary, record: LedgerRecord): void {
   const day = utcDay(record.time);
+  const newDay = !Object.hasOwn(summary.byDay, day);
   const slices = [
     summary.totals,
     slice(summary.byLayer, record.layer),
@@ -99,6 +106,17 @@ export function countRecord(summary: LedgerSummary, record: LedgerRecord): void 
     if (record.spentUsd === undefined) totals.spentMissing += 1;
   }
   if (record.semanticRejected) summary.semanticRejected[record.semanticRejected] = (summary.semanticRejected[record.semanticRejected] ?? 0) + 1;
+  if (newDay) dropOldDays(summary);
+}
+
+/** Keeps the newest MAX_DAYS days of `byDay` and `byDayLayer`, in place (runs once per new day, not per record). */
+function dropOldDays(summary: LedgerSummary): void {
+  for (const table of [summary.byDay ?? {}, summary.byDayLayer ?? {}]) {
+    const days = Object.keys(table);
+    if (days.length <= MAX_DAYS) continue;
+    // ISO dates sort as text, so the oldest come first.
+    for (const day of days.sort().slice(0, days.length - MAX_DAYS)) delete table[day];
+  }
 }
 
 /** A deep copy, so a caller can keep or change it without touching the ledger's state. */
@@ -194,6 +212,7 @@ export function boundSummary(summary: LedgerSummary): LedgerSummary {
   for (const day of Object.values(summary.byDayLayer ?? {})) {
     for (const key of Object.keys(day)) complete(day, key);
   }
+  dropOldDays(summary);
   const recent = Array.isArray(summary.recent) ? summary.recent : [];
   summary.recent = recent.map((record) => sanitiseRecord(record)).filter((record): record is LedgerRecord => record !== undefined);
   return summary;

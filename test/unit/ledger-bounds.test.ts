@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { after, before, it } from 'node:test';
 import { openLedger } from '../../src/core/ledger';
 import type { LedgerRecord } from '../../src/core/ledger-types';
-import { emptySummary, MAX_KEYS, MAX_LABEL_CHARS, OTHER_KEY } from '../../src/core/ledgerSummary';
+import { boundSummary, emptySummary, MAX_DAYS, MAX_KEYS, MAX_LABEL_CHARS, OTHER_KEY } from '../../src/core/ledgerSummary';
 
 let root: string;
 before(async () => {
@@ -67,4 +67,41 @@ it('a snapshot written before the bounds is folded when it is read', async () =>
   assert.ok(Object.keys(models).length <= MAX_KEYS);
   assert.equal(Object.values(models).reduce((sum, totals) => sum + totals.requests, 0), 500);
   await reopened.close();
+});
+
+it('a proxy running for years keeps MAX_DAYS days, in memory and after reopening; the totals keep every day', async () => {
+  const dir = join(root, 'days');
+  const ledger = await openLedger(dir, { flushDelayMs: 0 });
+  const days = MAX_DAYS + 100;
+  const start = Date.UTC(2026, 0, 1, 12);
+  for (let day = 0; day < days; day++) ledger.record({ ...rec('gpt-4o', 'cli'), layer: 'l1a', time: start + day * 86_400_000 });
+  const newest = new Date(start + (days - 1) * 86_400_000).toISOString().slice(0, 10);
+  const oldestKept = new Date(start + (days - MAX_DAYS) * 86_400_000).toISOString().slice(0, 10);
+  const check = (summary: ReturnType<typeof emptySummary>): void => {
+    assert.equal(summary.totals.requests, days, 'every day still counts in the totals');
+    for (const table of [summary.byDay, summary.byDayLayer!]) {
+      const kept = Object.keys(table).sort();
+      assert.equal(kept.length, MAX_DAYS);
+      assert.equal(kept[0], oldestKept);
+      assert.equal(kept.at(-1), newest);
+    }
+  };
+  check(ledger.summary());
+  await ledger.close();
+  const reopened = await openLedger(dir);
+  check(reopened.summary());
+  await reopened.close();
+});
+
+it('a rollup written before the day limit is trimmed when it is read', () => {
+  const summary = emptySummary();
+  for (let day = 0; day < MAX_DAYS + 30; day++) {
+    const text = new Date(Date.UTC(2020, 0, 1) + day * 86_400_000).toISOString().slice(0, 10);
+    summary.byDay[text] = { ...summary.totals, requests: 1 };
+    summary.byDayLayer![text] = { l3: { ...summary.totals, requests: 1 } };
+  }
+  const bounded = boundSummary(summary);
+  assert.equal(Object.keys(bounded.byDay).length, MAX_DAYS);
+  assert.equal(Object.keys(bounded.byDayLayer!).length, MAX_DAYS);
+  assert.ok(!('2020-01-01' in bounded.byDay), 'the oldest days went');
 });
