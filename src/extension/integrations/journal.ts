@@ -120,6 +120,9 @@ export function hashOf(bytes: Buffer | string | undefined): string {
   return bytes === undefined ? ABSENT : sha256(bytes);
 }
 
+/** The journal's format; a journal of another one is never read or rewritten by this version. */
+const JOURNAL_VERSION = 1;
+
 const journalFile = (journalDir: string): string => join(journalDir, 'journal.json');
 const lockFile = (journalDir: string): string => join(journalDir, 'journal.lock');
 export const backupPath = (journalDir: string, name: string): string => join(journalDir, 'originals', name);
@@ -134,6 +137,11 @@ export async function loadJournal(journalDir: string): Promise<JournalEntry[]> {
   } catch {
     // Never overwrite a journal we cannot read: it may be the only way back for the user's files.
     throw new Error(`the restore journal ${journalFile(journalDir)} is not valid JSON; move it aside to continue`);
+  }
+  // A newer Isartor's journal (the user went back a version) may mean other things by its entries.
+  const version = (parsed as { version?: unknown })?.version;
+  if (version !== JOURNAL_VERSION) {
+    throw new Error(`the restore journal ${journalFile(journalDir)} is of format ${JSON.stringify(version) ?? 'none'}, which this version of Isartor does not know (written by a newer one?); update Isartor to restore your settings, or move it aside to continue`);
   }
   const entries = (parsed as { entries?: unknown })?.entries;
   if (!Array.isArray(entries)) throw new Error(`the restore journal ${journalFile(journalDir)} has no entries list`);
@@ -160,7 +168,7 @@ export async function updateJournal<T>(
 }
 
 async function saveJournal(journalDir: string, entries: JournalEntry[]): Promise<void> {
-  await writeFileAtomic(journalFile(journalDir), `${JSON.stringify({ version: 1, entries }, null, 2)}\n`, { modeForNewFile: 0o600 });
+  await writeFileAtomic(journalFile(journalDir), `${JSON.stringify({ version: JOURNAL_VERSION, entries }, null, 2)}\n`, { modeForNewFile: 0o600 });
 }
 
 /** Entries for one file, in the order they were written. */

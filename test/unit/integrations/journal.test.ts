@@ -188,4 +188,15 @@ describe('journal writes', () => {
     assert.equal(await readFile(join(home.journalDir, 'journal.json'), 'utf8'), '{ not json');
     assert.deepEqual(await readFile(file), original);
   });
+
+  it('a journal of a newer format (after a downgrade) is neither misread nor overwritten', async () => {
+    await mkdir(home.journalDir, { recursive: true });
+    const newer = `${JSON.stringify({ version: 2, entries: [{ kind: 'file', shape: 'unknown to this version' }] })}\n`;
+    await writeFile(join(home.journalDir, 'journal.json'), newer);
+    const file = join(home.homeDir, '.continue', 'config.yaml');
+    const original = await placeFixture('continue-config.yaml', file);
+    await assert.rejects(continueIntegration.connect(home.ctx()), /is of format 2, which this version of Isartor does not know/);
+    assert.equal(await readFile(join(home.journalDir, 'journal.json'), 'utf8'), newer);
+    assert.deepEqual(await readFile(file), original);
+  });
 });
