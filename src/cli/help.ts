@@ -5,7 +5,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 
-const SERVE = `usage: isartor serve [--port N] [--host H] [--data-dir DIR] [--upstream URL] [--anthropic-upstream URL] [--config FILE] [--store URL] [--allow-origin ORIGIN]... [--open]
+const SERVE = `usage: isartor serve [--port N] [--host H] [--data-dir DIR] [--upstream URL] [--anthropic-upstream URL] [--config FILE] [--store URL] [--allow-origin ORIGIN]... [--allow-host NAME]... [--open]
 
   Run the proxy in the foreground. Point OpenAI-style clients at http://127.0.0.1:<port>/v1 and
   Anthropic-style ones at http://127.0.0.1:<port>. The savings page is http://127.0.0.1:<port>/isartor/.
@@ -21,12 +21,17 @@ const SERVE = `usage: isartor serve [--port N] [--host H] [--data-dir DIR] [--up
   --allow-origin ORIGIN     let a web page on ORIGIN (e.g. http://localhost:5173) call the API from a
                             browser (repeatable): its CORS preflights are answered and it can read the
                             answers. It spends the keys configured here. Every other Origin gets 403
+  --allow-host NAME         answer requests addressed to NAME too (repeatable; .example.com: that domain
+                            and its subdomains), e.g. a load balancer's or the machine's DNS name. Without
+                            it only loopback names pass, and IP addresses and this machine's name when
+                            --host is not loopback; any other Host gets 403 (DNS rebinding)
   --open                    open the savings page in the default browser once listening
 
   A client's own key passes through untouched; a request without one gets OPENAI_API_KEY,
   ANTHROPIC_API_KEY or AZURE_OPENAI_API_KEY (+ AZURE_OPENAI_ENDPOINT). Also ISARTOR_PORT,
-  ISARTOR_HOST, ISARTOR_DATA_DIR, ISARTOR_CONFIG, ISARTOR_STORE_URL and ISARTOR_LOG_LEVEL (debug,
-  info, warn, error); a flag wins over them.`;
+  ISARTOR_HOST, ISARTOR_DATA_DIR, ISARTOR_CONFIG, ISARTOR_STORE_URL, ISARTOR_ALLOW_HOSTS (comma-
+  separated, added to --allow-host) and ISARTOR_LOG_LEVEL (debug, info, warn, error); a flag wins
+  over them.`;
 
 const STATS = `usage: isartor stats [--data-dir DIR] [--json]
        isartor stats --store redis://HOST:PORT [--namespace NS] [--json]   (a team's totals)

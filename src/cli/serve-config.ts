@@ -10,6 +10,7 @@ import { parse as parseJsonc, printParseErrorCode, type ParseError } from 'jsonc
 import { defaultConfig, type EngineConfig } from '../core/config';
 import type { ProviderKind, UpstreamTarget } from '../core/request';
 import { storeUrlProblem } from '../core/store/redisUrl';
+import { isIpLiteral, normaliseHostName } from '../proxy/hostNames';
 
 /** Wrong flags, values or config: the CLI prints the message and exits with status 2. */
 export class UsageError extends Error {}
@@ -23,6 +24,8 @@ export interface ServeArgs {
   configFile?: string;
   /** `--allow-origin`, repeatable: browser origins added to security.allowedOrigins. */
   allowOrigins?: string[];
+  /** `--allow-host`, repeatable: Host names added to security.allowedHosts. */
+  allowHosts?: string[];
   /** `redis://…` or `rediss://…`: the caches on a Redis shared by every replica. */
   store?: string;
 }
@@ -61,6 +64,16 @@ function parseOrigin(value: string, source: string): string {
   throw new UsageError(`${source} must be an origin such as http://localhost:5173, without a path (got "${value}")`);
 }
 
+/** A host name, or ".domain" for a domain and its subdomains; IP addresses need no allowing. */
+const HOST_NAME = /^\.?[a-z0-9_-]+(?:\.[a-z0-9_-]+)*$/;
+
+/** A name for security.allowedHosts, lower case without the FQDN's trailing dot. */
+function parseAllowedHost(value: string, source: string): string {
+  const name = normaliseHostName(value);
+  if (HOST_NAME.test(name) || isIpLiteral(name)) return name;
+  throw new UsageError(`${source} must be a host name such as proxy.example.com, or .example.com for that domain and its subdomains, without scheme, port or "*" (got "${value}")`);
+}
+
 function parseStoreUrl(value: string, source: string): string {
   const problem = storeUrlProblem(value);
   if (problem) throw new UsageError(`${source} ${problem}`);
@@ -83,6 +96,7 @@ export function parseServeArgs(argv: string[]): ServeArgs {
         'anthropic-upstream': { type: 'string' },
         config: { type: 'string' },
         'allow-origin': { type: 'string', multiple: true },
+        'allow-host': { type: 'string', multiple: true },
         store: { type: 'string' },
       },
     }));
@@ -97,6 +111,7 @@ export function parseServeArgs(argv: string[]): ServeArgs {
   if (typeof values['anthropic-upstream'] === 'string') args.anthropicUpstream = parseUrl(values['anthropic-upstream'], '--anthropic-upstream');
   if (typeof values.config === 'string') args.configFile = resolve(values.config);
   if (Array.isArray(values['allow-origin'])) args.allowOrigins = values['allow-origin'].map((origin) => parseOrigin(origin, '--allow-origin'));
+  if (Array.isArray(values['allow-host'])) args.allowHosts = values['allow-host'].map((name) => parseAllowedHost(name, '--allow-host'));
   if (typeof values.store === 'string') args.store = parseStoreUrl(values.store, '--store');
   return args;
 }
@@ -154,6 +169,9 @@ function mergeChecked(target: Record<string, unknown>, source: unknown, path: st
     } else if (at === 'security.allowedOrigins') {
       if (!Array.isArray(value) || value.some((origin) => typeof origin !== 'string')) throw new UsageError('security.allowedOrigins must be an array of origins such as "http://localhost:5173"');
       target[key] = value.map((origin: string) => parseOrigin(origin, 'security.allowedOrigins'));
+    } else if (at === 'security.allowedHosts') {
+      if (!Array.isArray(value) || value.some((name) => typeof name !== 'string')) throw new UsageError('security.allowedHosts must be an array of host names such as "proxy.example.com"');
+      target[key] = value.map((name: string) => parseAllowedHost(name, 'security.allowedHosts'));
     } else if (at === 'models') {
       if (!Array.isArray(value) || value.some((m) => typeof m !== 'string')) throw new UsageError('models must be an array of model ids');
       target[key] = value;
@@ -289,6 +307,12 @@ function applyUpstreams(config: EngineConfig, args: ServeArgs, env: NodeJS.Proce
   config.upstream.providers = providers;
 }
 
+/** security.allowedHosts: the file's names, then ISARTOR_ALLOW_HOSTS (comma-separated), then each --allow-host. */
+function applyAllowedHosts(config: EngineConfig, args: ServeArgs, env: NodeJS.ProcessEnv): void {
+  const fromEnv = (env.ISARTOR_ALLOW_HOSTS ?? '').split(',').filter((name) => name.trim() !== '').map((name) => parseAllowedHost(name, 'ISARTOR_ALLOW_HOSTS'));
+  config.security.allowedHosts = [...new Set([...(config.security.allowedHosts ?? []), ...fromEnv, ...(args.allowHosts ?? [])])];
+}
+
 /** `--store` over `ISARTOR_STORE_URL` over the file's `store.url`; each checked the same way. */
 function applyStore(config: EngineConfig, args: ServeArgs, env: NodeJS.ProcessEnv): void {
   const store = config.store;
@@ -321,6 +345,7 @@ export async function loadServeConfig(args: ServeArgs, env: NodeJS.ProcessEnv): 
   if (args.port !== undefined) config.port = args.port;
   if (args.host !== undefined) config.host = args.host;
   if (args.allowOrigins) config.security.allowedOrigins = [...config.security.allowedOrigins, ...args.allowOrigins];
+  applyAllowedHosts(config, args, env);
   applyUpstreams(config, args, env);
   applyStore(config, args, env);
   return config;

@@ -2,6 +2,7 @@
  * `isartor serve`: the proxy in the foreground on embedded defaults. Prints one ready line on
  * stdout; logs go to stderr; Ctrl-C or SIGTERM close it cleanly with exit status 0.
  */
+import { hostname } from 'node:os';
 import { EXACT_STORE_NAME, exactStoreDir } from '../core/exactStorePlace';
 import { createLogger } from '../core/logger';
 import { collectInWorkersAfterOpen } from '../core/semantic/openGarbage';
@@ -31,7 +32,8 @@ export async function serveCommand(argv: string[], env: NodeJS.ProcessEnv = proc
   if (problem) logger.warn(problem);
   if (capYoungGeneration(process.execArgv, env.NODE_OPTIONS)) logger.debug(`heap: young generation held at ${SERVE_NEW_SPACE_MB} MB`);
   if (!isLoopbackHost(config.host)) {
-    logger.warn(`listening on ${config.host}, not loopback: anyone who can reach this address can spend the keys configured here`);
+    // The Host check holds on this bind too: name the flag that lets a load balancer's or DNS name through.
+    logger.warn(`listening on ${config.host}, not loopback: anyone who can reach this address can spend the keys configured here. Requests must be addressed to an IP address or this machine's name (${hostname()}); for a load balancer's or another DNS name, pass --allow-host NAME (.domain for its subdomains)`);
   }
   // The L1b worker boots on another core while the proxy's code loads (imported here, not
   // above, so the worker starts first: issue 15, the first L1b answer ~100 ms sooner). It frees

@@ -100,6 +100,13 @@ export interface SecurityConfig {
    * browser extensions) is refused with 403.
    */
   allowedOrigins: string[];
+  /**
+   * Host names requests may be addressed to besides the built-in ones (loopback names on a
+   * loopback bind; IP addresses and this machine's name on any other): a load balancer's or a DNS
+   * name for the machine. A leading dot (".corp.example") allows that domain and its subdomains.
+   * Any other Host is refused with 403, as DNS rebinding. Absent in hand-built configs = none.
+   */
+  allowedHosts?: string[];
 }
 
 /** Where the caches live: the embedded store (default) or a Redis shared by every replica. */
@@ -203,6 +210,6 @@ export function defaultConfig(dataDir: string): EngineConfig {
     store: { namespace: 'isartor', shareAcrossKeys: false, timeoutMs: 100 },
     prices: {},
     models: [],
-    security: { allowedOrigins: [] },
+    security: { allowedOrigins: [], allowedHosts: [] },
   };
 }

@@ -44,7 +44,7 @@ export function createProxyListener(px: ProxyContext): Handler {
       return (req, res) => void app(req, res);
     }));
   return (req, res) => {
-    const refusal = refusalReason(req.headers, px.config.host, px.config.security.allowedOrigins);
+    const refusal = refusalReason(req.headers, px.config.host, px.config.security.allowedOrigins, px.config.security.allowedHosts);
     if (refusal) {
       px.metrics.observeError('guard', 403, 'forbidden_origin');
       const match = matchApiPath((req.url ?? '/').split('?')[0]!);

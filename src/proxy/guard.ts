@@ -1,11 +1,13 @@
 /**
- * Keeps web pages out of a loopback proxy: a page could otherwise reach 127.0.0.1 through DNS
- * rebinding (a Host that is not loopback) or a cross-site request (any Origin at all: sandboxed
- * iframes send `null`, local files `file://`, browser extensions their own scheme), and spend the
- * keys configured for the default route.
+ * Keeps web pages out of the proxy: a page could otherwise reach it through DNS rebinding (a Host
+ * name of the attacker's that resolves to 127.0.0.1 or to this machine's LAN address) or a
+ * cross-site request (any Origin at all: sandboxed iframes send `null`, local files `file://`,
+ * browser extensions their own scheme), read its stats and spend the keys configured for the
+ * default route.
  */
 import type { IncomingHttpHeaders } from 'node:http';
 import { isIPv4 } from 'node:net';
+import { isAllowedHostName, normaliseHostName, reachableName } from './hostNames';
 
 /** The hostname of a Host header or of an origin URL, lower-cased, without the port. */
 function hostnameOf(value: string): string {
@@ -30,19 +32,47 @@ export function isLoopbackHost(host: string): boolean {
   return bare === '::1' || bare === '0:0:0:0:0:0:0:1';
 }
 
-/** Verdicts for the last few Host headers and bound hosts: a client sends the same one every time. */
-const recentLoopbackVerdicts = new Map<string, boolean>();
+/** Remembered verdicts are few: a client sends the same Host every time, and a proxy has one bound host. */
+const REMEMBERED = 32;
 
-/** `isLoopbackHost` of a bound host (`bound`) or of a Host header's name, remembered for the last 32. */
-function namesLoopback(value: string, kind: 'bound' | 'header'): boolean {
-  const key = `${kind}\n${value}`;
-  let verdict = recentLoopbackVerdicts.get(key);
+/** `decide()`, remembered in `memo` under `key` for the last REMEMBERED keys. */
+function remembered(memo: Map<string, boolean>, key: string, decide: () => boolean): boolean {
+  let verdict = memo.get(key);
   if (verdict === undefined) {
-    verdict = isLoopbackHost(kind === 'bound' ? value : hostnameOf(value));
-    if (recentLoopbackVerdicts.size >= 32) recentLoopbackVerdicts.delete(recentLoopbackVerdicts.keys().next().value!);
-    recentLoopbackVerdicts.set(key, verdict);
+    verdict = decide();
+    if (memo.size >= REMEMBERED) memo.delete(memo.keys().next().value!);
+    memo.set(key, verdict);
   }
   return verdict;
+}
+
+const boundVerdicts = new Map<string, boolean>();
+
+function boundToLoopback(boundHost: string): boolean {
+  return remembered(boundVerdicts, boundHost, () => isLoopbackHost(boundHost));
+}
+
+/** Host-header verdicts per allow list (the configuration's own array) and kind of bind: loopback, reachable. */
+const hostVerdicts = new WeakMap<readonly string[], [loopback: Map<string, boolean>, reachable: Map<string, boolean>]>();
+
+/** Allow lists are compared by identity: one constant for "none", not a new array per call. */
+const NO_HOSTS: readonly string[] = Object.freeze([]);
+
+/**
+ * Whether a request with this Host header may reach the proxy. On a loopback bind it must name
+ * loopback; on any other bind an IP address or this machine's name (hostNames.ts). On either, a
+ * name the user allowed passes.
+ */
+function hostAccepted(host: string, loopbackBound: boolean, allowedHosts: readonly string[]): boolean {
+  let memos = hostVerdicts.get(allowedHosts);
+  if (!memos) {
+    memos = [new Map(), new Map()];
+    hostVerdicts.set(allowedHosts, memos);
+  }
+  return remembered(memos[loopbackBound ? 0 : 1], host, () => {
+    const name = hostnameOf(host);
+    return loopbackBound ? isLoopbackHost(name) || isAllowedHostName(normaliseHostName(name), allowedHosts) : reachableName(name, allowedHosts);
+  });
 }
 
 /** An origin as browsers send it and users write it: lower case, no trailing slash. */
@@ -59,17 +89,21 @@ export function isAllowedOrigin(origin: string, allowedOrigins: readonly string[
 /**
  * Why a request must be refused, or undefined when it may pass.
  * - Host: when the proxy is bound to a loopback address, the request must be addressed to a
- *   loopback name (someone who binds elsewhere has chosen to be reachable).
+ *   loopback name; bound elsewhere, to an IP address or this machine's name. DNS rebinding needs a
+ *   DNS name of the attacker's, so either keeps it out. `allowedHosts` (`--allow-host`) adds
+ *   names: a load balancer's, a DNS name for the machine.
  * - Origin: only browsers send it, and no browser page is a client of this proxy, so any Origin
  *   is refused unless it is on `allowedOrigins` or is the proxy's own origin (its own pages).
  *
  * @example refusalReason({ host: '127.0.0.1:8787', origin: 'null' }, '127.0.0.1', []) // "…web pages…"
  */
-export function refusalReason(headers: IncomingHttpHeaders, boundHost: string, allowedOrigins: readonly string[] = []): string | undefined {
+export function refusalReason(headers: IncomingHttpHeaders, boundHost: string, allowedOrigins: readonly string[] = [], allowedHosts: readonly string[] = NO_HOSTS): string | undefined {
   const host = headers.host;
-  const loopbackBound = namesLoopback(boundHost, 'bound');
-  if (loopbackBound && host && !namesLoopback(host, 'header')) {
-    return `Isartor only answers requests addressed to a loopback address or localhost (this one was for "${hostnameOf(host)}").`;
+  const loopbackBound = boundToLoopback(boundHost);
+  if (host && !hostAccepted(host, loopbackBound, allowedHosts)) {
+    const named = `(this one was for "${hostnameOf(host).slice(0, 100)}"). To trust that name, pass --allow-host NAME to isartor serve (or add it to security.allowedHosts).`;
+    if (loopbackBound) return `Isartor only answers requests addressed to a loopback address or localhost ${named}`;
+    return `Isartor only answers requests addressed to an IP address, localhost or this machine's name ${named}`;
   }
   const origin = headers.origin;
   if (origin === undefined) return undefined;

@@ -2,6 +2,7 @@
  * The proxy's pure helpers: path matching, the route table, client tool detection, body
  * validation and the two error shapes.
  */
+import { hostname } from 'node:os';
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { clientToolFrom } from '../../src/proxy/client-tool';
@@ -91,14 +92,47 @@ test('the loopback guard refuses rebinding hosts and every origin not allowed', 
   }
   assert.equal(refusalReason({ host: '127.0.0.1:8787', origin: 'http://localhost:3000' }, '127.0.0.1', ['http://LOCALHOST:3000/']), undefined);
   assert.equal(refusalReason({ host: '127.0.0.1:8787', origin: 'http://127.0.0.1:8787' }, '127.0.0.1'), undefined, 'the proxy\'s own pages');
-  assert.equal(refusalReason({ host: 'lan-name:8787' }, '0.0.0.0'), undefined, 'a proxy bound beyond loopback was chosen to be reachable');
-  assert.ok(refusalReason({ host: 'lan-name:8787', origin: 'null' }, '0.0.0.0'), 'but browsers are refused there too');
+  assert.equal(refusalReason({ host: '192.168.1.5:8787' }, '0.0.0.0'), undefined, 'a proxy bound beyond loopback answers its addresses');
+  assert.ok(refusalReason({ host: '192.168.1.5:8787', origin: 'null' }, '0.0.0.0'), 'but browsers are refused there too');
   // Verdicts are remembered per value; a bound host and a Host header are read differently.
   for (let round = 0; round < 3; round++) {
     assert.equal(refusalReason({ host: '[::1]:8787' }, '::1'), undefined, `round ${round}`);
     assert.match(refusalReason({ host: '::1' }, '::1') ?? '', /addressed to a loopback address/, 'a bare "::1" Host names no host');
     assert.match(refusalReason({ host: 'attacker.example:8787' }, '127.0.0.1') ?? '', /addressed to a loopback address/);
   }
+});
+
+test('bound beyond loopback, a request must name an IP address, this machine or an allowed host (DNS rebinding)', () => {
+  const refusedHost = /IP address, localhost or this machine's name \(this one was for "attacker\.example"\)\..*--allow-host/;
+  for (const bound of ['0.0.0.0', '::', '192.168.1.5']) {
+    assert.match(refusalReason({ host: 'attacker.example:8787' }, bound) ?? '', refusedHost, bound);
+    for (const host of ['192.168.1.5:8787', '10.0.0.1', '127.0.0.1:8787', '[::1]:8787', '[fe80::1]:8787', '[2001:db8::5]', 'localhost:8787']) {
+      assert.equal(refusalReason({ host }, bound), undefined, `${host} on ${bound}`);
+    }
+  }
+  // The machine's own name, in full or its first label, in any case, with or without the FQDN's dot.
+  const machine = hostname().toLowerCase();
+  for (const host of [machine, machine.toUpperCase(), `${machine}.`, `${machine.split('.')[0]}:8787`]) assert.equal(refusalReason({ host }, '0.0.0.0'), undefined, host);
+  assert.ok(refusalReason({ host: `${machine.split('.')[0]}.attacker.example` }, '0.0.0.0'), 'the machine\'s name as a label of another name is not the machine');
+  // Names that look like addresses but are DNS names, and a bare IPv6 Host (no brackets) that names nothing.
+  for (const host of ['10.0.0.1.nip.io:8787', '0x7f.1', '::1', '[attacker.example]:8787']) assert.ok(refusalReason({ host }, '0.0.0.0'), host);
+  // Allowed names: exact, or a domain and its subdomains with a leading dot.
+  const allowed = ['proxy.example.com', '.corp.example'];
+  for (const host of ['proxy.example.com:8787', 'PROXY.example.com', 'corp.example', 'lb.corp.example:443', 'a.b.corp.example']) {
+    assert.equal(refusalReason({ host }, '0.0.0.0', [], allowed), undefined, host);
+  }
+  for (const host of ['example.com', 'x.proxy.example.com', 'evilcorp.example', 'corp.example.attacker.example']) {
+    assert.match(refusalReason({ host }, '0.0.0.0', [], allowed) ?? '', /--allow-host/, host);
+  }
+  // Verdicts are remembered per allow list: another list, or none, decides afresh.
+  for (let round = 0; round < 3; round++) {
+    assert.equal(refusalReason({ host: 'lb.corp.example' }, '0.0.0.0', [], allowed), undefined, `round ${round}`);
+    assert.ok(refusalReason({ host: 'lb.corp.example' }, '0.0.0.0', [], ['other.example']), `round ${round}`);
+    assert.ok(refusalReason({ host: 'lb.corp.example' }, '0.0.0.0'), `round ${round}`);
+  }
+  // An allowed name passes on a loopback bind too (a reverse proxy on the same machine); IP addresses do not.
+  assert.equal(refusalReason({ host: 'proxy.example.com' }, '127.0.0.1', [], allowed), undefined);
+  assert.match(refusalReason({ host: '192.168.1.5:8787' }, '127.0.0.1', [], allowed) ?? '', /loopback address.*--allow-host/);
 });
 
 test('loopback is all of 127.0.0.0/8, ::1 and localhost', () => {

@@ -134,3 +134,21 @@ test('allowed browser origins come from the config file and --allow-origin; anyt
   await writeFile(file, '{ "security": { "allowedOrigins": "http://localhost:5173" } }');
   await assert.rejects(loadServeConfig(parseServeArgs(['--config', file]), {}), /security\.allowedOrigins must be an array/);
 });
+
+test('allowed host names come from the config file, ISARTOR_ALLOW_HOSTS and --allow-host; anything else is a usage error', async () => {
+  const dir = tempDirUntilExit('isartor-cfg-');
+  const file = join(dir, 'config.json');
+  await writeFile(file, '{ "security": { "allowedHosts": ["LB.example.com."] } }');
+  const env = { ISARTOR_ALLOW_HOSTS: ' .corp.example, ,isartor ' };
+  const config = await loadServeConfig(parseServeArgs(['--config', file, '--allow-host', 'proxy.example.com', '--allow-host', 'isartor']), env);
+  assert.deepEqual(config.security.allowedHosts, ['lb.example.com', '.corp.example', 'isartor', 'proxy.example.com']);
+  assert.deepEqual((await loadServeConfig(parseServeArgs([]), {})).security.allowedHosts, [], 'empty by default');
+  for (const bad of ['*', 'http://proxy.example.com', 'proxy.example.com:8787', 'proxy.example.com/x', '.', '', 'a..b']) {
+    assert.throws(() => parseServeArgs(['--allow-host', bad]), /--allow-host must be a host name/, bad);
+  }
+  await assert.rejects(loadServeConfig(parseServeArgs([]), { ISARTOR_ALLOW_HOSTS: 'ok.example,https://bad.example' }), /ISARTOR_ALLOW_HOSTS must be a host name .*"https:\/\/bad\.example"/);
+  await writeFile(file, '{ "security": { "allowedHosts": "lb.example.com" } }');
+  await assert.rejects(loadServeConfig(parseServeArgs(['--config', file]), {}), /security\.allowedHosts must be an array/);
+  await writeFile(file, '{ "security": { "allowedHosts": ["lb.example.com:80"] } }');
+  await assert.rejects(loadServeConfig(parseServeArgs(['--config', file]), {}), /security\.allowedHosts must be a host name/);
+});
