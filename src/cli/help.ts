@@ -28,10 +28,14 @@ const SERVE = `usage: isartor serve [--port N] [--host H] [--data-dir DIR] [--up
   --open                    open the savings page in the default browser once listening
 
   A client's own key passes through untouched; a request without one gets OPENAI_API_KEY,
-  ANTHROPIC_API_KEY or AZURE_OPENAI_API_KEY (+ AZURE_OPENAI_ENDPOINT). Also ISARTOR_PORT,
-  ISARTOR_HOST, ISARTOR_DATA_DIR, ISARTOR_CONFIG, ISARTOR_STORE_URL, ISARTOR_ALLOW_HOSTS (comma-
-  separated, added to --allow-host) and ISARTOR_LOG_LEVEL (debug, info, warn, error); a flag wins
-  over them.`;
+  ANTHROPIC_API_KEY or AZURE_OPENAI_API_KEY (+ AZURE_OPENAI_ENDPOINT). Azure takes a key only in
+  api-key: a client "Authorization: Bearer" that is not an Entra ID token (a JWT), such as the
+  dummy key the OpenAI SDK needs, is replaced by the Azure provider's own key when it has one; a
+  client api-key header passes through.
+
+  Also ISARTOR_PORT, ISARTOR_HOST, ISARTOR_DATA_DIR, ISARTOR_CONFIG, ISARTOR_STORE_URL,
+  ISARTOR_ALLOW_HOSTS (comma-separated, added to --allow-host) and ISARTOR_LOG_LEVEL (debug, info,
+  warn, error); a flag wins over them.`;
 
 const STATS = `usage: isartor stats [--data-dir DIR] [--json]
        isartor stats --store redis://HOST:PORT [--namespace NS] [--json]   (a team's totals)

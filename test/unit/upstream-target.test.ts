@@ -5,7 +5,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { UpstreamTarget } from '../../src/core/request';
-import { clientResponseHeaders, mayReceiveClientCredential, providersFor, upstreamHeaders, upstreamUrl } from '../../src/core/upstream/target';
+import { clientResponseHeaders, mayReceiveClientCredential, providerRefusesClientCredential, providersFor, upstreamHeaders, upstreamUrl } from '../../src/core/upstream/target';
 
 const openai: UpstreamTarget = { name: 'openai', kind: 'openai', baseUrl: 'https://api.openai.com/v1/', apiKey: 'sk-configured' };
 const anthropic: UpstreamTarget = { name: 'anthropic', kind: 'anthropic', baseUrl: 'https://api.anthropic.com', apiKey: 'sk-ant-configured' };
@@ -52,6 +52,36 @@ test('the configured key goes in the provider header only when the client sent n
   assert.equal(own['anthropic-version'], '2024-01-01');
   assert.equal(own['authorization'], undefined);
 });
+
+test('Azure with a key of its own answers a client Bearer that is not an Entra ID token with that key', () => {
+  const entraToken = 'eyJ0eXAiOiJKV1QiLCJhbGciOiJSUzI1NiJ9.eyJhdWQiOiJodHRwczovL2NvZ25pdGl2ZXNlcnZpY2VzLmF6dXJlLmNvbSJ9.c2lnbmF0dXJl';
+  for (const dummy of ['Bearer dummy', 'bearer sk-not-a-jwt', 'Bearer ', 'Bearer', 'Bearer eyJhbGciOiJub25lIn0', 'Bearer eyJ.a.b.c', 'BEARER abc.def.ghi']) {
+    const headers = upstreamHeaders({ authorization: dummy, 'content-type': 'application/json' }, azure);
+    assert.equal(headers['api-key'], 'az-key', dummy);
+    assert.equal(headers.authorization, undefined, dummy);
+    assert.equal(headers['content-type'], 'application/json');
+    assert.equal(providerRefusesClientCredential({ authorization: dummy }, azure), true, dummy);
+  }
+  // What Azure takes passes through: the client's api-key (whatever else it sent), or an Entra ID token.
+  assert.deepEqual(pick(upstreamHeaders({ 'api-key': 'client-az-key' }, azure)), { 'api-key': 'client-az-key' });
+  assert.deepEqual(pick(upstreamHeaders({ 'api-key': 'client-az-key', authorization: 'Bearer dummy' }, azure)), { 'api-key': 'client-az-key', authorization: 'Bearer dummy' });
+  assert.deepEqual(pick(upstreamHeaders({ authorization: `Bearer ${entraToken}` }, azure)), { authorization: `Bearer ${entraToken}` });
+  // Other schemes and headers are not Bearer tokens: they pass as before.
+  assert.deepEqual(pick(upstreamHeaders({ authorization: 'Basic dXNlcjpwYXNz' }, azure)), { authorization: 'Basic dXNlcjpwYXNz' });
+  assert.deepEqual(pick(upstreamHeaders({ 'x-api-key': 'sk-ant-own' }, azure)), { 'x-api-key': 'sk-ant-own' });
+  // Azure without a key of its own, and other kinds, get the client's credential untouched.
+  const keyless: UpstreamTarget = { ...azure, apiKey: undefined };
+  assert.deepEqual(pick(upstreamHeaders({ authorization: 'Bearer dummy' }, keyless)), { authorization: 'Bearer dummy' });
+  assert.deepEqual(pick(upstreamHeaders({ authorization: 'Bearer dummy' }, openai)), { authorization: 'Bearer dummy' });
+  assert.equal(providerRefusesClientCredential({ authorization: 'Bearer dummy' }, openai), false);
+  // Off the primary's origin the client's credential never goes anyway.
+  assert.deepEqual(pick(upstreamHeaders({ 'api-key': 'client-az-key' }, azure, false, false)), { 'api-key': 'az-key' });
+});
+
+/** The credential headers of an upstream request. */
+function pick(headers: Record<string, string>): Record<string, string> {
+  return Object.fromEntries(Object.entries(headers).filter(([name]) => name === 'authorization' || name === 'api-key' || name === 'x-api-key'));
+}
 
 test('response headers drop hop-by-hop ones and cookies and flatten repeats', () => {
   assert.deepEqual(

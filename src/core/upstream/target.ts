@@ -1,6 +1,7 @@
 /**
  * Where and how to send a request to one provider: its URL for an endpoint, and the headers to
- * send (the client's own, minus hop-by-hop ones, plus the configured key only if the client sent none).
+ * send (the client's own, minus hop-by-hop ones, plus the configured key only if the client sent none
+ * or sent one the provider cannot take).
  */
 import type { ApiStyle, ProviderKind, UpstreamTarget } from '../request';
 
@@ -107,6 +108,28 @@ export function clientCredentialIdentity(headers: Record<string, string>): strin
   return sent.map((name) => `${name}:${headers[name]}`).join('\n');
 }
 
+/** A JWT (Microsoft Entra ID's access tokens): three base64url segments, the first a JSON header (`{"` is `eyJ`). */
+const JWT = /^eyJ[A-Za-z0-9_-]*\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$/;
+
+/** `Authorization: Bearer <token>`, the scheme in any case; the token may be empty (an SDK given ""). */
+const BEARER = /^bearer(?:[ \t]+(.*))?$/i;
+
+/**
+ * Whether the client's credential is one `target` refuses whatever its value, so that the
+ * provider's own key answers instead. Azure takes a key only in `api-key`, and `Authorization:
+ * Bearer` only for an Entra ID token (a JWT); the OpenAI SDK cannot be built without a key, so a
+ * client of an Azure-backed proxy sends a dummy Bearer, which would turn every answer into a 401.
+ * A client `api-key` or a Bearer JWT still passes through, and an Azure provider without a key of
+ * its own gets the client's credential as before.
+ */
+export function providerRefusesClientCredential(headers: Record<string, string>, target: UpstreamTarget): boolean {
+  if (target.kind !== 'azure' || !target.apiKey || headers['api-key']) return false;
+  const authorization = headers.authorization;
+  if (!authorization) return false;
+  const bearer = BEARER.exec(authorization);
+  return bearer !== null && !JWT.test((bearer[1] ?? '').trim());
+}
+
 /** The header a provider kind expects its key in, with the value to send. */
 export function keyHeader(kind: ProviderKind, apiKey: string): [string, string] {
   if (kind === 'anthropic') return ['x-api-key', apiKey];
@@ -175,9 +198,10 @@ export function queryWithoutSecrets(query: string): string {
 /**
  * Headers for the upstream request: every client header except hop-by-hop ones and `x-isartor-*`
  * directives; the client's own credential untouched where it may go (see
- * mayReceiveClientCredential), else the provider's own key in its header. A provider off the
- * primary's origin (`onPrimary` false, another vendor) gets no header that looks like a secret:
- * whatever the client authenticated with was meant for the primary.
+ * mayReceiveClientCredential) and the provider can take it (providerRefusesClientCredential),
+ * else the provider's own key in its header. A provider off the primary's origin (`onPrimary`
+ * false, another vendor) gets no header that looks like a secret: whatever the client
+ * authenticated with was meant for the primary.
  */
 export function upstreamHeaders(clientHeaders: Record<string, string>, target: UpstreamTarget, useClientCredential = true, onPrimary = true): Record<string, string> {
   const out: Record<string, string> = {};
@@ -197,8 +221,9 @@ export function upstreamHeaders(clientHeaders: Record<string, string>, target: U
   }
   out['accept-encoding'] = 'identity';
   const clientSentKey = clientCredential(clientHeaders) !== undefined;
-  if (clientSentKey && !useClientCredential) for (const name of CREDENTIAL_HEADERS) delete out[name];
-  if ((!clientSentKey || !useClientCredential) && target.apiKey) {
+  const useClient = useClientCredential && !providerRefusesClientCredential(clientHeaders, target);
+  if (clientSentKey && !useClient) for (const name of CREDENTIAL_HEADERS) delete out[name];
+  if ((!clientSentKey || !useClient) && target.apiKey) {
     const [name, value] = keyHeader(target.kind, target.apiKey);
     out[name] = value;
   }

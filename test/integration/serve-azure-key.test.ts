@@ -1,0 +1,97 @@
+/**
+ * `isartor serve` with AZURE_OPENAI_API_KEY + AZURE_OPENAI_ENDPOINT: the OpenAI SDK cannot be built
+ * without a key, so its users pass a dummy, sent as `Authorization: Bearer dummy`. Azure accepts a
+ * key only in `api-key` (Bearer only for Entra ID tokens), so the dummy must not go: the
+ * environment key answers. What Azure does accept from the client (its own `api-key`, an Entra ID
+ * token) still passes through, and each client credential keeps its own cache partition.
+ */
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { once } from 'node:events';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createInterface } from 'node:readline';
+import OpenAI, { AzureOpenAI } from 'openai';
+import { startFakeUpstream, type FakeUpstream } from '../../src/bench/fakeUpstream';
+
+const BIN = join(__dirname, '..', '..', 'bin', 'isartor.js');
+const AZURE_ENV_KEY = 'azure-env-key-0123456789';
+/** JWT-shaped, as Microsoft Entra ID issues them (header, claims, signature). */
+const ENTRA_TOKEN = 'eyJ0eXAiOiJKV1QiLCJhbGciOiJSUzI1NiJ9.eyJhdWQiOiJodHRwczovL2NvZ25pdGl2ZXNlcnZpY2VzLmF6dXJlLmNvbSJ9.c2lnbmF0dXJl';
+
+let fake: FakeUpstream;
+let dataDir: string;
+let serve: ChildProcess;
+let proxyUrl: string;
+
+before(async () => {
+  fake = await startFakeUpstream();
+  dataDir = await mkdtemp(join(tmpdir(), 'isartor-azure-'));
+  const env: NodeJS.ProcessEnv = { ...process.env, AZURE_OPENAI_API_KEY: AZURE_ENV_KEY, AZURE_OPENAI_ENDPOINT: fake.url, AZURE_OPENAI_API_VERSION: '2024-10-21' };
+  for (const name of ['OPENAI_API_KEY', 'ANTHROPIC_API_KEY', 'AZURE_OPENAI_DEPLOYMENT', 'ISARTOR_PORT', 'ISARTOR_DATA_DIR', 'ISARTOR_CONFIG', 'ISARTOR_HOST', 'ISARTOR_STORE_URL']) delete env[name];
+  serve = spawn(process.execPath, [BIN, 'serve', '--port', '0', '--data-dir', dataDir], { env, stdio: ['ignore', 'pipe', 'inherit'] });
+  const lines = createInterface({ input: serve.stdout! });
+  const [line] = (await once(lines, 'line')) as [string];
+  lines.close();
+  proxyUrl = /listening on (http:\/\/127\.0\.0\.1:\d+)/.exec(line)![1]!;
+});
+
+after(async () => {
+  if (serve && serve.exitCode === null) {
+    serve.kill('SIGTERM');
+    await once(serve, 'exit');
+  }
+  await fake?.close();
+  if (dataDir) await rm(dataDir, { recursive: true, force: true });
+});
+
+function openai(apiKey: string, defaultHeaders?: Record<string, string>): OpenAI {
+  return new OpenAI({ apiKey, baseURL: `${proxyUrl}/v1`, maxRetries: 0, defaultHeaders });
+}
+
+const ask = (content: string) => ({ model: 'gpt-4o-mini', messages: [{ role: 'user' as const, content }] });
+
+test('the OpenAI SDK\'s dummy key is not sent to Azure: the environment key answers, plain and streamed', async () => {
+  fake.reset();
+  const { data, response } = await openai('dummy').chat.completions.create(ask('Which key answers?')).withResponse();
+  assert.equal(response.headers.get('x-isartor-layer'), 'l3');
+  assert.match(data.choices[0]!.message.content ?? '', /Which key answers\?/);
+  const stream = await openai('dummy').chat.completions.create({ ...ask('Which key answers a stream?'), stream: true });
+  let text = '';
+  for await (const chunk of stream) text += chunk.choices[0]?.delta?.content ?? '';
+  assert.match(text, /Which key answers a stream\?/);
+  const answer = await openai('sk-not-for-azure').responses.create({ model: 'gpt-4o-mini', input: 'And on the Responses API?' });
+  assert.match(answer.output_text, /And on the Responses API\?/);
+  assert.deepEqual(fake.requests.map((r) => r.path), ['/openai/deployments/gpt-4o-mini/chat/completions', '/openai/deployments/gpt-4o-mini/chat/completions', '/openai/v1/responses']);
+  for (const received of fake.requests) {
+    assert.equal(received.headers['api-key'], AZURE_ENV_KEY, received.path);
+    assert.equal(received.headers.authorization, undefined, received.path);
+  }
+});
+
+test('a client api-key and an Entra ID token still pass through (AzureOpenAI client)', async () => {
+  fake.reset();
+  const withKey = new AzureOpenAI({ apiKey: 'client-own-azure-key', apiVersion: '2024-10-21', baseURL: `${proxyUrl}/v1`, maxRetries: 0 });
+  assert.match((await withKey.responses.create({ model: 'gpt-4o-mini', input: 'My own key?' })).output_text, /My own key\?/);
+  const withToken = new AzureOpenAI({ azureADTokenProvider: async () => ENTRA_TOKEN, apiVersion: '2024-10-21', baseURL: `${proxyUrl}/v1`, maxRetries: 0 });
+  assert.match((await withToken.responses.create({ model: 'gpt-4o-mini', input: 'My own token?' })).output_text, /My own token\?/);
+  const [keyed, tokened] = fake.requests;
+  assert.equal(keyed!.headers['api-key'], 'client-own-azure-key');
+  assert.equal(keyed!.headers.authorization, undefined);
+  assert.equal(tokened!.headers.authorization, `Bearer ${ENTRA_TOKEN}`);
+  assert.equal(tokened!.headers['api-key'], undefined);
+});
+
+test('each client credential keeps its own cache partition', async () => {
+  fake.reset();
+  const question = ask('Cached for whom?');
+  assert.equal((await openai('dummy').chat.completions.create(question).withResponse()).response.headers.get('x-isartor-layer'), 'l3');
+  assert.equal((await openai('dummy').chat.completions.create(question).withResponse()).response.headers.get('x-isartor-layer'), 'l1a');
+  // A real key of the client's is not answered from the dummy's entry (paid with the environment key).
+  const own = await openai('dummy', { 'api-key': 'client-own-azure-key' }).chat.completions.create(question).withResponse();
+  assert.equal(own.response.headers.get('x-isartor-layer'), 'l3');
+  assert.equal(fake.requests.length, 2);
+  assert.equal(fake.requests[1]!.headers['api-key'], 'client-own-azure-key', 'the client\'s api-key wins');
+});
