@@ -109,7 +109,8 @@ export function refusalReason(headers: IncomingHttpHeaders, boundHost: string, a
   if (origin === undefined) return undefined;
   if (isAllowedOrigin(origin, allowedOrigins)) return undefined;
   const normalised = normaliseOrigin(origin);
-  // Its own pages (same scheme, host and port as the request) are the proxy's, not a foreign site's.
-  if (loopbackBound && host && normalised === `http://${host.toLowerCase()}`) return undefined;
+  // Its own pages (same scheme, host and port as the request) are the proxy's, not a foreign site's:
+  // the Host check above already refused every name a rebinding page could use, on any bind.
+  if (host && normalised === `http://${host.toLowerCase()}`) return undefined;
   return `Isartor does not answer requests from web pages or browser contexts (Origin "${origin.slice(0, 100)}"). If you trust that origin, add it to security.allowedOrigins (or pass --allow-origin to isartor serve).`;
 }

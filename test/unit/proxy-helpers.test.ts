@@ -94,6 +94,8 @@ test('the loopback guard refuses rebinding hosts and every origin not allowed', 
   assert.equal(refusalReason({ host: '127.0.0.1:8787', origin: 'http://127.0.0.1:8787' }, '127.0.0.1'), undefined, 'the proxy\'s own pages');
   assert.equal(refusalReason({ host: '192.168.1.5:8787' }, '0.0.0.0'), undefined, 'a proxy bound beyond loopback answers its addresses');
   assert.ok(refusalReason({ host: '192.168.1.5:8787', origin: 'null' }, '0.0.0.0'), 'but browsers are refused there too');
+  assert.equal(refusalReason({ host: '192.168.1.5:8787', origin: 'http://192.168.1.5:8787' }, '0.0.0.0'), undefined, 'its own savings page, opened at a LAN address');
+  assert.ok(refusalReason({ host: '192.168.1.5:8787', origin: 'http://192.168.1.5:3000' }, '0.0.0.0'), 'another port of the same address is another site');
   // Verdicts are remembered per value; a bound host and a Host header are read differently.
   for (let round = 0; round < 3; round++) {
     assert.equal(refusalReason({ host: '[::1]:8787' }, '::1'), undefined, `round ${round}`);
