@@ -142,7 +142,9 @@ export interface UpstreamOutcome {
   completion: Promise<StoredAnswer | undefined>;
   /**
    * For an answer too large to store (large-answer.ts), which `completion` resolves as undefined:
-   * its usage for the ledger, read without holding the proxy's thread. Absent or undefined otherwise.
+   * its usage for the ledger, read without holding the proxy's thread; for one too large that is
+   * no complete answer (a Responses `response.incomplete`), the usage it reported, which is billed.
+   * Absent or undefined otherwise.
    */
   unstored?: Promise<AnswerUsage | undefined>;
   /**

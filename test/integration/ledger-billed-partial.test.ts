@@ -67,6 +67,32 @@ test('a Responses answer cut at max_output_tokens is billed for its usage, strea
   }
 });
 
+test('a Responses answer cut at max_output_tokens after 1.5 MiB is billed for its usage, read off the thread, streamed or not', async () => {
+  // 1.5 MiB of text in 1,536 deltas: a stream's final events each repeat it, response.incomplete
+  // among them, and the plain body holds it, so none is parsed on the proxy's thread; the usage
+  // must reach the ledger all the same.
+  const text = Array.from({ length: 1536 }, (_, i) => `${'x'.repeat(1017)}${String(i).padStart(6, '0')}`).join(' ');
+  const outputTokens = Math.ceil(text.length / 4);
+  for (const stream of [true, false]) {
+    const input = `cut short after 1.5 MiB, streamed: ${stream}`;
+    stack.fake.enqueue({ text, incomplete: true });
+    const recorded = nextRecord();
+    if (stream) {
+      let last: OpenAI.Responses.ResponseStreamEvent | undefined;
+      for await (const event of await stack.openai().responses.create({ model: 'gpt-5-mini', input, stream: true, max_output_tokens: 400_000 })) last = event;
+      assert.equal(last?.type, 'response.incomplete');
+      assert.ok(Buffer.byteLength(JSON.stringify(last)) > 1.5 * 1024 * 1024, 'the last event is over 1.5 MiB');
+    } else {
+      const response = await stack.openai().responses.create({ model: 'gpt-5-mini', input, max_output_tokens: 400_000 });
+      assert.equal(response.status, 'incomplete');
+    }
+    const record = await recorded;
+    const inputTokens = lastInputTokens();
+    assert.deepEqual([record.layer, record.status, record.inputTokens, record.outputTokens, record.estimated], ['l3', 200, inputTokens, outputTokens, false], `streamed: ${stream}`);
+    close(record.spentUsd, (inputTokens * 0.25 + outputTokens * 2) / 1e6, `spent, streamed: ${stream}`);
+  }
+});
+
 test('an Anthropic stream its client cancelled is billed for the usage already streamed, marked estimated until message_delta', async () => {
   // claude-haiku-4-5: $1 input, $5 output per MTok. message_start says 1 output token so far.
   const events = anthropicEvents(shape).length;

@@ -6,10 +6,11 @@
  * removed records make up more than half of it.
  */
 import { readSync } from 'node:fs';
-import { open, rename, type FileHandle } from 'node:fs/promises';
+import { open, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
 import { crc32 } from 'node:zlib';
-import { makePrivateDir, PRIVATE_FILE_MODE } from '../store/privateFiles';
+import { NODE_FILES, replaceDurably, type ReplaceFiles } from '../store/durableReplace';
+import { makePrivateDir } from '../store/privateFiles';
 import { removeStaleTemporaries } from '../store/staleTemporaries';
 import { ByteSink } from './byteSink';
 import { isStored, VectorRows } from './rows';
@@ -355,6 +356,8 @@ export class VectorJournal {
     private readonly dir: string,
     private readonly embedder: string,
     private readonly dimensions: number,
+    /** The calls a rewrite makes (temporary, fsync, rename, folder fsync); a test records them. */
+    private readonly files: ReplaceFiles = NODE_FILES,
   ) {}
 
   /**
@@ -362,9 +365,9 @@ export class VectorJournal {
    * another embedder, damaged header): the caller rebuilds and then calls `rewrite`. Holds every
    * live vector at once: the cache replays into its index with `openInto` instead.
    */
-  static async open(dir: string, embedder: string, dimensions: number): Promise<{ journal: VectorJournal; entries: ReplayedEntries | undefined; pendingKeys: ReadonlySet<string> }> {
+  static async open(dir: string, embedder: string, dimensions: number, files: ReplaceFiles = NODE_FILES): Promise<{ journal: VectorJournal; entries: ReplayedEntries | undefined; pendingKeys: ReadonlySet<string> }> {
     const sink = collect();
-    const { journal, replayed } = await VectorJournal.openInto(dir, embedder, dimensions, sink);
+    const { journal, replayed } = await VectorJournal.openInto(dir, embedder, dimensions, sink, undefined, files);
     return { journal, entries: replayed ? sink.entries : undefined, pendingKeys: sink.pendingKeys };
   }
 
@@ -373,10 +376,10 @@ export class VectorJournal {
    * when there is none usable (see `open`); the sink then got nothing. While `yieldWhile()` is
    * true (asked every 2,048 records) the replay lets a turn of the event loop run before going on.
    */
-  static async openInto(dir: string, embedder: string, dimensions: number, sink: ReplaySink, yieldWhile?: () => boolean): Promise<{ journal: VectorJournal; replayed: boolean }>;
-  static async openInto(dir: string, embedder: string, dimensions: number, sink: ByteKeyedSink, yieldWhile?: () => boolean): Promise<{ journal: VectorJournal; replayed: boolean }>;
-  static async openInto(dir: string, embedder: string, dimensions: number, sink: ReplaySink | ByteKeyedSink, yieldWhile: () => boolean = () => false): Promise<{ journal: VectorJournal; replayed: boolean }> {
-    const journal = new VectorJournal(dir, embedder, dimensions);
+  static async openInto(dir: string, embedder: string, dimensions: number, sink: ReplaySink, yieldWhile?: () => boolean, files?: ReplaceFiles): Promise<{ journal: VectorJournal; replayed: boolean }>;
+  static async openInto(dir: string, embedder: string, dimensions: number, sink: ByteKeyedSink, yieldWhile?: () => boolean, files?: ReplaceFiles): Promise<{ journal: VectorJournal; replayed: boolean }>;
+  static async openInto(dir: string, embedder: string, dimensions: number, sink: ReplaySink | ByteKeyedSink, yieldWhile: () => boolean = () => false, files: ReplaceFiles = NODE_FILES): Promise<{ journal: VectorJournal; replayed: boolean }> {
+    const journal = new VectorJournal(dir, embedder, dimensions, files);
     await removeStaleTemporaries(dir); // a kill -9 mid-rewrite or mid-save leaves <file>.<pid>.tmp
     let file: FileHandle;
     try {
@@ -464,32 +467,36 @@ export class VectorJournal {
     this.writing = this.writing.then(async () => {
       await makePrivateDir(this.dir);
       const path = join(this.dir, FILE);
-      const temporary = `${path}.${process.pid}.tmp`;
-      const draft = await open(temporary, 'w', PRIVATE_FILE_MODE);
-      let size = 0;
-      try {
-        const chunk = new ByteSink();
-        chunk.append(header(this.embedder, this.dimensions));
-        const write = async (): Promise<void> => {
-          await draft.write(chunk.bytes, 0, chunk.length, size);
-          size += chunk.length;
-          chunk.reset();
-        };
-        for (const { key, partition, label, row } of entries) {
-          this.recordBytes = appendAddRecord(chunk, { key, partition, label, vector: copies.vector(row) });
-          if (chunk.length >= 1024 * 1024) await write();
-        }
-        for (const key of pendings) {
-          appendKeyRecord(chunk, Op.Pending, key);
-          if (chunk.length >= 1024 * 1024) await write();
-        }
-        await write();
-      } finally {
-        await draft.close();
-      }
-      await this.file?.close();
-      this.file = undefined;
-      await rename(temporary, path);
+      const size = await replaceDurably(
+        path,
+        async (draft) => {
+          let written = 0;
+          const chunk = new ByteSink();
+          chunk.append(header(this.embedder, this.dimensions));
+          const write = async (): Promise<void> => {
+            await draft.write(chunk.bytes, 0, chunk.length, written);
+            written += chunk.length;
+            chunk.reset();
+          };
+          for (const { key, partition, label, row } of entries) {
+            this.recordBytes = appendAddRecord(chunk, { key, partition, label, vector: copies.vector(row) });
+            if (chunk.length >= 1024 * 1024) await write();
+          }
+          for (const key of pendings) {
+            appendKeyRecord(chunk, Op.Pending, key);
+            if (chunk.length >= 1024 * 1024) await write();
+          }
+          await write();
+          return written;
+        },
+        {
+          files: this.files,
+          beforeRename: async () => {
+            await this.file?.close();
+            this.file = undefined;
+          },
+        },
+      );
       this.file = await open(path, 'r+');
       this.fileBytes = size;
       this.legacy = false;

@@ -3,11 +3,12 @@
  * a restart need not rebuild them. Graphs are saved when the cache closes; one that is missing,
  * damaged, made by another embedder or older than the journal is rebuilt from the vectors.
  */
-import { chmod, readdir, readFile, rename, unlink, writeFile } from 'node:fs/promises';
+import { chmod, readdir, readFile, rename, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Index } from 'usearch';
 import { sha256OfFile } from './fileHash';
 import { newAnnIndex, type VectorIndex } from './index';
+import { replaceDurably, syncFile } from '../store/durableReplace';
 import { makePrivateDir, PRIVATE_FILE_MODE } from '../store/privateFiles';
 
 const MANIFEST = 'index.json';
@@ -22,12 +23,6 @@ interface Manifest {
   graphs: Array<{ partition: string; file: string; sha256: string }>;
 }
 
-/** Writes the file through a temporary name so a crash mid-write leaves the old file intact. */
-async function writeAtomic(path: string, data: Buffer | string): Promise<void> {
-  const temporary = `${path}.${process.pid}.tmp`;
-  await writeFile(temporary, data, { mode: PRIVATE_FILE_MODE });
-  await rename(temporary, path);
-}
 
 /** Saves the graph of every large partition of `index` under `dir`, and removes graphs no longer used. */
 export async function saveGraphs(dir: string, embedder: string, index: VectorIndex): Promise<void> {
@@ -39,11 +34,13 @@ export async function saveGraphs(dir: string, embedder: string, index: VectorInd
     graph.save(temporary);
     await chmod(temporary, PRIVATE_FILE_MODE); // usearch writes with the process umask
     const graphSha = await sha256OfFile(temporary);
+    await syncFile(temporary);
     await rename(temporary, join(dir, file));
     graphs.push({ partition, file, sha256: graphSha });
   }
   const manifest: Manifest = { version: FORMAT_VERSION, embedder, dimensions: index.dimensions, graphs };
-  await writeAtomic(join(dir, MANIFEST), JSON.stringify(manifest));
+  // The graphs' renames reach the disk with the manifest's (one folder fsync).
+  await replaceDurably(join(dir, MANIFEST), (draft) => draft.writeFile(JSON.stringify(manifest)));
   const kept = new Set(graphs.map((graph) => graph.file));
   for (const name of await readdir(dir)) if (GRAPH_FILE.test(name) && !kept.has(name)) await unlink(join(dir, name)).catch(() => undefined);
 }

@@ -8,7 +8,8 @@ import type { Logger } from '../logger';
 import { loadIndexSnapshot, type SnapshotRejection } from './indexSnapshot';
 import { KeyIndex } from './keyIndex';
 import { openOrCreateLog, type IndexEntry } from './logFile';
-import { LOG_MAGIC, RecordOp, scanLog, type LogRecord } from './recordLog';
+import { scanLog } from './logScan';
+import { LOG_MAGIC, RecordOp, type LogRecord } from './recordLog';
 import { SnapshotScan } from './snapshotScan';
 
 /** How the index was rebuilt, for the log, the benchmark and tests. */
@@ -28,9 +29,16 @@ export interface LoadedIndex {
   liveBytes: number;
   /** End of the last good record; a torn or corrupt tail after it must be cut off. */
   goodEnd: number;
+  /** Damaged bytes skipped between good records (logScan.ts), and in how many places. */
+  damage: Damage;
   /** Log length the snapshot covered (LOG_MAGIC.length when there was none). */
   snapshotLogBytes: number;
   report: OpenReport;
+}
+
+export interface Damage {
+  bytes: number;
+  regions: number;
 }
 
 /**
@@ -113,9 +121,9 @@ function scanLookup(scan: SnapshotScan): (key: string) => IndexEntry | null | 'l
 }
 
 /** The records of the log after `from`, last write last (undefined for a delete), and where the good part ends. */
-async function readTail(file: FileHandle, size: number, from: number): Promise<{ from: number; tail: Map<string, IndexEntry | undefined>; goodEnd: number }> {
+async function readTail(file: FileHandle, size: number, from: number): Promise<{ from: number; tail: Map<string, IndexEntry | undefined>; goodEnd: number; damage: Damage }> {
   const tail = new Map<string, IndexEntry | undefined>();
-  const { goodEnd } = await scanLog(
+  const { goodEnd, skippedBytes, damagedRegions } = await scanLog(
     file,
     size,
     (record) => {
@@ -124,7 +132,7 @@ async function readTail(file: FileHandle, size: number, from: number): Promise<{
     },
     from,
   );
-  return { from, tail, goodEnd };
+  return { from, tail, goodEnd, damage: { bytes: skippedBytes, regions: damagedRegions } };
 }
 
 /** A preview over the log's tail, then the snapshot's entries. */
@@ -146,7 +154,7 @@ async function loadFromSnapshot(
   if (!('snapshot' in loaded)) return scanWhole(file, size, loaded.rejected);
   const columns = loaded.snapshot;
   // The tail read for the scan serves when it starts where this snapshot ends (the usual case).
-  const { tail, goodEnd } = early?.from === columns.logBytes ? early : await readTail(file, size, columns.logBytes);
+  const { tail, goodEnd, damage } = early?.from === columns.logBytes ? early : await readTail(file, size, columns.logBytes);
   onPreview?.(
     previewOf(
       tail,
@@ -177,7 +185,7 @@ async function loadFromSnapshot(
       liveBytes += entry.frameBytes;
     }
   }
-  return { index, liveBytes, goodEnd, snapshotLogBytes: columns.logBytes, report: { from: 'snapshot', replayedBytes: goodEnd - columns.logBytes } };
+  return { index, liveBytes, goodEnd, damage, snapshotLogBytes: columns.logBytes, report: { from: 'snapshot', replayedBytes: goodEnd - columns.logBytes } };
 }
 
 /** The index from a scan of the whole log (no usable snapshot). */
@@ -196,8 +204,8 @@ async function scanWhole(file: FileHandle, size: number, rejected: SnapshotRejec
     }
   };
   const start = LOG_MAGIC.length;
-  const { goodEnd } = await scanLog(file, size, apply, start);
-  return { index, liveBytes, goodEnd, snapshotLogBytes: start, report: { from: 'scan', snapshotRejected: rejected, replayedBytes: goodEnd - start } };
+  const { goodEnd, skippedBytes, damagedRegions } = await scanLog(file, size, apply, start);
+  return { index, liveBytes, goodEnd, damage: { bytes: skippedBytes, regions: damagedRegions }, snapshotLogBytes: start, report: { from: 'scan', snapshotRejected: rejected, replayedBytes: goodEnd - start } };
 }
 
 /**
@@ -213,6 +221,9 @@ export async function openLogWithIndex(path: string, dir: string, snapshotPath: 
     const { from, snapshotRejected, replayedBytes } = loaded.report;
     const rejectedNote = snapshotRejected && snapshotRejected !== 'missing' ? ` (snapshot not used: ${snapshotRejected})` : '';
     logger.debug(`store ${path}: ${loaded.index.size} entries from the ${from === 'snapshot' ? 'index snapshot' : 'log'}, ${replayedBytes} log bytes read${rejectedNote}`);
+    if (loaded.damage.regions > 0) {
+      logger.warn(`store ${path}: skipped ${loaded.damage.bytes} damaged bytes in ${loaded.damage.regions} place(s) of the log; the entries there are lost, the rest kept`);
+    }
     if (loaded.goodEnd < size) {
       logger.warn(`store ${path}: dropped ${size - loaded.goodEnd} bytes of an incomplete or corrupt tail (after a crash?)`);
       await file.truncate(loaded.goodEnd);

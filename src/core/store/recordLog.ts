@@ -1,8 +1,7 @@
 /**
- * Framing of the embedded store's append-only log: length + crc32 framed records, and a scanner that
- * stops at the first record that does not check out (a torn tail after a crash).
+ * Framing of the embedded store's append-only log: length + crc32 framed records (logScan.ts reads
+ * them back).
  */
-import type { FileHandle } from 'node:fs/promises';
 import { crc32 } from 'node:zlib';
 
 /** First bytes of every log file; a file that does not start with them is not ours. */
@@ -93,56 +92,31 @@ export function decodeRecord(frame: Buffer, offset: number): LogRecord | undefin
   };
 }
 
-/** Result of scanning a log: every good record in order, and where the good part ends. */
-export interface ScanResult {
-  /** File offset just past the last good record; anything after it is a torn or corrupt tail. */
-  goodEnd: number;
-  fileSize: number;
-}
-
 /**
- * Reads the log from `from` (a record boundary; by default just after the magic) in large chunks,
- * calling `onRecord` for every record that checks out, and stops at the first one that does not
- * (or that would run past the end).
+ * Bytes of the whole frame whose header is at `header[at..]` (8 bytes there), or undefined for a
+ * length no writer could have produced.
  */
-export async function scanLog(file: FileHandle, fileSize: number, onRecord: (record: LogRecord) => void, from = LOG_MAGIC.length): Promise<ScanResult> {
-  const chunkBytes = 4 * 1024 * 1024;
-  let buffer = Buffer.allocUnsafe(Math.min(chunkBytes, Math.max(FRAME_HEADER_BYTES, fileSize - from)));
-  let bufferStart = from; // file offset of buffer[0]
-  let bufferLength = 0;
-  let position = from; // file offset of the next record to decode
-  while (position < fileSize) {
-    const at = position - bufferStart;
-    const available = bufferLength - at;
-    const needed = bytesNeeded(buffer, at, available);
-    if (needed === undefined || position + needed > fileSize) break;
-    if (available < needed) {
-      // Move the unread bytes to the front (growing the buffer for an oversized record) and read more.
-      const next = needed > buffer.length ? Buffer.allocUnsafe(needed) : buffer;
-      buffer.copy(next, 0, at, at + available);
-      buffer = next;
-      bufferStart = position;
-      const toRead = Math.min(buffer.length - available, fileSize - (position + available));
-      const { bytesRead } = await file.read(buffer, available, toRead, position + available);
-      bufferLength = available + bytesRead;
-      if (bufferLength < needed) break; // the file shrank under us
-      continue;
-    }
-    const record = decodeRecord(buffer.subarray(at, at + needed), position);
-    if (!record) break;
-    onRecord(record);
-    position += needed;
-  }
-  return { goodEnd: position, fileSize };
-}
-
-/**
- * Bytes the record at `at` needs in the buffer: the header size while the header is not yet there,
- * then the whole frame; undefined for a length no writer could have produced.
- */
-function bytesNeeded(buffer: Buffer, at: number, available: number): number | undefined {
-  if (available < FRAME_HEADER_BYTES) return FRAME_HEADER_BYTES;
-  const payloadLength = buffer.readUInt32LE(at);
+export function frameBytesOf(header: Buffer, at: number): number | undefined {
+  const payloadLength = header.readUInt32LE(at);
   if (payloadLength < PAYLOAD_FIXED_BYTES || payloadLength > MAX_PAYLOAD_BYTES) return undefined;
   return FRAME_HEADER_BYTES + payloadLength;
+}
+
+/** The bytes a plausibleFrameStart check reads. */
+export const FRAME_START_BYTES = FRAME_HEADER_BYTES + PAYLOAD_FIXED_BYTES;
+
+/**
+ * Whether the frame at `frame[at..]` (FRAME_START_BYTES of it there) may start a record: a sane
+ * length that fits in the `bytesToEof` bytes left in the file, a known op and a key inside the
+ * payload (a delete has nothing after its key). Cheap enough to test every offset of a damaged
+ * region; only the checksum (decodeRecord) says the record is good.
+ */
+export function plausibleFrameStart(frame: Buffer, at: number, bytesToEof: number): boolean {
+  const payloadLength = frame.readUInt32LE(at);
+  if (payloadLength < PAYLOAD_FIXED_BYTES || payloadLength > MAX_PAYLOAD_BYTES || FRAME_HEADER_BYTES + payloadLength > bytesToEof) return false;
+  const op = frame[at + FRAME_HEADER_BYTES];
+  if (op !== RecordOp.Set && op !== RecordOp.Delete) return false;
+  const keyEnd = PAYLOAD_FIXED_BYTES + frame.readUInt16LE(at + FRAME_HEADER_BYTES + 9);
+  if (keyEnd === PAYLOAD_FIXED_BYTES || keyEnd > payloadLength) return false;
+  return op === RecordOp.Set || keyEnd === payloadLength;
 }

@@ -6,7 +6,19 @@
 import type { StoredAnswer, TokenUsage } from '../outcome';
 import type { ApiStyle, JsonObject, JsonValue } from '../request';
 import { jsonTextExceedsNodes } from '../jsonNodes';
-import { answerTextBytes, isCompleteAnswerBody, LargeAnswer, MAX_STORED_ANSWER_BYTES, MAX_STORED_ANSWER_NODES, readAnswerValue, readLargeAnswer, tooLargeToStore, type AnswerReading, type OffThreadAnswerReader } from './large-answer';
+import {
+  answerTextBytes,
+  isCompleteAnswerBody,
+  LargeAnswer,
+  MAX_STORED_ANSWER_BYTES,
+  MAX_STORED_ANSWER_NODES,
+  readAnswerValue,
+  readLargeAnswer,
+  RESPONSES_END_EVENTS,
+  tooLargeToStore,
+  type AnswerReading,
+  type OffThreadAnswerReader,
+} from './large-answer';
 import { createAnthropicAccumulator } from './anthropic-accumulator';
 import { createOpenAIAccumulator, type StreamAccumulator } from './openai-accumulator';
 import { createResponsesAccumulator } from './responses-accumulator';
@@ -104,14 +116,12 @@ function reported(api: ApiStyle, raw: JsonValue | undefined, partial: boolean): 
   return { usage, partial };
 }
 
-/** The end events of a Responses stream, recognised even when their data is too large to parse here. */
-const RESPONSES_END_EVENTS = new Set(['response.completed', 'response.failed', 'response.incomplete']);
-
 /**
  * A stream's events go to the accumulator one by one (each small: a token or two), except an event
  * too large to parse here (a Responses stream repeats the whole text in its last events). Once one
  * goes by, the answer is a LargeAnswer. Its usage comes from the accumulator, or, when the large
- * event was a Responses stream's `response.completed`, from that event read off the thread.
+ * event was a Responses stream's final one, from that event read off the thread: the usage of a
+ * `response.incomplete` or `response.failed` too, which is billed though it is no answer.
  */
 function createStreamCollector(api: ApiStyle, reader: OffThreadAnswerReader | undefined): AnswerCollector {
   const parser = new SseParser();
@@ -120,7 +130,8 @@ function createStreamCollector(api: ApiStyle, reader: OffThreadAnswerReader | un
   let shed = false;
   let skipped = false;
   let endEvent: string | undefined;
-  let completedReading: Promise<AnswerReading | undefined> | undefined;
+  /** The reading of a Responses stream's final event, when it was too large to parse here. */
+  let endReading: Promise<AnswerReading | undefined> | undefined;
   const feed = (event: SseEvent): void => {
     if (!tooLargeToParseHere(event.data)) {
       accumulator.push(event);
@@ -135,7 +146,7 @@ function createStreamCollector(api: ApiStyle, reader: OffThreadAnswerReader | un
     const type = event.event ?? leadingType(event.data);
     if (api !== 'openai.responses' || type === undefined || !RESPONSES_END_EVENTS.has(type)) return;
     endEvent = type;
-    if (type === 'response.completed') completedReading = readLargeAnswer(api, event.data, reader);
+    endReading = readLargeAnswer(api, event.data, reader);
   };
   return {
     push(chunk) {
@@ -143,7 +154,8 @@ function createStreamCollector(api: ApiStyle, reader: OffThreadAnswerReader | un
     },
     finish() {
       for (const event of parser.end()) feed(event);
-      if (completedReading) return new LargeAnswer(completedReading);
+      // A reading of an end event that is no answer (incomplete, failed) is not `complete`: only its usage is billed.
+      if (endReading) return new LargeAnswer(endReading);
       const body = accumulator.result();
       if (!body) return skipped || shed ? new LargeAnswer(Promise.resolve(undefined)) : undefined;
       if (shed) return new LargeAnswer(Promise.resolve(shedReading(api, body, accumulator.shed!())));

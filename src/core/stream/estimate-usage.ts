@@ -75,11 +75,13 @@ export function withEstimatedUsage(answer: StoredAnswer, requestBody: JsonObject
 
 /**
  * What the ledger records of an answer too large to store (large-answer.ts): the provider's usage,
- * or an estimate like `withEstimatedUsage`'s when it reported none. Undefined when the body was not
- * a complete answer.
+ * or an estimate like `withEstimatedUsage`'s when it reported none. A body that was no complete
+ * answer (a Responses `response.incomplete`) is recorded with the usage it reported, which the
+ * provider bills, and no estimate; undefined when it reported none.
  */
 export function usageOfReading(api: ApiStyle, reading: AnswerReading | undefined, requestBody: JsonObject): AnswerUsage | undefined {
-  if (!reading?.complete) return undefined;
+  if (!reading) return undefined;
+  if (!reading.complete) return reading.usage && !hasNoUsage(reading.usage) ? { usage: reading.usage } : undefined;
   if (reading.usage && !hasNoUsage(reading.usage)) return { usage: reading.usage };
   return {
     usage: { inputTokens: estimateInputTokens(api, requestBody, approximateTokensOf), outputTokens: reading.outputTokens, cachedInputTokens: 0, cacheWriteTokens: 0 },

@@ -37,7 +37,10 @@ export const MAX_STORED_ANSWER_NODES = 200_000;
 export interface AnswerReading {
   /** Whether it is a finished, successful answer (not an error object). */
   complete: boolean;
-  /** The provider's own usage, when it reported any. */
+  /**
+   * The provider's own usage, when it reported any; also for an answer that is not complete (a
+   * Responses `response.incomplete` or `response.failed`), which the provider bills all the same.
+   */
   usage?: TokenUsage;
   /** Approximate tokens of the generated text, for an estimate when it reported none. */
   outputTokens: number;
@@ -68,15 +71,23 @@ export function isCompleteAnswerBody(api: ApiStyle, body: JsonValue): body is Js
   return Array.isArray(body.choices) && body.choices.length > 0;
 }
 
+/** The Responses stream events that carry the final `response` object. */
+export const RESPONSES_END_EVENTS: ReadonlySet<string> = new Set(['response.completed', 'response.failed', 'response.incomplete']);
+
 /**
- * Reads a parsed answer body, or a Responses stream's `response.completed` event (whose `response`
- * is the body).
+ * Reads a parsed answer body, or a Responses stream's final event (`response.completed`,
+ * `response.incomplete` or `response.failed`, whose `response` is the body). A body that is no
+ * complete answer still gives the usage it reports: billed, though nothing is stored.
  *
  * @example readAnswerValue('openai.chat', body) // { complete: true, usage: { inputTokens: 12, … }, outputTokens: 250000 }
  */
 export function readAnswerValue(api: ApiStyle, value: JsonValue): AnswerReading {
-  const body = api === 'openai.responses' && isObject(value) && value.type === 'response.completed' ? value.response : value;
-  if (body === undefined || !isCompleteAnswerBody(api, body)) return { complete: false, outputTokens: 0 };
+  const endEvent = api === 'openai.responses' && isObject(value) && typeof value.type === 'string' && RESPONSES_END_EVENTS.has(value.type);
+  const body = endEvent && isObject(value) ? value.response : value;
+  if (body === undefined || !isCompleteAnswerBody(api, body)) {
+    const billed = isObject(body) ? normaliseUsage(api, body.usage) : undefined;
+    return { complete: false, ...(billed ? { usage: billed } : {}), outputTokens: 0 };
+  }
   const usage = normaliseUsage(api, body.usage);
   return { complete: true, ...(usage ? { usage } : {}), outputTokens: approximateTokensOf(answerTexts(api, body)) };
 }

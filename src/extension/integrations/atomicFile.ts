@@ -3,9 +3,10 @@
  * A reader (or a crash) sees either the old bytes or the new ones, never half a file.
  */
 import { randomBytes } from 'node:crypto';
-import { constants } from 'node:fs';
+import { closeSync, constants, fsyncSync, openSync, renameSync, unlinkSync, writeFileSync } from 'node:fs';
 import { access, lstat, open, readdir, readFile, readlink, realpath, rename, stat, unlink } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
+import { syncFolder } from '../../core/store/durableReplace';
 
 const TEMP_MARKER = '.isartor-tmp-';
 
@@ -106,10 +107,59 @@ export async function removeStaleTempFiles(path: string): Promise<void> {
   await Promise.all(names.filter((name) => name.startsWith(prefix)).map((name) => unlink(join(dirname(target), name)).catch(() => undefined)));
 }
 
-/** Makes the rename itself durable; some file systems refuse to open folders, which is harmless. */
-async function syncFolder(folder: string): Promise<void> {
-  const handle = await open(folder, constants.O_RDONLY).catch(() => undefined);
-  if (!handle) return;
-  await handle.sync().catch(() => undefined);
-  await handle.close();
+/** The calls writeFileAtomicSync makes: node's own, or (in a test) the same calls, recorded on their way through. */
+export interface SyncFiles {
+  openSync(path: string, flags: string | number, mode?: number): number;
+  writeFileSync(fd: number, data: string | Buffer): void;
+  fsyncSync(fd: number): void;
+  closeSync(fd: number): void;
+  renameSync(from: string, to: string): void;
+  unlinkSync(path: string): void;
+}
+
+const NODE_SYNC_FILES: SyncFiles = { openSync, writeFileSync, fsyncSync, closeSync, renameSync, unlinkSync };
+
+/**
+ * writeFileAtomic for a caller that cannot await (VS Code's deactivate): the same temp file,
+ * fsync, rename and folder fsync, on the calling thread. For small files only: it blocks.
+ *
+ * @example writeFileAtomicSync(join(journalDir, 'tools.json'), text, 0o600)
+ */
+export function writeFileAtomicSync(path: string, data: string | Buffer, mode: number, files: SyncFiles = NODE_SYNC_FILES): void {
+  const temp = join(dirname(path), `.${basename(path)}${TEMP_MARKER}${randomBytes(6).toString('hex')}`);
+  const fd = files.openSync(temp, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL, mode);
+  try {
+    try {
+      files.writeFileSync(fd, data);
+      files.fsyncSync(fd);
+    } finally {
+      files.closeSync(fd);
+    }
+    files.renameSync(temp, path);
+  } catch (error) {
+    try {
+      files.unlinkSync(temp);
+    } catch {
+      // Already renamed or never written.
+    }
+    throw error;
+  }
+  syncFolderSync(dirname(path), files);
+}
+
+/** Makes the rename itself durable; some file systems refuse to open or fsync folders, which is harmless. */
+function syncFolderSync(folder: string, files: SyncFiles): void {
+  let fd: number;
+  try {
+    fd = files.openSync(folder, 'r');
+  } catch {
+    return;
+  }
+  try {
+    files.fsyncSync(fd);
+  } catch {
+    // No folder fsync here: the rename is all there is.
+  } finally {
+    files.closeSync(fd);
+  }
 }

@@ -6,8 +6,9 @@
  * (microsoft/vscode#144118), so a reload used to restore the files, fail to record it ("Canceled")
  * and never connect them again. A synchronous write to a file always lands, even in deactivate.
  */
-import { mkdirSync, readFileSync, renameSync, unlinkSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
+import { writeFileAtomicSync, type SyncFiles } from '../integrations/atomicFile';
 import type { RouteMemento } from '../routes';
 
 /** The globalState keys older versions kept the lists under (read once, to migrate). */
@@ -27,7 +28,8 @@ interface ToolLists {
 /**
  * The two id lists. A tool is in at most one of them: connected (its settings point at the
  * proxy now) or suspended (restored while the proxy is down, to be connected again when it is
- * back). Every change is written synchronously (temp file, rename), so it survives a reload.
+ * back). Every change is written synchronously (temp file, fsync, rename), so it survives a reload
+ * and a power cut.
  *
  * @example
  * const tools = new ConnectedTools(toolStateFile(journalDir), context.globalState);
@@ -39,6 +41,8 @@ export class ConnectedTools {
     private readonly file: string,
     /** Lists written by a version that kept them in globalState; read while the file does not exist. */
     private readonly legacy?: Pick<RouteMemento, 'get'>,
+    /** The calls a write makes (temp file, fsync, rename, folder fsync); a test records them. */
+    private readonly files?: SyncFiles,
   ) {}
 
   /** Ids whose settings point at the proxy. */
@@ -84,18 +88,8 @@ export class ConnectedTools {
     const before = this.read();
     if (sameIds(before.connected, lists.connected) && sameIds(before.suspended, lists.suspended)) return;
     mkdirSync(dirname(this.file), { recursive: true, mode: 0o700 });
-    const temp = `${this.file}.${process.pid}.tmp`;
-    try {
-      writeFileSync(temp, `${JSON.stringify({ version: 1, ...lists })}\n`, { mode: 0o600 });
-      renameSync(temp, this.file);
-    } catch (error) {
-      try {
-        unlinkSync(temp);
-      } catch {
-        // Never created.
-      }
-      throw error;
-    }
+    // fsynced before the rename: after a power cut the file holds the old lists or the new, never zeros.
+    writeFileAtomicSync(this.file, `${JSON.stringify({ version: 1, ...lists })}\n`, 0o600, this.files);
   }
 }
 

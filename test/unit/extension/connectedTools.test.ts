@@ -3,10 +3,12 @@
 // on disk when the call returns (deactivate cannot await a Memento), and the old globalState lists
 // are read until the file exists.
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import * as fs from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, it } from 'node:test';
+import type { SyncFiles } from '../../../src/extension/integrations/atomicFile';
 import { CONNECTED_TOOLS_KEY, ConnectedTools, SUSPENDED_TOOLS_KEY, toolStateFile } from '../../../src/extension/lifecycle/connectedTools';
 
 let dir = '';
@@ -65,5 +67,48 @@ describe('ConnectedTools', () => {
     assert.deepEqual(tools.connected(), []);
     tools.mark('continue', true);
     assert.deepEqual(onDisk(), { version: 1, connected: ['continue'], suspended: [] });
+  });
+
+  it('fsyncs the new file before renaming it over tools.json, then the folder: a power cut leaves the old lists or the new, never zeros', () => {
+    const calls: string[] = [];
+    const folder = join(dir, 'global-storage');
+    const paths = new Map<number, string>();
+    const name = (path: string): string => (path === folder ? '<dir>' : path.slice(folder.length + 1).replace(/isartor-tmp-[0-9a-f]+$/, 'isartor-tmp'));
+    // Node's own calls, each noted before it runs.
+    const recording: SyncFiles = {
+      openSync: (path, flags, mode) => {
+        const fd = fs.openSync(path, flags, mode);
+        paths.set(fd, name(path));
+        calls.push(`open ${name(path)}`);
+        return fd;
+      },
+      writeFileSync: (fd, data) => {
+        calls.push(`write ${paths.get(fd)}`);
+        fs.writeFileSync(fd, data);
+      },
+      fsyncSync: (fd) => {
+        calls.push(`fsync ${paths.get(fd)}`);
+        fs.fsyncSync(fd);
+      },
+      closeSync: (fd) => {
+        calls.push(`close ${paths.get(fd)}`);
+        fs.closeSync(fd);
+      },
+      renameSync: (from, to) => {
+        calls.push(`rename ${name(from)} -> ${name(to)}`);
+        fs.renameSync(from, to);
+      },
+      unlinkSync: (path) => {
+        calls.push(`unlink ${name(path)}`);
+        fs.unlinkSync(path);
+      },
+    };
+    const tools = new ConnectedTools(file, undefined, recording);
+    tools.mark('claude', true);
+    const temp = '.tools.json.isartor-tmp';
+    assert.deepEqual(calls, [`open ${temp}`, `write ${temp}`, `fsync ${temp}`, `close ${temp}`, `rename ${temp} -> tools.json`, 'open <dir>', 'fsync <dir>', 'close <dir>']);
+    assert.deepEqual(onDisk(), { version: 1, connected: ['claude'], suspended: [] });
+    assert.equal(statSync(file).mode & 0o777, 0o600);
+    assert.deepEqual(readdirSync(folder), ['tools.json'], 'no temporary left behind');
   });
 });
