@@ -179,7 +179,9 @@ async function openTeamSemanticBackend(shared: SharedRedis, spec: SemanticOpenSp
   const team = await openSharedSemantic(shared, config, logger);
   const { embedder, fellBack } = await createEmbedder({ choice: config.embedder, model: config.model, dataDir, logger });
   const threshold = config.threshold ?? embedder.defaultThreshold;
-  const cache = await SemanticCache.open({ store: team.store, embedder, threshold, logger, indexDir: join(dataDir, 'semantic', 'index') });
+  // Redis holds every replica's entries and bounds them by memory and expiry only: this replica's
+  // index keeps the configured number, its most recently added or used.
+  const cache = await SemanticCache.open({ store: team.store, embedder, threshold, logger, indexDir: join(dataDir, 'semantic', 'index'), maxIndexed: config.maxEntries });
   const follower = team.follow(cache);
   return cacheBackend({
     cache, embedder, store: team.store, threshold, fellBack,

@@ -1,7 +1,8 @@
 /**
  * L1b on a team's Redis: entries live in Redis, each replica keeps its own ANN
  * index and follows the entries the others store through the store's stream, so a paraphrase
- * answered through replica A is a hit on replica B within a poll interval.
+ * answered through replica A is a hit on replica B within a poll interval. Each index keeps at most
+ * `semantic.maxEntries` of them, its most recent (`maxIndexed` in cache.ts); Redis keeps them all.
  */
 import type { SemanticCacheConfig } from '../config';
 import type { Logger } from '../logger';

@@ -15,6 +15,7 @@ import { VectorIndex, type Neighbour } from './index';
 import { VectorJournal } from './journal';
 import { SignatureCache } from './signatures';
 import { PendingEntries, replayWithPending } from './pending';
+import { countersOf, RecentEntries } from './recentEntries';
 import { loadGraphs, removeGraphs, saveGraphs } from './snapshot';
 
 export interface SemanticCacheOptions {
@@ -37,6 +38,13 @@ export interface SemanticCacheOptions {
    * could be compared with it yet (see pending.ts); for benchmarks of the index itself.
    */
   deferEmbedding?: boolean;
+  /**
+   * Most entries the index (with the pending entries) holds, for a store that does not bound it:
+   * on a team's Redis every replica's entries reach each index. Beyond it the least recently added
+   * or used leave the index (not the store), one per add, a step per turn after a larger excess.
+   * Undefined: the index follows the store, which bounds itself (the embedded store's LRU).
+   */
+  maxIndexed?: number;
 }
 
 /** Index upkeep yields to other work (lookups) after this many steps, so no pass runs long. */
@@ -110,16 +118,22 @@ export class SemanticCache {
   private readonly pending: PendingEntries;
   /** Pending entries of a group being embedded for a lookup, by group (`entryGroup`). */
   private readonly indexing = new Map<string, Promise<void>>();
+  /** With `maxIndexed`: the entries held, least recently added or used first. */
+  private readonly recent: RecentEntries | undefined;
+  /** An eviction of a larger excess under way, a step per turn (see `keepWithinBound`). */
+  private evicting: Promise<void> | undefined;
 
   private constructor(private readonly options: SemanticCacheOptions) {
     this.gateCounts = gatesCoverExactParts(options.embedder.gates) ? new GateCounts() : undefined;
-    this.pending = new PendingEntries(this.gateCounts);
+    this.recent = options.maxIndexed === undefined ? undefined : new RecentEntries();
+    const counter = countersOf(this.gateCounts, this.recent);
+    this.pending = new PendingEntries(counter);
     // Under gates that compare every exact part, only an entry with the query's gate key can be its
     // hit: the index then searches that group alone, and graphs only the large groups.
     this.index = new VectorIndex({
       dimensions: options.embedder.dimensions,
       annMinEntries: options.annMinEntries,
-      counter: this.gateCounts,
+      counter,
       ...(this.gateCounts ? { groupOf: gateKeyOfEntryKey } : {}),
     });
   }
@@ -221,6 +235,8 @@ export class SemanticCache {
     await this.countReplayedPending();
     if (indexDir && this.origin === 'snapshot') this.index.finishBulk(await loadGraphs(indexDir, embedder.id, this.index.dimensions));
     const { added, removed } = await this.reconcile();
+    // A journal from a run with a larger bound: the excess leaves before the cache serves.
+    await this.evictBeyondBound();
     // Before the cache serves: one synchronous pass over the keys (~100k Map sets).
     if (this.origin === 'snapshot') this.index.adoptSharedKeys();
     if (this.origin === 'rebuilt') {
@@ -323,6 +339,8 @@ export class SemanticCache {
         continue;
       }
       if (this.pending.share(key)) continue;
+      // The index is full: the store keeps the entry, and its next announce or use brings it in.
+      if (!this.hasRoomFor(missing.length + 1)) continue;
       const entry = await readEntry(this.options.store, key);
       if (!entry || partitionOfKey(key) !== entry.partition) continue;
       // Stored without a vector, and not in the journal (lost, or another process's): it waits
@@ -350,6 +368,7 @@ export class SemanticCache {
       }
     });
     this.scheduleSave();
+    this.keepWithinBound();
   }
 
   /** A stored entry's vector: its own, or its text embedded when it has none or another embedder's. */
@@ -393,12 +412,21 @@ export class SemanticCache {
    * with its vector, or pending when it was stored without one.
    */
   async adoptStored(key: string): Promise<void> {
-    if (!key.startsWith(ENTRY_KEY_PREFIX) || this.index.has(key) || this.pending.has(key)) return;
+    if (!key.startsWith(ENTRY_KEY_PREFIX)) return;
+    if (this.index.has(key) || this.pending.has(key)) {
+      // Stored again by a replica (its miss): as recent as a new entry.
+      this.recent?.touch(key);
+      return;
+    }
     const entry = await readEntry(this.options.store, key);
     if (!entry || partitionOfKey(key) !== entry.partition) return;
-    if (entry.vector.length === 0 && this.defersEmbedding && this.pending.add(key)) return;
+    if (entry.vector.length === 0 && this.defersEmbedding && this.pending.add(key)) {
+      this.keepWithinBound();
+      return;
+    }
     const vector = await this.vectorOf(entry);
     if (vector && !this.index.has(key)) this.index.add(entry.partition, key, vector);
+    this.keepWithinBound();
   }
 
   /**
@@ -425,6 +453,51 @@ export class SemanticCache {
     this.index.remove(key);
     this.journal?.recordRemove(key);
     return true;
+  }
+
+  /** Whether the index may take `count` more entries under `maxIndexed`. */
+  private hasRoomFor(count: number): boolean {
+    return this.options.maxIndexed === undefined || this.size + count <= this.options.maxIndexed;
+  }
+
+  /**
+   * After an add: the least recently added or used entry beyond `maxIndexed` leaves the index at
+   * once, so the bound holds at every moment; a larger excess (a bulk add) leaves a step per turn.
+   * Only the index: the store is shared by replicas that may still hold the entry, and expires it
+   * itself; a lookup reads the store anyway, so an entry there but not here is a miss, never wrong.
+   */
+  private keepWithinBound(): void {
+    if (!this.recent || this.opening || this.evicting) return;
+    if (this.evictSome(STEPS_PER_TURN)) return;
+    this.evicting = this.evictBeyondBound()
+      .catch((error: unknown) => this.options.logger.warn(`l1b: could not evict entries beyond the index's bound: ${String(error)}`))
+      .finally(() => {
+        this.evicting = undefined;
+      });
+  }
+
+  /** Evicts down to `maxIndexed`, STEPS_PER_TURN entries a turn. */
+  private async evictBeyondBound(): Promise<void> {
+    while (!this.evictSome(STEPS_PER_TURN)) await nextTurn();
+  }
+
+  /** Evicts up to `steps` entries beyond `maxIndexed`, least recently added or used first; true once within it. */
+  private evictSome(steps: number): boolean {
+    const recent = this.recent;
+    const max = this.options.maxIndexed;
+    if (!recent || max === undefined) return true;
+    let evicted = 0;
+    while (recent.size > max && evicted < steps) {
+      const key = recent.shift()!;
+      // Out of both: a key replayed as pending and then indexed may be in the two for a while.
+      const wasPending = this.pending.remove(key);
+      const wasIndexed = this.index.has(key);
+      if (wasIndexed) this.index.remove(key);
+      if (wasPending || wasIndexed) this.journal?.recordRemove(key);
+      evicted++;
+    }
+    if (evicted > 0) this.scheduleSave();
+    return recent.size <= max;
   }
 
   /**
@@ -473,7 +546,10 @@ export class SemanticCache {
       }
       const querySig = signatureOfQuery();
       const reason = entry.text === text ? undefined : checkGates(querySig, this.signatures.of(neighbour.key, entry.text), gates);
-      if (reason === undefined) return { hit: true, key: neighbour.key, entry, similarity: neighbour.similarity };
+      if (reason === undefined) {
+        this.recent?.touch(neighbour.key);
+        return { hit: true, key: neighbour.key, entry, similarity: neighbour.similarity };
+      }
       rejected ??= reason;
     }
     // Remembered under the key this text's entry will have: a miss's insert usually follows, and
@@ -505,6 +581,7 @@ export class SemanticCache {
     const label = this.index.add(partition, key, vector);
     if (label !== undefined) this.journal?.recordAdd({ key, partition, vector, label });
     this.scheduleSave();
+    this.keepWithinBound();
   }
 
   /**
@@ -518,6 +595,7 @@ export class SemanticCache {
     if (this.index.has(key) || !this.pending.add(key)) return;
     this.journal?.recordPending(key);
     this.scheduleSave();
+    this.keepWithinBound();
   }
 
   /**
@@ -542,6 +620,7 @@ export class SemanticCache {
   async clear(): Promise<void> {
     await this.whenIndexed();
     await this.reconciling;
+    await this.evicting;
     this.removedFromStore.clear();
     this.index.clear();
     this.pending.clear();
@@ -566,6 +645,7 @@ export class SemanticCache {
   async close(): Promise<void> {
     await this.whenIndexed();
     await this.reconciling;
+    await this.evicting;
     for (const key of this.removedFromStore) this.removeEntry(key);
     this.removedFromStore.clear();
     await this.flush();

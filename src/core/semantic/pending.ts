@@ -9,7 +9,7 @@
  * the worker whenever one could be a hit.
  */
 import { entryGroup, entryGroupOfKey, partitionOfKey } from './entries';
-import type { GateCounts } from './gateTable';
+import type { EntryCounter } from './index';
 import type { ByteKeyedSink, KeyBytes } from './journal';
 
 /**
@@ -27,7 +27,7 @@ export class PendingEntries {
    */
   counting = true;
 
-  constructor(private readonly counter: GateCounts | undefined) {}
+  constructor(private readonly counter: EntryCounter | undefined) {}
 
   get size(): number {
     return this.count;

@@ -2,7 +2,7 @@
  * A KeyValueStore on a shared Redis: the same keys as the embedded store under
  * `<namespace>:<name>:`, each value one framed record (see redisRecord.ts) written with one SET.
  * TTL is Redis's `EX`; memory is bounded by Redis itself (`maxmemory` with `allkeys-lru`), so
- * `maxEntries` does not apply here. Every call stays within the connection's budget: when Redis is
+ * `maxEntries` does not apply here (the semantic cache applies it to each replica's own index). Every call stays within the connection's budget: when Redis is
  * down a read is a miss and a write is skipped, never an error on the request path.
  */
 import type { Logger } from '../logger';
