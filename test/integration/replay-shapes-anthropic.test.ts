@@ -49,7 +49,7 @@ let serial = 0;
 /** Sends the request twice in one mode; the first (and any second that misses) is answered by `reply`. */
 async function twice(mode: 'plain' | 'raw' | 'helper', params: Json, reply: FakeReply): Promise<{ layers: string[]; results: unknown[]; upstreamCalls: number }> {
   const request = { model: 'claude-sonnet-4-5', max_tokens: 1024, ...params, messages: [{ role: 'user', content: `shape ${++serial}` }] };
-  const before = stack.fake.requests.length;
+  let upstreamCalls = 0;
   const layers: string[] = [];
   const results: unknown[] = [];
   try {
@@ -62,10 +62,11 @@ async function twice(mode: 'plain' | 'raw' | 'helper', params: Json, reply: Fake
         for await (const event of await stack.anthropic().messages.create({ ...request, stream: true } as never) as unknown as AsyncIterable<Json>) events.push(event);
         results.push(foldEvents(events));
       } else results.push(await stack.anthropic().messages.stream(request as never).finalMessage());
+      upstreamCalls += stack.fake.requests.length - asked;
       layers.push(stack.fake.requests.length > asked ? 'l3' : 'l1a');
       stack.fake.reset(); // a hit leaves its reply queued
     }
-    return { layers, results, upstreamCalls: stack.fake.requests.length - before };
+    return { layers, results, upstreamCalls };
   } finally {
     stack.fake.reset();
   }
@@ -79,8 +80,9 @@ interface Shape {
 
 async function assertReplays(name: string, shape: Shape, params: Json = {}, stored = true): Promise<void> {
   for (const mode of ['plain', 'raw', 'helper'] as const) {
-    const { layers, results } = await twice(mode, params, mode === 'plain' ? { body: shape.message } : typedStreamReply(shape.events as never));
+    const { layers, results, upstreamCalls } = await twice(mode, params, mode === 'plain' ? { body: shape.message } : typedStreamReply(shape.events as never));
     assert.deepEqual(layers, stored ? ['l3', 'l1a'] : ['l3', 'l3'], `${name} ${mode}: ${stored ? 'stored and replayed' : 'never stored'}`);
+    assert.equal(upstreamCalls, stored ? 1 : 2);
     assert.deepEqual(results[1], results[0], `${name} ${mode}: the replay is the miss`);
     if (mode === 'plain') assert.deepEqual(results[0], shape.message, `${name}: the body is the provider's`);
   }
