@@ -52,6 +52,11 @@ function nonEmptyArray(value: JsonValue | undefined): boolean {
   return Array.isArray(value) && value.length > 0;
 }
 
+/** The item as `output_item.added` announces it: in progress, when it has a status at all. */
+function inProgress(item: JsonObject): JsonObject {
+  return item.status === undefined ? item : { ...item, status: 'in_progress' };
+}
+
 /** The events that stream one output item, from `output_item.added` to `output_item.done`. */
 function itemEvents(item: JsonObject, outputIndex: number): JsonObject[] {
   const itemId = typeof item.id === 'string' ? item.id : '';
@@ -87,6 +92,12 @@ function itemEvents(item: JsonObject, outputIndex: number): JsonObject[] {
     events.push({ type: 'response.output_item.added', output_index: outputIndex, item: { ...item, status: 'in_progress', arguments: '' } });
     if (args !== '') events.push({ type: 'response.function_call_arguments.delta', ...at, delta: args });
     events.push({ type: 'response.function_call_arguments.done', ...at, arguments: args });
+  } else if (item.type === 'custom_tool_call') {
+    // A freeform tool's input streams as a function call's arguments do, under its own event names.
+    const input = typeof item.input === 'string' ? item.input : '';
+    events.push({ type: 'response.output_item.added', output_index: outputIndex, item: { ...inProgress(item), input: '' } });
+    if (input !== '') events.push({ type: 'response.custom_tool_call_input.delta', ...at, delta: input });
+    events.push({ type: 'response.custom_tool_call_input.done', ...at, input });
   } else if (item.type === 'reasoning' && (nonEmptyArray(item.summary) || nonEmptyArray(item.content))) {
     // As a live stream sends it: the item with no text yet, then its reasoning text (open-weight models
     // return the raw chain of thought as `reasoning_text` content) and its summary parts, each streamed.
