@@ -1,6 +1,6 @@
 /**
  * Responses: for each output shape (reasoning with encrypted content and a summary, function and
- * custom tool calls, text, several items at once), what
+ * custom tool calls, web and file search calls, text with annotations, several items at once), what
  * the official `openai` client sees from the L1a replay is what it saw from the miss: `create`, the
  * raw event sequence with its `sequence_number`s, and `responses.stream().finalResponse()`.
  */
@@ -33,12 +33,23 @@ function foldEvents(events: Json[]): Json {
     if (type.endsWith('.delta')) {
       const place = `${type} ${event.output_index}/${event.content_index ?? event.summary_index ?? ''}`;
       texts[place] = (texts[place] ?? '') + event.delta;
-    } else if (type === 'response.output_item.added') items.push({ type, item: event.item });
+    } else if (type === 'response.output_item.added') items.push({ type, item: announced(event.item) });
     else if (type === 'response.output_item.done') items.push({ type, item: event.item });
     else if (type.endsWith('.done') || type.endsWith('.added') || type.includes('_call.')) items.push({ type, ...event });
     if (type === 'response.completed') final = event.response;
   }
   return { kinds, texts, items, final };
+}
+
+/**
+ * A hosted search call as `output_item.added` announces it, without what the search finds out
+ * (its query, its results): a replay has only the finished item, so it cannot say what the
+ * provider had filled in by then; a client reads them from `output_item.done`.
+ */
+function announced(item: Json): Json {
+  if (item.type === 'web_search_call') return { ...item, action: undefined };
+  if (item.type === 'file_search_call') return { ...item, queries: undefined, results: undefined };
+  return item;
 }
 
 let serial = 0;
@@ -162,6 +173,15 @@ function customToolCall(id: string, pieces: string[]): LiveItem {
   };
 }
 
+/** A hosted search call (`web_search_call`, `file_search_call`): announced in progress, its lifecycle events, then finished. */
+function searchCall(kind: 'web_search_call' | 'file_search_call', item: Json, added: Json): LiveItem {
+  return {
+    item,
+    added,
+    middle: (at) => ['in_progress', 'searching', 'completed'].map((step) => ({ type: `response.${kind}.${step}`, ...at })),
+  };
+}
+
 async function assertReplays(name: string, live: { body: Json; events: Json[] }, stored = true): Promise<void> {
   for (const mode of ['plain', 'raw', 'helper'] as const) {
     const { layers, results, upstreamCalls } = await twice(mode, mode === 'plain' ? { body: live.body } : typedStreamReply(live.events as never));
@@ -170,6 +190,8 @@ async function assertReplays(name: string, live: { body: Json; events: Json[] },
     assert.deepEqual(results[1], results[0], `${name} ${mode}: the replay is the miss`);
   }
 }
+
+const citation = { type: 'url_citation', start_index: 0, end_index: 4, title: 'Isar', url: 'https://example.com/isar' };
 
 test('reasoning with encrypted content and a summary, a function call and a message: several items', async () => {
   await assertReplays('reasoning + call + message', shape([
@@ -181,6 +203,23 @@ test('reasoning with encrypted content and a summary, a function call and a mess
 
 test('a custom tool call streams its input', async () => {
   await assertReplays('custom_tool_call', shape([customToolCall('ctc_1', ['*** Begin Patch\n', '*** End Patch\n'])]));
+});
+
+test('a web search call, then text with url citations', async () => {
+  const done = { id: 'ws_1', type: 'web_search_call', status: 'completed', action: { type: 'search', query: 'isar river' } };
+  await assertReplays('web search', shape([
+    searchCall('web_search_call', done, { id: 'ws_1', type: 'web_search_call', status: 'in_progress', action: { type: 'search' } }),
+    message('msg_2', ['Isar ', 'flows north.'], [citation]),
+  ], { tools: [{ type: 'web_search', search_context_size: 'medium' }] }));
+});
+
+test('a file search call with its results', async () => {
+  const done = { id: 'fs_1', type: 'file_search_call', status: 'completed', queries: ['isar'], results: [{ file_id: 'file-1', filename: 'isar.md', score: 0.9, text: 'The Isar…', attributes: {} }] };
+  const cite = { type: 'file_citation', index: 3, file_id: 'file-1', filename: 'isar.md' };
+  await assertReplays('file search', shape([
+    searchCall('file_search_call', done, { id: 'fs_1', type: 'file_search_call', status: 'in_progress', queries: [], results: null }),
+    message('msg_3', ['See ', 'the file.'], [cite]),
+  ]));
 });
 
 test('a refusal and an incomplete answer reach the client whole but are not stored', async () => {

@@ -98,6 +98,11 @@ function itemEvents(item: JsonObject, outputIndex: number): JsonObject[] {
     events.push({ type: 'response.output_item.added', output_index: outputIndex, item: { ...inProgress(item), input: '' } });
     if (input !== '') events.push({ type: 'response.custom_tool_call_input.delta', ...at, delta: input });
     events.push({ type: 'response.custom_tool_call_input.done', ...at, input });
+  } else if (item.type === 'web_search_call' || item.type === 'file_search_call') {
+    // A hosted search is announced in progress and reports its steps, which clients show ("Searching…").
+    events.push({ type: 'response.output_item.added', output_index: outputIndex, item: inProgress(item) });
+    const steps = item.status === 'completed' ? ['in_progress', 'searching', 'completed'] : ['in_progress', 'searching'];
+    for (const step of steps) events.push({ type: `response.${item.type}.${step}`, ...at });
   } else if (item.type === 'reasoning' && (nonEmptyArray(item.summary) || nonEmptyArray(item.content))) {
     // As a live stream sends it: the item with no text yet, then its reasoning text (open-weight models
     // return the raw chain of thought as `reasoning_text` content) and its summary parts, each streamed.
@@ -125,7 +130,7 @@ function itemEvents(item: JsonObject, outputIndex: number): JsonObject[] {
       events.push({ type: 'response.reasoning_summary_part.done', ...where, part });
     });
   } else {
-    // Web search, file search, reasoning without a summary and other items: announced whole, then finished.
+    // Reasoning without a summary and other items: announced whole, then finished.
     events.push({ type: 'response.output_item.added', output_index: outputIndex, item });
   }
   events.push({ type: 'response.output_item.done', output_index: outputIndex, item });
