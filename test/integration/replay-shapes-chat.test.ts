@@ -212,3 +212,16 @@ test('a refusal and a content-filtered answer reach the client whole but are not
     }
   }
 });
+
+test("a provider's own top-level chunk fields (Perplexity's citations, OpenRouter's provider) are replayed", async () => {
+  const own = { citations: ['https://example.com/isar'], provider: 'Perplexity' };
+  // OpenAI's `obfuscation` is random padding, different in every chunk: not part of the answer, not replayed.
+  const chunks = [
+    chunk([delta(0, { role: 'assistant', content: 'Isar ' })], { ...own, obfuscation: 'q3' }),
+    chunk([delta(0, { content: 'flows.' }, { finish_reason: 'stop' })], { ...own, obfuscation: 'Zx9' }),
+    chunk([], { ...own, usage }),
+  ];
+  const plain = plainOf([{ index: 0, message: { role: 'assistant', content: 'Isar flows.' }, logprobs: null, finish_reason: 'stop' }], own);
+  const withoutPadding = ({ obfuscation: _padding, ...final }: any) => final;
+  await assertReplays('provider fields', { model: 'sonar', stream_options: { include_usage: true } }, plain, chunks, withoutPadding);
+});

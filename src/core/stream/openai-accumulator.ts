@@ -66,6 +66,14 @@ interface ChoiceState {
 /** Top-level chunk fields copied to the final body when present. */
 const CARRIED_FIELDS = ['system_fingerprint', 'service_tier'];
 
+/**
+ * Top-level chunk fields that are not the answer's own: the ones read above, and OpenAI's
+ * `obfuscation`, random padding that differs in every chunk. Any other top-level field is a
+ * provider's addition (Perplexity's `citations`, OpenRouter's `provider`, Groq's `x_groq`) and is
+ * kept, as its last value, the one the SDK's stream helper ends with.
+ */
+const CHUNK_OWN_FIELDS = new Set(['id', 'object', 'created', 'model', 'choices', 'usage', 'error', 'obfuscation', ...CARRIED_FIELDS]);
+
 function isObject(value: JsonValue | undefined): value is JsonObject {
   return value !== null && typeof value === 'object' && !Array.isArray(value);
 }
@@ -78,6 +86,8 @@ function isObject(value: JsonValue | undefined): value is JsonObject {
 export function createOpenAIAccumulator(kind: 'chat' | 'completions'): StreamAccumulator {
   const choices = new Map<number, ChoiceState>();
   const head: JsonObject = {};
+  /** The provider's own top-level fields (CHUNK_OWN_FIELDS), last value each. */
+  const extras: JsonObject = {};
   let usage: JsonValue | undefined;
   let done = false;
   let failed = false;
@@ -133,6 +143,7 @@ export function createOpenAIAccumulator(kind: 'chat' | 'completions'): StreamAcc
       const value = chunk[key];
       if (value !== undefined && value !== null && value !== '' && head[key] === undefined) head[key] = value;
     }
+    for (const key in chunk) if (!CHUNK_OWN_FIELDS.has(key) && chunk[key] !== null) extras[key] = chunk[key]!;
     if (isObject(chunk.usage)) usage = chunk.usage;
     if (!Array.isArray(chunk.choices)) return;
     for (const choice of chunk.choices) {
@@ -200,6 +211,7 @@ export function createOpenAIAccumulator(kind: 'chat' | 'completions'): StreamAcc
         choices: ordered.map(buildChoice),
       };
       for (const key of CARRIED_FIELDS) if (head[key] !== undefined) body[key] = head[key];
+      Object.assign(body, extras);
       if (usage !== undefined) body.usage = usage;
       return body;
     },

@@ -18,10 +18,15 @@ function isObject(value: JsonValue | undefined): value is JsonObject {
   return value !== null && typeof value === 'object' && !Array.isArray(value);
 }
 
+/** Body fields every chunk's head is built from, or that chunks carry in their own way. */
+const BODY_OWN_FIELDS = new Set(['id', 'object', 'created', 'model', 'choices', 'usage', 'system_fingerprint', 'service_tier']);
+
 function chunkHead(body: JsonObject, object: string, includeUsage: boolean): JsonObject {
   const head: JsonObject = { id: body.id ?? '', object, created: body.created ?? 0, model: body.model ?? '' };
   if (body.system_fingerprint !== undefined) head.system_fingerprint = body.system_fingerprint;
   if (body.service_tier !== undefined) head.service_tier = body.service_tier;
+  // A provider's own top-level fields (Perplexity's `citations`) went out with its chunks.
+  for (const key in body) if (!BODY_OWN_FIELDS.has(key) && body[key] !== null) head[key] = body[key]!;
   if (includeUsage) head.usage = null;
   return head;
 }
