@@ -239,3 +239,12 @@ test('a refusal and an incomplete answer reach the client whole but are not stor
   cut.events.at(-1)!.type = 'response.incomplete';
   await assertReplays('incomplete', cut, false);
 });
+
+test('an answer from a server that sends no store, metadata or user (vLLM) replays without them', async () => {
+  const live = shape([message('msg_v', ['Served ', 'by vLLM.'])]);
+  for (const field of ['store', 'metadata', 'user', 'prompt_cache_key', 'safety_identifier']) {
+    delete live.body[field];
+    for (const event of live.events) if (event.response) delete event.response[field];
+  }
+  await assertReplays('no echoed fields', live);
+});

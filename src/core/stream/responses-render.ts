@@ -30,11 +30,14 @@ const ECHOED_FIELDS = ['store', 'metadata', 'user', 'safety_identifier', 'prompt
 export function responsesReplayBody(stored: JsonObject, request: JsonObject): JsonObject {
   const body: JsonObject = { ...stored };
   for (const field of ECHOED_FIELDS) {
+    // A field the provider does not send (OpenAI-compatible servers such as vLLM send no `store`
+    // or `metadata`) is not added: the replay has the shape of the provider's own answer.
+    if (stored[field] === undefined) continue;
     if (request[field] !== undefined) body[field] = request[field];
     else if (field === 'store') body.store = true; // the API's default
     else if (field === 'metadata') body.metadata = {};
     // Unset by this request: never the value another request set (the API says null).
-    else if (body[field] !== undefined) body[field] = null;
+    else body[field] = null;
   }
   return body;
 }
