@@ -225,3 +225,12 @@ test("a provider's own top-level chunk fields (Perplexity's citations, OpenRoute
   const withoutPadding = ({ obfuscation: _padding, ...final }: any) => final;
   await assertReplays('provider fields', { model: 'sonar', stream_options: { include_usage: true } }, plain, chunks, withoutPadding);
 });
+
+test('usage a provider streams without being asked (Mistral) is replayed to a stream that did not ask either', async () => {
+  const chunks = [
+    chunk([delta(0, { role: 'assistant', content: 'Bon' })]),
+    chunk([delta(0, { content: 'jour.' }, { finish_reason: 'stop' })], { usage }),
+  ];
+  const plain = plainOf([{ index: 0, message: { role: 'assistant', content: 'Bonjour.' }, logprobs: null, finish_reason: 'stop' }]);
+  await assertReplays('usage unasked', { model: 'mistral-large-latest' }, plain, chunks);
+});

@@ -101,12 +101,14 @@ export function renderOpenAIStream(answer: StoredAnswer, options: OpenAIRenderOp
   const chat = answer.api === 'openai.chat';
   const head = chunkHead(body, chat ? 'chat.completion.chunk' : 'text_completion', options.includeUsage);
   const choices = Array.isArray(body.choices) ? body.choices.filter(isObject) : [];
+  const parts = choices.flatMap((choice) => (chat ? chatChoiceDeltas(choice) : completionChoiceDeltas(choice)));
+  // Usage the provider streamed unasked goes on the last chunk, with its choice: a client that did
+  // not ask for usage may not expect a chunk without choices.
+  const unaskedUsage = !options.includeUsage && answer.usageUnasked === true && isObject(body.usage) ? body.usage : undefined;
   let out = '';
-  for (const choice of choices) {
-    for (const part of chat ? chatChoiceDeltas(choice) : completionChoiceDeltas(choice)) {
-      out += dataFrame({ ...head, choices: [part] });
-    }
-  }
+  parts.forEach((part, index) => {
+    out += dataFrame(unaskedUsage && index === parts.length - 1 ? { ...head, choices: [part], usage: unaskedUsage } : { ...head, choices: [part] });
+  });
   if (options.includeUsage) out += dataFrame({ ...head, choices: [], usage: openAIUsageObject(answer) });
   return out + DONE_FRAME;
 }
