@@ -43,8 +43,10 @@ function foldChunks(chunks: Json[]): Json {
     const { choices: parts, usage, obfuscation: _noise, ...head } = chunk;
     heads.add(JSON.stringify(head));
     if (usage) usages.push(usage);
-    for (const { index, delta, logprobs, finish_reason } of parts as Json[]) {
+    for (const { index, delta, logprobs, finish_reason, ...own } of parts as Json[]) {
       const choice = (choices[index] ??= { message: {}, tool_calls: [], logprobs: {}, finish: null });
+      // A provider's own choice fields describe the chunk they come in; the SDK keeps the last.
+      for (const [key, value] of Object.entries(own)) if (value !== null) choice[key] = value;
       const { tool_calls: calls, ...rest } = delta ?? {};
       fold(choice.message, rest);
       for (const { index: at, ...call } of calls ?? []) fold((choice.tool_calls[at] ??= {}), call);
@@ -233,4 +235,17 @@ test('usage a provider streams without being asked (Mistral) is replayed to a st
   ];
   const plain = plainOf([{ index: 0, message: { role: 'assistant', content: 'Bonjour.' }, logprobs: null, finish_reason: 'stop' }]);
   await assertReplays('usage unasked', { model: 'mistral-large-latest' }, plain, chunks);
+});
+
+test("a provider's own choice fields (Azure's content_filter_results) are replayed", async () => {
+  const safe = { hate: { filtered: false, severity: 'safe' }, violence: { filtered: false, severity: 'safe' } };
+  const chunks = [
+    chunk([delta(0, { role: 'assistant', content: '' }, { content_filter_results: {} })]),
+    chunk([delta(0, { content: 'Servus' }, { content_filter_results: safe })]),
+    chunk([delta(0, { content: '!' }, { content_filter_results: safe })]),
+    chunk([delta(0, {}, { finish_reason: 'stop', content_filter_results: safe })]),
+    chunk([], { usage }),
+  ];
+  const plain = plainOf([{ index: 0, message: { role: 'assistant', content: 'Servus!', refusal: null, annotations: [] }, logprobs: null, finish_reason: 'stop', content_filter_results: safe }]);
+  await assertReplays('choice fields', { stream_options: { include_usage: true } }, plain, chunks);
 });

@@ -61,7 +61,12 @@ interface ChoiceState {
   logprobs: JsonObject | null;
   finishReason: JsonValue;
   toolCalls: JsonObject[];
+  /** The provider's own choice fields (Azure's `content_filter_results`), last value each. */
+  extras: JsonObject;
 }
+
+/** Choice fields of a chunk that are not a provider's addition. */
+const CHOICE_OWN_FIELDS = new Set(['index', 'delta', 'text', 'logprobs', 'finish_reason']);
 
 /** Top-level chunk fields copied to the final body when present. */
 const CARRIED_FIELDS = ['system_fingerprint', 'service_tier'];
@@ -117,7 +122,7 @@ export function createOpenAIAccumulator(kind: 'chat' | 'completions'): StreamAcc
   const choiceAt = (index: number): ChoiceState => {
     let state = choices.get(index);
     if (!state) {
-      state = { index, snapshot: {}, logprobs: null, finishReason: null, toolCalls: [] };
+      state = { index, snapshot: {}, logprobs: null, finishReason: null, toolCalls: [], extras: {} };
       choices.set(index, state);
     }
     return state;
@@ -161,16 +166,17 @@ export function createOpenAIAccumulator(kind: 'chat' | 'completions'): StreamAcc
       }
       if (isObject(choice.logprobs)) mergeDelta((state.logprobs ??= {}), choice.logprobs);
       if (choice.finish_reason !== undefined && choice.finish_reason !== null) state.finishReason = choice.finish_reason;
+      for (const key in choice) if (!CHOICE_OWN_FIELDS.has(key) && choice[key] !== null) state.extras[key] = choice[key]!;
     }
   };
 
   const buildChoice = (state: ChoiceState): JsonObject => {
     if (kind === 'completions') {
-      return { text: state.snapshot.text ?? '', index: state.index, logprobs: state.logprobs, finish_reason: state.finishReason };
+      return { text: state.snapshot.text ?? '', index: state.index, logprobs: state.logprobs, finish_reason: state.finishReason, ...state.extras };
     }
     const message: JsonObject = { role: 'assistant', content: null, refusal: null, ...state.snapshot };
     if (state.toolCalls.length > 0) message.tool_calls = state.toolCalls.filter((call) => call !== undefined);
-    return { index: state.index, message, logprobs: state.logprobs, finish_reason: state.finishReason };
+    return { index: state.index, message, logprobs: state.logprobs, finish_reason: state.finishReason, ...state.extras };
   };
 
   return {

@@ -31,6 +31,16 @@ function chunkHead(body: JsonObject, object: string, includeUsage: boolean): Jso
   return head;
 }
 
+/** Choice fields the deltas are built from; any other is a provider's addition. */
+const CHOICE_OWN_FIELDS = new Set(['index', 'message', 'text', 'logprobs', 'finish_reason']);
+
+/** A provider's own choice fields (Azure's `content_filter_results`): they go out on the choice's last chunk. */
+function choiceExtras(choice: JsonObject): JsonObject {
+  const extras: JsonObject = {};
+  for (const key in choice) if (!CHOICE_OWN_FIELDS.has(key) && choice[key] !== null) extras[key] = choice[key]!;
+  return extras;
+}
+
 function chatChoiceDeltas(choice: JsonObject): JsonObject[] {
   const index = typeof choice.index === 'number' ? choice.index : 0;
   const message = isObject(choice.message) ? choice.message : {};
@@ -63,7 +73,7 @@ function chatChoiceDeltas(choice: JsonObject): JsonObject[] {
     parts.push(part({ function_call: { name: call.name ?? '', arguments: '' } }));
     if (typeof call.arguments === 'string' && call.arguments !== '') parts.push(part({ function_call: { arguments: call.arguments } }));
   }
-  parts.push(part({}, { finish_reason: choice.finish_reason ?? 'stop' }));
+  parts.push(part({}, { finish_reason: choice.finish_reason ?? 'stop', ...choiceExtras(choice) }));
   return parts;
 }
 
@@ -71,7 +81,7 @@ function completionChoiceDeltas(choice: JsonObject): JsonObject[] {
   const index = typeof choice.index === 'number' ? choice.index : 0;
   return [
     { text: typeof choice.text === 'string' ? choice.text : '', index, logprobs: choice.logprobs ?? null, finish_reason: null },
-    { text: '', index, logprobs: null, finish_reason: choice.finish_reason ?? 'stop' },
+    { text: '', index, logprobs: null, finish_reason: choice.finish_reason ?? 'stop', ...choiceExtras(choice) },
   ];
 }
 
