@@ -45,17 +45,18 @@ function blockEvents(block: JsonObject): { start: JsonObject; deltas: JsonObject
 }
 
 /**
- * Message fields the API leaves null in `message_start` and sends in `message_delta`. The SDK's
- * stream helper sets `stop_details` from the delta whether it is there or not, and a client reads
- * `container` from the delta: a replay that left them in `message_start` lost them.
+ * Besides stop_reason and stop_sequence, the message fields the API leaves null in `message_start`
+ * and sends in `message_delta`, when the message has them. The SDK's stream helper sets
+ * `stop_details` from the delta whether it is there or not, and a client reads `container` from the
+ * delta: a replay that left them in `message_start` lost them.
  */
-const END_FIELDS = ['stop_reason', 'stop_sequence', 'stop_details', 'container'];
+const LATER_END_FIELDS = ['stop_details', 'container'];
 
 /** The end fields as `message_start` (all null) and `message_delta` (the message's own) carry them. */
 function endFields(message: JsonObject): { start: JsonObject; end: JsonObject } {
   const start: JsonObject = { stop_reason: null, stop_sequence: null };
   const end: JsonObject = { stop_reason: message.stop_reason ?? 'end_turn', stop_sequence: message.stop_sequence ?? null };
-  for (const field of END_FIELDS.slice(2)) {
+  for (const field of LATER_END_FIELDS) {
     if (message[field] === undefined) continue;
     start[field] = null;
     end[field] = message[field];
