@@ -42,6 +42,12 @@ export interface StoredAnswer {
    * `message_delta` as the provider streamed them, so a streamed replay says what the live one said.
    */
   streamUsage?: { start: JsonObject; end: JsonObject };
+  /**
+   * OpenAI-style answers stored from a stream that carried the provider's usage although the
+   * request did not ask for it (`stream_options.include_usage`), as some compatible servers always
+   * send it: a streamed replay to a request that did not ask either sends it too.
+   */
+  usageUnasked?: boolean;
   /** Epoch ms when the upstream produced it. */
   createdAt: number;
 }

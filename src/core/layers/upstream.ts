@@ -7,6 +7,7 @@ import type { UpstreamOutcome } from '../outcome';
 import type { UpstreamClient } from '../upstream/client';
 import { NoProviderError } from '../upstream/errors';
 import { usageOfReading, withEstimatedUsage } from '../stream/estimate-usage';
+import { withUnaskedUsageNoted } from '../stream/replay-usage';
 import type { OffThreadAnswerReader } from '../stream/large-answer';
 import { teeUpstreamBody } from '../upstream/tee';
 import { clientResponseHeaders, endpointForApi, onPrimaryOrigin, providersFor } from '../upstream/target';
@@ -40,7 +41,7 @@ export function createUpstreamLayer(deps: { client: UpstreamClient; readAnswer?:
       const ok = response.status >= 200 && response.status < 300;
       const tee = teeUpstreamBody(response.body, { api: req.api, contentType: headers['content-type'], collect: ok, ...(deps.readAnswer ? { reader: deps.readAnswer } : {}) });
       const { body } = tee;
-      const completion = tee.completion.then((answer) => answer && withEstimatedUsage(answer, req.body));
+      const completion = tee.completion.then((answer) => answer && withUnaskedUsageNoted(withEstimatedUsage(answer, req.body), req));
       const unstored = tee.large.then((reading) => usageOfReading(req.api, reading, req.body));
       const billed = tee.reported.then((reported) => reported && { usage: reported.usage, ...(reported.partial ? { usageEstimated: true } : {}) });
       return {

@@ -45,12 +45,33 @@ function blockEvents(block: JsonObject): { start: JsonObject; deltas: JsonObject
 }
 
 /**
+ * Besides stop_reason and stop_sequence, the message fields the API leaves null in `message_start`
+ * and sends in `message_delta`, when the message has them. The SDK's stream helper sets
+ * `stop_details` from the delta whether it is there or not, and a client reads `container` from the
+ * delta: a replay that left them in `message_start` lost them.
+ */
+const LATER_END_FIELDS = ['stop_details', 'container'];
+
+/** The end fields as `message_start` (all null) and `message_delta` (the message's own) carry them. */
+function endFields(message: JsonObject): { start: JsonObject; end: JsonObject } {
+  const start: JsonObject = { stop_reason: null, stop_sequence: null };
+  const end: JsonObject = { stop_reason: message.stop_reason ?? 'end_turn', stop_sequence: message.stop_sequence ?? null };
+  for (const field of LATER_END_FIELDS) {
+    if (message[field] === undefined) continue;
+    start[field] = null;
+    end[field] = message[field];
+  }
+  return { start, end };
+}
+
+/**
  * The full SSE text for a stored Anthropic answer, as one string ready to write.
  *
  * @example res.end(renderAnthropicStream(answer))
  */
 export function renderAnthropicStream(answer: StoredAnswer): string {
-  const { content, stop_reason: stopReason, stop_sequence: stopSequence, usage, ...message } = answer.body;
+  const { content, usage, ...message } = answer.body;
+  const { start: pending, end } = endFields(message);
   const fullUsage: JsonObject = isObject(usage) ? usage : {};
   // The usage a live stream sent at its start and end; for an answer stored from JSON, what the
   // API sends: the input counts and the first output token at the start, everything at the end.
@@ -59,7 +80,7 @@ export function renderAnthropicStream(answer: StoredAnswer): string {
   const endUsage = answer.streamUsage?.end ?? fullUsage;
   let out = namedFrame('message_start', {
     type: 'message_start',
-    message: { ...message, content: [], stop_reason: null, stop_sequence: null, usage: startUsage },
+    message: { ...message, ...pending, content: [], usage: startUsage },
   });
   const blocks = Array.isArray(content) ? content.filter(isObject) : [];
   blocks.forEach((block, index) => {
@@ -70,7 +91,7 @@ export function renderAnthropicStream(answer: StoredAnswer): string {
   });
   out += namedFrame('message_delta', {
     type: 'message_delta',
-    delta: { stop_reason: stopReason ?? 'end_turn', stop_sequence: stopSequence ?? null },
+    delta: end,
     usage: endUsage,
   });
   return out + namedFrame('message_stop', { type: 'message_stop' });

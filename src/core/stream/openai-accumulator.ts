@@ -61,10 +61,23 @@ interface ChoiceState {
   logprobs: JsonObject | null;
   finishReason: JsonValue;
   toolCalls: JsonObject[];
+  /** The provider's own choice fields (Azure's `content_filter_results`), last value each. */
+  extras: JsonObject;
 }
+
+/** Choice fields of a chunk that are not a provider's addition. */
+const CHOICE_OWN_FIELDS = new Set(['index', 'delta', 'text', 'logprobs', 'finish_reason']);
 
 /** Top-level chunk fields copied to the final body when present. */
 const CARRIED_FIELDS = ['system_fingerprint', 'service_tier'];
+
+/**
+ * Top-level chunk fields that are not the answer's own: the ones read above, and OpenAI's
+ * `obfuscation`, random padding that differs in every chunk. Any other top-level field is a
+ * provider's addition (Perplexity's `citations`, OpenRouter's `provider`, Groq's `x_groq`) and is
+ * kept, as its last value, the one the SDK's stream helper ends with.
+ */
+const CHUNK_OWN_FIELDS = new Set(['id', 'object', 'created', 'model', 'choices', 'usage', 'error', 'obfuscation', ...CARRIED_FIELDS]);
 
 function isObject(value: JsonValue | undefined): value is JsonObject {
   return value !== null && typeof value === 'object' && !Array.isArray(value);
@@ -78,6 +91,8 @@ function isObject(value: JsonValue | undefined): value is JsonObject {
 export function createOpenAIAccumulator(kind: 'chat' | 'completions'): StreamAccumulator {
   const choices = new Map<number, ChoiceState>();
   const head: JsonObject = {};
+  /** The provider's own top-level fields (CHUNK_OWN_FIELDS), last value each. */
+  const extras: JsonObject = {};
   let usage: JsonValue | undefined;
   let done = false;
   let failed = false;
@@ -107,7 +122,7 @@ export function createOpenAIAccumulator(kind: 'chat' | 'completions'): StreamAcc
   const choiceAt = (index: number): ChoiceState => {
     let state = choices.get(index);
     if (!state) {
-      state = { index, snapshot: {}, logprobs: null, finishReason: null, toolCalls: [] };
+      state = { index, snapshot: {}, logprobs: null, finishReason: null, toolCalls: [], extras: {} };
       choices.set(index, state);
     }
     return state;
@@ -133,6 +148,7 @@ export function createOpenAIAccumulator(kind: 'chat' | 'completions'): StreamAcc
       const value = chunk[key];
       if (value !== undefined && value !== null && value !== '' && head[key] === undefined) head[key] = value;
     }
+    for (const key in chunk) if (!CHUNK_OWN_FIELDS.has(key) && chunk[key] !== null) extras[key] = chunk[key]!;
     if (isObject(chunk.usage)) usage = chunk.usage;
     if (!Array.isArray(chunk.choices)) return;
     for (const choice of chunk.choices) {
@@ -150,16 +166,17 @@ export function createOpenAIAccumulator(kind: 'chat' | 'completions'): StreamAcc
       }
       if (isObject(choice.logprobs)) mergeDelta((state.logprobs ??= {}), choice.logprobs);
       if (choice.finish_reason !== undefined && choice.finish_reason !== null) state.finishReason = choice.finish_reason;
+      for (const key in choice) if (!CHOICE_OWN_FIELDS.has(key) && choice[key] !== null) state.extras[key] = choice[key]!;
     }
   };
 
   const buildChoice = (state: ChoiceState): JsonObject => {
     if (kind === 'completions') {
-      return { text: state.snapshot.text ?? '', index: state.index, logprobs: state.logprobs, finish_reason: state.finishReason };
+      return { text: state.snapshot.text ?? '', index: state.index, logprobs: state.logprobs, finish_reason: state.finishReason, ...state.extras };
     }
     const message: JsonObject = { role: 'assistant', content: null, refusal: null, ...state.snapshot };
     if (state.toolCalls.length > 0) message.tool_calls = state.toolCalls.filter((call) => call !== undefined);
-    return { index: state.index, message, logprobs: state.logprobs, finish_reason: state.finishReason };
+    return { index: state.index, message, logprobs: state.logprobs, finish_reason: state.finishReason, ...state.extras };
   };
 
   return {
@@ -200,6 +217,7 @@ export function createOpenAIAccumulator(kind: 'chat' | 'completions'): StreamAcc
         choices: ordered.map(buildChoice),
       };
       for (const key of CARRIED_FIELDS) if (head[key] !== undefined) body[key] = head[key];
+      Object.assign(body, extras);
       if (usage !== undefined) body.usage = usage;
       return body;
     },

@@ -18,12 +18,27 @@ function isObject(value: JsonValue | undefined): value is JsonObject {
   return value !== null && typeof value === 'object' && !Array.isArray(value);
 }
 
+/** Body fields every chunk's head is built from, or that chunks carry in their own way. */
+const BODY_OWN_FIELDS = new Set(['id', 'object', 'created', 'model', 'choices', 'usage', 'system_fingerprint', 'service_tier']);
+
 function chunkHead(body: JsonObject, object: string, includeUsage: boolean): JsonObject {
   const head: JsonObject = { id: body.id ?? '', object, created: body.created ?? 0, model: body.model ?? '' };
   if (body.system_fingerprint !== undefined) head.system_fingerprint = body.system_fingerprint;
   if (body.service_tier !== undefined) head.service_tier = body.service_tier;
+  // A provider's own top-level fields (Perplexity's `citations`) went out with its chunks.
+  for (const key in body) if (!BODY_OWN_FIELDS.has(key) && body[key] !== null) head[key] = body[key]!;
   if (includeUsage) head.usage = null;
   return head;
+}
+
+/** Choice fields the deltas are built from; any other is a provider's addition. */
+const CHOICE_OWN_FIELDS = new Set(['index', 'message', 'text', 'logprobs', 'finish_reason']);
+
+/** A provider's own choice fields (Azure's `content_filter_results`): they go out on the choice's last chunk. */
+function choiceExtras(choice: JsonObject): JsonObject {
+  const extras: JsonObject = {};
+  for (const key in choice) if (!CHOICE_OWN_FIELDS.has(key) && choice[key] !== null) extras[key] = choice[key]!;
+  return extras;
 }
 
 function chatChoiceDeltas(choice: JsonObject): JsonObject[] {
@@ -58,7 +73,7 @@ function chatChoiceDeltas(choice: JsonObject): JsonObject[] {
     parts.push(part({ function_call: { name: call.name ?? '', arguments: '' } }));
     if (typeof call.arguments === 'string' && call.arguments !== '') parts.push(part({ function_call: { arguments: call.arguments } }));
   }
-  parts.push(part({}, { finish_reason: choice.finish_reason ?? 'stop' }));
+  parts.push(part({}, { finish_reason: choice.finish_reason ?? 'stop', ...choiceExtras(choice) }));
   return parts;
 }
 
@@ -66,7 +81,7 @@ function completionChoiceDeltas(choice: JsonObject): JsonObject[] {
   const index = typeof choice.index === 'number' ? choice.index : 0;
   return [
     { text: typeof choice.text === 'string' ? choice.text : '', index, logprobs: choice.logprobs ?? null, finish_reason: null },
-    { text: '', index, logprobs: null, finish_reason: choice.finish_reason ?? 'stop' },
+    { text: '', index, logprobs: null, finish_reason: choice.finish_reason ?? 'stop', ...choiceExtras(choice) },
   ];
 }
 
@@ -96,12 +111,14 @@ export function renderOpenAIStream(answer: StoredAnswer, options: OpenAIRenderOp
   const chat = answer.api === 'openai.chat';
   const head = chunkHead(body, chat ? 'chat.completion.chunk' : 'text_completion', options.includeUsage);
   const choices = Array.isArray(body.choices) ? body.choices.filter(isObject) : [];
+  const parts = choices.flatMap((choice) => (chat ? chatChoiceDeltas(choice) : completionChoiceDeltas(choice)));
+  // Usage the provider streamed unasked goes on the last chunk, with its choice: a client that did
+  // not ask for usage may not expect a chunk without choices.
+  const unaskedUsage = !options.includeUsage && answer.usageUnasked === true && isObject(body.usage) ? body.usage : undefined;
   let out = '';
-  for (const choice of choices) {
-    for (const part of chat ? chatChoiceDeltas(choice) : completionChoiceDeltas(choice)) {
-      out += dataFrame({ ...head, choices: [part] });
-    }
-  }
+  parts.forEach((part, index) => {
+    out += dataFrame(unaskedUsage && index === parts.length - 1 ? { ...head, choices: [part], usage: unaskedUsage } : { ...head, choices: [part] });
+  });
   if (options.includeUsage) out += dataFrame({ ...head, choices: [], usage: openAIUsageObject(answer) });
   return out + DONE_FRAME;
 }

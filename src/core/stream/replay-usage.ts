@@ -7,7 +7,7 @@
  * usage, then replaces the entry.
  */
 import type { StoredAnswer } from '../outcome';
-import type { ProxyRequest } from '../request';
+import type { JsonValue, ProxyRequest } from '../request';
 import { requestIncludesUsage } from './follower-stream';
 
 /**
@@ -26,4 +26,16 @@ export function responseCarriesUsage(req: Pick<ProxyRequest, 'api' | 'stream' | 
  */
 export function replayableFor(req: Pick<ProxyRequest, 'api' | 'stream' | 'body'>, answer: StoredAnswer): boolean {
   return answer.usageEstimated !== true || !responseCarriesUsage(req);
+}
+
+/**
+ * The answer, noted `usageUnasked` when it came from an OpenAI-style stream that carried the
+ * provider's usage though `req` did not ask for it (some compatible servers always send it).
+ *
+ * @example withUnaskedUsageNoted(answer, { api: 'openai.chat', stream: true, body: { model, messages } }) // { ...answer, usageUnasked: true }
+ */
+export function withUnaskedUsageNoted(answer: StoredAnswer, req: Pick<ProxyRequest, 'api' | 'stream' | 'body'>): StoredAnswer {
+  if (!req.stream || responseCarriesUsage(req) || answer.usageEstimated === true) return answer;
+  const usage: JsonValue | undefined = answer.body.usage;
+  return usage !== null && typeof usage === 'object' && !Array.isArray(usage) ? { ...answer, usageUnasked: true } : answer;
 }

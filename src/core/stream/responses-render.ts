@@ -30,11 +30,14 @@ const ECHOED_FIELDS = ['store', 'metadata', 'user', 'safety_identifier', 'prompt
 export function responsesReplayBody(stored: JsonObject, request: JsonObject): JsonObject {
   const body: JsonObject = { ...stored };
   for (const field of ECHOED_FIELDS) {
+    // A field the provider does not send (OpenAI-compatible servers such as vLLM send no `store`
+    // or `metadata`) is not added: the replay has the shape of the provider's own answer.
+    if (stored[field] === undefined) continue;
     if (request[field] !== undefined) body[field] = request[field];
     else if (field === 'store') body.store = true; // the API's default
     else if (field === 'metadata') body.metadata = {};
     // Unset by this request: never the value another request set (the API says null).
-    else if (body[field] !== undefined) body[field] = null;
+    else body[field] = null;
   }
   return body;
 }
@@ -50,6 +53,11 @@ export function sameEcho(a: JsonObject, b: JsonObject): boolean {
 
 function nonEmptyArray(value: JsonValue | undefined): boolean {
   return Array.isArray(value) && value.length > 0;
+}
+
+/** The item as `output_item.added` announces it: in progress, when it has a status at all. */
+function inProgress(item: JsonObject): JsonObject {
+  return item.status === undefined ? item : { ...item, status: 'in_progress' };
 }
 
 /** The events that stream one output item, from `output_item.added` to `output_item.done`. */
@@ -87,6 +95,17 @@ function itemEvents(item: JsonObject, outputIndex: number): JsonObject[] {
     events.push({ type: 'response.output_item.added', output_index: outputIndex, item: { ...item, status: 'in_progress', arguments: '' } });
     if (args !== '') events.push({ type: 'response.function_call_arguments.delta', ...at, delta: args });
     events.push({ type: 'response.function_call_arguments.done', ...at, arguments: args });
+  } else if (item.type === 'custom_tool_call') {
+    // A freeform tool's input streams as a function call's arguments do, under its own event names.
+    const input = typeof item.input === 'string' ? item.input : '';
+    events.push({ type: 'response.output_item.added', output_index: outputIndex, item: { ...inProgress(item), input: '' } });
+    if (input !== '') events.push({ type: 'response.custom_tool_call_input.delta', ...at, delta: input });
+    events.push({ type: 'response.custom_tool_call_input.done', ...at, input });
+  } else if (item.type === 'web_search_call' || item.type === 'file_search_call') {
+    // A hosted search is announced in progress and reports its steps, which clients show ("Searching…").
+    events.push({ type: 'response.output_item.added', output_index: outputIndex, item: inProgress(item) });
+    const steps = item.status === 'completed' ? ['in_progress', 'searching', 'completed'] : ['in_progress', 'searching'];
+    for (const step of steps) events.push({ type: `response.${item.type}.${step}`, ...at });
   } else if (item.type === 'reasoning' && (nonEmptyArray(item.summary) || nonEmptyArray(item.content))) {
     // As a live stream sends it: the item with no text yet, then its reasoning text (open-weight models
     // return the raw chain of thought as `reasoning_text` content) and its summary parts, each streamed.
@@ -114,7 +133,7 @@ function itemEvents(item: JsonObject, outputIndex: number): JsonObject[] {
       events.push({ type: 'response.reasoning_summary_part.done', ...where, part });
     });
   } else {
-    // Web search, file search, reasoning without a summary and other items: announced whole, then finished.
+    // Reasoning without a summary and other items: announced whole, then finished.
     events.push({ type: 'response.output_item.added', output_index: outputIndex, item });
   }
   events.push({ type: 'response.output_item.done', output_index: outputIndex, item });
