@@ -114,6 +114,19 @@ const POLITE_OPENERS = new Set(['please', 'kindly']);
 /** Thanks and "please" that close the text, as token sequences. */
 const POLITE_CLOSERS: readonly (readonly string[])[] = [['please'], ['thanks'], ['thx'], ['thank', 'you'], ['thanks', 'in', 'advance'], ['thank', 'you', 'in', 'advance']];
 
+/**
+ * Words after which a closing "please" or "thanks" is what is asked about, not politeness:
+ * "another word for thanks", "How do you say please", "Reply with thank you". Prepositions,
+ * articles, "is", and verbs of saying and writing; any other word before it ("Explain recursion
+ * please", "Help me, thanks") leaves the closer politeness.
+ */
+const TAKES_CLOSER_AS_OBJECT: ReadonlySet<string> = new Set(
+  `for to with without of than like as about between and or vs versus by from into on in not no
+  a an the this that is are was were be being
+  say says said saying word words mean means meaning spell spelled spelling pronounce translate
+  reply respond answer type write writes wrote written send express called named`.split(/\s+/).filter(Boolean),
+);
+
 /** Whether the text's first letter may open a greeting (h or H): spares LEADING_GREETING on most texts. */
 function mayGreet(prose: string): boolean {
   let i = 0;
@@ -136,6 +149,8 @@ function withoutPoliteEnds(tokens: readonly string[], prose: string): readonly s
     closed = false;
     for (const closer of POLITE_CLOSERS) {
       if (end - closer.length < start || !closer.every((word, i) => tokens[end - closer.length + i] === word)) continue;
+      const before = tokens[end - closer.length - 1];
+      if (before !== undefined && TAKES_CLOSER_AS_OBJECT.has(before)) continue;
       end -= closer.length;
       closed = true;
       break;
