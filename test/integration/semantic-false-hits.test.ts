@@ -49,4 +49,17 @@ describe('L1b never answers a different question (through the proxy)', () => {
     // Politeness still is: the same request with "please" at its end is a hit.
     assert.equal((await askBoth('Explain recursion', 'Explain recursion please')).layer, 'l1b');
   });
+
+  it('"the" before the last word says which thing is meant', async () => {
+    for (const [a, b] of [
+      ['What is the time?', 'What is time?'],
+      ["What's the matter?", "What's matter?"],
+    ]) {
+      const { layer, sameText } = await askBoth(a!, b!);
+      assert.equal(layer, 'l3', `${b} was served ${a}'s answer`);
+      assert.equal(sameText, false);
+    }
+    // Inside a phrase it still is no word.
+    assert.equal((await askBoth('What is the Fibonacci sequence?', 'What is Fibonacci sequence?')).layer, 'l1b');
+  });
 });

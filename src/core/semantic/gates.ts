@@ -56,8 +56,8 @@ export interface GateSignature {
   /** Question words (why, how, when, ...): "why X" and "how X" want different answers. */
   question: string;
   /**
-   * Every word but "the" and a greeting or thanks that opens or closes the text, spellings folded
-   * (never plurals): who asks, tense, modality, "a" and "an", number all count.
+   * Every word but "the" inside a phrase and a greeting or thanks that opens or closes the text,
+   * spellings folded (never plurals): who asks, tense, modality, "a" and "an", number all count.
    */
   wording: string;
   /** The same words in their order, for the order gate. */
@@ -431,9 +431,13 @@ export function gateSignature(text: string): GateSignature {
   if (text.length > MAX_GATED_CHARS) return exactOnlySignature(text);
   const { prose, tokens, numbers, identifiers, code, symbols, layout } = exactPartsWork(text, true);
   const weighted = weightedTerms(prose, true, true);
-  // "the" alone never says which thing is meant ("the Fibonacci sequence" is "Fibonacci sequence";
-  // "The Matrix" is a name, which the names gate keeps). "a" and "an" do: "a" may be a variable.
-  const wordOrder = withoutPoliteEnds(tokens, prose).filter((token) => token !== 'the').map((token, i, kept) => foldSynonymInflected(token, kept[i + 1]));
+  // "the" inside a phrase never says which thing is meant ("the Fibonacci sequence" is "Fibonacci
+  // sequence"; "The Matrix" is a name, which the names gate keeps). Before the last word it does:
+  // "What is the time?" is not "What is time?", nor "What's the matter?" "What's matter?". "a" and
+  // "an" always do: "a" may be a variable.
+  const wordOrder = withoutPoliteEnds(tokens, prose)
+    .filter((token, i, all) => token !== 'the' || i === all.length - 2)
+    .map((token, i, kept) => foldSynonymInflected(token, kept[i + 1]));
   const terms = weighted.map((term) => term.term);
   return {
     numbers,

@@ -57,6 +57,7 @@ describe('safety gates', () => {
     ['politeness at the end without a comma', 'Explain recursion please', 'Explain recursion', ''],
     ['greeting words inside the text', 'How do I say hi in French?', 'How do I say please in French?', 'wording'],
     ['articles (wording)', 'Why is a null here?', 'Why is null here?', 'wording'],
+    ['"the" before the last word', 'What is the time?', 'What is time?', 'wording'],
     ['"the" alone is no word', 'What is the Fibonacci sequence?', 'What is Fibonacci sequence?', ''],
     ['"The" in a name is a name', 'What is The Matrix about?', 'What is Matrix about?', 'names'],
     ['"just" and "really" (wording)', 'Should I just delete the lock file?', 'Should I delete the lock file?', 'wording'],
