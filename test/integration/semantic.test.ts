@@ -185,6 +185,18 @@ describe('L1b through the proxy (transformers.js, tiny BERT)', () => {
     assert.equal(second.response.headers.get('x-isartor-layer'), 'l1b');
     assert.equal(second.data.choices[0]?.message.content, first.data.choices[0]?.message.content);
   });
+
+  it('never matches two turns that differ only past the model\'s window (512 tokens)', async () => {
+    // The pipeline truncates what it embeds: both turns read alike up to the window, and the plain
+    // word that tells them apart is nothing the neural gates compare.
+    const shared = 'I need an example of closures. '.repeat(90);
+    const first = await ask(stack, `${shared}Answer briefly.`);
+    assert.equal(first.response.headers.get('x-isartor-layer'), 'l3');
+    await semanticEntries(stack, 2);
+    const second = await ask(stack, `${shared}Answer thoroughly.`);
+    assert.equal(second.response.headers.get('x-isartor-layer'), 'l3');
+    assert.notEqual(second.data.choices[0]?.message.content, first.data.choices[0]?.message.content);
+  });
 });
 
 describe('L1b through the proxy for the Responses API (lexical embedder)', () => {
