@@ -161,7 +161,7 @@ describe('L1b through the proxy (transformers.js, tiny BERT)', () => {
   let modelRoot: string;
   before(async () => {
     modelRoot = await mkdtemp(join(tmpdir(), 'isartor-tiny-bert-'));
-    const modelDir = await writeTinyBert(join(modelRoot, 'tiny-bert'), { words: ['i', 'need', 'want', 'an', 'example', 'of', 'closures'], sameMeaning: [['need', 'want']] });
+    const modelDir = await writeTinyBert(join(modelRoot, 'tiny-bert'), { words: ['i', 'need', 'want', 'an', 'example', 'of', 'closures', 'give', 'me', 'ideas'], sameMeaning: [['need', 'want'], ['fifteen', 'sixteen']] });
     stack = await startStack((config) => {
       config.semantic.enabled = true;
       config.semantic.embedder = 'transformers';
@@ -194,6 +194,16 @@ describe('L1b through the proxy (transformers.js, tiny BERT)', () => {
     assert.equal(first.response.headers.get('x-isartor-layer'), 'l3');
     await semanticEntries(stack, 2);
     const second = await ask(stack, `${shared}Answer thoroughly.`);
+    assert.equal(second.response.headers.get('x-isartor-layer'), 'l3');
+    assert.notEqual(second.data.choices[0]?.message.content, first.data.choices[0]?.message.content);
+  });
+
+  it('tells spelled numbers apart that the model reads as one ("fifteen" / "sixteen")', async () => {
+    // A sentence encoder puts neighbouring number words close; the numbers gate compares them as digits.
+    const first = await ask(stack, 'Give me fifteen ideas');
+    assert.equal(first.response.headers.get('x-isartor-layer'), 'l3');
+    await semanticEntries(stack, 4);
+    const second = await ask(stack, 'Give me sixteen ideas');
     assert.equal(second.response.headers.get('x-isartor-layer'), 'l3');
     assert.notEqual(second.data.choices[0]?.message.content, first.data.choices[0]?.message.content);
   });

@@ -64,10 +64,19 @@ export interface GateSignature {
   wordOrder: string[];
 }
 
+/**
+ * Spelled numbers, compared as their digits. Every cardinal up to twenty and every ten up to
+ * ninety: a sentence encoder puts "fifteen" next to "sixteen" as it puts "1" next to "2", and the
+ * numbers gate is all that tells "Give me fifteen ideas" from "Give me sixteen ideas" under the
+ * neural profile (it has no wording gate).
+ */
 const NUMBER_WORDS: Record<string, string> = {
   zero: '0', one: '1', two: '2', three: '3', four: '4', five: '5', six: '6', seven: '7', eight: '8', nine: '9',
-  ten: '10', eleven: '11', twelve: '12', twenty: '20', hundred: '100', thousand: '1000', million: '1000000',
-  billion: '1000000000', first: '1', second: '2', third: '3', half: '0.5', twice: '2', double: '2', single: '1',
+  ten: '10', eleven: '11', twelve: '12', thirteen: '13', fourteen: '14', fifteen: '15', sixteen: '16', seventeen: '17',
+  eighteen: '18', nineteen: '19', twenty: '20', thirty: '30', forty: '40', fifty: '50', sixty: '60', seventy: '70',
+  eighty: '80', ninety: '90', hundred: '100', thousand: '1000', million: '1000000', billion: '1000000000',
+  trillion: '1000000000000', dozen: '12', first: '1', second: '2', third: '3', fourth: '4', fifth: '5', sixth: '6',
+  seventh: '7', eighth: '8', ninth: '9', tenth: '10', half: '0.5', twice: '2', double: '2', triple: '3', single: '1',
 };
 
 /**

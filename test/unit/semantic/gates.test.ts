@@ -40,6 +40,8 @@ describe('safety gates', () => {
     ['question words', 'Why does the build fail?', 'When does the build fail?', 'question'],
     ['antonyms', 'Enable logging', 'Disable logging', 'contrast'],
     ['order', 'Convert a string to an int', 'Convert an int to a string', 'order'],
+    ['spelled numbers past twelve', 'Give me fifteen ideas', 'Give me sixteen ideas', 'numbers'],
+    ['spelled tens and ordinals', 'Count to thirty', 'Count to forty', 'numbers'],
     ['tense (wording)', 'Who is the author?', 'Who was the author?', 'wording'],
     ['sentence case, punctuation, whitespace', 'How do I sort a list?', '  how do i sort a list ?! ', ''],
     ['trailing punctuation after an operator', 'Is x++ atomic?', 'Is x++ atomic', ''],
