@@ -62,4 +62,11 @@ describe('L1b never answers a different question (through the proxy)', () => {
     // Inside a phrase it still is no word.
     assert.equal((await askBoth('What is the Fibonacci sequence?', 'What is Fibonacci sequence?')).layer, 'l1b');
   });
+
+  it('the same words repeated in another order are another question', async () => {
+    // 2^(3^2) = 512, 2^(2^3) = 256: every word first appears in the same order in both.
+    const { layer, sameText } = await askBoth('What is 2 to the power of 3 to the power of 2?', 'What is 2 to the power of 2 to the power of 3?');
+    assert.equal(layer, 'l3');
+    assert.equal(sameText, false);
+  });
 });

@@ -471,15 +471,20 @@ export function gateSignature(text: string): GateSignature {
 
 /**
  * True when the terms both texts share appear in a different order in each: "convert string to
- * int" is not "convert int to string", and "diesel in a petrol engine" is not the reverse.
+ * int" is not "convert int to string", and "diesel in a petrol engine" is not the reverse. First
+ * by where each term first appears; then, when both hold the shared terms equally often, by
+ * every occurrence: "2 to the power of 3 to the power of 2" (512) is not "2 to the power of 2 to
+ * the power of 3" (256), though each term first appears in the same order.
  */
 function sharedOrderDiffers(a: string[], b: string[]): boolean {
   const inB = new Set(b);
   const inA = new Set(a);
-  const firstSeen = (terms: string[], keep: Set<string>): string[] => [...new Set(terms.filter((t) => keep.has(t)))];
-  const orderA = firstSeen(a, inB);
-  const orderB = firstSeen(b, inA);
-  return orderA.join(' ') !== orderB.join(' ');
+  const sharedA = a.filter((t) => inB.has(t));
+  const sharedB = b.filter((t) => inA.has(t));
+  const firstSeen = (terms: string[]): string => [...new Set(terms)].join(' ');
+  if (firstSeen(sharedA) !== firstSeen(sharedB)) return true;
+  // Counts that differ are the wording gate's business (a paraphrase may repeat "to" once more).
+  return sharedA.length === sharedB.length && sharedA.some((term, i) => term !== sharedB[i]);
 }
 
 /**

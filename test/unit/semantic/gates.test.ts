@@ -40,6 +40,7 @@ describe('safety gates', () => {
     ['question words', 'Why does the build fail?', 'When does the build fail?', 'question'],
     ['antonyms', 'Enable logging', 'Disable logging', 'contrast'],
     ['order', 'Convert a string to an int', 'Convert an int to a string', 'order'],
+    ['order of repeated words', 'What is 2 to the power of 3 to the power of 2?', 'What is 2 to the power of 2 to the power of 3?', 'order'],
     ['spelled numbers past twelve', 'Give me fifteen ideas', 'Give me sixteen ideas', 'numbers'],
     ['spelled tens and ordinals', 'Count to thirty', 'Count to forty', 'numbers'],
     ['tense (wording)', 'Who is the author?', 'Who was the author?', 'wording'],
