@@ -161,7 +161,7 @@ describe('L1b through the proxy (transformers.js, tiny BERT)', () => {
   let modelRoot: string;
   before(async () => {
     modelRoot = await mkdtemp(join(tmpdir(), 'isartor-tiny-bert-'));
-    const modelDir = await writeTinyBert(join(modelRoot, 'tiny-bert'), { words: ['i', 'need', 'want', 'an', 'example', 'of', 'closures', 'give', 'me', 'ideas'], sameMeaning: [['need', 'want'], ['fifteen', 'sixteen']] });
+    const modelDir = await writeTinyBert(join(modelRoot, 'tiny-bert'), { words: ['i', 'need', 'want', 'an', 'example', 'of', 'closures', 'give', 'me', 'ideas', 'is', 'this', 'code'], sameMeaning: [['need', 'want'], ['fifteen', 'sixteen'], ['safe', 'unsafe']] });
     stack = await startStack((config) => {
       config.semantic.enabled = true;
       config.semantic.embedder = 'transformers';
@@ -204,6 +204,15 @@ describe('L1b through the proxy (transformers.js, tiny BERT)', () => {
     assert.equal(first.response.headers.get('x-isartor-layer'), 'l3');
     await semanticEntries(stack, 4);
     const second = await ask(stack, 'Give me sixteen ideas');
+    assert.equal(second.response.headers.get('x-isartor-layer'), 'l3');
+    assert.notEqual(second.data.choices[0]?.message.content, first.data.choices[0]?.message.content);
+  });
+
+  it('tells a word from its negation by prefix that the model reads as one ("safe" / "unsafe")', async () => {
+    const first = await ask(stack, 'Is this code safe?');
+    assert.equal(first.response.headers.get('x-isartor-layer'), 'l3');
+    await semanticEntries(stack, 6);
+    const second = await ask(stack, 'Is this code unsafe?');
     assert.equal(second.response.headers.get('x-isartor-layer'), 'l3');
     assert.notEqual(second.data.choices[0]?.message.content, first.data.choices[0]?.message.content);
   });

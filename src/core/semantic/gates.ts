@@ -88,6 +88,26 @@ const NUMBER_WORD_HINT = new RegExp(`(?<![A-Za-z0-9])(?:${Object.keys(NUMBER_WOR
 
 const NEGATIONS = new Set(['not', 'no', 'never', 'without', 'none', 'nobody', 'nothing', 'neither', 'nor', 'cannot', 'nowhere', 'except', 'excluding', 'unless']);
 
+/** Prefixes that make a word its opposite: safe / unsafe, possible / impossible, blocking / non-blocking. */
+const NEGATING_PREFIXES = ['un', 'in', 'im', 'il', 'ir', 'dis', 'non', 'non-'];
+
+/**
+ * True when one text has a word and the other, instead, that word with a negating prefix ("Is
+ * this code safe?" / "…unsafe?"). A sentence encoder puts the two close, and neither has a "not"
+ * for the negation count. Words both texts hold are left alone ("undo and do").
+ */
+function prefixNegationDiffers(a: GateSignature, b: GateSignature): boolean {
+  for (const word of a.words) {
+    if (b.words.has(word)) continue;
+    for (const prefix of NEGATING_PREFIXES) {
+      if (word.length < prefix.length + 3 || !word.startsWith(prefix)) continue;
+      const base = word.slice(prefix.length);
+      if (b.words.has(base) && !a.words.has(base)) return true;
+    }
+  }
+  return false;
+}
+
 /**
  * Words with an opposite or a sibling in the list: a question with one must not be answered with
  * the other's answer. Compared after stemming, as a set.
@@ -500,7 +520,7 @@ export function checkGates(query: GateSignature, candidate: GateSignature, optio
   if (on('symbols') && query.symbols !== candidate.symbols) return 'symbols';
   if (on('layout') && query.layout !== candidate.layout) return 'layout';
   if (on('case') && casingDiffers(query.casing, candidate.casing)) return 'case';
-  if (on('negation') && query.negations !== candidate.negations) return 'negation';
+  if (on('negation') && (query.negations !== candidate.negations || prefixNegationDiffers(query, candidate) || prefixNegationDiffers(candidate, query))) return 'negation';
   if (on('tech') && query.tech !== candidate.tech) return 'tech';
   const namesOnBothSides = (a: GateSignature, b: GateSignature): boolean => [...a.names].every((name) => b.words.has(name));
   if (on('names') && (!namesOnBothSides(query, candidate) || !namesOnBothSides(candidate, query))) return 'names';

@@ -25,6 +25,7 @@ describe('safety gates', () => {
     ['fenced code', 'Fix:\n```\na + b\n```', 'Fix:\n```\na - b\n```', 'code'],
     ['negation', 'Why does it work?', "Why doesn't it work?", 'negation'],
     ['without', 'Deploy with downtime', 'Deploy without downtime', 'negation'],
+    ['a negating prefix', 'Is this code safe?', 'Is this code unsafe?', 'negation'],
     ['languages', 'Sort a list in Python', 'Sort a list in Rust', 'tech'],
     ['make vs cmake', 'Define a target with make', 'Define a target with cmake', 'tech'],
     ['C++ vs C#', 'Hello world in C++', 'Hello world in C#', 'symbols'],
