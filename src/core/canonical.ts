@@ -42,7 +42,8 @@ let metUnkeyableNumber = false;
 
 /**
  * JSON with object keys sorted at every depth, so that two bodies that differ only in key order
- * hash the same. Array order is kept: in messages, content parts and tools, order is meaning.
+ * hash the same. Array order is kept: in messages, content parts and tools, order is meaning, and
+ * so is the key order of a JSON schema's `properties` (see ORDERED_KEYS_FIELD).
  */
 export function canonicalJson(value: unknown): string {
   return canonicalText(value, JSON.stringify);
@@ -58,12 +59,26 @@ export function canonicalKeyText(value: unknown): string {
 }
 
 /** The key text with long strings' digests remembered across requests. */
-function rememberingKeyText(value: unknown): string {
-  return canonicalText(value, stringInKeyText);
+function rememberingKeyText(value: unknown, keepKeyOrder = false): string {
+  return canonicalText(value, stringInKeyText, keepKeyOrder);
 }
 
-/** Canonical JSON, with each string value written by `writeString`. */
-function canonicalText(value: unknown, writeString: (text: string) => string): string {
+/**
+ * The field whose object keeps its key order in the canonical form: a JSON schema's `properties`.
+ * A structured output or a tool call's arguments are written in that order, and a schema that
+ * puts "reasoning" before "answer" makes the model reason first: another answer, not the same
+ * one reordered. Kept wherever the name appears (a key named so that is no schema only makes two
+ * requests miss that might have shared an answer).
+ */
+const ORDERED_KEYS_FIELD = 'properties';
+
+/** Whether the value of field `key` keeps its key order (see ORDERED_KEYS_FIELD). */
+function keepsKeyOrder(key: string, item: unknown): boolean {
+  return key === ORDERED_KEYS_FIELD && item !== null && typeof item === 'object' && !Array.isArray(item);
+}
+
+/** Canonical JSON, with each string value written by `writeString`; `keepKeyOrder` for an object whose key order is meaning. */
+function canonicalText(value: unknown, writeString: (text: string) => string, keepKeyOrder = false): string {
   if (typeof value === 'string') return writeString(value);
   if (value === null || typeof value !== 'object') {
     if (typeof value === 'number' && !isKeyableNumber(value)) metUnkeyableNumber = true;
@@ -81,13 +96,13 @@ function canonicalText(value: unknown, writeString: (text: string) => string): s
     return `${out}]`;
   }
   const object = value as Record<string, unknown>;
-  const keys = Object.keys(object).sort();
+  const keys = keepKeyOrder ? Object.keys(object) : Object.keys(object).sort();
   let out = '{';
   for (const key of keys) {
     const item = object[key];
     if (item === undefined) continue;
     if (out.length > 1) out += ',';
-    out += `${JSON.stringify(key)}:${canonicalText(item, writeString)}`;
+    out += `${JSON.stringify(key)}:${canonicalText(item, writeString, keepsKeyOrder(key, item))}`;
   }
   return `${out}}`;
 }
@@ -264,7 +279,7 @@ export function canonicalObjectDigest(object: Readonly<Record<string, unknown>>)
     pieces.add(`${first ? '' : ','}${JSON.stringify(key)}:`);
     first = false;
     if (Array.isArray(item)) pieces.addArray(item, item.length);
-    else pieces.add(rememberingKeyText(item));
+    else pieces.add(rememberingKeyText(item, keepsKeyOrder(key, item)));
   }
   pieces.add('}');
   return metUnkeyableNumber ? UNKEYABLE_DIGEST : pieces.digest();

@@ -28,6 +28,38 @@ test('requests in another partition or with other answer-changing fields miss', 
   assert.equal(await layerOf(stack.openai().chat.completions.create({ ...base, user: 'someone', stream: false }).withResponse()), 'l1a', 'user is answer-neutral');
 });
 
+test('a JSON schema whose properties come in another order is another request (tools, structured output)', async () => {
+  // The model writes a tool call's arguments and a structured output in the schema's order, and a
+  // schema with "reasoning" before "answer" makes it reason first: not the same answer reordered.
+  const schema = (order: string[]) => ({ type: 'object', properties: Object.fromEntries(order.map((name) => [name, { type: 'string' }])) });
+  const chat = (order: string[]) =>
+    stack.openai().chat.completions.create({
+      model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'Is 1009 prime?' }], tools: [{ type: 'function', function: { name: 'verdict', parameters: schema(order) } }],
+    }).withResponse();
+  assert.equal(await layerOf(chat(['reasoning', 'answer'])), 'l3');
+  assert.equal(await layerOf(chat(['reasoning', 'answer'])), 'l1a');
+  assert.equal(await layerOf(chat(['answer', 'reasoning'])), 'l3', 'tool parameters in another order');
+
+  const responses = (order: string[]) =>
+    stack.openai().responses.create({ model: 'gpt-4o-mini', input: 'Is 1013 prime?', text: { format: { type: 'json_schema', name: 'verdict', schema: schema(order) } } }).withResponse();
+  assert.equal(await layerOf(responses(['reasoning', 'answer'])), 'l3');
+  assert.equal(await layerOf(responses(['answer', 'reasoning'])), 'l3', 'a structured output schema in another order');
+
+  const messages = (order: string[]) =>
+    stack.anthropic().messages.create({
+      model: 'claude-sonnet-4-5', max_tokens: 64, messages: [{ role: 'user', content: 'Is 1019 prime?' }],
+      tools: [{ name: 'verdict', input_schema: { type: 'object', properties: schema(order).properties } }],
+    }).withResponse();
+  assert.equal(await layerOf(messages(['reasoning', 'answer'])), 'l3');
+  assert.equal(await layerOf(messages(['answer', 'reasoning'])), 'l3', 'an Anthropic input_schema in another order');
+  // Key order elsewhere is still only serialisation: the same schema written with its keywords swapped hits.
+  const swapped = { properties: schema(['reasoning', 'answer']).properties, type: 'object' };
+  const again = await stack.openai().chat.completions.create({
+    model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'Is 1009 prime?' }], tools: [{ function: { parameters: swapped, name: 'verdict' }, type: 'function' }],
+  }).withResponse();
+  assert.equal(again.response.headers.get('x-isartor-layer'), 'l1a');
+});
+
 test("every credential header, OpenAI's organisation and project, and the query string partition the caches", async () => {
   // A client that sends a placeholder bearer token beside its real x-api-key (some gateways want
   // both; the SDK sends one, so this one is raw HTTP).

@@ -161,7 +161,7 @@ describe('L1b through the proxy (transformers.js, tiny BERT)', () => {
   let modelRoot: string;
   before(async () => {
     modelRoot = await mkdtemp(join(tmpdir(), 'isartor-tiny-bert-'));
-    const modelDir = await writeTinyBert(join(modelRoot, 'tiny-bert'), { words: ['i', 'need', 'want', 'an', 'example', 'of', 'closures'], sameMeaning: [['need', 'want']] });
+    const modelDir = await writeTinyBert(join(modelRoot, 'tiny-bert'), { words: ['i', 'need', 'want', 'an', 'example', 'of', 'closures', 'give', 'me', 'ideas', 'is', 'this', 'code'], sameMeaning: [['need', 'want'], ['fifteen', 'sixteen'], ['safe', 'unsafe']] });
     stack = await startStack((config) => {
       config.semantic.enabled = true;
       config.semantic.embedder = 'transformers';
@@ -184,6 +184,37 @@ describe('L1b through the proxy (transformers.js, tiny BERT)', () => {
     const second = await ask(stack, 'I want an example of closures');
     assert.equal(second.response.headers.get('x-isartor-layer'), 'l1b');
     assert.equal(second.data.choices[0]?.message.content, first.data.choices[0]?.message.content);
+  });
+
+  it('never matches two turns that differ only past the model\'s window (512 tokens)', async () => {
+    // The pipeline truncates what it embeds: both turns read alike up to the window, and the plain
+    // word that tells them apart is nothing the neural gates compare.
+    const shared = 'I need an example of closures. '.repeat(90);
+    const first = await ask(stack, `${shared}Answer briefly.`);
+    assert.equal(first.response.headers.get('x-isartor-layer'), 'l3');
+    await semanticEntries(stack, 2);
+    const second = await ask(stack, `${shared}Answer thoroughly.`);
+    assert.equal(second.response.headers.get('x-isartor-layer'), 'l3');
+    assert.notEqual(second.data.choices[0]?.message.content, first.data.choices[0]?.message.content);
+  });
+
+  it('tells spelled numbers apart that the model reads as one ("fifteen" / "sixteen")', async () => {
+    // A sentence encoder puts neighbouring number words close; the numbers gate compares them as digits.
+    const first = await ask(stack, 'Give me fifteen ideas');
+    assert.equal(first.response.headers.get('x-isartor-layer'), 'l3');
+    await semanticEntries(stack, 4);
+    const second = await ask(stack, 'Give me sixteen ideas');
+    assert.equal(second.response.headers.get('x-isartor-layer'), 'l3');
+    assert.notEqual(second.data.choices[0]?.message.content, first.data.choices[0]?.message.content);
+  });
+
+  it('tells a word from its negation by prefix that the model reads as one ("safe" / "unsafe")', async () => {
+    const first = await ask(stack, 'Is this code safe?');
+    assert.equal(first.response.headers.get('x-isartor-layer'), 'l3');
+    await semanticEntries(stack, 6);
+    const second = await ask(stack, 'Is this code unsafe?');
+    assert.equal(second.response.headers.get('x-isartor-layer'), 'l3');
+    assert.notEqual(second.data.choices[0]?.message.content, first.data.choices[0]?.message.content);
   });
 });
 

@@ -4,14 +4,19 @@ import { test } from 'node:test';
 import { canonicalJson } from '../../src/core/canonical';
 import { sha256 } from '../../src/core/request';
 
-/** The map/filter/join form canonicalJson had before it was rewritten to append. */
-function reference(value: unknown): string {
+/**
+ * The map/filter/join form canonicalJson had before it was rewritten to append, with the keys of
+ * an object under "properties" (a JSON schema's) kept in their order.
+ */
+function reference(value: unknown, keepOrder = false): string {
   if (value === null || typeof value !== 'object') return JSON.stringify(value) ?? 'null';
-  if (Array.isArray(value)) return `[${value.map(reference).join(',')}]`;
-  const entries = Object.keys(value as object)
-    .filter((key) => (value as Record<string, unknown>)[key] !== undefined)
-    .sort()
-    .map((key) => `${JSON.stringify(key)}:${reference((value as Record<string, unknown>)[key])}`);
+  if (Array.isArray(value)) return `[${value.map((item) => reference(item)).join(',')}]`;
+  const keys = Object.keys(value as object).filter((key) => (value as Record<string, unknown>)[key] !== undefined);
+  if (!keepOrder) keys.sort();
+  const entries = keys.map((key) => {
+    const item = (value as Record<string, unknown>)[key];
+    return `${JSON.stringify(key)}:${reference(item, key === 'properties' && item !== null && typeof item === 'object' && !Array.isArray(item))}`;
+  });
   return `{${entries.join(',')}}`;
 }
 
@@ -24,7 +29,7 @@ function random(seed: number): () => number {
   };
 }
 
-const KEYS = ['role', 'content', 'b', 'a', 'é', '\u2028', 'Z', '10', '2', '__proto__x', 'tool_calls', ''];
+const KEYS = ['properties', 'role', 'content', 'b', 'a', 'é', '\u2028', 'Z', '10', '2', '__proto__x', 'tool_calls', ''];
 const STRINGS = ['', 'hi', 'quote " and \\ backslash', 'line\nbreak', '\u0000\u001f', 'emoji 😀', '\ud800 lone', '</script>'];
 
 function value(next: () => number, depth: number): unknown {
@@ -306,4 +311,13 @@ test('a body holding an integer beyond 2^53 in an answer-relevant field has no c
   assert.ok(canonicalHash(request('{"model":"m","messages":[{"role":"user","content":"q"}],"metadata":{"trace":12345678901234567890}}')));
   // Nor does the flag leak into the next body's key.
   assert.ok(canonicalHash(seeded('7')));
+});
+
+test('canonicalJson keeps the key order of a JSON schema\'s properties, and sorts every other object', () => {
+  const schema = (order: string[]) => ({ type: 'object', properties: Object.fromEntries(order.map((name) => [name, { type: 'string', description: name }])) });
+  assert.notEqual(canonicalJson({ tools: [schema(['reasoning', 'answer'])] }), canonicalJson({ tools: [schema(['answer', 'reasoning'])] }));
+  assert.equal(
+    canonicalJson({ properties: { b: { type: 'string', description: 'x' }, a: { description: 'y', type: 'string' } } }),
+    '{"properties":{"b":{"description":"x","type":"string"},"a":{"description":"y","type":"string"}}}',
+  );
 });

@@ -28,7 +28,7 @@ export function gatesCoverExactParts(gates: ReadonlySet<GateReason> | undefined)
 }
 
 /** Marks the store keys that carry a gate key (and its version: a new `ExactParts` gets a new tag). */
-export const GATE_KEY_TAG = 'g2';
+export const GATE_KEY_TAG = 'g3';
 
 /** Length of the part of an entry key after the partition that holds a gate key and a text hash. */
 export const TAGGED_HASH_LENGTH = GATE_KEY_TAG.length + GATE_KEY_LENGTH + 24;

@@ -56,18 +56,27 @@ export interface GateSignature {
   /** Question words (why, how, when, ...): "why X" and "how X" want different answers. */
   question: string;
   /**
-   * Every word but "the" and a greeting or thanks that opens or closes the text, spellings folded
-   * (never plurals): who asks, tense, modality, "a" and "an", number all count.
+   * Every word but "the" inside a phrase and a greeting or thanks that opens or closes the text,
+   * spellings folded (never plurals): who asks, tense, modality, "a" and "an", number all count.
    */
   wording: string;
   /** The same words in their order, for the order gate. */
   wordOrder: string[];
 }
 
+/**
+ * Spelled numbers, compared as their digits. Every cardinal up to twenty and every ten up to
+ * ninety: a sentence encoder puts "fifteen" next to "sixteen" as it puts "1" next to "2", and the
+ * numbers gate is all that tells "Give me fifteen ideas" from "Give me sixteen ideas" under the
+ * neural profile (it has no wording gate).
+ */
 const NUMBER_WORDS: Record<string, string> = {
   zero: '0', one: '1', two: '2', three: '3', four: '4', five: '5', six: '6', seven: '7', eight: '8', nine: '9',
-  ten: '10', eleven: '11', twelve: '12', twenty: '20', hundred: '100', thousand: '1000', million: '1000000',
-  billion: '1000000000', first: '1', second: '2', third: '3', half: '0.5', twice: '2', double: '2', single: '1',
+  ten: '10', eleven: '11', twelve: '12', thirteen: '13', fourteen: '14', fifteen: '15', sixteen: '16', seventeen: '17',
+  eighteen: '18', nineteen: '19', twenty: '20', thirty: '30', forty: '40', fifty: '50', sixty: '60', seventy: '70',
+  eighty: '80', ninety: '90', hundred: '100', thousand: '1000', million: '1000000', billion: '1000000000',
+  trillion: '1000000000000', dozen: '12', first: '1', second: '2', third: '3', fourth: '4', fifth: '5', sixth: '6',
+  seventh: '7', eighth: '8', ninth: '9', tenth: '10', half: '0.5', twice: '2', double: '2', triple: '3', single: '1',
 };
 
 /**
@@ -78,6 +87,26 @@ const NUMBER_WORDS: Record<string, string> = {
 const NUMBER_WORD_HINT = new RegExp(`(?<![A-Za-z0-9])(?:${Object.keys(NUMBER_WORDS).join('|')})(?:(?![A-Za-z0-9])|(?=n't))|[^\\x00-\\x7f]`, 'i');
 
 const NEGATIONS = new Set(['not', 'no', 'never', 'without', 'none', 'nobody', 'nothing', 'neither', 'nor', 'cannot', 'nowhere', 'except', 'excluding', 'unless']);
+
+/** Prefixes that make a word its opposite: safe / unsafe, possible / impossible, blocking / non-blocking. */
+const NEGATING_PREFIXES = ['un', 'in', 'im', 'il', 'ir', 'dis', 'non', 'non-'];
+
+/**
+ * True when one text has a word and the other, instead, that word with a negating prefix ("Is
+ * this code safe?" / "…unsafe?"). A sentence encoder puts the two close, and neither has a "not"
+ * for the negation count. Words both texts hold are left alone ("undo and do").
+ */
+function prefixNegationDiffers(a: GateSignature, b: GateSignature): boolean {
+  for (const word of a.words) {
+    if (b.words.has(word)) continue;
+    for (const prefix of NEGATING_PREFIXES) {
+      if (word.length < prefix.length + 3 || !word.startsWith(prefix)) continue;
+      const base = word.slice(prefix.length);
+      if (b.words.has(base) && !a.words.has(base)) return true;
+    }
+  }
+  return false;
+}
 
 /**
  * Words with an opposite or a sibling in the list: a question with one must not be answered with
@@ -114,6 +143,19 @@ const POLITE_OPENERS = new Set(['please', 'kindly']);
 /** Thanks and "please" that close the text, as token sequences. */
 const POLITE_CLOSERS: readonly (readonly string[])[] = [['please'], ['thanks'], ['thx'], ['thank', 'you'], ['thanks', 'in', 'advance'], ['thank', 'you', 'in', 'advance']];
 
+/**
+ * Words after which a closing "please" or "thanks" is what is asked about, not politeness:
+ * "another word for thanks", "How do you say please", "Reply with thank you". Prepositions,
+ * articles, "is", and verbs of saying and writing; any other word before it ("Explain recursion
+ * please", "Help me, thanks") leaves the closer politeness.
+ */
+const TAKES_CLOSER_AS_OBJECT: ReadonlySet<string> = new Set(
+  `for to with without of than like as about between and or vs versus by from into on in not no
+  a an the this that is are was were be being
+  say says said saying word words mean means meaning spell spelled spelling pronounce translate
+  reply respond answer type write writes wrote written send express called named`.split(/\s+/).filter(Boolean),
+);
+
 /** Whether the text's first letter may open a greeting (h or H): spares LEADING_GREETING on most texts. */
 function mayGreet(prose: string): boolean {
   let i = 0;
@@ -136,6 +178,8 @@ function withoutPoliteEnds(tokens: readonly string[], prose: string): readonly s
     closed = false;
     for (const closer of POLITE_CLOSERS) {
       if (end - closer.length < start || !closer.every((word, i) => tokens[end - closer.length + i] === word)) continue;
+      const before = tokens[end - closer.length - 1];
+      if (before !== undefined && TAKES_CLOSER_AS_OBJECT.has(before)) continue;
       end -= closer.length;
       closed = true;
       break;
@@ -416,9 +460,13 @@ export function gateSignature(text: string): GateSignature {
   if (text.length > MAX_GATED_CHARS) return exactOnlySignature(text);
   const { prose, tokens, numbers, identifiers, code, symbols, layout } = exactPartsWork(text, true);
   const weighted = weightedTerms(prose, true, true);
-  // "the" alone never says which thing is meant ("the Fibonacci sequence" is "Fibonacci sequence";
-  // "The Matrix" is a name, which the names gate keeps). "a" and "an" do: "a" may be a variable.
-  const wordOrder = withoutPoliteEnds(tokens, prose).filter((token) => token !== 'the').map((token, i, kept) => foldSynonymInflected(token, kept[i + 1]));
+  // "the" inside a phrase never says which thing is meant ("the Fibonacci sequence" is "Fibonacci
+  // sequence"; "The Matrix" is a name, which the names gate keeps). Before the last word it does:
+  // "What is the time?" is not "What is time?", nor "What's the matter?" "What's matter?". "a" and
+  // "an" always do: "a" may be a variable.
+  const wordOrder = withoutPoliteEnds(tokens, prose)
+    .filter((token, i, all) => token !== 'the' || i === all.length - 2)
+    .map((token, i, kept) => foldSynonymInflected(token, kept[i + 1]));
   const terms = weighted.map((term) => term.term);
   return {
     numbers,
@@ -443,15 +491,20 @@ export function gateSignature(text: string): GateSignature {
 
 /**
  * True when the terms both texts share appear in a different order in each: "convert string to
- * int" is not "convert int to string", and "diesel in a petrol engine" is not the reverse.
+ * int" is not "convert int to string", and "diesel in a petrol engine" is not the reverse. First
+ * by where each term first appears; then, when both hold the shared terms equally often, by
+ * every occurrence: "2 to the power of 3 to the power of 2" (512) is not "2 to the power of 2 to
+ * the power of 3" (256), though each term first appears in the same order.
  */
 function sharedOrderDiffers(a: string[], b: string[]): boolean {
   const inB = new Set(b);
   const inA = new Set(a);
-  const firstSeen = (terms: string[], keep: Set<string>): string[] => [...new Set(terms.filter((t) => keep.has(t)))];
-  const orderA = firstSeen(a, inB);
-  const orderB = firstSeen(b, inA);
-  return orderA.join(' ') !== orderB.join(' ');
+  const sharedA = a.filter((t) => inB.has(t));
+  const sharedB = b.filter((t) => inA.has(t));
+  const firstSeen = (terms: string[]): string => [...new Set(terms)].join(' ');
+  if (firstSeen(sharedA) !== firstSeen(sharedB)) return true;
+  // Counts that differ are the wording gate's business (a paraphrase may repeat "to" once more).
+  return sharedA.length === sharedB.length && sharedA.some((term, i) => term !== sharedB[i]);
 }
 
 /**
@@ -467,7 +520,7 @@ export function checkGates(query: GateSignature, candidate: GateSignature, optio
   if (on('symbols') && query.symbols !== candidate.symbols) return 'symbols';
   if (on('layout') && query.layout !== candidate.layout) return 'layout';
   if (on('case') && casingDiffers(query.casing, candidate.casing)) return 'case';
-  if (on('negation') && query.negations !== candidate.negations) return 'negation';
+  if (on('negation') && (query.negations !== candidate.negations || prefixNegationDiffers(query, candidate) || prefixNegationDiffers(candidate, query))) return 'negation';
   if (on('tech') && query.tech !== candidate.tech) return 'tech';
   const namesOnBothSides = (a: GateSignature, b: GateSignature): boolean => [...a.names].every((name) => b.words.has(name));
   if (on('names') && (!namesOnBothSides(query, candidate) || !namesOnBothSides(candidate, query))) return 'names';

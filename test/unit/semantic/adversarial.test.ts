@@ -109,7 +109,7 @@ describe('adversarial last turns (fixture: test/fixtures/semantic/adversarial-te
       for (const [a, b] of [
         ['Retry the request 3 times', 'Retry the request 4 times'],
         ['Why is this slow?\n```sql\nSELECT * FROM users\n```', 'Why is this slow?\n```sql\nSELECT * FROM orders\n```'],
-        ['Copy files from the server to my laptop', 'Copy files from my laptop to the server'],
+        ['Copy files from a server to my laptop', 'Copy files from my laptop to a server'],
       ]) {
         const history = [{ role: 'system', content: a! }];
         for (const text of [a!, b!]) {
