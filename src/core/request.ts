@@ -119,9 +119,10 @@ const ANSWER_CHANGING_HEADERS = ['anthropic-version', 'anthropic-beta'];
 
 /**
  * OpenAI's organisation and project pick the fine-tuned models, permissions and limits that
- * apply. Joined to the key only when sent, so keys of requests without them did not change.
+ * apply; `openai-beta` opts into preview behaviour of an endpoint. Joined to the key only when
+ * sent, so keys of requests without them did not change.
  */
-const ANSWER_CHANGING_IF_PRESENT = ['openai-organization', 'openai-project'];
+const ANSWER_CHANGING_IF_PRESENT = ['openai-organization', 'openai-project', 'openai-beta'];
 
 /** The body with answer-neutral fields removed (top level only: nested fields all count). */
 export function answerRelevantBody(api: ApiStyle, body: JsonObject): JsonObject {

@@ -31,7 +31,14 @@ test('the query string, and Azure deployment and API version, each make another 
   assert.equal(new Set(keys).size, keys.length);
 });
 
-test("OpenAI's organisation and project change the answer-changing headers only when sent", () => {
-  const texts = [answerChangingHeaders({}), answerChangingHeaders({ 'openai-organization': 'org-a' }), answerChangingHeaders({ 'openai-organization': 'org-b' }), answerChangingHeaders({ 'openai-project': 'proj-a' })];
+test("OpenAI's organisation, project and beta opt-ins change the answer-changing headers only when sent", () => {
+  const texts = [
+    answerChangingHeaders({}),
+    answerChangingHeaders({ 'openai-organization': 'org-a' }),
+    answerChangingHeaders({ 'openai-organization': 'org-b' }),
+    answerChangingHeaders({ 'openai-project': 'proj-a' }),
+    answerChangingHeaders({ 'openai-beta': 'responses=v1' }),
+    answerChangingHeaders({ 'openai-beta': 'responses=experimental' }),
+  ];
   assert.equal(new Set(texts).size, texts.length);
 });
