@@ -137,6 +137,9 @@ const CONTRAST_WORDS = new Set(
  */
 const LEADING_GREETING = /^\s{0,8}(hi|hello|hey)(\s{1,4}there)?\s{0,4}[,!.:;\u2026]/i;
 
+/** Words that must follow a greeting for it to be politeness rather than part of the text. */
+const MIN_WORDS_AFTER_GREETING = 2;
+
 /** Words that ask politely when they open the text (after a greeting). */
 const POLITE_OPENERS = new Set(['please', 'kindly']);
 
@@ -171,7 +174,11 @@ function mayGreet(prose: string): boolean {
 function withoutPoliteEnds(tokens: readonly string[], prose: string): readonly string[] {
   let start = 0;
   const greeting = LEADING_GREETING.exec(prose);
-  if (greeting && tokens[0] === greeting[1]!.toLowerCase()) start = greeting[2] !== undefined && tokens[1] === 'there' ? 2 : 1;
+  if (greeting && tokens[0] === greeting[1]!.toLowerCase()) {
+    const after = greeting[2] !== undefined && tokens[1] === 'there' ? 2 : 1;
+    // Before a single word the greeting may be the phrase asked about ("Hello, world" is not "world").
+    if (tokens.length - after >= MIN_WORDS_AFTER_GREETING) start = after;
+  }
   if (start < tokens.length && POLITE_OPENERS.has(tokens[start]!)) start++;
   let end = tokens.length;
   for (let closed = true; closed; ) {

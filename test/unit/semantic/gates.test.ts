@@ -56,6 +56,8 @@ describe('safety gates', () => {
     ['possessives (wording)', "What does the user's role allow?", 'What does the user role allow?', 'wording'],
     ['politeness at either end', 'Please explain closures', 'Explain closures, thanks', ''],
     ['a greeting that opens the text', 'Hi, how do I rename a branch?', 'How do I rename a branch?', ''],
+    ['a greeting before a single word is the phrase', 'Hello, world', 'world', 'wording'],
+    ['a greeting before two words', 'Hey, fix tests', 'fix tests', ''],
     ['a closing word that is the object', "What's another word for thanks?", "What's another word for please?", 'wording'],
     ['a closing word after a verb of saying', 'How do you say thank you', 'How do you say please', 'wording'],
     ['politeness at the end without a comma', 'Explain recursion please', 'Explain recursion', ''],
