@@ -46,6 +46,10 @@ export interface FakeReply {
   stallAfterEvents?: number;
   /** Streams only: send this many events, then end the response cleanly (no end marker). */
   endAfterEvents?: number;
+  /** Streams only: send this many events and the first half of the next one, then destroy the connection. */
+  breakMidEvent?: number;
+  /** Streams only: leave out the blank line that should close the last event (some gateways do). */
+  noFinalBlankLine?: boolean;
   /** Streams only: send `events` events, then wait for `until` before sending the rest. */
   pause?: { events: number; until: Promise<unknown> };
   /** Streams only: send `events` events, then `frame` (the API's own error event, as a provider sends it), then end. */
@@ -175,7 +179,12 @@ export async function startFakeUpstream(): Promise<FakeUpstream> {
 
   const sendStream = async (res: ServerResponse, frames: string[], reply: FakeReply): Promise<void> => {
     res.writeHead(reply.status ?? 200, { 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-cache', ...reply.headers });
+    if (reply.noFinalBlankLine) frames = [...frames.slice(0, -1), frames.at(-1)!.replace(/\n\n$/, '')];
     for (const [index, frame] of frames.entries()) {
+      if (reply.breakMidEvent !== undefined && index >= reply.breakMidEvent) {
+        res.write(frame.slice(0, Math.floor(frame.length / 2)), () => res.socket?.destroy());
+        return;
+      }
       if (reply.breakAfterEvents !== undefined && index >= reply.breakAfterEvents) {
         res.socket?.destroy();
         return;

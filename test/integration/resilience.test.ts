@@ -305,6 +305,42 @@ test('a stream that ends cleanly before [DONE] or message_stop reaches the SDK a
   assert.equal(anthropicRetry.response.headers.get('x-isartor-layer'), 'l3');
 });
 
+/**
+ * What a client reading an SDK stream got: its text, and what it threw. The SDKs log an event they
+ * cannot parse before throwing a SyntaxError; that is the failure looked for here, so it is muted.
+ */
+async function readStream(events: () => Promise<AsyncIterable<unknown>>): Promise<unknown> {
+  const log = console.error;
+  console.error = () => undefined;
+  try {
+    for await (const _event of await events()) { /* read to the end */ }
+    return undefined;
+  } catch (error) {
+    return error;
+  } finally {
+    console.error = log;
+  }
+}
+
+test('a stream that stops mid-event reaches the SDK as a cut connection, not as an event its parser chokes on, in every API', async () => {
+  // An upstream that broke off mid-line, and one whose last event lacks its blank line: the
+  // proxy's error frame, appended there, became the rest of that event (data that is no JSON).
+  stack.fake.enqueue({ breakMidEvent: 3 }, { breakMidEvent: 3 }, { breakMidEvent: 3 }, { noFinalBlankLine: true });
+  const failures = [
+    await readStream(() => stack.openai({ defaultHeaders: noClientRetries }).chat.completions.create({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'cut mid-line' }], stream: true })),
+    await readStream(() => stack.openai({ defaultHeaders: noClientRetries }).responses.create({ model: 'gpt-5-mini', input: 'cut mid-line', stream: true })),
+    await readStream(() => stack.anthropic().messages.create({ model: 'claude-sonnet-5-5', max_tokens: 64, messages: [{ role: 'user', content: 'cut mid-line' }], stream: true })),
+    await readStream(() => stack.anthropic().messages.create({ model: 'claude-sonnet-5-5', max_tokens: 64, messages: [{ role: 'user', content: 'no last blank line' }], stream: true })),
+  ];
+  for (const [index, failure] of failures.entries()) {
+    assert.ok(failure instanceof Error, `stream ${index} ended in an error`);
+    assert.ok(!(failure instanceof SyntaxError), `stream ${index}: ${failure.message}`);
+    assert.match(failure.message, /terminated|Connection error/, `stream ${index} was cut, as a direct client's would be`);
+  }
+  const retry = await stack.anthropic().messages.create({ model: 'claude-sonnet-5-5', max_tokens: 64, messages: [{ role: 'user', content: 'no last blank line' }] }).withResponse();
+  assert.equal(retry.response.headers.get('x-isartor-layer'), 'l3', 'the unfinished answer was not cached');
+});
+
 /** The ledger records written from now on; `next(n)` resolves with the first n of them. */
 function recordsFromNow(): { next(count: number): Promise<LedgerRecord[]> } {
   const records: LedgerRecord[] = [];
