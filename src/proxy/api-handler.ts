@@ -9,7 +9,7 @@ import { BodyAbortedError, discardBody, jsonContentTypeError, readRequestBody } 
 import type { ProxyContext } from './context';
 import { serveEngineRequest } from './engine-route';
 import { clientErrorShape, MethodNotAllowedError, sendError, toProxyError, unknownRoute, type ErrorShape, type ProxyError } from './errors';
-import { serveModels, servePassthroughPost } from './passthrough';
+import { serveModel, serveModels, servePassthroughPost } from './passthrough';
 import { serveResponseOperation } from './responses';
 import { matchApiPath, type ApiEndpoint } from './routes';
 
@@ -69,8 +69,9 @@ export function createApiHandler(px: ProxyContext): (req: IncomingMessage, res: 
     }
     const http = { req, res };
     if (match.endpoint === 'models') {
-      if (req.method !== 'GET') fail(new MethodNotAllowedError(['GET'], '/models'));
-      else track(serveModels(px, http, route).catch(fail));
+      const subpath = match.subpath;
+      if (req.method !== 'GET') fail(new MethodNotAllowedError(['GET'], `/models${subpath ?? ''}`));
+      else track((subpath === undefined ? serveModels(px, http, route) : serveModel(px, http, route, subpath)).catch(fail));
       return true;
     }
     if (match.endpoint === 'response') {
