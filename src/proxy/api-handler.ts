@@ -76,8 +76,8 @@ export function createApiHandler(px: ProxyContext): (req: IncomingMessage, res: 
     }
     if (match.endpoint === 'response') {
       const subpath = match.subpath ?? '';
-      const body = req.method === 'POST' ? readRequestBody(req, px.config.maxBodyBytes) : (req.resume(), Promise.resolve(undefined));
-      track(body.then((raw) => serveResponseOperation(px, http, route, subpath, raw)).catch(fail));
+      // Read whatever the method: a body the client sent goes on with it (a proxy does not drop one).
+      track(readRequestBody(req, px.config.maxBodyBytes).then((raw) => serveResponseOperation(px, http, route, subpath, raw)).catch(fail));
       return true;
     }
     if (req.method !== 'POST') {
