@@ -305,6 +305,23 @@ test('a stream that ends cleanly before [DONE] or message_stop reaches the SDK a
   assert.equal(anthropicRetry.response.headers.get('x-isartor-layer'), 'l3');
 });
 
+test('a stream sent with a Content-Length that ends early gets its error frame without corrupting the connection', async () => {
+  // Some servers send a stream in one piece with its length. The proxy's error frame goes past
+  // that length: with the upstream's Content-Length copied, the client stops reading before the
+  // frame, and takes the frame's bytes for the start of its next response on the connection.
+  const chunk = (text: string) => `data: ${JSON.stringify({ id: 'chatcmpl-len', object: 'chat.completion.chunk', created: 1, model: 'gpt-4o-mini', choices: [{ index: 0, delta: { content: text }, finish_reason: null }] })}\n\n`;
+  stack.fake.enqueue({ body: chunk('cut ') + chunk('short'), headers: { 'content-type': 'text/event-stream' } });
+  const client = stack.openai({ defaultHeaders: noClientRetries });
+  let received = '';
+  await assert.rejects(async () => {
+    for await (const part of await client.chat.completions.create({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'a stream with a length' }], stream: true })) received += part.choices[0]?.delta.content ?? '';
+  }, (error: unknown) => error instanceof OpenAI.APIError && /ended before the answer was complete/.test(error.message));
+  assert.equal(received, 'cut short');
+  // The same client (its keep-alive connection) goes on working.
+  const next = await client.chat.completions.create({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'the next request' }] });
+  assert.match(next.choices[0]!.message.content ?? '', /the next request/);
+});
+
 /**
  * What a client reading an SDK stream got: its text, and what it threw. The SDKs log an event they
  * cannot parse before throwing a SyntaxError; that is the failure looked for here, so it is muted.

@@ -37,6 +37,9 @@ export function createUpstreamLayer(deps: { client: UpstreamClient; readAnswer?:
         stream: req.stream,
       });
       const headers = clientResponseHeaders(response.headers);
+      // The tee may end a stream with an error frame of its own: past a length the upstream
+      // declared, the client would stop before it and read its bytes as its next response's.
+      if (headers['content-length'] !== undefined && headers['content-type']?.includes('text/event-stream')) delete headers['content-length'];
       const ok = response.status >= 200 && response.status < 300;
       const tee = teeUpstreamBody(response.body, { api: req.api, contentType: headers['content-type'], collect: ok, ...(deps.readAnswer ? { reader: deps.readAnswer } : {}) });
       const { body } = tee;
