@@ -322,6 +322,20 @@ test('a stream sent with a Content-Length that ends early gets its error frame w
   assert.match(next.choices[0]!.message.content ?? '', /the next request/);
 });
 
+test('a stream the upstream compressed although asked for identity reaches the SDK whole, and is not cached', async () => {
+  // The proxy cannot read it for the caches, so it must not judge it either: no error frame, no cut.
+  const request = { model: 'gpt-4o-mini', messages: [{ role: 'user' as const, content: 'a compressed stream' }], stream: true as const };
+  for (const expectedLayer of ['l3', 'l3']) {
+    stack.fake.enqueue({ text: 'squeezed but whole', gzip: true });
+    const { data, response } = await stack.openai({ defaultHeaders: noClientRetries }).chat.completions.create(request).withResponse();
+    let text = '';
+    for await (const chunk of data) text += chunk.choices[0]?.delta.content ?? '';
+    assert.equal(text, 'squeezed but whole');
+    assert.equal(response.headers.get('x-isartor-layer'), expectedLayer);
+    assert.equal(stack.fake.requests.at(-1)!.headers['accept-encoding'], 'identity');
+  }
+});
+
 /**
  * What a client reading an SDK stream got: its text, and what it threw. The SDKs log an event they
  * cannot parse before throwing a SyntaxError; that is the failure looked for here, so it is muted.
