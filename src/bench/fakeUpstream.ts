@@ -5,6 +5,7 @@
  */
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { gzipSync } from 'node:zlib';
 import {
   anthropicBody, anthropicEvents, openAIChatBody, openAIChatChunks, openAICompletionBody, openAICompletionChunks, openAIResponsesBody, openAIResponsesEvents,
   type FakeAnswer, type FakeToolCall,
@@ -46,6 +47,12 @@ export interface FakeReply {
   stallAfterEvents?: number;
   /** Streams only: send this many events, then end the response cleanly (no end marker). */
   endAfterEvents?: number;
+  /** Streams only: send this many events and the first half of the next one, then destroy the connection. */
+  breakMidEvent?: number;
+  /** Streams only: leave out the blank line that should close the last event (some gateways do). */
+  noFinalBlankLine?: boolean;
+  /** Streams only: send the whole stream gzip-compressed, as a server that ignores `Accept-Encoding: identity` does. */
+  gzip?: boolean;
   /** Streams only: send `events` events, then wait for `until` before sending the rest. */
   pause?: { events: number; until: Promise<unknown> };
   /** Streams only: send `events` events, then `frame` (the API's own error event, as a provider sends it), then end. */
@@ -174,8 +181,19 @@ export async function startFakeUpstream(): Promise<FakeUpstream> {
   };
 
   const sendStream = async (res: ServerResponse, frames: string[], reply: FakeReply): Promise<void> => {
-    res.writeHead(reply.status ?? 200, { 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-cache', ...reply.headers });
+    res.writeHead(reply.status ?? 200, { 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-cache', ...(reply.gzip ? { 'content-encoding': 'gzip' } : {}), ...reply.headers });
+    if (reply.noFinalBlankLine) frames = [...frames.slice(0, -1), frames.at(-1)!.replace(/\n\n$/, '')];
+    if (reply.gzip) {
+      const bytes = gzipSync(frames.join(''));
+      res.write(bytes.subarray(0, bytes.length >> 1));
+      res.end(bytes.subarray(bytes.length >> 1));
+      return;
+    }
     for (const [index, frame] of frames.entries()) {
+      if (reply.breakMidEvent !== undefined && index >= reply.breakMidEvent) {
+        res.write(frame.slice(0, Math.floor(frame.length / 2)), () => res.socket?.destroy());
+        return;
+      }
       if (reply.breakAfterEvents !== undefined && index >= reply.breakAfterEvents) {
         res.socket?.destroy();
         return;

@@ -9,7 +9,7 @@ import { BodyAbortedError, discardBody, jsonContentTypeError, readRequestBody } 
 import type { ProxyContext } from './context';
 import { serveEngineRequest } from './engine-route';
 import { clientErrorShape, MethodNotAllowedError, sendError, toProxyError, unknownRoute, type ErrorShape, type ProxyError } from './errors';
-import { serveModels, servePassthroughPost } from './passthrough';
+import { serveModel, serveModels, servePassthroughPost } from './passthrough';
 import { serveResponseOperation } from './responses';
 import { matchApiPath, type ApiEndpoint } from './routes';
 
@@ -69,14 +69,15 @@ export function createApiHandler(px: ProxyContext): (req: IncomingMessage, res: 
     }
     const http = { req, res };
     if (match.endpoint === 'models') {
-      if (req.method !== 'GET') fail(new MethodNotAllowedError(['GET'], '/models'));
-      else track(serveModels(px, http, route).catch(fail));
+      const subpath = match.subpath;
+      if (req.method !== 'GET') fail(new MethodNotAllowedError(['GET'], `/models${subpath ?? ''}`));
+      else track((subpath === undefined ? serveModels(px, http, route) : serveModel(px, http, route, subpath)).catch(fail));
       return true;
     }
     if (match.endpoint === 'response') {
       const subpath = match.subpath ?? '';
-      const body = req.method === 'POST' ? readRequestBody(req, px.config.maxBodyBytes) : (req.resume(), Promise.resolve(undefined));
-      track(body.then((raw) => serveResponseOperation(px, http, route, subpath, raw)).catch(fail));
+      // Read whatever the method: a body the client sent goes on with it (a proxy does not drop one).
+      track(readRequestBody(req, px.config.maxBodyBytes).then((raw) => serveResponseOperation(px, http, route, subpath, raw)).catch(fail));
       return true;
     }
     if (req.method !== 'POST') {

@@ -1,9 +1,9 @@
 /**
  * Endpoints forwarded without the Deflection Stack: Anthropic `count_tokens`, OpenAI `embeddings`
- * and `models` (which falls back to the configured list when the upstream has none).
+ * and `models` and `models/{id}` (which fall back to the configured models when the upstream has none).
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { Route } from '../core/request';
+import type { Route, UpstreamTarget } from '../core/request';
 import type { UpstreamResponse } from '../core/upstream/client';
 import { providersFor, clientCredential, clientResponseHeaders, type UpstreamEndpoint } from '../core/upstream/target';
 import { requestCredentialHash } from './auth';
@@ -70,13 +70,32 @@ export async function forwardVerbatim(
   await pipeResponse(http.res, response);
 }
 
+/** A configured model in the API's own model shape. */
+function configuredModel(id: string, shape: ErrorShape): object {
+  return shape === 'anthropic' ? { type: 'model', id, display_name: id, created_at: '1970-01-01T00:00:00Z' } : { id, object: 'model', created: 0, owned_by: 'isartor' };
+}
+
 /** The configured model list in the API's own list shape. */
 function configuredModels(models: string[], shape: ErrorShape): object {
-  if (shape === 'anthropic') {
-    const data = models.map((id) => ({ type: 'model', id, display_name: id, created_at: '1970-01-01T00:00:00Z' }));
-    return { data, has_more: false, first_id: models[0] ?? null, last_id: models[models.length - 1] ?? null };
-  }
-  return { object: 'list', data: models.map((id) => ({ id, object: 'model', created: 0, owned_by: 'isartor' })) };
+  const data = models.map((id) => configuredModel(id, shape));
+  if (shape === 'anthropic') return { data, has_more: false, first_id: models[0] ?? null, last_id: models[models.length - 1] ?? null };
+  return { object: 'list', data };
+}
+
+/** Sends a model answer of the proxy's own (not the upstream's), marked as such. */
+function sendConfigured(res: ServerResponse, value: object): void {
+  const text = JSON.stringify(value);
+  res.writeHead(200, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text), ...PASSTHROUGH_HEADERS, 'x-isartor-models': 'configured' });
+  res.end(text);
+}
+
+/** Who answers a models request: the API style (by the client's `anthropic-version`) and its providers. */
+function modelsTarget(headers: Record<string, string>, route: Route): { shape: ErrorShape; endpoint: UpstreamEndpoint; providers: UpstreamTarget[]; hasKey: boolean } {
+  const shape: ErrorShape = headers['anthropic-version'] ? 'anthropic' : 'openai';
+  const endpoint: UpstreamEndpoint = shape === 'anthropic' ? 'anthropic.models' : 'openai.models';
+  const providers = providersFor(route.providers, endpoint);
+  const hasKey = clientCredential(headers) !== undefined || providers.some((provider) => provider.apiKey);
+  return { shape, endpoint, providers, hasKey };
 }
 
 /** Statuses that mean "the upstream has no model list for us", as opposed to "your key is wrong". */
@@ -91,16 +110,9 @@ function upstreamHasNoList(status: number): boolean {
  */
 export async function serveModels(px: ProxyContext, http: { req: IncomingMessage; res: ServerResponse }, route: Route): Promise<void> {
   const headers = flatHeaders(http.req);
-  const shape: ErrorShape = headers['anthropic-version'] ? 'anthropic' : 'openai';
-  const endpoint: UpstreamEndpoint = shape === 'anthropic' ? 'anthropic.models' : 'openai.models';
-  const providers = providersFor(route.providers, endpoint);
-  const sendConfigured = (): void => {
-    const text = JSON.stringify(configuredModels(px.config.models, shape));
-    http.res.writeHead(200, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text), ...PASSTHROUGH_HEADERS, 'x-isartor-models': 'configured' });
-    http.res.end(text);
-  };
-  const hasKey = clientCredential(headers) !== undefined || providers.some((provider) => provider.apiKey);
-  if (providers.length === 0 || !hasKey) return sendConfigured();
+  const { shape, endpoint, providers, hasKey } = modelsTarget(headers, route);
+  const sendConfiguredList = (): void => sendConfigured(http.res, configuredModels(px.config.models, shape));
+  if (providers.length === 0 || !hasKey) return sendConfiguredList();
   let response: UpstreamResponse;
   try {
     response = await px.engine.upstream.send({
@@ -108,11 +120,35 @@ export async function serveModels(px: ProxyContext, http: { req: IncomingMessage
     });
   } catch (error) {
     px.logger.info(`model list from the upstream failed (${error instanceof Error ? error.message : String(error)}); serving the configured models`);
-    return sendConfigured();
+    return sendConfiguredList();
   }
   if (upstreamHasNoList(response.status)) {
     await response.body.dump().catch(() => undefined);
-    return sendConfigured();
+    return sendConfiguredList();
   }
+  await pipeResponse(http.res, response);
+}
+
+/**
+ * `GET /models/{id}` (`subpath` "/{id}", as the client encoded it): the upstream's answer as it
+ * is, a 404 for an unknown model included. Without a fitting provider or a credential, a configured
+ * model is answered from the configuration and any other id is not found.
+ */
+export async function serveModel(px: ProxyContext, http: { req: IncomingMessage; res: ServerResponse }, route: Route, subpath: string): Promise<void> {
+  const headers = flatHeaders(http.req);
+  const { shape, endpoint, providers, hasKey } = modelsTarget(headers, route);
+  if (providers.length === 0 || !hasKey) {
+    let id: string;
+    try {
+      id = decodeURIComponent(subpath.slice(1));
+    } catch {
+      id = subpath.slice(1);
+    }
+    if (!px.config.models.includes(id)) throw new ProxyError(404, 'model_not_found', `The model \`${id}\` does not exist or you do not have access to it.`);
+    return sendConfigured(http.res, configuredModel(id, shape));
+  }
+  const response = await px.engine.upstream.send({
+    providers, endpoint, model: '', method: 'GET', headers, query: queryString(http.req.url), subpath, signal: signalFor(http.res),
+  });
   await pipeResponse(http.res, response);
 }

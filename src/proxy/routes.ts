@@ -24,6 +24,14 @@ const API_PATH = /^(?:\/r\/([^/]+))?(?:\/v1)?\/(chat\/completions|completions|re
 /** One stored response of the Responses API: `responses/<id>`, `.../cancel`, `.../input_items`. */
 const RESPONSE_PATH = /^(?:\/r\/([^/]+))?(?:\/v1)?\/responses(\/[A-Za-z0-9_-]+(?:\/cancel|\/input_items)?)\/?$/;
 
+/**
+ * One model: `models/<id>`. Ids are kept as the client encoded them; some carry a vendor prefix
+ * ("openai/gpt-4o" on OpenAI-compatible gateways). A "." or ".." segment, which would address
+ * another endpoint of the provider once the URL is normalised, is no model id; nor is a backslash,
+which some servers read as "/".
+ */
+const MODEL_PATH = /^(?:\/r\/([^/]+))?(?:\/v1)?\/models(\/(?!(?:\.|%2e){1,2}(?:\/|$))[^/\\]+(?:\/(?!(?:\.|%2e){1,2}(?:\/|$))[^/\\]+)*)\/?$/i;
+
 /** The id the default route is recorded under in the ledger. */
 export const DEFAULT_ROUTE_ID = 'default';
 
@@ -37,6 +45,8 @@ export function matchApiPath(path: string): { routeId: string | undefined; endpo
   if (match) return { routeId: match[1], endpoint: ENDPOINT_BY_PATH[match[2]!]! };
   const response = RESPONSE_PATH.exec(path);
   if (response) return { routeId: response[1], endpoint: 'response', subpath: response[2]! };
+  const model = MODEL_PATH.exec(path);
+  if (model) return { routeId: model[1], endpoint: 'models', subpath: model[2]! };
   return undefined;
 }
 

@@ -24,7 +24,7 @@ export function createSideApp(px: ProxyContext): express.Express {
   });
   app.use(createSavingsPage(px));
   app.use((req: Request, res: Response) => {
-    sendError(res, clientErrorShape(req), new ProxyError(404, 'not_found', `Isartor has no endpoint ${req.method} ${req.path}. It serves /v1/chat/completions, /v1/responses, /v1/messages, /v1/completions, /v1/embeddings, /v1/models and /v1/messages/count_tokens.`));
+    sendError(res, clientErrorShape(req), new ProxyError(404, 'not_found', `Isartor has no endpoint ${req.method} ${req.path}. It serves /v1/chat/completions, /v1/responses, /v1/messages, /v1/completions, /v1/embeddings, /v1/models, /v1/models/{id} and /v1/messages/count_tokens.`));
   });
   // Express's default error page is HTML; clients of this proxy expect JSON.
   app.use((error: unknown, _req: Request, res: Response, _next: NextFunction) => {

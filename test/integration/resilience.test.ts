@@ -305,6 +305,73 @@ test('a stream that ends cleanly before [DONE] or message_stop reaches the SDK a
   assert.equal(anthropicRetry.response.headers.get('x-isartor-layer'), 'l3');
 });
 
+test('a stream sent with a Content-Length that ends early gets its error frame without corrupting the connection', async () => {
+  // Some servers send a stream in one piece with its length. The proxy's error frame goes past
+  // that length: with the upstream's Content-Length copied, the client stops reading before the
+  // frame, and takes the frame's bytes for the start of its next response on the connection.
+  const chunk = (text: string) => `data: ${JSON.stringify({ id: 'chatcmpl-len', object: 'chat.completion.chunk', created: 1, model: 'gpt-4o-mini', choices: [{ index: 0, delta: { content: text }, finish_reason: null }] })}\n\n`;
+  stack.fake.enqueue({ body: chunk('cut ') + chunk('short'), headers: { 'content-type': 'text/event-stream' } });
+  const client = stack.openai({ defaultHeaders: noClientRetries });
+  let received = '';
+  await assert.rejects(async () => {
+    for await (const part of await client.chat.completions.create({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'a stream with a length' }], stream: true })) received += part.choices[0]?.delta.content ?? '';
+  }, (error: unknown) => error instanceof OpenAI.APIError && /ended before the answer was complete/.test(error.message));
+  assert.equal(received, 'cut short');
+  // The same client (its keep-alive connection) goes on working.
+  const next = await client.chat.completions.create({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'the next request' }] });
+  assert.match(next.choices[0]!.message.content ?? '', /the next request/);
+});
+
+test('a stream the upstream compressed although asked for identity reaches the SDK whole, and is not cached', async () => {
+  // The proxy cannot read it for the caches, so it must not judge it either: no error frame, no cut.
+  const request = { model: 'gpt-4o-mini', messages: [{ role: 'user' as const, content: 'a compressed stream' }], stream: true as const };
+  for (const expectedLayer of ['l3', 'l3']) {
+    stack.fake.enqueue({ text: 'squeezed but whole', gzip: true });
+    const { data, response } = await stack.openai({ defaultHeaders: noClientRetries }).chat.completions.create(request).withResponse();
+    let text = '';
+    for await (const chunk of data) text += chunk.choices[0]?.delta.content ?? '';
+    assert.equal(text, 'squeezed but whole');
+    assert.equal(response.headers.get('x-isartor-layer'), expectedLayer);
+    assert.equal(stack.fake.requests.at(-1)!.headers['accept-encoding'], 'identity');
+  }
+});
+
+/**
+ * What a client reading an SDK stream got: its text, and what it threw. The SDKs log an event they
+ * cannot parse before throwing a SyntaxError; that is the failure looked for here, so it is muted.
+ */
+async function readStream(events: () => Promise<AsyncIterable<unknown>>): Promise<unknown> {
+  const log = console.error;
+  console.error = () => undefined;
+  try {
+    for await (const _event of await events()) { /* read to the end */ }
+    return undefined;
+  } catch (error) {
+    return error;
+  } finally {
+    console.error = log;
+  }
+}
+
+test('a stream that stops mid-event reaches the SDK as a cut connection, not as an event its parser chokes on, in every API', async () => {
+  // An upstream that broke off mid-line, and one whose last event lacks its blank line: the
+  // proxy's error frame, appended there, became the rest of that event (data that is no JSON).
+  stack.fake.enqueue({ breakMidEvent: 3 }, { breakMidEvent: 3 }, { breakMidEvent: 3 }, { noFinalBlankLine: true });
+  const failures = [
+    await readStream(() => stack.openai({ defaultHeaders: noClientRetries }).chat.completions.create({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'cut mid-line' }], stream: true })),
+    await readStream(() => stack.openai({ defaultHeaders: noClientRetries }).responses.create({ model: 'gpt-5-mini', input: 'cut mid-line', stream: true })),
+    await readStream(() => stack.anthropic().messages.create({ model: 'claude-sonnet-5-5', max_tokens: 64, messages: [{ role: 'user', content: 'cut mid-line' }], stream: true })),
+    await readStream(() => stack.anthropic().messages.create({ model: 'claude-sonnet-5-5', max_tokens: 64, messages: [{ role: 'user', content: 'no last blank line' }], stream: true })),
+  ];
+  for (const [index, failure] of failures.entries()) {
+    assert.ok(failure instanceof Error, `stream ${index} ended in an error`);
+    assert.ok(!(failure instanceof SyntaxError), `stream ${index}: ${failure.message}`);
+    assert.match(failure.message, /terminated|Connection error/, `stream ${index} was cut, as a direct client's would be`);
+  }
+  const retry = await stack.anthropic().messages.create({ model: 'claude-sonnet-5-5', max_tokens: 64, messages: [{ role: 'user', content: 'no last blank line' }] }).withResponse();
+  assert.equal(retry.response.headers.get('x-isartor-layer'), 'l3', 'the unfinished answer was not cached');
+});
+
 /** The ledger records written from now on; `next(n)` resolves with the first n of them. */
 function recordsFromNow(): { next(count: number): Promise<LedgerRecord[]> } {
   const records: LedgerRecord[] = [];

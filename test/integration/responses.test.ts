@@ -5,6 +5,7 @@
  */
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { request } from 'node:http';
 import type OpenAI from 'openai';
 import { OPENAI_KEY, postRaw, startStack, type Stack } from './helpers';
 
@@ -285,6 +286,20 @@ test('retrieve, delete, cancel and input_items pass through untouched, on the de
     'GET /v1/responses/resp_abc123/input_items?limit=5',
   ]);
   assert.ok(stack.fake.requests.slice(before).every((r) => r.headers['authorization'] === `Bearer ${OPENAI_KEY}`));
+
+  // A body on a GET or DELETE is the client's business: it reaches the provider as sent.
+  for (const method of ['GET', 'DELETE']) {
+    // node:http, as fetch refuses a GET with a body.
+    const status = await new Promise<number | undefined>((resolve, reject) => {
+      request(`${stack.proxy.url}/v1/responses/resp_abc123`, { method, headers: { authorization: `Bearer ${OPENAI_KEY}`, 'content-type': 'application/json', 'content-length': '15' } }, (res) => {
+        res.resume();
+        resolve(res.statusCode);
+      }).on('error', reject).end('{"with":"body"}');
+    });
+    assert.equal(status, 200);
+    assert.equal(stack.fake.requests.at(-1)!.method, method);
+    assert.equal(stack.fake.requests.at(-1)!.rawBody.toString(), '{"with":"body"}', method);
+  }
 
   const route = stack.proxy.addRoute({ providers: stack.config.upstream.providers, tool: 'codex' });
   const viaRoute = stack.openai({ baseURL: `${stack.proxy.url}/r/${route.id}/v1` });

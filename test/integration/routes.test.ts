@@ -4,6 +4,7 @@
  */
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { request } from 'node:http';
 import { OPENAI_KEY, chatBody, postRaw, startStack, type Stack } from './helpers';
 
 let stack: Stack;
@@ -69,6 +70,53 @@ test('GET /models falls back to the configured list when the upstream has none',
   const models = [];
   for await (const model of stack.openai().models.list()) models.push(model.id);
   assert.deepEqual(models, ['configured-a', 'configured-b']);
+});
+
+test('GET /models/{id} is forwarded as the provider answers it, in both APIs, its 404 for an unknown model included', async () => {
+  const openaiModel = { id: 'gpt-4o', object: 'model', created: 1715367049, owned_by: 'system' };
+  stack.fake.enqueue({ body: openaiModel, headers: { 'x-request-id': 'req_model' } });
+  const { data, response, request_id } = await stack.openai().models.retrieve('gpt-4o').withResponse();
+  assert.deepEqual({ ...data }, openaiModel);
+  assert.equal(request_id, 'req_model');
+  assert.equal(response.headers.get('x-isartor-layer'), 'l3');
+  assert.equal(stack.fake.requests.at(-1)!.method, 'GET');
+  assert.equal(stack.fake.requests.at(-1)!.url, '/v1/models/gpt-4o');
+
+  // Gateways name models with a vendor prefix; the id goes on as the client encoded it.
+  stack.fake.enqueue({ body: { id: 'openai/gpt-4o', object: 'model', created: 0, owned_by: 'openai' } });
+  assert.equal((await stack.openai().models.retrieve('openai/gpt-4o')).id, 'openai/gpt-4o');
+  assert.equal(stack.fake.requests.at(-1)!.url, '/v1/models/openai%2Fgpt-4o');
+
+  const claude = { type: 'model', id: 'claude-sonnet-4-5', display_name: 'Claude Sonnet 4.5', created_at: '2025-09-29T00:00:00Z' };
+  stack.fake.enqueue({ body: claude });
+  assert.deepEqual({ ...(await stack.anthropic().models.retrieve('claude-sonnet-4-5')) }, claude);
+  assert.equal(stack.fake.requests.at(-1)!.url, '/v1/models/claude-sonnet-4-5');
+
+  stack.fake.enqueue({ status: 404, body: { error: { message: 'The model `nope` does not exist', type: 'invalid_request_error', param: 'model', code: 'model_not_found' } } });
+  await assert.rejects(stack.openai().models.retrieve('nope'), (error: unknown) => error instanceof Error && 'status' in error && error.status === 404 && /The model `nope` does not exist/.test(error.message));
+});
+
+test('GET /models/{id} without a fitting provider answers a configured model and 404s any other, in the API\'s shape', async () => {
+  const route = stack.proxy.addRoute({ providers: [{ name: 'claude-only', kind: 'anthropic', baseUrl: stack.fake.anthropicBase }] });
+  const client = stack.openai({ baseURL: `${stack.proxy.url}/r/${route.id}/v1` });
+  const calls = stack.fake.requests.length;
+  assert.deepEqual({ ...(await client.models.retrieve('configured-b')) }, { id: 'configured-b', object: 'model', created: 0, owned_by: 'isartor' });
+  await assert.rejects(client.models.retrieve('other'), (error: unknown) => error instanceof Error && 'status' in error && error.status === 404);
+  assert.equal(stack.fake.requests.length, calls, 'nothing went upstream');
+  // A "." or ".." segment is no model id: it would reach another endpoint once the URL is normalised.
+  // (A raw path: fetch and a URL string would resolve the dots on the client's side.)
+  for (const path of ['/v1/models/../files', '/v1/models/%2E%2e/files', '/v1/models/a/..', '/v1/models/..\\files']) {
+    const status = await new Promise<number | undefined>((resolve, reject) => {
+      const { hostname, port } = new URL(stack.proxy.url);
+      request({ hostname, port, path, headers: { authorization: `Bearer ${OPENAI_KEY}` } }, (res) => {
+        res.resume();
+        resolve(res.statusCode);
+      }).on('error', reject).end();
+    });
+    assert.equal(status, 404, path);
+  }
+  assert.equal(stack.fake.requests.length, calls);
+  stack.proxy.removeRoute(route.id);
 });
 
 test('/healthz answers and /metrics is valid Prometheus text with the request counters', async () => {

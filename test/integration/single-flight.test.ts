@@ -117,6 +117,37 @@ test('followers of streamed Messages and Responses answers stream too, byte for 
   assert.equal(stack.fake.requests.length, before + 2);
 });
 
+test('a follower of a stream the upstream cut mid-event sees the cut, not the error frame run into the partial event', async () => {
+  const pause = latch();
+  stack.fake.enqueue({ pause: { events: 2, until: pause.promise }, breakMidEvent: 4 });
+  const before = stack.fake.requests.length;
+  const params = { model: 'claude-sonnet-4-5', max_tokens: 64, messages: [{ role: 'user' as const, content: 'shared and cut mid-event' }] };
+  const read = async (): Promise<unknown> => {
+    try {
+      for await (const _event of await stack.anthropic().messages.create({ ...params, stream: true })) { /* read to the end */ }
+      return undefined;
+    } catch (error) {
+      return error;
+    }
+  };
+  const log = console.error;
+  console.error = () => undefined; // the SDK logs an event it cannot parse before throwing
+  try {
+    const leader = read();
+    await stack.fake.waitForRequests(before + 1);
+    const follower = read();
+    await waitForInFlight(stack.proxy, 2);
+    pause.open();
+    for (const failure of await Promise.all([leader, follower])) {
+      assert.ok(failure instanceof Error && !(failure instanceof SyntaxError), String(failure));
+      assert.match(failure.message, /terminated|Connection error/);
+    }
+  } finally {
+    console.error = log;
+  }
+  assert.equal(stack.fake.requests.length, before + 1, 'the two requests shared one upstream call');
+});
+
 test('many identical requests against an upstream answering 503 cause one upstream call; each gets the 503 and its Retry-After', async () => {
   const count = 200;
   const held = latch();

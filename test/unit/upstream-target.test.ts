@@ -23,6 +23,10 @@ test('URLs per provider kind, with the client query string kept', () => {
   assert.equal(upstreamUrl(azure, 'chat', '..'), 'https://res.openai.azure.com/openai/deployments/%2E%2E/chat/completions?api-version=2024-10-21');
   assert.equal(upstreamUrl(azure, 'embeddings', '.'), 'https://res.openai.azure.com/openai/deployments/%2E/embeddings?api-version=2024-10-21');
   assert.equal(upstreamUrl(azure, 'chat', '...'), 'https://res.openai.azure.com/openai/deployments/.../chat/completions?api-version=2024-10-21');
+  // One model: the id follows the models path in every provider kind.
+  assert.equal(upstreamUrl(openai, 'openai.models', '', '', '/gpt-4o'), 'https://api.openai.com/v1/models/gpt-4o');
+  assert.equal(upstreamUrl(anthropic, 'anthropic.models', '', '', '/claude-x'), 'https://api.anthropic.com/v1/models/claude-x');
+  assert.equal(upstreamUrl(azure, 'openai.models', '', '', '/gpt-4o'), 'https://res.openai.azure.com/openai/models/gpt-4o?api-version=2024-10-21');
 });
 
 test('providers are filtered by the API they speak, in chain order', () => {

@@ -38,8 +38,15 @@ export function createUpstreamLayer(deps: { client: UpstreamClient; readAnswer?:
         stream: req.stream,
       });
       const headers = clientResponseHeaders(response.headers);
+      // The tee may end a stream with an error frame of its own: past a length the upstream
+      // declared, the client would stop before it and read its bytes as its next response's.
+      if (headers['content-length'] !== undefined && headers['content-type']?.includes('text/event-stream')) delete headers['content-length'];
       const ok = response.status >= 200 && response.status < 300;
-      const tee = teeUpstreamBody(response.body, { api: req.api, contentType: headers['content-type'], collect: ok, ...(deps.readAnswer ? { reader: deps.readAnswer } : {}) });
+      // Asked for identity, a server may compress all the same: bytes the tee cannot read are
+      // neither collected nor judged incomplete (which would add an error frame to them).
+      const encoding = headers['content-encoding'];
+      const readable = encoding === undefined || encoding === 'identity';
+      const tee = teeUpstreamBody(response.body, { api: req.api, contentType: headers['content-type'], collect: ok && readable, ...(deps.readAnswer ? { reader: deps.readAnswer } : {}) });
       const { body } = tee;
       const completion = tee.completion.then((answer) => answer && withUnaskedUsageNoted(withEstimatedUsage(answer, req.body), req));
       const unstored = tee.large.then((reading) => usageOfReading(req.api, reading, req.body));

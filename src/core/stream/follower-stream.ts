@@ -17,6 +17,7 @@ import { responsesReplayBody, sameEcho } from './responses-render';
 import { watchResponsesSequence } from './responses-sequence';
 import { DONE_FRAME, dataFrame, namedFrame } from './sse-format';
 import { SseParser, type SseEvent } from './sse-parser';
+import { SseTail } from './sse-tail';
 
 export interface FollowerFraming {
   api: ApiStyle;
@@ -108,8 +109,17 @@ export function followerStream(broadcast: Broadcast, completion: Promise<StoredA
   const send = (frame: string | Buffer): void => {
     if (!out.push(frame)) wanted = false;
   };
+  // The leader's bytes as they came (verbatim mode): they may stop mid-event (sse-tail.ts).
+  // Re-framed events are always whole.
+  const tail = new SseTail();
+  // A cut (below) reaches the client through its pipe's 'error' listener, or nowhere.
+  out.on('error', () => undefined);
   const close = (frame?: string): void => {
     finished = true;
+    if (frame !== undefined && !tail.atBoundary()) {
+      out.destroy(new Error('the shared upstream stream stopped mid-event'));
+      return;
+    }
     if (frame !== undefined) out.push(frame);
     out.push(null);
   };
@@ -156,7 +166,10 @@ export function followerStream(broadcast: Broadcast, completion: Promise<StoredA
         break;
       }
       sequence?.push(chunk);
-      if (!parser) send(chunk);
+      if (!parser) {
+        tail.push(chunk);
+        send(chunk);
+      }
       else for (const event of parser.push(chunk)) onEvent(event);
     }
     const over = reader.over;

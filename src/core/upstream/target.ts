@@ -48,7 +48,8 @@ function trimSlash(url: string): string {
 /**
  * The full upstream URL. `query` is the client's query string without "?" (Claude Code sends
  * `?beta=true`); Azure's `api-version` comes from the configuration. `subpath` follows the
- * endpoint's path (`/resp_123/cancel` for the Responses API's per-response operations).
+ * endpoint's path (`/resp_123/cancel` for the Responses API's per-response operations, `/gpt-4o`
+for one model).
  *
  * Azure serves the Responses API only on its OpenAI-compatible v1 surface, `/openai/v1/responses`,
  * which takes the deployment in the body's `model` and needs no `api-version`.
@@ -62,7 +63,7 @@ export function upstreamUrl(target: UpstreamTarget, endpoint: UpstreamEndpoint, 
   if (target.kind === 'azure') {
     const params = new URLSearchParams(query);
     params.set('api-version', target.azure?.apiVersion ?? '2024-10-21');
-    if (endpoint === 'openai.models') return `${base}/openai/models?${params}`;
+    if (endpoint === 'openai.models') return `${base}/openai/models${subpath}?${params}`;
     // encodeURIComponent leaves "." and "..": a client's model of ".." would climb out of /deployments/.
     const deployment = encodeURIComponent(target.azure?.deployment || model).replace(/^\.{1,2}$/, (dots) => '%2E'.repeat(dots.length));
     return `${base}/openai/deployments/${deployment}${OPENAI_PATHS[endpoint] ?? ''}?${params}`;
@@ -70,7 +71,7 @@ export function upstreamUrl(target: UpstreamTarget, endpoint: UpstreamEndpoint, 
   const suffix = query ? `?${query}` : '';
   if (target.kind === 'anthropic') {
     const prefix = base.endsWith('/v1') ? base : `${base}/v1`;
-    return `${prefix}${ANTHROPIC_PATHS[endpoint] ?? ''}${suffix}`;
+    return `${prefix}${ANTHROPIC_PATHS[endpoint] ?? ''}${subpath}${suffix}`;
   }
   return `${base}${OPENAI_PATHS[endpoint] ?? ''}${subpath}${suffix}`;
 }

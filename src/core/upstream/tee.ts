@@ -12,6 +12,7 @@ import { pacedFeed, type PacedFeed } from '../stream/paced-feed';
 import { LargeAnswer, type AnswerReading, type OffThreadAnswerReader } from '../stream/large-answer';
 import { watchResponsesSequence } from '../stream/responses-sequence';
 import { dataFrame, namedFrame } from '../stream/sse-format';
+import { SseTail } from '../stream/sse-tail';
 
 export interface TeeOptions {
   api: ApiStyle;
@@ -125,16 +126,28 @@ function watchStreamBody(
   // a body it does not read (an error status sent as a stream, rare) is watched for them here.
   const watch = api === 'openai.responses' && !collector ? watchResponsesSequence() : undefined;
   let finished = false;
+  const tail = new SseTail();
   const body = new Readable({
     read() {
       source.resume();
     },
   });
-  /** Ends the client's side once, after the API's error frame when there is one. */
+  // A cut (below) reaches the client through its pipe's 'error' listener; a body not piped yet
+  // (the layers take a few turns) must not turn it into an uncaught exception.
+  body.on('error', () => undefined);
+  /**
+   * Ends the client's side once, after the API's error frame when there is one. After a partial
+   * event the frame would be read as part of it (sse-tail.ts): the client's connection is cut
+   * instead, as it would be talking to the provider itself, which every SDK reports as an error.
+   */
   const finish = (frame?: string): void => {
     if (finished) return;
     finished = true;
     if (body.destroyed) return;
+    if (frame !== undefined && !tail.atBoundary()) {
+      body.destroy(new Error('the upstream stream stopped mid-event'));
+      return;
+    }
     if (frame !== undefined) body.push(frame);
     body.push(null);
   };
@@ -153,6 +166,7 @@ function watchStreamBody(
   source.on('data', (chunk: Buffer) => {
     feed?.push(chunk);
     watch?.push(chunk);
+    tail.push(chunk);
     if (!body.push(chunk)) source.pause();
   });
   source.on('end', () => {
