@@ -67,6 +67,11 @@ export interface ProxyRequest {
   headers: Record<string, string>;
   /** The client's query string without "?" (Claude Code sends `beta=true`); forwarded as is. */
   query?: string;
+  /**
+   * The deployment named in an Azure deployment path (`/openai/deployments/<name>/chat/completions`),
+   * decoded; it takes the place of the Azure provider's configured deployment.
+   */
+  azureDeployment?: string;
   model: string;
   stream: boolean;
   /** sha256 of the client's credential (or of the configured key when the client sent none). */
@@ -150,7 +155,7 @@ const NEUTRAL_FIELD_SETS: Record<ApiStyle, ReadonlySet<string>> = {
  *
  * @example partitionKey(req) // "3f1c…" (64 hex chars)
  */
-export function partitionKey(req: Pick<ProxyRequest, 'api' | 'route' | 'credentialHash' | 'model'> & { query?: string }): string {
+export function partitionKey(req: Pick<ProxyRequest, 'api' | 'route' | 'credentialHash' | 'model'> & { query?: string; azureDeployment?: string }): string {
   const primary = req.route.providers[0];
   let parts = ['v1', primary?.baseUrl ?? '', req.credentialHash, req.api, req.model].join('\n');
   // Each only when present, so the partitions of requests without them stay what they were: an
@@ -158,6 +163,9 @@ export function partitionKey(req: Pick<ProxyRequest, 'api' | 'route' | 'credenti
   // string is forwarded (`?beta=true`, a route's `api-version`).
   if (primary?.kind === 'azure') parts += `\nazure:${primary.azure?.deployment ?? ''}@${primary.azure?.apiVersion ?? ''}`;
   if (req.query) parts += `\nquery:${req.query}`;
+  // A deployment path's deployment (its api-version is in the query): two deployments may run
+  // different models under one request `model`.
+  if (req.azureDeployment !== undefined) parts += `\ndeployment:${req.azureDeployment}`;
   // Both caches key every miss by it, and a client asks in the same few partitions all day.
   return rememberedSha256(recentPartitionKeys, RECENT_PARTITIONS, parts);
 }

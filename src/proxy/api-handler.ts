@@ -10,6 +10,7 @@ import type { ProxyContext } from './context';
 import { serveEngineRequest } from './engine-route';
 import { clientErrorShape, MethodNotAllowedError, sendError, toProxyError, unknownRoute, type ErrorShape, type ProxyError } from './errors';
 import { serveModel, serveModels, servePassthroughPost } from './passthrough';
+import { addressedDeployment, serveDeploymentPassthrough } from './azure-deployment';
 import { serveResponseOperation } from './responses';
 import { matchApiPath, type ApiEndpoint } from './routes';
 
@@ -68,6 +69,15 @@ export function createApiHandler(px: ProxyContext): (req: IncomingMessage, res: 
       return true;
     }
     const http = { req, res };
+    let azureDeployment: string | undefined;
+    if (match.azureDeployment !== undefined) {
+      const addressed = addressedDeployment(route, match.azureDeployment, match.subpath);
+      if (addressed instanceof Error) {
+        refuse(addressed);
+        return true;
+      }
+      azureDeployment = addressed;
+    }
     if (match.endpoint === 'models') {
       const subpath = match.subpath;
       if (req.method !== 'GET') fail(new MethodNotAllowedError(['GET'], `/models${subpath ?? ''}`));
@@ -84,6 +94,12 @@ export function createApiHandler(px: ProxyContext): (req: IncomingMessage, res: 
       refuse(new MethodNotAllowedError(['POST'], path));
       return true;
     }
+    if (match.endpoint === 'deployment') {
+      // Audio uploads are multipart: the body goes as the client sent it, whatever its type.
+      const deployment = azureDeployment!;
+      track(readRequestBody(req, px.config.maxBodyBytes).then((raw) => serveDeploymentPassthrough(px, http, route, deployment, match.subpath!, raw)).catch(fail));
+      return true;
+    }
     const notJson = jsonContentTypeError(req.headers['content-type']);
     if (notJson) {
       refuse(notJson);
@@ -92,7 +108,7 @@ export function createApiHandler(px: ProxyContext): (req: IncomingMessage, res: 
     const api = ENGINE_APIS[match.endpoint];
     const served = readRequestBody(req, px.config.maxBodyBytes).then((raw) =>
       api
-        ? serveEngineRequest(px, http, api, route, raw, receivedAt)
+        ? serveEngineRequest(px, http, api, route, raw, receivedAt, azureDeployment)
         : servePassthroughPost(px, http, match.endpoint as 'count_tokens' | 'embeddings', route, raw),
     );
     track(served.catch(fail));

@@ -43,6 +43,8 @@ export async function serveEngineRequest(
   route: Route,
   rawBody: Buffer,
   receivedAt: number,
+  /** The deployment an Azure deployment path named (decoded), for the upstream URL and the partition. */
+  azureDeployment?: string,
 ): Promise<void> {
   const { res } = http;
   for (let wait = px.slices.turn(); wait; wait = px.slices.turn()) await wait;
@@ -51,7 +53,7 @@ export async function serveEngineRequest(
     // Taking it in would hold every other client (in VS Code, the extension host) too long; it
     // goes to the provider as the client sent it, past the caches and the optimiser, unrecorded.
     px.logger.info(`${api} ${logValue(parsed.model)}: a body of over ${MAX_MAIN_THREAD_NODES.toLocaleString('en-US')} JSON values (${rawBody.length} bytes) is forwarded as it is, uncached`);
-    return forwardVerbatim(px, http, { endpoint: endpointForApi(api), shape: shapeOf(api), route, rawBody, model: parsed.model! });
+    return forwardVerbatim(px, http, { endpoint: endpointForApi(api), shape: shapeOf(api), route, rawBody, model: parsed.model!, azureDeployment });
   }
   const headers = flatHeaders(http.req);
   const { body, model, stream } = validateBody(api, parsed);
@@ -71,6 +73,7 @@ export async function serveEngineRequest(
     rawBody,
     headers,
     query: queryString(http.req.url),
+    ...(azureDeployment === undefined ? {} : { azureDeployment }),
     model,
     stream,
     credentialHash,

@@ -55,7 +55,7 @@ export async function servePassthroughPost(
 export async function forwardVerbatim(
   px: ProxyContext,
   http: { req: IncomingMessage; res: ServerResponse },
-  call: { endpoint: UpstreamEndpoint; shape: ErrorShape; route: Route; rawBody: Buffer; model: string },
+  call: { endpoint: UpstreamEndpoint; shape: ErrorShape; route: Route; rawBody: Buffer; model: string; azureDeployment?: string | undefined },
 ): Promise<void> {
   const { endpoint, shape } = call;
   const headers = flatHeaders(http.req);
@@ -66,6 +66,7 @@ export async function forwardVerbatim(
   requestCredentialHash(headers, providers, shape);
   const response = await px.engine.upstream.send({
     providers, endpoint, model: call.model, method: 'POST', headers, body: call.rawBody, query: queryString(http.req.url), signal: signalFor(http.res),
+    ...(call.azureDeployment === undefined ? {} : { azureDeployment: call.azureDeployment }),
   });
   await pipeResponse(http.res, response);
 }

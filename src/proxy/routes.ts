@@ -6,7 +6,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import type { Route, UpstreamTarget } from '../core/request';
 
 /** The endpoints the proxy serves, under every prefix. */
-export type ApiEndpoint = 'chat' | 'completions' | 'responses' | 'response' | 'messages' | 'count_tokens' | 'embeddings' | 'models';
+export type ApiEndpoint = 'chat' | 'completions' | 'responses' | 'response' | 'messages' | 'count_tokens' | 'embeddings' | 'models' | 'deployment';
 
 const ENDPOINT_BY_PATH: Record<string, ApiEndpoint> = {
   'chat/completions': 'chat',
@@ -28,9 +28,19 @@ const RESPONSE_PATH = /^(?:\/r\/([^/]+))?(?:\/v1)?\/responses(\/[A-Za-z0-9_-]+(?
  * One model: `models/<id>`. Ids are kept as the client encoded them; some carry a vendor prefix
  * ("openai/gpt-4o" on OpenAI-compatible gateways). A "." or ".." segment, which would address
  * another endpoint of the provider once the URL is normalised, is no model id; nor is a backslash,
-which some servers read as "/".
+ * which some servers read as "/".
  */
 const MODEL_PATH = /^(?:\/r\/([^/]+))?(?:\/v1)?\/models(\/(?!(?:\.|%2e){1,2}(?:\/|$))[^/\\]+(?:\/(?!(?:\.|%2e){1,2}(?:\/|$))[^/\\]+)*)\/?$/i;
+
+/**
+ * Azure OpenAI's deployment-scoped paths, as the `AzureOpenAI` SDK clients build them:
+ * `[/r/<id>]/openai/deployments/<deployment>/<operation>` from an `endpoint`; after a `baseURL`,
+ * whatever that ends in (users who followed the OpenAI recipe give it `/v1`).
+ */
+const DEPLOYMENT_PATH = /^(?:\/r\/([^/]+))?(?:\/openai|\/v1)?\/deployments\/([^/]+)((?:\/[^/]+)+)\/?$/;
+
+/** Deployment operations that run through the Deflection Stack; any other one is forwarded as it is. */
+const ENGINE_DEPLOYMENT_OPERATIONS: Readonly<Record<string, ApiEndpoint>> = { '/chat/completions': 'chat', '/completions': 'completions' };
 
 /** The id the default route is recorded under in the ledger. */
 export const DEFAULT_ROUTE_ID = 'default';
@@ -39,15 +49,36 @@ export const DEFAULT_ROUTE_ID = 'default';
  * Splits a request path into route id (undefined for the default route) and endpoint.
  *
  * @example matchApiPath('/r/ab12…/v1/chat/completions') // { routeId: 'ab12…', endpoint: 'chat' }
+ * @example matchApiPath('/openai/deployments/gpt4o/chat/completions') // { routeId: undefined, endpoint: 'chat', azureDeployment: 'gpt4o' }
  */
-export function matchApiPath(path: string): { routeId: string | undefined; endpoint: ApiEndpoint; subpath?: string } | undefined {
+export function matchApiPath(path: string): ApiPathMatch | undefined {
   const match = API_PATH.exec(path);
   if (match) return { routeId: match[1], endpoint: ENDPOINT_BY_PATH[match[2]!]! };
   const response = RESPONSE_PATH.exec(path);
   if (response) return { routeId: response[1], endpoint: 'response', subpath: response[2]! };
   const model = MODEL_PATH.exec(path);
   if (model) return { routeId: model[1], endpoint: 'models', subpath: model[2]! };
+  const deployment = DEPLOYMENT_PATH.exec(path);
+  if (deployment) {
+    const operation = deployment[3]!;
+    const endpoint = ENGINE_DEPLOYMENT_OPERATIONS[operation];
+    // The deployment stays as the client encoded it here: decoding can fail, and a failure is a 400
+    // in the API's shape, which the handler sends.
+    return endpoint
+      ? { routeId: deployment[1], endpoint, azureDeployment: deployment[2]! }
+      : { routeId: deployment[1], endpoint: 'deployment', azureDeployment: deployment[2]!, subpath: operation };
+  }
   return undefined;
+}
+
+/** What a request path addresses. */
+export interface ApiPathMatch {
+  routeId: string | undefined;
+  endpoint: ApiEndpoint;
+  /** Path after the endpoint's own (`/resp_1/cancel`), or an Azure deployment's operation (`/embeddings`). */
+  subpath?: string;
+  /** The deployment named in an Azure deployment path, still percent-encoded. */
+  azureDeployment?: string;
 }
 
 /** A fresh route id: 128 random bits, hex. */

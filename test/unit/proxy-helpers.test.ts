@@ -24,6 +24,15 @@ test('API paths match with or without /v1 and a route prefix', () => {
   assert.equal(matchApiPath('/healthz'), undefined);
 });
 
+test('Azure deployment paths: chat and completions for the engine, any other operation passed through', () => {
+  assert.deepEqual(matchApiPath('/openai/deployments/gpt%2D4o/chat/completions'), { routeId: undefined, endpoint: 'chat', azureDeployment: 'gpt%2D4o' });
+  assert.deepEqual(matchApiPath('/r/abc123/openai/deployments/d/completions/'), { routeId: 'abc123', endpoint: 'completions', azureDeployment: 'd' });
+  assert.deepEqual(matchApiPath('/v1/deployments/d/chat/completions'), { routeId: undefined, endpoint: 'chat', azureDeployment: 'd' });
+  assert.deepEqual(matchApiPath('/openai/deployments/d/audio/transcriptions'), { routeId: undefined, endpoint: 'deployment', azureDeployment: 'd', subpath: '/audio/transcriptions' });
+  assert.equal(matchApiPath('/openai/deployments/d'), undefined);
+  assert.equal(matchApiPath('/openai/deployments//chat/completions'), undefined);
+});
+
 test('the route table finds added routes by id only, and forgets removed ones', () => {
   const table = createRouteTable([{ name: 'openai', kind: 'openai', baseUrl: 'https://api.openai.com/v1' }]);
   assert.equal(table.find(undefined), table.defaultRoute);

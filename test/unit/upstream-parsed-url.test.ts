@@ -29,6 +29,16 @@ test('upstream URLs split into the origin and path undici would send, whether pa
   }
 });
 
+test('an encoded dot segment (an Azure deployment named "." or "..") is not resolved as a step up the path', () => {
+  const base = 'https://res.openai.azure.com/openai/deployments';
+  for (const dots of ['%2E%2E', '%2e', '.%2E', '%2E.']) {
+    const url = `${base}/${dots}/chat/completions?api-version=2024-10-21`;
+    assert.deepEqual(parseUpstreamUrl(url), { origin: 'https://res.openai.azure.com', path: `/openai/deployments/${dots}/chat/completions?api-version=2024-10-21` }, url);
+  }
+  // Literal dot segments and encoded dots within a name are still what undici would send.
+  assert.equal(parseUpstreamUrl(`${base}/a%2Eb/../x`).path, '/openai/deployments/x');
+});
+
 test('an invalid upstream URL fails as undici fails it', () => {
   assert.throws(() => parseUpstreamUrl('not a url'), { code: 'ERR_INVALID_URL' });
   assert.throws(() => parseUpstreamUrl('ftp://example.com/v1'), errors.InvalidArgumentError);

@@ -29,6 +29,16 @@ test('URLs per provider kind, with the client query string kept', () => {
   assert.equal(upstreamUrl(azure, 'openai.models', '', '', '/gpt-4o'), 'https://res.openai.azure.com/openai/models/gpt-4o?api-version=2024-10-21');
 });
 
+test('a deployment a client named in its path replaces the configured one, with the client\'s api-version', () => {
+  const fixed: UpstreamTarget = { ...azure, azure: { apiVersion: '2024-10-21', deployment: 'configured' } };
+  assert.equal(upstreamUrl(fixed, 'chat', 'gpt-4o', 'api-version=2025-01-01-preview', '', 'my dep'), 'https://res.openai.azure.com/openai/deployments/my%20dep/chat/completions?api-version=2025-01-01-preview');
+  assert.equal(upstreamUrl(fixed, 'chat', 'gpt-4o', '', '', '..'), 'https://res.openai.azure.com/openai/deployments/%2E%2E/chat/completions?api-version=2024-10-21');
+  assert.equal(upstreamUrl(fixed, 'azure.deployment', 'x', 'api-version=2025-01-01-preview', '/audio/speech', 'tts'), 'https://res.openai.azure.com/openai/deployments/tts/audio/speech?api-version=2025-01-01-preview');
+  // Without a deployment path the configuration's api-version wins, as before.
+  assert.equal(upstreamUrl(fixed, 'chat', 'gpt-4o', 'api-version=2025-01-01-preview'), 'https://res.openai.azure.com/openai/deployments/configured/chat/completions?api-version=2024-10-21');
+  assert.deepEqual(providersFor([openai, azure], 'azure.deployment'), [azure]);
+});
+
 test('providers are filtered by the API they speak, in chain order', () => {
   const chain = [anthropic, openai, azure];
   assert.deepEqual(providersFor(chain, 'chat').map((p) => p.name), ['openai', 'azure']);

@@ -34,6 +34,7 @@ export function createUpstreamLayer(deps: { client: UpstreamClient; readAnswer?:
         headers: req.headers,
         body: ctx.forwardBody ?? req.rawBody,
         query: req.query,
+        ...(req.azureDeployment === undefined ? {} : { azureDeployment: req.azureDeployment }),
         signal: ctx.upstreamSignal ?? req.signal,
         stream: req.stream,
       });

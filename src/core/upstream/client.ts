@@ -30,6 +30,12 @@ export interface UpstreamCall {
   query?: string;
   /** Path after the endpoint's own, e.g. "/resp_123/cancel" (Responses API per-response operations). */
   subpath?: string;
+  /**
+   * The deployment a client named in an Azure deployment path (decoded): it and the client's
+   * `api-version` address the Azure providers on the primary's origin, the resource the client
+   * meant; a provider elsewhere keeps its own configuration.
+   */
+  azureDeployment?: string;
   /** Aborted when the client goes away; aborts the upstream request and any backoff wait. */
   signal: RequestSignal;
   /** A streamed answer: its start is bounded by firstByteTimeoutMs instead of timeoutMs. */
@@ -124,7 +130,8 @@ export function createUpstreamClient(config: UpstreamConfig, logger: Logger): Up
     // A provider on another origin (a fallback vendor) gets no secret the client meant for the primary.
     const onPrimary = mayReceiveClientCredential(target, call.providers[0]);
     const query = onPrimary || call.query === undefined ? call.query : queryWithoutSecrets(call.query);
-    const { origin, path } = parseUpstreamUrl(upstreamUrl(target, call.endpoint, call.model, query, call.subpath));
+    const deployment = onPrimary ? call.azureDeployment : undefined;
+    const { origin, path } = parseUpstreamUrl(upstreamUrl(target, call.endpoint, call.model, query, call.subpath, deployment));
     const response = await pool.request({
       origin,
       path,

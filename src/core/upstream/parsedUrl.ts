@@ -16,8 +16,16 @@ const MAX_URLS = 256;
 const parsed = new Map<string, ParsedUrl>();
 
 /**
+ * A path segment that is a dot segment only once decoded (`%2E`, `%2E%2E`, `.%2E`, `%2E.`): how
+ * upstreamUrl spells an Azure deployment named "." or "..". WHATWG URL parsing resolves it as a
+ * step up the path like a literal "..", which would send the request off the deployment.
+ */
+const ENCODED_DOT_SEGMENT = /\/(?:(?:\.|%2e)?%2e|%2e\.)(?=[/?]|$)/i;
+
+/**
  * `url` as undici's `request(url)` would split it, with the same errors for an invalid one (once
- * undici is loaded, as it is before the client sends anything: see undici.ts).
+ * undici is loaded, as it is before the client sends anything: see undici.ts); except that a URL
+ * with an encoded dot segment keeps its path as written.
  *
  * @example parseUpstreamUrl('http://127.0.0.1:8080/v1/chat/completions?x=1') // { origin: 'http://127.0.0.1:8080', path: '/v1/chat/completions?x=1' }
  */
@@ -30,7 +38,8 @@ export function parseUpstreamUrl(url: string): ParsedUrl {
     const undici = undiciIfLoaded();
     throw undici ? new undici.errors.InvalidArgumentError(message) : new TypeError(message);
   }
-  split = { origin: full.origin, path: full.search ? `${full.pathname}${full.search}` : full.pathname };
+  const path = ENCODED_DOT_SEGMENT.test(url) ? url.slice(url.indexOf('/', url.indexOf('//') + 2)) : full.search ? `${full.pathname}${full.search}` : full.pathname;
+  split = { origin: full.origin, path };
   if (parsed.size >= MAX_URLS) parsed.clear();
   parsed.set(url, split);
   return split;

@@ -6,7 +6,9 @@
 import type { ApiStyle, ProviderKind, UpstreamTarget } from '../request';
 
 /** The upstream operations the proxy knows how to address. */
-export type UpstreamEndpoint = 'chat' | 'completions' | 'responses' | 'embeddings' | 'openai.models' | 'messages' | 'count_tokens' | 'anthropic.models';
+export type UpstreamEndpoint = 'chat' | 'completions' | 'responses' | 'embeddings' | 'openai.models' | 'messages' | 'count_tokens' | 'anthropic.models'
+  /** Any other operation under an Azure deployment (`/embeddings`, `/audio/…`, `/images/…`), named by the call's subpath. */
+  | 'azure.deployment';
 
 /** The endpoint an engine request goes to. */
 export function endpointForApi(api: ApiStyle): UpstreamEndpoint {
@@ -18,6 +20,7 @@ export function endpointForApi(api: ApiStyle): UpstreamEndpoint {
 
 /** Whether a provider kind speaks the wire format of an endpoint. */
 export function kindServes(kind: ProviderKind, endpoint: UpstreamEndpoint): boolean {
+  if (endpoint === 'azure.deployment') return kind === 'azure';
   const anthropic = endpoint === 'messages' || endpoint === 'count_tokens' || endpoint === 'anthropic.models';
   return anthropic ? kind === 'anthropic' : kind === 'openai' || kind === 'azure';
 }
@@ -46,10 +49,22 @@ function trimSlash(url: string): string {
 }
 
 /**
+ * An Azure deployment as a path segment. encodeURIComponent leaves "." and "..": a deployment of
+ * ".." would climb out of /deployments/.
+ */
+function deploymentSegment(deployment: string): string {
+  return encodeURIComponent(deployment).replace(/^\.{1,2}$/, (dots) => '%2E'.repeat(dots.length));
+}
+
+/**
  * The full upstream URL. `query` is the client's query string without "?" (Claude Code sends
  * `?beta=true`); Azure's `api-version` comes from the configuration. `subpath` follows the
  * endpoint's path (`/resp_123/cancel` for the Responses API's per-response operations, `/gpt-4o`
-for one model).
+ * for one model, an Azure deployment's operation for `azure.deployment`).
+ *
+ * `clientDeployment` is the deployment a client named in an Azure deployment path
+ * (`/openai/deployments/<name>/…`): on Azure it takes the place of the configured deployment (or
+ * the model), and the client's own `api-version`, when it sent one, that of the configured one.
  *
  * Azure serves the Responses API only on its OpenAI-compatible v1 surface, `/openai/v1/responses`,
  * which takes the deployment in the body's `model` and needs no `api-version`.
@@ -57,16 +72,17 @@ for one model).
  * @example upstreamUrl({ kind: 'anthropic', baseUrl: 'https://api.anthropic.com', name: 'a' }, 'messages', 'm')
  * // "https://api.anthropic.com/v1/messages"
  */
-export function upstreamUrl(target: UpstreamTarget, endpoint: UpstreamEndpoint, model: string, query = '', subpath = ''): string {
+export function upstreamUrl(target: UpstreamTarget, endpoint: UpstreamEndpoint, model: string, query = '', subpath = '', clientDeployment?: string): string {
   const base = trimSlash(target.baseUrl);
   if (target.kind === 'azure' && endpoint === 'responses') return `${base}/openai/v1/responses${subpath}${query ? `?${query}` : ''}`;
   if (target.kind === 'azure') {
     const params = new URLSearchParams(query);
-    params.set('api-version', target.azure?.apiVersion ?? '2024-10-21');
+    // A client that addressed a deployment path chose the API version it speaks, as on Azure itself.
+    if (clientDeployment === undefined || !params.get('api-version')) params.set('api-version', target.azure?.apiVersion ?? '2024-10-21');
     if (endpoint === 'openai.models') return `${base}/openai/models${subpath}?${params}`;
-    // encodeURIComponent leaves "." and "..": a client's model of ".." would climb out of /deployments/.
-    const deployment = encodeURIComponent(target.azure?.deployment || model).replace(/^\.{1,2}$/, (dots) => '%2E'.repeat(dots.length));
-    return `${base}/openai/deployments/${deployment}${OPENAI_PATHS[endpoint] ?? ''}?${params}`;
+    const deployment = deploymentSegment(clientDeployment ?? (target.azure?.deployment || model));
+    const operation = endpoint === 'azure.deployment' ? subpath : OPENAI_PATHS[endpoint] ?? '';
+    return `${base}/openai/deployments/${deployment}${operation}?${params}`;
   }
   const suffix = query ? `?${query}` : '';
   if (target.kind === 'anthropic') {
