@@ -26,6 +26,8 @@ export interface ScanResult {
   /** Bytes skipped between good records (damage in the middle of the log), and in how many places. */
   skippedBytes: number;
   damagedRegions: number;
+  /** The skipped regions, [from, to) each. */
+  skipped: Array<[number, number]>;
 }
 
 const nextTurn = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
@@ -41,6 +43,7 @@ export async function scanLog(file: FileHandle, fileSize: number, onRecord: (rec
   let position = from; // file offset of the next record
   let skippedBytes = 0;
   let damagedRegions = 0;
+  const skipped: Array<[number, number]> = [];
   while (position < fileSize) {
     // Most records are already in memory: decode them without a promise each.
     let record = window.recordIn(position);
@@ -50,11 +53,12 @@ export async function scanLog(file: FileHandle, fileSize: number, onRecord: (rec
       if (!record) break;
       skippedBytes += record.offset - position;
       damagedRegions++;
+      skipped.push([position, record.offset]);
     }
     onRecord(record);
     position = record.offset + record.frameBytes;
   }
-  return { goodEnd: position, fileSize, skippedBytes, damagedRegions };
+  return { goodEnd: position, fileSize, skippedBytes, damagedRegions, skipped };
 }
 
 /** The record at `position` when it checks out (null when it does not), reading what it needs. */
@@ -71,6 +75,8 @@ async function recordAt(window: LogWindow, position: number): Promise<LogRecord 
 class ResyncSearch {
   /** Checksum bytes left for candidates (see SEARCH_EXTRA_BYTES). */
   private budget: number;
+  /** No record starts at or after this offset: a search found none there (keeps searches linear). */
+  private barrenFrom = Number.POSITIVE_INFINITY;
 
   constructor(
     private readonly window: LogWindow,
@@ -79,38 +85,47 @@ class ResyncSearch {
     this.budget = fileSize + SEARCH_EXTRA_BYTES;
   }
 
-  /** The first record after the bad one at `damagedAt` whose checksum holds; undefined when the log ends first (a torn tail). */
-  async nextRecordAfter(damagedAt: number): Promise<LogRecord | undefined> {
-    const start = await this.searchStart(damagedAt);
-    return start === undefined ? undefined : this.searchFrom(start);
-  }
-
   /**
-   * Where to look first. When the bad record's header survived, its payload is no place to look
-   * (a stored value may hold bytes that look like a record): the search starts after it, and a
-   * header whose frame runs past the end of the file is a torn append, nothing to skip.
+   * The first record after the bad one at `damagedAt` whose checksum holds; undefined when the log
+   * ends first (a torn tail). When the bad record's header survived, its payload is no place to
+   * look first (a stored value may hold bytes that look like a record): the search starts after
+   * it. Only when nothing checks out there, or the frame runs past the end of the file, is the
+   * header itself the damage (a flipped length byte), and the bytes it claimed are searched too:
+   * what the scan ends at is cut off, so it must not be a good record.
    */
-  private async searchStart(damagedAt: number): Promise<number | undefined> {
-    const at = await this.window.load(damagedAt, FRAME_START_BYTES);
-    if (at < 0) return undefined;
-    if (!plausibleFrameStart(this.window.bytes, at, Number.POSITIVE_INFINITY)) return damagedAt + 1;
-    const end = damagedAt + (frameBytesOf(this.window.bytes, at) ?? 1);
-    return end <= this.fileSize ? end : undefined;
+  async nextRecordAfter(damagedAt: number): Promise<LogRecord | undefined> {
+    const claimedEnd = await this.claimedEnd(damagedAt);
+    if (claimedEnd !== undefined && claimedEnd <= this.fileSize) {
+      const after = await this.searchFrom(claimedEnd, this.fileSize);
+      if (after || this.budget < 0) return after;
+      this.barrenFrom = Math.min(this.barrenFrom, claimedEnd);
+    }
+    return this.searchFrom(damagedAt + 1, Math.min(claimedEnd ?? this.fileSize, this.fileSize));
   }
 
-  private async searchFrom(start: number): Promise<LogRecord | undefined> {
+  /** Where the bad record at `damagedAt` ends by its header when that header is plausible; undefined when it is not (or the file ends first). */
+  private async claimedEnd(damagedAt: number): Promise<number | undefined> {
+    const at = await this.window.load(damagedAt, FRAME_START_BYTES);
+    if (at < 0 || !plausibleFrameStart(this.window.bytes, at, Number.POSITIVE_INFINITY)) return undefined;
+    return damagedAt + frameBytesOf(this.window.bytes, at)!;
+  }
+
+  /** The first record starting in [start, limit) whose checksum holds. */
+  private async searchFrom(start: number, end: number): Promise<LogRecord | undefined> {
+    const limit = Math.min(end, this.barrenFrom);
     let position = start;
-    while (position + FRAME_START_BYTES <= this.fileSize) {
+    while (position < limit && position + FRAME_START_BYTES <= this.fileSize) {
       let at = this.window.indexOf(position, FRAME_START_BYTES);
       if (at < 0) at = await this.window.load(position, FRAME_START_BYTES);
       if (at < 0) return undefined;
       // Test the offsets already in memory, a slice at a time, with cheap checks of the first bytes.
       const bytes = this.window.bytes;
       const last = at + Math.min(this.window.bytesFrom(at) - FRAME_START_BYTES, SEARCH_SLICE_BYTES);
+      const lastBelowLimit = Math.min(last, at + (limit - 1 - position));
       let i = at;
-      while (i <= last && !plausibleFrameStart(bytes, i, this.fileSize - (position + i - at))) i++;
+      while (i <= lastBelowLimit && !plausibleFrameStart(bytes, i, this.fileSize - (position + i - at))) i++;
       position += i - at;
-      if (i > last) {
+      if (i > lastBelowLimit) {
         await nextTurn();
         continue;
       }
