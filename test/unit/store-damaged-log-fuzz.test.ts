@@ -357,6 +357,33 @@ describe('embedded store: seeded fuzz of opening a damaged log', () => {
     await runSeeds([24, 36, 40, 98, 116, 163, 204, 281]);
   });
 
+  it('a torn append whose value holds a whole record of another key is cut off, not read as that record', async () => {
+    const { dir, cleanup } = await tempDir('store-fuzz-torn-frame');
+    try {
+      let store = await openEmbeddedStore(dir, LIMITS, OPTIONS);
+      await store.set('exact:kept', Buffer.from('kept'));
+      await store.close();
+      await rm(snapshotPathOf(dir, 'store'));
+      // A crash mid-append (no damage): the frame's header is whole, its payload cut short, and
+      // the value holds a record of a key that was never stored, checksum and all.
+      const forged = encodeRecord(RecordOp.Set, 'exact:never-stored', 1, Buffer.from('forged'));
+      const carrier = encodeRecord(RecordOp.Set, 'exact:carrier', 2, Buffer.concat([Buffer.alloc(100, 7), forged, Buffer.alloc(5000, 7)]));
+      const logPath = join(dir, 'store.log');
+      const log = await readFile(logPath);
+      await writeFile(logPath, Buffer.concat([log, carrier.subarray(0, carrier.length - 2000)]));
+      store = await openEmbeddedStore(dir, LIMITS, OPTIONS);
+      try {
+        assert.equal(await store.get('exact:never-stored'), undefined, 'a record inside a torn value must not be indexed');
+        assert.equal((await store.get('exact:kept'))?.toString(), 'kept');
+      } finally {
+        await store.close();
+      }
+      assert.equal((await readFile(logPath)).length, log.length, 'the torn append is cut off');
+    } finally {
+      await cleanup();
+    }
+  });
+
   it('searches a value made of record-like headers without blocking the event loop', async () => {
     const { dir, cleanup } = await tempDir('store-fuzz-dense');
     try {

@@ -11,6 +11,12 @@ import { decodeRecord, FRAME_HEADER_BYTES, FRAME_START_BYTES, frameBytesOf, LOG_
 const CHUNK_BYTES = 4 * 1024 * 1024;
 /** Offsets of a damaged region tested between two turns of the event loop (a few ms of work). */
 const SEARCH_SLICE_BYTES = 1024 * 1024;
+/**
+ * Good records that must follow one found inside a damaged record's claimed frame (unless the
+ * file ends first). A torn append's payload passes only if a value in it holds one more whole
+ * record than this, back to back; more would cut good records when a second damage follows soon.
+ */
+const CHAIN_RECORDS = 1;
 /** What testing one candidate's checksum costs besides its bytes (promises, a decode), in offsets tested. */
 const CANDIDATE_COST = 1024;
 /**
@@ -99,12 +105,34 @@ class ResyncSearch {
    */
   async nextRecordAfter(damagedAt: number): Promise<LogRecord | undefined> {
     const claimedEnd = await this.claimedEnd(damagedAt);
-    if (claimedEnd !== undefined && claimedEnd <= this.fileSize) {
+    if (claimedEnd === undefined) return this.searchFrom(damagedAt + 1, this.fileSize);
+    if (claimedEnd <= this.fileSize) {
       const after = await this.searchFrom(claimedEnd, this.fileSize);
       if (after || this.budget < 0) return after;
       this.barrenFrom = Math.min(this.barrenFrom, claimedEnd);
     }
-    return this.searchFrom(damagedAt + 1, Math.min(claimedEnd ?? this.fileSize, this.fileSize));
+    // Inside what the header claimed, a record counts only when good records follow it: up to the
+    // end of the file, or CHAIN_RECORDS of them. A torn append's payload (a crash, not damage)
+    // ends in its torn bytes, so a record-like value in it is cut off with it, as before.
+    const inside = await this.searchFrom(damagedAt + 1, Math.min(claimedEnd, this.fileSize));
+    return inside && (await this.chainFollows(inside)) ? inside : undefined;
+  }
+
+  /** Whether good records follow `record` one after another, up to the end of the file or CHAIN_RECORDS of them. */
+  private async chainFollows(record: LogRecord): Promise<boolean> {
+    let position = record.offset + record.frameBytes;
+    for (let followers = 0; position < this.fileSize && followers < CHAIN_RECORDS; followers++) {
+      let next = this.window.recordIn(position);
+      if (next === undefined) next = await recordAt(this.window, position);
+      if (!next) return false;
+      position = next.offset + next.frameBytes;
+      this.sliceLeft -= CANDIDATE_COST + next.frameBytes;
+      if (this.sliceLeft <= 0) {
+        await nextTurn();
+        this.sliceLeft = SEARCH_SLICE_BYTES;
+      }
+    }
+    return true;
   }
 
   /** Where the bad record at `damagedAt` ends by its header when that header is plausible; undefined when it is not (or the file ends first). */
