@@ -7,7 +7,7 @@ import { unlink, type FileHandle } from 'node:fs/promises';
 import type { Logger } from '../logger';
 import { loadIndexSnapshot, type SnapshotRejection } from './indexSnapshot';
 import { KeyIndex } from './keyIndex';
-import { openOrCreateLog, type IndexEntry } from './logFile';
+import { openOrCreateLog, writeFully, type IndexEntry } from './logFile';
 import { scanLog } from './logScan';
 import { LOG_MAGIC, RecordOp, type LogRecord } from './recordLog';
 import { SnapshotScan } from './snapshotScan';
@@ -39,6 +39,8 @@ export interface LoadedIndex {
 export interface Damage {
   bytes: number;
   regions: number;
+  /** The skipped regions, [from, to) each. */
+  skipped: Array<[number, number]>;
 }
 
 /**
@@ -123,7 +125,7 @@ function scanLookup(scan: SnapshotScan): (key: string) => IndexEntry | null | 'l
 /** The records of the log after `from`, last write last (undefined for a delete), and where the good part ends. */
 async function readTail(file: FileHandle, size: number, from: number): Promise<{ from: number; tail: Map<string, IndexEntry | undefined>; goodEnd: number; damage: Damage }> {
   const tail = new Map<string, IndexEntry | undefined>();
-  const { goodEnd, skippedBytes, damagedRegions } = await scanLog(
+  const { goodEnd, skippedBytes, damagedRegions, skipped } = await scanLog(
     file,
     size,
     (record) => {
@@ -132,7 +134,7 @@ async function readTail(file: FileHandle, size: number, from: number): Promise<{
     },
     from,
   );
-  return { from, tail, goodEnd, damage: { bytes: skippedBytes, regions: damagedRegions } };
+  return { from, tail, goodEnd, damage: { bytes: skippedBytes, regions: damagedRegions, skipped } };
 }
 
 /** A preview over the log's tail, then the snapshot's entries. */
@@ -204,8 +206,20 @@ async function scanWhole(file: FileHandle, size: number, rejected: SnapshotRejec
     }
   };
   const start = LOG_MAGIC.length;
-  const { goodEnd, skippedBytes, damagedRegions } = await scanLog(file, size, apply, start);
-  return { index, liveBytes, goodEnd, damage: { bytes: skippedBytes, regions: damagedRegions }, snapshotLogBytes: start, report: { from: 'scan', snapshotRejected: rejected, replayedBytes: goodEnd - start } };
+  const { goodEnd, skippedBytes, damagedRegions, skipped } = await scanLog(file, size, apply, start);
+  return { index, liveBytes, goodEnd, damage: { bytes: skippedBytes, regions: damagedRegions, skipped }, snapshotLogBytes: start, report: { from: 'scan', snapshotRejected: rejected, replayedBytes: goodEnd - start } };
+}
+
+/** Bytes of zeroes written at a time over a damaged region. */
+const ZERO_CHUNK_BYTES = 1024 * 1024;
+
+/** Overwrites each [from, to) of `regions` with zeroes. */
+async function zeroRegions(file: FileHandle, regions: ReadonlyArray<readonly [number, number]>): Promise<void> {
+  if (regions.length === 0) return;
+  const zeroes = Buffer.alloc(Math.min(ZERO_CHUNK_BYTES, regions.reduce((most, [from, to]) => Math.max(most, to - from), 0)));
+  for (const [from, to] of regions) {
+    for (let at = from; at < to; at += zeroes.length) await writeFully(file, zeroes.subarray(0, Math.min(zeroes.length, to - at)), at);
+  }
 }
 
 /**
@@ -227,8 +241,12 @@ export async function openLogWithIndex(path: string, dir: string, snapshotPath: 
     if (loaded.goodEnd < size) {
       logger.warn(`store ${path}: dropped ${size - loaded.goodEnd} bytes of an incomplete or corrupt tail (after a crash?)`);
       await file.truncate(loaded.goodEnd);
-      await file.datasync();
     }
+    // A damaged region left as it is can read differently once records follow it: a length in it
+    // that ran past the end of the file covers the records appended after this open, and the next
+    // open skipped them. Zeroes read as no record at all, so every open resyncs where this one did.
+    await zeroRegions(file, loaded.damage.skipped);
+    if (loaded.goodEnd < size || loaded.damage.regions > 0) await file.datasync();
     return { ...loaded, file };
   } catch (error) {
     await file.close().catch(() => undefined);

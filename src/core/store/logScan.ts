@@ -12,6 +12,14 @@ const CHUNK_BYTES = 4 * 1024 * 1024;
 /** Offsets of a damaged region tested between two turns of the event loop (a few ms of work). */
 const SEARCH_SLICE_BYTES = 1024 * 1024;
 /**
+ * Good records that must follow one found inside a damaged record's claimed frame (unless the
+ * file ends first). A torn append's payload passes only if a value in it holds one more whole
+ * record than this, back to back; more would cut good records when a second damage follows soon.
+ */
+const CHAIN_RECORDS = 1;
+/** What testing one candidate's checksum costs besides its bytes (promises, a decode), in offsets tested. */
+const CANDIDATE_COST = 1024;
+/**
  * Checksum work all resyncs of one scan may spend on candidates that fail, beyond the log's own
  * size: garbage full of plausible lengths would otherwise cost a checksum of megabytes at every
  * offset. Past it the scan ends at the damage, as a torn tail would.
@@ -26,6 +34,8 @@ export interface ScanResult {
   /** Bytes skipped between good records (damage in the middle of the log), and in how many places. */
   skippedBytes: number;
   damagedRegions: number;
+  /** The skipped regions, [from, to) each. */
+  skipped: Array<[number, number]>;
 }
 
 const nextTurn = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
@@ -41,6 +51,7 @@ export async function scanLog(file: FileHandle, fileSize: number, onRecord: (rec
   let position = from; // file offset of the next record
   let skippedBytes = 0;
   let damagedRegions = 0;
+  const skipped: Array<[number, number]> = [];
   while (position < fileSize) {
     // Most records are already in memory: decode them without a promise each.
     let record = window.recordIn(position);
@@ -50,11 +61,12 @@ export async function scanLog(file: FileHandle, fileSize: number, onRecord: (rec
       if (!record) break;
       skippedBytes += record.offset - position;
       damagedRegions++;
+      skipped.push([position, record.offset]);
     }
     onRecord(record);
     position = record.offset + record.frameBytes;
   }
-  return { goodEnd: position, fileSize, skippedBytes, damagedRegions };
+  return { goodEnd: position, fileSize, skippedBytes, damagedRegions, skipped };
 }
 
 /** The record at `position` when it checks out (null when it does not), reading what it needs. */
@@ -71,6 +83,10 @@ async function recordAt(window: LogWindow, position: number): Promise<LogRecord 
 class ResyncSearch {
   /** Checksum bytes left for candidates (see SEARCH_EXTRA_BYTES). */
   private budget: number;
+  /** Offsets (or their equivalent in checksum work) this turn of the event loop may still test. */
+  private sliceLeft = SEARCH_SLICE_BYTES;
+  /** No record starts at or after this offset: a search found none there (keeps searches linear). */
+  private barrenFrom = Number.POSITIVE_INFINITY;
 
   constructor(
     private readonly window: LogWindow,
@@ -79,41 +95,73 @@ class ResyncSearch {
     this.budget = fileSize + SEARCH_EXTRA_BYTES;
   }
 
-  /** The first record after the bad one at `damagedAt` whose checksum holds; undefined when the log ends first (a torn tail). */
-  async nextRecordAfter(damagedAt: number): Promise<LogRecord | undefined> {
-    const start = await this.searchStart(damagedAt);
-    return start === undefined ? undefined : this.searchFrom(start);
-  }
-
   /**
-   * Where to look first. When the bad record's header survived, its payload is no place to look
-   * (a stored value may hold bytes that look like a record): the search starts after it, and a
-   * header whose frame runs past the end of the file is a torn append, nothing to skip.
+   * The first record after the bad one at `damagedAt` whose checksum holds; undefined when the log
+   * ends first (a torn tail). When the bad record's header survived, its payload is no place to
+   * look first (a stored value may hold bytes that look like a record): the search starts after
+   * it. Only when nothing checks out there, or the frame runs past the end of the file, is the
+   * header itself the damage (a flipped length byte), and the bytes it claimed are searched too:
+   * what the scan ends at is cut off, so it must not be a good record.
    */
-  private async searchStart(damagedAt: number): Promise<number | undefined> {
-    const at = await this.window.load(damagedAt, FRAME_START_BYTES);
-    if (at < 0) return undefined;
-    if (!plausibleFrameStart(this.window.bytes, at, Number.POSITIVE_INFINITY)) return damagedAt + 1;
-    const end = damagedAt + (frameBytesOf(this.window.bytes, at) ?? 1);
-    return end <= this.fileSize ? end : undefined;
+  async nextRecordAfter(damagedAt: number): Promise<LogRecord | undefined> {
+    const claimedEnd = await this.claimedEnd(damagedAt);
+    if (claimedEnd === undefined) return this.searchFrom(damagedAt + 1, this.fileSize);
+    if (claimedEnd <= this.fileSize) {
+      const after = await this.searchFrom(claimedEnd, this.fileSize);
+      if (after || this.budget < 0) return after;
+      this.barrenFrom = Math.min(this.barrenFrom, claimedEnd);
+    }
+    // Inside what the header claimed, a record counts only when good records follow it: up to the
+    // end of the file, or CHAIN_RECORDS of them. A torn append's payload (a crash, not damage)
+    // ends in its torn bytes, so a record-like value in it is cut off with it, as before.
+    const inside = await this.searchFrom(damagedAt + 1, Math.min(claimedEnd, this.fileSize));
+    return inside && (await this.chainFollows(inside)) ? inside : undefined;
   }
 
-  private async searchFrom(start: number): Promise<LogRecord | undefined> {
+  /** Whether good records follow `record` one after another, up to the end of the file or CHAIN_RECORDS of them. */
+  private async chainFollows(record: LogRecord): Promise<boolean> {
+    let position = record.offset + record.frameBytes;
+    for (let followers = 0; position < this.fileSize && followers < CHAIN_RECORDS; followers++) {
+      let next = this.window.recordIn(position);
+      if (next === undefined) next = await recordAt(this.window, position);
+      if (!next) return false;
+      position = next.offset + next.frameBytes;
+      this.sliceLeft -= CANDIDATE_COST + next.frameBytes;
+      if (this.sliceLeft <= 0) {
+        await nextTurn();
+        this.sliceLeft = SEARCH_SLICE_BYTES;
+      }
+    }
+    return true;
+  }
+
+  /** Where the bad record at `damagedAt` ends by its header when that header is plausible; undefined when it is not (or the file ends first). */
+  private async claimedEnd(damagedAt: number): Promise<number | undefined> {
+    const at = await this.window.load(damagedAt, FRAME_START_BYTES);
+    if (at < 0 || !plausibleFrameStart(this.window.bytes, at, Number.POSITIVE_INFINITY)) return undefined;
+    return damagedAt + frameBytesOf(this.window.bytes, at)!;
+  }
+
+  /** The first record starting in [start, limit) whose checksum holds. */
+  private async searchFrom(start: number, end: number): Promise<LogRecord | undefined> {
+    const limit = Math.min(end, this.barrenFrom);
     let position = start;
-    while (position + FRAME_START_BYTES <= this.fileSize) {
+    while (position < limit && position + FRAME_START_BYTES <= this.fileSize) {
+      if (this.sliceLeft <= 0) {
+        await nextTurn();
+        this.sliceLeft = SEARCH_SLICE_BYTES;
+      }
       let at = this.window.indexOf(position, FRAME_START_BYTES);
       if (at < 0) at = await this.window.load(position, FRAME_START_BYTES);
       if (at < 0) return undefined;
-      // Test the offsets already in memory, a slice at a time, with cheap checks of the first bytes.
+      // Test the offsets already in memory, up to what is left of this turn's slice, with cheap checks of the first bytes.
       const bytes = this.window.bytes;
-      const last = at + Math.min(this.window.bytesFrom(at) - FRAME_START_BYTES, SEARCH_SLICE_BYTES);
+      const last = at + Math.min(this.window.bytesFrom(at) - FRAME_START_BYTES, this.sliceLeft - 1, limit - 1 - position);
       let i = at;
       while (i <= last && !plausibleFrameStart(bytes, i, this.fileSize - (position + i - at))) i++;
+      this.sliceLeft -= i - at + 1;
       position += i - at;
-      if (i > last) {
-        await nextTurn();
-        continue;
-      }
+      if (i > last) continue;
       const record = await this.verify(position);
       if (record) return record;
       if (this.budget < 0) return undefined;
@@ -128,6 +176,9 @@ class ResyncSearch {
     const frameBytes = frameBytesOf(this.window.bytes, headerAt);
     if (frameBytes === undefined) return undefined;
     this.budget -= frameBytes;
+    // Candidates share the turn's slice with the offsets tested: dense record-like bytes (a value
+    // made of them) gave ~300 ms between two turns when each candidate started a fresh slice.
+    this.sliceLeft -= CANDIDATE_COST + frameBytes;
     if (this.budget < 0) return undefined;
     const at = await this.window.load(position, frameBytes);
     return at < 0 ? undefined : decodeRecord(this.window.bytes.subarray(at, at + frameBytes), position);
