@@ -43,7 +43,7 @@ export type LayerFactory = (deps: LayerFactoryDeps) => Promise<Layer> | Layer;
 export const exactLayerFactory: LayerFactory = async ({ config, logger, dataDir, shared }) => {
   const limits = { maxEntries: config.exact.maxEntries, ttlSeconds: config.exact.ttlSeconds };
   if (shared) return sharedExactLayer(shared, limits, config, logger);
-  const store = await openEmbeddedStore(exactStoreDir(dataDir), limits, { name: EXACT_STORE_NAME, logger, loadInBackground: true });
+  const store = await openEmbeddedStore(exactStoreDir(dataDir), limits, { name: EXACT_STORE_NAME, logger, loadInBackground: true, valuesAreText: true });
   const layer = createExactLayer({ store, config: config.exact, logger });
   layer.loaded = store.loaded.catch(() => undefined); // a failed load is logged by the store
   const closeLayer = layer.close?.bind(layer);

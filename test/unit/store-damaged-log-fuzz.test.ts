@@ -223,7 +223,9 @@ function watchLoop(): () => number {
 
 /** A clock of its own: createdAt is in every frame's bytes, so the wall clock would make a seed replay differently. */
 let clock = 1_700_000_000_000;
-const OPTIONS = { compactMinBytes: 1 << 30, syncIntervalMs: 5, now: () => (clock += 1000) };
+// valuesAreText: the resync under test. Its values hold frame-like bytes with wrong checksums
+// (what the store's contract excludes is a whole valid record, which no JSON text can hold).
+const OPTIONS = { compactMinBytes: 1 << 30, syncIntervalMs: 5, now: () => (clock += 1000), valuesAreText: true };
 const LIMITS = { maxEntries: 1000, ttlSeconds: 0 };
 
 async function readAll(store: EmbeddedStore): Promise<Map<string, Buffer | undefined>> {

@@ -21,7 +21,7 @@ function valueFor(key: string, bytes: number): Buffer {
 
 /** Writes `count` entries to a fresh store in `dir`, closes it and returns every record of its log with its value. */
 async function writeStore(dir: string, count: number, valueBytes: (i: number) => number): Promise<{ records: LogRecord[]; values: Map<string, Buffer>; logPath: string }> {
-  const store = await openEmbeddedStore(dir, { maxEntries: count * 2, ttlSeconds: 0 });
+  const store = await openEmbeddedStore(dir, { maxEntries: count * 2, ttlSeconds: 0 }, { valuesAreText: true });
   const values = new Map<string, Buffer>();
   for (let i = 0; i < count; i += 100) {
     const batch: Array<Promise<void>> = [];
@@ -63,7 +63,7 @@ async function damage(logPath: string, offset: number, bytes: number, fill: numb
 /** Reopens the store; every key either hits with exactly its own value or misses. Returns the keys that hit. */
 async function reopenAndRead(dir: string, values: Map<string, Buffer>): Promise<{ hits: Set<string>; openMs: number }> {
   const started = performance.now();
-  const store = await openEmbeddedStore(dir, { maxEntries: values.size * 2, ttlSeconds: 0 });
+  const store = await openEmbeddedStore(dir, { maxEntries: values.size * 2, ttlSeconds: 0 }, { valuesAreText: true });
   const openMs = performance.now() - started;
   const hits = new Set<string>();
   try {

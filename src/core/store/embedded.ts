@@ -33,6 +33,14 @@ export interface EmbeddedStoreOptions {
    * byteSize() read 0 until then. `loaded` tells when it is done. Lets the proxy listen sooner.
    */
   loadInBackground?: boolean;
+  /**
+   * The caller's promise that no value it stores holds the bytes 0x01 or 0x02 (JSON text, as the
+   * exact cache stores: JSON escapes every control character). A whole record needs one of them
+   * (its op), so none can hide in a value, and an open may skip damage in the middle of the log
+   * and resync on the next record (logScan.ts). Otherwise the log is cut at the first damage: a
+   * record hidden in a value whose header the damage took would be read as the real thing.
+   */
+  valuesAreText?: boolean;
   /** Compaction never runs while the log is smaller than this. Default 1 MiB. */
   compactMinBytes?: number;
   /**
@@ -117,6 +125,8 @@ class LogStore implements EmbeddedStore {
   private chain: Promise<void> = Promise.resolve();
   /** The batch whose flush is queued but not started; new writes join it (group commit). */
   private openBatch: PendingOp[] | undefined;
+  /** See EmbeddedStoreOptions.valuesAreText. */
+  private readonly resyncAfterDamage: boolean;
   private closed = false;
   /** Bytes were appended since the last data sync of the log. */
   private unsynced = false;
@@ -153,6 +163,7 @@ class LogStore implements EmbeddedStore {
     this.snapshotEveryBytes = options.snapshotEveryBytes ?? 32 * 1024 * 1024;
     this.syncIntervalMs = options.syncIntervalMs ?? LOG_SYNC_INTERVAL_MS;
     this.logger = options.logger ?? silentLogger;
+    this.resyncAfterDamage = options.valuesAreText === true;
     this.appender = new LogAppender(path, this.logger, options.slowAppendMs);
   }
 
@@ -182,7 +193,7 @@ class LogStore implements EmbeddedStore {
       settlePreview();
       awaitNext();
     };
-    const loaded = await openLogWithIndex(this.path, this.dir, this.snapshotPath, this.logger, onPreview).finally(() => {
+    const loaded = await openLogWithIndex(this.path, this.dir, this.snapshotPath, this.logger, onPreview, this.resyncAfterDamage).finally(() => {
       this.preview = undefined;
       settlePreview();
     });

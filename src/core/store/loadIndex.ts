@@ -74,7 +74,7 @@ const nextTurn = (): Promise<void> => new Promise((resolve) => setImmediate(reso
  * lookup over the snapshot and that tail, valid until this resolves, while the map is built in
  * slices that leave the event loop free between them.
  */
-export async function loadIndex(file: FileHandle, size: number, snapshotPath: string, onPreview?: (preview: IndexPreview) => void): Promise<LoadedIndex> {
+export async function loadIndex(file: FileHandle, size: number, snapshotPath: string, onPreview?: (preview: IndexPreview) => void, resync = false): Promise<LoadedIndex> {
   // The first gets need not wait for the snapshot's bytes in memory: they are looked up in its file.
   const scan = onPreview ? await SnapshotScan.open(snapshotPath, file, size) : undefined;
   // A better preview (the snapshot in memory) or the end of the load makes the scan's own repost moot.
@@ -82,14 +82,14 @@ export async function loadIndex(file: FileHandle, size: number, snapshotPath: st
   try {
     let early: Awaited<ReturnType<typeof readTail>> | undefined;
     if (scan && onPreview) {
-      early = await readTail(file, size, scan.logBytes);
+      early = await readTail(file, size, scan.logBytes, resync);
       const preview = previewOf(early.tail, scanLookup(scan), scan.count);
       onPreview(preview);
       // Gets left for later because the checksum had not yet passed ask again once it has (unless
       // the in-memory snapshot came first: it answers them).
       void scan.verified.then((good) => good && scanIsCurrent && onPreview(preview));
     }
-    return await loadFromSnapshot(file, size, snapshotPath, early, (preview) => {
+    return await loadFromSnapshot(file, size, snapshotPath, early, resync, (preview) => {
       scanIsCurrent = false;
       onPreview?.(preview);
     });
@@ -123,7 +123,7 @@ function scanLookup(scan: SnapshotScan): (key: string) => IndexEntry | null | 'l
 }
 
 /** The records of the log after `from`, last write last (undefined for a delete), and where the good part ends. */
-async function readTail(file: FileHandle, size: number, from: number): Promise<{ from: number; tail: Map<string, IndexEntry | undefined>; goodEnd: number; damage: Damage }> {
+async function readTail(file: FileHandle, size: number, from: number, resync: boolean): Promise<{ from: number; tail: Map<string, IndexEntry | undefined>; goodEnd: number; damage: Damage }> {
   const tail = new Map<string, IndexEntry | undefined>();
   const { goodEnd, skippedBytes, damagedRegions, skipped } = await scanLog(
     file,
@@ -133,6 +133,7 @@ async function readTail(file: FileHandle, size: number, from: number): Promise<{
       tail.set(record.key, record.op === RecordOp.Set ? { offset: record.offset, frameBytes: record.frameBytes, createdAt: record.createdAt } : undefined);
     },
     from,
+    resync,
   );
   return { from, tail, goodEnd, damage: { bytes: skippedBytes, regions: damagedRegions, skipped } };
 }
@@ -150,13 +151,14 @@ async function loadFromSnapshot(
   size: number,
   snapshotPath: string,
   early: Awaited<ReturnType<typeof readTail>> | undefined,
+  resync: boolean,
   onPreview?: (preview: IndexPreview) => void,
 ): Promise<LoadedIndex> {
   const loaded = await loadIndexSnapshot(snapshotPath, file, size);
-  if (!('snapshot' in loaded)) return scanWhole(file, size, loaded.rejected);
+  if (!('snapshot' in loaded)) return scanWhole(file, size, loaded.rejected, resync);
   const columns = loaded.snapshot;
   // The tail read for the scan serves when it starts where this snapshot ends (the usual case).
-  const { tail, goodEnd, damage } = early?.from === columns.logBytes ? early : await readTail(file, size, columns.logBytes);
+  const { tail, goodEnd, damage } = early?.from === columns.logBytes ? early : await readTail(file, size, columns.logBytes, resync);
   onPreview?.(
     previewOf(
       tail,
@@ -172,7 +174,7 @@ async function loadFromSnapshot(
     // A turn before the first slice too: gets waiting for the preview go first.
     await nextTurn();
     // A key listed twice: damage the checksum missed. Trust none of it, as a failed decode would not.
-    if (!columns.addTo(index, from, Math.min(columns.count, from + BUILD_SLICE))) return scanWhole(file, size, 'damaged');
+    if (!columns.addTo(index, from, Math.min(columns.count, from + BUILD_SLICE))) return scanWhole(file, size, 'damaged', resync);
   }
   // Replaying the tail's last record per key gives what replaying all of them would.
   let liveBytes = columns.liveBytes;
@@ -191,7 +193,7 @@ async function loadFromSnapshot(
 }
 
 /** The index from a scan of the whole log (no usable snapshot). */
-async function scanWhole(file: FileHandle, size: number, rejected: SnapshotRejection): Promise<LoadedIndex> {
+async function scanWhole(file: FileHandle, size: number, rejected: SnapshotRejection, resync: boolean): Promise<LoadedIndex> {
   const index = new KeyIndex();
   let liveBytes = 0;
   const apply = (record: LogRecord): void => {
@@ -206,7 +208,7 @@ async function scanWhole(file: FileHandle, size: number, rejected: SnapshotRejec
     }
   };
   const start = LOG_MAGIC.length;
-  const { goodEnd, skippedBytes, damagedRegions, skipped } = await scanLog(file, size, apply, start);
+  const { goodEnd, skippedBytes, damagedRegions, skipped } = await scanLog(file, size, apply, start, resync);
   return { index, liveBytes, goodEnd, damage: { bytes: skippedBytes, regions: damagedRegions, skipped }, snapshotLogBytes: start, report: { from: 'scan', snapshotRejected: rejected, replayedBytes: goodEnd - start } };
 }
 
@@ -226,12 +228,23 @@ async function zeroRegions(file: FileHandle, regions: ReadonlyArray<readonly [nu
  * Opens (or creates) the log at `path`, removes what a compaction that died before its rename left,
  * reads the index and cuts off a torn tail. `goodEnd` is then the log's size.
  */
-export async function openLogWithIndex(path: string, dir: string, snapshotPath: string, logger: Logger, onPreview?: (preview: IndexPreview, file: FileHandle) => void): Promise<LoadedIndex & { file: FileHandle }> {
+/**
+ * Opens the log at `path` and builds its index. With `resync`, damage in the middle of the log
+ * costs only the records on it (logScan.ts); without, the log is cut at the first damage.
+ */
+export async function openLogWithIndex(
+  path: string,
+  dir: string,
+  snapshotPath: string,
+  logger: Logger,
+  onPreview?: (preview: IndexPreview, file: FileHandle) => void,
+  resync = false,
+): Promise<LoadedIndex & { file: FileHandle }> {
   await unlink(`${path}.compact`).catch(() => undefined);
   const file = await openOrCreateLog(path, dir, logger);
   try {
     const { size } = await file.stat();
-    const loaded = await loadIndex(file, size, snapshotPath, onPreview && ((preview) => onPreview(preview, file)));
+    const loaded = await loadIndex(file, size, snapshotPath, onPreview && ((preview) => onPreview(preview, file)), resync);
     const { from, snapshotRejected, replayedBytes } = loaded.report;
     const rejectedNote = snapshotRejected && snapshotRejected !== 'missing' ? ` (snapshot not used: ${snapshotRejected})` : '';
     logger.debug(`store ${path}: ${loaded.index.size} entries from the ${from === 'snapshot' ? 'index snapshot' : 'log'}, ${replayedBytes} log bytes read${rejectedNote}`);

@@ -44,8 +44,11 @@ const nextTurn = (): Promise<void> => new Promise((resolve) => setImmediate(reso
  * Reads the log from `from` (a record boundary; by default just after the magic) in large chunks,
  * calling `onRecord` for every record that checks out, in file order. Linear in the log's size:
  * a damaged region is searched once, offset by offset, with a bounded amount of checksum work.
+ * Without `resync` the scan ends at the first record that does not check out, damage or torn
+ * tail alike: a log whose values may hold whole records of their own (binary values, raw text)
+ * could hand the search a record hidden in a value whose header the damage took.
  */
-export async function scanLog(file: FileHandle, fileSize: number, onRecord: (record: LogRecord) => void, from = LOG_MAGIC.length): Promise<ScanResult> {
+export async function scanLog(file: FileHandle, fileSize: number, onRecord: (record: LogRecord) => void, from = LOG_MAGIC.length, resync = true): Promise<ScanResult> {
   const window = new LogWindow(file, fileSize);
   const search = new ResyncSearch(window, fileSize);
   let position = from; // file offset of the next record
@@ -57,6 +60,7 @@ export async function scanLog(file: FileHandle, fileSize: number, onRecord: (rec
     let record = window.recordIn(position);
     if (record === undefined) record = await recordAt(window, position);
     if (!record) {
+      if (!resync) break;
       record = await search.nextRecordAfter(position);
       if (!record) break;
       skippedBytes += record.offset - position;
