@@ -6,46 +6,24 @@
  */
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
-import { once } from 'node:events';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { createInterface } from 'node:readline';
 import { AzureOpenAI } from 'openai';
-import { startFakeUpstream, type FakeUpstream } from '../../src/bench/fakeUpstream';
+import type { FakeUpstream } from '../../src/bench/fakeUpstream';
+import { startAzureServe, type AzureServe } from './azure-serve';
 
-const BIN = join(__dirname, '..', '..', 'bin', 'isartor.js');
-const AZURE_ENV_KEY = 'azure-env-key-0123456789';
 const CLIENT_KEY = 'client-azure-key-9876543210';
 /** Not the configured version: the client's must be the one that goes upstream. */
 const CLIENT_API_VERSION = '2025-01-01-preview';
 
+let serve: AzureServe;
 let fake: FakeUpstream;
-let dataDir: string;
-let serve: ChildProcess;
 let proxyUrl: string;
 
 before(async () => {
-  fake = await startFakeUpstream();
-  dataDir = await mkdtemp(join(tmpdir(), 'isartor-azure-dep-'));
-  const env: NodeJS.ProcessEnv = { ...process.env, AZURE_OPENAI_API_KEY: AZURE_ENV_KEY, AZURE_OPENAI_ENDPOINT: fake.url, AZURE_OPENAI_API_VERSION: '2024-10-21' };
-  for (const name of ['OPENAI_API_KEY', 'ANTHROPIC_API_KEY', 'AZURE_OPENAI_DEPLOYMENT', 'ISARTOR_PORT', 'ISARTOR_DATA_DIR', 'ISARTOR_CONFIG', 'ISARTOR_HOST', 'ISARTOR_STORE_URL']) delete env[name];
-  serve = spawn(process.execPath, [BIN, 'serve', '--port', '0', '--data-dir', dataDir], { env, stdio: ['ignore', 'pipe', 'inherit'] });
-  const lines = createInterface({ input: serve.stdout! });
-  const [line] = (await once(lines, 'line')) as [string];
-  lines.close();
-  proxyUrl = /listening on (http:\/\/127\.0\.0\.1:\d+)/.exec(line)![1]!;
+  serve = await startAzureServe();
+  ({ fake, proxyUrl } = serve);
 });
 
-after(async () => {
-  if (serve && serve.exitCode === null) {
-    serve.kill('SIGTERM');
-    await once(serve, 'exit');
-  }
-  await fake?.close();
-  if (dataDir) await rm(dataDir, { recursive: true, force: true });
-});
+after(() => serve?.close());
 
 /** The client as Azure's docs build it: the resource endpoint, a key and an API version. */
 function azure(options: { deployment?: string; apiVersion?: string } = {}): AzureOpenAI {
