@@ -18,11 +18,15 @@ const ENDPOINT_BY_PATH: Record<string, ApiEndpoint> = {
   models: 'models',
 };
 
-/** `[/r/<id>][/v1]/<endpoint>[/]`: the `/v1` is optional because clients differ on whether the base URL carries it. */
-const API_PATH = /^(?:\/r\/([^/]+))?(?:\/v1)?\/(chat\/completions|completions|responses|messages\/count_tokens|messages|embeddings|models)\/?$/;
+/**
+ * `[/r/<id>][/v1]/<endpoint>[/]`: the `/v1` is optional because clients differ on whether the base
+ * URL carries it. `/openai/v1` is Azure OpenAI's OpenAI-compatible surface: a client configured for
+ * `https://<resource>.openai.azure.com/openai/v1` keeps that path when its host becomes Isartor's.
+ */
+const API_PATH = /^(?:\/r\/([^/]+))?(?:\/openai\/v1|\/v1)?\/(chat\/completions|completions|responses|messages\/count_tokens|messages|embeddings|models)\/?$/;
 
 /** One stored response of the Responses API: `responses/<id>`, `.../cancel`, `.../input_items`. */
-const RESPONSE_PATH = /^(?:\/r\/([^/]+))?(?:\/v1)?\/responses(\/[A-Za-z0-9_-]+(?:\/cancel|\/input_items)?)\/?$/;
+const RESPONSE_PATH = /^(?:\/r\/([^/]+))?(?:\/openai\/v1|\/v1)?\/responses(\/[A-Za-z0-9_-]+(?:\/cancel|\/input_items)?)\/?$/;
 
 /**
  * One model: `models/<id>`. Ids are kept as the client encoded them; some carry a vendor prefix
@@ -30,7 +34,7 @@ const RESPONSE_PATH = /^(?:\/r\/([^/]+))?(?:\/v1)?\/responses(\/[A-Za-z0-9_-]+(?
  * another endpoint of the provider once the URL is normalised, is no model id; nor is a backslash,
  * which some servers read as "/".
  */
-const MODEL_PATH = /^(?:\/r\/([^/]+))?(?:\/v1)?\/models(\/(?!(?:\.|%2e){1,2}(?:\/|$))[^/\\]+(?:\/(?!(?:\.|%2e){1,2}(?:\/|$))[^/\\]+)*)\/?$/i;
+const MODEL_PATH = /^(?:\/r\/([^/]+))?(?:\/openai\/v1|\/v1)?\/models(\/(?!(?:\.|%2e){1,2}(?:\/|$))[^/\\]+(?:\/(?!(?:\.|%2e){1,2}(?:\/|$))[^/\\]+)*)\/?$/i;
 
 /**
  * Azure OpenAI's deployment-scoped paths, as the `AzureOpenAI` SDK clients build them:

@@ -49,6 +49,16 @@ test('the OpenAI SDK\'s dummy key is not sent to Azure: the environment key answ
   }
 });
 
+test("a plain OpenAI client set up for Azure's v1 surface works with only its host changed", async () => {
+  fake.reset();
+  const client = new OpenAI({ apiKey: 'dummy', baseURL: `${proxyUrl}/openai/v1`, maxRetries: 0 });
+  const chat = await client.chat.completions.create(ask('Through /openai/v1?'));
+  assert.match(chat.choices[0]!.message.content ?? '', /Through \/openai\/v1\?/);
+  const answer = await client.responses.create({ model: 'gpt-4o-mini', input: 'Responses through /openai/v1?' });
+  assert.match(answer.output_text, /Responses through \/openai\/v1\?/);
+  assert.deepEqual(fake.requests.map((r) => r.path), ['/openai/deployments/gpt-4o-mini/chat/completions', '/openai/v1/responses']);
+});
+
 test('a client api-key and an Entra ID token still pass through (AzureOpenAI client)', async () => {
   fake.reset();
   const withKey = new AzureOpenAI({ apiKey: 'client-own-azure-key', apiVersion: '2024-10-21', baseURL: `${proxyUrl}/v1`, maxRetries: 0 });

@@ -20,6 +20,12 @@ test('API paths match with or without /v1 and a route prefix', () => {
   assert.deepEqual(matchApiPath('/r/abc123/chat/completions'), { routeId: 'abc123', endpoint: 'chat' });
   assert.deepEqual(matchApiPath('/v1/messages/count_tokens'), { routeId: undefined, endpoint: 'count_tokens' });
   assert.deepEqual(matchApiPath('/v1/completions'), { routeId: undefined, endpoint: 'completions' });
+  // Azure OpenAI's v1 surface, as a client configured for https://<resource>.openai.azure.com/openai/v1 sends it.
+  assert.deepEqual(matchApiPath('/openai/v1/chat/completions'), { routeId: undefined, endpoint: 'chat' });
+  assert.deepEqual(matchApiPath('/r/abc123/openai/v1/responses'), { routeId: 'abc123', endpoint: 'responses' });
+  assert.deepEqual(matchApiPath('/openai/v1/responses/resp_1/cancel'), { routeId: undefined, endpoint: 'response', subpath: '/resp_1/cancel' });
+  assert.deepEqual(matchApiPath('/openai/v1/models/gpt-4o'), { routeId: undefined, endpoint: 'models', subpath: '/gpt-4o' });
+  assert.equal(matchApiPath('/openai/chat/completions'), undefined, 'only the v1 surface, not a bare /openai');
   assert.equal(matchApiPath('/v1/chat/completions/extra'), undefined);
   assert.equal(matchApiPath('/healthz'), undefined);
 });
