@@ -12,3 +12,25 @@ export function blockedMs(run: () => unknown): number {
   const used = process.cpuUsage(started);
   return Math.min(performance.now() - startedAt, (used.user + used.system) / 1000);
 }
+
+/** The worst event-loop block while it runs: the lesser of wall and CPU time between two turns, as blockedMs counts. */
+export function watchLoop(): () => number {
+  let worst = 0;
+  let running = true;
+  let wall = performance.now();
+  let cpu = process.cpuUsage();
+  const tick = (): void => {
+    if (!running) return;
+    const nowWall = performance.now();
+    const used = process.cpuUsage(cpu);
+    worst = Math.max(worst, Math.min(nowWall - wall, (used.user + used.system) / 1000));
+    wall = nowWall;
+    cpu = process.cpuUsage();
+    setImmediate(tick);
+  };
+  setImmediate(tick);
+  return () => {
+    running = false;
+    return worst;
+  };
+}

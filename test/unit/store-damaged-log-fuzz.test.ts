@@ -9,6 +9,7 @@ import { describe, it } from 'node:test';
 import { openEmbeddedStore, type EmbeddedStore } from '../../src/core/store/embedded';
 import { decodeRecord, encodeRecord, FRAME_START_BYTES, frameBytesOf, LOG_MAGIC, plausibleFrameStart, RecordOp } from '../../src/core/store/recordLog';
 import { snapshotPathOf } from '../../src/core/store/snapshotPrefetch';
+import { watchLoop } from './blockedMs';
 import { tempDir } from './semantic/helpers';
 
 const PAGE = 4096;
@@ -197,28 +198,6 @@ function allowedValues(writes: Write[], key: string, fate: (write: Write) => Fat
     if (its === 'intact') break;
   }
   return allowed;
-}
-
-/** The worst event-loop block (lesser of wall and CPU time between two turns, as blockedMs.ts counts) while it runs. */
-function watchLoop(): () => number {
-  let worst = 0;
-  let running = true;
-  let wall = performance.now();
-  let cpu = process.cpuUsage();
-  const tick = (): void => {
-    if (!running) return;
-    const nowWall = performance.now();
-    const used = process.cpuUsage(cpu);
-    worst = Math.max(worst, Math.min(nowWall - wall, (used.user + used.system) / 1000));
-    wall = nowWall;
-    cpu = process.cpuUsage();
-    setImmediate(tick);
-  };
-  setImmediate(tick);
-  return () => {
-    running = false;
-    return worst;
-  };
 }
 
 /** A clock of its own: createdAt is in every frame's bytes, so the wall clock would make a seed replay differently. */

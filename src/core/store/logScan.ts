@@ -40,6 +40,10 @@ export interface ScanResult {
 
 const nextTurn = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
 
+/** How often the scan looks at the clock (records), and how long it runs before a turn of the event loop (ms). */
+const YIELD_CHECK_RECORDS = 1024;
+const SCAN_SLICE_MS = 8;
+
 /**
  * Reads the log from `from` (a record boundary; by default just after the magic) in large chunks,
  * calling `onRecord` for every record that checks out, in file order. Linear in the log's size:
@@ -55,7 +59,14 @@ export async function scanLog(file: FileHandle, fileSize: number, onRecord: (rec
   let skippedBytes = 0;
   let damagedRegions = 0;
   const skipped: Array<[number, number]> = [];
+  let sliceStart = performance.now();
+  let decoded = 0;
   while (position < fileSize) {
+    // A window of tiny records is a lot of decoding: a turn of the event loop every few ms of it.
+    if (++decoded % YIELD_CHECK_RECORDS === 0 && performance.now() - sliceStart > SCAN_SLICE_MS) {
+      await nextTurn();
+      sliceStart = performance.now();
+    }
     // Most records are already in memory: decode them without a promise each.
     let record = window.recordIn(position);
     if (record === undefined) record = await recordAt(window, position);
